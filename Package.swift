@@ -1,0 +1,44 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "PointMesh",
+    products: [
+        .executable(name: "pointmesh", targets: ["pointmesh"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "PointMeshCore", dependencies: ["CLibCrypto"], swiftSettings: strict),
+        .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
+        .target(name: "PointMeshHTTP", swiftSettings: strict),
+        .target(
+            name: "PointMeshNode",
+            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode"], swiftSettings: strict),
+        .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
+        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], swiftSettings: strict),
+        .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP"], swiftSettings: strict),
+        .testTarget(
+            name: "PointMeshEndToEndTests",
+            dependencies: ["PointMeshHTTP", "PointMeshNode", "pointmesh"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

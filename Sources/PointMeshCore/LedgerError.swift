@@ -1,0 +1,12 @@
+/// Why the ledger refused a write. Each case is something a caller can act on; the HTTP edge
+/// maps them to statuses and error codes in one place.
+public enum LedgerError: Error, Hashable, Sendable {
+    /// The id was used before for a write with a different body.
+    case idempotencyConflict(IdempotencyKey)
+    /// The account holds fewer points than the redemption asks for.
+    case insufficientPoints(account: AccountID, balance: Points, requested: Points)
+    /// A refund names a receipt this node holds no purchase for.
+    case receiptNotFound(ReceiptID)
+    /// A refund would take cumulative refunds of a receipt past its purchase amount.
+    case refundExceedsPurchase(receipt: ReceiptID, remaining: Fen)
+}

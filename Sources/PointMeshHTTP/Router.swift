@@ -1,0 +1,49 @@
+/// Maps method and path to a handler. Patterns are literal segments and `{name}` parameters:
+/// `/v1/accounts/{account_id}/entries`.
+public struct Router: Sendable {
+    public typealias Handler = @Sendable (HTTPRequest, _ parameters: [String: String]) -> HTTPResponse
+
+    /// One registered route; the list is public so tests can check it against the API spec.
+    public struct Route: Sendable {
+        public let method: String
+        public let pattern: String
+        let segments: [Substring]
+        let handler: Handler
+    }
+
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: pattern, segments: pattern.split(separator: "/"), handler: handler))
+    }
+
+    /// Answers `request` with the matching route, or 404 / 405 in the contract's error body.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var pathMatched = false
+        for route in routes {
+            guard let parameters = match(route.segments, Array(segments)) else { continue }
+            pathMatched = true
+            if route.method == request.method { return route.handler(request, parameters) }
+        }
+        if pathMatched {
+            return .error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)")
+        }
+        return .error(404, code: "not_found", message: "no such endpoint: \(request.path)")
+    }
+
+    private func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
+        guard pattern.count == path.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (expected, actual) in zip(pattern, path) {
+            if expected.hasPrefix("{"), expected.hasSuffix("}") {
+                parameters[String(expected.dropFirst().dropLast())] = String(actual).removingPercentEncodingSafely
+            } else if expected != actual {
+                return nil
+            }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,52 @@
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+
+/// An error as the API answers it: a status, a stable snake_case code and a message.
+struct APIError: Error, Equatable {
+    var status: Int
+    var code: String
+    var message: String
+
+    static func invalidJSON(_ message: String) -> APIError { APIError(status: 400, code: "invalid_json", message: message) }
+    static func invalidField(_ field: String, _ why: String) -> APIError {
+        APIError(status: 400, code: "invalid_field", message: "\(field): \(why)")
+    }
+    static func missingField(_ field: String) -> APIError {
+        APIError(status: 400, code: "missing_field", message: "\(field): required")
+    }
+
+    var response: HTTPResponse { .error(status, code: code, message: message) }
+
+    /// The one place domain and storage errors become HTTP statuses.
+    init(_ error: any Error) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let error as LedgerError:
+            switch error {
+            case .idempotencyConflict(let key):
+                self.init(status: 409, code: "idempotency_conflict",
+                          message: "\(key.scope.rawValue) id '\(key.id)' was already used for a different request")
+            case .insufficientPoints(let account, let balance, let requested):
+                self.init(status: 409, code: "insufficient_points",
+                          message: "account \(account) holds \(balance) points, \(requested) requested")
+            case .receiptNotFound(let receipt):
+                self.init(status: 404, code: "receipt_not_found", message: "no purchase with receipt_id '\(receipt)' on this node")
+            case .refundExceedsPurchase(let receipt, let remaining):
+                self.init(status: 409, code: "refund_exceeds_purchase",
+                          message: "receipt '\(receipt)' has \(remaining) fen left to refund")
+            }
+        case StoreError.closed:
+            self.init(status: 503, code: "shutting_down", message: "the node is shutting down; retry on another node or later")
+        default:
+            self.init(status: 500, code: "internal_error", message: "internal error: \(error)")
+        }
+    }
+
+    init(status: Int, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+}

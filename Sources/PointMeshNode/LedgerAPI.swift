@@ -1,0 +1,142 @@
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+
+/// The HTTP API of the contract: routes, request validation and responses, over the store.
+struct LedgerAPI: Sendable {
+    let store: LedgerStore
+    let role: NodeRole
+    let metrics: NodeMetrics
+    let log: Logger
+    let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
+
+    /// Largest page of history one request returns.
+    static let maximumPageSize = 500
+    static let defaultPageSize = 50
+
+    func router() -> Router {
+        var router = Router()
+        router.add("POST", "/v1/purchases") { request, _ in write(request, kind: "purchase", decode: { .purchase(try WriteRequestDecoding.purchase($0)) }) { entry in
+            ResponseBodies.encode(ResponseBodies.Purchase(
+                entry_id: entry.id.description, account_id: entry.account.rawValue,
+                points: entry.points.value, balance: entry.balanceAfter.value))
+        } }
+        router.add("POST", "/v1/refunds") { request, _ in write(request, kind: "refund", decode: { .refund(try WriteRequestDecoding.refund($0)) }) { entry in
+            ResponseBodies.encode(ResponseBodies.Refund(
+                entry_id: entry.id.description, account_id: entry.account.rawValue,
+                points_reversed: entry.points.value, balance: entry.balanceAfter.value))
+        } }
+        router.add("POST", "/v1/redemptions") { request, _ in write(request, kind: "redemption", decode: { .redemption(try WriteRequestDecoding.redemption($0)) }) { entry in
+            ResponseBodies.encode(ResponseBodies.Redemption(
+                entry_id: entry.id.description, account_id: entry.account.rawValue,
+                points: entry.points.value, balance: entry.balanceAfter.value))
+        } }
+        router.add("GET", "/v1/accounts/{account_id}") { _, parameters in
+            answer { () throws(APIError) in try account(parameters) }
+        }
+        router.add("GET", "/v1/accounts/{account_id}/entries") { request, parameters in
+            answer { () throws(APIError) in try entries(request, parameters) }
+        }
+        router.add("GET", "/v1/status") { _, _ in
+            answer { () throws(APIError) in try status() }
+        }
+        router.add("GET", "/metrics") { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metricsText().utf8))
+        }
+        router.add("GET", "/openapi.json") { _, _ in
+            .json(200, Array(OpenAPIDocument.json.utf8))
+        }
+        return router
+    }
+
+    /// Runs a handler that produces a JSON body, turning any error into the contract's error body.
+    private func answer(_ body: () throws(APIError) -> [UInt8]) -> HTTPResponse {
+        do {
+            return .json(200, try body())
+        } catch {
+            return error.response
+        }
+    }
+
+    private func write(
+        _ request: HTTPRequest, kind: String, decode: ([UInt8]) throws -> WriteCommand,
+        render: (LedgerEntry) -> [UInt8]
+    ) -> HTTPResponse {
+        do {
+            if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
+                throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
+            }
+            let command = try decode(request.body)
+            let outcome = try store.write(command)
+            switch outcome {
+            case .created(let entry):
+                metrics.recordWrite(kind: kind, outcome: "created")
+                return .json(201, render(entry))
+            case .replayed(let entry):
+                metrics.recordWrite(kind: kind, outcome: "replayed")
+                return .json(200, render(entry))
+            }
+        } catch {
+            let apiError = APIError(error)
+            metrics.recordWrite(kind: kind, outcome: "refused")
+            if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
+            return apiError.response
+        }
+    }
+
+    private func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
+        let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
+        let counters = try reading { try $0.counters(of: account) }
+        return ResponseBodies.encode(ResponseBodies.Account(
+            account_id: account.rawValue, balance: counters.balance.value, debt: counters.debt.value,
+            family_id: nil, frozen: false, expiring: []))
+    }
+
+    private func entries(_ request: HTTPRequest, _ parameters: [String: String]) throws(APIError) -> [UInt8] {
+        let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
+        var limit = Self.defaultPageSize
+        if let text = request.query["limit"] {
+            guard let value = Int(text), (1...Self.maximumPageSize).contains(value) else {
+                throw .invalidField("limit", "must be an integer from 1 to \(Self.maximumPageSize)")
+            }
+            limit = value
+        }
+        var cursor: EntryCursor?
+        if let token = request.query["before"] {
+            guard let parsed = EntryCursor(token: token) else { throw .invalidField("before", "not a cursor this API returned") }
+            cursor = parsed
+        }
+        let page = try reading { try $0.entries(of: account, before: cursor, limit: limit + 1) }
+        let shown = Array(page.prefix(limit))
+        return ResponseBodies.encode(ResponseBodies.EntryPage(
+            account_id: account.rawValue, entries: shown.map(ResponseBodies.Entry.init),
+            next_cursor: page.count > limit ? shown.last.map { EntryCursor(after: $0).token } : nil))
+    }
+
+    private func status() throws(APIError) -> [UInt8] {
+        let vector = try reading { try $0.versionVector() }
+        return ResponseBodies.encode(ResponseBodies.Status(
+            node_id: store.nodeID.rawValue, role: role.rawValue, entries: vector.entryCount, digest: vector.digest,
+            version_vector: Dictionary(uniqueKeysWithValues: vector.sequences.map { ($0.key.rawValue, $0.value) }),
+            peers: []))
+    }
+
+    private func metricsText() -> String {
+        let entries = (try? store.read { try $0.versionVector().entryCount }) ?? 0
+        let commits = store.commitStatistics
+        return metrics.exposition(gauges: [
+            ("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", entries),
+            ("pointmesh_commit_batches_total", "Write transactions committed (one fsync each).", "counter", Int64(commits.batches)),
+            ("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", Int64(commits.writes)),
+        ] + extraGauges())
+    }
+
+    private func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {
+        do {
+            return try store.read(body)
+        } catch {
+            log.error("read failed: \(error)")
+            throw APIError(error)
+        }
+    }
+}

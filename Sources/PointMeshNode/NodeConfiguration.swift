@@ -1,0 +1,17 @@
+import PointMeshCore
+import PointMeshHTTP
+
+/// Everything `pointmesh serve` needs to start a node, after flags and the config file are merged.
+public struct NodeConfiguration: Sendable {
+    public var nodeID: NodeID?
+    public var dataDirectory = "./pointmesh-data"
+    public var http = HostPort(host: "127.0.0.1", port: 8080)
+    public var gossip = HostPort(host: "127.0.0.1", port: 7070)
+    public var seeds: [HostPort] = []
+    public var clusterKeyFile: String?
+    public var role = NodeRole.store
+    public var httpTimeouts = ConnectionTimeouts()
+    public var maximumConnections = 512
+
+    public init() {}
+}

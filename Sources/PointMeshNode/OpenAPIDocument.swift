@@ -1,0 +1,1114 @@
+/// The OpenAPI 3.1 description of the HTTP API, served at `GET /openapi.json` and written to
+/// `docs/openapi.json` by `pointmesh openapi`. A test checks every route is described here and
+/// that the file in docs/ matches.
+public enum OpenAPIDocument {
+    public static let json = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "PointMesh node API",
+    "version": "1.0.0",
+    "description": "The HTTP API of one PointMesh node: earn, refund and redeem loyalty points, look up accounts. Money is in fen (1 yuan = 100 fen), points are integers, times are RFC 3339 in UTC. Every error is {\"error\": {\"code\", \"message\"}}."
+  },
+  "servers": [
+    {
+      "url": "http://127.0.0.1:8080"
+    }
+  ],
+  "paths": {
+    "/v1/purchases": {
+      "post": {
+        "operationId": "createPurchase",
+        "summary": "Earn points for a purchase (1 point per whole yuan).",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PurchaseRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Points earned. The write is durable on this node.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/PurchaseResult"
+                }
+              }
+            }
+          },
+          "200": {
+            "description": "The same write was made before (same id and body): the original result.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/PurchaseResult"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "The id was used for a different body, or the ledger refused the write. Error codes: `idempotency_conflict`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "Content-Type is not application/json. Error codes: `unsupported_media_type`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "411": {
+            "description": "A body was sent without Content-Length. Error codes: `length_required`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB. Error codes: `body_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/refunds": {
+      "post": {
+        "operationId": "createRefund",
+        "summary": "Reverse a receipt's points pro rata to the refunded amount.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RefundRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Points reversed; what was already spent becomes debt. The write is durable on this node.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RefundResult"
+                }
+              }
+            }
+          },
+          "200": {
+            "description": "The same write was made before (same id and body): the original result.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RefundResult"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "The id was used for a different body, or the ledger refused the write. Error codes: `idempotency_conflict`, `refund_exceeds_purchase`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "Content-Type is not application/json. Error codes: `unsupported_media_type`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "No purchase with that receipt on this node. Error codes: `receipt_not_found`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "411": {
+            "description": "A body was sent without Content-Length. Error codes: `length_required`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB. Error codes: `body_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/redemptions": {
+      "post": {
+        "operationId": "createRedemption",
+        "summary": "Spend points.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RedemptionRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Points redeemed. The write is durable on this node.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RedemptionResult"
+                }
+              }
+            }
+          },
+          "200": {
+            "description": "The same write was made before (same id and body): the original result.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RedemptionResult"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "The id was used for a different body, or the ledger refused the write. Error codes: `idempotency_conflict`, `insufficient_points`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "Content-Type is not application/json. Error codes: `unsupported_media_type`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "411": {
+            "description": "A body was sent without Content-Length. Error codes: `length_required`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB. Error codes: `body_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/accounts/{account_id}": {
+      "get": {
+        "operationId": "getAccount",
+        "summary": "An account's balance; an account never seen has balance 0.",
+        "parameters": [
+          {
+            "name": "account_id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 128,
+              "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The account.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Account"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/accounts/{account_id}/entries": {
+      "get": {
+        "operationId": "listAccountEntries",
+        "summary": "An account's entries, newest first, paged.",
+        "parameters": [
+          {
+            "name": "account_id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 128,
+              "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 50
+            }
+          },
+          {
+            "name": "before",
+            "in": "query",
+            "required": false,
+            "description": "The next_cursor of the previous page.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of entries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/EntryPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/status": {
+      "get": {
+        "operationId": "getStatus",
+        "summary": "This node's id, role, entry count, ledger digest and peers.",
+        "responses": {
+          "200": {
+            "description": "Node status.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Status"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "summary": "Prometheus text exposition.",
+        "responses": {
+          "200": {
+            "description": "Metrics.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "operationId": "getOpenAPI",
+        "summary": "This document.",
+        "responses": {
+          "200": {
+            "description": "The OpenAPI document.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "schemas": {
+      "Id": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 128,
+        "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+      },
+      "Error": {
+        "type": "object",
+        "required": [
+          "error"
+        ],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": [
+              "code",
+              "message"
+            ],
+            "properties": {
+              "code": {
+                "type": "string",
+                "pattern": "^[a-z_]+$"
+              },
+              "message": {
+                "type": "string"
+              }
+            }
+          }
+        }
+      },
+      "PurchaseRequest": {
+        "type": "object",
+        "required": [
+          "receipt_id",
+          "account_id",
+          "amount_fen"
+        ],
+        "properties": {
+          "receipt_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "amount_fen": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000000000
+          },
+          "items": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+              "type": "object",
+              "required": [
+                "sku",
+                "category",
+                "amount_fen"
+              ],
+              "properties": {
+                "sku": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "category": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "amount_fen": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1000000000000
+                }
+              }
+            }
+          }
+        }
+      },
+      "RefundRequest": {
+        "type": "object",
+        "required": [
+          "refund_id",
+          "receipt_id",
+          "amount_fen"
+        ],
+        "properties": {
+          "refund_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "receipt_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "amount_fen": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000000000
+          }
+        }
+      },
+      "RedemptionRequest": {
+        "type": "object",
+        "required": [
+          "request_id",
+          "account_id",
+          "points"
+        ],
+        "properties": {
+          "request_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "points": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000000000
+          },
+          "reward_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "member_id": {
+            "$ref": "#/components/schemas/Id"
+          }
+        }
+      },
+      "PurchaseResult": {
+        "type": "object",
+        "required": [
+          "entry_id",
+          "account_id",
+          "points",
+          "balance"
+        ],
+        "properties": {
+          "entry_id": {
+            "type": "string"
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "points": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "balance": {
+            "type": "integer"
+          }
+        }
+      },
+      "RefundResult": {
+        "type": "object",
+        "required": [
+          "entry_id",
+          "account_id",
+          "points_reversed",
+          "balance"
+        ],
+        "properties": {
+          "entry_id": {
+            "type": "string"
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "points_reversed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "balance": {
+            "type": "integer"
+          }
+        }
+      },
+      "RedemptionResult": {
+        "type": "object",
+        "required": [
+          "entry_id",
+          "account_id",
+          "points",
+          "balance"
+        ],
+        "properties": {
+          "entry_id": {
+            "type": "string"
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "points": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "balance": {
+            "type": "integer"
+          }
+        }
+      },
+      "Account": {
+        "type": "object",
+        "required": [
+          "account_id",
+          "balance",
+          "debt",
+          "family_id",
+          "frozen",
+          "expiring"
+        ],
+        "properties": {
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "balance": {
+            "type": "integer"
+          },
+          "debt": {
+            "type": "integer",
+            "description": "Points owed after refunds of spent points; later earnings repay it first."
+          },
+          "family_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "frozen": {
+            "type": "boolean"
+          },
+          "expiring": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "points",
+                "expires_at"
+              ],
+              "properties": {
+                "points": {
+                  "type": "integer"
+                },
+                "expires_at": {
+                  "type": "string",
+                  "format": "date-time"
+                }
+              }
+            }
+          }
+        }
+      },
+      "Entry": {
+        "type": "object",
+        "required": [
+          "entry_id",
+          "origin",
+          "sequence",
+          "kind",
+          "account_id",
+          "points",
+          "balance_delta",
+          "debt_delta",
+          "created_at"
+        ],
+        "properties": {
+          "entry_id": {
+            "type": "string"
+          },
+          "origin": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "sequence": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "earn",
+              "refund",
+              "redeem"
+            ]
+          },
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "points": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "balance_delta": {
+            "type": "integer"
+          },
+          "debt_delta": {
+            "type": "integer"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "receipt_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "refund_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "request_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "amount_fen": {
+            "type": "integer"
+          },
+          "reward_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "member_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "items": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "sku",
+                "category",
+                "amount_fen"
+              ],
+              "properties": {
+                "sku": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "category": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "amount_fen": {
+                  "type": "integer"
+                }
+              }
+            }
+          }
+        }
+      },
+      "EntryPage": {
+        "type": "object",
+        "required": [
+          "account_id",
+          "entries"
+        ],
+        "properties": {
+          "account_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "entries": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Entry"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "Status": {
+        "type": "object",
+        "required": [
+          "node_id",
+          "role",
+          "entries",
+          "peers",
+          "digest",
+          "version_vector"
+        ],
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/Id"
+          },
+          "role": {
+            "type": "string",
+            "enum": [
+              "store",
+              "hq"
+            ]
+          },
+          "entries": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "digest": {
+            "type": "string",
+            "description": "Equal on two nodes exactly when they hold the same entries."
+          },
+          "version_vector": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "peers": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "node_id",
+                "address",
+                "state"
+              ],
+              "properties": {
+                "node_id": {
+                  "$ref": "#/components/schemas/Id"
+                },
+                "address": {
+                  "type": "string"
+                },
+                "state": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""#
+}

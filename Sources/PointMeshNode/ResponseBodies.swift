@@ -1,0 +1,132 @@
+import Foundation
+import PointMeshCore
+import PointMeshStore
+
+/// The JSON shapes the API answers with. Field names are the contract's.
+enum ResponseBodies {
+    struct Purchase: Encodable {
+        var entry_id: String
+        var account_id: String
+        var points: Int64
+        var balance: Int64
+    }
+
+    struct Refund: Encodable {
+        var entry_id: String
+        var account_id: String
+        var points_reversed: Int64
+        var balance: Int64
+    }
+
+    struct Redemption: Encodable {
+        var entry_id: String
+        var account_id: String
+        var points: Int64
+        var balance: Int64
+    }
+
+    struct Account: Encodable {
+        var account_id: String
+        var balance: Int64
+        /// Points owed after refunds of already-spent points; later earnings repay it first.
+        var debt: Int64
+        var family_id: String?
+        var frozen: Bool
+        var expiring: [Expiring]
+
+        struct Expiring: Encodable {
+            var points: Int64
+            var expires_at: String
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(account_id, forKey: .account_id)
+            try container.encode(balance, forKey: .balance)
+            try container.encode(debt, forKey: .debt)
+            try container.encode(family_id, forKey: .family_id)  // explicit null, not omitted
+            try container.encode(frozen, forKey: .frozen)
+            try container.encode(expiring, forKey: .expiring)
+        }
+
+        enum CodingKeys: CodingKey { case account_id, balance, debt, family_id, frozen, expiring }
+    }
+
+    struct Entry: Encodable {
+        var entry_id: String
+        var origin: String
+        var sequence: Int64
+        var kind: String
+        var account_id: String
+        var points: Int64
+        var balance_delta: Int64
+        var debt_delta: Int64
+        var created_at: String
+        var receipt_id: String?
+        var refund_id: String?
+        var request_id: String?
+        var amount_fen: Int64?
+        var reward_id: String?
+        var member_id: String?
+        var items: [Item]?
+
+        struct Item: Encodable {
+            var sku: String
+            var category: String
+            var amount_fen: Int64
+        }
+
+        init(_ entry: LedgerEntry) {
+            entry_id = entry.id.description
+            origin = entry.id.origin.rawValue
+            sequence = entry.id.sequence
+            kind = entry.kind.rawValue
+            account_id = entry.account.rawValue
+            points = entry.points.value
+            balance_delta = entry.balanceDelta.value
+            debt_delta = entry.debtDelta.value
+            created_at = RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)
+            receipt_id = entry.receipt?.rawValue
+            switch entry.idempotencyKey.scope {
+            case .refund: refund_id = entry.idempotencyKey.id
+            case .redemption: request_id = entry.idempotencyKey.id
+            case .receipt: break
+            }
+            amount_fen = entry.amount?.value
+            reward_id = entry.rewardID?.rawValue
+            member_id = entry.memberID?.rawValue
+            items = entry.items.isEmpty ? nil : entry.items.map {
+                Item(sku: $0.sku.rawValue, category: $0.category.rawValue, amount_fen: $0.amount.value)
+            }
+        }
+    }
+
+    struct EntryPage: Encodable {
+        var account_id: String
+        var entries: [Entry]
+        /// Pass as `before` to get the next (older) page; absent on the last page.
+        var next_cursor: String?
+    }
+
+    struct Status: Encodable {
+        var node_id: String
+        var role: String
+        var entries: Int64
+        var digest: String
+        var version_vector: [String: Int64]
+        var peers: [Peer]
+
+        struct Peer: Encodable {
+            var node_id: String
+            var address: String
+            var state: String
+        }
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every body here is plain strings and integers, which always encode.
+        return (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
+    }
+}

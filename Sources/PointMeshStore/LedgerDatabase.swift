@@ -1,0 +1,217 @@
+import PointMeshCore
+
+/// The ledger's tables, read and written through one connection. Entries and the counters
+/// derived from them are always written together, in the caller's transaction.
+public final class LedgerDatabase {
+    public let connection: SQLiteConnection
+
+    public init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
+    /// migrated). The store and the benchmark's baseline both start here.
+    public static func openForWriting(path: String) throws -> LedgerDatabase {
+        let connection = try SQLiteConnection(path: path, mode: .readWrite)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = FULL")
+        try Migrations.migrate(connection)
+        return LedgerDatabase(connection: connection)
+    }
+
+    static let entryColumns = """
+        origin, seq, hlc_wall, hlc_logical, kind, account, points, balance_delta, debt_delta, \
+        balance_after, idem_key, request_hash, receipt, amount_fen, items, reward_id, member_id
+        """
+
+    // MARK: Writing
+
+    /// Inserts `entry` and adds its deltas to the account's counters for its origin.
+    public func append(_ entry: LedgerEntry) throws {
+        let insert = try connection.statement(
+            "INSERT INTO entries (\(Self.entryColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        try insert.bind(
+            .text(entry.id.origin.rawValue), .integer(entry.id.sequence),
+            .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
+            .text(entry.kind.rawValue), .text(entry.account.rawValue), .integer(entry.points.value),
+            .integer(entry.balanceDelta.value), .integer(entry.debtDelta.value), .integer(entry.balanceAfter.value),
+            .text(entry.idempotencyKey.description), .text(entry.requestHash.hex),
+            entry.receipt.map { .text($0.rawValue) } ?? .null,
+            entry.amount.map { .integer($0.value) } ?? .null,
+            entry.items.isEmpty ? .null : .text(ItemsColumn.encode(entry.items)),
+            entry.rewardID.map { .text($0.rawValue) } ?? .null,
+            entry.memberID.map { .text($0.rawValue) } ?? .null
+        ).run()
+
+        let balance = entry.balanceDelta.value, debt = entry.debtDelta.value
+        let upsert = try connection.statement("""
+            INSERT INTO counters (account, origin, credit, debit, debt_up, debt_down) VALUES (?,?,?,?,?,?)
+            ON CONFLICT (account, origin) DO UPDATE SET
+                credit = credit + excluded.credit, debit = debit + excluded.debit,
+                debt_up = debt_up + excluded.debt_up, debt_down = debt_down + excluded.debt_down
+            """)
+        try upsert.bind(
+            .text(entry.account.rawValue), .text(entry.id.origin.rawValue),
+            .integer(max(balance, 0)), .integer(max(-balance, 0)), .integer(max(debt, 0)), .integer(max(-debt, 0))
+        ).run()
+    }
+
+    // MARK: Facts for decisions
+
+    /// What `LedgerRules.decide` needs to know to decide `command`.
+    public func facts(for command: WriteCommand) throws -> WriteFacts {
+        var facts = WriteFacts(existing: try entry(withKey: command.idempotencyKey))
+        if facts.existing != nil { return facts }
+        switch command {
+        case .purchase(let request):
+            facts.account = try counters(of: request.account).state
+        case .redemption(let request):
+            facts.account = try counters(of: request.account).state
+        case .refund(let request):
+            guard let purchase = try purchase(of: request.receipt) else { return facts }
+            facts.purchase = purchase
+            facts.account = try counters(of: purchase.account).state
+            facts.refundedSoFar = try refundedAmount(of: request.receipt)
+        }
+        return facts
+    }
+
+    public func entry(withKey key: IdempotencyKey) throws -> LedgerEntry? {
+        let query = try connection.statement(
+            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? ORDER BY origin, seq LIMIT 1")
+        try query.bind(.text(key.description))
+        return try query.step() ? try decodeEntry(query) : nil
+    }
+
+    func purchase(of receipt: ReceiptID) throws -> LedgerEntry? {
+        try entry(withKey: IdempotencyKey(scope: .receipt, id: receipt.rawValue))
+    }
+
+    func refundedAmount(of receipt: ReceiptID) throws -> Fen {
+        let query = try connection.statement(
+            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund'")
+        try query.bind(.text(receipt.rawValue))
+        _ = try query.step()
+        return Fen(query.int64(0))
+    }
+
+    // MARK: Reading
+
+    /// The account's counters; an account never seen has empty ones (balance 0).
+    public func counters(of account: AccountID) throws -> AccountCounters {
+        let query = try connection.statement(
+            "SELECT origin, credit, debit, debt_up, debt_down FROM counters WHERE account = ?")
+        try query.bind(.text(account.rawValue))
+        var counters = AccountCounters()
+        while try query.step() {
+            let origin = NodeID(unchecked: query.text(0))
+            counters.merge(AccountCounters(
+                balance: PNCounter(increments: [origin: query.int64(1)], decrements: [origin: query.int64(2)]),
+                debt: PNCounter(increments: [origin: query.int64(3)], decrements: [origin: query.int64(4)])))
+        }
+        return counters
+    }
+
+    /// One page of an account's entries, newest first, strictly older than `cursor` if given.
+    public func entries(of account: AccountID, before cursor: EntryCursor?, limit: Int) throws -> [LedgerEntry] {
+        let sql = """
+            SELECT \(Self.entryColumns) FROM entries WHERE account = ?
+            \(cursor == nil ? "" : "AND (hlc_wall, hlc_logical, origin, seq) < (?, ?, ?, ?)")
+            ORDER BY hlc_wall DESC, hlc_logical DESC, origin DESC, seq DESC LIMIT ?
+            """
+        let query = try connection.statement(sql)
+        if let cursor {
+            try query.bind(
+                .text(account.rawValue), .integer(cursor.timestamp.wallMilliseconds), .integer(cursor.timestamp.logical),
+                .text(cursor.id.origin.rawValue), .integer(cursor.id.sequence), .integer(Int64(limit)))
+        } else {
+            try query.bind(.text(account.rawValue), .integer(Int64(limit)))
+        }
+        var page: [LedgerEntry] = []
+        while try query.step() { page.append(try decodeEntry(query)) }
+        return page
+    }
+
+    /// Highest sequence held per origin. Entries are only ever appended in sequence order per
+    /// origin, so this is also the gap-free prefix.
+    public func versionVector() throws -> VersionVector {
+        let query = try connection.statement("SELECT origin, MAX(seq) FROM entries GROUP BY origin")
+        var sequences: [NodeID: Int64] = [:]
+        while try query.step() { sequences[NodeID(unchecked: query.text(0))] = query.int64(1) }
+        return VersionVector(sequences)
+    }
+
+    /// The newest timestamp `origin` wrote, so a restarted node's clock never runs backwards.
+    public func lastTimestamp(of origin: NodeID) throws -> HLCTimestamp {
+        let query = try connection.statement(
+            "SELECT hlc_wall, hlc_logical FROM entries WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+        try query.bind(.text(origin.rawValue))
+        guard try query.step() else { return .zero }
+        return HLCTimestamp(wallMilliseconds: query.int64(0), logical: query.int64(1))
+    }
+
+    func decodeEntry(_ row: SQLiteStatement) throws -> LedgerEntry {
+        let origin = row.text(0), keyText = row.text(10), kindText = row.text(4)
+        guard let kind = EntryKind(rawValue: kindText), let key = IdempotencyKey(parsing: keyText) else {
+            throw StoreError.corruptRow("entry \(origin):\(row.int64(1)) kind=\(kindText) key=\(keyText)")
+        }
+        return LedgerEntry(
+            id: EntryID(origin: NodeID(unchecked: origin), sequence: row.int64(1)),
+            timestamp: HLCTimestamp(wallMilliseconds: row.int64(2), logical: row.int64(3)),
+            kind: kind, account: AccountID(unchecked: row.text(5)), points: Points(row.int64(6)),
+            balanceDelta: Points(row.int64(7)), debtDelta: Points(row.int64(8)), balanceAfter: Points(row.int64(9)),
+            idempotencyKey: key, requestHash: RequestHash(hex: row.text(11)),
+            receipt: row.optionalText(12).map(ReceiptID.init(unchecked:)),
+            amount: row.optionalInt64(13).map(Fen.init),
+            items: try row.optionalText(14).map(ItemsColumn.decode) ?? [],
+            rewardID: row.optionalText(15).map(RequestID.init(unchecked:)),
+            memberID: row.optionalText(16).map(AccountID.init(unchecked:)))
+    }
+}
+
+/// Position in an account's history, newest first: the last entry of the previous page.
+public struct EntryCursor: Hashable, Sendable {
+    public var timestamp: HLCTimestamp
+    public var id: EntryID
+
+    public init(timestamp: HLCTimestamp, id: EntryID) {
+        self.timestamp = timestamp
+        self.id = id
+    }
+
+    public init(after entry: LedgerEntry) {
+        self.init(timestamp: entry.timestamp, id: entry.id)
+    }
+
+    /// `wall.logical.sequence.origin`: the origin goes last because it may contain dots.
+    public var token: String {
+        "\(timestamp.wallMilliseconds).\(timestamp.logical).\(id.sequence).\(id.origin.rawValue)"
+    }
+
+    public init?(token: String) {
+        let parts = token.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, let wall = Int64(parts[0]), let logical = Int64(parts[1]),
+              let sequence = Int64(parts[2]), let origin = try? NodeID(validating: String(parts[3]))
+        else { return nil }
+        self.init(timestamp: HLCTimestamp(wallMilliseconds: wall, logical: logical),
+                  id: EntryID(origin: origin, sequence: sequence))
+    }
+}
+
+/// Purchase items in one text column: `sku,category,amount` per item, `;` between items.
+/// Skus and categories are ids, whose alphabet has neither separator.
+enum ItemsColumn {
+    static func encode(_ items: [PurchaseItem]) -> String {
+        items.map { "\($0.sku),\($0.category),\($0.amount.value)" }.joined(separator: ";")
+    }
+
+    static func decode(_ text: String) throws -> [PurchaseItem] {
+        try text.split(separator: ";").map { part in
+            let fields = part.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == 3, let amount = Int64(fields[2]) else {
+                throw StoreError.corruptRow("items column: \(text)")
+            }
+            return PurchaseItem(sku: SKU(unchecked: String(fields[0])), category: CategoryID(unchecked: String(fields[1])), amount: Fen(amount))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import PointMeshCore
+import Synchronization
+
+/// A node's durable ledger: one SQLite database in the data directory, written by the
+/// group-commit writer and read through a pool of read-only connections.
+public final class LedgerStore: Sendable {
+    public let nodeID: NodeID
+    public let path: String
+    private let writer: GroupCommitWriter
+    private let readers: ReaderPool
+
+    /// The database file inside a data directory.
+    public static func databasePath(in directory: String) -> String {
+        (directory as NSString).appendingPathComponent("ledger.sqlite")
+    }
+
+    /// Opens (creating if needed) the ledger in `directory`.
+    /// - Parameters:
+    ///   - nodeID: the id the operator asked for; nil keeps the stored one, or takes `newNodeID`
+    ///     on first start. An id that disagrees with the stored one is an error.
+    ///   - newNodeID: makes an id for a node starting for the first time.
+    ///   - now: the physical clock in milliseconds since the epoch.
+    public init(
+        directory: String, nodeID requested: NodeID?, newNodeID: () -> NodeID,
+        now: @escaping @Sendable () -> Int64, readers readerCount: Int = 8
+    ) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = Self.databasePath(in: directory)
+        let database = try LedgerDatabase.openForWriting(path: path)
+        nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
+        writer = GroupCommitWriter(state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now))
+        readers = try ReaderPool(path: path, size: readerCount)
+    }
+
+    private static func resolveNodeID(_ database: LedgerDatabase, requested: NodeID?, newNodeID: () -> NodeID) throws -> NodeID {
+        let connection = database.connection
+        let select = try connection.statement("SELECT value FROM meta WHERE key = 'node_id'")
+        if try select.step() {
+            let stored = select.text(0)
+            if let requested, requested.rawValue != stored {
+                throw StoreError.nodeIDMismatch(stored: stored, requested: requested.rawValue)
+            }
+            return try NodeID(validating: stored)
+        }
+        let id = requested ?? newNodeID()
+        try connection.transaction {
+            try connection.statement("INSERT INTO meta (key, value) VALUES ('node_id', ?)").bind(.text(id.rawValue)).run()
+        }
+        return id
+    }
+
+    /// Applies `command` and returns once the result is durable.
+    public func write(_ command: WriteCommand) throws -> WriteOutcome {
+        try writer.submit(command)
+    }
+
+    /// Runs `body` on a read-only connection that sees the last committed state.
+    public func read<T>(_ body: (LedgerDatabase) throws -> T) throws -> T {
+        try readers.withReader(body)
+    }
+
+    /// Transactions committed and writes they held, for `/metrics`.
+    public var commitStatistics: (batches: Int, writes: Int) {
+        (writer.batches.load(ordering: .relaxed), writer.writes.load(ordering: .relaxed))
+    }
+
+    /// Finishes queued writes and stops the writer. Connections close when the store is freed.
+    public func close() {
+        writer.close()
+    }
+}

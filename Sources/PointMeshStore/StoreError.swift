@@ -1,0 +1,24 @@
+/// Why the store could not open or serve.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    /// The database was written by a newer PointMesh.
+    case schemaTooNew(found: Int, known: Int)
+    /// The data directory belongs to another node than `--node-id` names.
+    case nodeIDMismatch(stored: String, requested: String)
+    /// A stored row does not decode: the file was damaged or edited by hand.
+    case corruptRow(String)
+    /// The store is shutting down and takes no more writes.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .schemaTooNew(let found, let known):
+            "database schema version \(found) is newer than this pointmesh knows (\(known)); upgrade pointmesh"
+        case .nodeIDMismatch(let stored, let requested):
+            "data directory belongs to node '\(stored)', but --node-id says '\(requested)'"
+        case .corruptRow(let detail):
+            "corrupt row in the ledger: \(detail)"
+        case .closed:
+            "the store is closed"
+        }
+    }
+}

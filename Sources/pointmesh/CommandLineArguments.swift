@@ -1,0 +1,61 @@
+/// A usage error: the CLI prints it with the command's usage and exits 2.
+struct UsageError: Error {
+    var message: String
+}
+
+/// Flags after the command name: `--name value`, `--name=value`, repeatable, and switches.
+struct CommandLineArguments {
+    private(set) var values: [String: [String]] = [:]
+    private(set) var switches: Set<String> = []
+    private(set) var positional: [String] = []
+
+    /// - Parameters:
+    ///   - valued: flags that take a value.
+    ///   - switches: flags that take none.
+    init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                positional.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if allowedSwitches.contains(name) {
+                guard inlineValue == nil else { throw UsageError(message: "--\(name) takes no value") }
+                switches.insert(name)
+            } else if valued.contains(name) {
+                if let inlineValue {
+                    values[name, default: []].append(inlineValue)
+                } else {
+                    guard index < arguments.count else { throw UsageError(message: "--\(name) needs a value") }
+                    values[name, default: []].append(arguments[index])
+                    index += 1
+                }
+            } else {
+                throw UsageError(message: "unknown option --\(name)")
+            }
+        }
+    }
+
+    func value(_ name: String) -> String? { values[name]?.last }
+    func all(_ name: String) -> [String] { values[name] ?? [] }
+    func has(_ name: String) -> Bool { switches.contains(name) }
+
+    func required(_ name: String) throws(UsageError) -> String {
+        guard let value = value(name) else { throw UsageError(message: "--\(name) is required") }
+        return value
+    }
+
+    func integer(_ name: String) throws(UsageError) -> Int64? {
+        guard let text = value(name) else { return nil }
+        guard let number = Int64(text) else { throw UsageError(message: "--\(name) must be an integer, got '\(text)'") }
+        return number
+    }
+}

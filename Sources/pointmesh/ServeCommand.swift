@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshNode
+
+/// `pointmesh serve`: runs a node until SIGTERM or SIGINT.
+enum ServeCommand: Command {
+    static let name = "serve"
+    static let summary = "run a node"
+    static let usage = """
+        Usage: pointmesh serve [--config FILE] [--node-id ID] [--data DIR] [--http HOST:PORT]
+                               [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
+                               [--role store|hq]
+
+        Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
+        on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
+        cleanly (exit 0).
+
+          --config FILE            JSON object with any of these options, named without dashes
+                                   ("node-id", "data", "http", ...); flags win over the file
+          --node-id ID             this node's id; default: generated on first start and kept in
+                                   the data directory (a different id later is an error)
+          --data DIR               data directory (default ./pointmesh-data)
+          --http HOST:PORT         HTTP API address (default 127.0.0.1:8080; port 0 picks one)
+          --gossip HOST:PORT       gossip address (default 127.0.0.1:7070; port 0 picks one)
+          --seed HOST:PORT         a peer's gossip address to join through; repeatable
+          --cluster-key-file FILE  file holding the cluster's shared key
+          --role store|hq          what this node is for (default store)
+          --http-request-timeout-ms N  time a request may take to arrive whole (default 10000)
+          --http-idle-timeout-ms N     idle keep-alive connection lifetime (default 30000)
+          --max-connections N          concurrent HTTP connections (default 512)
+        """
+    static let valued: Set<String> = [
+        "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
+        "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections",
+    ]
+    static let switches: Set<String> = []
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let options = try mergedOptions(arguments)
+        let configuration = try configuration(from: options)
+        signal(SIGPIPE, SIG_IGN)
+        let log = Logger.standardError
+        let node: PointMeshNode
+        do {
+            node = try PointMeshNode(configuration: configuration, log: log)
+        } catch {
+            log.error("cannot start: \(error)")
+            return 1
+        }
+        let stopRequested = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stopRequested.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        node.start()
+        FileHandle.standardOutput.write(Data((node.readyLine + "\n").utf8))
+        stopRequested.wait()
+        node.stop()
+        sources.forEach { $0.cancel() }
+        return 0
+    }
+
+    /// Flag values over config-file values, as one name → values map.
+    static func mergedOptions(_ arguments: CommandLineArguments) throws -> [String: [String]] {
+        var options: [String: [String]] = [:]
+        if let path = arguments.value("config") {
+            options = try ConfigFile.load(path: path, allowed: valued.subtracting(["config"]))
+        }
+        for (name, values) in arguments.values where name != "config" {
+            options[name] = values
+        }
+        return options
+    }
+
+    static func configuration(from options: [String: [String]]) throws(UsageError) -> NodeConfiguration {
+        var configuration = NodeConfiguration()
+        func address(_ name: String) throws(UsageError) -> HostPort? {
+            guard let text = options[name]?.last else { return nil }
+            guard let address = HostPort(parsing: text) else { throw UsageError(message: "--\(name) must be HOST:PORT, got '\(text)'") }
+            return address
+        }
+        func milliseconds(_ name: String) throws(UsageError) -> Int64? {
+            guard let text = options[name]?.last else { return nil }
+            guard let value = Int64(text), value > 0 else { throw UsageError(message: "--\(name) must be a positive integer") }
+            return value
+        }
+        if let id = options["node-id"]?.last {
+            do { configuration.nodeID = try NodeID(validating: id) } catch {
+                throw UsageError(message: "--node-id '\(id)' is not a valid id (1-128 of A-Z a-z 0-9 . _ : -)")
+            }
+        }
+        if let data = options["data"]?.last { configuration.dataDirectory = data }
+        if let http = try address("http") { configuration.http = http }
+        if let gossip = try address("gossip") { configuration.gossip = gossip }
+        for seed in options["seed"] ?? [] {
+            guard let address = HostPort(parsing: seed) else { throw UsageError(message: "--seed must be HOST:PORT, got '\(seed)'") }
+            configuration.seeds.append(address)
+        }
+        configuration.clusterKeyFile = options["cluster-key-file"]?.last
+        if let role = options["role"]?.last {
+            guard let parsed = NodeRole(rawValue: role) else { throw UsageError(message: "--role must be store or hq, got '\(role)'") }
+            configuration.role = parsed
+        }
+        if let value = try milliseconds("http-request-timeout-ms") { configuration.httpTimeouts.requestMilliseconds = value }
+        if let value = try milliseconds("http-idle-timeout-ms") { configuration.httpTimeouts.idleMilliseconds = value }
+        if let value = try milliseconds("max-connections") { configuration.maximumConnections = Int(value) }
+        return configuration
+    }
+}
+
+/// The `--config` JSON file: an object whose keys are option names without dashes.
+enum ConfigFile {
+    static func load(path: String, allowed: Set<String>) throws -> [String: [String]] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError(message: "cannot read config file \(path)")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw UsageError(message: "config file \(path) is not a JSON object")
+        }
+        var options: [String: [String]] = [:]
+        for (key, value) in object {
+            guard allowed.contains(key) else { throw UsageError(message: "config file \(path): unknown option '\(key)'") }
+            switch value {
+            case let text as String: options[key] = [text]
+            case let list as [String]: options[key] = list
+            case let number as NSNumber: options[key] = [number.stringValue]
+            default: throw UsageError(message: "config file \(path): '\(key)' must be a string")
+            }
+        }
+        return options
+    }
+}
