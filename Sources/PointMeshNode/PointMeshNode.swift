@@ -12,6 +12,8 @@ public final class PointMeshNode: Sendable {
     private let http: HTTPServer
     private let gossipListener: TCPListener
     private let log: Logger
+    /// Every method and path pattern the HTTP API answers (the OpenAPI test checks each).
+    public let routes: [(method: String, pattern: String)]
 
     /// Opens the data directory and binds both ports; call `start()` to begin serving.
     public init(configuration: NodeConfiguration, log: Logger) throws {
@@ -39,7 +41,9 @@ public final class PointMeshNode: Sendable {
              ("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
               Int64(server.refusedConnections.load(ordering: .relaxed)))]
         }
-        routerBox.router = api.router()
+        let router = api.router()
+        routerBox.router = router
+        routes = router.routes.map { ($0.method, $0.pattern) }
         // Gossip arrives with replication; the port is bound now so the address is real and reserved.
         gossipListener = try TCPListener(binding: configuration.gossip)
     }

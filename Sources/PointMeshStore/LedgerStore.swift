@@ -29,8 +29,8 @@ public final class LedgerStore: Sendable {
         path = Self.databasePath(in: directory)
         let database = try LedgerDatabase.openForWriting(path: path)
         nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
-        writer = GroupCommitWriter(state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now))
         readers = try ReaderPool(path: path, size: readerCount)
+        writer = GroupCommitWriter(state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now))
     }
 
     private static func resolveNodeID(_ database: LedgerDatabase, requested: NodeID?, newNodeID: () -> NodeID) throws -> NodeID {

@@ -1,0 +1,111 @@
+import Foundation
+import PointMeshHTTP
+import Testing
+
+/// A real node takes a battery of bad requests: each gets a 4xx with the contract's error
+/// body, nothing is written, and the node keeps serving.
+@Suite struct BadInputTests {
+    static let longID = String(repeating: "a", count: 129)
+
+    static let badPurchases: [(String, String)] = [
+        ("{", "invalid_json"),
+        ("not json at all", "invalid_json"),
+        ("[]", "invalid_json"),
+        ("\"string\"", "invalid_json"),
+        ("null", "invalid_json"),
+        ("{}", "missing_field"),
+        (#"{"receipt_id":"R","account_id":"a"}"#, "missing_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":"100"}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":true}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":[1]}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":12.5}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":0}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":-100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":9223372036854775807}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":9223372036854775808}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":1e40}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":-9223372036854775809}"#, "invalid_field"),
+        (#"{"receipt_id":"","account_id":"a","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"\#(longID)","account_id":"a","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a b","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a/../b","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"\u00e9","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":42,"account_id":"a","amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":{"x":1},"amount_fen":100}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":"x"}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":[1]}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":[{"sku":"s","category":"c","amount_fen":-1}]}"#, "invalid_field"),
+    ]
+
+    @Test func badRequestsAreRefusedAndWriteNothing() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let client = node.client()
+        #expect(try client.postJSON("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1000}"#).status == 201)
+        let entriesBefore = try client.getJSON("/v1/status")["entries"] as? Int
+
+        for (body, code) in Self.badPurchases {
+            let response = try client.postJSON("/v1/purchases", body)
+            #expect(response.status == 400, "\(body)")
+            #expect(response.errorCode == code, "\(body): \(response.bodyText)")
+            #expect((response.json["error"] as? [String: Any])?["message"] is String)
+        }
+        let otherBad: [(String, String, Int, String)] = [
+            ("/v1/refunds", #"{"refund_id":"F","receipt_id":"R","amount_fen":0}"#, 400, "invalid_field"),
+            ("/v1/refunds", #"{"refund_id":"F","receipt_id":"nope","amount_fen":10}"#, 404, "receipt_not_found"),
+            ("/v1/refunds", #"{"refund_id":"F","receipt_id":"OK1","amount_fen":1001}"#, 409, "refund_exceeds_purchase"),
+            ("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":-1}"#, 400, "invalid_field"),
+            ("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":11}"#, 409, "insufficient_points"),
+            ("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":1,"member_id":7}"#, 400, "invalid_field"),
+            ("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1001}"#, 409, "idempotency_conflict"),
+            ("/v1/nowhere", "{}", 404, "not_found"),
+        ]
+        for (path, body, status, code) in otherBad {
+            let response = try client.postJSON(path, body)
+            #expect(response.status == status, "\(path) \(body)")
+            #expect(response.errorCode == code, "\(path) \(body): \(response.bodyText)")
+        }
+        let empty = try client.send("POST", "/v1/purchases", body: [])
+        #expect(empty.status == 400 && empty.errorCode == "invalid_json")
+        #expect(try client.send("DELETE", "/v1/status").status == 405)
+        #expect(try client.send("GET", "/v1/accounts/\(Self.longID)").errorCode == "invalid_field")
+        #expect(try client.send("GET", "/v1/accounts/a%20b").errorCode == "invalid_field")
+        #expect(try client.send("GET", "/v1/accounts/alice/entries?limit=0").errorCode == "invalid_field")
+        #expect(try client.send("GET", "/v1/accounts/alice/entries?before=garbage").errorCode == "invalid_field")
+        let wrongType = try client.sendRaw(Array("POST /v1/purchases HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}".utf8))
+        #expect(wrongType.status == 415)
+
+        // Protocol-level abuse, each on its own connection since the server closes it.
+        let oversized = try node.client().sendRaw(Array("POST /v1/purchases HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n".utf8))
+        #expect(oversized.status == 413 && oversized.errorCode == "body_too_large")
+        let chunked = try node.client().sendRaw(Array("POST /v1/purchases HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n".utf8))
+        #expect(chunked.status == 411)
+        let headers = try node.client().sendRaw(Array(("GET /v1/status HTTP/1.1\r\nX: " + String(repeating: "h", count: 20_000) + "\r\n\r\n").utf8))
+        #expect(headers.status == 431)
+        let garbage = try node.client().sendRaw([0, 1, 2, 255, 254, 13, 10, 13, 10])
+        #expect(garbage.status == 400 && garbage.errorCode == "bad_request")
+
+        let status = try node.client().getJSON("/v1/status")
+        #expect(status["entries"] as? Int == entriesBefore)
+        #expect(try node.client().getJSON("/v1/accounts/alice")["balance"] as? Int == 10)
+        #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+    }
+
+    /// A client that sends half a request and stalls gets 408 at the deadline, while other
+    /// clients are served meanwhile.
+    @Test func stalledRequestsTimeOutWithoutBlockingOthers() throws {
+        let node = try NodeProcess(extraArguments: ["--http-request-timeout-ms", "400"])
+        defer { node.stop(); node.removeFiles() }
+        let stalled = try TCPConnection.connect(to: node.httpAddress)
+        defer { stalled.close() }
+        try stalled.write(Array("POST /v1/purchases HTTP/1.1\r\nContent-Length: 50\r\n\r\n{\"rec".utf8))
+        #expect(try node.client().send("GET", "/v1/status").status == 200)
+        var received: [UInt8] = []
+        while let bytes = try stalled.read(waitingAtMost: 5_000), !bytes.isEmpty {
+            received += bytes
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 408"), "\(text)")
+        #expect(text.contains("request_timeout"))
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import PointMeshHTTP
+import Testing
+
+/// A real `pointmesh` process started by a test, on free ports, stopped by PID at the end.
+final class NodeProcess {
+    let process = Process()
+    let dataDirectory: String
+    let logPath: String
+    private(set) var httpAddress = HostPort(host: "127.0.0.1", port: 0)
+    private(set) var readyLine = ""
+
+    /// The `pointmesh` binary built beside the test bundle.
+    static var binary: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("pointmesh").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("pointmesh")
+    }
+
+    static func scratchDirectory() -> String {
+        NSTemporaryDirectory() + "pointmesh-e2e-\(UUID().uuidString)"
+    }
+
+    /// Starts `pointmesh serve` on `dataDirectory` with ports 0 and waits for the ready line.
+    init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        logPath = dataDirectory + ".log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + extraArguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !buffer.contains(UInt8(ascii: "\n")) && Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+        }
+        readyLine = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let field = readyLine.split(separator: " ").first(where: { $0.hasPrefix("http=") }),
+              let address = HostPort(parsing: String(field.dropFirst(5)))
+        else {
+            kill(SIGKILL)
+            throw NodeProcessError.notReady(readyLine + "\n" + log)
+        }
+        httpAddress = address
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func client() -> HTTPClient { HTTPClient(address: httpAddress, timeoutMilliseconds: 10_000) }
+
+    func kill(_ signal: Int32) {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        kill(SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Removes the data directory and log.
+    func removeFiles() {
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}
+
+enum NodeProcessError: Error {
+    case notReady(String)
+}
+
+/// Runs `pointmesh` with `arguments` to completion; returns its exit status and output.
+func runPointmesh(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = NodeProcess.binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+extension HTTPClient {
+    func postJSON(_ path: String, _ json: String) throws -> HTTPClientResponse {
+        try send("POST", path, body: Array(json.utf8))
+    }
+
+    func getJSON(_ path: String) throws -> [String: Any] {
+        let response = try send("GET", path)
+        return (try JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+    }
+}
+
+extension HTTPClientResponse {
+    var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]) ?? [:] }
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+}

@@ -1,0 +1,116 @@
+import Dispatch
+import Foundation
+import PointMeshCore
+import PointMeshStore
+import Testing
+
+private func scratchDirectory() -> String {
+    NSTemporaryDirectory() + "pointmesh-store-test-\(UUID().uuidString)"
+}
+
+private let fixedClock: @Sendable () -> Int64 = { 1_700_000_000_000 }
+
+private func openStore(_ directory: String, nodeID: String? = "store-1") throws -> LedgerStore {
+    try LedgerStore(directory: directory, nodeID: nodeID.map(NodeID.init(unchecked:)),
+                    newNodeID: { NodeID(unchecked: "generated") }, now: fixedClock)
+}
+
+private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCommand {
+    .purchase(PurchaseRequest(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
+}
+
+@Suite struct LedgerStoreTests {
+    @Test func concurrentWritesAllCommitWithGaplessSequencesAndMatchingCounters() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory)
+        let writers = 16, perWriter = 25
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            for index in 0..<perWriter {
+                _ = try? store.write(purchase("R-\(writer)-\(index)", account: "acct-\(index % 5)", fen: 1_000))
+            }
+        }
+        let vector = try store.read { try $0.versionVector() }
+        #expect(vector[NodeID(unchecked: "store-1")] == Int64(writers * perWriter))
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        var total: Int64 = 0
+        for account in 0..<5 {
+            total += try store.read { try $0.counters(of: AccountID(unchecked: "acct-\(account)")) }.balance.value
+        }
+        #expect(total == Int64(writers * perWriter * 10))
+        let (batches, writes) = store.commitStatistics
+        #expect(writes == writers * perWriter)
+        #expect(batches <= writes)
+        store.close()
+    }
+
+    @Test func concurrentRedemptionsNeverOverspend() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory)
+        _ = try store.write(purchase("R1", account: "alice", fen: 10_000))
+        DispatchQueue.concurrentPerform(iterations: 30) { index in
+            _ = try? store.write(.redemption(RedemptionRequest(request: RequestID(unchecked: "Q\(index)"), account: AccountID(unchecked: "alice"), points: Points(7))))
+        }
+        let balance = try store.read { try $0.counters(of: AccountID(unchecked: "alice")) }.balance.value
+        #expect(balance == 100 - 14 * 7)
+        store.close()
+    }
+
+    @Test func reopenedStoreKeepsEntriesAndContinuesTheSequence() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let store = try openStore(directory)
+            _ = try store.write(purchase("R1", account: "alice", fen: 500))
+            _ = try store.write(purchase("R2", account: "alice", fen: 500))
+            store.close()
+        }
+        let reopened = try openStore(directory, nodeID: nil)
+        #expect(reopened.nodeID == NodeID(unchecked: "store-1"))
+        let replay = try reopened.write(purchase("R1", account: "alice", fen: 500))
+        #expect(replay == .replayed(replay.entry))
+        let next = try reopened.write(purchase("R3", account: "alice", fen: 500))
+        #expect(next.entry.id.sequence == 3)
+        #expect(next.entry.timestamp > replay.entry.timestamp)
+        reopened.close()
+    }
+
+    @Test func anotherNodeIDForTheSameDirectoryIsRefused() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try openStore(directory).close()
+        #expect(throws: StoreError.self) { try openStore(directory, nodeID: "store-2") }
+    }
+
+    @Test func verifyReportsCountersThatDisagreeWithEntries() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory)
+        _ = try store.write(purchase("R1", account: "alice", fen: 500))
+        store.close()
+        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        #expect(try database.verify().isEmpty)
+        try database.connection.execute("UPDATE counters SET credit = credit + 1")
+        #expect(try database.verify().count == 2)
+        try database.connection.execute("UPDATE counters SET credit = credit - 1; UPDATE entries SET seq = 5")
+        #expect(try database.verify().contains { $0.description.contains("gaps") })
+    }
+
+    @Test func historyPagesNewestFirstWithoutRepeats() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory)
+        for index in 1...7 { _ = try store.write(purchase("R\(index)", account: "alice", fen: 100)) }
+        var seen: [Int64] = []
+        var cursor: EntryCursor?
+        while true {
+            let page = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: cursor, limit: 3) }
+            seen += page.map(\.id.sequence)
+            guard page.count == 3, let last = page.last else { break }
+            cursor = EntryCursor(token: EntryCursor(after: last).token)
+        }
+        #expect(seen == [7, 6, 5, 4, 3, 2, 1])
+        store.close()
+    }
+}
