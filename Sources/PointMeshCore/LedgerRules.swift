@@ -51,13 +51,20 @@ public enum LedgerRules {
     public static func decide(
         _ command: WriteCommand, facts: WriteFacts, id: EntryID, timestamp: HLCTimestamp
     ) throws(LedgerError) -> WriteDecision {
-        let key = command.idempotencyKey
-        let hash = command.requestHash
+        try decide(PreparedWrite(command), facts: facts, id: id, timestamp: timestamp)
+    }
+
+    /// Decides a prepared write given `facts`.
+    public static func decide(
+        _ write: PreparedWrite, facts: WriteFacts, id: EntryID, timestamp: HLCTimestamp
+    ) throws(LedgerError) -> WriteDecision {
+        let key = write.key
+        let hash = write.hash
         if let existing = facts.existing {
             guard existing.requestHash == hash else { throw .idempotencyConflict(key) }
             return .replay(existing)
         }
-        switch command {
+        switch write.command {
         case .purchase(let request):
             let earned = pointsEarned(for: request.amount)
             let repaid = min(earned, facts.account.debt)

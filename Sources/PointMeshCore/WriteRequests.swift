@@ -84,3 +84,17 @@ public enum WriteCommand: Hashable, Sendable {
         }
     }
 }
+
+/// A command with its idempotency key and request hash computed once, by the caller's thread,
+/// so the single writer spends no time hashing.
+public struct PreparedWrite: Hashable, Sendable {
+    public let command: WriteCommand
+    public let key: IdempotencyKey
+    public let hash: RequestHash
+
+    public init(_ command: WriteCommand) {
+        self.command = command
+        key = command.idempotencyKey
+        hash = command.requestHash
+    }
+}

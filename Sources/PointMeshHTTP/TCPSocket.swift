@@ -49,6 +49,8 @@ public final class TCPListener: Sendable {
 /// A connected TCP socket with blocking reads bounded by `poll` and complete writes.
 public final class TCPConnection: @unchecked Sendable {
     public let fd: Int32
+    /// Reused for every read, so a read allocates only what arrived. One reader at a time.
+    private var scratch = [UInt8](repeating: 0, count: 65_536)
 
     init(fd: Int32) {
         self.fd = fd
@@ -93,12 +95,10 @@ public final class TCPConnection: @unchecked Sendable {
 
     /// Reads what is available, waiting up to `milliseconds`. Returns nil on timeout and an
     /// empty array when the peer closed.
-    public func read(maximum: Int = 65_536, waitingAtMost milliseconds: Int32) throws -> [UInt8]? {
+    public func read(waitingAtMost milliseconds: Int32) throws -> [UInt8]? {
         guard try Syscall.waitReadable(fd, milliseconds: milliseconds) else { return nil }
-        var buffer = [UInt8](repeating: 0, count: maximum)
-        let count = try buffer.withUnsafeMutableBytes { raw in try Syscall.read(fd, into: raw) }
-        buffer.removeSubrange(count...)
-        return buffer
+        let count = try scratch.withUnsafeMutableBytes { raw in try Syscall.read(fd, into: raw) }
+        return Array(scratch[0..<count])
     }
 
     public func write(_ bytes: [UInt8]) throws {

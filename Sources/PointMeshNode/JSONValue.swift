@@ -1,37 +1,17 @@
-import Foundation
 import PointMeshCore
 
 /// Any JSON value, decoded without a schema, so validation can say exactly which field has
 /// the wrong type instead of failing the whole body.
-enum JSONValue: Decodable, Equatable {
+enum JSONValue: Equatable {
     case null
     case bool(Bool)
-    /// A number that is an integer within `Int64`.
+    /// A number written without fraction or exponent that fits in `Int64`.
     case integer(Int64)
-    /// Any other number: fractional, or too large for `Int64`.
+    /// Any other number: fractional, with an exponent, or too large for `Int64`.
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 
     var typeName: String {
         switch self {
@@ -49,9 +29,10 @@ enum JSONValue: Decodable, Equatable {
         if body.isEmpty { throw .invalidJSON("request body is empty; send a JSON object") }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try JSONParser.parse(body)
         } catch {
-            throw .invalidJSON("request body is not valid JSON")
+            guard case .invalid(let why) = error else { throw .invalidJSON("request body is not valid JSON") }
+            throw .invalidJSON("request body is not valid JSON: \(why)")
         }
         guard case .object(let fields) = value else {
             throw .invalidJSON("request body must be a JSON object, not \(value.typeName)")
@@ -97,10 +78,11 @@ struct JSONObject {
             guard number <= maximum else { throw .invalidField(path + name, "must be at most \(maximum), got \(number)") }
             return number
         case .number(let number):
-            if number.rounded() == number, abs(number) >= 9.2e18 {
-                throw .invalidField(path + name, "must be at most \(maximum)")
-            }
-            throw .invalidField(path + name, "must be a whole number")
+            // `1e3` and `100.0` are whole numbers in JSON's eyes; fractions and overflow are not.
+            guard number.rounded() == number else { throw .invalidField(path + name, "must be a whole number") }
+            guard number >= 1 else { throw .invalidField(path + name, "must be at least 1") }
+            guard number <= Double(maximum) else { throw .invalidField(path + name, "must be at most \(maximum)") }
+            return Int64(number)
         default:
             throw .invalidField(path + name, "must be an integer, not \(value.typeName)")
         }

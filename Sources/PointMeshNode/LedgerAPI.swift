@@ -16,17 +16,17 @@ struct LedgerAPI: Sendable {
 
     func router() -> Router {
         var router = Router()
-        router.add("POST", "/v1/purchases") { request, _ in write(request, kind: "purchase", decode: { .purchase(try WriteRequestDecoding.purchase($0)) }) { entry in
+        router.add("POST", "/v1/purchases") { request, _ in write(request, kind: .receipt, decode: { .purchase(try WriteRequestDecoding.purchase($0)) }) { entry in
             ResponseBodies.encode(ResponseBodies.Purchase(
                 entry_id: entry.id.description, account_id: entry.account.rawValue,
                 points: entry.points.value, balance: entry.balanceAfter.value))
         } }
-        router.add("POST", "/v1/refunds") { request, _ in write(request, kind: "refund", decode: { .refund(try WriteRequestDecoding.refund($0)) }) { entry in
+        router.add("POST", "/v1/refunds") { request, _ in write(request, kind: .refund, decode: { .refund(try WriteRequestDecoding.refund($0)) }) { entry in
             ResponseBodies.encode(ResponseBodies.Refund(
                 entry_id: entry.id.description, account_id: entry.account.rawValue,
                 points_reversed: entry.points.value, balance: entry.balanceAfter.value))
         } }
-        router.add("POST", "/v1/redemptions") { request, _ in write(request, kind: "redemption", decode: { .redemption(try WriteRequestDecoding.redemption($0)) }) { entry in
+        router.add("POST", "/v1/redemptions") { request, _ in write(request, kind: .redemption, decode: { .redemption(try WriteRequestDecoding.redemption($0)) }) { entry in
             ResponseBodies.encode(ResponseBodies.Redemption(
                 entry_id: entry.id.description, account_id: entry.account.rawValue,
                 points: entry.points.value, balance: entry.balanceAfter.value))
@@ -59,7 +59,7 @@ struct LedgerAPI: Sendable {
     }
 
     private func write(
-        _ request: HTTPRequest, kind: String, decode: ([UInt8]) throws -> WriteCommand,
+        _ request: HTTPRequest, kind: IdempotencyKey.Scope, decode: ([UInt8]) throws -> WriteCommand,
         render: (LedgerEntry) -> [UInt8]
     ) -> HTTPResponse {
         do {
@@ -70,15 +70,15 @@ struct LedgerAPI: Sendable {
             let outcome = try store.write(command)
             switch outcome {
             case .created(let entry):
-                metrics.recordWrite(kind: kind, outcome: "created")
+                metrics.recordWrite(kind, .created)
                 return .json(201, render(entry))
             case .replayed(let entry):
-                metrics.recordWrite(kind: kind, outcome: "replayed")
+                metrics.recordWrite(kind, .replayed)
                 return .json(200, render(entry))
             }
         } catch {
             let apiError = APIError(error)
-            metrics.recordWrite(kind: kind, outcome: "refused")
+            metrics.recordWrite(kind, .refused)
             if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
             return apiError.response
         }

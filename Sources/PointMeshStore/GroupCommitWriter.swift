@@ -10,11 +10,11 @@ import Synchronization
 final class GroupCommitWriter: Sendable {
     /// A queued write and the slot its answer goes in.
     final class Job: @unchecked Sendable {
-        let command: WriteCommand
+        let write: PreparedWrite
         // Written by the writer thread before `done` is signalled, read by the caller after.
         var result: Result<WriteOutcome, any Error> = .failure(StoreError.closed)
         let done = DispatchSemaphore(value: 0)
-        init(_ command: WriteCommand) { self.command = command }
+        init(_ write: PreparedWrite) { self.write = write }
     }
 
     /// State only the writer thread touches once it has started.
@@ -53,8 +53,8 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Queues `command` and waits until it is committed (or refused).
-    func submit(_ command: WriteCommand) throws -> WriteOutcome {
-        let job = Job(command)
+    func submit(_ write: PreparedWrite) throws -> WriteOutcome {
+        let job = Job(write)
         let accepted = queue.withLock { queue in
             if queue.closed { return false }
             queue.jobs.append(job)
@@ -99,7 +99,7 @@ final class GroupCommitWriter: Sendable {
         do {
             try database.connection.transaction {
                 for job in batch {
-                    results.append(try decideAndAppend(job.command, state))
+                    results.append(try decideAndAppend(job.write, state))
                 }
             }
             batches.add(1, ordering: .relaxed)
@@ -117,12 +117,12 @@ final class GroupCommitWriter: Sendable {
 
     /// Decides one write against the state the transaction has built so far. A refusal by the
     /// rules is that write's answer; a storage error aborts the whole group.
-    private func decideAndAppend(_ command: WriteCommand, _ state: WriterState) throws -> Result<WriteOutcome, any Error> {
-        let facts = try state.database.facts(for: command)
+    private func decideAndAppend(_ write: PreparedWrite, _ state: WriterState) throws -> Result<WriteOutcome, any Error> {
+        let facts = try state.database.facts(for: write)
         let id = EntryID(origin: state.origin, sequence: state.nextSequence)
         let decision: WriteDecision
         do {
-            decision = try LedgerRules.decide(command, facts: facts, id: id, timestamp: state.clock.tick(now: state.now()))
+            decision = try LedgerRules.decide(write, facts: facts, id: id, timestamp: state.clock.tick(now: state.now()))
         } catch {
             return .failure(error)
         }
@@ -136,3 +136,4 @@ final class GroupCommitWriter: Sendable {
         }
     }
 }
+

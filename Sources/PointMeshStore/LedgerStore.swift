@@ -9,6 +9,7 @@ public final class LedgerStore: Sendable {
     public let path: String
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
+    private let checkpointer: Checkpointer
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -28,8 +29,10 @@ public final class LedgerStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = Self.databasePath(in: directory)
         let database = try LedgerDatabase.openForWriting(path: path)
+        try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
         nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
         readers = try ReaderPool(path: path, size: readerCount)
+        checkpointer = try Checkpointer(path: path, log: { _ in })
         writer = GroupCommitWriter(state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now))
     }
 
@@ -50,9 +53,9 @@ public final class LedgerStore: Sendable {
         return id
     }
 
-    /// Applies `command` and returns once the result is durable.
+    /// Applies `command` and returns once the result is durable. Blocks the calling thread.
     public func write(_ command: WriteCommand) throws -> WriteOutcome {
-        try writer.submit(command)
+        try writer.submit(PreparedWrite(command))
     }
 
     /// Runs `body` on a read-only connection that sees the last committed state.
@@ -68,5 +71,6 @@ public final class LedgerStore: Sendable {
     /// Finishes queued writes and stops the writer. Connections close when the store is freed.
     public func close() {
         writer.close()
+        checkpointer.stop()
     }
 }
