@@ -16,8 +16,8 @@ enum BenchCommand: Command {
         Starts `pointmesh serve` on a scratch data directory and free ports, then:
           1. baseline: N rows appended straight to SQLite (same schema and rows as the node
              writes, WAL, synchronous=FULL, one transaction per row);
-          2. for each client count in LIST: N purchases over that many keep-alive connections,
-             each counted when its 201 arrives.
+          2. for each client count in LIST, on a fresh node: N purchases over that many
+             keep-alive connections, each counted when its 201 arrives.
         Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
 
           --requests N    writes per phase (default 2000)
@@ -43,14 +43,17 @@ enum BenchCommand: Command {
         let baseline = try rawSQLiteRate(path: scratch + "/baseline.sqlite", rows: requests)
         print(String(format: "baseline  raw SQLite, 1 transaction per row: %8.0f rows/s", baseline))
 
-        let node = try BenchNode(dataDirectory: scratch + "/node")
-        defer { node.stop() }
+        var peakRSS = 0
         for clients in clientCounts {
+            // A fresh node per phase, so each starts from an empty ledger as the baseline did.
+            let node = try BenchNode(dataDirectory: scratch + "/node-\(clients)")
             let rate = try purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
+            peakRSS = max(peakRSS, node.peakRSSKilobytes())
+            node.stop()
             print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx",
                          clients, rate, rate / baseline))
         }
-        print("node peak RSS: \(node.peakRSSKilobytes() / 1024) MiB")
+        print("node peak RSS: \(peakRSS / 1024) MiB")
         return 0
     }
 
