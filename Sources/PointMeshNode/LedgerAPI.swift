@@ -17,9 +17,7 @@ struct LedgerAPI: Sendable {
     func router() -> Router {
         var router = Router()
         router.add("POST", "/v1/purchases") { request, _ in write(request, kind: .receipt, decode: { .purchase(try WriteRequestDecoding.purchase($0)) }) { entry in
-            ResponseBodies.encode(ResponseBodies.Purchase(
-                entry_id: entry.id.description, account_id: entry.account.rawValue,
-                points: entry.points.value, balance: entry.balanceAfter.value))
+            ResponseBodies.encode(ResponseBodies.PointsMoved(entry))
         } }
         router.add("POST", "/v1/refunds") { request, _ in write(request, kind: .refund, decode: { .refund(try WriteRequestDecoding.refund($0)) }) { entry in
             ResponseBodies.encode(ResponseBodies.Refund(
@@ -27,9 +25,7 @@ struct LedgerAPI: Sendable {
                 points_reversed: entry.points.value, balance: entry.balanceAfter.value))
         } }
         router.add("POST", "/v1/redemptions") { request, _ in write(request, kind: .redemption, decode: { .redemption(try WriteRequestDecoding.redemption($0)) }) { entry in
-            ResponseBodies.encode(ResponseBodies.Redemption(
-                entry_id: entry.id.description, account_id: entry.account.rawValue,
-                points: entry.points.value, balance: entry.balanceAfter.value))
+            ResponseBodies.encode(ResponseBodies.PointsMoved(entry))
         } }
         router.add("GET", "/v1/accounts/{account_id}") { _, parameters in
             answer { () throws(APIError) in try account(parameters) }

@@ -4,24 +4,25 @@ import PointMeshStore
 
 /// The JSON shapes the API answers with. Field names are the contract's.
 enum ResponseBodies {
-    struct Purchase: Encodable {
+    /// The answer to a purchase (points earned) or a redemption (points spent).
+    struct PointsMoved: Encodable {
         var entry_id: String
         var account_id: String
         var points: Int64
         var balance: Int64
+
+        init(_ entry: LedgerEntry) {
+            entry_id = entry.id.description
+            account_id = entry.account.rawValue
+            points = entry.points.value
+            balance = entry.balanceAfter.value
+        }
     }
 
     struct Refund: Encodable {
         var entry_id: String
         var account_id: String
         var points_reversed: Int64
-        var balance: Int64
-    }
-
-    struct Redemption: Encodable {
-        var entry_id: String
-        var account_id: String
-        var points: Int64
         var balance: Int64
     }
 
