@@ -23,6 +23,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "PointMeshCore", dependencies: ["CLibCrypto"], swiftSettings: strict),
+        .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
         .target(name: "PointMeshHTTP", swiftSettings: strict),
         .target(
@@ -32,6 +33,7 @@ let package = Package(
         ),
         .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode"], swiftSettings: strict),
         .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
+        .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation"], swiftSettings: strict),
         .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], swiftSettings: strict),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP"], swiftSettings: strict),
         .testTarget(

@@ -26,6 +26,16 @@ public struct PNCounter: Hashable, Sendable {
         }
     }
 
+    /// Takes back a change recorded by `add`. Only a duplicate entry that loses to an earlier
+    /// copy of the same write is ever taken back (see `ReplicationRules.winner`).
+    public mutating func remove(_ delta: Int64, origin: NodeID) {
+        if delta > 0 {
+            increments[origin, default: 0] -= delta
+        } else if delta < 0 {
+            decrements[origin, default: 0] -= -delta
+        }
+    }
+
     public mutating func merge(_ other: PNCounter) {
         increments.merge(other.increments, uniquingKeysWith: max)
         decrements.merge(other.decrements, uniquingKeysWith: max)
@@ -51,6 +61,11 @@ public struct AccountCounters: Hashable, Sendable {
     public mutating func apply(_ entry: LedgerEntry) {
         balance.add(entry.balanceDelta.value, origin: entry.id.origin)
         debt.add(entry.debtDelta.value, origin: entry.id.origin)
+    }
+
+    public mutating func unapply(_ entry: LedgerEntry) {
+        balance.remove(entry.balanceDelta.value, origin: entry.id.origin)
+        debt.remove(entry.debtDelta.value, origin: entry.id.origin)
     }
 
     public mutating func merge(_ other: AccountCounters) {

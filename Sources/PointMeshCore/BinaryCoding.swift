@@ -1,0 +1,131 @@
+/// Big-endian binary writing for gossip frames.
+public struct BinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func u16(_ value: UInt16) {
+        bytes.append(UInt8(value >> 8))
+        bytes.append(UInt8(value & 0xff))
+    }
+
+    public mutating func u32(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8((value >> UInt32(shift)) & 0xff)) }
+    }
+
+    public mutating func i64(_ value: Int64) {
+        let raw = UInt64(bitPattern: value)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8((raw >> UInt64(shift)) & 0xff)) }
+    }
+
+    /// A string as a 16-bit byte length and UTF-8 bytes. Callers keep strings short (ids).
+    public mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8.prefix(Int(UInt16.max)))
+        u16(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+
+    /// Length-prefixed (16-bit) bytes.
+    public mutating func blob(_ value: [UInt8]) {
+        u16(UInt16(min(value.count, Int(UInt16.max))))
+        bytes.append(contentsOf: value.prefix(Int(UInt16.max)))
+    }
+
+    public mutating func optionalString(_ value: String?) {
+        if let value {
+            u8(1)
+            string(value)
+        } else {
+            u8(0)
+        }
+    }
+
+    public mutating func optionalI64(_ value: Int64?) {
+        if let value {
+            u8(1)
+            i64(value)
+        } else {
+            u8(0)
+        }
+    }
+}
+
+/// Why bytes did not decode. The connection that sent them is closed.
+public enum DecodingError: Error, Equatable, Sendable {
+    case truncated
+    case invalid(String)
+}
+
+/// Big-endian binary reading that never reads past its input.
+public struct BinaryReader: Sendable {
+    private let bytes: [UInt8]
+    public private(set) var offset: Int
+
+    public init(_ bytes: [UInt8], offset: Int = 0) {
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    public var remaining: Int { bytes.count - offset }
+    public var isAtEnd: Bool { offset == bytes.count }
+
+    private mutating func take(_ count: Int) throws(DecodingError) -> ArraySlice<UInt8> {
+        guard count >= 0, remaining >= count else { throw .truncated }
+        defer { offset += count }
+        return bytes[offset..<(offset + count)]
+    }
+
+    public mutating func u8() throws(DecodingError) -> UInt8 { try take(1).first ?? 0 }
+
+    public mutating func u16() throws(DecodingError) -> UInt16 {
+        try take(2).reduce(0) { $0 << 8 | UInt16($1) }
+    }
+
+    public mutating func u32() throws(DecodingError) -> UInt32 {
+        try take(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    public mutating func i64() throws(DecodingError) -> Int64 {
+        Int64(bitPattern: try take(8).reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    public mutating func string() throws(DecodingError) -> String {
+        let count = Int(try u16())
+        guard let text = String(validating: try take(count), as: UTF8.self) else { throw .invalid("string is not UTF-8") }
+        return text
+    }
+
+    public mutating func raw(_ count: Int) throws(DecodingError) -> [UInt8] { Array(try take(count)) }
+
+    public mutating func blob() throws(DecodingError) -> [UInt8] { Array(try take(Int(try u16()))) }
+
+    public mutating func optionalString() throws(DecodingError) -> String? {
+        switch try u8() {
+        case 0: return nil
+        case 1: return try string()
+        default: throw .invalid("bad optional marker")
+        }
+    }
+
+    public mutating func optionalI64() throws(DecodingError) -> Int64? {
+        switch try u8() {
+        case 0: return nil
+        case 1: return try i64()
+        default: throw .invalid("bad optional marker")
+        }
+    }
+
+    /// An id, validated as the contract's ids are.
+    public mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
+        let text = try string()
+        do {
+            return try ID(validating: text)
+        } catch {
+            throw .invalid("invalid id \(text.debugDescription)")
+        }
+    }
+}

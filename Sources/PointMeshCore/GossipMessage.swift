@@ -1,0 +1,147 @@
+/// A node as membership gossip describes it.
+public struct MemberRecord: Hashable, Sendable {
+    public var id: NodeID
+    /// The node's gossip address, `host:port`.
+    public var address: String
+    public var retired: Bool
+
+    public init(id: NodeID, address: String, retired: Bool = false) {
+        self.id = id
+        self.address = address
+        self.retired = retired
+    }
+}
+
+/// Every message of the gossip protocol (byte layouts in docs/protocol.md).
+public enum GossipMessage: Hashable, Sendable {
+    // Handshake: mutual challenge–response over the cluster key.
+    case hello(nonce: [UInt8])
+    case challenge(nonce: [UInt8], mac: [UInt8])
+    case proof(mac: [UInt8])
+    // After the handshake.
+    case identify(node: NodeID, address: String)
+    case refused(reason: String)
+    case summary(ledgerDigest: String, membershipDigest: String)
+    case inSync
+    case state(vector: VersionVector, members: [MemberRecord])
+    case entries([LedgerEntry])
+    case endOfEntries
+
+    public var typeCode: UInt8 {
+        switch self {
+        case .hello: 0x01
+        case .challenge: 0x02
+        case .proof: 0x03
+        case .identify: 0x10
+        case .refused: 0x11
+        case .summary: 0x20
+        case .inSync: 0x21
+        case .state: 0x22
+        case .entries: 0x23
+        case .endOfEntries: 0x24
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .hello: "hello"
+        case .challenge: "challenge"
+        case .proof: "proof"
+        case .identify: "identify"
+        case .refused: "refused"
+        case .summary: "summary"
+        case .inSync: "in_sync"
+        case .state: "state"
+        case .entries: "entries"
+        case .endOfEntries: "end_of_entries"
+        }
+    }
+
+    /// The payload bytes (everything after the type byte, before any MAC).
+    public func payload() -> [UInt8] {
+        var writer = BinaryWriter()
+        switch self {
+        case .hello(let nonce):
+            writer.raw(nonce)
+        case .challenge(let nonce, let mac):
+            writer.raw(nonce)
+            writer.raw(mac)
+        case .proof(let mac):
+            writer.raw(mac)
+        case .identify(let node, let address):
+            writer.string(node.rawValue)
+            writer.string(address)
+        case .refused(let reason):
+            writer.string(reason)
+        case .summary(let ledgerDigest, let membershipDigest):
+            writer.string(ledgerDigest)
+            writer.string(membershipDigest)
+        case .inSync, .endOfEntries:
+            break
+        case .state(let vector, let members):
+            let origins = vector.sequences.sorted { $0.key < $1.key }
+            writer.u32(UInt32(origins.count))
+            for (origin, sequence) in origins {
+                writer.string(origin.rawValue)
+                writer.i64(sequence)
+            }
+            writer.u32(UInt32(members.count))
+            for member in members {
+                writer.string(member.id.rawValue)
+                writer.string(member.address)
+                writer.u8(member.retired ? 1 : 0)
+            }
+        case .entries(let entries):
+            writer.u32(UInt32(entries.count))
+            for entry in entries { EntryCoding.write(entry, to: &writer) }
+        }
+        return writer.bytes
+    }
+
+    /// Decodes a payload of message type `type`; the payload must be consumed exactly.
+    public static func decode(type: UInt8, payload: [UInt8]) throws(DecodingError) -> GossipMessage {
+        var reader = BinaryReader(payload)
+        let message: GossipMessage
+        switch type {
+        case 0x01: message = .hello(nonce: try reader.raw(Handshake.nonceLength))
+        case 0x02: message = .challenge(nonce: try reader.raw(Handshake.nonceLength), mac: try reader.raw(HMACSHA256.length))
+        case 0x03: message = .proof(mac: try reader.raw(HMACSHA256.length))
+        case 0x10: message = .identify(node: try reader.identifier(), address: try reader.string())
+        case 0x11: message = .refused(reason: try reader.string())
+        case 0x20: message = .summary(ledgerDigest: try reader.string(), membershipDigest: try reader.string())
+        case 0x21: message = .inSync
+        case 0x22:
+            var sequences: [NodeID: Int64] = [:]
+            let origins = try reader.u32()
+            guard Int(origins) <= reader.remaining / 10 else { throw .invalid("origin count \(origins)") }
+            for _ in 0..<origins {
+                let origin: NodeID = try reader.identifier()
+                let sequence = try reader.i64()
+                guard sequence >= 0 else { throw .invalid("negative sequence") }
+                sequences[origin] = sequence
+            }
+            let count = try reader.u32()
+            guard Int(count) <= reader.remaining / 5 else { throw .invalid("member count \(count)") }
+            var members: [MemberRecord] = []
+            for _ in 0..<count {
+                let id: NodeID = try reader.identifier()
+                let address = try reader.string()
+                let retired = try reader.u8()
+                guard retired <= 1 else { throw .invalid("retired flag") }
+                members.append(MemberRecord(id: id, address: address, retired: retired == 1))
+            }
+            message = .state(vector: VersionVector(sequences), members: members)
+        case 0x23:
+            let count = try reader.u32()
+            guard Int(count) <= reader.remaining / 60 else { throw .invalid("entry count \(count)") }
+            var entries: [LedgerEntry] = []
+            entries.reserveCapacity(Int(count))
+            for _ in 0..<count { entries.append(try EntryCoding.read(from: &reader)) }
+            message = .entries(entries)
+        case 0x24: message = .endOfEntries
+        default: throw .invalid("unknown message type \(type)")
+        }
+        guard reader.isAtEnd else { throw .invalid("\(reader.remaining) trailing bytes in \(message.name)") }
+        return message
+    }
+}

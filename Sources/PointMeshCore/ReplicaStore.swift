@@ -1,0 +1,29 @@
+/// What the gossip protocol needs of a node's ledger. The node implements it over SQLite; the
+/// simulation over memory (`MemoryLedger`). Applying must be atomic per batch and durable
+/// before it returns.
+public protocol ReplicaStore {
+    /// The gap-free prefix held of each origin.
+    func versionVector() throws -> VersionVector
+    /// Up to `limit` entries of `origin` with sequence greater than `after`, in sequence order.
+    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry]
+    /// Applies received entries (those already held are skipped, those after a gap are not
+    /// taken); returns how many were newly stored.
+    mutating func apply(_ entries: [LedgerEntry]) throws -> Int
+}
+
+/// The effect of applying one received entry to a ledger, decided from the ledger's state.
+public enum ReceivedEntryEffect: Equatable, Sendable {
+    /// The entry counts: add its deltas.
+    case counts
+    /// Another entry with its key already counts and precedes it: store it as a duplicate.
+    case duplicate
+    /// It precedes the entry currently counting for its key: that one becomes a duplicate
+    /// (its deltas are taken back) and this one counts.
+    case supersedes(LedgerEntry)
+
+    /// Decides the effect of `entry` given the entry that currently counts for its key, if any.
+    public static func of(_ entry: LedgerEntry, current: LedgerEntry?) -> ReceivedEntryEffect {
+        guard let current else { return .counts }
+        return ReplicationRules.precedes(entry, current) ? .supersedes(current) : .duplicate
+    }
+}

@@ -1,0 +1,246 @@
+import PointMeshCore
+
+/// Faults the simulated network and nodes suffer while `faulty` is on.
+public struct FaultSettings: Sendable {
+    public var messageLoss = 0.05
+    public var messageDuplication = 0.03
+    /// Extra random delay, which reorders messages.
+    public var maximumExtraDelayMilliseconds: Int64 = 80
+    public var partitionChancePerSecond = 0.05
+    public var crashChancePerSecond = 0.02
+
+    public init() {}
+    public static let none: FaultSettings = {
+        var settings = FaultSettings()
+        settings.messageLoss = 0
+        settings.messageDuplication = 0
+        settings.maximumExtraDelayMilliseconds = 0
+        settings.partitionChancePerSecond = 0
+        settings.crashChancePerSecond = 0
+        return settings
+    }()
+}
+
+/// N protocol cores over a simulated network and clock: the same `GossipSession` and
+/// `Membership` the real node runs, with `MemoryLedger` for storage. Everything random comes
+/// from one seed, so a run replays exactly.
+public struct SimulatedCluster {
+    public struct Node {
+        public let id: NodeID
+        public var ledger: MemoryLedger
+        public var membership: Membership
+        public var up = true
+        var sessions: [UInt64: ActiveSession] = [:]
+    }
+
+    struct ActiveSession {
+        var session: GossipSession
+        var peer: Int
+        var target: Membership.Target?
+        var deadline: Int64
+    }
+
+    enum Event {
+        case tick(node: Int)
+        case deliver(from: Int, to: Int, session: UInt64, message: GossipMessage, initiatorSide: Bool)
+        case timeout(node: Int, session: UInt64)
+        case restart(node: Int)
+    }
+
+    public private(set) var nodes: [Node]
+    public private(set) var now: Int64 = 0
+    public var faults: FaultSettings
+    public var faulty = true
+    public var gossipIntervalMilliseconds: Int64 = 1_000
+    public var fanout = 2
+    public var batchSize = 50
+    public var random: SplitMix64
+    /// Bytes of every message sent, as its frame would be on the wire (with MAC).
+    public private(set) var bytesSent = 0
+    public private(set) var messagesSent = 0
+    private var queue = EventQueue<Event>()
+    private var nextSessionID: UInt64 = 1
+    /// Pairs of nodes that can't reach each other.
+    private var partitions: Set<[Int]> = []
+    private static let baseLatency: Int64 = 5
+
+    /// `count` nodes, each seeded with node 0's address (node 0 seeded with node 1's).
+    public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false) {
+        random = SplitMix64(seed: seed)
+        self.faults = faults
+        var nodes: [Node] = []
+        for index in 0..<count {
+            let id = NodeID(unchecked: "n\(index)")
+            let seeds = index == 0 ? (count > 1 ? ["sim:1"] : []) : ["sim:0"]
+            var membership = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds)
+            if fullMembership {
+                for other in 0..<count where other != index {
+                    membership.learn(NodeID(unchecked: "n\(other)"), address: "sim:\(other)", now: 0)
+                }
+            }
+            nodes.append(Node(id: id, ledger: MemoryLedger(origin: id), membership: membership))
+        }
+        self.nodes = nodes
+        for index in 0..<count {
+            queue.schedule(.tick(node: index), at: Int64(random.next() % UInt64(gossipIntervalMilliseconds)))
+        }
+    }
+
+    // MARK: Driving
+
+    /// Runs events until simulated time reaches `time`.
+    public mutating func run(until time: Int64) {
+        while let next = queue.nextTime, next <= time {
+            guard let (eventTime, event) = queue.pop() else { break }
+            now = eventTime
+            handle(event)
+        }
+        now = max(now, time)
+    }
+
+    /// A local write at node `index` if it is up; nil when it is down or the write was refused.
+    public mutating func write(_ command: WriteCommand, at index: Int) -> WriteDecision? {
+        guard nodes[index].up else { return nil }
+        return try? nodes[index].ledger.write(command, now: now)
+    }
+
+    /// Lifts every fault: no loss, no partitions, every node up.
+    public mutating func heal() {
+        faulty = false
+        partitions = []
+        for index in nodes.indices where !nodes[index].up {
+            restart(index)
+        }
+    }
+
+    public var converged: Bool {
+        let first = nodes[0].ledger.versionVector()
+        return nodes.allSatisfy { $0.ledger.versionVector() == first }
+    }
+
+    // MARK: Events
+
+    private mutating func handle(_ event: Event) {
+        switch event {
+        case .tick(let index):
+            tick(index)
+        case .deliver(let from, let to, let sessionID, let message, let initiatorSide):
+            deliver(from: from, to: to, sessionID: sessionID, message: message, toInitiator: !initiatorSide)
+        case .timeout(let index, let sessionID):
+            guard nodes[index].up, let active = nodes[index].sessions.removeValue(forKey: sessionID) else { return }
+            if let target = active.target, !active.session.isFinished {
+                nodes[index].membership.failed(target, now: now)
+            }
+        case .restart(let index):
+            restart(index)
+        }
+    }
+
+    private mutating func tick(_ index: Int) {
+        let jitter = Int64(random.next() % 200)
+        queue.schedule(.tick(node: index), at: now + gossipIntervalMilliseconds - 100 + jitter)
+        if faulty { injectFaults(around: index) }
+        guard nodes[index].up else { return }
+        let targets = nodes[index].membership.targets(now: now, fanout: fanout, using: &random)
+        for target in targets {
+            guard let peer = Int(target.address.dropFirst(4)), peer != index else { continue }
+            openSession(from: index, to: peer, target: target)
+        }
+    }
+
+    private mutating func injectFaults(around index: Int) {
+        let seconds = Double(gossipIntervalMilliseconds) / 1_000
+        if random.chance(faults.partitionChancePerSecond * seconds), nodes.count > 1 {
+            let other = Int(random.next() % UInt64(nodes.count))
+            if other != index {
+                let pair = [min(index, other), max(index, other)]
+                if partitions.contains(pair) { partitions.remove(pair) } else { partitions.insert(pair) }
+            }
+        }
+        if random.chance(faults.crashChancePerSecond * seconds), nodes[index].up {
+            nodes[index].up = false
+            nodes[index].sessions = [:]
+            queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
+        }
+    }
+
+    private mutating func restart(_ index: Int) {
+        guard !nodes[index].up else { return }
+        // The ledger is what was durable; sessions in flight are lost.
+        nodes[index].up = true
+        nodes[index].sessions = [:]
+    }
+
+    private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
+        let sessionID = nextSessionID
+        nextSessionID += 1
+        let active = ActiveSession(session: GossipSession(role: .initiator, batchSize: batchSize), peer: peer, target: target, deadline: now + 3_000)
+        guard let opening = try? GossipSession.opening(store: nodes[index].ledger, membership: nodes[index].membership) else { return }
+        nodes[index].sessions[sessionID] = active
+        queue.schedule(.timeout(node: index, session: sessionID), at: active.deadline)
+        send(opening, from: index, to: peer, sessionID: sessionID, fromInitiator: true)
+    }
+
+    private mutating func deliver(from: Int, to: Int, sessionID: UInt64, message: GossipMessage, toInitiator: Bool) {
+        guard nodes[to].up else { return }
+        if !toInitiator && nodes[to].sessions[sessionID] == nil {
+            guard case .summary = message else { return }
+            // A new incoming session; the handshake's identify step is modelled by learning the peer.
+            nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
+            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, batchSize: batchSize), peer: from, target: nil, deadline: now + 3_000)
+            queue.schedule(.timeout(node: to, session: sessionID), at: now + 3_000)
+        }
+        guard var active = nodes[to].sessions[sessionID] else { return }
+        var ledger = nodes[to].ledger
+        var membership = nodes[to].membership
+        var outgoing: [GossipMessage] = []
+        var failed = false
+        do {
+            outgoing = try active.session.receive(message, store: &ledger, membership: &membership, now: now)
+            while let next = try active.session.nextOutgoing(store: ledger) { outgoing.append(next) }
+        } catch {
+            failed = true
+        }
+        nodes[to].ledger = ledger
+        nodes[to].membership = membership
+        if toInitiator, case .state = message, let target = active.target, target.id == nil {
+            // The seed answered: it is the node behind that address.
+            nodes[to].membership.learn(nodes[from].id, address: target.address, now: now)
+            active.target = Membership.Target(id: nodes[from].id, address: target.address)
+        }
+        if failed {
+            nodes[to].sessions[sessionID] = nil
+            if let target = active.target { nodes[to].membership.failed(target, now: now) }
+            return
+        }
+        for reply in outgoing {
+            send(reply, from: to, to: from, sessionID: sessionID, fromInitiator: toInitiator)
+        }
+        if active.session.isFinished {
+            nodes[to].sessions[sessionID] = nil
+            if let target = active.target {
+                let resolved = target.id == nil ? Membership.Target(id: nodes[from].id, address: target.address) : target
+                if target.id == nil { nodes[to].membership.learn(nodes[from].id, address: target.address, now: now) }
+                nodes[to].membership.succeeded(resolved, peerVector: active.session.peerVector, now: now)
+            }
+        } else {
+            nodes[to].sessions[sessionID] = active
+        }
+    }
+
+    private mutating func send(_ message: GossipMessage, from: Int, to: Int, sessionID: UInt64, fromInitiator: Bool) {
+        // Frame header (4 + 2) and MAC (32), as on the wire.
+        bytesSent += message.payload().count + 38
+        messagesSent += 1
+        if faulty {
+            if partitions.contains([min(from, to), max(from, to)]) { return }
+            if random.chance(faults.messageLoss) { return }
+        }
+        let copies = faulty && random.chance(faults.messageDuplication) ? 2 : 1
+        for _ in 0..<copies {
+            let extra = faulty && faults.maximumExtraDelayMilliseconds > 0 ? Int64(random.next() % UInt64(faults.maximumExtraDelayMilliseconds)) : 0
+            queue.schedule(.deliver(from: from, to: to, session: sessionID, message: message, initiatorSide: fromInitiator),
+                           at: now + Self.baseLatency + extra)
+        }
+    }
+}
