@@ -59,7 +59,9 @@ public struct GossipSession {
     ) throws(GossipProtocolError) -> [GossipMessage] {
         switch (phase, message) {
         case (.awaitingSummary, .summary(let ledgerDigest, let membershipDigest)):
-            if ledgerDigest == (try Self.vector(store)).digest && membershipDigest == membership.digest {
+            let local = try Self.vector(store)
+            if ledgerDigest == local.digest && membershipDigest == membership.digest {
+                peerVector = local
                 phase = .finished
                 return [.inSync]
             }
@@ -67,6 +69,8 @@ public struct GossipSession {
             return [.state(vector: try Self.vector(store), members: membership.records)]
 
         case (.awaitingReply, .inSync):
+            // Equal digests: the peer holds exactly what this node holds.
+            peerVector = try Self.vector(store)
             phase = .finished
             return []
 

@@ -75,3 +75,10 @@ func boundAddress(of fd: Int32) throws(SystemError) -> HostPort {
 private func cString(_ chars: [CChar]) -> String {
     String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+extension HostPort {
+    /// Whether the host is a loopback address or `localhost`.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

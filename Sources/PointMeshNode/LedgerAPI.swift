@@ -1,6 +1,7 @@
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
+import Synchronization
 
 /// The HTTP API of the contract: routes, request validation and responses, over the store.
 struct LedgerAPI: Sendable {
@@ -8,6 +9,7 @@ struct LedgerAPI: Sendable {
     let role: NodeRole
     let metrics: NodeMetrics
     let log: Logger
+    let gossip: GossipService
     let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
 
     /// Largest page of history one request returns.
@@ -35,6 +37,9 @@ struct LedgerAPI: Sendable {
         }
         router.add("GET", "/v1/status") { _, _ in
             answer { () throws(APIError) in try status() }
+        }
+        router.add("POST", "/v1/cluster/retirements") { request, _ in
+            answer { () throws(APIError) in try retire(request) }
         }
         router.add("GET", "/metrics") { _, _ in
             HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metricsText().utf8))
@@ -67,6 +72,7 @@ struct LedgerAPI: Sendable {
             switch outcome {
             case .created(let entry):
                 metrics.recordWrite(kind, .created)
+                gossip.localWrite()
                 return .json(201, render(entry))
             case .replayed(let entry):
                 metrics.recordWrite(kind, .replayed)
@@ -110,20 +116,31 @@ struct LedgerAPI: Sendable {
     }
 
     private func status() throws(APIError) -> [UInt8] {
-        let vector = try reading { try $0.versionVector() }
+        let vector = store.versionVector
+        let (peers, retired) = gossip.peerStatus()
         return ResponseBodies.encode(ResponseBodies.Status(
             node_id: store.nodeID.rawValue, role: role.rawValue, entries: vector.entryCount, digest: vector.digest,
             version_vector: Dictionary(uniqueKeysWithValues: vector.sequences.map { ($0.key.rawValue, $0.value) }),
-            peers: []))
+            peers: peers, retired: retired, gossip_refusals: gossip.refusals.load(ordering: .relaxed)))
+    }
+
+    /// Retires a node from the cluster: it leaves every peer list and is refused if it returns.
+    private func retire(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
+        let node: NodeID = try JSONValue.object(from: request.body).identifier("node_id")
+        gossip.retire(node)
+        return ResponseBodies.encode(["retired": node.rawValue])
     }
 
     private func metricsText() -> String {
-        let entries = (try? store.read { try $0.versionVector().entryCount }) ?? 0
+        let entries = store.versionVector.entryCount
         let commits = store.commitStatistics
         return metrics.exposition(gauges: [
             ("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", entries),
             ("pointmesh_commit_batches_total", "Write transactions committed (one fsync each).", "counter", Int64(commits.batches)),
             ("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", Int64(commits.writes)),
+            ("pointmesh_gossip_sessions_total", "Gossip sessions completed.", "counter", Int64(gossip.sessionsCompleted.load(ordering: .relaxed))),
+            ("pointmesh_gossip_entries_received_total", "Entries received from peers and newly stored.", "counter", Int64(gossip.entriesReceived.load(ordering: .relaxed))),
+            ("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication.", "counter", Int64(gossip.refusals.load(ordering: .relaxed))),
         ] + extraGauges())
     }
 

@@ -12,6 +12,7 @@ public struct NodeConfiguration: Sendable {
     public var role = NodeRole.store
     public var httpTimeouts = ConnectionTimeouts()
     public var maximumConnections = 512
+    public var gossipSettings = GossipSettings()
 
     public init() {}
 }

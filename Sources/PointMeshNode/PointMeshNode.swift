@@ -10,10 +10,11 @@ public final class PointMeshNode: Sendable {
     public let configuration: NodeConfiguration
     public let store: LedgerStore
     private let http: HTTPServer
-    private let gossipListener: TCPListener
+    private let gossip: GossipService
     private let log: Logger
     /// Every method and path pattern the HTTP API answers (the OpenAPI test checks each).
     public let routes: [(method: String, pattern: String)]
+    private let keyNote: String
 
     /// Opens the data directory and binds both ports; call `start()` to begin serving.
     public init(configuration: NodeConfiguration, log: Logger) throws {
@@ -35,8 +36,14 @@ public final class PointMeshNode: Sendable {
             metrics.recordResponse(status: response.status)
             return response
         }
+        let (key, keyNote) = try Self.clusterKey(configuration)
+        let gossipListener = try TCPListener(binding: configuration.gossip)
+        gossip = try GossipService(
+            store: store, listener: gossipListener, advertised: gossipListener.address, seeds: configuration.seeds,
+            key: key, settings: configuration.gossipSettings, log: log)
+        self.keyNote = keyNote
         let server = http
-        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log) {
+        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip) {
             [("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", Int64(server.activeConnections)),
              ("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
               Int64(server.refusedConnections.load(ordering: .relaxed)))]
@@ -44,14 +51,28 @@ public final class PointMeshNode: Sendable {
         let router = api.router()
         routerBox.router = router
         routes = router.routes.map { ($0.method, $0.pattern) }
-        // Gossip arrives with replication; the port is bound now so the address is real and reserved.
-        gossipListener = try TCPListener(binding: configuration.gossip)
+    }
+
+    /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
+    private static func clusterKey(_ configuration: NodeConfiguration) throws -> (ClusterKey, String) {
+        guard let path = configuration.clusterKeyFile else {
+            let outside = ([configuration.gossip] + configuration.seeds).filter { !$0.isLoopback }
+            guard outside.isEmpty else {
+                throw NodeError.gossipNeedsKey(outside.map(\.description))
+            }
+            return (.loopbackOnly, "no --cluster-key-file: gossip is restricted to loopback (127.0.0.0/8, ::1)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw NodeError.unreadableKeyFile(path) }
+        var bytes = Array(data)
+        while let last = bytes.last, last == 10 || last == 13 || last == 32 { bytes.removeLast() }
+        guard bytes.count >= 16 else { throw NodeError.weakKey(path, bytes.count) }
+        return (ClusterKey(bytes: bytes), "gossip authenticated with the cluster key from \(path)")
     }
 
     /// The HTTP address actually bound.
     public var httpAddress: HostPort { http.address }
     /// The gossip address actually bound.
-    public var gossipAddress: HostPort { gossipListener.address }
+    public var gossipAddress: HostPort { gossip.address }
 
     /// The contract's ready line.
     public var readyLine: String {
@@ -60,9 +81,13 @@ public final class PointMeshNode: Sendable {
 
     public func start() {
         http.start()
-        log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), data in \(configuration.dataDirectory)")
+        gossip.start()
+        log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
+        log.info(keyNote)
         if configuration.seeds.isEmpty {
-            log.info("no --seed given: this node is a cluster of one")
+            log.info("no --seed given: this node is a cluster of one until a peer joins through it")
+        } else {
+            log.info("joining through \(configuration.seeds.map(\.description).joined(separator: ", "))")
         }
     }
 
@@ -70,7 +95,7 @@ public final class PointMeshNode: Sendable {
     public func stop() {
         log.info("stopping: finishing in-flight requests")
         http.stop()
-        gossipListener.close()
+        gossip.stop()
         store.close()
         log.info("stopped cleanly")
     }
@@ -91,4 +116,22 @@ public final class PointMeshNode: Sendable {
 private final class RouterBox: @unchecked Sendable {
     // Written once in `PointMeshNode.init`, before the server starts; only read after.
     var router: Router?
+}
+
+/// Why a node refuses to start, beyond storage and sockets.
+public enum NodeError: Error, CustomStringConvertible {
+    case gossipNeedsKey([String])
+    case unreadableKeyFile(String)
+    case weakKey(String, Int)
+
+    public var description: String {
+        switch self {
+        case .gossipNeedsKey(let addresses):
+            "gossip beyond loopback needs --cluster-key-file (not loopback: \(addresses.joined(separator: ", ")))"
+        case .unreadableKeyFile(let path):
+            "cannot read cluster key file \(path)"
+        case .weakKey(let path, let length):
+            "cluster key in \(path) is \(length) bytes; use at least 16 random bytes"
+        }
+    }
 }

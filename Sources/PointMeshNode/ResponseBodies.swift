@@ -117,10 +117,17 @@ enum ResponseBodies {
         var version_vector: [String: Int64]
         var peers: [Peer]
 
+        var retired: [String]
+        var gossip_refusals: Int
+
         struct Peer: Encodable {
             var node_id: String
             var address: String
+            /// `alive`, `suspect` or `down`.
             var state: String
+            /// Entries this node holds that the peer lacked at the last exchange.
+            var lag_entries: Int64?
+            var last_contact: String?
         }
     }
 

@@ -3,18 +3,34 @@ import Foundation
 import PointMeshCore
 import Synchronization
 
-/// The single writer. Concurrent writes queue up; the writer thread takes everything queued,
-/// decides and appends each in order inside one transaction, commits once (one fsync for the
-/// whole group with `synchronous=FULL`), and only then answers each caller. So a caller that
-/// gets an answer knows its entry is on disk, and 32 concurrent callers share one fsync.
+/// The single writer. Concurrent work queues up; the writer thread takes everything queued,
+/// does each piece in order inside one transaction, commits once (one fsync for the whole group
+/// with `synchronous=FULL`), and only then answers each caller. So a caller that gets an answer
+/// knows its work is on disk, and 32 concurrent callers share one fsync.
 final class GroupCommitWriter: Sendable {
-    /// A queued write and the slot its answer goes in.
+    /// What can be asked of the writer.
+    enum Work: Sendable {
+        /// A client's write, decided by `LedgerRules`.
+        case local(PreparedWrite)
+        /// Entries received from a peer, applied by the replication rules.
+        case replicate([LedgerEntry])
+        /// The membership to remember across restarts.
+        case savePeers([MemberRecord])
+    }
+
+    enum WorkResult: Sendable {
+        case write(WriteOutcome)
+        case applied(Int)
+        case saved
+    }
+
+    /// Queued work and the slot its answer goes in.
     final class Job: @unchecked Sendable {
-        let write: PreparedWrite
+        let work: Work
         // Written by the writer thread before `done` is signalled, read by the caller after.
-        var result: Result<WriteOutcome, any Error> = .failure(StoreError.closed)
+        var result: Result<WorkResult, any Error> = .failure(StoreError.closed)
         let done = DispatchSemaphore(value: 0)
-        init(_ write: PreparedWrite) { self.write = write }
+        init(_ work: Work) { self.work = work }
     }
 
     /// State only the writer thread touches once it has started.
@@ -22,28 +38,33 @@ final class GroupCommitWriter: Sendable {
         let database: LedgerDatabase
         let origin: NodeID
         var clock: HybridLogicalClock
-        var nextSequence: Int64
+        var vector: VersionVector
         let now: @Sendable () -> Int64
 
         init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64) throws {
             self.database = database
             self.origin = origin
             self.now = now
-            clock = HybridLogicalClock(last: try database.lastTimestamp(of: origin))
-            nextSequence = try database.versionVector()[origin] + 1
+            vector = try database.versionVector()
+            var clock = HybridLogicalClock()
+            for held in vector.sequences.keys { clock.observe(try database.lastTimestamp(of: held)) }
+            self.clock = clock
         }
     }
 
-    /// The most writes one transaction takes; more wait for the next.
+    /// The most jobs one transaction takes; more wait for the next.
     static let maximumBatch = 1_024
 
     private let queue = Mutex<(jobs: [Job], closed: Bool)>(([], false))
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    /// The version vector as of the last commit, for readers.
+    let committedVector: Mutex<VersionVector>
     let batches = Atomic<Int>(0)
     let writes = Atomic<Int>(0)
 
     init(state: WriterState) {
+        committedVector = Mutex(state.vector)
         let thread = Thread { [self] in
             run(state)
             finished.signal()
@@ -52,9 +73,9 @@ final class GroupCommitWriter: Sendable {
         thread.start()
     }
 
-    /// Queues `command` and waits until it is committed (or refused).
-    func submit(_ write: PreparedWrite) throws -> WriteOutcome {
-        let job = Job(write)
+    /// Queues `work` and waits until it is committed (or refused).
+    func submit(_ work: Work) throws -> WorkResult {
+        let job = Job(work)
         let accepted = queue.withLock { queue in
             if queue.closed { return false }
             queue.jobs.append(job)
@@ -66,7 +87,7 @@ final class GroupCommitWriter: Sendable {
         return try job.result.get()
     }
 
-    /// Stops taking writes, finishes what is queued, and waits for the writer thread to end.
+    /// Stops taking work, finishes what is queued, and waits for the writer thread to end.
     func close() {
         let wasOpen = queue.withLock { queue in
             defer { queue.closed = true }
@@ -94,19 +115,20 @@ final class GroupCommitWriter: Sendable {
 
     private func commit(_ batch: [Job], _ state: WriterState) {
         let database = state.database
-        let firstSequence = state.nextSequence
-        var results: [Result<WriteOutcome, any Error>] = []
+        let vectorBefore = state.vector
+        var results: [Result<WorkResult, any Error>] = []
         do {
             try database.connection.transaction {
                 for job in batch {
-                    results.append(try decideAndAppend(job.write, state))
+                    results.append(try perform(job.work, state))
                 }
             }
+            committedVector.withLock { $0 = state.vector }
             batches.add(1, ordering: .relaxed)
             writes.add(batch.count, ordering: .relaxed)
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
-            state.nextSequence = firstSequence
+            state.vector = vectorBefore
             results = Array(repeating: .failure(error), count: batch.count)
         }
         for (job, result) in zip(batch, results) {
@@ -115,25 +137,41 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    /// Decides one write against the state the transaction has built so far. A refusal by the
-    /// rules is that write's answer; a storage error aborts the whole group.
-    private func decideAndAppend(_ write: PreparedWrite, _ state: WriterState) throws -> Result<WriteOutcome, any Error> {
-        let facts = try state.database.facts(for: write)
-        let id = EntryID(origin: state.origin, sequence: state.nextSequence)
-        let decision: WriteDecision
-        do {
-            decision = try LedgerRules.decide(write, facts: facts, id: id, timestamp: state.clock.tick(now: state.now()))
-        } catch {
-            return .failure(error)
-        }
-        switch decision {
-        case .replay(let entry):
-            return .success(.replayed(entry))
-        case .append(let entry):
-            try state.database.append(entry)
-            state.nextSequence += 1
-            return .success(.created(entry))
+    /// Does one job against the state the transaction has built so far. A refusal by the
+    /// rules is that job's answer; a storage error aborts the whole group.
+    private func perform(_ work: Work, _ state: WriterState) throws -> Result<WorkResult, any Error> {
+        switch work {
+        case .local(let write):
+            let facts = try state.database.facts(for: write)
+            let id = EntryID(origin: state.origin, sequence: state.vector[state.origin] + 1)
+            let decision: WriteDecision
+            do {
+                decision = try LedgerRules.decide(write, facts: facts, id: id, timestamp: state.clock.tick(now: state.now()))
+            } catch {
+                return .failure(error)
+            }
+            switch decision {
+            case .replay(let entry):
+                return .success(.write(.replayed(entry)))
+            case .append(let entry):
+                try state.database.append(entry)
+                state.vector.advance(state.origin, to: entry.id.sequence)
+                return .success(.write(.created(entry)))
+            }
+
+        case .replicate(let entries):
+            var stored = 0
+            for entry in entries where ReplicationRules.admission(of: entry.id, held: state.vector[entry.id.origin]) == .next {
+                try state.database.applyReceived(entry)
+                state.vector.advance(entry.id.origin, to: entry.id.sequence)
+                state.clock.observe(entry.timestamp)
+                stored += 1
+            }
+            return .success(.applied(stored))
+
+        case .savePeers(let records):
+            try state.database.savePeers(records)
+            return .success(.saved)
         }
     }
 }
-

@@ -28,8 +28,30 @@ public final class LedgerDatabase {
 
     /// Inserts `entry` and adds its deltas to the account's counters for its origin.
     public func append(_ entry: LedgerEntry) throws {
+        try insert(entry, duplicate: false)
+        try addToCounters(entry, sign: 1)
+    }
+
+    /// Stores an entry received from a peer. If another entry already counts for its
+    /// idempotency key, the earlier of the two (`ReplicationRules.winner`) counts and the other
+    /// is kept marked duplicate, with its deltas taken back if it had counted.
+    public func applyReceived(_ entry: LedgerEntry) throws {
+        switch ReceivedEntryEffect.of(entry, current: try self.entry(withKey: entry.idempotencyKey)) {
+        case .counts:
+            try append(entry)
+        case .duplicate:
+            try insert(entry, duplicate: true)
+        case .supersedes(let loser):
+            try connection.statement("UPDATE entries SET duplicate = 1 WHERE origin = ? AND seq = ?")
+                .bind(.text(loser.id.origin.rawValue), .integer(loser.id.sequence)).run()
+            try addToCounters(loser, sign: -1)
+            try append(entry)
+        }
+    }
+
+    private func insert(_ entry: LedgerEntry, duplicate: Bool) throws {
         let insert = try connection.statement(
-            "INSERT INTO entries (\(Self.entryColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            "INSERT INTO entries (\(Self.entryColumns), duplicate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         try insert.bind(
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence),
             .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
@@ -40,9 +62,15 @@ public final class LedgerDatabase {
             entry.amount.map { .integer($0.value) } ?? .null,
             entry.items.isEmpty ? .null : .text(ItemsColumn.encode(entry.items)),
             entry.rewardID.map { .text($0.rawValue) } ?? .null,
-            entry.memberID.map { .text($0.rawValue) } ?? .null
+            entry.memberID.map { .text($0.rawValue) } ?? .null,
+            .integer(duplicate ? 1 : 0)
         ).run()
+    }
 
+    /// Adds (`sign` 1) or takes back (`sign` -1) an entry's deltas in its origin's counters.
+    private func addToCounters(_ entry: LedgerEntry, sign: Int64) throws {
+        // Taking back subtracts from the same totals adding added to, so the counters stay equal
+        // to a recomputation from the entries that count, whatever order entries arrived in.
         let balance = entry.balanceDelta.value, debt = entry.debtDelta.value
         let upsert = try connection.statement("""
             INSERT INTO counters (account, origin, credit, debit, debt_up, debt_down) VALUES (?,?,?,?,?,?)
@@ -52,7 +80,8 @@ public final class LedgerDatabase {
             """)
         try upsert.bind(
             .text(entry.account.rawValue), .text(entry.id.origin.rawValue),
-            .integer(max(balance, 0)), .integer(max(-balance, 0)), .integer(max(debt, 0)), .integer(max(-debt, 0))
+            .integer(max(balance, 0) * sign), .integer(max(-balance, 0) * sign),
+            .integer(max(debt, 0) * sign), .integer(max(-debt, 0) * sign)
         ).run()
     }
 
@@ -78,7 +107,7 @@ public final class LedgerDatabase {
 
     public func entry(withKey key: IdempotencyKey) throws -> LedgerEntry? {
         let query = try connection.statement(
-            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? ORDER BY origin, seq LIMIT 1")
+            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1")
         try query.bind(.text(key.description))
         return try query.step() ? try decodeEntry(query) : nil
     }
@@ -89,13 +118,49 @@ public final class LedgerDatabase {
 
     func refundedAmount(of receipt: ReceiptID) throws -> Fen {
         let query = try connection.statement(
-            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund'")
+            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund' AND duplicate = 0")
         try query.bind(.text(receipt.rawValue))
         _ = try query.step()
         return Fen(query.int64(0))
     }
 
     // MARK: Reading
+
+    /// Up to `limit` entries of `origin` after sequence `after`, in sequence order.
+    public func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
+        let query = try connection.statement(
+            "SELECT \(Self.entryColumns) FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?")
+        try query.bind(.text(origin.rawValue), .integer(after), .integer(Int64(limit)))
+        var batch: [LedgerEntry] = []
+        while try query.step() { batch.append(try decodeEntry(query)) }
+        return batch
+    }
+
+    /// Whether the entry is stored as a duplicate of another that counts.
+    public func isDuplicate(_ id: EntryID) throws -> Bool {
+        let query = try connection.statement("SELECT duplicate FROM entries WHERE origin = ? AND seq = ?")
+        try query.bind(.text(id.origin.rawValue), .integer(id.sequence))
+        return try query.step() && query.int64(0) == 1
+    }
+
+    /// The remembered peer list.
+    public func peers() throws -> [MemberRecord] {
+        let query = try connection.statement("SELECT node_id, address, retired FROM peers ORDER BY node_id")
+        var records: [MemberRecord] = []
+        while try query.step() {
+            records.append(MemberRecord(id: NodeID(unchecked: query.text(0)), address: query.text(1), retired: query.int64(2) == 1))
+        }
+        return records
+    }
+
+    func savePeers(_ records: [MemberRecord]) throws {
+        try connection.execute("DELETE FROM peers")
+        let insert = try connection.statement("INSERT INTO peers (node_id, address, retired) VALUES (?, ?, ?)")
+        for record in records {
+            try insert.bind(.text(record.id.rawValue), .text(record.address), .integer(record.retired ? 1 : 0)).run()
+            insert.reset()
+        }
+    }
 
     /// Balance and debt summed over origins in SQL: the hot path of every write.
     public func accountState(of account: AccountID) throws -> AccountState {

@@ -55,7 +55,24 @@ public final class LedgerStore: Sendable {
 
     /// Applies `command` and returns once the result is durable. Blocks the calling thread.
     public func write(_ command: WriteCommand) throws -> WriteOutcome {
-        try writer.submit(PreparedWrite(command))
+        guard case .write(let outcome) = try writer.submit(.local(PreparedWrite(command))) else { throw StoreError.closed }
+        return outcome
+    }
+
+    /// Applies entries received from a peer, atomically and durably; returns how many were new.
+    public func applyReceived(_ entries: [LedgerEntry]) throws -> Int {
+        guard case .applied(let count) = try writer.submit(.replicate(entries)) else { throw StoreError.closed }
+        return count
+    }
+
+    /// Remembers the peer list across restarts.
+    public func savePeers(_ records: [MemberRecord]) throws {
+        _ = try writer.submit(.savePeers(records))
+    }
+
+    /// The entries held, as of the last commit (no query).
+    public var versionVector: VersionVector {
+        writer.committedVector.withLock { $0 }
     }
 
     /// Runs `body` on a read-only connection that sees the last committed state.

@@ -44,6 +44,16 @@ enum Migrations {
             PRIMARY KEY (account, origin)
         ) WITHOUT ROWID;
         """,
+        // 2: replication. A received entry that repeats a write another entry already counts
+        // for is kept but marked duplicate (it counts zero); peers are remembered across restarts.
+        """
+        ALTER TABLE entries ADD COLUMN duplicate INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE peers (
+            node_id TEXT PRIMARY KEY,
+            address TEXT    NOT NULL,
+            retired INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema version.

@@ -30,10 +30,12 @@ enum ServeCommand: Command {
           --http-request-timeout-ms N  time a request may take to arrive whole (default 10000)
           --http-idle-timeout-ms N     idle keep-alive connection lifetime (default 30000)
           --max-connections N          concurrent HTTP connections (default 512)
+          --gossip-interval-ms N       time between gossip rounds (default 1000)
+          --gossip-fanout N            peers contacted per round (default 2)
         """
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
-        "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections",
+        "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
     ]
     static let switches: Set<String> = []
 
@@ -110,6 +112,8 @@ enum ServeCommand: Command {
         if let value = try milliseconds("http-request-timeout-ms") { configuration.httpTimeouts.requestMilliseconds = value }
         if let value = try milliseconds("http-idle-timeout-ms") { configuration.httpTimeouts.idleMilliseconds = value }
         if let value = try milliseconds("max-connections") { configuration.maximumConnections = Int(value) }
+        if let value = try milliseconds("gossip-interval-ms") { configuration.gossipSettings.intervalMilliseconds = value }
+        if let value = try milliseconds("gossip-fanout") { configuration.gossipSettings.fanout = Int(value) }
         return configuration
     }
 }

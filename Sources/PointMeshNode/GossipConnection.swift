@@ -1,0 +1,89 @@
+import PointMeshCore
+import PointMeshHTTP
+
+/// Why a gossip connection ended early. Each is logged and the connection closed.
+enum GossipConnectionError: Error, CustomStringConvertible {
+    case frame(FrameCodec.FrameError)
+    case handshake(Handshake.Failure)
+    case session(GossipProtocolError)
+    case refusedByPeer(String)
+    case refused(String)
+    case closed
+    case timedOut
+    case unexpected(String)
+
+    var description: String {
+        switch self {
+        case .frame(.tooLarge(let size)): "frame of \(size) bytes exceeds the limit"
+        case .frame(.unsupportedVersion(let version)): "unknown protocol version \(version)"
+        case .frame(.badMAC): "frame failed authentication"
+        case .frame(.malformed(let why)): "malformed frame (\(why))"
+        case .handshake(.badProof): "authentication failed: the peer does not hold this cluster's key"
+        case .handshake(.unexpected(let what)): "unexpected \(what) during the handshake"
+        case .session(let error): "protocol error: \(error)"
+        case .refusedByPeer(let reason): "the peer refused us: \(reason)"
+        case .refused(let reason): "refused: \(reason)"
+        case .closed: "the peer closed the connection"
+        case .timedOut: "the peer stopped answering"
+        case .unexpected(let what): "unexpected \(what)"
+        }
+    }
+}
+
+/// One gossip TCP connection: frames in and out over a socket, with a deadline per message.
+/// Used by one thread.
+final class GossipConnection {
+    let socket: TCPConnection
+    private var codec: FrameCodec
+    let timeoutMilliseconds: Int32
+    private(set) var bytesSent = 0
+    private(set) var bytesReceived = 0
+
+    init(socket: TCPConnection, role: Handshake.Role, timeoutMilliseconds: Int32) {
+        self.socket = socket
+        codec = FrameCodec(role: role)
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    deinit { socket.close() }
+
+    func send(_ message: GossipMessage) throws {
+        let frame = codec.encode(message)
+        bytesSent += frame.count
+        try socket.write(frame)
+    }
+
+    func receive() throws -> GossipMessage {
+        while true {
+            do {
+                if let message = try codec.next() { return message }
+            } catch {
+                throw GossipConnectionError.frame(error)
+            }
+            guard let bytes = try socket.read(waitingAtMost: timeoutMilliseconds) else { throw GossipConnectionError.timedOut }
+            if bytes.isEmpty { throw GossipConnectionError.closed }
+            bytesReceived += bytes.count
+            codec.append(bytes)
+        }
+    }
+
+    /// Runs the handshake; afterwards every frame is authenticated with the session key.
+    func authenticate(role: Handshake.Role, key: ClusterKey) throws {
+        var handshake = Handshake(role: role, key: key, nonce: SecureRandom.bytes(Handshake.nonceLength))
+        do {
+            if role == .initiator {
+                try send(handshake.hello())
+                guard let proof = try handshake.receive(try receive()) else { throw GossipConnectionError.unexpected("handshake end") }
+                try send(proof)
+            } else {
+                guard let challenge = try handshake.receive(try receive()) else { throw GossipConnectionError.unexpected("handshake end") }
+                try send(challenge)
+                _ = try handshake.receive(try receive())
+            }
+        } catch let failure as Handshake.Failure {
+            throw GossipConnectionError.handshake(failure)
+        }
+        guard let sessionKey = handshake.sessionKey else { throw GossipConnectionError.unexpected("handshake end") }
+        codec.authenticate(with: sessionKey)
+    }
+}

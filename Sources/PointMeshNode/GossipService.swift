@@ -1,0 +1,340 @@
+import Dispatch
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+import Synchronization
+
+/// How a node gossips.
+public struct GossipSettings: Sendable {
+    public var intervalMilliseconds: Int64 = 1_000
+    public var fanout = 2
+    /// Entries per `entries` frame.
+    public var batchSize = 1_000
+    /// How long to wait for each message before giving up on a peer.
+    public var timeoutMilliseconds: Int32 = 10_000
+    /// Incoming gossip connections served at once.
+    public var maximumIncoming = 64
+    /// Wait after a local write before gossiping it, so a burst goes out together.
+    public var pushDelayMilliseconds: Int64 = 50
+
+    public init() {}
+}
+
+/// The gossip edge: a listener serving peers' sessions, and a ticker starting sessions with
+/// `fanout` random peers every interval and soon after local writes. Membership and the
+/// session logic are the pure core's; this class owns the sockets, threads and clock.
+final class GossipService: Sendable {
+    private let store: LedgerStore
+    private let listener: TCPListener
+    private let key: ClusterKey
+    private let settings: GossipSettings
+    private let log: Logger
+    private let membership: Mutex<Membership>
+    private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, savedDigest: String)>((false, 0, [], ""))
+    private let poke = DispatchSemaphore(value: 0)
+    private let threadsDone = DispatchGroup()
+    let refusals = Atomic<Int>(0)
+    let sessionsCompleted = Atomic<Int>(0)
+    let entriesReceived = Atomic<Int>(0)
+
+    init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
+         settings: GossipSettings, log: Logger) throws {
+        self.store = store
+        self.listener = listener
+        self.key = key
+        self.settings = settings
+        self.log = log
+        var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description))
+        membership.merge(try store.read { try $0.peers() }, now: Self.now())
+        self.membership = Mutex(membership)
+    }
+
+    var address: HostPort { listener.address }
+
+    func start() {
+        spawn("pointmesh-gossip-accept") { [self] in acceptLoop() }
+        spawn("pointmesh-gossip-tick") { [self] in tickLoop() }
+    }
+
+    /// A local write happened: gossip soon rather than at the next interval.
+    func localWrite() { poke.signal() }
+
+    func stop() {
+        state.withLock { $0.stopping = true }
+        poke.signal()
+        threadsDone.wait()
+        listener.close()
+    }
+
+    /// Retires `id`: it leaves every peer list as this spreads, and is refused from then on.
+    func retire(_ id: NodeID) {
+        membership.withLock { membership in
+            let address = membership.peers[id]?.address ?? membership.retired[id] ?? (id == membership.local ? membership.localAddress : "")
+            membership.retire(id, address: address)
+        }
+        log.info("node \(id) retired")
+        saveMembershipIfChanged()
+        poke.signal()
+    }
+
+    /// Peers as `GET /v1/status` shows them.
+    func peerStatus() -> (peers: [ResponseBodies.Status.Peer], retired: [String]) {
+        let local = store.versionVector
+        return membership.withLock { membership in
+            let peers = membership.peers.values.sorted { $0.id < $1.id }.map { peer in
+                ResponseBodies.Status.Peer(
+                    node_id: peer.id.rawValue, address: peer.address, state: peer.state.rawValue,
+                    lag_entries: peer.lastKnownVector.map { ReplicationRules.missing(local: local, remote: $0).reduce(0) { $0 + $1.count } },
+                    last_contact: peer.lastContact.map(RFC3339.format(milliseconds:)))
+            }
+            return (peers, membership.retired.keys.map(\.rawValue).sorted())
+        }
+    }
+
+    private var stopping: Bool { state.withLock { $0.stopping } }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        threadsDone.enter()
+        let thread = Thread { [threadsDone] in
+            body()
+            threadsDone.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Outgoing
+
+    private func tickLoop() {
+        var random = SystemRandomNumberGenerator()
+        var nextRound = Self.now()
+        while !stopping {
+            let wait = max(0, nextRound - Self.now())
+            if poke.wait(timeout: .now() + .milliseconds(Int(wait))) == .success {
+                // A local write: let a burst gather, then gossip now.
+                usleep(UInt32(settings.pushDelayMilliseconds * 1_000))
+                while poke.wait(timeout: .now()) == .success {}
+            }
+            if stopping { return }
+            let (targets, isRetired) = membership.withLock { membership in
+                (membership.targets(now: Self.now(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
+            }
+            if isRetired {
+                log.warning("this node was retired from the cluster; it no longer gossips")
+                return
+            }
+            for target in targets where claimOutgoing(target.address) {
+                spawn("pointmesh-gossip-out") { [self] in
+                    initiate(target)
+                    state.withLock { _ = $0.outgoing.remove(target.address) }
+                }
+            }
+            nextRound = Self.now() + settings.intervalMilliseconds
+        }
+    }
+
+    /// At most one outgoing session per peer at a time.
+    private func claimOutgoing(_ address: String) -> Bool {
+        state.withLock { $0.stopping ? false : $0.outgoing.insert(address).inserted }
+    }
+
+    private func initiate(_ target: Membership.Target) {
+        guard let address = HostPort(parsing: target.address) else { return }
+        do {
+            let socket = try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000)
+            let connection = GossipConnection(socket: socket, role: .initiator, timeoutMilliseconds: settings.timeoutMilliseconds)
+            try connection.authenticate(role: .initiator, key: key)
+            let peer = try exchangeIdentities(connection, initiator: true, dialed: target.address)
+            if let expected = target.id, expected != peer {
+                membership.withLock { $0.failed(target, now: Self.now()) }
+                log.warning("gossip peer at \(target.address) is now \(peer), not \(expected)")
+                return
+            }
+            let resolved = Membership.Target(id: peer, address: target.address)
+            let session = try runSession(GossipSession(role: .initiator, batchSize: settings.batchSize), on: connection, peer: peer)
+            membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: Self.now()) }
+            sessionsCompleted.add(1, ordering: .relaxed)
+        } catch {
+            let wasUp = membership.withLock { membership in
+                let before = target.id.flatMap { membership.peers[$0]?.state }
+                membership.failed(target, now: Self.now())
+                return before != .down && before != nil
+            }
+            if case GossipConnectionError.handshake = error { refusals.add(1, ordering: .relaxed) }
+            if case GossipConnectionError.refusedByPeer = error { refusals.add(1, ordering: .relaxed) }
+            if wasUp || target.id == nil || isRefusal(error) {
+                log.warning("gossip with \(target.id?.rawValue ?? "seed") at \(target.address) failed: \(error)")
+            }
+        }
+        saveMembershipIfChanged()
+    }
+
+    // MARK: Incoming
+
+    private func acceptLoop() {
+        while !stopping {
+            let socket: TCPConnection?
+            do {
+                socket = try listener.accept(waitingAtMost: 200)
+            } catch {
+                log.warning("gossip accept failed: \(error)")
+                usleep(50_000)
+                continue
+            }
+            guard let socket else { continue }
+            let admitted = state.withLock { state in
+                guard state.incoming < settings.maximumIncoming, !state.stopping else { return false }
+                state.incoming += 1
+                return true
+            }
+            guard admitted else {
+                socket.close()
+                continue
+            }
+            spawn("pointmesh-gossip-in") { [self] in
+                respond(socket)
+                state.withLock { $0.incoming -= 1 }
+            }
+        }
+    }
+
+    private func respond(_ socket: TCPConnection) {
+        let connection = GossipConnection(socket: socket, role: .responder, timeoutMilliseconds: settings.timeoutMilliseconds)
+        var peer: NodeID?
+        do {
+            try connection.authenticate(role: .responder, key: key)
+            let identified = try exchangeIdentities(connection, initiator: false, dialed: nil)
+            peer = identified
+            _ = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
+            sessionsCompleted.add(1, ordering: .relaxed)
+        } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
+            // A port probe that sent nothing.
+        } catch {
+            if isRefusal(error) { refusals.add(1, ordering: .relaxed) }
+            log.warning("closing gossip connection from \(peer?.rawValue ?? "unidentified peer"): \(error)")
+        }
+        saveMembershipIfChanged()
+    }
+
+    private func isRefusal(_ error: any Error) -> Bool {
+        switch error {
+        case GossipConnectionError.handshake, GossipConnectionError.refused, GossipConnectionError.refusedByPeer,
+             GossipConnectionError.frame(.badMAC):
+            true
+        default:
+            false
+        }
+    }
+
+    // MARK: Shared steps
+
+    /// After authentication each side says who it is; a retired node is refused.
+    private func exchangeIdentities(_ connection: GossipConnection, initiator: Bool, dialed: String?) throws -> NodeID {
+        let (local, advertised) = membership.withLock { ($0.local, $0.localAddress) }
+        if initiator { try connection.send(.identify(node: local, address: advertised)) }
+        let peer: NodeID, peerAddress: String
+        switch try connection.receive() {
+        case .identify(let node, let address):
+            (peer, peerAddress) = (node, address)
+        case .refused(let reason):
+            throw GossipConnectionError.refusedByPeer(reason)
+        case let other:
+            throw GossipConnectionError.unexpected(other.name)
+        }
+        if peer == local { throw GossipConnectionError.refused("the peer has this node's own id \(local)") }
+        if membership.withLock({ $0.isRetired(peer) }) {
+            try? connection.send(.refused(reason: "node \(peer) has been retired from this cluster"))
+            throw GossipConnectionError.refused("node \(peer) has been retired")
+        }
+        if !initiator { try connection.send(.identify(node: local, address: advertised)) }
+        membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: Self.now()) }
+        return peer
+    }
+
+    private func runSession(_ start: GossipSession, on connection: GossipConnection, peer: NodeID) throws -> GossipSession {
+        var session = start
+        let progress = CatchUpProgress(peer: peer, log: log)
+        var replica = StoreReplica(store: store) { [self] stored in
+            entriesReceived.add(stored, ordering: .relaxed)
+            progress.applied(stored)
+        }
+        if session.isInitiator {
+            try connection.send(try GossipSession.opening(store: replica, membership: membership.withLock { $0 }))
+        }
+        while !session.isFinished {
+            let message = try connection.receive()
+            var view = membership.withLock { $0 }
+            let replies: [GossipMessage]
+            do {
+                replies = try session.receive(message, store: &replica, membership: &view, now: Self.now())
+            } catch {
+                throw GossipConnectionError.session(error)
+            }
+            membership.withLock { $0.merge(view.records, now: Self.now()) }
+            progress.known = session.entriesKnown
+            for reply in replies { try connection.send(reply) }
+            while let next = try sessionNext(&session, replica) { try connection.send(next) }
+        }
+        progress.finish()
+        return session
+    }
+
+    private func sessionNext(_ session: inout GossipSession, _ replica: StoreReplica) throws -> GossipMessage? {
+        do {
+            return try session.nextOutgoing(store: replica)
+        } catch {
+            throw GossipConnectionError.session(error)
+        }
+    }
+
+    private func saveMembershipIfChanged() {
+        let (digest, records) = membership.withLock { ($0.digest, $0.records) }
+        let changed = state.withLock { state in
+            defer { state.savedDigest = digest }
+            return state.savedDigest != digest
+        }
+        guard changed else { return }
+        do {
+            try store.savePeers(records.filter { $0.id != store.nodeID || $0.retired })
+        } catch {
+            log.warning("could not save the peer list: \(error)")
+        }
+    }
+}
+
+extension GossipSession {
+    var isInitiator: Bool { role == .initiator }
+}
+
+/// Logs a catch-up's progress: entries received of entries the peer said it had for us.
+private final class CatchUpProgress {
+    let peer: NodeID
+    let log: Logger
+    var known: Int64 = 0
+    private var received: Int64 = 0
+    private var lastLog = Date()
+    /// Below this, an exchange is routine gossip, not a catch-up worth logging.
+    static let threshold: Int64 = 1_000
+
+    init(peer: NodeID, log: Logger) {
+        self.peer = peer
+        self.log = log
+    }
+
+    func applied(_ count: Int) {
+        received += Int64(count)
+        if known >= Self.threshold, Date().timeIntervalSince(lastLog) >= 1 {
+            lastLog = Date()
+            log.info("catching up from \(peer): received \(received) of \(known) entries")
+        }
+    }
+
+    func finish() {
+        if known >= Self.threshold {
+            log.info("caught up from \(peer): received \(received) of \(known) entries")
+        }
+    }
+}
