@@ -114,3 +114,46 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         store.close()
     }
 }
+
+@Suite struct ReplicatedApplyTests {
+    private func copy(_ receipt: String, origin: String, wall: Int64, fen: Int64 = 10_000) -> LedgerEntry {
+        let command = purchase(receipt, account: "alice", fen: fen)
+        let prepared = PreparedWrite(command)
+        let decision = try? LedgerRules.decide(prepared, facts: WriteFacts(), id: EntryID(origin: NodeID(unchecked: origin), sequence: 1),
+                                               timestamp: HLCTimestamp(wallMilliseconds: wall, logical: 0))
+        guard case .append(let entry) = decision else { fatalError("purchase must append") }
+        return entry
+    }
+
+    /// Copies of one receipt from three stores, applied in every order: the same one counts,
+    /// the account earns once, and the counters verify.
+    @Test(arguments: [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]])
+    func duplicateCopiesCollapseWhateverTheOrder(order: [Int]) throws {
+        let copies = [copy("R1", origin: "s1", wall: 3_000), copy("R1", origin: "s2", wall: 1_000), copy("R1", origin: "s3", wall: 2_000)]
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory, nodeID: "observer")
+        for index in order { #expect(try store.applyReceived([copies[index]]) == 1) }
+        #expect(try store.applyReceived(copies) == 0)
+        let alice = AccountID(unchecked: "alice")
+        #expect(try store.read { try $0.counters(of: alice) }.balance.value == 100)
+        #expect(try store.read { try $0.isDuplicate(copies[0].id) })
+        #expect(try store.read { !(try $0.isDuplicate(copies[1].id)) })
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        // A replay of the receipt on this node answers with the counting copy.
+        #expect(try store.write(purchase("R1", account: "alice", fen: 10_000)) == .replayed(copies[1]))
+        #expect(store.versionVector.entryCount == 3)
+        store.close()
+    }
+
+    @Test func entriesAfterAGapAreNotStored() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try openStore(directory, nodeID: "observer")
+        var second = copy("R2", origin: "s1", wall: 1)
+        second.id.sequence = 2
+        #expect(try store.applyReceived([second]) == 0)
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        store.close()
+    }
+}
