@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
-            dependencies: ["PointMeshHTTP", "PointMeshNode", "pointmesh"],
+            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh"],
             swiftSettings: strict
         ),
     ],

@@ -5,6 +5,8 @@ import PointMeshHTTP
 enum GossipConnectionError: Error, CustomStringConvertible {
     case frame(FrameCodec.FrameError)
     case handshake(Handshake.Failure)
+    /// The peer hung up after our challenge instead of proving it holds the key.
+    case handshakeAbandoned
     case session(GossipProtocolError)
     case refusedByPeer(String)
     case refused(String)
@@ -20,6 +22,7 @@ enum GossipConnectionError: Error, CustomStringConvertible {
         case .frame(.malformed(let why)): "malformed frame (\(why))"
         case .handshake(.badProof): "authentication failed: the peer does not hold this cluster's key"
         case .handshake(.unexpected(let what)): "unexpected \(what) during the handshake"
+        case .handshakeAbandoned: "authentication failed: the peer hung up after our challenge (does it hold this cluster's key?)"
         case .session(let error): "protocol error: \(error)"
         case .refusedByPeer(let reason): "the peer refused us: \(reason)"
         case .refused(let reason): "refused: \(reason)"
@@ -78,7 +81,13 @@ final class GossipConnection {
             } else {
                 guard let challenge = try handshake.receive(try receive()) else { throw GossipConnectionError.unexpected("handshake end") }
                 try send(challenge)
-                _ = try handshake.receive(try receive())
+                let proof: GossipMessage
+                do {
+                    proof = try receive()
+                } catch GossipConnectionError.closed {
+                    throw GossipConnectionError.handshakeAbandoned
+                }
+                _ = try handshake.receive(proof)
             }
         } catch let failure as Handshake.Failure {
             throw GossipConnectionError.handshake(failure)

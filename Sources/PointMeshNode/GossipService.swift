@@ -163,8 +163,7 @@ final class GossipService: Sendable {
                 membership.failed(target, now: Self.now())
                 return before != .down && before != nil
             }
-            if case GossipConnectionError.handshake = error { refusals.add(1, ordering: .relaxed) }
-            if case GossipConnectionError.refusedByPeer = error { refusals.add(1, ordering: .relaxed) }
+            if isRefusal(error) { refusals.add(1, ordering: .relaxed) }
             if wasUp || target.id == nil || isRefusal(error) {
                 log.warning("gossip with \(target.id?.rawValue ?? "seed") at \(target.address) failed: \(error)")
             }
@@ -221,8 +220,8 @@ final class GossipService: Sendable {
 
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
-        case GossipConnectionError.handshake, GossipConnectionError.refused, GossipConnectionError.refusedByPeer,
-             GossipConnectionError.frame(.badMAC):
+        case GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
+             GossipConnectionError.refusedByPeer, GossipConnectionError.frame(.badMAC):
             true
         default:
             false

@@ -685,6 +685,120 @@ public enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/v1/cluster/retirements": {
+      "post": {
+        "operationId": "retireNode",
+        "summary": "Retire a node from the cluster: it leaves every peer list (as gossip spreads this) and is refused if it comes back under the same id. Its entries stay.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "node_id"
+                ],
+                "properties": {
+                  "node_id": {
+                    "$ref": "#/components/schemas/Id"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The node is retired.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "retired"
+                  ],
+                  "properties": {
+                    "retired": {
+                      "$ref": "#/components/schemas/Id"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "408": {
+            "description": "The request did not arrive in time. Error codes: `request_timeout`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "411": {
+            "description": "A body was sent without Content-Length. Error codes: `length_required`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB. Error codes: `body_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "431": {
+            "description": "The request line and headers exceed 16 KiB. Error codes: `headers_too_large`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "An internal error; the write was not made. Error codes: `internal_error`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1056,7 +1170,9 @@ public enum OpenAPIDocument {
           "entries",
           "peers",
           "digest",
-          "version_vector"
+          "version_vector",
+          "retired",
+          "gossip_refusals"
         ],
         "properties": {
           "node_id": {
@@ -1100,10 +1216,36 @@ public enum OpenAPIDocument {
                   "type": "string"
                 },
                 "state": {
-                  "type": "string"
+                  "type": "string",
+                  "enum": [
+                    "alive",
+                    "suspect",
+                    "down"
+                  ]
+                },
+                "lag_entries": {
+                  "type": "integer",
+                  "description": "Entries this node held that the peer lacked at the last exchange; absent before the first."
+                },
+                "last_contact": {
+                  "type": "string",
+                  "format": "date-time",
+                  "description": "When the last exchange with the peer succeeded; absent if none has."
                 }
               }
             }
+          },
+          "retired": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Id"
+            },
+            "description": "Node ids retired from the cluster."
+          },
+          "gossip_refusals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Gossip connections refused: failed authentication (wrong cluster key), retired peers, forged frames."
           }
         }
       }

@@ -12,5 +12,5 @@ protocol Command: Sendable {
 /// The commands `pointmesh` knows, in the order `--help` lists them.
 let commands: [any Command.Type] = [
     ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, BalanceCommand.self,
-    HistoryCommand.self, StatusCommand.self, VerifyCommand.self, BenchCommand.self, OpenAPICommand.self,
+    HistoryCommand.self, StatusCommand.self, RetireCommand.self, VerifyCommand.self, BenchCommand.self, OpenAPICommand.self,
 ]

@@ -8,6 +8,7 @@ final class NodeProcess {
     let dataDirectory: String
     let logPath: String
     private(set) var httpAddress = HostPort(host: "127.0.0.1", port: 0)
+    private(set) var gossipAddress = HostPort(host: "127.0.0.1", port: 0)
     private(set) var readyLine = ""
 
     /// The `pointmesh` binary built beside the test bundle.
@@ -25,12 +26,12 @@ final class NodeProcess {
     }
 
     /// Starts `pointmesh serve` on `dataDirectory` with ports 0 and waits for the ready line.
-    init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = []) throws {
+    init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = [], gossipPort: UInt16 = 0) throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + ".log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Self.binary
-        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + extraArguments
+        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:\(gossipPort)"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: logPath)
@@ -50,6 +51,10 @@ final class NodeProcess {
             throw NodeProcessError.notReady(readyLine + "\n" + log)
         }
         httpAddress = address
+        if let gossip = readyLine.split(separator: " ").first(where: { $0.hasPrefix("gossip=") }),
+           let parsed = HostPort(parsing: String(gossip.dropFirst(7))) {
+            gossipAddress = parsed
+        }
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -116,4 +121,14 @@ extension HTTPClient {
 extension HTTPClientResponse {
     var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]) ?? [:] }
     var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+}
+
+/// Polls `condition` every 100 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Double, _ condition: () throws -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return true }
+        usleep(100_000)
+    }
+    return (try? condition()) == true
 }

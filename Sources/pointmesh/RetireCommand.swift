@@ -1,0 +1,24 @@
+/// `pointmesh retire`: retires a node from the cluster.
+enum RetireCommand: Command {
+    static let name = "retire"
+    static let summary = "retire a node from the cluster"
+    static let usage = """
+        Usage: pointmesh retire --node-id ID [--node URL] [--json]
+
+        Retires node ID: the node at URL records it and gossip spreads it, so ID leaves every
+        peer list and is refused if it comes back under the same id. Its entries stay in the
+        ledger. Stop the retired node first; a retired id can't be reused.
+
+        \(NodeClient.optionsHelp)
+        """
+    static let valued: Set<String> = NodeClient.valued.union(["node-id"])
+    static let switches = NodeClient.switches
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let node = try NodeClient(arguments)
+        let target = try arguments.required("node-id")
+        return try node.call("POST", "/v1/cluster/retirements", body: ["node_id": target]) { _ in
+            "node \(target) retired; the cluster will refuse it from now on"
+        }
+    }
+}

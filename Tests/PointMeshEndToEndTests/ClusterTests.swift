@@ -1,0 +1,174 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+import Testing
+
+private let fastGossip = ["--gossip-interval-ms", "200"]
+
+private func digest(_ node: NodeProcess) throws -> String? {
+    try node.client().getJSON("/v1/status")["digest"] as? String
+}
+
+private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
+    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
+}
+
+private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> String {
+    #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":\#(fen)}"#
+}
+
+@Suite(.serialized) struct ClusterTests {
+    /// Three real nodes, writes on each, bounded wait until every digest and balance agree.
+    @Test func threeNodesConverge() throws {
+        let seed = try NodeProcess(extraArguments: ["--node-id", "c1"] + fastGossip)
+        let second = try NodeProcess(extraArguments: ["--node-id", "c2", "--seed", seed.gossipAddress.description] + fastGossip)
+        let third = try NodeProcess(extraArguments: ["--node-id", "c3", "--seed", seed.gossipAddress.description] + fastGossip)
+        let nodes = [seed, second, third]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        for (index, node) in nodes.enumerated() {
+            for receipt in 0..<20 {
+                #expect(try node.client().postJSON("/v1/purchases", purchase("N\(index)-\(receipt)", "acct-\(receipt % 4)", 1_000)).status == 201)
+            }
+        }
+        // The same receipt rung up at two nodes counts once.
+        #expect(try second.client().postJSON("/v1/purchases", purchase("SHARED", "acct-0", 50_000)).status == 201)
+        #expect(try third.client().postJSON("/v1/purchases", purchase("SHARED", "acct-0", 50_000)).status != 409)
+
+        let converged = eventually(within: 20) {
+            let digests = try nodes.map(digest)
+            let entries = try seed.client().getJSON("/v1/status")["entries"] as? Int ?? 0
+            return Set(digests).count == 1 && entries >= 61
+        }
+        #expect(converged, "digests: \((try? nodes.map(digest)) ?? [])")
+        for account in 0..<4 {
+            let balances = try nodes.map { try balance($0, "acct-\(account)") }
+            #expect(Set(balances).count == 1, "acct-\(account): \(balances)")
+        }
+        // 15 purchases of 10 points each (3 nodes × 5 receipts per account), plus SHARED once on acct-0.
+        #expect(try balance(seed, "acct-0") == 150 + 500)
+        #expect(try balance(seed, "acct-1") == 150)
+        let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+        #expect(Set(peers.compactMap { $0["node_id"] as? String }) == ["c2", "c3"])
+        #expect(peers.allSatisfy { $0["state"] as? String == "alive" })
+        for node in nodes { #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0) }
+    }
+
+    /// A node SIGKILLed while taking writes restarts and converges; nothing acknowledged is lost.
+    @Test func aNodeKilledDuringWritesConvergesWithNothingAcknowledgedLost() throws {
+        let seed = try NodeProcess(extraArguments: ["--node-id", "k1"] + fastGossip)
+        let victimDirectory = NodeProcess.scratchDirectory()
+        var victim = try NodeProcess(dataDirectory: victimDirectory, extraArguments: ["--node-id", "k2", "--seed", seed.gossipAddress.description] + fastGossip)
+        defer { seed.stop(); seed.removeFiles() }
+        let acknowledged = AcknowledgedSet()
+        let address = victim.httpAddress
+        let writerDone = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            let client = HTTPClient(address: address, timeoutMilliseconds: 2_000)
+            for index in 0..<2_000 {
+                guard (try? client.postJSON("/v1/purchases", purchase("K-\(index)", "acct-k", 100))).map({ $0.status == 201 }) == true else { break }
+                acknowledged.insert("K-\(index)")
+            }
+            writerDone.signal()
+        }
+        writer.start()
+        usleep(700_000)
+        victim.kill(SIGKILL)
+        victim.process.waitUntilExit()
+        writerDone.wait()
+        let beforeRestart = acknowledged.count
+        #expect(beforeRestart > 0)
+        victim = try NodeProcess(dataDirectory: victimDirectory, extraArguments: ["--seed", seed.gossipAddress.description] + fastGossip)
+        defer { victim.stop(); victim.removeFiles() }
+        #expect(eventually(within: 20) { try digest(seed) == digest(victim) && (try balance(seed, "acct-k") ?? 0) >= beforeRestart })
+        // One client writes one purchase at a time: at most the one in flight at the kill can be
+        // durable without its 201 having arrived.
+        let settled = try balance(seed, "acct-k") ?? -1
+        #expect((beforeRestart...(beforeRestart + 1)).contains(settled), "acknowledged \(beforeRestart), balance \(settled)")
+        #expect(try balance(victim, "acct-k") == settled)
+        for receipt in acknowledged.all.prefix(200) {
+            #expect(try seed.client().postJSON("/v1/purchases", purchase(receipt, "acct-k", 100)).status == 200, "\(receipt) lost")
+        }
+    }
+
+    /// A fresh node given one seed catches up 10,000 entries and logs its progress.
+    @Test func aFreshNodeCatchesUpTenThousandEntries() throws {
+        let directory = NodeProcess.scratchDirectory()
+        do {
+            let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "big"), newNodeID: { NodeID(unchecked: "big") },
+                                        now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            DispatchQueue.concurrentPerform(iterations: 20) { worker in
+                for index in 0..<500 {
+                    _ = try? store.write(.purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),
+                                                                   account: AccountID(unchecked: "acct-\(index % 50)"), amount: Fen(2_000))))
+                }
+            }
+            #expect(store.versionVector.entryCount == 10_000)
+            store.close()
+        }
+        let source = try NodeProcess(dataDirectory: directory, extraArguments: fastGossip)
+        let fresh = try NodeProcess(extraArguments: ["--seed", source.gossipAddress.description] + fastGossip)
+        defer { for node in [source, fresh] { node.stop(); node.removeFiles() } }
+        #expect(eventually(within: 60) { try fresh.client().getJSON("/v1/status")["entries"] as? Int == 10_000 })
+        #expect(try digest(fresh) == digest(source))
+        #expect(try balance(fresh, "acct-7") == 200 * 20)
+        #expect(fresh.log.contains("of 10000 entries"), "\(fresh.log)")
+        #expect(try runPointmesh(["verify", "--data", fresh.dataDirectory]).status == 0)
+    }
+
+    /// A peer with another cluster key is refused: it learns nothing, writes nothing, and the
+    /// refusal shows in status and logs. Garbage on the gossip port leaves the node serving.
+    @Test func wrongKeyPeersAndGarbageAreRefused() throws {
+        let keys = NodeProcess.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: keys) }
+        try "the-right-cluster-key-0123456789".write(toFile: keys + "/right", atomically: true, encoding: .utf8)
+        try "a-different-cluster-key-98765432".write(toFile: keys + "/wrong", atomically: true, encoding: .utf8)
+        let member = try NodeProcess(extraArguments: ["--node-id", "w1", "--cluster-key-file", keys + "/right"] + fastGossip)
+        defer { member.stop(); member.removeFiles() }
+        #expect(try member.client().postJSON("/v1/purchases", purchase("W1", "acct-w", 10_000)).status == 201)
+        let intruder = try NodeProcess(extraArguments: ["--node-id", "w2", "--cluster-key-file", keys + "/wrong",
+                                                        "--seed", member.gossipAddress.description] + fastGossip)
+        defer { intruder.stop(); intruder.removeFiles() }
+        #expect(try intruder.client().postJSON("/v1/purchases", purchase("W2", "acct-w", 10_000)).status == 201)
+
+        #expect(eventually(within: 10) { (try member.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0) > 0 })
+        #expect(member.log.contains("authentication failed") || member.log.contains("failed authentication"), "\(member.log)")
+        #expect(intruder.log.contains("authentication failed"), "\(intruder.log)")
+        #expect(try member.client().getJSON("/v1/status")["entries"] as? Int == 1)
+        #expect(try intruder.client().getJSON("/v1/status")["entries"] as? Int == 1)
+        #expect((try member.client().getJSON("/v1/status")["peers"] as? [Any])?.isEmpty == true)
+
+        for garbage: [UInt8] in [[0xde, 0xad, 0xbe, 0xef, 1, 2, 3], Array(repeating: 0xff, count: 4096), Array("GET / HTTP/1.1\r\n\r\n".utf8), [0, 0, 0, 2, 9, 9]] {
+            let socket = try TCPConnection.connect(to: member.gossipAddress)
+            try socket.write(garbage)
+            _ = try? socket.read(waitingAtMost: 2_000)
+            socket.close()
+        }
+        #expect(try member.client().send("GET", "/v1/status").status == 200)
+        #expect(member.log.contains("closing gossip connection"))
+    }
+
+    /// A retired node leaves every peer list and is refused if it comes back under its id.
+    @Test func aRetiredNodeLeavesThePeerListsAndIsRefused() throws {
+        let seed = try NodeProcess(extraArguments: ["--node-id", "r1"] + fastGossip)
+        let other = try NodeProcess(extraArguments: ["--node-id", "r2", "--seed", seed.gossipAddress.description] + fastGossip)
+        let leaving = try NodeProcess(extraArguments: ["--node-id", "r3", "--seed", seed.gossipAddress.description] + fastGossip)
+        defer { for node in [seed, other, leaving] { node.stop(); node.removeFiles() } }
+        func peerIDs(_ node: NodeProcess) throws -> Set<String> {
+            Set((try node.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String })
+        }
+        #expect(eventually(within: 10) { try peerIDs(other) == ["r1", "r3"] })
+        leaving.stop()
+        let retire = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r3"])
+        #expect(retire.status == 0, "\(retire.stderr)")
+        #expect(eventually(within: 10) { try peerIDs(seed) == ["r2"] && peerIDs(other) == ["r1"] })
+        let status = try other.client().getJSON("/v1/status")
+        #expect((status["retired"] as? [String]) == ["r3"])
+
+        let returning = try NodeProcess(dataDirectory: leaving.dataDirectory, extraArguments: ["--seed", seed.gossipAddress.description] + fastGossip)
+        defer { returning.stop() }
+        #expect(eventually(within: 10) { returning.log.contains("retired") })
+        #expect(try peerIDs(seed) == ["r2"])
+    }
+}
