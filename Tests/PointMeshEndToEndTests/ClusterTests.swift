@@ -172,3 +172,27 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(try peerIDs(seed) == ["r2"])
     }
 }
+
+@Suite struct OfflineTests {
+    /// A node whose only peer is unreachable serves earn, redeem, refund and look-ups as usual;
+    /// once the peer is there, both sides' writes meet.
+    @Test func anIsolatedNodeServesEverythingAndMergesOnReconnect() throws {
+        let probe = try TCPListener(binding: HostPort(host: "127.0.0.1", port: 0))
+        let peerPort = probe.address.port
+        probe.close()
+        let store = try NodeProcess(extraArguments: ["--node-id", "o1", "--seed", "127.0.0.1:\(peerPort)"] + fastGossip)
+        defer { store.stop(); store.removeFiles() }
+        let client = store.client()
+        #expect(try client.postJSON("/v1/purchases", purchase("O-1", "olga", 20_000)).status == 201)
+        #expect(try client.postJSON("/v1/redemptions", #"{"request_id":"OQ-1","account_id":"olga","points":50}"#).status == 201)
+        #expect(try client.postJSON("/v1/refunds", #"{"refund_id":"OF-1","receipt_id":"O-1","amount_fen":10000}"#).status == 201)
+        #expect(try balance(store, "olga") == 50)
+        #expect(try client.send("GET", "/v1/accounts/olga/entries").status == 200)
+
+        let peer = try NodeProcess(extraArguments: ["--node-id", "o2"] + fastGossip, gossipPort: peerPort)
+        defer { peer.stop(); peer.removeFiles() }
+        #expect(try peer.client().postJSON("/v1/purchases", purchase("O-2", "olga", 30_000)).status == 201)
+        #expect(eventually(within: 20) { try digest(store) == digest(peer) && balance(store, "olga") == 350 })
+        #expect(try balance(peer, "olga") == 350)
+    }
+}
