@@ -31,7 +31,7 @@ let package = Package(
             dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode"], swiftSettings: strict),
+        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation"], swiftSettings: strict),
         .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], swiftSettings: strict),

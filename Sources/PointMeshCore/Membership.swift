@@ -38,7 +38,7 @@ public struct MembershipSettings: Sendable {
 /// retired id leaves every peer list and is refused if it comes back. Pure: time comes in.
 public struct Membership: Sendable {
     public let local: NodeID
-    public var localAddress: String
+    public let localAddress: String
     public let settings: MembershipSettings
     public private(set) var peers: [NodeID: PeerStatus] = [:]
     public private(set) var retired: [NodeID: String] = [:]
@@ -51,6 +51,7 @@ public struct Membership: Sendable {
         self.localAddress = localAddress
         self.settings = settings
         for seed in seeds where seed != localAddress { self.seeds[seed] = 0 }
+        recordsChanged()
     }
 
     /// A peer to contact: by id once known, by address only for a seed not yet identified.
@@ -72,9 +73,12 @@ public struct Membership: Sendable {
         return records.sorted { $0.id < $1.id }
     }
 
-    /// Equal on two nodes that know the same members and retirements.
-    public var digest: String {
-        SHA256Digest.hex(of: Array(records.map { "\($0.id)|\($0.address)|\($0.retired)\n" }.joined().utf8))
+    /// Equal on two nodes that know the same members and retirements. Kept up to date by every
+    /// change to the records, since each gossip session reads it.
+    public private(set) var digest = ""
+
+    private mutating func recordsChanged() {
+        digest = SHA256Digest.hex(of: Array(records.map { "\($0.id)|\($0.address)|\($0.retired)\n" }.joined().utf8))
     }
 
     public func isRetired(_ id: NodeID) -> Bool { retired[id] != nil }
@@ -99,15 +103,19 @@ public struct Membership: Sendable {
             if known.address != address {
                 known.address = address
                 peers[id] = known
+                recordsChanged()
             }
         } else {
             peers[id] = PeerStatus(id: id, address: address, state: .alive, consecutiveFailures: 0, lastContact: nil, nextAttempt: now)
+            recordsChanged()
         }
     }
 
     public mutating func retire(_ id: NodeID, address: String) {
+        guard retired[id] == nil else { return }
         peers[id] = nil
-        if retired[id] == nil { retired[id] = address }
+        retired[id] = address
+        recordsChanged()
     }
 
     public mutating func succeeded(_ target: Target, peerVector: VersionVector?, now: Int64) {

@@ -31,12 +31,17 @@ final class GossipService: Sendable {
     private let settings: GossipSettings
     private let log: Logger
     private let membership: Mutex<Membership>
-    private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, savedDigest: String)>((false, 0, [], ""))
+    /// `busyPeers`: peers with a session in progress either way; a second one at the same time
+    /// would only stream the same entries again.
+    private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, busyPeers: Set<NodeID>, savedDigest: String)>(
+        (false, 0, [], [], ""))
     private let poke = DispatchSemaphore(value: 0)
     private let threadsDone = DispatchGroup()
     let refusals = Atomic<Int>(0)
     let sessionsCompleted = Atomic<Int>(0)
     let entriesReceived = Atomic<Int>(0)
+    let bytesSent = Atomic<Int>(0)
+    let bytesReceived = Atomic<Int>(0)
 
     init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
          settings: GossipSettings, log: Logger) throws {
@@ -126,19 +131,29 @@ final class GossipService: Sendable {
                 log.warning("this node was retired from the cluster; it no longer gossips")
                 return
             }
-            for target in targets where claimOutgoing(target.address) {
+            for target in targets where claimOutgoing(target) {
                 spawn("pointmesh-gossip-out") { [self] in
                     initiate(target)
-                    state.withLock { _ = $0.outgoing.remove(target.address) }
+                    state.withLock { state in
+                        state.outgoing.remove(target.address)
+                        if let id = target.id { state.busyPeers.remove(id) }
+                    }
                 }
             }
             nextRound = Self.now() + settings.intervalMilliseconds
         }
     }
 
-    /// At most one outgoing session per peer at a time.
-    private func claimOutgoing(_ address: String) -> Bool {
-        state.withLock { $0.stopping ? false : $0.outgoing.insert(address).inserted }
+    /// At most one session per peer at a time, whichever side started it.
+    private func claimOutgoing(_ target: Membership.Target) -> Bool {
+        state.withLock { state in
+            if state.stopping || state.outgoing.contains(target.address) { return false }
+            if let id = target.id {
+                guard state.busyPeers.insert(id).inserted else { return false }
+            }
+            state.outgoing.insert(target.address)
+            return true
+        }
     }
 
     private func initiate(_ target: Membership.Target) {
@@ -146,6 +161,7 @@ final class GossipService: Sendable {
         do {
             let socket = try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000)
             let connection = GossipConnection(socket: socket, role: .initiator, timeoutMilliseconds: settings.timeoutMilliseconds)
+            defer { count(connection) }
             try connection.authenticate(role: .initiator, key: key)
             let peer = try exchangeIdentities(connection, initiator: true, dialed: target.address)
             if let expected = target.id, expected != peer {
@@ -202,11 +218,14 @@ final class GossipService: Sendable {
 
     private func respond(_ socket: TCPConnection) {
         let connection = GossipConnection(socket: socket, role: .responder, timeoutMilliseconds: settings.timeoutMilliseconds)
+        defer { count(connection) }
         var peer: NodeID?
         do {
             try connection.authenticate(role: .responder, key: key)
             let identified = try exchangeIdentities(connection, initiator: false, dialed: nil)
             peer = identified
+            let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
+            defer { if claimed { state.withLock { _ = $0.busyPeers.remove(identified) } } }
             _ = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
@@ -216,6 +235,11 @@ final class GossipService: Sendable {
             log.warning("closing gossip connection from \(peer?.rawValue ?? "unidentified peer"): \(error)")
         }
         saveMembershipIfChanged()
+    }
+
+    private func count(_ connection: GossipConnection) {
+        bytesSent.add(connection.bytesSent, ordering: .relaxed)
+        bytesReceived.add(connection.bytesReceived, ordering: .relaxed)
     }
 
     private func isRefusal(_ error: any Error) -> Bool {

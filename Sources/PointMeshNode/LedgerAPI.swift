@@ -140,6 +140,8 @@ struct LedgerAPI: Sendable {
             ("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", Int64(commits.writes)),
             ("pointmesh_gossip_sessions_total", "Gossip sessions completed.", "counter", Int64(gossip.sessionsCompleted.load(ordering: .relaxed))),
             ("pointmesh_gossip_entries_received_total", "Entries received from peers and newly stored.", "counter", Int64(gossip.entriesReceived.load(ordering: .relaxed))),
+            ("pointmesh_gossip_bytes_sent_total", "Bytes sent on gossip connections.", "counter", Int64(gossip.bytesSent.load(ordering: .relaxed))),
+            ("pointmesh_gossip_bytes_received_total", "Bytes received on gossip connections.", "counter", Int64(gossip.bytesReceived.load(ordering: .relaxed))),
             ("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication.", "counter", Int64(gossip.refusals.load(ordering: .relaxed))),
         ] + extraGauges())
     }

@@ -5,38 +5,68 @@ import PointMeshHTTP
 import PointMeshStore
 import Synchronization
 
-/// `pointmesh bench`: acknowledged purchases per second through a real node's HTTP API,
-/// against raw SQLite commits of the same rows measured in the same run.
+/// `pointmesh bench`: the benchmarks of docs/benchmarks.md. Each compares against a baseline
+/// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "measure write throughput against a raw SQLite baseline"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle)"
     static let usage = """
-        Usage: pointmesh bench [--requests N] [--clients LIST] [--dir DIR]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle] [options]
 
-        Starts `pointmesh serve` on a scratch data directory and free ports, then:
+        writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows appended straight to SQLite (same schema and rows as the node
              writes, WAL, synchronous=FULL, one transaction per row);
           2. for each client count in LIST, on a fresh node: N purchases over that many
              keep-alive connections, each counted when its 201 arrives.
-        Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
+          Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
+            --requests N    writes per phase (default 2000)
+            --clients LIST  comma-separated client counts (default 1,32)
 
-          --requests N    writes per phase (default 2000)
-          --clients LIST  comma-separated client counts (default 1,32)
+        dissemination: in the deterministic simulation (no faults, full membership), rounds
+          until one new entry reaches every node, and gossip bytes per node per round.
+            --nodes LIST    cluster sizes (default 10,100,1000)
+            --trials N      runs per size, median reported (default 9)
+
+        catch-up: N entries appended to SQLite in batches of 1,000 (the baseline), then served
+          by a node to a fresh node with one seed over loopback; reports both rates, their
+          ratio, and bytes on the wire per entry.
+            --entries N     (default 1000000)
+
+        idle: a converged N-node cluster on loopback, gossip bytes per second per node.
+            --nodes N       (default 5)
+            --seconds S     measuring window (default 10)
+
           --dir DIR       scratch directory (default a new one under the system temp dir)
         """
-    static let valued: Set<String> = ["requests", "clients", "dir"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds"]
     static let switches: Set<String> = []
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        switch arguments.positional.first ?? "writes" {
+        case "writes": return try writes(arguments)
+        case "dissemination": return try DisseminationBench.run(arguments)
+        case "catch-up": return try CatchUpBench.run(arguments)
+        case "idle": return try IdleBench.run(arguments)
+        case let other: throw UsageError(message: "unknown benchmark '\(other)'")
+        }
+    }
+
+    /// A scratch directory for one run, removed at the end.
+    static func scratchDirectory(_ arguments: CommandLineArguments) throws -> String {
+        let scratch = arguments.value("dir") ?? NSTemporaryDirectory() + "pointmesh-bench-\(getpid())"
+        try? FileManager.default.removeItem(atPath: scratch)
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        return scratch
+    }
+
+    static func writes(_ arguments: CommandLineArguments) throws -> Int32 {
         let requests = Int(try arguments.integer("requests") ?? 2000)
         guard requests > 0 else { throw UsageError(message: "--requests must be positive") }
         let clientCounts = try (arguments.value("clients") ?? "1,32").split(separator: ",").map { text throws(UsageError) in
             guard let count = Int(text), count > 0 else { throw UsageError(message: "--clients must be positive integers, got '\(text)'") }
             return count
         }
-        let scratch = arguments.value("dir") ?? NSTemporaryDirectory() + "pointmesh-bench-\(getpid())"
-        try? FileManager.default.removeItem(atPath: scratch)
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let scratch = try scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
         print("pointmesh bench: \(requests) writes per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -107,44 +137,3 @@ enum BenchCommand: Command {
     }
 }
 
-/// A `pointmesh serve` child process on free ports.
-final class BenchNode {
-    let process = Process()
-    let httpAddress: HostPort
-
-    init(dataDirectory: String) throws {
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let field = text.split(separator: " ").first(where: { $0.hasPrefix("http=") }),
-              let address = HostPort(parsing: String(field.dropFirst(5)).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
-            throw UsageError(message: "the node did not print its ready line: \(text)")
-        }
-        httpAddress = address
-    }
-
-    func peakRSSKilobytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-}

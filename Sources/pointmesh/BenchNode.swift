@@ -1,0 +1,62 @@
+import Foundation
+import PointMeshHTTP
+
+/// A `pointmesh serve` child process on free ports, for benchmarks.
+final class BenchNode {
+    let process = Process()
+    let httpAddress: HostPort
+    let gossipAddress: HostPort
+
+    init(dataDirectory: String, arguments extra: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + extra
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        func field(_ name: String) -> HostPort? {
+            text.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { HostPort(parsing: String($0.dropFirst(name.count + 1))) }
+        }
+        guard let http = field("http"), let gossip = field("gossip") else {
+            process.terminate()
+            throw UsageError(message: "the node did not print its ready line: \(text)")
+        }
+        httpAddress = http
+        gossipAddress = gossip
+    }
+
+    func peakRSSKilobytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    /// A counter or gauge from `/metrics`.
+    func metric(_ name: String) -> Int64 {
+        guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return 0 }
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int64($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// The node's entry count from `/v1/status`.
+    func entries() -> Int {
+        guard let body = try? HTTPClient(address: httpAddress).send("GET", "/v1/status").body,
+              let status = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+        else { return -1 }
+        return status["entries"] as? Int ?? -1
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+
+/// Entries per second a fresh node receives and applies from one peer over loopback, against
+/// raw SQLite batched inserts of the same rows measured in the same run.
+enum CatchUpBench {
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let count = Int(try arguments.integer("entries") ?? 1_000_000)
+        guard count > 0 else { throw UsageError(message: "--entries must be positive") }
+        let scratch = try BenchCommand.scratchDirectory(arguments)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        // Baseline: the rows appended straight into SQLite, 1,000 per transaction. The database
+        // it builds is then the source node's ledger.
+        let source = scratch + "/source"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        let origin = NodeID(unchecked: "source")
+        let baseline: Double
+        do {
+            // Closed at the end of this scope, before the source node opens the same file.
+            let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: source))
+            let started = DispatchTime.now()
+            var index = 0
+            while index < count {
+                let end = min(count, index + 1_000)
+                try database.connection.transaction {
+                    for sequence in (index + 1)...end { try database.append(entry(origin: origin, sequence: Int64(sequence))) }
+                }
+                index = end
+            }
+            baseline = Double(count) / BenchCommand.seconds(since: started)
+        }
+        print(String(format: "baseline  raw SQLite, 1,000 rows per transaction: %9.0f entries/s", baseline))
+
+        let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"])
+        defer { sourceNode.stop() }
+        let catchUpStart = DispatchTime.now()
+        let fresh = try BenchNode(dataDirectory: scratch + "/fresh", arguments: ["--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"])
+        defer { fresh.stop() }
+        var lastReport = DispatchTime.now()
+        while fresh.entries() < count {
+            usleep(100_000)
+            if BenchCommand.seconds(since: lastReport) >= 5 {
+                lastReport = DispatchTime.now()
+                print("  … \(fresh.entries()) of \(count)")
+            }
+        }
+        let rate = Double(count) / BenchCommand.seconds(since: catchUpStart)
+        let bytes = Double(fresh.metric("pointmesh_gossip_bytes_received_total") + fresh.metric("pointmesh_gossip_bytes_sent_total"))
+        print(String(format: "catch-up  fresh node from one peer over loopback:   %9.0f entries/s   ratio to baseline %.2fx", rate, rate / baseline))
+        print(String(format: "wire      %.1f bytes per replicated entry (both directions, frames and MACs included)", bytes / Double(count)))
+        print("fresh node peak RSS: \(fresh.peakRSSKilobytes() / 1024) MiB, source node peak RSS: \(sourceNode.peakRSSKilobytes() / 1024) MiB")
+        return 0
+    }
+
+    static func entry(origin: NodeID, sequence: Int64) -> LedgerEntry {
+        let receipt = ReceiptID(unchecked: "R-\(sequence)")
+        let command = WriteCommand.purchase(PurchaseRequest(receipt: receipt, account: AccountID(unchecked: "A-\(sequence % 10_000)"), amount: Fen(12_345)))
+        return LedgerEntry(
+            id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: 1_700_000_000_000 + sequence, logical: 0),
+            kind: .earn, account: AccountID(unchecked: "A-\(sequence % 10_000)"), points: Points(123), balanceDelta: Points(123),
+            debtDelta: .zero, balanceAfter: Points(123), idempotencyKey: command.idempotencyKey, requestHash: command.requestHash,
+            receipt: receipt, amount: Fen(12_345))
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import PointMeshHTTP
+
+/// Gossip bytes per second per node in a converged cluster with no writes.
+enum IdleBench {
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let size = Int(try arguments.integer("nodes") ?? 5)
+        let seconds = Double(try arguments.integer("seconds") ?? 10)
+        guard size >= 2, seconds > 0 else { throw UsageError(message: "--nodes must be ≥ 2 and --seconds positive") }
+        let scratch = try BenchCommand.scratchDirectory(arguments)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var nodes = [try BenchNode(dataDirectory: scratch + "/n0")]
+        defer { nodes.forEach { $0.stop() } }
+        for index in 1..<size {
+            nodes.append(try BenchNode(dataDirectory: scratch + "/n\(index)", arguments: ["--seed", nodes[0].gossipAddress.description]))
+        }
+        // Converge: every node knows every other, and the ledgers (empty) agree.
+        usleep(5_000_000)
+        func total() -> Int64 { nodes.reduce(0) { $0 + $1.metric("pointmesh_gossip_bytes_sent_total") } }
+        let before = total()
+        usleep(UInt32(seconds * 1_000_000))
+        let sent = Double(total() - before)
+        print("idle: \(size) converged nodes on loopback, gossip every 1 s with fanout 2, \(Int(seconds)) s window")
+        print(String(format: "  %.0f bytes/s per node sent (each byte is also received once: %.0f bytes/s per node in + out)",
+                     sent / Double(size) / seconds, 2 * sent / Double(size) / seconds))
+        return 0
+    }
+}
