@@ -83,39 +83,48 @@ public struct Membership: Sendable {
 
     public func isRetired(_ id: NodeID) -> Bool { retired[id] != nil }
 
-    /// Folds in members a peer gossiped.
+    /// Folds in members a peer gossiped. The digest is recomputed once, not per member.
     public mutating func merge(_ records: [MemberRecord], now: Int64) {
+        var changed = false
         for record in records {
             if record.retired {
-                retire(record.id, address: record.address)
+                changed = addRetirement(record.id, address: record.address) || changed
             } else {
-                learn(record.id, address: record.address, now: now)
+                changed = addPeer(record.id, address: record.address, now: now) || changed
             }
         }
+        if changed { recordsChanged() }
     }
 
     /// A peer told us who it is (after authenticating), at `address`.
     public mutating func learn(_ id: NodeID, address: String, now: Int64) {
-        guard id != local, retired[id] == nil else { return }
-        seeds[address] = nil
-        seedFailures[address] = nil
-        if var known = peers[id] {
-            if known.address != address {
-                known.address = address
-                peers[id] = known
-                recordsChanged()
-            }
-        } else {
-            peers[id] = PeerStatus(id: id, address: address, state: .alive, consecutiveFailures: 0, lastContact: nil, nextAttempt: now)
-            recordsChanged()
-        }
+        if addPeer(id, address: address, now: now) { recordsChanged() }
     }
 
     public mutating func retire(_ id: NodeID, address: String) {
-        guard retired[id] == nil else { return }
+        if addRetirement(id, address: address) { recordsChanged() }
+    }
+
+    /// Adds or updates a peer; true when the records changed.
+    private mutating func addPeer(_ id: NodeID, address: String, now: Int64) -> Bool {
+        guard id != local, retired[id] == nil else { return false }
+        seeds[address] = nil
+        seedFailures[address] = nil
+        if var known = peers[id] {
+            guard known.address != address else { return false }
+            known.address = address
+            peers[id] = known
+        } else {
+            peers[id] = PeerStatus(id: id, address: address, state: .alive, consecutiveFailures: 0, lastContact: nil, nextAttempt: now)
+        }
+        return true
+    }
+
+    private mutating func addRetirement(_ id: NodeID, address: String) -> Bool {
+        guard retired[id] == nil else { return false }
         peers[id] = nil
         retired[id] = address
-        recordsChanged()
+        return true
     }
 
     public mutating func succeeded(_ target: Target, peerVector: VersionVector?, now: Int64) {

@@ -74,9 +74,7 @@ public struct SimulatedCluster {
             let seeds = index == 0 ? (count > 1 ? ["sim:1"] : []) : ["sim:0"]
             var membership = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds)
             if fullMembership {
-                for other in 0..<count where other != index {
-                    membership.learn(NodeID(unchecked: "n\(other)"), address: "sim:\(other)", now: 0)
-                }
+                membership.merge((0..<count).map { MemberRecord(id: NodeID(unchecked: "n\($0)"), address: "sim:\($0)") }, now: 0)
             }
             nodes.append(Node(id: id, ledger: MemoryLedger(origin: id), membership: membership))
         }
