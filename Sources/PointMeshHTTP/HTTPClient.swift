@@ -83,15 +83,9 @@ public final class HTTPClient {
     }
 
     private func readResponse(_ connection: TCPConnection) throws -> HTTPClientResponse {
-        var headEnd: Int?
-        while headEnd == nil {
-            headEnd = buffer.indices.dropLast(3).first { i in
-                buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10
-            }
-            if headEnd == nil { try fill(connection) }
-        }
-        let end = headEnd! + 4
-        let lines = String(decoding: buffer[0..<headEnd!], as: UTF8.self).components(separatedBy: "\r\n")
+        let headEnd = try headLength(connection)
+        let end = headEnd + 4
+        let lines = String(decoding: buffer[0..<headEnd], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
             throw HTTPClientError.malformedResponse("status line '\(lines[0])'")
@@ -106,6 +100,17 @@ public final class HTTPClient {
         let body = Array(buffer[end..<(end + length)])
         buffer.removeFirst(end + length)
         return HTTPClientResponse(status: status, headers: headers, body: body)
+    }
+
+    /// Reads until the buffer holds a whole response head; returns where its blank line starts.
+    private func headLength(_ connection: TCPConnection) throws -> Int {
+        while true {
+            let found = buffer.indices.dropLast(3).first { i in
+                buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10
+            }
+            if let found { return found }
+            try fill(connection)
+        }
     }
 
     private func fill(_ connection: TCPConnection) throws {

@@ -116,12 +116,11 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
 }
 
 @Suite struct ReplicatedApplyTests {
-    private func copy(_ receipt: String, origin: String, wall: Int64, fen: Int64 = 10_000) -> LedgerEntry {
+    private func copy(_ receipt: String, origin: String, wall: Int64, fen: Int64 = 10_000) throws -> LedgerEntry {
         let command = purchase(receipt, account: "alice", fen: fen)
-        let prepared = PreparedWrite(command)
-        let decision = try? LedgerRules.decide(prepared, facts: WriteFacts(), id: EntryID(origin: NodeID(unchecked: origin), sequence: 1),
-                                               timestamp: HLCTimestamp(wallMilliseconds: wall, logical: 0))
-        guard case .append(let entry) = decision else { fatalError("purchase must append") }
+        let decision = try LedgerRules.decide(PreparedWrite(command), facts: WriteFacts(), id: EntryID(origin: NodeID(unchecked: origin), sequence: 1),
+                                              timestamp: HLCTimestamp(wallMilliseconds: wall, logical: 0))
+        guard case .append(let entry) = decision else { throw StoreError.closed }
         return entry
     }
 
@@ -129,7 +128,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
     /// the account earns once, and the counters verify.
     @Test(arguments: [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]])
     func duplicateCopiesCollapseWhateverTheOrder(order: [Int]) throws {
-        let copies = [copy("R1", origin: "s1", wall: 3_000), copy("R1", origin: "s2", wall: 1_000), copy("R1", origin: "s3", wall: 2_000)]
+        let copies = [try copy("R1", origin: "s1", wall: 3_000), try copy("R1", origin: "s2", wall: 1_000), try copy("R1", origin: "s3", wall: 2_000)]
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try openStore(directory, nodeID: "observer")
@@ -150,7 +149,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try openStore(directory, nodeID: "observer")
-        var second = copy("R2", origin: "s1", wall: 1)
+        var second = try copy("R2", origin: "s1", wall: 1)
         second.id.sequence = 2
         #expect(try store.applyReceived([second]) == 0)
         #expect(try store.read { try $0.verify() }.isEmpty)
