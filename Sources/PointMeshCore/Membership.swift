@@ -105,6 +105,11 @@ public struct Membership: Sendable {
         if addRetirement(id, address: address) { recordsChanged() }
     }
 
+    /// Retires `id` at the address it is known by (none if it was never seen).
+    public mutating func retire(_ id: NodeID) {
+        retire(id, address: peers[id]?.address ?? (id == local ? localAddress : ""))
+    }
+
     /// Adds or updates a peer; true when the records changed.
     private mutating func addPeer(_ id: NodeID, address: String, now: Int64) -> Bool {
         guard id != local, retired[id] == nil else { return false }

@@ -105,8 +105,9 @@ public final class TCPConnection: @unchecked Sendable {
         try bytes.withUnsafeBytes { raw in try Syscall.writeAll(fd, raw) }
     }
 
-    /// Half-closes for reading, which wakes a thread blocked waiting on this socket.
-    public func shutdownReading() { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+    /// Shuts the connection down both ways: a thread blocked reading or writing on it wakes
+    /// with end-of-stream or an error. The descriptor stays open until `close`.
+    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     public func close() { Syscall.close(fd) }
 }

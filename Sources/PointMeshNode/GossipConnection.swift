@@ -34,7 +34,7 @@ enum GossipConnectionError: Error, CustomStringConvertible {
 }
 
 /// One gossip TCP connection: frames in and out over a socket, with a deadline per message.
-/// Used by one thread.
+/// Used by one thread. The socket's owner closes it.
 final class GossipConnection {
     let socket: TCPConnection
     private var codec: FrameCodec
@@ -47,8 +47,6 @@ final class GossipConnection {
         codec = FrameCodec(role: role)
         self.timeoutMilliseconds = timeoutMilliseconds
     }
-
-    deinit { socket.close() }
 
     func send(_ message: GossipMessage) throws {
         let frame = codec.encode(message)

@@ -33,8 +33,9 @@ final class GossipService: Sendable {
     private let membership: Mutex<Membership>
     /// `busyPeers`: peers with a session in progress either way; a second one at the same time
     /// would only stream the same entries again.
-    private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, busyPeers: Set<NodeID>, savedDigest: String)>(
-        (false, 0, [], [], ""))
+    /// `open`: sockets of sessions in progress, shut down on `stop` so blocked reads end at once.
+    private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, busyPeers: Set<NodeID>, savedDigest: String,
+                               open: [ObjectIdentifier: TCPConnection])>((false, 0, [], [], "", [:]))
     private let poke = DispatchSemaphore(value: 0)
     private let threadsDone = DispatchGroup()
     let refusals = Atomic<Int>(0)
@@ -65,19 +66,39 @@ final class GossipService: Sendable {
     /// A local write happened: gossip soon rather than at the next interval.
     func localWrite() { poke.signal() }
 
+    /// Stops gossiping: sessions in progress are cut (whole batches already applied stay
+    /// applied; the peer retries later), and every gossip thread has ended on return.
     func stop() {
-        state.withLock { $0.stopping = true }
+        state.withLock { state in
+            state.stopping = true
+            // Under the lock, so no socket here can have been closed and its descriptor reused.
+            for socket in state.open.values { socket.shutdown() }
+        }
         poke.signal()
         threadsDone.wait()
         listener.close()
     }
 
+    /// Registers a session's socket so `stop` can cut it; false when already stopping.
+    private func track(_ socket: TCPConnection) -> Bool {
+        state.withLock { state in
+            guard !state.stopping else { return false }
+            state.open[ObjectIdentifier(socket)] = socket
+            return true
+        }
+    }
+
+    /// Forgets and closes a session's socket, under the same lock `stop` shuts sockets down with.
+    private func finish(_ socket: TCPConnection) {
+        state.withLock { state in
+            state.open.removeValue(forKey: ObjectIdentifier(socket))
+            socket.close()
+        }
+    }
+
     /// Retires `id`: it leaves every peer list as this spreads, and is refused from then on.
     func retire(_ id: NodeID) {
-        membership.withLock { membership in
-            let address = membership.peers[id]?.address ?? membership.retired[id] ?? (id == membership.local ? membership.localAddress : "")
-            membership.retire(id, address: address)
-        }
+        membership.withLock { $0.retire(id) }
         log.info("node \(id) retired")
         saveMembershipIfChanged()
         poke.signal()
@@ -160,6 +181,11 @@ final class GossipService: Sendable {
         guard let address = HostPort(parsing: target.address) else { return }
         do {
             let socket = try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000)
+            guard track(socket) else {
+                socket.close()
+                return
+            }
+            defer { finish(socket) }
             let connection = GossipConnection(socket: socket, role: .initiator, timeoutMilliseconds: settings.timeoutMilliseconds)
             defer { count(connection) }
             try connection.authenticate(role: .initiator, key: key)
@@ -217,6 +243,11 @@ final class GossipService: Sendable {
     }
 
     private func respond(_ socket: TCPConnection) {
+        guard track(socket) else {
+            socket.close()
+            return
+        }
+        defer { finish(socket) }
         let connection = GossipConnection(socket: socket, role: .responder, timeoutMilliseconds: settings.timeoutMilliseconds)
         defer { count(connection) }
         var peer: NodeID?
@@ -288,6 +319,7 @@ final class GossipService: Sendable {
             try connection.send(try GossipSession.opening(store: replica, membership: membership.withLock { $0 }))
         }
         while !session.isFinished {
+            if stopping { throw GossipConnectionError.refused("this node is shutting down") }
             let message = try connection.receive()
             var view = membership.withLock { $0 }
             let replies: [GossipMessage]

@@ -91,21 +91,25 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
     }
 
+    /// A data directory holding 10,000 purchases of node `big`, written straight through the store.
+    private func tenThousandEntries() throws -> String {
+        let directory = NodeProcess.scratchDirectory()
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "big"), newNodeID: { NodeID(unchecked: "big") },
+                                    now: { Int64(Date().timeIntervalSince1970 * 1000) })
+        DispatchQueue.concurrentPerform(iterations: 20) { worker in
+            for index in 0..<500 {
+                _ = try? store.write(.purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),
+                                                               account: AccountID(unchecked: "acct-\(index % 50)"), amount: Fen(2_000))))
+            }
+        }
+        #expect(store.versionVector.entryCount == 10_000)
+        store.close()
+        return directory
+    }
+
     /// A fresh node given one seed catches up 10,000 entries and logs its progress.
     @Test func aFreshNodeCatchesUpTenThousandEntries() throws {
-        let directory = NodeProcess.scratchDirectory()
-        do {
-            let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "big"), newNodeID: { NodeID(unchecked: "big") },
-                                        now: { Int64(Date().timeIntervalSince1970 * 1000) })
-            DispatchQueue.concurrentPerform(iterations: 20) { worker in
-                for index in 0..<500 {
-                    _ = try? store.write(.purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),
-                                                                   account: AccountID(unchecked: "acct-\(index % 50)"), amount: Fen(2_000))))
-                }
-            }
-            #expect(store.versionVector.entryCount == 10_000)
-            store.close()
-        }
+        let directory = try tenThousandEntries()
         let source = try NodeProcess(dataDirectory: directory, extraArguments: fastGossip)
         let fresh = try NodeProcess(extraArguments: ["--seed", source.gossipAddress.description] + fastGossip)
         defer { for node in [source, fresh] { node.stop(); node.removeFiles() } }
@@ -114,6 +118,38 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(try balance(fresh, "acct-7") == 200 * 20)
         #expect(fresh.log.contains("of 10000 entries"), "\(fresh.log)")
         #expect(try runPointmesh(["verify", "--data", fresh.dataDirectory]).status == 0)
+    }
+
+    /// SIGTERM in the middle of a catch-up stops the node promptly and cleanly; restarted, it
+    /// finishes the catch-up.
+    @Test func aNodeStoppedMidCatchUpExitsPromptlyAndResumes() throws {
+        let source = try NodeProcess(dataDirectory: try tenThousandEntries(), extraArguments: fastGossip)
+        defer { source.stop(); source.removeFiles() }
+        let directory = NodeProcess.scratchDirectory()
+        let fresh = try NodeProcess(dataDirectory: directory, extraArguments: ["--seed", source.gossipAddress.description] + fastGossip)
+        _ = eventually(within: 10) { (try fresh.client().getJSON("/v1/status")["entries"] as? Int ?? 0) > 0 }
+        let started = Date()
+        #expect(fresh.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 5, "stopping took \(Date().timeIntervalSince(started)) s")
+        #expect(try runPointmesh(["verify", "--data", directory]).status == 0)
+        let resumed = try NodeProcess(dataDirectory: directory, extraArguments: ["--seed", source.gossipAddress.description] + fastGossip)
+        defer { resumed.stop(); resumed.removeFiles() }
+        #expect(eventually(within: 60) { try resumed.client().getJSON("/v1/status")["entries"] as? Int == 10_000 })
+        #expect(try digest(resumed) == digest(source))
+    }
+
+    /// A peer that stalls mid-frame holds a gossip thread in a 10 s read; SIGTERM must not wait
+    /// for that timeout.
+    @Test func aStalledGossipPeerDoesNotDelayShutdown() throws {
+        let node = try NodeProcess(extraArguments: fastGossip)
+        defer { node.removeFiles() }
+        let stalled = try TCPConnection.connect(to: node.gossipAddress)
+        defer { stalled.close() }
+        try stalled.write([0, 0, 0, 34, 1, 0x01, 7, 7])
+        usleep(300_000)
+        let started = Date()
+        #expect(node.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 3, "stopping took \(Date().timeIntervalSince(started)) s")
     }
 
     /// A peer with another cluster key is refused: it learns nothing, writes nothing, and the
