@@ -25,7 +25,9 @@ public final class HTTPServer: Sendable {
     private let listener: TCPListener
     private let handler: Handler
     private let log: @Sendable (String) -> Void
-    private let state = Mutex<(active: Int, stopping: Bool)>((0, false))
+    private let active = Atomic<Int>(0)
+    /// Read on every request and poll slice, so an atomic rather than a lock.
+    private let stopFlag = Atomic<Bool>(false)
     private let acceptorDone = DispatchSemaphore(value: 0)
     /// Connections refused because the server was full, for `/metrics`.
     public let refusedConnections = Atomic<Int>(0)
@@ -43,7 +45,7 @@ public final class HTTPServer: Sendable {
     /// The address actually bound (the real port when 0 was asked for).
     public var address: HostPort { listener.address }
 
-    public var activeConnections: Int { state.withLock { $0.active } }
+    public var activeConnections: Int { active.load(ordering: .relaxed) }
 
     public func start() {
         let thread = Thread { [self] in
@@ -56,11 +58,7 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), and returns.
     public func stop(graceMilliseconds: Int64 = 10_000) {
-        let alreadyStopping = state.withLock { state in
-            defer { state.stopping = true }
-            return state.stopping
-        }
-        if alreadyStopping { return }
+        if stopFlag.exchange(true, ordering: .acquiringAndReleasing) { return }
         acceptorDone.wait()
         listener.close()
         let giveUpAt = monotonicMilliseconds() + graceMilliseconds
@@ -69,7 +67,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private var stopping: Bool { state.withLock { $0.stopping } }
+    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
     private func acceptLoop() {
         while !stopping {
@@ -82,22 +80,19 @@ public final class HTTPServer: Sendable {
                 continue
             }
             guard let connection else { continue }
-            let admitted = state.withLock { state in
-                guard state.active < configuration.maximumConnections else { return false }
-                state.active += 1
-                return true
-            }
-            guard admitted else {
+            // Only this thread admits, so a load then an add can't overshoot the limit.
+            guard active.load(ordering: .relaxed) < configuration.maximumConnections else {
                 refusedConnections.add(1, ordering: .relaxed)
                 let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly")
                 try? connection.write(busy.serialized(keepAlive: false))
                 connection.close()
                 continue
             }
+            active.add(1, ordering: .relaxed)
             let thread = Thread { [self] in
                 serve(connection)
                 connection.close()
-                state.withLock { $0.active -= 1 }
+                active.subtract(1, ordering: .relaxed)
             }
             thread.name = "pointmesh-http-conn"
             thread.start()

@@ -2,8 +2,8 @@ import PointMeshCore
 import Synchronization
 
 /// Counters the node exposes at `GET /metrics` in the Prometheus text format. Recording is on
-/// every request's path, so it only bumps a slot in a fixed array under a lock (no allocation,
-/// no string building); text is built at scrape time.
+/// every request's path, so it only bumps an atomic (no lock, no allocation, no string
+/// building); text is built at scrape time.
 final class NodeMetrics: Sendable {
     /// What happened to a write request.
     enum WriteOutcome: String, CaseIterable {
@@ -12,17 +12,20 @@ final class NodeMetrics: Sendable {
 
     /// Status codes are counted individually below 600; anything else lands in the last slot.
     private static let statusSlots = 600
-    private let responses = Mutex([Int](repeating: 0, count: statusSlots))
-    private let writes = Mutex([Int](repeating: 0, count: IdempotencyKey.Scope.allCases.count * WriteOutcome.allCases.count))
+    /// One atomic counter; `Atomic` can't be copied into an array, a reference to it can.
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let responses = (0..<statusSlots).map { _ in Counter() }
+    private let writes = (0..<(IdempotencyKey.Scope.allCases.count * WriteOutcome.allCases.count)).map { _ in Counter() }
 
     func recordResponse(status: Int) {
-        let slot = min(max(status, 0), Self.statusSlots - 1)
-        responses.withLock { $0[slot] += 1 }
+        responses[min(max(status, 0), Self.statusSlots - 1)].value.add(1, ordering: .relaxed)
     }
 
     func recordWrite(_ scope: IdempotencyKey.Scope, _ outcome: WriteOutcome) {
-        let slot = slot(scope, outcome)
-        writes.withLock { $0[slot] += 1 }
+        writes[slot(scope, outcome)].value.add(1, ordering: .relaxed)
     }
 
     private func slot(_ scope: IdempotencyKey.Scope, _ outcome: WriteOutcome) -> Int {
@@ -38,15 +41,14 @@ final class NodeMetrics: Sendable {
             text += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) \(gauge.type)\n\(gauge.name) \(gauge.value)\n"
         }
         text += "# HELP pointmesh_http_responses_total HTTP responses by status code.\n# TYPE pointmesh_http_responses_total counter\n"
-        let responseCounts = responses.withLock { $0 }
-        for (status, count) in responseCounts.enumerated() {
+        for (status, counter) in responses.enumerated() {
+            let count = counter.value.load(ordering: .relaxed)
             if count > 0 { text += "pointmesh_http_responses_total{status=\"\(status)\"} \(count)\n" }
         }
         text += "# HELP pointmesh_writes_total Write requests by kind and outcome.\n# TYPE pointmesh_writes_total counter\n"
-        let writeCounts = writes.withLock { $0 }
         for scope in IdempotencyKey.Scope.allCases {
             for outcome in WriteOutcome.allCases {
-                let count = writeCounts[slot(scope, outcome)]
+                let count = writes[slot(scope, outcome)].value.load(ordering: .relaxed)
                 text += "pointmesh_writes_total{kind=\"\(scope.rawValue)\",outcome=\"\(outcome.rawValue)\"} \(count)\n"
             }
         }
