@@ -20,6 +20,8 @@ public final class PointMeshNode: Sendable {
     public init(configuration: NodeConfiguration, log: Logger) throws {
         self.configuration = configuration
         self.log = log
+        // Refuse a bad gossip set-up before touching the data directory.
+        let (key, keyNote) = try Self.clusterKey(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
             newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds)
@@ -36,7 +38,6 @@ public final class PointMeshNode: Sendable {
             metrics.recordResponse(status: response.status)
             return response
         }
-        let (key, keyNote) = try Self.clusterKey(configuration)
         let gossipListener = try TCPListener(binding: configuration.gossip)
         gossip = try GossipService(
             store: store, listener: gossipListener, advertised: gossipListener.address, seeds: configuration.seeds,

@@ -24,6 +24,24 @@ import Testing
         #expect(second.stderr.contains("belongs to node 'first'"))
     }
 
+    @Test func gossipBeyondLoopbackNeedsAStrongClusterKey() throws {
+        let directory = NodeProcess.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let noKey = try runPointmesh(["serve", "--data", directory, "--http", "127.0.0.1:0", "--gossip", "0.0.0.0:0"])
+        #expect(noKey.status == 1)
+        #expect(noKey.stderr.contains("needs --cluster-key-file"), "\(noKey.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory), "a refused start must not create the data directory")
+        let remoteSeed = try runPointmesh(["serve", "--data", directory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--seed", "10.1.2.3:7070"])
+        #expect(remoteSeed.status == 1 && remoteSeed.stderr.contains("10.1.2.3:7070"))
+        let shortKey = directory + ".key"
+        try "short".write(toFile: shortKey, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: shortKey) }
+        let weak = try runPointmesh(["serve", "--data", directory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--cluster-key-file", shortKey])
+        #expect(weak.status == 1 && weak.stderr.contains("at least 16"))
+        let missing = try runPointmesh(["serve", "--data", directory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--cluster-key-file", directory + ".nokey"])
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read cluster key file"))
+    }
+
     @Test func configFileSuppliesOptionsAndFlagsWin() throws {
         let directory = NodeProcess.scratchDirectory()
         let config = directory + ".json"
@@ -58,7 +76,7 @@ import Testing
     @Test func everyCommandHasHelp() throws {
         let top = try runPointmesh(["--help"])
         #expect(top.status == 0)
-        for command in ["serve", "earn", "refund", "redeem", "balance", "history", "status", "verify", "bench", "openapi"] {
+        for command in ["serve", "earn", "refund", "redeem", "balance", "history", "status", "retire", "verify", "bench", "openapi"] {
             #expect(top.stdout.contains(command))
             let help = try runPointmesh([command, "--help"])
             #expect(help.status == 0 && help.stdout.contains("Usage: pointmesh \(command)"), "\(command)")

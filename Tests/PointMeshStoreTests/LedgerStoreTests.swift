@@ -156,3 +156,20 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         store.close()
     }
 }
+
+@Suite struct PeerListTests {
+    @Test func thePeerListSurvivesARestart() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let records = [MemberRecord(id: NodeID(unchecked: "a"), address: "127.0.0.1:1"),
+                       MemberRecord(id: NodeID(unchecked: "b"), address: "127.0.0.1:2", retired: true)]
+        do {
+            let store = try openStore(directory)
+            try store.savePeers(records)
+            store.close()
+        }
+        let reopened = try openStore(directory)
+        #expect(try reopened.read { try $0.peers() } == records)
+        reopened.close()
+    }
+}
