@@ -22,10 +22,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CLinuxEvents"),
         .target(name: "PointMeshCore", dependencies: ["CLibCrypto"], swiftSettings: strict),
         .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
-        .target(name: "PointMeshHTTP", swiftSettings: strict),
+        .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
             dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP"],

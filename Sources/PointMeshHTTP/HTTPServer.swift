@@ -1,6 +1,10 @@
+import CLinuxEvents
 import Dispatch
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What an `HTTPServer` listens on and how it bounds its clients.
 public struct HTTPServerConfiguration: Sendable {
@@ -15,31 +19,45 @@ public struct HTTPServerConfiguration: Sendable {
     }
 }
 
-/// An HTTP/1.1 server on blocking POSIX sockets: one thread accepts, one thread serves each
-/// connection (keep-alive, pipelining), every read bounded by a deadline. Knows nothing of what
-/// it serves: requests go to `handler`.
+/// An HTTP/1.1 server on POSIX sockets and one epoll event loop. The loop accepts, reads,
+/// parses, writes and enforces deadlines for every connection without a thread per connection;
+/// each parsed request goes to `handler`, which answers through its responder, from any thread
+/// and at any later time (a write answers once its group commit is on disk). Requests on one
+/// connection are answered in order, one at a time (pipelining). Knows nothing of what it serves.
 public final class HTTPServer: Sendable {
-    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+    /// Delivers a request's response; callable from any thread, once.
+    public typealias Responder = @Sendable (HTTPResponse) -> Void
+    public typealias Handler = @Sendable (HTTPRequest, @escaping Responder) -> Void
 
     public let configuration: HTTPServerConfiguration
     private let listener: TCPListener
     private let handler: Handler
     private let log: @Sendable (String) -> Void
-    private let active = Atomic<Int>(0)
-    /// Read on every request and poll slice, so an atomic rather than a lock.
+    private let epoll: Int32
+    /// Written to wake the loop when a response or a stop request is waiting.
+    private let wakeFD: Int32
+    private let mailbox = Mutex<[(connection: UInt64, response: HTTPResponse)]>([])
     private let stopFlag = Atomic<Bool>(false)
-    private let acceptorDone = DispatchSemaphore(value: 0)
+    private let active = Atomic<Int>(0)
+    private let loopDone = DispatchSemaphore(value: 0)
+    private let grace = Atomic<Int64>(10_000)
     /// Connections refused because the server was full, for `/metrics`.
     public let refusedConnections = Atomic<Int>(0)
 
-    /// How often blocked waits look up to notice a stop.
-    static let pollSliceMilliseconds: Int64 = 200
+    /// How often the loop looks at deadlines when nothing else happens.
+    static let tickMilliseconds: Int32 = 100
 
     public init(configuration: HTTPServerConfiguration, log: @escaping @Sendable (String) -> Void, handler: @escaping Handler) throws {
         self.configuration = configuration
         self.listener = try TCPListener(binding: configuration.address)
         self.handler = handler
         self.log = log
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard epoll >= 0, wakeFD >= 0 else { throw SystemError(operation: "epoll_create1/eventfd", errno: errno) }
+        _ = fcntl(listener.fd, F_SETFL, fcntl(listener.fd, F_GETFL) | O_NONBLOCK)
+        try watch(listener.fd, events: EPOLLIN.rawValue)
+        try watch(wakeFD, events: EPOLLIN.rawValue)
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -49,94 +67,287 @@ public final class HTTPServer: Sendable {
 
     public func start() {
         let thread = Thread { [self] in
-            acceptLoop()
-            acceptorDone.signal()
+            var loop = EventLoop(server: self)
+            loop.run()
+            Syscall.close(epoll)
+            Syscall.close(wakeFD)
+            loopDone.signal()
         }
-        thread.name = "pointmesh-http-accept"
+        thread.name = "pointmesh-http-loop"
         thread.start()
     }
 
-    /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), and returns.
+    /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), closes every
+    /// connection and returns.
     public func stop(graceMilliseconds: Int64 = 10_000) {
+        grace.store(graceMilliseconds, ordering: .relaxed)
         if stopFlag.exchange(true, ordering: .acquiringAndReleasing) { return }
-        acceptorDone.wait()
-        listener.close()
-        let giveUpAt = monotonicMilliseconds() + graceMilliseconds
-        while activeConnections > 0 && monotonicMilliseconds() < giveUpAt {
-            usleep(10_000)
+        wake()
+        loopDone.wait()
+    }
+
+    fileprivate var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+
+    fileprivate func watch(_ fd: Int32, events: UInt32, modify: Bool = false) throws(SystemError) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        guard epoll_ctl(epoll, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == 0 else {
+            throw SystemError(operation: "epoll_ctl", errno: errno)
         }
     }
 
-    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+    fileprivate func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
 
-    private func acceptLoop() {
-        while !stopping {
-            let connection: TCPConnection?
+    /// Queues a response for the loop to write; called from any thread.
+    fileprivate func deliver(_ response: HTTPResponse, to connection: UInt64) {
+        let wasEmpty = mailbox.withLock { mailbox in
+            mailbox.append((connection, response))
+            return mailbox.count == 1
+        }
+        if wasEmpty { wake() }
+    }
+
+    // Accessors the loop needs.
+    fileprivate var listenerFD: Int32 { listener.fd }
+    fileprivate var epollFD: Int32 { epoll }
+    fileprivate var wakeDescriptor: Int32 { wakeFD }
+    fileprivate var graceMilliseconds: Int64 { grace.load(ordering: .relaxed) }
+    fileprivate func takeMail() -> [(connection: UInt64, response: HTTPResponse)] {
+        mailbox.withLock { mailbox in
+            defer { mailbox.removeAll(keepingCapacity: true) }
+            return mailbox
+        }
+    }
+    fileprivate func dispatch(_ request: HTTPRequest, connection: UInt64) {
+        handler(request) { [self] response in deliver(response, to: connection) }
+    }
+    fileprivate func countConnection(_ delta: Int) { active.add(delta, ordering: .relaxed) }
+    fileprivate func closeListener() { listener.close() }
+    fileprivate func note(_ message: String) { log(message) }
+}
+
+/// One connection as the loop sees it.
+private final class LoopConnection {
+    let fd: Int32
+    let id: UInt64
+    var parser: RequestParser
+    var deadline: ReadDeadline
+    var output: [UInt8] = []
+    var written = 0
+    /// A request was handed to the handler and not answered yet.
+    var awaiting: HTTPRequest?
+    var closeAfterFlush = false
+    var wantsWritable = false
+
+    init(fd: Int32, id: UInt64, limits: ParserLimits, timeouts: ConnectionTimeouts, now: Int64) {
+        self.fd = fd
+        self.id = id
+        parser = RequestParser(limits: limits)
+        deadline = ReadDeadline(timeouts: timeouts, now: now)
+    }
+
+    var idle: Bool { awaiting == nil && output.count == written && !parser.hasPartialRequest }
+}
+
+/// The loop's state; lives on the loop thread only.
+private struct EventLoop {
+    let server: HTTPServer
+    var connections: [Int32: LoopConnection] = [:]
+    var byID: [UInt64: Int32] = [:]
+    var nextID: UInt64 = 1
+    var scratch = [UInt8](repeating: 0, count: 65_536)
+    var stopDeadline: Int64?
+
+    init(server: HTTPServer) { self.server = server }
+
+    mutating func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var lastSweep = monotonicMilliseconds()
+        while true {
+            let count = epoll_wait(server.epollFD, &events, Int32(events.count), HTTPServer.tickMilliseconds)
+            if count < 0 && errno != EINTR {
+                server.note("epoll_wait failed: \(SystemError(operation: "epoll_wait", errno: errno))")
+            }
+            for index in 0..<max(0, Int(count)) {
+                let fd = events[index].data.fd
+                let flags = events[index].events
+                if fd == server.listenerFD {
+                    acceptAll()
+                } else if fd == server.wakeDescriptor {
+                    var value: UInt64 = 0
+                    _ = read(server.wakeDescriptor, &value, 8)
+                } else if let connection = connections[fd] {
+                    if flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readAvailable(connection) }
+                    if flags & EPOLLOUT.rawValue != 0, connections[fd] != nil { flush(connection) }
+                }
+            }
+            deliverMail()
+            let now = monotonicMilliseconds()
+            if now - lastSweep >= Int64(HTTPServer.tickMilliseconds) {
+                lastSweep = now
+                sweepDeadlines(now: now)
+            }
+            if server.stopping && shutDownStep(now: now) { return }
+        }
+    }
+
+    // MARK: Accepting
+
+    mutating func acceptAll() {
+        while true {
+            let fd = accept(server.listenerFD, nil, nil)
+            if fd < 0 { return }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            guard connections.count < server.configuration.maximumConnections, !server.stopping else {
+                server.refusedConnections.add(1, ordering: .relaxed)
+                let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly").serialized(keepAlive: false)
+                _ = busy.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                Syscall.close(fd)
+                continue
+            }
             do {
-                connection = try listener.accept(waitingAtMost: Int32(Self.pollSliceMilliseconds))
+                try server.watch(fd, events: EPOLLIN.rawValue)
             } catch {
-                log("http accept failed: \(error)")
-                usleep(50_000)
+                Syscall.close(fd)
                 continue
             }
-            guard let connection else { continue }
-            // Only this thread admits, so a load then an add can't overshoot the limit.
-            guard active.load(ordering: .relaxed) < configuration.maximumConnections else {
-                refusedConnections.add(1, ordering: .relaxed)
-                let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly")
-                try? connection.write(busy.serialized(keepAlive: false))
-                connection.close()
-                continue
-            }
-            active.add(1, ordering: .relaxed)
-            let thread = Thread { [self] in
-                serve(connection)
-                connection.close()
-                active.subtract(1, ordering: .relaxed)
-            }
-            thread.name = "pointmesh-http-conn"
-            thread.start()
+            let connection = LoopConnection(fd: fd, id: nextID, limits: server.configuration.limits,
+                                            timeouts: server.configuration.timeouts, now: monotonicMilliseconds())
+            nextID += 1
+            connections[fd] = connection
+            byID[connection.id] = fd
+            server.countConnection(1)
         }
     }
 
-    private func serve(_ connection: TCPConnection) {
-        var parser = RequestParser(limits: configuration.limits)
-        var deadline = ReadDeadline(timeouts: configuration.timeouts, now: monotonicMilliseconds())
-        do {
-            while true {
-                switch parser.next() {
-                case .request(let request):
-                    let response = handler(request)
-                    let keepAlive = request.keepAlive && !stopping
-                    try connection.write(response.serialized(keepAlive: keepAlive))
-                    if !keepAlive { return }
-                    deadline.requestAnswered(now: monotonicMilliseconds(), pipelined: parser.hasPartialRequest)
-                    continue
-                case .failure(let error):
-                    let response = HTTPResponse.error(error.status, code: error.code, message: error.message)
-                    try connection.write(response.serialized(keepAlive: false))
-                    return
-                case .needMoreBytes:
-                    break
-                }
-                let now = monotonicMilliseconds()
-                if let expiry = deadline.expiry(now: now) {
-                    if expiry == .requestIncomplete {
-                        let response = HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time")
-                        try connection.write(response.serialized(keepAlive: false))
-                    }
-                    return
-                }
-                if stopping && !parser.hasPartialRequest { return }
-                let wait = min(deadline.deadline - now, Self.pollSliceMilliseconds)
-                guard let bytes = try connection.read(waitingAtMost: Int32(max(wait, 1))) else { continue }
-                if bytes.isEmpty { return }
-                deadline.bytesArrived(now: monotonicMilliseconds())
-                parser.append(bytes)
+    // MARK: Reading and dispatching
+
+    mutating func readAvailable(_ connection: LoopConnection) {
+        while true {
+            let count = scratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                connection.parser.append(Array(scratch[0..<count]))
+                connection.deadline.bytesArrived(now: monotonicMilliseconds())
+                if count < scratch.count { break }
+            } else if count == 0 {
+                // The peer closed. An answer still owed is dropped with the connection.
+                return close(connection)
+            } else {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                return close(connection)
             }
-        } catch {
-            // A peer that resets or vanishes mid-response is routine; nothing to answer.
         }
+        advance(connection)
+    }
+
+    /// Hands the next buffered request to the handler if none is being answered and the last
+    /// answer has been sent: a client that pipelines requests but never reads gets no more
+    /// work done for it, so its unsent output stays bounded by one response.
+    mutating func advance(_ connection: LoopConnection) {
+        guard connection.awaiting == nil, !connection.closeAfterFlush, connection.written == connection.output.count else { return }
+        switch connection.parser.next() {
+        case .request(let request):
+            connection.awaiting = request
+            server.dispatch(request, connection: connection.id)
+        case .failure(let error):
+            queue(HTTPResponse.error(error.status, code: error.code, message: error.message), on: connection, keepAlive: false)
+        case .needMoreBytes:
+            break
+        }
+    }
+
+    mutating func deliverMail() {
+        for (id, response) in server.takeMail() {
+            guard let fd = byID[id], let connection = connections[fd], let request = connection.awaiting else { continue }
+            connection.awaiting = nil
+            let keepAlive = request.keepAlive && !server.stopping
+            queue(response, on: connection, keepAlive: keepAlive)
+            guard connections[fd] != nil else { continue }
+            connection.deadline.requestAnswered(now: monotonicMilliseconds(), pipelined: connection.parser.hasPartialRequest)
+            advance(connection)
+        }
+    }
+
+    // MARK: Writing
+
+    mutating func queue(_ response: HTTPResponse, on connection: LoopConnection, keepAlive: Bool) {
+        if connection.written == connection.output.count {
+            connection.output.removeAll(keepingCapacity: true)
+            connection.written = 0
+        }
+        connection.output.append(contentsOf: response.serialized(keepAlive: keepAlive))
+        if !keepAlive { connection.closeAfterFlush = true }
+        flush(connection)
+    }
+
+    mutating func flush(_ connection: LoopConnection) {
+        while connection.written < connection.output.count {
+            let sent = connection.output.withUnsafeBytes { bytes in
+                send(connection.fd, bytes.baseAddress! + connection.written, bytes.count - connection.written, Int32(MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                connection.written += sent
+            } else if sent < 0 && errno == EINTR {
+                continue
+            } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if !connection.wantsWritable {
+                    connection.wantsWritable = true
+                    try? server.watch(connection.fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, modify: true)
+                }
+                return
+            } else {
+                return close(connection)
+            }
+        }
+        if connection.wantsWritable {
+            connection.wantsWritable = false
+            try? server.watch(connection.fd, events: EPOLLIN.rawValue, modify: true)
+            if !connection.closeAfterFlush { advance(connection) }
+        }
+        if connection.closeAfterFlush { close(connection) }
+    }
+
+    mutating func close(_ connection: LoopConnection) {
+        guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        byID[connection.id] = nil
+        epoll_ctl(server.epollFD, EPOLL_CTL_DEL, connection.fd, nil)
+        Syscall.close(connection.fd)
+        server.countConnection(-1)
+    }
+
+    // MARK: Time
+
+    mutating func sweepDeadlines(now: Int64) {
+        for connection in Array(connections.values) where connection.awaiting == nil && connection.written == connection.output.count {
+            switch connection.deadline.expiry(now: now) {
+            case .requestIncomplete:
+                queue(HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time"), on: connection, keepAlive: false)
+            case .idle:
+                close(connection)
+            case nil:
+                break
+            }
+        }
+    }
+
+    /// One step of a stop: no new connections, idle ones closed, the rest given the grace
+    /// period to be answered. True once everything is closed.
+    mutating func shutDownStep(now: Int64) -> Bool {
+        if stopDeadline == nil {
+            stopDeadline = now + server.graceMilliseconds
+            epoll_ctl(server.epollFD, EPOLL_CTL_DEL, server.listenerFD, nil)
+            server.closeListener()
+        }
+        for connection in Array(connections.values) where connection.idle || now >= (stopDeadline ?? now) {
+            close(connection)
+        }
+        return connections.isEmpty
     }
 }
 

@@ -1,14 +1,21 @@
+import Dispatch
+
 /// Maps method and path to a handler. Patterns are literal segments and `{name}` parameters:
 /// `/v1/accounts/{account_id}/entries`.
 public struct Router: Sendable {
+    /// A handler that computes its response directly; it may block (a database read), so it
+    /// runs on Dispatch's global queue, never on the server's event loop.
     public typealias Handler = @Sendable (HTTPRequest, _ parameters: [String: String]) -> HTTPResponse
+    /// A handler that answers later through the responder; it runs on the event loop and must
+    /// not block (it hands slow work elsewhere, e.g. to the group-commit writer).
+    public typealias AsyncHandler = @Sendable (HTTPRequest, _ parameters: [String: String], _ respond: @escaping HTTPServer.Responder) -> Void
 
     /// One registered route; the list is public so tests can check it against the API spec.
     public struct Route: Sendable {
         public let method: String
         public let pattern: String
         let segments: [Substring]
-        let handler: Handler
+        let handler: AsyncHandler
     }
 
     public private(set) var routes: [Route] = []
@@ -16,22 +23,28 @@ public struct Router: Sendable {
     public init() {}
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        addAsync(method, pattern) { request, parameters, respond in
+            DispatchQueue.global().async { respond(handler(request, parameters)) }
+        }
+    }
+
+    public mutating func addAsync(_ method: String, _ pattern: String, _ handler: @escaping AsyncHandler) {
         routes.append(Route(method: method, pattern: pattern, segments: pattern.split(separator: "/"), handler: handler))
     }
 
     /// Answers `request` with the matching route, or 404 / 405 in the contract's error body.
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+    public func handle(_ request: HTTPRequest, respond: @escaping HTTPServer.Responder) {
+        let segments = Array(request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
         var pathMatched = false
         for route in routes {
-            guard let parameters = match(route.segments, Array(segments)) else { continue }
+            guard let parameters = match(route.segments, segments) else { continue }
             pathMatched = true
-            if route.method == request.method { return route.handler(request, parameters) }
+            if route.method == request.method { return route.handler(request, parameters, respond) }
         }
         if pathMatched {
-            return .error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)")
+            return respond(.error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)"))
         }
-        return .error(404, code: "not_found", message: "no such endpoint: \(request.path)")
+        respond(.error(404, code: "not_found", message: "no such endpoint: \(request.path)"))
     }
 
     private func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {

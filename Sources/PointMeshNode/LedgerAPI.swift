@@ -18,17 +18,18 @@ struct LedgerAPI: Sendable {
 
     func router() -> Router {
         var router = Router()
-        router.add("POST", "/v1/purchases") { request, _ in write(request, kind: .receipt, decode: { .purchase(try WriteRequestDecoding.purchase($0)) }) { entry in
-            ResponseBodies.encode(ResponseBodies.PointsMoved(entry))
-        } }
-        router.add("POST", "/v1/refunds") { request, _ in write(request, kind: .refund, decode: { .refund(try WriteRequestDecoding.refund($0)) }) { entry in
-            ResponseBodies.encode(ResponseBodies.Refund(
-                entry_id: entry.id.description, account_id: entry.account.rawValue,
-                points_reversed: entry.points.value, balance: entry.balanceAfter.value))
-        } }
-        router.add("POST", "/v1/redemptions") { request, _ in write(request, kind: .redemption, decode: { .redemption(try WriteRequestDecoding.redemption($0)) }) { entry in
-            ResponseBodies.encode(ResponseBodies.PointsMoved(entry))
-        } }
+        router.addAsync("POST", "/v1/purchases") { request, _, respond in
+            write(request, kind: .receipt, respond: respond, decode: { .purchase(try WriteRequestDecoding.purchase($0)) },
+                  render: ResponseBodies.pointsMoved)
+        }
+        router.addAsync("POST", "/v1/refunds") { request, _, respond in
+            write(request, kind: .refund, respond: respond, decode: { .refund(try WriteRequestDecoding.refund($0)) },
+                  render: ResponseBodies.refund)
+        }
+        router.addAsync("POST", "/v1/redemptions") { request, _, respond in
+            write(request, kind: .redemption, respond: respond, decode: { .redemption(try WriteRequestDecoding.redemption($0)) },
+                  render: ResponseBodies.pointsMoved)
+        }
         router.add("GET", "/v1/accounts/{account_id}") { _, parameters in
             answer { () throws(APIError) in try account(parameters) }
         }
@@ -59,30 +60,37 @@ struct LedgerAPI: Sendable {
         }
     }
 
+    /// A write: validated on the event loop (quick), committed by the group-commit writer, and
+    /// answered from the writer's completion, so no thread waits for the fsync.
     private func write(
-        _ request: HTTPRequest, kind: IdempotencyKey.Scope, decode: ([UInt8]) throws -> WriteCommand,
-        render: (LedgerEntry) -> [UInt8]
-    ) -> HTTPResponse {
+        _ request: HTTPRequest, kind: IdempotencyKey.Scope, respond: @escaping HTTPServer.Responder,
+        decode: ([UInt8]) throws -> WriteCommand, render: @escaping @Sendable (LedgerEntry) -> [UInt8]
+    ) {
+        let command: WriteCommand
         do {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
                 throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
             }
-            let command = try decode(request.body)
-            let outcome = try store.write(command)
-            switch outcome {
-            case .created(let entry):
+            command = try decode(request.body)
+        } catch {
+            metrics.recordWrite(kind, .refused)
+            return respond(APIError(error).response)
+        }
+        store.write(command) { [metrics, gossip, log] result in
+            switch result {
+            case .success(.created(let entry)):
                 metrics.recordWrite(kind, .created)
                 gossip.localWrite()
-                return .json(201, render(entry))
-            case .replayed(let entry):
+                respond(.json(201, render(entry)))
+            case .success(.replayed(let entry)):
                 metrics.recordWrite(kind, .replayed)
-                return .json(200, render(entry))
+                respond(.json(200, render(entry)))
+            case .failure(let error):
+                let apiError = APIError(error)
+                metrics.recordWrite(kind, .refused)
+                if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
+                respond(apiError.response)
             }
-        } catch {
-            let apiError = APIError(error)
-            metrics.recordWrite(kind, .refused)
-            if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
-            return apiError.response
         }
     }
 

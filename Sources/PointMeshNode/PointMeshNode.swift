@@ -32,11 +32,15 @@ public final class PointMeshNode: Sendable {
         // The HTTP server is created before the API so the API's gauges can read it; the
         // handler reaches the router through this box, filled in just below.
         let routerBox = RouterBox()
-        http = try HTTPServer(configuration: httpConfiguration, log: { log.warning($0) }) { request in
-            let response = routerBox.router?.handle(request)
-                ?? .error(503, code: "starting", message: "the node is starting")
-            metrics.recordResponse(status: response.status)
-            return response
+        http = try HTTPServer(configuration: httpConfiguration, log: { log.warning($0) }) { request, respond in
+            let counted: HTTPServer.Responder = { response in
+                metrics.recordResponse(status: response.status)
+                respond(response)
+            }
+            guard let router = routerBox.router else {
+                return counted(.error(503, code: "starting", message: "the node is starting"))
+            }
+            router.handle(request, respond: counted)
         }
         let gossipListener = try TCPListener(binding: configuration.gossip)
         gossip = try GossipService(

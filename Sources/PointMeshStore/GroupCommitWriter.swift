@@ -24,13 +24,12 @@ final class GroupCommitWriter: Sendable {
         case saved
     }
 
-    /// Queued work and the slot its answer goes in.
-    final class Job: @unchecked Sendable {
+    /// Queued work and who to tell when it is committed.
+    struct Job: Sendable {
         let work: Work
-        // Written by the writer thread before `done` is signalled, read by the caller after.
-        var result: Result<WorkResult, any Error> = .failure(StoreError.closed)
-        let done = DispatchSemaphore(value: 0)
-        init(_ work: Work) { self.work = work }
+        /// Called on the writer thread once the work is on disk (or refused). Keep it short:
+        /// the next group waits for it.
+        let completion: @Sendable (Result<WorkResult, any Error>) -> Void
     }
 
     /// State only the writer thread touches once it has started.
@@ -73,18 +72,27 @@ final class GroupCommitWriter: Sendable {
         thread.start()
     }
 
-    /// Queues `work` and waits until it is committed (or refused).
-    func submit(_ work: Work) throws -> WorkResult {
-        let job = Job(work)
+    /// Queues `work`; `completion` runs once it is committed (or refused).
+    func submit(_ work: Work, completion: @escaping @Sendable (Result<WorkResult, any Error>) -> Void) {
         let accepted = queue.withLock { queue in
             if queue.closed { return false }
-            queue.jobs.append(job)
+            queue.jobs.append(Job(work: work, completion: completion))
             return true
         }
-        guard accepted else { throw StoreError.closed }
+        guard accepted else { return completion(.failure(StoreError.closed)) }
         wake.signal()
-        job.done.wait()
-        return try job.result.get()
+    }
+
+    /// Queues `work` and waits until it is committed (or refused).
+    func submit(_ work: Work) throws -> WorkResult {
+        let done = DispatchSemaphore(value: 0)
+        let slot = Mutex<Result<WorkResult, any Error>>(.failure(StoreError.closed))
+        submit(work) { result in
+            slot.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try slot.withLock { $0 }.get()
     }
 
     /// Stops taking work, finishes what is queued, and waits for the writer thread to end.
@@ -131,10 +139,7 @@ final class GroupCommitWriter: Sendable {
             state.vector = vectorBefore
             results = Array(repeating: .failure(error), count: batch.count)
         }
-        for (job, result) in zip(batch, results) {
-            job.result = result
-            job.done.signal()
-        }
+        for (job, result) in zip(batch, results) { job.completion(result) }
     }
 
     /// Does one job against the state the transaction has built so far. A refusal by the

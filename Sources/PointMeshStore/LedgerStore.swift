@@ -59,6 +59,18 @@ public final class LedgerStore: Sendable {
         return outcome
     }
 
+    /// Applies `command` without blocking: `completion` runs on the writer thread once the result
+    /// is durable (or the write was refused). It should be quick; the next group waits for it.
+    public func write(_ command: WriteCommand, completion: @escaping @Sendable (Result<WriteOutcome, any Error>) -> Void) {
+        let prepared = PreparedWrite(command)
+        writer.submit(.local(prepared)) { result in
+            completion(result.flatMap { work in
+                guard case .write(let outcome) = work else { return .failure(StoreError.closed) }
+                return .success(outcome)
+            })
+        }
+    }
+
     /// Applies entries received from a peer, atomically and durably; returns how many were new.
     public func applyReceived(_ entries: [LedgerEntry]) throws -> Int {
         guard case .applied(let count) = try writer.submit(.replicate(entries)) else { throw StoreError.closed }

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshHTTP
+import PointMeshNode
 import Testing
 
 /// A real node takes a battery of bad requests: each gets a 4xx with the contract's error
@@ -107,5 +108,43 @@ import Testing
         let text = String(decoding: received, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 408"), "\(text)")
         #expect(text.contains("request_timeout"))
+    }
+}
+
+@Suite struct ConnectionHandlingTests {
+    /// Many pipelined requests whose answers the client reads only after sending them all: the
+    /// server must stop and resume writing as the socket fills and drains, and answer every one.
+    @Test func pipelinedRequestsWithASlowReaderAreAllAnswered() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let socket = try TCPConnection.connect(to: node.httpAddress)
+        defer { socket.close() }
+        let count = 300
+        var requests: [UInt8] = []
+        for index in 0..<count {
+            requests += Array("GET /openapi.json?n=\(index) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        }
+        try socket.write(requests)
+        usleep(300_000)
+        var received: [UInt8] = []
+        let expected = Array(OpenAPIDocument.json.utf8).count
+        while received.count < count * expected, let bytes = try socket.read(waitingAtMost: 5_000), !bytes.isEmpty {
+            received += bytes
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == count)
+        #expect(try node.client().send("GET", "/v1/status").status == 200)
+    }
+
+    @Test func connectionsBeyondTheLimitAreRefusedWith503() throws {
+        let node = try NodeProcess(extraArguments: ["--max-connections", "2"])
+        defer { node.stop(); node.removeFiles() }
+        let first = node.client(), second = node.client()
+        #expect(try first.send("GET", "/v1/status").status == 200)
+        #expect(try second.send("GET", "/v1/status").status == 200)
+        let third = try node.client().send("GET", "/v1/status")
+        #expect(third.status == 503 && third.errorCode == "overloaded")
+        first.close()
+        #expect(eventually(within: 5) { (try? node.client().send("GET", "/v1/status"))?.status == 200 })
     }
 }

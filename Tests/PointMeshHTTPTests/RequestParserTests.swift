@@ -1,3 +1,4 @@
+import Dispatch
 import PointMeshHTTP
 import Testing
 
@@ -153,20 +154,41 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
     private func router() -> Router {
         var router = Router()
         router.add("GET", "/v1/accounts/{account_id}") { _, parameters in HTTPResponse(status: 200, body: Array((parameters["account_id"] ?? "").utf8)) }
-        router.add("GET", "/v1/accounts/{account_id}/entries") { _, _ in HTTPResponse(status: 204) }
+        router.addAsync("GET", "/v1/accounts/{account_id}/entries") { _, _, respond in respond(HTTPResponse(status: 204)) }
         return router
     }
 
+    /// Routes and waits for the answer, which a synchronous route gives from another queue.
+    private func answer(_ request: HTTPRequest) -> HTTPResponse {
+        let box = ResponseBox()
+        router().handle(request) { box.set($0) }
+        return box.wait()
+    }
+
     @Test func matchesPatternsAndDecodesParameters() {
-        let response = router().handle(HTTPRequest(method: "GET", target: "/v1/accounts/family%3Ax"))
+        let response = answer(HTTPRequest(method: "GET", target: "/v1/accounts/family%3Ax"))
         #expect(response.status == 200)
         #expect(response.body == Array("family:x".utf8))
-        #expect(router().handle(HTTPRequest(method: "GET", target: "/v1/accounts/a/entries?limit=1")).status == 204)
+        #expect(answer(HTTPRequest(method: "GET", target: "/v1/accounts/a/entries?limit=1")).status == 204)
     }
 
     @Test func unknownPathsAre404AndWrongMethods405() {
-        #expect(router().handle(HTTPRequest(method: "GET", target: "/v1/nothing")).status == 404)
-        #expect(router().handle(HTTPRequest(method: "DELETE", target: "/v1/accounts/a")).status == 405)
-        #expect(router().handle(HTTPRequest(method: "GET", target: "/v1/accounts/a/b/c")).status == 404)
+        #expect(answer(HTTPRequest(method: "GET", target: "/v1/nothing")).status == 404)
+        #expect(answer(HTTPRequest(method: "DELETE", target: "/v1/accounts/a")).status == 405)
+        #expect(answer(HTTPRequest(method: "GET", target: "/v1/accounts/a/b/c")).status == 404)
+    }
+}
+
+/// One response, handed from whichever thread answers to the waiting test.
+private final class ResponseBox: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var response: HTTPResponse?
+    func set(_ value: HTTPResponse) {
+        response = value
+        done.signal()
+    }
+    func wait() -> HTTPResponse {
+        done.wait()
+        return response ?? HTTPResponse(status: 0)
     }
 }
