@@ -36,7 +36,10 @@ public final class HTTPServer: Sendable {
     private let epoll: Int32
     /// Written to wake the loop when a response or a stop request is waiting.
     private let wakeFD: Int32
-    private let mailbox = Mutex<[(connection: UInt64, response: HTTPResponse)]>([])
+    /// Answers waiting for the loop, and whether the wake descriptor is still open. Late answers
+    /// (a commit completing after the loop ended) must never write to a closed descriptor whose
+    /// number may by then belong to another file, so writing to it and closing it share this lock.
+    private let mailbox = Mutex<(answers: [(connection: UInt64, response: HTTPResponse)], wakeOpen: Bool)>(([], true))
     private let stopFlag = Atomic<Bool>(false)
     private let active = Atomic<Int>(0)
     private let loopDone = DispatchSemaphore(value: 0)
@@ -70,7 +73,11 @@ public final class HTTPServer: Sendable {
             var loop = EventLoop(server: self)
             loop.run()
             Syscall.close(epoll)
-            Syscall.close(wakeFD)
+            mailbox.withLock { mailbox in
+                mailbox.wakeOpen = false
+                mailbox.answers = []
+                Syscall.close(wakeFD)
+            }
             loopDone.signal()
         }
         thread.name = "pointmesh-http-loop"
@@ -96,17 +103,26 @@ public final class HTTPServer: Sendable {
     }
 
     fileprivate func wake() {
+        mailbox.withLock { mailbox in
+            guard mailbox.wakeOpen else { return }
+            signalWake()
+        }
+    }
+
+    /// Only with the mailbox lock held and the descriptor open.
+    private func signalWake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
 
-    /// Queues a response for the loop to write; called from any thread.
+    /// Queues a response for the loop to write; called from any thread. After the loop has
+    /// ended the response is dropped (its connection is gone).
     fileprivate func deliver(_ response: HTTPResponse, to connection: UInt64) {
-        let wasEmpty = mailbox.withLock { mailbox in
-            mailbox.append((connection, response))
-            return mailbox.count == 1
+        mailbox.withLock { mailbox in
+            guard mailbox.wakeOpen else { return }
+            mailbox.answers.append((connection, response))
+            if mailbox.answers.count == 1 { signalWake() }
         }
-        if wasEmpty { wake() }
     }
 
     // Accessors the loop needs.
@@ -116,8 +132,8 @@ public final class HTTPServer: Sendable {
     fileprivate var graceMilliseconds: Int64 { grace.load(ordering: .relaxed) }
     fileprivate func takeMail() -> [(connection: UInt64, response: HTTPResponse)] {
         mailbox.withLock { mailbox in
-            defer { mailbox.removeAll(keepingCapacity: true) }
-            return mailbox
+            defer { mailbox.answers.removeAll(keepingCapacity: true) }
+            return mailbox.answers
         }
     }
     fileprivate func dispatch(_ request: HTTPRequest, connection: UInt64) {
