@@ -156,6 +156,8 @@ private final class LoopConnection {
     var awaiting: HTTPRequest?
     var closeAfterFlush = false
     var wantsWritable = false
+    /// Input is not being watched: enough is buffered and the connection can't take it yet.
+    var readPaused = false
 
     init(fd: Int32, id: UInt64, limits: ParserLimits, timeouts: ConnectionTimeouts, now: Int64) {
         self.fd = fd
@@ -243,8 +245,13 @@ private struct EventLoop {
 
     // MARK: Reading and dispatching
 
+    /// Most bytes buffered for a connection that can't take its next request yet: one whole
+    /// request at the limits. Past it the loop stops reading from that socket (TCP then pushes
+    /// back on the client) until the connection catches up.
+    var inputLimit: Int { server.configuration.limits.maximumHeadBytes + server.configuration.limits.maximumBodyBytes }
+
     mutating func readAvailable(_ connection: LoopConnection) {
-        while true {
+        while connection.parser.bufferedBytes < inputLimit || !busy(connection) {
             let count = scratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 connection.parser.append(Array(scratch[0..<count]))
@@ -260,6 +267,22 @@ private struct EventLoop {
             }
         }
         advance(connection)
+        updateInterest(connection)
+    }
+
+    /// Whether the connection is still answering (or sending) an earlier request.
+    func busy(_ connection: LoopConnection) -> Bool {
+        connection.awaiting != nil || connection.written < connection.output.count
+    }
+
+    /// Watches input only while the connection can use it, and output only while it has some.
+    mutating func updateInterest(_ connection: LoopConnection) {
+        guard connections[connection.fd] != nil else { return }
+        let pause = busy(connection) && connection.parser.bufferedBytes >= inputLimit
+        guard pause != connection.readPaused else { return }
+        connection.readPaused = pause
+        let events = (pause ? 0 : EPOLLIN.rawValue) | (connection.wantsWritable ? EPOLLOUT.rawValue : 0)
+        try? server.watch(connection.fd, events: events, modify: true)
     }
 
     /// Hands the next buffered request to the handler if none is being answered and the last
@@ -287,6 +310,7 @@ private struct EventLoop {
             guard connections[fd] != nil else { continue }
             connection.deadline.requestAnswered(now: monotonicMilliseconds(), pipelined: connection.parser.hasPartialRequest)
             advance(connection)
+            updateInterest(connection)
         }
     }
 
@@ -314,7 +338,7 @@ private struct EventLoop {
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if !connection.wantsWritable {
                     connection.wantsWritable = true
-                    try? server.watch(connection.fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, modify: true)
+                    try? server.watch(connection.fd, events: (connection.readPaused ? 0 : EPOLLIN.rawValue) | EPOLLOUT.rawValue, modify: true)
                 }
                 return
             } else {
@@ -323,8 +347,11 @@ private struct EventLoop {
         }
         if connection.wantsWritable {
             connection.wantsWritable = false
-            try? server.watch(connection.fd, events: EPOLLIN.rawValue, modify: true)
-            if !connection.closeAfterFlush { advance(connection) }
+            try? server.watch(connection.fd, events: connection.readPaused ? 0 : EPOLLIN.rawValue, modify: true)
+            if !connection.closeAfterFlush {
+                advance(connection)
+                updateInterest(connection)
+            }
         }
         if connection.closeAfterFlush { close(connection) }
     }

@@ -78,6 +78,9 @@ public struct RequestParser: Sendable {
     /// True when part of a request has arrived but not all of it.
     public var hasPartialRequest: Bool { !buffer.isEmpty }
 
+    /// Bytes received and not yet handed out as requests.
+    public var bufferedBytes: Int { buffer.count }
+
     public mutating func append(_ bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
     }

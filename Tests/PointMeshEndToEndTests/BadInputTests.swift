@@ -148,3 +148,40 @@ import Testing
         #expect(eventually(within: 5) { (try? node.client().send("GET", "/v1/status"))?.status == 200 })
     }
 }
+
+@Suite struct InputBackpressureTests {
+    private func residentKilobytes(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    /// A client that pipelines requests without ever reading the answers stops being read once
+    /// one request's worth is buffered: the node's memory does not grow with what it sends.
+    @Test func aClientThatNeverReadsCannotMakeTheNodeBufferWithoutBound() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let before = residentKilobytes(node.process.processIdentifier)
+        let socket = try TCPConnection.connect(to: node.httpAddress)
+        defer { socket.close() }
+        _ = fcntl(socket.fd, F_SETFL, fcntl(socket.fd, F_GETFL) | O_NONBLOCK)
+        let chunk = Array(String(repeating: "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n", count: 1_000).utf8)
+        var sent = 0
+        var stalledSince: Date?
+        while sent < 40_000_000 {
+            let result = chunk.withUnsafeBytes { send(socket.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if result > 0 {
+                sent += result
+                stalledSince = nil
+            } else {
+                if stalledSince == nil { stalledSince = Date() }
+                if Date().timeIntervalSince(stalledSince ?? Date()) > 1 { break }
+                usleep(10_000)
+            }
+        }
+        let grown = residentKilobytes(node.process.processIdentifier) - before
+        #expect(sent < 40_000_000, "the node kept reading \(sent) bytes from a client that never reads")
+        #expect(grown < 30_000, "resident memory grew by \(grown) KiB")
+        #expect(try node.client().send("GET", "/v1/status").status == 200)
+    }
+}
