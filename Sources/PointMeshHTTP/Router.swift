@@ -35,14 +35,16 @@ public struct Router: Sendable {
     /// Answers `request` with the matching route, or 404 / 405 in the contract's error body.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPServer.Responder) {
         let segments = Array(request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
-        var pathMatched = false
+        var allowed: [String] = []
         for route in routes {
             guard let parameters = match(route.segments, segments) else { continue }
-            pathMatched = true
             if route.method == request.method { return route.handler(request, parameters, respond) }
+            allowed.append(route.method)
         }
-        if pathMatched {
-            return respond(.error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)"))
+        if !allowed.isEmpty {
+            var response = HTTPResponse.error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)")
+            response.headers.append(("Allow", allowed.joined(separator: ", ")))
+            return respond(response)
         }
         respond(.error(404, code: "not_found", message: "no such endpoint: \(request.path)"))
     }

@@ -112,7 +112,7 @@ struct LedgerAPI: Sendable {
             limit = value
         }
         var cursor: EntryCursor?
-        if let token = request.query["before"] {
+        if let token = request.query["before"], !token.isEmpty {
             guard let parsed = EntryCursor(token: token) else { throw .invalidField("before", "not a cursor this API returned") }
             cursor = parsed
         }

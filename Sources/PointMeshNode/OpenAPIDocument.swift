@@ -522,9 +522,10 @@ public enum OpenAPIDocument {
             "name": "before",
             "in": "query",
             "required": false,
-            "description": "The next_cursor of the previous page.",
+            "description": "The next_cursor of the previous page; empty means the first page.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^$|^-?[0-9]{1,18}\\.[0-9]{1,18}\\.[0-9]{1,18}\\.[A-Za-z0-9._:-]{1,128}$"
             }
           }
         ],
@@ -853,7 +854,10 @@ public enum OpenAPIDocument {
             "maximum": 1000000000000
           },
           "items": {
-            "type": "array",
+            "type": [
+              "array",
+              "null"
+            ],
             "maxItems": 1000,
             "items": {
               "type": "object",
@@ -875,7 +879,8 @@ public enum OpenAPIDocument {
                   "maximum": 1000000000000
                 }
               }
-            }
+            },
+            "description": "Receipt lines; absent or null when the till sends none."
           }
         }
       },
@@ -920,10 +925,24 @@ public enum OpenAPIDocument {
             "maximum": 1000000000000
           },
           "reward_id": {
-            "$ref": "#/components/schemas/Id"
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/Id"
+              },
+              {
+                "type": "null"
+              }
+            ]
           },
           "member_id": {
-            "$ref": "#/components/schemas/Id"
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/Id"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         }
       },

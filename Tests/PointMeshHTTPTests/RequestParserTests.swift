@@ -174,7 +174,9 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
 
     @Test func unknownPathsAre404AndWrongMethods405() {
         #expect(answer(HTTPRequest(method: "GET", target: "/v1/nothing")).status == 404)
-        #expect(answer(HTTPRequest(method: "DELETE", target: "/v1/accounts/a")).status == 405)
+        let wrongMethod = answer(HTTPRequest(method: "DELETE", target: "/v1/accounts/a"))
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers.contains { $0.name == "Allow" && $0.value == "GET" }, "RFC 9110 requires Allow on 405")
         #expect(answer(HTTPRequest(method: "GET", target: "/v1/accounts/a/b/c")).status == 404)
     }
 }
