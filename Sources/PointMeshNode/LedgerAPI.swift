@@ -135,6 +135,11 @@ struct LedgerAPI: Sendable {
     /// Retires a node from the cluster: it leaves every peer list and is refused if it returns.
     private func retire(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
         let node: NodeID = try JSONValue.object(from: request.body).identifier("node_id")
+        guard node != store.nodeID else {
+            // A retired node stops gossiping at once, so its own retirement would never spread.
+            throw APIError(status: 409, code: "cannot_retire_self",
+                           message: "node \(node) can't retire itself; stop it and ask another node to retire it")
+        }
         gossip.retire(node)
         return ResponseBodies.encode(["retired": node.rawValue])
     }

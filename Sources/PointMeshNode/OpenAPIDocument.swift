@@ -797,6 +797,16 @@ public enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "409": {
+            "description": "The node was asked to retire itself; ask another node. Error codes: `cannot_retire_self`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         }
       }

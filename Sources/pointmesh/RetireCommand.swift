@@ -7,7 +7,8 @@ enum RetireCommand: Command {
 
         Retires node ID: the node at URL records it and gossip spreads it, so ID leaves every
         peer list and is refused if it comes back under the same id. Its entries stay in the
-        ledger. Stop the retired node first; a retired id can't be reused.
+        ledger. Stop the retired node first and ask another node (a node can't retire
+        itself: it would stop gossiping before the news spread); a retired id can't be reused.
 
         \(NodeClient.optionsHelp)
         """

@@ -195,6 +195,8 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
             Set((try node.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String })
         }
         #expect(eventually(within: 10) { try peerIDs(other) == ["r1", "r3"] })
+        let selfRetire = try runPointmesh(["retire", "--node", "http://\(leaving.httpAddress)", "--node-id", "r3"])
+        #expect(selfRetire.status == 1 && selfRetire.stderr.contains("cannot_retire_self"))
         leaving.stop()
         let retire = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r3"])
         #expect(retire.status == 0, "\(retire.stderr)")
