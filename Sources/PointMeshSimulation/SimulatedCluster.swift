@@ -35,9 +35,8 @@ public struct SimulatedCluster {
 
     struct ActiveSession {
         var session: GossipSession
-        var peer: Int
+        /// Who the initiator meant to reach; nil on the responder's side.
         var target: Membership.Target?
-        var deadline: Int64
     }
 
     enum Event {
@@ -57,12 +56,13 @@ public struct SimulatedCluster {
     public var random: SplitMix64
     /// Bytes of every message sent, as its frame would be on the wire (with MAC).
     public private(set) var bytesSent = 0
-    public private(set) var messagesSent = 0
     private var queue = EventQueue<Event>()
     private var nextSessionID: UInt64 = 1
     /// Pairs of nodes that can't reach each other.
     private var partitions: Set<[Int]> = []
     private static let baseLatency: Int64 = 5
+    /// A session not finished by then is abandoned, as a real node's per-message timeout would.
+    private static let sessionTimeout: Int64 = 3_000
 
     /// `count` nodes, each seeded with node 0's address (node 0 seeded with node 1's).
     public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false) {
@@ -172,10 +172,9 @@ public struct SimulatedCluster {
     private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
         let sessionID = nextSessionID
         nextSessionID += 1
-        let active = ActiveSession(session: GossipSession(role: .initiator, batchSize: batchSize), peer: peer, target: target, deadline: now + 3_000)
         guard let opening = try? GossipSession.opening(store: nodes[index].ledger, membership: nodes[index].membership) else { return }
-        nodes[index].sessions[sessionID] = active
-        queue.schedule(.timeout(node: index, session: sessionID), at: active.deadline)
+        nodes[index].sessions[sessionID] = ActiveSession(session: GossipSession(role: .initiator, batchSize: batchSize), target: target)
+        queue.schedule(.timeout(node: index, session: sessionID), at: now + Self.sessionTimeout)
         send(opening, from: index, to: peer, sessionID: sessionID, fromInitiator: true)
     }
 
@@ -185,8 +184,8 @@ public struct SimulatedCluster {
             guard case .summary = message else { return }
             // A new incoming session; the handshake's identify step is modelled by learning the peer.
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
-            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, batchSize: batchSize), peer: from, target: nil, deadline: now + 3_000)
-            queue.schedule(.timeout(node: to, session: sessionID), at: now + 3_000)
+            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, batchSize: batchSize), target: nil)
+            queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
         guard var active = nodes[to].sessions[sessionID] else { return }
         var ledger = nodes[to].ledger
@@ -229,7 +228,6 @@ public struct SimulatedCluster {
     private mutating func send(_ message: GossipMessage, from: Int, to: Int, sessionID: UInt64, fromInitiator: Bool) {
         // Frame header (4 + 2) and MAC (32), as on the wire.
         bytesSent += message.payload().count + 38
-        messagesSent += 1
         if faulty {
             if partitions.contains([min(from, to), max(from, to)]) { return }
             if random.chance(faults.messageLoss) { return }
