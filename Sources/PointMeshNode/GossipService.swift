@@ -79,20 +79,29 @@ final class GossipService: Sendable {
         listener.close()
     }
 
-    /// Registers a session's socket so `stop` can cut it; false when already stopping.
-    private func track(_ socket: TCPConnection) -> Bool {
-        state.withLock { state in
+    /// Takes charge of a session's socket: registered so `stop` can cut it, or closed at once
+    /// (nil) when the service is already stopping.
+    private func adopt(_ socket: TCPConnection, role: Handshake.Role) -> GossipConnection? {
+        let registered = state.withLock { state in
             guard !state.stopping else { return false }
             state.open[ObjectIdentifier(socket)] = socket
             return true
         }
+        guard registered else {
+            socket.close()
+            return nil
+        }
+        return GossipConnection(socket: socket, role: role, timeoutMilliseconds: settings.timeoutMilliseconds)
     }
 
-    /// Forgets and closes a session's socket, under the same lock `stop` shuts sockets down with.
-    private func finish(_ socket: TCPConnection) {
+    /// Counts a finished session's traffic, then forgets and closes its socket, under the same
+    /// lock `stop` shuts sockets down with (so no descriptor is shut after being reused).
+    private func release(_ connection: GossipConnection) {
+        bytesSent.add(connection.bytesSent, ordering: .relaxed)
+        bytesReceived.add(connection.bytesReceived, ordering: .relaxed)
         state.withLock { state in
-            state.open.removeValue(forKey: ObjectIdentifier(socket))
-            socket.close()
+            state.open.removeValue(forKey: ObjectIdentifier(connection.socket))
+            connection.socket.close()
         }
     }
 
@@ -181,13 +190,8 @@ final class GossipService: Sendable {
         guard let address = HostPort(parsing: target.address) else { return }
         do {
             let socket = try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000)
-            guard track(socket) else {
-                socket.close()
-                return
-            }
-            defer { finish(socket) }
-            let connection = GossipConnection(socket: socket, role: .initiator, timeoutMilliseconds: settings.timeoutMilliseconds)
-            defer { count(connection) }
+            guard let connection = adopt(socket, role: .initiator) else { return }
+            defer { release(connection) }
             try connection.authenticate(role: .initiator, key: key)
             let peer = try exchangeIdentities(connection, initiator: true, dialed: target.address)
             if let expected = target.id, expected != peer {
@@ -243,13 +247,8 @@ final class GossipService: Sendable {
     }
 
     private func respond(_ socket: TCPConnection) {
-        guard track(socket) else {
-            socket.close()
-            return
-        }
-        defer { finish(socket) }
-        let connection = GossipConnection(socket: socket, role: .responder, timeoutMilliseconds: settings.timeoutMilliseconds)
-        defer { count(connection) }
+        guard let connection = adopt(socket, role: .responder) else { return }
+        defer { release(connection) }
         var peer: NodeID?
         do {
             try connection.authenticate(role: .responder, key: key)
@@ -268,10 +267,6 @@ final class GossipService: Sendable {
         saveMembershipIfChanged()
     }
 
-    private func count(_ connection: GossipConnection) {
-        bytesSent.add(connection.bytesSent, ordering: .relaxed)
-        bytesReceived.add(connection.bytesReceived, ordering: .relaxed)
-    }
 
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
