@@ -1,23 +1,3 @@
-/// What the ledger knows that a write's decision depends on, read by the storage layer inside
-/// the write's transaction.
-public struct WriteFacts: Sendable {
-    /// An entry already holding the command's idempotency key, if any.
-    public var existing: LedgerEntry?
-    /// The state of the account the write affects (for a refund, the purchase's account).
-    public var account: AccountState
-    /// For a refund: the purchase entry of its receipt.
-    public var purchase: LedgerEntry?
-    /// For a refund: the sum of earlier refunds of the same receipt.
-    public var refundedSoFar: Fen
-
-    public init(existing: LedgerEntry? = nil, account: AccountState = .empty, purchase: LedgerEntry? = nil, refundedSoFar: Fen = .zero) {
-        self.existing = existing
-        self.account = account
-        self.purchase = purchase
-        self.refundedSoFar = refundedSoFar
-    }
-}
-
 /// The outcome of deciding a write.
 public enum WriteDecision: Hashable, Sendable {
     /// The write was made before with the same body: answer with the original entry.

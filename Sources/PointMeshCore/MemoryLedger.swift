@@ -1,6 +1,6 @@
 /// A complete ledger held in memory: the same rules as the SQLite store, without a disk. The
 /// deterministic simulation runs one per node; tests use it as the reference model.
-public struct MemoryLedger: ReplicaStore, Sendable {
+public struct MemoryLedger: ReplicaStore, WriteFactsSource, Sendable {
     public let origin: NodeID
     public private(set) var clock = HybridLogicalClock()
     private var log: [NodeID: [LedgerEntry]] = [:]
@@ -27,26 +27,18 @@ public struct MemoryLedger: ReplicaStore, Sendable {
 
     public var allEntries: [LedgerEntry] { log.values.flatMap { $0 } }
 
-    public func state(of account: AccountID) -> AccountState {
+    public func accountState(of account: AccountID) -> AccountState {
         counters[account]?.state ?? .empty
     }
 
     public func countingEntry(for key: IdempotencyKey) -> LedgerEntry? { counting[key] }
 
+    public func refundedAmount(of receipt: ReceiptID) -> Fen { refunded[receipt] ?? .zero }
+
     /// A local write at physical time `now`: decided by `LedgerRules` against this ledger.
-    public mutating func write(_ command: WriteCommand, now: Int64) throws(LedgerError) -> WriteDecision {
+    public mutating func write(_ command: WriteCommand, now: Int64) throws -> WriteDecision {
         let prepared = PreparedWrite(command)
-        var facts = WriteFacts(existing: counting[prepared.key])
-        switch command {
-        case .purchase(let request): facts.account = state(of: request.account)
-        case .redemption(let request): facts.account = state(of: request.account)
-        case .refund(let request):
-            if let purchase = counting[IdempotencyKey(scope: .receipt, id: request.receipt.rawValue)] {
-                facts.purchase = purchase
-                facts.account = state(of: purchase.account)
-                facts.refundedSoFar = refunded[request.receipt] ?? .zero
-            }
-        }
+        let facts = try WriteFacts.gather(for: prepared, from: self)
         let id = EntryID(origin: origin, sequence: versionVector()[origin] + 1)
         let decision = try LedgerRules.decide(prepared, facts: facts, id: id, timestamp: clock.tick(now: now))
         if case .append(let entry) = decision { store(entry) }

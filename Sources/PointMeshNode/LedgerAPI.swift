@@ -96,9 +96,9 @@ struct LedgerAPI: Sendable {
 
     private func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
-        let counters = try reading { try $0.counters(of: account) }
+        let state = try reading { try $0.accountState(of: account) }
         return ResponseBodies.encode(ResponseBodies.Account(
-            account_id: account.rawValue, balance: counters.balance.value, debt: counters.debt.value,
+            account_id: account.rawValue, balance: state.balance.value, debt: state.debt.value,
             family_id: nil, frozen: false, expiring: []))
     }
 

@@ -147,7 +147,7 @@ final class GroupCommitWriter: Sendable {
     private func perform(_ work: Work, _ state: WriterState) throws -> Result<WorkResult, any Error> {
         switch work {
         case .local(let write):
-            let facts = try state.database.facts(for: write)
+            let facts = try WriteFacts.gather(for: write, from: state.database)
             let id = EntryID(origin: state.origin, sequence: state.vector[state.origin] + 1)
             let decision: WriteDecision
             do {

@@ -2,7 +2,7 @@ import PointMeshCore
 
 /// The ledger's tables, read and written through one connection. Entries and the counters
 /// derived from them are always written together, in the caller's transaction.
-public final class LedgerDatabase {
+public final class LedgerDatabase: WriteFactsSource {
     public let connection: SQLiteConnection
 
     public init(connection: SQLiteConnection) {
@@ -36,7 +36,7 @@ public final class LedgerDatabase {
     /// idempotency key, the earlier of the two (`ReplicationRules.winner`) counts and the other
     /// is kept marked duplicate, with its deltas taken back if it had counted.
     public func applyReceived(_ entry: LedgerEntry) throws {
-        switch ReceivedEntryEffect.of(entry, current: try self.entry(withKey: entry.idempotencyKey)) {
+        switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
         case .counts:
             try append(entry)
         case .duplicate:
@@ -85,38 +85,16 @@ public final class LedgerDatabase {
         ).run()
     }
 
-    // MARK: Facts for decisions
+    // MARK: Facts for decisions (`WriteFacts.gather`)
 
-    /// What `LedgerRules.decide` needs to know to decide `command`.
-    public func facts(for write: PreparedWrite) throws -> WriteFacts {
-        var facts = WriteFacts(existing: try entry(withKey: write.key))
-        if facts.existing != nil { return facts }
-        switch write.command {
-        case .purchase(let request):
-            facts.account = try accountState(of: request.account)
-        case .redemption(let request):
-            facts.account = try accountState(of: request.account)
-        case .refund(let request):
-            guard let purchase = try purchase(of: request.receipt) else { return facts }
-            facts.purchase = purchase
-            facts.account = try accountState(of: purchase.account)
-            facts.refundedSoFar = try refundedAmount(of: request.receipt)
-        }
-        return facts
-    }
-
-    public func entry(withKey key: IdempotencyKey) throws -> LedgerEntry? {
+    public func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? {
         let query = try connection.statement(
             "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1")
         try query.bind(.text(key.description))
         return try query.step() ? try decodeEntry(query) : nil
     }
 
-    func purchase(of receipt: ReceiptID) throws -> LedgerEntry? {
-        try entry(withKey: IdempotencyKey(scope: .receipt, id: receipt.rawValue))
-    }
-
-    func refundedAmount(of receipt: ReceiptID) throws -> Fen {
+    public func refundedAmount(of receipt: ReceiptID) throws -> Fen {
         let query = try connection.statement(
             "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund' AND duplicate = 0")
         try query.bind(.text(receipt.rawValue))
@@ -169,21 +147,6 @@ public final class LedgerDatabase {
         try query.bind(.text(account.rawValue))
         _ = try query.step()
         return AccountState(balance: Points(query.int64(0)), debt: Points(query.int64(1)))
-    }
-
-    /// The account's counters; an account never seen has empty ones (balance 0).
-    public func counters(of account: AccountID) throws -> AccountCounters {
-        let query = try connection.statement(
-            "SELECT origin, credit, debit, debt_up, debt_down FROM counters WHERE account = ?")
-        try query.bind(.text(account.rawValue))
-        var counters = AccountCounters()
-        while try query.step() {
-            let origin = NodeID(unchecked: query.text(0))
-            counters.merge(AccountCounters(
-                balance: PNCounter(increments: [origin: query.int64(1)], decrements: [origin: query.int64(2)]),
-                debt: PNCounter(increments: [origin: query.int64(3)], decrements: [origin: query.int64(4)])))
-        }
-        return counters
     }
 
     /// One page of an account's entries, newest first, strictly older than `cursor` if given.

@@ -29,7 +29,7 @@ final class NodeProcess {
     init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = [], gossipPort: UInt16 = 0) throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + ".log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Self.binary
         process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:\(gossipPort)"] + extraArguments
         let output = Pipe()

@@ -70,7 +70,7 @@ private struct Workload {
             #expect(ledger.versionVector().digest == reference.versionVector().digest, "seed \(seed): digests differ")
             #expect(ledger.duplicates == reference.duplicates, "seed \(seed): \(node.id) disagrees on duplicates")
             for account in accounts {
-                #expect(ledger.state(of: account) == reference.state(of: account), "seed \(seed): \(node.id) balance of \(account)")
+                #expect(ledger.accountState(of: account) == reference.accountState(of: account), "seed \(seed): \(node.id) balance of \(account)")
             }
             // No acknowledged entry is lost.
             for entry in acknowledged {
@@ -92,7 +92,7 @@ private struct Workload {
                 recomputed[entry.account, default: AccountCounters()].apply(entry)
             }
             for account in accounts {
-                #expect((recomputed[account] ?? AccountCounters()).state == ledger.state(of: account), "seed \(seed): counters drift")
+                #expect((recomputed[account] ?? AccountCounters()).state == ledger.accountState(of: account), "seed \(seed): counters drift")
             }
         }
     }
