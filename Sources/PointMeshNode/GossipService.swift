@@ -267,7 +267,6 @@ final class GossipService: Sendable {
         saveMembershipIfChanged()
     }
 
-
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
         case GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
@@ -310,20 +309,22 @@ final class GossipService: Sendable {
             entriesReceived.add(stored, ordering: .relaxed)
             progress.applied(stored)
         }
-        if session.isInitiator {
+        if session.role == .initiator {
             try connection.send(try GossipSession.opening(store: replica, membership: membership.withLock { $0 }))
         }
         while !session.isFinished {
             if stopping { throw GossipConnectionError.refused("this node is shutting down") }
             let message = try connection.receive()
             var view = membership.withLock { $0 }
+            let known = view.digest
             let replies: [GossipMessage]
             do {
                 replies = try session.receive(message, store: &replica, membership: &view, now: Self.now())
             } catch {
                 throw GossipConnectionError.session(error)
             }
-            membership.withLock { $0.merge(view.records, now: Self.now()) }
+            // Only `state` messages change members; an entries batch leaves the digest alone.
+            if view.digest != known { membership.withLock { $0.merge(view.records, now: Self.now()) } }
             progress.known = session.entriesKnown
             for reply in replies { try connection.send(reply) }
             while let next = try sessionNext(&session, replica) { try connection.send(next) }
@@ -353,10 +354,6 @@ final class GossipService: Sendable {
             log.warning("could not save the peer list: \(error)")
         }
     }
-}
-
-extension GossipSession {
-    var isInitiator: Bool { role == .initiator }
 }
 
 /// Logs a catch-up's progress: entries received of entries the peer said it had for us.
