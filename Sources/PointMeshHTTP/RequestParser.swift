@@ -12,15 +12,16 @@ public struct ParserLimits: Sendable {
 /// them the server answers and closes the connection, since the byte stream can't be trusted.
 public enum RequestParseError: Error, Equatable, Sendable {
     case malformed(String)
-    case headersTooLarge
-    case bodyTooLarge(declared: Int)
+    case headersTooLarge(limit: Int)
+    case tooManyHeaders(limit: Int)
+    case bodyTooLarge(declared: Int, limit: Int)
     case lengthRequired
     case unsupportedVersion(String)
 
     public var status: Int {
         switch self {
         case .malformed: 400
-        case .headersTooLarge: 431
+        case .headersTooLarge, .tooManyHeaders: 431
         case .bodyTooLarge: 413
         case .lengthRequired: 411
         case .unsupportedVersion: 505
@@ -30,7 +31,7 @@ public enum RequestParseError: Error, Equatable, Sendable {
     public var code: String {
         switch self {
         case .malformed: "bad_request"
-        case .headersTooLarge: "headers_too_large"
+        case .headersTooLarge, .tooManyHeaders: "headers_too_large"
         case .bodyTooLarge: "body_too_large"
         case .lengthRequired: "length_required"
         case .unsupportedVersion: "http_version_not_supported"
@@ -40,8 +41,9 @@ public enum RequestParseError: Error, Equatable, Sendable {
     public var message: String {
         switch self {
         case .malformed(let why): "malformed request: \(why)"
-        case .headersTooLarge: "request line and headers exceed the limit"
-        case .bodyTooLarge(let declared): "request body of \(declared) bytes exceeds the limit"
+        case .headersTooLarge(let limit): "request line and headers exceed the limit of \(limit) bytes"
+        case .tooManyHeaders(let limit): "more than \(limit) header fields"
+        case .bodyTooLarge(let declared, let limit): "request body of \(declared) bytes exceeds the limit of \(limit) bytes"
         case .lengthRequired: "a body must be sent with Content-Length; Transfer-Encoding is not accepted"
         case .unsupportedVersion(let version): "unsupported HTTP version \(version)"
         }
@@ -89,9 +91,9 @@ public struct RequestParser: Sendable {
     public mutating func next() -> Step {
         if pendingHead == nil {
             guard let end = findHeadEnd() else {
-                return buffer.count > limits.maximumHeadBytes ? .failure(.headersTooLarge) : .needMoreBytes
+                return buffer.count > limits.maximumHeadBytes ? .failure(.headersTooLarge(limit: limits.maximumHeadBytes)) : .needMoreBytes
             }
-            if end > limits.maximumHeadBytes { return .failure(.headersTooLarge) }
+            if end > limits.maximumHeadBytes { return .failure(.headersTooLarge(limit: limits.maximumHeadBytes)) }
             switch parseHead(buffer[0..<(end - 4)]) {
             case .success(let head): pendingHead = (head, end)
             case .failure(let error): return .failure(error)
@@ -140,7 +142,7 @@ public struct RequestParser: Sendable {
         var contentLength: Int?
         var transferEncoding = false
         for line in lines.dropFirst() {
-            if headers.count >= limits.maximumHeaderCount { return .failure(.headersTooLarge) }
+            if headers.count >= limits.maximumHeaderCount { return .failure(.tooManyHeaders(limit: limits.maximumHeaderCount)) }
             guard let first = line.first else { return .failure(.malformed("empty header line")) }
             if first == 32 || first == 9 { return .failure(.malformed("folded header lines are not accepted")) }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .failure(.malformed("header line without a colon")) }
@@ -158,7 +160,7 @@ public struct RequestParser: Sendable {
                     return .failure(.malformed("invalid Content-Length"))
                 }
                 // More digits than an Int holds is certainly over the body limit.
-                guard let length = Int(value) else { return .failure(.bodyTooLarge(declared: Int.max)) }
+                guard let length = Int(value) else { return .failure(.bodyTooLarge(declared: Int.max, limit: limits.maximumBodyBytes)) }
                 if let earlier = contentLength, earlier != length { return .failure(.malformed("conflicting Content-Length headers")) }
                 contentLength = length
             case "transfer-encoding":
@@ -170,7 +172,7 @@ public struct RequestParser: Sendable {
         }
         if transferEncoding { return .failure(.lengthRequired) }
         let bodyLength = contentLength ?? 0
-        if bodyLength > limits.maximumBodyBytes { return .failure(.bodyTooLarge(declared: bodyLength)) }
+        if bodyLength > limits.maximumBodyBytes { return .failure(.bodyTooLarge(declared: bodyLength, limit: limits.maximumBodyBytes)) }
         return .success(Head(method: method, target: target, version: version, headers: headers, bodyLength: bodyLength))
     }
 

@@ -39,6 +39,12 @@ struct APIError: Error, Equatable {
             }
         case StoreError.closed:
             self.init(status: 503, code: "shutting_down", message: "the node is shutting down; retry on another node or later")
+        case let error as SQLiteError where error.isFull:
+            self.init(status: 503, code: "storage_full",
+                      message: "the node's disk is full; nothing was recorded. Retry on another node, or here once space is freed")
+        case let error as SQLiteError where error.isStorageUnavailable:
+            self.init(status: 503, code: "storage_unavailable",
+                      message: "the node can't write to its disk (\(error.primaryName)); nothing was recorded. Retry later or on another node")
         default:
             self.init(status: 500, code: "internal_error", message: "internal error: \(error)")
         }

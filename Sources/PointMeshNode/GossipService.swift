@@ -38,6 +38,9 @@ final class GossipService: Sendable {
                                open: [ObjectIdentifier: TCPConnection])>((false, 0, [], [], "", [:]))
     private let poke = DispatchSemaphore(value: 0)
     private let threadsDone = DispatchGroup()
+    /// The last failure with each peer address (cleared by a session that succeeds), so
+    /// `/v1/status` can say why a peer is suspect, not only the log.
+    private let lastErrors = Mutex<[String: String]>([:])
     let refusals = Atomic<Int>(0)
     let sessionsCompleted = Atomic<Int>(0)
     let entriesReceived = Atomic<Int>(0)
@@ -113,17 +116,38 @@ final class GossipService: Sendable {
         poke.signal()
     }
 
-    /// Peers as `GET /v1/status` shows them.
-    func peerStatus() -> (peers: [ResponseBodies.Status.Peer], retired: [String]) {
+    /// Peers, seeds not yet reached, and retired ids, as `GET /v1/status` shows them.
+    func peerStatus() -> (peers: [ResponseBodies.Status.Peer], seeds: [ResponseBodies.Status.Seed], retired: [String]) {
         let local = store.versionVector
+        let errors = lastErrors.withLock { $0 }
         return membership.withLock { membership in
             let peers = membership.peers.values.sorted { $0.id < $1.id }.map { peer in
                 ResponseBodies.Status.Peer(
                     node_id: peer.id.rawValue, address: peer.address, state: peer.state.rawValue,
                     lag_entries: peer.lastKnownVector.map { ReplicationRules.missing(local: local, remote: $0).reduce(0) { $0 + $1.count } },
-                    last_contact: peer.lastContact.map(RFC3339.format(milliseconds:)))
+                    last_contact: peer.lastContact.map(RFC3339.format(milliseconds:)), last_error: errors[peer.address])
             }
-            return (peers, membership.retired.keys.map(\.rawValue).sorted())
+            let seeds = membership.seeds.keys.sorted().map { ResponseBodies.Status.Seed(address: $0, last_error: errors[$0]) }
+            return (peers, seeds, membership.retired.keys.map(\.rawValue).sorted())
+        }
+    }
+
+    /// Whether `id` is, or ever was, a member this node knows of (retired ones included).
+    func knows(_ id: NodeID) -> Bool {
+        membership.withLock { $0.peers[id] != nil || $0.retired[id] != nil || $0.local == id }
+    }
+
+    /// The most recent successful exchange with any peer, and how many peers this node knows;
+    /// nil when it has never synced with one.
+    func lastSync() -> (peers: Int, lastContact: Int64?) {
+        membership.withLock { membership in
+            (membership.peers.count, membership.peers.values.compactMap(\.lastContact).max())
+        }
+    }
+
+    private func recordError(_ address: String, _ error: (any Error)?) {
+        lastErrors.withLock { errors in
+            errors[address] = error.map { "\(RFC3339.format(milliseconds: Self.now())) \($0)" }
         }
     }
 
@@ -202,8 +226,10 @@ final class GossipService: Sendable {
             let resolved = Membership.Target(id: peer, address: target.address)
             let session = try runSession(GossipSession(role: .initiator, batchSize: settings.batchSize), on: connection, peer: peer)
             membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: Self.now()) }
+            recordError(target.address, nil)
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch {
+            recordError(target.address, error)
             let wasUp = membership.withLock { membership in
                 let before = target.id.flatMap { membership.peers[$0]?.state }
                 membership.failed(target, now: Self.now())

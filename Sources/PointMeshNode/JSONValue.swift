@@ -47,6 +47,21 @@ struct JSONObject {
     /// Prefix for field names in messages (`items[2].`), empty at the top level.
     let path: String
 
+    /// Refuses a field not in `known` (400 `unknown_field`, naming it): a misspelt optional
+    /// field (`"itemz"`) would otherwise be dropped without a word.
+    func requireOnly(_ known: Set<String>) throws(APIError) {
+        guard let unknown = fields.keys.filter({ !known.contains($0) }).min() else { return }
+        throw APIError(status: 400, code: "unknown_field",
+                       message: "\(path)\(unknown): not a field of this request (expected: \(known.sorted().joined(separator: ", ")))")
+    }
+
+    /// An optional boolean, false when absent.
+    func flag(_ name: String) throws(APIError) -> Bool {
+        guard let value = value(name) else { return false }
+        guard case .bool(let flag) = value else { throw .invalidField(path + name, "must be true or false, not \(value.typeName)") }
+        return flag
+    }
+
     private func value(_ name: String) -> JSONValue? {
         guard let value = fields[name], value != .null else { return nil }
         return value
@@ -78,11 +93,10 @@ struct JSONObject {
             guard number <= maximum else { throw .invalidField(path + name, "must be at most \(maximum), got \(number)") }
             return number
         case .number(let number):
-            // `1e3` and `100.0` are whole numbers in JSON's eyes; fractions and overflow are not.
-            guard number.rounded() == number else { throw .invalidField(path + name, "must be a whole number") }
-            guard number >= 1 else { throw .invalidField(path + name, "must be at least 1") }
-            guard number <= Double(maximum) else { throw .invalidField(path + name, "must be at most \(maximum)") }
-            return Int64(number)
+            // Points and fen are counted, never measured: `1e3` or `100.0` is refused rather
+            // than guessed at, since a client that sends them is computing amounts in floats.
+            guard number.magnitude <= Double(maximum) else { throw .invalidField(path + name, "must be at most \(maximum)") }
+            throw .invalidField(path + name, "must be an integer written in digits, without a fraction or exponent")
         default:
             throw .invalidField(path + name, "must be an integer, not \(value.typeName)")
         }

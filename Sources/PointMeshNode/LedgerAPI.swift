@@ -64,7 +64,7 @@ struct LedgerAPI: Sendable {
     /// answered from the writer's completion, so no thread waits for the fsync.
     private func write(
         _ request: HTTPRequest, kind: IdempotencyKey.Scope, respond: @escaping HTTPServer.Responder,
-        decode: ([UInt8]) throws -> WriteCommand, render: @escaping @Sendable (LedgerEntry) -> [UInt8]
+        decode: ([UInt8]) throws -> WriteCommand, render: @escaping @Sendable (LedgerEntry, Bool) -> [UInt8]
     ) {
         let command: WriteCommand
         do {
@@ -81,17 +81,35 @@ struct LedgerAPI: Sendable {
             case .success(.created(let entry)):
                 metrics.recordWrite(kind, .created)
                 gossip.localWrite()
-                respond(.json(201, render(entry)))
+                respond(.json(201, render(entry, false)))
             case .success(.replayed(let entry)):
                 metrics.recordWrite(kind, .replayed)
-                respond(.json(200, render(entry)))
+                respond(.json(200, render(entry, true)))
             case .failure(let error):
-                let apiError = APIError(error)
+                var apiError = APIError(error)
+                if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: PointMeshNode.wallClockMilliseconds()) {
+                    apiError.message += note
+                }
                 metrics.recordWrite(kind, .refused)
                 if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
                 respond(apiError.response)
             }
         }
+    }
+
+    /// Peers silent for longer than this make a refusal for lack of points mention it.
+    static let staleSyncMilliseconds: Int64 = 60_000
+
+    /// What a clerk should know when a redemption is refused on a node that has not heard
+    /// from its peers lately: the customer's points may simply not have arrived yet.
+    static func syncNote(_ sync: (peers: Int, lastContact: Int64?), now: Int64) -> String? {
+        guard sync.peers > 0 else { return nil }
+        guard let last = sync.lastContact else {
+            return "; this node has not synced with any peer since it started, so points earned at other stores may not have arrived yet"
+        }
+        let silent = now - last
+        guard silent > staleSyncMilliseconds else { return nil }
+        return "; this node last synced with a peer \(DurationText.describe(milliseconds: silent)) ago, so points earned at other stores since then may not have arrived yet"
     }
 
     private func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
@@ -125,20 +143,30 @@ struct LedgerAPI: Sendable {
 
     private func status() throws(APIError) -> [UInt8] {
         let vector = store.versionVector
-        let (peers, retired) = gossip.peerStatus()
+        let (peers, seeds, retired) = gossip.peerStatus()
+        let health = store.health
         return ResponseBodies.encode(ResponseBodies.Status(
-            node_id: store.nodeID.rawValue, role: role.rawValue, entries: vector.entryCount, digest: vector.digest,
+            node_id: store.nodeID.rawValue, role: role.rawValue, version: PointMeshVersion.current, entries: vector.entryCount, digest: vector.digest,
             version_vector: Dictionary(uniqueKeysWithValues: vector.sequences.map { ($0.key.rawValue, $0.value) }),
-            peers: peers, retired: retired, gossip_refusals: gossip.refusals.load(ordering: .relaxed)))
+            peers: peers, seeds: seeds, retired: retired, healthy: health.failure == nil, storage_error: health.failure,
+            storage_failing_since: health.failingSinceMilliseconds.map(RFC3339.format(milliseconds:)),
+            gossip_refusals: gossip.refusals.load(ordering: .relaxed)))
     }
 
     /// Retires a node from the cluster: it leaves every peer list and is refused if it returns.
     private func retire(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
-        let node: NodeID = try JSONValue.object(from: request.body).identifier("node_id")
+        let body = try JSONValue.object(from: request.body)
+        try body.requireOnly(["node_id", "force"])
+        let node: NodeID = try body.identifier("node_id")
         guard node != store.nodeID else {
             // A retired node stops gossiping at once, so its own retirement would never spread.
             throw APIError(status: 409, code: "cannot_retire_self",
                            message: "node \(node) can't retire itself; stop it and ask another node to retire it")
+        }
+        // A typo would otherwise retire nothing while the failed store stays in every peer list.
+        guard try body.flag("force") || gossip.knows(node) else {
+            throw APIError(status: 404, code: "unknown_node",
+                           message: "this node has never heard of node \(node); check the id against GET /v1/status, or send \"force\": true to retire it anyway")
         }
         gossip.retire(node)
         return ResponseBodies.encode(["retired": node.rawValue])
@@ -149,7 +177,13 @@ struct LedgerAPI: Sendable {
         let commits = store.commitStatistics
         return metrics.exposition(gauges: [
             ("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", entries),
-            ("pointmesh_commit_batches_total", "Write transactions committed (one fsync each).", "counter", Int64(commits.batches)),
+            ("pointmesh_commit_batches_total",
+             "Group commits: transactions the writer committed, each holding one or more writes and replicated batches, one fsync each.",
+             "counter", Int64(commits.batches)),
+            ("pointmesh_storage_failed_commits_total", "Commits that failed for a storage reason (disk full, I/O error, locked).",
+             "counter", Int64(store.health.failedCommits)),
+            ("pointmesh_storage_healthy", "1 while commits reach the disk, 0 while they fail.", "gauge", store.health.failure == nil ? 1 : 0),
+            ("pointmesh_wal_bytes", "Size of the SQLite write-ahead log file.", "gauge", store.walBytes),
             ("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", Int64(commits.writes)),
             ("pointmesh_gossip_sessions_total", "Gossip sessions completed.", "counter", Int64(gossip.sessionsCompleted.load(ordering: .relaxed))),
             ("pointmesh_gossip_entries_received_total", "Entries received from peers and newly stored.", "counter", Int64(gossip.entriesReceived.load(ordering: .relaxed))),

@@ -24,7 +24,7 @@ public final class PointMeshNode: Sendable {
         let (key, keyNote) = try Self.clusterKey(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
-            newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds)
+            newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds, log: { log.warning($0) })
         let metrics = NodeMetrics()
         var httpConfiguration = HTTPServerConfiguration(address: configuration.http)
         httpConfiguration.timeouts = configuration.httpTimeouts

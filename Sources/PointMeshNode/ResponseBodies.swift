@@ -6,15 +6,18 @@ import PointMeshStore
 enum ResponseBodies {
     /// The answer to a purchase (points earned) or a redemption (points spent). Written out
     /// by hand because it is rendered on the writer thread's completion path: every field is an
-    /// integer or an id, and ids (and `origin:sequence`) use only characters JSON needs no
-    /// escape for. Keys in sorted order, like every other body.
-    static func pointsMoved(_ entry: LedgerEntry) -> [UInt8] {
-        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"entry_id":"\#(entry.id)","points":\#(entry.points.value)}"#.utf8)
+    /// integer, a boolean or an id, and ids (and `origin:sequence`) use only characters JSON
+    /// needs no escape for. Keys in sorted order, like every other body.
+    /// `replayed` is true when the write had been made before and nothing new happened: the
+    /// body is then the original result, `balance` as it was just after it.
+    static func pointsMoved(_ entry: LedgerEntry, replayed: Bool) -> [UInt8] {
+        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"created_at":"\#(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))","debt_delta":\#(entry.debtDelta.value),"entry_id":"\#(entry.id)","points":\#(entry.points.value),"replayed":\#(replayed)}"#.utf8)
     }
 
-    /// The answer to a refund; see `pointsMoved`.
-    static func refund(_ entry: LedgerEntry) -> [UInt8] {
-        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"entry_id":"\#(entry.id)","points_reversed":\#(entry.points.value)}"#.utf8)
+    /// The answer to a refund; see `pointsMoved`. `debt_delta` is the part of the reversal the
+    /// balance could not cover (already spent), which became debt.
+    static func refund(_ entry: LedgerEntry, replayed: Bool) -> [UInt8] {
+        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"created_at":"\#(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))","debt_delta":\#(entry.debtDelta.value),"entry_id":"\#(entry.id)","points_reversed":\#(entry.points.value),"replayed":\#(replayed)}"#.utf8)
     }
 
     struct Account: Encodable {
@@ -103,12 +106,17 @@ enum ResponseBodies {
     struct Status: Encodable {
         var node_id: String
         var role: String
+        var version: String
         var entries: Int64
         var digest: String
         var version_vector: [String: Int64]
         var peers: [Peer]
-
+        var seeds: [Seed]
         var retired: [String]
+        /// False when writes are failing for a storage reason; `storage_error` says why.
+        var healthy: Bool
+        var storage_error: String?
+        var storage_failing_since: String?
         var gossip_refusals: Int
 
         struct Peer: Encodable {
@@ -119,6 +127,14 @@ enum ResponseBodies {
             /// Entries this node holds that the peer lacked at the last exchange.
             var lag_entries: Int64?
             var last_contact: String?
+            /// Why the last exchange with it failed (time first); absent once one succeeds.
+            var last_error: String?
+        }
+
+        /// A `--seed` address not yet tied to a node id (never reached, or refused).
+        struct Seed: Encodable {
+            var address: String
+            var last_error: String?
         }
     }
 

@@ -5,8 +5,10 @@ import PointMeshCore
 enum WriteRequestDecoding {
     static func purchase(_ body: [UInt8]) throws(APIError) -> PurchaseRequest {
         let object = try JSONValue.object(from: body)
+        try object.requireOnly(["receipt_id", "account_id", "amount_fen", "items"])
         var items: [PurchaseItem] = []
         for item in try object.optionalArray("items", maximumCount: Limits.maximumItems) {
+            try item.requireOnly(["sku", "category", "amount_fen"])
             items.append(PurchaseItem(
                 sku: try item.identifier("sku"),
                 category: try item.identifier("category"),
@@ -21,6 +23,7 @@ enum WriteRequestDecoding {
 
     static func refund(_ body: [UInt8]) throws(APIError) -> RefundRequest {
         let object = try JSONValue.object(from: body)
+        try object.requireOnly(["refund_id", "receipt_id", "amount_fen"])
         return RefundRequest(
             refund: try object.identifier("refund_id"),
             receipt: try object.identifier("receipt_id"),
@@ -29,6 +32,7 @@ enum WriteRequestDecoding {
 
     static func redemption(_ body: [UInt8]) throws(APIError) -> RedemptionRequest {
         let object = try JSONValue.object(from: body)
+        try object.requireOnly(["request_id", "account_id", "points", "reward_id", "member_id"])
         return RedemptionRequest(
             request: try object.identifier("request_id"),
             account: try object.identifier("account_id"),

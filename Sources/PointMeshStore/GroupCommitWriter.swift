@@ -39,15 +39,22 @@ final class GroupCommitWriter: Sendable {
         var clock: HybridLogicalClock
         var vector: VersionVector
         let now: @Sendable () -> Int64
+        let wal: WALPolicy
+        let pageSize: Int64
+        /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
+        var walFrames: Int64 = 0
 
-        init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64) throws {
+        init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64, wal: WALPolicy = WALPolicy()) throws {
             self.database = database
             self.origin = origin
             self.now = now
+            self.wal = wal
+            pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
             var clock = HybridLogicalClock()
             for held in vector.sequences.keys { clock.observe(try database.lastTimestamp(of: held)) }
             self.clock = clock
+            database.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
     }
 
@@ -61,8 +68,18 @@ final class GroupCommitWriter: Sendable {
     let committedVector: Mutex<VersionVector>
     let batches = Atomic<Int>(0)
     let writes = Atomic<Int>(0)
+    let walRestarts = Atomic<Int>(0)
 
-    init(state: WriterState) {
+    /// Touched by the writer thread only, until `closeDatabase` after the thread has ended.
+    private let state: WriterState
+
+    /// Whether commits reach the disk.
+    let health = StorageHealth()
+    private let log: @Sendable (String) -> Void
+
+    init(state: WriterState, log: @escaping @Sendable (String) -> Void) {
+        self.state = state
+        self.log = log
         committedVector = Mutex(state.vector)
         let thread = Thread { [self] in
             run(state)
@@ -96,14 +113,25 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Stops taking work, finishes what is queued, and waits for the writer thread to end.
-    func close() {
+    /// Returns false when the writer was already closed.
+    @discardableResult
+    func close() -> Bool {
         let wasOpen = queue.withLock { queue in
             defer { queue.closed = true }
             return !queue.closed
         }
-        guard wasOpen else { return }
+        guard wasOpen else { return false }
         wake.signal()
         finished.wait()
+        return true
+    }
+
+    /// After `close`, once every other connection to the database is closed: checkpoints the
+    /// whole WAL, truncates it, and closes the writer's connection (which, as the last one,
+    /// removes the `-wal` and `-shm` files).
+    func closeDatabase() throws {
+        defer { state.database.connection.close() }
+        try state.database.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     private func run(_ state: WriterState) {
@@ -116,7 +144,10 @@ final class GroupCommitWriter: Sendable {
                 if !queue.jobs.isEmpty { wake.signal() }
                 return (batch, queue.closed)
             }
-            if !batch.isEmpty { commit(batch, state) }
+            if !batch.isEmpty {
+                commit(batch, state)
+                boundWAL(state)
+            }
             if closed && batch.isEmpty { return }
         }
     }
@@ -134,12 +165,27 @@ final class GroupCommitWriter: Sendable {
             committedVector.withLock { $0 = state.vector }
             batches.add(1, ordering: .relaxed)
             writes.add(batch.count, ordering: .relaxed)
+            if let line = health.recordSuccess(now: state.now()) { log(line) }
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
             state.vector = vectorBefore
             results = Array(repeating: .failure(error), count: batch.count)
+            if let line = health.recordFailure("\(error)", now: state.now()) { log(line) }
         }
         for (job, result) in zip(batch, results) { job.completion(result) }
+    }
+
+    /// Makes the WAL start over once it passes the policy's threshold (`WALPolicy` says why
+    /// this runs here, between transactions, and not on the checkpointer's thread).
+    private func boundWAL(_ state: WriterState) {
+        guard state.walFrames * state.pageSize >= state.wal.restartThreshold else { return }
+        do {
+            try state.database.connection.execute("PRAGMA wal_checkpoint(RESTART)")
+            state.walFrames = 0
+            walRestarts.add(1, ordering: .relaxed)
+        } catch {
+            log("WAL restart checkpoint failed (will retry after the next commit): \(error)")
+        }
     }
 
     /// Does one job against the state the transaction has built so far. A refusal by the

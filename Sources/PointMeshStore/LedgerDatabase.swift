@@ -42,17 +42,16 @@ public final class LedgerDatabase: WriteFactsSource {
         case .duplicate:
             try insert(entry, duplicate: true)
         case .supersedes(let loser):
-            try connection.statement("UPDATE entries SET duplicate = 1 WHERE origin = ? AND seq = ?")
-                .bind(.text(loser.id.origin.rawValue), .integer(loser.id.sequence)).run()
+            try connection.run("UPDATE entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
+                               .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
             try addToCounters(loser, sign: -1)
             try append(entry)
         }
     }
 
     private func insert(_ entry: LedgerEntry, duplicate: Bool) throws {
-        let insert = try connection.statement(
-            "INSERT INTO entries (\(Self.entryColumns), duplicate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        try insert.bind(
+        try connection.run(
+            "INSERT INTO entries (\(Self.entryColumns), duplicate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence),
             .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
             .text(entry.kind.rawValue), .text(entry.account.rawValue), .integer(entry.points.value),
@@ -63,8 +62,7 @@ public final class LedgerDatabase: WriteFactsSource {
             entry.items.isEmpty ? .null : .text(ItemsColumn.encode(entry.items)),
             entry.rewardID.map { .text($0.rawValue) } ?? .null,
             entry.memberID.map { .text($0.rawValue) } ?? .null,
-            .integer(duplicate ? 1 : 0)
-        ).run()
+            .integer(duplicate ? 1 : 0))
     }
 
     /// Adds (`sign` 1) or takes back (`sign` -1) an entry's deltas in its origin's counters.
@@ -72,81 +70,67 @@ public final class LedgerDatabase: WriteFactsSource {
         // Taking back subtracts from the same totals adding added to, so the counters stay equal
         // to a recomputation from the entries that count, whatever order entries arrived in.
         let balance = entry.balanceDelta.value, debt = entry.debtDelta.value
-        let upsert = try connection.statement("""
+        try connection.run("""
             INSERT INTO counters (account, origin, credit, debit, debt_up, debt_down) VALUES (?,?,?,?,?,?)
             ON CONFLICT (account, origin) DO UPDATE SET
                 credit = credit + excluded.credit, debit = debit + excluded.debit,
                 debt_up = debt_up + excluded.debt_up, debt_down = debt_down + excluded.debt_down
-            """)
-        try upsert.bind(
+            """,
             .text(entry.account.rawValue), .text(entry.id.origin.rawValue),
             .integer(max(balance, 0) * sign), .integer(max(-balance, 0) * sign),
-            .integer(max(debt, 0) * sign), .integer(max(-debt, 0) * sign)
-        ).run()
+            .integer(max(debt, 0) * sign), .integer(max(-debt, 0) * sign))
     }
 
     // MARK: Facts for decisions (`WriteFacts.gather`)
 
     public func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? {
-        let query = try connection.statement(
-            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1")
-        try query.bind(.text(key.description))
-        return try query.step() ? try decodeEntry(query) : nil
+        try connection.first(
+            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1",
+            .text(key.description), row: decodeEntry)
     }
 
     public func refundedAmount(of receipt: ReceiptID) throws -> Fen {
-        let query = try connection.statement(
-            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund' AND duplicate = 0")
-        try query.bind(.text(receipt.rawValue))
-        _ = try query.step()
-        return Fen(query.int64(0))
+        Fen(try connection.first(
+            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund' AND duplicate = 0",
+            .text(receipt.rawValue)) { $0.int64(0) } ?? 0)
     }
 
     // MARK: Reading
 
     /// Up to `limit` entries of `origin` after sequence `after`, in sequence order.
     public func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
-        let query = try connection.statement(
-            "SELECT \(Self.entryColumns) FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?")
-        try query.bind(.text(origin.rawValue), .integer(after), .integer(Int64(limit)))
-        var batch: [LedgerEntry] = []
-        while try query.step() { batch.append(try decodeEntry(query)) }
-        return batch
+        try connection.all(
+            "SELECT \(Self.entryColumns) FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+            .text(origin.rawValue), .integer(after), .integer(Int64(limit)), row: decodeEntry)
     }
 
     /// Whether the entry is stored as a duplicate of another that counts.
     public func isDuplicate(_ id: EntryID) throws -> Bool {
-        let query = try connection.statement("SELECT duplicate FROM entries WHERE origin = ? AND seq = ?")
-        try query.bind(.text(id.origin.rawValue), .integer(id.sequence))
-        return try query.step() && query.int64(0) == 1
+        try connection.first("SELECT duplicate FROM entries WHERE origin = ? AND seq = ?",
+                             .text(id.origin.rawValue), .integer(id.sequence)) { $0.int64(0) == 1 } ?? false
     }
 
     /// The remembered peer list.
     public func peers() throws -> [MemberRecord] {
-        let query = try connection.statement("SELECT node_id, address, retired FROM peers ORDER BY node_id")
-        var records: [MemberRecord] = []
-        while try query.step() {
-            records.append(MemberRecord(id: NodeID(unchecked: query.text(0)), address: query.text(1), retired: query.int64(2) == 1))
+        try connection.all("SELECT node_id, address, retired FROM peers ORDER BY node_id") { row in
+            MemberRecord(id: NodeID(unchecked: row.text(0)), address: row.text(1), retired: row.int64(2) == 1)
         }
-        return records
     }
 
     func savePeers(_ records: [MemberRecord]) throws {
         try connection.execute("DELETE FROM peers")
-        let insert = try connection.statement("INSERT INTO peers (node_id, address, retired) VALUES (?, ?, ?)")
         for record in records {
-            try insert.bind(.text(record.id.rawValue), .text(record.address), .integer(record.retired ? 1 : 0)).run()
-            insert.reset()
+            try connection.run("INSERT INTO peers (node_id, address, retired) VALUES (?, ?, ?)",
+                               .text(record.id.rawValue), .text(record.address), .integer(record.retired ? 1 : 0))
         }
     }
 
     /// Balance and debt summed over origins in SQL: the hot path of every write.
     public func accountState(of account: AccountID) throws -> AccountState {
-        let query = try connection.statement(
-            "SELECT COALESCE(SUM(credit) - SUM(debit), 0), COALESCE(SUM(debt_up) - SUM(debt_down), 0) FROM counters WHERE account = ?")
-        try query.bind(.text(account.rawValue))
-        _ = try query.step()
-        return AccountState(balance: Points(query.int64(0)), debt: Points(query.int64(1)))
+        try connection.first(
+            "SELECT COALESCE(SUM(credit) - SUM(debit), 0), COALESCE(SUM(debt_up) - SUM(debt_down), 0) FROM counters WHERE account = ?",
+            .text(account.rawValue)
+        ) { AccountState(balance: Points($0.int64(0)), debt: Points($0.int64(1))) } ?? AccountState(balance: .zero, debt: .zero)
     }
 
     /// One page of an account's entries, newest first, strictly older than `cursor` if given.
@@ -156,35 +140,33 @@ public final class LedgerDatabase: WriteFactsSource {
             \(cursor == nil ? "" : "AND (hlc_wall, hlc_logical, origin, seq) < (?, ?, ?, ?)")
             ORDER BY hlc_wall DESC, hlc_logical DESC, origin DESC, seq DESC LIMIT ?
             """
-        let query = try connection.statement(sql)
-        if let cursor {
-            try query.bind(
-                .text(account.rawValue), .integer(cursor.timestamp.wallMilliseconds), .integer(cursor.timestamp.logical),
-                .text(cursor.id.origin.rawValue), .integer(cursor.id.sequence), .integer(Int64(limit)))
+        let values: [SQLiteStatement.Value] = if let cursor {
+            [.text(account.rawValue), .integer(cursor.timestamp.wallMilliseconds), .integer(cursor.timestamp.logical),
+             .text(cursor.id.origin.rawValue), .integer(cursor.id.sequence), .integer(Int64(limit))]
         } else {
-            try query.bind(.text(account.rawValue), .integer(Int64(limit)))
+            [.text(account.rawValue), .integer(Int64(limit))]
         }
-        var page: [LedgerEntry] = []
-        while try query.step() { page.append(try decodeEntry(query)) }
-        return page
+        return try connection.withStatement(sql, values) { query in
+            var page: [LedgerEntry] = []
+            while try query.step() { page.append(try decodeEntry(query)) }
+            return page
+        }
     }
 
     /// Highest sequence held per origin. Entries are only ever appended in sequence order per
     /// origin, so this is also the gap-free prefix.
     public func versionVector() throws -> VersionVector {
-        let query = try connection.statement("SELECT origin, MAX(seq) FROM entries GROUP BY origin")
-        var sequences: [NodeID: Int64] = [:]
-        while try query.step() { sequences[NodeID(unchecked: query.text(0))] = query.int64(1) }
-        return VersionVector(sequences)
+        let rows = try connection.all("SELECT origin, MAX(seq) FROM entries GROUP BY origin") {
+            (NodeID(unchecked: $0.text(0)), $0.int64(1))
+        }
+        return VersionVector(Dictionary(uniqueKeysWithValues: rows))
     }
 
     /// The newest timestamp `origin` wrote, so a restarted node's clock never runs backwards.
     public func lastTimestamp(of origin: NodeID) throws -> HLCTimestamp {
-        let query = try connection.statement(
-            "SELECT hlc_wall, hlc_logical FROM entries WHERE origin = ? ORDER BY seq DESC LIMIT 1")
-        try query.bind(.text(origin.rawValue))
-        guard try query.step() else { return .zero }
-        return HLCTimestamp(wallMilliseconds: query.int64(0), logical: query.int64(1))
+        try connection.first(
+            "SELECT hlc_wall, hlc_logical FROM entries WHERE origin = ? ORDER BY seq DESC LIMIT 1", .text(origin.rawValue)
+        ) { HLCTimestamp(wallMilliseconds: $0.int64(0), logical: $0.int64(1)) } ?? .zero
     }
 
     func decodeEntry(_ row: SQLiteStatement) throws -> LedgerEntry {

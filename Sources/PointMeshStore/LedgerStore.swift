@@ -10,6 +10,8 @@ public final class LedgerStore: Sendable {
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
     private let checkpointer: Checkpointer
+    private let lock: DataDirectoryLock
+    private let log: @Sendable (String) -> Void
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -22,25 +24,50 @@ public final class LedgerStore: Sendable {
     ///     on first start. An id that disagrees with the stored one is an error.
     ///   - newNodeID: makes an id for a node starting for the first time.
     ///   - now: the physical clock in milliseconds since the epoch.
+    ///   - wal: how large the WAL may grow before checkpoints make it start over.
+    ///   - log: where the store reports trouble it handles itself (a failed checkpoint).
     public init(
         directory: String, nodeID requested: NodeID?, newNodeID: () -> NodeID,
-        now: @escaping @Sendable () -> Int64, readers readerCount: Int = 8
+        now: @escaping @Sendable () -> Int64, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = Self.databasePath(in: directory)
-        let database = try LedgerDatabase.openForWriting(path: path)
-        try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
-        nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
-        readers = try ReaderPool(path: path, size: readerCount)
-        checkpointer = try Checkpointer(path: path, log: { _ in })
-        writer = GroupCommitWriter(state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now))
+        try Self.createDirectory(directory)
+        // Before anything opens the database: migrations must never run beside a live node.
+        let lock = try DataDirectoryLock(directory: directory)
+        do {
+            path = Self.databasePath(in: directory)
+            let database = try LedgerDatabase.openForWriting(path: path)
+            try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
+            try database.connection.execute("PRAGMA journal_size_limit = \(wal.sizeLimit)")
+            nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
+            readers = try ReaderPool(path: path, size: readerCount)
+            checkpointer = try Checkpointer(path: path, log: log)
+            writer = GroupCommitWriter(
+                state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal), log: log)
+        } catch {
+            lock.release()
+            throw error
+        }
+        self.lock = lock
+        self.log = log
+    }
+
+    private static func createDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw StoreError.cannotOpenDirectory(directory, "it is a file, not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.cannotOpenDirectory(directory, "it can't be created (is a parent a file, or not writable?)")
+        }
     }
 
     private static func resolveNodeID(_ database: LedgerDatabase, requested: NodeID?, newNodeID: () -> NodeID) throws -> NodeID {
         let connection = database.connection
-        let select = try connection.statement("SELECT value FROM meta WHERE key = 'node_id'")
-        if try select.step() {
-            let stored = select.text(0)
+        if let stored = try connection.first("SELECT value FROM meta WHERE key = 'node_id'", row: { $0.text(0) }) {
             if let requested, requested.rawValue != stored {
                 throw StoreError.nodeIDMismatch(stored: stored, requested: requested.rawValue)
             }
@@ -48,7 +75,7 @@ public final class LedgerStore: Sendable {
         }
         let id = requested ?? newNodeID()
         try connection.transaction {
-            try connection.statement("INSERT INTO meta (key, value) VALUES ('node_id', ?)").bind(.text(id.rawValue)).run()
+            try connection.run("INSERT INTO meta (key, value) VALUES ('node_id', ?)", .text(id.rawValue))
         }
         return id
     }
@@ -97,9 +124,29 @@ public final class LedgerStore: Sendable {
         (writer.batches.load(ordering: .relaxed), writer.writes.load(ordering: .relaxed))
     }
 
-    /// Finishes queued writes and stops the writer. Connections close when the store is freed.
+    /// Finishes queued writes, stops the writer, checkpoints and truncates the WAL, closes every
+    /// connection (which removes the `-wal` and `-shm` files) and releases the directory lock.
     public func close() {
-        writer.close()
+        guard writer.close() else { return }
         checkpointer.stop()
+        readers.close()
+        do {
+            try writer.closeDatabase()
+        } catch {
+            log("closing the ledger: final checkpoint failed (the WAL is kept and replayed on next start): \(error)")
+        }
+        lock.release()
     }
+
+    /// Whether writes are reaching the disk.
+    public var health: StorageHealth.Snapshot { writer.health.snapshot }
+
+    /// Current size of the WAL file, for `/metrics` and the benchmarks.
+    public var walBytes: Int64 {
+        var info = stat()
+        return stat(path + "-wal", &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    /// Times the writer made the WAL start over (`WALPolicy`), for `/metrics`.
+    public var walRestarts: Int { writer.walRestarts.load(ordering: .relaxed) }
 }

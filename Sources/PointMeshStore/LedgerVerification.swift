@@ -25,18 +25,16 @@ extension LedgerDatabase {
             ("stored counters disagree with entries", "\(stored) EXCEPT SELECT * FROM (\(recomputed)) WHERE \(nonZero)"),
             ("entries imply counters that are not stored", "SELECT * FROM (\(recomputed)) WHERE \(nonZero) EXCEPT \(stored)"),
         ] {
-            let query = try connection.statement(sql)
-            while try query.step() {
-                problems.append(VerificationProblem(description:
-                    "\(label): account=\(query.text(0)) origin=\(query.text(1)) credit=\(query.int64(2)) "
-                    + "debit=\(query.int64(3)) debt_up=\(query.int64(4)) debt_down=\(query.int64(5))"))
+            problems += try connection.all(sql) { row in
+                VerificationProblem(description:
+                    "\(label): account=\(row.text(0)) origin=\(row.text(1)) credit=\(row.int64(2)) "
+                    + "debit=\(row.int64(3)) debt_up=\(row.int64(4)) debt_down=\(row.int64(5))")
             }
         }
-        let gaps = try connection.statement(
-            "SELECT origin, COUNT(*), MAX(seq) FROM entries GROUP BY origin HAVING COUNT(*) != MAX(seq)")
-        while try gaps.step() {
-            problems.append(VerificationProblem(description:
-                "origin \(gaps.text(0)) has gaps: \(gaps.int64(1)) entries up to sequence \(gaps.int64(2))"))
+        problems += try connection.all(
+            "SELECT origin, COUNT(*), MAX(seq) FROM entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
+        ) { row in
+            VerificationProblem(description: "origin \(row.text(0)) has gaps: \(row.int64(1)) entries up to sequence \(row.int64(2))")
         }
         return problems
     }

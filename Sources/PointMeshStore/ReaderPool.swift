@@ -10,8 +10,9 @@ final class ReaderPool: Sendable {
         init(_ database: LedgerDatabase) { self.database = database }
     }
 
-    private let idle: Mutex<[Reader]>
+    private let idle: Mutex<(readers: [Reader], closed: Bool)>
     private let available: DispatchSemaphore
+    private let size: Int
 
     init(path: String, size: Int) throws {
         var readers: [Reader] = []
@@ -19,15 +20,27 @@ final class ReaderPool: Sendable {
             let connection = try SQLiteConnection(path: path, mode: .readOnly)
             readers.append(Reader(LedgerDatabase(connection: connection)))
         }
-        idle = Mutex(readers)
+        self.size = size
+        idle = Mutex((readers, false))
         available = DispatchSemaphore(value: size)
     }
 
     func withReader<T>(_ body: (LedgerDatabase) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
-        let reader = idle.withLock { $0.removeLast() }
-        defer { idle.withLock { $0.append(reader) } }
+        guard let reader = idle.withLock({ $0.closed ? nil : $0.readers.removeLast() }) else { throw StoreError.closed }
+        defer { idle.withLock { $0.readers.append(reader) } }
         return try body(reader.database)
+    }
+
+    /// Waits for reads in progress, then closes every connection; later reads throw `closed`.
+    func close() {
+        for _ in 0..<size { available.wait() }
+        idle.withLock { pool in
+            guard !pool.closed else { return }
+            pool.closed = true
+            pool.readers.forEach { $0.database.connection.close() }
+        }
+        for _ in 0..<size { available.signal() }
     }
 }

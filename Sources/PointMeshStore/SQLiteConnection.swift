@@ -26,7 +26,28 @@ public final class SQLiteConnection {
         sqlite3_busy_timeout(db, 5_000)
     }
 
-    deinit {
+    private var isOpen = true
+    private var walHook: WALHook?
+
+    /// Calls `handler` after each commit with the number of frames now in the WAL (SQLite's
+    /// `sqlite3_wal_hook`, which replaces automatic checkpoints on this connection).
+    public func onWALCommit(_ handler: @escaping (Int32) -> Void) {
+        let hook = WALHook(handler)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            if let context { Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().handler(frames) }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    deinit { close() }
+
+    /// Finalizes every statement and closes the connection. The last connection to a WAL
+    /// database to close checkpoints it and removes the `-wal` and `-shm` files. Nothing may
+    /// use the connection afterwards.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
         cache.removeAll()
         sqlite3_close_v2(handle)
     }
@@ -41,18 +62,56 @@ public final class SQLiteConnection {
         guard rc == SQLITE_OK else { throw error(rc, sql: sql) }
     }
 
-    /// A prepared statement for `sql`, from the cache when it was prepared before.
-    public func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
-        if let cached = cache[sql] {
-            cached.reset()
-            return cached
+    /// Runs `body` with the prepared statement for `sql` (from the cache when prepared before),
+    /// bound to `values`, and resets it when `body` returns or throws. This is the only way to
+    /// reach a statement: a statement stepped and left unreset keeps its read transaction open,
+    /// so a pooled reader would go on seeing that old snapshot (and hold back WAL checkpoints)
+    /// until the statement's next use. The statement must not escape `body`.
+    public func withStatement<T>(_ sql: String, _ values: [SQLiteStatement.Value] = [], _ body: (SQLiteStatement) throws -> T) throws -> T {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        return try body(statement)
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run(_ sql: String, _ values: SQLiteStatement.Value...) throws {
+        try withStatement(sql, values) { try $0.run() }
+    }
+
+    /// The first row of a query, decoded by `row`, or nil when there is none.
+    public func first<T>(_ sql: String, _ values: SQLiteStatement.Value..., row: (SQLiteStatement) throws -> T) throws -> T? {
+        try withStatement(sql, values) { statement in try statement.step() ? try row(statement) : nil }
+    }
+
+    /// Every row of a query, each decoded by `row`.
+    public func all<T>(_ sql: String, _ values: SQLiteStatement.Value..., row: (SQLiteStatement) throws -> T) throws -> [T] {
+        try withStatement(sql, values) { statement in
+            var rows: [T] = []
+            while try statement.step() { rows.append(try row(statement)) }
+            return rows
         }
+    }
+
+    private func prepared(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let cached = cache[sql] { return cached }
         var raw: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard rc == SQLITE_OK, let raw else { throw error(rc, sql: sql) }
         let statement = SQLiteStatement(raw, connection: self, sql: sql)
         cache[sql] = statement
         return statement
+    }
+
+    /// Whether any statement of this connection is stepped and not yet reset, i.e. holds a
+    /// read snapshot open. Tests use it to prove every path resets.
+    public var hasActiveStatement: Bool {
+        var next = sqlite3_next_stmt(handle, nil)
+        while let statement = next {
+            if sqlite3_stmt_busy(statement) != 0 { return true }
+            next = sqlite3_next_stmt(handle, statement)
+        }
+        return false
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -69,13 +128,17 @@ public final class SQLiteConnection {
     }
 
     /// Reads a single integer pragma (or any one-integer query).
-    public func integer(_ sql: String) throws(SQLiteError) -> Int64 {
-        let statement = try statement(sql)
-        guard try statement.step() else { return 0 }
-        return statement.int64(0)
+    public func integer(_ sql: String) throws -> Int64 {
+        try first(sql) { $0.int64(0) } ?? 0
     }
 
     public var userVersion: Int64 {
-        get throws(SQLiteError) { try integer("PRAGMA user_version") }
+        get throws { try integer("PRAGMA user_version") }
     }
+}
+
+/// Keeps a WAL hook's closure alive for as long as its connection.
+private final class WALHook {
+    let handler: (Int32) -> Void
+    init(_ handler: @escaping (Int32) -> Void) { self.handler = handler }
 }

@@ -1,6 +1,7 @@
 import CSQLite
 
-/// A prepared statement. Finalized when the owning connection drops it from its cache.
+/// A prepared statement, reached only inside `SQLiteConnection.withStatement`, which resets it
+/// after use. Finalized when the owning connection drops it from its cache.
 public final class SQLiteStatement {
     private let raw: OpaquePointer
     private unowned let connection: SQLiteConnection
@@ -14,8 +15,9 @@ public final class SQLiteStatement {
 
     deinit { sqlite3_finalize(raw) }
 
-    /// Makes the statement ready to bind and run again.
-    public func reset() {
+    /// Ends the statement's current run (and with it any read snapshot it held) and clears
+    /// its bindings. `SQLiteConnection.withStatement` calls it; nothing else should need to.
+    func reset() {
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
     }
@@ -27,9 +29,8 @@ public final class SQLiteStatement {
         case null
     }
 
-    /// Binds `values` to the parameters in order; returns self for chaining.
-    @discardableResult
-    public func bind(_ values: Value...) throws(SQLiteError) -> SQLiteStatement {
+    /// Binds `values` to the parameters in order.
+    func bind(_ values: [Value]) throws(SQLiteError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32
@@ -40,7 +41,6 @@ public final class SQLiteStatement {
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
         }
-        return self
     }
 
     /// Steps once: true when a row is available, false when done.

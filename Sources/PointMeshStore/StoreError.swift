@@ -8,6 +8,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case corruptRow(String)
     /// The store is shutting down and takes no more writes.
     case closed
+    /// Another live process holds the data directory's lock.
+    case directoryInUse(String, pid: Int32?)
+    /// The data directory can't be created or opened (it names a file, or permissions).
+    case cannotOpenDirectory(String, String)
 
     public var description: String {
         switch self {
@@ -19,6 +23,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "corrupt row in the ledger: \(detail)"
         case .closed:
             "the store is closed"
+        case .directoryInUse(let directory, let pid):
+            "data directory \(directory) is in use by another pointmesh process"
+                + (pid.map { " (PID \($0))" } ?? "") + "; stop it first, or give this node its own --data"
+        case .cannotOpenDirectory(let directory, let reason):
+            "cannot use \(directory) as the data directory: \(reason)"
         }
     }
 }

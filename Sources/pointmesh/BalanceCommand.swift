@@ -18,8 +18,8 @@ enum BalanceCommand: Command {
         let node = try NodeClient(arguments)
         let account = try arguments.required("account")
         return try node.call("GET", "/v1/accounts/\(account.urlPathEscaped)") { answer in
-            let debt = (answer["debt"] as? Int) ?? 0
-            return "\(answer["account_id"] ?? account): \(answer["balance"] ?? 0) points" + (debt > 0 ? " (debt \(debt))" : "")
+            let debt = answer.int("debt")
+            return "\(answer.string("account_id")): \(answer.int("balance")) points" + (debt > 0 ? " (debt \(debt))" : "")
         }
     }
 }

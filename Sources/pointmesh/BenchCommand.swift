@@ -36,10 +36,13 @@ enum BenchCommand: Command {
             --nodes N       (default 5)
             --seconds S     measuring window (default 10)
 
-          --dir DIR       scratch directory (default a new one under the system temp dir)
+          --dir DIR       where to make the run's scratch directory (default the system temp
+                          dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
+                          only that
         """
     static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds"]
     static let switches: Set<String> = []
+    static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         switch arguments.positional.first ?? "writes" {
@@ -51,11 +54,23 @@ enum BenchCommand: Command {
         }
     }
 
-    /// A scratch directory for one run, removed at the end.
+    /// A new scratch directory for one run, made inside `--dir` (default the system temp
+    /// directory). The run removes only this directory: never `--dir` itself, nor anything
+    /// else in it, which may be a live ledger.
     static func scratchDirectory(_ arguments: CommandLineArguments) throws -> String {
-        let scratch = arguments.value("dir") ?? NSTemporaryDirectory() + "pointmesh-bench-\(getpid())"
-        try? FileManager.default.removeItem(atPath: scratch)
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let parent = arguments.value("dir") ?? NSTemporaryDirectory()
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } else if !isDirectory.boolValue {
+            throw UsageError(message: "--dir \(parent) is a file; name a directory to make the scratch directory in")
+        }
+        var template = Array(((parent as NSString).appendingPathComponent("pointmesh-bench-XXXXXX")).utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw UsageError(message: "cannot make a scratch directory in \(parent): \(String(cString: strerror(errno)))")
+        }
+        let scratch = String(cString: made)
+        print("scratch directory: \(scratch) (removed at the end)")
         return scratch
     }
 
@@ -76,12 +91,15 @@ enum BenchCommand: Command {
         var peakRSS = 0
         for clients in clientCounts {
             // A fresh node per phase, so each starts from an empty ledger as the baseline did.
-            let node = try BenchNode(dataDirectory: scratch + "/node-\(clients)")
+            let directory = scratch + "/node-\(clients)"
+            let node = try BenchNode(dataDirectory: directory)
+            let wal = WALPeak(databasePath: LedgerStore.databasePath(in: directory))
             let rate = try purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
             peakRSS = max(peakRSS, node.peakRSSKilobytes())
             node.stop()
-            print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx",
-                         clients, rate, rate / baseline))
+            let walPeak = wal.stop()
+            print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx   WAL peak %.1f MiB",
+                         clients, rate, rate / baseline, Double(walPeak) / 1_048_576))
         }
         print("node peak RSS: \(peakRSS / 1024) MiB")
         return 0

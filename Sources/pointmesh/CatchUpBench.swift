@@ -37,6 +37,7 @@ enum CatchUpBench {
         let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"])
         defer { sourceNode.stop() }
         let catchUpStart = DispatchTime.now()
+        let wal = WALPeak(databasePath: LedgerStore.databasePath(in: scratch + "/fresh"))
         let fresh = try BenchNode(dataDirectory: scratch + "/fresh", arguments: ["--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"])
         defer { fresh.stop() }
         var lastReport = DispatchTime.now()
@@ -48,8 +49,10 @@ enum CatchUpBench {
             }
         }
         let rate = Double(count) / BenchCommand.seconds(since: catchUpStart)
+        let walPeak = wal.stop()
         let bytes = Double(fresh.metric("pointmesh_gossip_bytes_received_total") + fresh.metric("pointmesh_gossip_bytes_sent_total"))
         print(String(format: "catch-up  fresh node from one peer over loopback:   %9.0f entries/s   ratio to baseline %.2fx", rate, rate / baseline))
+        print(String(format: "WAL       fresh node's peak %.1f MiB", Double(walPeak) / 1_048_576))
         print(String(format: "wire      %.1f bytes per replicated entry (both directions, frames and MACs included)", bytes / Double(count)))
         print("fresh node peak RSS: \(fresh.peakRSSKilobytes() / 1024) MiB, source node peak RSS: \(sourceNode.peakRSSKilobytes() / 1024) MiB")
         return 0

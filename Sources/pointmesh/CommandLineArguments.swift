@@ -12,12 +12,19 @@ struct CommandLineArguments {
     /// - Parameters:
     ///   - valued: flags that take a value.
     ///   - switches: flags that take none.
-    init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>) throws(UsageError) {
+    ///   - repeatable: valued flags that may be given more than once; any other given twice is
+    ///     a usage error (the last silently winning would hide a typo).
+    ///   - positionals: how many bare arguments the command takes; more is a usage error.
+    init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>,
+         repeatable: Set<String> = [], positionals: Int = 0) throws(UsageError) {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
             guard argument.hasPrefix("--") else {
+                guard positional.count < positionals else {
+                    throw UsageError(message: "unexpected argument '\(argument)'" + (argument.hasPrefix("-") ? " (options start with --)" : ""))
+                }
                 positional.append(argument)
                 continue
             }
@@ -29,8 +36,11 @@ struct CommandLineArguments {
             }
             if allowedSwitches.contains(name) {
                 guard inlineValue == nil else { throw UsageError(message: "--\(name) takes no value") }
-                switches.insert(name)
+                guard switches.insert(name).inserted else { throw UsageError(message: "--\(name) given twice") }
             } else if valued.contains(name) {
+                if values[name] != nil, !repeatable.contains(name) {
+                    throw UsageError(message: "--\(name) given twice; it takes one value")
+                }
                 if let inlineValue {
                     values[name, default: []].append(inlineValue)
                 } else {

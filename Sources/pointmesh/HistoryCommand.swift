@@ -22,15 +22,24 @@ enum HistoryCommand: Command {
         if let before = arguments.value("before") { query.append("before=\(before.urlPathEscaped)") }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         return try node.call("GET", path) { answer in
-            let entries = answer["entries"] as? [[String: Any]] ?? []
-            var lines = entries.map { entry in
-                let delta = entry["balance_delta"] as? Int ?? 0
-                return "\(entry["created_at"] ?? "")  \(entry["entry_id"] ?? "")  \(entry["kind"] ?? "")  \(delta >= 0 ? "+" : "")\(delta)"
-                    + ((entry["receipt_id"] as? String).map { "  receipt \($0)" } ?? "")
+            let entries = answer.object["entries"] as? [[String: Any]] ?? []
+            if entries.isEmpty { return "no entries for \(account)" }
+            let rows = entries.map { entry -> [String] in
+                let delta = entry["balance_delta"] as? Int ?? 0, debt = entry["debt_delta"] as? Int ?? 0
+                let detail = [
+                    (entry["receipt_id"] as? String).map { "receipt \($0)" },
+                    (entry["refund_id"] as? String).map { "refund \($0)" },
+                    (entry["request_id"] as? String).map { "request \($0)" },
+                    (entry["amount_fen"] as? Int).map { "\($0) fen" },
+                ].compactMap { $0 }.joined(separator: ", ")
+                return [entry["created_at"] as? String ?? "", entry["entry_id"] as? String ?? "", entry["kind"] as? String ?? "",
+                        Self.signed(delta), debt == 0 ? "" : Self.signed(debt), detail]
             }
-            if entries.isEmpty { lines.append("no entries") }
-            if let next = answer["next_cursor"] as? String { lines.append("more: --before \(next)") }
+            var lines = Table.render(header: ["TIME", "ENTRY", "KIND", "BALANCE", "DEBT", "DETAIL"], rows: rows)
+            if let next = answer.object["next_cursor"] as? String { lines.append("more: --before \(next)") }
             return lines.joined(separator: "\n")
         }
     }
+
+    private static func signed(_ value: Int) -> String { value > 0 ? "+\(value)" : "\(value)" }
 }

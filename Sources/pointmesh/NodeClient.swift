@@ -1,13 +1,19 @@
 import Foundation
 import PointMeshHTTP
 
-/// What every client command shares: `--node URL`, `--json`, and printing a node's answer.
+/// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's
+/// answer, and the exit statuses of `ExitStatus`.
 struct NodeClient {
-    static let valued: Set<String> = ["node"]
+    static let valued: Set<String> = ["node", "timeout"]
     static let switches: Set<String> = ["json"]
+    static let defaultTimeoutSeconds = 5.0
     static let optionsHelp = """
-          --node URL   the node's HTTP API (default http://127.0.0.1:8080)
-          --json       print the node's JSON answer instead of a sentence
+          --node URL     the node's HTTP API (default http://127.0.0.1:8080)
+          --timeout S    seconds to wait for the node (default 5)
+          --json         print the node's JSON answer instead of a sentence
+
+        Exit status: 0 done, 1 refused by the node, 2 usage error, 3 node unreachable or not a
+        PointMesh node.
         """
 
     let client: HTTPClient
@@ -21,36 +27,102 @@ struct NodeClient {
         guard !url.hasPrefix("https://"), let address = HostPort(parsing: String(rest)) else {
             throw UsageError(message: "--node must be http://HOST:PORT, got '\(url)'")
         }
-        client = HTTPClient(address: address)
+        var timeout = Self.defaultTimeoutSeconds
+        if let text = arguments.value("timeout") {
+            guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                throw UsageError(message: "--timeout must be a number of seconds from 0 to 3600, got '\(text)'")
+            }
+            timeout = seconds
+        }
+        client = HTTPClient(address: address, timeoutMilliseconds: Int32(timeout * 1000))
         json = arguments.has("json")
     }
 
-    /// Sends the request and prints the answer: JSON as it came with `--json`, otherwise
-    /// `human` of the decoded object. Errors go to standard error; the exit status is 1.
-    func call(_ method: String, _ path: String, body: [String: Any]? = nil, human: ([String: Any]) -> String) throws -> Int32 {
+    /// A node's answer: its status and JSON object.
+    struct Answer {
+        var status: Int
+        var object: [String: Any]
+        var text: String
+    }
+
+    /// Why a call did not produce a PointMesh answer; each maps to an exit status.
+    enum Failure: Error {
+        case unreachable(String)
+        case notPointMesh(String)
+        case refused(code: String, message: String, body: String)
+
+        var exitStatus: Int32 {
+            switch self {
+            case .unreachable, .notPointMesh: ExitStatus.unreachable
+            case .refused: ExitStatus.refused
+            }
+        }
+    }
+
+    /// Sends one request and returns the node's JSON answer, or why there is none.
+    func send(_ method: String, _ path: String, body: [String: Any]? = nil) throws -> Answer {
         let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) }
         let response: HTTPClientResponse
         do {
             response = try client.send(method, path, body: bytes)
         } catch {
-            FileHandle.standardError.write(Data("pointmesh: cannot reach node at \(client.address): \(error)\n".utf8))
-            return 1
+            throw Failure.unreachable("cannot reach a node at \(client.address) within \(Double(client.timeoutMilliseconds) / 1000) s: \(error)")
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        let contentType = response.headers.first { $0.name.lowercased() == "content-type" }?.value ?? "no content type"
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+            throw Failure.notPointMesh(
+                "\(client.address) answered HTTP \(response.status) with \(response.body.count) bytes of \(contentType), "
+                + "not a PointMesh response; is --node the node's HTTP address?")
+        }
         if response.status >= 400 {
-            let error = object["error"] as? [String: Any]
-            let code = error?["code"] as? String ?? "http_\(response.status)"
-            let message = error?["message"] as? String ?? response.bodyText
-            if json { print(response.bodyText) }
-            FileHandle.standardError.write(Data("pointmesh: \(code): \(message)\n".utf8))
-            return 1
+            guard let error = object["error"] as? [String: Any], let code = error["code"] as? String else {
+                throw Failure.notPointMesh("\(client.address) answered HTTP \(response.status) without a PointMesh error body; is --node right?")
+            }
+            throw Failure.refused(code: code, message: error["message"] as? String ?? "", body: response.bodyText)
         }
-        print(json ? response.bodyText : human(object))
-        return 0
+        return Answer(status: response.status, object: object, text: response.bodyText)
+    }
+
+    /// Sends the request and prints the answer: JSON as it came with `--json`, otherwise
+    /// `human` of it. Failures go to standard error; returns the exit status.
+    func call(_ method: String, _ path: String, body: [String: Any]? = nil, human: (Answer) throws -> String) throws -> Int32 {
+        do {
+            let answer = try send(method, path, body: body)
+            print(json ? answer.text : try human(answer))
+            return ExitStatus.success
+        } catch let failure as Failure {
+            switch failure {
+            case .unreachable(let message), .notPointMesh(let message):
+                FileHandle.standardError.write(Data("pointmesh: \(message)\n".utf8))
+            case .refused(let code, let message, let body):
+                if json { print(body) }
+                FileHandle.standardError.write(Data("pointmesh: \(code): \(message)\n".utf8))
+            }
+            return failure.exitStatus
+        }
+    }
+
+    /// The account's balance now, for sentences about a replayed write (whose answer carries
+    /// the balance as it was then).
+    func currentBalance(_ account: String) throws -> Int {
+        try send("GET", "/v1/accounts/\(account.urlPathEscaped)").object["balance"] as? Int ?? 0
     }
 }
 
 /// A fresh id for a write whose caller gave none; printed so the write can be retried.
 func generatedRequestID() -> String {
     "req-" + UUID().uuidString.lowercased()
+}
+
+extension NodeClient.Answer {
+    /// True when the node had made this write before and did nothing new now.
+    var replayed: Bool { object["replayed"] as? Bool ?? (status == 200) }
+
+    func int(_ key: String) -> Int { object[key] as? Int ?? 0 }
+    func string(_ key: String) -> String { object[key] as? String ?? "?" }
+
+    /// "already recorded at T as entry E" for a replayed write.
+    var replayNote: String {
+        "already recorded at \(string("created_at")) as entry \(string("entry_id"))"
+    }
 }

@@ -25,7 +25,12 @@ enum RedeemCommand: Command {
         if let reward = arguments.value("reward") { body["reward_id"] = reward }
         if let member = arguments.value("member") { body["member_id"] = member }
         return try node.call("POST", "/v1/redemptions", body: body) { answer in
-            "redemption \(requestID): spent \(answer["points"] ?? 0) points of \(answer["account_id"] ?? "?") (entry \(answer["entry_id"] ?? "?")); balance \(answer["balance"] ?? 0)"
+            let account = answer.string("account_id"), points = answer.int("points")
+            if answer.replayed {
+                return "redemption \(requestID) was \(answer.replayNote): it spent \(points) points of \(account) then; "
+                    + "nothing new was spent. Balance now \(try node.currentBalance(account))"
+            }
+            return "redemption \(requestID): spent \(points) points of \(account) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
         }
     }
 }

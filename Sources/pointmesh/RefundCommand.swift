@@ -6,8 +6,9 @@ enum RefundCommand: Command {
         Usage: pointmesh refund --receipt ID --amount-fen N [--refund ID] [--node URL] [--json]
 
         Refunds N fen of receipt ID. The points the receipt earned are reversed in proportion;
-        points already spent become a debt that later earnings repay. --refund names this refund
-        so a retry does not refund twice (generated and printed when omitted).
+        points already spent become a debt that later earnings repay, and the output says how
+        many. --refund names this refund so a retry does not refund twice (generated and
+        printed when omitted).
 
         \(NodeClient.optionsHelp)
         """
@@ -23,7 +24,13 @@ enum RefundCommand: Command {
             "amount_fen": try arguments.integer("amount-fen") ?? { throw UsageError(message: "--amount-fen is required") }(),
         ]
         return try node.call("POST", "/v1/refunds", body: body) { answer in
-            "refund \(refundID): reversed \(answer["points_reversed"] ?? 0) points of \(answer["account_id"] ?? "?") (entry \(answer["entry_id"] ?? "?")); balance \(answer["balance"] ?? 0)"
+            let account = answer.string("account_id"), reversed = answer.int("points_reversed"), debt = answer.int("debt_delta")
+            let debtNote = debt > 0 ? "; \(debt) of them were already spent and became debt, repaid by later earnings" : ""
+            if answer.replayed {
+                return "refund \(refundID) was \(answer.replayNote): it reversed \(reversed) points of \(account)\(debtNote) then; "
+                    + "nothing new was reversed. Balance now \(try node.currentBalance(account))"
+            }
+            return "refund \(refundID): reversed \(reversed) points of \(account)\(debtNote) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
         }
     }
 }

@@ -3,22 +3,27 @@ enum RetireCommand: Command {
     static let name = "retire"
     static let summary = "retire a node from the cluster"
     static let usage = """
-        Usage: pointmesh retire --node-id ID [--node URL] [--json]
+        Usage: pointmesh retire --node-id ID [--force] [--node URL] [--json]
 
         Retires node ID: the node at URL records it and gossip spreads it, so ID leaves every
         peer list and is refused if it comes back under the same id. Its entries stay in the
         ledger. Stop the retired node first and ask another node (a node can't retire
         itself: it would stop gossiping before the news spread); a retired id can't be reused.
+        An id the node has never heard of is refused (404 unknown_node), so a typo does not
+        retire nothing while the failed store stays in every peer list; --force retires it
+        anyway (for a node the asked node never met).
 
         \(NodeClient.optionsHelp)
         """
     static let valued: Set<String> = NodeClient.valued.union(["node-id"])
-    static let switches = NodeClient.switches
+    static let switches = NodeClient.switches.union(["force"])
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let target = try arguments.required("node-id")
-        return try node.call("POST", "/v1/cluster/retirements", body: ["node_id": target]) { _ in
+        var body: [String: Any] = ["node_id": target]
+        if arguments.has("force") { body["force"] = true }
+        return try node.call("POST", "/v1/cluster/retirements", body: body) { _ in
             "node \(target) retired; the cluster will refuse it from now on"
         }
     }

@@ -38,6 +38,7 @@ enum ServeCommand: Command {
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
     ]
     static let switches: Set<String> = []
+    static let repeatable: Set<String> = ["seed"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let options = try mergedOptions(arguments)

@@ -12,15 +12,28 @@ enum StatusCommand: Command {
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         try NodeClient(arguments).call("GET", "/v1/status") { answer in
-            let peers = answer["peers"] as? [[String: Any]] ?? []
+            let object = answer.object
             var lines = [
-                "node \(answer["node_id"] ?? "?") (\(answer["role"] ?? "?"))",
-                "entries \(answer["entries"] ?? 0)",
-                "digest \(answer["digest"] ?? "")",
+                "node \(answer.string("node_id")) (\(answer.string("role"))), pointmesh \(object["version"] as? String ?? "?")",
+                "entries \(answer.int("entries"))",
+                "digest \(answer.string("digest"))",
             ]
-            lines.append(peers.isEmpty ? "peers: none" : "peers:")
-            for peer in peers {
-                lines.append("  \(peer["node_id"] ?? "?")  \(peer["address"] ?? "?")  \(peer["state"] ?? "?")")
+            if object["healthy"] as? Bool == false {
+                lines.append("UNHEALTHY: writes failing since \(answer.string("storage_failing_since")): \(answer.string("storage_error"))")
+            }
+            let peers = object["peers"] as? [[String: Any]] ?? []
+            let seeds = object["seeds"] as? [[String: Any]] ?? []
+            if peers.isEmpty && seeds.isEmpty { lines.append("peers: none") }
+            if !peers.isEmpty {
+                lines.append("peers:")
+                lines += Table.render(header: ["NODE", "ADDRESS", "STATE", "LAG", "LAST CONTACT", "LAST ERROR"], rows: peers.map { peer in
+                    [peer["node_id"] as? String ?? "?", peer["address"] as? String ?? "?", peer["state"] as? String ?? "?",
+                     (peer["lag_entries"] as? Int).map(String.init) ?? "-", peer["last_contact"] as? String ?? "never",
+                     peer["last_error"] as? String ?? ""]
+                }).map { "  " + $0 }
+            }
+            for seed in seeds {
+                lines.append("seed \(seed["address"] as? String ?? "?") not reached yet" + ((seed["last_error"] as? String).map { ": \($0)" } ?? ""))
             }
             return lines.joined(separator: "\n")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import PointMeshCore
 import PointMeshStore
 
@@ -18,6 +19,10 @@ enum VerifyCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let directory = try arguments.required("data")
         let path = LedgerStore.databasePath(in: directory)
+        guard FileManager.default.fileExists(atPath: path) else {
+            FileHandle.standardError.write(Data("pointmesh verify: no ledger in \(directory) (no \(path))\n".utf8))
+            return ExitStatus.refused
+        }
         let connection = try SQLiteConnection(path: path, mode: .readOnly)
         let database = LedgerDatabase(connection: connection)
         let problems = try database.verify()

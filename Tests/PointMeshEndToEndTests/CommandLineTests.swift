@@ -66,6 +66,12 @@ import Testing
         ["earn", "--account", "a", "--receipt", "r", "--amount-fen", "ten"],
         ["redeem", "--account", "a"],
         ["verify"],
+        ["earn", "stray", "--account", "a", "--receipt", "r", "--amount-fen", "100"],
+        ["balance", "--account", "a", "--account", "b"],
+        ["status", "--json", "--json"],
+        ["serve", "--data", "x", "--data", "y"],
+        ["bench", "writes", "extra"],
+        ["status", "--timeout", "0"],
     ])
     func argumentErrorsPrintUsageAndExit2(arguments: [String]) throws {
         let result = try runPointmesh(arguments)
@@ -102,7 +108,103 @@ import Testing
         let tooMuch = try runPointmesh(["redeem", "--node", url, "--account", "carol", "--points", "1"])
         #expect(tooMuch.status == 1 && tooMuch.stderr.contains("insufficient_points"))
         let unreachable = try runPointmesh(["status", "--node", "http://127.0.0.1:1"])
-        #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach node"))
+        #expect(unreachable.status == 3 && unreachable.stderr.contains("cannot reach a node"), "\(unreachable.stderr)")
+    }
+
+    @Test func replaysAndDebtAreReportedAsWhatHappened() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let url = "http://\(node.httpAddress)"
+        let earn = ["earn", "--node", url, "--account", "dan", "--receipt", "D1", "--amount-fen", "5000"]
+        #expect(try runPointmesh(earn).stdout.contains("earned 50 points"))
+        _ = try runPointmesh(["redeem", "--node", url, "--account", "dan", "--points", "40", "--request", "Q1"])
+        let replay = try runPointmesh(earn)
+        #expect(replay.status == 0)
+        #expect(replay.stdout.contains("already recorded at 20"), "\(replay.stdout)")
+        #expect(replay.stdout.contains("nothing new was earned") && replay.stdout.contains("Balance now 10"), "\(replay.stdout)")
+        #expect(!replay.stdout.hasPrefix("earned"))
+        let refund = try runPointmesh(["refund", "--node", url, "--receipt", "D1", "--amount-fen", "5000", "--refund", "F1"])
+        #expect(refund.stdout.contains("reversed 50 points") && refund.stdout.contains("40 of them were already spent and became debt"), "\(refund.stdout)")
+        let repay = try runPointmesh(["earn", "--node", url, "--account", "dan", "--receipt", "D2", "--amount-fen", "10000"])
+        #expect(repay.stdout.contains("earned 100 points for dan (40 of them repaid debt)"), "\(repay.stdout)")
+        let redeemAgain = try runPointmesh(["redeem", "--node", url, "--account", "dan", "--points", "40", "--request", "Q1"])
+        #expect(redeemAgain.stdout.contains("nothing new was spent"), "\(redeemAgain.stdout)")
+        let history = try runPointmesh(["history", "--node", url, "--account", "dan"])
+        let lines = history.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("TIME") == true && lines.first?.contains("DEBT") == true, "\(history.stdout)")
+        #expect(lines.contains { $0.contains("refund") && $0.contains("+40") }, "the refund's debt shows: \(history.stdout)")
+        #expect(lines.contains { $0.contains("D2") && $0.contains("-40") }, "the repayment shows: \(history.stdout)")
+    }
+
+    @Test func versionAndExitStatusesAreDocumented() throws {
+        let version = try runPointmesh(["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("pointmesh \(PointMeshVersion.current)"))
+        let help = try runPointmesh(["--help"])
+        #expect(help.stdout.contains("3 node unreachable"))
+        let earnHelp = try runPointmesh(["earn", "--help"])
+        #expect(earnHelp.stdout.contains("--timeout") && earnHelp.stdout.contains("Exit status"))
+    }
+
+    @Test func somethingThatIsNotAPointMeshNodeIsSummarisedInOneLine() throws {
+        let html = Array(("<html>" + String(repeating: "<p>not here</p>", count: 200) + "</html>").utf8)
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(address: HostPort(host: "127.0.0.1", port: 0)), log: { _ in }) { _, respond in
+            respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/html")], body: html))
+        }
+        server.start()
+        defer { server.stop() }
+        let result = try runPointmesh(["balance", "--node", "http://\(server.address)", "--account", "a"])
+        #expect(result.status == 3)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("HTTP 404") && result.stderr.contains("text/html") && !result.stderr.contains("<p>"))
+    }
+
+    @Test func aNodeThatDoesNotAnswerTimesOutAsAsked() throws {
+        // A listener that never accepts: the connection completes (backlog) but nothing answers.
+        let silent = try TCPListener(binding: HostPort(host: "127.0.0.1", port: 0))
+        defer { silent.close() }
+        let started = Date()
+        let result = try runPointmesh(["status", "--node", "http://\(silent.address)", "--timeout", "0.5"])
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 4, "--timeout 0.5 must not wait the old 30 s")
+    }
+
+    @Test func aSecondServeOnOneDataDirectoryIsRefusedNamingTheHolder() throws {
+        let node = try NodeProcess(extraArguments: ["--node-id", "owner"])
+        defer { node.stop(); node.removeFiles() }
+        let second = try runPointmesh(["serve", "--data", node.dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("in use by another pointmesh process (PID \(node.pid))"), "\(second.stderr)")
+        #expect(!second.stdout.contains("pointmesh ready"))
+        // The first node is unharmed: it still writes.
+        let write = try node.client().postJSON("/v1/purchases", #"{"receipt_id":"L1","account_id":"a","amount_fen":100}"#)
+        #expect(write.status == 201)
+        // Reading beside it stays allowed.
+        let verify = try runPointmesh(["verify", "--data", node.dataDirectory])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+    }
+
+    @Test func startUpErrorsAreSentences() throws {
+        let file = NodeProcess.scratchDirectory() + ".file"
+        try "not a directory".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try runPointmesh(["serve", "--data", file, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot use \(file) as the data directory: it is a file"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Error Domain") && !result.stderr.contains("NSCocoaErrorDomain"))
+        let verify = try runPointmesh(["verify", "--data", file + ".missing"])
+        #expect(verify.status == 1 && verify.stderr.contains("no ledger"), "\(verify.stderr)")
+    }
+
+    @Test func benchRemovesOnlyTheScratchDirectoryItMade() throws {
+        let parent = NodeProcess.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let precious = parent + "/ledger.sqlite"
+        try "live data".write(toFile: precious, atomically: true, encoding: .utf8)
+        let result = try runPointmesh(["bench", "writes", "--requests", "20", "--clients", "2", "--dir", parent])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try String(contentsOfFile: precious, encoding: .utf8) == "live data")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["ledger.sqlite"], "the scratch directory is gone, nothing else is")
     }
 }
 

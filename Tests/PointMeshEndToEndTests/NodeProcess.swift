@@ -59,6 +59,8 @@ final class NodeProcess {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    var pid: Int32 { process.processIdentifier }
+
     func client() -> HTTPClient { HTTPClient(address: httpAddress, timeoutMilliseconds: 10_000) }
 
     func kill(_ signal: Int32) {

@@ -95,16 +95,16 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
     }
 
     @Test func oversizedBodiesAreRefusedBeforeTheyArrive() {
-        #expect(failure(parse("POST / HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n")) == .bodyTooLarge(declared: 1_048_577))
+        #expect(failure(parse("POST / HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n")) == .bodyTooLarge(declared: 1_048_577, limit: 1_048_576))
         #expect(failure(parse("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n"))?.status == 413)
         #expect(needsMore(parse("POST / HTTP/1.1\r\nContent-Length: 1048576\r\n\r\n")))
     }
 
     @Test func headerFloodIsRefusedWith431() {
         let many = (0..<101).map { "X-\($0): v\r\n" }.joined()
-        #expect(failure(parse("GET / HTTP/1.1\r\n\(many)\r\n")) == .headersTooLarge)
+        #expect(failure(parse("GET / HTTP/1.1\r\n\(many)\r\n")) == .tooManyHeaders(limit: 100))
         let huge = "GET / HTTP/1.1\r\nX: \(String(repeating: "a", count: 17_000))\r\n\r\n"
-        #expect(failure(parse(huge)) == .headersTooLarge)
+        #expect(failure(parse(huge)) == .headersTooLarge(limit: 16 * 1024))
     }
 
     /// A head that never ends is refused as soon as it passes the limit, so the parser's
@@ -115,7 +115,7 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
         var refusedAt: Int?
         for round in 0..<100 {
             parser.append(Array("X-Slow: \(String(repeating: "z", count: 500))\r\n".utf8))
-            if failure(parser.next()) == .headersTooLarge {
+            if failure(parser.next()) == .headersTooLarge(limit: 16 * 1024) {
                 refusedAt = round
                 break
             }
