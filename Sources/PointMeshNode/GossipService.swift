@@ -282,7 +282,13 @@ final class GossipService: Sendable {
             peer = identified
             let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
             defer { if claimed { state.withLock { _ = $0.busyPeers.remove(identified) } } }
-            _ = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
+            let session = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
+            // A session the peer started is contact too: `last_contact` and the sync note on
+            // refusals must not depend on which side dialled.
+            membership.withLock { membership in
+                let target = Membership.Target(id: identified, address: membership.peers[identified]?.address ?? "")
+                membership.succeeded(target, peerVector: session.peerVector, now: Self.now())
+            }
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
             // A port probe that sent nothing.

@@ -36,6 +36,22 @@ import Testing
         (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":"x"}"#, "invalid_field"),
         (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":[1]}"#, "invalid_field"),
         (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":[{"sku":"s","category":"c","amount_fen":-1}]}"#, "invalid_field"),
+        // Integers are written in digits: an exponent or fraction form is refused, even when whole.
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":1e3}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100.0}"#, "invalid_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":1E+2}"#, "invalid_field"),
+        // A misspelt field is refused, not dropped.
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"itemz":[{"sku":"s","category":"c","amount_fen":100}]}"#, "unknown_field"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100,"items":[{"sku":"s","categroy":"c","amount_fen":100}]}"#, "unknown_field"),
+    ]
+
+    /// The JSON parser's strictness (docs/design.md): each refused with a 400 naming the problem.
+    static let malformedJSON: [(String, String)] = [
+        (#"{"receipt_id":"R","receipt_id":"S","account_id":"a","amount_fen":100}"#, "duplicate key"),
+        (#"{"receipt_id":"R\ud800","account_id":"a","amount_fen":100}"#, "unpaired surrogate"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":0100}"#, "leading zero"),
+        (#"{"receipt_id":"R","account_id":"a","amount_fen":100} x"#, "unexpected data after"),
+        (String(repeating: "[", count: 70) + String(repeating: "]", count: 70), "nesting deeper than"),
     ]
 
     @Test func badRequestsAreRefusedAndWriteNothing() throws {
@@ -51,6 +67,19 @@ import Testing
             #expect(response.errorCode == code, "\(body): \(response.bodyText)")
             #expect((response.json["error"] as? [String: Any])?["message"] is String)
         }
+        for (body, problem) in Self.malformedJSON {
+            let response = try client.postJSON("/v1/purchases", body)
+            #expect(response.status == 400 && response.errorCode == "invalid_json", "\(body)")
+            #expect(response.bodyText.contains(problem), "\(body): \(response.bodyText)")
+        }
+        var invalidUTF8 = Array(#"{"receipt_id":"R"#.utf8)
+        invalidUTF8 += [0xC3, 0x28] + Array(#"","account_id":"a","amount_fen":100}"#.utf8)
+        let utf8 = try client.send("POST", "/v1/purchases", body: invalidUTF8)
+        #expect(utf8.status == 400 && utf8.bodyText.contains("not valid UTF-8"), "\(utf8.bodyText)")
+        let unknown = try client.postJSON("/v1/purchases", #"{"receipt_id":"R","account_id":"a","amount_fen":100,"itemz":[]}"#)
+        #expect(unknown.bodyText.contains("itemz"), "the refusal names the unknown field: \(unknown.bodyText)")
+        let exponent = try client.postJSON("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":1e1}"#)
+        #expect(exponent.errorCode == "invalid_field" && exponent.bodyText.contains("without a fraction or exponent"))
         let otherBad: [(String, String, Int, String)] = [
             ("/v1/refunds", #"{"refund_id":"F","receipt_id":"R","amount_fen":0}"#, 400, "invalid_field"),
             ("/v1/refunds", #"{"refund_id":"F","receipt_id":"nope","amount_fen":10}"#, 404, "receipt_not_found"),
@@ -60,6 +89,10 @@ import Testing
             ("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":1,"member_id":7}"#, 400, "invalid_field"),
             ("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1001}"#, 409, "idempotency_conflict"),
             ("/v1/nowhere", "{}", 404, "not_found"),
+            ("/v1/refunds", #"{"refund_id":"F","receipt_id":"OK1","amount_fen":10,"reason":"x"}"#, 400, "unknown_field"),
+            ("/v1/redemptions", #"{"request_id":"Q","account_id":"alice","points":1,"reward":"r"}"#, 400, "unknown_field"),
+            ("/v1/cluster/retirements", #"{"node_id":"never-seen"}"#, 404, "unknown_node"),
+            ("/v1/cluster/retirements", #"{"node_id":"x","forse":true}"#, 400, "unknown_field"),
         ]
         for (path, body, status, code) in otherBad {
             let response = try client.postJSON(path, body)
@@ -83,6 +116,7 @@ import Testing
         // Protocol-level abuse, each on its own connection since the server closes it.
         let oversized = try node.client().sendRaw(Array("POST /v1/purchases HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n".utf8))
         #expect(oversized.status == 413 && oversized.errorCode == "body_too_large")
+        #expect(oversized.bodyText.contains("limit of 1048576 bytes"), "the 413 states the limit: \(oversized.bodyText)")
         let chunked = try node.client().sendRaw(Array("POST /v1/purchases HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n".utf8))
         #expect(chunked.status == 411)
         let headers = try node.client().sendRaw(Array(("GET /v1/status HTTP/1.1\r\nX: " + String(repeating: "h", count: 20_000) + "\r\n\r\n").utf8))

@@ -54,6 +54,55 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         for node in nodes { #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0) }
     }
 
+    /// The order that once stopped replication for good: a write on the joining node, then on
+    /// the seed, then on the joining node again. A reader left on an old snapshot made the
+    /// second write invisible to the account view and to the gossip session's version vector,
+    /// so both sides thought they were in sync. Every node writes, in turns, and each write
+    /// must reach the other side before the next.
+    @Test func twoNodesWritingInTurnsSeeEachOthersWrites() throws {
+        let pa = try NodeProcess(extraArguments: ["--node-id", "pa"] + fastGossip)
+        let pc = try NodeProcess(extraArguments: ["--node-id", "pc", "--seed", pa.gossipAddress.description] + fastGossip)
+        defer { for node in [pa, pc] { node.stop(); node.removeFiles() } }
+        func vector(_ node: NodeProcess) throws -> [String: Int] {
+            try node.client().getJSON("/v1/status")["version_vector"] as? [String: Int] ?? [:]
+        }
+        #expect(try pc.client().postJSON("/v1/purchases", purchase("T1", "pat", 10_000)).status == 201)
+        #expect(eventually(within: 10) { try balance(pa, "pat") == 100 }, "pc's first earning reaches pa")
+        #expect(try pa.client().postJSON("/v1/purchases", purchase("T2", "pat", 10_000)).status == 201)
+        #expect(eventually(within: 10) { try balance(pc, "pat") == 200 }, "pa's earning reaches pc's account view")
+        let redeem = try pc.client().postJSON("/v1/redemptions", #"{"request_id":"TQ","account_id":"pat","points":30}"#)
+        #expect(redeem.status == 201 && redeem.json["balance"] as? Int == 170)
+        #expect(eventually(within: 10) { try balance(pa, "pat") == 170 }, "pc's redemption reaches pa")
+        #expect(eventually(within: 10) { try vector(pa) == ["pa": 1, "pc": 2] && vector(pc) == ["pa": 1, "pc": 2] })
+        // More turns, each side reading between its writes.
+        for turn in 0..<6 {
+            let (writer, reader) = turn % 2 == 0 ? (pa, pc) : (pc, pa)
+            #expect(try writer.client().postJSON("/v1/purchases", purchase("TT\(turn)", "pat", 1_000)).status == 201)
+            _ = try balance(writer, "pat")
+            #expect(eventually(within: 10) { try balance(reader, "pat") == 170 + 10 * (turn + 1) }, "turn \(turn)")
+        }
+        #expect(try digest(pa) == digest(pc))
+    }
+
+    /// A refusal for lack of points on a node that has not synced since it started says so,
+    /// so the clerk knows the points may be on their way.
+    @Test func aRefusalOnANodeThatHasNotSyncedSaysSo() throws {
+        let first = try NodeProcess(extraArguments: ["--node-id", "s1"] + fastGossip)
+        let second = try NodeProcess(extraArguments: ["--node-id", "s2", "--seed", first.gossipAddress.description] + fastGossip)
+        defer { second.stop(); second.removeFiles() }
+        #expect(eventually(within: 10) { ((try first.client().getJSON("/v1/status")["peers"] as? [Any]) ?? []).count == 1 })
+        let synced = try first.client().postJSON("/v1/redemptions", #"{"request_id":"SQ1","account_id":"sam","points":5}"#)
+        #expect(synced.errorCode == "insufficient_points" && !synced.bodyText.contains("synced"), "\(synced.bodyText)")
+        first.stop()
+        second.stop()
+        // Restarted alone: it remembers its peer but has not reached it since.
+        let restarted = try NodeProcess(dataDirectory: first.dataDirectory, extraArguments: fastGossip)
+        defer { restarted.stop(); restarted.removeFiles() }
+        let refused = try restarted.client().postJSON("/v1/redemptions", #"{"request_id":"SQ2","account_id":"sam","points":5}"#)
+        #expect(refused.status == 409 && refused.errorCode == "insufficient_points")
+        #expect(refused.bodyText.contains("has not synced with any peer since it started"), "\(refused.bodyText)")
+    }
+
     /// A node SIGKILLed while taking writes restarts and converges; nothing acknowledged is lost.
     @Test func aNodeKilledDuringWritesConvergesWithNothingAcknowledgedLost() throws {
         let seed = try NodeProcess(extraArguments: ["--node-id", "k1"] + fastGossip)
@@ -183,6 +232,10 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
         #expect(try member.client().send("GET", "/v1/status").status == 200)
         #expect(member.log.contains("closing gossip connection"))
+        // The refused side's status says why its seed is not a peer, not only its log.
+        let seeds = try intruder.client().getJSON("/v1/status")["seeds"] as? [[String: Any]] ?? []
+        let seedError = seeds.first { $0["address"] as? String == member.gossipAddress.description }?["last_error"] as? String
+        #expect(seedError?.contains("authentication failed") == true, "\(seeds)")
     }
 
     /// A retired node leaves every peer list and is refused if it comes back under its id.
@@ -198,11 +251,15 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         let selfRetire = try runPointmesh(["retire", "--node", "http://\(leaving.httpAddress)", "--node-id", "r3"])
         #expect(selfRetire.status == 1 && selfRetire.stderr.contains("cannot_retire_self"))
         leaving.stop()
+        // A typo retires nothing: refused unless forced.
+        let typo = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r33"])
+        #expect(typo.status == 1 && typo.stderr.contains("unknown_node"), "\(typo.stderr)")
+        let forced = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r99", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
         let retire = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r3"])
         #expect(retire.status == 0, "\(retire.stderr)")
         #expect(eventually(within: 10) { try peerIDs(seed) == ["r2"] && peerIDs(other) == ["r1"] })
-        let status = try other.client().getJSON("/v1/status")
-        #expect((status["retired"] as? [String]) == ["r3"])
+        #expect(eventually(within: 10) { (try other.client().getJSON("/v1/status")["retired"] as? [String]) == ["r3", "r99"] })
 
         let returning = try NodeProcess(dataDirectory: leaving.dataDirectory, extraArguments: ["--seed", seed.gossipAddress.description] + fastGossip)
         defer { returning.stop() }
