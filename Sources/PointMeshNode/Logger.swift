@@ -39,9 +39,28 @@ public enum RFC3339 {
         var copy = seconds
         gmtime_r(&copy, &parts)
         let millis = Int(milliseconds - Int64(seconds) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        // Built by hand: write responses render this on the writer thread, where
+        // `String(format:)` cost more than the rest of the response.
+        var text = ""
+        text.reserveCapacity(24)
+        func append(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.unicodeScalars.append(Unicode.Scalar(UInt8(48 + rest / divisor % 10)))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        append(Int(parts.tm_year) + 1900, digits: 4); text += "-"
+        append(Int(parts.tm_mon) + 1, digits: 2); text += "-"
+        append(Int(parts.tm_mday), digits: 2); text += "T"
+        append(Int(parts.tm_hour), digits: 2); text += ":"
+        append(Int(parts.tm_min), digits: 2); text += ":"
+        append(Int(parts.tm_sec), digits: 2); text += "."
+        append(millis, digits: 3); text += "Z"
+        return text
     }
 }
 

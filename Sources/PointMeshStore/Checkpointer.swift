@@ -13,6 +13,9 @@ final class Checkpointer: Sendable {
     static let interval = DispatchTimeInterval.milliseconds(100)
 
     private let stopped = Mutex(false)
+    /// Held while a checkpoint runs, from either side: the writer's RESTART checkpoint skips a
+    /// turn rather than sleep in SQLite's busy handler while a PASSIVE one holds the lock.
+    private let checkpointing = Mutex(())
     private let finished = DispatchSemaphore(value: 0)
     private let wake = DispatchSemaphore(value: 0)
     /// Checkpoints that failed; each is retried on the next tick.
@@ -24,7 +27,7 @@ final class Checkpointer: Sendable {
             while !stopped.withLock({ $0 }) {
                 _ = wake.wait(timeout: .now() + Self.interval)
                 do {
-                    try connection.value.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    try checkpointing.withLock { _ in try connection.value.execute("PRAGMA wal_checkpoint(PASSIVE)") }
                 } catch {
                     failures.add(1, ordering: .relaxed)
                     log("WAL checkpoint failed (will retry): \(error)")
@@ -35,6 +38,14 @@ final class Checkpointer: Sendable {
         }
         thread.name = "pointmesh-checkpoint"
         thread.start()
+    }
+
+    /// Runs a RESTART checkpoint on `connection` (the writer's, between transactions) unless a
+    /// PASSIVE one is running right now; returns whether it ran.
+    func restart(on connection: SQLiteConnection) throws -> Bool {
+        try checkpointing.withLockIfAvailable { _ in
+            try connection.execute("PRAGMA wal_checkpoint(RESTART)")
+        } != nil
     }
 
     /// Stops the thread and closes its connection.

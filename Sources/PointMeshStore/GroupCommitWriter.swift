@@ -44,11 +44,15 @@ final class GroupCommitWriter: Sendable {
         /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
         var walFrames: Int64 = 0
 
-        init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64, wal: WALPolicy = WALPolicy()) throws {
+        let checkpointer: Checkpointer
+
+        init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64, wal: WALPolicy,
+             checkpointer: Checkpointer) throws {
             self.database = database
             self.origin = origin
             self.now = now
             self.wal = wal
+            self.checkpointer = checkpointer
             pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
             var clock = HybridLogicalClock()
@@ -180,7 +184,7 @@ final class GroupCommitWriter: Sendable {
     private func boundWAL(_ state: WriterState) {
         guard state.walFrames * state.pageSize >= state.wal.restartThreshold else { return }
         do {
-            try state.database.connection.execute("PRAGMA wal_checkpoint(RESTART)")
+            guard try state.checkpointer.restart(on: state.database.connection) else { return }
             state.walFrames = 0
             walRestarts.add(1, ordering: .relaxed)
         } catch {

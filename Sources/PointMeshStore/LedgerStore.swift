@@ -43,7 +43,8 @@ public final class LedgerStore: Sendable {
             readers = try ReaderPool(path: path, size: readerCount)
             checkpointer = try Checkpointer(path: path, log: log)
             writer = GroupCommitWriter(
-                state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal), log: log)
+                state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal, checkpointer: checkpointer),
+                log: log)
         } catch {
             lock.release()
             throw error

@@ -14,22 +14,25 @@ enum BenchCommand: Command {
         Usage: pointmesh bench [writes|dissemination|catch-up|idle] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
-          1. baseline: N rows appended straight to SQLite (same schema and rows as the node
-             writes, WAL, synchronous=FULL, one transaction per row);
+          1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
+             one transaction per row: the disk's commit rate, which no change of ours moves);
           2. for each client count in LIST, on a fresh node: N purchases over that many
              keep-alive connections, each counted when its 201 arrives.
           Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
             --requests N    writes per phase (default 2000)
             --clients LIST  comma-separated client counts (default 1,32)
+            --node-binary PATH  run the nodes from another pointmesh build, to compare two
+                            builds against one baseline in one run
 
         dissemination: in the deterministic simulation (no faults, full membership), rounds
           until one new entry reaches every node, and gossip bytes per node per round.
             --nodes LIST    cluster sizes (default 10,100,1000)
             --trials N      runs per size, median reported (default 9)
 
-        catch-up: N entries appended to SQLite in batches of 1,000 (the baseline), then served
-          by a node to a fresh node with one seed over loopback; reports both rates, their
-          ratio, and bytes on the wire per entry.
+        catch-up: N rows inserted into a minimal SQLite table in batches of 1,000 (the
+          baseline); then N entries, written straight into a node's ledger, served by that node
+          to a fresh node with one seed over loopback; reports both rates, their ratio, bytes on
+          the wire per entry and the fresh node's WAL peak.
             --entries N     (default 1000000)
 
         idle: a converged N-node cluster on loopback, gossip bytes per second per node.
@@ -40,7 +43,7 @@ enum BenchCommand: Command {
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary"]
     static let switches: Set<String> = []
     static let positionals = 1
 
@@ -85,14 +88,14 @@ enum BenchCommand: Command {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
         print("pointmesh bench: \(requests) writes per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        let baseline = try rawSQLiteRate(path: scratch + "/baseline.sqlite", rows: requests)
-        print(String(format: "baseline  raw SQLite, 1 transaction per row: %8.0f rows/s", baseline))
+        let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
+        print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
 
         var peakRSS = 0
         for clients in clientCounts {
             // A fresh node per phase, so each starts from an empty ledger as the baseline did.
             let directory = scratch + "/node-\(clients)"
-            let node = try BenchNode(dataDirectory: directory)
+            let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
             let wal = WALPeak(databasePath: LedgerStore.databasePath(in: directory))
             let rate = try purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
             peakRSS = max(peakRSS, node.peakRSSKilobytes())
@@ -103,26 +106,6 @@ enum BenchCommand: Command {
         }
         print("node peak RSS: \(peakRSS / 1024) MiB")
         return 0
-    }
-
-    /// Appends `rows` earn entries to a fresh database, one transaction each.
-    static func rawSQLiteRate(path: String, rows: Int) throws -> Double {
-        let database = try LedgerDatabase.openForWriting(path: path)
-        let origin = NodeID(unchecked: "baseline")
-        let started = DispatchTime.now()
-        for index in 1...rows {
-            let request = PurchaseRequest(
-                receipt: ReceiptID(unchecked: "R-\(index)"), account: AccountID(unchecked: "A-\(index % 1000)"), amount: Fen(12_345))
-            let command = WriteCommand.purchase(request)
-            let entry = LedgerEntry(
-                id: EntryID(origin: origin, sequence: Int64(index)),
-                timestamp: HLCTimestamp(wallMilliseconds: Int64(index), logical: 0), kind: .earn,
-                account: request.account, points: Points(123), balanceDelta: Points(123), debtDelta: .zero,
-                balanceAfter: Points(123), idempotencyKey: command.idempotencyKey, requestHash: command.requestHash,
-                receipt: request.receipt, amount: request.amount)
-            try database.connection.transaction { try database.append(entry) }
-        }
-        return Double(rows) / seconds(since: started)
     }
 
     /// Sends `requests` purchases over `clients` connections; returns acknowledged writes/s.

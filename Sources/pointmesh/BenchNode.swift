@@ -7,8 +7,9 @@ final class BenchNode {
     let httpAddress: HostPort
     let gossipAddress: HostPort
 
-    init(dataDirectory: String, arguments extra: [String] = []) throws {
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    /// - Parameter binary: the `pointmesh` to run; nil runs this very binary.
+    init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil) throws {
+        process.executableURL = binary.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + extra
         let output = Pipe()
         process.standardOutput = output
