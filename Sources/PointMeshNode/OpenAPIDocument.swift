@@ -72,7 +72,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -122,7 +122,7 @@ public enum OpenAPIDocument {
             }
           },
           "503": {
-            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "description": "The node is overloaded, shutting down, or can't write to its disk; nothing was recorded. Error codes: `overloaded`, `shutting_down`, `storage_full`, `storage_unavailable`.",
             "content": {
               "application/json": {
                 "schema": {
@@ -210,7 +210,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -260,7 +260,7 @@ public enum OpenAPIDocument {
             }
           },
           "503": {
-            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "description": "The node is overloaded, shutting down, or can't write to its disk; nothing was recorded. Error codes: `overloaded`, `shutting_down`, `storage_full`, `storage_unavailable`.",
             "content": {
               "application/json": {
                 "schema": {
@@ -338,7 +338,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -388,7 +388,7 @@ public enum OpenAPIDocument {
             }
           },
           "503": {
-            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "description": "The node is overloaded, shutting down, or can't write to its disk; nothing was recorded. Error codes: `overloaded`, `shutting_down`, `storage_full`, `storage_unavailable`.",
             "content": {
               "application/json": {
                 "schema": {
@@ -439,7 +439,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -541,7 +541,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -703,8 +703,16 @@ public enum OpenAPIDocument {
                 "properties": {
                   "node_id": {
                     "$ref": "#/components/schemas/Id"
+                  },
+                  "force": {
+                    "type": [
+                      "boolean",
+                      "null"
+                    ],
+                    "description": "Retire an id this node has never heard of (otherwise 404 `unknown_node`)."
                   }
-                }
+                },
+                "additionalProperties": false
               }
             }
           }
@@ -729,7 +737,7 @@ public enum OpenAPIDocument {
             }
           },
           "400": {
-            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`.",
+            "description": "The request is malformed or a field is invalid; nothing was written. Error codes: `bad_request`, `invalid_json`, `invalid_field`, `missing_field`, `unknown_field` (a field the request does not define).",
             "content": {
               "application/json": {
                 "schema": {
@@ -779,7 +787,7 @@ public enum OpenAPIDocument {
             }
           },
           "503": {
-            "description": "The node is overloaded or shutting down. Error codes: `overloaded`, `shutting_down`.",
+            "description": "The node is overloaded, shutting down, or can't write to its disk; nothing was recorded. Error codes: `overloaded`, `shutting_down`, `storage_full`, `storage_unavailable`.",
             "content": {
               "application/json": {
                 "schema": {
@@ -800,6 +808,16 @@ public enum OpenAPIDocument {
           },
           "409": {
             "description": "The node was asked to retire itself; ask another node. Error codes: `cannot_retire_self`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "This node has never heard of that node id; check it, or send `force`. Error codes: `unknown_node`.",
             "content": {
               "application/json": {
                 "schema": {
@@ -888,11 +906,13 @@ public enum OpenAPIDocument {
                   "minimum": 1,
                   "maximum": 1000000000000
                 }
-              }
+              },
+              "additionalProperties": false
             },
             "description": "Receipt lines; absent or null when the till sends none."
           }
-        }
+        },
+        "additionalProperties": false
       },
       "RefundRequest": {
         "type": "object",
@@ -913,7 +933,8 @@ public enum OpenAPIDocument {
             "minimum": 1,
             "maximum": 1000000000000
           }
-        }
+        },
+        "additionalProperties": false
       },
       "RedemptionRequest": {
         "type": "object",
@@ -954,7 +975,8 @@ public enum OpenAPIDocument {
               }
             ]
           }
-        }
+        },
+        "additionalProperties": false
       },
       "PurchaseResult": {
         "type": "object",
@@ -962,7 +984,10 @@ public enum OpenAPIDocument {
           "entry_id",
           "account_id",
           "points",
-          "balance"
+          "balance",
+          "created_at",
+          "debt_delta",
+          "replayed"
         ],
         "properties": {
           "entry_id": {
@@ -977,6 +1002,19 @@ public enum OpenAPIDocument {
           },
           "balance": {
             "type": "integer"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the entry was written at its origin."
+          },
+          "debt_delta": {
+            "type": "integer",
+            "description": "Change in the account's debt: negative when earnings repaid debt."
+          },
+          "replayed": {
+            "type": "boolean",
+            "description": "True when this write had been made before: nothing new happened and the body is the original result (HTTP 200)."
           }
         }
       },
@@ -986,7 +1024,10 @@ public enum OpenAPIDocument {
           "entry_id",
           "account_id",
           "points_reversed",
-          "balance"
+          "balance",
+          "created_at",
+          "debt_delta",
+          "replayed"
         ],
         "properties": {
           "entry_id": {
@@ -1001,6 +1042,19 @@ public enum OpenAPIDocument {
           },
           "balance": {
             "type": "integer"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the entry was written at its origin."
+          },
+          "debt_delta": {
+            "type": "integer",
+            "description": "Points that became debt (already spent when refunded)."
+          },
+          "replayed": {
+            "type": "boolean",
+            "description": "True when this write had been made before: nothing new happened and the body is the original result (HTTP 200)."
           }
         }
       },
@@ -1010,7 +1064,10 @@ public enum OpenAPIDocument {
           "entry_id",
           "account_id",
           "points",
-          "balance"
+          "balance",
+          "created_at",
+          "debt_delta",
+          "replayed"
         ],
         "properties": {
           "entry_id": {
@@ -1025,6 +1082,19 @@ public enum OpenAPIDocument {
           },
           "balance": {
             "type": "integer"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the entry was written at its origin."
+          },
+          "debt_delta": {
+            "type": "integer",
+            "description": "Change in the account's debt: negative when earnings repaid debt."
+          },
+          "replayed": {
+            "type": "boolean",
+            "description": "True when this write had been made before: nothing new happened and the body is the original result (HTTP 200)."
           }
         }
       },
@@ -1201,7 +1271,10 @@ public enum OpenAPIDocument {
           "digest",
           "version_vector",
           "retired",
-          "gossip_refusals"
+          "gossip_refusals",
+          "version",
+          "healthy",
+          "seeds"
         ],
         "properties": {
           "node_id": {
@@ -1260,6 +1333,10 @@ public enum OpenAPIDocument {
                   "type": "string",
                   "format": "date-time",
                   "description": "When the last exchange with the peer succeeded; absent if none has."
+                },
+                "last_error": {
+                  "type": "string",
+                  "description": "Why the last exchange with this peer failed, time first; absent once one succeeds."
                 }
               }
             }
@@ -1275,6 +1352,40 @@ public enum OpenAPIDocument {
             "type": "integer",
             "minimum": 0,
             "description": "Gossip connections refused: failed authentication (wrong cluster key), retired peers, forged frames."
+          },
+          "version": {
+            "type": "string",
+            "description": "The PointMesh release this node runs."
+          },
+          "healthy": {
+            "type": "boolean",
+            "description": "False while writes fail for a storage reason."
+          },
+          "storage_error": {
+            "type": "string",
+            "description": "Why writes are failing (only while `healthy` is false)."
+          },
+          "storage_failing_since": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "seeds": {
+            "type": "array",
+            "description": "`--seed` addresses not yet tied to a node id.",
+            "items": {
+              "type": "object",
+              "required": [
+                "address"
+              ],
+              "properties": {
+                "address": {
+                  "type": "string"
+                },
+                "last_error": {
+                  "type": "string"
+                }
+              }
+            }
           }
         }
       }
