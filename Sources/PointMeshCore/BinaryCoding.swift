@@ -55,7 +55,7 @@ public struct BinaryWriter: Sendable {
 }
 
 /// Why bytes did not decode. The connection that sent them is closed.
-public enum DecodingError: Error, Equatable, Sendable {
+public enum DecodingError: Error, Hashable, Sendable {
     case truncated
     case invalid(String)
 }
@@ -122,6 +122,81 @@ public struct BinaryReader: Sendable {
     /// An id, validated as the contract's ids are.
     public mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
         let text = try string()
+        do {
+            return try ID(validating: text)
+        } catch {
+            throw .invalid("invalid id \(text.debugDescription)")
+        }
+    }
+}
+
+extension BinaryWriter {
+    /// An unsigned LEB128 varint: 7 bits a byte, low bits first, high bit set on all but the
+    /// last. Small numbers (sequences, amounts, lengths) take one to three bytes.
+    public mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            u8(UInt8(rest & 0x7f) | 0x80)
+            rest >>= 7
+        }
+        u8(UInt8(rest))
+    }
+
+    /// A non-negative `Int64` as a varint (callers check the sign).
+    public mutating func count(_ value: Int64) { varint(UInt64(max(0, value))) }
+
+    /// A string as a varint byte length and UTF-8 bytes.
+    public mutating func text(_ value: String) {
+        let utf8 = Array(value.utf8)
+        varint(UInt64(utf8.count))
+        raw(utf8)
+    }
+
+    /// Bytes as a varint length and the bytes.
+    public mutating func lengthPrefixed(_ value: [UInt8]) {
+        varint(UInt64(value.count))
+        raw(value)
+    }
+}
+
+extension BinaryReader {
+    public mutating func varint() throws(DecodingError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try u8()
+            guard shift < 64, !(shift == 63 && byte > 1) else { throw .invalid("varint overflows 64 bits") }
+            value |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+    }
+
+    /// A varint that must fit a non-negative `Int64`.
+    public mutating func count() throws(DecodingError) -> Int64 {
+        let value = try varint()
+        guard value <= UInt64(Int64.max) else { throw .invalid("number \(value) out of range") }
+        return Int64(value)
+    }
+
+    /// A varint length that must fit in what is left.
+    public mutating func length() throws(DecodingError) -> Int {
+        let value = try varint()
+        guard value <= UInt64(remaining) else { throw .truncated }
+        return Int(value)
+    }
+
+    public mutating func text() throws(DecodingError) -> String {
+        let bytes = try raw(try length())
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalid("string is not UTF-8") }
+        return text
+    }
+
+    public mutating func lengthPrefixed() throws(DecodingError) -> [UInt8] { try raw(try length()) }
+
+    /// A varint-length id, validated as the contract's ids are.
+    public mutating func textIdentifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
+        let text = try text()
         do {
             return try ID(validating: text)
         } catch {

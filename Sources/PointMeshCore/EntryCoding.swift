@@ -1,110 +1,148 @@
-/// The binary form of a `LedgerEntry` on the wire (docs/protocol.md, "Entry").
+/// The binary form of a `LedgerEntry`, the same on the wire and in the store (docs/protocol.md,
+/// "Entry"). Integers are LEB128 varints, strings and blobs carry a varint length.
+///
+///     varint format (1) | text origin | varint sequence | varint wall ms | varint logical
+///     varint code | text key scope | text key id | 32 bytes request hash | varint flags
+///     varint move count | moves | varint-length details | trailing bytes (kept)
+///
+/// A move is `text debit | text credit | varint amount | varint asset | varint phase`, then for
+/// phases 2 (post) and 3 (void) the pending move's `text origin | varint sequence | varint
+/// index`, then `varint user data`.
+///
+/// Rules for growth: the fixed part only ever grows at its end, so a reader keeps whatever
+/// follows the fields it knows (`trailing`) and writes it back unchanged; a kind's own fields
+/// are tagged details, skipped by readers that do not know them and kept. Decoding is strict
+/// about form (minimal varints, known phases), so encoding what was decoded gives back the
+/// same bytes: a node forwards every entry byte for byte as it received it.
 public enum EntryCoding {
-    public static func write(_ entry: LedgerEntry, to writer: inout BinaryWriter) {
-        writer.string(entry.id.origin.rawValue)
-        writer.i64(entry.id.sequence)
-        writer.i64(entry.timestamp.wallMilliseconds)
-        writer.i64(entry.timestamp.logical)
-        writer.u8(kindCode(entry.kind))
-        writer.string(entry.account.rawValue)
-        writer.i64(entry.points.value)
-        writer.i64(entry.balanceDelta.value)
-        writer.i64(entry.debtDelta.value)
-        writer.i64(entry.balanceAfter.value)
-        writer.u8(scopeCode(entry.idempotencyKey.scope))
-        writer.string(entry.idempotencyKey.id)
-        writer.string(entry.requestHash.hex)
-        writer.optionalString(entry.receipt?.rawValue)
-        writer.optionalI64(entry.amount?.value)
-        writer.u16(UInt16(min(entry.items.count, Int(UInt16.max))))
-        for item in entry.items.prefix(Int(UInt16.max)) {
-            writer.string(item.sku.rawValue)
-            writer.string(item.category.rawValue)
-            writer.i64(item.amount.value)
-        }
-        writer.optionalString(entry.rewardID?.rawValue)
-        writer.optionalString(entry.memberID?.rawValue)
+    public static let format: UInt64 = 1
+
+    public static func encode(_ entry: LedgerEntry) -> [UInt8] {
+        var writer = BinaryWriter()
+        write(entry, to: &writer)
+        return writer.bytes
     }
 
-    public static func read(from reader: inout BinaryReader) throws(DecodingError) -> LedgerEntry {
+    public static func write(_ entry: LedgerEntry, to writer: inout BinaryWriter) {
+        writer.varint(format)
+        writer.text(entry.id.origin.rawValue)
+        writer.count(entry.id.sequence)
+        writer.count(entry.timestamp.wallMilliseconds)
+        writer.count(entry.timestamp.logical)
+        writer.varint(entry.code.value)
+        writer.text(entry.idempotencyKey.scope)
+        writer.text(entry.idempotencyKey.id)
+        writer.raw(entry.requestHash.bytes)
+        writer.varint(entry.flags)
+        writer.varint(UInt64(entry.moves.count))
+        for move in entry.moves {
+            writer.text(move.debit.name)
+            writer.text(move.credit.name)
+            writer.count(move.amount.value)
+            writer.varint(move.asset.code)
+            switch move.phase {
+            case .posted: writer.varint(0)
+            case .pending: writer.varint(1)
+            case .post(let ref): write(ref, phase: 2, to: &writer)
+            case .void(let ref): write(ref, phase: 3, to: &writer)
+            }
+            writer.varint(move.userData)
+        }
+        writer.lengthPrefixed(entry.details.bytes)
+        writer.raw(entry.trailing)
+    }
+
+    private static func write(_ ref: MoveRef, phase: UInt64, to writer: inout BinaryWriter) {
+        writer.varint(phase)
+        writer.text(ref.entry.origin.rawValue)
+        writer.count(ref.entry.sequence)
+        writer.count(Int64(ref.index))
+    }
+
+    /// Decodes one entry that fills `bytes` exactly (what follows the known fields is kept as
+    /// `trailing`).
+    public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> LedgerEntry {
+        var reader = StrictReader(BinaryReader(bytes))
+        let version = try reader.varint()
+        guard version >= 1 else { throw .invalid("entry format \(version)") }
         let origin: NodeID = try reader.identifier()
-        let sequence = try reader.i64()
+        let sequence = try reader.count()
         guard sequence > 0 else { throw .invalid("sequence \(sequence)") }
-        let wall = try reader.i64(), logical = try reader.i64()
-        let kind = try kind(try reader.u8())
-        let account: AccountID = try reader.identifier()
-        let points = try reader.i64(), balanceDelta = try reader.i64(), debtDelta = try reader.i64(), balanceAfter = try reader.i64()
-        let scope = try scope(try reader.u8())
-        let keyID = try reader.string()
-        try IdentifierCheck.validate(keyID)
-        let hash = try reader.string()
-        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw .invalid("request hash")
+        let wall = try reader.count(), logical = try reader.count()
+        let code = EntryCode(try reader.varint())
+        let scope = try reader.text()
+        let keyID = try reader.text()
+        guard !scope.isEmpty, !scope.contains(":") else { throw .invalid("idempotency scope \(scope.debugDescription)") }
+        do { try RequestID.check(keyID) } catch { throw .invalid("idempotency id \(keyID.debugDescription)") }
+        let hash = RequestHash(bytes: try reader.base.raw(32))
+        let flags = try reader.varint()
+        let moveCount = try reader.varint()
+        guard moveCount <= UInt64(reader.base.remaining / 6) else { throw .invalid("move count \(moveCount)") }
+        var moves: [Move] = []
+        for _ in 0..<moveCount {
+            let debit = try LedgerAccount(validating: try reader.text())
+            let credit = try LedgerAccount(validating: try reader.text())
+            let amount = Points(try reader.count())
+            let asset = Asset(code: try reader.varint())
+            let phase: MovePhase
+            switch try reader.varint() {
+            case 0: phase = .posted
+            case 1: phase = .pending
+            case let code where code == 2 || code == 3:
+                let ref = MoveRef(entry: EntryID(origin: try reader.identifier(), sequence: try reader.count()),
+                                  index: Int(try reader.count()))
+                phase = code == 2 ? .post(ref) : .void(ref)
+            case let other: throw .invalid("move phase \(other)")
+            }
+            moves.append(Move(debit: debit, credit: credit, amount: amount, asset: asset, phase: phase, userData: try reader.varint()))
         }
-        let receipt = try reader.optionalString().map { (text) throws(DecodingError) in try ReceiptID.decoded(text) }
-        let amount = try reader.optionalI64().map(Fen.init)
-        let itemCount = Int(try reader.u16())
-        var items: [PurchaseItem] = []
-        for _ in 0..<itemCount {
-            items.append(PurchaseItem(sku: try reader.identifier(), category: try reader.identifier(), amount: Fen(try reader.i64())))
-        }
-        let reward = try reader.optionalString().map { (text) throws(DecodingError) in try RequestID.decoded(text) }
-        let member = try reader.optionalString().map { (text) throws(DecodingError) in try AccountID.decoded(text) }
+        let details = EntryDetails(bytes: try reader.lengthPrefixed())
+        _ = try details.fields()
+        let trailing = try reader.base.raw(reader.base.remaining)
         return LedgerEntry(
             id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: wall, logical: logical),
-            kind: kind, account: account, points: Points(points), balanceDelta: Points(balanceDelta), debtDelta: Points(debtDelta),
-            balanceAfter: Points(balanceAfter), idempotencyKey: IdempotencyKey(scope: scope, id: keyID),
-            requestHash: RequestHash(hex: hash), receipt: receipt, amount: amount, items: items, rewardID: reward, memberID: member)
-    }
-
-    static func kindCode(_ kind: EntryKind) -> UInt8 {
-        switch kind {
-        case .earn: 1
-        case .refund: 2
-        case .redeem: 3
-        }
-    }
-
-    static func kind(_ code: UInt8) throws(DecodingError) -> EntryKind {
-        switch code {
-        case 1: .earn
-        case 2: .refund
-        case 3: .redeem
-        default: throw .invalid("entry kind \(code)")
-        }
-    }
-
-    static func scopeCode(_ scope: IdempotencyKey.Scope) -> UInt8 {
-        switch scope {
-        case .receipt: 1
-        case .refund: 2
-        case .redemption: 3
-        }
-    }
-
-    static func scope(_ code: UInt8) throws(DecodingError) -> IdempotencyKey.Scope {
-        switch code {
-        case 1: .receipt
-        case 2: .refund
-        case 3: .redemption
-        default: throw .invalid("idempotency scope \(code)")
-        }
+            code: code, idempotencyKey: IdempotencyKey(scope: scope, id: keyID), requestHash: hash, moves: moves,
+            details: details, flags: flags, trailing: trailing)
     }
 }
 
-enum IdentifierCheck {
-    static func validate(_ text: String) throws(DecodingError) {
+/// A reader that refuses non-minimal varints, so decoding then encoding reproduces the bytes.
+private struct StrictReader {
+    var base: BinaryReader
+    init(_ base: BinaryReader) { self.base = base }
+
+    mutating func varint() throws(DecodingError) -> UInt64 {
+        let start = base.offset
+        let value = try base.varint()
+        var minimal = BinaryWriter()
+        minimal.varint(value)
+        guard base.offset - start == minimal.bytes.count else { throw .invalid("non-minimal varint") }
+        return value
+    }
+
+    mutating func count() throws(DecodingError) -> Int64 {
+        let value = try varint()
+        guard value <= UInt64(Int64.max) else { throw .invalid("number \(value) out of range") }
+        return Int64(value)
+    }
+
+    mutating func lengthPrefixed() throws(DecodingError) -> [UInt8] {
+        let length = try varint()
+        guard length <= UInt64(base.remaining) else { throw .truncated }
+        return try base.raw(Int(length))
+    }
+
+    mutating func text() throws(DecodingError) -> String {
+        guard let text = String(validating: try lengthPrefixed(), as: UTF8.self) else { throw .invalid("string is not UTF-8") }
+        return text
+    }
+
+    mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
+        let text = try text()
         do {
-            try RequestID.check(text)
+            return try ID(validating: text)
         } catch {
             throw .invalid("invalid id \(text.debugDescription)")
         }
-    }
-}
-
-extension Identifier {
-    static func decoded(_ text: String) throws(DecodingError) -> Self {
-        try IdentifierCheck.validate(text)
-        return Self(unchecked: text)
     }
 }

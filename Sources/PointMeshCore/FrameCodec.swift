@@ -2,12 +2,17 @@
 ///
 ///     u32 length | u8 version | u8 type | payload | [32-byte MAC once authenticated]
 ///
-/// `length` counts every byte after itself. A frame over `maximumFrameBytes`, an unknown
-/// version, a MAC that does not verify or a payload that does not decode is a `FrameError`,
-/// and the connection is closed with nothing of the frame applied.
+/// `length` counts every byte after itself. `version` is the protocol version: the handshake's
+/// frames carry `handshakeVersion` (2, the first version that negotiates, forever), later
+/// frames the version the handshake agreed (`use(version:)`). A frame over
+/// `maximumFrameBytes`, of another version, with a MAC that does not verify or a payload that
+/// does not decode is a `FrameError`, and the connection is closed with nothing of the frame
+/// applied.
 public struct FrameCodec: Sendable {
-    public static let version: UInt8 = 1
+    public static let handshakeVersion: UInt8 = 2
     public static let maximumFrameBytes = 8 * 1024 * 1024
+    /// The version frames are sent and expected in.
+    public private(set) var version = FrameCodec.handshakeVersion
 
     public enum FrameError: Error, Equatable, Sendable {
         case tooLarge(Int)
@@ -27,12 +32,15 @@ public struct FrameCodec: Sendable {
         sendDirection = role == .initiator ? 0 : 1
     }
 
+    /// From now on frames are sent and expected in `version`.
+    public mutating func use(version: UInt8) { self.version = version }
+
     /// From now on every frame carries and must carry a MAC under `key`.
     public mutating func authenticate(with key: [UInt8]) { sessionKey = key }
 
     public mutating func encode(_ message: GossipMessage) -> [UInt8] {
         let payload = message.payload()
-        var body: [UInt8] = [Self.version, message.typeCode]
+        var body: [UInt8] = [version, message.typeCode]
         body.append(contentsOf: payload)
         if let sessionKey {
             body.append(contentsOf: frameMAC(key: sessionKey, direction: sendDirection, counter: sent, body: body))
@@ -58,7 +66,7 @@ public struct FrameCodec: Sendable {
         guard buffer.count >= 4 + length else { return nil }
         var body = Array(buffer[4..<(4 + length)])
         buffer.removeFirst(4 + length)
-        guard body[0] == Self.version else { throw .unsupportedVersion(body[0]) }
+        guard body[0] == version else { throw .unsupportedVersion(body[0]) }
         if let sessionKey {
             guard body.count >= 2 + HMACSHA256.length else { throw .badMAC }
             let mac = Array(body.suffix(HMACSHA256.length))

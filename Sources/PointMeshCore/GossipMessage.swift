@@ -15,8 +15,8 @@ public struct MemberRecord: Hashable, Sendable {
 /// Every message of the gossip protocol (byte layouts in docs/protocol.md).
 public enum GossipMessage: Hashable, Sendable {
     // Handshake: mutual challenge–response over the cluster key.
-    case hello(nonce: [UInt8])
-    case challenge(nonce: [UInt8], mac: [UInt8])
+    case hello(nonce: [UInt8], versions: ProtocolVersions)
+    case challenge(nonce: [UInt8], version: UInt8, mac: [UInt8])
     case proof(mac: [UInt8])
     // After the handshake.
     case identify(node: NodeID, address: String)
@@ -61,10 +61,13 @@ public enum GossipMessage: Hashable, Sendable {
     public func payload() -> [UInt8] {
         var writer = BinaryWriter()
         switch self {
-        case .hello(let nonce):
+        case .hello(let nonce, let versions):
             writer.raw(nonce)
-        case .challenge(let nonce, let mac):
+            writer.u8(versions.lowest)
+            writer.u8(versions.highest)
+        case .challenge(let nonce, let version, let mac):
             writer.raw(nonce)
+            writer.u8(version)
             writer.raw(mac)
         case .proof(let mac):
             writer.raw(mac)
@@ -93,7 +96,7 @@ public enum GossipMessage: Hashable, Sendable {
             }
         case .entries(let entries):
             writer.u32(UInt32(entries.count))
-            for entry in entries { EntryCoding.write(entry, to: &writer) }
+            for entry in entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
         }
         return writer.bytes
     }
@@ -103,8 +106,13 @@ public enum GossipMessage: Hashable, Sendable {
         var reader = BinaryReader(payload)
         let message: GossipMessage
         switch type {
-        case 0x01: message = .hello(nonce: try reader.raw(Handshake.nonceLength))
-        case 0x02: message = .challenge(nonce: try reader.raw(Handshake.nonceLength), mac: try reader.raw(HMACSHA256.length))
+        case 0x01:
+            let nonce = try reader.raw(Handshake.nonceLength)
+            let lowest = try reader.u8(), highest = try reader.u8()
+            guard lowest <= highest else { throw .invalid("version range \(lowest)–\(highest)") }
+            message = .hello(nonce: nonce, versions: ProtocolVersions(lowest, highest))
+        case 0x02:
+            message = .challenge(nonce: try reader.raw(Handshake.nonceLength), version: try reader.u8(), mac: try reader.raw(HMACSHA256.length))
         case 0x03: message = .proof(mac: try reader.raw(HMACSHA256.length))
         case 0x10: message = .identify(node: try reader.identifier(), address: try reader.string())
         case 0x11: message = .refused(reason: try reader.string())
@@ -133,10 +141,10 @@ public enum GossipMessage: Hashable, Sendable {
             message = .state(vector: VersionVector(sequences), members: members)
         case 0x23:
             let count = try reader.u32()
-            guard Int(count) <= reader.remaining / 60 else { throw .invalid("entry count \(count)") }
+            guard Int(count) <= reader.remaining / 50 else { throw .invalid("entry count \(count)") }
             var entries: [LedgerEntry] = []
             entries.reserveCapacity(Int(count))
-            for _ in 0..<count { entries.append(try EntryCoding.read(from: &reader)) }
+            for _ in 0..<count { entries.append(try EntryCoding.decode(try reader.lengthPrefixed())) }
             message = .entries(entries)
         case 0x24: message = .endOfEntries
         default: throw .invalid("unknown message type \(type)")

@@ -8,14 +8,40 @@ public struct ClusterKey: Sendable {
     public static let loopbackOnly = ClusterKey(bytes: Array("pointmesh-loopback-only-cluster".utf8))
 }
 
-/// Mutual challenge–response authentication over the cluster key, as a pure state machine.
+/// The gossip protocol versions a node speaks. Two nodes speak the highest both know; a
+/// release that changes the protocol widens its range so it still talks to the one before.
+public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
+    public var lowest: UInt8
+    public var highest: UInt8
+
+    public init(_ lowest: UInt8, _ highest: UInt8) {
+        self.lowest = lowest
+        self.highest = highest
+    }
+
+    /// What this release speaks. Version 1 (pointmesh 0.2) had no negotiation and another
+    /// entry format; it is refused at the first frame (docs/operations.md, "Upgrading a chain").
+    public static let supported = ProtocolVersions(2, 2)
+
+    /// The highest version both ranges hold, if any.
+    public func common(with other: ProtocolVersions) -> UInt8? {
+        let highest = min(highest, other.highest)
+        return highest >= max(lowest, other.lowest) ? highest : nil
+    }
+
+    public var description: String { lowest == highest ? "\(lowest)" : "\(lowest)–\(highest)" }
+}
+
+/// Mutual challenge–response authentication over the cluster key, with the protocol version
+/// agreed on the way, as a pure state machine.
 ///
-///     initiator → hello(nonceI)
-///     responder → challenge(nonceR, HMAC(key, "pointmesh-responder" ‖ nonceI ‖ nonceR))
-///     initiator → proof(HMAC(key, "pointmesh-initiator" ‖ nonceI ‖ nonceR))
+///     initiator → hello(nonceI, range)
+///     responder → challenge(nonceR, version, HMAC(key, "pointmesh-responder" ‖ nonceI ‖ nonceR ‖ range ‖ version))
+///     initiator → proof(HMAC(key, "pointmesh-initiator" ‖ nonceI ‖ nonceR ‖ range ‖ version))
 ///
 /// Each side proves it holds the key without sending it; the fresh nonces make a recorded
-/// exchange useless to replay. Both then derive the session key
+/// exchange useless to replay, and the MACs cover the versions, so nobody in between can
+/// talk the two down to an older version. Both then derive the session key
 /// HMAC(key, "pointmesh-session" ‖ nonceI ‖ nonceR) that authenticates every later frame.
 public struct Handshake: Sendable {
     public static let nonceLength = 32
@@ -27,6 +53,8 @@ public struct Handshake: Sendable {
         case badProof
         /// A message arrived that the handshake does not expect at this point.
         case unexpected(String)
+        /// The two nodes share no protocol version: one of them must be upgraded.
+        case noCommonVersion(ours: ProtocolVersions, theirs: ProtocolVersions)
     }
 
     public let role: Role
@@ -34,36 +62,58 @@ public struct Handshake: Sendable {
     private let ownNonce: [UInt8]
     private var peerNonce: [UInt8]?
     public private(set) var sessionKey: [UInt8]?
+    private let versions: ProtocolVersions
+    /// The protocol version both sides speak, once agreed.
+    public private(set) var version: UInt8?
 
     /// `nonce` must be fresh random bytes (`SecureRandom.bytes`); tests pass fixed ones.
-    public init(role: Role, key: ClusterKey, nonce: [UInt8]) {
+    public init(role: Role, key: ClusterKey, nonce: [UInt8], versions: ProtocolVersions = .supported) {
         self.role = role
         self.key = key
         self.ownNonce = nonce
+        self.versions = versions
     }
 
     /// The initiator's first message.
-    public func hello() -> GossipMessage { .hello(nonce: ownNonce) }
+    public func hello() -> GossipMessage { .hello(nonce: ownNonce, versions: versions) }
 
     /// Handles a handshake message; returns the reply, if any. `sessionKey` is set once the
     /// peer is proven.
     public mutating func receive(_ message: GossipMessage) throws(Failure) -> GossipMessage? {
         switch (role, message, peerNonce) {
-        case (.responder, .hello(let nonce), nil):
+        case (.responder, .hello(let nonce, let theirs), nil):
+            guard let chosen = versions.common(with: theirs) else { throw .noCommonVersion(ours: versions, theirs: theirs) }
             peerNonce = nonce
-            return .challenge(nonce: ownNonce, mac: mac("pointmesh-responder", initiator: nonce, responder: ownNonce))
-        case (.initiator, .challenge(let nonce, let proof), nil):
-            guard HMACSHA256.equal(proof, mac("pointmesh-responder", initiator: ownNonce, responder: nonce)) else { throw .badProof }
+            peerVersions = theirs
+            version = chosen
+            return .challenge(nonce: ownNonce, version: chosen,
+                              mac: mac("pointmesh-responder", initiator: nonce, responder: ownNonce, versions: theirs, chosen: chosen))
+        case (.initiator, .challenge(let nonce, let chosen, let proof), nil):
+            guard HMACSHA256.equal(proof, mac("pointmesh-responder", initiator: ownNonce, responder: nonce, versions: versions, chosen: chosen)) else {
+                throw .badProof
+            }
+            guard chosen >= versions.lowest, chosen <= versions.highest else {
+                throw .noCommonVersion(ours: versions, theirs: ProtocolVersions(chosen, chosen))
+            }
             peerNonce = nonce
+            version = chosen
             sessionKey = mac("pointmesh-session", initiator: ownNonce, responder: nonce)
-            return .proof(mac: mac("pointmesh-initiator", initiator: ownNonce, responder: nonce))
+            return .proof(mac: mac("pointmesh-initiator", initiator: ownNonce, responder: nonce, versions: versions, chosen: chosen))
         case (.responder, .proof(let proof), .some(let nonce)) where sessionKey == nil:
-            guard HMACSHA256.equal(proof, mac("pointmesh-initiator", initiator: nonce, responder: ownNonce)) else { throw .badProof }
+            guard let theirs = peerVersions, let chosen = version,
+                  HMACSHA256.equal(proof, mac("pointmesh-initiator", initiator: nonce, responder: ownNonce, versions: theirs, chosen: chosen))
+            else { throw .badProof }
             sessionKey = mac("pointmesh-session", initiator: nonce, responder: ownNonce)
             return nil
         default:
             throw .unexpected(message.name)
         }
+    }
+
+    private var peerVersions: ProtocolVersions?
+
+    private func mac(_ label: String, initiator: [UInt8], responder: [UInt8], versions: ProtocolVersions, chosen: UInt8) -> [UInt8] {
+        HMACSHA256.mac(key: key.bytes, Array(label.utf8), initiator, responder, [versions.lowest, versions.highest, chosen])
     }
 
     private func mac(_ label: String, initiator: [UInt8], responder: [UInt8]) -> [UInt8] {

@@ -1,11 +1,11 @@
-/// What a ledger entry records.
-public enum EntryKind: String, Sendable, CaseIterable {
-    /// Points earned by a purchase (`receipt_id`).
-    case earn
-    /// Points clawed back by a refund of part or all of a receipt (`refund_id`).
-    case refund
-    /// Points spent on a reward or a bill (`request_id`).
-    case redeem
+/// What an entry records, as a number on the wire. Open: each kind of change has its code
+/// (`EntryKinds`), and a node that meets a code it does not know still applies the entry's
+/// moves, keeps its details and forwards it, and interprets it once upgraded.
+public struct EntryCode: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public var description: String { String(value) }
+    public static func < (lhs: EntryCode, rhs: EntryCode) -> Bool { lhs.value < rhs.value }
 }
 
 /// One line of a purchase, kept on the entry so that category campaigns can apply to it later.
@@ -21,60 +21,53 @@ public struct PurchaseItem: Hashable, Sendable {
     }
 }
 
-/// An immutable change to the ledger. Entries are the source of truth; every balance is a
-/// counter derived from them (see `AccountCounters`), and the counters can always be recomputed.
+/// An immutable change to the ledger: one or more moves between accounts, decided together by
+/// the node that wrote it (the origin) and applied as recorded everywhere else. Entries are the
+/// source of truth; every balance is a counter derived from their moves (`MoveEffects`), and the
+/// counters can always be recomputed.
 ///
-/// The effect on balances is decided once, by the origin node, when it writes the entry
-/// (`balanceDelta`, `debtDelta`); replicas apply it as recorded and never re-decide it, so every
-/// node that holds the same entries holds the same balances whatever order they arrived in.
+/// The shared type carries nothing kind-specific: what a kind needs beyond its moves (a
+/// receipt, an amount in fen, the balance after, for a replay's answer) is in `details`, which
+/// only that kind reads. So a new kind of change adds no field here.
 public struct LedgerEntry: Hashable, Sendable {
     public var id: EntryID
     public var timestamp: HLCTimestamp
-    public var kind: EntryKind
-    public var account: AccountID
-    /// The business amount: points earned, reversed by a refund, or redeemed. Never negative.
-    public var points: Points
-    /// Signed change to the account's spendable balance.
-    public var balanceDelta: Points
-    /// Signed change to the account's debt: refunds of spent points raise it, earnings repay it.
-    public var debtDelta: Points
-    /// The account's balance on the origin just after this entry; a replayed write answers it.
-    public var balanceAfter: Points
+    public var code: EntryCode
     /// The client's id for this write, namespaced by kind.
     public var idempotencyKey: IdempotencyKey
     /// Fingerprint of the request that created the entry; a replay must carry the same.
     public var requestHash: RequestHash
-    /// The receipt a purchase or refund is about.
-    public var receipt: ReceiptID?
-    /// The purchase amount (earn) or the refunded amount (refund).
-    public var amount: Fen?
-    public var items: [PurchaseItem]
-    /// The reward a redemption was for, when the client named one.
-    public var rewardID: RequestID?
-    /// The family member redeeming from a pool, when the client named one.
-    public var memberID: AccountID?
+    public var moves: [Move]
+    public var details: EntryDetails
+    /// Reserved for later use, 0 today; carried and forwarded as received.
+    public var flags: UInt64
+    /// Bytes a newer entry format put after the fields this release knows; kept and forwarded
+    /// as received (`EntryCoding`).
+    public var trailing: [UInt8]
 
     public init(
-        id: EntryID, timestamp: HLCTimestamp, kind: EntryKind, account: AccountID,
-        points: Points, balanceDelta: Points, debtDelta: Points, balanceAfter: Points,
-        idempotencyKey: IdempotencyKey, requestHash: RequestHash,
-        receipt: ReceiptID? = nil, amount: Fen? = nil, items: [PurchaseItem] = [],
-        rewardID: RequestID? = nil, memberID: AccountID? = nil
+        id: EntryID, timestamp: HLCTimestamp, code: EntryCode, idempotencyKey: IdempotencyKey,
+        requestHash: RequestHash, moves: [Move], details: EntryDetails = .empty, flags: UInt64 = 0, trailing: [UInt8] = []
     ) {
         self.id = id
         self.timestamp = timestamp
-        self.kind = kind
-        self.account = account
-        self.points = points
-        self.balanceDelta = balanceDelta
-        self.debtDelta = debtDelta
-        self.balanceAfter = balanceAfter
+        self.code = code
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
-        self.receipt = receipt
-        self.amount = amount
-        self.items = items
-        self.rewardID = rewardID
-        self.memberID = memberID
+        self.moves = moves
+        self.details = details
+        self.flags = flags
+        self.trailing = trailing
+    }
+
+    /// Customer accounts the entry's moves touch, in order.
+    public var customerAccounts: [AccountID] {
+        var seen: [AccountID] = []
+        for move in moves {
+            for account in [move.debit, move.credit] {
+                if let customer = account.customer, !seen.contains(customer) { seen.append(customer) }
+            }
+        }
+        return seen
     }
 }

@@ -1,14 +1,16 @@
 /// A complete ledger held in memory: the same rules as the SQLite store, without a disk. The
 /// deterministic simulation runs one per node; tests use it as the reference model.
-public struct MemoryLedger: ReplicaStore, WriteFactsSource, Sendable {
+public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     public let origin: NodeID
     public private(set) var clock = HybridLogicalClock()
     private var log: [NodeID: [LedgerEntry]] = [:]
     /// The entry that counts for each idempotency key.
     private var counting: [IdempotencyKey: LedgerEntry] = [:]
     public private(set) var duplicates: Set<EntryID> = []
-    public private(set) var counters: [AccountID: AccountCounters] = [:]
-    private var refunded: [ReceiptID: Fen] = [:]
+    /// Per balance, per origin: the same CRDT-style counters the store keeps.
+    public private(set) var balances: [BalanceKey: [NodeID: Balance]] = [:]
+    private var links: [String: Set<EntryID>] = [:]
+    private var byID: [EntryID: LedgerEntry] = [:]
 
     public init(origin: NodeID) {
         self.origin = origin
@@ -27,20 +29,26 @@ public struct MemoryLedger: ReplicaStore, WriteFactsSource, Sendable {
 
     public var allEntries: [LedgerEntry] { log.values.flatMap { $0 } }
 
-    public func accountState(of account: AccountID) -> AccountState {
-        counters[account]?.state ?? .empty
+    public func balance(_ key: BalanceKey) -> Balance {
+        balances[key]?.values.reduce(Balance(), +) ?? Balance()
     }
 
     public func countingEntry(for key: IdempotencyKey) -> LedgerEntry? { counting[key] }
 
-    public func refundedAmount(of receipt: ReceiptID) -> Fen { refunded[receipt] ?? .zero }
+    /// A customer's state (the `FactsSource` look-up, which can't fail in memory).
+    public func accountState(of account: AccountID) -> AccountState {
+        AccountState(points: balance(BalanceKey(LedgerAccount(account), .points)), debt: balance(BalanceKey(LedgerAccount(account), .debt)))
+    }
 
-    /// A local write at physical time `now`: decided by `LedgerRules` against this ledger.
-    public mutating func write(_ command: WriteCommand, now: Int64) throws -> WriteDecision {
-        let prepared = PreparedWrite(command)
-        let facts = try WriteFacts.gather(for: prepared, from: self)
+    public func linkedEntries(_ link: String) -> [LedgerEntry] {
+        (links[link] ?? []).compactMap { byID[$0] }
+    }
+
+    /// A local write at physical time `now`, decided by the rules against this ledger.
+    public mutating func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision {
         let id = EntryID(origin: origin, sequence: versionVector()[origin] + 1)
-        let decision = try LedgerRules.decide(prepared, facts: facts, id: id, timestamp: clock.tick(now: now))
+        let context = RequestContext(node: origin, now: now)
+        let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: clock.tick(now: now), context: context)
         if case .append(let entry) = decision { store(entry) }
         return decision
     }
@@ -58,6 +66,7 @@ public struct MemoryLedger: ReplicaStore, WriteFactsSource, Sendable {
 
     private mutating func store(_ entry: LedgerEntry) {
         log[entry.id.origin, default: []].append(entry)
+        byID[entry.id] = entry
         switch ReceivedEntryEffect.of(entry, current: counting[entry.idempotencyKey]) {
         case .counts:
             count(entry, sign: 1)
@@ -71,14 +80,12 @@ public struct MemoryLedger: ReplicaStore, WriteFactsSource, Sendable {
     }
 
     private mutating func count(_ entry: LedgerEntry, sign: Int64) {
-        if sign > 0 {
-            counters[entry.account, default: AccountCounters()].apply(entry)
-            counting[entry.idempotencyKey] = entry
-        } else {
-            counters[entry.account, default: AccountCounters()].unapply(entry)
+        for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+            balances[key, default: [:]][entry.id.origin, default: Balance()] += delta.scaled(by: sign)
         }
-        if entry.kind == .refund, let receipt = entry.receipt, let amount = entry.amount {
-            refunded[receipt, default: .zero] = (refunded[receipt] ?? .zero) + (sign > 0 ? amount : Fen(-amount.value))
+        for link in EntryLinks.of(entry.details) {
+            if sign > 0 { links[link, default: []].insert(entry.id) } else { links[link]?.remove(entry.id) }
         }
+        if sign > 0 { counting[entry.idempotencyKey] = entry }
     }
 }

@@ -17,11 +17,16 @@ enum GossipConnectionError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .frame(.tooLarge(let size)): "frame of \(size) bytes exceeds the limit"
+        case .frame(.unsupportedVersion(1)):
+            "the peer speaks gossip protocol 1 (pointmesh 0.2 or older); this node speaks \(ProtocolVersions.supported): "
+                + "upgrade the peer (docs/operations.md, \"Upgrading a chain\")"
         case .frame(.unsupportedVersion(let version)): "unknown protocol version \(version)"
         case .frame(.badMAC): "frame failed authentication"
         case .frame(.malformed(let why)): "malformed frame (\(why))"
         case .handshake(.badProof): "authentication failed: the peer does not hold this cluster's key"
         case .handshake(.unexpected(let what)): "unexpected \(what) during the handshake"
+        case .handshake(.noCommonVersion(let ours, let theirs)):
+            "no common protocol version: this node speaks \(ours), the peer \(theirs); upgrade the older one (docs/operations.md, \"Upgrading a chain\")"
         case .handshakeAbandoned: "authentication failed: the peer hung up after our challenge (does it hold this cluster's key?)"
         case .session(let error): "protocol error: \(error)"
         case .refusedByPeer(let reason): "the peer refused us: \(reason)"
@@ -74,10 +79,20 @@ final class GossipConnection {
         do {
             if role == .initiator {
                 try send(handshake.hello())
-                guard let proof = try handshake.receive(try receive()) else { throw GossipConnectionError.unexpected("handshake end") }
+                let answer = try receive()
+                if case .refused(let reason) = answer { throw GossipConnectionError.refusedByPeer(reason) }
+                guard let proof = try handshake.receive(answer) else { throw GossipConnectionError.unexpected("handshake end") }
                 try send(proof)
             } else {
-                guard let challenge = try handshake.receive(try receive()) else { throw GossipConnectionError.unexpected("handshake end") }
+                let challenge: GossipMessage?
+                do {
+                    challenge = try handshake.receive(try receive())
+                } catch let failure as Handshake.Failure {
+                    // Tell the peer why before hanging up: it logs the reason on its side too.
+                    if case .noCommonVersion = failure { try? send(.refused(reason: GossipConnectionError.handshake(failure).description)) }
+                    throw failure
+                }
+                guard let challenge else { throw GossipConnectionError.unexpected("handshake end") }
                 try send(challenge)
                 let proof: GossipMessage
                 do {
@@ -90,7 +105,10 @@ final class GossipConnection {
         } catch let failure as Handshake.Failure {
             throw GossipConnectionError.handshake(failure)
         }
-        guard let sessionKey = handshake.sessionKey else { throw GossipConnectionError.unexpected("handshake end") }
+        guard let sessionKey = handshake.sessionKey, let version = handshake.version else {
+            throw GossipConnectionError.unexpected("handshake end")
+        }
+        codec.use(version: version)
         codec.authenticate(with: sessionKey)
     }
 }

@@ -11,6 +11,7 @@ struct LedgerAPI: Sendable {
     let log: Logger
     let gossip: GossipService
     let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
+    let requestIDs = RequestIDs()
 
     /// Largest page of history one request returns.
     static let maximumPageSize = 500
@@ -18,17 +19,10 @@ struct LedgerAPI: Sendable {
 
     func router() -> Router {
         var router = Router()
-        router.addAsync("POST", "/v1/purchases") { request, _, respond in
-            write(request, kind: .receipt, respond: respond, decode: { .purchase(try WriteRequestDecoding.purchase($0)) },
-                  render: ResponseBodies.pointsMoved)
-        }
-        router.addAsync("POST", "/v1/refunds") { request, _, respond in
-            write(request, kind: .refund, respond: respond, decode: { .refund(try WriteRequestDecoding.refund($0)) },
-                  render: ResponseBodies.refund)
-        }
-        router.addAsync("POST", "/v1/redemptions") { request, _, respond in
-            write(request, kind: .redemption, respond: respond, decode: { .redemption(try WriteRequestDecoding.redemption($0)) },
-                  render: ResponseBodies.pointsMoved)
+        for kind in EntryKinds.all {
+            router.addAsync("POST", kind.route) { request, _, respond in
+                write(request, kind: kind, respond: respond)
+            }
         }
         router.add("GET", "/v1/accounts/{account_id}") { _, parameters in
             answer { () throws(APIError) in try account(parameters) }
@@ -62,39 +56,48 @@ struct LedgerAPI: Sendable {
 
     /// A write: validated on the event loop (quick), committed by the group-commit writer, and
     /// answered from the writer's completion, so no thread waits for the fsync.
-    private func write(
-        _ request: HTTPRequest, kind: IdempotencyKey.Scope, respond: @escaping HTTPServer.Responder,
-        decode: ([UInt8]) throws -> WriteCommand, render: @escaping @Sendable (LedgerEntry, Bool) -> [UInt8]
-    ) {
-        let command: WriteCommand
+    private func write(_ request: HTTPRequest, kind: any EntryKindRule.Type, respond: @escaping HTTPServer.Responder) {
+        let context = self.context()
+        let prepared: PreparedWrite
         do {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
                 throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
             }
-            command = try decode(request.body)
+            prepared = try PreparedWrite.parse(kind, body: request.body)
         } catch {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)
         }
-        store.write(command) { [metrics, gossip, log] result in
+        store.write(prepared, context: context) { [metrics, gossip, log] result in
             switch result {
-            case .success(.created(let entry)):
-                metrics.recordWrite(kind, .created)
-                gossip.localWrite()
-                respond(.json(201, render(entry, false)))
-            case .success(.replayed(let entry)):
-                metrics.recordWrite(kind, .replayed)
-                respond(.json(200, render(entry, true)))
+            case .success(let outcome):
+                let created: Bool
+                if case .created = outcome { created = true } else { created = false }
+                guard let body = try? kind.response(outcome.entry, replayed: !created) else {
+                    log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render")
+                    return respond(APIError.internalError.withRequestID(context.requestID).response)
+                }
+                metrics.recordWrite(kind, created ? .created : .replayed)
+                if created { gossip.localWrite() }
+                respond(.json(created ? 201 : 200, body))
             case .failure(let error):
                 var apiError = APIError(error)
                 if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: PointMeshNode.wallClockMilliseconds()) {
                     apiError.message += note
                 }
                 metrics.recordWrite(kind, .refused)
-                if apiError.status >= 500 { log.error("\(request.method) \(request.path) failed: \(error)") }
+                if apiError.status >= 500 {
+                    log.error("request \(context.requestID): \(request.method) \(request.path) failed: \(error)")
+                    apiError = apiError.withRequestID(context.requestID)
+                }
                 respond(apiError.response)
             }
         }
+    }
+
+    /// Who is asking, of which node, now; and the request's id for logs.
+    private func context() -> RequestContext {
+        RequestContext(caller: "", node: store.nodeID, now: PointMeshNode.wallClockMilliseconds(), requestID: requestIDs.next())
     }
 
     /// Peers silent for longer than this make a refusal for lack of points mention it.
@@ -116,7 +119,7 @@ struct LedgerAPI: Sendable {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let state = try reading { try $0.accountState(of: account) }
         return ResponseBodies.encode(ResponseBodies.Account(
-            account_id: account.rawValue, balance: state.balance.value, debt: state.debt.value,
+            account_id: account.rawValue, balance: state.balance.value, debt: state.debt.value, pending: state.pending.value,
             family_id: nil, frozen: false, expiring: []))
     }
 
@@ -136,9 +139,12 @@ struct LedgerAPI: Sendable {
         }
         let page = try reading { try $0.entries(of: account, before: cursor, limit: limit + 1) }
         let shown = Array(page.prefix(limit))
-        return ResponseBodies.encode(ResponseBodies.EntryPage(
-            account_id: account.rawValue, entries: shown.map(ResponseBodies.Entry.init),
-            next_cursor: page.count > limit ? shown.last.map { EntryCursor(after: $0).token } : nil))
+        var body: [String: JSONValue] = [
+            "account_id": .string(account.rawValue),
+            "entries": .array(shown.map { ResponseBodies.entry($0.entry, duplicate: $0.duplicate, for: account) }),
+        ]
+        if page.count > limit, let last = shown.last { body["next_cursor"] = .string(EntryCursor(after: last.entry).token) }
+        return Array(JSONValue.object(body).serialized.utf8)
     }
 
     private func status() throws(APIError) -> [UInt8] {
@@ -153,18 +159,31 @@ struct LedgerAPI: Sendable {
             gossip_refusals: gossip.refusals.load(ordering: .relaxed)))
     }
 
+    /// The body of `POST /v1/cluster/retirements`.
+    enum RetirementFields {
+        static let node = FieldSpec("node_id", .id, "The node to retire.")
+        static let force = FieldSpec.optional("force", .boolean, "Retire an id this node has never heard of (otherwise 404 `unknown_node`).")
+        static let all = [node, force]
+    }
+
     /// Retires a node from the cluster: it leaves every peer list and is refused if it returns.
     private func retire(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
-        let body = try JSONValue.object(from: request.body)
-        try body.requireOnly(["node_id", "force"])
-        let node: NodeID = try body.identifier("node_id")
+        let node: NodeID, force: Bool
+        do {
+            let body = try JSONValue.object(from: request.body)
+            try body.requireOnly(RetirementFields.all)
+            node = try body.identifier(RetirementFields.node)
+            force = try body.flag(RetirementFields.force)
+        } catch {
+            throw APIError(error)
+        }
         guard node != store.nodeID else {
             // A retired node stops gossiping at once, so its own retirement would never spread.
             throw APIError(status: 409, code: "cannot_retire_self",
                            message: "node \(node) can't retire itself; stop it and ask another node to retire it")
         }
         // A typo would otherwise retire nothing while the failed store stays in every peer list.
-        guard try body.flag("force") || gossip.knows(node) else {
+        guard force || gossip.knows(node) else {
             throw APIError(status: 404, code: "unknown_node",
                            message: "this node has never heard of node \(node); check the id against GET /v1/status, or send \"force\": true to retire it anyway")
         }
@@ -197,8 +216,17 @@ struct LedgerAPI: Sendable {
         do {
             return try store.read(body)
         } catch {
-            log.error("read failed: \(error)")
-            throw APIError(error)
+            let id = requestIDs.next()
+            log.error("request \(id): read failed: \(error)")
+            throw APIError(error).withRequestID(id)
         }
     }
+}
+
+/// Ids for requests, unique per node run: a random prefix and a counter.
+final class RequestIDs: Sendable {
+    private let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    private let counter = Atomic<Int>(0)
+
+    func next() -> String { "\(prefix)-\(String(counter.add(1, ordering: .relaxed).newValue, radix: 36))" }
 }

@@ -18,18 +18,18 @@ final class NodeMetrics: Sendable {
     }
 
     private let responses = (0..<statusSlots).map { _ in Counter() }
-    private let writes = (0..<(IdempotencyKey.Scope.allCases.count * WriteOutcome.allCases.count)).map { _ in Counter() }
+    private let writes = (0..<(EntryKinds.all.count * WriteOutcome.allCases.count)).map { _ in Counter() }
 
     func recordResponse(status: Int) {
         responses[min(max(status, 0), Self.statusSlots - 1)].value.add(1, ordering: .relaxed)
     }
 
-    func recordWrite(_ scope: IdempotencyKey.Scope, _ outcome: WriteOutcome) {
-        writes[slot(scope, outcome)].value.add(1, ordering: .relaxed)
+    func recordWrite(_ kind: any EntryKindRule.Type, _ outcome: WriteOutcome) {
+        writes[slot(kind, outcome)].value.add(1, ordering: .relaxed)
     }
 
-    private func slot(_ scope: IdempotencyKey.Scope, _ outcome: WriteOutcome) -> Int {
-        let scopeIndex = IdempotencyKey.Scope.allCases.firstIndex(of: scope) ?? 0
+    private func slot(_ kind: any EntryKindRule.Type, _ outcome: WriteOutcome) -> Int {
+        let scopeIndex = EntryKinds.all.firstIndex { $0 == kind } ?? 0
         let outcomeIndex = WriteOutcome.allCases.firstIndex(of: outcome) ?? 0
         return scopeIndex * WriteOutcome.allCases.count + outcomeIndex
     }
@@ -46,10 +46,10 @@ final class NodeMetrics: Sendable {
             if count > 0 { text += "pointmesh_http_responses_total{status=\"\(status)\"} \(count)\n" }
         }
         text += "# HELP pointmesh_writes_total Write requests by kind and outcome.\n# TYPE pointmesh_writes_total counter\n"
-        for scope in IdempotencyKey.Scope.allCases {
+        for kind in EntryKinds.all {
             for outcome in WriteOutcome.allCases {
-                let count = writes[slot(scope, outcome)].value.load(ordering: .relaxed)
-                text += "pointmesh_writes_total{kind=\"\(scope.rawValue)\",outcome=\"\(outcome.rawValue)\"} \(count)\n"
+                let count = writes[slot(kind, outcome)].value.load(ordering: .relaxed)
+                text += "pointmesh_writes_total{kind=\"\(kind.scope)\",outcome=\"\(outcome.rawValue)\"} \(count)\n"
             }
         }
         return text

@@ -4,27 +4,13 @@ import PointMeshStore
 
 /// The JSON shapes the API answers with. Field names are the contract's.
 enum ResponseBodies {
-    /// The answer to a purchase (points earned) or a redemption (points spent). Written out
-    /// by hand because it is rendered on the writer thread's completion path: every field is an
-    /// integer, a boolean or an id, and ids (and `origin:sequence`) use only characters JSON
-    /// needs no escape for. Keys in sorted order, like every other body.
-    /// `replayed` is true when the write had been made before and nothing new happened: the
-    /// body is then the original result, `balance` as it was just after it.
-    static func pointsMoved(_ entry: LedgerEntry, replayed: Bool) -> [UInt8] {
-        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"created_at":"\#(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))","debt_delta":\#(entry.debtDelta.value),"entry_id":"\#(entry.id)","points":\#(entry.points.value),"replayed":\#(replayed)}"#.utf8)
-    }
-
-    /// The answer to a refund; see `pointsMoved`. `debt_delta` is the part of the reversal the
-    /// balance could not cover (already spent), which became debt.
-    static func refund(_ entry: LedgerEntry, replayed: Bool) -> [UInt8] {
-        Array(#"{"account_id":"\#(entry.account.rawValue)","balance":\#(entry.balanceAfter.value),"created_at":"\#(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))","debt_delta":\#(entry.debtDelta.value),"entry_id":"\#(entry.id)","points_reversed":\#(entry.points.value),"replayed":\#(replayed)}"#.utf8)
-    }
-
     struct Account: Encodable {
         var account_id: String
         var balance: Int64
         /// Points owed after refunds of already-spent points; later earnings repay it first.
         var debt: Int64
+        /// Incoming points not yet final (pending moves), not part of `balance`.
+        var pending: Int64
         var family_id: String?
         var frozen: Bool
         var expiring: [Expiring]
@@ -39,69 +25,48 @@ enum ResponseBodies {
             try container.encode(account_id, forKey: .account_id)
             try container.encode(balance, forKey: .balance)
             try container.encode(debt, forKey: .debt)
+            try container.encode(pending, forKey: .pending)
             try container.encode(family_id, forKey: .family_id)  // explicit null, not omitted
             try container.encode(frozen, forKey: .frozen)
             try container.encode(expiring, forKey: .expiring)
         }
 
-        enum CodingKeys: CodingKey { case account_id, balance, debt, family_id, frozen, expiring }
+        enum CodingKeys: CodingKey { case account_id, balance, debt, pending, family_id, frozen, expiring }
     }
 
-    struct Entry: Encodable {
-        var entry_id: String
-        var origin: String
-        var sequence: Int64
-        var kind: String
-        var account_id: String
-        var points: Int64
-        var balance_delta: Int64
-        var debt_delta: Int64
-        var created_at: String
-        var receipt_id: String?
-        var refund_id: String?
-        var request_id: String?
-        var amount_fen: Int64?
-        var reward_id: String?
-        var member_id: String?
-        var items: [Item]?
-
-        struct Item: Encodable {
-            var sku: String
-            var category: String
-            var amount_fen: Int64
+    /// One history line: what every entry has (id, kind, time, its moves, and what it did to
+    /// the account looked at), then its kind's own fields. An entry of a kind this release does
+    /// not know shows its moves and code; its kind's fields appear once the node is upgraded.
+    static func entry(_ entry: LedgerEntry, duplicate: Bool, for account: AccountID) -> JSONValue {
+        let change = MoveEffects.change(of: duplicate ? [] : entry.moves, for: LedgerAccount(account))
+        var fields: [String: JSONValue] = [
+            "entry_id": .string(entry.id.description), "origin": .string(entry.id.origin.rawValue),
+            "sequence": .integer(entry.id.sequence), "kind": .string(EntryKinds.name(of: entry.code)),
+            "account_id": .string(account.rawValue), "created_at": .string(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)),
+            "balance_delta": .integer(change.points.value), "debt_delta": .integer(change.debt.value),
+            "duplicate": .bool(duplicate),
+            "moves": .array(entry.moves.map(move)),
+        ]
+        if let kind = EntryKinds.kind(code: entry.code), let own = try? kind.historyFields(entry) {
+            fields.merge(own) { kept, _ in kept }
         }
+        return .object(fields)
+    }
 
-        init(_ entry: LedgerEntry) {
-            entry_id = entry.id.description
-            origin = entry.id.origin.rawValue
-            sequence = entry.id.sequence
-            kind = entry.kind.rawValue
-            account_id = entry.account.rawValue
-            points = entry.points.value
-            balance_delta = entry.balanceDelta.value
-            debt_delta = entry.debtDelta.value
-            created_at = RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)
-            receipt_id = entry.receipt?.rawValue
-            switch entry.idempotencyKey.scope {
-            case .refund: refund_id = entry.idempotencyKey.id
-            case .redemption: request_id = entry.idempotencyKey.id
-            case .receipt: break
-            }
-            amount_fen = entry.amount?.value
-            reward_id = entry.rewardID?.rawValue
-            member_id = entry.memberID?.rawValue
-            items = entry.items.isEmpty ? nil : entry.items.map {
-                Item(sku: $0.sku.rawValue, category: $0.category.rawValue, amount_fen: $0.amount.value)
-            }
+    static func move(_ move: Move) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "debit": .string(move.debit.name), "credit": .string(move.credit.name), "amount": .integer(move.amount.value),
+            "asset": .string(move.asset.description),
+        ]
+        switch move.phase {
+        case .posted: fields["phase"] = .string("posted")
+        case .pending: fields["phase"] = .string("pending")
+        case .post(let ref): fields["phase"] = .string("post"); fields["pending_move"] = .string(ref.description)
+        case .void(let ref): fields["phase"] = .string("void"); fields["pending_move"] = .string(ref.description)
         }
+        return .object(fields)
     }
 
-    struct EntryPage: Encodable {
-        var account_id: String
-        var entries: [Entry]
-        /// Pass as `before` to get the next (older) page; absent on the last page.
-        var next_cursor: String?
-    }
 
     struct Status: Encodable {
         var node_id: String

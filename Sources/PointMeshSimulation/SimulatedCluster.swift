@@ -21,13 +21,29 @@ public struct FaultSettings: Sendable {
     }()
 }
 
+/// What a simulated node stores its ledger in: `MemoryLedger` by default, or the real SQLite
+/// store (the tests' `SQLiteSimulatedLedger`), so storage bugs show up in the simulation too.
+public protocol SimulatedLedger: ReplicaStore, FactsSource {
+    /// A local write at physical time `now`, decided by the rules against this ledger.
+    mutating func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision
+    /// Every entry held.
+    func allEntries() throws -> [LedgerEntry]
+    /// The entries held that count for nothing (the losing copies of one write).
+    func duplicateIDs() throws -> Set<EntryID>
+}
+
+extension MemoryLedger: SimulatedLedger {
+    public func allEntries() -> [LedgerEntry] { allEntries }
+    public func duplicateIDs() -> Set<EntryID> { duplicates }
+}
+
 /// N protocol cores over a simulated network and clock: the same `GossipSession` and
-/// `Membership` the real node runs, with `MemoryLedger` for storage. Everything random comes
-/// from one seed, so a run replays exactly.
-public struct SimulatedCluster {
+/// `Membership` the real node runs, over any `SimulatedLedger`. Everything random comes from
+/// one seed, so a run replays exactly.
+public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public struct Node {
         public let id: NodeID
-        public var ledger: MemoryLedger
+        public var ledger: Ledger
         public var membership: Membership
         public var up = true
         var sessions: [UInt64: ActiveSession] = [:]
@@ -60,12 +76,14 @@ public struct SimulatedCluster {
     private var nextSessionID: UInt64 = 1
     /// Pairs of nodes that can't reach each other.
     private var partitions: Set<[Int]> = []
-    private static let baseLatency: Int64 = 5
+    private static var baseLatency: Int64 { 5 }
     /// A session not finished by then is abandoned, as a real node's per-message timeout would.
-    private static let sessionTimeout: Int64 = 3_000
+    private static var sessionTimeout: Int64 { 3_000 }
 
-    /// `count` nodes, each seeded with node 0's address (node 0 seeded with node 1's).
-    public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false) {
+    /// `count` nodes, each seeded with node 0's address (node 0 seeded with node 1's), each
+    /// with the ledger `makeLedger` gives for its id.
+    public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false,
+                makeLedger: (NodeID) throws -> Ledger) rethrows {
         random = SplitMix64(seed: seed)
         self.faults = faults
         var nodes: [Node] = []
@@ -76,7 +94,7 @@ public struct SimulatedCluster {
             if fullMembership {
                 membership.merge((0..<count).map { MemberRecord(id: NodeID(unchecked: "n\($0)"), address: "sim:\($0)") }, now: 0)
             }
-            nodes.append(Node(id: id, ledger: MemoryLedger(origin: id), membership: membership))
+            nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership))
         }
         self.nodes = nodes
         for index in 0..<count {
@@ -97,7 +115,7 @@ public struct SimulatedCluster {
     }
 
     /// A local write at node `index` if it is up; nil when it is down or the write was refused.
-    public mutating func write(_ command: WriteCommand, at index: Int) -> WriteDecision? {
+    public mutating func write(_ command: PreparedWrite, at index: Int) -> WriteDecision? {
         guard nodes[index].up else { return nil }
         return try? nodes[index].ledger.write(command, now: now)
     }
@@ -112,8 +130,8 @@ public struct SimulatedCluster {
     }
 
     public var converged: Bool {
-        let first = nodes[0].ledger.versionVector()
-        return nodes.allSatisfy { $0.ledger.versionVector() == first }
+        let first = try? nodes[0].ledger.versionVector()
+        return nodes.allSatisfy { (try? $0.ledger.versionVector()) == first }
     }
 
     // MARK: Events
@@ -238,5 +256,12 @@ public struct SimulatedCluster {
             queue.schedule(.deliver(from: from, to: to, session: sessionID, message: message, initiatorSide: fromInitiator),
                            at: now + Self.baseLatency + extra)
         }
+    }
+}
+
+extension SimulatedCluster where Ledger == MemoryLedger {
+    /// `count` nodes over memory.
+    public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false) {
+        self.init(count: count, seed: seed, faults: faults, fullMembership: fullMembership) { MemoryLedger(origin: $0) }
     }
 }

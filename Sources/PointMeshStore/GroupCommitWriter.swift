@@ -10,8 +10,8 @@ import Synchronization
 final class GroupCommitWriter: Sendable {
     /// What can be asked of the writer.
     enum Work: Sendable {
-        /// A client's write, decided by `LedgerRules`.
-        case local(PreparedWrite)
+        /// A client's write, decided by `LedgerRules` in the asker's context.
+        case local(PreparedWrite, RequestContext)
         /// Entries received from a peer, applied by the replication rules.
         case replicate([LedgerEntry])
         /// The membership to remember across restarts.
@@ -196,14 +196,18 @@ final class GroupCommitWriter: Sendable {
     /// rules is that job's answer; a storage error aborts the whole group.
     private func perform(_ work: Work, _ state: WriterState) throws -> Result<WorkResult, any Error> {
         switch work {
-        case .local(let write):
-            let facts = try WriteFacts.gather(for: write, from: state.database)
+        case .local(let write, let asked):
             let id = EntryID(origin: state.origin, sequence: state.vector[state.origin] + 1)
+            let timestamp = state.clock.tick(now: state.now())
+            // The origin and the time are the writer's: they decide the entry's id and order.
+            var context = asked
+            context.node = state.origin
+            context.now = timestamp.wallMilliseconds
             let decision: WriteDecision
             do {
-                decision = try LedgerRules.decide(write, facts: facts, id: id, timestamp: state.clock.tick(now: state.now()))
-            } catch {
-                return .failure(error)
+                decision = try LedgerRules.decide(write, from: state.database, id: id, timestamp: timestamp, context: context)
+            } catch let refusal as LedgerError {
+                return .failure(refusal)
             }
             switch decision {
             case .replay(let entry):

@@ -1,8 +1,11 @@
 import PointMeshCore
 
-/// The ledger's tables, read and written through one connection. Entries and the counters
-/// derived from them are always written together, in the caller's transaction.
-public final class LedgerDatabase: WriteFactsSource {
+/// The ledger's tables, read and written through one connection. An entry, the rows that index
+/// it and the balance counters its moves change are always written together, in the caller's
+/// transaction. Nothing here knows a kind: entries are stored as their encoded bytes
+/// (`EntryCoding`) with the few columns queries need, and every counter change comes from
+/// `MoveEffects`.
+public final class LedgerDatabase: FactsSource {
     public let connection: SQLiteConnection
 
     public init(connection: SQLiteConnection) {
@@ -10,31 +13,26 @@ public final class LedgerDatabase: WriteFactsSource {
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
-    /// migrated). The store and the benchmark's baseline both start here.
-    public static func openForWriting(path: String) throws -> LedgerDatabase {
+    /// migrated; `progress` hears of long migrations).
+    public static func openForWriting(path: String, progress: (String) -> Void = { _ in }) throws -> LedgerDatabase {
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = FULL")
-        try Migrations.migrate(connection)
+        try Migrations.migrate(connection, progress: progress)
         return LedgerDatabase(connection: connection)
     }
 
-    static let entryColumns = """
-        origin, seq, hlc_wall, hlc_logical, kind, account, points, balance_delta, debt_delta, \
-        balance_after, idem_key, request_hash, receipt, amount_fen, items, reward_id, member_id
-        """
-
     // MARK: Writing
 
-    /// Inserts `entry` and adds its deltas to the account's counters for its origin.
+    /// Stores `entry` (counting) and adds its moves to the balance counters of its origin.
     public func append(_ entry: LedgerEntry) throws {
         try insert(entry, duplicate: false)
-        try addToCounters(entry, sign: 1)
+        try count(entry, sign: 1)
     }
 
     /// Stores an entry received from a peer. If another entry already counts for its
     /// idempotency key, the earlier of the two (`ReplicationRules.winner`) counts and the other
-    /// is kept marked duplicate, with its deltas taken back if it had counted.
+    /// is kept marked duplicate, with its moves taken back if it had counted.
     public func applyReceived(_ entry: LedgerEntry) throws {
         switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
         case .counts:
@@ -42,71 +40,86 @@ public final class LedgerDatabase: WriteFactsSource {
         case .duplicate:
             try insert(entry, duplicate: true)
         case .supersedes(let loser):
-            try connection.run("UPDATE entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
+            try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
-            try addToCounters(loser, sign: -1)
+            try count(loser, sign: -1)
             try append(entry)
         }
     }
 
-    private func insert(_ entry: LedgerEntry, duplicate: Bool) throws {
+    /// The entry row and its index rows (history per customer account, links).
+    func insert(_ entry: LedgerEntry, duplicate: Bool) throws {
+        let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
+        let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(
-            "INSERT INTO entries (\(Self.entryColumns), duplicate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            .text(entry.id.origin.rawValue), .integer(entry.id.sequence),
-            .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
-            .text(entry.kind.rawValue), .text(entry.account.rawValue), .integer(entry.points.value),
-            .integer(entry.balanceDelta.value), .integer(entry.debtDelta.value), .integer(entry.balanceAfter.value),
-            .text(entry.idempotencyKey.description), .text(entry.requestHash.hex),
-            entry.receipt.map { .text($0.rawValue) } ?? .null,
-            entry.amount.map { .integer($0.value) } ?? .null,
-            entry.items.isEmpty ? .null : .text(ItemsColumn.encode(entry.items)),
-            entry.rewardID.map { .text($0.rawValue) } ?? .null,
-            entry.memberID.map { .text($0.rawValue) } ?? .null,
-            .integer(duplicate ? 1 : 0))
+            "INSERT INTO ledger_entries (origin, seq, hlc_wall, hlc_logical, code, idem_key, duplicate, body) VALUES (?,?,?,?,?,?,?,?)",
+            origin, sequence, wall, logical, .integer(Int64(bitPattern: entry.code.value)), .text(entry.idempotencyKey.description),
+            .integer(duplicate ? 1 : 0), .blob(EntryCoding.encode(entry)))
+        for account in entry.customerAccounts {
+            try connection.run("INSERT INTO entry_accounts (account, hlc_wall, hlc_logical, origin, seq) VALUES (?,?,?,?,?)",
+                               .text(account.rawValue), wall, logical, origin, sequence)
+        }
+        for link in EntryLinks.of(entry.details) {
+            try connection.run("INSERT OR IGNORE INTO entry_links (link, origin, seq) VALUES (?,?,?)", .text(link), origin, sequence)
+        }
     }
 
-    /// Adds (`sign` 1) or takes back (`sign` -1) an entry's deltas in its origin's counters.
-    private func addToCounters(_ entry: LedgerEntry, sign: Int64) throws {
-        // Taking back subtracts from the same totals adding added to, so the counters stay equal
-        // to a recomputation from the entries that count, whatever order entries arrived in.
-        let balance = entry.balanceDelta.value, debt = entry.debtDelta.value
+    /// Adds (`sign` 1) or takes back (`sign` -1) an entry's moves in its origin's counters.
+    /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
+    /// from the entries that count, whatever order entries arrived in.
+    func count(_ entry: LedgerEntry, sign: Int64) throws {
+        for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+            try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
+        }
+    }
+
+    func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {
         try connection.run("""
-            INSERT INTO counters (account, origin, credit, debit, debt_up, debt_down) VALUES (?,?,?,?,?,?)
-            ON CONFLICT (account, origin) DO UPDATE SET
-                credit = credit + excluded.credit, debit = debit + excluded.debit,
-                debt_up = debt_up + excluded.debt_up, debt_down = debt_down + excluded.debt_down
+            INSERT INTO balances (account, asset, origin, debits_posted, credits_posted, debits_pending, credits_pending)
+            VALUES (?,?,?,?,?,?,?)
+            ON CONFLICT (account, asset, origin) DO UPDATE SET
+                debits_posted = debits_posted + excluded.debits_posted, credits_posted = credits_posted + excluded.credits_posted,
+                debits_pending = debits_pending + excluded.debits_pending, credits_pending = credits_pending + excluded.credits_pending
             """,
-            .text(entry.account.rawValue), .text(entry.id.origin.rawValue),
-            .integer(max(balance, 0) * sign), .integer(max(-balance, 0) * sign),
-            .integer(max(debt, 0) * sign), .integer(max(-debt, 0) * sign))
+            .text(key.account.name), .integer(Int64(bitPattern: key.asset.code)), .text(origin.rawValue),
+            .integer(delta.debitsPosted), .integer(delta.creditsPosted), .integer(delta.debitsPending), .integer(delta.creditsPending))
     }
 
-    // MARK: Facts for decisions (`WriteFacts.gather`)
+    // MARK: Facts for decisions
 
     public func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? {
-        try connection.first(
-            "SELECT \(Self.entryColumns) FROM entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1",
-            .text(key.description), row: decodeEntry)
+        try connection.first("SELECT body FROM ledger_entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1",
+                             .text(key.description), row: Self.decode)
     }
 
-    public func refundedAmount(of receipt: ReceiptID) throws -> Fen {
-        Fen(try connection.first(
-            "SELECT COALESCE(SUM(amount_fen), 0) FROM entries WHERE receipt = ? AND kind = 'refund' AND duplicate = 0",
-            .text(receipt.rawValue)) { $0.int64(0) } ?? 0)
+    public func balance(_ key: BalanceKey) throws -> Balance {
+        try connection.first("""
+            SELECT COALESCE(SUM(debits_posted), 0), COALESCE(SUM(credits_posted), 0),
+                   COALESCE(SUM(debits_pending), 0), COALESCE(SUM(credits_pending), 0)
+            FROM balances WHERE account = ? AND asset = ?
+            """, .text(key.account.name), .integer(Int64(bitPattern: key.asset.code))
+        ) { Balance(debitsPosted: $0.int64(0), creditsPosted: $0.int64(1), debitsPending: $0.int64(2), creditsPending: $0.int64(3)) }
+            ?? Balance()
+    }
+
+    public func linkedEntries(_ link: String) throws -> [LedgerEntry] {
+        try connection.all("""
+            SELECT e.body FROM entry_links l JOIN ledger_entries e ON e.origin = l.origin AND e.seq = l.seq
+            WHERE l.link = ? AND e.duplicate = 0
+            """, .text(link), row: Self.decode)
     }
 
     // MARK: Reading
 
     /// Up to `limit` entries of `origin` after sequence `after`, in sequence order.
     public func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
-        try connection.all(
-            "SELECT \(Self.entryColumns) FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
-            .text(origin.rawValue), .integer(after), .integer(Int64(limit)), row: decodeEntry)
+        try connection.all("SELECT body FROM ledger_entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                           .text(origin.rawValue), .integer(after), .integer(Int64(limit)), row: Self.decode)
     }
 
     /// Whether the entry is stored as a duplicate of another that counts.
     public func isDuplicate(_ id: EntryID) throws -> Bool {
-        try connection.first("SELECT duplicate FROM entries WHERE origin = ? AND seq = ?",
+        try connection.first("SELECT duplicate FROM ledger_entries WHERE origin = ? AND seq = ?",
                              .text(id.origin.rawValue), .integer(id.sequence)) { $0.int64(0) == 1 } ?? false
     }
 
@@ -125,20 +138,14 @@ public final class LedgerDatabase: WriteFactsSource {
         }
     }
 
-    /// Balance and debt summed over origins in SQL: the hot path of every write.
-    public func accountState(of account: AccountID) throws -> AccountState {
-        try connection.first(
-            "SELECT COALESCE(SUM(credit) - SUM(debit), 0), COALESCE(SUM(debt_up) - SUM(debt_down), 0) FROM counters WHERE account = ?",
-            .text(account.rawValue)
-        ) { AccountState(balance: Points($0.int64(0)), debt: Points($0.int64(1))) } ?? AccountState(balance: .zero, debt: .zero)
-    }
-
-    /// One page of an account's entries, newest first, strictly older than `cursor` if given.
-    public func entries(of account: AccountID, before cursor: EntryCursor?, limit: Int) throws -> [LedgerEntry] {
+    /// One page of the entries touching a customer account, newest first, strictly older than
+    /// `cursor` if given; each with whether it counts.
+    public func entries(of account: AccountID, before cursor: EntryCursor?, limit: Int) throws -> [(entry: LedgerEntry, duplicate: Bool)] {
         let sql = """
-            SELECT \(Self.entryColumns) FROM entries WHERE account = ?
-            \(cursor == nil ? "" : "AND (hlc_wall, hlc_logical, origin, seq) < (?, ?, ?, ?)")
-            ORDER BY hlc_wall DESC, hlc_logical DESC, origin DESC, seq DESC LIMIT ?
+            SELECT e.body, e.duplicate FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
+            WHERE a.account = ?
+            \(cursor == nil ? "" : "AND (a.hlc_wall, a.hlc_logical, a.origin, a.seq) < (?, ?, ?, ?)")
+            ORDER BY a.hlc_wall DESC, a.hlc_logical DESC, a.origin DESC, a.seq DESC LIMIT ?
             """
         let values: [SQLiteStatement.Value] = if let cursor {
             [.text(account.rawValue), .integer(cursor.timestamp.wallMilliseconds), .integer(cursor.timestamp.logical),
@@ -147,8 +154,8 @@ public final class LedgerDatabase: WriteFactsSource {
             [.text(account.rawValue), .integer(Int64(limit))]
         }
         return try connection.withStatement(sql, values) { query in
-            var page: [LedgerEntry] = []
-            while try query.step() { page.append(try decodeEntry(query)) }
+            var page: [(LedgerEntry, Bool)] = []
+            while try query.step() { page.append((try Self.decode(query), query.int64(1) == 1)) }
             return page
         }
     }
@@ -156,7 +163,7 @@ public final class LedgerDatabase: WriteFactsSource {
     /// Highest sequence held per origin. Entries are only ever appended in sequence order per
     /// origin, so this is also the gap-free prefix.
     public func versionVector() throws -> VersionVector {
-        let rows = try connection.all("SELECT origin, MAX(seq) FROM entries GROUP BY origin") {
+        let rows = try connection.all("SELECT origin, MAX(seq) FROM ledger_entries GROUP BY origin") {
             (NodeID(unchecked: $0.text(0)), $0.int64(1))
         }
         return VersionVector(Dictionary(uniqueKeysWithValues: rows))
@@ -165,26 +172,16 @@ public final class LedgerDatabase: WriteFactsSource {
     /// The newest timestamp `origin` wrote, so a restarted node's clock never runs backwards.
     public func lastTimestamp(of origin: NodeID) throws -> HLCTimestamp {
         try connection.first(
-            "SELECT hlc_wall, hlc_logical FROM entries WHERE origin = ? ORDER BY seq DESC LIMIT 1", .text(origin.rawValue)
+            "SELECT hlc_wall, hlc_logical FROM ledger_entries WHERE origin = ? ORDER BY seq DESC LIMIT 1", .text(origin.rawValue)
         ) { HLCTimestamp(wallMilliseconds: $0.int64(0), logical: $0.int64(1)) } ?? .zero
     }
 
-    func decodeEntry(_ row: SQLiteStatement) throws -> LedgerEntry {
-        let origin = row.text(0), keyText = row.text(10), kindText = row.text(4)
-        guard let kind = EntryKind(rawValue: kindText), let key = IdempotencyKey(parsing: keyText) else {
-            throw StoreError.corruptRow("entry \(origin):\(row.int64(1)) kind=\(kindText) key=\(keyText)")
+    static func decode(_ row: SQLiteStatement) throws -> LedgerEntry {
+        do {
+            return try EntryCoding.decode(row.blob(0))
+        } catch {
+            throw StoreError.corruptRow("entry does not decode: \(error)")
         }
-        return LedgerEntry(
-            id: EntryID(origin: NodeID(unchecked: origin), sequence: row.int64(1)),
-            timestamp: HLCTimestamp(wallMilliseconds: row.int64(2), logical: row.int64(3)),
-            kind: kind, account: AccountID(unchecked: row.text(5)), points: Points(row.int64(6)),
-            balanceDelta: Points(row.int64(7)), debtDelta: Points(row.int64(8)), balanceAfter: Points(row.int64(9)),
-            idempotencyKey: key, requestHash: RequestHash(hex: row.text(11)),
-            receipt: row.optionalText(12).map(ReceiptID.init(unchecked:)),
-            amount: row.optionalInt64(13).map(Fen.init),
-            items: try row.optionalText(14).map(ItemsColumn.decode) ?? [],
-            rewardID: row.optionalText(15).map(RequestID.init(unchecked:)),
-            memberID: row.optionalText(16).map(AccountID.init(unchecked:)))
     }
 }
 
@@ -217,20 +214,3 @@ public struct EntryCursor: Hashable, Sendable {
     }
 }
 
-/// Purchase items in one text column: `sku,category,amount` per item, `;` between items.
-/// Skus and categories are ids, whose alphabet has neither separator.
-enum ItemsColumn {
-    static func encode(_ items: [PurchaseItem]) -> String {
-        items.map { "\($0.sku),\($0.category),\($0.amount.value)" }.joined(separator: ";")
-    }
-
-    static func decode(_ text: String) throws -> [PurchaseItem] {
-        try text.split(separator: ";").map { part in
-            let fields = part.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == 3, let amount = Int64(fields[2]) else {
-                throw StoreError.corruptRow("items column: \(text)")
-            }
-            return PurchaseItem(sku: SKU(unchecked: String(fields[0])), category: CategoryID(unchecked: String(fields[1])), amount: Fen(amount))
-        }
-    }
-}

@@ -36,7 +36,7 @@ public final class LedgerStore: Sendable {
         let lock = try DataDirectoryLock(directory: directory)
         do {
             path = Self.databasePath(in: directory)
-            let database = try LedgerDatabase.openForWriting(path: path)
+            let database = try LedgerDatabase.openForWriting(path: path, progress: log)
             try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
             try database.connection.execute("PRAGMA journal_size_limit = \(wal.sizeLimit)")
             nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
@@ -81,23 +81,27 @@ public final class LedgerStore: Sendable {
         return id
     }
 
-    /// Applies `command` and returns once the result is durable. Blocks the calling thread.
-    public func write(_ command: WriteCommand) throws -> WriteOutcome {
-        guard case .write(let outcome) = try writer.submit(.local(PreparedWrite(command))) else { throw StoreError.closed }
+    /// Applies `write` and returns once the result is durable. Blocks the calling thread.
+    public func write(_ write: PreparedWrite, context: RequestContext? = nil) throws -> WriteOutcome {
+        guard case .write(let outcome) = try writer.submit(.local(write, context ?? defaultContext)) else { throw StoreError.closed }
         return outcome
     }
 
-    /// Applies `command` without blocking: `completion` runs on the writer thread once the result
+    /// Applies `write` without blocking: `completion` runs on the writer thread once the result
     /// is durable (or the write was refused). It should be quick; the next group waits for it.
-    public func write(_ command: WriteCommand, completion: @escaping @Sendable (Result<WriteOutcome, any Error>) -> Void) {
-        let prepared = PreparedWrite(command)
-        writer.submit(.local(prepared)) { result in
+    public func write(_ write: PreparedWrite, context: RequestContext,
+                      completion: @escaping @Sendable (Result<WriteOutcome, any Error>) -> Void) {
+        writer.submit(.local(write, context)) { result in
             completion(result.flatMap { work in
                 guard case .write(let outcome) = work else { return .failure(StoreError.closed) }
                 return .success(outcome)
             })
         }
     }
+
+    /// The context of a write made without one (tests, tools): no caller; the writer fills in
+    /// the node and the time.
+    private var defaultContext: RequestContext { RequestContext(node: nodeID, now: 0) }
 
     /// Applies entries received from a peer, atomically and durably; returns how many were new.
     public func applyReceived(_ entries: [LedgerEntry]) throws -> Int {

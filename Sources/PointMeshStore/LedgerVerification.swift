@@ -7,35 +7,57 @@ public struct VerificationProblem: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension LedgerDatabase {
-    /// Recomputes every counter from the entries and compares, and checks that each origin's
-    /// sequence has no gaps. An empty result means the ledger is consistent.
+    /// Recomputes every balance counter from the moves of the entries that count, with the same
+    /// `MoveEffects` the writes use, and compares; checks that each origin's sequence has no
+    /// gaps and that balances over all accounts sum to zero. An empty result means the ledger
+    /// is consistent.
     public func verify() throws -> [VerificationProblem] {
-        var problems: [VerificationProblem] = []
-        let nonZero = "credit != 0 OR debit != 0 OR debt_up != 0 OR debt_down != 0"
-        let recomputed = """
-            SELECT account, origin,
-                   SUM(MAX(balance_delta, 0)) AS credit, SUM(MAX(-balance_delta, 0)) AS debit,
-                   SUM(MAX(debt_delta, 0)) AS debt_up, SUM(MAX(-debt_delta, 0)) AS debt_down
-            FROM entries WHERE duplicate = 0 GROUP BY account, origin
-            """
-        // Rows whose totals are all zero say nothing (a counter of only taken-back duplicates,
-        // or of 0-point entries), so both sides leave them out.
-        let stored = "SELECT account, origin, credit, debit, debt_up, debt_down FROM counters WHERE \(nonZero)"
-        for (label, sql) in [
-            ("stored counters disagree with entries", "\(stored) EXCEPT SELECT * FROM (\(recomputed)) WHERE \(nonZero)"),
-            ("entries imply counters that are not stored", "SELECT * FROM (\(recomputed)) WHERE \(nonZero) EXCEPT \(stored)"),
-        ] {
-            problems += try connection.all(sql) { row in
-                VerificationProblem(description:
-                    "\(label): account=\(row.text(0)) origin=\(row.text(1)) credit=\(row.int64(2)) "
-                    + "debit=\(row.int64(3)) debt_up=\(row.int64(4)) debt_down=\(row.int64(5))")
+        var recomputed: [String: Balance] = [:]
+        var after: (origin: String, seq: Int64) = ("", 0)
+        while true {
+            let page = try connection.all(
+                "SELECT origin, seq, body FROM ledger_entries WHERE (origin, seq) > (?, ?) AND duplicate = 0 ORDER BY origin, seq LIMIT 10000",
+                .text(after.origin), .integer(after.seq)
+            ) { row in (row.text(0), row.int64(1), try EntryCoding.decode(row.blob(2))) }
+            guard let last = page.last else { break }
+            for (_, _, entry) in page {
+                for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+                    recomputed[Self.counterName(key, entry.id.origin.rawValue), default: Balance()] += delta
+                }
+            }
+            after = (last.0, last.1)
+        }
+        var stored: [String: Balance] = [:]
+        var totals: [UInt64: Balance] = [:]
+        try connection.withStatement("SELECT account, asset, origin, debits_posted, credits_posted, debits_pending, credits_pending FROM balances") { row in
+            while try row.step() {
+                let balance = Balance(debitsPosted: row.int64(3), creditsPosted: row.int64(4), debitsPending: row.int64(5), creditsPending: row.int64(6))
+                let key = BalanceKey(LedgerAccount(unchecked: row.text(0)), Asset(code: UInt64(bitPattern: row.int64(1))))
+                stored[Self.counterName(key, row.text(2))] = balance
+                totals[key.asset.code, default: Balance()] += balance
             }
         }
+        var problems: [VerificationProblem] = []
+        // Rows whose totals are all zero say nothing (a counter of only taken-back duplicates),
+        // so both sides leave them out.
+        for name in Set(recomputed.keys).union(stored.keys).sorted() {
+            let want = recomputed[name] ?? Balance(), have = stored[name] ?? Balance()
+            if want != have {
+                problems.append(VerificationProblem(description: "counter \(name): stored \(have), entries imply \(want)"))
+            }
+        }
+        for (asset, total) in totals.sorted(by: { $0.key < $1.key }) where total.posted != .zero || total.creditsPending != total.debitsPending {
+            problems.append(VerificationProblem(description: "asset \(Asset(code: asset)) does not sum to zero over all accounts: \(total)"))
+        }
         problems += try connection.all(
-            "SELECT origin, COUNT(*), MAX(seq) FROM entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
+            "SELECT origin, COUNT(*), MAX(seq) FROM ledger_entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
         ) { row in
             VerificationProblem(description: "origin \(row.text(0)) has gaps: \(row.int64(1)) entries up to sequence \(row.int64(2))")
         }
         return problems
+    }
+
+    private static func counterName(_ key: BalanceKey, _ origin: String) -> String {
+        "account=\(key.account.name) asset=\(key.asset) origin=\(origin)"
     }
 }

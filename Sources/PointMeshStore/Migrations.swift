@@ -1,12 +1,19 @@
+/// One step of the schema's history: SQL, or Swift for a step that must rewrite rows.
+enum Migration: Sendable {
+    case sql(String)
+    case rewrite(@Sendable (SQLiteConnection, (String) -> Void) throws -> Void)
+}
+
 /// The schema, as numbered migrations. `PRAGMA user_version` records how many have run; a
-/// database opens by running the ones after it, each in its own transaction. Never edit a
+/// database opens by running the ones after it, each in its own transaction (so a step cut off
+/// half-way leaves the database as it was, and runs again at the next start). Never edit a
 /// migration that has shipped: append a new one.
 enum Migrations {
-    static let all: [String] = [
+    static let all: [Migration] = [
         // 1: entries, counters, node metadata. Entries are clustered by (origin, seq), so a
         // node's own appends and a replica's catch-up both write sequentially; every other
         // index is kept to what a query needs, since each one dirties a page per write.
-        """
+        .sql("""
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -43,28 +50,76 @@ enum Migrations {
             debt_down INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (account, origin)
         ) WITHOUT ROWID;
-        """,
+        """),
         // 2: replication. A received entry that repeats a write another entry already counts
         // for is kept but marked duplicate (it counts zero); peers are remembered across restarts.
-        """
+        .sql("""
         ALTER TABLE entries ADD COLUMN duplicate INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE peers (
             node_id TEXT PRIMARY KEY,
             address TEXT    NOT NULL,
             retired INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
-        """,
+        """),
+        // 3: one ledger model (release 0.3). Every change is moves between accounts; an entry
+        // is stored as its encoded bytes with the columns queries need, history and links are
+        // index tables any kind fills, and balances are per (account, asset, origin) with
+        // posted and pending totals. Entries of release 0.2 are rewritten into it.
+        .rewrite(LegacyEntries.upgrade),
     ]
 
-    /// Brings `connection` up to the latest schema version.
-    static func migrate(_ connection: SQLiteConnection) throws {
+    /// The tables of the one ledger model (migration 3).
+    static let ledgerModel = """
+        CREATE TABLE ledger_entries (
+            origin      TEXT    NOT NULL,
+            seq         INTEGER NOT NULL CHECK (seq > 0),
+            hlc_wall    INTEGER NOT NULL,
+            hlc_logical INTEGER NOT NULL,
+            code        INTEGER NOT NULL,
+            idem_key    TEXT    NOT NULL,
+            duplicate   INTEGER NOT NULL DEFAULT 0,
+            body        BLOB    NOT NULL,
+            PRIMARY KEY (origin, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX ledger_entries_by_key ON ledger_entries (idem_key);
+        CREATE TABLE entry_accounts (
+            account     TEXT    NOT NULL,
+            hlc_wall    INTEGER NOT NULL,
+            hlc_logical INTEGER NOT NULL,
+            origin      TEXT    NOT NULL,
+            seq         INTEGER NOT NULL,
+            PRIMARY KEY (account, hlc_wall, hlc_logical, origin, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE entry_links (
+            link   TEXT    NOT NULL,
+            origin TEXT    NOT NULL,
+            seq    INTEGER NOT NULL,
+            PRIMARY KEY (link, origin, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE balances (
+            account         TEXT    NOT NULL,
+            asset           INTEGER NOT NULL,
+            origin          TEXT    NOT NULL,
+            debits_posted   INTEGER NOT NULL DEFAULT 0,
+            credits_posted  INTEGER NOT NULL DEFAULT 0,
+            debits_pending  INTEGER NOT NULL DEFAULT 0,
+            credits_pending INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (account, asset, origin)
+        ) WITHOUT ROWID;
+        """
+
+    /// Brings `connection` up to the latest schema version; `progress` hears of long steps.
+    static func migrate(_ connection: SQLiteConnection, progress: (String) -> Void = { _ in }) throws {
         let current = Int(try connection.userVersion)
         guard current <= all.count else {
             throw StoreError.schemaTooNew(found: current, known: all.count)
         }
-        for (index, sql) in all.enumerated() where index >= current {
+        for (index, migration) in all.enumerated() where index >= current {
             try connection.transaction {
-                try connection.execute(sql)
+                switch migration {
+                case .sql(let sql): try connection.execute(sql)
+                case .rewrite(let step): try step(connection, progress)
+                }
                 try connection.execute("PRAGMA user_version = \(index + 1)")
             }
         }

@@ -26,6 +26,7 @@ public final class SQLiteStatement {
     public enum Value {
         case integer(Int64)
         case text(String)
+        case blob([UInt8])
         case null
     }
 
@@ -37,6 +38,8 @@ public final class SQLiteStatement {
             switch value {
             case .integer(let number): rc = sqlite3_bind_int64(raw, index, number)
             case .text(let text): rc = sqlite3_bind_text(raw, index, text, -1, SQLITE_TRANSIENT)
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { sqlite3_bind_blob(raw, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
             case .null: rc = sqlite3_bind_null(raw, index)
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
@@ -68,6 +71,12 @@ public final class SQLiteStatement {
     public func text(_ column: Int32) -> String {
         guard let bytes = sqlite3_column_text(raw, column) else { return "" }
         return String(cString: bytes)
+    }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(raw, column))
+        guard count > 0, let bytes = sqlite3_column_blob(raw, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     public func optionalText(_ column: Int32) -> String? {

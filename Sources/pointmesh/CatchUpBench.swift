@@ -57,13 +57,14 @@ enum CatchUpBench {
         return 0
     }
 
+    /// An earning entry as a node would write it.
     static func entry(origin: NodeID, sequence: Int64) -> LedgerEntry {
-        let receipt = ReceiptID(unchecked: "R-\(sequence)")
-        let command = WriteCommand.purchase(PurchaseRequest(receipt: receipt, account: AccountID(unchecked: "A-\(sequence % 10_000)"), amount: Fen(12_345)))
+        let request = Earn.Request(receipt: ReceiptID(unchecked: "R-\(sequence)"), account: AccountID(unchecked: "A-\(sequence % 10_000)"), amount: Fen(12_345))
+        let write = PreparedWrite(Earn.self, request)
         return LedgerEntry(
             id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: 1_700_000_000_000 + sequence, logical: 0),
-            kind: .earn, account: AccountID(unchecked: "A-\(sequence % 10_000)"), points: Points(123), balanceDelta: Points(123),
-            debtDelta: .zero, balanceAfter: Points(123), idempotencyKey: command.idempotencyKey, requestHash: command.requestHash,
-            receipt: receipt, amount: Fen(12_345))
+            code: Earn.code, idempotencyKey: write.key, requestHash: write.hash,
+            moves: Earn.moves(customer: request.account, earned: Points(123), repaid: .zero, store: origin),
+            details: Earn.details(receipt: request.receipt, amount: request.amount, items: [], balanceAfter: Points(123)))
     }
 }

@@ -38,7 +38,7 @@ enum DisseminationBench {
         cluster.run(until: 3_000)
         let start = cluster.now
         let bytesBefore = cluster.bytesSent
-        _ = cluster.write(.purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(100))), at: 0)
+        _ = cluster.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(100))), at: 0)
         var elapsed: Int64 = 0
         while !cluster.converged && elapsed < 100_000 {
             elapsed += 100

@@ -3,8 +3,8 @@ import Testing
 
 private let n1 = NodeID(unchecked: "n1"), n2 = NodeID(unchecked: "n2"), n3 = NodeID(unchecked: "n3")
 
-private func purchase(_ receipt: String, account: String = "alice", fen: Int64 = 1_000) -> WriteCommand {
-    .purchase(PurchaseRequest(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
+private func purchase(_ receipt: String, account: String = "alice", fen: Int64 = 1_000) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
 }
 
 @Suite struct ReplicationRuleTests {
@@ -45,6 +45,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         }
         for result in results {
             #expect(result.0 == AccountState(balance: Points(100), debt: .zero))
+            #expect(result.0.pending == .zero)
             #expect(result.1 == [copies[0].id, copies[2].id])
         }
     }
@@ -71,14 +72,19 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
 
 @Suite struct FrameTests {
     private let entry = LedgerEntry(
-        id: EntryID(origin: n1, sequence: 7), timestamp: HLCTimestamp(wallMilliseconds: 1_700_000_000_000, logical: 3), kind: .earn,
-        account: AccountID(unchecked: "family:f1"), points: Points(12), balanceDelta: Points(10), debtDelta: Points(-2), balanceAfter: Points(40),
-        idempotencyKey: IdempotencyKey(scope: .receipt, id: "R-9"), requestHash: RequestHash(canonical: "x"),
-        receipt: ReceiptID(unchecked: "R-9"), amount: Fen(1_234), items: [PurchaseItem(sku: SKU(unchecked: "s1"), category: CategoryID(unchecked: "eco"), amount: Fen(1_234))],
-        rewardID: nil, memberID: AccountID(unchecked: "bob"))
+        id: EntryID(origin: n1, sequence: 7), timestamp: HLCTimestamp(wallMilliseconds: 1_700_000_000_000, logical: 3), code: Earn.code,
+        idempotencyKey: IdempotencyKey(scope: "receipt", id: "R-9"), requestHash: RequestHash(canonical: "x"),
+        moves: Earn.moves(customer: AccountID(unchecked: "family:f1"), earned: Points(12), repaid: Points(2), store: n1)
+            + [Move(debit: .issued(by: n1), credit: LedgerAccount(AccountID(unchecked: "bob")), amount: Points(5), phase: .pending),
+               Move(debit: .issued(by: n1), credit: LedgerAccount(AccountID(unchecked: "bob")), amount: Points(5),
+                    phase: .post(MoveRef(entry: EntryID(origin: n2, sequence: 3), index: 1)), userData: 77)],
+        details: Earn.details(receipt: ReceiptID(unchecked: "R-9"), amount: Fen(1_234),
+                              items: [PurchaseItem(sku: SKU(unchecked: "s1"), category: CategoryID(unchecked: "eco"), amount: Fen(1_234))],
+                              balanceAfter: Points(40)))
 
     private var everyMessage: [GossipMessage] {
-        [.hello(nonce: Array(repeating: 1, count: 32)), .challenge(nonce: Array(repeating: 2, count: 32), mac: Array(repeating: 3, count: 32)),
+        [.hello(nonce: Array(repeating: 1, count: 32), versions: ProtocolVersions(2, 5)),
+         .challenge(nonce: Array(repeating: 2, count: 32), version: 3, mac: Array(repeating: 3, count: 32)),
          .proof(mac: Array(repeating: 4, count: 32)), .identify(node: n1, address: "127.0.0.1:7070"), .refused(reason: "retired"),
          .summary(ledgerDigest: "abc", membershipDigest: "def"), .inSync,
          .state(vector: VersionVector([n1: 4, n2: 9]), members: [MemberRecord(id: n2, address: "h:1"), MemberRecord(id: n3, address: "h:2", retired: true)]),
@@ -135,7 +141,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
     @Test func trailingBytesAndBadFieldsAreMalformed() {
         var writer = BinaryWriter()
         writer.u32(3)
-        writer.raw([FrameCodec.version, 0x21, 0xAA])
+        writer.raw([FrameCodec.handshakeVersion, 0x21, 0xAA])
         var codec = FrameCodec(role: .responder)
         codec.append(writer.bytes)
         #expect(throws: FrameCodec.FrameError.self) { try codec.next() }
@@ -145,7 +151,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         badID.string("x")
         var frame = BinaryWriter()
         frame.u32(UInt32(2 + badID.bytes.count))
-        frame.raw([FrameCodec.version, 0x10] + badID.bytes)
+        frame.raw([FrameCodec.handshakeVersion, 0x10] + badID.bytes)
         var second = FrameCodec(role: .responder)
         second.append(frame.bytes)
         #expect(throws: FrameCodec.FrameError.self) { try second.next() }
@@ -162,7 +168,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
             if random.next() % 2 == 0, bytes.count >= 6 {
                 // A plausible header, so the payload decoders see the garbage too.
                 bytes[0] = 0; bytes[1] = 0; bytes[2] = 0; bytes[3] = UInt8(bytes.count - 4)
-                bytes[4] = FrameCodec.version
+                bytes[4] = FrameCodec.handshakeVersion
                 bytes[5] = [0x01, 0x10, 0x20, 0x22, 0x23][Int(random.next() % 5)]
             }
             codec.append(bytes)
@@ -200,9 +206,57 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
 
     @Test func aResponderRefusesAForgedProof() throws {
         var responder = Handshake(role: .responder, key: ClusterKey(bytes: Array("k".utf8)), nonce: Array(repeating: 2, count: 32))
-        _ = try responder.receive(.hello(nonce: Array(repeating: 7, count: 32)))
+        _ = try responder.receive(.hello(nonce: Array(repeating: 7, count: 32), versions: .supported))
         #expect(throws: Handshake.Failure.badProof) { try responder.receive(.proof(mac: Array(repeating: 0, count: 32))) }
         #expect(throws: Handshake.Failure.self) { try responder.receive(.inSync) }
+    }
+}
+
+@Suite struct ProtocolVersionTests {
+    private let key = ClusterKey(bytes: Array("a cluster key of some length".utf8))
+
+    private func handshake(_ initiatorVersions: ProtocolVersions, _ responderVersions: ProtocolVersions) throws -> (UInt8?, UInt8?) {
+        var initiator = Handshake(role: .initiator, key: key, nonce: Array(repeating: 1, count: 32), versions: initiatorVersions)
+        var responder = Handshake(role: .responder, key: key, nonce: Array(repeating: 2, count: 32), versions: responderVersions)
+        let challenge = try responder.receive(initiator.hello())
+        let proof = try initiator.receive(try #require(challenge))
+        _ = try responder.receive(try #require(proof))
+        return (initiator.version, responder.version)
+    }
+
+    /// Two nodes speak the highest version both know, so a chain can upgrade one store at a time.
+    @Test func theHighestCommonVersionIsChosen() throws {
+        #expect(try handshake(ProtocolVersions(2, 2), ProtocolVersions(2, 2)) == (2, 2))
+        #expect(try handshake(ProtocolVersions(2, 3), ProtocolVersions(2, 2)) == (2, 2))
+        #expect(try handshake(ProtocolVersions(2, 2), ProtocolVersions(2, 4)) == (2, 2))
+        #expect(try handshake(ProtocolVersions(2, 5), ProtocolVersions(3, 4)) == (4, 4))
+    }
+
+    @Test func noCommonVersionIsRefusedSayingBoth() {
+        #expect(throws: Handshake.Failure.noCommonVersion(ours: ProtocolVersions(4, 5), theirs: ProtocolVersions(2, 3))) {
+            try handshake(ProtocolVersions(2, 3), ProtocolVersions(4, 5))
+        }
+    }
+
+    /// A man in the middle can't talk the peers down to an older version: the MACs cover it.
+    @Test func aTamperedVersionFailsAuthentication() throws {
+        var initiator = Handshake(role: .initiator, key: key, nonce: Array(repeating: 1, count: 32), versions: ProtocolVersions(2, 3))
+        var responder = Handshake(role: .responder, key: key, nonce: Array(repeating: 2, count: 32), versions: ProtocolVersions(2, 3))
+        guard case .challenge(let nonce, _, let mac) = try #require(try responder.receive(initiator.hello())) else {
+            Issue.record("expected a challenge")
+            return
+        }
+        #expect(throws: Handshake.Failure.badProof) { try initiator.receive(.challenge(nonce: nonce, version: 2, mac: mac)) }
+    }
+
+    /// A node of release 0.2 opens with a version-1 frame: refused at once, before anything else.
+    @Test func aVersion1FrameIsRefusedAtTheFirstFrame() {
+        var writer = BinaryWriter()
+        writer.u32(2 + 32)
+        writer.raw([1, 0x01] + Array(repeating: 5, count: 32))
+        var codec = FrameCodec(role: .responder)
+        codec.append(writer.bytes)
+        #expect(throws: FrameCodec.FrameError.unsupportedVersion(1)) { try codec.next() }
     }
 }
 

@@ -147,8 +147,8 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
                                     now: { Int64(Date().timeIntervalSince1970 * 1000) })
         DispatchQueue.concurrentPerform(iterations: 20) { worker in
             for index in 0..<500 {
-                _ = try? store.write(.purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),
-                                                               account: AccountID(unchecked: "acct-\(index % 50)"), amount: Fen(2_000))))
+                _ = try? store.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),
+                                                                           account: AccountID(unchecked: "acct-\(index % 50)"), amount: Fen(2_000))))
             }
         }
         #expect(store.versionVector.entryCount == 10_000)

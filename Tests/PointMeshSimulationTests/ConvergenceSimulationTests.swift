@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCore
 import PointMeshSimulation
+import PointMeshStore
 import Testing
 
 /// Seeds to run: `POINTMESH_SIM_SEED=123 swift test --filter ConvergenceSimulation` replays one.
@@ -9,98 +10,110 @@ private let seeds: [UInt64] = {
     return Array(0..<500)
 }()
 
+/// Seeds run over the real SQLite store: a few in every `swift test`;
+/// `POINTMESH_SIM_SQLITE_SEEDS=200 swift test --filter StorageSimulation` runs that many.
+private let sqliteSeeds: [UInt64] = {
+    if let text = ProcessInfo.processInfo.environment["POINTMESH_SIM_SQLITE_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
+    return Array(0..<6)
+}()
+
 /// The same receipts, accounts and amounts are drawn by every node, so a receipt is often rung up
 /// at two nodes while they are cut off from each other: the case duplicates must collapse.
 private struct Workload {
     var random: SplitMix64
-    let nodes: Int
 
-    mutating func command() -> WriteCommand {
+    mutating func command() -> PreparedWrite {
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
         switch random.next() % 10 {
         case 0..<6:
             let receipt = random.next() % 40
             // A receipt's account and amount are a function of its id, so two stores ringing up
             // the same receipt send the same body.
-            return .purchase(PurchaseRequest(receipt: ReceiptID(unchecked: "R\(receipt)"),
-                                             account: AccountID(unchecked: "acct-\(receipt % 6)"), amount: Fen(Int64(100 + receipt * 137))))
+            return PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(receipt)"),
+                                                         account: AccountID(unchecked: "acct-\(receipt % 6)"), amount: Fen(Int64(100 + receipt * 137))))
         case 6..<8:
-            return .redemption(RedemptionRequest(request: RequestID(unchecked: "Q\(random.next() % 1_000)"), account: account,
-                                                 points: Points(Int64(1 + random.next() % 20))))
+            return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(random.next() % 1_000)"), account: account,
+                                                                     points: Points(Int64(1 + random.next() % 20))))
         default:
             let receipt = random.next() % 40
-            return .refund(RefundRequest(refund: RequestID(unchecked: "F\(random.next() % 200)"), receipt: ReceiptID(unchecked: "R\(receipt)"),
-                                         amount: Fen(Int64(1 + random.next() % 300))))
+            return PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F\(random.next() % 200)"), receipt: ReceiptID(unchecked: "R\(receipt)"),
+                                                             amount: Fen(Int64(1 + random.next() % 300))))
         }
+    }
+}
+
+/// Runs one seed: 30 simulated seconds of writes under loss, duplication, reordering,
+/// partitions and crashes, then healing; checks every invariant. Returns the failures.
+private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws {
+    let nodeCount = cluster.nodes.count
+    var workload = Workload(random: SplitMix64(seed: seed ^ 0xfeed))
+    var acknowledged: [LedgerEntry] = []
+    for step in 1...150 {
+        cluster.run(until: Int64(step) * 200)
+        let node = Int(workload.random.next() % UInt64(nodeCount))
+        if case .append(let entry) = cluster.write(workload.command(), at: node) {
+            acknowledged.append(entry)
+        }
+    }
+    cluster.heal()
+    var healedAt: Int64?
+    for second in 1...90 {
+        cluster.run(until: 30_000 + Int64(second) * 1_000)
+        if cluster.converged {
+            healedAt = Int64(second)
+            break
+        }
+    }
+    #expect(healedAt != nil, "seed \(seed): no convergence within 90 s of healing")
+    guard healedAt != nil else { return }
+
+    let reference = cluster.nodes[0].ledger
+    let referenceEntries = try reference.allEntries()
+    let keys = Set(referenceEntries.flatMap { MoveEffects.deltas(of: $0.moves).keys })
+    for node in cluster.nodes {
+        let ledger = node.ledger
+        let duplicates = try ledger.duplicateIDs()
+        #expect(try ledger.versionVector().digest == reference.versionVector().digest, "seed \(seed): digests differ")
+        #expect(duplicates == (try reference.duplicateIDs()), "seed \(seed): \(node.id) disagrees on duplicates")
+        for key in keys {
+            #expect(try ledger.balance(key) == reference.balance(key), "seed \(seed): \(node.id) balance of \(key.account)")
+        }
+        // No acknowledged entry is lost, and each is held byte for byte as written.
+        for entry in acknowledged {
+            let held = try ledger.entries(of: entry.id.origin, after: entry.id.sequence - 1, limit: 1).first
+            #expect(held == entry, "seed \(seed): \(node.id) lost acknowledged \(entry.id)")
+        }
+        // Every write counts once: exactly one non-duplicate entry per key, the same everywhere.
+        let entries = try ledger.allEntries()
+        var counting: [IdempotencyKey: Int] = [:]
+        for entry in entries where !duplicates.contains(entry.id) { counting[entry.idempotencyKey, default: 0] += 1 }
+        #expect(counting.values.allSatisfy { $0 == 1 }, "seed \(seed): a write counts more than once on \(node.id)")
+        for key in counting.keys {
+            #expect(try ledger.countingEntry(for: key) == reference.countingEntry(for: key), "seed \(seed): \(key) resolves differently")
+        }
+        // Counters equal a recomputation from the counting entries, and all accounts sum to zero.
+        var recomputed: [BalanceKey: Balance] = [:]
+        for entry in entries where !duplicates.contains(entry.id) {
+            for (key, delta) in MoveEffects.deltas(of: entry.moves) { recomputed[key, default: Balance()] += delta }
+        }
+        for key in keys {
+            #expect(recomputed[key] ?? Balance() == (try ledger.balance(key)), "seed \(seed): counters drift for \(key.account)")
+        }
+        #expect(recomputed.values.reduce(Balance(), +).posted == .zero, "seed \(seed): points created or destroyed")
     }
 }
 
 @Suite struct ConvergenceSimulation {
     @Test(arguments: seeds)
-    func nodesConvergeAfterFaultsHeal(seed: UInt64) {
-        let nodeCount = 3 + Int(seed % 3)
-        var cluster = SimulatedCluster(count: nodeCount, seed: seed)
-        var workload = Workload(random: SplitMix64(seed: seed ^ 0xfeed), nodes: nodeCount)
-        var acknowledged: [LedgerEntry] = []
-
-        // 30 simulated seconds of writes under loss, duplication, reordering, partitions and crashes.
-        for step in 1...150 {
-            cluster.run(until: Int64(step) * 200)
-            let node = Int(workload.random.next() % UInt64(nodeCount))
-            if case .append(let entry) = cluster.write(workload.command(), at: node) {
-                acknowledged.append(entry)
-            }
-        }
-        cluster.heal()
-        var healedAt: Int64?
-        for second in 1...90 {
-            cluster.run(until: 30_000 + Int64(second) * 1_000)
-            if cluster.converged {
-                healedAt = Int64(second)
-                break
-            }
-        }
-        #expect(healedAt != nil, "seed \(seed): no convergence within 90 s of healing")
-        guard healedAt != nil else { return }
-
-        let reference = cluster.nodes[0].ledger
-        let accounts = Set(reference.allEntries.map(\.account))
-        for node in cluster.nodes {
-            let ledger = node.ledger
-            #expect(ledger.versionVector().digest == reference.versionVector().digest, "seed \(seed): digests differ")
-            #expect(ledger.duplicates == reference.duplicates, "seed \(seed): \(node.id) disagrees on duplicates")
-            for account in accounts {
-                #expect(ledger.accountState(of: account) == reference.accountState(of: account), "seed \(seed): \(node.id) balance of \(account)")
-            }
-            // No acknowledged entry is lost.
-            for entry in acknowledged {
-                let held = ledger.entries(of: entry.id.origin, after: entry.id.sequence - 1, limit: 1).first
-                #expect(held == entry, "seed \(seed): \(node.id) lost acknowledged \(entry.id)")
-            }
-            // Every write counts once: exactly one non-duplicate entry per key, the same everywhere.
-            var counting: [IdempotencyKey: Int] = [:]
-            for entry in ledger.allEntries where !ledger.duplicates.contains(entry.id) {
-                counting[entry.idempotencyKey, default: 0] += 1
-            }
-            #expect(counting.values.allSatisfy { $0 == 1 }, "seed \(seed): a write counts more than once on \(node.id)")
-            for key in counting.keys {
-                #expect(ledger.countingEntry(for: key) == reference.countingEntry(for: key), "seed \(seed): \(key) resolves differently")
-            }
-            // Counters equal a recomputation from the counting entries.
-            var recomputed: [AccountID: AccountCounters] = [:]
-            for entry in ledger.allEntries where !ledger.duplicates.contains(entry.id) {
-                recomputed[entry.account, default: AccountCounters()].apply(entry)
-            }
-            for account in accounts {
-                #expect((recomputed[account] ?? AccountCounters()).state == ledger.accountState(of: account), "seed \(seed): counters drift")
-            }
-        }
+    func nodesConvergeAfterFaultsHeal(seed: UInt64) throws {
+        var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
+        try simulate(seed: seed, &cluster)
     }
 
     @Test func aSeedReplaysExactly() {
         func run() -> (String, Int) {
             var cluster = SimulatedCluster(count: 4, seed: 42)
-            var workload = Workload(random: SplitMix64(seed: 7), nodes: 4)
+            var workload = Workload(random: SplitMix64(seed: 7))
             for step in 1...50 {
                 cluster.run(until: Int64(step) * 200)
                 _ = cluster.write(workload.command(), at: Int(workload.random.next() % 4))
@@ -108,5 +121,21 @@ private struct Workload {
             return (cluster.nodes.map { $0.ledger.versionVector().digest }.joined(), cluster.bytesSent)
         }
         #expect(run() == run())
+    }
+}
+
+/// The same simulation with every node on the real SQLite store, each in a scratch directory.
+@Suite struct StorageSimulation {
+    @Test(arguments: sqliteSeeds)
+    func nodesOnSQLiteConvergeAfterFaultsHeal(seed: UInt64) throws {
+        let directory = NSTemporaryDirectory() + "pointmesh-sim-\(seed)-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var cluster = try SimulatedCluster(count: 3 + Int(seed % 3), seed: seed) { id in
+            try SQLiteSimulatedLedger(origin: id, directory: directory + "/" + id.rawValue)
+        }
+        try simulate(seed: seed, &cluster)
+        for node in cluster.nodes {
+            #expect(try node.ledger.database.verify().isEmpty, "seed \(seed): \(node.id) fails verify")
+        }
     }
 }

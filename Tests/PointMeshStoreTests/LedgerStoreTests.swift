@@ -15,8 +15,8 @@ private func openStore(_ directory: String, nodeID: String? = "store-1") throws 
                     newNodeID: { NodeID(unchecked: "generated") }, now: fixedClock)
 }
 
-private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCommand {
-    .purchase(PurchaseRequest(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
+private func purchase(_ receipt: String, account: String, fen: Int64) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
 }
 
 @Suite struct LedgerStoreTests {
@@ -50,7 +50,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         let store = try openStore(directory)
         _ = try store.write(purchase("R1", account: "alice", fen: 10_000))
         DispatchQueue.concurrentPerform(iterations: 30) { index in
-            _ = try? store.write(.redemption(RedemptionRequest(request: RequestID(unchecked: "Q\(index)"), account: AccountID(unchecked: "alice"), points: Points(7))))
+            _ = try? store.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(index)"), account: AccountID(unchecked: "alice"), points: Points(7))))
         }
         let balance = try store.read { try $0.accountState(of: AccountID(unchecked: "alice")) }.balance.value
         #expect(balance == 100 - 14 * 7)
@@ -91,9 +91,13 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         store.close()
         let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
         #expect(try database.verify().isEmpty)
-        try database.connection.execute("UPDATE counters SET credit = credit + 1")
-        #expect(try database.verify().count == 2)
-        try database.connection.execute("UPDATE counters SET credit = credit - 1; UPDATE entries SET seq = 5")
+        try database.connection.execute("UPDATE balances SET credits_posted = credits_posted + 1 WHERE account = 'alice'")
+        let problems = try database.verify()
+        #expect(problems.contains { $0.description.contains("counter account=alice") }, "\(problems)")
+        #expect(problems.contains { $0.description.contains("does not sum to zero") }, "\(problems)")
+        try database.connection.execute("UPDATE balances SET credits_posted = credits_posted - 1 WHERE account = 'alice'")
+        #expect(try database.verify().isEmpty)
+        try database.connection.execute("UPDATE ledger_entries SET seq = 5")
         #expect(try database.verify().contains { $0.description.contains("gaps") })
     }
 
@@ -106,9 +110,9 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
         var cursor: EntryCursor?
         while true {
             let page = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: cursor, limit: 3) }
-            seen += page.map(\.id.sequence)
+            seen += page.map(\.entry.id.sequence)
             guard page.count == 3, let last = page.last else { break }
-            cursor = EntryCursor(token: EntryCursor(after: last).token)
+            cursor = EntryCursor(token: EntryCursor(after: last.entry).token)
         }
         #expect(seen == [7, 6, 5, 4, 3, 2, 1])
         store.close()
@@ -117,9 +121,10 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> WriteCo
 
 @Suite struct ReplicatedApplyTests {
     private func copy(_ receipt: String, origin: String, wall: Int64, fen: Int64 = 10_000) throws -> LedgerEntry {
-        let command = purchase(receipt, account: "alice", fen: fen)
-        let decision = try LedgerRules.decide(PreparedWrite(command), facts: WriteFacts(), id: EntryID(origin: NodeID(unchecked: origin), sequence: 1),
-                                              timestamp: HLCTimestamp(wallMilliseconds: wall, logical: 0))
+        let node = NodeID(unchecked: origin)
+        let decision = try LedgerRules.decide(purchase(receipt, account: "alice", fen: fen), from: MemoryLedger(origin: node),
+                                              id: EntryID(origin: node, sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: wall, logical: 0),
+                                              context: RequestContext(node: node, now: wall))
         guard case .append(let entry) = decision else { throw StoreError.closed }
         return entry
     }

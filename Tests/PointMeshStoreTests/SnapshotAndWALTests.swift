@@ -9,8 +9,8 @@ private func scratchDirectory() -> String {
     NSTemporaryDirectory() + "pointmesh-wal-test-\(UUID().uuidString)"
 }
 
-private func purchase(_ receipt: String, account: String = "pat", fen: Int64 = 10_000) -> WriteCommand {
-    .purchase(PurchaseRequest(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
+private func purchase(_ receipt: String, account: String = "pat", fen: Int64 = 10_000) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
 }
 
 private func fileSize(_ path: String) -> Int64 {
@@ -34,10 +34,11 @@ private func fileSize(_ path: String) -> Int64 {
         _ = try store.write(purchase("R1"))
         for round in 2...5 {
             // Every read the API and gossip make, each of which once could leave a statement open.
-            let key = purchase("R1").idempotencyKey
+            let key = purchase("R1").key
             try store.read { database in
                 _ = try database.countingEntry(for: key)
-                _ = try database.refundedAmount(of: ReceiptID(unchecked: "R1"))
+                _ = try database.linkedEntries("receipt:R1")
+                _ = try database.balance(BalanceKey(LedgerAccount(pat)))
                 _ = try database.isDuplicate(EntryID(origin: NodeID(unchecked: "n1"), sequence: 1))
                 _ = try database.lastTimestamp(of: NodeID(unchecked: "n1"))
                 _ = try database.entries(of: NodeID(unchecked: "n1"), after: 0, limit: 1)
@@ -60,11 +61,12 @@ private func fileSize(_ path: String) -> Int64 {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try LedgerDatabase.openForWriting(path: directory + ".sqlite")
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: directory + ".sqlite" + suffix) } }
+        let write = purchase("X")
         let entry = LedgerEntry(
             id: EntryID(origin: NodeID(unchecked: "o"), sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: 1, logical: 0),
-            kind: .earn, account: AccountID(unchecked: "a"), points: Points(1), balanceDelta: Points(1), debtDelta: .zero,
-            balanceAfter: Points(1), idempotencyKey: purchase("X").idempotencyKey, requestHash: purchase("X").requestHash,
-            receipt: ReceiptID(unchecked: "X"), amount: Fen(100))
+            code: Earn.code, idempotencyKey: write.key, requestHash: write.hash,
+            moves: Earn.moves(customer: AccountID(unchecked: "a"), earned: Points(1), repaid: .zero, store: NodeID(unchecked: "o")),
+            details: Earn.details(receipt: ReceiptID(unchecked: "X"), amount: Fen(100), items: [], balanceAfter: Points(1)))
         try database.connection.transaction { try database.applyReceived(entry) }
         #expect(!database.connection.hasActiveStatement)
     }

@@ -1,4 +1,4 @@
-import PointMeshNode
+import PointMeshCore
 import Testing
 
 @Suite struct RFC3339Tests {

@@ -2,19 +2,19 @@
 /// looser than an API edge wants; this one rejects trailing garbage, invalid UTF-8, control
 /// characters in strings, leading zeros and duplicate keys, and bounds nesting depth so a body
 /// of `[[[[…` cannot exhaust the stack.
-struct JSONParser {
-    enum Failure: Error, Equatable {
+public struct JSONParser {
+    public enum Failure: Error, Equatable, Sendable {
         case invalid(String)
     }
 
-    static let maximumDepth = 64
+    public static let maximumDepth = 64
 
     private let bytes: [UInt8]
     private var index = 0
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)

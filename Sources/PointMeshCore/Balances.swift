@@ -1,0 +1,98 @@
+/// Which balance a counter is: an account's holding of one asset.
+public struct BalanceKey: Hashable, Comparable, Sendable {
+    public var account: LedgerAccount
+    public var asset: Asset
+
+    public init(_ account: LedgerAccount, _ asset: Asset = .points) {
+        self.account = account
+        self.asset = asset
+    }
+
+    public static func < (lhs: BalanceKey, rhs: BalanceKey) -> Bool { (lhs.account, lhs.asset) < (rhs.account, rhs.asset) }
+}
+
+/// An account's totals in one asset, as TigerBeetle keeps them: posted and pending, debits and
+/// credits. The store keeps one per (account, asset, origin): CRDT-style counters that each
+/// origin's entries alone change, summed over origins for the value.
+public struct Balance: Hashable, Sendable {
+    public var debitsPosted: Int64 = 0
+    public var creditsPosted: Int64 = 0
+    public var debitsPending: Int64 = 0
+    public var creditsPending: Int64 = 0
+
+    public init(debitsPosted: Int64 = 0, creditsPosted: Int64 = 0, debitsPending: Int64 = 0, creditsPending: Int64 = 0) {
+        self.debitsPosted = debitsPosted
+        self.creditsPosted = creditsPosted
+        self.debitsPending = debitsPending
+        self.creditsPending = creditsPending
+    }
+
+    /// Credits minus debits, posted only.
+    public var posted: Points { Points(creditsPosted - debitsPosted) }
+    /// What may be spent: posted, less what pending moves have reserved out of it.
+    public var available: Points { Points(creditsPosted - debitsPosted - debitsPending) }
+    /// Incoming points not yet final (a return window), shown apart from the balance.
+    public var pendingIn: Points { Points(creditsPending) }
+
+    public var isZero: Bool { self == Balance() }
+
+    public static func + (lhs: Balance, rhs: Balance) -> Balance {
+        Balance(debitsPosted: lhs.debitsPosted + rhs.debitsPosted, creditsPosted: lhs.creditsPosted + rhs.creditsPosted,
+                debitsPending: lhs.debitsPending + rhs.debitsPending, creditsPending: lhs.creditsPending + rhs.creditsPending)
+    }
+
+    public static func += (lhs: inout Balance, rhs: Balance) { lhs = lhs + rhs }
+
+    public func scaled(by sign: Int64) -> Balance {
+        Balance(debitsPosted: debitsPosted * sign, creditsPosted: creditsPosted * sign,
+                debitsPending: debitsPending * sign, creditsPending: creditsPending * sign)
+    }
+}
+
+/// What moves do to balances: the one definition of counter arithmetic. The SQLite store adds
+/// these deltas with one generic upsert, `MemoryLedger` adds them in memory, and
+/// `pointmesh verify` recomputes every counter from the entries with this same function.
+public enum MoveEffects {
+    /// The change each move makes to the balances it touches, summed per balance.
+    public static func deltas(of moves: [Move]) -> [BalanceKey: Balance] {
+        var deltas: [BalanceKey: Balance] = [:]
+        for move in moves {
+            let amount = move.amount.value
+            let (debit, credit): (Balance, Balance) = switch move.phase {
+            case .posted: (Balance(debitsPosted: amount), Balance(creditsPosted: amount))
+            case .pending: (Balance(debitsPending: amount), Balance(creditsPending: amount))
+            case .post: (Balance(debitsPosted: amount, debitsPending: -amount), Balance(creditsPosted: amount, creditsPending: -amount))
+            case .void: (Balance(debitsPending: -amount), Balance(creditsPending: -amount))
+            }
+            deltas[BalanceKey(move.debit, move.asset), default: Balance()] += debit
+            deltas[BalanceKey(move.credit, move.asset), default: Balance()] += credit
+        }
+        return deltas
+    }
+
+    /// The change an entry makes to one customer's points and debt, for history and responses.
+    public static func change(of moves: [Move], for account: LedgerAccount) -> (points: Points, debt: Points) {
+        let all = deltas(of: moves)
+        return (all[BalanceKey(account, .points)]?.posted ?? .zero, all[BalanceKey(account, .debt)]?.posted ?? .zero)
+    }
+}
+
+/// A customer's state as the rules see it: spendable points, debt, and pending points.
+public struct AccountState: Hashable, Sendable {
+    public var balance: Points
+    public var debt: Points
+    public var pending: Points
+
+    public init(balance: Points, debt: Points, pending: Points = .zero) {
+        self.balance = balance
+        self.debt = debt
+        self.pending = pending
+    }
+
+    public static let empty = AccountState(balance: .zero, debt: .zero)
+
+    /// The state of `account` from its points and debt balances.
+    public init(points: Balance, debt: Balance) {
+        self.init(balance: points.available, debt: debt.posted, pending: points.pendingIn)
+    }
+}

@@ -1,0 +1,94 @@
+/// One kind of change to the ledger, all in one place: its request (fields, validation), the
+/// facts its decision reads, the moves it decides, what it keeps in the entry's details, and how
+/// its answer and history line look. Adding a kind is one new file conforming to this, listed in
+/// `EntryKinds.all`, and nothing else in the core: the shared entry, the store, replication and
+/// the counters are generic over moves.
+public protocol EntryKindRule: Sendable {
+    associatedtype Request: Hashable & Sendable
+    associatedtype Facts: Sendable
+
+    /// Its name in the API and history (`earn`).
+    static var name: String { get }
+    /// Its code in entries. Never reuse one.
+    static var code: EntryCode { get }
+    /// The namespace of its idempotency ids (`receipt`).
+    static var scope: String { get }
+    /// `POST` path of its write, and its summary for the API description.
+    static var route: String { get }
+    static var summary: String { get }
+    /// Its request body, field by field.
+    static var requestFields: [FieldSpec] { get }
+    /// Its answer's fields.
+    static var responseFields: [FieldSpec] { get }
+    /// Errors the rules may answer it with, `(status, code, when)`, for the API description.
+    static var refusals: [(status: Int, code: String, when: String)] { get }
+
+    /// Reads a validated request (unknown fields were already refused against `requestFields`).
+    static func request(from body: JSONObject) throws(RequestError) -> Request
+    /// The client's idempotency id in the request.
+    static func idempotencyID(_ request: Request) -> String
+    /// Every field that changes the write's meaning, in a fixed order, for the request hash.
+    static func canonicalForm(_ request: Request) -> String
+    /// What the decision needs, looked up in the transaction.
+    static func facts(for request: Request, from source: some FactsSource) throws -> Facts
+    /// The moves and details of the new entry, or a refusal.
+    static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision
+    /// The answer to the write (and to a replay of it, with `replayed`), as JSON bytes.
+    static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8]
+    /// Its own fields on a history line (`receipt_id`, `amount_fen`, …).
+    static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue]
+}
+
+/// What a kind decided: the moves and the details of a new entry.
+public struct KindDecision: Hashable, Sendable {
+    public var moves: [Move]
+    public var details: EntryDetails
+
+    public init(moves: [Move], details: EntryDetails) {
+        self.moves = moves
+        self.details = details
+    }
+}
+
+/// Every kind this release knows.
+public enum EntryKinds {
+    public static let all: [any EntryKindRule.Type] = [Earn.self, Refund.self, Redemption.self]
+
+    public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
+
+    public static func kind(scope: String) -> (any EntryKindRule.Type)? { all.first { $0.scope == scope } }
+
+    /// The kind's name, or `unknown-<code>` for a kind a newer release wrote.
+    public static func name(of code: EntryCode) -> String { kind(code: code)?.name ?? "unknown-\(code)" }
+}
+
+/// A validated write of some kind, with its idempotency key and request hash computed once by
+/// the caller's thread, so the single writer spends no time hashing.
+public struct PreparedWrite: Sendable {
+    public let kind: any EntryKindRule.Type
+    public let key: IdempotencyKey
+    public let hash: RequestHash
+    /// Looks up the facts and decides, given the source and context: the kind's two steps.
+    private let decideWith: @Sendable (any FactsSource, RequestContext) throws -> KindDecision
+
+    public init<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request) {
+        self.kind = kind
+        key = IdempotencyKey(scope: Kind.scope, id: Kind.idempotencyID(request))
+        hash = RequestHash(canonical: Kind.canonicalForm(request))
+        decideWith = { source, context in
+            let facts = try Kind.facts(for: request, from: source)
+            return try Kind.decide(request, facts: facts, context: context)
+        }
+    }
+
+    /// Validates `body` as a request of `kind`: unknown fields refused, then the kind's reader.
+    public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8]) throws(RequestError) -> PreparedWrite {
+        let object = try JSONValue.object(from: body)
+        try object.requireOnly(Kind.requestFields)
+        return PreparedWrite(kind, try Kind.request(from: object))
+    }
+
+    func decide(from source: some FactsSource, context: RequestContext) throws -> KindDecision {
+        try decideWith(source, context)
+    }
+}

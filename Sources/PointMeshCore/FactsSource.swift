@@ -1,0 +1,36 @@
+/// The look-ups a kind's decision may make, answered by the SQLite store and by `MemoryLedger`
+/// alike, inside the write's transaction.
+public protocol FactsSource {
+    /// The entry that counts for `key` (never a duplicate), if any.
+    func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry?
+    /// The totals of one balance, summed over origins; zero for one never touched.
+    func balance(_ key: BalanceKey) throws -> Balance
+    /// Counting entries that declared `link` (`EntryLinks`), in no particular order.
+    func linkedEntries(_ link: String) throws -> [LedgerEntry]
+}
+
+extension FactsSource {
+    /// A customer's spendable points, debt and pending points.
+    public func accountState(of account: AccountID) throws -> AccountState {
+        AccountState(points: try balance(BalanceKey(LedgerAccount(account), .points)),
+                     debt: try balance(BalanceKey(LedgerAccount(account), .debt)))
+    }
+}
+
+/// Links let a kind find the entries about something (a refund finds earlier refunds of its
+/// receipt) without a column per kind. A link is a details field with tag 0, the same for
+/// every kind, so the store indexes links of kinds it does not know yet too.
+public enum EntryLinks {
+    public static let tag: UInt64 = 0
+
+    /// The links `details` declares.
+    public static func of(_ details: EntryDetails) -> [String] {
+        guard let reader = try? details.reader() else { return [] }
+        return reader.values(tag).compactMap { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// Declares `link` in `writer`.
+    public static func add(_ link: String, to writer: inout DetailsWriter) {
+        writer.text(tag, link)
+    }
+}

@@ -1,0 +1,38 @@
+/// One field of a request or response body: its name, type, limits and meaning. Requests are
+/// read through these (`JSONObject`), and docs/openapi.json is generated from them, so a
+/// route's validation and its description can't disagree.
+public struct FieldSpec: Sendable {
+    public indirect enum FieldType: Sendable {
+        /// An id: 1–128 characters of `A-Z a-z 0-9 . _ : -`.
+        case id
+        /// A whole number from 1 to `maximum`, written in digits.
+        case positiveInteger(maximum: Int64)
+        /// Any integer (responses).
+        case integer
+        case boolean
+        /// Free text (responses).
+        case text
+        /// An RFC 3339 time (responses).
+        case time
+        /// An array of objects with these fields.
+        case array(of: [FieldSpec], maximumCount: Int)
+        /// An object with these fields (responses).
+        case object([FieldSpec])
+    }
+
+    public var name: String
+    public var type: FieldType
+    public var required: Bool
+    public var description: String
+
+    public init(_ name: String, _ type: FieldType, required: Bool = true, _ description: String) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.description = description
+    }
+
+    public static func optional(_ name: String, _ type: FieldType, _ description: String) -> FieldSpec {
+        FieldSpec(name, type, required: false, description)
+    }
+}

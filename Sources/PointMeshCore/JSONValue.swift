@@ -1,0 +1,217 @@
+/// Any JSON value, decoded without a schema, so validation can say exactly which field has
+/// the wrong type instead of failing the whole body. Also what responses and the API
+/// description are built from (`serialized`).
+public enum JSONValue: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    /// A number written without fraction or exponent that fits in `Int64`.
+    case integer(Int64)
+    /// Any other number: fractional, with an exponent, or too large for `Int64`.
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// Parses a request body that must be one JSON object.
+    public static func object(from body: [UInt8]) throws(RequestError) -> JSONObject {
+        if body.isEmpty { throw .invalidJSON("request body is empty; send a JSON object") }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            guard case .invalid(let why) = error else { throw .invalidJSON("request body is not valid JSON") }
+            throw .invalidJSON("request body is not valid JSON: \(why)")
+        }
+        guard case .object(let fields) = value else {
+            throw .invalidJSON("request body must be a JSON object, not \(value.typeName)")
+        }
+        return JSONObject(fields: fields, path: "")
+    }
+
+    /// Compact JSON with keys in sorted order.
+    public var serialized: String {
+        var text = ""
+        write(to: &text, indent: nil, level: 0)
+        return text
+    }
+
+    /// JSON indented by two spaces, keys sorted (the API description's file form).
+    public var pretty: String {
+        var text = ""
+        write(to: &text, indent: "  ", level: 0)
+        return text
+    }
+
+    private func write(to text: inout String, indent: String?, level: Int) {
+        switch self {
+        case .null: text += "null"
+        case .bool(let value): text += value ? "true" : "false"
+        case .integer(let value): text += String(value)
+        case .number(let value): text += String(value)
+        case .string(let value): Self.quote(value, into: &text)
+        case .array(let values):
+            writeList(values, open: "[", close: "]", to: &text, indent: indent, level: level) { value, text in
+                value.write(to: &text, indent: indent, level: level + 1)
+            }
+        case .object(let fields):
+            let sorted = fields.sorted { $0.key < $1.key }
+            writeList(sorted, open: "{", close: "}", to: &text, indent: indent, level: level) { field, text in
+                Self.quote(field.key, into: &text)
+                text += indent == nil ? ":" : ": "
+                field.value.write(to: &text, indent: indent, level: level + 1)
+            }
+        }
+    }
+
+    private func writeList<T>(_ items: [T], open: String, close: String, to text: inout String, indent: String?, level: Int,
+                              _ element: (T, inout String) -> Void) {
+        text += open
+        guard !items.isEmpty else { return text += close }
+        for (index, item) in items.enumerated() {
+            if index > 0 { text += "," }
+            if let indent { text += "\n" + String(repeating: indent, count: level + 1) }
+            element(item, &text)
+        }
+        if let indent { text += "\n" + String(repeating: indent, count: level) }
+        text += close
+    }
+
+    private static func quote(_ value: String, into text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case let control where control.value < 0x20:
+                let hex = String(control.value, radix: 16)
+                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
+    }
+}
+
+/// Why a request body was refused before it reached the rules; the HTTP edge answers 400.
+public enum RequestError: Error, Equatable, Sendable {
+    case invalidJSON(String)
+    case missingField(String)
+    case invalidField(String, String)
+    /// A field the request does not define, and the fields it does.
+    case unknownField(String, expected: [String])
+}
+
+/// A JSON object with typed, validating accessors that name the offending field in errors.
+/// The accessors take the field's `FieldSpec`, so a request is read with the very names and
+/// limits its API description is generated from.
+public struct JSONObject: Sendable {
+    public let fields: [String: JSONValue]
+    /// Prefix for field names in messages (`items[2].`), empty at the top level.
+    public let path: String
+
+    public init(fields: [String: JSONValue], path: String) {
+        self.fields = fields
+        self.path = path
+    }
+
+    /// Refuses a field the schema does not define: a misspelt optional field (`"itemz"`) would
+    /// otherwise be dropped without a word.
+    public func requireOnly(_ schema: [FieldSpec]) throws(RequestError) {
+        let known = Set(schema.map(\.name))
+        guard let unknown = fields.keys.filter({ !known.contains($0) }).min() else { return }
+        throw .unknownField(path + unknown, expected: known.sorted())
+    }
+
+    private func value(_ name: String) -> JSONValue? {
+        guard let value = fields[name], value != .null else { return nil }
+        return value
+    }
+
+    public func identifier<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> ID {
+        guard let id = try optionalIdentifier(field, as: type) else { throw .missingField(path + field.name) }
+        return id
+    }
+
+    public func optionalIdentifier<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> ID? {
+        guard let value = value(field.name) else { return nil }
+        guard case .string(let text) = value else {
+            throw .invalidField(path + field.name, "must be a string id, not \(value.typeName)")
+        }
+        do {
+            return try ID(validating: text)
+        } catch {
+            throw .invalidField(path + field.name, IdentifierError.explain(error))
+        }
+    }
+
+    /// A whole number in `1...maximum` (the field's limit), written in digits.
+    public func positiveInteger(_ field: FieldSpec) throws(RequestError) -> Int64 {
+        let name = field.name
+        guard case .positiveInteger(let maximum) = field.type else { preconditionFailure("\(name) is not an integer field") }
+        guard let value = value(name) else { throw .missingField(path + name) }
+        switch value {
+        case .integer(let number):
+            guard number >= 1 else { throw .invalidField(path + name, "must be at least 1, got \(number)") }
+            guard number <= maximum else { throw .invalidField(path + name, "must be at most \(maximum), got \(number)") }
+            return number
+        case .number(let number):
+            // Points and fen are counted, never measured: `1e3` or `100.0` is refused rather
+            // than guessed at, since a client that sends them is computing amounts in floats.
+            guard number.magnitude <= Double(maximum) else { throw .invalidField(path + name, "must be at most \(maximum)") }
+            throw .invalidField(path + name, "must be an integer written in digits, without a fraction or exponent")
+        default:
+            throw .invalidField(path + name, "must be an integer, not \(value.typeName)")
+        }
+    }
+
+    /// An optional boolean, false when absent.
+    public func flag(_ field: FieldSpec) throws(RequestError) -> Bool {
+        guard let value = value(field.name) else { return false }
+        guard case .bool(let flag) = value else { throw .invalidField(path + field.name, "must be true or false, not \(value.typeName)") }
+        return flag
+    }
+
+    /// The objects of an optional array field, each checked against the element schema.
+    public func objects(_ field: FieldSpec) throws(RequestError) -> [JSONObject] {
+        guard case .array(let schema, let maximumCount) = field.type else { preconditionFailure("\(field.name) is not an array field") }
+        guard let value = value(field.name) else { return [] }
+        guard case .array(let elements) = value else { throw .invalidField(path + field.name, "must be an array, not \(value.typeName)") }
+        guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
+        var objects: [JSONObject] = []
+        for (index, element) in elements.enumerated() {
+            guard case .object(let fields) = element else {
+                throw .invalidField("\(path)\(field.name)[\(index)]", "must be an object, not \(element.typeName)")
+            }
+            let object = JSONObject(fields: fields, path: "\(path)\(field.name)[\(index)].")
+            try object.requireOnly(schema)
+            objects.append(object)
+        }
+        return objects
+    }
+}
+
+extension IdentifierError {
+    /// The refusal in the contract's terms.
+    public static func explain(_ error: IdentifierError) -> String {
+        switch error {
+        case .empty: "must not be empty"
+        case .tooLong(let length): "must be at most \(maximumIdentifierLength) characters, got \(length)"
+        case .invalidCharacter(let character):
+            "may contain only A-Z a-z 0-9 . _ : - (found \(character.debugDescription))"
+        }
+    }
+}

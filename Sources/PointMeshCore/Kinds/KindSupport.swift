@@ -1,0 +1,37 @@
+/// Building blocks the kinds share: detail tags every kind uses the same way, and the JSON of
+/// write answers.
+enum CommonDetails {
+    /// The customer's spendable balance just after the entry, at its origin: a replay answers it.
+    static let balanceAfter: UInt64 = 4
+
+    static func balanceAfter(_ entry: LedgerEntry) throws(DecodingError) -> Int64 {
+        try entry.details.reader().number(balanceAfter) ?? 0
+    }
+}
+
+/// A write's answer, written out by hand because it is rendered on the writer thread's
+/// completion path. Keys must be given in sorted order; values are integers, booleans, ids and
+/// RFC 3339 times, none of which need escaping.
+struct AnswerWriter {
+    private var text = "{"
+
+    mutating func id(_ key: String, _ value: String) { append(key, "\"" + value + "\"") }
+    mutating func number(_ key: String, _ value: Int64) { append(key, String(value)) }
+    mutating func flag(_ key: String, _ value: Bool) { append(key, value ? "true" : "false") }
+
+    private mutating func append(_ key: String, _ value: String) {
+        if text.count > 1 { text += "," }
+        text += "\"" + key + "\":" + value
+    }
+
+    var bytes: [UInt8] { Array((text + "}").utf8) }
+}
+
+/// The response fields every write that moves a customer's points answers with.
+enum AnswerFields {
+    static let accountID = FieldSpec("account_id", .id, "The customer account.")
+    static let balance = FieldSpec("balance", .integer, "The account's spendable balance just after this write, at the node that made it.")
+    static let createdAt = FieldSpec("created_at", .time, "When the entry was written at its origin.")
+    static let entryID = FieldSpec("entry_id", .text, "The entry's id, `origin:sequence`.")
+    static let replayed = FieldSpec("replayed", .boolean, "True when this write had been made before: nothing new happened and the body is the original result (HTTP 200).")
+}

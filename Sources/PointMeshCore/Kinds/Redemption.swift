@@ -1,0 +1,113 @@
+/// A redemption: points go from the customer (or a family pool) to the redeemed account of
+/// the reward. The single decision point for spending, where spending rights between stores
+/// (escrow, on the roadmap) will be consulted.
+public enum Redemption: EntryKindRule {
+    public struct Request: Hashable, Sendable {
+        public var request: RequestID
+        public var account: AccountID
+        public var points: Points
+        public var reward: RequestID?
+        public var member: AccountID?
+
+        public init(request: RequestID, account: AccountID, points: Points, reward: RequestID? = nil, member: AccountID? = nil) {
+            self.request = request
+            self.account = account
+            self.points = points
+            self.reward = reward
+            self.member = member
+        }
+    }
+
+    public static let name = "redeem"
+    public static let code = EntryCode(3)
+    public static let scope = "redemption"
+    public static let route = "/v1/redemptions"
+    public static let summary = "Spend points on a reward or a bill; refused when the spendable balance is short."
+
+    enum Fields {
+        static let request = FieldSpec("request_id", .id, "The client's id for this redemption; a retry with it never spends twice.")
+        static let account = FieldSpec("account_id", .id, "The account to spend from (a customer, or a family pool `family:{id}`).")
+        static let points = FieldSpec("points", .positiveInteger(maximum: Limits.maximumPoints.value), "Points to spend.")
+        static let reward = FieldSpec.optional("reward_id", .id, "The reward redeemed, if any.")
+        static let member = FieldSpec.optional("member_id", .id, "Who redeems from a family pool.")
+    }
+
+    public static let requestFields = [Fields.request, Fields.account, Fields.points, Fields.reward, Fields.member]
+    public static let responseFields = [
+        AnswerFields.accountID, AnswerFields.balance, AnswerFields.createdAt,
+        FieldSpec("debt_delta", .integer, "Always 0 for a redemption."),
+        AnswerFields.entryID, FieldSpec("points", .integer, "Points spent."), AnswerFields.replayed,
+    ]
+    public static let refusals: [(status: Int, code: String, when: String)] = [
+        (409, "insufficient_points", "the account's spendable balance is short"),
+    ]
+
+    enum Tag {
+        static let reward: UInt64 = 7
+        static let member: UInt64 = 8
+    }
+
+    public static func request(from body: JSONObject) throws(RequestError) -> Request {
+        Request(request: try body.identifier(Fields.request), account: try body.identifier(Fields.account),
+                points: Points(try body.positiveInteger(Fields.points)), reward: try body.optionalIdentifier(Fields.reward),
+                member: try body.optionalIdentifier(Fields.member))
+    }
+
+    public static func idempotencyID(_ request: Request) -> String { request.request.rawValue }
+
+    public static func canonicalForm(_ r: Request) -> String {
+        "redemption\n\(r.request)\n\(r.account)\n\(r.points)\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
+    }
+
+    public static func facts(for request: Request, from source: some FactsSource) throws -> AccountState {
+        try source.accountState(of: request.account)
+    }
+
+    public static func decide(_ request: Request, facts account: AccountState, context: RequestContext) throws(LedgerError) -> KindDecision {
+        guard account.balance >= request.points else {
+            throw .insufficientPoints(account: request.account, balance: account.balance, requested: request.points)
+        }
+        return KindDecision(
+            moves: moves(account: request.account, points: request.points, reward: request.reward),
+            details: details(reward: request.reward, member: request.member, balanceAfter: account.balance - request.points))
+    }
+
+    /// The move of a redemption (also used to upgrade entries of the previous release).
+    public static func moves(account: AccountID, points: Points, reward: RequestID?) -> [Move] {
+        [Move(debit: LedgerAccount(account), credit: .redeemed(reward: reward), amount: points)]
+    }
+
+    public static func details(reward: RequestID?, member: AccountID?, balanceAfter: Points) -> EntryDetails {
+        var writer = DetailsWriter()
+        writer.text(Tag.reward, reward?.rawValue)
+        writer.text(Tag.member, member?.rawValue)
+        writer.number(CommonDetails.balanceAfter, balanceAfter.value)
+        return writer.details
+    }
+
+    private static func spent(_ entry: LedgerEntry) throws(DecodingError) -> Move {
+        guard let move = entry.moves.first, move.debit.customer != nil else { throw .invalid("redemption entry \(entry.id) lacks its move") }
+        return move
+    }
+
+    public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
+        let move = try spent(entry)
+        var answer = AnswerWriter()
+        answer.id("account_id", move.debit.name)
+        answer.number("balance", try CommonDetails.balanceAfter(entry))
+        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
+        answer.number("debt_delta", 0)
+        answer.id("entry_id", entry.id.description)
+        answer.number("points", move.amount.value)
+        answer.flag("replayed", replayed)
+        return answer.bytes
+    }
+
+    public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
+        let reader = try entry.details.reader()
+        var fields: [String: JSONValue] = ["request_id": .string(entry.idempotencyKey.id), "points": .integer(try spent(entry).amount.value)]
+        if let reward = try reader.text(Tag.reward) { fields["reward_id"] = .string(reward) }
+        if let member = try reader.text(Tag.member) { fields["member_id"] = .string(member) }
+        return fields
+    }
+}

@@ -1,0 +1,147 @@
+/// A refund of part or all of a receipt: the points it earned go back to the store pro rata.
+/// What the customer already spent can't be taken, so the balance stops at zero and the rest
+/// becomes debt, which later earnings repay (`Earn`).
+public enum Refund: EntryKindRule {
+    public struct Request: Hashable, Sendable {
+        public var refund: RequestID
+        public var receipt: ReceiptID
+        public var amount: Fen
+
+        public init(refund: RequestID, receipt: ReceiptID, amount: Fen) {
+            self.refund = refund
+            self.receipt = receipt
+            self.amount = amount
+        }
+    }
+
+    /// The purchase, what earlier refunds of it took, and its customer's state.
+    public struct Facts: Sendable {
+        public var purchase: Earn.Recorded?
+        public var refundedSoFar: Fen
+        public var account: AccountState
+    }
+
+    public static let name = "refund"
+    public static let code = EntryCode(2)
+    public static let scope = "refund"
+    public static let route = "/v1/refunds"
+    public static let summary = "Refund part or all of a receipt: its points are reversed pro rata; points already spent become debt."
+
+    enum Fields {
+        static let refund = FieldSpec("refund_id", .id, "The client's id for this refund; a retry with it never refunds twice.")
+        static let receipt = FieldSpec("receipt_id", .id, "The receipt being refunded.")
+        static let amount = FieldSpec("amount_fen", .positiveInteger(maximum: Limits.maximumAmount.value), "The refunded amount in fen.")
+    }
+
+    public static let requestFields = [Fields.refund, Fields.receipt, Fields.amount]
+    public static let responseFields = [
+        AnswerFields.accountID, AnswerFields.balance, AnswerFields.createdAt,
+        FieldSpec("debt_delta", .integer, "Points that became debt because they were already spent."),
+        AnswerFields.entryID, FieldSpec("points_reversed", .integer, "Points the refund reversed."), AnswerFields.replayed,
+    ]
+    public static let refusals: [(status: Int, code: String, when: String)] = [
+        (404, "receipt_not_found", "no purchase with that receipt on this node"),
+        (409, "refund_exceeds_purchase", "cumulative refunds would exceed the purchase amount"),
+    ]
+
+    enum Tag {
+        static let receipt: UInt64 = 1
+        static let amount: UInt64 = 2
+        static let reversed: UInt64 = 6
+    }
+
+    public static func request(from body: JSONObject) throws(RequestError) -> Request {
+        Request(refund: try body.identifier(Fields.refund), receipt: try body.identifier(Fields.receipt),
+                amount: Fen(try body.positiveInteger(Fields.amount)))
+    }
+
+    public static func idempotencyID(_ request: Request) -> String { request.refund.rawValue }
+
+    public static func canonicalForm(_ r: Request) -> String { "refund\n\(r.refund)\n\(r.receipt)\n\(r.amount)\n" }
+
+    static func link(_ receipt: ReceiptID) -> String { "receipt:\(receipt.rawValue)" }
+
+    public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
+        guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)) else {
+            return Facts(purchase: nil, refundedSoFar: .zero, account: .empty)
+        }
+        let purchase = try Earn.recorded(entry)
+        var refunded = Fen.zero
+        for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
+            refunded = refunded + Fen(try refund.details.reader().number(Tag.amount) ?? 0)
+        }
+        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountState(of: purchase.customer))
+    }
+
+    /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
+    /// Taking the cumulative share and subtracting what earlier refunds reversed makes a full
+    /// refund, in any number of parts, reverse exactly what the purchase earned.
+    public static func pointsReversed(earned: Points, amount: Fen, refunded: Fen) -> Points {
+        guard amount.value > 0, refunded.value > 0 else { return .zero }
+        let refundedShare = min(refunded.value, amount.value)
+        let product = earned.value.multipliedFullWidth(by: refundedShare)
+        let (quotient, _) = amount.value.dividingFullWidth(product)
+        return Points(quotient)
+    }
+
+    public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
+        guard let purchase = facts.purchase else { throw .receiptNotFound(request.receipt) }
+        let refundedAfter = facts.refundedSoFar + request.amount
+        guard refundedAfter <= purchase.amount else {
+            throw .refundExceedsPurchase(receipt: request.receipt, remaining: purchase.amount - facts.refundedSoFar)
+        }
+        let reversal = pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: refundedAfter)
+            - pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: facts.refundedSoFar)
+        // The balance never goes below zero: what was already spent becomes debt.
+        let taken = min(reversal, max(.zero, facts.account.balance))
+        return KindDecision(
+            moves: moves(customer: purchase.customer, taken: taken, debt: reversal - taken, store: context.node),
+            details: details(receipt: request.receipt, amount: request.amount, reversed: reversal,
+                             balanceAfter: facts.account.balance - taken))
+    }
+
+    /// The moves of a refund (also used to upgrade entries of the previous release).
+    public static func moves(customer: AccountID, taken: Points, debt: Points, store: NodeID) -> [Move] {
+        let customer = LedgerAccount(customer)
+        var moves = [Move(debit: customer, credit: .clawedBack(by: store), amount: taken)]
+        if debt > .zero { moves.append(Move(debit: .debtOwed, credit: customer, amount: debt, asset: .debt)) }
+        return moves
+    }
+
+    public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points) -> EntryDetails {
+        var writer = DetailsWriter()
+        EntryLinks.add(link(receipt), to: &writer)
+        writer.text(Tag.receipt, receipt.rawValue)
+        writer.number(Tag.amount, amount.value)
+        writer.number(Tag.reversed, reversed.value)
+        writer.number(CommonDetails.balanceAfter, balanceAfter.value)
+        return writer.details
+    }
+
+    private static func customer(_ entry: LedgerEntry) throws(DecodingError) -> AccountID {
+        guard let customer = entry.moves.first?.debit.customer else { throw .invalid("refund entry \(entry.id) lacks its move") }
+        return customer
+    }
+
+    public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
+        let reader = try entry.details.reader()
+        let customer = try customer(entry)
+        var answer = AnswerWriter()
+        answer.id("account_id", customer.rawValue)
+        answer.number("balance", try CommonDetails.balanceAfter(entry))
+        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
+        answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
+        answer.id("entry_id", entry.id.description)
+        answer.number("points_reversed", try reader.number(Tag.reversed) ?? 0)
+        answer.flag("replayed", replayed)
+        return answer.bytes
+    }
+
+    public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
+        let reader = try entry.details.reader()
+        return [
+            "receipt_id": .string(try reader.text(Tag.receipt) ?? ""), "refund_id": .string(entry.idempotencyKey.id),
+            "amount_fen": .integer(try reader.number(Tag.amount) ?? 0), "points": .integer(try reader.number(Tag.reversed) ?? 0),
+        ]
+    }
+}

@@ -1,0 +1,49 @@
+/// An account a move debits or credits: a customer's account or family pool (an `AccountID`),
+/// or one of the chain's system accounts, where points come from and go to.
+///
+/// System accounts start with `@`, which the id alphabet lacks, so they can never collide with
+/// a customer's id. Their names are open text: a node that meets a system account a newer
+/// release introduced applies moves to it like any other (forward compatibility).
+///
+/// Balances are credit-normal: credits raise an account, debits lower it. So a customer's
+/// points are credits minus debits, and a system account that issued points has a negative
+/// balance equal to what it issued. Over all accounts the balances sum to zero.
+public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let name: String
+
+    public init(_ account: AccountID) { name = account.rawValue }
+
+    private init(system: String) { name = "@" + system }
+
+    /// Points a store issued (earnings, and later campaign bonuses and compensations).
+    public static func issued(by store: NodeID) -> LedgerAccount { LedgerAccount(system: "issued:\(store.rawValue)") }
+    /// Points redeemed for rewards (`reward` when the redemption named one).
+    public static func redeemed(reward: RequestID?) -> LedgerAccount {
+        LedgerAccount(system: "redeemed" + (reward.map { ":\($0.rawValue)" } ?? ""))
+    }
+    /// Points a refund took back, at the store that decided it.
+    public static func clawedBack(by store: NodeID) -> LedgerAccount { LedgerAccount(system: "clawed-back:\(store.rawValue)") }
+    /// The counterpart of customers' debt: debt is owed to it.
+    public static let debtOwed = LedgerAccount(system: "debt-owed")
+
+    public var isSystem: Bool { name.hasPrefix("@") }
+
+    /// The customer account, when this is one.
+    public var customer: AccountID? { isSystem ? nil : AccountID(unchecked: name) }
+
+    /// Parses a stored or received name: a valid account id, or `@` and id characters.
+    public init(validating name: String) throws(DecodingError) {
+        let body = name.hasPrefix("@") ? String(name.dropFirst()) : name
+        do {
+            try AccountID.check(body)
+        } catch {
+            throw .invalid("invalid account \(name.debugDescription)")
+        }
+        self.name = name
+    }
+
+    public init(unchecked name: String) { self.name = name }
+
+    public var description: String { name }
+    public static func < (lhs: LedgerAccount, rhs: LedgerAccount) -> Bool { lhs.name < rhs.name }
+}

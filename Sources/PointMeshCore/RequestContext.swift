@@ -1,0 +1,19 @@
+/// Who is asking, of which node, and when: handed to every read and write so the rules can
+/// check permissions, freezes and time windows in the core rather than at the edge.
+public struct RequestContext: Hashable, Sendable {
+    /// The caller's identity: the token's name once access control exists; empty until then.
+    public var caller: String
+    /// The node deciding the request (the origin of any entry it writes).
+    public var node: NodeID
+    /// Physical time in milliseconds since the epoch, as the node's clock read it.
+    public var now: Int64
+    /// The id the edge gave the request, for logs and for the client to quote.
+    public var requestID: String
+
+    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "") {
+        self.caller = caller
+        self.node = node
+        self.now = now
+        self.requestID = requestID
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import PointMeshCore
+import PointMeshSimulation
+import PointMeshStore
+
+/// A simulated node's ledger in a real SQLite database in a scratch directory: the store's own
+/// tables, queries and counter upserts, driven by the simulation, so what the in-memory model
+/// can't show (SQL that disagrees with the Swift rules, statements left open) shows here.
+/// Commits are not fsynced (`synchronous=OFF`): the simulation checks logic, not durability.
+final class SQLiteSimulatedLedger: SimulatedLedger {
+    let origin: NodeID
+    let database: LedgerDatabase
+    private var clock = HybridLogicalClock()
+
+    init(origin: NodeID, directory: String) throws {
+        self.origin = origin
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        try database.connection.execute("PRAGMA synchronous = OFF")
+    }
+
+    func versionVector() throws -> VersionVector { try database.versionVector() }
+
+    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
+        try database.entries(of: origin, after: after, limit: limit)
+    }
+
+    func apply(_ entries: [LedgerEntry]) throws -> Int {
+        try database.connection.transaction {
+            var vector = try database.versionVector()
+            var stored = 0
+            for entry in entries where ReplicationRules.admission(of: entry.id, held: vector[entry.id.origin]) == .next {
+                try database.applyReceived(entry)
+                vector.advance(entry.id.origin, to: entry.id.sequence)
+                clock.observe(entry.timestamp)
+                stored += 1
+            }
+            return stored
+        }
+    }
+
+    func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision {
+        try database.connection.transaction {
+            let id = EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1)
+            let timestamp = clock.tick(now: now)
+            let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
+                                                  context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
+            if case .append(let entry) = decision { try database.append(entry) }
+            return decision
+        }
+    }
+
+    func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? { try database.countingEntry(for: key) }
+    func balance(_ key: BalanceKey) throws -> Balance { try database.balance(key) }
+    func linkedEntries(_ link: String) throws -> [LedgerEntry] { try database.linkedEntries(link) }
+
+    func allEntries() throws -> [LedgerEntry] {
+        var all: [LedgerEntry] = []
+        for origin in try versionVector().sequences.keys { all += try entries(of: origin, after: 0, limit: Int.max) }
+        return all
+    }
+
+    func duplicateIDs() throws -> Set<EntryID> {
+        Set(try allEntries().filter { try database.isDuplicate($0.id) }.map(\.id))
+    }
+}
