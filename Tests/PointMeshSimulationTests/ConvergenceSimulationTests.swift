@@ -31,7 +31,11 @@ private struct Workload {
             // the same receipt send the same body.
             return PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(receipt)"),
                                                          account: AccountID(unchecked: "acct-\(receipt % 6)"), amount: Fen(Int64(100 + receipt * 137))))
-        case 6..<8:
+        case 6:
+            // A kind only its writer knows: the others apply it blind.
+            return PreparedWrite(StampCard.self, StampCard.Request(card: "S\(random.next() % 1_000)", account: account,
+                                                                   points: Points(Int64(1 + random.next() % 5))))
+        case 7:
             return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(random.next() % 1_000)"), account: account,
                                                                      points: Points(Int64(1 + random.next() % 20))))
         default:
@@ -65,6 +69,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         }
     }
     #expect(healedAt != nil, "seed \(seed): no convergence within 90 s of healing")
+    #expect(acknowledged.contains { $0.code == StampCard.code }, "seed \(seed): the run wrote no entry of the unknown kind")
     guard healedAt != nil else { return }
 
     let reference = cluster.nodes[0].ledger

@@ -1,0 +1,90 @@
+import Foundation
+import PointMeshCore
+import PointMeshStore
+import Synchronization
+import Testing
+
+private func scratchDirectory() -> String {
+    NSTemporaryDirectory() + "pointmesh-upgrade-test-\(UUID().uuidString)"
+}
+
+private func purchase(_ receipt: String, account: String, fen: Int64) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
+}
+
+private func state(_ store: LedgerStore, _ account: String) throws -> AccountState {
+    try store.read { try $0.accountState(of: AccountID(unchecked: account)) }
+}
+
+@Suite struct UpgradeTests {
+    /// `Fixtures/release-0.2-ledger.sqlite` was written by release 0.2 (commit e0c8861): three
+    /// stores, earnings with items, a redemption with a reward, refunds with and without debt,
+    /// debt repaid, and one receipt rung up at two stores (a duplicate).
+    @Test func aLedgerOfTheReleaseBeforeIsUpgradedInPlace() throws {
+        let directory = scratchDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release-0.2-ledger.sqlite")
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
+        let lines = Mutex<[String]>([])
+        let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_900_000_000_000 },
+                                    log: { line in lines.withLock { $0.append(line) } })
+        defer { store.close() }
+        #expect(lines.withLock { $0 }.contains { $0.contains("upgrading the ledger") && $0.contains("10 entries") })
+        #expect(store.nodeID == NodeID(unchecked: "store-a"))
+        #expect(store.versionVector == VersionVector([NodeID(unchecked: "store-a"): 5, NodeID(unchecked: "store-b"): 3, NodeID(unchecked: "store-c"): 2]))
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        // The balances release 0.2 showed.
+        #expect(try state(store, "alice") == AccountState(balance: Points(200), debt: .zero))
+        #expect(try state(store, "bob") == AccountState(balance: Points(20), debt: .zero))
+        #expect(try state(store, "carol") == AccountState(balance: Points(70), debt: .zero))
+        #expect(try state(store, "dave") == AccountState(balance: Points(1_000), debt: .zero))
+        #expect(try store.read { try $0.isDuplicate(EntryID(origin: NodeID(unchecked: "store-c"), sequence: 1)) })
+        // Replays keep working across the upgrade: the request hashes are the same.
+        let replay = try store.write(PreparedWrite(Earn.self, Earn.Request(
+            receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(12_345),
+            items: [PurchaseItem(sku: SKU(unchecked: "tea"), category: CategoryID(unchecked: "organic-food"), amount: Fen(12_345))])))
+        #expect(replay == .replayed(replay.entry) && replay.entry.id == EntryID(origin: NodeID(unchecked: "store-a"), sequence: 1))
+        #expect(throws: LedgerError.self) { try store.write(purchase("R1", account: "alice", fen: 12_345)) }
+        // The refund of R2 remembers the 2,000 fen already refunded.
+        #expect(throws: LedgerError.refundExceedsPurchase(receipt: ReceiptID(unchecked: "R2"), remaining: Fen(3_000))) {
+            try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F9"), receipt: ReceiptID(unchecked: "R2"), amount: Fen(3_001))))
+        }
+        // History reads as before, newest first.
+        let history = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: nil, limit: 10) }
+        #expect(history.map { EntryKinds.name(of: $0.entry.code) } == ["earn", "refund", "redeem", "earn"])
+        // New writes continue the sequence.
+        let next = try store.write(purchase("R9", account: "alice", fen: 1_000))
+        #expect(next.entry.id.sequence == 6)
+    }
+
+    /// The store keeps an entry of a kind it does not know: counts its moves, serves it byte for
+    /// byte, and shows it in history under its code.
+    @Test func theStoreKeepsAndServesAnUnknownKindByteForByte() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "old"), newNodeID: { NodeID(unchecked: "old") }, now: { 1 })
+        defer { store.close() }
+        var details = DetailsWriter()
+        details.number(41, 7)
+        let future = LedgerEntry(
+            id: EntryID(origin: NodeID(unchecked: "new"), sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: 5, logical: 0),
+            code: EntryCode(99), idempotencyKey: IdempotencyKey(scope: "stamp-card", id: "S1"), requestHash: RequestHash(canonical: "s"),
+            moves: [Move(debit: LedgerAccount(unchecked: "@stamp-cards:new"), credit: LedgerAccount(AccountID(unchecked: "alice")), amount: Points(25))],
+            details: details.details, flags: 1, trailing: [9, 9])
+        var next = future
+        next.id.sequence = 2
+        next.code = Earn.code
+        next.idempotencyKey = IdempotencyKey(scope: "receipt", id: "R2")
+        next.moves = Earn.moves(customer: AccountID(unchecked: "alice"), earned: Points(5), repaid: .zero, store: NodeID(unchecked: "new"))
+        next.details = Earn.details(receipt: ReceiptID(unchecked: "R2"), amount: Fen(500), items: [], balanceAfter: Points(30))
+        next.trailing = []
+        #expect(try store.applyReceived([future, next]) == 2)
+        #expect(try state(store, "alice").balance == Points(30))
+        let served = try store.read { try $0.entries(of: NodeID(unchecked: "new"), after: 0, limit: 10) }
+        #expect(served.map(EntryCoding.encode) == [future, next].map(EntryCoding.encode))
+        let history = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: nil, limit: 10) }
+        #expect(history.map { EntryKinds.name(of: $0.entry.code) } == ["earn", "unknown-99"])
+        #expect(try store.read { try $0.verify() }.isEmpty)
+    }
+}
