@@ -18,6 +18,12 @@ public struct FieldSpec: Sendable {
         case array(of: [FieldSpec], maximumCount: Int)
         /// An object with these fields (responses).
         case object([FieldSpec])
+        /// Text or null (responses).
+        case nullableText
+        /// An object whose values are integers, keyed by free text (responses).
+        case integerMap
+        /// An array of text (responses).
+        case textArray
     }
 
     public var name: String

@@ -40,7 +40,7 @@ struct LedgerAPI: Sendable {
             HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metricsText().utf8))
         }
         router.add("GET", "/openapi.json") { _, _ in
-            .json(200, Array(OpenAPIDocument.json.utf8))
+            .json(200, Array(APIDescription.json.utf8))
         }
         return router
     }

@@ -24,7 +24,8 @@ public final class PointMeshNode: Sendable {
         let (key, keyNote) = try Self.clusterKey(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
-            newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds, log: { log.warning($0) })
+            newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds, log: { log.warning($0) },
+            progress: { log.info($0) })
         let metrics = NodeMetrics()
         var httpConfiguration = HTTPServerConfiguration(address: configuration.http)
         httpConfiguration.timeouts = configuration.httpTimeouts

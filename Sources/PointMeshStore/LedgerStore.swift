@@ -26,17 +26,18 @@ public final class LedgerStore: Sendable {
     ///   - now: the physical clock in milliseconds since the epoch.
     ///   - wal: how large the WAL may grow before checkpoints make it start over.
     ///   - log: where the store reports trouble it handles itself (a failed checkpoint).
+    ///   - progress: hears how a long upgrade of the data directory is going.
     public init(
         directory: String, nodeID requested: NodeID?, newNodeID: () -> NodeID,
         now: @escaping @Sendable () -> Int64, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(),
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        log: @escaping @Sendable (String) -> Void = { _ in }, progress: (String) -> Void = { _ in }
     ) throws {
         try Self.createDirectory(directory)
         // Before anything opens the database: migrations must never run beside a live node.
         let lock = try DataDirectoryLock(directory: directory)
         do {
             path = Self.databasePath(in: directory)
-            let database = try LedgerDatabase.openForWriting(path: path, progress: log)
+            let database = try LedgerDatabase.openForWriting(path: path, progress: progress)
             try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
             try database.connection.execute("PRAGMA journal_size_limit = \(wal.sizeLimit)")
             nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)

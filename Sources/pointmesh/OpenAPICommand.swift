@@ -9,7 +9,7 @@ enum OpenAPICommand: Command {
     static let switches: Set<String> = []
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        print(OpenAPIDocument.json)
+        print(APIDescription.json)
         return 0
     }
 }

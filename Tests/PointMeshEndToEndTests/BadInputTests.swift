@@ -165,7 +165,7 @@ import Testing
         try socket.write(requests)
         usleep(300_000)
         var received: [UInt8] = []
-        let expected = Array(OpenAPIDocument.json.utf8).count
+        let expected = Array(APIDescription.json.utf8).count
         while received.count < count * expected, let bytes = try socket.read(waitingAtMost: 5_000), !bytes.isEmpty {
             received += bytes
         }

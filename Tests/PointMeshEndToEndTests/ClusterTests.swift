@@ -232,6 +232,12 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
         #expect(try member.client().send("GET", "/v1/status").status == 200)
         #expect(member.log.contains("closing gossip connection"))
+        // A node of release 0.2 opens with a protocol-1 hello: refused, saying what to do.
+        let oldHello = try TCPConnection.connect(to: member.gossipAddress)
+        try oldHello.write([0, 0, 0, 34, 1, 0x01] + Array(repeating: 7, count: 32))
+        _ = try? oldHello.read(waitingAtMost: 2_000)
+        oldHello.close()
+        #expect(eventually(within: 5) { member.log.contains("speaks gossip protocol 1") && member.log.contains("Upgrading a chain") }, "\(member.log)")
         // The refused side's status says why its seed is not a peer, not only its log.
         let seeds = try intruder.client().getJSON("/v1/status")["seeds"] as? [[String: Any]] ?? []
         let seedError = seeds.first { $0["address"] as? String == member.gossipAddress.description }?["last_error"] as? String

@@ -210,7 +210,7 @@ import Testing
 
 @Suite struct OpenAPITests {
     @Test func everyRouteIsDescribedAndDocsMatchWhatIsServed() throws {
-        let spec = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let spec = try #require(try JSONSerialization.jsonObject(with: Data(APIDescription.json.utf8)) as? [String: Any])
         #expect(spec["openapi"] as? String == "3.1.0")
         let paths = try #require(spec["paths"] as? [String: [String: Any]])
         let directory = NodeProcess.scratchDirectory()
@@ -232,5 +232,49 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("docs/openapi.json")
         let docs = try String(contentsOf: docsURL, encoding: .utf8)
         #expect(docs == served.bodyText + "\n", "docs/openapi.json is stale: run `pointmesh openapi > docs/openapi.json`")
+    }
+
+    /// Every live answer has exactly the fields its description names: nothing undescribed,
+    /// nothing required missing (nested objects too). The description is generated from the
+    /// same definitions, so this catches a body and its schema drifting apart.
+    @Test func liveAnswersMatchTheirDescription() throws {
+        let spec = try #require(try JSONSerialization.jsonObject(with: Data(APIDescription.json.utf8)) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: [String: [String: Any]]])
+        func schema(_ path: String, _ method: String, _ status: String) throws -> [String: Any] {
+            let responses = try #require(paths[path]?[method]?["responses"] as? [String: [String: Any]])
+            let content = try #require(responses[status]?["content"] as? [String: [String: Any]])
+            return try #require(content["application/json"]?["schema"] as? [String: Any])
+        }
+        func check(_ value: Any, against schema: [String: Any], at place: String) {
+            if let object = value as? [String: Any], let properties = schema["properties"] as? [String: [String: Any]] {
+                for key in object.keys { #expect(properties[key] != nil, "\(place): \(key) is not described") }
+                for key in schema["required"] as? [String] ?? [] { #expect(object[key] != nil, "\(place): required \(key) missing") }
+                for (key, field) in object {
+                    if let nested = properties[key] { check(field, against: nested, at: "\(place).\(key)") }
+                }
+            } else if let array = value as? [Any], let items = schema["items"] as? [String: Any] {
+                for element in array { check(element, against: items, at: place + "[]") }
+            }
+        }
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let client = node.client()
+        let writes: [(String, String, String)] = [
+            ("/v1/purchases", #"{"receipt_id":"D1","account_id":"doc","amount_fen":5000,"items":[{"sku":"s","category":"c","amount_fen":5000}]}"#, "201"),
+            ("/v1/purchases", #"{"receipt_id":"D1","account_id":"doc","amount_fen":5000,"items":[{"sku":"s","category":"c","amount_fen":5000}]}"#, "200"),
+            ("/v1/redemptions", #"{"request_id":"DQ","account_id":"doc","points":40,"reward_id":"r"}"#, "201"),
+            ("/v1/refunds", #"{"refund_id":"DF","receipt_id":"D1","amount_fen":5000}"#, "201"),
+        ]
+        for (path, body, status) in writes {
+            let response = try client.postJSON(path, body)
+            #expect(String(response.status) == status, "\(path): \(response.bodyText)")
+            check(response.json, against: try schema(path, "post", status), at: path)
+        }
+        for path in ["/v1/accounts/doc", "/v1/accounts/doc/entries", "/v1/status"] {
+            let pattern = path == "/v1/status" ? path : path.replacingOccurrences(of: "/doc", with: "/{account_id}")
+            check(try client.getJSON(path), against: try schema(pattern, "get", "200"), at: path)
+        }
+        let entries = try client.getJSON("/v1/accounts/doc/entries")["entries"] as? [[String: Any]] ?? []
+        #expect(entries.count == 3 && entries.allSatisfy { ($0["moves"] as? [Any])?.isEmpty == false })
     }
 }

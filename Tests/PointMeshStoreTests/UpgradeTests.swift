@@ -28,7 +28,7 @@ private func state(_ store: LedgerStore, _ account: String) throws -> AccountSta
         try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
         let lines = Mutex<[String]>([])
         let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_900_000_000_000 },
-                                    log: { line in lines.withLock { $0.append(line) } })
+                                    progress: { line in lines.withLock { $0.append(line) } })
         defer { store.close() }
         #expect(lines.withLock { $0 }.contains { $0.contains("upgrading the ledger") && $0.contains("10 entries") })
         #expect(store.nodeID == NodeID(unchecked: "store-a"))

@@ -1,0 +1,161 @@
+import PointMeshCore
+
+/// docs/openapi.json, generated from the definitions the routes and validators use: each
+/// kind's fields, limits, answer and refusals (`EntryKindRule`), the read endpoints' fields
+/// (`ResponseSchemas`), the page-size limits of `LedgerAPI` and the parser's limits. Served at
+/// `GET /openapi.json`; `pointmesh openapi` writes it.
+public enum APIDescription {
+    /// The document, as pretty-printed JSON text.
+    public static let json: String = document.pretty
+
+    static var document: JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for kind in EntryKinds.all { paths[kind.route] = .object(["post": write(kind)]) }
+        paths["/v1/accounts/{account_id}"] = .object(["get": read(
+            id: "getAccount", "Look up an account: balance, debt, pending points. An account never seen has balance 0.",
+            parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])
+        paths["/v1/accounts/{account_id}/entries"] = .object(["get": read(
+            id: "listEntries", "An account's history, newest first, paged.",
+            parameters: [accountParameter, limitParameter, beforeParameter], answer: ResponseSchemas.entryPage, refusals: [(400, ["invalid_field"])])])
+        paths["/v1/status"] = .object(["get": read(
+            id: "getStatus", "The node: id, role, release, entries, digest, health, peers.", parameters: [], answer: ResponseSchemas.status, refusals: [])])
+        paths["/v1/cluster/retirements"] = .object(["post": operation(
+            id: "retireNode",
+            "Retire a node from the cluster: it leaves every peer list (as gossip spreads this) and is refused if it comes back under the same id. Its entries stay.",
+            body: LedgerAPI.RetirementFields.all,
+            success: [("200", "The node is retired.", ResponseSchemas.retirement)],
+            refusals: [(400, badRequest), (404, ["unknown_node"]), (409, ["cannot_retire_self"])] + transport)])
+        paths["/metrics"] = .object(["get": .object([
+            "operationId": .string("getMetrics"), "summary": .string("Prometheus text exposition format."),
+            "responses": .object(["200": .object(["description": .string("Metrics."), "content": .object(["text/plain": .object(["schema": .object(["type": .string("string")])])])])]),
+        ])])
+        paths["/openapi.json"] = .object(["get": .object([
+            "operationId": .string("getOpenAPI"), "summary": .string("This document."),
+            "responses": .object(["200": .object(["description": .string("The OpenAPI description."), "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])])])])]),
+        ])])
+        return .object([
+            "openapi": .string("3.1.0"),
+            "info": .object([
+                "title": .string("PointMesh node API"), "version": .string(PointMeshVersion.current),
+                "description": .string("The HTTP API of one PointMesh node: earn, refund and redeem loyalty points, look up accounts. Money is in fen (1 yuan = 100 fen), points are integers, times are RFC 3339 in UTC. Every error is {\"error\": {\"code\", \"message\"}}. Integers are written in digits (no fraction or exponent), and a field a request does not define is refused (`unknown_field`)."),
+            ]),
+            "servers": .array([.object(["url": .string("http://127.0.0.1:8080")])]),
+            "paths": .object(paths),
+            "components": .object(["schemas": .object([
+                "Id": .object(["type": .string("string"), "minLength": .integer(1), "maxLength": .integer(Int64(maximumIdentifierLength)),
+                               "pattern": .string("^[A-Za-z0-9._:-]{1,128}$")]),
+                "Error": .object(["type": .string("object"), "required": .array([.string("error")]), "properties": .object([
+                    "error": object([FieldSpec("code", .text, "A stable snake_case code."), FieldSpec("message", .text, "For a person.")], request: false),
+                ])]),
+            ])]),
+        ])
+    }
+
+    // MARK: Operations
+
+    static let badRequest = ["bad_request", "invalid_json", "invalid_field", "missing_field", "unknown_field"]
+    /// What any write may meet below its rules: the HTTP edge and the disk.
+    static let transport: [(Int, [String])] = [
+        (408, ["request_timeout"]), (411, ["length_required"]), (413, ["body_too_large"]), (415, ["unsupported_media_type"]),
+        (431, ["headers_too_large"]), (500, ["internal_error"]),
+        (503, ["overloaded", "shutting_down", "storage_full", "storage_unavailable"]),
+    ]
+
+    static func write(_ kind: any EntryKindRule.Type) -> JSONValue {
+        var refusals = [(400, badRequest), (409, ["idempotency_conflict"])] + transport
+        for refusal in kind.refusals {
+            if let index = refusals.firstIndex(where: { $0.0 == refusal.status }) {
+                refusals[index].1.append(refusal.code)
+            } else {
+                refusals.append((refusal.status, [refusal.code]))
+            }
+        }
+        return operation(
+            id: kind.name, kind.summary, body: kind.requestFields,
+            success: [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
+                      ("200", "Written before with the same body: the original result, `replayed` true.", kind.responseFields)],
+            refusals: refusals)
+    }
+
+    static func operation(id: String, _ summary: String, body: [FieldSpec], success: [(String, String, [FieldSpec])],
+                          refusals: [(Int, [String])]) -> JSONValue {
+        var responses: [String: JSONValue] = [:]
+        for (status, description, fields) in success { responses[status] = response(description, object(fields, request: false)) }
+        for (status, codes) in refusals { responses[String(status)] = errorResponse(codes) }
+        return .object([
+            "operationId": .string(id), "summary": .string(summary),
+            "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": object(body, request: true)])])]),
+            "responses": .object(responses),
+        ])
+    }
+
+    static func read(id: String, _ summary: String, parameters: [JSONValue], answer: [FieldSpec], refusals: [(Int, [String])]) -> JSONValue {
+        var responses: [String: JSONValue] = ["200": response("The answer.", object(answer, request: false))]
+        for (status, codes) in refusals + [(500, ["internal_error"]), (503, ["overloaded", "shutting_down"])] {
+            responses[String(status)] = errorResponse(codes)
+        }
+        return .object(["operationId": .string(id), "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses)])
+    }
+
+    static func response(_ description: String, _ schema: JSONValue) -> JSONValue {
+        .object(["description": .string(description), "content": .object(["application/json": .object(["schema": schema])])])
+    }
+
+    static func errorResponse(_ codes: [String]) -> JSONValue {
+        response("Error codes: " + codes.map { "`\($0)`" }.joined(separator: ", ") + ".", .object(["$ref": .string("#/components/schemas/Error")]))
+    }
+
+    static let accountParameter: JSONValue = .object([
+        "name": .string("account_id"), "in": .string("path"), "required": .bool(true), "schema": .object(["$ref": .string("#/components/schemas/Id")]),
+    ])
+    static let limitParameter: JSONValue = .object([
+        "name": .string("limit"), "in": .string("query"), "required": .bool(false),
+        "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(Int64(LedgerAPI.maximumPageSize)),
+                           "default": .integer(Int64(LedgerAPI.defaultPageSize))]),
+    ])
+    static let beforeParameter: JSONValue = .object([
+        "name": .string("before"), "in": .string("query"), "required": .bool(false),
+        "description": .string("The next_cursor of the previous page; empty means the first page."),
+        "schema": .object(["type": .string("string"), "pattern": .string("^$|^-?[0-9]{1,18}\\.[0-9]{1,18}\\.[0-9]{1,18}\\.[A-Za-z0-9._:-]{1,128}$")]),
+    ])
+
+    // MARK: Schemas
+
+    /// An object schema from fields. A request object is closed (unknown fields are refused)
+    /// and its optional fields may be null; an answer may gain fields.
+    static func object(_ fields: [FieldSpec], request: Bool) -> JSONValue {
+        var properties: [String: JSONValue] = [:]
+        for field in fields {
+            var schema = Self.schema(field.type, request: request)
+            if request && !field.required { schema = .object(["anyOf": .array([schema, .object(["type": .string("null")])])]) }
+            if case .object(var members) = schema {
+                members["description"] = .string(field.description)
+                schema = .object(members)
+            }
+            properties[field.name] = schema
+        }
+        var object: [String: JSONValue] = [
+            "type": .string("object"), "properties": .object(properties),
+            "required": .array(fields.filter(\.required).map { .string($0.name) }),
+        ]
+        if request { object["additionalProperties"] = .bool(false) }
+        return .object(object)
+    }
+
+    static func schema(_ type: FieldSpec.FieldType, request: Bool) -> JSONValue {
+        switch type {
+        case .id: .object(["$ref": .string("#/components/schemas/Id")])
+        case .positiveInteger(let maximum): .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(maximum)])
+        case .integer: .object(["type": .string("integer")])
+        case .boolean: .object(["type": .string("boolean")])
+        case .text: .object(["type": .string("string")])
+        case .time: .object(["type": .string("string"), "format": .string("date-time")])
+        case .nullableText: .object(["type": .array([.string("string"), .string("null")])])
+        case .integerMap: .object(["type": .string("object"), "additionalProperties": .object(["type": .string("integer")])])
+        case .textArray: .object(["type": .string("array"), "items": .object(["type": .string("string")])])
+        case .object(let fields): object(fields, request: request)
+        case .array(let fields, let maximumCount):
+            .object(["type": .string("array"), "maxItems": .integer(Int64(maximumCount)), "items": object(fields, request: request)])
+        }
+    }
+}

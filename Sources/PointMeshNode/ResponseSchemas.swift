@@ -1,0 +1,85 @@
+import PointMeshCore
+
+/// The fields of the read endpoints' answers. `APIDescription` generates their schemas from
+/// these, and the end-to-end API test checks every live answer against them, so a field added to
+/// a body without its description (or the reverse) fails a test.
+enum ResponseSchemas {
+    static let account: [FieldSpec] = [
+        FieldSpec("account_id", .id, "The account."),
+        FieldSpec("balance", .integer, "Spendable points."),
+        FieldSpec("debt", .integer, "Points owed after refunds of spent points; later earnings repay it first."),
+        FieldSpec("pending", .integer, "Incoming points not yet final (pending moves); not part of `balance`."),
+        FieldSpec("family_id", .nullableText, "The family the customer belongs to; null when none."),
+        FieldSpec("frozen", .boolean, "Whether the account is frozen."),
+        FieldSpec("expiring", .array(of: [
+            FieldSpec("points", .integer, "Points in the lot."), FieldSpec("expires_at", .time, "When they expire."),
+        ], maximumCount: 1_000), "The next lots to expire, soonest first."),
+    ]
+
+    static let move: [FieldSpec] = [
+        FieldSpec("debit", .text, "The account points leave (system accounts start with `@`)."),
+        FieldSpec("credit", .text, "The account points reach."),
+        FieldSpec("amount", .integer, "How many."),
+        FieldSpec("asset", .text, "`points`, `debt`, or `asset-N` for one a newer release added."),
+        FieldSpec("phase", .text, "`posted`, `pending`, `post` or `void`."),
+        .optional("pending_move", .text, "For `post` and `void`: the pending move, `origin:sequence#index`."),
+    ]
+
+    /// A history line: what every entry has, then what its kind adds (optional here).
+    static let entry: [FieldSpec] = [
+        FieldSpec("entry_id", .text, "`origin:sequence`."),
+        FieldSpec("origin", .id, "The node that wrote it."),
+        FieldSpec("sequence", .integer, "Its number at that node."),
+        FieldSpec("kind", .text, "`earn`, `refund`, `redeem`, or `unknown-N` for a kind a newer release wrote."),
+        FieldSpec("account_id", .id, "The account this history is of."),
+        FieldSpec("created_at", .time, "When the entry was written at its origin."),
+        FieldSpec("balance_delta", .integer, "Change to the account's points."),
+        FieldSpec("debt_delta", .integer, "Change to the account's debt."),
+        FieldSpec("duplicate", .boolean, "True for a losing copy of a write made at two nodes: it counts for nothing."),
+        FieldSpec("moves", .array(of: move, maximumCount: 1_000), "Every move of the entry."),
+        .optional("points", .integer, "The kind's amount: earned, reversed or spent."),
+        .optional("receipt_id", .id, "Earn and refund: the receipt."),
+        .optional("refund_id", .id, "Refund: its id."),
+        .optional("request_id", .id, "Redemption: its id."),
+        .optional("amount_fen", .integer, "Earn and refund: the amount in fen."),
+        .optional("reward_id", .id, "Redemption: the reward."),
+        .optional("member_id", .id, "Redemption: who redeemed from a pool."),
+        .optional("items", .array(of: [
+            FieldSpec("sku", .id, "The product."), FieldSpec("category", .id, "Its category."), FieldSpec("amount_fen", .integer, "The line's amount."),
+        ], maximumCount: Limits.maximumItems), "Earn: the receipt's lines."),
+    ]
+
+    static let entryPage: [FieldSpec] = [
+        FieldSpec("account_id", .id, "The account."),
+        FieldSpec("entries", .array(of: entry, maximumCount: LedgerAPI.maximumPageSize), "Newest first."),
+        .optional("next_cursor", .text, "Pass as `before` for the next (older) page; absent on the last page."),
+    ]
+
+    static let status: [FieldSpec] = [
+        FieldSpec("node_id", .id, "This node."),
+        FieldSpec("role", .text, "`store` or `hq`."),
+        FieldSpec("version", .text, "The PointMesh release it runs."),
+        FieldSpec("entries", .integer, "Entries held."),
+        FieldSpec("digest", .text, "Equal on two nodes exactly when they hold the same entries."),
+        FieldSpec("version_vector", .integerMap, "Per origin, the highest sequence held."),
+        FieldSpec("peers", .array(of: [
+            FieldSpec("node_id", .id, "The peer."),
+            FieldSpec("address", .text, "Its gossip address."),
+            FieldSpec("state", .text, "`alive`, `suspect` or `down`."),
+            .optional("lag_entries", .integer, "Entries this node held that the peer lacked at the last exchange."),
+            .optional("last_contact", .time, "The last successful exchange."),
+            .optional("last_error", .text, "Why the last exchange failed, time first; absent once one succeeds."),
+        ], maximumCount: 100_000), "Known peers."),
+        FieldSpec("seeds", .array(of: [
+            FieldSpec("address", .text, "The seed's gossip address."),
+            .optional("last_error", .text, "Why reaching it failed."),
+        ], maximumCount: 1_000), "`--seed` addresses not yet tied to a node id."),
+        FieldSpec("retired", .textArray, "Retired node ids."),
+        FieldSpec("healthy", .boolean, "False while writes fail for a storage reason."),
+        .optional("storage_error", .text, "Why writes are failing."),
+        .optional("storage_failing_since", .time, "Since when."),
+        FieldSpec("gossip_refusals", .integer, "Gossip connections refused or failed authentication."),
+    ]
+
+    static let retirement: [FieldSpec] = [FieldSpec("retired", .id, "The retired node.")]
+}
