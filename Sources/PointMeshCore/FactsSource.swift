@@ -7,6 +7,9 @@ public protocol FactsSource {
     func balance(_ key: BalanceKey) throws -> Balance
     /// Counting entries that declared `link` (`EntryLinks`), in no particular order.
     func linkedEntries(_ link: String) throws -> [LedgerEntry]
+    /// A customer's spendable points, debt and pending points (a store may answer it in one
+    /// look-up; by default, from `balance`).
+    func accountState(of account: AccountID) throws -> AccountState
 }
 
 extension FactsSource {

@@ -6,26 +6,25 @@ public enum RFC3339 {
         let (seconds, millis) = floorDivide(milliseconds, 1000)
         let (days, secondOfDay) = floorDivide(seconds, 86_400)
         let (year, month, day) = civil(days: days)
-        var text = ""
-        text.reserveCapacity(24)
-        func append(_ value: Int64, digits: Int) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        func append(_ value: Int64, digits: Int, then separator: UInt8?) {
             var divisor: Int64 = 1
             for _ in 1..<digits { divisor *= 10 }
-            var rest = value
             while divisor > 0 {
-                text.unicodeScalars.append(Unicode.Scalar(UInt8(48 + rest / divisor % 10)))
-                rest %= divisor
+                bytes.append(UInt8(48 + value / divisor % 10))
                 divisor /= 10
             }
+            if let separator { bytes.append(separator) }
         }
-        append(year, digits: 4); text += "-"
-        append(month, digits: 2); text += "-"
-        append(day, digits: 2); text += "T"
-        append(secondOfDay / 3600, digits: 2); text += ":"
-        append(secondOfDay % 3600 / 60, digits: 2); text += ":"
-        append(secondOfDay % 60, digits: 2); text += "."
-        append(millis, digits: 3); text += "Z"
-        return text
+        append(year, digits: 4, then: UInt8(ascii: "-"))
+        append(month, digits: 2, then: UInt8(ascii: "-"))
+        append(day, digits: 2, then: UInt8(ascii: "T"))
+        append(secondOfDay / 3600, digits: 2, then: UInt8(ascii: ":"))
+        append(secondOfDay % 3600 / 60, digits: 2, then: UInt8(ascii: ":"))
+        append(secondOfDay % 60, digits: 2, then: UInt8(ascii: "."))
+        append(millis, digits: 3, then: UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {

@@ -102,6 +102,21 @@ public final class LedgerDatabase: FactsSource {
             ?? Balance()
     }
 
+    /// Points and debt in one query: every write's decision reads it.
+    public func accountState(of account: AccountID) throws -> AccountState {
+        var points = Balance(), debt = Balance()
+        try connection.withStatement("""
+            SELECT asset, SUM(debits_posted), SUM(credits_posted), SUM(debits_pending), SUM(credits_pending)
+            FROM balances WHERE account = ? AND asset IN (0, 1) GROUP BY asset
+            """, [.text(account.rawValue)]) { row in
+            while try row.step() {
+                let balance = Balance(debitsPosted: row.int64(1), creditsPosted: row.int64(2), debitsPending: row.int64(3), creditsPending: row.int64(4))
+                if row.int64(0) == Int64(Asset.points.code) { points = balance } else { debt = balance }
+            }
+        }
+        return AccountState(points: points, debt: debt)
+    }
+
     public func linkedEntries(_ link: String) throws -> [LedgerEntry] {
         try connection.all("""
             SELECT e.body FROM entry_links l JOIN ledger_entries e ON e.origin = l.origin AND e.seq = l.seq

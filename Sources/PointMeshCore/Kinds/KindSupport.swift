@@ -13,18 +13,33 @@ enum CommonDetails {
 /// completion path. Keys must be given in sorted order; values are integers, booleans, ids and
 /// RFC 3339 times, none of which need escaping.
 struct AnswerWriter {
-    private var text = "{"
+    private var output: [UInt8] = [UInt8(ascii: "{")]
 
-    mutating func id(_ key: String, _ value: String) { append(key, "\"" + value + "\"") }
-    mutating func number(_ key: String, _ value: Int64) { append(key, String(value)) }
-    mutating func flag(_ key: String, _ value: Bool) { append(key, value ? "true" : "false") }
-
-    private mutating func append(_ key: String, _ value: String) {
-        if text.count > 1 { text += "," }
-        text += "\"" + key + "\":" + value
+    mutating func id(_ key: String, _ value: String) {
+        self.key(key)
+        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: value.utf8)
+        output.append(UInt8(ascii: "\""))
     }
 
-    var bytes: [UInt8] { Array((text + "}").utf8) }
+    mutating func number(_ key: String, _ value: Int64) {
+        self.key(key)
+        output.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func flag(_ key: String, _ value: Bool) {
+        self.key(key)
+        output.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    private mutating func key(_ key: String) {
+        if output.count > 1 { output.append(UInt8(ascii: ",")) }
+        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: key.utf8)
+        output.append(contentsOf: "\":".utf8)
+    }
+
+    var bytes: [UInt8] { output + [UInt8(ascii: "}")] }
 }
 
 /// The response fields every write that moves a customer's points answers with.
