@@ -219,14 +219,14 @@ final class GroupCommitWriter: Sendable {
             }
 
         case .replicate(let entries):
-            var stored = 0
+            var admitted: [LedgerEntry] = []
             for entry in entries where ReplicationRules.admission(of: entry.id, held: state.vector[entry.id.origin]) == .next {
-                try state.database.applyReceived(entry)
+                admitted.append(entry)
                 state.vector.advance(entry.id.origin, to: entry.id.sequence)
                 state.clock.observe(entry.timestamp)
-                stored += 1
             }
-            return .success(.applied(stored))
+            try state.database.applyReceived(admitted)
+            return .success(.applied(admitted.count))
 
         case .savePeers(let records):
             try state.database.savePeers(records)

@@ -28,14 +28,14 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func apply(_ entries: [LedgerEntry]) throws -> Int {
         try database.connection.transaction {
             var vector = try database.versionVector()
-            var stored = 0
+            var admitted: [LedgerEntry] = []
             for entry in entries where ReplicationRules.admission(of: entry.id, held: vector[entry.id.origin]) == .next {
-                try database.applyReceived(entry)
+                admitted.append(entry)
                 vector.advance(entry.id.origin, to: entry.id.sequence)
                 clock.observe(entry.timestamp)
-                stored += 1
             }
-            return stored
+            try database.applyReceived(admitted)
+            return admitted.count
         }
     }
 

@@ -67,7 +67,7 @@ private func fileSize(_ path: String) -> Int64 {
             code: Earn.code, idempotencyKey: write.key, requestHash: write.hash,
             moves: Earn.moves(customer: AccountID(unchecked: "a"), earned: Points(1), repaid: .zero, store: NodeID(unchecked: "o")),
             details: Earn.details(receipt: ReceiptID(unchecked: "X"), amount: Fen(100), items: [], balanceAfter: Points(1)))
-        try database.connection.transaction { try database.applyReceived(entry) }
+        try database.connection.transaction { try database.applyReceived([entry]) }
         #expect(!database.connection.hasActiveStatement)
     }
 
