@@ -160,6 +160,8 @@ extension BinaryWriter {
 }
 
 extension BinaryReader {
+    /// A varint in its minimal form: a longer form of the same number (`0x81 0x00` for 1) is
+    /// refused, so decoding then encoding always gives back the same bytes.
     public mutating func varint() throws(DecodingError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
@@ -167,7 +169,10 @@ extension BinaryReader {
             let byte = try u8()
             guard shift < 64, !(shift == 63 && byte > 1) else { throw .invalid("varint overflows 64 bits") }
             value |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { return value }
+            if byte & 0x80 == 0 {
+                guard byte != 0 || shift == 0 else { throw .invalid("non-minimal varint") }
+                return value
+            }
             shift += 7
         }
     }

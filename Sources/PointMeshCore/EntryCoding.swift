@@ -62,10 +62,10 @@ public enum EntryCoding {
     /// Decodes one entry that fills `bytes` exactly (what follows the known fields is kept as
     /// `trailing`).
     public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> LedgerEntry {
-        var reader = StrictReader(BinaryReader(bytes))
+        var reader = BinaryReader(bytes)
         let version = try reader.varint()
         guard version >= 1 else { throw .invalid("entry format \(version)") }
-        let origin: NodeID = try reader.identifier()
+        let origin: NodeID = try reader.textIdentifier()
         let sequence = try reader.count()
         guard sequence > 0 else { throw .invalid("sequence \(sequence)") }
         let wall = try reader.count(), logical = try reader.count()
@@ -74,10 +74,10 @@ public enum EntryCoding {
         let keyID = try reader.text()
         guard !scope.isEmpty, !scope.contains(":") else { throw .invalid("idempotency scope \(scope.debugDescription)") }
         do { try RequestID.check(keyID) } catch { throw .invalid("idempotency id \(keyID.debugDescription)") }
-        let hash = RequestHash(bytes: try reader.base.raw(32))
+        let hash = RequestHash(bytes: try reader.raw(32))
         let flags = try reader.varint()
         let moveCount = try reader.varint()
-        guard moveCount <= UInt64(reader.base.remaining / 6) else { throw .invalid("move count \(moveCount)") }
+        guard moveCount <= UInt64(reader.remaining / 6) else { throw .invalid("move count \(moveCount)") }
         var moves: [Move] = []
         for _ in 0..<moveCount {
             let debit = try LedgerAccount(validating: try reader.text())
@@ -89,7 +89,7 @@ public enum EntryCoding {
             case 0: phase = .posted
             case 1: phase = .pending
             case let code where code == 2 || code == 3:
-                let ref = MoveRef(entry: EntryID(origin: try reader.identifier(), sequence: try reader.count()),
+                let ref = MoveRef(entry: EntryID(origin: try reader.textIdentifier(), sequence: try reader.count()),
                                   index: Int(try reader.count()))
                 phase = code == 2 ? .post(ref) : .void(ref)
             case let other: throw .invalid("move phase \(other)")
@@ -98,51 +98,10 @@ public enum EntryCoding {
         }
         let details = EntryDetails(bytes: try reader.lengthPrefixed())
         _ = try details.fields()
-        let trailing = try reader.base.raw(reader.base.remaining)
+        let trailing = try reader.raw(reader.remaining)
         return LedgerEntry(
             id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: wall, logical: logical),
             code: code, idempotencyKey: IdempotencyKey(scope: scope, id: keyID), requestHash: hash, moves: moves,
             details: details, flags: flags, trailing: trailing)
-    }
-}
-
-/// A reader that refuses non-minimal varints, so decoding then encoding reproduces the bytes.
-private struct StrictReader {
-    var base: BinaryReader
-    init(_ base: BinaryReader) { self.base = base }
-
-    mutating func varint() throws(DecodingError) -> UInt64 {
-        let start = base.offset
-        let value = try base.varint()
-        var minimal = BinaryWriter()
-        minimal.varint(value)
-        guard base.offset - start == minimal.bytes.count else { throw .invalid("non-minimal varint") }
-        return value
-    }
-
-    mutating func count() throws(DecodingError) -> Int64 {
-        let value = try varint()
-        guard value <= UInt64(Int64.max) else { throw .invalid("number \(value) out of range") }
-        return Int64(value)
-    }
-
-    mutating func lengthPrefixed() throws(DecodingError) -> [UInt8] {
-        let length = try varint()
-        guard length <= UInt64(base.remaining) else { throw .truncated }
-        return try base.raw(Int(length))
-    }
-
-    mutating func text() throws(DecodingError) -> String {
-        guard let text = String(validating: try lengthPrefixed(), as: UTF8.self) else { throw .invalid("string is not UTF-8") }
-        return text
-    }
-
-    mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
-        let text = try text()
-        do {
-            return try ID(validating: text)
-        } catch {
-            throw .invalid("invalid id \(text.debugDescription)")
-        }
     }
 }

@@ -56,8 +56,6 @@ public enum EntryKinds {
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
 
-    public static func kind(scope: String) -> (any EntryKindRule.Type)? { all.first { $0.scope == scope } }
-
     /// The kind's name, or `unknown-<code>` for a kind a newer release wrote.
     public static func name(of code: EntryCode) -> String { kind(code: code)?.name ?? "unknown-\(code)" }
 }

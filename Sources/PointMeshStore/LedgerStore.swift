@@ -155,4 +155,7 @@ public final class LedgerStore: Sendable {
 
     /// Times the writer made the WAL start over (`WALPolicy`), for `/metrics`.
     public var walRestarts: Int { writer.walRestarts.load(ordering: .relaxed) }
+
+    /// Background checkpoints that failed (each retried), for `/metrics`.
+    public var checkpointFailures: Int { checkpointer.failures.load(ordering: .relaxed) }
 }

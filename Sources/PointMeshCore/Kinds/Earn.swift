@@ -136,15 +136,7 @@ public enum Earn: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let recorded = try recorded(entry)
-        var answer = AnswerWriter()
-        answer.id("account_id", recorded.customer.rawValue)
-        answer.number("balance", try CommonDetails.balanceAfter(entry))
-        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
-        answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(recorded.customer)).debt.value)
-        answer.id("entry_id", entry.id.description)
-        answer.number("points", recorded.earned.value)
-        answer.flag("replayed", replayed)
-        return answer.bytes
+        return try AnswerWriter.pointsMoved(entry, customer: recorded.customer, amountKey: "points", amount: recorded.earned.value, replayed: replayed)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {

@@ -40,6 +40,21 @@ struct AnswerWriter {
     }
 
     var bytes: [UInt8] { output + [UInt8(ascii: "}")] }
+
+    /// The answer every write that moves a customer's points gives: the account, its balance
+    /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
+    static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64,
+                            replayed: Bool) throws(DecodingError) -> [UInt8] {
+        var answer = AnswerWriter()
+        answer.id("account_id", customer.rawValue)
+        answer.number("balance", try CommonDetails.balanceAfter(entry))
+        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
+        answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
+        answer.id("entry_id", entry.id.description)
+        answer.number(amountKey, amount)
+        answer.flag("replayed", replayed)
+        return answer.bytes
+    }
 }
 
 /// The response fields every write that moves a customer's points answers with.

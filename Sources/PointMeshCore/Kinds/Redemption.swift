@@ -92,15 +92,8 @@ public enum Redemption: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let move = try spent(entry)
-        var answer = AnswerWriter()
-        answer.id("account_id", move.debit.name)
-        answer.number("balance", try CommonDetails.balanceAfter(entry))
-        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
-        answer.number("debt_delta", 0)
-        answer.id("entry_id", entry.id.description)
-        answer.number("points", move.amount.value)
-        answer.flag("replayed", replayed)
-        return answer.bytes
+        guard let customer = move.debit.customer else { throw .invalid("redemption entry \(entry.id) lacks its move") }
+        return try AnswerWriter.pointsMoved(entry, customer: customer, amountKey: "points", amount: move.amount.value, replayed: replayed)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {

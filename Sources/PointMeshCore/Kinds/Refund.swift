@@ -124,17 +124,8 @@ public enum Refund: EntryKindRule {
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        let reader = try entry.details.reader()
-        let customer = try customer(entry)
-        var answer = AnswerWriter()
-        answer.id("account_id", customer.rawValue)
-        answer.number("balance", try CommonDetails.balanceAfter(entry))
-        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
-        answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
-        answer.id("entry_id", entry.id.description)
-        answer.number("points_reversed", try reader.number(Tag.reversed) ?? 0)
-        answer.flag("replayed", replayed)
-        return answer.bytes
+        try AnswerWriter.pointsMoved(entry, customer: try customer(entry), amountKey: "points_reversed",
+                                     amount: try entry.details.reader().number(Tag.reversed) ?? 0, replayed: replayed)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
