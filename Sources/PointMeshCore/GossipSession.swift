@@ -51,7 +51,7 @@ public struct GossipSession {
 
     /// The initiator's opening message.
     public static func opening(store: some ReplicaStore, membership: Membership) throws(GossipProtocolError) -> GossipMessage {
-        .summary(ledgerDigest: try vector(store).digest, membershipDigest: membership.digest)
+        .summary(ledgerDigest: try digest(store), membershipDigest: membership.digest)
     }
 
     public mutating func receive(
@@ -60,7 +60,7 @@ public struct GossipSession {
         switch (phase, message) {
         case (.awaitingSummary, .summary(let ledgerDigest, let membershipDigest)):
             let local = try Self.vector(store)
-            if ledgerDigest == local.digest && membershipDigest == membership.digest {
+            if ledgerDigest == (try Self.digest(store)) && membershipDigest == membership.digest {
                 peerVector = local
                 phase = .finished
                 return [.inSync]
@@ -146,6 +146,14 @@ public struct GossipSession {
         case .sending: "sending"
         case .receivingEntries: "receiving entries"
         case .finished: "finished"
+        }
+    }
+
+    private static func digest(_ store: some ReplicaStore) throws(GossipProtocolError) -> String {
+        do {
+            return try store.ledgerDigest()
+        } catch {
+            throw .storage("\(error)")
         }
     }
 

@@ -11,6 +11,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     public private(set) var balances: [BalanceKey: [NodeID: Balance]] = [:]
     private var links: [String: Set<EntryID>] = [:]
     private var byID: [EntryID: LedgerEntry] = [:]
+    private var chains: [NodeID: OriginChain] = [:]
 
     public init(origin: NodeID) {
         self.origin = origin
@@ -28,6 +29,8 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     }
 
     public var allEntries: [LedgerEntry] { log.values.flatMap { $0 } }
+
+    public func ledgerDigest() -> String { LedgerDigest.of(chains) }
 
     public func balance(_ key: BalanceKey) -> Balance {
         balances[key]?.values.reduce(Balance(), +) ?? Balance()
@@ -67,6 +70,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     private mutating func store(_ entry: LedgerEntry) {
         log[entry.id.origin, default: []].append(entry)
         byID[entry.id] = entry
+        chains[entry.id.origin] = (chains[entry.id.origin] ?? .empty).extended(sequence: entry.id.sequence, bytes: EntryCoding.encode(entry))
         switch ReceivedEntryEffect.of(entry, current: counting[entry.idempotencyKey]) {
         case .counts:
             count(entry, sign: 1)

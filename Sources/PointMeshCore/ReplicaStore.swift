@@ -4,6 +4,8 @@
 public protocol ReplicaStore {
     /// The gap-free prefix held of each origin.
     func versionVector() throws -> VersionVector
+    /// The digest of the entries held, covering their bytes (`LedgerDigest`).
+    func ledgerDigest() throws -> String
     /// Up to `limit` entries of `origin` with sequence greater than `after`, in sequence order.
     func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry]
     /// Applies received entries (those already held are skipped, those after a gap are not

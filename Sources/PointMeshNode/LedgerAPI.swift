@@ -149,10 +149,12 @@ struct LedgerAPI: Sendable {
 
     private func status() throws(APIError) -> [UInt8] {
         let vector = store.versionVector
+        let origins = vector.sequences.keys
+        let digest = try reading { try $0.ledgerDigest(origins: origins) }
         let (peers, seeds, retired) = gossip.peerStatus()
         let health = store.health
         return ResponseBodies.encode(ResponseBodies.Status(
-            node_id: store.nodeID.rawValue, role: role.rawValue, version: PointMeshVersion.current, entries: vector.entryCount, digest: vector.digest,
+            node_id: store.nodeID.rawValue, role: role.rawValue, version: PointMeshVersion.current, entries: vector.entryCount, digest: digest,
             version_vector: Dictionary(uniqueKeysWithValues: vector.sequences.map { ($0.key.rawValue, $0.value) }),
             peers: peers, seeds: seeds, retired: retired, healthy: health.failure == nil, storage_error: health.failure,
             storage_failing_since: health.failingSinceMilliseconds.map(RFC3339.format(milliseconds:)),

@@ -9,6 +9,8 @@ struct StoreReplica: ReplicaStore {
 
     func versionVector() throws -> VersionVector { store.versionVector }
 
+    func ledgerDigest() throws -> String { try store.ledgerDigest() }
+
     func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
         try store.read { try $0.entries(of: origin, after: after, limit: limit) }
     }

@@ -162,8 +162,10 @@ final class GroupCommitWriter: Sendable {
         var results: [Result<WorkResult, any Error>] = []
         do {
             try database.connection.transaction {
+                // Each origin's hash chain is looked up once per group.
+                var chains: [NodeID: OriginChain] = [:]
                 for job in batch {
-                    results.append(try perform(job.work, state))
+                    results.append(try perform(job.work, state, chains: &chains))
                 }
             }
             committedVector.withLock { $0 = state.vector }
@@ -194,7 +196,7 @@ final class GroupCommitWriter: Sendable {
 
     /// Does one job against the state the transaction has built so far. A refusal by the
     /// rules is that job's answer; a storage error aborts the whole group.
-    private func perform(_ work: Work, _ state: WriterState) throws -> Result<WorkResult, any Error> {
+    private func perform(_ work: Work, _ state: WriterState, chains: inout [NodeID: OriginChain]) throws -> Result<WorkResult, any Error> {
         switch work {
         case .local(let write, let asked):
             let id = EntryID(origin: state.origin, sequence: state.vector[state.origin] + 1)
@@ -213,7 +215,7 @@ final class GroupCommitWriter: Sendable {
             case .replay(let entry):
                 return .success(.write(.replayed(entry)))
             case .append(let entry):
-                try state.database.append(entry)
+                try state.database.append(entry, chains: &chains)
                 state.vector.advance(state.origin, to: entry.id.sequence)
                 return .success(.write(.created(entry)))
             }
@@ -225,7 +227,7 @@ final class GroupCommitWriter: Sendable {
                 state.vector.advance(entry.id.origin, to: entry.id.sequence)
                 state.clock.observe(entry.timestamp)
             }
-            try state.database.applyReceived(admitted)
+            try state.database.applyReceived(admitted, chains: &chains)
             return .success(.applied(admitted.count))
 
         case .savePeers(let records):

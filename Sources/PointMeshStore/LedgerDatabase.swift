@@ -26,7 +26,14 @@ public final class LedgerDatabase: FactsSource {
 
     /// Stores `entry` (counting) and adds its moves to the balance counters of its origin.
     public func append(_ entry: LedgerEntry) throws {
-        try insert(entry, duplicate: false)
+        var chains: [NodeID: OriginChain] = [:]
+        try append(entry, chains: &chains)
+    }
+
+    /// `append`, with the origins' hash chains carried by the caller through a transaction, so
+    /// a group commit looks each origin's chain up once.
+    func append(_ entry: LedgerEntry, chains: inout [NodeID: OriginChain]) throws {
+        try insert(entry, duplicate: false, chains: &chains)
         try count(entry, sign: 1)
     }
 
@@ -37,19 +44,25 @@ public final class LedgerDatabase: FactsSource {
     /// once per counter: a catch-up batch of 1,000 earnings touches its store's issuance counter
     /// once, not 1,000 times. (Nothing in the batch reads a balance, so deferring is safe.)
     public func applyReceived(_ entries: [LedgerEntry]) throws {
+        var chains: [NodeID: OriginChain] = [:]
+        try applyReceived(entries, chains: &chains)
+    }
+
+    /// `applyReceived`, with the hash chains carried by the caller (see `append`).
+    func applyReceived(_ entries: [LedgerEntry], chains: inout [NodeID: OriginChain]) throws {
         var deltas: [CounterKey: Balance] = [:]
         for entry in entries {
             switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
             case .counts:
-                try insert(entry, duplicate: false)
+                try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
             case .duplicate:
-                try insert(entry, duplicate: true)
+                try insert(entry, duplicate: true, chains: &chains)
             case .supersedes(let loser):
                 try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
                 Self.add(loser, sign: -1, to: &deltas)
-                try insert(entry, duplicate: false)
+                try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
             }
         }
@@ -68,14 +81,21 @@ public final class LedgerDatabase: FactsSource {
         }
     }
 
-    /// The entry row and its index rows (history per customer account, links).
-    func insert(_ entry: LedgerEntry, duplicate: Bool) throws {
+    /// The entry row, with its origin's hash chain extended over its bytes (`chains` caches the
+    /// chain per origin within a transaction), and its index rows (history per customer
+    /// account, links). Entries of one origin must come in sequence order, as admission
+    /// guarantees.
+    func insert(_ entry: LedgerEntry, duplicate: Bool, chains: inout [NodeID: OriginChain]) throws {
+        let body = EntryCoding.encode(entry)
+        let chain = try chains[entry.id.origin] ?? self.chain(of: entry.id.origin)
+        let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
+        chains[entry.id.origin] = extended
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(
-            "INSERT INTO ledger_entries (origin, seq, hlc_wall, hlc_logical, code, idem_key, duplicate, body) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO ledger_entries (origin, seq, hlc_wall, hlc_logical, code, idem_key, duplicate, body, chain) VALUES (?,?,?,?,?,?,?,?,?)",
             origin, sequence, wall, logical, .integer(Int64(bitPattern: entry.code.value)), .text(entry.idempotencyKey.description),
-            .integer(duplicate ? 1 : 0), .blob(EntryCoding.encode(entry)))
+            .integer(duplicate ? 1 : 0), .blob(body), .blob(extended.hash))
         for account in entry.customerAccounts {
             try connection.run("INSERT INTO entry_accounts (account, hlc_wall, hlc_logical, origin, seq) VALUES (?,?,?,?,?)",
                                .text(account.rawValue), wall, logical, origin, sequence)
@@ -83,6 +103,21 @@ public final class LedgerDatabase: FactsSource {
         for link in EntryLinks.of(entry.details) {
             try connection.run("INSERT OR IGNORE INTO entry_links (link, origin, seq) VALUES (?,?,?)", .text(link), origin, sequence)
         }
+    }
+
+    /// The hash chain of `origin` up to its last entry held.
+    func chain(of origin: NodeID) throws -> OriginChain {
+        try connection.first("SELECT seq, chain FROM ledger_entries WHERE origin = ? ORDER BY seq DESC LIMIT 1", .text(origin.rawValue)) {
+            OriginChain(sequence: $0.int64(0), hash: $0.blob(1))
+        } ?? .empty
+    }
+
+    /// The digest of the entries held of `origins` (every origin held, normally: the version
+    /// vector's keys), covering their bytes (`LedgerDigest`). One index seek per origin.
+    public func ledgerDigest(origins: some Sequence<NodeID>) throws -> String {
+        var chains: [NodeID: OriginChain] = [:]
+        for origin in origins { chains[origin] = try chain(of: origin) }
+        return LedgerDigest.of(chains)
     }
 
     /// Adds (`sign` 1) or takes back (`sign` -1) an entry's moves in its origin's counters.

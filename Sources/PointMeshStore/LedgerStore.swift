@@ -120,6 +120,12 @@ public final class LedgerStore: Sendable {
         writer.committedVector.withLock { $0 }
     }
 
+    /// The digest of the entries held, covering their bytes, as of the last commit.
+    public func ledgerDigest() throws -> String {
+        let origins = versionVector.sequences.keys
+        return try read { try $0.ledgerDigest(origins: origins) }
+    }
+
     /// Runs `body` on a read-only connection that sees the last committed state.
     public func read<T>(_ body: (LedgerDatabase) throws -> T) throws -> T {
         try readers.withReader(body)

@@ -8,21 +8,32 @@ public struct VerificationProblem: Hashable, Sendable, CustomStringConvertible {
 
 extension LedgerDatabase {
     /// Recomputes every balance counter from the moves of the entries that count, with the same
-    /// `MoveEffects` the writes use, and compares; checks that each origin's sequence has no
-    /// gaps and that balances over all accounts sum to zero. An empty result means the ledger
+    /// `MoveEffects` the writes use, and every origin's hash chain from the entries' bytes, and
+    /// compares; checks that each origin's sequence has no gaps and that balances over all
+    /// accounts sum to zero. An empty result means the ledger
     /// is consistent.
     public func verify() throws -> [VerificationProblem] {
+        var problems: [VerificationProblem] = []
         var recomputed: [String: Balance] = [:]
+        var chains: [NodeID: OriginChain] = [:]
         var after: (origin: String, seq: Int64) = ("", 0)
         while true {
             let page = try connection.all(
-                "SELECT origin, seq, body FROM ledger_entries WHERE (origin, seq) > (?, ?) AND duplicate = 0 ORDER BY origin, seq LIMIT 10000",
+                "SELECT origin, seq, body, duplicate, chain FROM ledger_entries WHERE (origin, seq) > (?, ?) ORDER BY origin, seq LIMIT 10000",
                 .text(after.origin), .integer(after.seq)
-            ) { row in (row.text(0), row.int64(1), try EntryCoding.decode(row.blob(2))) }
+            ) { row in (row.text(0), row.int64(1), row.blob(2), row.int64(3) == 1, row.blob(4)) }
             guard let last = page.last else { break }
-            for (_, _, entry) in page {
+            for (origin, sequence, body, duplicate, stored) in page {
+                let node = NodeID(unchecked: origin)
+                let chain = (chains[node] ?? .empty).extended(sequence: sequence, bytes: body)
+                chains[node] = chain
+                if chain.hash != stored {
+                    problems.append(VerificationProblem(description: "entry \(origin):\(sequence): its hash chain does not match the entries' bytes"))
+                }
+                guard !duplicate else { continue }
+                let entry = try EntryCoding.decode(body)
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {
-                    recomputed[Self.counterName(key, entry.id.origin.rawValue), default: Balance()] += delta
+                    recomputed[Self.counterName(key, origin), default: Balance()] += delta
                 }
             }
             after = (last.0, last.1)
@@ -37,7 +48,6 @@ extension LedgerDatabase {
                 totals[key.asset.code, default: Balance()] += balance
             }
         }
-        var problems: [VerificationProblem] = []
         // Rows whose totals are all zero say nothing (a counter of only taken-back duplicates),
         // so both sides leave them out.
         for name in Set(recomputed.keys).union(stored.keys).sorted() {

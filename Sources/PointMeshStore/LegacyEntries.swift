@@ -15,6 +15,7 @@ enum LegacyEntries {
         if total > 0 { progress("upgrading the ledger to the 0.3 model: \(total) entries") }
         var done: Int64 = 0
         var after: (origin: String, seq: Int64) = ("", 0)
+        var chains: [NodeID: OriginChain] = [:]
         while true {
             // In pages, so a large ledger never sits in memory at once.
             let rows = try connection.all("""
@@ -24,7 +25,7 @@ enum LegacyEntries {
                 """, .text(after.origin), .integer(after.seq)) { row in (try entry(row), row.int64(17) == 1) }
             guard let last = rows.last else { break }
             for (entry, duplicate) in rows {
-                try database.insert(entry, duplicate: duplicate)
+                try database.insert(entry, duplicate: duplicate, chains: &chains)
                 if !duplicate { try database.count(entry, sign: 1) }
                 done += 1
                 if done % Int64(progressInterval) == 0 { progress("upgraded \(done) of \(total) entries") }

@@ -63,8 +63,9 @@ enum Migrations {
         """),
         // 3: one ledger model (release 0.3). Every change is moves between accounts; an entry
         // is stored as its encoded bytes with the columns queries need, history and links are
-        // index tables any kind fills, and balances are per (account, asset, origin) with
-        // posted and pending totals. Entries of release 0.2 are rewritten into it.
+        // index tables any kind fills, balances are per (account, asset, origin) with posted
+        // and pending totals, and each row keeps its origin's hash chain over the entries'
+        // bytes up to it (the ledger digest reads each origin's last). Entries of release 0.2 are rewritten into it.
         .rewrite(LegacyEntries.upgrade),
     ]
 
@@ -79,6 +80,7 @@ enum Migrations {
             idem_key    TEXT    NOT NULL,
             duplicate   INTEGER NOT NULL DEFAULT 0,
             body        BLOB    NOT NULL,
+            chain       BLOB    NOT NULL,
             PRIMARY KEY (origin, seq)
         ) WITHOUT ROWID;
         CREATE INDEX ledger_entries_by_key ON ledger_entries (idem_key);

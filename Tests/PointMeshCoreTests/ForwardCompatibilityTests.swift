@@ -85,9 +85,31 @@ func futureEntry(sequence: Int64, account: String = "alice", points: Int64 = 25)
         var thirdNode = MemoryLedger(origin: third)
         guard case .entries(let relayed) = try GossipMessage.decode(type: 0x23, payload: forwarded) else { return }
         _ = thirdNode.apply(relayed)
-        #expect(thirdNode.versionVector().digest == earning.versionVector().digest)
-        #expect(oldNode.versionVector().digest == earning.versionVector().digest)
+        #expect(thirdNode.ledgerDigest() == earning.ledgerDigest())
+        #expect(oldNode.ledgerDigest() == earning.ledgerDigest())
         // A replay of the unknown kind's key still collapses duplicates by the usual rule.
         #expect(oldNode.countingEntry(for: IdempotencyKey(scope: "stamp-card", id: "S1")) == entries[0])
+    }
+
+    /// The digest covers the bytes: a node that held the same ids but had changed one byte of
+    /// an entry it could not read (here, an unknown detail) disagrees with the others.
+    @Test func theDigestCoversEveryByteOfEveryEntry() {
+        var faithful = MemoryLedger(origin: old), altered = MemoryLedger(origin: old)
+        var changed = futureEntry(sequence: 1)
+        var details = DetailsWriter()
+        details.text(1, "stamp-card-1")
+        details.number(41, 8)
+        details.field(42) { $0.raw([0xde, 0xad, 0xbe, 0xef]) }
+        changed.details = details.details
+        _ = faithful.apply([futureEntry(sequence: 1)])
+        _ = altered.apply([changed])
+        #expect(faithful.versionVector() == altered.versionVector())
+        #expect(faithful.ledgerDigest() != altered.ledgerDigest())
+        var trailing = futureEntry(sequence: 1)
+        trailing.trailing = [0x07, 0x01, 0x03]
+        var other = MemoryLedger(origin: old)
+        _ = other.apply([trailing])
+        #expect(other.ledgerDigest() != faithful.ledgerDigest())
+        #expect(MemoryLedger(origin: old).ledgerDigest() == MemoryLedger(origin: upgraded).ledgerDigest(), "empty ledgers agree")
     }
 }

@@ -21,6 +21,8 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
 
     func versionVector() throws -> VersionVector { try database.versionVector() }
 
+    func ledgerDigest() throws -> String { try database.ledgerDigest(origins: try database.versionVector().sequences.keys) }
+
     func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
         try database.entries(of: origin, after: after, limit: limit)
     }

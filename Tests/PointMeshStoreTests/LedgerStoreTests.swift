@@ -97,6 +97,8 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         #expect(problems.contains { $0.description.contains("does not sum to zero") }, "\(problems)")
         try database.connection.execute("UPDATE balances SET credits_posted = credits_posted - 1 WHERE account = 'alice'")
         #expect(try database.verify().isEmpty)
+        try database.connection.execute("UPDATE ledger_entries SET chain = zeroblob(32)")
+        #expect(try database.verify().contains { $0.description.contains("hash chain") })
         try database.connection.execute("UPDATE ledger_entries SET seq = 5")
         #expect(try database.verify().contains { $0.description.contains("gaps") })
     }
