@@ -55,7 +55,16 @@ public struct Balance: Hashable, Sendable {
 public enum MoveEffects {
     /// The change each move makes to the balances it touches, summed per balance.
     public static func deltas(of moves: [Move]) -> [BalanceKey: Balance] {
-        var deltas: [BalanceKey: Balance] = [:]
+        Dictionary(changes(of: moves), uniquingKeysWith: +)
+    }
+
+    /// The same, as a list with each balance once, in first-touched order: what the write path
+    /// iterates (an entry has a few moves, so a list beats hashing).
+    public static func changes(of moves: [Move]) -> [(key: BalanceKey, delta: Balance)] {
+        var changes: [(key: BalanceKey, delta: Balance)] = []
+        func add(_ key: BalanceKey, _ delta: Balance) {
+            if let index = changes.firstIndex(where: { $0.key == key }) { changes[index].delta += delta } else { changes.append((key, delta)) }
+        }
         for move in moves {
             let amount = move.amount.value
             let (debit, credit): (Balance, Balance) = switch move.phase {
@@ -64,16 +73,19 @@ public enum MoveEffects {
             case .post: (Balance(debitsPosted: amount, debitsPending: -amount), Balance(creditsPosted: amount, creditsPending: -amount))
             case .void: (Balance(debitsPending: -amount), Balance(creditsPending: -amount))
             }
-            deltas[BalanceKey(move.debit, move.asset), default: Balance()] += debit
-            deltas[BalanceKey(move.credit, move.asset), default: Balance()] += credit
+            add(BalanceKey(move.debit, move.asset), debit)
+            add(BalanceKey(move.credit, move.asset), credit)
         }
-        return deltas
+        return changes
     }
 
     /// The change an entry makes to one customer's points and debt, for history and responses.
     public static func change(of moves: [Move], for account: LedgerAccount) -> (points: Points, debt: Points) {
-        let all = deltas(of: moves)
-        return (all[BalanceKey(account, .points)]?.posted ?? .zero, all[BalanceKey(account, .debt)]?.posted ?? .zero)
+        var points = Points.zero, debt = Points.zero
+        for (key, delta) in changes(of: moves) where key.account == account {
+            if key.asset == .points { points += delta.posted } else if key.asset == .debt { debt += delta.posted }
+        }
+        return (points, debt)
     }
 }
 

@@ -147,9 +147,8 @@ extension BinaryWriter {
 
     /// A string as a varint byte length and UTF-8 bytes.
     public mutating func text(_ value: String) {
-        let utf8 = Array(value.utf8)
-        varint(UInt64(utf8.count))
-        raw(utf8)
+        varint(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
     }
 
     /// Bytes as a varint length and the bytes.

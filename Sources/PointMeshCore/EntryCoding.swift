@@ -97,7 +97,7 @@ public enum EntryCoding {
             moves.append(Move(debit: debit, credit: credit, amount: amount, asset: asset, phase: phase, userData: try reader.varint()))
         }
         let details = EntryDetails(bytes: try reader.lengthPrefixed())
-        _ = try details.fields()
+        _ = try details.reader()
         let trailing = try reader.raw(reader.remaining)
         return LedgerEntry(
             id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: wall, logical: logical),

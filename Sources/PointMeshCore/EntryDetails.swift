@@ -10,19 +10,16 @@ public struct EntryDetails: Hashable, Sendable {
     public init(bytes: [UInt8]) { self.bytes = bytes }
     public static let empty = EntryDetails(bytes: [])
 
-    /// Every field, in order; throws when the bytes are not a well-formed field list.
-    public func fields() throws(DecodingError) -> [(tag: UInt64, value: [UInt8])] {
+    /// A reader over the fields, for a kind's decoder. The bytes were checked when the entry was
+    /// decoded or built; checking again is cheap and keeps the reader's scan simple.
+    public func reader() throws(DecodingError) -> DetailsReader {
         var reader = BinaryReader(bytes)
-        var fields: [(tag: UInt64, value: [UInt8])] = []
         while !reader.isAtEnd {
-            let tag = try reader.varint()
-            fields.append((tag, try reader.lengthPrefixed()))
+            _ = try reader.varint()
+            _ = try reader.raw(try reader.length())
         }
-        return fields
+        return DetailsReader(bytes)
     }
-
-    /// A reader over the fields, for a kind's decoder.
-    public func reader() throws(DecodingError) -> DetailsReader { DetailsReader(try fields()) }
 }
 
 /// Builds a kind's details, one tagged field at a time.
@@ -52,17 +49,38 @@ public struct DetailsWriter: Sendable {
     }
 }
 
-/// Reads a kind's details: each typed accessor finds its tag; tags it is not asked for (from
-/// newer releases) are simply not read.
+/// Reads a kind's details: each typed accessor finds its tag by scanning the bytes (a kind has a
+/// handful of fields, and nothing is copied but the value asked for); tags it is not asked for
+/// (from newer releases) are simply not read.
 public struct DetailsReader: Sendable {
-    private let fields: [(tag: UInt64, value: [UInt8])]
+    private let bytes: [UInt8]
 
-    init(_ fields: [(tag: UInt64, value: [UInt8])]) { self.fields = fields }
+    /// `bytes` must be a well-formed field list (`EntryDetails.reader` checks).
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public func value(_ tag: UInt64) -> [UInt8]? { fields.first { $0.tag == tag }?.value }
+    /// Calls `body` with the value range of each field with `tag`, in order.
+    private func forEach(_ tag: UInt64, _ body: (Range<Int>) -> Void) {
+        var reader = BinaryReader(bytes)
+        while !reader.isAtEnd {
+            guard let fieldTag = try? reader.varint(), let length = try? reader.length() else { return }
+            let start = reader.offset
+            if fieldTag == tag { body(start..<(start + length)) }
+            guard (try? reader.raw(length)) != nil else { return }
+        }
+    }
+
+    public func value(_ tag: UInt64) -> [UInt8]? {
+        var found: [UInt8]?
+        forEach(tag) { range in if found == nil { found = Array(bytes[range]) } }
+        return found
+    }
 
     /// Every value of a repeated field, in order.
-    public func values(_ tag: UInt64) -> [[UInt8]] { fields.filter { $0.tag == tag }.map(\.value) }
+    public func values(_ tag: UInt64) -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        forEach(tag) { found.append(Array(bytes[$0])) }
+        return found
+    }
 
     public func text(_ tag: UInt64) throws(DecodingError) -> String? {
         guard let bytes = value(tag) else { return nil }

@@ -131,9 +131,13 @@ public struct JSONObject: Sendable {
     /// Refuses a field the schema does not define: a misspelt optional field (`"itemz"`) would
     /// otherwise be dropped without a word.
     public func requireOnly(_ schema: [FieldSpec]) throws(RequestError) {
-        let known = Set(schema.map(\.name))
-        guard let unknown = fields.keys.filter({ !known.contains($0) }).min() else { return }
-        throw .unknownField(path + unknown, expected: known.sorted())
+        // A request has a handful of fields: scanning beats building a set on every request.
+        var unknown: String?
+        for key in fields.keys where !schema.contains(where: { $0.name == key }) {
+            if unknown.map({ key < $0 }) ?? true { unknown = key }
+        }
+        guard let unknown else { return }
+        throw .unknownField(path + unknown, expected: schema.map(\.name).sorted())
     }
 
     private func value(_ name: String) -> JSONValue? {

@@ -84,7 +84,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     }
 
     private mutating func count(_ entry: LedgerEntry, sign: Int64) {
-        for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) {
             balances[key, default: [:]][entry.id.origin, default: Balance()] += delta.scaled(by: sign)
         }
         for link in EntryLinks.of(entry.details) {

@@ -76,7 +76,7 @@ public final class LedgerDatabase: FactsSource {
     }
 
     static func add(_ entry: LedgerEntry, sign: Int64, to deltas: inout [CounterKey: Balance]) {
-        for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) {
             deltas[CounterKey(balance: key, origin: entry.id.origin), default: Balance()] += delta.scaled(by: sign)
         }
     }
@@ -124,7 +124,7 @@ public final class LedgerDatabase: FactsSource {
     /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
     /// from the entries that count, whatever order entries arrived in.
     func count(_ entry: LedgerEntry, sign: Int64) throws {
-        for (key, delta) in MoveEffects.deltas(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) {
             try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
         }
     }

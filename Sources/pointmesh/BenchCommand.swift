@@ -99,10 +99,14 @@ enum BenchCommand: Command {
             let wal = WALPeak(databasePath: LedgerStore.databasePath(in: directory))
             let rate = try purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
             peakRSS = max(peakRSS, node.peakRSSKilobytes())
+            let groups = node.metric("pointmesh_commit_batches_total"), written = node.metric("pointmesh_committed_writes_total")
+            let disk = node.diskBytesWritten(), cpu = node.cpuSeconds()
             node.stop()
             let walPeak = wal.stop()
-            print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx   WAL peak %.1f MiB",
-                         clients, rate, rate / baseline, Double(walPeak) / 1_048_576))
+            print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx", clients, rate, rate / baseline))
+            print(String(format: "            WAL peak %.1f MiB, %.1f writes per commit, %.0f bytes written to disk and %.0f µs of node CPU per purchase",
+                         Double(walPeak) / 1_048_576, Double(written) / Double(max(groups, 1)), Double(disk) / Double(requests),
+                         cpu * 1e6 / Double(requests)))
         }
         print("node peak RSS: \(peakRSS / 1024) MiB")
         return 0

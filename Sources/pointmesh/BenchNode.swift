@@ -40,6 +40,25 @@ final class BenchNode {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 
+    /// Bytes the node process has caused to be written to storage (`/proc/PID/io`, `write_bytes`).
+    func diskBytesWritten() -> Int {
+        guard let io = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/io", encoding: .utf8),
+              let line = io.split(separator: "\n").first(where: { $0.hasPrefix("write_bytes:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").last ?? "0") ?? 0
+    }
+
+    /// CPU time the node process has used, user and system, in seconds (`/proc/PID/stat`).
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// A counter or gauge from `/metrics`.
     func metric(_ name: String) -> Int64 {
         guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return 0 }
