@@ -14,7 +14,7 @@ private let seeds: [UInt64] = {
 /// `POINTMESH_SIM_SQLITE_SEEDS=200 swift test --filter StorageSimulation` runs that many.
 private let sqliteSeeds: [UInt64] = {
     if let text = ProcessInfo.processInfo.environment["POINTMESH_SIM_SQLITE_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
-    return Array(0..<6)
+    return Array(0..<20)
 }()
 
 /// The same receipts, accounts and amounts are drawn by every node, so a receipt is often rung up
