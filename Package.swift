@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshStore"], swiftSettings: strict),
-        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], swiftSettings: strict),
+        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
