@@ -29,29 +29,6 @@ public struct BinaryWriter: Sendable {
 
     public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
-    /// Length-prefixed (16-bit) bytes.
-    public mutating func blob(_ value: [UInt8]) {
-        u16(UInt16(min(value.count, Int(UInt16.max))))
-        bytes.append(contentsOf: value.prefix(Int(UInt16.max)))
-    }
-
-    public mutating func optionalString(_ value: String?) {
-        if let value {
-            u8(1)
-            string(value)
-        } else {
-            u8(0)
-        }
-    }
-
-    public mutating func optionalI64(_ value: Int64?) {
-        if let value {
-            u8(1)
-            i64(value)
-        } else {
-            u8(0)
-        }
-    }
 }
 
 /// Why bytes did not decode. The connection that sent them is closed.
@@ -100,24 +77,6 @@ public struct BinaryReader: Sendable {
     }
 
     public mutating func raw(_ count: Int) throws(DecodingError) -> [UInt8] { Array(try take(count)) }
-
-    public mutating func blob() throws(DecodingError) -> [UInt8] { Array(try take(Int(try u16()))) }
-
-    public mutating func optionalString() throws(DecodingError) -> String? {
-        switch try u8() {
-        case 0: return nil
-        case 1: return try string()
-        default: throw .invalid("bad optional marker")
-        }
-    }
-
-    public mutating func optionalI64() throws(DecodingError) -> Int64? {
-        switch try u8() {
-        case 0: return nil
-        case 1: return try i64()
-        default: throw .invalid("bad optional marker")
-        }
-    }
 
     /// An id, validated as the contract's ids are.
     public mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {

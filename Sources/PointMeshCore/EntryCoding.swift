@@ -24,7 +24,7 @@ public enum EntryCoding {
     }
 
     public static func write(_ entry: LedgerEntry, to writer: inout BinaryWriter) {
-        writer.varint(format)
+        writer.varint(entry.format)
         writer.text(entry.id.origin.rawValue)
         writer.count(entry.id.sequence)
         writer.count(entry.timestamp.wallMilliseconds)
@@ -67,8 +67,9 @@ public enum EntryCoding {
         guard version >= 1 else { throw .invalid("entry format \(version)") }
         let origin: NodeID = try reader.textIdentifier()
         let sequence = try reader.count()
-        guard sequence > 0 else { throw .invalid("sequence \(sequence)") }
+        guard sequence > 0, sequence <= EntryBounds.maximumSequence else { throw .invalid("sequence \(sequence)") }
         let wall = try reader.count(), logical = try reader.count()
+        guard wall <= EntryBounds.maximumClock, logical <= EntryBounds.maximumClock else { throw .invalid("clock \(wall).\(logical)") }
         let code = EntryCode(try reader.varint())
         let scope = try reader.text()
         let keyID = try reader.text()
@@ -83,14 +84,18 @@ public enum EntryCoding {
             let debit = try LedgerAccount(validating: try reader.text())
             let credit = try LedgerAccount(validating: try reader.text())
             let amount = Points(try reader.count())
+            // Bounded like a client's amount, so no sum of moves can overflow.
+            guard amount <= Limits.maximumPoints else { throw .invalid("move amount \(amount)") }
             let asset = Asset(code: try reader.varint())
             let phase: MovePhase
             switch try reader.varint() {
             case 0: phase = .posted
             case 1: phase = .pending
             case let code where code == 2 || code == 3:
-                let ref = MoveRef(entry: EntryID(origin: try reader.textIdentifier(), sequence: try reader.count()),
-                                  index: Int(try reader.count()))
+                let origin: NodeID = try reader.textIdentifier()
+                let sequence = try reader.count(), index = try reader.count()
+                guard sequence <= EntryBounds.maximumSequence, index <= Int64(UInt16.max) else { throw .invalid("pending move reference") }
+                let ref = MoveRef(entry: EntryID(origin: origin, sequence: sequence), index: Int(index))
                 phase = code == 2 ? .post(ref) : .void(ref)
             case let other: throw .invalid("move phase \(other)")
             }
@@ -102,6 +107,15 @@ public enum EntryCoding {
         return LedgerEntry(
             id: EntryID(origin: origin, sequence: sequence), timestamp: HLCTimestamp(wallMilliseconds: wall, logical: logical),
             code: code, idempotencyKey: IdempotencyKey(scope: scope, id: keyID), requestHash: hash, moves: moves,
-            details: details, flags: flags, trailing: trailing)
+            details: details, flags: flags, trailing: trailing, format: version)
     }
+}
+
+/// Bounds on what a peer may send, far beyond any real ledger, so that no sum of received
+/// numbers can overflow (a trap would take the node down).
+public enum EntryBounds {
+    /// 2^48 entries from one node: 8,900 years at a million a day.
+    public static let maximumSequence: Int64 = 1 << 48
+    /// Clock readings (wall milliseconds, logical counter): until the year 10000 and beyond.
+    public static let maximumClock: Int64 = 1 << 50
 }

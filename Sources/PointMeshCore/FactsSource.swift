@@ -26,20 +26,9 @@ extension FactsSource {
 public enum EntryLinks {
     public static let tag: UInt64 = 0
 
-    /// The links `details` declares. Scans the fields without copying the others: every
-    /// stored entry passes through here.
+    /// The links `details` declares.
     public static func of(_ details: EntryDetails) -> [String] {
-        var reader = BinaryReader(details.bytes)
-        var links: [String] = []
-        while !reader.isAtEnd {
-            guard let fieldTag = try? reader.varint(), let length = try? reader.length() else { return links }
-            if fieldTag == tag, let bytes = try? reader.raw(length), let link = String(validating: bytes, as: UTF8.self) {
-                links.append(link)
-            } else if (try? reader.raw(length)) == nil {
-                return links
-            }
-        }
-        return links
+        DetailsReader(details.bytes).values(tag).compactMap { String(validating: $0, as: UTF8.self) }
     }
 
     /// Declares `link` in `writer`.

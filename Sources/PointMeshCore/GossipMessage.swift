@@ -125,7 +125,7 @@ public enum GossipMessage: Hashable, Sendable {
             for _ in 0..<origins {
                 let origin: NodeID = try reader.identifier()
                 let sequence = try reader.i64()
-                guard sequence >= 0 else { throw .invalid("negative sequence") }
+                guard sequence >= 0, sequence <= EntryBounds.maximumSequence else { throw .invalid("sequence \(sequence)") }
                 sequences[origin] = sequence
             }
             let count = try reader.u32()

@@ -41,13 +41,17 @@ public struct LedgerEntry: Hashable, Sendable {
     public var details: EntryDetails
     /// Reserved for later use, 0 today; carried and forwarded as received.
     public var flags: UInt64
+    /// The entry format it was written in (`EntryCoding.format` for entries this release
+    /// writes); kept so a newer format's entry is forwarded as received.
+    public var format: UInt64
     /// Bytes a newer entry format put after the fields this release knows; kept and forwarded
     /// as received (`EntryCoding`).
     public var trailing: [UInt8]
 
     public init(
         id: EntryID, timestamp: HLCTimestamp, code: EntryCode, idempotencyKey: IdempotencyKey,
-        requestHash: RequestHash, moves: [Move], details: EntryDetails = .empty, flags: UInt64 = 0, trailing: [UInt8] = []
+        requestHash: RequestHash, moves: [Move], details: EntryDetails = .empty, flags: UInt64 = 0, trailing: [UInt8] = [],
+        format: UInt64 = EntryCoding.format
     ) {
         self.id = id
         self.timestamp = timestamp
@@ -58,6 +62,7 @@ public struct LedgerEntry: Hashable, Sendable {
         self.details = details
         self.flags = flags
         self.trailing = trailing
+        self.format = format
     }
 
     /// Customer accounts the entry's moves touch, in order.

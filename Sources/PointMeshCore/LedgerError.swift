@@ -9,7 +9,7 @@ public enum LedgerError: Error, Hashable, Sendable {
     case receiptNotFound(ReceiptID)
     /// A refund would take cumulative refunds of a receipt past its purchase amount.
     case refundExceedsPurchase(receipt: ReceiptID, remaining: Fen)
-    /// A stored entry's details do not decode as its kind's: the entry was written by a
-    /// release that disagrees on the kind's format, or damaged.
-    case corruptDetails(EntryID, DecodingError)
+    /// A stored entry the decision needed does not read as its kind's (written by a release
+    /// that disagrees on the kind's format, or damaged). Only this write is refused.
+    case unreadableEntry(String)
 }

@@ -18,7 +18,13 @@ public enum LedgerRules {
             guard existing.requestHash == write.hash else { throw LedgerError.idempotencyConflict(write.key) }
             return .replay(existing)
         }
-        let decision = try write.decide(from: source, context: context)
+        let decision: KindDecision
+        do {
+            decision = try write.decide(from: source, context: context)
+        } catch let unreadable as DecodingError {
+            // A fact that does not read refuses this write alone, never the group it commits in.
+            throw LedgerError.unreadableEntry("\(unreadable)")
+        }
         return .append(LedgerEntry(
             id: id, timestamp: timestamp, code: write.kind.code, idempotencyKey: write.key, requestHash: write.hash,
             moves: decision.moves, details: decision.details))

@@ -38,7 +38,8 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
 
     public func countingEntry(for key: IdempotencyKey) -> LedgerEntry? { counting[key] }
 
-    /// A customer's state (the `FactsSource` look-up, which can't fail in memory).
+    /// A customer's state: the `FactsSource` look-up, without `throws` (memory can't fail), so
+    /// tests and the simulation read it directly.
     public func accountState(of account: AccountID) -> AccountState {
         AccountState(points: balance(BalanceKey(LedgerAccount(account), .points)), debt: balance(BalanceKey(LedgerAccount(account), .debt)))
     }

@@ -38,13 +38,9 @@ public enum ReplicationRules {
     }
 
     /// Of two entries carrying the same idempotency key (the same receipt rung up at two stores
-    /// while they were cut off), the one that counts: the earlier by hybrid logical clock, then
-    /// the smaller origin id, then the smaller sequence. A total order on immutable fields, so
-    /// every node picks the same winner whatever order the copies arrived in.
-    public static func winner(_ a: LedgerEntry, _ b: LedgerEntry) -> LedgerEntry {
-        precedes(a, b) ? a : b
-    }
-
+    /// while they were cut off), whether `a` is the one that counts: the earlier by hybrid
+    /// logical clock, then the smaller origin id, then the smaller sequence. A total order on
+    /// immutable fields, so every node picks the same winner whatever order the copies arrived in.
     public static func precedes(_ a: LedgerEntry, _ b: LedgerEntry) -> Bool {
         (a.timestamp.wallMilliseconds, a.timestamp.logical, a.id.origin.rawValue, a.id.sequence)
             < (b.timestamp.wallMilliseconds, b.timestamp.logical, b.id.origin.rawValue, b.id.sequence)

@@ -56,7 +56,7 @@ struct APIError: Error, Equatable {
             case .refundExceedsPurchase(let receipt, let remaining):
                 self.init(status: 409, code: "refund_exceeds_purchase",
                           message: "receipt '\(receipt)' has \(remaining) fen left to refund")
-            case .corruptDetails:
+            case .unreadableEntry:
                 self = .internalError
             }
         case StoreError.closed:

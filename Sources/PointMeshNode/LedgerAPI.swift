@@ -75,7 +75,10 @@ struct LedgerAPI: Sendable {
                 if case .created = outcome { created = true } else { created = false }
                 guard let body = try? kind.response(outcome.entry, replayed: !created) else {
                     log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render")
-                    return respond(APIError.internalError.withRequestID(context.requestID).response)
+                    // The write is on disk: say so, so the client retries with the same id.
+                    let error = APIError(status: 500, code: "internal_error",
+                                         message: "the write was recorded as entry \(outcome.entry.id) but its answer could not be built; send it again with the same id to get it")
+                    return respond(error.withRequestID(context.requestID).response)
                 }
                 metrics.recordWrite(kind, created ? .created : .replayed)
                 if created { gossip.localWrite() }

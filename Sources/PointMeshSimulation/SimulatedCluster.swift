@@ -129,8 +129,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         }
     }
 
+    /// Every node holds the same entries (a ledger that can't be read counts as not converged).
     public var converged: Bool {
-        let first = try? nodes[0].ledger.versionVector()
+        guard let first = try? nodes[0].ledger.versionVector() else { return false }
         return nodes.allSatisfy { (try? $0.ledger.versionVector()) == first }
     }
 

@@ -41,11 +41,16 @@ final class Checkpointer: Sendable {
     }
 
     /// Runs a RESTART checkpoint on `connection` (the writer's, between transactions) unless a
-    /// PASSIVE one is running right now; returns whether it ran.
+    /// PASSIVE one is running right now; returns whether it finished.
+    /// Readers still on an older snapshot (a long read, an online backup) make it give up at
+    /// once instead of waiting in the busy handler: the writer tries again after its next commit.
     func restart(on connection: SQLiteConnection) throws -> Bool {
         try checkpointing.withLockIfAvailable { _ in
-            try connection.execute("PRAGMA wal_checkpoint(RESTART)")
-        } != nil
+            try connection.withoutBusyWait {
+                // The first column is 1 when the checkpoint could not finish.
+                try connection.first("PRAGMA wal_checkpoint(RESTART)") { $0.int64(0) == 0 } ?? false
+            }
+        } ?? false
     }
 
     /// Stops the thread and closes its connection.

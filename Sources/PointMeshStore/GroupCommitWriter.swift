@@ -208,7 +208,7 @@ final class GroupCommitWriter: Sendable {
             let decision: WriteDecision
             do {
                 decision = try LedgerRules.decide(write, from: state.database, id: id, timestamp: timestamp, context: context)
-            } catch let refusal as LedgerError {
+                } catch let refusal as LedgerError {
                 return .failure(refusal)
             }
             switch decision {

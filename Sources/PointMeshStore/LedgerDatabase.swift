@@ -39,7 +39,7 @@ public final class LedgerDatabase: FactsSource {
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in
     /// order. If another entry already counts for an entry's idempotency key, the earlier of the
-    /// two (`ReplicationRules.winner`) counts and the other is kept marked duplicate, with its
+    /// two (`ReplicationRules.precedes`) counts and the other is kept marked duplicate, with its
     /// moves taken back if it had counted. Balance changes are summed over the batch and written
     /// once per counter: a catch-up batch of 1,000 earnings touches its store's issuance counter
     /// once, not 1,000 times. (Nothing in the batch reads a balance, so deferring is safe.)
@@ -124,9 +124,9 @@ public final class LedgerDatabase: FactsSource {
     /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
     /// from the entries that count, whatever order entries arrived in.
     func count(_ entry: LedgerEntry, sign: Int64) throws {
-        for (key, delta) in MoveEffects.changes(of: entry.moves) {
-            try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
-        }
+        var deltas: [CounterKey: Balance] = [:]
+        Self.add(entry, sign: sign, to: &deltas)
+        for (key, delta) in deltas { try addToBalance(key.balance, origin: key.origin, delta) }
     }
 
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {

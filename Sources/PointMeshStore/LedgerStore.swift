@@ -42,10 +42,16 @@ public final class LedgerStore: Sendable {
             try database.connection.execute("PRAGMA journal_size_limit = \(wal.sizeLimit)")
             nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
             readers = try ReaderPool(path: path, size: readerCount)
-            checkpointer = try Checkpointer(path: path, log: log)
-            writer = GroupCommitWriter(
-                state: try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal, checkpointer: checkpointer),
-                log: log)
+            let checkpointer = try Checkpointer(path: path, log: log)
+            let state: GroupCommitWriter.WriterState
+            do {
+                state = try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal, checkpointer: checkpointer)
+            } catch {
+                checkpointer.stop()
+                throw error
+            }
+            self.checkpointer = checkpointer
+            writer = GroupCommitWriter(state: state, log: log)
         } catch {
             lock.release()
             throw error

@@ -13,6 +13,11 @@ extension LedgerDatabase {
     /// accounts sum to zero. An empty result means the ledger
     /// is consistent.
     public func verify() throws -> [VerificationProblem] {
+        // One read transaction: beside a running node, every query sees the same commit.
+        try connection.transaction(immediate: false) { try verifySnapshot() }
+    }
+
+    private func verifySnapshot() throws -> [VerificationProblem] {
         var problems: [VerificationProblem] = []
         var recomputed: [String: Balance] = [:]
         var chains: [NodeID: OriginChain] = [:]

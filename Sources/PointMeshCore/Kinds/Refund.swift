@@ -62,7 +62,9 @@ public enum Refund: EntryKindRule {
     static func link(_ receipt: ReceiptID) -> String { "receipt:\(receipt.rawValue)" }
 
     public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
-        guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)) else {
+        guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
+              entry.code == Earn.code
+        else {
             return Facts(purchase: nil, refundedSoFar: .zero, account: .empty)
         }
         let purchase = try Earn.recorded(entry)
