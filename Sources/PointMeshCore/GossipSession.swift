@@ -116,12 +116,13 @@ public struct GossipSession {
             phase = then
             return .endOfEntries
         }
-        let batch: [LedgerEntry]
+        var batch: [LedgerEntry]
         do {
             batch = try store.entries(of: range.origin, after: range.first - 1, limit: min(batchSize, Int(range.count)))
         } catch {
             throw .storage("\(error)")
         }
+        batch = Self.fittingOneFrame(batch)
         if batch.isEmpty {
             plan.removeFirst()
         } else {
@@ -131,6 +132,24 @@ public struct GossipSession {
         phase = .sending(plan: plan, then: then)
         entriesSent += batch.count
         return batch.isEmpty ? try nextOutgoing(store: store) : .entries(batch)
+    }
+
+    /// Bytes of entries one `entries` frame carries at most: well inside the 8 MiB frame limit,
+    /// so a run of large receipts (1,000 items with long ids is ~270 KB each) never makes a
+    /// frame the peer must refuse, which would stall that origin for good.
+    public static let maximumBatchBytes = 4 << 20
+
+    /// The longest prefix of `batch` within `maximumBatchBytes` (at least one entry), by an
+    /// upper bound on each entry's encoded size that needs no encoding.
+    static func fittingOneFrame(_ batch: [LedgerEntry]) -> [LedgerEntry] {
+        var total = 0
+        for (index, entry) in batch.enumerated() {
+            var size = 320 + entry.details.bytes.count + entry.trailing.count
+            for move in entry.moves { size += 64 + move.debit.name.utf8.count + move.credit.name.utf8.count }
+            total += size
+            if total > maximumBatchBytes { return Array(batch.prefix(max(1, index))) }
+        }
+        return batch
     }
 
     private mutating func notePeer(_ remote: VersionVector, local: VersionVector) {

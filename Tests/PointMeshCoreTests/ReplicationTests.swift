@@ -314,6 +314,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         var bytes = 0, messages = 0
         while !toResponder.isEmpty || !toInitiator.isEmpty {
             for message in toResponder {
+                #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
                 toInitiator += try responder.receive(message, store: &b, membership: &mb, now: 0)
@@ -321,6 +322,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
             }
             toResponder = []
             for message in toInitiator {
+                #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
                 toResponder += try initiator.receive(message, store: &a, membership: &ma, now: 0)
@@ -353,6 +355,20 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         #expect(small.messages == 2 && large.messages == 2)
         #expect(small.bytes == large.bytes)
         #expect(small.bytes < 300)
+    }
+
+    /// Receipts with many long item lines are sent in batches that stay inside one frame, so a
+    /// run of them never makes a frame the peer must refuse.
+    @Test func largeEntriesAreSentInFramesThePeerAccepts() throws {
+        var a = MemoryLedger(origin: n1), b = MemoryLedger(origin: n2)
+        let longID = String(repeating: "x", count: 120)
+        let items = (0..<1_000).map { PurchaseItem(sku: SKU(unchecked: "\(longID)\($0)"), category: CategoryID(unchecked: longID), amount: Fen(100)) }
+        for index in 0..<40 {
+            _ = try a.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "BIG\(index)"), account: AccountID(unchecked: "alice"),
+                                                                  amount: Fen(100_000), items: items)), now: Int64(index))
+        }
+        _ = try exchange(&a, &b, batch: 1_000)
+        #expect(b.versionVector() == a.versionVector())
     }
 
     @Test func outOfTurnMessagesAbortTheSession() {
