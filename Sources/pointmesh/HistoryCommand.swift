@@ -31,6 +31,7 @@ enum HistoryCommand: Command {
                     (entry["refund_id"] as? String).map { "refund \($0)" },
                     (entry["request_id"] as? String).map { "request \($0)" },
                     (entry["amount_fen"] as? Int).map { "\($0) fen" },
+                    entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
                 ].compactMap { $0 }.joined(separator: ", ")
                 return [entry["created_at"] as? String ?? "", entry["entry_id"] as? String ?? "", entry["kind"] as? String ?? "",
                         Self.signed(delta), debt == 0 ? "" : Self.signed(debt), detail]
