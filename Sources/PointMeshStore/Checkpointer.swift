@@ -11,6 +11,8 @@ import Synchronization
 /// for how the writer bounds the WAL.
 final class Checkpointer: Sendable {
     static let interval = DispatchTimeInterval.milliseconds(100)
+    /// How long the writer's RESTART checkpoint may wait for readers.
+    static let restartWaitMilliseconds: Int32 = 20
 
     private let stopped = Mutex(false)
     /// Held while a checkpoint runs, from either side: the writer's RESTART checkpoint skips a
@@ -42,11 +44,12 @@ final class Checkpointer: Sendable {
 
     /// Runs a RESTART checkpoint on `connection` (the writer's, between transactions) unless a
     /// PASSIVE one is running right now; returns whether it finished.
-    /// Readers still on an older snapshot (a long read, an online backup) make it give up at
-    /// once instead of waiting in the busy handler: the writer tries again after its next commit.
+    /// It waits at most `restartWaitMilliseconds` for readers still on an older snapshot (reads
+    /// are short), then gives up until after the writer's next commit: a long read or an online
+    /// backup never stalls the writer.
     func restart(on connection: SQLiteConnection) throws -> Bool {
         try checkpointing.withLockIfAvailable { _ in
-            try connection.withoutBusyWait {
+            try connection.withBusyWait(milliseconds: Self.restartWaitMilliseconds) {
                 // The first column is 1 when the checkpoint could not finish.
                 try connection.first("PRAGMA wal_checkpoint(RESTART)") { $0.int64(0) == 0 } ?? false
             }

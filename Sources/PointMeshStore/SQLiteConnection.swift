@@ -130,9 +130,10 @@ public final class SQLiteConnection {
     /// How long a statement waits for a lock another connection holds.
     static let busyTimeoutMilliseconds: Int32 = 5_000
 
-    /// Runs `body` with lock waits off: a busy database fails at once instead of waiting.
-    public func withoutBusyWait<T>(_ body: () throws -> T) rethrows -> T {
-        sqlite3_busy_timeout(handle, 0)
+    /// Runs `body` with lock waits cut to `milliseconds`: a database busy for longer fails
+    /// instead of waiting the usual 5 s.
+    public func withBusyWait<T>(milliseconds: Int32, _ body: () throws -> T) rethrows -> T {
+        sqlite3_busy_timeout(handle, milliseconds)
         defer { sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds) }
         return try body()
     }

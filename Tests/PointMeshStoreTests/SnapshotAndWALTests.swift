@@ -104,8 +104,9 @@ private func fileSize(_ path: String) -> Int64 {
         readers.wait()
         #expect(store.versionVector.entryCount == 4_000)
         // Without the writer's RESTART checkpoints these writes leave 10 to 45 MiB of WAL; with
-        // them it peaks just past the threshold (about 300 KiB here).
-        #expect(peak.load(ordering: .relaxed) < 1 << 20, "WAL peaked at \(peak.load(ordering: .relaxed)) bytes")
+        // them it peaks near the threshold (about 300 KiB here; a few MiB with both cores busy,
+        // when readers hold snapshots longer and some restarts give up).
+        #expect(peak.load(ordering: .relaxed) < 6 << 20, "WAL peaked at \(peak.load(ordering: .relaxed)) bytes")
         Thread.sleep(forTimeInterval: 0.5)
         let settled = fileSize(wal)
         for _ in 0..<5 {
