@@ -133,7 +133,13 @@ public struct Membership: Sendable {
     }
 
     public mutating func succeeded(_ target: Target, peerVector: VersionVector?, now: Int64) {
-        guard let id = target.id, var peer = peers[id] else { return }
+        guard let id = target.id else { return }
+        heard(from: id, peerVector: peerVector, now: now)
+    }
+
+    /// A session with `id` succeeded, whichever side started it.
+    public mutating func heard(from id: NodeID, peerVector: VersionVector?, now: Int64) {
+        guard var peer = peers[id] else { return }
         peer.state = .alive
         peer.consecutiveFailures = 0
         peer.lastContact = now

@@ -285,10 +285,7 @@ final class GossipService: Sendable {
             let session = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
             // A session the peer started is contact too: `last_contact` and the sync note on
             // refusals must not depend on which side dialled.
-            membership.withLock { membership in
-                let target = Membership.Target(id: identified, address: membership.peers[identified]?.address ?? "")
-                membership.succeeded(target, peerVector: session.peerVector, now: Self.now())
-            }
+            membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: Self.now()) }
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
             // A port probe that sent nothing.

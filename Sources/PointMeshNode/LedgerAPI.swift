@@ -152,8 +152,7 @@ struct LedgerAPI: Sendable {
 
     private func status() throws(APIError) -> [UInt8] {
         let vector = store.versionVector
-        let origins = vector.sequences.keys
-        let digest = try reading { try $0.ledgerDigest(origins: origins) }
+        let digest = try fromStore { try store.ledgerDigest() }
         let (peers, seeds, retired) = gossip.peerStatus()
         let health = store.health
         return ResponseBodies.encode(ResponseBodies.Status(
@@ -199,14 +198,15 @@ struct LedgerAPI: Sendable {
     private func metricsText() -> String {
         let entries = store.versionVector.entryCount
         let commits = store.commitStatistics
+        let health = store.health
         return metrics.exposition(gauges: [
             ("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", entries),
             ("pointmesh_commit_batches_total",
              "Group commits: transactions the writer committed, each holding one or more writes and replicated batches, one fsync each.",
              "counter", Int64(commits.batches)),
             ("pointmesh_storage_failed_commits_total", "Commits that failed for a storage reason (disk full, I/O error, locked).",
-             "counter", Int64(store.health.failedCommits)),
-            ("pointmesh_storage_healthy", "1 while commits reach the disk, 0 while they fail.", "gauge", store.health.failure == nil ? 1 : 0),
+             "counter", Int64(health.failedCommits)),
+            ("pointmesh_storage_healthy", "1 while commits reach the disk, 0 while they fail.", "gauge", health.failure == nil ? 1 : 0),
             ("pointmesh_wal_bytes", "Size of the SQLite write-ahead log file.", "gauge", store.walBytes),
             ("pointmesh_wal_restarts_total", "Times the writer made the WAL start over (it had reached 16 MiB).", "counter", Int64(store.walRestarts)),
             ("pointmesh_wal_checkpoint_failures_total", "Background WAL checkpoints that failed (each is retried).", "counter",
@@ -221,8 +221,13 @@ struct LedgerAPI: Sendable {
     }
 
     private func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {
+        try fromStore { try store.read(body) }
+    }
+
+    /// Runs a store call, turning its failure into a logged error with a request id.
+    private func fromStore<T>(_ body: () throws -> T) throws(APIError) -> T {
         do {
-            return try store.read(body)
+            return try body()
         } catch {
             let id = requestIDs.next()
             log.error("request \(id): read failed: \(error)")

@@ -124,9 +124,9 @@ public final class LedgerDatabase: FactsSource {
     /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
     /// from the entries that count, whatever order entries arrived in.
     func count(_ entry: LedgerEntry, sign: Int64) throws {
-        var deltas: [CounterKey: Balance] = [:]
-        Self.add(entry, sign: sign, to: &deltas)
-        for (key, delta) in deltas { try addToBalance(key.balance, origin: key.origin, delta) }
+        for (key, delta) in MoveEffects.changes(of: entry.moves) {
+            try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
+        }
     }
 
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {

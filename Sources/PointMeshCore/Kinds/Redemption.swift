@@ -85,20 +85,20 @@ public enum Redemption: EntryKindRule {
         return writer.details
     }
 
-    private static func spent(_ entry: LedgerEntry) throws(DecodingError) -> Move {
-        guard let move = entry.moves.first, move.debit.customer != nil else { throw .invalid("redemption entry \(entry.id) lacks its move") }
-        return move
+    /// The account spent from and the points, from the entry's move.
+    private static func spent(_ entry: LedgerEntry) throws(DecodingError) -> (account: AccountID, points: Points) {
+        guard let move = entry.moves.first, let account = move.debit.customer else { throw .invalid("redemption entry \(entry.id) lacks its move") }
+        return (account, move.amount)
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        let move = try spent(entry)
-        guard let customer = move.debit.customer else { throw .invalid("redemption entry \(entry.id) lacks its move") }
-        return try AnswerWriter.pointsMoved(entry, customer: customer, amountKey: "points", amount: move.amount.value, replayed: replayed)
+        let spent = try spent(entry)
+        return try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
         let reader = try entry.details.reader()
-        var fields: [String: JSONValue] = ["request_id": .string(entry.idempotencyKey.id), "points": .integer(try spent(entry).amount.value)]
+        var fields: [String: JSONValue] = ["request_id": .string(entry.idempotencyKey.id), "points": .integer(try spent(entry).points.value)]
         if let reward = try reader.text(Tag.reward) { fields["reward_id"] = .string(reward) }
         if let member = try reader.text(Tag.member) { fields["member_id"] = .string(member) }
         return fields

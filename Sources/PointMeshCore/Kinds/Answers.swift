@@ -1,5 +1,5 @@
-/// Building blocks the kinds share: detail tags every kind uses the same way, and the JSON of
-/// write answers.
+/// What write answers are made of, for every kind: the details tag they answer a replay from,
+/// the JSON writer, and the fields every answer shares.
 enum CommonDetails {
     /// The customer's spendable balance just after the entry, at its origin: a replay answers it.
     static let balanceAfter: UInt64 = 4
