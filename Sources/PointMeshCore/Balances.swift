@@ -102,9 +102,4 @@ public struct AccountState: Hashable, Sendable {
     }
 
     public static let empty = AccountState(balance: .zero, debt: .zero)
-
-    /// The state of `account` from its points and debt balances.
-    public init(points: Balance, debt: Balance) {
-        self.init(balance: points.available, debt: debt.posted, pending: points.pendingIn)
-    }
 }

@@ -13,7 +13,9 @@ public protocol EntryKindRule: Sendable {
     static var code: EntryCode { get }
     /// The namespace of its idempotency ids (`receipt`).
     static var scope: String { get }
-    /// `POST` path of its write, and its summary for the API description.
+    /// The HTTP method (`POST`, or `PUT` for a definition HQ publishes) and path of its write,
+    /// and its summary for the API description.
+    static var method: String { get }
     static var route: String { get }
     static var summary: String { get }
     /// Its request body, field by field.
@@ -39,6 +41,10 @@ public protocol EntryKindRule: Sendable {
     static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue]
 }
 
+extension EntryKindRule {
+    public static var method: String { "POST" }
+}
+
 /// What a kind decided: the moves and the details of a new entry.
 public struct KindDecision: Hashable, Sendable {
     public var moves: [Move]
@@ -52,7 +58,9 @@ public struct KindDecision: Hashable, Sendable {
 
 /// Every kind this release knows.
 public enum EntryKinds {
-    public static let all: [any EntryKindRule.Type] = [Earn.self, Refund.self, Redemption.self]
+    public static let all: [any EntryKindRule.Type] = [
+        Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self,
+    ]
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
 

@@ -12,8 +12,14 @@ public struct FieldSpec: Sendable {
         case boolean
         /// Free text (responses).
         case text
-        /// An RFC 3339 time (responses).
+        /// An RFC 3339 time.
         case time
+        /// One of these words.
+        case choice([String])
+        /// Text of 1 to `maximumLength` characters, no control characters.
+        case boundedText(maximumLength: Int)
+        /// An array of ids, at most `maximumCount`.
+        case idArray(maximumCount: Int)
         /// An array of objects with these fields.
         case array(of: [FieldSpec], maximumCount: Int)
         /// An object with these fields (responses).

@@ -182,6 +182,68 @@ public struct JSONObject: Sendable {
         }
     }
 
+    /// An optional whole number in `1...maximum` (the field's limit).
+    public func optionalPositiveInteger(_ field: FieldSpec) throws(RequestError) -> Int64? {
+        guard value(field.name) != nil else { return nil }
+        return try positiveInteger(field)
+    }
+
+    /// A required RFC 3339 time, as milliseconds since the epoch.
+    public func time(_ field: FieldSpec) throws(RequestError) -> Int64 {
+        guard let time = try optionalTime(field) else { throw .missingField(path + field.name) }
+        return time
+    }
+
+    public func optionalTime(_ field: FieldSpec) throws(RequestError) -> Int64? {
+        guard let value = value(field.name) else { return nil }
+        guard case .string(let text) = value, let time = RFC3339.parse(text), (0...EntryBounds.maximumClock).contains(time) else {
+            throw .invalidField(path + field.name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
+        }
+        return time
+    }
+
+    /// One of the field's words.
+    public func choice(_ field: FieldSpec) throws(RequestError) -> String {
+        guard case .choice(let words) = field.type else { preconditionFailure("\(field.name) is not a choice field") }
+        guard let value = value(field.name) else { throw .missingField(path + field.name) }
+        guard case .string(let word) = value, words.contains(word) else {
+            throw .invalidField(path + field.name, "must be one of \(words.map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
+        return word
+    }
+
+    /// Required text within the field's length, without control characters.
+    public func text(_ field: FieldSpec) throws(RequestError) -> String {
+        guard case .boundedText(let maximumLength) = field.type else { preconditionFailure("\(field.name) is not a text field") }
+        guard let value = value(field.name) else { throw .missingField(path + field.name) }
+        guard case .string(let text) = value else { throw .invalidField(path + field.name, "must be a string, not \(value.typeName)") }
+        guard !text.allSatisfy(\.isWhitespace) else { throw .invalidField(path + field.name, "must not be empty") }
+        guard text.count <= maximumLength else { throw .invalidField(path + field.name, "must be at most \(maximumLength) characters") }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalidField(path + field.name, "must not contain control characters")
+        }
+        return text
+    }
+
+    /// An optional array of distinct ids (empty when absent).
+    public func identifiers<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> [ID] {
+        guard case .idArray(let maximumCount) = field.type else { preconditionFailure("\(field.name) is not an id array") }
+        guard let value = value(field.name) else { return [] }
+        guard case .array(let elements) = value else { throw .invalidField(path + field.name, "must be an array of ids, not \(value.typeName)") }
+        guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) ids per request") }
+        var ids: [ID] = [], seen: Set<String> = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element else { throw .invalidField("\(path)\(field.name)[\(index)]", "must be a string id") }
+            do {
+                ids.append(try ID(validating: text))
+            } catch {
+                throw .invalidField("\(path)\(field.name)[\(index)]", IdentifierError.explain(error))
+            }
+            guard seen.insert(text).inserted else { throw .invalidField("\(path)\(field.name)[\(index)]", "\(text) is listed twice") }
+        }
+        return ids
+    }
+
     /// An optional boolean, false when absent.
     public func flag(_ field: FieldSpec) throws(RequestError) -> Bool {
         guard let value = value(field.name) else { return false }

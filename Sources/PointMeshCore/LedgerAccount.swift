@@ -23,6 +23,8 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
     }
     /// Points a refund took back, at the store that decided it.
     public static func clawedBack(by store: NodeID) -> LedgerAccount { LedgerAccount(system: "clawed-back:\(store.rawValue)") }
+    /// Points granted as compensation for the chain's own fault, by an audited batch.
+    public static let compensated = LedgerAccount(system: "compensated")
     /// The counterpart of customers' debt: debt is owed to it.
     public static let debtOwed = LedgerAccount(system: "debt-owed")
 

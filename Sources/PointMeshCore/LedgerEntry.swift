@@ -65,7 +65,8 @@ public struct LedgerEntry: Hashable, Sendable {
         self.format = format
     }
 
-    /// Customer accounts the entry's moves touch, in order.
+    /// Customer accounts the entry concerns, in order: those its moves touch, then those it
+    /// names as subjects (`LotEvents`). Its history lines and lot events go to these.
     public var customerAccounts: [AccountID] {
         var seen: [AccountID] = []
         for move in moves {
@@ -73,6 +74,7 @@ public struct LedgerEntry: Hashable, Sendable {
                 if let customer = account.customer, !seen.contains(customer) { seen.append(customer) }
             }
         }
+        for subject in LotEvents.subjects(of: details) where !seen.contains(subject) { seen.append(subject) }
         return seen
     }
 }

@@ -9,6 +9,13 @@ public enum LedgerError: Error, Hashable, Sendable {
     case receiptNotFound(ReceiptID)
     /// A refund would take cumulative refunds of a receipt past its purchase amount.
     case refundExceedsPurchase(receipt: ReceiptID, remaining: Fen)
+    /// An expiry policy version would shorten validity (compared with `shortens`) with under 30
+    /// days' notice: it could take effect at `earliest` at the soonest.
+    case noticeTooShort(version: RequestID, shortens: RequestID, earliest: Int64)
+    /// A batch names an account no entry on this node concerns (`field` is where).
+    case unknownAccount(AccountID, field: String)
+    /// A compensation by expiry range alone matched more accounts than one request may hold.
+    case tooManyAccounts(found: Int, limit: Int)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

@@ -12,6 +12,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     private var links: [String: Set<EntryID>] = [:]
     private var byID: [EntryID: LedgerEntry] = [:]
     private var chains: [NodeID: OriginChain] = [:]
+    /// Counting entries per customer account, for its lots (folded on every read: the
+    /// reference the store's kept lots are checked against).
+    private var accountEntries: [AccountID: Set<EntryID>] = [:]
 
     public init(origin: NodeID) {
         self.origin = origin
@@ -38,11 +41,30 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
 
     public func countingEntry(for key: IdempotencyKey) -> LedgerEntry? { counting[key] }
 
-    /// A customer's state: the `FactsSource` look-up, without `throws` (memory can't fail), so
-    /// tests and the simulation read it directly.
-    public func accountState(of account: AccountID) -> AccountState {
-        AccountState(points: balance(BalanceKey(LedgerAccount(account), .points)), debt: balance(BalanceKey(LedgerAccount(account), .debt)))
+    /// A customer's state at `instant`, without `throws` (memory can't fail), so tests and
+    /// the simulation read it directly.
+    public func accountState(of account: AccountID, at instant: Int64) -> AccountState {
+        AccountFacts(book: lotBook(of: account), debt: balance(BalanceKey(LedgerAccount(account), .debt)).posted).state(at: instant)
     }
+
+    /// The account's lots, folded from its counting entries. Entries were checked on the way
+    /// in, so a fold that fails to read one leaves it out (the store refuses such a write).
+    public func lotBook(of account: AccountID) -> LotBook {
+        (try? LotEvents.fold((accountEntries[account] ?? []).compactMap { byID[$0] }, for: account)) ?? LotBook()
+    }
+
+    public func expiryPolicies() -> ExpiryPolicies {
+        ExpiryPolicies(counting.values.filter { $0.code == ExpiryPolicyKind.code }.compactMap { try? ExpiryPolicyKind.version($0) })
+    }
+
+    public func isKnown(_ account: AccountID) -> Bool { accountEntries[account] != nil }
+
+    public func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) -> [AccountID] {
+        Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
+    }
+
+    /// Every customer account any counting entry concerns.
+    public var accounts: [AccountID] { accountEntries.keys.sorted() }
 
     public func linkedEntries(_ link: String) -> [LedgerEntry] {
         (links[link] ?? []).compactMap { byID[$0] }
@@ -90,6 +112,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         }
         for link in EntryLinks.of(entry.details) {
             if sign > 0 { links[link, default: []].insert(entry.id) } else { links[link]?.remove(entry.id) }
+        }
+        for account in entry.customerAccounts {
+            if sign > 0 { accountEntries[account, default: []].insert(entry.id) } else { accountEntries[account]?.remove(entry.id) }
         }
         if sign > 0 { counting[entry.idempotencyKey] = entry }
     }

@@ -3,9 +3,9 @@
 /// answers render it on the writer thread.
 public enum RFC3339 {
     public static func format(milliseconds: Int64) -> String {
-        let (seconds, millis) = floorDivide(milliseconds, 1000)
-        let (days, secondOfDay) = floorDivide(seconds, 86_400)
-        let (year, month, day) = civil(days: days)
+        let (seconds, millis) = CivilCalendar.floorDivide(milliseconds, 1000)
+        let (days, secondOfDay) = CivilCalendar.floorDivide(seconds, 86_400)
+        let (year, month, day) = CivilCalendar.civil(days: days)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
         func append(_ value: Int64, digits: Int, then separator: UInt8?) {
@@ -27,21 +27,55 @@ public enum RFC3339 {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
-        let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
-        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
-    }
-
-    /// Year, month, day of `days` since 1970-01-01.
-    private static func civil(days: Int64) -> (Int64, Int64, Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    /// Parses an RFC 3339 time (`2026-03-01T00:00:00Z`, optional fraction of up to 9 digits,
+    /// `Z` or a `±HH:MM` offset) into milliseconds since the epoch; nil if it isn't one.
+    public static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func digits(_ count: Int) -> Int64? {
+            guard index + count <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<(index + count)] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            index += count
+            return value
+        }
+        func expect(_ characters: String) -> Bool {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2), expect("Tt"),
+              let hour = digits(2), expect(":"), let minute = digits(2), expect(":"), let second = digits(2),
+              (1...12).contains(month), day >= 1, day <= CivilCalendar.daysIn(year: year, month: month),
+              hour < 24, minute < 60, second < 60
+        else { return nil }
+        var millis: Int64 = 0
+        if expect(".") {
+            var count = 0
+            while index < bytes.count, (48...57).contains(bytes[index]) {
+                if count < 3 { millis = millis * 10 + Int64(bytes[index] - 48) }
+                count += 1
+                index += 1
+            }
+            guard (1...9).contains(count) else { return nil }
+            if count < 3 { for _ in count..<3 { millis *= 10 } }
+        }
+        var offsetMinutes: Int64 = 0
+        if expect("Zz") {
+            offsetMinutes = 0
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let offsetHours = digits(2), expect(":"), let offsetMinute = digits(2), offsetHours < 24, offsetMinute < 60 else { return nil }
+            offsetMinutes = sign * (offsetHours * 60 + offsetMinute)
+        } else {
+            return nil
+        }
+        guard index == bytes.count else { return nil }
+        let days = CivilCalendar.days(year: year, month: month, day: day)
+        return ((days * 86_400 + hour * 3600 + minute * 60 + second) - offsetMinutes * 60) * 1000 + millis
     }
 }

@@ -9,11 +9,15 @@ public struct RequestContext: Hashable, Sendable {
     public var now: Int64
     /// The id the edge gave the request, for logs and for the client to quote.
     public var requestID: String
+    /// This node's return window in milliseconds (`--return-window-days`): points a purchase
+    /// earns stay pending this long. Zero, the default, makes them spendable at once.
+    public var returnWindow: Int64
 
-    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "") {
+    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", returnWindow: Int64 = 0) {
         self.caller = caller
         self.node = node
         self.now = now
         self.requestID = requestID
+        self.returnWindow = returnWindow
     }
 }

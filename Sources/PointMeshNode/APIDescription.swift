@@ -10,9 +10,19 @@ public enum APIDescription {
 
     static var document: JSONValue {
         var paths: [String: JSONValue] = [:]
-        for kind in EntryKinds.all { paths[kind.route] = .object(["post": write(kind)]) }
+        var operations: [String: [String: JSONValue]] = [:]
+        for kind in EntryKinds.all { operations[kind.route, default: [:]][kind.method.lowercased()] = write(kind) }
+        operations["/v1/policies/expiry", default: [:]]["get"] = read(
+            id: "listExpiryPolicies", "Every published version of the expiry policy (the standard one first) and the one in force now.",
+            parameters: [], answer: ResponseSchemas.policies, refusals: [])
+        for (path, methods) in operations { paths[path] = .object(methods) }
+        paths["/v1/reminders"] = .object(["get": read(
+            id: "listReminders",
+            "Accounts with spendable points expiring within `within_days`, per account and expiry instant, soonest first, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
+            parameters: [withinDaysParameter, reminderLimitParameter, afterParameter, formatParameter], answer: ResponseSchemas.reminders,
+            refusals: [(400, ["invalid_field", "missing_field"])])])
         paths["/v1/accounts/{account_id}"] = .object(["get": read(
-            id: "getAccount", "Look up an account: balance, debt, pending points. An account never seen has balance 0.",
+            id: "getAccount", "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
             parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])
         paths["/v1/accounts/{account_id}/entries"] = .object(["get": read(
             id: "listEntries", "An account's history, newest first, paged.",
@@ -108,6 +118,24 @@ public enum APIDescription {
     static let accountParameter: JSONValue = .object([
         "name": .string("account_id"), "in": .string("path"), "required": .bool(true), "schema": .object(["$ref": .string("#/components/schemas/Id")]),
     ])
+    static let withinDaysParameter: JSONValue = .object([
+        "name": .string("within_days"), "in": .string("query"), "required": .bool(true),
+        "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(ExpiryRule.daysRange.upperBound)]),
+    ])
+    static let reminderLimitParameter: JSONValue = .object([
+        "name": .string("limit"), "in": .string("query"), "required": .bool(false),
+        "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(Int64(LedgerAPI.maximumReminderPage)),
+                           "default": .integer(Int64(LedgerAPI.defaultReminderPage))]),
+    ])
+    static let afterParameter: JSONValue = .object([
+        "name": .string("after"), "in": .string("query"), "required": .bool(false),
+        "description": .string("The next_cursor of the previous page; empty means the first page."),
+        "schema": .object(["type": .string("string"), "pattern": .string("^$|^-?[0-9]{1,18}\\.[A-Za-z0-9._:-]{1,128}$")]),
+    ])
+    static let formatParameter: JSONValue = .object([
+        "name": .string("format"), "in": .string("query"), "required": .bool(false),
+        "schema": .object(["type": .string("string"), "enum": .array([.string("json"), .string("jsonl")]), "default": .string("json")]),
+    ])
     static let limitParameter: JSONValue = .object([
         "name": .string("limit"), "in": .string("query"), "required": .bool(false),
         "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(Int64(LedgerAPI.maximumPageSize)),
@@ -150,6 +178,12 @@ public enum APIDescription {
         case .boolean: .object(["type": .string("boolean")])
         case .text: .object(["type": .string("string")])
         case .time: .object(["type": .string("string"), "format": .string("date-time")])
+        case .choice(let words): .object(["type": .string("string"), "enum": .array(words.map { .string($0) })])
+        case .boundedText(let maximumLength):
+            .object(["type": .string("string"), "minLength": .integer(1), "maxLength": .integer(Int64(maximumLength)), "pattern": .string("\\S")])
+        case .idArray(let maximumCount):
+            .object(["type": .string("array"), "maxItems": .integer(Int64(maximumCount)), "uniqueItems": .bool(true),
+                     "items": .object(["$ref": .string("#/components/schemas/Id")])])
         case .nullableText: .object(["type": .array([.string("string"), .string("null")])])
         case .integerMap: .object(["type": .string("object"), "additionalProperties": .object(["type": .string("integer")])])
         case .textArray: .object(["type": .string("array"), "items": .object(["type": .string("string")])])

@@ -56,6 +56,14 @@ struct APIError: Error, Equatable {
             case .refundExceedsPurchase(let receipt, let remaining):
                 self.init(status: 409, code: "refund_exceeds_purchase",
                           message: "receipt '\(receipt)' has \(remaining) fen left to refund")
+            case .noticeTooShort(let version, let shortens, let earliest):
+                self.init(status: 409, code: "notice_too_short",
+                          message: "effective_at: version '\(version)' shortens validity compared with '\(shortens)', so it needs 30 days' notice: effective_at must be \(RFC3339.format(milliseconds: earliest)) or later")
+            case .unknownAccount(let account, let field):
+                self.init(status: 404, code: "unknown_account", message: "\(field): no entry on this node concerns account '\(account)'; nothing was written")
+            case .tooManyAccounts(let found, let limit):
+                self.init(status: 400, code: "too_many_accounts",
+                          message: "accounts: the expiry range matches more than \(limit) accounts (\(found) found); list them in parts of at most \(limit) with `accounts` and `part` (pointmesh compensate does this)")
             case .unreadableEntry:
                 self = .internalError
             }

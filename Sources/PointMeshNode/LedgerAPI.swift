@@ -10,6 +10,9 @@ struct LedgerAPI: Sendable {
     let metrics: NodeMetrics
     let log: Logger
     let gossip: GossipService
+    /// The ledger's clock, and the node's return window in milliseconds.
+    let clock: NodeClock
+    let returnWindow: Int64
     let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
     let requestIDs = RequestIDs()
 
@@ -20,7 +23,7 @@ struct LedgerAPI: Sendable {
     func router() -> Router {
         var router = Router()
         for kind in EntryKinds.all {
-            router.addAsync("POST", kind.route) { request, _, respond in
+            router.addAsync(kind.method, kind.route) { request, _, respond in
                 write(request, kind: kind, respond: respond)
             }
         }
@@ -29,6 +32,12 @@ struct LedgerAPI: Sendable {
         }
         router.add("GET", "/v1/accounts/{account_id}/entries") { request, parameters in
             answer { () throws(APIError) in try entries(request, parameters) }
+        }
+        router.add("GET", "/v1/policies/expiry") { _, _ in
+            answer { () throws(APIError) in try expiryPolicies() }
+        }
+        router.add("GET", "/v1/reminders") { request, _ in
+            reminders(request)
         }
         router.add("GET", "/v1/status") { _, _ in
             answer { () throws(APIError) in try status() }
@@ -85,7 +94,7 @@ struct LedgerAPI: Sendable {
                 respond(.json(created ? 201 : 200, body))
             case .failure(let error):
                 var apiError = APIError(error)
-                if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: PointMeshNode.wallClockMilliseconds()) {
+                if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: NodeClock().now()) {
                     apiError.message += note
                 }
                 metrics.recordWrite(kind, .refused)
@@ -100,7 +109,7 @@ struct LedgerAPI: Sendable {
 
     /// Who is asking, of which node, now; and the request's id for logs.
     private func context() -> RequestContext {
-        RequestContext(caller: "", node: store.nodeID, now: PointMeshNode.wallClockMilliseconds(), requestID: requestIDs.next())
+        RequestContext(caller: "", node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), returnWindow: returnWindow)
     }
 
     /// Peers silent for longer than this make a refusal for lack of points mention it.
@@ -118,14 +127,6 @@ struct LedgerAPI: Sendable {
         return "; this node last synced with a peer \(DurationText.describe(milliseconds: silent)) ago, so points earned at other stores since then may not have arrived yet"
     }
 
-    private func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
-        let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
-        let state = try reading { try $0.accountState(of: account) }
-        return ResponseBodies.encode(ResponseBodies.Account(
-            account_id: account.rawValue, balance: state.balance.value, debt: state.debt.value, pending: state.pending.value,
-            family_id: nil, frozen: false, expiring: []))
-    }
-
     private func entries(_ request: HTTPRequest, _ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         var limit = Self.defaultPageSize
@@ -140,11 +141,21 @@ struct LedgerAPI: Sendable {
             guard let parsed = EntryCursor(token: token) else { throw .invalidField("before", "not a cursor this API returned") }
             cursor = parsed
         }
-        let page = try reading { try $0.entries(of: account, before: cursor, limit: limit + 1) }
+        let now = clock.now()
+        let (page, book) = try reading { (try $0.entries(of: account, before: cursor, limit: limit + 1), try $0.lotBook(of: account)) }
         let shown = Array(page.prefix(limit))
+        // Expiry is not an entry (it follows from the entries and the time): each lot that
+        // expired with points left shows as a line at its expiry instant, among the entries of
+        // the page whose time span holds that instant.
+        let newest = cursor?.timestamp.wallMilliseconds ?? .max
+        let oldest = page.count > limit ? shown.last?.entry.timestamp.wallMilliseconds ?? .min : .min
+        let expiries = book.lots.filter { $0.isExpired(at: now) && $0.expiresAt <= newest && $0.expiresAt > oldest }
+        var lines = shown.map { (time: $0.entry.timestamp.wallMilliseconds, line: ResponseBodies.entry($0.entry, duplicate: $0.duplicate, for: account)) }
+        lines += expiries.map { (time: $0.expiresAt, line: ResponseBodies.expiry($0, for: account)) }
+        lines.sort { $0.time > $1.time }
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue),
-            "entries": .array(shown.map { ResponseBodies.entry($0.entry, duplicate: $0.duplicate, for: account) }),
+            "entries": .array(lines.map(\.line)),
         ]
         if page.count > limit, let last = shown.last { body["next_cursor"] = .string(EntryCursor(after: last.entry).token) }
         return Array(JSONValue.object(body).serialized.utf8)
@@ -220,7 +231,7 @@ struct LedgerAPI: Sendable {
         ] + extraGauges())
     }
 
-    private func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {
+    func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {
         try fromStore { try store.read(body) }
     }
 

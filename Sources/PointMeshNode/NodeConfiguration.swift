@@ -13,6 +13,13 @@ public struct NodeConfiguration: Sendable {
     public var httpTimeouts = ConnectionTimeouts()
     public var maximumConnections = 512
     public var gossipSettings = GossipSettings()
+    /// Days a purchase's points stay pending (`--return-window-days`); 0 turns it off.
+    public var returnWindowDays: Int64 = 0
+    /// The ledger's clock (`--clock-offset-file` shifts it, for tests).
+    public var clock = NodeClock()
+
+    /// The longest return window a node accepts.
+    public static let maximumReturnWindowDays: Int64 = 365
 
     public init() {}
 }

@@ -24,7 +24,7 @@ public final class PointMeshNode: Sendable {
         let (key, keyNote) = try Self.clusterKey(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
-            newNodeID: Self.generateNodeID, now: Self.wallClockMilliseconds, log: { log.warning($0) },
+            newNodeID: Self.generateNodeID, now: { [clock = configuration.clock] in clock.now() }, log: { log.warning($0) },
             progress: { log.info($0) })
         let metrics = NodeMetrics()
         var httpConfiguration = HTTPServerConfiguration(address: configuration.http)
@@ -49,7 +49,8 @@ public final class PointMeshNode: Sendable {
             key: key, settings: configuration.gossipSettings, log: log)
         self.keyNote = keyNote
         let server = http
-        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip) {
+        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: configuration.clock,
+                            returnWindow: configuration.returnWindowDays * CivilCalendar.millisecondsPerDay) {
             [("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", Int64(server.activeConnections)),
              ("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
               Int64(server.refusedConnections.load(ordering: .relaxed)))]
@@ -113,9 +114,6 @@ public final class PointMeshNode: Sendable {
         return NodeID(unchecked: "node-" + suffix)
     }
 
-    static let wallClockMilliseconds: @Sendable () -> Int64 = {
-        Int64(Date().timeIntervalSince1970 * 1000)
-    }
 }
 
 /// Holds the router once it is built, so the HTTP handler created before it can reach it.

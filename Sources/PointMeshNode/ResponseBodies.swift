@@ -4,36 +4,6 @@ import PointMeshStore
 
 /// The JSON shapes the API answers with. Field names are the contract's.
 enum ResponseBodies {
-    struct Account: Encodable {
-        var account_id: String
-        var balance: Int64
-        /// Points owed after refunds of already-spent points; later earnings repay it first.
-        var debt: Int64
-        /// Incoming points not yet final (pending moves), not part of `balance`.
-        var pending: Int64
-        var family_id: String?
-        var frozen: Bool
-        var expiring: [Expiring]
-
-        struct Expiring: Encodable {
-            var points: Int64
-            var expires_at: String
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(account_id, forKey: .account_id)
-            try container.encode(balance, forKey: .balance)
-            try container.encode(debt, forKey: .debt)
-            try container.encode(pending, forKey: .pending)
-            try container.encode(family_id, forKey: .family_id)  // explicit null, not omitted
-            try container.encode(frozen, forKey: .frozen)
-            try container.encode(expiring, forKey: .expiring)
-        }
-
-        enum CodingKeys: CodingKey { case account_id, balance, debt, pending, family_id, frozen, expiring }
-    }
-
     /// One history line: what every entry has (id, kind, time, its moves, and what it did to
     /// the account looked at), then its kind's own fields. An entry of a kind this release does
     /// not know shows its moves and code; its kind's fields appear once the node is upgraded.
@@ -51,6 +21,18 @@ enum ResponseBodies {
             fields.merge(own) { kept, _ in kept }
         }
         return .object(fields)
+    }
+
+    /// The history line of a lot that expired with points left: not an entry, but what the
+    /// entries and the time imply, the same on every node.
+    static func expiry(_ lot: Lot, for account: AccountID) -> JSONValue {
+        .object([
+            "entry_id": .string("expiry:\(lot.id)"), "kind": .string("expire"), "account_id": .string(account.rawValue),
+            "created_at": .string(RFC3339.format(milliseconds: lot.expiresAt)), "balance_delta": .integer(-lot.remaining.value),
+            "debt_delta": .integer(0), "duplicate": .bool(false), "moves": .array([]), "points": .integer(lot.remaining.value),
+            "lot_entry_id": .string(lot.id.entry.description), "earned_at": .string(RFC3339.format(milliseconds: lot.earnedAt)),
+            "policy_version": .string(lot.policy.rawValue),
+        ])
     }
 
     static func move(_ move: Move) -> JSONValue {

@@ -8,12 +8,39 @@ enum ResponseSchemas {
         FieldSpec("account_id", .id, "The account."),
         FieldSpec("balance", .integer, "Spendable points."),
         FieldSpec("debt", .integer, "Points owed after refunds of spent points; later earnings repay it first."),
-        FieldSpec("pending", .integer, "Incoming points not yet final (pending moves); not part of `balance`."),
+        FieldSpec("pending", .integer, "Points inside a return window: not spendable yet, not part of `balance`."),
+        .optional("pending_until", .time, "When the first pending points become spendable."),
+        FieldSpec("expired_total", .integer, "Points that expired unspent, so far."),
+        FieldSpec("policy", .object(policy), "The expiry policy in force now (lots keep the version they were earned under)."),
         FieldSpec("family_id", .nullableText, "The family the customer belongs to; null when none."),
         FieldSpec("frozen", .boolean, "Whether the account is frozen."),
         FieldSpec("expiring", .array(of: [
             FieldSpec("points", .integer, "Points in the lot."), FieldSpec("expires_at", .time, "When they expire."),
-        ], maximumCount: 1_000), "The next lots to expire, soonest first."),
+        ], maximumCount: 1_000), "The next spendable points to expire, by expiry instant, soonest first (at most 10)."),
+    ]
+
+    static let policy: [FieldSpec] = [
+        FieldSpec("version_id", .id, "The version."),
+        FieldSpec("rule", .text, "`months_end` or `days`."),
+        .optional("months", .integer, "N for `months_end`: points expire at the end of the Nth full month after earning."),
+        .optional("days", .integer, "N for `days`: points expire N days after earning."),
+        FieldSpec("description", .text, "The rule in words."),
+        FieldSpec("effective_at", .nullableText, "From when it governs new lots (RFC 3339); null for the standard policy."),
+        FieldSpec("published_at", .nullableText, "When it was published (RFC 3339); null for the standard policy."),
+    ]
+
+    static let policies: [FieldSpec] = [
+        FieldSpec("versions", .array(of: policy, maximumCount: 100_000), "Every version, the standard one first."),
+        FieldSpec("in_force", .object(policy), "The version governing lots earned now."),
+    ]
+
+    static let reminders: [FieldSpec] = [
+        FieldSpec("reminders", .array(of: [
+            FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),
+            FieldSpec("expires_at", .time, "When."), FieldSpec("within_days", .integer, "The window asked for; acknowledge with it."),
+        ], maximumCount: LedgerAPI.maximumReminderPage), "Soonest first."),
+        FieldSpec("within_days", .integer, "The window asked for."),
+        .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
     ]
 
     static let move: [FieldSpec] = [
@@ -28,9 +55,9 @@ enum ResponseSchemas {
     /// A history line: what every entry has, then what its kind adds (optional here).
     static let entry: [FieldSpec] = [
         FieldSpec("entry_id", .text, "`origin:sequence`."),
-        FieldSpec("origin", .id, "The node that wrote it."),
-        FieldSpec("sequence", .integer, "Its number at that node."),
-        FieldSpec("kind", .text, "`earn`, `refund`, `redeem`, or `unknown-N` for a kind a newer release wrote."),
+        .optional("origin", .id, "The node that wrote it (absent on an `expire` line, which is not an entry)."),
+        .optional("sequence", .integer, "Its number at that node."),
+        FieldSpec("kind", .text, "`earn`, `refund`, `redeem`, `compensation`, `expire` (points of a lot that expired unspent, at its expiry instant), or `unknown-N` for a kind a newer release wrote."),
         FieldSpec("account_id", .id, "The account this history is of."),
         FieldSpec("created_at", .time, "When the entry was written at its origin."),
         FieldSpec("balance_delta", .integer, "Change to the account's points."),
@@ -44,6 +71,17 @@ enum ResponseSchemas {
         .optional("amount_fen", .integer, "Earn and refund: the amount in fen."),
         .optional("reward_id", .id, "Redemption: the reward."),
         .optional("member_id", .id, "Redemption: who redeemed from a pool."),
+        .optional("lot_entry_id", .text, "Expire: the entry that credited the lot."),
+        .optional("earned_at", .time, "Expire: when the lot was earned."),
+        .optional("policy_version", .text, "Expire: the expiry policy version the lot was earned under."),
+        .optional("batch_id", .id, "Compensation: the batch."),
+        .optional("part", .integer, "Compensation: the part of the batch."),
+        .optional("action", .text, "Compensation: `extend_expiry` or `grant`."),
+        .optional("reason", .text, "Compensation: why."),
+        .optional("reference", .text, "Compensation: the incident or decision."),
+        .optional("days", .integer, "Compensation: days added to lots expiring in the range."),
+        .optional("expiring_from", .time, "Compensation: the range's start."),
+        .optional("expiring_to", .time, "Compensation: the range's end."),
         .optional("items", .array(of: [
             FieldSpec("sku", .id, "The product."), FieldSpec("category", .id, "Its category."), FieldSpec("amount_fen", .integer, "The line's amount."),
         ], maximumCount: Limits.maximumItems), "Earn: the receipt's lines."),

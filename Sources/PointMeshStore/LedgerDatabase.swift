@@ -35,6 +35,9 @@ public final class LedgerDatabase: FactsSource {
     func append(_ entry: LedgerEntry, chains: inout [NodeID: OriginChain]) throws {
         try insert(entry, duplicate: false, chains: &chains)
         try count(entry, sign: 1)
+        var stale: Set<AccountID> = []
+        try updateLots(for: entry, stale: &stale)
+        for account in stale { try rebuildLots(of: account) }
     }
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in
@@ -51,11 +54,13 @@ public final class LedgerDatabase: FactsSource {
     /// `applyReceived`, with the hash chains carried by the caller (see `append`).
     func applyReceived(_ entries: [LedgerEntry], chains: inout [NodeID: OriginChain]) throws {
         var deltas: [CounterKey: Balance] = [:]
+        var stale: Set<AccountID> = []
         for entry in entries {
             switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
             case .counts:
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
+                try updateLots(for: entry, stale: &stale)
             case .duplicate:
                 try insert(entry, duplicate: true, chains: &chains)
             case .supersedes(let loser):
@@ -64,9 +69,13 @@ public final class LedgerDatabase: FactsSource {
                 Self.add(loser, sign: -1, to: &deltas)
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
+                // Which entry's lots exist changed under entries already folded: fold again.
+                stale.formUnion(loser.customerAccounts)
+                stale.formUnion(entry.customerAccounts)
             }
         }
         for (key, delta) in deltas where !delta.isZero { try addToBalance(key.balance, origin: key.origin, delta) }
+        for account in stale.sorted() { try rebuildLots(of: account) }
     }
 
     /// One counter row: a balance at one origin.
@@ -156,21 +165,6 @@ public final class LedgerDatabase: FactsSource {
             """, .text(key.account.name), .integer(Int64(bitPattern: key.asset.code))
         ) { Balance(debitsPosted: $0.int64(0), creditsPosted: $0.int64(1), debitsPending: $0.int64(2), creditsPending: $0.int64(3)) }
             ?? Balance()
-    }
-
-    /// Points and debt in one query: every write's decision reads it.
-    public func accountState(of account: AccountID) throws -> AccountState {
-        var points = Balance(), debt = Balance()
-        try connection.withStatement("""
-            SELECT asset, SUM(debits_posted), SUM(credits_posted), SUM(debits_pending), SUM(credits_pending)
-            FROM balances WHERE account = ? AND asset IN (0, 1) GROUP BY asset
-            """, [.text(account.rawValue)]) { row in
-            while try row.step() {
-                let balance = Balance(debitsPosted: row.int64(1), creditsPosted: row.int64(2), debitsPending: row.int64(3), creditsPending: row.int64(4))
-                if row.int64(0) == Int64(Asset.points.code) { points = balance } else { debt = balance }
-            }
-        }
-        return AccountState(points: points, debt: debt)
     }
 
     public func linkedEntries(_ link: String) throws -> [LedgerEntry] {

@@ -67,6 +67,9 @@ enum Migrations {
         // and pending totals, and each row keeps its origin's hash chain over the entries'
         // bytes up to it (the ledger digest reads each origin's last). Entries of release 0.2 are rewritten into it.
         .rewrite(LegacyEntries.upgrade),
+        // 4: expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
+        // fold of its entries (`LotTables`); existing entries are folded here.
+        .rewrite(LedgerDatabase.createLots),
     ]
 
     /// The tables of the one ledger model (migration 3).

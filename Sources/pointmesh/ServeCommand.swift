@@ -11,7 +11,7 @@ enum ServeCommand: Command {
     static let usage = """
         Usage: pointmesh serve [--config FILE] [--node-id ID] [--data DIR] [--http HOST:PORT]
                                [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
-                               [--role store|hq]
+                               [--role store|hq] [--return-window-days N]
 
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -32,10 +32,17 @@ enum ServeCommand: Command {
           --max-connections N          concurrent HTTP connections (default 512)
           --gossip-interval-ms N       time between gossip rounds (default 1000)
           --gossip-fanout N            peers contacted per round (default 2)
+          --return-window-days N       points a purchase earns stay pending (not spendable)
+                                       for N days, and a refund inside that window cancels
+                                       them instead of making debt (default 0: off)
+          --clock-offset-file FILE     for tests and expiry rehearsals: the ledger's clock is
+                                       the system clock plus the milliseconds in FILE, read at
+                                       each use (never on a production node)
         """
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
+        "return-window-days", "clock-offset-file",
     ]
     static let switches: Set<String> = []
     static let repeatable: Set<String> = ["seed"]
@@ -115,6 +122,13 @@ enum ServeCommand: Command {
         if let value = try milliseconds("max-connections") { configuration.maximumConnections = Int(value) }
         if let value = try milliseconds("gossip-interval-ms") { configuration.gossipSettings.intervalMilliseconds = value }
         if let value = try milliseconds("gossip-fanout") { configuration.gossipSettings.fanout = Int(value) }
+        if let text = options["return-window-days"]?.last {
+            guard let days = Int64(text), (0...NodeConfiguration.maximumReturnWindowDays).contains(days) else {
+                throw UsageError(message: "--return-window-days must be a whole number of days from 0 to \(NodeConfiguration.maximumReturnWindowDays), got '\(text)'")
+            }
+            configuration.returnWindowDays = days
+        }
+        if let file = options["clock-offset-file"]?.last { configuration.clock = NodeClock(offsetFile: file) }
         return configuration
     }
 }

@@ -103,8 +103,8 @@ func futureEntry(sequence: Int64, account: String = "alice", points: Int64 = 25)
         }
         var oldNode = MemoryLedger(origin: old)
         #expect(oldNode.apply(received) == 3, "nothing stalls behind the unknown kind")
-        #expect(oldNode.accountState(of: AccountID(unchecked: "alice")).balance == Points(35))
-        #expect(oldNode.accountState(of: AccountID(unchecked: "bob")).balance == Points(10))
+        #expect(oldNode.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000).balance == Points(35))
+        #expect(oldNode.accountState(of: AccountID(unchecked: "bob"), at: 1_000_000_000).balance == Points(10))
         #expect(oldNode.balance(BalanceKey(LedgerAccount(unchecked: "@stamp-cards:upgraded"))).posted == Points(-35))
         // It forwards them to a third node byte for byte.
         let forwarded = GossipMessage.entries(oldNode.entries(of: upgraded, after: 0, limit: 10)).payload()

@@ -40,7 +40,7 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         #expect(entry.code == Earn.code)
         #expect(entry.moves == [Move(debit: .issued(by: origin), credit: LedgerAccount(alice), amount: Points(50))])
         #expect(entry.idempotencyKey.description == "receipt:R1")
-        #expect(ledger.accountState(of: alice) == AccountState(balance: Points(50), debt: .zero))
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000) == AccountState(balance: Points(50), debt: .zero))
         #expect(ledger.balance(BalanceKey(.issued(by: origin))).posted == Points(-50), "every point traces to where it came from")
         #expect(try Earn.recorded(entry).receipt == ReceiptID(unchecked: "R1"))
         #expect(try CommonAnswer.balance(entry) == 50)
@@ -51,12 +51,12 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         _ = try ledger.write(purchase("R1", fen: 5_000), now: 1)
         _ = try ledger.write(redeem("Q1", points: 50), now: 2)
         _ = try ledger.write(refund("F1", fen: 3_000), now: 3)
-        #expect(ledger.accountState(of: alice) == AccountState(balance: .zero, debt: Points(30)))
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000) == AccountState(balance: .zero, debt: Points(30)))
         let partly = try #require(appended(try ledger.write(purchase("R2", fen: 2_000), now: 4)))
         #expect(change(partly) == (Points(0), Points(-20)))
         let fully = try #require(appended(try ledger.write(purchase("R3", fen: 5_000), now: 5)))
         #expect(change(fully) == (Points(40), Points(-10)))
-        #expect(ledger.accountState(of: alice) == AccountState(balance: Points(40), debt: .zero))
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000) == AccountState(balance: Points(40), debt: .zero))
     }
 }
 
@@ -65,7 +65,7 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         var ledger = MemoryLedger(origin: origin)
         let first = try #require(appended(try ledger.write(purchase("R1", fen: 10_000), now: 1)))
         #expect(try ledger.write(purchase("R1", fen: 10_000), now: 2) == .replay(first))
-        #expect(ledger.accountState(of: alice).balance == Points(100))
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000).balance == Points(100))
     }
 
     @Test func sameReceiptWithAnotherBodyConflicts() throws {
@@ -114,7 +114,7 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         _ = try ledger.write(redeem("Q1", points: 90), now: 2)
         let entry = try #require(appended(try ledger.write(refund("F1", fen: 10_000), now: 3)))
         #expect(change(entry) == (Points(-10), Points(90)))
-        #expect(ledger.accountState(of: alice) == AccountState(balance: .zero, debt: Points(90)))
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000) == AccountState(balance: .zero, debt: Points(90)))
         #expect(ledger.balance(BalanceKey(.debtOwed, .debt)).posted == Points(-90))
     }
 
@@ -145,10 +145,10 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
             let piece = part == 5 ? amount - refunded : Int64.random(in: 1...(amount - refunded), using: &random)
             _ = try ledger.write(refund("F\(part)", fen: piece), now: Int64(part + 2))
             refunded += piece
-            #expect(ledger.accountState(of: alice).balance >= .zero)
+            #expect(ledger.accountState(of: alice, at: 1_000_000_000).balance >= .zero)
             part += 1
         }
-        #expect(ledger.accountState(of: alice).balance == .zero, "seed \(seed): amount \(amount), earned \(points)")
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000).balance == .zero, "seed \(seed): amount \(amount), earned \(points)")
         #expect(ledger.balance(BalanceKey(.clawedBack(by: origin))).posted == points)
     }
 }
@@ -160,7 +160,7 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         let entry = try #require(appended(try ledger.write(redeem("Q1", points: 40), now: 2)))
         #expect(change(entry) == (Points(-40), .zero))
         #expect(entry.moves.first?.credit == .redeemed(reward: nil))
-        #expect(ledger.accountState(of: alice).balance == .zero)
+        #expect(ledger.accountState(of: alice, at: 1_000_000_000).balance == .zero)
     }
 
     @Test func redemptionBeyondTheBalanceIsRefused() throws {

@@ -40,7 +40,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         for order in orders {
             var replica = MemoryLedger(origin: NodeID(unchecked: "observer"))
             for index in order { _ = replica.apply([copies[index]]) }
-            results.append((replica.accountState(of: AccountID(unchecked: "alice")), replica.duplicates))
+            results.append((replica.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000), replica.duplicates))
             #expect(replica.countingEntry(for: copies[0].idempotencyKey)?.id == copies[1].id, "the earliest copy (n2, t=1000) counts")
         }
         for result in results {
@@ -58,7 +58,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         #expect(replica.apply(batch) == 5)
         #expect(replica.apply(batch) == 0)
         #expect(replica.apply(Array(batch.reversed())) == 0)
-        #expect(replica.accountState(of: AccountID(unchecked: "alice")) == source.accountState(of: AccountID(unchecked: "alice")))
+        #expect(replica.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000) == source.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000))
     }
 
     @Test func entriesAfterAGapWaitForTheMissingOnes() throws {
@@ -341,7 +341,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         _ = try exchange(&a, &b)
         #expect(a.versionVector() == b.versionVector())
         #expect(a.versionVector() == VersionVector([n1: 10, n2: 7]))
-        #expect(b.accountState(of: AccountID(unchecked: "alice")) == a.accountState(of: AccountID(unchecked: "alice")))
+        #expect(b.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000) == a.accountState(of: AccountID(unchecked: "alice"), at: 1_000_000_000))
     }
 
     @Test func nodesInSyncExchangeAConstantSmallAmount() throws {

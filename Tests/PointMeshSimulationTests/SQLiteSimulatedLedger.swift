@@ -55,6 +55,12 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? { try database.countingEntry(for: key) }
     func balance(_ key: BalanceKey) throws -> Balance { try database.balance(key) }
     func linkedEntries(_ link: String) throws -> [LedgerEntry] { try database.linkedEntries(link) }
+    func lotBook(of account: AccountID) throws -> LotBook { try database.lotBook(of: account) }
+    func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
+    func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }
+    func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
+        try database.accounts(withLotsExpiring: expiring, limit: limit)
+    }
 
     func allEntries() throws -> [LedgerEntry] {
         var all: [LedgerEntry] = []

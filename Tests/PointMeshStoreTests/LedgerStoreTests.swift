@@ -35,7 +35,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         #expect(try store.read { try $0.verify() }.isEmpty)
         var total: Int64 = 0
         for account in 0..<5 {
-            total += try store.read { try $0.accountState(of: AccountID(unchecked: "acct-\(account)")) }.balance.value
+            total += try store.read { try $0.accountState(of: AccountID(unchecked: "acct-\(account)"), at: 1_700_000_000_000) }.balance.value
         }
         #expect(total == Int64(writers * perWriter * 10))
         let (batches, writes) = store.commitStatistics
@@ -52,7 +52,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         DispatchQueue.concurrentPerform(iterations: 30) { index in
             _ = try? store.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(index)"), account: AccountID(unchecked: "alice"), points: Points(7))))
         }
-        let balance = try store.read { try $0.accountState(of: AccountID(unchecked: "alice")) }.balance.value
+        let balance = try store.read { try $0.accountState(of: AccountID(unchecked: "alice"), at: 1_700_000_000_000) }.balance.value
         #expect(balance == 100 - 14 * 7)
         store.close()
     }
@@ -142,7 +142,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         for index in order { #expect(try store.applyReceived([copies[index]]) == 1) }
         #expect(try store.applyReceived(copies) == 0)
         let alice = AccountID(unchecked: "alice")
-        #expect(try store.read { try $0.accountState(of: alice) }.balance.value == 100)
+        #expect(try store.read { try $0.accountState(of: alice, at: 10_000) }.balance.value == 100)
         #expect(try store.read { try $0.isDuplicate(copies[0].id) })
         #expect(try store.read { !(try $0.isDuplicate(copies[1].id)) })
         #expect(try store.read { try $0.verify() }.isEmpty)

@@ -43,13 +43,13 @@ private func fileSize(_ path: String) -> Int64 {
                 _ = try database.lastTimestamp(of: NodeID(unchecked: "n1"))
                 _ = try database.entries(of: NodeID(unchecked: "n1"), after: 0, limit: 1)
                 _ = try database.entries(of: pat, before: nil, limit: 1)
-                _ = try database.accountState(of: pat)
+                _ = try database.accountState(of: pat, at: 1_700_000_000_000)
                 _ = try database.versionVector()
                 _ = try database.peers()
                 #expect(!database.connection.hasActiveStatement, "a read left a statement holding its snapshot")
             }
             _ = try store.write(purchase("R\(round)"))
-            let balance = try store.read { try $0.accountState(of: pat) }.balance
+            let balance = try store.read { try $0.accountState(of: pat, at: 1_700_000_000_000) }.balance
             #expect(balance == Points(Int64(round) * 100), "round \(round): the reader saw an old snapshot")
             let vector = try store.read { try $0.versionVector() }
             #expect(vector[NodeID(unchecked: "n1")] == Int64(round))
@@ -89,7 +89,7 @@ private func fileSize(_ path: String) -> Int64 {
         for reader in 0..<3 {
             DispatchQueue.global().async(group: readers) {
                 while writing.load(ordering: .relaxed) {
-                    _ = try? store.read { try $0.accountState(of: AccountID(unchecked: "acct-\(reader)")) }
+                    _ = try? store.read { try $0.accountState(of: AccountID(unchecked: "acct-\(reader)"), at: 1_700_000_000_000) }
                     let size = fileSize(wal)
                     if size > peak.load(ordering: .relaxed) { peak.store(size, ordering: .relaxed) }
                 }
@@ -110,7 +110,7 @@ private func fileSize(_ path: String) -> Int64 {
         Thread.sleep(forTimeInterval: 0.5)
         let settled = fileSize(wal)
         for _ in 0..<5 {
-            _ = try store.read { try $0.accountState(of: AccountID(unchecked: "acct-1")) }
+            _ = try store.read { try $0.accountState(of: AccountID(unchecked: "acct-1"), at: 1_700_000_000_000) }
             Thread.sleep(forTimeInterval: 0.2)
         }
         #expect(fileSize(wal) <= settled, "the WAL grew with no writes")

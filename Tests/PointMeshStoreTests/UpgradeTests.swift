@@ -12,8 +12,10 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
     PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(fen)))
 }
 
-private func state(_ store: LedgerStore, _ account: String) throws -> AccountState {
-    try store.read { try $0.accountState(of: AccountID(unchecked: account)) }
+/// The account's state at `instant`: by default early in 2027, when the fixture's lots (earned
+/// in November 2026) are all spendable.
+private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 1_800_000_000_000) throws -> AccountState {
+    try store.read { try $0.accountState(of: AccountID(unchecked: account), at: instant) }
 }
 
 @Suite struct UpgradeTests {
@@ -80,7 +82,7 @@ private func state(_ store: LedgerStore, _ account: String) throws -> AccountSta
         next.details = Earn.details(receipt: ReceiptID(unchecked: "R2"), amount: Fen(500), items: [], balanceAfter: Points(30))
         next.trailing = []
         #expect(try store.applyReceived([future, next]) == 2)
-        #expect(try state(store, "alice").balance == Points(30))
+        #expect(try state(store, "alice", at: 10).balance == Points(30))
         let served = try store.read { try $0.entries(of: NodeID(unchecked: "new"), after: 0, limit: 10) }
         #expect(served.map(EntryCoding.encode) == [future, next].map(EntryCoding.encode))
         let history = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: nil, limit: 10) }

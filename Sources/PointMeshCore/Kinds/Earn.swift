@@ -20,7 +20,7 @@ public enum Earn: EntryKindRule {
     public static let code = EntryCode(1)
     public static let scope = "receipt"
     public static let route = "/v1/purchases"
-    public static let summary = "Record a purchase and earn its points (1 point per whole yuan). A receipt earns once chain-wide; sending it again answers 200 with the original result."
+    public static let summary = "Record a purchase and earn its points (1 point per whole yuan), a lot that expires under the expiry policy in force. A receipt earns once chain-wide; sending it again answers 200 with the original result."
 
     enum Fields {
         static let receipt = FieldSpec("receipt_id", .id, "The point-of-sale receipt; it earns once chain-wide.")
@@ -65,8 +65,14 @@ public enum Earn: EntryKindRule {
         return text
     }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> AccountState {
-        try source.accountState(of: request.account)
+    /// The customer's lots and debt, and the expiry policy versions.
+    public struct Facts: Sendable {
+        public var account: AccountFacts
+        public var policies: ExpiryPolicies
+    }
+
+    public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
+        Facts(account: try source.accountFacts(of: request.account), policies: try source.expiryPolicies())
     }
 
     /// Base rate: one point per whole yuan.
@@ -74,13 +80,33 @@ public enum Earn: EntryKindRule {
 
     public static func pointsEarned(for amount: Fen) -> Points { Points(max(0, amount.value) / fenPerPoint) }
 
-    public static func decide(_ request: Request, facts account: AccountState, context: RequestContext) throws(LedgerError) -> KindDecision {
+    /// The points are a lot that expires under the policy in force now, pending for the node's
+    /// return window. Debt is repaid from them; inside a return window, from this lot itself
+    /// (the only points a refund of this receipt may cancel without making debt).
+    public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
         let earned = pointsEarned(for: request.amount)
-        let repaid = min(earned, account.debt)
+        let repaid = min(earned, facts.account.debt)
+        let policy = facts.policies.inForce(at: context.now)
+        let terms = LotEvents.Terms(move: 0, maturesAt: context.now + context.returnWindow,
+                                    expiresAt: policy.rule.expiry(earnedAt: context.now), policy: policy.id)
+        let source = IdempotencyKey(scope: scope, id: request.receipt.rawValue).description
+        let preferring = context.returnWindow > 0 && repaid > .zero ? source : nil
+        var after = facts.account.book
+        for event in lotEvents(earned: earned, repaid: repaid, terms: terms, source: source, preferring: preferring, at: context.now) {
+            after.apply(event)
+        }
         return KindDecision(
             moves: moves(customer: request.account, earned: earned, repaid: repaid, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, items: request.items,
-                             balanceAfter: account.balance + earned - repaid))
+                             balanceAfter: after.available(at: context.now), terms: terms, preferring: preferring))
+    }
+
+    /// What the entry will do to the customer's lots, for the answer's balance.
+    private static func lotEvents(earned: Points, repaid: Points, terms: LotEvents.Terms, source: String, preferring: String?,
+                                  at instant: Int64) -> [LotEvent] {
+        let lot = Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: "new"), sequence: 0), move: 0), amount: earned, remaining: earned,
+                      earnedAt: instant, maturesAt: terms.maturesAt, expiresAt: terms.expiresAt, policy: terms.policy, source: source)
+        return [.credit(lot)] + (repaid > .zero ? [.debit(repaid, at: instant, preferring: preferring)] : [])
     }
 
     /// The moves of an earning (also used to upgrade entries of the previous release).
@@ -94,8 +120,11 @@ public enum Earn: EntryKindRule {
         return moves
     }
 
-    public static func details(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], balanceAfter: Points) -> EntryDetails {
+    public static func details(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], balanceAfter: Points,
+                               terms: LotEvents.Terms? = nil, preferring: String? = nil) -> EntryDetails {
         var writer = DetailsWriter()
+        if let terms { LotEvents.add(terms, to: &writer) }
+        if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
         for item in items {

@@ -18,7 +18,7 @@ public enum Refund: EntryKindRule {
     public struct Facts: Sendable {
         public var purchase: Earn.Recorded?
         public var refundedSoFar: Fen
-        public var account: AccountState
+        public var account: AccountFacts
     }
 
     public static let name = "refund"
@@ -65,14 +65,14 @@ public enum Refund: EntryKindRule {
         guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
               entry.code == Earn.code
         else {
-            return Facts(purchase: nil, refundedSoFar: .zero, account: .empty)
+            return Facts(purchase: nil, refundedSoFar: .zero, account: AccountFacts(book: LotBook(), debt: .zero))
         }
         let purchase = try Earn.recorded(entry)
         var refunded = Fen.zero
         for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
             refunded = refunded + Fen(try refund.details.reader().number(Tag.amount) ?? 0)
         }
-        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountState(of: purchase.customer))
+        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountFacts(of: purchase.customer))
     }
 
     /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
@@ -94,12 +94,17 @@ public enum Refund: EntryKindRule {
         }
         let reversal = pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: refundedAfter)
             - pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: facts.refundedSoFar)
+        // The points come back from the receipt's own lot first (still pending inside a return
+        // window, when they are simply cancelled), then from spendable lots soonest to expire.
         // The balance never goes below zero: what was already spent becomes debt.
-        let taken = min(reversal, max(.zero, facts.account.balance))
+        let source = IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue).description
+        let taken = min(reversal, max(.zero, facts.account.book.available(at: context.now, preferring: source)))
+        var after = facts.account.book
+        after.apply(.debit(taken, at: context.now, preferring: source))
         return KindDecision(
             moves: moves(customer: purchase.customer, taken: taken, debt: reversal - taken, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, reversed: reversal,
-                             balanceAfter: facts.account.balance - taken))
+                             balanceAfter: after.available(at: context.now), preferring: source))
     }
 
     /// The moves of a refund (also used to upgrade entries of the previous release).
@@ -110,9 +115,11 @@ public enum Refund: EntryKindRule {
         return moves
     }
 
-    public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points) -> EntryDetails {
+    /// `preferring` is absent from refunds upgraded from release 0.2, which took soonest-first.
+    public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points, preferring: String? = nil) -> EntryDetails {
         var writer = DetailsWriter()
         EntryLinks.add(link(receipt), to: &writer)
+        if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
         writer.number(Tag.reversed, reversed.value)

@@ -1,0 +1,49 @@
+/// Which lot: the entry that credited it and the index of the crediting move in that entry.
+public struct LotID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var entry: EntryID
+    public var move: Int
+
+    public init(entry: EntryID, move: Int) {
+        self.entry = entry
+        self.move = move
+    }
+
+    public static func < (lhs: LotID, rhs: LotID) -> Bool { (lhs.entry, lhs.move) < (rhs.entry, rhs.move) }
+    public var description: String { "\(entry)/\(move)" }
+}
+
+/// Points credited to an account by one move, with the life they were given: spendable from
+/// `maturesAt` (later than the earning only inside a return window) until `expiresAt`, the
+/// first instant they are expired. `remaining` is what spending has not yet taken.
+public struct Lot: Hashable, Sendable {
+    public var id: LotID
+    public var amount: Points
+    public var remaining: Points
+    public var earnedAt: Int64
+    public var maturesAt: Int64
+    public var expiresAt: Int64
+    /// The expiry policy version that fixed `expiresAt`.
+    public var policy: RequestID
+    /// The idempotency key of the entry that credited it (`receipt:R1`): a refund of that
+    /// receipt takes back from this lot first.
+    public var source: String
+
+    public init(id: LotID, amount: Points, remaining: Points, earnedAt: Int64, maturesAt: Int64, expiresAt: Int64,
+                policy: RequestID, source: String) {
+        self.id = id
+        self.amount = amount
+        self.remaining = remaining
+        self.earnedAt = earnedAt
+        self.maturesAt = maturesAt
+        self.expiresAt = expiresAt
+        self.policy = policy
+        self.source = source
+    }
+
+    public func isExpired(at instant: Int64) -> Bool { instant >= expiresAt }
+    public func isPending(at instant: Int64) -> Bool { instant < maturesAt && !isExpired(at: instant) }
+    public func isSpendable(at instant: Int64) -> Bool { instant >= maturesAt && !isExpired(at: instant) }
+
+    /// Spending order: soonest to expire first; the older lot breaks a tie.
+    static func spendingOrder(_ lhs: Lot, _ rhs: Lot) -> Bool { (lhs.expiresAt, lhs.id) < (rhs.expiresAt, rhs.id) }
+}

@@ -1,0 +1,157 @@
+/// One account's open lots (those with points remaining) and its deficit, and the arithmetic
+/// that changes them: the single definition of lots, used by the SQLite store (on the lots it
+/// keeps per account), by `MemoryLedger`, by `pointmesh verify` and by the simulation.
+///
+/// A book is the result of applying an account's lot events in ledger order (`LotOrder`): each
+/// event sees the lots as they were at its own instant, so the result depends on the entries
+/// alone, never on the order they arrived in.
+public struct LotBook: Hashable, Sendable {
+    /// Lots with points remaining, in spending order (`Lot.spendingOrder`).
+    public private(set) var lots: [Lot] = []
+    /// Points spent that no lot covered (two cut-off stores spent the same points): the next
+    /// credits pay it before they become spendable.
+    public private(set) var deficit: Points = .zero
+
+    public init() {}
+
+    /// A book as a store kept it.
+    public init(lots: [Lot], deficit: Points) {
+        self.lots = lots.filter { $0.remaining > .zero }.sorted(by: Lot.spendingOrder)
+        self.deficit = deficit
+    }
+
+    /// Applies one event; returns the lots it changed (their ids: a lot no longer in `lots` was
+    /// used up), so a store writes only those.
+    @discardableResult
+    public mutating func apply(_ event: LotEvent) -> Set<LotID> {
+        switch event {
+        case .credit(let lot): credit(lot)
+        case .debit(let amount, let instant, let preferring): debit(amount, at: instant, preferring: preferring)
+        case .extend(let lotExtension, _): extend(lotExtension)
+        }
+    }
+
+    private mutating func credit(_ lot: Lot) -> Set<LotID> {
+        var lot = lot
+        let paid = min(deficit, lot.remaining)
+        deficit -= paid
+        lot.remaining -= paid
+        guard lot.remaining > .zero else { return [lot.id] }
+        let index = lots.firstIndex { Lot.spendingOrder(lot, $0) } ?? lots.endIndex
+        lots.insert(lot, at: index)
+        return [lot.id]
+    }
+
+    /// Takes `amount` at `instant`: first from the lots credited by `preferring` (a refund takes
+    /// its own receipt's points, even while still pending), then from spendable lots soonest to
+    /// expire first. What no lot covers becomes deficit.
+    private mutating func debit(_ amount: Points, at instant: Int64, preferring: String?) -> Set<LotID> {
+        var left = amount
+        var changed: Set<LotID> = []
+        func take(where eligible: (Lot) -> Bool) {
+            var index = 0
+            while left > .zero, index < lots.count {
+                guard eligible(lots[index]) else {
+                    index += 1
+                    continue
+                }
+                let taken = min(left, lots[index].remaining)
+                lots[index].remaining -= taken
+                left -= taken
+                changed.insert(lots[index].id)
+                if lots[index].remaining == .zero { lots.remove(at: index) } else { index += 1 }
+            }
+        }
+        if let preferring { take { $0.source == preferring && !$0.isExpired(at: instant) } }
+        take { $0.isSpendable(at: instant) }
+        deficit += left
+        return changed
+    }
+
+    /// Compensation: lots that exist and expire within the range get `days` more.
+    private mutating func extend(_ lotExtension: LotExtension) -> Set<LotID> {
+        var changed: Set<LotID> = []
+        for index in lots.indices where lotExtension.expiring.contains(lots[index].expiresAt) {
+            lots[index].expiresAt += lotExtension.days * CivilCalendar.millisecondsPerDay
+            changed.insert(lots[index].id)
+        }
+        lots.sort(by: Lot.spendingOrder)
+        return changed
+    }
+
+    /// The lot with `id`, if it has points remaining.
+    public func lot(_ id: LotID) -> Lot? { lots.first { $0.id == id } }
+
+    /// What a debit at `instant` preferring `source` could take before running into deficit.
+    public func available(at instant: Int64, preferring source: String? = nil) -> Points {
+        var total = Points.zero
+        for lot in lots where lot.isSpendable(at: instant) || (lot.source == source && !lot.isExpired(at: instant)) {
+            total += lot.remaining
+        }
+        return total - deficit
+    }
+
+    /// The account's points at `instant`.
+    public func summary(at instant: Int64, expiringLimit: Int = 10) -> LotSummary {
+        var summary = LotSummary(spendable: -deficit)
+        for lot in lots {
+            if lot.isExpired(at: instant) {
+                summary.expired += lot.remaining
+            } else if lot.isPending(at: instant) {
+                summary.pending += lot.remaining
+            } else {
+                summary.spendable += lot.remaining
+                if let last = summary.expiring.last, last.expiresAt == lot.expiresAt {
+                    summary.expiring[summary.expiring.count - 1].points += lot.remaining
+                } else if summary.expiring.count < expiringLimit {
+                    summary.expiring.append(ExpiringPoints(points: lot.remaining, expiresAt: lot.expiresAt))
+                }
+            }
+        }
+        return summary
+    }
+}
+
+/// An account's points at an instant, as the account view and the rules see them.
+public struct LotSummary: Hashable, Sendable {
+    /// Matured, unexpired points less any deficit: what may be spent.
+    public var spendable: Points
+    /// Points inside a return window: shown apart, not spendable yet.
+    public var pending: Points = .zero
+    /// Points that expired unspent (lots revived by a compensation no longer count).
+    public var expired: Points = .zero
+    /// Spendable points by expiry instant, soonest first.
+    public var expiring: [ExpiringPoints] = []
+}
+
+/// Points of an account that expire together.
+public struct ExpiringPoints: Hashable, Sendable {
+    public var points: Points
+    public var expiresAt: Int64
+
+    public init(points: Points, expiresAt: Int64) {
+        self.points = points
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What an entry does to an account's lots.
+public enum LotEvent: Hashable, Sendable {
+    /// A new lot (an earning, later a bonus, a grant, points received).
+    case credit(Lot)
+    /// Points spent or taken back at an instant, from `preferring`'s lots first.
+    case debit(Points, at: Int64, preferring: String?)
+    /// A compensation extending lots, made at an instant.
+    case extend(LotExtension, at: Int64)
+}
+
+/// Lots expiring within `expiring` get `days` more life.
+public struct LotExtension: Hashable, Sendable {
+    public var expiring: ClosedRange<Int64>
+    public var days: Int64
+
+    public init(expiring: ClosedRange<Int64>, days: Int64) {
+        self.expiring = expiring
+        self.days = days
+    }
+}

@@ -1,0 +1,202 @@
+import PointMeshCore
+
+/// The lots the store keeps per customer account: `LotBook`'s open lots and deficit, as rows,
+/// kept equal to a fold of the account's counting entries in ledger order (`LotEvents.fold`).
+///
+/// An entry that is the account's newest in ledger order (every local write, and most received
+/// ones) is applied to the kept book and only the lots it changed are written. One that lands
+/// before entries already folded (a late arrival from a cut-off store), or a receipt that
+/// changes which of two entries counts, makes the account stale: its lots are folded again
+/// from all its entries at the end of the batch. So the kept lots never depend on arrival order.
+extension LedgerDatabase {
+    /// The tables and indexes (migration 4).
+    static let lotSchema = """
+        CREATE TABLE lots (
+            account    TEXT    NOT NULL,
+            origin     TEXT    NOT NULL,
+            seq        INTEGER NOT NULL,
+            move       INTEGER NOT NULL,
+            amount     INTEGER NOT NULL,
+            remaining  INTEGER NOT NULL CHECK (remaining > 0),
+            earned_at  INTEGER NOT NULL,
+            matures_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            policy     TEXT    NOT NULL,
+            source     TEXT    NOT NULL,
+            PRIMARY KEY (account, origin, seq, move)
+        ) WITHOUT ROWID;
+        CREATE INDEX lots_by_expiry ON lots (expires_at, account);
+        CREATE TABLE lot_deficits (
+            account TEXT    NOT NULL PRIMARY KEY,
+            deficit INTEGER NOT NULL CHECK (deficit > 0)
+        ) WITHOUT ROWID;
+        CREATE INDEX ledger_entries_by_rare_code ON ledger_entries (code) WHERE code > 3;
+        """
+
+    /// Migration 4: the lot tables, filled by folding every account's entries.
+    static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        try connection.execute(lotSchema)
+        let database = LedgerDatabase(connection: connection)
+        let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
+        for (index, account) in accounts.enumerated() {
+            try database.rebuildLots(of: account)
+            if (index + 1) % 10_000 == 0 { progress("expiry lots: \(index + 1) of \(accounts.count) accounts") }
+        }
+    }
+
+    public func lotBook(of account: AccountID) throws -> LotBook {
+        let lots = try connection.all("""
+            SELECT origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source
+            FROM lots WHERE account = ?
+            """, .text(account.rawValue)) { row in
+            Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1)), move: Int(row.int64(2))),
+                amount: Points(row.int64(3)), remaining: Points(row.int64(4)), earnedAt: row.int64(5), maturesAt: row.int64(6),
+                expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9))
+        }
+        let deficit = try connection.first("SELECT deficit FROM lot_deficits WHERE account = ?", .text(account.rawValue)) { $0.int64(0) } ?? 0
+        return LotBook(lots: lots, deficit: Points(deficit))
+    }
+
+    public func expiryPolicies() throws -> ExpiryPolicies {
+        let entries = try connection.all("SELECT body FROM ledger_entries WHERE code = ? AND duplicate = 0",
+                                         .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
+        var versions: [ExpiryPolicyVersion] = []
+        for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
+        return ExpiryPolicies(versions)
+    }
+
+    public func isKnown(_ account: AccountID) throws -> Bool {
+        try connection.first("SELECT 1 FROM entry_accounts WHERE account = ? LIMIT 1", .text(account.rawValue)) { _ in true } ?? false
+    }
+
+    public func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
+        try connection.all("SELECT DISTINCT account FROM lots WHERE expires_at BETWEEN ? AND ? ORDER BY account LIMIT ?",
+                           .integer(expiring.lowerBound), .integer(expiring.upperBound), .integer(Int64(limit))) {
+            AccountID(unchecked: $0.text(0))
+        }
+    }
+
+    /// Applies a counting entry to the lots of each account it concerns, or marks the account
+    /// `stale` when the entry is not its newest (or it is already stale).
+    func updateLots(for entry: LedgerEntry, stale: inout Set<AccountID>) throws {
+        for account in entry.customerAccounts where !stale.contains(account) {
+            if try hasLaterEntry(account, than: entry) {
+                stale.insert(account)
+                continue
+            }
+            var book = try lotBook(of: account)
+            var changed: Set<LotID> = []
+            for event in try Self.lotEvents(entry, for: account) { changed.formUnion(book.apply(event)) }
+            guard !changed.isEmpty || book.deficit > .zero else { continue }
+            try save(book, of: account, changed: changed)
+        }
+    }
+
+    /// Folds the account's lots again from all its counting entries.
+    func rebuildLots(of account: AccountID) throws {
+        let entries = try connection.all("""
+            SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
+            WHERE a.account = ? AND e.duplicate = 0
+            ORDER BY a.hlc_wall, a.hlc_logical, a.origin, a.seq
+            """, .text(account.rawValue), row: Self.decode)
+        var book = LotBook()
+        for entry in entries {
+            for event in try Self.lotEvents(entry, for: account) { book.apply(event) }
+        }
+        try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
+        try save(book, of: account, changed: Set(book.lots.map(\.id)))
+    }
+
+    private static func lotEvents(_ entry: LedgerEntry, for account: AccountID) throws -> [LotEvent] {
+        do {
+            return try LotEvents.of(entry, for: account)
+        } catch {
+            throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
+        }
+    }
+
+    /// Whether `account` has an entry later in ledger order than `entry`.
+    private func hasLaterEntry(_ account: AccountID, than entry: LedgerEntry) throws -> Bool {
+        try connection.first("""
+            SELECT 1 FROM entry_accounts WHERE account = ? AND (hlc_wall, hlc_logical, origin, seq) > (?, ?, ?, ?) LIMIT 1
+            """, .text(account.rawValue), .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
+            .text(entry.id.origin.rawValue), .integer(entry.id.sequence)) { _ in true } ?? false
+    }
+
+    /// Writes the `changed` lots of `book` (deleting those used up) and its deficit.
+    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>) throws {
+        let name = SQLiteStatement.Value.text(account.rawValue)
+        for id in changed {
+            if let lot = book.lot(id) {
+                try connection.run("""
+                    INSERT INTO lots (account, origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                    ON CONFLICT (account, origin, seq, move) DO UPDATE SET remaining = excluded.remaining, expires_at = excluded.expires_at
+                    """, name, .text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move)),
+                    .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
+                    .integer(lot.expiresAt), .text(lot.policy.rawValue), .text(lot.source))
+            } else {
+                try connection.run("DELETE FROM lots WHERE account = ? AND origin = ? AND seq = ? AND move = ?",
+                                   name, .text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move)))
+            }
+        }
+        if book.deficit > .zero {
+            try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",
+                               name, .integer(book.deficit.value))
+        } else {
+            try connection.run("DELETE FROM lot_deficits WHERE account = ?", name)
+        }
+    }
+}
+
+/// One reminder: an account's spendable points that expire together.
+public struct ReminderRow: Hashable, Sendable {
+    public var account: AccountID
+    public var expiresAt: Int64
+    public var points: Points
+}
+
+/// Position in the reminder listing: the last row of the previous page.
+public struct ReminderCursor: Hashable, Sendable {
+    public var expiresAt: Int64
+    public var account: AccountID
+
+    public init(expiresAt: Int64, account: AccountID) {
+        self.expiresAt = expiresAt
+        self.account = account
+    }
+
+    /// `expires.account`: the account goes last because it may contain dots.
+    public var token: String { "\(expiresAt).\(account.rawValue)" }
+
+    public init?(token: String) {
+        let parts = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let expires = Int64(parts[0]), let account = try? AccountID(validating: String(parts[1])) else { return nil }
+        self.init(expiresAt: expires, account: account)
+    }
+}
+
+extension LedgerDatabase {
+    /// Matured lots expiring in `(after, through]`, summed per account and instant, soonest
+    /// first, without those acknowledged for `withinDays` (`ReminderAck`); a page after `cursor`.
+    public func reminders(expiringAfter after: Int64, through: Int64, withinDays: Int64, after cursor: ReminderCursor?,
+                          limit: Int) throws -> [ReminderRow] {
+        var values: [SQLiteStatement.Value] = [.integer(after), .integer(through), .integer(after)]
+        if let cursor { values += [.integer(cursor.expiresAt), .text(cursor.account.rawValue)] }
+        values += [.text("|\(withinDays)"), .integer(Int64(limit))]
+        return try connection.withStatement("""
+            SELECT account, expires_at, SUM(remaining) FROM lots
+            WHERE expires_at > ? AND expires_at <= ? AND matures_at <= ?
+            \(cursor == nil ? "" : "AND (expires_at, account) > (?, ?)")
+            GROUP BY expires_at, account
+            HAVING NOT EXISTS (SELECT 1 FROM entry_links WHERE link = 'reminder:' || account || '|' || expires_at || ?)
+            ORDER BY expires_at, account LIMIT ?
+            """, values) { query in
+            var rows: [ReminderRow] = []
+            while try query.step() {
+                rows.append(ReminderRow(account: AccountID(unchecked: query.text(0)), expiresAt: query.int64(1), points: Points(query.int64(2))))
+            }
+            return rows
+        }
+    }
+}
