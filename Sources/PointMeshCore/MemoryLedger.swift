@@ -72,9 +72,15 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
 
     /// A local write at physical time `now`, decided by the rules against this ledger.
     public mutating func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision {
+        try self.write(write, now: now, returnWindow: 0)
+    }
+
+    /// A local write on a node with a return window (milliseconds).
+    public mutating func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
         let id = EntryID(origin: origin, sequence: versionVector()[origin] + 1)
-        let context = RequestContext(node: origin, now: now)
-        let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: clock.tick(now: now), context: context)
+        let timestamp = clock.tick(now: now)
+        let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow)
+        let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: timestamp, context: context)
         if case .append(let entry) = decision { store(entry) }
         return decision
     }

@@ -64,10 +64,36 @@ extension LedgerDatabase {
         for (asset, total) in totals.sorted(by: { $0.key < $1.key }) where total.posted != .zero || total.creditsPending != total.debitsPending {
             problems.append(VerificationProblem(description: "asset \(Asset(code: asset)) does not sum to zero over all accounts: \(total)"))
         }
+        problems += try verifyLots(counters: recomputed)
         problems += try connection.all(
             "SELECT origin, COUNT(*), MAX(seq) FROM ledger_entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
         ) { row in
             VerificationProblem(description: "origin \(row.text(0)) has gaps: \(row.int64(1)) entries up to sequence \(row.int64(2))")
+        }
+        return problems
+    }
+
+    /// Each account's kept lots against a fold of its entries, and the lots against the
+    /// counters: open lots less deficit must equal the account's points (credits − debits).
+    private func verifyLots(counters: [String: Balance]) throws -> [VerificationProblem] {
+        var problems: [VerificationProblem] = []
+        var points: [String: Points] = [:]
+        for (name, balance) in counters {
+            // `account=<name> asset=points origin=<o>`: sum each customer's points over origins.
+            let parts = name.split(separator: " ")
+            guard parts.count == 3, parts[1] == "asset=\(Asset.points)", parts[0].hasPrefix("account="), !parts[0].hasPrefix("account=@") else { continue }
+            points[String(parts[0].dropFirst("account=".count)), default: .zero] += balance.posted
+        }
+        let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts ORDER BY account") { AccountID(unchecked: $0.text(0)) }
+        for account in accounts {
+            let kept = try lotBook(of: account), folded = try foldedLots(of: account)
+            if kept != folded {
+                problems.append(VerificationProblem(description: "account \(account): kept lots \(kept.lots.count) (deficit \(kept.deficit)) differ from a fold of its entries: \(folded.lots.count) (deficit \(folded.deficit))"))
+            }
+            let held = folded.lots.reduce(Points.zero) { $0 + $1.remaining } - folded.deficit
+            if held != points[account.rawValue, default: .zero] {
+                problems.append(VerificationProblem(description: "account \(account): lots hold \(held) points but its counters say \(points[account.rawValue, default: .zero])"))
+            }
         }
         return problems
     }

@@ -94,6 +94,13 @@ extension LedgerDatabase {
 
     /// Folds the account's lots again from all its counting entries.
     func rebuildLots(of account: AccountID) throws {
+        let book = try foldedLots(of: account)
+        try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
+        try save(book, of: account, changed: Set(book.lots.map(\.id)))
+    }
+
+    /// The account's book as a fold of all its counting entries in ledger order.
+    func foldedLots(of account: AccountID) throws -> LotBook {
         let entries = try connection.all("""
             SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
             WHERE a.account = ? AND e.duplicate = 0
@@ -103,8 +110,7 @@ extension LedgerDatabase {
         for entry in entries {
             for event in try Self.lotEvents(entry, for: account) { book.apply(event) }
         }
-        try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
-        try save(book, of: account, changed: Set(book.lots.map(\.id)))
+        return book
     }
 
     private static func lotEvents(_ entry: LedgerEntry, for account: AccountID) throws -> [LotEvent] {

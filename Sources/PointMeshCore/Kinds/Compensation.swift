@@ -19,6 +19,19 @@ public enum Compensation: EntryKindRule {
         public var expiring: ClosedRange<Int64>?
         public var days: Int64?
         public var points: Points?
+
+        public init(batch: RequestID, part: Int64?, action: Action, reason: String, reference: String, accounts: [AccountID],
+                    expiring: ClosedRange<Int64>? = nil, days: Int64? = nil, points: Points? = nil) {
+            self.batch = batch
+            self.part = part
+            self.action = action
+            self.reason = reason
+            self.reference = reference
+            self.accounts = accounts
+            self.expiring = expiring
+            self.days = days
+            self.points = points
+        }
     }
 
     /// What the decision needs: every listed account's lots (nil for one never seen), or the

@@ -21,6 +21,11 @@ public enum ReminderAck: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var request: RequestID
         public var reminders: [Reminder]
+
+        public init(request: RequestID, reminders: [Reminder]) {
+            self.request = request
+            self.reminders = reminders
+        }
     }
 
     public static let name = "reminder-ack"

@@ -1,0 +1,245 @@
+import PointMeshCore
+import Testing
+
+private let day = CivilCalendar.millisecondsPerDay
+private let alice = AccountID(unchecked: "alice")
+private let s1 = NodeID(unchecked: "s1"), s2 = NodeID(unchecked: "s2"), hq = NodeID(unchecked: "hq")
+/// 2026-01-15T00:00:00Z.
+private let january15 = RFC3339.parse("2026-01-15T00:00:00Z")!
+
+private func purchase(_ receipt: String, fen: Int64, account: AccountID = alice) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: account, amount: Fen(fen)))
+}
+
+private func redeem(_ id: String, points: Int64, account: AccountID = alice) -> PreparedWrite {
+    PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: id), account: account, points: Points(points)))
+}
+
+private func refund(_ id: String, receipt: String, fen: Int64) -> PreparedWrite {
+    PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: id), receipt: ReceiptID(unchecked: receipt), amount: Fen(fen)))
+}
+
+private func policy(_ id: String, _ rule: ExpiryRule, effective: Int64) -> PreparedWrite {
+    PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: id), rule: rule, effectiveAt: effective))
+}
+
+private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: Int64 = 0, source: String = "") -> Lot {
+    Lot(id: LotID(entry: EntryID(origin: s1, sequence: sequence), move: 0), amount: Points(points), remaining: Points(points), earnedAt: 0,
+        maturesAt: matures, expiresAt: expires, policy: RequestID(unchecked: "standard"), source: source)
+}
+
+@Suite struct LotArithmetic {
+    @Test func spendingTakesTheLotsThatExpireSoonestFirst() {
+        var book = LotBook()
+        book.apply(.credit(lot(1, 50, expires: 300)))
+        book.apply(.credit(lot(2, 30, expires: 100)))
+        book.apply(.credit(lot(3, 20, expires: 200)))
+        book.apply(.debit(Points(40), at: 10, preferring: nil))
+        #expect(book.lots.map(\.remaining) == [Points(10), Points(50)], "30 from the lot expiring at 100, 10 from the one at 200")
+        #expect(book.lots.map(\.expiresAt) == [200, 300])
+        #expect(book.summary(at: 10).spendable == Points(60))
+    }
+
+    @Test func pointsExpireAtTheExactInstant() {
+        var book = LotBook()
+        book.apply(.credit(lot(1, 50, expires: 1_000)))
+        #expect(book.summary(at: 999).spendable == Points(50))
+        #expect(book.summary(at: 999).expiring == [ExpiringPoints(points: Points(50), expiresAt: 1_000)])
+        #expect(book.summary(at: 1_000).spendable == .zero)
+        #expect(book.summary(at: 1_000).expired == Points(50))
+        // A debit at the expiry instant can't take them.
+        book.apply(.debit(Points(10), at: 1_000, preferring: nil))
+        #expect(book.deficit == Points(10))
+        #expect(book.summary(at: 1_000).spendable == Points(-10))
+    }
+
+    @Test func aDeficitIsPaidByTheNextCredit() {
+        var book = LotBook()
+        book.apply(.credit(lot(1, 10, expires: 1_000)))
+        book.apply(.debit(Points(25), at: 5, preferring: nil))
+        #expect(book.deficit == Points(15) && book.lots.isEmpty)
+        book.apply(.credit(lot(2, 40, expires: 2_000)))
+        #expect(book.deficit == .zero && book.lots.map(\.remaining) == [Points(25)])
+    }
+
+    @Test func aPreferredSourceIsTakenFirstEvenWhilePending() {
+        var book = LotBook()
+        book.apply(.credit(lot(1, 50, expires: 500)))
+        book.apply(.credit(lot(2, 30, expires: 900, matures: 100, source: "receipt:R2")))
+        #expect(book.summary(at: 50).spendable == Points(50) && book.summary(at: 50).pending == Points(30))
+        #expect(book.available(at: 50, preferring: "receipt:R2") == Points(80))
+        book.apply(.debit(Points(20), at: 50, preferring: "receipt:R2"))
+        #expect(book.lots.map(\.remaining) == [Points(50), Points(10)])
+        #expect(book.summary(at: 100).spendable == Points(60), "the window is over: the rest is a normal lot")
+    }
+
+    @Test func anExtensionGivesDaysToLotsExpiringInItsRange() {
+        var book = LotBook()
+        book.apply(.credit(lot(1, 10, expires: 10 * day)))
+        book.apply(.credit(lot(2, 20, expires: 20 * day)))
+        book.apply(.extend(LotExtension(expiring: (5 * day)...(15 * day), days: 30), at: 1))
+        #expect(book.lots.map(\.expiresAt) == [20 * day, 40 * day], "only the lot expiring in the range moved; the order follows")
+        #expect(book.lots.map(\.remaining) == [Points(20), Points(10)])
+    }
+}
+
+@Suite struct ExpiryPolicyRules {
+    @Test func monthsEndExpiresAtTheEndOfTheNthFullMonth() {
+        #expect(ExpiryRule.monthsEnd(12).expiry(earnedAt: january15) == RFC3339.parse("2027-02-01T00:00:00Z"))
+        #expect(ExpiryRule.monthsEnd(1).expiry(earnedAt: RFC3339.parse("2026-12-31T23:59:59Z")!) == RFC3339.parse("2027-02-01T00:00:00Z"))
+        #expect(ExpiryRule.days(90).expiry(earnedAt: january15) == january15 + 90 * day)
+    }
+
+    @Test func theVersionInForceIsTheLastToTakeEffect() {
+        let v1 = ExpiryPolicyVersion(id: RequestID(unchecked: "v1"), rule: .days(400), effectiveAt: 1_000, publishedAt: 0)
+        let v2 = ExpiryPolicyVersion(id: RequestID(unchecked: "v2"), rule: .days(200), effectiveAt: 5_000, publishedAt: 10)
+        let policies = ExpiryPolicies([v2, v1])
+        #expect(policies.inForce(at: 999) == .standard)
+        #expect(policies.inForce(at: 1_000) == v1)
+        #expect(policies.inForce(at: 4_999) == v1)
+        #expect(policies.inForce(at: 5_000) == v2)
+    }
+
+    @Test func aShorteningNeedsThirtyDaysNotice() {
+        let policies = ExpiryPolicies()
+        let now = january15
+        let short = ExpiryPolicyVersion(id: RequestID(unchecked: "short"), rule: .monthsEnd(6), effectiveAt: now + 29 * day, publishedAt: now)
+        #expect(policies.shorteningRefusal(short, now: now)?.earliest == now + 30 * day)
+        var noticed = short
+        noticed.effectiveAt = now + 30 * day
+        #expect(policies.shorteningRefusal(noticed, now: now) == nil)
+        let longer = ExpiryPolicyVersion(id: RequestID(unchecked: "long"), rule: .monthsEnd(24), effectiveAt: now, publishedAt: now)
+        #expect(policies.shorteningRefusal(longer, now: now) == nil, "a lengthening may take effect at once")
+        // Days against months: 365 days is shorter than some lots under months_end 12.
+        #expect(ExpiryRule.days(365).isShorter(than: .monthsEnd(12)))
+        #expect(!ExpiryRule.days(400).isShorter(than: .monthsEnd(12)))
+        #expect(ExpiryRule.monthsEnd(12).isShorter(than: .days(366)))
+    }
+
+    @Test func aPublishedVersionGovernsLotsEarnedFromItsEffectiveInstantOnly() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15)
+        _ = try ledger.write(policy("v2", .days(60), effective: january15 + 40 * day), now: january15 + day)
+        _ = try ledger.write(purchase("R2", fen: 5_000), now: january15 + 39 * day)
+        _ = try ledger.write(purchase("R3", fen: 2_000), now: january15 + 40 * day)
+        let lots = ledger.lotBook(of: alice).lots
+        #expect(lots.map(\.policy.rawValue) == ["v2", "standard", "standard"])
+        #expect(lots.map(\.expiresAt) == [january15 + 100 * day, RFC3339.parse("2027-03-01T00:00:00Z")!, RFC3339.parse("2027-02-01T00:00:00Z")!]
+            .sorted())
+    }
+
+    @Test func aShorteningWithoutNoticeIsRefusedAndWritesNothing() throws {
+        var ledger = MemoryLedger(origin: hq)
+        #expect(throws: LedgerError.noticeTooShort(version: RequestID(unchecked: "v2"), shortens: RequestID(unchecked: "standard"),
+                                                   earliest: january15 + 30 * day)) {
+            try ledger.write(policy("v2", .days(30), effective: january15 + 10 * day), now: january15)
+        }
+        #expect(ledger.allEntries.isEmpty)
+    }
+}
+
+@Suite struct LotsAcrossNodes {
+    /// A redemption made at a cut-off store before a lot expired reaches a node after the
+    /// expiry: it still consumed that lot there, so the same points don't also count as expired.
+    @Test func aLateRedemptionConsumesTheLotThatHasExpiredSince() throws {
+        var store = MemoryLedger(origin: s1), office = MemoryLedger(origin: s2)
+        _ = try store.write(policy("short", .days(400), effective: january15 - day), now: january15 - 2 * day)
+        _ = try store.write(purchase("R1", fen: 10_000), now: january15)
+        _ = office.apply(store.allEntries)
+        let expiry = january15 + 400 * day
+        _ = try store.write(redeem("Q1", points: 70), now: expiry - 1)
+        let later = expiry + day
+        #expect(office.accountState(of: alice, at: later) == AccountState(balance: .zero, debt: .zero))
+        #expect(office.lotBook(of: alice).summary(at: later).expired == Points(100))
+        _ = office.apply(store.allEntries)
+        #expect(office.lotBook(of: alice).summary(at: later).expired == Points(30))
+        #expect(office.lotBook(of: alice) == store.lotBook(of: alice))
+    }
+
+    /// Every order of arrival gives the same book.
+    @Test func theBookIsTheSameWhateverTheArrivalOrder() throws {
+        var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
+        _ = try a.write(purchase("R1", fen: 10_000), now: january15)
+        _ = try b.write(purchase("R2", fen: 5_000), now: january15 + 10)
+        _ = b.apply(a.allEntries)
+        _ = try b.write(redeem("Q1", points: 120), now: january15 + 20)
+        _ = try a.write(purchase("R3", fen: 3_000), now: january15 + 15)
+        let all = a.allEntries + b.allEntries
+        var reference: LotBook?
+        for rotation in 0..<all.count {
+            var observer = MemoryLedger(origin: hq)
+            let order = Array(all[rotation...] + all[..<rotation])
+            for _ in 0..<all.count { _ = observer.apply(order) }
+            let book = observer.lotBook(of: alice)
+            if let reference { #expect(book == reference) } else { reference = book }
+        }
+        #expect(reference?.lots.map(\.remaining).reduce(.zero, +) == Points(60), "100 + 50 + 30 earned, 120 spent")
+    }
+}
+
+@Suite struct PendingPoints {
+    @Test func pointsInsideTheReturnWindowArePendingThenSpendable() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, returnWindow: 7 * day)
+        let state = ledger.accountState(of: alice, at: january15 + day)
+        #expect(state.balance == .zero && state.pending == Points(100))
+        #expect(throws: LedgerError.self) { try ledger.write(redeem("Q1", points: 10), now: january15 + day) }
+        #expect(ledger.accountState(of: alice, at: january15 + 7 * day) == AccountState(balance: Points(100), debt: .zero))
+    }
+
+    @Test func aRefundInsideTheWindowCancelsThePointsWithoutDebt() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R0", fen: 2_000), now: january15 - 30 * day, returnWindow: 7 * day)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, returnWindow: 7 * day)
+        _ = try ledger.write(refund("F1", receipt: "R1", fen: 6_000), now: january15 + day, returnWindow: 7 * day)
+        let state = ledger.accountState(of: alice, at: january15 + day)
+        #expect(state == AccountState(balance: Points(20), debt: .zero, pending: Points(40)), "the other lot is untouched")
+        #expect(ledger.accountState(of: alice, at: january15 + 7 * day).balance == Points(60))
+    }
+
+    @Test func withoutAWindowARefundOfSpentPointsMakesDebt() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15)
+        _ = try ledger.write(redeem("Q1", points: 80), now: january15 + 1)
+        _ = try ledger.write(refund("F1", receipt: "R1", fen: 10_000), now: january15 + 2)
+        #expect(ledger.accountState(of: alice, at: january15 + 3) == AccountState(balance: .zero, debt: Points(80)))
+    }
+}
+
+@Suite struct Compensations {
+    private func compensation(_ batch: String, _ action: Compensation.Action, accounts: [String], expiring: ClosedRange<Int64>? = nil,
+                              days: Int64? = nil, points: Int64? = nil) -> PreparedWrite {
+        var request = Compensation.Request(batch: RequestID(unchecked: batch), part: nil, action: action, reason: "outage",
+                                           reference: "INC-1", accounts: accounts.map(AccountID.init(unchecked:)))
+        request.expiring = expiring
+        request.days = days
+        request.points = points.map(Points.init)
+        return PreparedWrite(Compensation.self, request)
+    }
+
+    @Test func anExtensionRevivesAndLengthensLotsInItsRange() throws {
+        var ledger = MemoryLedger(origin: hq)
+        _ = try ledger.write(policy("d30", .days(30), effective: january15 - day), now: january15 - 31 * day)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15)
+        _ = try ledger.write(purchase("R2", fen: 5_000), now: january15 + 20 * day)
+        let expiry = january15 + 30 * day
+        #expect(ledger.accountState(of: alice, at: expiry + day).balance == Points(50))
+        _ = try ledger.write(compensation("B1", .extendExpiry, accounts: ["alice"], expiring: (expiry - day)...(expiry + day), days: 14),
+                             now: expiry + 2 * day)
+        #expect(ledger.accountState(of: alice, at: expiry + 2 * day).balance == Points(150))
+        #expect(ledger.lotBook(of: alice).lots.first?.expiresAt == expiry + 14 * day)
+    }
+
+    @Test func aGrantIsALotOfItsOwnAndUnknownAccountsAreRefused() throws {
+        var ledger = MemoryLedger(origin: hq)
+        _ = try ledger.write(purchase("R1", fen: 1_000), now: january15)
+        _ = try ledger.write(compensation("B2", .grant, accounts: ["alice"], points: 25), now: january15 + 1)
+        #expect(ledger.accountState(of: alice, at: january15 + 2).balance == Points(35))
+        #expect(ledger.lotBook(of: alice).lots.count == 2)
+        let before = ledger.allEntries.count
+        #expect(throws: LedgerError.unknownAccount(AccountID(unchecked: "nobody"), field: "accounts[1]")) {
+            try ledger.write(compensation("B3", .grant, accounts: ["alice", "nobody"], points: 5), now: january15 + 3)
+        }
+        #expect(ledger.allEntries.count == before)
+    }
+}
