@@ -21,6 +21,11 @@ public enum APIDescription {
             "Accounts with spendable points expiring within `within_days`, per account and expiry instant, soonest first, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
             parameters: [withinDaysParameter, reminderLimitParameter, afterParameter, formatParameter], answer: ResponseSchemas.reminders,
             refusals: [(400, ["invalid_field", "missing_field"])])])
+        paths["/v1/lots"] = .object(["get": read(
+            id: "listLots",
+            "Every account's lots expiring in a range, pending or not, per account and expiry instant, soonest first: what a compensation by range touches. `format=jsonl` answers JSON lines.",
+            parameters: [timeParameter("expiring_from"), timeParameter("expiring_to"), reminderLimitParameter, afterParameter, formatParameter],
+            answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])])])
         paths["/v1/accounts/{account_id}"] = .object(["get": read(
             id: "getAccount", "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
             parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])
@@ -122,6 +127,10 @@ public enum APIDescription {
         "name": .string("within_days"), "in": .string("query"), "required": .bool(true),
         "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(ExpiryRule.daysRange.upperBound)]),
     ])
+    static func timeParameter(_ name: String) -> JSONValue {
+        .object(["name": .string(name), "in": .string("query"), "required": .bool(true),
+                 "schema": .object(["type": .string("string"), "format": .string("date-time")])])
+    }
     static let reminderLimitParameter: JSONValue = .object([
         "name": .string("limit"), "in": .string("query"), "required": .bool(false),
         "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(Int64(LedgerAPI.maximumReminderPage)),

@@ -39,27 +39,65 @@ extension LedgerAPI {
 
     /// `GET /v1/reminders?within_days=N`: spendable points expiring within N days, per account
     /// and expiry instant, soonest first, leaving out those a channel acknowledged for the
-    /// same window. `format=jsonl` answers one JSON object per line for a bulk channel.
+    /// same window.
     func reminders(_ request: HTTPRequest) -> HTTPResponse {
-        do {
-            let query = try ReminderQuery(request.query)
+        listing(request, key: "reminders") { () throws(APIError) in
+            guard let text = request.query["within_days"] else { throw .missingField("within_days") }
+            guard let days = Int64(text), ExpiryRule.daysRange.contains(days) else {
+                throw .invalidField("within_days", "must be an integer from 1 to \(ExpiryRule.daysRange.upperBound)")
+            }
             let now = clock.now()
+            return LotListing(expiring: (now + 1)...(now + days * CivilCalendar.millisecondsPerDay), maturedBy: now, withinDays: days)
+        }
+    }
+
+    /// `GET /v1/lots?expiring_from=T&expiring_to=T`: every account's lots expiring in the range,
+    /// pending or not, per account and expiry instant (what a compensation by range would touch).
+    func lots(_ request: HTTPRequest) -> HTTPResponse {
+        listing(request, key: "lots") { () throws(APIError) in
+            func time(_ name: String) throws(APIError) -> Int64 {
+                guard let text = request.query[name] else { throw .missingField(name) }
+                guard let time = RFC3339.parse(text) else { throw .invalidField(name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z") }
+                return time
+            }
+            let from = try time("expiring_from"), to = try time("expiring_to")
+            guard from <= to else { throw .invalidField("expiring_to", "must not be before expiring_from") }
+            return LotListing(expiring: from...to, maturedBy: nil, withinDays: nil)
+        }
+    }
+
+    /// Which lot groups a listing shows.
+    struct LotListing {
+        var expiring: ClosedRange<Int64>
+        var maturedBy: Int64?
+        var withinDays: Int64?
+    }
+
+    /// A paged listing of lot groups: `limit`, `after` (the previous page's `next_cursor`), and
+    /// `format=jsonl` for one JSON object per line (the next cursor then in a `Next-Cursor` header).
+    private func listing(_ request: HTTPRequest, key: String, _ selection: () throws(APIError) -> LotListing) -> HTTPResponse {
+        do {
+            let page = try PageQuery(request.query)
+            let selected = try selection()
             let rows = try reading {
-                try $0.reminders(expiringAfter: now, through: now + query.withinDays * CivilCalendar.millisecondsPerDay, withinDays: query.withinDays,
-                                 after: query.cursor, limit: query.limit + 1)
+                try $0.lotGroups(expiring: selected.expiring, maturedBy: selected.maturedBy, unacknowledgedFor: selected.withinDays,
+                                 after: page.cursor, limit: page.limit + 1)
             }
-            let shown = rows.prefix(query.limit)
+            let shown = rows.prefix(page.limit)
             let items: [JSONValue] = shown.map {
-                .object(["account_id": .string($0.account.rawValue), "points": .integer($0.points.value),
-                         "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt)), "within_days": .integer(query.withinDays)])
+                var item: [String: JSONValue] = ["account_id": .string($0.account.rawValue), "points": .integer($0.points.value),
+                                                 "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))]
+                if let days = selected.withinDays { item["within_days"] = .integer(days) }
+                return .object(item)
             }
-            let next = rows.count > query.limit ? shown.last.map { ReminderCursor(expiresAt: $0.expiresAt, account: $0.account).token } : nil
-            if query.jsonLines {
+            let next = rows.count > page.limit ? shown.last.map { ReminderCursor(expiresAt: $0.expiresAt, account: $0.account).token } : nil
+            if page.jsonLines {
                 var headers = [("Content-Type", "application/x-ndjson")]
                 if let next { headers.append(("Next-Cursor", next)) }
                 return HTTPResponse(status: 200, headers: headers, body: Array(items.map { $0.serialized + "\n" }.joined().utf8))
             }
-            var body: [String: JSONValue] = ["reminders": .array(items), "within_days": .integer(query.withinDays)]
+            var body: [String: JSONValue] = [key: .array(items)]
+            if let days = selected.withinDays { body["within_days"] = .integer(days) }
             if let next { body["next_cursor"] = .string(next) }
             return .json(200, Array(JSONValue.object(body).serialized.utf8))
         } catch {
@@ -67,19 +105,13 @@ extension LedgerAPI {
         }
     }
 
-    /// The query of `GET /v1/reminders`.
-    struct ReminderQuery {
-        var withinDays: Int64
+    /// Paging of a lot listing.
+    struct PageQuery {
         var limit: Int
         var cursor: ReminderCursor?
         var jsonLines: Bool
 
         init(_ query: [String: String]) throws(APIError) {
-            guard let text = query["within_days"] else { throw .missingField("within_days") }
-            guard let days = Int64(text), ExpiryRule.daysRange.contains(days) else {
-                throw .invalidField("within_days", "must be an integer from 1 to \(ExpiryRule.daysRange.upperBound)")
-            }
-            withinDays = days
             limit = LedgerAPI.defaultReminderPage
             if let text = query["limit"] {
                 guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {

@@ -39,6 +39,9 @@ struct LedgerAPI: Sendable {
         router.add("GET", "/v1/reminders") { request, _ in
             reminders(request)
         }
+        router.add("GET", "/v1/lots") { request, _ in
+            lots(request)
+        }
         router.add("GET", "/v1/status") { _, _ in
             answer { () throws(APIError) in try status() }
         }

@@ -34,6 +34,14 @@ enum ResponseSchemas {
         FieldSpec("in_force", .object(policy), "The version governing lots earned now."),
     ]
 
+    static let lots: [FieldSpec] = [
+        FieldSpec("lots", .array(of: [
+            FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),
+            FieldSpec("expires_at", .time, "When."),
+        ], maximumCount: LedgerAPI.maximumReminderPage), "Soonest first."),
+        .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
+    ]
+
     static let reminders: [FieldSpec] = [
         FieldSpec("reminders", .array(of: [
             FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),

@@ -183,19 +183,31 @@ public struct ReminderCursor: Hashable, Sendable {
 }
 
 extension LedgerDatabase {
-    /// Matured lots expiring in `(after, through]`, summed per account and instant, soonest
-    /// first, without those acknowledged for `withinDays` (`ReminderAck`); a page after `cursor`.
-    public func reminders(expiringAfter after: Int64, through: Int64, withinDays: Int64, after cursor: ReminderCursor?,
-                          limit: Int) throws -> [ReminderRow] {
-        var values: [SQLiteStatement.Value] = [.integer(after), .integer(through), .integer(after)]
-        if let cursor { values += [.integer(cursor.expiresAt), .text(cursor.account.rawValue)] }
-        values += [.text("|\(withinDays)"), .integer(Int64(limit))]
+    /// Lots expiring within `expiring`, summed per expiry instant and account, in that order,
+    /// after `cursor`. `maturedBy` leaves out lots still pending at that instant;
+    /// `unacknowledgedFor` leaves out reminders a channel acknowledged for that window
+    /// (`ReminderAck`). Reminders are `(now, now + N days]`, matured by now, unacknowledged for N.
+    public func lotGroups(expiring: ClosedRange<Int64>, maturedBy: Int64? = nil, unacknowledgedFor withinDays: Int64? = nil,
+                          after cursor: ReminderCursor?, limit: Int) throws -> [ReminderRow] {
+        var values: [SQLiteStatement.Value] = [.integer(expiring.lowerBound), .integer(expiring.upperBound)]
+        var conditions = ["expires_at BETWEEN ? AND ?"]
+        if let maturedBy {
+            conditions.append("matures_at <= ?")
+            values.append(.integer(maturedBy))
+        }
+        if let cursor {
+            conditions.append("(expires_at, account) > (?, ?)")
+            values += [.integer(cursor.expiresAt), .text(cursor.account.rawValue)]
+        }
+        var having = ""
+        if let withinDays {
+            having = "HAVING NOT EXISTS (SELECT 1 FROM entry_links WHERE link = 'reminder:' || account || '|' || expires_at || ?)"
+            values.append(.text("|\(withinDays)"))
+        }
+        values.append(.integer(Int64(limit)))
         return try connection.withStatement("""
-            SELECT account, expires_at, SUM(remaining) FROM lots
-            WHERE expires_at > ? AND expires_at <= ? AND matures_at <= ?
-            \(cursor == nil ? "" : "AND (expires_at, account) > (?, ?)")
-            GROUP BY expires_at, account
-            HAVING NOT EXISTS (SELECT 1 FROM entry_links WHERE link = 'reminder:' || account || '|' || expires_at || ?)
+            SELECT account, expires_at, SUM(remaining) FROM lots WHERE \(conditions.joined(separator: " AND "))
+            GROUP BY expires_at, account \(having)
             ORDER BY expires_at, account LIMIT ?
             """, values) { query in
             var rows: [ReminderRow] = []

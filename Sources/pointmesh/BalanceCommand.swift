@@ -7,7 +7,8 @@ enum BalanceCommand: Command {
     static let usage = """
         Usage: pointmesh balance --account ID [--node URL] [--json]
 
-        Shows the account's balance (0 for an account never seen) and any debt.
+        Shows the account's spendable balance (0 for an account never seen), any debt and
+        pending points, points expired so far, the next points to expire, and the expiry policy.
 
         \(NodeClient.optionsHelp)
         """
@@ -18,8 +19,19 @@ enum BalanceCommand: Command {
         let node = try NodeClient(arguments)
         let account = try arguments.required("account")
         return try node.call("GET", "/v1/accounts/\(account.urlPathEscaped)") { answer in
-            let debt = answer.int("debt")
-            return "\(answer.string("account_id")): \(answer.int("balance")) points" + (debt > 0 ? " (debt \(debt))" : "")
+            let debt = answer.int("debt"), pending = answer.int("pending"), expired = answer.int("expired_total")
+            var extras: [String] = []
+            if debt > 0 { extras.append("debt \(debt)") }
+            if pending > 0 { extras.append("\(pending) pending until \(answer.string("pending_until"))") }
+            if expired > 0 { extras.append("\(expired) expired") }
+            var lines = ["\(answer.string("account_id")): \(answer.int("balance")) points" + (extras.isEmpty ? "" : " (\(extras.joined(separator: ", ")))")]
+            for lot in answer.object["expiring"] as? [[String: Any]] ?? [] {
+                lines.append("  \(lot["points"] as? Int ?? 0) expire at \(lot["expires_at"] as? String ?? "?")")
+            }
+            if let policy = answer.object["policy"] as? [String: Any] {
+                lines.append("expiry policy: \(policy["description"] as? String ?? "?") (version \(policy["version_id"] as? String ?? "?"))")
+            }
+            return lines.joined(separator: "\n")
         }
     }
 }

@@ -33,5 +33,6 @@ enum ExitStatus {
 /// The commands `pointmesh` knows, in the order `--help` lists them.
 let commands: [any Command.Type] = [
     ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, BalanceCommand.self,
-    HistoryCommand.self, StatusCommand.self, RetireCommand.self, VerifyCommand.self, BenchCommand.self, OpenAPICommand.self,
+    HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, StatusCommand.self, RetireCommand.self,
+    VerifyCommand.self, BenchCommand.self, OpenAPICommand.self,
 ]

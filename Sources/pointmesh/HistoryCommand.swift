@@ -31,6 +31,9 @@ enum HistoryCommand: Command {
                     (entry["refund_id"] as? String).map { "refund \($0)" },
                     (entry["request_id"] as? String).map { "request \($0)" },
                     (entry["amount_fen"] as? Int).map { "\($0) fen" },
+                    (entry["lot_entry_id"] as? String).map { "lot of entry \($0), earned \(entry["earned_at"] as? String ?? "?")" },
+                    (entry["batch_id"] as? String).map { "batch \($0): \(entry["reason"] as? String ?? "") (\(entry["reference"] as? String ?? ""))" },
+                    (entry["days"] as? Int).map { "expiry +\($0) days" },
                     entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
                 ].compactMap { $0 }.joined(separator: ", ")
                 return [entry["created_at"] as? String ?? "", entry["entry_id"] as? String ?? "", entry["kind"] as? String ?? "",

@@ -91,15 +91,20 @@ struct NodeClient {
             print(json ? answer.text : try human(answer))
             return ExitStatus.success
         } catch let failure as Failure {
-            switch failure {
-            case .unreachable(let message), .notPointMesh(let message):
-                FileHandle.standardError.write(Data("pointmesh: \(message)\n".utf8))
-            case .refused(let code, let message, let body):
-                if json { print(body) }
-                FileHandle.standardError.write(Data("pointmesh: \(code): \(message)\n".utf8))
-            }
-            return failure.exitStatus
+            return report(failure)
         }
+    }
+
+    /// Prints why a call failed (the node's error body too with `--json`); returns the exit status.
+    func report(_ failure: Failure) -> Int32 {
+        switch failure {
+        case .unreachable(let message), .notPointMesh(let message):
+            FileHandle.standardError.write(Data("pointmesh: \(message)\n".utf8))
+        case .refused(let code, let message, let body):
+            if json { print(body) }
+            FileHandle.standardError.write(Data("pointmesh: \(code): \(message)\n".utf8))
+        }
+        return failure.exitStatus
     }
 
     /// The account's balance now, for sentences about a replayed write (whose answer carries

@@ -1,0 +1,51 @@
+/// `pointmesh policy expiry set|show`: publishes and lists expiry policy versions.
+enum PolicyCommand: Command {
+    static let name = "policy"
+    static let summary = "publish or show the expiry policy"
+    static let usage = """
+        Usage: pointmesh policy expiry show [--node URL] [--json]
+               pointmesh policy expiry set --version ID (--months N | --days N) --effective TIME
+                                           [--node URL] [--json]
+
+        `show` lists every published version and the one in force. `set` publishes a version:
+        from TIME (RFC 3339, e.g. 2026-03-01T00:00:00Z) on, points earned expire at the end of
+        the Nth full month after the month they were earned in (--months), or N days after
+        they were earned (--days). Points already earned keep their expiry. A version that
+        shortens validity is refused unless TIME is at least 30 days away.
+
+        \(NodeClient.optionsHelp)
+        """
+    static let valued: Set<String> = NodeClient.valued.union(["version", "months", "days", "effective"])
+    static let switches = NodeClient.switches
+    static let positionals = 2
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        guard arguments.positional.first == "expiry" else { throw UsageError(message: "say which policy: `policy expiry show` or `policy expiry set`") }
+        let node = try NodeClient(arguments)
+        switch arguments.positional.dropFirst().first {
+        case "show":
+            return try node.call("GET", "/v1/policies/expiry") { answer in
+                let inForce = answer.object["in_force"] as? [String: Any] ?? [:]
+                let rows = (answer.object["versions"] as? [[String: Any]] ?? []).map { version in
+                    [version["version_id"] as? String ?? "", version["description"] as? String ?? "",
+                     version["effective_at"] as? String ?? "always", version["published_at"] as? String ?? "built in",
+                     version["version_id"] as? String == inForce["version_id"] as? String ? "in force" : ""]
+                }
+                return Table.render(header: ["VERSION", "RULE", "EFFECTIVE", "PUBLISHED", ""], rows: rows).joined(separator: "\n")
+            }
+        case "set":
+            var body: [String: Any] = ["version_id": try arguments.required("version"), "effective_at": try arguments.required("effective")]
+            switch (try arguments.integer("months"), try arguments.integer("days")) {
+            case (let months?, nil): body["rule"] = "months_end"; body["months"] = months
+            case (nil, let days?): body["rule"] = "days"; body["days"] = days
+            default: throw UsageError(message: "give exactly one of --months N and --days N")
+            }
+            return try node.call("PUT", "/v1/policies/expiry", body: body) { answer in
+                let what = "expiry policy \(answer.string("version_id")) (\(answer.string("description"))) from \(answer.string("effective_at"))"
+                return answer.replayed ? "\(what) was \(answer.replayNote); nothing changed" : "published \(what)"
+            }
+        default:
+            throw UsageError(message: "`policy expiry` takes `show` or `set`")
+        }
+    }
+}

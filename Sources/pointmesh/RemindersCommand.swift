@@ -1,0 +1,86 @@
+import Foundation
+
+/// `pointmesh reminders`: who to remind of points about to expire, and acknowledging what a
+/// channel sent.
+enum RemindersCommand: Command {
+    static let name = "reminders"
+    static let summary = "list points about to expire, or acknowledge reminders sent"
+    static let usage = """
+        Usage: pointmesh reminders --within DAYS [--jsonl] [--node URL] [--json]
+               pointmesh reminders ack FILE [--node URL]
+
+        Lists every account with spendable points expiring within DAYS, with the points and
+        when they expire, soonest first (all pages). --jsonl prints one JSON object per line
+        for an SMS/app channel. Reminders acknowledged for the same DAYS are left out, on every
+        node: `ack FILE` acknowledges the JSON lines in FILE (as --jsonl printed them; `-` reads
+        standard input), so the next run skips them. A later run with a smaller DAYS (7 after
+        30) lists the same points again, as a second reminder.
+
+        \(NodeClient.optionsHelp)
+        """
+    static let valued: Set<String> = NodeClient.valued.union(["within"])
+    static let switches = NodeClient.switches.union(["jsonl"])
+    static let positionals = 2
+    /// Acknowledgements per request.
+    static let ackBatch = 1_000
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let node = try NodeClient(arguments)
+        if arguments.positional.first == "ack" {
+            guard let file = arguments.positional.dropFirst().first else { throw UsageError(message: "`reminders ack` needs a FILE of JSON lines") }
+            return try acknowledge(file, node: node)
+        }
+        guard arguments.positional.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positional[0])'") }
+        guard let within = try arguments.integer("within") else { throw UsageError(message: "--within DAYS is required") }
+        var after = "", all: [[String: Any]] = []
+        do {
+            repeat {
+                let answer = try node.send("GET", "/v1/reminders?within_days=\(within)&limit=1000&after=\(after.urlPathEscaped)")
+                all += answer.object["reminders"] as? [[String: Any]] ?? []
+                after = answer.object["next_cursor"] as? String ?? ""
+            } while !after.isEmpty
+        } catch let failure as NodeClient.Failure {
+            return node.report(failure)
+        }
+        if arguments.has("jsonl") {
+            for reminder in all {
+                let data = try JSONSerialization.data(withJSONObject: reminder, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            }
+        } else if node.json {
+            let data = try JSONSerialization.data(withJSONObject: ["reminders": all, "within_days": within], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else if all.isEmpty {
+            print("no points expire within \(within) days (or every reminder was acknowledged)")
+        } else {
+            let rows = all.map { [$0["account_id"] as? String ?? "", String($0["points"] as? Int ?? 0), $0["expires_at"] as? String ?? ""] }
+            print(Table.render(header: ["ACCOUNT", "POINTS", "EXPIRES"], rows: rows).joined(separator: "\n"))
+        }
+        return ExitStatus.success
+    }
+
+    private static func acknowledge(_ file: String, node: NodeClient) throws -> Int32 {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+        guard let data else { throw UsageError(message: "cannot read \(file)") }
+        var reminders: [[String: Any]] = []
+        for (number, line) in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).enumerated() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let account = object["account_id"], let expires = object["expires_at"], let within = object["within_days"]
+            else { throw UsageError(message: "\(file) line \(number + 1) is not a reminder as `reminders --jsonl` prints it") }
+            reminders.append(["account_id": account, "expires_at": expires, "within_days": within])
+        }
+        var done = 0
+        do {
+            while done < reminders.count {
+                let batch = Array(reminders[done..<min(reminders.count, done + ackBatch)])
+                _ = try node.send("POST", "/v1/reminders/acks", body: ["request_id": generatedRequestID(), "reminders": batch])
+                done += batch.count
+            }
+        } catch let failure as NodeClient.Failure {
+            FileHandle.standardError.write(Data("pointmesh: \(done) of \(reminders.count) reminders acknowledged before this failure\n".utf8))
+            return node.report(failure)
+        }
+        print("acknowledged \(done) reminders")
+        return ExitStatus.success
+    }
+}
