@@ -24,8 +24,9 @@ public struct FaultSettings: Sendable {
 /// What a simulated node stores its ledger in: `MemoryLedger` by default, or the real SQLite
 /// store (the tests' `SQLiteSimulatedLedger`), so storage bugs show up in the simulation too.
 public protocol SimulatedLedger: ReplicaStore, FactsSource {
-    /// A local write at physical time `now`, decided by the rules against this ledger.
-    mutating func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision
+    /// A local write at physical time `now` on a node with a return window (milliseconds),
+    /// decided by the rules against this ledger.
+    mutating func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -69,6 +70,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var gossipIntervalMilliseconds: Int64 = 1_000
     public var fanout = 2
     public var batchSize = 50
+    /// Ledger milliseconds per network millisecond (see `write`).
+    public var ledgerTimeScale: Int64 = 1
+    /// The return window of odd-numbered nodes, in ledger milliseconds.
+    public var returnWindow: Int64 = 0
     public var random: SplitMix64
     /// Bytes of every message sent, as its frame would be on the wire (with MAC).
     public private(set) var bytesSent = 0
@@ -115,10 +120,15 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     }
 
     /// A local write at node `index` if it is up; nil when it is down or the write was refused.
+    /// The ledger's clock reads `now × ledgerTimeScale`, and nodes with an odd index run with
+    /// `returnWindow`, so a short run crosses expiry instants and return windows.
     public mutating func write(_ command: PreparedWrite, at index: Int) -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        return try? nodes[index].ledger.write(command, now: now)
+        return try? nodes[index].ledger.write(command, now: ledgerTime, returnWindow: index % 2 == 1 ? returnWindow : 0)
     }
+
+    /// The ledgers' clock now.
+    public var ledgerTime: Int64 { now * ledgerTimeScale }
 
     /// Lifts every fault: no loss, no partitions, every node up.
     public mutating func heal() {

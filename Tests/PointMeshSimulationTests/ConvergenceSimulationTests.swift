@@ -22,10 +22,11 @@ private let sqliteSeeds: [UInt64] = {
 private struct Workload {
     var random: SplitMix64
 
-    mutating func command() -> PreparedWrite {
+    /// The command to write at ledger time `now`.
+    mutating func command(now: Int64) -> PreparedWrite {
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
-        switch random.next() % 10 {
-        case 0..<6:
+        switch random.next() % 11 {
+        case 0..<5:
             let receipt = random.next() % 40
             // A receipt's account and amount are a function of its id, so two stores ringing up
             // the same receipt send the same body.
@@ -35,9 +36,23 @@ private struct Workload {
             // A kind only its writer knows: the others apply it blind.
             return PreparedWrite(StampCard.self, StampCard.Request(card: "S\(random.next() % 1_000)", account: account,
                                                                    points: Points(Int64(1 + random.next() % 5))))
-        case 7:
+        case 7, 8:
             return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(random.next() % 1_000)"), account: account,
                                                                      points: Points(Int64(1 + random.next() % 20))))
+        case 9:
+            // Compensation: an extension of lots expiring near now (for listed accounts or, by
+            // range alone, for every account holding such lots), or a grant.
+            let accounts = (0..<random.next() % 3).map { _ in AccountID(unchecked: "acct-\(random.next() % 6)") }
+            var request = Compensation.Request(batch: RequestID(unchecked: "C\(random.next() % 100)"), part: nil, action: .extendExpiry,
+                                               reason: "outage", reference: "INC", accounts: Array(Set(accounts)).sorted())
+            if random.next() % 2 == 0 || request.accounts.isEmpty {
+                request.expiring = max(0, now - 10 * day)...(now + 10 * day)
+                request.days = Int64(1 + random.next() % 20)
+            } else {
+                request.action = .grant
+                request.points = Points(Int64(1 + random.next() % 10))
+            }
+            return PreparedWrite(Compensation.self, request)
         default:
             let receipt = random.next() % 40
             return PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F\(random.next() % 200)"), receipt: ReceiptID(unchecked: "R\(receipt)"),
@@ -52,10 +67,17 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     let nodeCount = cluster.nodes.count
     var workload = Workload(random: SplitMix64(seed: seed ^ 0xfeed))
     var acknowledged: [LedgerEntry] = []
+    // Four ledger days pass per simulated second: the 30-second run spans 120 days, so lots
+    // earned under the 7-day policy (in force from day 31) expire during it, and odd-numbered
+    // nodes hold points pending for 3 days.
+    cluster.ledgerTimeScale = 4 * day / 1_000
+    cluster.returnWindow = 3 * day
+    let policy = ExpiryPolicyKind.Request(version: RequestID(unchecked: "sim-7d"), rule: .days(7), effectiveAt: 31 * day)
     for step in 1...150 {
         cluster.run(until: Int64(step) * 200)
         let node = Int(workload.random.next() % UInt64(nodeCount))
-        if case .append(let entry) = cluster.write(workload.command(), at: node) {
+        let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy) : workload.command(now: cluster.ledgerTime)
+        if case .append(let entry) = cluster.write(command, at: node) {
             acknowledged.append(entry)
         }
     }
@@ -105,6 +127,39 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
             #expect(recomputed[key] ?? Balance() == (try ledger.balance(key)), "seed \(seed): counters drift for \(key.account)")
         }
         #expect(recomputed.values.reduce(Balance(), +).posted == .zero, "seed \(seed): points created or destroyed")
+        try checkLots(seed: seed, node: node.id, ledger: ledger, reference: reference,
+                      counting: entries.filter { !duplicates.contains($0.id) }, at: cluster.ledgerTime)
+    }
+}
+
+private let day = CivilCalendar.millisecondsPerDay
+
+/// Lots after healing: every node keeps the same lots as the reference node and as a fold of
+/// its own counting entries, at several instants shows the same balances, expiry and pending
+/// points, and for every account earned − spent = expired + spendable + pending, with no lot
+/// spent below zero or beyond its amount.
+private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledger: Ledger, reference: Ledger, counting: [LedgerEntry],
+                                                 at now: Int64) throws {
+    let accounts = Set(counting.flatMap(\.customerAccounts))
+    for account in accounts.sorted() {
+        let book = try ledger.lotBook(of: account)
+        let mine = counting.filter { $0.customerAccounts.contains(account) }
+        #expect(book == (try LotEvents.fold(mine, for: account)), "seed \(seed): \(node) keeps lots of \(account) that its entries don't imply")
+        #expect(book == (try reference.lotBook(of: account)), "seed \(seed): \(node) disagrees on the lots of \(account)")
+        #expect(book.lots.allSatisfy { $0.remaining > .zero && $0.remaining <= $0.amount }, "seed \(seed): a lot of \(account) overspent")
+        var earned = Points.zero, spent = Points.zero
+        for entry in mine {
+            for move in entry.moves where move.asset == .points {
+                if move.credit == LedgerAccount(account) { earned += move.amount }
+                if move.debit == LedgerAccount(account) { spent += move.amount }
+            }
+        }
+        for instant in [60 * day, 100 * day, now, now + 400 * day] {
+            let summary = book.summary(at: instant)
+            #expect(summary == (try reference.lotBook(of: account)).summary(at: instant), "seed \(seed): \(node) shows \(account) differently")
+            #expect(earned - spent == summary.expired + summary.spendable + summary.pending,
+                    "seed \(seed): \(account) on \(node): earned \(earned) − spent \(spent) ≠ expired + held")
+        }
     }
 }
 
@@ -121,7 +176,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
             var workload = Workload(random: SplitMix64(seed: 7))
             for step in 1...50 {
                 cluster.run(until: Int64(step) * 200)
-                _ = cluster.write(workload.command(), at: Int(workload.random.next() % 4))
+                _ = cluster.write(workload.command(now: cluster.ledgerTime), at: Int(workload.random.next() % 4))
             }
             return (cluster.nodes.map { $0.ledger.ledgerDigest() }.joined(), cluster.bytesSent)
         }

@@ -41,12 +41,12 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         }
     }
 
-    func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision {
+    func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
         try database.connection.transaction {
             let id = EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
-                                                  context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
+                                                  context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow))
             if case .append(let entry) = decision { try database.append(entry) }
             return decision
         }
