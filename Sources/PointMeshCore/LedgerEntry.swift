@@ -68,13 +68,13 @@ public struct LedgerEntry: Hashable, Sendable {
     /// Customer accounts the entry concerns, in order: those its moves touch, then those it
     /// names as subjects (`LotEvents`). Its history lines and lot events go to these.
     public var customerAccounts: [AccountID] {
-        var seen: [AccountID] = []
+        var seen: [AccountID] = [], known: Set<AccountID> = []
         for move in moves {
             for account in [move.debit, move.credit] {
-                if let customer = account.customer, !seen.contains(customer) { seen.append(customer) }
+                if let customer = account.customer, known.insert(customer).inserted { seen.append(customer) }
             }
         }
-        for subject in LotEvents.subjects(of: details) where !seen.contains(subject) { seen.append(subject) }
+        for subject in LotEvents.subjects(of: details) where known.insert(subject).inserted { seen.append(subject) }
         return seen
     }
 }

@@ -37,7 +37,8 @@ public final class LedgerDatabase: FactsSource {
         try count(entry, sign: 1)
         var stale: Set<AccountID> = []
         try updateLots(for: entry, stale: &stale)
-        for account in stale { try rebuildLots(of: account) }
+        var cache = LotEventCache()
+        for account in stale { try rebuildLots(of: account, cache: &cache) }
     }
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in
@@ -75,7 +76,8 @@ public final class LedgerDatabase: FactsSource {
             }
         }
         for (key, delta) in deltas where !delta.isZero { try addToBalance(key.balance, origin: key.origin, delta) }
-        for account in stale.sorted() { try rebuildLots(of: account) }
+        var cache = LotEventCache()
+        for account in stale.sorted() { try rebuildLots(of: account, cache: &cache) }
     }
 
     /// One counter row: a balance at one origin.

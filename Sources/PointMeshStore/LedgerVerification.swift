@@ -85,8 +85,9 @@ extension LedgerDatabase {
             points[String(parts[0].dropFirst("account=".count)), default: .zero] += balance.posted
         }
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts ORDER BY account") { AccountID(unchecked: $0.text(0)) }
+        var cache = LotEventCache()
         for account in accounts {
-            let kept = try lotBook(of: account), folded = try foldedLots(of: account)
+            let kept = try lotBook(of: account), folded = try foldedLots(of: account, cache: &cache)
             if kept != folded {
                 problems.append(VerificationProblem(description: "account \(account): kept lots \(kept.lots.count) (deficit \(kept.deficit)) differ from a fold of its entries: \(folded.lots.count) (deficit \(folded.deficit))"))
             }

@@ -38,8 +38,9 @@ extension LedgerDatabase {
         try connection.execute(lotSchema)
         let database = LedgerDatabase(connection: connection)
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
+        var cache = LotEventCache()
         for (index, account) in accounts.enumerated() {
-            try database.rebuildLots(of: account)
+            try database.rebuildLots(of: account, cache: &cache)
             if (index + 1) % 10_000 == 0 { progress("expiry lots: \(index + 1) of \(accounts.count) accounts") }
         }
     }
@@ -79,43 +80,62 @@ extension LedgerDatabase {
     /// Applies a counting entry to the lots of each account it concerns, or marks the account
     /// `stale` when the entry is not its newest (or it is already stale).
     func updateLots(for entry: LedgerEntry, stale: inout Set<AccountID>) throws {
-        for account in entry.customerAccounts where !stale.contains(account) {
+        let accounts = entry.customerAccounts
+        let events = try Self.lotEvents(entry, for: accounts)
+        for account in accounts where !stale.contains(account) {
             if try hasLaterEntry(account, than: entry) {
                 stale.insert(account)
                 continue
             }
             var book = try lotBook(of: account)
+            let deficit = book.deficit
             var changed: Set<LotID> = []
-            for event in try Self.lotEvents(entry, for: account) { changed.formUnion(book.apply(event)) }
-            guard !changed.isEmpty || book.deficit > .zero else { continue }
-            try save(book, of: account, changed: changed)
+            for event in events[account] ?? [] { changed.formUnion(book.apply(event)) }
+            try save(book, of: account, changed: changed, deficitWas: deficit)
         }
     }
 
     /// Folds the account's lots again from all its counting entries.
-    func rebuildLots(of account: AccountID) throws {
-        let book = try foldedLots(of: account)
+    func rebuildLots(of account: AccountID, cache: inout LotEventCache) throws {
+        let book = try foldedLots(of: account, cache: &cache)
         try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
-        try save(book, of: account, changed: Set(book.lots.map(\.id)))
+        try save(book, of: account, changed: Set(book.lots.map(\.id)), deficitWas: nil)
     }
 
     /// The account's book as a fold of all its counting entries in ledger order.
-    func foldedLots(of account: AccountID) throws -> LotBook {
-        let entries = try connection.all("""
-            SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
+    func foldedLots(of account: AccountID, cache: inout LotEventCache) throws -> LotBook {
+        var book = LotBook()
+        try connection.withStatement("""
+            SELECT e.origin, e.seq, e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
             WHERE a.account = ? AND e.duplicate = 0
             ORDER BY a.hlc_wall, a.hlc_logical, a.origin, a.seq
-            """, .text(account.rawValue), row: Self.decode)
-        var book = LotBook()
-        for entry in entries {
-            for event in try Self.lotEvents(entry, for: account) { book.apply(event) }
+            """, [.text(account.rawValue)]) { row in
+            while try row.step() {
+                let id = EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1))
+                let events: [LotEvent]
+                if let cached = cache.events[id] {
+                    events = cached[account] ?? []
+                } else {
+                    let entry: LedgerEntry
+                    do {
+                        entry = try EntryCoding.decode(row.blob(2))
+                    } catch {
+                        throw StoreError.corruptRow("entry \(id) does not decode: \(error)")
+                    }
+                    let accounts = entry.customerAccounts
+                    let all = try Self.lotEvents(entry, for: accounts.count > LotEventCache.sharedAbove ? accounts : [account])
+                    if accounts.count > LotEventCache.sharedAbove { cache.events[id] = all }
+                    events = all[account] ?? []
+                }
+                for event in events { book.apply(event) }
+            }
         }
         return book
     }
 
-    private static func lotEvents(_ entry: LedgerEntry, for account: AccountID) throws -> [LotEvent] {
+    private static func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
         do {
-            return try LotEvents.of(entry, for: account)
+            return try LotEvents.of(entry, accounts: accounts)
         } catch {
             throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
         }
@@ -129,8 +149,9 @@ extension LedgerDatabase {
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence)) { _ in true } ?? false
     }
 
-    /// Writes the `changed` lots of `book` (deleting those used up) and its deficit.
-    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>) throws {
+    /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, if it
+    /// differs from `deficitWas` (nil: unknown).
+    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>, deficitWas: Points?) throws {
         let name = SQLiteStatement.Value.text(account.rawValue)
         for id in changed {
             if let lot = book.lot(id) {
@@ -146,6 +167,7 @@ extension LedgerDatabase {
                                    name, .text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move)))
             }
         }
+        guard book.deficit != deficitWas else { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",
                                name, .integer(book.deficit.value))
@@ -153,6 +175,14 @@ extension LedgerDatabase {
             try connection.run("DELETE FROM lot_deficits WHERE account = ?", name)
         }
     }
+}
+
+/// Lot events of entries that concern many accounts (compensation batches), decoded once
+/// while folding many accounts in a row (a rebuild after a late batch, `verify`), instead of
+/// once per account.
+struct LotEventCache {
+    static let sharedAbove = 8
+    var events: [EntryID: [AccountID: [LotEvent]]] = [:]
 }
 
 /// One reminder: an account's spendable points that expire together.

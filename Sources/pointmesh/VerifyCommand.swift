@@ -28,7 +28,7 @@ enum VerifyCommand: Command {
         let problems = try database.verify()
         let count = try database.versionVector().entryCount
         for problem in problems { print("problem: \(problem)") }
-        print(problems.isEmpty ? "ok: \(count) entries, every counter matches" : "\(problems.count) problem(s) in \(count) entries")
+        print(problems.isEmpty ? "ok: \(count) entries, every counter and lot matches its entries" : "\(problems.count) problem(s) in \(count) entries")
         return problems.isEmpty ? 0 : 1
     }
 }

@@ -82,25 +82,34 @@ public enum LotEvents {
     /// What `entry` does to `account`'s lots, in order. A credit without recorded terms (an
     /// entry from before lots existed) expires under the standard policy from its timestamp.
     public static func of(_ entry: LedgerEntry, for account: AccountID) throws(DecodingError) -> [LotEvent] {
+        try of(entry, accounts: [account])[account] ?? []
+    }
+
+    /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),
+    /// reading its details once: a compensation names a thousand accounts.
+    public static func of(_ entry: LedgerEntry, accounts: [AccountID]) throws(DecodingError) -> [AccountID: [LotEvent]] {
         let instant = entry.timestamp.wallMilliseconds
-        let target = LedgerAccount(account)
-        var events: [LotEvent] = []
-        var terms: [Terms]?
+        let wanted = Set(accounts.map(LedgerAccount.init))
+        var events: [AccountID: [LotEvent]] = [:]
+        var terms: [Int: Terms]?
         let preferring = try entry.details.reader().text(preferringTag)
         for (index, move) in entry.moves.enumerated() where move.asset == .points && move.phase == .posted {
-            if move.credit == target {
-                if terms == nil { terms = try Self.terms(of: entry) }
-                let term = terms?.first { $0.move == index }
+            if wanted.contains(move.credit), let account = move.credit.customer {
+                if terms == nil { terms = Dictionary(try Self.terms(of: entry).map { ($0.move, $0) }) { first, _ in first } }
+                let term = terms?[index]
                     ?? Terms(move: index, maturesAt: instant, expiresAt: ExpiryPolicyVersion.standard.rule.expiry(earnedAt: instant),
                              policy: ExpiryPolicyVersion.standard.id)
-                events.append(.credit(Lot(
+                events[account, default: []].append(.credit(Lot(
                     id: LotID(entry: entry.id, move: index), amount: move.amount, remaining: move.amount, earnedAt: instant,
                     maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: entry.idempotencyKey.description)))
-            } else if move.debit == target {
-                events.append(.debit(move.amount, at: instant, preferring: preferring))
+            }
+            if wanted.contains(move.debit), let account = move.debit.customer {
+                events[account, default: []].append(.debit(move.amount, at: instant, preferring: preferring))
             }
         }
-        if let extended = try lotExtension(of: entry) { events.append(.extend(extended, at: instant)) }
+        if let extended = try lotExtension(of: entry) {
+            for account in accounts { events[account, default: []].append(.extend(extended, at: instant)) }
+        }
         return events
     }
 

@@ -40,7 +40,9 @@ public enum ReminderAck: EntryKindRule {
         static let account = FieldSpec("account_id", .id, "As the reminder listed it.")
         static let expiresAt = FieldSpec("expires_at", .time, "As the reminder listed it.")
         static let within = FieldSpec("within_days", .positiveInteger(maximum: ExpiryRule.daysRange.upperBound), "The window the reminder was listed in.")
-        static let reminders = FieldSpec("reminders", .array(of: [account, expiresAt, within], maximumCount: maximumReminders), "The reminders sent.")
+        static let points = FieldSpec.optional("points", .positiveInteger(maximum: Limits.maximumPoints.value), "As the reminder listed it (not checked: a reminder is its account, instant and window).")
+        static let reminders = FieldSpec("reminders", .array(of: [account, expiresAt, within, points], maximumCount: maximumReminders),
+                                         "The reminders sent, as the listing gave them.")
     }
 
     public static let requestFields = [Fields.request, Fields.reminders]
