@@ -42,7 +42,7 @@ public struct Router: Sendable {
             allowed.append(route.method)
         }
         if !allowed.isEmpty {
-            var response = HTTPResponse.error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)")
+            var response = HTTPResponse.error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path); it answers \(allowed.joined(separator: ", "))")
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return respond(response)
         }

@@ -5,12 +5,12 @@ import PointMeshStore
 /// `pointmesh verify`: recomputes every counter from the entries of a data directory.
 enum VerifyCommand: Command {
     static let name = "verify"
-    static let summary = "check a data directory's counters against its entries"
+    static let summary = "check a data directory's counters and lots against its entries"
     static let usage = """
         Usage: pointmesh verify --data DIR
 
-        Recomputes every balance counter from the ledger entries and checks each origin's
-        sequence has no gaps. Prints each problem; exits 0 when there are none, 1 otherwise.
+        Recomputes every balance counter and every account's expiry lots from the ledger
+        entries, and checks each origin's hash chain and that its sequence has no gaps. Prints each problem; exits 0 when there are none, 1 otherwise.
         Safe to run beside a serving node (it only reads).
         """
     static let valued: Set<String> = ["data"]

@@ -54,6 +54,60 @@ import Testing
         (String(repeating: "[", count: 70) + String(repeating: "]", count: 70), "nesting deeper than"),
     ]
 
+    /// Bad expiry policies, compensations, reminder queries and acknowledgements: each a 4xx
+    /// whose message names the field, and nothing written.
+    @Test func badExpiryInputIsRefusedAndWritesNothing() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let client = node.client()
+        #expect(try client.postJSON("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1000}"#).status == 201)
+        let entriesBefore = try client.getJSON("/v1/status")["entries"] as? Int
+        let past = "2020-01-01T00:00:00Z", later = "2099-01-01T00:00:00Z"
+        let manyAccounts = (0...1_000).map { "\"a\($0)\"" }.joined(separator: ",")
+        let cases: [(method: String, path: String, body: String, status: Int, code: String, field: String)] = [
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":0,"effective_at":"\#(later)"}"#, 400, "invalid_field", "days"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":100000,"effective_at":"\#(later)"}"#, 400, "invalid_field", "days"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"months_end","months":0,"effective_at":"\#(later)"}"#, 400, "invalid_field", "months"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"months_end","months":121,"effective_at":"\#(later)"}"#, 400, "invalid_field", "months"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"weeks","days":7,"effective_at":"\#(later)"}"#, 400, "invalid_field", "rule"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"months_end","effective_at":"\#(later)"}"#, 400, "missing_field", "months"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":5,"months":5,"effective_at":"\#(later)"}"#, 400, "invalid_field", "months"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":5,"effective_at":"tomorrow"}"#, 400, "invalid_field", "effective_at"),
+            ("PUT", "/v1/policies/expiry", #"{"rule":"days","days":5,"effective_at":"\#(later)"}"#, 400, "missing_field", "version_id"),
+            ("PUT", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":5,"effective_at":"\#(past)"}"#, 409, "notice_too_short", "effective_at"),
+            ("POST", "/v1/policies/expiry", #"{"version_id":"v","rule":"days","days":500,"effective_at":"\#(later)"}"#, 405, "method_not_allowed", "PUT"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reference":"I","accounts":["alice"],"points":5}"#, 400, "missing_field", "reason"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"  ","reference":"I","accounts":["alice"],"points":5}"#, 400, "invalid_field", "reason"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","accounts":["alice"],"points":5}"#, 400, "missing_field", "reference"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","reference":"I","points":5}"#, 400, "missing_field", "accounts"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","reference":"I","accounts":["alice","ghost"],"points":5}"#, 404, "unknown_account", "accounts[1]"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","reference":"I","accounts":["alice","alice"],"points":5}"#, 400, "invalid_field", "accounts[1]"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","reference":"I","accounts":[\#(manyAccounts)],"points":5}"#, 400, "invalid_field", "accounts"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"grant","reason":"r","reference":"I","accounts":["alice"],"points":0}"#, 400, "invalid_field", "points"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"refund","reason":"r","reference":"I","accounts":["alice"],"points":5}"#, 400, "invalid_field", "action"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"extend_expiry","reason":"r","reference":"I","expiring_from":"\#(later)","expiring_to":"\#(past)","days":5}"#, 400, "invalid_field", "expiring_to"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"extend_expiry","reason":"r","reference":"I","expiring_from":"\#(past)","expiring_to":"\#(later)"}"#, 400, "missing_field", "days"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"extend_expiry","reason":"r","reference":"I","expiring_from":"\#(past)","expiring_to":"\#(later)","days":5,"points":3}"#, 400, "invalid_field", "points"),
+            ("POST", "/v1/compensations", #"{"batch_id":"B","action":"extend_expiry","reason":"r","reference":"I","accounts":["alice"],"expiring_from":"\#(past)","expiring_to":"\#(later)","days":0}"#, 400, "invalid_field", "days"),
+            ("POST", "/v1/reminders/acks", #"{"request_id":"K","reminders":[]}"#, 400, "invalid_field", "reminders"),
+            ("POST", "/v1/reminders/acks", #"{"request_id":"K","reminders":[{"account_id":"alice","expires_at":"soon","within_days":30}]}"#, 400, "invalid_field", "expires_at"),
+            ("GET", "/v1/reminders", "", 400, "missing_field", "within_days"),
+            ("GET", "/v1/reminders?within_days=0", "", 400, "invalid_field", "within_days"),
+            ("GET", "/v1/reminders?within_days=abc", "", 400, "invalid_field", "within_days"),
+            ("GET", "/v1/reminders?within_days=30&format=xml", "", 400, "invalid_field", "format"),
+            ("GET", "/v1/reminders?within_days=30&after=garbage", "", 400, "invalid_field", "after"),
+            ("GET", "/v1/lots?expiring_to=\(later)", "", 400, "missing_field", "expiring_from"),
+        ]
+        for item in cases {
+            let response = try client.send(item.method, item.path, body: item.body.isEmpty ? nil : Array(item.body.utf8))
+            #expect(response.status == item.status, "\(item.method) \(item.path) \(item.body.prefix(200)): \(response.bodyText)")
+            #expect(response.errorCode == item.code, "\(item.path) \(item.body.prefix(200)): \(response.bodyText)")
+            #expect(response.bodyText.contains(item.field), "the refusal names \(item.field): \(response.bodyText)")
+        }
+        #expect(try client.getJSON("/v1/status")["entries"] as? Int == entriesBefore, "nothing was written")
+        #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+    }
+
     @Test func badRequestsAreRefusedAndWriteNothing() throws {
         let node = try NodeProcess()
         defer { node.stop(); node.removeFiles() }
