@@ -26,6 +26,7 @@ extension LedgerDatabase {
             PRIMARY KEY (account, origin, seq, move)
         ) WITHOUT ROWID;
         CREATE INDEX lots_by_expiry ON lots (expires_at, account);
+        CREATE INDEX lots_by_account_expiry ON lots (account, expires_at);
         CREATE TABLE lot_deficits (
             account TEXT    NOT NULL PRIMARY KEY,
             deficit INTEGER NOT NULL CHECK (deficit > 0)
@@ -46,16 +47,58 @@ extension LedgerDatabase {
     }
 
     public func lotBook(of account: AccountID) throws -> LotBook {
-        let lots = try connection.all("""
+        LotBook(lots: try lots(of: account), deficit: try deficit(of: account))
+    }
+
+    /// The account's lots meeting `condition` (SQL over the lots columns), in spending order,
+    /// at most `limit`, skipping `offset`.
+    private func lots(of account: AccountID, where condition: String = "1", _ values: [SQLiteStatement.Value] = [],
+                      limit: Int = -1, offset: Int = 0) throws -> [Lot] {
+        try connection.all("""
             SELECT origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source
-            FROM lots WHERE account = ?
-            """, .text(account.rawValue)) { row in
+            FROM lots WHERE account = ? AND (\(condition)) ORDER BY expires_at, origin, seq, move LIMIT ? OFFSET ?
+            """, values: [.text(account.rawValue)] + values + [.integer(Int64(limit)), .integer(Int64(offset))]) { row in
             Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1)), move: Int(row.int64(2))),
                 amount: Points(row.int64(3)), remaining: Points(row.int64(4)), earnedAt: row.int64(5), maturesAt: row.int64(6),
                 expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9))
         }
-        let deficit = try connection.first("SELECT deficit FROM lot_deficits WHERE account = ?", .text(account.rawValue)) { $0.int64(0) } ?? 0
-        return LotBook(lots: lots, deficit: Points(deficit))
+    }
+
+    private func deficit(of account: AccountID) throws -> Points {
+        Points(try connection.first("SELECT deficit FROM lot_deficits WHERE account = ?", .text(account.rawValue)) { $0.int64(0) } ?? 0)
+    }
+
+    /// The part of the account's book an event can change, so a write to an account holding
+    /// thousands of lots reads a few: a credit needs only the deficit; a debit, the lots of the
+    /// source it prefers and then spendable lots in spending order until they cover it; an
+    /// extension, the lots in its range. `LotBook` applied to this part changes exactly what it
+    /// would change in the whole book.
+    private func bookPart(of account: AccountID, for event: LotEvent) throws -> LotBook {
+        var part: [Lot] = []
+        switch event {
+        case .credit:
+            break
+        case .debit(let amount, let instant, let preferring):
+            if let preferring {
+                part = try lots(of: account, where: "source = ? AND expires_at > ?", [.text(preferring), .integer(instant)])
+            }
+            var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
+            let page = 64
+            while covered < amount {
+                let more = try lots(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
+                                    limit: page, offset: offset)
+                for lot in more where !part.contains(where: { $0.id == lot.id }) {
+                    part.append(lot)
+                    covered += lot.remaining
+                }
+                guard more.count == page else { break }
+                offset += page
+            }
+        case .extend(let extended, _):
+            part = try lots(of: account, where: "expires_at BETWEEN ? AND ?",
+                            [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
+        }
+        return LotBook(lots: part, deficit: try deficit(of: account))
     }
 
     public func expiryPolicies() throws -> ExpiryPolicies {
@@ -87,11 +130,12 @@ extension LedgerDatabase {
                 stale.insert(account)
                 continue
             }
-            var book = try lotBook(of: account)
-            let deficit = book.deficit
-            var changed: Set<LotID> = []
-            for event in events[account] ?? [] { changed.formUnion(book.apply(event)) }
-            try save(book, of: account, changed: changed, deficitWas: deficit)
+            for event in events[account] ?? [] {
+                var book = try bookPart(of: account, for: event)
+                let deficit = book.deficit
+                let changed = book.apply(event)
+                try save(book, of: account, changed: changed, deficitWas: deficit)
+            }
         }
     }
 

@@ -86,6 +86,11 @@ public final class SQLiteConnection {
 
     /// Every row of a query, each decoded by `row`.
     public func all<T>(_ sql: String, _ values: SQLiteStatement.Value..., row: (SQLiteStatement) throws -> T) throws -> [T] {
+        try all(sql, values: values, row: row)
+    }
+
+    /// `all`, with the values as an array.
+    public func all<T>(_ sql: String, values: [SQLiteStatement.Value], row: (SQLiteStatement) throws -> T) throws -> [T] {
         try withStatement(sql, values) { statement in
             var rows: [T] = []
             while try statement.step() { rows.append(try row(statement)) }
