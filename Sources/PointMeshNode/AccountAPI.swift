@@ -11,10 +11,11 @@ extension LedgerAPI {
     func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let now = clock.now()
-        let (facts, policies) = try reading { (try $0.accountFacts(of: account), try $0.expiryPolicies()) }
-        let summary = facts.book.summary(at: now)
+        let ((summary, maturity), debt, policies) = try reading {
+            (try $0.lotSummary(of: account, at: now), try $0.balance(BalanceKey(LedgerAccount(account), .debt)).posted, try $0.expiryPolicies())
+        }
         var body: [String: JSONValue] = [
-            "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(facts.debt.value),
+            "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
             "pending": .integer(summary.pending.value), "expired_total": .integer(summary.expired.value),
             "family_id": .null, "frozen": .bool(false),
             "expiring": .array(summary.expiring.map {
@@ -22,9 +23,7 @@ extension LedgerAPI {
             }),
             "policy": ExpiryPolicyKind.json(policies.inForce(at: now)),
         ]
-        if let next = facts.book.lots.filter({ $0.isPending(at: now) }).map(\.maturesAt).min() {
-            body["pending_until"] = .string(RFC3339.format(milliseconds: next))
-        }
+        if let maturity { body["pending_until"] = .string(RFC3339.format(milliseconds: maturity)) }
         return Array(JSONValue.object(body).serialized.utf8)
     }
 

@@ -145,14 +145,16 @@ struct LedgerAPI: Sendable {
             cursor = parsed
         }
         let now = clock.now()
-        let (page, book) = try reading { (try $0.entries(of: account, before: cursor, limit: limit + 1), try $0.lotBook(of: account)) }
-        let shown = Array(page.prefix(limit))
         // Expiry is not an entry (it follows from the entries and the time): each lot that
         // expired with points left shows as a line at its expiry instant, among the entries of
         // the page whose time span holds that instant.
-        let newest = cursor?.timestamp.wallMilliseconds ?? .max
-        let oldest = page.count > limit ? shown.last?.entry.timestamp.wallMilliseconds ?? .min : .min
-        let expiries = book.lots.filter { $0.isExpired(at: now) && $0.expiresAt <= newest && $0.expiresAt > oldest }
+        let (page, expiries) = try reading { database in
+            let page = try database.entries(of: account, before: cursor, limit: limit + 1)
+            let newest = cursor?.timestamp.wallMilliseconds ?? .max
+            let oldest = page.count > limit ? page[limit - 1].entry.timestamp.wallMilliseconds + 1 : .min
+            return (page, try database.expiredLots(of: account, at: now, within: oldest...newest))
+        }
+        let shown = Array(page.prefix(limit))
         var lines = shown.map { (time: $0.entry.timestamp.wallMilliseconds, line: ResponseBodies.entry($0.entry, duplicate: $0.duplicate, for: account)) }
         lines += expiries.map { (time: $0.expiresAt, line: ResponseBodies.expiry($0, for: account)) }
         lines.sort { $0.time > $1.time }

@@ -26,7 +26,7 @@ extension LedgerDatabase {
             PRIMARY KEY (account, origin, seq, move)
         ) WITHOUT ROWID;
         CREATE INDEX lots_by_expiry ON lots (expires_at, account);
-        CREATE INDEX lots_by_account_expiry ON lots (account, expires_at);
+        CREATE INDEX lots_by_account_expiry ON lots (account, expires_at, origin, seq, move, matures_at, remaining);
         CREATE TABLE lot_deficits (
             account TEXT    NOT NULL PRIMARY KEY,
             deficit INTEGER NOT NULL CHECK (deficit > 0)
@@ -62,6 +62,36 @@ extension LedgerDatabase {
                 amount: Points(row.int64(3)), remaining: Points(row.int64(4)), earnedAt: row.int64(5), maturesAt: row.int64(6),
                 expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9))
         }
+    }
+
+    /// `lotBook(of:).summary(at:)` computed in SQL, so the account view of a customer holding
+    /// thousands of lots reads sums instead of every lot (a test checks the two agree).
+    /// Both queries read only the covering index `lots_by_account_expiry`. Also returns when
+    /// the first pending points mature (nil when none are pending).
+    public func lotSummary(of account: AccountID, at instant: Int64, expiringLimit: Int = 10) throws -> (LotSummary, Int64?) {
+        let name = SQLiteStatement.Value.text(account.rawValue), now = SQLiteStatement.Value.integer(instant)
+        let (sums, maturity) = try connection.first("""
+            SELECT COALESCE(SUM(CASE WHEN expires_at <= ?1 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN expires_at > ?1 AND matures_at > ?1 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN expires_at > ?1 AND matures_at <= ?1 THEN remaining END), 0),
+                   COALESCE(MIN(CASE WHEN expires_at > ?1 AND matures_at > ?1 THEN matures_at END), -1)
+            FROM lots WHERE account = ?2
+            """, now, name) { row in
+            (LotSummary(spendable: Points(row.int64(2)), pending: Points(row.int64(1)), expired: Points(row.int64(0))), row.int64(3))
+        } ?? (LotSummary(spendable: .zero), -1)
+        var summary = sums
+        summary.spendable -= try deficit(of: account)
+        summary.expiring = try connection.all("""
+            SELECT expires_at, SUM(remaining) FROM lots WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2
+            GROUP BY expires_at ORDER BY expires_at LIMIT ?3
+            """, name, now, .integer(Int64(expiringLimit))) { ExpiringPoints(points: Points($0.int64(1)), expiresAt: $0.int64(0)) }
+        return (summary, maturity >= 0 ? maturity : nil)
+    }
+
+    /// The account's lots that expired with points left, at instants within `range`.
+    public func expiredLots(of account: AccountID, at instant: Int64, within range: ClosedRange<Int64>) throws -> [Lot] {
+        try lots(of: account, where: "expires_at <= ? AND expires_at BETWEEN ? AND ?",
+                 [.integer(instant), .integer(range.lowerBound), .integer(range.upperBound)])
     }
 
     private func deficit(of account: AccountID) throws -> Points {
@@ -101,9 +131,13 @@ extension LedgerDatabase {
         return LotBook(lots: part, deficit: try deficit(of: account))
     }
 
+    /// Every write of an earning reads this, so it must use the partial index of rare codes:
+    /// SQLite uses a partial index only when the query repeats its condition (`code > 3`);
+    /// without it this scanned every entry on every purchase.
+    static let policyVersionsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
+
     public func expiryPolicies() throws -> ExpiryPolicies {
-        let entries = try connection.all("SELECT body FROM ledger_entries WHERE code = ? AND duplicate = 0",
-                                         .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
+        let entries = try connection.all(Self.policyVersionsSQL, .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
         var versions: [ExpiryPolicyVersion] = []
         for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
         return ExpiryPolicies(versions)

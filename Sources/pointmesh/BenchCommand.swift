@@ -9,9 +9,9 @@ import Synchronization
 /// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "run a benchmark (writes, dissemination, catch-up, idle)"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read)"
     static let usage = """
-        Usage: pointmesh bench [writes|dissemination|catch-up|idle] [options]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
@@ -39,11 +39,16 @@ enum BenchCommand: Command {
             --nodes N       (default 5)
             --seconds S     measuring window (default 10)
 
+        account-read: one account with N lots and N redemptions written into a node's ledger;
+          the node's answer time for the account view and a history page, per request, against
+          the time raw SQLite takes to sum N rows of a minimal table.
+            --lots N        (default 10000)
+
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots"]
     static let switches: Set<String> = []
     static let positionals = 1
 
@@ -53,6 +58,7 @@ enum BenchCommand: Command {
         case "dissemination": return try DisseminationBench.run(arguments)
         case "catch-up": return try CatchUpBench.run(arguments)
         case "idle": return try IdleBench.run(arguments)
+        case "account-read": return try AccountReadBench.run(arguments)
         case let other: throw UsageError(message: "unknown benchmark '\(other)'")
         }
     }

@@ -35,6 +35,23 @@ enum SQLiteBaseline {
         return Double(rows) / BenchCommand.seconds(since: started)
     }
 
+    /// Milliseconds to read `rows` rows of the minimal table by key range and sum a column:
+    /// the floor under reading one account's lots.
+    static func rangeRead(path: String, rows: Int, repeats: Int) throws -> Double {
+        let connection = try open(path)
+        defer { connection.close() }
+        try connection.transaction { for id in 1...rows { try insert(id, connection) } }
+        let started = DispatchTime.now()
+        var total = 0
+        for _ in 0..<repeats {
+            total += try connection.first("SELECT SUM(length(payload)) FROM rows WHERE id BETWEEN 1 AND ?", .integer(Int64(rows))) {
+                Int($0.int64(0))
+            } ?? 0
+        }
+        precondition(total == repeats * rows * payload.count)
+        return BenchCommand.seconds(since: started) * 1000 / Double(repeats)
+    }
+
     private static func open(_ path: String) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
         try connection.execute("PRAGMA journal_mode = WAL")

@@ -122,6 +122,13 @@ public struct LotSummary: Hashable, Sendable {
     public var expired: Points = .zero
     /// Spendable points by expiry instant, soonest first.
     public var expiring: [ExpiringPoints] = []
+
+    public init(spendable: Points, pending: Points = .zero, expired: Points = .zero, expiring: [ExpiringPoints] = []) {
+        self.spendable = spendable
+        self.pending = pending
+        self.expired = expired
+        self.expiring = expiring
+    }
 }
 
 /// Points of an account that expire together.

@@ -1,0 +1,114 @@
+import Foundation
+import PointMeshCore
+@testable import PointMeshStore
+import Testing
+
+private let day = CivilCalendar.millisecondsPerDay
+
+/// A scratch database, written without fsync (these tests check logic).
+private func scratchDatabase() throws -> (LedgerDatabase, String) {
+    let directory = NSTemporaryDirectory() + "pointmesh-lots-test-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+    try database.connection.execute("PRAGMA synchronous = OFF")
+    return (database, directory)
+}
+
+/// A small deterministic generator (xorshift), so a seed replays.
+private struct Generator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
+
+/// Random earnings, redemptions, refunds, compensations and a short policy for a few accounts,
+/// written at two stores that never sync (so their entries interleave in time), over 60 days.
+/// Returns each store's entries in sequence order.
+private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
+    var random = Generator(state: seed &* 0x9E37_79B9_7F4A_7C15 | 1)
+    var ledgers = [MemoryLedger(origin: NodeID(unchecked: "w0")), MemoryLedger(origin: NodeID(unchecked: "w1"))]
+    _ = try ledgers[0].write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20),
+                                                                                           effectiveAt: 31 * day)), now: 0)
+    for step in 0..<300 {
+        let store = Int(random.next() % 2)
+        let now = Int64(step) * day / 5
+        let account = AccountID(unchecked: "a\(random.next() % 4)")
+        let write: PreparedWrite
+        switch random.next() % 6 {
+        case 0, 1, 2:
+            write = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: account, amount: Fen(Int64(100 + random.next() % 5_000))))
+        case 3:
+            write = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(step)"), account: account, points: Points(Int64(1 + random.next() % 40))))
+        case 4:
+            write = PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F\(step)"), receipt: ReceiptID(unchecked: "R\(random.next() % UInt64(step + 1))"),
+                                                              amount: Fen(Int64(1 + random.next() % 2_000))))
+        default:
+            write = PreparedWrite(Compensation.self, Compensation.Request(
+                batch: RequestID(unchecked: "C\(step)"), part: nil, action: .extendExpiry, reason: "r", reference: "x", accounts: [account],
+                expiring: max(0, now - 5 * day)...(now + 5 * day), days: Int64(1 + random.next() % 10)))
+        }
+        _ = try? ledgers[store].write(write, now: now, returnWindow: step % 3 == 0 ? 2 * day : 0)
+    }
+    return ledgers.map { $0.allEntries.sorted { $0.id.sequence < $1.id.sequence } }
+}
+
+@Suite struct LotTableTests {
+    /// Every earning reads the policy versions; that query must use the partial index, not scan
+    /// every entry (it did, and a purchase cost a full scan of the ledger).
+    @Test func thePolicyLookupUsesItsIndex() throws {
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        let plan = try database.connection.all("EXPLAIN QUERY PLAN " + LedgerDatabase.policyVersionsSQL, .integer(4)) { $0.text(3) }
+        #expect(plan.contains { $0.contains("USING INDEX ledger_entries_by_rare_code") }, "\(plan)")
+        #expect(!plan.contains { $0.contains("SCAN ledger_entries") }, "\(plan)")
+    }
+
+    /// The SQL summary the account view reads equals the book's own, at many instants.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func theSQLSummaryAgreesWithTheBook(seed: UInt64) throws {
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        try database.connection.transaction { try database.applyReceived(try randomEntries(seed: seed).flatMap { $0 }) }
+        for account in (0..<4).map({ AccountID(unchecked: "a\($0)") }) {
+            let book = try database.lotBook(of: account)
+            for instant in stride(from: Int64(0), to: 90 * day, by: Int(day / 3)) {
+                let (summary, maturity) = try database.lotSummary(of: account, at: instant)
+                #expect(summary == book.summary(at: instant), "\(account) at day \(instant / day)")
+                #expect(maturity == book.lots.filter { $0.isPending(at: instant) }.map(\.maturesAt).min())
+            }
+        }
+        #expect(try database.verify().isEmpty)
+    }
+
+    /// One store's entries, then the other's (each landing before entries already folded), in
+    /// batches of various sizes: the lots equal those of entries applied in ledger order, and
+    /// a fold of them.
+    @Test func lotsDoNotDependOnArrivalOrder() throws {
+        let stores = try randomEntries(seed: 9)
+        let all = stores.flatMap { $0 }
+        let (inOrder, first) = try scratchDatabase(), (late, second) = try scratchDatabase()
+        defer {
+            inOrder.connection.close(); late.connection.close()
+            try? FileManager.default.removeItem(atPath: first); try? FileManager.default.removeItem(atPath: second)
+        }
+        for entry in all.sorted(by: { LotOrder($0) < LotOrder($1) }) {
+            try inOrder.connection.transaction { try inOrder.applyReceived([entry]) }
+        }
+        for (index, entries) in stores.reversed().enumerated() {
+            for start in stride(from: 0, to: entries.count, by: 7 + index * 30) {
+                try late.connection.transaction { try late.applyReceived(Array(entries[start..<min(entries.count, start + 7 + index * 30)])) }
+            }
+        }
+        for account in (0..<4).map({ AccountID(unchecked: "a\($0)") }) {
+            let folded = try LotEvents.fold(all.filter { $0.customerAccounts.contains(account) }, for: account)
+            #expect(try inOrder.lotBook(of: account) == folded)
+            #expect(try late.lotBook(of: account) == folded)
+        }
+        #expect(try late.verify().isEmpty)
+        #expect(try inOrder.verify().isEmpty)
+    }
+}
