@@ -24,7 +24,9 @@ public final class LedgerDatabase: FactsSource {
 
     // MARK: Writing
 
-    /// Stores `entry` (counting) and adds its moves to the balance counters of its origin.
+    /// Stores `entry` (counting), a write this node just decided, and adds its moves to the
+    /// balance counters of its origin and to its accounts' lots. It must be newer than every
+    /// entry held (as the writer's clock makes it); received entries go through `applyReceived`.
     public func append(_ entry: LedgerEntry) throws {
         var chains: [NodeID: OriginChain] = [:]
         try append(entry, chains: &chains)
@@ -36,9 +38,7 @@ public final class LedgerDatabase: FactsSource {
         try insert(entry, duplicate: false, chains: &chains)
         try count(entry, sign: 1)
         var stale: Set<AccountID> = []
-        try updateLots(for: entry, stale: &stale)
-        var cache = LotEventCache()
-        for account in stale { try rebuildLots(of: account, cache: &cache) }
+        try updateLots(for: entry, isLocal: true, stale: &stale)
     }
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in

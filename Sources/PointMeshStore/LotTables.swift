@@ -23,10 +23,9 @@ extension LedgerDatabase {
             expires_at INTEGER NOT NULL,
             policy     TEXT    NOT NULL,
             source     TEXT    NOT NULL,
-            PRIMARY KEY (account, origin, seq, move)
+            PRIMARY KEY (account, expires_at, origin, seq, move)
         ) WITHOUT ROWID;
         CREATE INDEX lots_by_expiry ON lots (expires_at, account);
-        CREATE INDEX lots_by_account_expiry ON lots (account, expires_at, origin, seq, move, matures_at, remaining);
         CREATE TABLE lot_deficits (
             account TEXT    NOT NULL PRIMARY KEY,
             deficit INTEGER NOT NULL CHECK (deficit > 0)
@@ -66,7 +65,8 @@ extension LedgerDatabase {
 
     /// `lotBook(of:).summary(at:)` computed in SQL, so the account view of a customer holding
     /// thousands of lots reads sums instead of every lot (a test checks the two agree).
-    /// Both queries read only the covering index `lots_by_account_expiry`. Also returns when
+    /// The table is ordered by (account, expires_at): both queries read one contiguous range,
+    /// the second only up to its tenth expiry instant. Also returns when
     /// the first pending points mature (nil when none are pending).
     public func lotSummary(of account: AccountID, at instant: Int64, expiringLimit: Int = 10) throws -> (LotSummary, Int64?) {
         let name = SQLiteStatement.Value.text(account.rawValue), now = SQLiteStatement.Value.integer(instant)
@@ -155,20 +155,22 @@ extension LedgerDatabase {
     }
 
     /// Applies a counting entry to the lots of each account it concerns, or marks the account
-    /// `stale` when the entry is not its newest (or it is already stale).
-    func updateLots(for entry: LedgerEntry, stale: inout Set<AccountID>) throws {
+    /// `stale` when the entry is not its newest (or it is already stale). `isLocal`: the node
+    /// just wrote it, so it is the newest of every account (its clock has observed every
+    /// entry held) and the check is skipped.
+    func updateLots(for entry: LedgerEntry, isLocal: Bool = false, stale: inout Set<AccountID>) throws {
         let accounts = entry.customerAccounts
         let events = try Self.lotEvents(entry, for: accounts)
         for account in accounts where !stale.contains(account) {
-            if try hasLaterEntry(account, than: entry) {
+            if !isLocal, try hasLaterEntry(account, than: entry) {
                 stale.insert(account)
                 continue
             }
             for event in events[account] ?? [] {
-                var book = try bookPart(of: account, for: event)
-                let deficit = book.deficit
-                let changed = book.apply(event)
-                try save(book, of: account, changed: changed, deficitWas: deficit)
+                let before = try bookPart(of: account, for: event)
+                var after = before
+                let changed = after.apply(event)
+                try save(after, of: account, changed: changed, before: before)
             }
         }
     }
@@ -177,7 +179,7 @@ extension LedgerDatabase {
     func rebuildLots(of account: AccountID, cache: inout LotEventCache) throws {
         let book = try foldedLots(of: account, cache: &cache)
         try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
-        try save(book, of: account, changed: Set(book.lots.map(\.id)), deficitWas: nil)
+        try save(book, of: account, changed: Set(book.lots.map(\.id)), before: nil)
     }
 
     /// The account's book as a fold of all its counting entries in ledger order.
@@ -227,25 +229,33 @@ extension LedgerDatabase {
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence)) { _ in true } ?? false
     }
 
-    /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, if it
-    /// differs from `deficitWas` (nil: unknown).
-    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>, deficitWas: Points?) throws {
+    /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the
+    /// part of the book as it was `before` (nil: the account's lots were just deleted). A lot's
+    /// expiry is part of its key, so an extended lot moves.
+    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>, before: LotBook?) throws {
         let name = SQLiteStatement.Value.text(account.rawValue)
         for id in changed {
-            if let lot = book.lot(id) {
-                try connection.run("""
-                    INSERT INTO lots (account, origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source)
-                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                    ON CONFLICT (account, origin, seq, move) DO UPDATE SET remaining = excluded.remaining, expires_at = excluded.expires_at
-                    """, name, .text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move)),
-                    .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
-                    .integer(lot.expiresAt), .text(lot.policy.rawValue), .text(lot.source))
+            let old = before?.lot(id), new = book.lot(id)
+            let key: [SQLiteStatement.Value] = [.text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move))]
+            if let old, new?.expiresAt != old.expiresAt {
+                try connection.run("DELETE FROM lots WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
+                                   values: [name, .integer(old.expiresAt)] + key)
+            }
+            guard let lot = new else { continue }
+            if let old, old.expiresAt == lot.expiresAt {
+                try connection.run("UPDATE lots SET remaining = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
+                                   values: [.integer(lot.remaining.value), name, .integer(lot.expiresAt)] + key)
             } else {
-                try connection.run("DELETE FROM lots WHERE account = ? AND origin = ? AND seq = ? AND move = ?",
-                                   name, .text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move)))
+                try connection.run("""
+                    INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                    """, values: [name, .integer(lot.expiresAt)] + key + [
+                        .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
+                        .text(lot.policy.rawValue), .text(lot.source),
+                    ])
             }
         }
-        guard book.deficit != deficitWas else { return }
+        if let before, before.deficit == book.deficit { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",
                                name, .integer(book.deficit.value))

@@ -76,6 +76,11 @@ public final class SQLiteConnection {
 
     /// Runs a statement that returns no rows.
     public func run(_ sql: String, _ values: SQLiteStatement.Value...) throws {
+        try run(sql, values: values)
+    }
+
+    /// `run`, with the values as an array.
+    public func run(_ sql: String, values: [SQLiteStatement.Value]) throws {
         try withStatement(sql, values) { try $0.run() }
     }
 
