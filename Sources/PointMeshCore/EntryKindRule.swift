@@ -31,8 +31,9 @@ public protocol EntryKindRule: Sendable {
     static func idempotencyID(_ request: Request) -> String
     /// Every field that changes the write's meaning, in a fixed order, for the request hash.
     static func canonicalForm(_ request: Request) -> String
-    /// What the decision needs, looked up in the transaction.
-    static func facts(for request: Request, from source: some FactsSource) throws -> Facts
+    /// What the decision needs, looked up in the transaction (`context.now` is the instant the
+    /// decision is made at).
+    static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts
     /// The moves and details of the new entry, or a refusal.
     static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision
     /// The answer to the write (and to a replay of it, with `replayed`), as JSON bytes.
@@ -82,7 +83,7 @@ public struct PreparedWrite: Sendable {
         key = IdempotencyKey(scope: Kind.scope, id: Kind.idempotencyID(request))
         hash = RequestHash(canonical: Kind.canonicalForm(request))
         decideWith = { source, context in
-            let facts = try Kind.facts(for: request, from: source)
+            let facts = try Kind.facts(for: request, from: source, context: context)
             return try Kind.decide(request, facts: facts, context: context)
         }
     }

@@ -9,6 +9,11 @@ public protocol FactsSource {
     func linkedEntries(_ link: String) throws -> [LedgerEntry]
     /// A customer's open lots and deficit, as its entries in ledger order left them.
     func lotBook(of account: AccountID) throws -> LotBook
+    /// A customer's points at `instant` (without `expiring`) and debt: what every decision
+    /// about a customer reads. By default from `lotBook`; a store answers it with sums.
+    func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts
+    /// Points of `account`'s lots from `source` still pending at `instant`.
+    func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points
     /// Every published expiry policy version.
     func expiryPolicies() throws -> ExpiryPolicies
     /// Whether any entry concerns `account`.
@@ -18,30 +23,32 @@ public protocol FactsSource {
 }
 
 extension FactsSource {
-    /// What every decision about a customer reads: its lots and its debt.
-    public func accountFacts(of account: AccountID) throws -> AccountFacts {
-        AccountFacts(book: try lotBook(of: account), debt: try balance(BalanceKey(LedgerAccount(account), .debt)).posted)
+    public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
+        AccountFacts(summary: try lotBook(of: account).summary(at: instant, expiringLimit: 0),
+                     debt: try balance(BalanceKey(LedgerAccount(account), .debt)).posted)
+    }
+
+    public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
+        try lotBook(of: account).lots.filter { $0.source == source && $0.isPending(at: instant) }.reduce(.zero) { $0 + $1.remaining }
     }
 
     /// A customer's spendable points, debt and pending points at `instant`.
     public func accountState(of account: AccountID, at instant: Int64) throws -> AccountState {
-        try accountFacts(of: account).state(at: instant)
+        try accountFacts(of: account, at: instant).state
     }
 }
 
-/// A customer's lots and debt: time-independent, so a decision reads them once and asks for
-/// the state at its own instant.
+/// A customer's points at one instant and its debt.
 public struct AccountFacts: Hashable, Sendable {
-    public var book: LotBook
+    public var summary: LotSummary
     public var debt: Points
 
-    public init(book: LotBook, debt: Points) {
-        self.book = book
+    public init(summary: LotSummary, debt: Points) {
+        self.summary = summary
         self.debt = debt
     }
 
-    public func state(at instant: Int64) -> AccountState {
-        let summary = book.summary(at: instant, expiringLimit: 0)
-        return AccountState(balance: summary.spendable, debt: debt, pending: summary.pending)
-    }
+    public static let empty = AccountFacts(summary: LotSummary(spendable: .zero), debt: .zero)
+
+    public var state: AccountState { AccountState(balance: summary.spendable, debt: debt, pending: summary.pending) }
 }

@@ -44,7 +44,8 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     /// A customer's state at `instant`, without `throws` (memory can't fail), so tests and
     /// the simulation read it directly.
     public func accountState(of account: AccountID, at instant: Int64) -> AccountState {
-        AccountFacts(book: lotBook(of: account), debt: balance(BalanceKey(LedgerAccount(account), .debt)).posted).state(at: instant)
+        AccountFacts(summary: lotBook(of: account).summary(at: instant, expiringLimit: 0),
+                     debt: balance(BalanceKey(LedgerAccount(account), .debt)).posted).state
     }
 
     /// The account's lots, folded from its counting entries. Entries were checked on the way

@@ -18,12 +18,12 @@ public enum APIDescription {
         for (path, methods) in operations { paths[path] = .object(methods) }
         paths["/v1/reminders"] = .object(["get": read(
             id: "listReminders",
-            "Accounts with spendable points expiring within `within_days`, per account and expiry instant, soonest first, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
+            "Accounts with spendable points expiring within `within_days`, by account, then expiry instant, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
             parameters: [withinDaysParameter, reminderLimitParameter, afterParameter, formatParameter], answer: ResponseSchemas.reminders,
             refusals: [(400, ["invalid_field", "missing_field"])])])
         paths["/v1/lots"] = .object(["get": read(
             id: "listLots",
-            "Every account's lots expiring in a range, pending or not, per account and expiry instant, soonest first: what a compensation by range touches. `format=jsonl` answers JSON lines.",
+            "Every account's lots expiring in a range, pending or not, by account, then expiry instant: what a compensation by range touches. `format=jsonl` answers JSON lines.",
             parameters: [timeParameter("expiring_from"), timeParameter("expiring_to"), reminderLimitParameter, afterParameter, formatParameter],
             answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])])])
         paths["/v1/accounts/{account_id}"] = .object(["get": read(

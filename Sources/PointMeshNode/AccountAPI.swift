@@ -11,19 +11,20 @@ extension LedgerAPI {
     func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let now = clock.now()
-        let ((summary, maturity), debt, policies) = try reading {
-            (try $0.lotSummary(of: account, at: now), try $0.balance(BalanceKey(LedgerAccount(account), .debt)).posted, try $0.expiryPolicies())
+        let (facts, expiring, policies) = try reading {
+            (try $0.accountFacts(of: account, at: now), try $0.expiring(of: account, at: now), try $0.expiryPolicies())
         }
+        let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
             "pending": .integer(summary.pending.value), "expired_total": .integer(summary.expired.value),
             "family_id": .null, "frozen": .bool(false),
-            "expiring": .array(summary.expiring.map {
+            "expiring": .array(expiring.map {
                 .object(["points": .integer($0.points.value), "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))])
             }),
             "policy": ExpiryPolicyKind.json(policies.inForce(at: now)),
         ]
-        if let maturity { body["pending_until"] = .string(RFC3339.format(milliseconds: maturity)) }
+        if let maturity = summary.nextMaturity { body["pending_until"] = .string(RFC3339.format(milliseconds: maturity)) }
         return Array(JSONValue.object(body).serialized.utf8)
     }
 
@@ -37,7 +38,7 @@ extension LedgerAPI {
     }
 
     /// `GET /v1/reminders?within_days=N`: spendable points expiring within N days, per account
-    /// and expiry instant, soonest first, leaving out those a channel acknowledged for the
+    /// and expiry instant (by account), leaving out those a channel acknowledged for the
     /// same window.
     func reminders(_ request: HTTPRequest) -> HTTPResponse {
         listing(request, key: "reminders") { () throws(APIError) in

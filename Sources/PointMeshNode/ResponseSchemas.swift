@@ -38,7 +38,7 @@ enum ResponseSchemas {
         FieldSpec("lots", .array(of: [
             FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),
             FieldSpec("expires_at", .time, "When."),
-        ], maximumCount: LedgerAPI.maximumReminderPage), "Soonest first."),
+        ], maximumCount: LedgerAPI.maximumReminderPage), "By account, then expiry instant."),
         .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
     ]
 
@@ -46,7 +46,7 @@ enum ResponseSchemas {
         FieldSpec("reminders", .array(of: [
             FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),
             FieldSpec("expires_at", .time, "When."), FieldSpec("within_days", .integer, "The window asked for; acknowledge with it."),
-        ], maximumCount: LedgerAPI.maximumReminderPage), "Soonest first."),
+        ], maximumCount: LedgerAPI.maximumReminderPage), "By account, then expiry instant."),
         FieldSpec("within_days", .integer, "The window asked for."),
         .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
     ]

@@ -53,6 +53,8 @@ final class GroupCommitWriter: Sendable {
             self.now = now
             self.wal = wal
             self.checkpointer = checkpointer
+            // The one connection that writes may cache what only its own writes change.
+            database.cachesPolicies = true
             pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
             var clock = HybridLogicalClock()
@@ -175,6 +177,7 @@ final class GroupCommitWriter: Sendable {
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
             state.vector = vectorBefore
+            database.forgetCachedFacts()
             results = Array(repeating: .failure(error), count: batch.count)
             if let line = health.recordFailure("\(error)", now: state.now()) { log(line) }
         }

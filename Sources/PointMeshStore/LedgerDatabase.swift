@@ -7,9 +7,19 @@ import PointMeshCore
 /// `MoveEffects`.
 public final class LedgerDatabase: FactsSource {
     public let connection: SQLiteConnection
+    /// Keep the expiry policy versions in memory between writes (every earning reads them).
+    /// Only for the writer's connection, the one that can change them: it forgets them when it
+    /// stores a policy entry and when a transaction rolls back (`forgetCachedFacts`).
+    var cachesPolicies = false
+    var cachedPolicies: ExpiryPolicies?
 
     public init(connection: SQLiteConnection) {
         self.connection = connection
+    }
+
+    /// Drops what is cached from the database: the transaction that may have changed it rolled back.
+    func forgetCachedFacts() {
+        cachedPolicies = nil
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
@@ -67,6 +77,7 @@ public final class LedgerDatabase: FactsSource {
             case .supersedes(let loser):
                 try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
+                if loser.code == ExpiryPolicyKind.code { cachedPolicies = nil }
                 Self.add(loser, sign: -1, to: &deltas)
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
@@ -101,6 +112,7 @@ public final class LedgerDatabase: FactsSource {
         let chain = try chains[entry.id.origin] ?? self.chain(of: entry.id.origin)
         let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
         chains[entry.id.origin] = extended
+        if entry.code == ExpiryPolicyKind.code { cachedPolicies = nil }
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(

@@ -25,7 +25,6 @@ extension LedgerDatabase {
             source     TEXT    NOT NULL,
             PRIMARY KEY (account, expires_at, origin, seq, move)
         ) WITHOUT ROWID;
-        CREATE INDEX lots_by_expiry ON lots (expires_at, account);
         CREATE TABLE lot_deficits (
             account TEXT    NOT NULL PRIMARY KEY,
             deficit INTEGER NOT NULL CHECK (deficit > 0)
@@ -63,29 +62,39 @@ extension LedgerDatabase {
         }
     }
 
-    /// `lotBook(of:).summary(at:)` computed in SQL, so the account view of a customer holding
-    /// thousands of lots reads sums instead of every lot (a test checks the two agree).
-    /// The table is ordered by (account, expires_at): both queries read one contiguous range,
-    /// the second only up to its tenth expiry instant. Also returns when
-    /// the first pending points mature (nil when none are pending).
-    public func lotSummary(of account: AccountID, at instant: Int64, expiringLimit: Int = 10) throws -> (LotSummary, Int64?) {
-        let name = SQLiteStatement.Value.text(account.rawValue), now = SQLiteStatement.Value.integer(instant)
-        let (sums, maturity) = try connection.first("""
-            SELECT COALESCE(SUM(CASE WHEN expires_at <= ?1 THEN remaining END), 0),
-                   COALESCE(SUM(CASE WHEN expires_at > ?1 AND matures_at > ?1 THEN remaining END), 0),
-                   COALESCE(SUM(CASE WHEN expires_at > ?1 AND matures_at <= ?1 THEN remaining END), 0),
-                   COALESCE(MIN(CASE WHEN expires_at > ?1 AND matures_at > ?1 THEN matures_at END), -1)
-            FROM lots WHERE account = ?2
-            """, now, name) { row in
-            (LotSummary(spendable: Points(row.int64(2)), pending: Points(row.int64(1)), expired: Points(row.int64(0))), row.int64(3))
-        } ?? (LotSummary(spendable: .zero), -1)
-        var summary = sums
-        summary.spendable -= try deficit(of: account)
-        summary.expiring = try connection.all("""
+    /// What every decision about a customer reads, in one statement over the account's lots
+    /// (a contiguous range of the table): `lotBook(of:).summary(at:)` without `expiring`,
+    /// computed as sums, and the debt. A test checks the two agree.
+    public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
+        try connection.first("""
+            SELECT COALESCE(SUM(CASE WHEN expires_at <= ?2 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN expires_at > ?2 AND matures_at > ?2 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN expires_at > ?2 AND matures_at <= ?2 THEN remaining END), 0),
+                   COALESCE(MIN(CASE WHEN expires_at > ?2 AND matures_at > ?2 THEN matures_at END), -1),
+                   COALESCE((SELECT deficit FROM lot_deficits WHERE account = ?1), 0),
+                   COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0)
+            FROM lots WHERE account = ?1
+            """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
+            let deficit = Points(row.int64(4))
+            return AccountFacts(
+                summary: LotSummary(spendable: Points(row.int64(2)) - deficit, deficit: deficit, pending: Points(row.int64(1)),
+                                    nextMaturity: row.int64(3) >= 0 ? row.int64(3) : nil, expired: Points(row.int64(0))),
+                debt: Points(row.int64(5)))
+        } ?? .empty
+    }
+
+    /// The account's spendable points by expiry instant, soonest first, at most `limit` instants.
+    public func expiring(of account: AccountID, at instant: Int64, limit: Int = 10) throws -> [ExpiringPoints] {
+        try connection.all("""
             SELECT expires_at, SUM(remaining) FROM lots WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2
             GROUP BY expires_at ORDER BY expires_at LIMIT ?3
-            """, name, now, .integer(Int64(expiringLimit))) { ExpiringPoints(points: Points($0.int64(1)), expiresAt: $0.int64(0)) }
-        return (summary, maturity >= 0 ? maturity : nil)
+            """, .text(account.rawValue), .integer(instant), .integer(Int64(limit))) { ExpiringPoints(points: Points($0.int64(1)), expiresAt: $0.int64(0)) }
+    }
+
+    public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
+        Points(try connection.first("""
+            SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account = ? AND source = ? AND expires_at > ? AND matures_at > ?
+            """, .text(account.rawValue), .text(source), .integer(instant), .integer(instant)) { $0.int64(0) } ?? 0)
     }
 
     /// The account's lots that expired with points left, at instants within `range`.
@@ -137,10 +146,13 @@ extension LedgerDatabase {
     static let policyVersionsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
 
     public func expiryPolicies() throws -> ExpiryPolicies {
+        if let cachedPolicies { return cachedPolicies }
         let entries = try connection.all(Self.policyVersionsSQL, .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
         var versions: [ExpiryPolicyVersion] = []
         for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
-        return ExpiryPolicies(versions)
+        let policies = ExpiryPolicies(versions)
+        if cachesPolicies { cachedPolicies = policies }
+        return policies
     }
 
     public func isKnown(_ account: AccountID) throws -> Bool {
@@ -290,7 +302,8 @@ public struct ReminderCursor: Hashable, Sendable {
         self.account = account
     }
 
-    /// `expires.account`: the account goes last because it may contain dots.
+    /// `expires.account` (the account goes last because it may contain dots); pages follow
+    /// account order, then expiry.
     public var token: String { "\(expiresAt).\(account.rawValue)" }
 
     public init?(token: String) {
@@ -301,8 +314,8 @@ public struct ReminderCursor: Hashable, Sendable {
 }
 
 extension LedgerDatabase {
-    /// Lots expiring within `expiring`, summed per expiry instant and account, in that order,
-    /// after `cursor`. `maturedBy` leaves out lots still pending at that instant;
+    /// Lots expiring within `expiring`, summed per account and expiry instant, in that order
+    /// (the table's own order: a listing of every page reads the lots table once), after `cursor`. `maturedBy` leaves out lots still pending at that instant;
     /// `unacknowledgedFor` leaves out reminders a channel acknowledged for that window
     /// (`ReminderAck`). Reminders are `(now, now + N days]`, matured by now, unacknowledged for N.
     public func lotGroups(expiring: ClosedRange<Int64>, maturedBy: Int64? = nil, unacknowledgedFor withinDays: Int64? = nil,
@@ -314,8 +327,8 @@ extension LedgerDatabase {
             values.append(.integer(maturedBy))
         }
         if let cursor {
-            conditions.append("(expires_at, account) > (?, ?)")
-            values += [.integer(cursor.expiresAt), .text(cursor.account.rawValue)]
+            conditions.append("(account, expires_at) > (?, ?)")
+            values += [.text(cursor.account.rawValue), .integer(cursor.expiresAt)]
         }
         var having = ""
         if let withinDays {
@@ -325,8 +338,8 @@ extension LedgerDatabase {
         values.append(.integer(Int64(limit)))
         return try connection.withStatement("""
             SELECT account, expires_at, SUM(remaining) FROM lots WHERE \(conditions.joined(separator: " AND "))
-            GROUP BY expires_at, account \(having)
-            ORDER BY expires_at, account LIMIT ?
+            GROUP BY account, expires_at \(having)
+            ORDER BY account, expires_at LIMIT ?
             """, values) { query in
             var rows: [ReminderRow] = []
             while try query.step() {

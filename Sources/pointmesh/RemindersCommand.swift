@@ -10,7 +10,7 @@ enum RemindersCommand: Command {
                pointmesh reminders ack FILE [--node URL]
 
         Lists every account with spendable points expiring within DAYS, with the points and
-        when they expire, soonest first (all pages). --jsonl prints one JSON object per line
+        when they expire, by account (all pages). --jsonl prints one JSON object per line
         for an SMS/app channel. Reminders acknowledged for the same DAYS are left out, on every
         node: `ack FILE` acknowledges the JSON lines in FILE (as --jsonl printed them; `-` reads
         standard input), so the next run skips them. A later run with a smaller DAYS (7 after

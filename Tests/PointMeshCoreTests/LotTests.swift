@@ -243,3 +243,52 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
         #expect(ledger.allEntries.count == before)
     }
 }
+
+/// The balances decisions answer with are computed from sums (so a write reads no lot); they
+/// must equal applying the write's events to the whole book.
+@Suite struct AnswerArithmetic {
+    private func randomBook(_ random: inout UInt64) -> LotBook {
+        func next() -> Int64 {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int64(random >> 33)
+        }
+        var book = LotBook()
+        for sequence in 1...Int64(1 + next() % 6) {
+            book.apply(.credit(lot(sequence, 1 + next() % 50, expires: 100 + next() % 200, matures: next() % 3 == 0 ? 80 : 0,
+                                   source: "receipt:R\(sequence)")))
+        }
+        if next() % 3 == 0 { book.apply(.debit(Points(next() % 300), at: 10, preferring: nil)) }
+        return book
+    }
+
+    @Test func earningAndRefundAnswersMatchTheBook() {
+        var random: UInt64 = 42
+        for round in 0..<2_000 {
+            let book = randomBook(&random)
+            let now: Int64 = 50
+            let summary = book.summary(at: now)
+            let earned = Points(Int64(round % 40)), repaid = Points(Int64(round % 7) * 5).clamped(to: earned)
+            for pending in [false, true] {
+                var after = book
+                let source = "receipt:NEW"
+                let new = Lot(id: LotID(entry: EntryID(origin: s2, sequence: 1), move: 0), amount: earned, remaining: earned, earnedAt: now,
+                              maturesAt: pending ? now + 10 : now, expiresAt: 1_000, policy: RequestID(unchecked: "standard"), source: source)
+                after.apply(.credit(new))
+                if repaid > .zero { after.apply(.debit(repaid, at: now, preferring: pending ? source : nil)) }
+                #expect(summary.spendableAfterEarning(earned, repaying: repaid, pending: pending) == after.summary(at: now).spendable,
+                        "round \(round), pending \(pending)")
+            }
+            for source in Set(book.lots.map(\.source)) {
+                let pendingFromSource = book.lots.filter { $0.source == source && $0.isPending(at: now) }.reduce(Points.zero) { $0 + $1.remaining }
+                let taken = min(Points(Int64(round % 60)), max(.zero, book.available(at: now, preferring: source)))
+                var after = book
+                after.apply(.debit(taken, at: now, preferring: source))
+                #expect(summary.spendableAfterDebit(taken, pendingFromSource: pendingFromSource) == after.summary(at: now).spendable)
+            }
+        }
+    }
+}
+
+private extension Points {
+    func clamped(to limit: Points) -> Points { min(self, limit) }
+}

@@ -22,7 +22,7 @@ enum StampCard: EntryKindRule {
     static func request(from body: JSONObject) throws(RequestError) -> Request { throw .invalidJSON("not served") }
     static func idempotencyID(_ request: Request) -> String { request.card }
     static func canonicalForm(_ request: Request) -> String { "stamp\n\(request.card)\n\(request.account)\n\(request.points)\n" }
-    static func facts(for request: Request, from source: some FactsSource) throws {}
+    static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws {}
 
     static func decide(_ request: Request, facts: Void, context: RequestContext) throws(LedgerError) -> KindDecision {
         var details = DetailsWriter()

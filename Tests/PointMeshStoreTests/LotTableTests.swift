@@ -67,7 +67,8 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         #expect(!plan.contains { $0.contains("SCAN ledger_entries") }, "\(plan)")
     }
 
-    /// The SQL summary the account view reads equals the book's own, at many instants.
+    /// The SQL sums every decision and the account view read equal the book's own, at many
+    /// instants; and so do the answers decisions compute from them.
     @Test(arguments: [1, 2, 3] as [UInt64])
     func theSQLSummaryAgreesWithTheBook(seed: UInt64) throws {
         let (database, directory) = try scratchDatabase()
@@ -76,9 +77,13 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         for account in (0..<4).map({ AccountID(unchecked: "a\($0)") }) {
             let book = try database.lotBook(of: account)
             for instant in stride(from: Int64(0), to: 90 * day, by: Int(day / 3)) {
-                let (summary, maturity) = try database.lotSummary(of: account, at: instant)
+                var summary = try database.accountFacts(of: account, at: instant).summary
+                summary.expiring = try database.expiring(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(account) at day \(instant / day)")
-                #expect(maturity == book.lots.filter { $0.isPending(at: instant) }.map(\.maturesAt).min())
+                for source in Set(book.lots.map(\.source)) {
+                    let pending = book.lots.filter { $0.source == source && $0.isPending(at: instant) }.reduce(Points.zero) { $0 + $1.remaining }
+                    #expect(try database.pendingPoints(of: account, source: source, at: instant) == pending)
+                }
             }
         }
         #expect(try database.verify().isEmpty)

@@ -93,12 +93,13 @@ public struct LotBook: Hashable, Sendable {
 
     /// The account's points at `instant`.
     public func summary(at instant: Int64, expiringLimit: Int = 10) -> LotSummary {
-        var summary = LotSummary(spendable: -deficit)
+        var summary = LotSummary(spendable: -deficit, deficit: deficit)
         for lot in lots {
             if lot.isExpired(at: instant) {
                 summary.expired += lot.remaining
             } else if lot.isPending(at: instant) {
                 summary.pending += lot.remaining
+                summary.nextMaturity = min(summary.nextMaturity ?? .max, lot.maturesAt)
             } else {
                 summary.spendable += lot.remaining
                 if let last = summary.expiring.last, last.expiresAt == lot.expiresAt {
@@ -116,6 +117,10 @@ public struct LotBook: Hashable, Sendable {
 public struct LotSummary: Hashable, Sendable {
     /// Matured, unexpired points less any deficit: what may be spent.
     public var spendable: Points
+    /// Points spent that no lot covered (already subtracted from `spendable`).
+    public var deficit: Points = .zero
+    /// When the first pending points become spendable; nil when none are pending.
+    public var nextMaturity: Int64?
     /// Points inside a return window: shown apart, not spendable yet.
     public var pending: Points = .zero
     /// Points that expired unspent (lots revived by a compensation no longer count).
@@ -123,11 +128,32 @@ public struct LotSummary: Hashable, Sendable {
     /// Spendable points by expiry instant, soonest first.
     public var expiring: [ExpiringPoints] = []
 
-    public init(spendable: Points, pending: Points = .zero, expired: Points = .zero, expiring: [ExpiringPoints] = []) {
+    public init(spendable: Points, deficit: Points = .zero, pending: Points = .zero, nextMaturity: Int64? = nil, expired: Points = .zero,
+                expiring: [ExpiringPoints] = []) {
         self.spendable = spendable
+        self.deficit = deficit
+        self.nextMaturity = nextMaturity
         self.pending = pending
         self.expired = expired
         self.expiring = expiring
+    }
+}
+
+extension LotSummary {
+    /// `spendable` after an earning of `earned` points (a new lot, pending when `pending`) that
+    /// repays `repaid` of debt, taking it from the new lot first when that is pending, as
+    /// `LotBook` applies those events: what the earning's answer reports without reading every
+    /// lot of the account. The new lot pays any deficit first.
+    public func spendableAfterEarning(_ earned: Points, repaying repaid: Points, pending: Bool) -> Points {
+        guard pending else { return spendable + earned - repaid }
+        let paid = min(deficit, earned)
+        return spendable + paid - max(.zero, repaid - (earned - paid))
+    }
+
+    /// `spendable` after a debit of `amount` that prefers a source holding `pendingFromSource`
+    /// points still pending (a refund of a receipt inside its return window).
+    public func spendableAfterDebit(_ amount: Points, pendingFromSource: Points = .zero) -> Points {
+        spendable - max(.zero, amount - pendingFromSource)
     }
 }
 

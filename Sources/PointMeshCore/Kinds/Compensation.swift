@@ -37,7 +37,7 @@ public enum Compensation: EntryKindRule {
     /// What the decision needs: every listed account's lots (nil for one never seen), or the
     /// accounts holding lots in the range, and the expiry policies for granted lots.
     public struct Facts: Sendable {
-        public var accounts: [(id: AccountID, facts: AccountFacts?)]
+        public var accounts: [(id: AccountID, book: LotBook?)]
         public var resolvedMoreThanLimit: Int?
         public var policies: ExpiryPolicies
     }
@@ -129,16 +129,16 @@ public enum Compensation: EntryKindRule {
         return text
     }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         var listed = request.accounts, more: Int?
         if listed.isEmpty, let expiring = request.expiring {
             listed = try source.accounts(withLotsExpiring: expiring, limit: maximumAccounts + 1)
             if listed.count > maximumAccounts { more = listed.count }
         }
-        var accounts: [(id: AccountID, facts: AccountFacts?)] = []
+        var accounts: [(id: AccountID, book: LotBook?)] = []
         if more == nil {
             for account in listed {
-                accounts.append((account, try source.isKnown(account) ? try source.accountFacts(of: account) : nil))
+                accounts.append((account, try source.isKnown(account) ? try source.lotBook(of: account) : nil))
             }
         }
         return Facts(accounts: accounts, resolvedMoreThanLimit: more, policies: try source.expiryPolicies())
@@ -154,13 +154,13 @@ public enum Compensation: EntryKindRule {
         writer.text(Tag.reference, request.reference)
         var moves: [Move] = [], affected: Int64 = 0, points = Points.zero
         for (index, account) in facts.accounts.enumerated() {
-            guard let accountFacts = account.facts else {
+            guard let book = account.book else {
                 throw .unknownAccount(account.id, field: request.accounts.isEmpty ? "accounts" : "accounts[\(index)]")
             }
             switch request.action {
             case .extendExpiry:
                 LotEvents.addSubject(account.id, to: &writer)
-                let matching = accountFacts.book.lots.filter { request.expiring?.contains($0.expiresAt) == true }
+                let matching = book.lots.filter { request.expiring?.contains($0.expiresAt) == true }
                 if !matching.isEmpty { affected += 1 }
                 for lot in matching { points += lot.remaining }
             case .grant:

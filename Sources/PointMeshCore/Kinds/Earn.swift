@@ -71,8 +71,8 @@ public enum Earn: EntryKindRule {
         public var policies: ExpiryPolicies
     }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
-        Facts(account: try source.accountFacts(of: request.account), policies: try source.expiryPolicies())
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
+        Facts(account: try source.accountFacts(of: request.account, at: context.now), policies: try source.expiryPolicies())
     }
 
     /// Base rate: one point per whole yuan.
@@ -89,24 +89,13 @@ public enum Earn: EntryKindRule {
         let policy = facts.policies.inForce(at: context.now)
         let terms = LotEvents.Terms(move: 0, maturesAt: context.now + context.returnWindow,
                                     expiresAt: policy.rule.expiry(earnedAt: context.now), policy: policy.id)
-        let source = IdempotencyKey(scope: scope, id: request.receipt.rawValue).description
-        let preferring = context.returnWindow > 0 && repaid > .zero ? source : nil
-        var after = facts.account.book
-        for event in lotEvents(earned: earned, repaid: repaid, terms: terms, source: source, preferring: preferring, at: context.now) {
-            after.apply(event)
-        }
+        let pending = context.returnWindow > 0
+        let preferring = pending && repaid > .zero ? IdempotencyKey(scope: scope, id: request.receipt.rawValue).description : nil
         return KindDecision(
             moves: moves(customer: request.account, earned: earned, repaid: repaid, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, items: request.items,
-                             balanceAfter: after.available(at: context.now), terms: terms, preferring: preferring))
-    }
-
-    /// What the entry will do to the customer's lots, for the answer's balance.
-    private static func lotEvents(earned: Points, repaid: Points, terms: LotEvents.Terms, source: String, preferring: String?,
-                                  at instant: Int64) -> [LotEvent] {
-        let lot = Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: "new"), sequence: 0), move: 0), amount: earned, remaining: earned,
-                      earnedAt: instant, maturesAt: terms.maturesAt, expiresAt: terms.expiresAt, policy: terms.policy, source: source)
-        return [.credit(lot)] + (repaid > .zero ? [.debit(repaid, at: instant, preferring: preferring)] : [])
+                             balanceAfter: facts.account.summary.spendableAfterEarning(earned, repaying: repaid, pending: pending),
+                             terms: terms, preferring: preferring))
     }
 
     /// The moves of an earning (also used to upgrade entries of the previous release).

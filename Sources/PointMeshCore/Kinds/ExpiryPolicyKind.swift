@@ -68,7 +68,7 @@ public enum ExpiryPolicyKind: EntryKindRule {
 
     public static func canonicalForm(_ r: Request) -> String { "expiry-policy\n\(r.version)\n\(r.rule.name)\n\(r.rule.count)\n\(r.effectiveAt)\n" }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> ExpiryPolicies {
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> ExpiryPolicies {
         try source.expiryPolicies()
     }
 

@@ -59,14 +59,14 @@ public enum Redemption: EntryKindRule {
         "redemption\n\(r.request)\n\(r.account)\n\(r.points)\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
     }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> AccountFacts {
-        try source.accountFacts(of: request.account)
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> AccountFacts {
+        try source.accountFacts(of: request.account, at: context.now)
     }
 
     /// Spends only spendable points (matured, unexpired) as they stand now; the lots taken are
     /// the soonest to expire, decided by the fold in ledger order (`LotBook`).
     public static func decide(_ request: Request, facts: AccountFacts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let account = facts.state(at: context.now)
+        let account = facts.state
         guard account.balance >= request.points else {
             throw .insufficientPoints(account: request.account, balance: account.balance, requested: request.points)
         }

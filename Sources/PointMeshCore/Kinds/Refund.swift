@@ -19,6 +19,8 @@ public enum Refund: EntryKindRule {
         public var purchase: Earn.Recorded?
         public var refundedSoFar: Fen
         public var account: AccountFacts
+        /// Points of the receipt's own lot still pending (inside a return window).
+        public var pendingFromReceipt: Points
     }
 
     public static let name = "refund"
@@ -61,18 +63,19 @@ public enum Refund: EntryKindRule {
 
     static func link(_ receipt: ReceiptID) -> String { "receipt:\(receipt.rawValue)" }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws -> Facts {
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
               entry.code == Earn.code
         else {
-            return Facts(purchase: nil, refundedSoFar: .zero, account: AccountFacts(book: LotBook(), debt: .zero))
+            return Facts(purchase: nil, refundedSoFar: .zero, account: .empty, pendingFromReceipt: .zero)
         }
         let purchase = try Earn.recorded(entry)
         var refunded = Fen.zero
         for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
             refunded = refunded + Fen(try refund.details.reader().number(Tag.amount) ?? 0)
         }
-        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountFacts(of: purchase.customer))
+        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountFacts(of: purchase.customer, at: context.now),
+                     pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: lotSource(request.receipt), at: context.now))
     }
 
     /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
@@ -97,15 +100,17 @@ public enum Refund: EntryKindRule {
         // The points come back from the receipt's own lot first (still pending inside a return
         // window, when they are simply cancelled), then from spendable lots soonest to expire.
         // The balance never goes below zero: what was already spent becomes debt.
-        let source = IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue).description
-        let taken = min(reversal, max(.zero, facts.account.book.available(at: context.now, preferring: source)))
-        var after = facts.account.book
-        after.apply(.debit(taken, at: context.now, preferring: source))
+        let summary = facts.account.summary
+        let taken = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceipt))
         return KindDecision(
             moves: moves(customer: purchase.customer, taken: taken, debt: reversal - taken, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, reversed: reversal,
-                             balanceAfter: after.available(at: context.now), preferring: source))
+                             balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
+                             preferring: lotSource(request.receipt)))
     }
+
+    /// The lot source of a receipt's earning, which its refunds take from first.
+    static func lotSource(_ receipt: ReceiptID) -> String { IdempotencyKey(scope: Earn.scope, id: receipt.rawValue).description }
 
     /// The moves of a refund (also used to upgrade entries of the previous release).
     public static func moves(customer: AccountID, taken: Points, debt: Points, store: NodeID) -> [Move] {

@@ -69,7 +69,7 @@ public enum ReminderAck: EntryKindRule {
         "reminder-ack\n\(r.request)\n" + r.reminders.map { $0.link + "\n" }.joined()
     }
 
-    public static func facts(for request: Request, from source: some FactsSource) throws {}
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws {}
 
     public static func decide(_ request: Request, facts: Void, context: RequestContext) throws(LedgerError) -> KindDecision {
         var writer = DetailsWriter()
