@@ -78,6 +78,9 @@ public struct BinaryReader: Sendable {
 
     public mutating func raw(_ count: Int) throws(DecodingError) -> [UInt8] { Array(try take(count)) }
 
+    /// Moves past `count` bytes without copying them.
+    public mutating func skip(_ count: Int) throws(DecodingError) { _ = try take(count) }
+
     /// An id, validated as the contract's ids are.
     public mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
         let text = try string()

@@ -45,10 +45,11 @@ public final class LedgerDatabase: FactsSource {
     /// `append`, with the origins' hash chains carried by the caller through a transaction, so
     /// a group commit looks each origin's chain up once.
     func append(_ entry: LedgerEntry, chains: inout [NodeID: OriginChain]) throws {
-        try insert(entry, duplicate: false, chains: &chains)
+        let accounts = entry.customerAccounts
+        try insert(entry, duplicate: false, accounts: accounts, chains: &chains)
         try count(entry, sign: 1)
         var stale: Set<AccountID> = []
-        try updateLots(for: entry, isLocal: true, stale: &stale)
+        try updateLots(for: entry, accounts: accounts, isLocal: true, stale: &stale)
     }
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in
@@ -107,7 +108,7 @@ public final class LedgerDatabase: FactsSource {
     /// chain per origin within a transaction), and its index rows (history per customer
     /// account, links). Entries of one origin must come in sequence order, as admission
     /// guarantees.
-    func insert(_ entry: LedgerEntry, duplicate: Bool, chains: inout [NodeID: OriginChain]) throws {
+    func insert(_ entry: LedgerEntry, duplicate: Bool, accounts: [AccountID]? = nil, chains: inout [NodeID: OriginChain]) throws {
         let body = EntryCoding.encode(entry)
         let chain = try chains[entry.id.origin] ?? self.chain(of: entry.id.origin)
         let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
@@ -119,7 +120,7 @@ public final class LedgerDatabase: FactsSource {
             "INSERT INTO ledger_entries (origin, seq, hlc_wall, hlc_logical, code, idem_key, duplicate, body, chain) VALUES (?,?,?,?,?,?,?,?,?)",
             origin, sequence, wall, logical, .integer(Int64(bitPattern: entry.code.value)), .text(entry.idempotencyKey.description),
             .integer(duplicate ? 1 : 0), .blob(body), .blob(extended.hash))
-        for account in entry.customerAccounts {
+        for account in accounts ?? entry.customerAccounts {
             try connection.run("INSERT INTO entry_accounts (account, hlc_wall, hlc_logical, origin, seq) VALUES (?,?,?,?,?)",
                                .text(account.rawValue), wall, logical, origin, sequence)
         }

@@ -170,8 +170,8 @@ extension LedgerDatabase {
     /// `stale` when the entry is not its newest (or it is already stale). `isLocal`: the node
     /// just wrote it, so it is the newest of every account (its clock has observed every
     /// entry held) and the check is skipped.
-    func updateLots(for entry: LedgerEntry, isLocal: Bool = false, stale: inout Set<AccountID>) throws {
-        let accounts = entry.customerAccounts
+    func updateLots(for entry: LedgerEntry, accounts known: [AccountID]? = nil, isLocal: Bool = false, stale: inout Set<AccountID>) throws {
+        let accounts = known ?? entry.customerAccounts
         let events = try Self.lotEvents(entry, for: accounts)
         for account in accounts where !stale.contains(account) {
             if !isLocal, try hasLaterEntry(account, than: entry) {

@@ -56,27 +56,11 @@ public enum LotEvents {
     }
 
     public static func terms(of entry: LedgerEntry) throws(DecodingError) -> [Terms] {
-        var all: [Terms] = []
-        for bytes in try entry.details.reader().values(termsTag) {
-            let field = try EntryDetails(bytes: bytes).reader()
-            guard let move = try field.number(1), let matures = try field.number(2), let expires = try field.number(3),
-                  let policy: RequestID = try field.identifier(4)
-            else { throw .invalid("entry \(entry.id): incomplete lot terms") }
-            all.append(Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy))
-        }
-        return all
+        try lotFields(of: entry).terms.values.sorted { $0.move < $1.move }
     }
 
     public static func lotExtension(of entry: LedgerEntry) throws(DecodingError) -> LotExtension? {
-        guard let bytes = try entry.details.reader().value(extensionTag) else { return nil }
-        let field = try EntryDetails(bytes: bytes).reader()
-        let clock = 0...EntryBounds.maximumClock
-        guard let from = try field.number(1), let to = try field.number(2), let days = try field.number(3), from <= to,
-              clock.contains(from), clock.contains(to), ExpiryRule.daysRange.contains(days)
-        else {
-            throw .invalid("entry \(entry.id): incomplete extension")
-        }
-        return LotExtension(expiring: from...to, days: days)
+        try lotFields(of: entry).extended
     }
 
     /// What `entry` does to `account`'s lots, in order. A credit without recorded terms (an
@@ -85,29 +69,105 @@ public enum LotEvents {
         try of(entry, accounts: [account])[account] ?? []
     }
 
+    /// The lot fields of an entry's details, read in one pass (every write's lots are derived
+    /// from its entry, so this is on the write path).
+    struct LotFields {
+        var terms: [Int: Terms] = [:]
+        var preferring: String?
+        var extended: LotExtension?
+    }
+
+    static func lotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
+        let bytes = entry.details.bytes
+        var fields = LotFields()
+        var reader = BinaryReader(bytes)
+        while !reader.isAtEnd {
+            let tag = try reader.varint(), length = try reader.length()
+            let start = reader.offset
+            switch tag {
+            case termsTag:
+                var numbers: [UInt64: Int64] = [:]
+                var policy: RequestID?
+                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
+                    if field == 4 {
+                        let text = String(decoding: try inner.raw(end - inner.offset), as: UTF8.self)
+                        policy = try? RequestID(validating: text)
+                    } else {
+                        numbers[field] = try zigzag(&inner)
+                    }
+                }
+                guard let move = numbers[1], let matures = numbers[2], let expires = numbers[3], let policy,
+                      (0...Int64(UInt16.max)).contains(move)
+                else { throw .invalid("entry \(entry.id): incomplete lot terms") }
+                fields.terms[Int(move)] = Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy)
+            case preferringTag:
+                fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
+                continue
+            case extensionTag:
+                var numbers: [UInt64: Int64] = [:]
+                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                    numbers[field] = try zigzag(&inner)
+                }
+                let clock = 0...EntryBounds.maximumClock
+                guard let from = numbers[1], let to = numbers[2], let days = numbers[3], from <= to, clock.contains(from), clock.contains(to),
+                      ExpiryRule.daysRange.contains(days)
+                else { throw .invalid("entry \(entry.id): incomplete extension") }
+                fields.extended = LotExtension(expiring: from...to, days: days)
+            default:
+                break
+            }
+            reader = BinaryReader(bytes, offset: start)
+            try reader.skip(length)
+        }
+        return fields
+    }
+
+    /// Calls `body` for each field of the nested field list at `start..<start+length`, with a
+    /// reader positioned at the field's value and the value's end.
+    private static func nested(_ bytes: [UInt8], from start: Int, length: Int,
+                               _ body: (UInt64, inout BinaryReader, Int) throws(DecodingError) -> Void) throws(DecodingError) {
+        var inner = BinaryReader(bytes, offset: start)
+        while inner.offset < start + length {
+            let field = try inner.varint(), size = try inner.length()
+            let end = inner.offset + size
+            guard end <= start + length else { throw .invalid("nested detail overruns its field") }
+            var value = BinaryReader(bytes, offset: inner.offset)
+            try body(field, &value, end)
+            inner = BinaryReader(bytes, offset: end)
+        }
+    }
+
+    /// A zig-zag number as `DetailsWriter.number` writes it.
+    private static func zigzag(_ reader: inout BinaryReader) throws(DecodingError) -> Int64 {
+        let raw = try reader.varint()
+        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+    }
+
     /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),
     /// reading its details once: a compensation names a thousand accounts.
     public static func of(_ entry: LedgerEntry, accounts: [AccountID]) throws(DecodingError) -> [AccountID: [LotEvent]] {
         let instant = entry.timestamp.wallMilliseconds
-        let wanted = Set(accounts.map(LedgerAccount.init))
         var events: [AccountID: [LotEvent]] = [:]
-        var terms: [Int: Terms]?
-        let preferring = try entry.details.reader().text(preferringTag)
+        let fields = try lotFields(of: entry)
+        let single = accounts.count == 1 ? LedgerAccount(accounts[0]) : nil
+        let wanted = single == nil ? Set(accounts.map(LedgerAccount.init)) : []
+        func concerns(_ account: LedgerAccount) -> Bool { single.map { $0 == account } ?? wanted.contains(account) }
+        var source: String?
         for (index, move) in entry.moves.enumerated() where move.asset == .points && move.phase == .posted {
-            if wanted.contains(move.credit), let account = move.credit.customer {
-                if terms == nil { terms = Dictionary(try Self.terms(of: entry).map { ($0.move, $0) }) { first, _ in first } }
-                let term = terms?[index]
+            if let account = move.credit.customer, concerns(move.credit) {
+                let term = fields.terms[index]
                     ?? Terms(move: index, maturesAt: instant, expiresAt: ExpiryPolicyVersion.standard.rule.expiry(earnedAt: instant),
                              policy: ExpiryPolicyVersion.standard.id)
+                if source == nil { source = entry.idempotencyKey.description }
                 events[account, default: []].append(.credit(Lot(
                     id: LotID(entry: entry.id, move: index), amount: move.amount, remaining: move.amount, earnedAt: instant,
-                    maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: entry.idempotencyKey.description)))
+                    maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: source ?? "")))
             }
-            if wanted.contains(move.debit), let account = move.debit.customer {
-                events[account, default: []].append(.debit(move.amount, at: instant, preferring: preferring))
+            if let account = move.debit.customer, concerns(move.debit) {
+                events[account, default: []].append(.debit(move.amount, at: instant, preferring: fields.preferring))
             }
         }
-        if let extended = try lotExtension(of: entry) {
+        if let extended = fields.extended {
             for account in accounts { events[account, default: []].append(.extend(extended, at: instant)) }
         }
         return events
