@@ -191,7 +191,7 @@ extension LedgerDatabase {
     func rebuildLots(of account: AccountID, cache: inout LotEventCache) throws {
         let book = try foldedLots(of: account, cache: &cache)
         try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
-        try save(book, of: account, changed: Set(book.lots.map(\.id)), before: nil)
+        try save(book, of: account, changed: book.lots.map(\.id), before: nil)
     }
 
     /// The account's book as a fold of all its counting entries in ledger order.
@@ -244,7 +244,7 @@ extension LedgerDatabase {
     /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the
     /// part of the book as it was `before` (nil: the account's lots were just deleted). A lot's
     /// expiry is part of its key, so an extended lot moves.
-    private func save(_ book: LotBook, of account: AccountID, changed: Set<LotID>, before: LotBook?) throws {
+    private func save(_ book: LotBook, of account: AccountID, changed: [LotID], before: LotBook?) throws {
         let name = SQLiteStatement.Value.text(account.rawValue)
         for id in changed {
             let old = before?.lot(id), new = book.lot(id)

@@ -20,10 +20,10 @@ public struct LotBook: Hashable, Sendable {
         self.deficit = deficit
     }
 
-    /// Applies one event; returns the lots it changed (their ids: a lot no longer in `lots` was
-    /// used up), so a store writes only those.
+    /// Applies one event; returns the lots it changed, each once (their ids: a lot no longer in
+    /// `lots` was used up), so a store writes only those.
     @discardableResult
-    public mutating func apply(_ event: LotEvent) -> Set<LotID> {
+    public mutating func apply(_ event: LotEvent) -> [LotID] {
         switch event {
         case .credit(let lot): credit(lot)
         case .debit(let amount, let instant, let preferring): debit(amount, at: instant, preferring: preferring)
@@ -31,7 +31,7 @@ public struct LotBook: Hashable, Sendable {
         }
     }
 
-    private mutating func credit(_ lot: Lot) -> Set<LotID> {
+    private mutating func credit(_ lot: Lot) -> [LotID] {
         var lot = lot
         let paid = min(deficit, lot.remaining)
         deficit -= paid
@@ -45,9 +45,11 @@ public struct LotBook: Hashable, Sendable {
     /// Takes `amount` at `instant`: first from the lots credited by `preferring` (a refund takes
     /// its own receipt's points, even while still pending), then from spendable lots soonest to
     /// expire first. What no lot covers becomes deficit.
-    private mutating func debit(_ amount: Points, at instant: Int64, preferring: String?) -> Set<LotID> {
+    private mutating func debit(_ amount: Points, at instant: Int64, preferring: String?) -> [LotID] {
         var left = amount
-        var changed: Set<LotID> = []
+        // A lot is taken from at most once: the first pass stops when the amount is covered or
+        // leaves the lot empty (and removed), so the second never meets it with points left.
+        var changed: [LotID] = []
         func take(where eligible: (Lot) -> Bool) {
             var index = 0
             while left > .zero, index < lots.count {
@@ -58,7 +60,7 @@ public struct LotBook: Hashable, Sendable {
                 let taken = min(left, lots[index].remaining)
                 lots[index].remaining -= taken
                 left -= taken
-                changed.insert(lots[index].id)
+                changed.append(lots[index].id)
                 if lots[index].remaining == .zero { lots.remove(at: index) } else { index += 1 }
             }
         }
@@ -69,11 +71,11 @@ public struct LotBook: Hashable, Sendable {
     }
 
     /// Compensation: lots that exist and expire within the range get `days` more.
-    private mutating func extend(_ lotExtension: LotExtension) -> Set<LotID> {
-        var changed: Set<LotID> = []
+    private mutating func extend(_ lotExtension: LotExtension) -> [LotID] {
+        var changed: [LotID] = []
         for index in lots.indices where lotExtension.expiring.contains(lots[index].expiresAt) {
             lots[index].expiresAt += lotExtension.days * CivilCalendar.millisecondsPerDay
-            changed.insert(lots[index].id)
+            changed.append(lots[index].id)
         }
         lots.sort(by: Lot.spendingOrder)
         return changed

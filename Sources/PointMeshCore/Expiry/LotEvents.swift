@@ -86,17 +86,17 @@ public enum LotEvents {
             let start = reader.offset
             switch tag {
             case termsTag:
-                var numbers: [UInt64: Int64] = [:]
-                var policy: RequestID?
+                var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
-                    if field == 4 {
-                        let text = String(decoding: try inner.raw(end - inner.offset), as: UTF8.self)
-                        policy = try? RequestID(validating: text)
-                    } else {
-                        numbers[field] = try zigzag(&inner)
+                    switch field {
+                    case 1: move = try zigzag(&inner)
+                    case 2: matures = try zigzag(&inner)
+                    case 3: expires = try zigzag(&inner)
+                    case 4: policy = try? RequestID(validating: String(decoding: try inner.raw(end - inner.offset), as: UTF8.self))
+                    default: break
                     }
                 }
-                guard let move = numbers[1], let matures = numbers[2], let expires = numbers[3], let policy,
+                guard let move, let matures, let expires, let policy,
                       (0...Int64(UInt16.max)).contains(move)
                 else { throw .invalid("entry \(entry.id): incomplete lot terms") }
                 fields.terms[Int(move)] = Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy)
@@ -104,12 +104,17 @@ public enum LotEvents {
                 fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
                 continue
             case extensionTag:
-                var numbers: [UInt64: Int64] = [:]
+                var from: Int64?, to: Int64?, days: Int64?
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
-                    numbers[field] = try zigzag(&inner)
+                    switch field {
+                    case 1: from = try zigzag(&inner)
+                    case 2: to = try zigzag(&inner)
+                    case 3: days = try zigzag(&inner)
+                    default: break
+                    }
                 }
                 let clock = 0...EntryBounds.maximumClock
-                guard let from = numbers[1], let to = numbers[2], let days = numbers[3], from <= to, clock.contains(from), clock.contains(to),
+                guard let from, let to, let days, from <= to, clock.contains(from), clock.contains(to),
                       ExpiryRule.daysRange.contains(days)
                 else { throw .invalid("entry \(entry.id): incomplete extension") }
                 fields.extended = LotExtension(expiring: from...to, days: days)
