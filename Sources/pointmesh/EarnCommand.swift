@@ -29,7 +29,10 @@ enum EarnCommand: Command {
                 return "receipt \(receipt) was \(answer.replayNote): it earned \(points) points for \(account)\(repayment) then; "
                     + "nothing new was earned. Balance now \(try node.currentBalance(account))"
             }
-            return "earned \(points) points for \(account)\(repayment) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
+            var line = "earned \(points) points for \(account)\(repayment) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
+            if let pending = answer.object["pending_until"] as? String { line += "; the points are pending until \(pending)" }
+            if let expires = answer.object["expires_at"] as? String { line += "; they expire at \(expires)" }
+            return line
         }
     }
 }

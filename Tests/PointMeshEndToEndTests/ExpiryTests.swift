@@ -140,3 +140,28 @@ private func digest(_ node: NodeProcess) throws -> String? {
         #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
     }
 }
+
+@Suite struct ReturnWindowTests {
+    /// With `--return-window-days 7`, a purchase's points are pending; a refund inside the
+    /// window cancels them without debt; after the window the rest is spendable.
+    @Test func pointsArePendingThroughTheReturnWindow() throws {
+        let clock = SharedClock()
+        let node = try NodeProcess(extraArguments: ["--return-window-days", "7", "--clock-offset-file", clock.path])
+        defer { node.stop(); node.removeFiles() }
+        let earned = try node.client().postJSON("/v1/purchases", #"{"receipt_id":"W1","account_id":"wendy","amount_fen":10000}"#)
+        #expect(earned.status == 201 && earned.json["balance"] as? Int == 0 && earned.json["pending_until"] is String, "\(earned.bodyText)")
+        var view = try account(node, "wendy")
+        #expect(view["balance"] as? Int == 0 && view["pending"] as? Int == 100 && view["pending_until"] as? String == earned.json["pending_until"] as? String)
+        let spend = try node.client().postJSON("/v1/redemptions", #"{"request_id":"WQ","account_id":"wendy","points":10}"#)
+        #expect(spend.status == 409 && spend.errorCode == "insufficient_points", "pending points can't be spent")
+        clock.set(2 * day)
+        let refund = try node.client().postJSON("/v1/refunds", #"{"refund_id":"WF","receipt_id":"W1","amount_fen":4000}"#)
+        #expect(refund.status == 201 && refund.json["debt_delta"] as? Int == 0 && refund.json["points_reversed"] as? Int == 40, "\(refund.bodyText)")
+        view = try account(node, "wendy")
+        #expect(view["pending"] as? Int == 60 && view["debt"] as? Int == 0)
+        clock.set(7 * day + 1_000)
+        view = try account(node, "wendy")
+        #expect(view["balance"] as? Int == 60 && view["pending"] as? Int == 0 && view["pending_until"] == nil)
+        #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+    }
+}

@@ -37,6 +37,8 @@ public enum Earn: EntryKindRule {
         AnswerFields.accountID, AnswerFields.balance, AnswerFields.createdAt,
         FieldSpec("debt_delta", .integer, "Change in the account's debt: negative when these points repaid debt."),
         AnswerFields.entryID, FieldSpec("points", .integer, "Points earned."), AnswerFields.replayed,
+        .optional("expires_at", .time, "When the points earned expire (under the expiry policy in force)."),
+        .optional("pending_until", .time, "With a return window: when the points earned become spendable; until then they are pending."),
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = []
 
@@ -154,7 +156,8 @@ public enum Earn: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let recorded = try recorded(entry)
-        return try AnswerWriter.pointsMoved(entry, customer: recorded.customer, amountKey: "points", amount: recorded.earned.value, replayed: replayed)
+        return try AnswerWriter.pointsMoved(entry, customer: recorded.customer, amountKey: "points", amount: recorded.earned.value, replayed: replayed,
+                                            lot: try LotEvents.terms(of: entry).first)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
