@@ -62,8 +62,16 @@ public enum MoveEffects {
     /// iterates (an entry has a few moves, so a list beats hashing).
     public static func changes(of moves: [Move]) -> [(key: BalanceKey, delta: Balance)] {
         var changes: [(key: BalanceKey, delta: Balance)] = []
+        // A compensation batch has a thousand moves: past a few, find keys by hashing.
+        var positions: [BalanceKey: Int]? = moves.count > 8 ? [:] : nil
         func add(_ key: BalanceKey, _ delta: Balance) {
-            if let index = changes.firstIndex(where: { $0.key == key }) { changes[index].delta += delta } else { changes.append((key, delta)) }
+            let index = positions.map { $0[key] } ?? changes.firstIndex { $0.key == key }
+            if let index {
+                changes[index].delta += delta
+            } else {
+                positions?[key] = changes.count
+                changes.append((key, delta))
+            }
         }
         for move in moves {
             let amount = move.amount.value

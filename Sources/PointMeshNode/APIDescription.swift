@@ -20,12 +20,12 @@ public enum APIDescription {
             id: "listReminders",
             "Accounts with spendable points expiring within `within_days`, by account, then expiry instant, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
             parameters: [withinDaysParameter, reminderLimitParameter, afterParameter, formatParameter], answer: ResponseSchemas.reminders,
-            refusals: [(400, ["invalid_field", "missing_field"])])])
+            refusals: [(400, ["invalid_field", "missing_field"])], jsonLines: true)])
         paths["/v1/lots"] = .object(["get": read(
             id: "listLots",
             "Every account's lots expiring in a range, pending or not, by account, then expiry instant: what a compensation by range touches. `format=jsonl` answers JSON lines.",
             parameters: [timeParameter("expiring_from"), timeParameter("expiring_to"), reminderLimitParameter, afterParameter, formatParameter],
-            answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])])])
+            answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])], jsonLines: true)])
         paths["/v1/accounts/{account_id}"] = .object(["get": read(
             id: "getAccount", "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
             parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])
@@ -104,8 +104,16 @@ public enum APIDescription {
         ])
     }
 
-    static func read(id: String, _ summary: String, parameters: [JSONValue], answer: [FieldSpec], refusals: [(Int, [String])]) -> JSONValue {
-        var responses: [String: JSONValue] = ["200": response("The answer.", object(answer, request: false))]
+    /// A read. `jsonLines`: `format=jsonl` answers one JSON object per line (`application/x-ndjson`).
+    static func read(id: String, _ summary: String, parameters: [JSONValue], answer: [FieldSpec], refusals: [(Int, [String])],
+                     jsonLines: Bool = false) -> JSONValue {
+        var ok = response("The answer.", object(answer, request: false))
+        if jsonLines, case .object(var fields) = ok, case .object(var content)? = fields["content"] {
+            content["application/x-ndjson"] = .object(["schema": .object(["type": .string("string")])])
+            fields["content"] = .object(content)
+            ok = .object(fields)
+        }
+        var responses: [String: JSONValue] = ["200": ok]
         for (status, codes) in refusals + [(500, ["internal_error"]), (503, ["overloaded", "shutting_down"])] {
             responses[String(status)] = errorResponse(codes)
         }

@@ -9,9 +9,9 @@ import Synchronization
 /// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read)"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation)"
     static let usage = """
-        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read] [options]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
@@ -44,11 +44,17 @@ enum BenchCommand: Command {
           the time raw SQLite takes to sum N rows of a minimal table.
             --lots N        (default 10000)
 
+        compensation: N accounts with one earning each written into a node's ledger; then
+          `pointmesh compensate` grants them all points in parts while a probe client keeps
+          buying; the batch's time and the probe's latency during it, against the disk's commit
+          time.
+            --accounts N    (default 100000)
+
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts"]
     static let switches: Set<String> = []
     static let positionals = 1
 
@@ -59,6 +65,7 @@ enum BenchCommand: Command {
         case "catch-up": return try CatchUpBench.run(arguments)
         case "idle": return try IdleBench.run(arguments)
         case "account-read": return try AccountReadBench.run(arguments)
+        case "compensation": return try CompensationBench.run(arguments)
         case let other: throw UsageError(message: "unknown benchmark '\(other)'")
         }
     }

@@ -138,7 +138,9 @@ public enum Compensation: EntryKindRule {
         var accounts: [(id: AccountID, book: LotBook?)] = []
         if more == nil {
             for account in listed {
-                accounts.append((account, try source.isKnown(account) ? try source.lotBook(of: account) : nil))
+                // A grant needs only to know the account; an extension counts its lots in range.
+                let known = try source.isKnown(account)
+                accounts.append((account, !known ? nil : request.action == .grant ? LotBook() : try source.lotBook(of: account)))
             }
         }
         return Facts(accounts: accounts, resolvedMoreThanLimit: more, policies: try source.expiryPolicies())

@@ -56,6 +56,8 @@ public enum ReminderAck: EntryKindRule {
         let request: RequestID = try body.identifier(Fields.request)
         var reminders: [Reminder] = []
         for item in try body.objects(Fields.reminders) {
+            // `points` is checked like any field, though a reminder is its account, instant and window.
+            _ = try item.optionalPositiveInteger(Fields.points)
             reminders.append(Reminder(account: try item.identifier(Fields.account), expiresAt: try item.time(Fields.expiresAt),
                                       withinDays: try item.positiveInteger(Fields.within)))
         }
