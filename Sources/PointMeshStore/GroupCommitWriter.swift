@@ -54,7 +54,7 @@ final class GroupCommitWriter: Sendable {
             self.wal = wal
             self.checkpointer = checkpointer
             // The one connection that writes may cache what only its own writes change.
-            database.cachesPolicies = true
+            database.cachesFacts = true
             pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
             var clock = HybridLogicalClock()

@@ -7,11 +7,15 @@ import PointMeshCore
 /// `MoveEffects`.
 public final class LedgerDatabase: FactsSource {
     public let connection: SQLiteConnection
-    /// Keep the expiry policy versions in memory between writes (every earning reads them).
-    /// Only for the writer's connection, the one that can change them: it forgets them when it
-    /// stores a policy entry and when a transaction rolls back (`forgetCachedFacts`).
-    var cachesPolicies = false
+    /// Keep facts every write reads in memory: the expiry policy versions between writes, and
+    /// the last deficit read (below). Only for the writer's connection, the one that can change
+    /// them: it forgets them when it writes them and when a transaction rolls back
+    /// (`forgetCachedFacts`).
+    var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
+    /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
+    /// update needn't read it again; dropped whenever lots of that account are written.
+    var lastDeficit: (account: AccountID, deficit: Points)?
 
     public init(connection: SQLiteConnection) {
         self.connection = connection
@@ -20,6 +24,7 @@ public final class LedgerDatabase: FactsSource {
     /// Drops what is cached from the database: the transaction that may have changed it rolled back.
     func forgetCachedFacts() {
         cachedPolicies = nil
+        lastDeficit = nil
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,

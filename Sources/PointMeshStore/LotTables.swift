@@ -76,6 +76,7 @@ extension LedgerDatabase {
             FROM lots WHERE account = ?1
             """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
             let deficit = Points(row.int64(4))
+            if cachesFacts { lastDeficit = (account, deficit) }
             return AccountFacts(
                 summary: LotSummary(spendable: Points(row.int64(2)) - deficit, deficit: deficit, pending: Points(row.int64(1)),
                                     nextMaturity: row.int64(3) >= 0 ? row.int64(3) : nil, expired: Points(row.int64(0))),
@@ -137,7 +138,14 @@ extension LedgerDatabase {
             part = try lots(of: account, where: "expires_at BETWEEN ? AND ?",
                             [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
         }
-        return LotBook(lots: part, deficit: try deficit(of: account))
+        return LotBook(lots: part, deficit: try knownDeficit(of: account))
+    }
+
+    /// The account's deficit: on the writer, as its decision just read it in this transaction
+    /// (`accountFacts`) if nothing wrote it since; otherwise from the table.
+    private func knownDeficit(of account: AccountID) throws -> Points {
+        if let known = lastDeficit, known.account == account { return known.deficit }
+        return try deficit(of: account)
     }
 
     /// Every write of an earning reads this, so it must use the partial index of rare codes:
@@ -151,7 +159,7 @@ extension LedgerDatabase {
         var versions: [ExpiryPolicyVersion] = []
         for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
         let policies = ExpiryPolicies(versions)
-        if cachesPolicies { cachedPolicies = policies }
+        if cachesFacts { cachedPolicies = policies }
         return policies
     }
 
@@ -267,6 +275,7 @@ extension LedgerDatabase {
                     ])
             }
         }
+        if lastDeficit?.account == account { lastDeficit = nil }
         if let before, before.deficit == book.deficit { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",

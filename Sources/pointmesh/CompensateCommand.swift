@@ -28,7 +28,9 @@ enum CompensateCommand: Command {
         "batch", "reason", "reference", "extend-days", "expiring-from", "expiring-to", "grant-points", "accounts", "accounts-file",
     ])
     static let switches = NodeClient.switches
-    static let partSize = 1_000
+    /// Accounts per request: a part is one commit (about 3 ms for 200 accounts here), so the
+    /// node's other writes never wait long behind it.
+    static let partSize = 200
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
