@@ -9,8 +9,9 @@ public protocol FactsSource {
     func linkedEntries(_ link: String) throws -> [LedgerEntry]
     /// A customer's open lots and deficit, as its entries in ledger order left them.
     func lotBook(of account: AccountID) throws -> LotBook
-    /// A customer's points at `instant` (without `expiring`) and debt: what every decision
-    /// about a customer reads. By default from `lotBook`; a store answers it with sums.
+    /// A customer's points at `instant` (without `expiring` and `expired`) and debt: what every
+    /// decision about a customer reads. By default from `lotBook`; a store answers it with sums
+    /// over the lots not yet expired.
     func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts
     /// Points of `account`'s lots from `source` still pending at `instant`.
     func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points
@@ -24,8 +25,9 @@ public protocol FactsSource {
 
 extension FactsSource {
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
-        AccountFacts(summary: try lotBook(of: account).summary(at: instant, expiringLimit: 0),
-                     debt: try balance(BalanceKey(LedgerAccount(account), .debt)).posted)
+        var summary = try lotBook(of: account).summary(at: instant, expiringLimit: 0)
+        summary.expired = .zero
+        return AccountFacts(summary: summary, debt: try balance(BalanceKey(LedgerAccount(account), .debt)).posted)
     }
 
     public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
@@ -38,7 +40,9 @@ extension FactsSource {
     }
 }
 
-/// A customer's points at one instant and its debt.
+/// A customer's points at one instant and its debt: what a decision reads. Its `summary` leaves
+/// out `expiring` and `expired` (0): no decision needs them, and reading them would make every
+/// write to an account read all the lots that expired over the years.
 public struct AccountFacts: Hashable, Sendable {
     public var summary: LotSummary
     public var debt: Points

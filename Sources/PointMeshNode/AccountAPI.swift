@@ -11,13 +11,14 @@ extension LedgerAPI {
     func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let now = clock.now()
-        let (facts, expiring, policies) = try reading {
-            (try $0.accountFacts(of: account, at: now), try $0.expiring(of: account, at: now), try $0.expiryPolicies())
+        let (facts, expired, expiring, policies) = try reading {
+            (try $0.accountFacts(of: account, at: now), try $0.expiredPoints(of: account, at: now), try $0.expiring(of: account, at: now),
+             try $0.expiryPolicies())
         }
         let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
-            "pending": .integer(summary.pending.value), "expired_total": .integer(summary.expired.value),
+            "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value),
             "family_id": .null, "frozen": .bool(false),
             "expiring": .array(expiring.map {
                 .object(["points": .integer($0.points.value), "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))])

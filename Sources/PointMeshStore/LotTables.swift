@@ -62,26 +62,32 @@ extension LedgerDatabase {
         }
     }
 
-    /// What every decision about a customer reads, in one statement over the account's lots
-    /// (a contiguous range of the table): `lotBook(of:).summary(at:)` without `expiring`,
-    /// computed as sums, and the debt. A test checks the two agree.
+    /// What every decision about a customer reads, in one statement: sums over the account's
+    /// lots not yet expired (a contiguous range of the table, which skips every lot that expired
+    /// before `instant`), its deficit and its debt. Equals `lotBook(of:).summary(at:)` without
+    /// `expiring` and `expired`; a test checks it.
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
         try connection.first("""
-            SELECT COALESCE(SUM(CASE WHEN expires_at <= ?2 THEN remaining END), 0),
-                   COALESCE(SUM(CASE WHEN expires_at > ?2 AND matures_at > ?2 THEN remaining END), 0),
-                   COALESCE(SUM(CASE WHEN expires_at > ?2 AND matures_at <= ?2 THEN remaining END), 0),
-                   COALESCE(MIN(CASE WHEN expires_at > ?2 AND matures_at > ?2 THEN matures_at END), -1),
+            SELECT COALESCE(SUM(CASE WHEN matures_at > ?2 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining END), 0),
+                   MIN(CASE WHEN matures_at > ?2 THEN matures_at END),
                    COALESCE((SELECT deficit FROM lot_deficits WHERE account = ?1), 0),
                    COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0)
-            FROM lots WHERE account = ?1
+            FROM lots WHERE account = ?1 AND expires_at > ?2
             """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
-            let deficit = Points(row.int64(4))
+            let deficit = Points(row.int64(3))
             if cachesFacts { lastDeficit = (account, deficit) }
             return AccountFacts(
-                summary: LotSummary(spendable: Points(row.int64(2)) - deficit, deficit: deficit, pending: Points(row.int64(1)),
-                                    nextMaturity: row.int64(3) >= 0 ? row.int64(3) : nil, expired: Points(row.int64(0))),
-                debt: Points(row.int64(5)))
+                summary: LotSummary(spendable: Points(row.int64(1)) - deficit, deficit: deficit, pending: Points(row.int64(0)),
+                                    nextMaturity: row.optionalInt64(2)),
+                debt: Points(row.int64(4)))
         } ?? .empty
+    }
+
+    /// Points of the account that expired unspent, as of `instant` (for the account view).
+    public func expiredPoints(of account: AccountID, at instant: Int64) throws -> Points {
+        Points(try connection.first("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account = ? AND expires_at <= ?",
+                                    .text(account.rawValue), .integer(instant)) { $0.int64(0) } ?? 0)
     }
 
     /// The account's spendable points by expiry instant, soonest first, at most `limit` instants.

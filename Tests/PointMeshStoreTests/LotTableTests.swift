@@ -79,6 +79,7 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
             for instant in stride(from: Int64(0), to: 90 * day, by: Int(day / 3)) {
                 var summary = try database.accountFacts(of: account, at: instant).summary
                 summary.expiring = try database.expiring(of: account, at: instant)
+                summary.expired = try database.expiredPoints(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(account) at day \(instant / day)")
                 for source in Set(book.lots.map(\.source)) {
                     let pending = book.lots.filter { $0.source == source && $0.isPending(at: instant) }.reduce(Points.zero) { $0 + $1.remaining }
