@@ -64,9 +64,6 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
 
-    /// Every customer account any counting entry concerns.
-    public var accounts: [AccountID] { accountEntries.keys.sorted() }
-
     public func linkedEntries(_ link: String) -> [LedgerEntry] {
         (links[link] ?? []).compactMap { byID[$0] }
     }
