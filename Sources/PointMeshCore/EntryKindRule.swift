@@ -17,6 +17,8 @@ public protocol EntryKindRule: Sendable {
     /// and its summary for the API description.
     static var method: String { get }
     static var route: String { get }
+    /// Who may make this write (the HTTP edge checks the caller's token against it).
+    static var access: Access { get }
     static var summary: String { get }
     /// Its request body, field by field.
     static var requestFields: [FieldSpec] { get }

@@ -27,6 +27,6 @@ public enum LedgerRules {
         }
         return .append(LedgerEntry(
             id: id, timestamp: timestamp, code: write.kind.code, idempotencyKey: write.key, requestHash: write.hash,
-            moves: decision.moves, details: decision.details))
+            moves: decision.moves, details: EntryAudit.details(decision.details, madeBy: context.caller)))
     }
 }

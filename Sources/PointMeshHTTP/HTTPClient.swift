@@ -42,8 +42,9 @@ public final class HTTPClient {
 
     /// Sends one request and reads its response. A keep-alive connection the server has since
     /// closed is reopened once; PointMesh writes carry ids, so resending one is safe.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> HTTPClientResponse {
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = []) throws -> HTTPClientResponse {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\n"
+        for header in headers where !header.value.contains(where: \.isNewline) { head += "\(header.name): \(header.value)\r\n" }
         if let body {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         }

@@ -48,6 +48,11 @@ public enum APIDescription {
             "operationId": .string("getOpenAPI"), "summary": .string("This document."),
             "responses": .object(["200": .object(["description": .string("The OpenAPI description."), "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])])])])]),
         ])])
+        for (path, item) in paths {
+            guard case .object(var methods) = item else { continue }
+            for (method, operation) in methods { methods[method] = secured(operation, access: APIAccess.of(method: method.uppercased(), path: path)) }
+            paths[path] = .object(methods)
+        }
         return .object([
             "openapi": .string("3.1.0"),
             "info": .object([
@@ -56,7 +61,12 @@ public enum APIDescription {
             ]),
             "servers": .array([.object(["url": .string("http://127.0.0.1:8080")])]),
             "paths": .object(paths),
-            "components": .object(["schemas": .object([
+            "components": .object([
+              "securitySchemes": .object(["bearerAuth": .object([
+                  "type": .string("http"), "scheme": .string("bearer"),
+                  "description": .string("A token from the node's --tokens-file (`pointmesh token create`). A node without a tokens file serves loopback only and needs none."),
+              ])]),
+              "schemas": .object([
                 "Id": .object(["type": .string("string"), "minLength": .integer(1), "maxLength": .integer(Int64(maximumIdentifierLength)),
                                "pattern": .string("^[A-Za-z0-9._:-]{1,128}$")]),
                 "Error": .object(["type": .string("object"), "required": .array([.string("error")]), "properties": .object([
@@ -67,6 +77,27 @@ public enum APIDescription {
     }
 
     // MARK: Operations
+
+    /// Declares who may call `operation`: its security, the roles allowed (`x-roles`) and, for a
+    /// route that needs a role, the 401 and 403 a node with tokens answers.
+    static func secured(_ operation: JSONValue, access: Access) -> JSONValue {
+        guard case .object(var fields) = operation else { return operation }
+        let bearer = JSONValue.object(["bearerAuth": .array([])])
+        fields["x-roles"] = .array(access.allowed.map { .string($0.rawValue) })
+        switch access {
+        case .open:
+            // Readable without a token unless the node runs with --protect-reads.
+            fields["security"] = .array([.object([:]), bearer])
+        case .roles:
+            fields["security"] = .array([bearer])
+            if case .object(var responses)? = fields["responses"] {
+                responses["401"] = errorResponse(["unauthenticated"])
+                responses["403"] = errorResponse(["forbidden"])
+                fields["responses"] = .object(responses)
+            }
+        }
+        return .object(fields)
+    }
 
     static let badRequest = ["bad_request", "invalid_json", "invalid_field", "missing_field", "unknown_field"]
     /// What any write may meet below its rules: the HTTP edge and the disk.

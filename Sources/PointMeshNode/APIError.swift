@@ -27,7 +27,11 @@ struct APIError: Error, Equatable {
         return copy
     }
 
-    var response: HTTPResponse { .error(status, code: code, message: message) }
+    var response: HTTPResponse {
+        var response = HTTPResponse.error(status, code: code, message: message)
+        if status == 401 { response.headers.append(("WWW-Authenticate", "Bearer realm=\"pointmesh\"")) }
+        return response
+    }
 
     /// The one place domain and storage errors become HTTP statuses.
     init(_ error: any Error) {

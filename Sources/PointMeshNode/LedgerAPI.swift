@@ -13,6 +13,7 @@ struct LedgerAPI: Sendable {
     /// The ledger's clock, and the node's return window in milliseconds.
     let clock: NodeClock
     let returnWindow: Int64
+    let authorizer: Authorizer
     let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
     let requestIDs = RequestIDs()
 
@@ -24,34 +25,46 @@ struct LedgerAPI: Sendable {
         var router = Router()
         for kind in EntryKinds.all {
             router.addAsync(kind.method, kind.route) { request, _, respond in
-                write(request, kind: kind, respond: respond)
+                switch authorizer.caller(of: request, for: kind.access) {
+                case .success(let caller): write(request, kind: kind, caller: caller, respond: respond)
+                case .failure(let refusal): respond(refusal.response)
+                }
             }
         }
-        router.add("GET", "/v1/accounts/{account_id}") { _, parameters in
+        func read(_ method: String, _ path: String, _ handler: @escaping @Sendable (HTTPRequest, [String: String]) -> HTTPResponse) {
+            let access = APIAccess.of(method: method, path: path)
+            router.add(method, path) { request, parameters in
+                switch authorizer.caller(of: request, for: access) {
+                case .success: handler(request, parameters)
+                case .failure(let refusal): refusal.response
+                }
+            }
+        }
+        read("GET", "/v1/accounts/{account_id}") { _, parameters in
             answer { () throws(APIError) in try account(parameters) }
         }
-        router.add("GET", "/v1/accounts/{account_id}/entries") { request, parameters in
+        read("GET", "/v1/accounts/{account_id}/entries") { request, parameters in
             answer { () throws(APIError) in try entries(request, parameters) }
         }
-        router.add("GET", "/v1/policies/expiry") { _, _ in
+        read("GET", "/v1/policies/expiry") { _, _ in
             answer { () throws(APIError) in try expiryPolicies() }
         }
-        router.add("GET", "/v1/reminders") { request, _ in
+        read("GET", "/v1/reminders") { request, _ in
             reminders(request)
         }
-        router.add("GET", "/v1/lots") { request, _ in
+        read("GET", "/v1/lots") { request, _ in
             lots(request)
         }
-        router.add("GET", "/v1/status") { _, _ in
+        read("GET", "/v1/status") { _, _ in
             answer { () throws(APIError) in try status() }
         }
-        router.add("POST", "/v1/cluster/retirements") { request, _ in
+        read("POST", "/v1/cluster/retirements") { request, _ in
             answer { () throws(APIError) in try retire(request) }
         }
-        router.add("GET", "/metrics") { _, _ in
+        read("GET", "/metrics") { _, _ in
             HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metricsText().utf8))
         }
-        router.add("GET", "/openapi.json") { _, _ in
+        read("GET", "/openapi.json") { _, _ in
             .json(200, Array(APIDescription.json.utf8))
         }
         return router
@@ -68,8 +81,8 @@ struct LedgerAPI: Sendable {
 
     /// A write: validated on the event loop (quick), committed by the group-commit writer, and
     /// answered from the writer's completion, so no thread waits for the fsync.
-    private func write(_ request: HTTPRequest, kind: any EntryKindRule.Type, respond: @escaping HTTPServer.Responder) {
-        let context = self.context()
+    private func write(_ request: HTTPRequest, kind: any EntryKindRule.Type, caller: String, respond: @escaping HTTPServer.Responder) {
+        let context = self.context(caller: caller)
         let prepared: PreparedWrite
         do {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
@@ -111,8 +124,8 @@ struct LedgerAPI: Sendable {
     }
 
     /// Who is asking, of which node, now; and the request's id for logs.
-    private func context() -> RequestContext {
-        RequestContext(caller: "", node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), returnWindow: returnWindow)
+    private func context(caller: String) -> RequestContext {
+        RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), returnWindow: returnWindow)
     }
 
     /// Peers silent for longer than this make a refusal for lack of points mention it.

@@ -17,6 +17,11 @@ public struct NodeConfiguration: Sendable {
     public var returnWindowDays: Int64 = 0
     /// The ledger's clock (`--clock-offset-file` shifts it, for tests).
     public var clock = NodeClock()
+    /// `--tokens-file`: the bearer tokens the HTTP API accepts; without it the API is open and
+    /// the node serves HTTP on loopback only.
+    public var tokensFile: String?
+    /// `--protect-reads`: status, metrics and the API description need a token too.
+    public var protectReads = false
 
     /// The longest return window a node accepts.
     public static let maximumReturnWindowDays: Int64 = 365

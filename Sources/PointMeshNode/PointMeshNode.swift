@@ -22,6 +22,7 @@ public final class PointMeshNode: Sendable {
         self.log = log
         // Refuse a bad gossip set-up before touching the data directory.
         let (key, keyNote) = try Self.clusterKey(configuration)
+        let tokens = try Self.accessTokens(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
             newNodeID: Self.generateNodeID, now: { [clock = configuration.clock] in clock.now() }, log: { log.warning($0) },
@@ -50,7 +51,8 @@ public final class PointMeshNode: Sendable {
         self.keyNote = keyNote
         let server = http
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: configuration.clock,
-                            returnWindow: configuration.returnWindowDays * CivilCalendar.millisecondsPerDay) {
+                            returnWindow: configuration.returnWindowDays * CivilCalendar.millisecondsPerDay,
+                            authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads)) {
             [("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", Int64(server.activeConnections)),
              ("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
               Int64(server.refusedConnections.load(ordering: .relaxed)))]
@@ -61,6 +63,16 @@ public final class PointMeshNode: Sendable {
     }
 
     /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
+    /// The tokens file's entries; without one, HTTP only on loopback (anyone who reaches the
+    /// port could otherwise mint points).
+    private static func accessTokens(_ configuration: NodeConfiguration) throws -> AccessTokens? {
+        guard let path = configuration.tokensFile else {
+            guard configuration.http.isLoopback else { throw NodeError.httpNeedsTokens(configuration.http.description) }
+            return nil
+        }
+        return try AccessTokens.load(path: path)
+    }
+
     private static func clusterKey(_ configuration: NodeConfiguration) throws -> (ClusterKey, String) {
         guard let path = configuration.clusterKeyFile else {
             let outside = ([configuration.gossip] + configuration.seeds).filter { !$0.isLoopback }
@@ -125,11 +137,14 @@ private final class RouterBox: @unchecked Sendable {
 /// Why a node refuses to start, beyond storage and sockets.
 public enum NodeError: Error, CustomStringConvertible {
     case gossipNeedsKey([String])
+    case httpNeedsTokens(String)
     case unreadableKeyFile(String)
     case weakKey(String, Int)
 
     public var description: String {
         switch self {
+        case .httpNeedsTokens(let address):
+            "HTTP beyond loopback needs --tokens-file (not loopback: \(address)); without tokens anyone who reaches the port could mint points"
         case .gossipNeedsKey(let addresses):
             "gossip beyond loopback needs --cluster-key-file (not loopback: \(addresses.joined(separator: ", ")))"
         case .unreadableKeyFile(let path):

@@ -17,6 +17,7 @@ enum ResponseBodies {
             "duplicate": .bool(duplicate),
             "moves": .array(entry.moves.map(move)),
         ]
+        if let caller = EntryAudit.caller(of: entry) { fields["made_by"] = .string(caller) }
         if let kind = EntryKinds.kind(code: entry.code), let own = try? kind.historyFields(entry) {
             fields.merge(own) { kept, _ in kept }
         }

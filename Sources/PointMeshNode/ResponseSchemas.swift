@@ -72,6 +72,7 @@ enum ResponseSchemas {
         FieldSpec("debt_delta", .integer, "Change to the account's debt."),
         FieldSpec("duplicate", .boolean, "True for a losing copy of a write made at two nodes: it counts for nothing."),
         FieldSpec("moves", .array(of: move, maximumCount: 1_000), "Every move of the entry."),
+        .optional("made_by", .text, "The name of the token that made the write (on a node with --tokens-file)."),
         .optional("points", .integer, "The kind's amount: earned, reversed or spent."),
         .optional("receipt_id", .id, "Earn and refund: the receipt."),
         .optional("refund_id", .id, "Refund: its id."),

@@ -34,5 +34,5 @@ enum ExitStatus {
 let commands: [any Command.Type] = [
     ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, BalanceCommand.self,
     HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, StatusCommand.self, RetireCommand.self,
-    VerifyCommand.self, BenchCommand.self, OpenAPICommand.self,
+    VerifyCommand.self, TokenCommand.self, BenchCommand.self, OpenAPICommand.self,
 ]

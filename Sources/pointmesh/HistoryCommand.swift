@@ -35,6 +35,7 @@ enum HistoryCommand: Command {
                     (entry["batch_id"] as? String).map { "batch \($0): \(entry["reason"] as? String ?? "") (\(entry["reference"] as? String ?? ""))" },
                     (entry["days"] as? Int).map { "expiry +\($0) days" },
                     entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
+                    (entry["made_by"] as? String).map { "by \($0)" },
                 ].compactMap { $0 }.joined(separator: ", ")
                 return [entry["created_at"] as? String ?? "", entry["entry_id"] as? String ?? "", entry["kind"] as? String ?? "",
                         Self.signed(delta), debt == 0 ? "" : Self.signed(debt), detail]

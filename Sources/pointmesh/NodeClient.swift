@@ -4,12 +4,13 @@ import PointMeshHTTP
 /// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's
 /// answer, and the exit statuses of `ExitStatus`.
 struct NodeClient {
-    static let valued: Set<String> = ["node", "timeout"]
+    static let valued: Set<String> = ["node", "timeout", "token"]
     static let switches: Set<String> = ["json"]
     static let defaultTimeoutSeconds = 5.0
     static let optionsHelp = """
           --node URL     the node's HTTP API (default http://127.0.0.1:8080)
           --timeout S    seconds to wait for the node (default 5)
+          --token T      bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)
           --json         print the node's JSON answer instead of a sentence
 
         Exit status: 0 done, 1 refused by the node, 2 usage error, 3 node unreachable or not a
@@ -18,6 +19,8 @@ struct NodeClient {
 
     let client: HTTPClient
     let json: Bool
+    /// `Authorization: Bearer …` when a token was given.
+    let headers: [(name: String, value: String)]
 
     init(_ arguments: CommandLineArguments) throws(UsageError) {
         let url = arguments.value("node") ?? "http://127.0.0.1:8080"
@@ -36,6 +39,8 @@ struct NodeClient {
         }
         client = HTTPClient(address: address, timeoutMilliseconds: Int32(timeout * 1000))
         json = arguments.has("json")
+        let token = arguments.value("token") ?? ProcessInfo.processInfo.environment["POINTMESH_TOKEN"]
+        headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
     }
 
     /// A node's answer: its status and JSON object.
@@ -64,7 +69,7 @@ struct NodeClient {
         let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) }
         let response: HTTPClientResponse
         do {
-            response = try client.send(method, path, body: bytes)
+            response = try client.send(method, path, body: bytes, headers: headers)
         } catch {
             throw Failure.unreachable("cannot reach a node at \(client.address) within \(Double(client.timeoutMilliseconds) / 1000) s: \(error)")
         }

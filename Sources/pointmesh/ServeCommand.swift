@@ -12,6 +12,7 @@ enum ServeCommand: Command {
         Usage: pointmesh serve [--config FILE] [--node-id ID] [--data DIR] [--http HOST:PORT]
                                [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
                                [--role store|hq] [--return-window-days N]
+                               [--tokens-file FILE] [--protect-reads]
 
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -32,6 +33,11 @@ enum ServeCommand: Command {
           --max-connections N          concurrent HTTP connections (default 512)
           --gossip-interval-ms N       time between gossip rounds (default 1000)
           --gossip-fanout N            peers contacted per round (default 2)
+          --tokens-file FILE       bearer tokens the HTTP API accepts: a JSON list of
+                                   {"name", "role": clerk|hq|admin, "token_sha256"}, readable
+                                   by its owner only (`pointmesh token create` makes entries).
+                                   Required to serve HTTP beyond loopback
+          --protect-reads          status, metrics and /openapi.json need a token too
           --return-window-days N       points a purchase earns stay pending (not spendable)
                                        for N days, and a refund inside that window cancels
                                        them instead of making debt (default 0: off)
@@ -42,9 +48,9 @@ enum ServeCommand: Command {
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
-        "return-window-days", "clock-offset-file",
+        "return-window-days", "clock-offset-file", "tokens-file",
     ]
-    static let switches: Set<String> = []
+    static let switches: Set<String> = ["protect-reads"]
     static let repeatable: Set<String> = ["seed"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -80,11 +86,12 @@ enum ServeCommand: Command {
     static func mergedOptions(_ arguments: CommandLineArguments) throws -> [String: [String]] {
         var options: [String: [String]] = [:]
         if let path = arguments.value("config") {
-            options = try ConfigFile.load(path: path, allowed: valued.subtracting(["config"]))
+            options = try ConfigFile.load(path: path, allowed: valued.union(switches).subtracting(["config"]))
         }
         for (name, values) in arguments.values where name != "config" {
             options[name] = values
         }
+        for name in switches where arguments.has(name) { options[name] = ["true"] }
         return options
     }
 
@@ -129,6 +136,12 @@ enum ServeCommand: Command {
             configuration.returnWindowDays = days
         }
         if let file = options["clock-offset-file"]?.last { configuration.clock = NodeClock(offsetFile: file) }
+        configuration.tokensFile = options["tokens-file"]?.last
+        switch options["protect-reads"]?.last {
+        case nil, "false", "0": configuration.protectReads = false
+        case "true", "1": configuration.protectReads = true
+        case let other?: throw UsageError(message: "protect-reads must be true or false, got '\(other)'")
+        }
         return configuration
     }
 }

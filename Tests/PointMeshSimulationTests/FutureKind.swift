@@ -14,6 +14,7 @@ enum StampCard: EntryKindRule {
     static let code = EntryCode(99)
     static let scope = "stamp-card"
     static let route = "/v9/stamp-cards"
+    static let access = Access.till
     static let summary = "A kind from the future."
     static let requestFields: [FieldSpec] = []
     static let responseFields: [FieldSpec] = []

@@ -20,6 +20,7 @@ public enum Earn: EntryKindRule {
     public static let code = EntryCode(1)
     public static let scope = "receipt"
     public static let route = "/v1/purchases"
+    public static let access = Access.till
     public static let summary = "Record a purchase and earn its points (1 point per whole yuan), a lot that expires under the expiry policy in force. A receipt earns once chain-wide; sending it again answers 200 with the original result."
 
     enum Fields {

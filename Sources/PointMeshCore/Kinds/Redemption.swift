@@ -22,6 +22,7 @@ public enum Redemption: EntryKindRule {
     public static let code = EntryCode(3)
     public static let scope = "redemption"
     public static let route = "/v1/redemptions"
+    public static let access = Access.till
     public static let summary = "Spend points on a reward or a bill; refused when the spendable balance is short."
 
     enum Fields {

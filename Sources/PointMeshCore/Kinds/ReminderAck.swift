@@ -32,6 +32,7 @@ public enum ReminderAck: EntryKindRule {
     public static let code = EntryCode(6)
     public static let scope = "reminder-ack"
     public static let route = "/v1/reminders/acks"
+    public static let access = Access.headquarters
     public static let summary = "Acknowledge reminders a channel sent, so later runs of GET /v1/reminders with the same within_days skip them on every node."
     public static let maximumReminders = 1_000
 

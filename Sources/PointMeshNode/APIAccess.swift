@@ -1,0 +1,51 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+
+/// Who may call each route: the kinds' writes say it themselves (`EntryKindRule.access`); the
+/// rest are listed here. `LedgerAPI` enforces it and `APIDescription` documents it from the same
+/// table, so the two can't disagree.
+enum APIAccess {
+    static func of(method: String, path: String) -> Access {
+        if let kind = EntryKinds.all.first(where: { $0.method == method && $0.route == path }) { return kind.access }
+        switch (method, path) {
+        case ("GET", "/v1/accounts/{account_id}"), ("GET", "/v1/accounts/{account_id}/entries"): return .lookup
+        case ("GET", "/v1/policies/expiry"), ("GET", "/v1/reminders"), ("GET", "/v1/lots"): return .headquarters
+        case ("POST", "/v1/cluster/retirements"): return .administration
+        default: return .open
+        }
+    }
+}
+
+/// The check of a request's token against a route's access, and the caller it yields.
+struct Authorizer: Sendable {
+    /// Nil: the node runs without tokens (only on loopback) and lets every request through.
+    let tokens: AccessTokens?
+    /// Whether open routes (status, metrics, the API description) need a token too.
+    let protectReads: Bool
+
+    /// The caller's token name ("" without tokens or on an open route without one), or the
+    /// refusal: 401 without a token the node knows, 403 for a role the route doesn't allow.
+    func caller(of request: HTTPRequest, for access: Access) -> Result<String, APIError> {
+        guard let tokens else { return .success("") }
+        let presented = Self.bearer(request.header("Authorization"))
+        if case .open = access, !protectReads, presented == nil { return .success("") }
+        guard let presented, let entry = tokens.authenticate(presented) else {
+            return .failure(APIError(status: 401, code: "unauthenticated",
+                                     message: presented == nil ? "send Authorization: Bearer <token>" : "the token is not one this node accepts"))
+        }
+        if case .roles(let roles) = access, !roles.contains(entry.role) {
+            return .failure(APIError(status: 403, code: "forbidden",
+                                     message: "token '\(entry.name)' has role \(entry.role.rawValue); this needs \(access.allowed.map(\.rawValue).joined(separator: " or "))"))
+        }
+        return .success(entry.name)
+    }
+
+    private static func bearer(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}
