@@ -237,7 +237,8 @@ final class GossipService: Sendable {
             }
             if isRefusal(error) { refusals.add(1, ordering: .relaxed) }
             if wasUp || target.id == nil || isRefusal(error) {
-                log.warning("gossip with \(target.id?.rawValue ?? "seed") at \(target.address) failed: \(error)")
+                log.warning("gossip with \(target.id?.rawValue ?? "seed") at \(target.address) failed: \(error)",
+                            ["peer": target.id?.rawValue ?? "seed", "address": target.address])
             }
         }
         saveMembershipIfChanged()
@@ -291,7 +292,7 @@ final class GossipService: Sendable {
             // A port probe that sent nothing.
         } catch {
             if isRefusal(error) { refusals.add(1, ordering: .relaxed) }
-            log.warning("closing gossip connection from \(peer?.rawValue ?? "unidentified peer"): \(error)")
+            log.warning("closing gossip connection from \(peer?.rawValue ?? "unidentified peer"): \(error)", ["peer": peer?.rawValue ?? "unidentified"])
         }
         saveMembershipIfChanged()
     }
@@ -404,13 +405,13 @@ private final class CatchUpProgress {
         received += Int64(count)
         if known >= Self.threshold, Date().timeIntervalSince(lastLog) >= 1 {
             lastLog = Date()
-            log.info("catching up from \(peer): received \(received) of \(known) entries")
+            log.info("catching up from \(peer): received \(received) of \(known) entries", ["peer": peer.description])
         }
     }
 
     func finish() {
         if known >= Self.threshold {
-            log.info("caught up from \(peer): received \(received) of \(known) entries")
+            log.info("caught up from \(peer): received \(received) of \(known) entries", ["peer": peer.description])
         }
     }
 }

@@ -99,7 +99,8 @@ struct LedgerAPI: Sendable {
                 let created: Bool
                 if case .created = outcome { created = true } else { created = false }
                 guard let body = try? kind.response(outcome.entry, replayed: !created) else {
-                    log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render")
+                    log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render",
+                              ["request_id": context.requestID])
                     // The write is on disk: say so, so the client retries with the same id.
                     let error = APIError(status: 500, code: "internal_error",
                                          message: "the write was recorded as entry \(outcome.entry.id) but its answer could not be built; send it again with the same id to get it")
@@ -115,7 +116,8 @@ struct LedgerAPI: Sendable {
                 }
                 metrics.recordWrite(kind, .refused)
                 if apiError.status >= 500 {
-                    log.error("request \(context.requestID): \(request.method) \(request.path) failed: \(error)")
+                    log.error("request \(context.requestID): \(request.method) \(request.path) failed: \(error)",
+                              ["request_id": context.requestID, "status": String(apiError.status)])
                     apiError = apiError.withRequestID(context.requestID)
                 }
                 respond(apiError.response)
@@ -259,7 +261,7 @@ struct LedgerAPI: Sendable {
             return try body()
         } catch {
             let id = requestIDs.next()
-            log.error("request \(id): read failed: \(error)")
+            log.error("request \(id): read failed: \(error)", ["request_id": id])
             throw APIError(error).withRequestID(id)
         }
     }

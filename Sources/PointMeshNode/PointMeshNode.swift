@@ -17,16 +17,18 @@ public final class PointMeshNode: Sendable {
     private let keyNote: String
 
     /// Opens the data directory and binds both ports; call `start()` to begin serving.
-    public init(configuration: NodeConfiguration, log: Logger) throws {
+    public init(configuration: NodeConfiguration, log startLog: Logger) throws {
         self.configuration = configuration
-        self.log = log
         // Refuse a bad gossip set-up before touching the data directory.
         let (key, keyNote) = try Self.clusterKey(configuration)
         let tokens = try Self.accessTokens(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
-            newNodeID: Self.generateNodeID, now: { [clock = configuration.clock] in clock.now() }, log: { log.warning($0) },
-            progress: { log.info($0) })
+            newNodeID: Self.generateNodeID, now: { [clock = configuration.clock] in clock.now() }, log: { startLog.warning($0) },
+            progress: { startLog.info($0) })
+        // From here on every line says which node it is from.
+        let log = startLog.with(["node": store.nodeID.rawValue])
+        self.log = log
         let metrics = NodeMetrics()
         var httpConfiguration = HTTPServerConfiguration(address: configuration.http)
         httpConfiguration.timeouts = configuration.httpTimeouts
@@ -34,9 +36,16 @@ public final class PointMeshNode: Sendable {
         // The HTTP server is created before the API so the API's gauges can read it; the
         // handler reaches the router through this box, filled in just below.
         let routerBox = RouterBox()
+        let logsRequests = log.isEnabled(.debug)
         http = try HTTPServer(configuration: httpConfiguration, log: { log.warning($0) }) { request, respond in
+            let started = logsRequests ? DispatchTime.now().uptimeNanoseconds : 0
             let counted: HTTPServer.Responder = { response in
                 metrics.recordResponse(status: response.status)
+                if logsRequests {
+                    let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1_000
+                    log.debug("request", ["method": request.method, "path": request.path, "status": String(response.status),
+                                          "duration_ms": String(format: "%.3f", Double(micros) / 1_000)])
+                }
                 respond(response)
             }
             guard let router = routerBox.router else {

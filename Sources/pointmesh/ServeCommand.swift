@@ -13,6 +13,7 @@ enum ServeCommand: Command {
                                [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
                                [--role store|hq] [--return-window-days N]
                                [--tokens-file FILE] [--protect-reads]
+                               [--log-format json|text] [--log-level LEVEL]
 
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -38,6 +39,10 @@ enum ServeCommand: Command {
                                    by its owner only (`pointmesh token create` makes entries).
                                    Required to serve HTTP beyond loopback
           --protect-reads          status, metrics and /openapi.json need a token too
+          --log-format json|text   standard error: one JSON object per line (default), or
+                                   human-readable lines for a terminal
+          --log-level LEVEL        debug (adds a line per HTTP request), info (default),
+                                   warning or error
           --return-window-days N       points a purchase earns stay pending (not spendable)
                                        for N days, and a refund inside that window cancels
                                        them instead of making debt (default 0: off)
@@ -48,7 +53,7 @@ enum ServeCommand: Command {
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
-        "return-window-days", "clock-offset-file", "tokens-file",
+        "return-window-days", "clock-offset-file", "tokens-file", "log-format", "log-level",
     ]
     static let switches: Set<String> = ["protect-reads"]
     static let repeatable: Set<String> = ["seed"]
@@ -57,7 +62,7 @@ enum ServeCommand: Command {
         let options = try mergedOptions(arguments)
         let configuration = try configuration(from: options)
         signal(SIGPIPE, SIG_IGN)
-        let log = Logger.standardError
+        let log = try logger(options)
         let node: PointMeshNode
         do {
             node = try PointMeshNode(configuration: configuration, log: log)
@@ -83,6 +88,16 @@ enum ServeCommand: Command {
     }
 
     /// Flag values over config-file values, as one name → values map.
+    /// `--log-format json|text` (default json) and `--log-level debug|info|warning|error` (default info).
+    static func logger(_ options: [String: [String]]) throws(UsageError) -> Logger {
+        let formatName = options["log-format"]?.last ?? "json", levelName = options["log-level"]?.last ?? "info"
+        guard let format = Logger.Format(rawValue: formatName) else { throw UsageError(message: "--log-format must be json or text, got '\(formatName)'") }
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw UsageError(message: "--log-level must be debug, info, warning or error, got '\(levelName)'")
+        }
+        return Logger.standardError(format: format, minimum: level)
+    }
+
     static func mergedOptions(_ arguments: CommandLineArguments) throws -> [String: [String]] {
         var options: [String: [String]] = [:]
         if let path = arguments.value("config") {
