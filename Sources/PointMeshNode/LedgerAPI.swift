@@ -1,3 +1,4 @@
+import Dispatch
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
@@ -14,7 +15,7 @@ struct LedgerAPI: Sendable {
     let clock: NodeClock
     let returnWindow: Int64
     let authorizer: Authorizer
-    let extraGauges: @Sendable () -> [(name: String, help: String, type: String, value: Int64)]
+    let extraGauges: @Sendable () -> [NodeMetrics.Family]
     let requestIDs = RequestIDs()
 
     /// Largest page of history one request returns.
@@ -24,20 +25,30 @@ struct LedgerAPI: Sendable {
     func router() -> Router {
         var router = Router()
         for kind in EntryKinds.all {
+            let route = "\(kind.method) \(kind.route)"
             router.addAsync(kind.method, kind.route) { request, _, respond in
+                let started = DispatchTime.now().uptimeNanoseconds
+                let timed: HTTPServer.Responder = { response in
+                    metrics.recordRequest(route: route, status: response.status, seconds: Self.seconds(since: started))
+                    respond(response)
+                }
                 switch authorizer.caller(of: request, for: kind.access) {
-                case .success(let caller): write(request, kind: kind, caller: caller, respond: respond)
-                case .failure(let refusal): respond(refusal.response)
+                case .success(let caller): write(request, kind: kind, caller: caller, respond: timed)
+                case .failure(let refusal): timed(refused(refusal))
                 }
             }
         }
         func read(_ method: String, _ path: String, _ handler: @escaping @Sendable (HTTPRequest, [String: String]) -> HTTPResponse) {
-            let access = APIAccess.of(method: method, path: path)
+            let access = APIAccess.of(method: method, path: path), route = "\(method) \(path)"
             router.add(method, path) { request, parameters in
+                let started = DispatchTime.now().uptimeNanoseconds
+                let response: HTTPResponse
                 switch authorizer.caller(of: request, for: access) {
-                case .success: handler(request, parameters)
-                case .failure(let refusal): refusal.response
+                case .success: response = handler(request, parameters)
+                case .failure(let refusal): response = refused(refusal)
                 }
+                metrics.recordRequest(route: route, status: response.status, seconds: Self.seconds(since: started))
+                return response
             }
         }
         read("GET", "/v1/accounts/{account_id}") { _, parameters in
@@ -69,6 +80,14 @@ struct LedgerAPI: Sendable {
         }
         return router
     }
+
+    /// A refusal for the request's token, counted.
+    private func refused(_ refusal: APIError) -> HTTPResponse {
+        metrics.recordRefusal(refusal.status == 401 ? .authentication : .authorization)
+        return refusal.response
+    }
+
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Runs a handler that produces a JSON body, turning any error into the contract's error body.
     private func answer(_ body: () throws(APIError) -> [UInt8]) -> HTTPResponse {
@@ -230,25 +249,49 @@ struct LedgerAPI: Sendable {
         let entries = store.versionVector.entryCount
         let commits = store.commitStatistics
         let health = store.health
-        return metrics.exposition(gauges: [
-            ("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", entries),
-            ("pointmesh_commit_batches_total",
-             "Group commits: transactions the writer committed, each holding one or more writes and replicated batches, one fsync each.",
-             "counter", Int64(commits.batches)),
-            ("pointmesh_storage_failed_commits_total", "Commits that failed for a storage reason (disk full, I/O error, locked).",
-             "counter", Int64(health.failedCommits)),
-            ("pointmesh_storage_healthy", "1 while commits reach the disk, 0 while they fail.", "gauge", health.failure == nil ? 1 : 0),
-            ("pointmesh_wal_bytes", "Size of the SQLite write-ahead log file.", "gauge", store.walBytes),
-            ("pointmesh_wal_restarts_total", "Times the writer made the WAL start over (it had reached 16 MiB).", "counter", Int64(store.walRestarts)),
-            ("pointmesh_wal_checkpoint_failures_total", "Background WAL checkpoints that failed (each is retried).", "counter",
-             Int64(store.checkpointFailures)),
-            ("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", Int64(commits.writes)),
-            ("pointmesh_gossip_sessions_total", "Gossip sessions completed.", "counter", Int64(gossip.sessionsCompleted.load(ordering: .relaxed))),
-            ("pointmesh_gossip_entries_received_total", "Entries received from peers and newly stored.", "counter", Int64(gossip.entriesReceived.load(ordering: .relaxed))),
-            ("pointmesh_gossip_bytes_sent_total", "Bytes sent on gossip connections.", "counter", Int64(gossip.bytesSent.load(ordering: .relaxed))),
-            ("pointmesh_gossip_bytes_received_total", "Bytes received on gossip connections.", "counter", Int64(gossip.bytesReceived.load(ordering: .relaxed))),
-            ("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication.", "counter", Int64(gossip.refusals.load(ordering: .relaxed))),
-        ] + extraGauges())
+        typealias Family = NodeMetrics.Family
+        var families: [Family] = [
+            Family("pointmesh_ledger_entries", "Entries in this node's ledger.", "gauge", value: entries),
+            Family("pointmesh_entries_committed_total", "Entries committed since the node started, written here or received, by kind.", "counter",
+                   store.entriesCommittedByCode.sorted { $0.key < $1.key }.map { ("kind=\"\(EntryKinds.name(of: EntryCode($0.key)))\"", String($0.value)) }),
+            Family("pointmesh_write_queue_depth", "Writes and replicated batches waiting for the writer.", "gauge", value: Int64(store.writeQueueDepth)),
+            Family("pointmesh_commit_batches_total",
+                   "Group commits: transactions the writer committed, each holding one or more writes and replicated batches, one fsync each.",
+                   "counter", value: Int64(commits.batches)),
+            Family("pointmesh_committed_writes_total", "Writes committed in those transactions.", "counter", value: Int64(commits.writes)),
+            Family("pointmesh_storage_failed_commits_total", "Commits that failed for a storage reason (disk full, I/O error, locked).",
+                   "counter", value: Int64(health.failedCommits)),
+            Family("pointmesh_storage_healthy", "1 while commits reach the disk, 0 while they fail.", "gauge", value: health.failure == nil ? 1 : 0),
+            Family("pointmesh_wal_bytes", "Size of the SQLite write-ahead log file.", "gauge", value: store.walBytes),
+            Family("pointmesh_wal_restarts_total", "Times the writer made the WAL start over (it had reached 16 MiB).", "counter",
+                   value: Int64(store.walRestarts)),
+            Family("pointmesh_wal_checkpoint_failures_total", "Background WAL checkpoints that failed (each is retried).", "counter",
+                   value: Int64(store.checkpointFailures)),
+            Family("pointmesh_gossip_sessions_total", "Gossip sessions completed.", "counter", value: Int64(gossip.sessionsCompleted.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_entries_received_total", "Entries received from peers and newly stored.", "counter",
+                   value: Int64(gossip.entriesReceived.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_bytes_sent_total", "Bytes sent on gossip connections.", "counter", value: Int64(gossip.bytesSent.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_bytes_received_total", "Bytes received on gossip connections.", "counter",
+                   value: Int64(gossip.bytesReceived.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
+                   "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
+        ]
+        let (peers, _, _) = gossip.peerStatus()
+        let now = NodeClock().now()
+        families.append(Family("pointmesh_peers", "Known peers by state.", "gauge", ["alive", "suspect", "down"].map { state in
+            ("state=\"\(state)\"", String(peers.filter { $0.state == state }.count))
+        }))
+        families.append(Family("pointmesh_peer_lag_entries", "Entries this node held that the peer lacked at the last exchange.", "gauge",
+                               peers.compactMap { peer in peer.lag_entries.map { ("peer=\"\(peer.node_id)\"", String($0)) } }))
+        families.append(Family("pointmesh_peer_seconds_since_contact", "Seconds since the last successful exchange with the peer.", "gauge",
+                               peers.compactMap { peer in
+                                   peer.last_contact.flatMap(RFC3339.parse).map { ("peer=\"\(peer.node_id)\"", String(Double(max(0, now - $0)) / 1000)) }
+                               }))
+        let (batchSizes, commitSeconds) = store.commitHistograms
+        return metrics.exposition(families: families + extraGauges(), histograms: [
+            ("pointmesh_commit_batch_size", "Jobs (writes and replicated batches) per group commit.", batchSizes),
+            ("pointmesh_commit_duration_seconds", "Time per group commit, from BEGIN to the end of COMMIT's fsync.", commitSeconds),
+        ])
     }
 
     func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {

@@ -62,9 +62,9 @@ public final class PointMeshNode: Sendable {
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: configuration.clock,
                             returnWindow: configuration.returnWindowDays * CivilCalendar.millisecondsPerDay,
                             authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads)) {
-            [("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", Int64(server.activeConnections)),
-             ("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
-              Int64(server.refusedConnections.load(ordering: .relaxed)))]
+            [NodeMetrics.Family("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", value: Int64(server.activeConnections)),
+             NodeMetrics.Family("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
+                                value: Int64(server.refusedConnections.load(ordering: .relaxed)))]
         }
         let router = api.router()
         routerBox.router = router

@@ -142,6 +142,15 @@ public final class LedgerStore: Sendable {
         (writer.batches.load(ordering: .relaxed), writer.writes.load(ordering: .relaxed))
     }
 
+    /// Jobs per group commit and commit durations (seconds), as histograms.
+    public var commitHistograms: (batchSizes: Histogram, seconds: Histogram) { (writer.batchSizes, writer.commitSeconds) }
+
+    /// Writes and replicated batches waiting for the writer.
+    public var writeQueueDepth: Int { writer.queueDepth }
+
+    /// Entries committed since the node started, written here or received, by entry code.
+    public var entriesCommittedByCode: [UInt64: Int] { writer.entriesByCode.withLock { $0 } }
+
     /// Finishes queued writes, stops the writer, checkpoints and truncates the WAL, closes every
     /// connection (which removes the `-wal` and `-shm` files) and releases the directory lock.
     public func close() {
