@@ -191,7 +191,10 @@ public struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let integer = Int64(text) { return .integer(integer) }
-        return .number(Double(text) ?? .infinity)
+        // A number beyond a double's range would become infinity, which JSON can't say: echoed
+        // back it would be `inf` (the seeded fuzz test found it).
+        guard let value = Double(text), value.isFinite else { throw .invalid("number out of range at byte \(start)") }
+        return .number(value)
     }
 
     private mutating func skipDigits() {
