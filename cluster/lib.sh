@@ -13,6 +13,8 @@
 #   run/retired-ids    node ids cluster/up retired, one a line (never reused)
 #   run/retired/       data directories of retired nodes, kept for inspection
 #   run/cluster.key    the generated cluster key (netns mode)
+#   run/tokens.json    the nodes' tokens file, and run/admin.token its admin token (netns mode:
+#                      HTTP beyond loopback needs tokens; the scripts send it as POINTMESH_TOKEN)
 set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +27,8 @@ die() { echo "cluster: $*" >&2; exit 1; }
 
 # The mode and binary of the running cluster, as cluster/up recorded them (empty when none).
 MODE=$(cat "$RUN/mode" 2>/dev/null || true)
+# The admin token of a netns cluster, for every pointmesh command the scripts run.
+if [ -s "$RUN/admin.token" ] && [ -z "${POINTMESH_TOKEN:-}" ]; then export POINTMESH_TOKEN; POINTMESH_TOKEN=$(cat "$RUN/admin.token"); fi
 if [ -s "$RUN/bin" ]; then BIN=$(cat "$RUN/bin"); else BIN="${POINTMESH_BIN:-$REPO_DIR/.build/release/pointmesh}"; fi
 
 # require_cluster: die unless cluster/up has started a cluster here (and its binary is there).
@@ -182,6 +186,7 @@ start_node() {
     args=(serve --data "$RUN/node-$i" --node-id "$id" --http "$ip:$(http_port "$i")" --gossip "$ip:$(gossip_port "$i")")
     [ -n "$seed" ] && args+=(--seed "$(node_ip "$seed"):$(gossip_port "$seed")")
     [ -f "$RUN/cluster.key" ] && args+=(--cluster-key-file "$RUN/cluster.key")
+    [ "$MODE" = netns ] && [ -f "$RUN/tokens.json" ] && args+=(--tokens-file "$RUN/tokens.json")
     : > "$RUN/node-$i.out"
     if [ "$MODE" = netns ]; then
         setup_namespace "$i"
