@@ -22,6 +22,8 @@ public protocol EntryKindRule: Sendable {
     static var summary: String { get }
     /// Its request body, field by field.
     static var requestFields: [FieldSpec] { get }
+    /// Fields taken from the route's path (`{account_id}`), read like body fields.
+    static var pathFields: [FieldSpec] { get }
     /// Its answer's fields.
     static var responseFields: [FieldSpec] { get }
     /// Errors the rules may answer it with, `(status, code, when)`, for the API description.
@@ -46,6 +48,7 @@ public protocol EntryKindRule: Sendable {
 
 extension EntryKindRule {
     public static var method: String { "POST" }
+    public static var pathFields: [FieldSpec] { [] }
 }
 
 /// What a kind decided: the moves and the details of a new entry.
@@ -62,7 +65,8 @@ public struct KindDecision: Hashable, Sendable {
 /// Every kind this release knows.
 public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
-        Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self,
+        Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
+        Deduction.self,
     ]
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
@@ -91,10 +95,12 @@ public struct PreparedWrite: Sendable {
     }
 
     /// Validates `body` as a request of `kind`: unknown fields refused, then the kind's reader.
-    public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8]) throws(RequestError) -> PreparedWrite {
+    public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8], path: [String: String] = [:]) throws(RequestError) -> PreparedWrite {
         let object = try JSONValue.object(from: body)
         try object.requireOnly(Kind.requestFields)
-        return PreparedWrite(kind, try Kind.request(from: object))
+        var fields = object.fields
+        for field in Kind.pathFields { fields[field.name] = path[field.name].map(JSONValue.string) }
+        return PreparedWrite(kind, try Kind.request(from: JSONObject(fields: fields, path: object.path)))
     }
 
     func decide(from source: some FactsSource, context: RequestContext) throws -> KindDecision {

@@ -25,6 +25,8 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
     public static func clawedBack(by store: NodeID) -> LedgerAccount { LedgerAccount(system: "clawed-back:\(store.rawValue)") }
     /// Points granted as compensation for the chain's own fault, by an audited batch.
     public static let compensated = LedgerAccount(system: "compensated")
+    /// Points deducted from accounts for documented abuse.
+    public static let deducted = LedgerAccount(system: "deducted")
     /// The counterpart of customers' debt: debt is owed to it.
     public static let debtOwed = LedgerAccount(system: "debt-owed")
 

@@ -16,6 +16,12 @@ public enum LedgerError: Error, Hashable, Sendable {
     case unknownAccount(AccountID, field: String)
     /// A compensation by expiry range alone matched more accounts than one request may hold.
     case tooManyAccounts(found: Int, limit: Int)
+    /// The account is frozen (fraud hold): it can't redeem or transfer.
+    case accountFrozen(AccountID, since: Int64?)
+    /// A freeze of an account that is frozen already.
+    case alreadyFrozen(AccountID)
+    /// An unfreeze of an account that is not frozen.
+    case notFrozen(AccountID)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

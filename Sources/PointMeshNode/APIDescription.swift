@@ -116,23 +116,29 @@ public enum APIDescription {
                 refusals.append((refusal.status, [refusal.code]))
             }
         }
+        let parameters: [JSONValue] = kind.pathFields.map { field in
+            .object(["name": .string(field.name), "in": .string("path"), "required": .bool(true), "description": .string(field.description),
+                     "schema": schema(field.type, request: true)])
+        }
         return operation(
-            id: kind.name, kind.summary, body: kind.requestFields,
+            id: kind.name, kind.summary, parameters: parameters, body: kind.requestFields,
             success: [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
                       ("200", "Written before with the same body: the original result, `replayed` true.", kind.responseFields)],
             refusals: refusals)
     }
 
-    static func operation(id: String, _ summary: String, body: [FieldSpec], success: [(String, String, [FieldSpec])],
+    static func operation(id: String, _ summary: String, parameters: [JSONValue] = [], body: [FieldSpec], success: [(String, String, [FieldSpec])],
                           refusals: [(Int, [String])]) -> JSONValue {
         var responses: [String: JSONValue] = [:]
         for (status, description, fields) in success { responses[status] = response(description, object(fields, request: false)) }
         for (status, codes) in refusals { responses[String(status)] = errorResponse(codes) }
-        return .object([
+        var fields: [String: JSONValue] = [
             "operationId": .string(id), "summary": .string(summary),
             "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": object(body, request: true)])])]),
             "responses": .object(responses),
-        ])
+        ]
+        if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
+        return .object(fields)
     }
 
     /// A read. `jsonLines`: `format=jsonl` answers one JSON object per line (`application/x-ndjson`).

@@ -68,6 +68,13 @@ struct APIError: Error, Equatable {
             case .tooManyAccounts(let found, let limit):
                 self.init(status: 400, code: "too_many_accounts",
                           message: "accounts: the expiry range matches more than \(limit) accounts (\(found) found); list them in parts of at most \(limit) with `accounts` and `part` (pointmesh compensate does this)")
+            case .accountFrozen(let account, let since):
+                self.init(status: 423, code: "account_frozen",
+                          message: "account '\(account)' is frozen\(since.map { " since \(RFC3339.format(milliseconds: $0))" } ?? ""); it keeps earning but can't redeem or transfer until unfrozen")
+            case .alreadyFrozen(let account):
+                self.init(status: 409, code: "already_frozen", message: "account '\(account)' is frozen already; nothing was written")
+            case .notFrozen(let account):
+                self.init(status: 409, code: "not_frozen", message: "account '\(account)' is not frozen; nothing was written")
             case .unreadableEntry:
                 self = .internalError
             }

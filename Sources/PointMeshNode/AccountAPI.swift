@@ -11,20 +11,26 @@ extension LedgerAPI {
     func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let now = clock.now()
-        let (facts, expired, expiring, policies) = try reading {
+        let (facts, expired, expiring, policies, hold) = try reading {
             (try $0.accountFacts(of: account, at: now), try $0.expiredPoints(of: account, at: now), try $0.expiring(of: account, at: now),
-             try $0.expiryPolicies())
+             try $0.expiryPolicies(), try AccountHold.of(account, from: $0))
         }
         let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
             "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value),
-            "family_id": .null, "frozen": .bool(false),
+            "family_id": .null, "frozen": .bool(hold.frozen),
             "expiring": .array(expiring.map {
                 .object(["points": .integer($0.points.value), "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))])
             }),
             "policy": ExpiryPolicyKind.json(policies.inForce(at: now)),
         ]
+        if hold.frozen {
+            body["frozen_since"] = hold.since.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null
+            body["frozen_reason"] = hold.reason.map(JSONValue.string) ?? .null
+            body["frozen_evidence_ref"] = hold.evidence.map(JSONValue.string) ?? .null
+            body["frozen_by"] = hold.operatorName.map(JSONValue.string) ?? .null
+        }
         if let maturity = summary.nextMaturity { body["pending_until"] = .string(RFC3339.format(milliseconds: maturity)) }
         return Array(JSONValue.object(body).serialized.utf8)
     }

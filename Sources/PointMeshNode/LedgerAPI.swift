@@ -26,14 +26,14 @@ struct LedgerAPI: Sendable {
         var router = Router()
         for kind in EntryKinds.all {
             let route = "\(kind.method) \(kind.route)"
-            router.addAsync(kind.method, kind.route) { request, _, respond in
+            router.addAsync(kind.method, kind.route) { request, parameters, respond in
                 let started = DispatchTime.now().uptimeNanoseconds
                 let timed: HTTPServer.Responder = { response in
                     metrics.recordRequest(route: route, status: response.status, seconds: Self.seconds(since: started))
                     respond(response)
                 }
                 switch authorizer.caller(of: request, for: kind.access) {
-                case .success(let caller): write(request, kind: kind, caller: caller, respond: timed)
+                case .success(let caller): write(request, parameters, kind: kind, caller: caller, respond: timed)
                 case .failure(let refusal): timed(refused(refusal))
                 }
             }
@@ -100,14 +100,15 @@ struct LedgerAPI: Sendable {
 
     /// A write: validated on the event loop (quick), committed by the group-commit writer, and
     /// answered from the writer's completion, so no thread waits for the fsync.
-    private func write(_ request: HTTPRequest, kind: any EntryKindRule.Type, caller: String, respond: @escaping HTTPServer.Responder) {
+    private func write(_ request: HTTPRequest, _ parameters: [String: String], kind: any EntryKindRule.Type, caller: String,
+                       respond: @escaping HTTPServer.Responder) {
         let context = self.context(caller: caller)
         let prepared: PreparedWrite
         do {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
                 throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
             }
-            prepared = try PreparedWrite.parse(kind, body: request.body)
+            prepared = try PreparedWrite.parse(kind, body: request.body, path: parameters)
         } catch {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)

@@ -38,6 +38,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         "PUT /v1/policies/expiry": ["hq", "admin"], "GET /v1/policies/expiry": ["hq", "admin"],
         "GET /v1/reminders": ["hq", "admin"], "POST /v1/reminders/acks": ["hq", "admin"], "GET /v1/lots": ["hq", "admin"],
         "POST /v1/compensations": ["admin"], "POST /v1/cluster/retirements": ["admin"],
+        "POST /v1/accounts/{account_id}/freeze": ["admin"], "POST /v1/accounts/{account_id}/unfreeze": ["admin"], "POST /v1/deductions": ["admin"],
         // Open: readable without a token (nil).
         "GET /v1/status": nil, "GET /metrics": nil, "GET /openapi.json": nil,
     ]

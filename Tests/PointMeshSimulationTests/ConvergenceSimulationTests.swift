@@ -25,7 +25,16 @@ private struct Workload {
     /// The command to write at ledger time `now`.
     mutating func command(now: Int64) -> PreparedWrite {
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
-        switch random.next() % 11 {
+        switch random.next() % 12 {
+        case 11:
+            // A fraud action: freeze, unfreeze or deduct, often racing the same at another node.
+            let hold = HoldRequest(request: RequestID(unchecked: "H\(random.next() % 300)"), account: account, evidence: "CASE",
+                                   reason: "test", operatorName: "sim")
+            switch random.next() % 3 {
+            case 0: return PreparedWrite(Freeze.self, hold)
+            case 1: return PreparedWrite(Unfreeze.self, hold)
+            default: return PreparedWrite(Deduction.self, Deduction.Request(hold: hold, points: Points(Int64(1 + random.next() % 10))))
+            }
         case 0..<5:
             let receipt = random.next() % 40
             // A receipt's account and amount are a function of its id, so two stores ringing up
@@ -142,6 +151,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                                                  at now: Int64) throws {
     let accounts = Set(counting.flatMap(\.customerAccounts))
     for account in accounts.sorted() {
+        #expect(try AccountHold.of(account, from: ledger) == AccountHold.of(account, from: reference), "seed \(seed): \(node) disagrees on the hold of \(account)")
         let book = try ledger.lotBook(of: account)
         let mine = counting.filter { $0.customerAccounts.contains(account) }
         #expect(book == (try LotEvents.fold(mine, for: account)), "seed \(seed): \(node) keeps lots of \(account) that its entries don't imply")

@@ -41,6 +41,7 @@ public enum Redemption: EntryKindRule {
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = [
         (409, "insufficient_points", "the account's spendable balance is short"),
+        (423, "account_frozen", "the account is frozen"),
     ]
 
     enum Tag {
@@ -60,14 +61,21 @@ public enum Redemption: EntryKindRule {
         "redemption\n\(r.request)\n\(r.account)\n\(r.points)\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
     }
 
-    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> AccountFacts {
-        try source.accountFacts(of: request.account, at: context.now)
+    /// The account's points and debt, and its fraud hold.
+    public struct Facts: Sendable {
+        public var account: AccountFacts
+        public var hold: AccountHold
+    }
+
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
+        Facts(account: try source.accountFacts(of: request.account, at: context.now), hold: try AccountHold.of(request.account, from: source))
     }
 
     /// Spends only spendable points (matured, unexpired) as they stand now; the lots taken are
     /// the soonest to expire, decided by the fold in ledger order (`LotBook`).
-    public static func decide(_ request: Request, facts: AccountFacts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let account = facts.state
+    public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
+        guard !facts.hold.frozen else { throw .accountFrozen(request.account, since: facts.hold.since) }
+        let account = facts.account.state
         guard account.balance >= request.points else {
             throw .insufficientPoints(account: request.account, balance: account.balance, requested: request.points)
         }
