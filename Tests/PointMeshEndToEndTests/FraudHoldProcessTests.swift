@@ -39,4 +39,22 @@ import Testing
         #expect(try b.client().postJSON("/v1/redemptions", #"{"request_id":"Q2","account_id":"eve","points":10}"#).status == 201)
         for node in [a, b] { #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0) }
     }
+
+    /// The CLI's freeze, deduct and unfreeze, and their usage errors.
+    @Test func theCommandLineFreezesDeductsAndUnfreezes() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        let url = "http://\(node.httpAddress)"
+        #expect(try node.client().postJSON("/v1/purchases", #"{"receipt_id":"C1","account_id":"carl","amount_fen":5000}"#).status == 201)
+        let audit = ["--evidence", "CASE-9", "--reason", "fake receipts", "--operator", "Li Wei"]
+        let freeze = try runPointmesh(["freeze", "--node", url, "--account", "carl"] + audit)
+        #expect(freeze.status == 0 && freeze.stdout.contains("carl frozen"), "\(freeze.stdout)\(freeze.stderr)")
+        let deduct = try runPointmesh(["deduct", "--node", url, "--account", "carl", "--points", "20"] + audit)
+        #expect(deduct.status == 0 && deduct.stdout.contains("balance 30"), "\(deduct.stdout)\(deduct.stderr)")
+        let redeem = try runPointmesh(["redeem", "--node", url, "--account", "carl", "--points", "1"])
+        #expect(redeem.status == 1 && redeem.stderr.contains("account_frozen"))
+        #expect(try runPointmesh(["unfreeze", "--node", url, "--account", "carl"] + audit).status == 0)
+        let usage = try runPointmesh(["freeze", "--node", url, "--account", "carl", "--evidence", "x", "--reason", "y"])
+        #expect(usage.status == 2 && usage.stderr.contains("--operator"))
+    }
 }
