@@ -11,7 +11,7 @@ public final class LedgerDatabase: FactsSource {
     /// the last deficit read (below). Only for the writer's connection, the one that can change
     /// them: it forgets them when it writes them and when a transaction rolls back
     /// (`forgetCachedFacts`).
-    var cachesFacts = false
+    public var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
     /// update needn't read it again; dropped whenever lots of that account are written.
@@ -22,7 +22,7 @@ public final class LedgerDatabase: FactsSource {
     }
 
     /// Drops what is cached from the database: the transaction that may have changed it rolled back.
-    func forgetCachedFacts() {
+    public func forgetCachedFacts() {
         cachedPolicies = nil
         lastDeficit = nil
     }

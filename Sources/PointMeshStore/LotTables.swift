@@ -193,6 +193,12 @@ extension LedgerDatabase {
                 continue
             }
             for event in events[account] ?? [] {
+                // The common case, a purchase at this node by a customer in no deficit: the
+                // credit is the whole lot (`LotBook.credit` with nothing to pay), one insert.
+                if isLocal, case .credit(let lot) = event, let known = lastDeficit, known.account == account, known.deficit == .zero {
+                    if lot.remaining > .zero { try insert(lot, of: SQLiteStatement.Value.text(account.rawValue)) }
+                    continue
+                }
                 let before = try bookPart(of: account, for: event)
                 var after = before
                 let changed = after.apply(event)
@@ -255,6 +261,17 @@ extension LedgerDatabase {
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence)) { _ in true } ?? false
     }
 
+    private func insert(_ lot: Lot, of account: SQLiteStatement.Value) throws {
+        try connection.run("""
+            INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?)
+            """, values: [
+                account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue), .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move)),
+                .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
+                .text(lot.policy.rawValue), .text(lot.source),
+            ])
+    }
+
     /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the
     /// part of the book as it was `before` (nil: the account's lots were just deleted). A lot's
     /// expiry is part of its key, so an extended lot moves.
@@ -272,13 +289,7 @@ extension LedgerDatabase {
                 try connection.run("UPDATE lots SET remaining = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
                                    values: [.integer(lot.remaining.value), name, .integer(lot.expiresAt)] + key)
             } else {
-                try connection.run("""
-                    INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source)
-                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                    """, values: [name, .integer(lot.expiresAt)] + key + [
-                        .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
-                        .text(lot.policy.rawValue), .text(lot.source),
-                    ])
+                try insert(lot, of: name)
             }
         }
         if lastDeficit?.account == account { lastDeficit = nil }

@@ -17,6 +17,9 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
         try database.connection.execute("PRAGMA synchronous = OFF")
+        // As the node's writer does, so the simulation runs its write path (cached facts, the
+        // fast lot insert) too.
+        database.cachesFacts = true
     }
 
     func versionVector() throws -> VersionVector { try database.versionVector() }
@@ -42,6 +45,15 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     }
 
     func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
+        do {
+            return try decideAndAppend(write, now: now, returnWindow: returnWindow)
+        } catch {
+            database.forgetCachedFacts()
+            throw error
+        }
+    }
+
+    private func decideAndAppend(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
         try database.connection.transaction {
             let id = EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
