@@ -87,6 +87,12 @@ public enum MoveEffects {
         return changes
     }
 
+    /// Whether a store keeps a counter for `key`: every balance except a customer's points,
+    /// which are its lots (`LotBook`: remainders less deficit, checked against the entries by
+    /// `verify`). Keeping both would cost every purchase one more row write for a number the
+    /// lots already say.
+    public static func isCounted(_ key: BalanceKey) -> Bool { key.asset != .points || key.account.isSystem }
+
     /// The change an entry makes to one customer's points and debt, for history and responses.
     public static func change(of moves: [Move], for account: LedgerAccount) -> (points: Points, debt: Points) {
         var points = Points.zero, debt = Points.zero

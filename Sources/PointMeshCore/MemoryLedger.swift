@@ -7,7 +7,8 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     /// The entry that counts for each idempotency key.
     private var counting: [IdempotencyKey: LedgerEntry] = [:]
     public private(set) var duplicates: Set<EntryID> = []
-    /// Per balance, per origin: the same CRDT-style counters the store keeps.
+    /// Per balance, per origin: the same CRDT-style counters the store keeps (none for a
+    /// customer's points, which are its lots).
     public private(set) var balances: [BalanceKey: [NodeID: Balance]] = [:]
     private var links: [String: Set<EntryID>] = [:]
     private var byID: [EntryID: LedgerEntry] = [:]
@@ -60,6 +61,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
 
     public func isKnown(_ account: AccountID) -> Bool { accountEntries[account] != nil }
 
+    /// Every customer account any counting entry concerns.
+    public var customerAccounts: [AccountID] { accountEntries.keys.sorted() }
+
     public func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) -> [AccountID] {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
@@ -111,7 +115,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     }
 
     private mutating func count(_ entry: LedgerEntry, sign: Int64) {
-        for (key, delta) in MoveEffects.changes(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
             balances[key, default: [:]][entry.id.origin, default: Balance()] += delta.scaled(by: sign)
         }
         for link in EntryLinks.of(entry.details) {

@@ -104,7 +104,7 @@ public final class LedgerDatabase: FactsSource {
     }
 
     static func add(_ entry: LedgerEntry, sign: Int64, to deltas: inout [CounterKey: Balance]) {
-        for (key, delta) in MoveEffects.changes(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
             deltas[CounterKey(balance: key, origin: entry.id.origin), default: Balance()] += delta.scaled(by: sign)
         }
     }
@@ -153,7 +153,7 @@ public final class LedgerDatabase: FactsSource {
     /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
     /// from the entries that count, whatever order entries arrived in.
     func count(_ entry: LedgerEntry, sign: Int64) throws {
-        for (key, delta) in MoveEffects.changes(of: entry.moves) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
             try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
         }
     }

@@ -20,6 +20,9 @@ extension LedgerDatabase {
     private func verifySnapshot() throws -> [VerificationProblem] {
         var problems: [VerificationProblem] = []
         var recomputed: [String: Balance] = [:]
+        /// Customers' points as their entries' moves add up (they have no counters: their lots
+        /// must hold exactly this).
+        var customerPoints: [AccountID: Points] = [:]
         var chains: [NodeID: OriginChain] = [:]
         var after: (origin: String, seq: Int64) = ("", 0)
         while true {
@@ -38,7 +41,11 @@ extension LedgerDatabase {
                 guard !duplicate else { continue }
                 let entry = try EntryCoding.decode(body)
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {
-                    recomputed[Self.counterName(key, origin), default: Balance()] += delta
+                    if MoveEffects.isCounted(key) {
+                        recomputed[Self.counterName(key, origin), default: Balance()] += delta
+                    } else if let customer = key.account.customer {
+                        customerPoints[customer, default: .zero] += delta.posted
+                    }
                 }
             }
             after = (last.0, last.1)
@@ -61,10 +68,15 @@ extension LedgerDatabase {
                 problems.append(VerificationProblem(description: "counter \(name): stored \(have), entries imply \(want)"))
             }
         }
+        // Customers' points are their lots (remainders less deficits), not counters.
+        let lotPoints = try connection.first("SELECT COALESCE((SELECT SUM(remaining) FROM lots), 0) - COALESCE((SELECT SUM(deficit) FROM lot_deficits), 0)") {
+            $0.int64(0)
+        } ?? 0
+        totals[Asset.points.code, default: Balance()] += Balance(creditsPosted: lotPoints)
         for (asset, total) in totals.sorted(by: { $0.key < $1.key }) where total.posted != .zero || total.creditsPending != total.debitsPending {
             problems.append(VerificationProblem(description: "asset \(Asset(code: asset)) does not sum to zero over all accounts: \(total)"))
         }
-        problems += try verifyLots(counters: recomputed)
+        problems += try verifyLots(points: customerPoints)
         problems += try connection.all(
             "SELECT origin, COUNT(*), MAX(seq) FROM ledger_entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
         ) { row in
@@ -73,17 +85,10 @@ extension LedgerDatabase {
         return problems
     }
 
-    /// Each account's kept lots against a fold of its entries, and the lots against the
-    /// counters: open lots less deficit must equal the account's points (credits − debits).
-    private func verifyLots(counters: [String: Balance]) throws -> [VerificationProblem] {
+    /// Each account's kept lots against a fold of its entries, and against its points as the
+    /// moves of its entries add up: open lots less deficit must equal credits − debits.
+    private func verifyLots(points: [AccountID: Points]) throws -> [VerificationProblem] {
         var problems: [VerificationProblem] = []
-        var points: [String: Points] = [:]
-        for (name, balance) in counters {
-            // `account=<name> asset=points origin=<o>`: sum each customer's points over origins.
-            let parts = name.split(separator: " ")
-            guard parts.count == 3, parts[1] == "asset=\(Asset.points)", parts[0].hasPrefix("account="), !parts[0].hasPrefix("account=@") else { continue }
-            points[String(parts[0].dropFirst("account=".count)), default: .zero] += balance.posted
-        }
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts ORDER BY account") { AccountID(unchecked: $0.text(0)) }
         var cache = LotEventCache()
         for account in accounts {
@@ -92,8 +97,8 @@ extension LedgerDatabase {
                 problems.append(VerificationProblem(description: "account \(account): kept lots \(kept.lots.count) (deficit \(kept.deficit)) differ from a fold of its entries: \(folded.lots.count) (deficit \(folded.deficit))"))
             }
             let held = folded.lots.reduce(Points.zero) { $0 + $1.remaining } - folded.deficit
-            if held != points[account.rawValue, default: .zero] {
-                problems.append(VerificationProblem(description: "account \(account): lots hold \(held) points but its counters say \(points[account.rawValue, default: .zero])"))
+            if held != points[account, default: .zero] {
+                problems.append(VerificationProblem(description: "account \(account): lots hold \(held) points but its entries' moves say \(points[account, default: .zero])"))
             }
         }
         return problems

@@ -35,6 +35,8 @@ extension LedgerDatabase {
     /// Migration 4: the lot tables, filled by folding every account's entries.
     static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(lotSchema)
+        // A customer's points are its lots from now on (`MoveEffects.isCounted`).
+        try connection.run("DELETE FROM balances WHERE asset = ? AND substr(account, 1, 1) != '@'", .integer(Int64(Asset.points.code)))
         let database = LedgerDatabase(connection: connection)
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
         var cache = LotEventCache()

@@ -44,6 +44,11 @@ private func randomLedgers(seed: Int) throws -> [MemoryLedger] {
         for ledger in ledgers {
             var totals: [Asset: Balance] = [:]
             for (key, perOrigin) in ledger.balances { totals[key.asset, default: Balance()] += perOrigin.values.reduce(Balance(), +) }
+            // Customers' points are their lots, not counters.
+            for account in ledger.customerAccounts {
+                let book = ledger.lotBook(of: account)
+                totals[.points, default: Balance()] += Balance(creditsPosted: (book.lots.reduce(Points.zero) { $0 + $1.remaining } - book.deficit).value)
+            }
             for (asset, total) in totals {
                 #expect(total.posted == .zero && total.creditsPending == total.debitsPending, "seed \(seed), \(asset): \(total)")
             }
@@ -60,6 +65,7 @@ private func randomLedgers(seed: Int) throws -> [MemoryLedger] {
         for ledger in ledgers.dropFirst() {
             #expect(ledger.versionVector() == ledgers[0].versionVector())
             #expect(ledger.balances.mapValues { $0.values.reduce(Balance(), +) } == ledgers[0].balances.mapValues { $0.values.reduce(Balance(), +) })
+            #expect(ledger.customerAccounts.map { ledger.lotBook(of: $0) } == ledgers[0].customerAccounts.map { ledgers[0].lotBook(of: $0) })
         }
     }
 
