@@ -1,0 +1,77 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+import Testing
+
+/// The domain's red lines, shown over the whole API: every write route in the API description is
+/// exercised with a valid request, and then every entry in the ledger is checked. Points reach a
+/// customer only from a store's issuance (a receipt) or an audited compensation; they leave a
+/// customer only to a redemption, a refund's clawback, a deduction or the debt they repay; no
+/// move turns points into anything else, and no move goes between two customers.
+@Suite struct RedLinesTests {
+    /// A valid request for every write route. A route the description lists without a row here
+    /// fails the test, so a new way to move points must be looked at here first.
+    static let requests: [String: [String]] = [
+        "POST /v1/purchases": [#"{"receipt_id":"L1","account_id":"lin","amount_fen":20000}"#, #"{"receipt_id":"L2","account_id":"ming","amount_fen":5000}"#],
+        "POST /v1/refunds": [#"{"refund_id":"LF","receipt_id":"L1","amount_fen":5000}"#],
+        "POST /v1/redemptions": [#"{"request_id":"LQ","account_id":"lin","points":20,"reward_id":"tea"}"#],
+        "PUT /v1/policies/expiry": [#"{"version_id":"long","rule":"months_end","months":24,"effective_at":"2099-01-01T00:00:00Z"}"#],
+        "POST /v1/compensations": [#"{"batch_id":"LB","action":"grant","reason":"outage","reference":"INC-1","accounts":["ming"],"points":7}"#,
+                                   #"{"batch_id":"LE","action":"extend_expiry","reason":"outage","reference":"INC-1","expiring_from":"2020-01-01T00:00:00Z","expiring_to":"2099-01-01T00:00:00Z","days":3}"#],
+        "POST /v1/reminders/acks": [#"{"request_id":"LA","reminders":[{"account_id":"lin","expires_at":"2030-01-01T00:00:00Z","within_days":30}]}"#],
+        "POST /v1/accounts/{account_id}/freeze": [#"{"request_id":"LZ","evidence_ref":"C-1","reason":"farming","operator":"op"}"#],
+        "POST /v1/accounts/{account_id}/unfreeze": [#"{"request_id":"LU","evidence_ref":"C-1","reason":"cleared","operator":"op"}"#],
+        "POST /v1/deductions": [#"{"request_id":"LD","account_id":"lin","points":5,"evidence_ref":"C-1","reason":"fake receipt","operator":"op"}"#],
+        "POST /v1/cluster/retirements": [#"{"node_id":"gone-store","force":true}"#],
+    ]
+
+    @Test func pointsComeOnlyFromReceiptsAndCompensationAndGoNowhereElse() throws {
+        let node = try NodeProcess(extraArguments: ["--node-id", "redlines"])
+        defer { node.stop(); node.removeFiles() }
+        let document = try node.client().getJSON("/openapi.json")
+        let paths = document["paths"] as? [String: [String: Any]] ?? [:]
+        var writes: [String] = []
+        for (path, methods) in paths {
+            for method in methods.keys where method != "get" { writes.append("\(method.uppercased()) \(path)") }
+        }
+        #expect(Set(writes) == Set(Self.requests.keys), "write routes without a request here, or requests for no route")
+        for route in writes.sorted(by: { Self.order($0) < Self.order($1) }) {
+            let parts = route.split(separator: " ", maxSplits: 1)
+            let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: "lin")
+            for body in Self.requests[route] ?? [] {
+                let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
+                #expect(response.status == 200 || response.status == 201, "\(route) \(body): \(response.bodyText)")
+            }
+        }
+        node.stop()
+        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: node.dataDirectory))
+        defer { database.connection.close() }
+        let entries = try database.entries(of: NodeID(unchecked: "redlines"), after: 0, limit: 1_000)
+        #expect(entries.count >= 11)
+        for entry in entries {
+            for move in entry.moves where move.asset == .points {
+                switch (move.debit.customer, move.credit.customer) {
+                case (nil, .some):
+                    #expect(move.debit.name.hasPrefix("@issued:") || move.debit == .compensated,
+                            "\(EntryKinds.name(of: entry.code)) credits a customer from \(move.debit)")
+                case (.some, nil):
+                    #expect(move.credit.name.hasPrefix("@redeemed") || move.credit.name.hasPrefix("@clawed-back:") || move.credit == .deducted,
+                            "\(EntryKinds.name(of: entry.code)) moves a customer's points to \(move.credit)")
+                case (.some, .some):
+                    Issue.record("\(EntryKinds.name(of: entry.code)) moves points between two customers")
+                case (nil, nil):
+                    Issue.record("\(EntryKinds.name(of: entry.code)) moves points between system accounts")
+                }
+            }
+        }
+        #expect(try database.verify().isEmpty)
+    }
+
+    /// Purchases first, so the refund, redemption and deduction have points to work on; the
+    /// unfreeze after the freeze.
+    private static func order(_ route: String) -> Int {
+        ["POST /v1/purchases", "POST /v1/refunds", "POST /v1/redemptions", "POST /v1/accounts/{account_id}/freeze",
+         "POST /v1/accounts/{account_id}/unfreeze"].firstIndex(of: route) ?? 10
+    }
+}
