@@ -35,8 +35,8 @@ let package = Package(
         .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshStore"], swiftSettings: strict),
-        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP"], swiftSettings: strict),
+        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore", "PointMeshSimulation"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
             dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh"],

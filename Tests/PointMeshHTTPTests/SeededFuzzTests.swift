@@ -1,19 +1,10 @@
 import PointMeshHTTP
+import PointMeshSimulation
 import Testing
 
 /// Mutated requests, fed to the parser in two pieces: it answers a request, a failure or "more
 /// bytes", and never traps. The short form of `Tests/Fuzz/run http`.
 @Suite struct SeededHTTPFuzzTests {
-    private struct Mutator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-    }
-
     static let seeds = [
         "POST /v1/purchases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
         "GET /v1/accounts/alice?limit=5&after=a%20b HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
@@ -21,7 +12,7 @@ import Testing
     ].map { Array($0.utf8) }
 
     @Test func requestParserSurvivesMutatedInput() {
-        var random = Mutator(state: 0x1234_5678_9ABC_DEF1)
+        var random = SplitMix64(seed: 0x1234_5678_9ABC_DEF1)
         for round in 0..<20_000 {
             var bytes = Self.seeds[round % Self.seeds.count]
             for _ in 0...(random.next() % 4) {

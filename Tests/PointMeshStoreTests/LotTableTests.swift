@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCore
 @testable import PointMeshStore
+import PointMeshSimulation
 import Testing
 
 private let day = CivilCalendar.millisecondsPerDay
@@ -14,22 +15,11 @@ private func scratchDatabase() throws -> (LedgerDatabase, String) {
     return (database, directory)
 }
 
-/// A small deterministic generator (xorshift), so a seed replays.
-private struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-}
-
 /// Random earnings, redemptions, refunds, compensations and a short policy for a few accounts,
 /// written at two stores that never sync (so their entries interleave in time), over 60 days.
 /// Returns each store's entries in sequence order.
 private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
-    var random = Generator(state: seed &* 0x9E37_79B9_7F4A_7C15 | 1)
+    var random = SplitMix64(seed: seed)
     var ledgers = [MemoryLedger(origin: NodeID(unchecked: "w0")), MemoryLedger(origin: NodeID(unchecked: "w1"))]
     _ = try ledgers[0].write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20),
                                                                                            effectiveAt: 31 * day)), now: 0)

@@ -78,6 +78,10 @@ public enum Earn: EntryKindRule {
         Facts(account: try source.accountFacts(of: request.account, at: context.now), policies: try source.expiryPolicies())
     }
 
+    /// The source of the lot a receipt earned (its idempotency key): refunds of the receipt,
+    /// and a repayment inside a return window, take from it first.
+    static func lotSource(_ receipt: ReceiptID) -> String { IdempotencyKey(scope: scope, id: receipt.rawValue).description }
+
     /// Base rate: one point per whole yuan.
     public static let fenPerPoint: Int64 = 100
 
@@ -93,7 +97,7 @@ public enum Earn: EntryKindRule {
         let terms = LotEvents.Terms(move: 0, maturesAt: context.now + context.returnWindow,
                                     expiresAt: policy.rule.expiry(earnedAt: context.now), policy: policy.id)
         let pending = context.returnWindow > 0
-        let preferring = pending && repaid > .zero ? IdempotencyKey(scope: scope, id: request.receipt.rawValue).description : nil
+        let preferring = pending && repaid > .zero ? lotSource(request.receipt) : nil
         return KindDecision(
             moves: moves(customer: request.account, earned: earned, repaid: repaid, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, items: request.items,

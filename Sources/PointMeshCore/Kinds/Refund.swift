@@ -76,7 +76,7 @@ public enum Refund: EntryKindRule {
             refunded = refunded + Fen(try refund.details.reader().number(Tag.amount) ?? 0)
         }
         return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountFacts(of: purchase.customer, at: context.now),
-                     pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: lotSource(request.receipt), at: context.now))
+                     pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
     }
 
     /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
@@ -107,11 +107,8 @@ public enum Refund: EntryKindRule {
             moves: moves(customer: purchase.customer, taken: taken, debt: reversal - taken, store: context.node),
             details: details(receipt: request.receipt, amount: request.amount, reversed: reversal,
                              balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
-                             preferring: lotSource(request.receipt)))
+                             preferring: Earn.lotSource(request.receipt)))
     }
-
-    /// The lot source of a receipt's earning, which its refunds take from first.
-    static func lotSource(_ receipt: ReceiptID) -> String { IdempotencyKey(scope: Earn.scope, id: receipt.rawValue).description }
 
     /// The moves of a refund (also used to upgrade entries of the previous release).
     public static func moves(customer: AccountID, taken: Points, debt: Points, store: NodeID) -> [Move] {
