@@ -24,6 +24,9 @@ public protocol EntryKindRule: Sendable {
     static var requestFields: [FieldSpec] { get }
     /// Fields taken from the route's path (`{account_id}`), read like body fields.
     static var pathFields: [FieldSpec] { get }
+    /// True when the HTTP edge gives the write its own handler (family membership, which reads
+    /// before it writes) instead of the generic one.
+    static var hasOwnHandler: Bool { get }
     /// Its answer's fields.
     static var responseFields: [FieldSpec] { get }
     /// Errors the rules may answer it with, `(status, code, when)`, for the API description.
@@ -49,6 +52,7 @@ public protocol EntryKindRule: Sendable {
 extension EntryKindRule {
     public static var method: String { "POST" }
     public static var pathFields: [FieldSpec] { [] }
+    public static var hasOwnHandler: Bool { false }
 }
 
 /// What a kind decided: the moves and the details of a new entry.
@@ -66,7 +70,7 @@ public struct KindDecision: Hashable, Sendable {
 public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
-        Deduction.self,
+        Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self,
     ]
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }

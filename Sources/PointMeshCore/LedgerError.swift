@@ -22,6 +22,25 @@ public enum LedgerError: Error, Hashable, Sendable {
     case alreadyFrozen(AccountID)
     /// An unfreeze of an account that is not frozen.
     case notFrozen(AccountID)
+    /// A join of a family pool as a member.
+    case poolCannotBeMember(AccountID)
+    /// A join while the customer is in another family.
+    case alreadyInFamily(AccountID, family: FamilyID)
+    /// A join or leave that the customer's membership already reflects: nothing to write, the
+    /// request succeeds as it stands (a retried PUT or DELETE).
+    case membershipUnchanged
+    /// A leave of, or a look-up of, a family no customer ever joined.
+    case unknownFamily(FamilyID)
+    /// A leave of a family the customer is not in.
+    case notAMember(AccountID, family: FamilyID)
+    /// A transfer or pool redemption between accounts that are not in one family.
+    case notSameFamily(AccountID, AccountID, fromFamily: FamilyID?, toFamily: FamilyID?)
+    /// A transfer from an account to itself.
+    case sameAccount(AccountID)
+    /// A transfer whose points span more expiry dates than one entry carries.
+    case tooManyLots(AccountID, dates: Int, limit: Int)
+    /// A redemption from a family pool without `member_id`.
+    case memberRequired(pool: AccountID)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

@@ -52,7 +52,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     /// The account's lots, folded from its counting entries. Entries were checked on the way
     /// in, so a fold that fails to read one leaves it out (the store refuses such a write).
     public func lotBook(of account: AccountID) -> LotBook {
-        (try? LotEvents.fold((accountEntries[account] ?? []).compactMap { byID[$0] }, for: account)) ?? LotBook()
+        (try? LotEvents.fold((accountEntries[account] ?? []).compactMap { byID[$0] }, for: account) {
+            linkedEntries(FamilyMembership.memberLink($0))
+        }) ?? LotBook()
     }
 
     public func expiryPolicies() -> ExpiryPolicies {

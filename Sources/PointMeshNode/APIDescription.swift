@@ -15,6 +15,9 @@ public enum APIDescription {
         operations["/v1/policies/expiry", default: [:]]["get"] = read(
             id: "listExpiryPolicies", "Every published version of the expiry policy (the standard one first) and the one in force now.",
             parameters: [], answer: ResponseSchemas.policies, refusals: [])
+        operations["/v1/families/{family_id}", default: [:]]["get"] = read(
+            id: "getFamily", "A family's members now and its pool's balance.",
+            parameters: [familyParameter], answer: ResponseSchemas.family, refusals: [(400, ["invalid_field"]), (404, ["unknown_family"])])
         for (path, methods) in operations { paths[path] = .object(methods) }
         paths["/v1/reminders"] = .object(["get": read(
             id: "listReminders",
@@ -120,6 +123,13 @@ public enum APIDescription {
             .object(["name": .string(field.name), "in": .string("path"), "required": .bool(true), "description": .string(field.description),
                      "schema": schema(field.type, request: true)])
         }
+        guard !kind.hasOwnHandler else {
+            // Family membership: no body, and the answer is the family as it stands.
+            return operation(
+                id: kind.name, kind.summary, parameters: parameters, body: nil,
+                success: [("200", "Done (or already so, when sent again): the family's members now. Durable on this node's disk.", ResponseSchemas.family)],
+                refusals: refusals)
+        }
         return operation(
             id: kind.name, kind.summary, parameters: parameters, body: kind.requestFields,
             success: [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
@@ -127,16 +137,16 @@ public enum APIDescription {
             refusals: refusals)
     }
 
-    static func operation(id: String, _ summary: String, parameters: [JSONValue] = [], body: [FieldSpec], success: [(String, String, [FieldSpec])],
+    /// `body`: nil for an operation that takes none.
+    static func operation(id: String, _ summary: String, parameters: [JSONValue] = [], body: [FieldSpec]?, success: [(String, String, [FieldSpec])],
                           refusals: [(Int, [String])]) -> JSONValue {
         var responses: [String: JSONValue] = [:]
         for (status, description, fields) in success { responses[status] = response(description, object(fields, request: false)) }
         for (status, codes) in refusals { responses[String(status)] = errorResponse(codes) }
-        var fields: [String: JSONValue] = [
-            "operationId": .string(id), "summary": .string(summary),
-            "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": object(body, request: true)])])]),
-            "responses": .object(responses),
-        ]
+        var fields: [String: JSONValue] = ["operationId": .string(id), "summary": .string(summary), "responses": .object(responses)]
+        if let body {
+            fields["requestBody"] = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": object(body, request: true)])])])
+        }
         if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
         return .object(fields)
     }
@@ -167,6 +177,11 @@ public enum APIDescription {
 
     static let accountParameter: JSONValue = .object([
         "name": .string("account_id"), "in": .string("path"), "required": .bool(true), "schema": .object(["$ref": .string("#/components/schemas/Id")]),
+    ])
+    static let familyParameter: JSONValue = .object([
+        "name": .string("family_id"), "in": .string("path"), "required": .bool(true),
+        "schema": .object(["type": .string("string"), "minLength": .integer(1), "maxLength": .integer(Int64(FamilyID.maximumLength)),
+                           "pattern": .string("^[A-Za-z0-9._:-]+$")]),
     ])
     static let withinDaysParameter: JSONValue = .object([
         "name": .string("within_days"), "in": .string("query"), "required": .bool(true),

@@ -75,6 +75,29 @@ struct APIError: Error, Equatable {
                 self.init(status: 409, code: "already_frozen", message: "account '\(account)' is frozen already; nothing was written")
             case .notFrozen(let account):
                 self.init(status: 409, code: "not_frozen", message: "account '\(account)' is not frozen; nothing was written")
+            case .poolCannotBeMember(let account):
+                self.init(status: 400, code: "pool_cannot_be_member", message: "account_id: '\(account)' is a family pool; only customers join families")
+            case .alreadyInFamily(let account, let family):
+                self.init(status: 409, code: "already_in_family", message: "account '\(account)' belongs to family '\(family)'; it must leave it first")
+            case .membershipUnchanged:
+                self.init(status: 200, code: "unchanged", message: "nothing to change")
+            case .unknownFamily(let family):
+                self.init(status: 404, code: "unknown_family", message: "no customer ever joined family '\(family)'")
+            case .notAMember(let account, let family):
+                self.init(status: 404, code: "not_a_member", message: "account '\(account)' is not in family '\(family)'; nothing was written")
+            case .notSameFamily(let from, let to, let fromFamily, let toFamily):
+                func membership(_ account: AccountID, _ family: FamilyID?) -> String {
+                    family.map { "'\(account)' is in family '\($0)'" } ?? "'\(account)' is in no family"
+                }
+                self.init(status: 403, code: "not_same_family",
+                          message: "points move only inside one family: \(membership(from, fromFamily)), \(membership(to, toFamily))")
+            case .sameAccount(let account):
+                self.init(status: 400, code: "same_account", message: "to_account: a transfer from '\(account)' to itself moves nothing")
+            case .tooManyLots(let account, let dates, let limit):
+                self.init(status: 409, code: "too_many_lots",
+                          message: "the points of '\(account)' asked for expire on \(dates) different dates; one transfer carries at most \(limit): send fewer points per transfer")
+            case .memberRequired(let pool):
+                self.init(status: 400, code: "member_required", message: "member_id: required to redeem from the family pool '\(pool)'")
             case .unreadableEntry:
                 self = .internalError
             }

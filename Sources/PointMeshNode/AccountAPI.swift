@@ -11,15 +11,15 @@ extension LedgerAPI {
     func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
         let now = clock.now()
-        let (facts, expired, expiring, policies, hold) = try reading {
+        let (facts, expired, expiring, policies, hold, family) = try reading {
             (try $0.accountFacts(of: account, at: now), try $0.expiredPoints(of: account, at: now), try $0.expiring(of: account, at: now),
-             try $0.expiryPolicies(), try AccountHold.of(account, from: $0))
+             try $0.expiryPolicies(), try AccountHold.of(account, from: $0), try FamilyMembership.family(of: account, from: $0))
         }
         let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
             "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value),
-            "family_id": .null, "frozen": .bool(hold.frozen),
+            "family_id": family.map { .string($0.rawValue) } ?? .null, "frozen": .bool(hold.frozen),
             "expiring": .array(expiring.map {
                 .object(["points": .integer($0.points.value), "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))])
             }),

@@ -33,6 +33,7 @@ struct LedgerAPI: Sendable {
                     respond(response)
                 }
                 switch authorizer.caller(of: request, for: kind.access) {
+                case .success(let caller) where kind.hasOwnHandler: membership(request, parameters, kind: kind, caller: caller, respond: timed)
                 case .success(let caller): write(request, parameters, kind: kind, caller: caller, respond: timed)
                 case .failure(let refusal): timed(refused(refusal))
                 }
@@ -56,6 +57,9 @@ struct LedgerAPI: Sendable {
         }
         read("GET", "/v1/accounts/{account_id}/entries") { request, parameters in
             answer { () throws(APIError) in try entries(request, parameters) }
+        }
+        read("GET", "/v1/families/{family_id}") { _, parameters in
+            answer { () throws(APIError) in try family(parameters) }
         }
         read("GET", "/v1/policies/expiry") { _, _ in
             answer { () throws(APIError) in try expiryPolicies() }
@@ -146,7 +150,7 @@ struct LedgerAPI: Sendable {
     }
 
     /// Who is asking, of which node, now; and the request's id for logs.
-    private func context(caller: String) -> RequestContext {
+    func context(caller: String) -> RequestContext {
         RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), returnWindow: returnWindow)
     }
 
@@ -183,14 +187,18 @@ struct LedgerAPI: Sendable {
         // Expiry is not an entry (it follows from the entries and the time): each lot that
         // expired with points left shows as a line at its expiry instant, among the entries of
         // the page whose time span holds that instant.
-        let (page, expiries) = try reading { database in
+        let (page, expiries, voids) = try reading { database in
             let page = try database.entries(of: account, before: cursor, limit: limit + 1)
             let newest = cursor?.timestamp.wallMilliseconds ?? .max
             let oldest = page.count > limit ? page[limit - 1].entry.timestamp.wallMilliseconds + 1 : .min
-            return (page, try database.expiredLots(of: account, at: now, within: oldest...newest))
+            let voids = Set(try page.filter { try !FamilyCondition.stands($0.entry, in: database) }.map(\.entry.id))
+            return (page, try database.expiredLots(of: account, at: now, within: oldest...newest), voids)
         }
         let shown = Array(page.prefix(limit))
-        var lines = shown.map { (time: $0.entry.timestamp.wallMilliseconds, line: ResponseBodies.entry($0.entry, duplicate: $0.duplicate, for: account)) }
+        var lines = shown.map {
+            (time: $0.entry.timestamp.wallMilliseconds,
+             line: ResponseBodies.entry($0.entry, duplicate: $0.duplicate, void: voids.contains($0.entry.id), for: account))
+        }
         lines += expiries.map { (time: $0.expiresAt, line: ResponseBodies.expiry($0, for: account)) }
         lines.sort { $0.time > $1.time }
         var body: [String: JSONValue] = [

@@ -12,7 +12,7 @@ enum ResponseSchemas {
         .optional("pending_until", .time, "When the first pending points become spendable."),
         FieldSpec("expired_total", .integer, "Points that expired unspent, so far."),
         FieldSpec("policy", .object(policy), "The expiry policy in force now (lots keep the version they were earned under)."),
-        FieldSpec("family_id", .nullableText, "The family the customer belongs to; null when none."),
+        FieldSpec("family_id", .nullableText, "The family the customer belongs to (for a pool `family:{id}`, its own); null when none."),
         FieldSpec("frozen", .boolean, "Whether the account is frozen (fraud hold): it keeps earning but can't redeem."),
         .optional("frozen_since", .time, "For a frozen account: since when."),
         .optional("frozen_reason", .text, "For a frozen account: why."),
@@ -21,6 +21,12 @@ enum ResponseSchemas {
         FieldSpec("expiring", .array(of: [
             FieldSpec("points", .integer, "Points in the lot."), FieldSpec("expires_at", .time, "When they expire."),
         ], maximumCount: 1_000), "The next spendable points to expire, by expiry instant, soonest first (at most 10)."),
+    ]
+
+    static let family: [FieldSpec] = [
+        FieldSpec("family_id", .id, "The family."), FieldSpec("members", .textArray, "Its members now, in id order."),
+        FieldSpec("pool_account", .id, "The pool's account id, `family:{family_id}`."),
+        FieldSpec("pool_balance", .integer, "The pool's spendable points."),
     ]
 
     static let policy: [FieldSpec] = [

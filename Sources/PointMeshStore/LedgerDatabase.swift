@@ -78,6 +78,10 @@ public final class LedgerDatabase: FactsSource {
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
                 try updateLots(for: entry, stale: &stale)
+                // A join or leave that lands before a transfer decides whether the transfer stands.
+                if FamilyMembership.change(of: entry) != nil {
+                    for account in entry.customerAccounts { stale.formUnion(try conditionalParties(of: account, after: entry)) }
+                }
             case .duplicate:
                 try insert(entry, duplicate: true, chains: &chains)
             case .supersedes(let loser):
@@ -90,6 +94,10 @@ public final class LedgerDatabase: FactsSource {
                 // Which entry's lots exist changed under entries already folded: fold again.
                 stale.formUnion(loser.customerAccounts)
                 stale.formUnion(entry.customerAccounts)
+                if FamilyMembership.change(of: entry) != nil {
+                    let earlier = LotOrder(loser) < LotOrder(entry) ? loser : entry
+                    for account in entry.customerAccounts { stale.formUnion(try conditionalParties(of: account, after: earlier)) }
+                }
             }
         }
         for (key, delta) in deltas where !delta.isZero { try addToBalance(key.balance, origin: key.origin, delta) }

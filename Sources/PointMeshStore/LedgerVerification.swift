@@ -40,10 +40,12 @@ extension LedgerDatabase {
                 }
                 guard !duplicate else { continue }
                 let entry = try EntryCoding.decode(body)
+                // A transfer the converged membership contradicts moves no customer's points.
+                let stands = try FamilyCondition.stands(entry, in: self)
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {
                     if MoveEffects.isCounted(key) {
                         recomputed[Self.counterName(key, origin), default: Balance()] += delta
-                    } else if let customer = key.account.customer {
+                    } else if let customer = key.account.customer, stands {
                         customerPoints[customer, default: .zero] += delta.posted
                     }
                 }

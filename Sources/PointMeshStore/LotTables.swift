@@ -127,8 +127,14 @@ extension LedgerDatabase {
         case .credit:
             break
         case .debit(let amount, let instant, let preferring):
-            if let preferring {
-                part = try lots(of: account, where: "source = ? AND expires_at > ?", [.text(preferring), .integer(instant)])
+            switch preferring {
+            case .source(let source)?:
+                part = try lots(of: account, where: "source = ? AND expires_at > ?", [.text(source), .integer(instant)])
+            case .expiringAt(let expiry)?:
+                part = try lots(of: account, where: "expires_at = ? AND expires_at > ? AND matures_at <= ?",
+                                [.integer(expiry), .integer(instant), .integer(instant)])
+            case nil:
+                break
             }
             var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
             let page = 64
@@ -188,7 +194,7 @@ extension LedgerDatabase {
     /// entry held) and the check is skipped.
     func updateLots(for entry: LedgerEntry, accounts known: [AccountID]? = nil, isLocal: Bool = false, stale: inout Set<AccountID>) throws {
         let accounts = known ?? entry.customerAccounts
-        let events = try Self.lotEvents(entry, for: accounts)
+        let events = try lotEvents(entry, for: accounts)
         for account in accounts where !stale.contains(account) {
             if !isLocal, try hasLaterEntry(account, than: entry) {
                 stale.insert(account)
@@ -237,7 +243,7 @@ extension LedgerDatabase {
                         throw StoreError.corruptRow("entry \(id) does not decode: \(error)")
                     }
                     let accounts = entry.customerAccounts
-                    let all = try Self.lotEvents(entry, for: accounts.count > LotEventCache.sharedAbove ? accounts : [account])
+                    let all = try lotEvents(entry, for: accounts.count > LotEventCache.sharedAbove ? accounts : [account])
                     if accounts.count > LotEventCache.sharedAbove { cache.events[id] = all }
                     events = all[account] ?? []
                 }
@@ -247,12 +253,38 @@ extension LedgerDatabase {
         return book
     }
 
-    private static func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
+    /// What `entry` does to the lots of `accounts`: nothing if its family condition does not
+    /// hold on the entries held now (`FamilyCondition`; a membership entry that arrives later
+    /// makes the parties stale, `conditionalParties`).
+    private func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
         do {
-            return try LotEvents.of(entry, accounts: accounts)
-        } catch {
+            return try LotEvents.of(entry, accounts: accounts, stands: try FamilyCondition.stands(entry, in: self))
+        } catch let error as DecodingError {
             throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
         }
+    }
+
+    /// The accounts whose lots a membership entry of `account` can change besides its own: the
+    /// parties of its family-conditional entries (transfers) later in ledger order, whose
+    /// standing it may decide.
+    func conditionalParties(of account: AccountID, after entry: LedgerEntry) throws -> Set<AccountID> {
+        var parties: Set<AccountID> = []
+        try connection.withStatement("""
+            SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
+            WHERE a.account = ? AND (a.hlc_wall, a.hlc_logical, a.origin, a.seq) > (?, ?, ?, ?) AND e.code = ? AND e.duplicate = 0
+            """, [.text(account.rawValue), .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
+                  .text(entry.id.origin.rawValue), .integer(entry.id.sequence), .integer(Int64(Transfer.code.value))]) { row in
+            while try row.step() {
+                let later: LedgerEntry
+                do {
+                    later = try EntryCoding.decode(row.blob(0))
+                } catch {
+                    throw StoreError.corruptRow("an entry of \(account) does not decode: \(error)")
+                }
+                parties.formUnion(later.customerAccounts)
+            }
+        }
+        return parties
     }
 
     /// Whether `account` has an entry later in ledger order than `entry`.

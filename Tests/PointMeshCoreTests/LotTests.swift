@@ -67,8 +67,8 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
         book.apply(.credit(lot(1, 50, expires: 500)))
         book.apply(.credit(lot(2, 30, expires: 900, matures: 100, source: "receipt:R2")))
         #expect(book.summary(at: 50).spendable == Points(50) && book.summary(at: 50).pending == Points(30))
-        #expect(book.available(at: 50, preferring: "receipt:R2") == Points(80))
-        book.apply(.debit(Points(20), at: 50, preferring: "receipt:R2"))
+        #expect(book.available(at: 50, preferring: .source("receipt:R2")) == Points(80))
+        book.apply(.debit(Points(20), at: 50, preferring: .source("receipt:R2")))
         #expect(book.lots.map(\.remaining) == [Points(50), Points(10)])
         #expect(book.summary(at: 100).spendable == Points(60), "the window is over: the rest is a normal lot")
     }
@@ -274,15 +274,15 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
                 let new = Lot(id: LotID(entry: EntryID(origin: s2, sequence: 1), move: 0), amount: earned, remaining: earned, earnedAt: now,
                               maturesAt: pending ? now + 10 : now, expiresAt: 1_000, policy: RequestID(unchecked: "standard"), source: source)
                 after.apply(.credit(new))
-                if repaid > .zero { after.apply(.debit(repaid, at: now, preferring: pending ? source : nil)) }
+                if repaid > .zero { after.apply(.debit(repaid, at: now, preferring: pending ? .source(source) : nil)) }
                 #expect(summary.spendableAfterEarning(earned, repaying: repaid, pending: pending) == after.summary(at: now).spendable,
                         "round \(round), pending \(pending)")
             }
             for source in Set(book.lots.map(\.source)) {
                 let pendingFromSource = book.lots.filter { $0.source == source && $0.isPending(at: now) }.reduce(Points.zero) { $0 + $1.remaining }
-                let taken = min(Points(Int64(round % 60)), max(.zero, book.available(at: now, preferring: source)))
+                let taken = min(Points(Int64(round % 60)), max(.zero, book.available(at: now, preferring: .source(source))))
                 var after = book
-                after.apply(.debit(taken, at: now, preferring: source))
+                after.apply(.debit(taken, at: now, preferring: .source(source)))
                 #expect(summary.spendableAfterDebit(taken, pendingFromSource: pendingFromSource) == after.summary(at: now).spendable)
             }
         }

@@ -42,10 +42,10 @@ public struct LotBook: Hashable, Sendable {
         return [lot.id]
     }
 
-    /// Takes `amount` at `instant`: first from the lots credited by `preferring` (a refund takes
-    /// its own receipt's points, even while still pending), then from spendable lots soonest to
-    /// expire first. What no lot covers becomes deficit.
-    private mutating func debit(_ amount: Points, at instant: Int64, preferring: String?) -> [LotID] {
+    /// Takes `amount` at `instant`: first from the lots `preferring` names (a refund takes its
+    /// own receipt's points, even while still pending; a transfer the lots it moved), then from
+    /// spendable lots soonest to expire first. What no lot covers becomes deficit.
+    private mutating func debit(_ amount: Points, at instant: Int64, preferring: LotPreference?) -> [LotID] {
         var left = amount
         // A lot is taken from at most once: the first pass stops when the amount is covered or
         // leaves the lot empty (and removed), so the second never meets it with points left.
@@ -64,7 +64,7 @@ public struct LotBook: Hashable, Sendable {
                 if lots[index].remaining == .zero { lots.remove(at: index) } else { index += 1 }
             }
         }
-        if let preferring { take { $0.source == preferring && !$0.isExpired(at: instant) } }
+        if let preferring { take { preferring.prefers($0, at: instant) } }
         take { $0.isSpendable(at: instant) }
         deficit += left
         return changed
@@ -85,9 +85,9 @@ public struct LotBook: Hashable, Sendable {
     public func lot(_ id: LotID) -> Lot? { lots.first { $0.id == id } }
 
     /// What a debit at `instant` preferring `source` could take before running into deficit.
-    public func available(at instant: Int64, preferring source: String? = nil) -> Points {
+    public func available(at instant: Int64, preferring: LotPreference? = nil) -> Points {
         var total = Points.zero
-        for lot in lots where lot.isSpendable(at: instant) || (lot.source == source && !lot.isExpired(at: instant)) {
+        for lot in lots where lot.isSpendable(at: instant) || preferring?.prefers(lot, at: instant) == true {
             total += lot.remaining
         }
         return total - deficit
@@ -174,8 +174,8 @@ public struct ExpiringPoints: Hashable, Sendable {
 public enum LotEvent: Hashable, Sendable {
     /// A new lot (an earning, later a bonus, a grant, points received).
     case credit(Lot)
-    /// Points spent or taken back at an instant, from `preferring`'s lots first.
-    case debit(Points, at: Int64, preferring: String?)
+    /// Points spent or taken back at an instant, from the lots `preferring` names first.
+    case debit(Points, at: Int64, preferring: LotPreference?)
     /// A compensation extending lots, made at an instant.
     case extend(LotExtension, at: Int64)
 }
@@ -188,5 +188,22 @@ public struct LotExtension: Hashable, Sendable {
     public init(expiring: ClosedRange<Int64>, days: Int64) {
         self.expiring = expiring
         self.days = days
+    }
+}
+
+/// Which lots a debit takes first, before the soonest-expiring spendable ones.
+public enum LotPreference: Hashable, Sendable {
+    /// The lots one entry credited (`Lot.source`), even while pending: a refund takes back its
+    /// own receipt's points.
+    case source(String)
+    /// The spendable lots expiring at this instant: a transfer's move takes the lots its origin
+    /// moved, so the receiver's lot and the points it came from expire together.
+    case expiringAt(Int64)
+
+    func prefers(_ lot: Lot, at instant: Int64) -> Bool {
+        switch self {
+        case .source(let source): lot.source == source && !lot.isExpired(at: instant)
+        case .expiringAt(let expiry): lot.expiresAt == expiry && lot.isSpendable(at: instant)
+        }
     }
 }

@@ -6,11 +6,17 @@
 /// - `subjects` (tag 18): accounts the entry concerns without moving their points (an
 ///   extension), so it is in their history and their fold.
 /// - `extension` (tag 19): lots expiring in a range get days more.
+/// - `moved` (tag 21, once per debiting move of a transfer): the expiry instant of the lots the
+///   move took at its origin, which its debit takes first everywhere (`LotPreference.expiringAt`).
+/// - `family` (tag 22): the family inside which the entry moves points; it stands only if its
+///   accounts belong to that family at its instant in the converged history (`FamilyCondition`).
 public enum LotEvents {
     static let termsTag: UInt64 = 16
     static let preferringTag: UInt64 = 17
     static let subjectTag: UInt64 = 18
     static let extensionTag: UInt64 = 19
+    static let movedTag: UInt64 = 21
+    static let familyTag: UInt64 = 22
 
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {
@@ -37,6 +43,22 @@ public enum LotEvents {
     }
 
     public static func addPreferring(_ source: String, to writer: inout DetailsWriter) { writer.text(preferringTag, source) }
+
+    /// Declares that debiting move `move` takes the lots expiring at `expiresAt` first.
+    public static func addMoved(move: Int, expiresAt: Int64, to writer: inout DetailsWriter) {
+        var field = DetailsWriter()
+        field.number(1, Int64(move))
+        field.number(2, expiresAt)
+        writer.field(movedTag) { $0.raw(field.details.bytes) }
+    }
+
+    /// Declares that the entry's moves stand only inside `family` (`FamilyCondition`).
+    public static func addFamily(_ family: FamilyID, to writer: inout DetailsWriter) { writer.text(familyTag, family.rawValue) }
+
+    /// The family an entry's moves are conditional on, if any.
+    public static func family(of entry: LedgerEntry) throws(DecodingError) -> FamilyID? {
+        try entry.details.reader().identifier(familyTag)
+    }
 
     public static func addSubject(_ account: AccountID, to writer: inout DetailsWriter) { writer.text(subjectTag, account.rawValue) }
 
@@ -65,8 +87,10 @@ public enum LotEvents {
 
     /// What `entry` does to `account`'s lots, in order. A credit without recorded terms (an
     /// entry from before lots existed) expires under the standard policy from its timestamp.
-    public static func of(_ entry: LedgerEntry, for account: AccountID) throws(DecodingError) -> [LotEvent] {
-        try of(entry, accounts: [account])[account] ?? []
+    /// `stands`: false for an entry whose family condition the converged history contradicts
+    /// (`FamilyCondition`), which does nothing to any lot.
+    public static func of(_ entry: LedgerEntry, for account: AccountID, stands: Bool = true) throws(DecodingError) -> [LotEvent] {
+        try of(entry, accounts: [account], stands: stands)[account] ?? []
     }
 
     /// The lot fields of an entry's details, read in one pass (every write's lots are derived
@@ -75,6 +99,7 @@ public enum LotEvents {
         var terms: [Int: Terms] = [:]
         var preferring: String?
         var extended: LotExtension?
+        var moved: [Int: Int64] = [:]
     }
 
     static func lotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
@@ -103,6 +128,17 @@ public enum LotEvents {
             case preferringTag:
                 fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
                 continue
+            case movedTag:
+                var move: Int64?, expires: Int64?
+                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                    switch field {
+                    case 1: move = try zigzag(&inner)
+                    case 2: expires = try zigzag(&inner)
+                    default: break
+                    }
+                }
+                guard let move, let expires, (0...Int64(UInt16.max)).contains(move) else { throw .invalid("entry \(entry.id): incomplete moved lots") }
+                fields.moved[Int(move)] = expires
             case extensionTag:
                 var from: Int64?, to: Int64?, days: Int64?
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
@@ -150,7 +186,8 @@ public enum LotEvents {
 
     /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),
     /// reading its details once: a compensation names a thousand accounts.
-    public static func of(_ entry: LedgerEntry, accounts: [AccountID]) throws(DecodingError) -> [AccountID: [LotEvent]] {
+    public static func of(_ entry: LedgerEntry, accounts: [AccountID], stands: Bool = true) throws(DecodingError) -> [AccountID: [LotEvent]] {
+        guard stands else { return [:] }
         let instant = entry.timestamp.wallMilliseconds
         var events: [AccountID: [LotEvent]] = [:]
         let fields = try lotFields(of: entry)
@@ -169,7 +206,8 @@ public enum LotEvents {
                     maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: source ?? "")))
             }
             if let account = move.debit.customer, concerns(move.debit) {
-                events[account, default: []].append(.debit(move.amount, at: instant, preferring: fields.preferring))
+                let preferring = fields.moved[index].map(LotPreference.expiringAt) ?? fields.preferring.map(LotPreference.source)
+                events[account, default: []].append(.debit(move.amount, at: instant, preferring: preferring))
             }
         }
         if let extended = fields.extended {
@@ -179,11 +217,14 @@ public enum LotEvents {
     }
 
     /// The book of `account` from its counting entries, in any order: sorted into ledger order
-    /// and applied. The reference every store's kept lots must equal.
-    public static func fold(_ entries: [LedgerEntry], for account: AccountID) throws(DecodingError) -> LotBook {
+    /// and applied. The reference every store's kept lots must equal. `memberships` gives an
+    /// account's membership entries, for entries with a family condition.
+    public static func fold(_ entries: [LedgerEntry], for account: AccountID,
+                            memberships: (AccountID) throws -> [LedgerEntry] = { _ in [] }) throws -> LotBook {
         var book = LotBook()
         for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
-            for event in try of(entry, for: account) { book.apply(event) }
+            let stands = try FamilyCondition.stands(entry, memberships: memberships)
+            for event in try of(entry, for: account, stands: stands) { book.apply(event) }
         }
         return book
     }

@@ -41,7 +41,9 @@ public enum Redemption: EntryKindRule {
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = [
         (409, "insufficient_points", "the account's spendable balance is short"),
-        (423, "account_frozen", "the account is frozen"),
+        (423, "account_frozen", "the account, or the member redeeming from a pool, is frozen"),
+        (400, "member_required", "a redemption from a family pool lacks member_id"),
+        (403, "not_same_family", "member_id is not in the pool's family (or names another account than a customer's own)"),
     ]
 
     enum Tag {
@@ -61,20 +63,42 @@ public enum Redemption: EntryKindRule {
         "redemption\n\(r.request)\n\(r.account)\n\(r.points)\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
     }
 
-    /// The account's points and debt, and its fraud hold.
+    /// The account's points and debt, and its fraud hold; for a pool, the redeeming member's
+    /// family and hold.
     public struct Facts: Sendable {
         public var account: AccountFacts
         public var hold: AccountHold
+        public var memberFamily: FamilyID?
+        public var memberHold: AccountHold = .none
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        Facts(account: try source.accountFacts(of: request.account, at: context.now), hold: try AccountHold.of(request.account, from: source))
+        var facts = Facts(account: try source.accountFacts(of: request.account, at: context.now), hold: try AccountHold.of(request.account, from: source))
+        if let member = request.member, FamilyID.owning(pool: request.account) != nil {
+            facts.memberFamily = try FamilyMembership.family(of: member, from: source)
+            facts.memberHold = try AccountHold.of(member, from: source)
+        }
+        return facts
+    }
+
+    /// Who may spend from the account: its owner, or for a pool a member of its family now.
+    static func checkMember(_ request: Request, facts: Facts) throws(LedgerError) {
+        guard let family = FamilyID.owning(pool: request.account) else {
+            if let member = request.member, member != request.account {
+                throw .notSameFamily(member, request.account, fromFamily: nil, toFamily: nil)
+            }
+            return
+        }
+        guard let member = request.member else { throw .memberRequired(pool: request.account) }
+        guard facts.memberFamily == family else { throw .notSameFamily(member, request.account, fromFamily: facts.memberFamily, toFamily: family) }
+        guard !facts.memberHold.frozen else { throw .accountFrozen(member, since: facts.memberHold.since) }
     }
 
     /// Spends only spendable points (matured, unexpired) as they stand now; the lots taken are
     /// the soonest to expire, decided by the fold in ledger order (`LotBook`).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
         guard !facts.hold.frozen else { throw .accountFrozen(request.account, since: facts.hold.since) }
+        try checkMember(request, facts: facts)
         let account = facts.account.state
         guard account.balance >= request.points else {
             throw .insufficientPoints(account: request.account, balance: account.balance, requested: request.points)

@@ -1,0 +1,90 @@
+/// Which family a customer belongs to: a fold of the customer's join and leave entries in
+/// ledger order (`LotOrder`), so every node that holds the same entries agrees, whatever order
+/// they arrived in.
+///
+/// The rule for two cut-off stores that put one customer into two families: the join first in
+/// ledger order wins. A join while the customer is in a family is void (it changes nothing, and
+/// a transfer decided on it does not stand, `FamilyCondition`); a leave of a family the
+/// customer is not in is void too.
+public enum FamilyMembership {
+    /// The link on a customer's join and leave entries, so its membership is found without its
+    /// history.
+    public static func memberLink(_ account: AccountID) -> String { "member:\(account.rawValue)" }
+    /// The link on every join and leave of a family, so its members are found.
+    public static func familyLink(_ family: FamilyID) -> String { "family:\(family.rawValue)" }
+
+    /// A change a membership entry records.
+    public enum Change: Hashable, Sendable {
+        case join(FamilyID)
+        case leave(FamilyID)
+    }
+
+    /// The change `entry` records, if it is a join or a leave.
+    public static func change(of entry: LedgerEntry) -> Change? {
+        guard entry.code == FamilyJoin.code || entry.code == FamilyLeave.code,
+              let family = try? entry.details.reader().identifier(MembershipRequest.Tag.family, as: FamilyID.self)
+        else { return nil }
+        return entry.code == FamilyJoin.code ? .join(family) : .leave(family)
+    }
+
+    /// A customer's family after its membership `entries` (any order) that come before
+    /// `order` in ledger order (all of them when nil), and the entry that made it so.
+    public static func state(from entries: [LedgerEntry], before order: LotOrder? = nil) -> (family: FamilyID?, since: LedgerEntry?) {
+        var family: FamilyID?, since: LedgerEntry?
+        for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
+            if let order, !(LotOrder(entry) < order) { break }
+            switch change(of: entry) {
+            case .join(let joined)?:
+                if family == nil { (family, since) = (joined, entry) }
+            case .leave(let left)?:
+                if family == left { (family, since) = (nil, entry) }
+            case nil:
+                break
+            }
+        }
+        return (family, since)
+    }
+
+    public static func family(from entries: [LedgerEntry], before order: LotOrder? = nil) -> FamilyID? {
+        state(from: entries, before: order).family
+    }
+
+    /// The family `account` belongs to now, as `source` holds its entries. A pool belongs to
+    /// its own family.
+    public static func family(of account: AccountID, from source: some FactsSource) throws -> FamilyID? {
+        if let family = FamilyID.owning(pool: account) { return family }
+        return family(from: try source.linkedEntries(memberLink(account)))
+    }
+
+    /// The members of `family` now, in id order (accounts whose winning join is to it), or nil
+    /// when no entry ever concerned it.
+    public static func members(of family: FamilyID, from source: some FactsSource) throws -> [AccountID]? {
+        let entries = try source.linkedEntries(familyLink(family))
+        guard !entries.isEmpty else { return nil }
+        let accounts = Set(entries.flatMap { LotEvents.subjects(of: $0.details) })
+        return try accounts.sorted().filter { try self.family(of: $0, from: source) == family }
+    }
+}
+
+/// The rule that keeps points inside families: an entry that declares a family (a transfer)
+/// stands only if every customer it moves points between, other than the family's pool,
+/// belongs to that family at the entry's instant in the converged history. One decided at a
+/// cut-off store on membership that history contradicts (the sender had already left
+/// elsewhere, or its join lost to an earlier join into another family) does nothing to any
+/// lot, on every node: the points stay with the sender, as if it had been refused.
+public enum FamilyCondition {
+    /// Whether `entry` stands, given each account's membership entries.
+    public static func stands(_ entry: LedgerEntry, memberships: (AccountID) throws -> [LedgerEntry]) throws -> Bool {
+        guard let family = try LotEvents.family(of: entry) else { return true }
+        let order = LotOrder(entry)
+        for account in entry.customerAccounts where account != family.pool {
+            guard FamilyMembership.family(from: try memberships(account), before: order) == family else { return false }
+        }
+        return true
+    }
+
+    /// Whether `entry` stands, with memberships from `source`.
+    public static func stands(_ entry: LedgerEntry, in source: some FactsSource) throws -> Bool {
+        try stands(entry) { try source.linkedEntries(FamilyMembership.memberLink($0)) }
+    }
+}

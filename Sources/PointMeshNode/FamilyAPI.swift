@@ -1,0 +1,88 @@
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+
+/// Families: join and leave (PUT and DELETE on a member, no body) and the family view. A join
+/// or leave reads before it writes: its idempotency key counts the customer's membership
+/// entries (`MembershipRequest`), and it answers with the family's members, as contract.md says.
+extension LedgerAPI {
+    /// `PUT` (`FamilyJoin`) or `DELETE` (`FamilyLeave`) of `/v1/families/{family_id}/members/{account_id}`.
+    func membership(_ request: HTTPRequest, _ parameters: [String: String], kind: any EntryKindRule.Type, caller: String,
+                    respond: @escaping HTTPServer.Responder) {
+        let context = self.context(caller: caller)
+        let prepared: PreparedWrite, family: FamilyID
+        do {
+            try Self.requireEmptyBody(request.body)
+            family = try Self.family(parameters)
+            let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
+            let sequence = try reading { try $0.linkedEntries(FamilyMembership.memberLink(account)).count }
+            let membership = MembershipRequest(family: family, account: account, sequence: sequence)
+            prepared = kind == FamilyJoin.self ? PreparedWrite(FamilyJoin.self, membership) : PreparedWrite(FamilyLeave.self, membership)
+        } catch {
+            metrics.recordWrite(kind, .refused)
+            return respond(APIError(error).response)
+        }
+        store.write(prepared, context: context) { [metrics, gossip] result in
+            switch result {
+            case .success(let outcome):
+                switch outcome {
+                case .created:
+                    metrics.recordWrite(kind, .created)
+                    gossip.localWrite()
+                default:
+                    metrics.recordWrite(kind, .replayed)
+                }
+            case .failure(LedgerError.membershipUnchanged):
+                metrics.recordWrite(kind, .replayed)
+            case .failure(let error):
+                metrics.recordWrite(kind, .refused)
+                return respond(APIError(error).response)
+            }
+            respond(answerFamily(family))
+        }
+    }
+
+    /// `GET /v1/families/{family_id}`.
+    func family(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
+        let family = try Self.family(parameters)
+        guard let body = try familyBody(family) else {
+            throw APIError(LedgerError.unknownFamily(family))
+        }
+        return body
+    }
+
+    /// The family's members and pool balance, or nil when no customer ever joined it.
+    private func familyBody(_ family: FamilyID) throws(APIError) -> [UInt8]? {
+        let now = clock.now()
+        let (members, pool) = try reading { database in
+            (try FamilyMembership.members(of: family, from: database), try database.accountFacts(of: family.pool, at: now).summary.spendable)
+        }
+        guard let members else { return nil }
+        return Array(JSONValue.object([
+            "family_id": .string(family.rawValue), "members": .array(members.map { .string($0.rawValue) }),
+            "pool_account": .string(family.pool.rawValue), "pool_balance": .integer(pool.value),
+        ]).serialized.utf8)
+    }
+
+    private func answerFamily(_ family: FamilyID) -> HTTPResponse {
+        do {
+            return .json(200, try familyBody(family) ?? [])
+        } catch {
+            return error.response
+        }
+    }
+
+    private static func family(_ parameters: [String: String]) throws(APIError) -> FamilyID {
+        let family: FamilyID = try IdentifierRules.pathParameter(parameters["family_id"], name: "family_id")
+        guard family.rawValue.count <= FamilyID.maximumLength else {
+            throw .invalidField("family_id", "at most \(FamilyID.maximumLength) characters, so that its pool id `family:{family_id}` is a valid id")
+        }
+        return family
+    }
+
+    /// A join or leave carries no body; an empty JSON object is accepted too.
+    private static func requireEmptyBody(_ body: [UInt8]) throws {
+        guard body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else { return }
+        try JSONValue.object(from: body).requireOnly([])
+    }
+}
