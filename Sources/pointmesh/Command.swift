@@ -32,7 +32,7 @@ enum ExitStatus {
 
 /// The commands `pointmesh` knows, in the order `--help` lists them.
 let commands: [any Command.Type] = [
-    ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, BalanceCommand.self,
+    ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, TransferCommand.self, FamilyCommand.self, BalanceCommand.self,
     HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, FreezeCommand.self, UnfreezeCommand.self,
     DeductCommand.self, StatusCommand.self, RetireCommand.self,
     VerifyCommand.self, TokenCommand.self, BenchCommand.self, OpenAPICommand.self,

@@ -33,7 +33,9 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
     /// Who may call each route, as issue 12 specifies it; written out here, apart from the code,
     /// so a route given the wrong roles fails.
     static let expected: [String: Set<String>?] = [
-        "POST /v1/purchases": ["clerk"], "POST /v1/refunds": ["clerk"], "POST /v1/redemptions": ["clerk"],
+        "POST /v1/purchases": ["clerk"], "POST /v1/refunds": ["clerk"], "POST /v1/redemptions": ["clerk"], "POST /v1/transfers": ["clerk"],
+        "PUT /v1/families/{family_id}/members/{account_id}": ["clerk"], "DELETE /v1/families/{family_id}/members/{account_id}": ["clerk"],
+        "GET /v1/families/{family_id}": ["clerk", "hq", "admin"],
         "GET /v1/accounts/{account_id}": ["clerk", "hq", "admin"], "GET /v1/accounts/{account_id}/entries": ["clerk", "hq", "admin"],
         "PUT /v1/policies/expiry": ["hq", "admin"], "GET /v1/policies/expiry": ["hq", "admin"],
         "GET /v1/reminders": ["hq", "admin"], "POST /v1/reminders/acks": ["hq", "admin"], "GET /v1/lots": ["hq", "admin"],
@@ -64,7 +66,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
                 }
                 let declared = Set((operation as? [String: Any])?["x-roles"] as? [String] ?? [])
                 #expect(declared == (roles ?? ["clerk", "hq", "admin"]), "\(route) declares \(declared)")
-                let concrete = path.replacingOccurrences(of: "{account_id}", with: "alice")
+                let concrete = path.replacingOccurrences(of: "{account_id}", with: "alice").replacingOccurrences(of: "{family_id}", with: "kims")
                 for credential in ["none", "wrong", "clerk", "hq", "admin"] {
                     let token = credential == "none" ? nil : credential == "wrong" ? "pmt_not-a-token" : fixture.tokens[credential]
                     let status = try send(node, method.uppercased(), concrete, token: token).status

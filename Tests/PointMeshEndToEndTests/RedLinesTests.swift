@@ -8,14 +8,20 @@ import Testing
 /// exercised with a valid request, and then every entry in the ledger is checked. Points reach a
 /// customer only from a store's issuance (a receipt) or an audited compensation; they leave a
 /// customer only to a redemption, a refund's clawback, a deduction or the debt they repay; no
-/// move turns points into anything else, and no move goes between two customers.
+/// move turns points into anything else, and points go between two customers only by a
+/// transfer inside one family, as the converged history has it.
 @Suite struct RedLinesTests {
     /// A valid request for every write route. A route the description lists without a row here
     /// fails the test, so a new way to move points must be looked at here first.
     static let requests: [String: [String]] = [
         "POST /v1/purchases": [#"{"receipt_id":"L1","account_id":"lin","amount_fen":20000}"#, #"{"receipt_id":"L2","account_id":"ming","amount_fen":5000}"#],
         "POST /v1/refunds": [#"{"refund_id":"LF","receipt_id":"L1","amount_fen":5000}"#],
-        "POST /v1/redemptions": [#"{"request_id":"LQ","account_id":"lin","points":20,"reward_id":"tea"}"#],
+        "POST /v1/redemptions": [#"{"request_id":"LQ","account_id":"lin","points":20,"reward_id":"tea"}"#,
+                                 #"{"request_id":"LP","account_id":"family:lins","points":10,"member_id":"ming"}"#],
+        "PUT /v1/families/{family_id}/members/{account_id}": [""],
+        "DELETE /v1/families/{family_id}/members/{account_id}": [""],
+        "POST /v1/transfers": [#"{"request_id":"LT","from_account":"lin","to_account":"ming","points":30}"#,
+                               #"{"request_id":"LTP","from_account":"lin","to_account":"family:lins","points":20}"#],
         "PUT /v1/policies/expiry": [#"{"version_id":"long","rule":"months_end","months":24,"effective_at":"2099-01-01T00:00:00Z"}"#],
         "POST /v1/compensations": [#"{"batch_id":"LB","action":"grant","reason":"outage","reference":"INC-1","accounts":["ming"],"points":7}"#,
                                    #"{"batch_id":"LE","action":"extend_expiry","reason":"outage","reference":"INC-1","expiring_from":"2020-01-01T00:00:00Z","expiring_to":"2099-01-01T00:00:00Z","days":3}"#],
@@ -25,6 +31,8 @@ import Testing
         "POST /v1/deductions": [#"{"request_id":"LD","account_id":"lin","points":5,"evidence_ref":"C-1","reason":"fake receipt","operator":"op"}"#],
         "POST /v1/cluster/retirements": [#"{"node_id":"gone-store","force":true}"#],
     ]
+    /// The accounts a route's `{account_id}` stands for, in turn (`lin` when not listed).
+    static let pathAccounts: [String: [String]] = ["PUT /v1/families/{family_id}/members/{account_id}": ["lin", "ming"]]
 
     @Test func pointsComeOnlyFromReceiptsAndCompensationAndGoNowhereElse() throws {
         let node = try NodeProcess(extraArguments: ["--node-id", "redlines"])
@@ -38,17 +46,19 @@ import Testing
         #expect(Set(writes) == Set(Self.requests.keys), "write routes without a request here, or requests for no route")
         for route in writes.sorted(by: { Self.order($0) < Self.order($1) }) {
             let parts = route.split(separator: " ", maxSplits: 1)
-            let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: "lin")
-            for body in Self.requests[route] ?? [] {
-                let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
-                #expect(response.status == 200 || response.status == 201, "\(route) \(body): \(response.bodyText)")
+            for account in Self.pathAccounts[route] ?? ["lin"] {
+                let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: account).replacingOccurrences(of: "{family_id}", with: "lins")
+                for body in Self.requests[route] ?? [] {
+                    let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
+                    #expect(response.status == 200 || response.status == 201, "\(route) \(account) \(body): \(response.bodyText)")
+                }
             }
         }
         node.stop()
         let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: node.dataDirectory))
         defer { database.connection.close() }
         let entries = try database.entries(of: NodeID(unchecked: "redlines"), after: 0, limit: 1_000)
-        #expect(entries.count >= 11)
+        #expect(entries.count >= 17)
         for entry in entries {
             for move in entry.moves where move.asset == .points {
                 switch (move.debit.customer, move.credit.customer) {
@@ -58,8 +68,11 @@ import Testing
                 case (.some, nil):
                     #expect(move.credit.name.hasPrefix("@redeemed") || move.credit.name.hasPrefix("@clawed-back:") || move.credit == .deducted,
                             "\(EntryKinds.name(of: entry.code)) moves a customer's points to \(move.credit)")
-                case (.some, .some):
-                    Issue.record("\(EntryKinds.name(of: entry.code)) moves points between two customers")
+                case (.some(let from), .some(let to)):
+                    // Only a transfer, standing, inside the family both belonged to at its instant.
+                    let family = try LotEvents.family(of: entry), stands = try FamilyCondition.stands(entry, in: database)
+                    #expect(entry.code == Transfer.code && family != nil && stands,
+                            "\(EntryKinds.name(of: entry.code)) moves points from \(from) to \(to) outside a family")
                 case (nil, nil):
                     Issue.record("\(EntryKinds.name(of: entry.code)) moves points between system accounts")
                 }
@@ -68,10 +81,11 @@ import Testing
         #expect(try database.verify().isEmpty)
     }
 
-    /// Purchases first, so the refund, redemption and deduction have points to work on; the
-    /// unfreeze after the freeze.
+    /// Purchases first, so the refund, transfers, redemptions and deduction have points to work
+    /// on; the family before its transfers and pool redemption; the unfreeze after the freeze;
+    /// the leave last.
     private static func order(_ route: String) -> Int {
-        ["POST /v1/purchases", "POST /v1/refunds", "POST /v1/redemptions", "POST /v1/accounts/{account_id}/freeze",
-         "POST /v1/accounts/{account_id}/unfreeze"].firstIndex(of: route) ?? 10
+        ["POST /v1/purchases", "POST /v1/refunds", "PUT /v1/families/{family_id}/members/{account_id}", "POST /v1/transfers",
+         "POST /v1/redemptions", "POST /v1/accounts/{account_id}/freeze", "POST /v1/accounts/{account_id}/unfreeze"].firstIndex(of: route) ?? 10
     }
 }
