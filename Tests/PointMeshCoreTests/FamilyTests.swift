@@ -1,0 +1,187 @@
+import PointMeshCore
+import Testing
+
+private let ann = AccountID(unchecked: "ann"), ben = AccountID(unchecked: "ben"), cat = AccountID(unchecked: "cat")
+private let smiths = FamilyID(unchecked: "smiths"), jones = FamilyID(unchecked: "jones")
+private let s1 = NodeID(unchecked: "s1"), s2 = NodeID(unchecked: "s2"), s3 = NodeID(unchecked: "s3")
+private let day: Int64 = 86_400_000
+
+private func purchase(_ receipt: String, _ account: AccountID, fen: Int64) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: account, amount: Fen(fen)))
+}
+
+/// A join or leave as the HTTP edge prepares it: keyed by the customer's membership entries so far.
+private func membership<Kind: EntryKindRule>(_ kind: Kind.Type, _ family: FamilyID, _ account: AccountID, in ledger: MemoryLedger) -> PreparedWrite
+where Kind.Request == MembershipRequest {
+    let sequence = ledger.linkedEntries(FamilyMembership.memberLink(account)).count
+    return PreparedWrite(kind, MembershipRequest(family: family, account: account, sequence: sequence))
+}
+
+private func transfer(_ id: String, _ from: AccountID, _ to: AccountID, _ points: Int64) -> PreparedWrite {
+    PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: id), from: from, to: to, points: Points(points)))
+}
+
+private func hold(_ id: String, _ account: AccountID) -> HoldRequest {
+    HoldRequest(request: RequestID(unchecked: id), account: account, evidence: "CASE-\(id)", reason: "farming", operatorName: "Li Wei")
+}
+
+/// Applies `entries` in the given order, again and again, until each origin's entries are in
+/// (a ledger takes an origin's entries in sequence, as gossip delivers them).
+private func replica(_ entries: [LedgerEntry]) -> MemoryLedger {
+    var ledger = MemoryLedger(origin: s3)
+    for _ in 0..<entries.count { _ = ledger.apply(entries) }
+    return ledger
+}
+
+private func permutations<T>(_ items: [T]) -> [[T]] {
+    guard let first = items.first else { return [[]] }
+    return permutations(Array(items.dropFirst())).flatMap { rest in (0...rest.count).map { var copy = rest; copy.insert(first, at: $0); return copy } }
+}
+
+@Suite struct Families {
+    @Test func membershipRules() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(membership(FamilyJoin.self, smiths, ann, in: ledger), now: 1_000)
+        #expect(throws: LedgerError.membershipUnchanged, "joining the family one is in changes nothing") {
+            try ledger.write(membership(FamilyJoin.self, smiths, ann, in: ledger), now: 1_100)
+        }
+        #expect(throws: LedgerError.alreadyInFamily(ann, family: smiths)) { try ledger.write(membership(FamilyJoin.self, jones, ann, in: ledger), now: 1_200) }
+        #expect(throws: LedgerError.poolCannotBeMember(smiths.pool)) { try ledger.write(membership(FamilyJoin.self, smiths, smiths.pool, in: ledger), now: 1_300) }
+        #expect(throws: LedgerError.unknownFamily(jones)) { try ledger.write(membership(FamilyLeave.self, jones, ann, in: ledger), now: 1_400) }
+        #expect(throws: LedgerError.notAMember(ben, family: smiths)) { try ledger.write(membership(FamilyLeave.self, smiths, ben, in: ledger), now: 1_500) }
+        _ = try ledger.write(membership(FamilyJoin.self, smiths, ben, in: ledger), now: 1_600)
+        #expect(try FamilyMembership.members(of: smiths, from: ledger) == [ann, ben])
+        _ = try ledger.write(membership(FamilyLeave.self, smiths, ann, in: ledger), now: 1_700)
+        #expect(throws: LedgerError.membershipUnchanged, "leaving again changes nothing") {
+            try ledger.write(membership(FamilyLeave.self, smiths, ann, in: ledger), now: 1_800)
+        }
+        #expect(try FamilyMembership.members(of: smiths, from: ledger) == [ben])
+        _ = try ledger.write(membership(FamilyJoin.self, jones, ann, in: ledger), now: 1_900)
+        #expect(try FamilyMembership.family(of: ann, from: ledger) == jones, "after leaving, a customer may join another family")
+        #expect(try FamilyMembership.family(of: smiths.pool, from: ledger) == smiths, "a pool belongs to its own family")
+    }
+
+    /// The same join sent twice with the same history behind it (a retry, or to two nodes) is
+    /// one entry: the key counts the customer's membership entries.
+    @Test func theSameJoinAtTwoNodesIsOneEntry() throws {
+        var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
+        let joinA = membership(FamilyJoin.self, smiths, ann, in: a), joinB = membership(FamilyJoin.self, smiths, ann, in: b)
+        #expect(joinA.key == joinB.key)
+        _ = try a.write(joinA, now: 1_000)
+        _ = try b.write(joinB, now: 1_001)
+        let merged = replica(a.allEntries + b.allEntries)
+        #expect(merged.duplicates.count == 1)
+        #expect(try FamilyMembership.members(of: smiths, from: merged) == [ann])
+    }
+
+    /// Two cut-off stores put ann into two families; a transfer is decided at each on its own
+    /// view. Whatever order the entries arrive in, every node settles on the join first in
+    /// ledger order, and the transfer made on the losing join leaves no trace in balances.
+    @Test func theFirstJoinWinsInEveryArrivalOrder() throws {
+        var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
+        for node in [s1, s2] {
+            _ = node == s1 ? try a.write(purchase("R-a", ann, fen: 10_000), now: 500) : try b.write(purchase("R-b", ben, fen: 100), now: 400)
+        }
+        _ = b.apply(a.allEntries)
+        _ = a.apply(b.allEntries)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ann, in: a), now: 1_000)
+        _ = try a.write(membership(FamilyJoin.self, smiths, cat, in: a), now: 1_001)
+        _ = try b.write(membership(FamilyJoin.self, jones, ann, in: b), now: 1_200)
+        _ = try b.write(membership(FamilyJoin.self, jones, ben, in: b), now: 1_201)
+        _ = try b.write(transfer("T-b", ann, ben, 40), now: 2_000)
+        _ = try a.write(transfer("T-a", ann, cat, 10), now: 2_100)
+        let late = b.allEntries.filter { $0.timestamp.wallMilliseconds >= 1_000 }, early = a.allEntries.filter { $0.timestamp.wallMilliseconds < 1_000 }
+        let mine = a.allEntries.filter { $0.timestamp.wallMilliseconds >= 1_000 } + b.allEntries.filter { $0.timestamp.wallMilliseconds < 1_000 }
+        var seen: Set<[Int64]> = []
+        for order in permutations(late) {
+            let ledger = replica(early + order + mine)
+            #expect(try FamilyMembership.family(of: ann, from: ledger) == smiths)
+            #expect(try FamilyMembership.members(of: jones, from: ledger) == [ben])
+            let balances = [ann, ben, cat].map { ledger.accountState(of: $0, at: 3_000).balance.value }
+            seen.insert(balances)
+            #expect(balances == [90, 1, 10], "ann keeps the 40 of the losing transfer; cat got 10 inside smiths")
+        }
+        #expect(seen.count == 1)
+    }
+
+    /// A transfer decided at a store that had not heard that the sender left: void everywhere.
+    @Test func aTransferTheConvergedHistoryContradictsDoesNotStand() throws {
+        var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
+        _ = try a.write(purchase("R1", ann, fen: 10_000), now: 100)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ann, in: a), now: 200)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ben, in: a), now: 300)
+        _ = b.apply(a.allEntries)
+        _ = try a.write(membership(FamilyLeave.self, smiths, ann, in: a), now: 1_000)
+        guard case .append(let gift) = try b.write(transfer("T1", ann, ben, 30), now: 2_000) else { Issue.record("b refused"); return }
+        #expect(b.accountState(of: ben, at: 2_500).balance == Points(30), "b decided on what it knew")
+        _ = b.apply(a.allEntries)
+        _ = a.apply(b.allEntries)
+        for ledger in [a, b] {
+            #expect(ledger.accountState(of: ann, at: 3_000).balance == Points(100))
+            #expect(ledger.accountState(of: ben, at: 3_000).balance == .zero)
+            #expect(try !FamilyCondition.stands(gift, in: ledger))
+        }
+    }
+
+    /// Transferred points keep their expiry dates: the soonest-expiring go first, one move per
+    /// date, and the receiver's lots expire when the sender's would have.
+    @Test func lotsMoveWithTheirExpiryDates() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", ann, fen: 3_000), now: 10 * day)
+        _ = try ledger.write(purchase("R2", ann, fen: 5_000), now: 45 * day)
+        _ = try ledger.write(purchase("R3", ann, fen: 7_000), now: 80 * day)
+        let before = ledger.lotBook(of: ann).lots.map(\.expiresAt)
+        #expect(Set(before).count == 3)
+        for member in [ann, ben] { _ = try ledger.write(membership(FamilyJoin.self, smiths, member, in: ledger), now: 90 * day) }
+        guard case .append(let entry) = try ledger.write(transfer("T1", ann, ben, 60), now: 91 * day) else { Issue.record("refused"); return }
+        #expect(entry.moves.map(\.amount) == [Points(30), Points(30)], "30 from the first lot, 30 of the second")
+        let received = ledger.lotBook(of: ben).lots
+        #expect(received.map(\.expiresAt) == Array(before.prefix(2)))
+        #expect(received.allSatisfy { $0.maturesAt == 91 * day })
+        #expect(ledger.lotBook(of: ann).lots.map(\.remaining) == [Points(20), Points(70)])
+        #expect(ledger.lotBook(of: ann).lots.map(\.expiresAt) == Array(before.suffix(2)))
+        _ = try ledger.write(transfer("T2", ben, smiths.pool, 45), now: 92 * day)
+        #expect(ledger.lotBook(of: smiths.pool).lots.map(\.expiresAt) == Array(before.prefix(2)))
+        #expect(ledger.lotBook(of: smiths.pool).lots.map(\.remaining) == [Points(30), Points(15)])
+    }
+
+    @Test func transferValidity() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", ann, fen: 10_000), now: 100)
+        for member in [ann, ben] { _ = try ledger.write(membership(FamilyJoin.self, smiths, member, in: ledger), now: 200) }
+        _ = try ledger.write(membership(FamilyJoin.self, jones, cat, in: ledger), now: 300)
+        #expect(throws: LedgerError.sameAccount(ann)) { try ledger.write(transfer("T0", ann, ann, 1), now: 400) }
+        #expect(throws: LedgerError.notSameFamily(ann, cat, fromFamily: smiths, toFamily: jones)) { try ledger.write(transfer("T1", ann, cat, 1), now: 400) }
+        #expect(throws: LedgerError.notSameFamily(ann, jones.pool, fromFamily: smiths, toFamily: jones)) { try ledger.write(transfer("T2", ann, jones.pool, 1), now: 400) }
+        let stranger = AccountID(unchecked: "dan")
+        #expect(throws: LedgerError.notSameFamily(stranger, ann, fromFamily: nil, toFamily: smiths)) { try ledger.write(transfer("T3", stranger, ann, 1), now: 400) }
+        #expect(throws: LedgerError.insufficientPoints(account: ann, balance: Points(100), requested: Points(101))) {
+            try ledger.write(transfer("T4", ann, ben, 101), now: 400)
+        }
+        _ = try ledger.write(transfer("T5", ann, smiths.pool, 50), now: 500)
+        _ = try ledger.write(transfer("T6", smiths.pool, ben, 20), now: 600)
+        #expect([ann, ben, smiths.pool].map { ledger.accountState(of: $0, at: 700).balance } == [Points(50), Points(20), Points(30)])
+        guard case .replay = try ledger.write(transfer("T5", ann, smiths.pool, 50), now: 800) else { Issue.record("a retry moved again"); return }
+        #expect(throws: LedgerError.idempotencyConflict(IdempotencyKey(scope: "transfer", id: "T5"))) { try ledger.write(transfer("T5", ann, ben, 50), now: 800) }
+    }
+
+    /// A frozen member can neither transfer nor redeem from the pool (it may receive); a pool
+    /// redemption needs a member of the pool's family.
+    @Test func freezesAndPoolRedemptions() throws {
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", ann, fen: 10_000), now: 100)
+        for member in [ann, ben] { _ = try ledger.write(membership(FamilyJoin.self, smiths, member, in: ledger), now: 200) }
+        _ = try ledger.write(transfer("T1", ann, smiths.pool, 60), now: 300)
+        let redeem = { (id: String, member: AccountID?) in
+            PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: id), account: smiths.pool, points: Points(10), member: member))
+        }
+        #expect(throws: LedgerError.memberRequired(pool: smiths.pool)) { try ledger.write(redeem("Q0", nil), now: 400) }
+        #expect(throws: LedgerError.notSameFamily(cat, smiths.pool, fromFamily: nil, toFamily: smiths)) { try ledger.write(redeem("Q1", cat), now: 400) }
+        _ = try ledger.write(redeem("Q2", ben), now: 500)
+        _ = try ledger.write(PreparedWrite(Freeze.self, hold("F1", ann)), now: 600)
+        #expect(throws: LedgerError.accountFrozen(ann, since: 600)) { try ledger.write(transfer("T2", ann, ben, 1), now: 700) }
+        #expect(throws: LedgerError.accountFrozen(ann, since: 600)) { try ledger.write(redeem("Q3", ann), now: 700) }
+        _ = try ledger.write(transfer("T3", smiths.pool, ann, 5), now: 800)
+        #expect(ledger.accountState(of: smiths.pool, at: 900).balance == Points(45), "a frozen account may still receive, like it earns")
+    }
+}
