@@ -15,8 +15,9 @@ private func scratchDatabase() throws -> (LedgerDatabase, String) {
     return (database, directory)
 }
 
-/// Random earnings, redemptions, refunds, compensations and a short policy for a few accounts,
-/// written at two stores that never sync (so their entries interleave in time), over 60 days.
+/// Random earnings, redemptions, refunds, compensations, family joins and leaves, transfers and
+/// a short policy for a few accounts, written at two stores that never sync (so their entries
+/// interleave in time, and each decides on memberships the other contradicts), over 60 days.
 /// Returns each store's entries in sequence order.
 private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
     var random = SplitMix64(seed: seed)
@@ -28,7 +29,8 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         let now = Int64(step) * day / 5
         let account = AccountID(unchecked: "a\(random.next() % 4)")
         let write: PreparedWrite
-        switch random.next() % 6 {
+        let family = FamilyID(unchecked: "f\(random.next() % 2)")
+        switch random.next() % 9 {
         case 0, 1, 2:
             write = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: account, amount: Fen(Int64(100 + random.next() % 5_000))))
         case 3:
@@ -36,6 +38,14 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         case 4:
             write = PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F\(step)"), receipt: ReceiptID(unchecked: "R\(random.next() % UInt64(step + 1))"),
                                                               amount: Fen(Int64(1 + random.next() % 2_000))))
+        case 5:
+            let sequence = ledgers[store].linkedEntries(FamilyMembership.memberLink(account)).count
+            let membership = MembershipRequest(family: family, account: account, sequence: sequence)
+            write = random.next() % 3 == 0 ? PreparedWrite(FamilyLeave.self, membership) : PreparedWrite(FamilyJoin.self, membership)
+        case 6, 7:
+            let parties = [account, AccountID(unchecked: "a\(random.next() % 4)"), family.pool].shuffled(using: &random)
+            write = PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(step)"), from: parties[0], to: parties[1],
+                                                                  points: Points(Int64(1 + random.next() % 60))))
         default:
             write = PreparedWrite(Compensation.self, Compensation.Request(
                 batch: RequestID(unchecked: "C\(step)"), part: nil, action: .extendExpiry, reason: "r", reference: "x", accounts: [account],
@@ -45,6 +55,9 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
     }
     return ledgers.map { $0.allEntries.sorted { $0.id.sequence < $1.id.sequence } }
 }
+
+/// The customers and the family pools of `randomEntries`.
+private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { FamilyID(unchecked: "f\($0)").pool }
 
 @Suite struct LotTableTests {
     /// Every earning reads the policy versions; that query must use the partial index, not scan
@@ -64,7 +77,7 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
         try database.connection.transaction { try database.applyReceived(try randomEntries(seed: seed).flatMap { $0 }) }
-        for account in (0..<4).map({ AccountID(unchecked: "a\($0)") }) {
+        for account in accounts {
             let book = try database.lotBook(of: account)
             for instant in stride(from: Int64(0), to: 90 * day, by: Int(day / 3)) {
                 var summary = try database.accountFacts(of: account, at: instant).summary
@@ -99,8 +112,18 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
                 try late.connection.transaction { try late.applyReceived(Array(entries[start..<min(entries.count, start + 7 + index * 30)])) }
             }
         }
-        for account in (0..<4).map({ AccountID(unchecked: "a\($0)") }) {
-            let folded = try LotEvents.fold(all.filter { $0.customerAccounts.contains(account) }, for: account)
+        var transfers = 0, void = 0
+        for entry in all where entry.code == Transfer.code {
+            transfers += 1
+            if try !FamilyCondition.stands(entry, memberships: { member in all.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [member] } }) {
+                void += 1
+            }
+        }
+        #expect(transfers >= 5 && void > 0, "the entries should hold transfers, some contradicted: \(transfers), \(void)")
+        for account in accounts {
+            let folded = try LotEvents.fold(all.filter { $0.customerAccounts.contains(account) }, for: account) { member in
+                all.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [member] }
+            }
             #expect(try inOrder.lotBook(of: account) == folded)
             #expect(try late.lotBook(of: account) == folded)
         }
