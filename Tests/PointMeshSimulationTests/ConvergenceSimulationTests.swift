@@ -22,10 +22,25 @@ private let sqliteSeeds: [UInt64] = {
 private struct Workload {
     var random: SplitMix64
 
-    /// The command to write at ledger time `now`.
-    mutating func command(now: Int64) -> PreparedWrite {
+    /// The command to write at ledger time `now`. `memberships` counts a customer's membership
+    /// entries at the writing node (what the HTTP edge reads for a join's key).
+    mutating func command(now: Int64, memberships: (AccountID) -> Int = { _ in 0 }) -> PreparedWrite {
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
-        switch random.next() % 12 {
+        let family = FamilyID(unchecked: "fam-\(random.next() % 2)")
+        switch random.next() % 19 {
+        case 12, 13:
+            // Joins and leaves, often racing the other family's join of the same customer at a
+            // cut-off node.
+            let request = MembershipRequest(family: family, account: account, sequence: memberships(account))
+            return random.next() % 5 == 0 ? PreparedWrite(FamilyLeave.self, request) : PreparedWrite(FamilyJoin.self, request)
+        case 14, 15, 16, 17:
+            // A transfer between members, or to or from the pool.
+            let parties = [account, AccountID(unchecked: "acct-\(random.next() % 6)"), family.pool].shuffled(using: &random)
+            return PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(random.next() % 1_000)"), from: parties[0],
+                                                                 to: parties[1], points: Points(Int64(1 + random.next() % 10))))
+        case 18:
+            return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "P\(random.next() % 1_000)"), account: family.pool,
+                                                                     points: Points(Int64(1 + random.next() % 5)), member: account))
         case 11:
             // A fraud action: freeze, unfreeze or deduct, often racing the same at another node.
             let hold = HoldRequest(request: RequestID(unchecked: "H\(random.next() % 300)"), account: account, evidence: "CASE",
@@ -72,10 +87,13 @@ private struct Workload {
 
 /// Runs one seed: 30 simulated seconds of writes under loss, duplication, reordering,
 /// partitions and crashes, then healing; checks every invariant. Returns the failures.
-private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws {
+@discardableResult
+private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws -> [LedgerEntry] {
     let nodeCount = cluster.nodes.count
     var workload = Workload(random: SplitMix64(seed: seed ^ 0xfeed))
     var acknowledged: [LedgerEntry] = []
+    /// Redemptions and transfers accepted from an account its node held frozen at the time.
+    var acceptedWhileFrozen: [EntryID] = []
     // Four ledger days pass per simulated second: the 30-second run spans 120 days, so lots
     // earned under the 7-day policy (in force from day 31) expire during it, and odd-numbered
     // nodes hold points pending for 3 days.
@@ -85,9 +103,13 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     for step in 1...150 {
         cluster.run(until: Int64(step) * 200)
         let node = Int(workload.random.next() % UInt64(nodeCount))
-        let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy) : workload.command(now: cluster.ledgerTime)
+        let ledger = cluster.nodes[node].ledger
+        let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
+            : workload.command(now: cluster.ledgerTime) { (try? ledger.linkedEntries(FamilyMembership.memberLink($0)).count) ?? 0 }
         if case .append(let entry) = cluster.write(command, at: node) {
             acknowledged.append(entry)
+            let spender = entry.code == Redemption.code || entry.code == Transfer.code ? entry.moves.first?.debit.customer : nil
+            if let spender, try AccountHold.of(spender, from: ledger).frozen { acceptedWhileFrozen.append(entry.id) }
         }
     }
     cluster.heal()
@@ -101,7 +123,8 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     }
     #expect(healedAt != nil, "seed \(seed): no convergence within 90 s of healing")
     #expect(acknowledged.contains { $0.code == StampCard.code }, "seed \(seed): the run wrote no entry of the unknown kind")
-    guard healedAt != nil else { return }
+    #expect(acceptedWhileFrozen.isEmpty, "seed \(seed): spending accepted from an account frozen at its node: \(acceptedWhileFrozen)")
+    guard healedAt != nil else { return acknowledged }
 
     let reference = cluster.nodes[0].ledger
     let referenceEntries = try reference.allEntries()
@@ -136,9 +159,54 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
             #expect(recomputed[key] ?? Balance() == (try ledger.balance(key)), "seed \(seed): counters drift for \(key.account)")
         }
         #expect(recomputed.values.reduce(Balance(), +).posted == .zero, "seed \(seed): points created or destroyed")
-        try checkLots(seed: seed, node: node.id, ledger: ledger, reference: reference,
-                      counting: entries.filter { !duplicates.contains($0.id) }, at: cluster.ledgerTime)
+        let counted = entries.filter { !duplicates.contains($0.id) }
+        try checkLots(seed: seed, node: node.id, ledger: ledger, reference: reference, counting: counted, at: cluster.ledgerTime)
+        try checkFamilies(seed: seed, node: node.id, ledger: ledger, reference: reference, counting: counted, at: cluster.ledgerTime)
     }
+    return acknowledged
+}
+
+/// Families after healing: every node agrees on every customer's family and every family's
+/// members; points moved between two customers only by a transfer that stands, inside the family
+/// both belonged to at its instant in the converged history; and the balances of all accounts
+/// sum to what was issued less what was redeemed, clawed back, deducted and expired.
+private func checkFamilies<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledger: Ledger, reference: Ledger, counting: [LedgerEntry],
+                                                     at now: Int64) throws {
+    let accounts = Set(counting.flatMap(\.customerAccounts)).sorted()
+    for account in accounts {
+        #expect(try FamilyMembership.family(of: account, from: ledger) == FamilyMembership.family(of: account, from: reference),
+                "seed \(seed): \(node) disagrees on the family of \(account)")
+    }
+    for family in (0..<2).map({ FamilyID(unchecked: "fam-\($0)") }) {
+        #expect(try FamilyMembership.members(of: family, from: ledger) == FamilyMembership.members(of: family, from: reference),
+                "seed \(seed): \(node) disagrees on the members of \(family)")
+    }
+    let memberships = { (account: AccountID) in counting.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [account] } }
+    var system = Points.zero
+    for entry in counting {
+        let stands = try FamilyCondition.stands(entry, memberships: memberships)
+        for move in entry.moves where move.asset == .points {
+            guard let from = move.debit.customer, let to = move.credit.customer else {
+                if move.debit.isSystem { system -= move.amount }
+                if move.credit.isSystem { system += move.amount }
+                continue
+            }
+            #expect(entry.code == Transfer.code, "seed \(seed): \(EntryKinds.name(of: entry.code)) moves points between customers")
+            guard stands, let family = try LotEvents.family(of: entry) else { continue }
+            for side in [from, to] where side != family.pool {
+                #expect(FamilyMembership.family(from: memberships(side), before: LotOrder(entry)) == family,
+                        "seed \(seed): \(entry.id) moved points for \(side) outside its family")
+            }
+        }
+    }
+    var held = Points.zero
+    for account in accounts {
+        let summary = try ledger.lotBook(of: account).summary(at: now)
+        held += summary.spendable + summary.pending + summary.expired
+    }
+    // What the system accounts gave out (issued, compensated) less what they took in (redeemed,
+    // clawed back, deducted) is what customers hold, counting what expired.
+    #expect(held + system == .zero, "seed \(seed): \(node): customers hold \(held) (with expired) but the system accounts say \(-system)")
 }
 
 private let day = CivilCalendar.millisecondsPerDay
@@ -154,11 +222,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         #expect(try AccountHold.of(account, from: ledger) == AccountHold.of(account, from: reference), "seed \(seed): \(node) disagrees on the hold of \(account)")
         let book = try ledger.lotBook(of: account)
         let mine = counting.filter { $0.customerAccounts.contains(account) }
-        #expect(book == (try LotEvents.fold(mine, for: account)), "seed \(seed): \(node) keeps lots of \(account) that its entries don't imply")
+        let memberships = { (member: AccountID) in counting.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [member] } }
+        #expect(book == (try LotEvents.fold(mine, for: account, memberships: memberships)),
+                "seed \(seed): \(node) keeps lots of \(account) that its entries don't imply")
         #expect(book == (try reference.lotBook(of: account)), "seed \(seed): \(node) disagrees on the lots of \(account)")
         #expect(book.lots.allSatisfy { $0.remaining > .zero && $0.remaining <= $0.amount }, "seed \(seed): a lot of \(account) overspent")
         var earned = Points.zero, spent = Points.zero
-        for entry in mine {
+        for entry in mine where try FamilyCondition.stands(entry, memberships: memberships) {
             for move in entry.moves where move.asset == .points {
                 if move.credit == LedgerAccount(account) { earned += move.amount }
                 if move.debit == LedgerAccount(account) { spent += move.amount }
@@ -178,6 +248,26 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     func nodesConvergeAfterFaultsHeal(seed: UInt64) throws {
         var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
         try simulate(seed: seed, &cluster)
+    }
+
+    /// The workload does reach the cases the family invariants are about: transfers that stand,
+    /// transfers the converged membership voids, losing joins and pool redemptions.
+    @Test func theWorkloadExercisesFamilies() throws {
+        var standing = 0, void = 0, poolRedemptions = 0, joins = 0
+        for seed in 0..<20 as Range<UInt64> {
+            var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
+            let written = try simulate(seed: seed, &cluster)
+            let reference = cluster.nodes[0].ledger
+            for entry in written {
+                switch entry.code {
+                case Transfer.code: if try FamilyCondition.stands(entry, in: reference) { standing += 1 } else { void += 1 }
+                case Redemption.code where entry.moves.first?.debit.customer.flatMap(FamilyID.owning(pool:)) != nil: poolRedemptions += 1
+                case FamilyJoin.code: joins += 1
+                default: break
+                }
+            }
+        }
+        #expect(standing > 20 && void > 0 && poolRedemptions > 5 && joins > 20, "standing \(standing), void \(void), pool \(poolRedemptions), joins \(joins)")
     }
 
     @Test func aSeedReplaysExactly() {
