@@ -1,0 +1,114 @@
+import Foundation
+import PointMeshHTTP
+import Testing
+
+private func send(_ node: NodeProcess, _ method: String, _ path: String, _ body: String? = nil) throws -> HTTPClientResponse {
+    try node.client().send(method, path, body: body.map { Array($0.utf8) })
+}
+
+private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
+    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
+}
+
+@Suite struct FamilyProcessTests {
+    /// A family across two nodes, each writing in turn: members join on one (through the CLI),
+    /// transfer on the other, and a member redeems from the pool on the first; both nodes end
+    /// with the same members, balances and pool. Bad input is refused with its own code.
+    @Test func aFamilyPoolsPointsAcrossTwoNodes() throws {
+        let a = try NodeProcess(extraArguments: ["--node-id", "ma", "--gossip-interval-ms", "200"])
+        let b = try NodeProcess(extraArguments: ["--node-id", "mb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
+        defer { for node in [a, b] { node.stop(); node.removeFiles() } }
+        let urlA = "http://\(a.httpAddress)", urlB = "http://\(b.httpAddress)"
+        #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"M1","account_id":"ann","amount_fen":10000}"#).status == 201)
+        for member in ["ann", "ben"] {
+            let joined = try runPointmesh(["family", "join", "--node", urlA, "--family", "smiths", "--account", member])
+            #expect(joined.status == 0 && joined.stdout.contains("\(member) is in family smiths"), "\(joined.stdout)\(joined.stderr)")
+        }
+        let again = try send(a, "PUT", "/v1/families/smiths/members/ann")
+        #expect(again.status == 200 && (again.json["members"] as? [String]) == ["ann", "ben"], "a repeated join changes nothing: \(again.bodyText)")
+        #expect(eventually(within: 15) { try b.client().getJSON("/v1/accounts/ann")["family_id"] as? String == "smiths" })
+
+        let gift = try b.client().postJSON("/v1/transfers", #"{"request_id":"G1","from_account":"ann","to_account":"ben","points":30}"#)
+        #expect(gift.status == 201 && gift.json["from_balance"] as? Int == 70 && gift.json["to_balance"] as? Int == 30, "\(gift.bodyText)")
+        let pooled = try runPointmesh(["transfer", "--node", urlB, "--from", "ann", "--to", "family:smiths", "--points", "40", "--request", "G2"])
+        #expect(pooled.status == 0 && pooled.stdout.contains("moved 40 points from ann to family:smiths"), "\(pooled.stdout)\(pooled.stderr)")
+        #expect(eventually(within: 15) { try a.client().getJSON("/v1/families/smiths")["pool_balance"] as? Int == 40 })
+
+        let redeemed = try runPointmesh(["redeem", "--node", urlA, "--account", "family:smiths", "--member", "ben", "--points", "25"])
+        #expect(redeemed.status == 0, "\(redeemed.stdout)\(redeemed.stderr)")
+        let stranger = try a.client().postJSON("/v1/redemptions", #"{"request_id":"P2","account_id":"family:smiths","points":5,"member_id":"cat"}"#)
+        #expect(stranger.status == 403 && stranger.errorCode == "not_same_family", "\(stranger.bodyText)")
+        #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["pool_balance"] as? Int == 15 })
+        for node in [a, b] {
+            let family = try node.client().getJSON("/v1/families/smiths")
+            #expect(family["members"] as? [String] == ["ann", "ben"] && family["pool_balance"] as? Int == 15, "\(family)")
+            #expect(try balance(node, "ann") == 30 && balance(node, "ben") == 30)
+        }
+        let shown = try runPointmesh(["family", "show", "--node", urlB, "--family", "smiths"])
+        #expect(shown.stdout.contains("ann, ben") && shown.stdout.contains("holds 15 points"), "\(shown.stdout)")
+
+        let refusals: [(String, String, String?, Int, String)] = [
+            ("POST", "/v1/transfers", #"{"request_id":"B1","from_account":"ann","to_account":"ann","points":5}"#, 400, "same_account"),
+            ("POST", "/v1/transfers", #"{"request_id":"B2","from_account":"ann","to_account":"ben","points":0}"#, 400, "invalid_field"),
+            ("POST", "/v1/transfers", #"{"request_id":"B3","from_account":"ann","to_account":"ben","points":-5}"#, 400, "invalid_field"),
+            ("POST", "/v1/transfers", #"{"request_id":"B4","from_account":"ann","to_account":"cat","points":5}"#, 403, "not_same_family"),
+            ("POST", "/v1/transfers", #"{"request_id":"B5","from_account":"ann","to_account":"ben","points":500}"#, 409, "insufficient_points"),
+            ("POST", "/v1/redemptions", #"{"request_id":"B6","account_id":"family:smiths","points":5}"#, 400, "member_required"),
+            ("PUT", "/v1/families/smiths/members/family:smiths", nil, 400, "pool_cannot_be_member"),
+            ("PUT", "/v1/families/jones/members/ann", nil, 409, "already_in_family"),
+            ("PUT", "/v1/families/\(String(repeating: "f", count: 125))/members/cat", nil, 400, "invalid_field"),
+            ("PUT", "/v1/families/smiths/members/cat", #"{"extra":1}"#, 400, "unknown_field"),
+            ("DELETE", "/v1/families/smiths/members/cat", nil, 404, "not_a_member"),
+            ("DELETE", "/v1/families/nobody/members/cat", nil, 404, "unknown_family"),
+            ("GET", "/v1/families/nobody", nil, 404, "unknown_family"),
+        ]
+        let entriesBefore = try a.client().getJSON("/v1/status")["entries"] as? Int
+        for (method, path, body, status, code) in refusals {
+            let response = try send(a, method, path, body)
+            #expect(response.status == status && response.errorCode == code, "\(method) \(path): \(response.status) \(response.bodyText)")
+        }
+        #expect(try a.client().getJSON("/v1/status")["entries"] as? Int == entriesBefore, "a refusal writes nothing")
+        for node in [a, b] { #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0) }
+    }
+
+    /// A store cut off from the cluster transfers from a customer who has already left the family
+    /// elsewhere. When the two meet, the transfer is void on both: the points are the sender's
+    /// again, the receiver's history shows it with no effect.
+    @Test func aTransferOnStaleMembershipIsVoidOnBothNodes() throws {
+        let a = try NodeProcess(extraArguments: ["--node-id", "va", "--gossip-interval-ms", "200"])
+        var b = try NodeProcess(extraArguments: ["--node-id", "vb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
+        var nodes = [a, b]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"V1","account_id":"ann","amount_fen":10000}"#).status == 201)
+        for member in ["ann", "ben"] { #expect(try send(a, "PUT", "/v1/families/smiths/members/\(member)").status == 200) }
+        #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["members"] as? [String] == ["ann", "ben"] })
+        _ = b.stop()
+        let left = try send(a, "DELETE", "/v1/families/smiths/members/ann")
+        #expect(left.status == 200 && left.json["members"] as? [String] == ["ben"], "\(left.bodyText)")
+        // b comes back alone, on its own data, and decides on what it knew.
+        b = try NodeProcess(dataDirectory: b.dataDirectory, extraArguments: ["--node-id", "vb", "--gossip-interval-ms", "200"])
+        nodes.append(b)
+        let stale = try b.client().postJSON("/v1/transfers", #"{"request_id":"VT","from_account":"ann","to_account":"ben","points":30}"#)
+        #expect(stale.status == 201, "\(stale.bodyText)")
+        #expect(try balance(b, "ben") == 30)
+        // a learns of b: the two exchange entries.
+        _ = a.stop()
+        let rejoined = try NodeProcess(dataDirectory: a.dataDirectory, extraArguments: ["--node-id", "va", "--seed", b.gossipAddress.description,
+                                                                                        "--gossip-interval-ms", "200"])
+        nodes.append(rejoined)
+        #expect(eventually(within: 20) {
+            try balance(rejoined, "ben") == 0 && balance(b, "ben") == 0 && rejoined.client().getJSON("/v1/accounts/ben/entries")["entries"] as? [[String: Any]] != nil
+                && b.client().getJSON("/v1/accounts/ann")["family_id"] is NSNull
+        })
+        for node in [rejoined, b] {
+            #expect(try balance(node, "ann") == 100 && balance(node, "ben") == 0)
+            let history = try node.client().getJSON("/v1/accounts/ben/entries")["entries"] as? [[String: Any]] ?? []
+            let transfer = history.first { $0["kind"] as? String == "transfer" }
+            #expect(transfer?["void"] as? Bool == true && transfer?["balance_delta"] as? Int == 0, "\(history)")
+        }
+        for node in [rejoined, b] {
+            _ = node.stop()
+            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+        }
+    }
+}
