@@ -246,7 +246,12 @@ public struct JSONObject: Sendable {
 
     /// An optional boolean, false when absent.
     public func flag(_ field: FieldSpec) throws(RequestError) -> Bool {
-        guard let value = value(field.name) else { return false }
+        try optionalBool(field) ?? false
+    }
+
+    /// An optional boolean, nil when absent.
+    public func optionalBool(_ field: FieldSpec) throws(RequestError) -> Bool? {
+        guard let value = value(field.name) else { return nil }
         guard case .bool(let flag) = value else { throw .invalidField(path + field.name, "must be true or false, not \(value.typeName)") }
         return flag
     }

@@ -12,11 +12,11 @@ extension LedgerAPI {
         let context = self.context(caller: caller)
         let prepared: PreparedWrite, family: FamilyID
         do {
-            try Self.requireEmptyBody(request.body)
+            let autoPool = try Self.body(request.body, fields: kind.requestFields)?.optionalBool(MembershipRequest.autoPoolField)
             family = try Self.family(parameters)
             let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
             let sequence = try reading { try $0.linkedEntries(FamilyMembership.memberLink(account)).count }
-            let membership = MembershipRequest(family: family, account: account, sequence: sequence)
+            let membership = MembershipRequest(family: family, account: account, sequence: sequence, autoPool: autoPool)
             prepared = kind == FamilyJoin.self ? PreparedWrite(FamilyJoin.self, membership) : PreparedWrite(FamilyLeave.self, membership)
         } catch {
             metrics.recordWrite(kind, .refused)
@@ -55,11 +55,12 @@ extension LedgerAPI {
     private func familyBody(_ family: FamilyID) throws(APIError) -> [UInt8]? {
         let now = clock.now()
         let (members, pool) = try reading { database in
-            (try FamilyMembership.members(of: family, from: database), try database.accountFacts(of: family.pool, at: now).summary.spendable)
+            (try FamilyMembership.memberStates(of: family, from: database), try database.accountFacts(of: family.pool, at: now).summary.spendable)
         }
         guard let members else { return nil }
         return Array(JSONValue.object([
-            "family_id": .string(family.rawValue), "members": .array(members.map { .string($0.rawValue) }),
+            "family_id": .string(family.rawValue), "members": .array(members.map { .string($0.account.rawValue) }),
+            "auto_pooling": .array(members.filter(\.autoPool).map { .string($0.account.rawValue) }),
             "pool_account": .string(family.pool.rawValue), "pool_balance": .integer(pool.value),
         ]).serialized.utf8)
     }
@@ -80,9 +81,11 @@ extension LedgerAPI {
         return family
     }
 
-    /// A join or leave carries no body; an empty JSON object is accepted too.
-    private static func requireEmptyBody(_ body: [UInt8]) throws {
-        guard body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else { return }
-        try JSONValue.object(from: body).requireOnly([])
+    /// The body of a join or leave, nil when there is none (the usual case): only `fields`.
+    private static func body(_ body: [UInt8], fields: [FieldSpec]) throws -> JSONObject? {
+        guard body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else { return nil }
+        let object = try JSONValue.object(from: body)
+        try object.requireOnly(fields)
+        return object
     }
 }

@@ -25,6 +25,7 @@ enum ResponseSchemas {
 
     static let family: [FieldSpec] = [
         FieldSpec("family_id", .id, "The family."), FieldSpec("members", .textArray, "Its members now, in id order."),
+        FieldSpec("auto_pooling", .textArray, "The members whose earnings go to the pool."),
         FieldSpec("pool_account", .id, "The pool's account id, `family:{family_id}`."),
         FieldSpec("pool_balance", .integer, "The pool's spendable points."),
     ]

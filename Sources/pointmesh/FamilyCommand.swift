@@ -3,19 +3,21 @@ enum FamilyCommand: Command {
     static let name = "family"
     static let summary = "put a customer into a family, take it out, show a family"
     static let usage = """
-        Usage: pointmesh family join --family ID --account ID [--node URL] [--json]
+        Usage: pointmesh family join --family ID --account ID [--auto-pool on|off] [--node URL] [--json]
                pointmesh family leave --family ID --account ID [--node URL] [--json]
                pointmesh family show --family ID [--node URL] [--json]
 
         `join` puts the customer into the family (the first member creates it); a customer is
-        in at most one family. `leave` takes it out. Both are safe to repeat. `show` lists the
+        in at most one family; with --auto-pool on, its earnings are credited to the family pool
+        (recorded as its own), and `join --auto-pool off` for a member stops that. `leave` takes
+        it out. Both are safe to repeat. `show` lists the
         members and the pool's balance. The pool is the account family:ID: members move points
         into it with `pointmesh transfer` and redeem from it with `pointmesh redeem --account
         family:ID --member ID`.
 
         \(NodeClient.optionsHelp)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["family", "account"])
+    static let valued: Set<String> = NodeClient.valued.union(["family", "account", "auto-pool"])
     static let switches = NodeClient.switches
     static let positionals = 1
 
@@ -24,14 +26,22 @@ enum FamilyCommand: Command {
         let family = try arguments.required("family")
         let path = "/v1/families/\(family.urlPathEscaped)"
         let describe: @Sendable (NodeClient.Answer) -> String = { answer in
-            let members = answer.object["members"] as? [String] ?? []
-            return "family \(answer.string("family_id")): \(members.isEmpty ? "no members" : members.joined(separator: ", ")); "
+            let members = answer.object["members"] as? [String] ?? [], pooling = Set(answer.object["auto_pooling"] as? [String] ?? [])
+            let listed = members.map { pooling.contains($0) ? "\($0) (earns into the pool)" : $0 }
+            return "family \(answer.string("family_id")): \(members.isEmpty ? "no members" : listed.joined(separator: ", ")); "
                 + "pool \(answer.string("pool_account")) holds \(answer.int("pool_balance")) points"
         }
         switch arguments.positional.first {
         case "join":
             let account = try arguments.required("account")
-            return try node.call("PUT", "\(path)/members/\(account.urlPathEscaped)") { "\(account) is in " + describe($0) }
+            var body: [String: Any]?
+            switch arguments.value("auto-pool") {
+            case nil: body = nil
+            case "on": body = ["auto_pool": true]
+            case "off": body = ["auto_pool": false]
+            case let other?: throw UsageError(message: "--auto-pool takes on or off, not \(other)")
+            }
+            return try node.call("PUT", "\(path)/members/\(account.urlPathEscaped)", body: body) { "\(account) is in " + describe($0) }
         case "leave":
             let account = try arguments.required("account")
             return try node.call("DELETE", "\(path)/members/\(account.urlPathEscaped)") { "\(account) is out; " + describe($0) }

@@ -34,6 +34,13 @@ enum HistoryCommand: Command {
                     (entry["lot_entry_id"] as? String).map { "lot of entry \($0), earned \(entry["earned_at"] as? String ?? "?")" },
                     (entry["batch_id"] as? String).map { "batch \($0): \(entry["reason"] as? String ?? "") (\(entry["reference"] as? String ?? ""))" },
                     (entry["days"] as? Int).map { "expiry +\($0) days" },
+                    (entry["from_account"] as? String).map { "from \($0) to \(entry["to_account"] as? String ?? "?")" },
+                    (entry["member_id"] as? String).map { "for member \($0)" },
+                    (entry["pooled_to"] as? String).map { "credited to the pool \($0)" },
+                    entry["kind"] as? String == "family-join" ? (entry["family_id"] as? String).map { "joined \($0)" } : nil,
+                    entry["kind"] as? String == "family-leave" ? (entry["family_id"] as? String).map { "left \($0)" } : nil,
+                    (entry["evidence_ref"] as? String).map { "\(entry["reason"] as? String ?? ""), evidence \($0), by \(entry["operator"] as? String ?? "?")" },
+                    entry["void"] as? Bool == true ? "void: not one family at that instant, no points moved" : nil,
                     entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
                     (entry["made_by"] as? String).map { "by \($0)" },
                 ].compactMap { $0 }.joined(separator: ", ")

@@ -145,6 +145,49 @@ private func permutations<T>(_ items: [T]) -> [[T]] {
         #expect(ledger.lotBook(of: smiths.pool).lots.map(\.remaining) == [Points(30), Points(15)])
     }
 
+    /// A member who auto-pools earns into the pool, recorded as theirs (in their history, their
+    /// balance unchanged); a refund takes the points back from the pool; a member with debt earns
+    /// for itself until it is repaid; `auto_pool: false` stops it.
+    @Test func autoPooledEarningsGoToThePool() throws {
+        var ledger = MemoryLedger(origin: s1)
+        let join = { (ledger: MemoryLedger, account: AccountID, autoPool: Bool?) in
+            PreparedWrite(FamilyJoin.self, MembershipRequest(family: smiths, account: account,
+                                                             sequence: ledger.linkedEntries(FamilyMembership.memberLink(account)).count, autoPool: autoPool))
+        }
+        _ = try ledger.write(join(ledger, ann, true), now: 100)
+        #expect(throws: LedgerError.membershipUnchanged) { try ledger.write(join(ledger, ann, true), now: 150) }
+        #expect(throws: LedgerError.membershipUnchanged, "a plain join leaves the setting alone") { try ledger.write(join(ledger, ann, nil), now: 160) }
+        guard case .append(let earning) = try ledger.write(purchase("R1", ann, fen: 10_000), now: 200) else { Issue.record("refused"); return }
+        #expect(ledger.accountState(of: ann, at: 300).balance == .zero)
+        #expect(ledger.accountState(of: smiths.pool, at: 300).balance == Points(100))
+        #expect(earning.customerAccounts.contains(ann), "the earning is in the member's history")
+        let answer = String(decoding: try Earn.response(earning, replayed: false), as: UTF8.self)
+        #expect(answer.contains(#""account_id":"ann""#) && answer.contains(#""pooled_to":"family:smiths""#), "\(answer)")
+        _ = try ledger.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F1"), receipt: ReceiptID(unchecked: "R1"),
+                                                                       amount: Fen(5_000))), now: 300)
+        #expect(ledger.accountState(of: smiths.pool, at: 400).balance == Points(50), "the refund takes back from the pool")
+        _ = try ledger.write(join(ledger, ann, false), now: 500)
+        _ = try ledger.write(purchase("R2", ann, fen: 2_000), now: 600)
+        #expect(ledger.accountState(of: ann, at: 700).balance == Points(20))
+        #expect(ledger.accountState(of: smiths.pool, at: 700).balance == Points(50))
+        // A member with debt: its earnings repay it rather than going to the pool.
+        _ = try ledger.write(join(ledger, ben, nil), now: 800)
+        _ = try ledger.write(purchase("R3", ben, fen: 3_000), now: 900)
+        _ = try ledger.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: ben, points: Points(30))),
+                             now: 910)
+        _ = try ledger.write(join(ledger, ben, true), now: 920)
+        _ = try ledger.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F3"), receipt: ReceiptID(unchecked: "R3"),
+                                                                       amount: Fen(3_000))), now: 930)
+        #expect(ledger.accountState(of: ben, at: 940).debt == Points(30))
+        _ = try ledger.write(purchase("R4", ben, fen: 2_500), now: 950)
+        #expect(ledger.accountState(of: ben, at: 960).debt == Points(5), "the earning repaid ben's own debt")
+        #expect(ledger.accountState(of: smiths.pool, at: 960).balance == Points(50))
+        _ = try ledger.write(purchase("R5", ben, fen: 1_000), now: 970)
+        _ = try ledger.write(purchase("R6", ben, fen: 4_000), now: 980)
+        #expect(ledger.accountState(of: ben, at: 990) == AccountState(balance: Points(5), debt: .zero, pending: .zero))
+        #expect(ledger.accountState(of: smiths.pool, at: 990).balance == Points(90), "debt repaid, earnings go to the pool again")
+    }
+
     @Test func transferValidity() throws {
         var ledger = MemoryLedger(origin: s1)
         _ = try ledger.write(purchase("R1", ann, fen: 10_000), now: 100)

@@ -47,19 +47,31 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         let shown = try runPointmesh(["family", "show", "--node", urlB, "--family", "smiths"])
         #expect(shown.stdout.contains("ann, ben") && shown.stdout.contains("holds 15 points"), "\(shown.stdout)")
 
+        // Auto-pooling: set on one node, a purchase on the other goes to the pool, recorded as cat's.
+        let autoPooled = try runPointmesh(["family", "join", "--node", urlB, "--family", "smiths", "--account", "cat", "--auto-pool", "on"])
+        #expect(autoPooled.status == 0 && autoPooled.stdout.contains("cat (earns into the pool)"), "\(autoPooled.stdout)\(autoPooled.stderr)")
+        #expect(eventually(within: 15) { try a.client().getJSON("/v1/families/smiths")["auto_pooling"] as? [String] == ["cat"] })
+        let earned = try a.client().postJSON("/v1/purchases", #"{"receipt_id":"M2","account_id":"cat","amount_fen":2000}"#)
+        #expect(earned.status == 201 && earned.json["pooled_to"] as? String == "family:smiths" && earned.json["balance"] as? Int == 0, "\(earned.bodyText)")
+        #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["pool_balance"] as? Int == 35 })
+        let catHistory = try b.client().getJSON("/v1/accounts/cat/entries")["entries"] as? [[String: Any]] ?? []
+        #expect(catHistory.first?["pooled_to"] as? String == "family:smiths", "\(catHistory)")
+
         let refusals: [(String, String, String?, Int, String)] = [
             ("POST", "/v1/transfers", #"{"request_id":"B1","from_account":"ann","to_account":"ann","points":5}"#, 400, "same_account"),
             ("POST", "/v1/transfers", #"{"request_id":"B2","from_account":"ann","to_account":"ben","points":0}"#, 400, "invalid_field"),
             ("POST", "/v1/transfers", #"{"request_id":"B3","from_account":"ann","to_account":"ben","points":-5}"#, 400, "invalid_field"),
-            ("POST", "/v1/transfers", #"{"request_id":"B4","from_account":"ann","to_account":"cat","points":5}"#, 403, "not_same_family"),
+            ("POST", "/v1/transfers", #"{"request_id":"B4","from_account":"ann","to_account":"dora","points":5}"#, 403, "not_same_family"),
             ("POST", "/v1/transfers", #"{"request_id":"B5","from_account":"ann","to_account":"ben","points":500}"#, 409, "insufficient_points"),
             ("POST", "/v1/redemptions", #"{"request_id":"B6","account_id":"family:smiths","points":5}"#, 400, "member_required"),
             ("PUT", "/v1/families/smiths/members/family:smiths", nil, 400, "pool_cannot_be_member"),
             ("PUT", "/v1/families/jones/members/ann", nil, 409, "already_in_family"),
-            ("PUT", "/v1/families/\(String(repeating: "f", count: 125))/members/cat", nil, 400, "invalid_field"),
-            ("PUT", "/v1/families/smiths/members/cat", #"{"extra":1}"#, 400, "unknown_field"),
-            ("DELETE", "/v1/families/smiths/members/cat", nil, 404, "not_a_member"),
-            ("DELETE", "/v1/families/nobody/members/cat", nil, 404, "unknown_family"),
+            ("PUT", "/v1/families/\(String(repeating: "f", count: 125))/members/dora", nil, 400, "invalid_field"),
+            ("PUT", "/v1/families/smiths/members/dora", #"{"extra":1}"#, 400, "unknown_field"),
+            ("PUT", "/v1/families/smiths/members/dora", #"{"auto_pool":"yes"}"#, 400, "invalid_field"),
+            ("PUT", "/v1/families/smiths/members/dora", #"[1"#, 400, "invalid_json"),
+            ("DELETE", "/v1/families/smiths/members/dora", nil, 404, "not_a_member"),
+            ("DELETE", "/v1/families/nobody/members/dora", nil, 404, "unknown_family"),
             ("GET", "/v1/families/nobody", nil, 404, "unknown_family"),
         ]
         let entriesBefore = try a.client().getJSON("/v1/status")["entries"] as? Int

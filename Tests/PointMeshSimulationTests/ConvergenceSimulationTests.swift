@@ -31,7 +31,8 @@ private struct Workload {
         case 12, 13:
             // Joins and leaves, often racing the other family's join of the same customer at a
             // cut-off node.
-            let request = MembershipRequest(family: family, account: account, sequence: memberships(account))
+            let request = MembershipRequest(family: family, account: account, sequence: memberships(account),
+                                            autoPool: random.next() % 3 == 0 ? random.next() % 2 == 0 : nil)
             return random.next() % 5 == 0 ? PreparedWrite(FamilyLeave.self, request) : PreparedWrite(FamilyJoin.self, request)
         case 14, 15, 16, 17:
             // A transfer between members, or to or from the pool.
@@ -251,9 +252,9 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     }
 
     /// The workload does reach the cases the family invariants are about: transfers that stand,
-    /// transfers the converged membership voids, losing joins and pool redemptions.
+    /// transfers the converged membership voids, joins, auto-pooled earnings and pool redemptions.
     @Test func theWorkloadExercisesFamilies() throws {
-        var standing = 0, void = 0, poolRedemptions = 0, joins = 0
+        var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
         for seed in 0..<20 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let written = try simulate(seed: seed, &cluster)
@@ -263,11 +264,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                 case Transfer.code: if try FamilyCondition.stands(entry, in: reference) { standing += 1 } else { void += 1 }
                 case Redemption.code where entry.moves.first?.debit.customer.flatMap(FamilyID.owning(pool:)) != nil: poolRedemptions += 1
                 case FamilyJoin.code: joins += 1
+                case Earn.code where entry.moves.first?.credit.customer.flatMap(FamilyID.owning(pool:)) != nil: pooledEarnings += 1
                 default: break
                 }
             }
         }
-        #expect(standing > 20 && void > 0 && poolRedemptions > 5 && joins > 20, "standing \(standing), void \(void), pool \(poolRedemptions), joins \(joins)")
+        #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5,
+                "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings)")
     }
 
     @Test func aSeedReplaysExactly() {

@@ -13,36 +13,58 @@ public enum FamilyMembership {
     /// The link on every join and leave of a family, so its members are found.
     public static func familyLink(_ family: FamilyID) -> String { "family:\(family.rawValue)" }
 
-    /// A change a membership entry records.
+    /// A change a membership entry records. `autoPool`: the member's earnings go to the pool.
     public enum Change: Hashable, Sendable {
-        case join(FamilyID)
+        case join(FamilyID, autoPool: Bool)
         case leave(FamilyID)
+
+        var family: FamilyID {
+            switch self {
+            case .join(let family, _), .leave(let family): family
+            }
+        }
     }
 
     /// The change `entry` records, if it is a join or a leave.
     public static func change(of entry: LedgerEntry) -> Change? {
-        guard entry.code == FamilyJoin.code || entry.code == FamilyLeave.code,
-              let family = try? entry.details.reader().identifier(MembershipRequest.Tag.family, as: FamilyID.self)
+        guard entry.code == FamilyJoin.code || entry.code == FamilyLeave.code, let reader = try? entry.details.reader(),
+              let family = try? reader.identifier(MembershipRequest.Tag.family, as: FamilyID.self)
         else { return nil }
-        return entry.code == FamilyJoin.code ? .join(family) : .leave(family)
+        guard entry.code == FamilyJoin.code else { return .leave(family) }
+        return .join(family, autoPool: ((try? reader.number(MembershipRequest.Tag.autoPool)) ?? nil) == 1)
     }
 
-    /// A customer's family after its membership `entries` (any order) that come before
-    /// `order` in ledger order (all of them when nil), and the entry that made it so.
-    public static func state(from entries: [LedgerEntry], before order: LotOrder? = nil) -> (family: FamilyID?, since: LedgerEntry?) {
-        var family: FamilyID?, since: LedgerEntry?
+    /// A customer's membership: its family, whether its earnings go to the pool, and the entry
+    /// that last changed either.
+    public struct State: Sendable {
+        public var family: FamilyID?
+        public var autoPool = false
+        public var since: LedgerEntry?
+    }
+
+    /// A customer's membership after its membership `entries` (any order) that come before
+    /// `order` in ledger order (all of them when nil). A join of the family the customer is in
+    /// changes only its auto-pooling.
+    public static func state(from entries: [LedgerEntry], before order: LotOrder? = nil) -> State {
+        var state = State()
         for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
             if let order, !(LotOrder(entry) < order) { break }
             switch change(of: entry) {
-            case .join(let joined)?:
-                if family == nil { (family, since) = (joined, entry) }
+            case .join(let joined, let autoPool)?:
+                if state.family == nil || state.family == joined { state = State(family: joined, autoPool: autoPool, since: entry) }
             case .leave(let left)?:
-                if family == left { (family, since) = (nil, entry) }
+                if state.family == left { state = State(family: nil, autoPool: false, since: entry) }
             case nil:
                 break
             }
         }
-        return (family, since)
+        return state
+    }
+
+    /// The family whose pool `account`'s earnings go to now, if it auto-pools.
+    public static func autoPool(of account: AccountID, from source: some FactsSource) throws -> FamilyID? {
+        let state = state(from: try source.linkedEntries(memberLink(account)))
+        return state.autoPool ? state.family : nil
     }
 
     public static func family(from entries: [LedgerEntry], before order: LotOrder? = nil) -> FamilyID? {
@@ -59,10 +81,18 @@ public enum FamilyMembership {
     /// The members of `family` now, in id order (accounts whose winning join is to it), or nil
     /// when no entry ever concerned it.
     public static func members(of family: FamilyID, from source: some FactsSource) throws -> [AccountID]? {
+        try memberStates(of: family, from: source)?.map(\.account)
+    }
+
+    /// The members of `family` now with whether each auto-pools, or nil when no entry ever
+    /// concerned it.
+    public static func memberStates(of family: FamilyID, from source: some FactsSource) throws -> [(account: AccountID, autoPool: Bool)]? {
         let entries = try source.linkedEntries(familyLink(family))
         guard !entries.isEmpty else { return nil }
-        let accounts = Set(entries.flatMap { LotEvents.subjects(of: $0.details) })
-        return try accounts.sorted().filter { try self.family(of: $0, from: source) == family }
+        return try Set(entries.flatMap { LotEvents.subjects(of: $0.details) }).sorted().compactMap { account in
+            let state = state(from: try source.linkedEntries(memberLink(account)))
+            return state.family == family ? (account, state.autoPool) : nil
+        }
     }
 }
 

@@ -44,9 +44,9 @@ struct AnswerWriter {
     /// The answer every write that moves a customer's points gives: the account, its balance
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
-    /// pending, `pending_until`.
+    /// pending, `pending_until`. `pooledTo`: the pool an auto-pooled earning went to.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64,
-                            replayed: Bool, lot: LotEvents.Terms? = nil) throws(DecodingError) -> [UInt8] {
+                            replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil) throws(DecodingError) -> [UInt8] {
         var answer = AnswerWriter()
         answer.id("account_id", customer.rawValue)
         answer.number("balance", try CommonDetails.balanceAfter(entry))
@@ -56,6 +56,7 @@ struct AnswerWriter {
         if let lot { answer.id("expires_at", RFC3339.format(milliseconds: lot.expiresAt)) }
         if let lot, lot.maturesAt > entry.timestamp.wallMilliseconds { answer.id("pending_until", RFC3339.format(milliseconds: lot.maturesAt)) }
         answer.number(amountKey, amount)
+        if let pooledTo { answer.id("pooled_to", pooledTo.rawValue) }
         answer.flag("replayed", replayed)
         return answer.bytes
     }

@@ -40,6 +40,7 @@ public enum Earn: EntryKindRule {
         AnswerFields.entryID, FieldSpec("points", .integer, "Points earned."), AnswerFields.replayed,
         .optional("expires_at", .time, "When the points earned expire (under the expiry policy in force)."),
         .optional("pending_until", .time, "With a return window: when the points earned become spendable; until then they are pending."),
+        .optional("pooled_to", .id, "For a member who auto-pools: the family pool the points went to (recorded as the member's); `balance` is then the member's own."),
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = []
 
@@ -48,6 +49,8 @@ public enum Earn: EntryKindRule {
         static let receipt: UInt64 = 1
         static let amount: UInt64 = 2
         static let item: UInt64 = 3
+        /// The member an auto-pooled earning is recorded for (its points went to the pool).
+        static let member: UInt64 = 9
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -68,14 +71,25 @@ public enum Earn: EntryKindRule {
         return text
     }
 
-    /// The customer's lots and debt, and the expiry policy versions.
+    /// The customer's lots and debt, the expiry policy versions, and the family pool its
+    /// earnings go to (a member who auto-pools and owes no debt: debt is the member's own, so its
+    /// earnings repay it first).
     public struct Facts: Sendable {
         public var account: AccountFacts
         public var policies: ExpiryPolicies
+        public var pool: FamilyID?
+
+        public init(account: AccountFacts, policies: ExpiryPolicies, pool: FamilyID? = nil) {
+            self.account = account
+            self.policies = policies
+            self.pool = pool
+        }
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        Facts(account: try source.accountFacts(of: request.account, at: context.now), policies: try source.expiryPolicies())
+        let account = try source.accountFacts(of: request.account, at: context.now)
+        return Facts(account: account, policies: try source.expiryPolicies(),
+                     pool: account.debt == .zero ? try FamilyMembership.autoPool(of: request.account, from: source) : nil)
     }
 
     /// The source of the lot a receipt earned (its idempotency key): refunds of the receipt,
@@ -97,6 +111,13 @@ public enum Earn: EntryKindRule {
         let terms = LotEvents.Terms(move: 0, maturesAt: context.now + context.returnWindow,
                                     expiresAt: policy.rule.expiry(earnedAt: context.now), policy: policy.id)
         let pending = context.returnWindow > 0
+        if let pool = facts.pool {
+            // Credited to the pool, recorded as the member's: in its history, its balance unchanged.
+            var details = details(receipt: request.receipt, amount: request.amount, items: request.items,
+                                  balanceAfter: facts.account.summary.spendable, terms: terms)
+            details = EntryDetails(bytes: details.bytes + pooledFor(request.account).bytes)
+            return KindDecision(moves: [Move(debit: .issued(by: context.node), credit: LedgerAccount(pool.pool), amount: earned)], details: details)
+        }
         let preferring = pending && repaid > .zero ? lotSource(request.receipt) : nil
         return KindDecision(
             moves: moves(customer: request.account, earned: earned, repaid: repaid, store: context.node),
@@ -134,6 +155,14 @@ public enum Earn: EntryKindRule {
         return writer.details
     }
 
+    /// The member an auto-pooled earning is for, as its subject (its history) and in tag 9.
+    private static func pooledFor(_ member: AccountID) -> EntryDetails {
+        var writer = DetailsWriter()
+        LotEvents.addSubject(member, to: &writer)
+        writer.text(Tag.member, member.rawValue)
+        return writer.details
+    }
+
     /// What an earning entry records, read back.
     public struct Recorded: Sendable {
         public var receipt: ReceiptID
@@ -161,8 +190,10 @@ public enum Earn: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let recorded = try recorded(entry)
-        return try AnswerWriter.pointsMoved(entry, customer: recorded.customer, amountKey: "points", amount: recorded.earned.value, replayed: replayed,
-                                            lot: try LotEvents.terms(of: entry).first)
+        let member: AccountID? = try entry.details.reader().identifier(Tag.member)
+        return try AnswerWriter.pointsMoved(entry, customer: member ?? recorded.customer, amountKey: "points", amount: recorded.earned.value,
+                                            replayed: replayed, lot: try LotEvents.terms(of: entry).first,
+                                            pooledTo: member == nil ? nil : recorded.customer)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
@@ -171,6 +202,10 @@ public enum Earn: EntryKindRule {
             "receipt_id": .string(recorded.receipt.rawValue), "amount_fen": .integer(recorded.amount.value),
             "points": .integer(recorded.earned.value),
         ]
+        if let member = try entry.details.reader().text(Tag.member) {
+            fields["member_id"] = .string(member)
+            fields["pooled_to"] = .string(recorded.customer.rawValue)
+        }
         if !recorded.items.isEmpty {
             fields["items"] = .array(recorded.items.map {
                 .object(["sku": .string($0.sku.rawValue), "category": .string($0.category.rawValue), "amount_fen": .integer($0.amount.value)])

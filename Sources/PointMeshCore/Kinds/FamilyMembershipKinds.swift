@@ -10,8 +10,8 @@ public enum FamilyJoin: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/families/{family_id}/members/{account_id}"
     public static let access = Access.till
-    public static let summary = "Put a customer into a family (created by its first member). No body. Answers the family's members."
-    public static let requestFields: [FieldSpec] = []
+    public static let summary = "Put a customer into a family (created by its first member). No body needed; `auto_pool` sends the member's earnings to the pool (sent again for a member, it changes only that). Answers the family's members."
+    public static let requestFields = [MembershipRequest.autoPoolField]
     public static let pathFields = MembershipRequest.pathFields
     public static let responseFields = MembershipRequest.answer
     public static let refusals: [(status: Int, code: String, when: String)] = [
@@ -30,7 +30,9 @@ public enum FamilyJoin: EntryKindRule {
     public static func decide(_ request: MembershipRequest, facts: MembershipFacts, context: RequestContext) throws(LedgerError) -> KindDecision {
         guard FamilyID.owning(pool: request.account) == nil else { throw .poolCannotBeMember(request.account) }
         switch facts.family {
-        case request.family?: throw .membershipUnchanged
+        case request.family?:
+            guard let autoPool = request.autoPool, autoPool != facts.autoPool else { throw .membershipUnchanged }
+            return KindDecision(moves: [], details: request.details)
         case let other?: throw .alreadyInFamily(request.account, family: other)
         case nil: return KindDecision(moves: [], details: request.details)
         }
@@ -87,12 +89,18 @@ public struct MembershipRequest: Hashable, Sendable {
     public var family: FamilyID
     public var account: AccountID
     public var sequence: Int
+    /// For a join: whether the member's earnings go to the pool (nil: as it is, off for a new member).
+    public var autoPool: Bool?
 
-    public init(family: FamilyID, account: AccountID, sequence: Int) {
+    public init(family: FamilyID, account: AccountID, sequence: Int, autoPool: Bool? = nil) {
         self.family = family
         self.account = account
         self.sequence = sequence
+        self.autoPool = autoPool
     }
+
+    public static let autoPoolField = FieldSpec.optional(
+        "auto_pool", .boolean, "True: the member's earnings are credited to the family pool, recorded as theirs (false to stop). Off when not sent.")
 
     static let familyField = FieldSpec("family_id", .id, "The family (at most \(FamilyID.maximumLength) characters; its pool is `family:{family_id}`).")
     static let accountField = FieldSpec("account_id", .id, "The customer.")
@@ -104,6 +112,7 @@ public struct MembershipRequest: Hashable, Sendable {
 
     enum Tag {
         static let family: UInt64 = 1
+        static let autoPool: UInt64 = 2
     }
 
     init(_ body: JSONObject) throws(RequestError) {
@@ -111,10 +120,10 @@ public struct MembershipRequest: Hashable, Sendable {
         guard family.rawValue.count <= FamilyID.maximumLength else {
             throw .invalidField("family_id", "at most \(FamilyID.maximumLength) characters, so that its pool id `family:{family_id}` is a valid id")
         }
-        self.init(family: family, account: try body.identifier(Self.accountField), sequence: 0)
+        self.init(family: family, account: try body.identifier(Self.accountField), sequence: 0, autoPool: try body.optionalBool(Self.autoPoolField))
     }
 
-    var canonical: String { "\(family)\n\(account)\n" }
+    var canonical: String { "\(family)\n\(account)\n\(autoPool.map(String.init) ?? "")\n" }
     var keyID: String { SHA256Digest.hex(of: Array("\(family)\n\(account)\n\(sequence)".utf8)) }
 
     /// The customer as subject (history) and member link, the family link, and the family.
@@ -124,11 +133,15 @@ public struct MembershipRequest: Hashable, Sendable {
         EntryLinks.add(FamilyMembership.familyLink(family), to: &writer)
         LotEvents.addSubject(account, to: &writer)
         writer.text(Tag.family, family.rawValue)
+        if let autoPool { writer.number(Tag.autoPool, autoPool ? 1 : 0) }
         return writer.details
     }
 
     static func recorded(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
-        ["family_id": .string(try entry.details.reader().text(Tag.family) ?? "")]
+        let reader = try entry.details.reader()
+        var fields: [String: JSONValue] = ["family_id": .string(try reader.text(Tag.family) ?? "")]
+        if let autoPool = try reader.number(Tag.autoPool) { fields["auto_pool"] = .bool(autoPool == 1) }
+        return fields
     }
 
     /// What the entry alone says (the HTTP edge answers with the family's members instead).
@@ -145,12 +158,14 @@ public struct MembershipRequest: Hashable, Sendable {
 /// whether the family was ever joined.
 public struct MembershipFacts: Sendable {
     public var family: FamilyID?
+    public var autoPool: Bool
     public var lastChange: FamilyMembership.Change?
     public var familyKnown: Bool
 
     init(_ request: MembershipRequest, _ source: some FactsSource) throws {
         let state = FamilyMembership.state(from: try source.linkedEntries(FamilyMembership.memberLink(request.account)))
         family = state.family
+        autoPool = state.autoPool
         lastChange = state.since.flatMap(FamilyMembership.change(of:))
         familyKnown = !(try source.linkedEntries(FamilyMembership.familyLink(request.family))).isEmpty
     }
