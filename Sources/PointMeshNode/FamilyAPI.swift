@@ -67,7 +67,8 @@ extension LedgerAPI {
 
     private func answerFamily(_ family: FamilyID) -> HTTPResponse {
         do {
-            return .json(200, try familyBody(family) ?? [])
+            guard let body = try familyBody(family) else { return APIError(LedgerError.unknownFamily(family)).response }
+            return .json(200, body)
         } catch {
             return error.response
         }
