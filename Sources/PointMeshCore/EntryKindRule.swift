@@ -27,6 +27,9 @@ public protocol EntryKindRule: Sendable {
     /// True when the HTTP edge gives the write its own handler (family membership, which reads
     /// before it writes) instead of the generic one.
     static var hasOwnHandler: Bool { get }
+    /// The status of a write that created an entry: 201, or 200 where the contract says so
+    /// (withdrawals, green categories, budgets).
+    static var createdStatus: Int { get }
     /// Its answer's fields.
     static var responseFields: [FieldSpec] { get }
     /// Errors the rules may answer it with, `(status, code, when)`, for the API description.
@@ -53,6 +56,7 @@ extension EntryKindRule {
     public static var method: String { "POST" }
     public static var pathFields: [FieldSpec] { [] }
     public static var hasOwnHandler: Bool { false }
+    public static var createdStatus: Int { 201 }
 }
 
 /// What a kind decided: the moves and the details of a new entry.
@@ -70,7 +74,8 @@ public struct KindDecision: Hashable, Sendable {
 public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
-        Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self,
+        Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self, CampaignDefinition.self, CampaignWithdrawal.self,
+        GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self,
     ]
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
@@ -100,7 +105,9 @@ public struct PreparedWrite: Sendable {
 
     /// Validates `body` as a request of `kind`: unknown fields refused, then the kind's reader.
     public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8], path: [String: String] = [:]) throws(RequestError) -> PreparedWrite {
-        let object = try JSONValue.object(from: body)
+        // A write whose fields are all optional (a withdrawal) may come without a body.
+        let empty = !body.contains { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } && !Kind.requestFields.contains(where: \.required)
+        let object = empty ? JSONObject(fields: [:], path: "") : try JSONValue.object(from: body)
         try object.requireOnly(Kind.requestFields)
         var fields = object.fields
         for field in Kind.pathFields { fields[field.name] = path[field.name].map(JSONValue.string) }

@@ -21,9 +21,16 @@ public protocol FactsSource {
     func isKnown(_ account: AccountID) throws -> Bool
     /// Accounts holding lots that expire within `expiring`, in id order, at most `limit`.
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID]
+    /// HQ's definitions (campaigns, green categories, rewards, budgets). By default a fold of
+    /// the entries linked `catalog`; the store keeps it cached on its writer.
+    func catalog() throws -> Catalog
+    /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
+    func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points
 }
 
 extension FactsSource {
+    public func catalog() throws -> Catalog { Catalog.fold(try linkedEntries(Catalog.link)) }
+
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
         var summary = try lotBook(of: account).summary(at: instant, expiringLimit: 0)
         summary.expired = .zero

@@ -15,8 +15,13 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
 
     private init(system: String) { name = "@" + system }
 
-    /// Points a store issued (earnings, and later campaign bonuses and compensations).
+    /// Points a store issued before release 0.5 (earnings), without the month.
     public static func issued(by store: NodeID) -> LedgerAccount { LedgerAccount(system: "issued:\(store.rawValue)") }
+    /// Points a store issued in a calendar month (earnings and their campaign points): the
+    /// month's counter is what the issuance budget is checked against.
+    public static func issued(by store: NodeID, in month: CalendarMonth) -> LedgerAccount {
+        LedgerAccount(system: "issued:\(store.rawValue):\(month)")
+    }
     /// Points redeemed for rewards (`reward` when the redemption named one).
     public static func redeemed(reward: RequestID?) -> LedgerAccount {
         LedgerAccount(system: "redeemed" + (reward.map { ":\($0.rawValue)" } ?? ""))

@@ -41,6 +41,22 @@ public enum LedgerError: Error, Hashable, Sendable {
     case tooManyLots(AccountID, dates: Int, limit: Int)
     /// A redemption from a family pool without `member_id`.
     case memberRequired(pool: AccountID)
+    /// A campaign, reward or other definition (`kind`) with this id does not exist.
+    case unknownDefinition(String, String)
+    /// A definition (`kind`, id) was withdrawn and can't be changed or used.
+    case definitionWithdrawn(String, String)
+    /// A new version of a campaign changes more than its name and end.
+    case campaignTermsFixed(CampaignID)
+    /// A redemption of a reward that is not active now (outside its window, or withdrawn).
+    case rewardUnavailable(RequestID)
+    /// A redemption names a reward and points that differ from its cost.
+    case pointsMismatch(reward: RequestID, cost: Points, requested: Points)
+    /// A redemption of a bill-deduction reward without the bill's amount.
+    case missingBill(RequestID)
+    /// A green-only reward costs more green points than the account can spend.
+    case insufficientGreenPoints(account: AccountID, green: Points, requested: Points)
+    /// An earning would take a budget past its limit; `left` is what remains.
+    case budgetExhausted(scope: BudgetScope, month: CalendarMonth, left: Points, requested: Points)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

@@ -70,6 +70,18 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
 
+    public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {
+        let suffix = ":\(month)"
+        var total = Points.zero
+        for (key, perOrigin) in balances where key.asset == .points {
+            let name = key.account.name
+            let counted = store.map { name == LedgerAccount.issued(by: $0, in: month).name } ?? (name.hasPrefix("@issued:") && name.hasSuffix(suffix))
+            guard counted else { continue }
+            total -= perOrigin.values.reduce(Balance(), +).posted
+        }
+        return total
+    }
+
     public func linkedEntries(_ link: String) -> [LedgerEntry] {
         (links[link] ?? []).compactMap { byID[$0] }
     }

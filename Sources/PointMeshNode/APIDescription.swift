@@ -15,6 +15,15 @@ public enum APIDescription {
         operations["/v1/policies/expiry", default: [:]]["get"] = read(
             id: "listExpiryPolicies", "Every published version of the expiry policy (the standard one first) and the one in force now.",
             parameters: [], answer: ResponseSchemas.policies, refusals: [])
+        operations["/v1/campaigns", default: [:]]["get"] = read(
+            id: "listCampaigns", "Every campaign and the green categories.", parameters: [], answer: ResponseSchemas.campaigns, refusals: [])
+        operations["/v1/rewards", default: [:]]["get"] = read(
+            id: "listRewards", "The rewards catalog.", parameters: [], answer: ResponseSchemas.rewards, refusals: [])
+        operations["/v1/budgets/{month}", default: [:]]["get"] = read(
+            id: "getBudgets", "A month's issuance budgets and what each has used, as this node knows.",
+            parameters: [.object(["name": .string("month"), "in": .string("path"), "required": .bool(true),
+                                  "schema": .object(["type": .string("string"), "pattern": .string("^[0-9]{4}-[0-9]{2}$")])])],
+            answer: ResponseSchemas.budgets, refusals: [(400, ["invalid_field"])])
         operations["/v1/families/{family_id}", default: [:]]["get"] = read(
             id: "getFamily", "A family's members now and its pool's balance.",
             parameters: [familyParameter], answer: ResponseSchemas.family, refusals: [(400, ["invalid_field"]), (404, ["unknown_family"])])
@@ -130,11 +139,12 @@ public enum APIDescription {
                 success: [("200", "Done (or already so, when sent again): the family's members now. Durable on this node's disk.", ResponseSchemas.family)],
                 refusals: refusals)
         }
-        return operation(
-            id: kind.name, kind.summary, parameters: parameters, body: kind.requestFields,
-            success: [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
-                      ("200", "Written before with the same body: the original result, `replayed` true.", kind.responseFields)],
-            refusals: refusals)
+        let created = kind.createdStatus == 201
+            ? [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
+               ("200", "Written before with the same body: the original result, `replayed` true.", kind.responseFields)]
+            : [("200", "Written (durable on this node's disk), or written before: then `replayed` is true.", kind.responseFields)]
+        return operation(id: kind.name, kind.summary, parameters: parameters,
+                         body: kind.requestFields.isEmpty ? nil : kind.requestFields, success: created, refusals: refusals)
     }
 
     /// `body`: nil for an operation that takes none.

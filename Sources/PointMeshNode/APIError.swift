@@ -98,6 +98,25 @@ struct APIError: Error, Equatable {
                           message: "the points of '\(account)' asked for expire on \(dates) different dates; one transfer carries at most \(limit): send fewer points per transfer")
             case .memberRequired(let pool):
                 self.init(status: 400, code: "member_required", message: "member_id: required to redeem from the family pool '\(pool)'")
+            case .unknownDefinition(let kind, let id):
+                self.init(status: 404, code: "unknown_\(kind)", message: "no \(kind) has the id '\(id)'; nothing was written")
+            case .definitionWithdrawn(let kind, let id):
+                self.init(status: 409, code: "\(kind)_withdrawn", message: "\(kind) '\(id)' was withdrawn; it can't be changed")
+            case .campaignTermsFixed(let id):
+                self.init(status: 409, code: "campaign_terms_fixed",
+                          message: "campaign '\(id)' is published: only its name and ends_at may change (receipts already earned under its terms)")
+            case .rewardUnavailable(let reward):
+                self.init(status: 409, code: "reward_unavailable", message: "reward '\(reward)' can't be redeemed now (outside its window, or withdrawn)")
+            case .pointsMismatch(let reward, let cost, let requested):
+                self.init(status: 400, code: "invalid_field", message: "points: reward '\(reward)' costs \(cost) points, not \(requested); leave points out to pay its cost")
+            case .missingBill(let reward):
+                self.init(status: 400, code: "missing_field", message: "bill_amount_fen: required to redeem the bill deduction '\(reward)'")
+            case .insufficientGreenPoints(let account, let green, let requested):
+                self.init(status: 409, code: "insufficient_green_points",
+                          message: "the reward takes green points only: account \(account) holds \(green) green points, \(requested) requested")
+            case .budgetExhausted(let scope, let month, let left, let requested):
+                self.init(status: 409, code: "budget_exhausted",
+                          message: "the \(scope) issuance budget for \(month) has \(left) points left, this earning needs \(requested); send budget_override with a reason to issue anyway")
             case .unreadableEntry:
                 self = .internalError
             }

@@ -18,6 +18,7 @@ extension LedgerAPI {
         let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
+            "green_balance": .integer(max(.zero, min(summary.green, summary.spendable)).value),
             "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value),
             "family_id": family.map { .string($0.rawValue) } ?? .null, "frozen": .bool(hold.frozen),
             "expiring": .array(expiring.map {

@@ -61,6 +61,15 @@ struct LedgerAPI: Sendable {
         read("GET", "/v1/families/{family_id}") { _, parameters in
             answer { () throws(APIError) in try family(parameters) }
         }
+        read("GET", "/v1/campaigns") { _, _ in
+            answer { () throws(APIError) in try campaigns() }
+        }
+        read("GET", "/v1/rewards") { _, _ in
+            answer { () throws(APIError) in try rewards() }
+        }
+        read("GET", "/v1/budgets/{month}") { _, parameters in
+            answer { () throws(APIError) in try budgets(parameters) }
+        }
         read("GET", "/v1/policies/expiry") { _, _ in
             answer { () throws(APIError) in try expiryPolicies() }
         }
@@ -132,7 +141,7 @@ struct LedgerAPI: Sendable {
                 }
                 metrics.recordWrite(kind, created ? .created : .replayed)
                 if created { gossip.localWrite() }
-                respond(.json(created ? 201 : 200, body))
+                respond(.json(created ? kind.createdStatus : 200, body))
             case .failure(let error):
                 var apiError = APIError(error)
                 if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: NodeClock().now()) {

@@ -7,6 +7,7 @@ enum ResponseSchemas {
     static let account: [FieldSpec] = [
         FieldSpec("account_id", .id, "The account."),
         FieldSpec("balance", .integer, "Spendable points."),
+        FieldSpec("green_balance", .integer, "The green part of the spendable points (what a green-only reward may take)."),
         FieldSpec("debt", .integer, "Points owed after refunds of spent points; later earnings repay it first."),
         FieldSpec("pending", .integer, "Points inside a return window: not spendable yet, not part of `balance`."),
         .optional("pending_until", .time, "When the first pending points become spendable."),
@@ -21,6 +22,22 @@ enum ResponseSchemas {
         FieldSpec("expiring", .array(of: [
             FieldSpec("points", .integer, "Points in the lot."), FieldSpec("expires_at", .time, "When they expire."),
         ], maximumCount: 1_000), "The next spendable points to expire, by expiry instant, soonest first (at most 10)."),
+    ]
+
+    static let campaigns: [FieldSpec] = [
+        FieldSpec("campaigns", .array(of: CatalogAnswers.campaign, maximumCount: 100_000), "Every campaign, by id."),
+        FieldSpec("green_categories", .textArray, "The categories whose purchases earn green points."),
+    ]
+    static let rewards: [FieldSpec] = [
+        FieldSpec("rewards", .array(of: CatalogAnswers.reward + [FieldSpec("available", .boolean, "Whether it can be redeemed now.")], maximumCount: 100_000),
+                  "Every reward, by id."),
+    ]
+    static let budgets: [FieldSpec] = [
+        FieldSpec("month", .text, "The month."),
+        FieldSpec("budgets", .array(of: [
+            FieldSpec("scope", .text, "`chain` or a store's node id."), FieldSpec("points", .integer, "The budget."),
+            FieldSpec("used", .integer, "Points issued against it in the month, as this node knows."), FieldSpec("left", .integer, "What remains."),
+        ], maximumCount: 10_000), "Each scope with a budget this month."),
     ]
 
     static let family: [FieldSpec] = [

@@ -13,6 +13,7 @@ public final class LedgerDatabase: FactsSource {
     /// (`forgetCachedFacts`).
     public var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
+    var cachedCatalog: Catalog?
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
     /// update needn't read it again; dropped whenever lots of that account are written.
     var lastDeficit: (account: AccountID, deficit: Points)?
@@ -24,6 +25,7 @@ public final class LedgerDatabase: FactsSource {
     /// Drops what is cached from the database: the transaction that may have changed it rolled back.
     public func forgetCachedFacts() {
         cachedPolicies = nil
+        cachedCatalog = nil
         lastDeficit = nil
     }
 
@@ -88,6 +90,7 @@ public final class LedgerDatabase: FactsSource {
                 try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
                 if loser.code == ExpiryPolicyKind.code { cachedPolicies = nil }
+                if Self.catalogCodes.contains(loser.code) { cachedCatalog = nil }
                 Self.add(loser, sign: -1, to: &deltas)
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
@@ -127,6 +130,7 @@ public final class LedgerDatabase: FactsSource {
         let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
         chains[entry.id.origin] = extended
         if entry.code == ExpiryPolicyKind.code { cachedPolicies = nil }
+        if Self.catalogCodes.contains(entry.code) { cachedCatalog = nil }
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(

@@ -35,6 +35,8 @@ extension LedgerDatabase {
     /// Migration 4: the lot tables, filled by folding every account's entries.
     static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(lotSchema)
+        // The fold below writes lots as this release keeps them.
+        try addGreenLots(connection, progress: progress)
         // A customer's points are its lots from now on (`MoveEffects.isCounted`).
         try connection.run("DELETE FROM balances WHERE asset = ? AND substr(account, 1, 1) != '@'", .integer(Int64(Asset.points.code)))
         let database = LedgerDatabase(connection: connection)
@@ -46,6 +48,14 @@ extension LedgerDatabase {
         }
     }
 
+    /// Migration 5: the `green` column of lots (added by migration 4 already when a database
+    /// comes from before 0.4, since its fold writes lots as this release does).
+    static func addGreenLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
+        guard !columns.contains("green") else { return }
+        try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+    }
+
     public func lotBook(of account: AccountID) throws -> LotBook {
         LotBook(lots: try lots(of: account), deficit: try deficit(of: account))
     }
@@ -55,12 +65,12 @@ extension LedgerDatabase {
     private func lots(of account: AccountID, where condition: String = "1", _ values: [SQLiteStatement.Value] = [],
                       limit: Int = -1, offset: Int = 0) throws -> [Lot] {
         try connection.all("""
-            SELECT origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source
+            SELECT origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source, green
             FROM lots WHERE account = ? AND (\(condition)) ORDER BY expires_at, origin, seq, move LIMIT ? OFFSET ?
             """, values: [.text(account.rawValue)] + values + [.integer(Int64(limit)), .integer(Int64(offset))]) { row in
             Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1)), move: Int(row.int64(2))),
                 amount: Points(row.int64(3)), remaining: Points(row.int64(4)), earnedAt: row.int64(5), maturesAt: row.int64(6),
-                expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9))
+                expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9), green: row.int64(10) == 1)
         }
     }
 
@@ -74,15 +84,16 @@ extension LedgerDatabase {
                    COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining END), 0),
                    MIN(CASE WHEN matures_at > ?2 THEN matures_at END),
                    COALESCE((SELECT deficit FROM lot_deficits WHERE account = ?1), 0),
-                   COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0)
+                   COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0),
+                   COALESCE(SUM(CASE WHEN matures_at <= ?2 AND green = 1 THEN remaining END), 0)
             FROM lots WHERE account = ?1 AND expires_at > ?2
             """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
             let deficit = Points(row.int64(3))
             if cachesFacts { lastDeficit = (account, deficit) }
-            return AccountFacts(
-                summary: LotSummary(spendable: Points(row.int64(1)) - deficit, deficit: deficit, pending: Points(row.int64(0)),
-                                    nextMaturity: row.optionalInt64(2)),
-                debt: Points(row.int64(4)))
+            var summary = LotSummary(spendable: Points(row.int64(1)) - deficit, deficit: deficit, pending: Points(row.int64(0)),
+                                     nextMaturity: row.optionalInt64(2))
+            summary.green = Points(row.int64(5))
+            return AccountFacts(summary: summary, debt: Points(row.int64(4)))
         } ?? .empty
     }
 
@@ -127,18 +138,28 @@ extension LedgerDatabase {
         case .credit:
             break
         case .debit(let amount, let instant, let preferring):
-            switch preferring {
-            case .source(let source)?:
-                part = try lots(of: account, where: "source = ? AND expires_at > ?", [.text(source), .integer(instant)])
-            case .expiringAt(let expiry)?:
-                part = try lots(of: account, where: "expires_at = ? AND expires_at > ? AND matures_at <= ?",
-                                [.integer(expiry), .integer(instant), .integer(instant)])
-            case nil:
-                break
+            if let preferring {
+                var conditions = ["expires_at > ?"], values: [SQLiteStatement.Value] = [.integer(instant)]
+                if let source = preferring.source {
+                    conditions.append("source = ?")
+                    values.append(.text(source))
+                } else {
+                    conditions.append("matures_at <= ?")
+                    values.append(.integer(instant))
+                }
+                if let expiry = preferring.expiresAt {
+                    conditions.append("expires_at = ?")
+                    values.append(.integer(expiry))
+                }
+                if let green = preferring.green {
+                    conditions.append("green = ?")
+                    values.append(.integer(green ? 1 : 0))
+                }
+                part = try lots(of: account, where: conditions.joined(separator: " AND "), values)
             }
             var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
             let page = 64
-            while covered < amount {
+            while covered < amount, preferring?.exclusive != true {
                 let more = try lots(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
                                     limit: page, offset: offset)
                 for lot in more where !part.contains(where: { $0.id == lot.id }) {
@@ -297,12 +318,12 @@ extension LedgerDatabase {
 
     private func insert(_ lot: Lot, of account: SQLiteStatement.Value) throws {
         try connection.run("""
-            INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source, green)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
             """, values: [
                 account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue), .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move)),
                 .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
-                .text(lot.policy.rawValue), .text(lot.source),
+                .text(lot.policy.rawValue), .text(lot.source), .integer(lot.green ? 1 : 0),
             ])
     }
 

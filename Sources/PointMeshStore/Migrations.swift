@@ -70,6 +70,8 @@ enum Migrations {
         // 4: expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
         // fold of its entries (`LotTables`); existing entries are folded here.
         .rewrite(LedgerDatabase.createLots),
+        // 5: green points (release 0.5): a lot is green or regular. Lots before it are regular.
+        .rewrite(LedgerDatabase.addGreenLots),
     ]
 
     /// The tables of the one ledger model (migration 3).

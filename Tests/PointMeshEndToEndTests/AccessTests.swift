@@ -36,6 +36,10 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         "POST /v1/purchases": ["clerk"], "POST /v1/refunds": ["clerk"], "POST /v1/redemptions": ["clerk"], "POST /v1/transfers": ["clerk"],
         "PUT /v1/families/{family_id}/members/{account_id}": ["clerk"], "DELETE /v1/families/{family_id}/members/{account_id}": ["clerk"],
         "GET /v1/families/{family_id}": ["clerk", "hq", "admin"],
+        "PUT /v1/campaigns/{campaign_id}": ["hq", "admin"], "DELETE /v1/campaigns/{campaign_id}": ["hq", "admin"],
+        "GET /v1/campaigns": ["clerk", "hq", "admin"], "PUT /v1/categories/{category}/green": ["hq", "admin"],
+        "PUT /v1/rewards/{reward_id}": ["hq", "admin"], "DELETE /v1/rewards/{reward_id}": ["hq", "admin"], "GET /v1/rewards": ["clerk", "hq", "admin"],
+        "PUT /v1/budgets/{month}/{scope}": ["hq", "admin"], "GET /v1/budgets/{month}": ["hq", "admin"],
         "GET /v1/accounts/{account_id}": ["clerk", "hq", "admin"], "GET /v1/accounts/{account_id}/entries": ["clerk", "hq", "admin"],
         "PUT /v1/policies/expiry": ["hq", "admin"], "GET /v1/policies/expiry": ["hq", "admin"],
         "GET /v1/reminders": ["hq", "admin"], "POST /v1/reminders/acks": ["hq", "admin"], "GET /v1/lots": ["hq", "admin"],
@@ -67,6 +71,9 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
                 let declared = Set((operation as? [String: Any])?["x-roles"] as? [String] ?? [])
                 #expect(declared == (roles ?? ["clerk", "hq", "admin"]), "\(route) declares \(declared)")
                 let concrete = path.replacingOccurrences(of: "{account_id}", with: "alice").replacingOccurrences(of: "{family_id}", with: "kims")
+                    .replacingOccurrences(of: "{campaign_id}", with: "c1").replacingOccurrences(of: "{reward_id}", with: "r1")
+                    .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
+                    .replacingOccurrences(of: "{scope}", with: "chain")
                 for credential in ["none", "wrong", "clerk", "hq", "admin"] {
                     let token = credential == "none" ? nil : credential == "wrong" ? "pmt_not-a-token" : fixture.tokens[credential]
                     let status = try send(node, method.uppercased(), concrete, token: token).status

@@ -259,10 +259,11 @@ import Testing
         let node = try NodeProcess()
         defer { node.stop(); node.removeFiles() }
         let client = node.client()
+        #expect(try client.send("PUT", "/v1/rewards/r", body: Array(#"{"name":"Tea","points":40,"kind":"goods"}"#.utf8)).status == 201)
         let writes: [(String, String, String)] = [
             ("/v1/purchases", #"{"receipt_id":"D1","account_id":"doc","amount_fen":5000,"items":[{"sku":"s","category":"c","amount_fen":5000}]}"#, "201"),
             ("/v1/purchases", #"{"receipt_id":"D1","account_id":"doc","amount_fen":5000,"items":[{"sku":"s","category":"c","amount_fen":5000}]}"#, "200"),
-            ("/v1/redemptions", #"{"request_id":"DQ","account_id":"doc","points":40,"reward_id":"r"}"#, "201"),
+            ("/v1/redemptions", #"{"request_id":"DQ","account_id":"doc","reward_id":"r"}"#, "201"),
             ("/v1/refunds", #"{"refund_id":"DF","receipt_id":"D1","amount_fen":5000}"#, "201"),
         ]
         for (path, body, status) in writes {

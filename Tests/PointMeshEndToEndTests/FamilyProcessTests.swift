@@ -97,14 +97,14 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         _ = b.stop()
         let left = try send(a, "DELETE", "/v1/families/smiths/members/ann")
         #expect(left.status == 200 && left.json["members"] as? [String] == ["ben"], "\(left.bodyText)")
-        // b comes back alone, on its own data, and decides on what it knew.
+        // b comes back while a is down (b remembers a's address), and decides on what it knew.
+        _ = a.stop()
         b = try NodeProcess(dataDirectory: b.dataDirectory, extraArguments: ["--node-id", "vb", "--gossip-interval-ms", "200"])
         nodes.append(b)
         let stale = try b.client().postJSON("/v1/transfers", #"{"request_id":"VT","from_account":"ann","to_account":"ben","points":30}"#)
         #expect(stale.status == 201, "\(stale.bodyText)")
         #expect(try balance(b, "ben") == 30)
-        // a learns of b: the two exchange entries.
-        _ = a.stop()
+        // a comes back and learns of b: the two exchange entries.
         let rejoined = try NodeProcess(dataDirectory: a.dataDirectory, extraArguments: ["--node-id", "va", "--seed", b.gossipAddress.description,
                                                                                         "--gossip-interval-ms", "200"])
         nodes.append(rejoined)

@@ -16,7 +16,8 @@ import Testing
     static let requests: [String: [String]] = [
         "POST /v1/purchases": [#"{"receipt_id":"L1","account_id":"lin","amount_fen":20000}"#, #"{"receipt_id":"L2","account_id":"ming","amount_fen":5000}"#],
         "POST /v1/refunds": [#"{"refund_id":"LF","receipt_id":"L1","amount_fen":5000}"#],
-        "POST /v1/redemptions": [#"{"request_id":"LQ","account_id":"lin","points":20,"reward_id":"tea"}"#,
+        "POST /v1/redemptions": [#"{"request_id":"LQ","account_id":"lin","points":20}"#,
+                                 #"{"request_id":"LB","account_id":"lin","points":25,"reward_id":"bill","bill_amount_fen":1000}"#,
                                  #"{"request_id":"LP","account_id":"family:lins","points":10,"member_id":"ming"}"#],
         "PUT /v1/families/{family_id}/members/{account_id}": [""],
         "DELETE /v1/families/{family_id}/members/{account_id}": [""],
@@ -30,6 +31,12 @@ import Testing
         "POST /v1/accounts/{account_id}/unfreeze": [#"{"request_id":"LU","evidence_ref":"C-1","reason":"cleared","operator":"op"}"#],
         "POST /v1/deductions": [#"{"request_id":"LD","account_id":"lin","points":5,"evidence_ref":"C-1","reason":"fake receipt","operator":"op"}"#],
         "POST /v1/cluster/retirements": [#"{"node_id":"gone-store","force":true}"#],
+        "PUT /v1/campaigns/{campaign_id}": [#"{"name":"Double","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","multiplier":2}"#],
+        "DELETE /v1/campaigns/{campaign_id}": [""],
+        "PUT /v1/categories/{category}/green": [""],
+        "PUT /v1/rewards/{reward_id}": [#"{"name":"Bill","points":10,"kind":"bill_deduction"}"#],
+        "DELETE /v1/rewards/{reward_id}": [""],
+        "PUT /v1/budgets/{month}/{scope}": [#"{"points":100000}"#],
     ]
     /// The accounts a route's `{account_id}` stands for, in turn (`lin` when not listed).
     static let pathAccounts: [String: [String]] = ["PUT /v1/families/{family_id}/members/{account_id}": ["lin", "ming"]]
@@ -48,6 +55,9 @@ import Testing
             let parts = route.split(separator: " ", maxSplits: 1)
             for account in Self.pathAccounts[route] ?? ["lin"] {
                 let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: account).replacingOccurrences(of: "{family_id}", with: "lins")
+                    .replacingOccurrences(of: "{campaign_id}", with: "double").replacingOccurrences(of: "{reward_id}", with: "bill")
+                    .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
+                    .replacingOccurrences(of: "{scope}", with: "chain")
                 for body in Self.requests[route] ?? [] {
                     let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
                     #expect(response.status == 200 || response.status == 201, "\(route) \(account) \(body): \(response.bodyText)")
@@ -81,11 +91,13 @@ import Testing
         #expect(try database.verify().isEmpty)
     }
 
-    /// Purchases first, so the refund, transfers, redemptions and deduction have points to work
-    /// on; the family before its transfers and pool redemption; the unfreeze after the freeze;
+    /// The catalog first (a purchase earns under the campaign, the bill deduction needs its
+    /// reward); purchases before the refund, transfers, redemptions and deduction; the family
+    /// before its transfers and pool redemption; the unfreeze after the freeze; withdrawals and
     /// the leave last.
     private static func order(_ route: String) -> Int {
-        ["POST /v1/purchases", "POST /v1/refunds", "PUT /v1/families/{family_id}/members/{account_id}", "POST /v1/transfers",
-         "POST /v1/redemptions", "POST /v1/accounts/{account_id}/freeze", "POST /v1/accounts/{account_id}/unfreeze"].firstIndex(of: route) ?? 10
+        ["PUT /v1/campaigns/{campaign_id}", "PUT /v1/categories/{category}/green", "PUT /v1/budgets/{month}/{scope}", "PUT /v1/rewards/{reward_id}",
+         "POST /v1/purchases", "POST /v1/refunds", "PUT /v1/families/{family_id}/members/{account_id}", "POST /v1/transfers",
+         "POST /v1/redemptions", "POST /v1/accounts/{account_id}/freeze", "POST /v1/accounts/{account_id}/unfreeze"].firstIndex(of: route) ?? 20
     }
 }

@@ -70,6 +70,8 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func lotBook(of account: AccountID) throws -> LotBook { try database.lotBook(of: account) }
     func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
     func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }
+    func catalog() throws -> Catalog { try database.catalog() }
+    func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
         try database.accounts(withLotsExpiring: expiring, limit: limit)
     }

@@ -27,9 +27,11 @@ public struct Lot: Hashable, Sendable {
     /// The idempotency key of the entry that credited it (`receipt:R1`): a refund of that
     /// receipt takes back from this lot first.
     public var source: String
+    /// Green points (from green categories or green campaigns): only green-only rewards need them.
+    public var green: Bool
 
     public init(id: LotID, amount: Points, remaining: Points, earnedAt: Int64, maturesAt: Int64, expiresAt: Int64,
-                policy: RequestID, source: String) {
+                policy: RequestID, source: String, green: Bool = false) {
         self.id = id
         self.amount = amount
         self.remaining = remaining
@@ -38,6 +40,7 @@ public struct Lot: Hashable, Sendable {
         self.expiresAt = expiresAt
         self.policy = policy
         self.source = source
+        self.green = green
     }
 
     public func isExpired(at instant: Int64) -> Bool { instant >= expiresAt }

@@ -65,7 +65,7 @@ public struct LotBook: Hashable, Sendable {
             }
         }
         if let preferring { take { preferring.prefers($0, at: instant) } }
-        take { $0.isSpendable(at: instant) }
+        if preferring?.exclusive != true { take { $0.isSpendable(at: instant) } }
         deficit += left
         return changed
     }
@@ -87,7 +87,8 @@ public struct LotBook: Hashable, Sendable {
     /// What a debit at `instant` preferring `source` could take before running into deficit.
     public func available(at instant: Int64, preferring: LotPreference? = nil) -> Points {
         var total = Points.zero
-        for lot in lots where lot.isSpendable(at: instant) || preferring?.prefers(lot, at: instant) == true {
+        for lot in lots where preferring?.exclusive == true ? preferring?.prefers(lot, at: instant) == true
+            : lot.isSpendable(at: instant) || preferring?.prefers(lot, at: instant) == true {
             total += lot.remaining
         }
         return total - deficit
@@ -104,6 +105,7 @@ public struct LotBook: Hashable, Sendable {
                 summary.nextMaturity = min(summary.nextMaturity ?? .max, lot.maturesAt)
             } else {
                 summary.spendable += lot.remaining
+                if lot.green { summary.green += lot.remaining }
                 if let last = summary.expiring.last, last.expiresAt == lot.expiresAt {
                     summary.expiring[summary.expiring.count - 1].points += lot.remaining
                 } else if summary.expiring.count < expiringLimit {
@@ -129,6 +131,8 @@ public struct LotSummary: Hashable, Sendable {
     public var expired: Points = .zero
     /// Spendable points by expiry instant, soonest first.
     public var expiring: [ExpiringPoints] = []
+    /// The green part of the spendable lots (before any deficit): what a green-only reward may take.
+    public var green: Points = .zero
 
     public init(spendable: Points, deficit: Points = .zero, pending: Points = .zero, nextMaturity: Int64? = nil, expired: Points = .zero,
                 expiring: [ExpiringPoints] = []) {
@@ -191,19 +195,39 @@ public struct LotExtension: Hashable, Sendable {
     }
 }
 
-/// Which lots a debit takes first, before the soonest-expiring spendable ones.
-public enum LotPreference: Hashable, Sendable {
+/// Which lots a debit takes first, before the soonest-expiring spendable ones: those meeting
+/// every criterion given.
+public struct LotPreference: Hashable, Sendable {
     /// The lots one entry credited (`Lot.source`), even while pending: a refund takes back its
-    /// own receipt's points.
-    case source(String)
-    /// The spendable lots expiring at this instant: a transfer's move takes the lots its origin
-    /// moved, so the receiver's lot and the points it came from expire together.
-    case expiringAt(Int64)
+    /// own receipt's points. Without it, only spendable lots are preferred.
+    public var source: String?
+    /// Lots expiring at this instant: a transfer's move takes the lots its origin moved, so the
+    /// receiver's lot and the points it came from expire together.
+    public var expiresAt: Int64?
+    /// Green lots, or regular ones: a green-only reward, a refund of a receipt's green part.
+    public var green: Bool?
+    /// Take only these lots: what they don't cover is deficit (a green-only redemption never
+    /// takes regular points).
+    public var exclusive = false
+
+    public init(source: String? = nil, expiresAt: Int64? = nil, green: Bool? = nil, exclusive: Bool = false) {
+        self.source = source
+        self.expiresAt = expiresAt
+        self.green = green
+        self.exclusive = exclusive
+    }
+
+    public static func source(_ source: String) -> LotPreference { LotPreference(source: source) }
+    public static func expiringAt(_ instant: Int64) -> LotPreference { LotPreference(expiresAt: instant) }
 
     func prefers(_ lot: Lot, at instant: Int64) -> Bool {
-        switch self {
-        case .source(let source): lot.source == source && !lot.isExpired(at: instant)
-        case .expiringAt(let expiry): lot.expiresAt == expiry && lot.isSpendable(at: instant)
+        if let source {
+            guard lot.source == source, !lot.isExpired(at: instant) else { return false }
+        } else if !lot.isSpendable(at: instant) {
+            return false
         }
+        if let expiresAt, lot.expiresAt != expiresAt { return false }
+        if let green, lot.green != green { return false }
+        return true
     }
 }

@@ -8,6 +8,8 @@
 /// - `extension` (tag 19): lots expiring in a range get days more.
 /// - `moved` (tag 21, once per debiting move of a transfer): the expiry instant of the lots the
 ///   move took at its origin, which its debit takes first everywhere (`LotPreference.expiringAt`).
+/// - `green preference` (tag 23, per debiting move): whether the move takes green or regular
+///   lots first, and whether only those (a green-only reward).
 /// - `family` (tag 22): the family inside which the entry moves points; it stands only if its
 ///   accounts belong to that family at its instant in the converged history (`FamilyCondition`).
 public enum LotEvents {
@@ -17,6 +19,7 @@ public enum LotEvents {
     static let extensionTag: UInt64 = 19
     static let movedTag: UInt64 = 21
     static let familyTag: UInt64 = 22
+    static let greenTag: UInt64 = 23
 
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {
@@ -24,12 +27,15 @@ public enum LotEvents {
         public var maturesAt: Int64
         public var expiresAt: Int64
         public var policy: RequestID
+        /// The lot holds green points.
+        public var green: Bool
 
-        public init(move: Int, maturesAt: Int64, expiresAt: Int64, policy: RequestID) {
+        public init(move: Int, maturesAt: Int64, expiresAt: Int64, policy: RequestID, green: Bool = false) {
             self.move = move
             self.maturesAt = maturesAt
             self.expiresAt = expiresAt
             self.policy = policy
+            self.green = green
         }
     }
 
@@ -39,16 +45,27 @@ public enum LotEvents {
         field.number(2, terms.maturesAt)
         field.number(3, terms.expiresAt)
         field.text(4, terms.policy.rawValue)
+        if terms.green { field.number(5, 1) }
         writer.field(termsTag) { $0.raw(field.details.bytes) }
+    }
+
+    /// Declares that debiting move `move` takes green (or regular) lots first; `exclusive`: only those.
+    public static func addGreenPreference(move: Int, green: Bool, exclusive: Bool = false, to writer: inout DetailsWriter) {
+        var field = DetailsWriter()
+        field.number(1, Int64(move))
+        field.number(2, green ? 1 : 0)
+        if exclusive { field.number(3, 1) }
+        writer.field(greenTag) { $0.raw(field.details.bytes) }
     }
 
     public static func addPreferring(_ source: String, to writer: inout DetailsWriter) { writer.text(preferringTag, source) }
 
     /// Declares that debiting move `move` takes the lots expiring at `expiresAt` first.
-    public static func addMoved(move: Int, expiresAt: Int64, to writer: inout DetailsWriter) {
+    public static func addMoved(move: Int, expiresAt: Int64, green: Bool = false, to writer: inout DetailsWriter) {
         var field = DetailsWriter()
         field.number(1, Int64(move))
         field.number(2, expiresAt)
+        if green { field.number(3, 1) }
         writer.field(movedTag) { $0.raw(field.details.bytes) }
     }
 
@@ -99,10 +116,15 @@ public enum LotEvents {
         var terms: [Int: Terms] = [:]
         var preferring: String?
         var extended: LotExtension?
-        var moved: [Int: Int64] = [:]
+        var moved: [Int: (expiresAt: Int64, green: Bool)] = [:]
+        var green: [Int: (green: Bool, exclusive: Bool)] = [:]
     }
 
     static func lotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
+        try readLotFields(of: entry)
+    }
+
+    private static func readLotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
         let bytes = entry.details.bytes
         var fields = LotFields()
         var reader = BinaryReader(bytes)
@@ -111,34 +133,48 @@ public enum LotEvents {
             let start = reader.offset
             switch tag {
             case termsTag:
-                var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?
+                var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?, green = false
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
                     switch field {
                     case 1: move = try zigzag(&inner)
                     case 2: matures = try zigzag(&inner)
                     case 3: expires = try zigzag(&inner)
                     case 4: policy = try? RequestID(validating: String(decoding: try inner.raw(end - inner.offset), as: UTF8.self))
+                    case 5: green = try zigzag(&inner) == 1
                     default: break
                     }
                 }
                 guard let move, let matures, let expires, let policy,
                       (0...Int64(UInt16.max)).contains(move)
                 else { throw .invalid("entry \(entry.id): incomplete lot terms") }
-                fields.terms[Int(move)] = Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy)
+                fields.terms[Int(move)] = Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy, green: green)
             case preferringTag:
                 fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
                 continue
             case movedTag:
-                var move: Int64?, expires: Int64?
+                var move: Int64?, expires: Int64?, green = false
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
                     switch field {
                     case 1: move = try zigzag(&inner)
                     case 2: expires = try zigzag(&inner)
+                    case 3: green = try zigzag(&inner) == 1
                     default: break
                     }
                 }
                 guard let move, let expires, (0...Int64(UInt16.max)).contains(move) else { throw .invalid("entry \(entry.id): incomplete moved lots") }
-                fields.moved[Int(move)] = expires
+                fields.moved[Int(move)] = (expires, green)
+            case greenTag:
+                var move: Int64?, green = false, exclusive = false
+                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                    switch field {
+                    case 1: move = try zigzag(&inner)
+                    case 2: green = try zigzag(&inner) == 1
+                    case 3: exclusive = try zigzag(&inner) == 1
+                    default: break
+                    }
+                }
+                guard let move, (0...Int64(UInt16.max)).contains(move) else { throw .invalid("entry \(entry.id): incomplete green preference") }
+                fields.green[Int(move)] = (green, exclusive)
             case extensionTag:
                 var from: Int64?, to: Int64?, days: Int64?
                 try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
@@ -203,11 +239,10 @@ public enum LotEvents {
                 if source == nil { source = entry.idempotencyKey.description }
                 events[account, default: []].append(.credit(Lot(
                     id: LotID(entry: entry.id, move: index), amount: move.amount, remaining: move.amount, earnedAt: instant,
-                    maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: source ?? "")))
+                    maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: source ?? "", green: term.green)))
             }
             if let account = move.debit.customer, concerns(move.debit) {
-                let preferring = fields.moved[index].map(LotPreference.expiringAt) ?? fields.preferring.map(LotPreference.source)
-                events[account, default: []].append(.debit(move.amount, at: instant, preferring: preferring))
+                events[account, default: []].append(.debit(move.amount, at: instant, preferring: fields.preference(of: index)))
             }
         }
         if let extended = fields.extended {
@@ -227,6 +262,22 @@ public enum LotEvents {
             for event in try of(entry, for: account, stands: stands) { book.apply(event) }
         }
         return book
+    }
+}
+
+extension LotEvents.LotFields {
+    /// The lots debiting move `index` takes first: those its transfer moved, or its entry's
+    /// source (a refund's receipt), of the green part it names.
+    func preference(of index: Int) -> LotPreference? {
+        var preference = LotPreference(source: preferring)
+        if let moved = moved[index] {
+            preference = LotPreference(expiresAt: moved.expiresAt, green: moved.green)
+        }
+        if let green = green[index] {
+            preference.green = green.green
+            preference.exclusive = green.exclusive
+        }
+        return preference == LotPreference() ? nil : preference
     }
 }
 

@@ -27,6 +27,12 @@ struct AnswerWriter {
         output.append(contentsOf: String(value).utf8)
     }
 
+    /// A value already written as JSON (made of ids and integers only).
+    mutating func raw(_ key: String, _ json: String) {
+        self.key(key)
+        output.append(contentsOf: json.utf8)
+    }
+
     mutating func flag(_ key: String, _ value: Bool) {
         self.key(key)
         output.append(contentsOf: (value ? "true" : "false").utf8)
@@ -44,16 +50,20 @@ struct AnswerWriter {
     /// The answer every write that moves a customer's points gives: the account, its balance
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
-    /// pending, `pending_until`. `pooledTo`: the pool an auto-pooled earning went to.
+    /// pending, `pending_until`. `pooledTo`: the pool an auto-pooled earning went to. `earning`:
+    /// an earning's campaign breakdown (JSON) and green points.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64,
-                            replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil) throws(DecodingError) -> [UInt8] {
+                            replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
+                            earning: (campaigns: String, green: Points)? = nil) throws(DecodingError) -> [UInt8] {
         var answer = AnswerWriter()
         answer.id("account_id", customer.rawValue)
         answer.number("balance", try CommonDetails.balanceAfter(entry))
+        if let earning { answer.raw("campaigns", earning.campaigns) }
         answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
         answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
         answer.id("entry_id", entry.id.description)
         if let lot { answer.id("expires_at", RFC3339.format(milliseconds: lot.expiresAt)) }
+        if let earning { answer.number("green_points", earning.green.value) }
         if let lot, lot.maturesAt > entry.timestamp.wallMilliseconds { answer.id("pending_until", RFC3339.format(milliseconds: lot.maturesAt)) }
         answer.number(amountKey, amount)
         if let pooledTo { answer.id("pooled_to", pooledTo.rawValue) }

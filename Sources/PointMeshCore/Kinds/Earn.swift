@@ -1,18 +1,23 @@
-/// Earning: a purchase credits 1 point per whole yuan from the store's issuance account.
-/// Points that a debt is owed for (from an earlier refund of spent points) go back at once
-/// and the debt shrinks by as much.
+/// Earning: a purchase credits 1 point per whole yuan, and what the campaigns in force add
+/// (`EarningRules`), from the store's issuance account for the month; green points as a lot of
+/// their own. Points that a debt is owed for (from an earlier refund of spent points) go back
+/// at once and the debt shrinks by as much. An earning past an issuance budget the store knows
+/// of is refused unless the request overrides it with a reason.
 public enum Earn: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var receipt: ReceiptID
         public var account: AccountID
         public var amount: Fen
         public var items: [PurchaseItem]
+        /// Why the issuance budget may be exceeded, when it may.
+        public var budgetOverride: String?
 
-        public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = []) {
+        public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = [], budgetOverride: String? = nil) {
             self.receipt = receipt
             self.account = account
             self.amount = amount
             self.items = items
+            self.budgetOverride = budgetOverride
         }
     }
 
@@ -21,7 +26,7 @@ public enum Earn: EntryKindRule {
     public static let scope = "receipt"
     public static let route = "/v1/purchases"
     public static let access = Access.till
-    public static let summary = "Record a purchase and earn its points (1 point per whole yuan), a lot that expires under the expiry policy in force. A receipt earns once chain-wide; sending it again answers 200 with the original result."
+    public static let summary = "Record a purchase and earn its points: 1 point per whole yuan plus what the campaigns in force add, green points for green categories, as lots that expire under the expiry policy in force. A receipt earns once chain-wide; sending it again answers 200 with the original result."
 
     enum Fields {
         static let receipt = FieldSpec("receipt_id", .id, "The point-of-sale receipt; it earns once chain-wide.")
@@ -30,10 +35,12 @@ public enum Earn: EntryKindRule {
         static let sku = FieldSpec("sku", .id, "The product.")
         static let category = FieldSpec("category", .id, "The product's category (campaigns filter on it).")
         static let itemAmount = FieldSpec("amount_fen", .positiveInteger(maximum: Limits.maximumAmount.value), "The line's amount in fen.")
-        static let items = FieldSpec.optional("items", .array(of: [sku, category, itemAmount], maximumCount: Limits.maximumItems), "The receipt's lines.")
+        static let items = FieldSpec.optional("items", .array(of: [sku, category, itemAmount], maximumCount: Limits.maximumItems), "The receipt's lines (their amounts sum to at most amount_fen).")
+        static let reason = FieldSpec("reason", .boundedText(maximumLength: 500), "Why the budget may be exceeded; recorded.")
+        static let budgetOverride = FieldSpec.optional("budget_override", .object([reason]), "Issue even past the month's issuance budget, for this reason.")
     }
 
-    public static let requestFields = [Fields.receipt, Fields.account, Fields.amount, Fields.items]
+    public static let requestFields = [Fields.receipt, Fields.account, Fields.amount, Fields.items, Fields.budgetOverride]
     public static let responseFields = [
         AnswerFields.accountID, AnswerFields.balance, AnswerFields.createdAt,
         FieldSpec("debt_delta", .integer, "Change in the account's debt: negative when these points repaid debt."),
@@ -41,8 +48,13 @@ public enum Earn: EntryKindRule {
         .optional("expires_at", .time, "When the points earned expire (under the expiry policy in force)."),
         .optional("pending_until", .time, "With a return window: when the points earned become spendable; until then they are pending."),
         .optional("pooled_to", .id, "For a member who auto-pools: the family pool the points went to (recorded as the member's); `balance` is then the member's own."),
+        FieldSpec("campaigns", .array(of: [FieldSpec("campaign_id", .id, "The campaign."), FieldSpec("points", .integer, "Points it added.")],
+                                      maximumCount: 1_000), "What each campaign added (included in `points`)."),
+        FieldSpec("green_points", .integer, "The green part of `points`."),
     ]
-    public static let refusals: [(status: Int, code: String, when: String)] = []
+    public static let refusals: [(status: Int, code: String, when: String)] = [
+        (409, "budget_exhausted", "the earning would exceed a monthly issuance budget and carries no budget_override"),
+    ]
 
     /// Detail tags.
     enum Tag {
@@ -51,6 +63,12 @@ public enum Earn: EntryKindRule {
         static let item: UInt64 = 3
         /// The member an auto-pooled earning is recorded for (its points went to the pool).
         static let member: UInt64 = 9
+        /// Budget override reason.
+        static let budgetOverride: UInt64 = 10
+        /// A campaign's points, repeated: nested 1 campaign id, 2 points, 3 green.
+        static let campaign: UInt64 = 11
+        /// The green part of the points.
+        static let green: UInt64 = 12
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -59,8 +77,19 @@ public enum Earn: EntryKindRule {
             items.append(PurchaseItem(sku: try item.identifier(Fields.sku), category: try item.identifier(Fields.category),
                                       amount: Fen(try item.positiveInteger(Fields.itemAmount))))
         }
+        let amount = Fen(try body.positiveInteger(Fields.amount))
+        guard items.reduce(Int64(0), { $0 + $1.amount.value }) <= amount.value else {
+            throw .invalidField("items", "the lines' amounts sum to more than amount_fen")
+        }
+        var budgetOverride: String?
+        if let value = body.fields[Fields.budgetOverride.name] {
+            guard case .object(let fields) = value else { throw .invalidField("budget_override", "must be an object with a reason") }
+            let object = JSONObject(fields: fields, path: "budget_override.")
+            try object.requireOnly([Fields.reason])
+            budgetOverride = try object.text(Fields.reason)
+        }
         return Request(receipt: try body.identifier(Fields.receipt), account: try body.identifier(Fields.account),
-                       amount: Fen(try body.positiveInteger(Fields.amount)), items: items)
+                       amount: amount, items: items, budgetOverride: budgetOverride)
     }
 
     public static func idempotencyID(_ request: Request) -> String { request.receipt.rawValue }
@@ -68,6 +97,7 @@ public enum Earn: EntryKindRule {
     public static func canonicalForm(_ r: Request) -> String {
         var text = "purchase\n\(r.receipt)\n\(r.account)\n\(r.amount)\n"
         for item in r.items { text += "item\t\(item.sku)\t\(item.category)\t\(item.amount)\n" }
+        if let reason = r.budgetOverride { text += "override\t\(reason)\n" }
         return text
     }
 
@@ -78,6 +108,11 @@ public enum Earn: EntryKindRule {
         public var account: AccountFacts
         public var policies: ExpiryPolicies
         public var pool: FamilyID?
+        /// The campaigns in force for this store now, and the green categories.
+        public var campaigns: [Campaign] = []
+        public var green: Set<CategoryID> = []
+        /// The issuance budgets for this store this month, with what they have used.
+        public var budgets: [BudgetLimit] = []
 
         public init(account: AccountFacts, policies: ExpiryPolicies, pool: FamilyID? = nil) {
             self.account = account
@@ -88,8 +123,17 @@ public enum Earn: EntryKindRule {
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         let account = try source.accountFacts(of: request.account, at: context.now)
-        return Facts(account: account, policies: try source.expiryPolicies(),
-                     pool: account.debt == .zero ? try FamilyMembership.autoPool(of: request.account, from: source) : nil)
+        var facts = Facts(account: account, policies: try source.expiryPolicies(),
+                          pool: account.debt == .zero ? try FamilyMembership.autoPool(of: request.account, from: source) : nil)
+        let catalog = try source.catalog()
+        facts.campaigns = catalog.campaigns(at: context.now, store: context.node)
+        facts.green = catalog.greenCategories
+        let month = CalendarMonth(containing: context.now)
+        facts.budgets = try catalog.budgets(for: context.node, in: month).map { budget in
+            let store: NodeID? = if case .store(let store) = budget.scope { store } else { nil }
+            return BudgetLimit(scope: budget.scope, points: budget.points, used: try source.issued(by: store, in: month))
+        }
+        return facts
     }
 
     /// The source of the lot a receipt earned (its idempotency key): refunds of the receipt,
@@ -105,25 +149,50 @@ public enum Earn: EntryKindRule {
     /// return window. Debt is repaid from them; inside a return window, from this lot itself
     /// (the only points a refund of this receipt may cancel without making debt).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let earned = pointsEarned(for: request.amount)
-        let repaid = min(earned, facts.account.debt)
-        let policy = facts.policies.inForce(at: context.now)
-        let terms = LotEvents.Terms(move: 0, maturesAt: context.now + context.returnWindow,
-                                    expiresAt: policy.rule.expiry(earnedAt: context.now), policy: policy.id)
-        let pending = context.returnWindow > 0
-        if let pool = facts.pool {
-            // Credited to the pool, recorded as the member's: in its history, its balance unchanged.
-            var details = details(receipt: request.receipt, amount: request.amount, items: request.items,
-                                  balanceAfter: facts.account.summary.spendable, terms: terms)
-            details = EntryDetails(bytes: details.bytes + pooledFor(request.account).bytes)
-            return KindDecision(moves: [Move(debit: .issued(by: context.node), credit: LedgerAccount(pool.pool), amount: earned)], details: details)
+        let earning = EarningRules.earning(amount: request.amount, items: request.items, campaigns: facts.campaigns, green: facts.green)
+        let earned = earning.total
+        let month = CalendarMonth(containing: context.now)
+        if request.budgetOverride == nil, let limit = BudgetLimit.exceeded(facts.budgets, by: earned) {
+            throw .budgetExhausted(scope: limit.scope, month: month, left: limit.left, requested: earned)
         }
-        let preferring = pending && repaid > .zero ? lotSource(request.receipt) : nil
-        return KindDecision(
-            moves: moves(customer: request.account, earned: earned, repaid: repaid, store: context.node),
-            details: details(receipt: request.receipt, amount: request.amount, items: request.items,
-                             balanceAfter: facts.account.summary.spendableAfterEarning(earned, repaying: repaid, pending: pending),
-                             terms: terms, preferring: preferring))
+        let policy = facts.policies.inForce(at: context.now)
+        let maturesAt = context.now + context.returnWindow, expiresAt = policy.rule.expiry(earnedAt: context.now)
+        let pending = context.returnWindow > 0
+        let issuer = LedgerAccount.issued(by: context.node, in: month)
+        // A member who auto-pools earns into the pool, recorded as theirs: in their history,
+        // their balance unchanged; a member with debt repays it first (`facts`).
+        let credited = facts.pool.map { LedgerAccount($0.pool) } ?? LedgerAccount(request.account)
+        let repaid = facts.pool == nil ? min(earned, facts.account.debt) : .zero
+        var moves = [Move(debit: issuer, credit: credited, amount: earning.regular)]
+        var writer = DetailsWriter()
+        LotEvents.add(LotEvents.Terms(move: 0, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id), to: &writer)
+        if earning.green > .zero {
+            LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id, green: true), to: &writer)
+            moves.append(Move(debit: issuer, credit: credited, amount: earning.green))
+        }
+        if repaid > .zero {
+            moves.append(Move(debit: credited, credit: .clawedBack(by: context.node), amount: repaid))
+            moves.append(Move(debit: credited, credit: .debtOwed, amount: repaid, asset: .debt))
+            if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
+        }
+        writeCommon(receipt: request.receipt, amount: request.amount, items: request.items, to: &writer)
+        for campaign in earning.campaigns {
+            var field = DetailsWriter()
+            field.text(1, campaign.campaign.rawValue)
+            field.number(2, campaign.points.value)
+            if campaign.green { field.number(3, 1) }
+            writer.field(Tag.campaign) { $0.raw(field.details.bytes) }
+        }
+        if earning.green > .zero { writer.number(Tag.green, earning.green.value) }
+        writer.text(Tag.budgetOverride, request.budgetOverride)
+        if facts.pool != nil {
+            LotEvents.addSubject(request.account, to: &writer)
+            writer.text(Tag.member, request.account.rawValue)
+            writer.number(CommonDetails.balanceAfter, facts.account.summary.spendable.value)
+        } else {
+            writer.number(CommonDetails.balanceAfter, facts.account.summary.spendableAfterEarning(earned, repaying: repaid, pending: pending).value)
+        }
+        return KindDecision(moves: moves, details: writer.details)
     }
 
     /// The moves of an earning (also used to upgrade entries of the previous release).
@@ -142,6 +211,13 @@ public enum Earn: EntryKindRule {
         var writer = DetailsWriter()
         if let terms { LotEvents.add(terms, to: &writer) }
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
+        writeCommon(receipt: receipt, amount: amount, items: items, to: &writer)
+        writer.number(CommonDetails.balanceAfter, balanceAfter.value)
+        return writer.details
+    }
+
+    /// The receipt, its amount and its items.
+    private static func writeCommon(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], to writer: inout DetailsWriter) {
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
         for item in items {
@@ -151,16 +227,17 @@ public enum Earn: EntryKindRule {
             line.number(3, item.amount.value)
             writer.field(Tag.item) { $0.raw(line.details.bytes) }
         }
-        writer.number(CommonDetails.balanceAfter, balanceAfter.value)
-        return writer.details
     }
 
-    /// The member an auto-pooled earning is for, as its subject (its history) and in tag 9.
-    private static func pooledFor(_ member: AccountID) -> EntryDetails {
-        var writer = DetailsWriter()
-        LotEvents.addSubject(member, to: &writer)
-        writer.text(Tag.member, member.rawValue)
-        return writer.details
+    /// What each campaign added to an earning, as recorded.
+    public static func campaignPoints(_ entry: LedgerEntry) throws(DecodingError) -> [EarningRules.CampaignPoints] {
+        var result: [EarningRules.CampaignPoints] = []
+        for bytes in try entry.details.reader().values(Tag.campaign) {
+            let field = try EntryDetails(bytes: bytes).reader()
+            guard let id: CampaignID = try field.identifier(1), let points = try field.number(2) else { throw .invalid("earn entry \(entry.id): campaign") }
+            result.append(EarningRules.CampaignPoints(campaign: id, points: Points(points), green: try field.number(3) == 1))
+        }
+        return result
     }
 
     /// What an earning entry records, read back.
@@ -170,6 +247,8 @@ public enum Earn: EntryKindRule {
         public var items: [PurchaseItem]
         public var customer: AccountID
         public var earned: Points
+        /// The green part of `earned`.
+        public var green: Points
     }
 
     public static func recorded(_ entry: LedgerEntry) throws(DecodingError) -> Recorded {
@@ -185,15 +264,20 @@ public enum Earn: EntryKindRule {
             }
             items.append(PurchaseItem(sku: sku, category: category, amount: Fen(fen)))
         }
-        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: first.amount)
+        // The points credited: the regular move, and the green one when there is one.
+        let earned = entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
+        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: earned,
+                        green: Points(try reader.number(Tag.green) ?? 0))
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let recorded = try recorded(entry)
         let member: AccountID? = try entry.details.reader().identifier(Tag.member)
+        let campaigns = try campaignPoints(entry).map { #"{"campaign_id":"\#($0.campaign)","points":\#($0.points)}"# }
         return try AnswerWriter.pointsMoved(entry, customer: member ?? recorded.customer, amountKey: "points", amount: recorded.earned.value,
                                             replayed: replayed, lot: try LotEvents.terms(of: entry).first,
-                                            pooledTo: member == nil ? nil : recorded.customer)
+                                            pooledTo: member == nil ? nil : recorded.customer,
+                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: recorded.green))
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
@@ -202,6 +286,12 @@ public enum Earn: EntryKindRule {
             "receipt_id": .string(recorded.receipt.rawValue), "amount_fen": .integer(recorded.amount.value),
             "points": .integer(recorded.earned.value),
         ]
+        let campaigns = try campaignPoints(entry)
+        if !campaigns.isEmpty {
+            fields["campaigns"] = .array(campaigns.map { .object(["campaign_id": .string($0.campaign.rawValue), "points": .integer($0.points.value)]) })
+        }
+        if recorded.green > .zero { fields["green_points"] = .integer(recorded.green.value) }
+        if let reason = try entry.details.reader().text(Tag.budgetOverride) { fields["budget_override"] = .string(reason) }
         if let member = try entry.details.reader().text(Tag.member) {
             fields["member_id"] = .string(member)
             fields["pooled_to"] = .string(recorded.customer.rawValue)

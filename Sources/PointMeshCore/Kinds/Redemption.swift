@@ -5,16 +5,21 @@ public enum Redemption: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var request: RequestID
         public var account: AccountID
-        public var points: Points
+        /// Points to spend; with a reward, absent (its cost) or equal to it; for a bill
+        /// deduction, the most to spend.
+        public var points: Points?
         public var reward: RequestID?
         public var member: AccountID?
+        /// The bill a bill-deduction reward discounts, in fen.
+        public var bill: Fen?
 
-        public init(request: RequestID, account: AccountID, points: Points, reward: RequestID? = nil, member: AccountID? = nil) {
+        public init(request: RequestID, account: AccountID, points: Points?, reward: RequestID? = nil, member: AccountID? = nil, bill: Fen? = nil) {
             self.request = request
             self.account = account
             self.points = points
             self.reward = reward
             self.member = member
+            self.bill = bill
         }
     }
 
@@ -28,39 +33,52 @@ public enum Redemption: EntryKindRule {
     enum Fields {
         static let request = FieldSpec("request_id", .id, "The client's id for this redemption; a retry with it never spends twice.")
         static let account = FieldSpec("account_id", .id, "The account to spend from (a customer, or a family pool `family:{id}`).")
-        static let points = FieldSpec("points", .positiveInteger(maximum: Limits.maximumPoints.value), "Points to spend.")
-        static let reward = FieldSpec.optional("reward_id", .id, "The reward redeemed, if any.")
+        static let points = FieldSpec.optional("points", .positiveInteger(maximum: Limits.maximumPoints.value),
+                                               "Points to spend. Required without reward_id; with one, absent or its cost; for a bill deduction, the most to spend.")
+        static let reward = FieldSpec.optional("reward_id", .id, "The reward in the catalog redeemed: it sets the cost.")
         static let member = FieldSpec.optional("member_id", .id, "Who redeems from a family pool.")
+        static let bill = FieldSpec.optional("bill_amount_fen", .positiveInteger(maximum: Limits.maximumAmount.value),
+                                             "For a bill-deduction reward: the bill's amount; the discount never exceeds it.")
     }
 
-    public static let requestFields = [Fields.request, Fields.account, Fields.points, Fields.reward, Fields.member]
+    public static let requestFields = [Fields.request, Fields.account, Fields.points, Fields.reward, Fields.member, Fields.bill]
     public static let responseFields = [
         AnswerFields.accountID, AnswerFields.balance, AnswerFields.createdAt,
         FieldSpec("debt_delta", .integer, "Always 0 for a redemption."),
         AnswerFields.entryID, FieldSpec("points", .integer, "Points spent."), AnswerFields.replayed,
+        .optional("reward_id", .id, "The reward redeemed."), .optional("fen_deducted", .integer, "For a bill deduction: the discount, in fen."),
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = [
         (409, "insufficient_points", "the account's spendable balance is short"),
         (423, "account_frozen", "the account, or the member redeeming from a pool, is frozen"),
         (400, "member_required", "a redemption from a family pool lacks member_id"),
         (403, "not_same_family", "member_id is not in the pool's family (or names another account than a customer's own)"),
+        (404, "unknown_reward", "reward_id names no reward in the catalog"),
+        (409, "reward_unavailable", "the reward is outside its window or withdrawn"),
+        (409, "insufficient_green_points", "a green-only reward costs more green points than the account can spend"),
     ]
 
     enum Tag {
         static let reward: UInt64 = 7
         static let member: UInt64 = 8
+        static let discount: UInt64 = 9
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
-        Request(request: try body.identifier(Fields.request), account: try body.identifier(Fields.account),
-                points: Points(try body.positiveInteger(Fields.points)), reward: try body.optionalIdentifier(Fields.reward),
-                member: try body.optionalIdentifier(Fields.member))
+        let reward: RequestID? = try body.optionalIdentifier(Fields.reward)
+        let points = try body.optionalPositiveInteger(Fields.points).map(Points.init)
+        if reward == nil, points == nil { throw .missingField("points") }
+        let bill = try body.optionalPositiveInteger(Fields.bill).map(Fen.init)
+        if reward == nil, bill != nil { throw .invalidField("bill_amount_fen", "only with the reward_id of a bill deduction") }
+        return Request(request: try body.identifier(Fields.request), account: try body.identifier(Fields.account), points: points, reward: reward,
+                       member: try body.optionalIdentifier(Fields.member), bill: bill)
     }
 
     public static func idempotencyID(_ request: Request) -> String { request.request.rawValue }
 
     public static func canonicalForm(_ r: Request) -> String {
-        "redemption\n\(r.request)\n\(r.account)\n\(r.points)\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
+        "redemption\n\(r.request)\n\(r.account)\n\(r.points.map(String.init(describing:)) ?? "")\n\(r.reward?.rawValue ?? "")\n\(r.member?.rawValue ?? "")\n"
+            + (r.bill.map { "bill\t\($0)\n" } ?? "")
     }
 
     /// The account's points and debt, and its fraud hold; for a pool, the redeeming member's
@@ -70,6 +88,8 @@ public enum Redemption: EntryKindRule {
         public var hold: AccountHold
         public var memberFamily: FamilyID?
         public var memberHold: AccountHold = .none
+        /// The reward named, as the catalog has it.
+        public var reward: Reward?
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
@@ -78,7 +98,24 @@ public enum Redemption: EntryKindRule {
             facts.memberFamily = try FamilyMembership.family(of: member, from: source)
             facts.memberHold = try AccountHold.of(member, from: source)
         }
+        if let reward = request.reward { facts.reward = try source.catalog().rewards[reward] }
         return facts
+    }
+
+    /// What the redemption spends, and the discount of a bill deduction, from its reward.
+    static func charge(_ request: Request, reward: Reward?, at instant: Int64) throws(LedgerError) -> (points: Points, discount: Fen?) {
+        guard let id = request.reward else { return (request.points ?? .zero, nil) }
+        guard let reward else { throw .unknownDefinition("reward", id.rawValue) }
+        guard reward.isAvailable(at: instant) else { throw .rewardUnavailable(id) }
+        guard reward.kind == .billDeduction else {
+            if let points = request.points, points != reward.points { throw .pointsMismatch(reward: id, cost: reward.points, requested: points) }
+            return (reward.points, nil)
+        }
+        guard let bill = request.bill else { throw .missingBill(id) }
+        let offered = request.points ?? .zero
+        let (discount, charged) = reward.billDeduction(offered: offered, bill: bill)
+        guard charged > .zero else { throw .pointsMismatch(reward: id, cost: reward.points, requested: offered) }
+        return (charged, discount)
     }
 
     /// Who may spend from the account: its owner, or for a pool a member of its family now.
@@ -99,13 +136,21 @@ public enum Redemption: EntryKindRule {
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
         guard !facts.hold.frozen else { throw .accountFrozen(request.account, since: facts.hold.since) }
         try checkMember(request, facts: facts)
+        let (points, discount) = try charge(request, reward: facts.reward, at: context.now)
         let account = facts.account.state
-        guard account.balance >= request.points else {
-            throw .insufficientPoints(account: request.account, balance: account.balance, requested: request.points)
+        guard account.balance >= points else {
+            throw .insufficientPoints(account: request.account, balance: account.balance, requested: points)
         }
-        return KindDecision(
-            moves: moves(account: request.account, points: request.points, reward: request.reward),
-            details: details(reward: request.reward, member: request.member, balanceAfter: account.balance - request.points))
+        var details = details(reward: request.reward, member: request.member, balanceAfter: account.balance - points)
+        var writer = DetailsWriter()
+        if facts.reward?.greenOnly == true {
+            let green = min(facts.account.summary.green, account.balance)
+            guard green >= points else { throw .insufficientGreenPoints(account: request.account, green: green, requested: points) }
+            LotEvents.addGreenPreference(move: 0, green: true, exclusive: true, to: &writer)
+        }
+        writer.number(Tag.discount, discount?.value)
+        details = EntryDetails(bytes: details.bytes + writer.details.bytes)
+        return KindDecision(moves: moves(account: request.account, points: points, reward: request.reward), details: details)
     }
 
     /// The move of a redemption (also used to upgrade entries of the previous release).
@@ -129,7 +174,15 @@ public enum Redemption: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let spent = try spent(entry)
-        return try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed)
+        var answer = try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed)
+        let reader = try entry.details.reader()
+        if let reward = try reader.text(Tag.reward) {
+            // Keys after the common ones, in order: fen_deducted, reward_id.
+            answer.removeLast()
+            if let discount = try reader.number(Tag.discount) { answer += Array(",\"fen_deducted\":\(discount)".utf8) }
+            answer += Array(",\"reward_id\":\"\(reward)\"}".utf8)
+        }
+        return answer
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
@@ -137,6 +190,7 @@ public enum Redemption: EntryKindRule {
         var fields: [String: JSONValue] = ["request_id": .string(entry.idempotencyKey.id), "points": .integer(try spent(entry).points.value)]
         if let reward = try reader.text(Tag.reward) { fields["reward_id"] = .string(reward) }
         if let member = try reader.text(Tag.member) { fields["member_id"] = .string(member) }
+        if let discount = try reader.number(Tag.discount) { fields["fen_deducted"] = .integer(discount) }
         return fields
     }
 }

@@ -103,11 +103,23 @@ public enum Refund: EntryKindRule {
         // The balance never goes below zero: what was already spent becomes debt.
         let summary = facts.account.summary
         let taken = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceipt))
-        return KindDecision(
-            moves: moves(customer: purchase.customer, taken: taken, debt: reversal - taken, store: context.node),
-            details: details(receipt: request.receipt, amount: request.amount, reversed: reversal,
-                             balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
-                             preferring: Earn.lotSource(request.receipt)))
+        // The green part is reversed pro rata too, from the receipt's green lot first, so a
+        // refund of a green purchase claws back green points.
+        let greenReversal = pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: refundedAfter)
+            - pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: facts.refundedSoFar)
+        let greenTaken = min(greenReversal, taken)
+        var moves = moves(customer: purchase.customer, taken: taken - greenTaken, debt: reversal - taken, store: context.node)
+        var details = details(receipt: request.receipt, amount: request.amount, reversed: reversal,
+                              balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
+                              preferring: Earn.lotSource(request.receipt))
+        if greenTaken > .zero {
+            var writer = DetailsWriter()
+            LotEvents.addGreenPreference(move: 0, green: false, to: &writer)
+            LotEvents.addGreenPreference(move: moves.count, green: true, to: &writer)
+            moves.append(Move(debit: LedgerAccount(purchase.customer), credit: .clawedBack(by: context.node), amount: greenTaken))
+            details = EntryDetails(bytes: details.bytes + writer.details.bytes)
+        }
+        return KindDecision(moves: moves, details: details)
     }
 
     /// The moves of a refund (also used to upgrade entries of the previous release).

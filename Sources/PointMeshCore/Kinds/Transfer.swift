@@ -86,15 +86,17 @@ public enum Transfer: EntryKindRule {
         let now = context.now
         let balance = facts.book.summary(at: now, expiringLimit: 0).spendable
         guard balance >= request.points else { throw .insufficientPoints(account: request.from, balance: balance, requested: request.points) }
-        var groups: [(expiresAt: Int64, points: Points, policy: RequestID)] = []
+        // One move per (expiry instant, green or not), in spending order: the receiver gets lots
+        // of the same dates and the same green part.
+        var groups: [(expiresAt: Int64, green: Bool, points: Points, policy: RequestID)] = []
         var left = request.points
         for lot in facts.book.lots where left > .zero && lot.isSpendable(at: now) {
             let taken = min(left, lot.remaining)
             left -= taken
-            if let last = groups.last, last.expiresAt == lot.expiresAt {
-                groups[groups.count - 1].points += taken
+            if let index = groups.lastIndex(where: { $0.expiresAt == lot.expiresAt && $0.green == lot.green }) {
+                groups[index].points += taken
             } else {
-                groups.append((lot.expiresAt, taken, lot.policy))
+                groups.append((lot.expiresAt, lot.green, taken, lot.policy))
             }
         }
         guard groups.count <= maximumMoves else { throw .tooManyLots(request.from, dates: groups.count, limit: maximumMoves) }
@@ -102,8 +104,9 @@ public enum Transfer: EntryKindRule {
         LotEvents.addFamily(family, to: &writer)
         var moves: [Move] = []
         for group in groups {
-            LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: now, expiresAt: group.expiresAt, policy: group.policy), to: &writer)
-            LotEvents.addMoved(move: moves.count, expiresAt: group.expiresAt, to: &writer)
+            LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: now, expiresAt: group.expiresAt, policy: group.policy, green: group.green),
+                          to: &writer)
+            LotEvents.addMoved(move: moves.count, expiresAt: group.expiresAt, green: group.green, to: &writer)
             moves.append(Move(debit: LedgerAccount(request.from), credit: LedgerAccount(request.to), amount: group.points))
         }
         writer.number(CommonDetails.balanceAfter, (balance - request.points).value)

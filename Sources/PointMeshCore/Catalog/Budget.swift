@@ -1,0 +1,78 @@
+/// A calendar month (UTC), `YYYY-MM`: the period of an issuance budget.
+public struct CalendarMonth: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var year: Int64
+    public var month: Int64
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int64(parts[0]), let month = Int64(parts[1]),
+              (1970...9999).contains(year), (1...12).contains(month)
+        else { return nil }
+        self.year = year
+        self.month = month
+    }
+
+    /// The month holding `milliseconds`.
+    public init(containing milliseconds: Int64) {
+        let date = CivilCalendar.civil(days: CivilCalendar.floorDivide(milliseconds, CivilCalendar.millisecondsPerDay).0)
+        year = date.year
+        month = date.month
+    }
+
+    public var description: String {
+        let digits = String(month)
+        return "\(year)-\(digits.count == 1 ? "0" + digits : digits)"
+    }
+
+    /// The first instant of the month, and of the next.
+    public var range: Range<Int64> {
+        let start = CivilCalendar.days(year: year, month: month, day: 1) * CivilCalendar.millisecondsPerDay
+        return start..<CivilCalendar.startOfMonth(1, after: start)
+    }
+    public static func < (lhs: CalendarMonth, rhs: CalendarMonth) -> Bool { (lhs.year, lhs.month) < (rhs.year, rhs.month) }
+}
+
+/// Whose issuance a budget limits: the whole chain, or one store.
+public enum BudgetScope: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case chain
+    case store(NodeID)
+
+    public init?(_ text: String) {
+        if text == "chain" {
+            self = .chain
+        } else if let store = try? NodeID(validating: text) {
+            self = .store(store)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .chain: "chain"
+        case .store(let store): store.rawValue
+        }
+    }
+
+    public static func < (lhs: BudgetScope, rhs: BudgetScope) -> Bool { lhs.description < rhs.description }
+}
+
+/// One budget as a store knows it: its limit for the month and what it has used.
+public struct BudgetLimit: Hashable, Sendable {
+    public var scope: BudgetScope
+    public var points: Points
+    public var used: Points
+
+    public init(scope: BudgetScope, points: Points, used: Points) {
+        self.scope = scope
+        self.points = points
+        self.used = used
+    }
+
+    /// The first of `limits` that `points` more would exceed.
+    public static func exceeded(_ limits: [BudgetLimit], by points: Points) -> BudgetLimit? {
+        limits.first { $0.used + points > $0.points }
+    }
+
+    public var left: Points { max(.zero, points - used) }
+}

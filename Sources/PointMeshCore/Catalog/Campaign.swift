@@ -1,0 +1,58 @@
+/// A campaign's id.
+public struct CampaignID: Identifier {
+    public let rawValue: String
+    public init(unchecked rawValue: String) { self.rawValue = rawValue }
+}
+
+/// A campaign as HQ published it: a window `[startsAt, endsAt)`, a scope (listed stores, or the
+/// whole chain when none), a filter (listed categories, or the whole receipt when none), an
+/// effect, and whether its points are green. Withdrawing it ends it at `withdrawnAt`.
+public struct Campaign: Hashable, Sendable {
+    public enum Effect: Hashable, Sendable {
+        /// Eligible amounts earn `n` times the base rate (2…10).
+        case multiplier(Int64)
+        /// A fixed number of points per eligible receipt.
+        case bonus(Points)
+    }
+
+    public var id: CampaignID
+    public var name: String
+    public var startsAt: Int64
+    public var endsAt: Int64
+    public var stores: [NodeID]
+    public var categories: [CategoryID]
+    public var effect: Effect
+    public var green: Bool
+    public var publishedAt: Int64 = 0
+    public var withdrawnAt: Int64?
+
+    public init(id: CampaignID, name: String, startsAt: Int64, endsAt: Int64, stores: [NodeID] = [], categories: [CategoryID] = [],
+                effect: Effect, green: Bool = false) {
+        self.id = id
+        self.name = name
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.stores = stores
+        self.categories = categories
+        self.effect = effect
+        self.green = green
+    }
+
+    /// The largest multiplier a campaign may have.
+    public static let maximumMultiplier: Int64 = 10
+
+    /// Whether it applies to a purchase at `instant` at `store`.
+    public func applies(at instant: Int64, store: NodeID) -> Bool {
+        instant >= startsAt && instant < endsAt && withdrawnAt.map { instant < $0 } != false && (stores.isEmpty || stores.contains(store))
+    }
+
+    /// Whether a receipt line of `category` (nil: the part of the receipt no item names) is eligible.
+    public func matches(_ category: CategoryID?) -> Bool {
+        categories.isEmpty || category.map(categories.contains) == true
+    }
+
+    /// The terms that may not change once published (only the name and the end may).
+    var terms: String {
+        "\(startsAt)|\(stores.map(\.rawValue).sorted())|\(categories.map(\.rawValue).sorted())|\(effect)|\(green)"
+    }
+}

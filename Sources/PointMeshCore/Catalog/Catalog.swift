@@ -1,0 +1,60 @@
+/// HQ's definitions as the entries that published them leave them: campaigns, green
+/// categories, rewards and monthly issuance budgets. A fold of the definition entries in ledger
+/// order: for each campaign, reward or budget, the latest version wins; a withdrawal ends one
+/// from its own instant on. Every definition entry declares the link `catalog`, so a node finds
+/// them all without reading its history; the store keeps the fold cached on its writer.
+public struct Catalog: Sendable {
+    public var campaigns: [CampaignID: Campaign] = [:]
+    public var greenCategories: Set<CategoryID> = []
+    public var rewards: [RequestID: Reward] = [:]
+    public var budgets: [CalendarMonth: [BudgetScope: Points]] = [:]
+
+    public init() {}
+
+    /// The link every definition entry declares.
+    public static let link = "catalog"
+
+    /// The catalog `entries` (any order; entries of other kinds are ignored) define.
+    public static func fold(_ entries: [LedgerEntry]) -> Catalog {
+        var catalog = Catalog()
+        for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
+            let instant = entry.timestamp.wallMilliseconds
+            switch entry.code {
+            case CampaignDefinition.code:
+                guard var campaign = try? CampaignDefinition.campaign(entry) else { continue }
+                campaign.publishedAt = catalog.campaigns[campaign.id]?.publishedAt ?? instant
+                campaign.withdrawnAt = catalog.campaigns[campaign.id]?.withdrawnAt
+                catalog.campaigns[campaign.id] = campaign
+            case CampaignWithdrawal.code:
+                guard let id = try? CampaignID(validating: entry.idempotencyKey.id), catalog.campaigns[id]?.withdrawnAt == nil else { continue }
+                catalog.campaigns[id]?.withdrawnAt = instant
+            case GreenCategory.code:
+                if let category = try? CategoryID(validating: entry.idempotencyKey.id) { catalog.greenCategories.insert(category) }
+            case RewardDefinition.code:
+                guard var reward = try? RewardDefinition.reward(entry) else { continue }
+                reward.withdrawnAt = catalog.rewards[reward.id]?.withdrawnAt
+                catalog.rewards[reward.id] = reward
+            case RewardWithdrawal.code:
+                guard let id = try? RequestID(validating: entry.idempotencyKey.id), catalog.rewards[id]?.withdrawnAt == nil else { continue }
+                catalog.rewards[id]?.withdrawnAt = instant
+            case BudgetDefinition.code:
+                guard let (month, scope, points) = try? BudgetDefinition.budget(entry) else { continue }
+                catalog.budgets[month, default: [:]][scope] = points
+            default:
+                continue
+            }
+        }
+        return catalog
+    }
+
+    /// The campaigns that apply to a purchase at `instant` at `store`.
+    public func campaigns(at instant: Int64, store: NodeID) -> [Campaign] {
+        campaigns.values.filter { $0.applies(at: instant, store: store) }
+    }
+
+    /// The budgets that limit `store`'s issuance in `month`: the chain's and its own.
+    public func budgets(for store: NodeID, in month: CalendarMonth) -> [(scope: BudgetScope, points: Points)] {
+        guard let month = budgets[month] else { return [] }
+        return [BudgetScope.chain, .store(store)].compactMap { scope in month[scope].map { (scope, $0) } }
+    }
+}

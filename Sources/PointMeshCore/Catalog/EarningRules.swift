@@ -1,0 +1,106 @@
+/// How a purchase's points are computed: the base rate, the campaigns in force and green
+/// categories. Pure: the store that rings the purchase up and any node checking it compute the
+/// same from the same inputs.
+///
+/// - Base: 1 point per whole yuan of the receipt's amount.
+/// - Lines: the receipt's items, and the part of the amount no item names (no category).
+/// - Multipliers: each line takes at most one, the largest among the campaigns that match it
+///   (the smaller id on a tie). A multiplier campaign adds `floor(E × (n − 1) / 100)` points, E
+///   the fen of the lines it won: one rounding per campaign, so the points never exceed what the
+///   whole receipt at its lines' multipliers allows.
+/// - Bonuses add: each bonus campaign matching any line adds its points once.
+/// - Green: the base points of green lines (`floor(green fen / 100)`) and every green campaign's
+///   points are green; the rest are regular.
+public enum EarningRules {
+    /// What a purchase earns.
+    public struct Earning: Hashable, Sendable {
+        public var base: Points
+        public var greenBase: Points
+        public var campaigns: [CampaignPoints]
+
+        public var total: Points { campaigns.reduce(base) { $0 + $1.points } }
+        public var green: Points { campaigns.filter(\.green).reduce(greenBase) { $0 + $1.points } }
+        public var regular: Points { total - green }
+    }
+
+    /// Points one campaign added to a receipt.
+    public struct CampaignPoints: Hashable, Sendable {
+        public var campaign: CampaignID
+        public var points: Points
+        public var green: Bool
+
+        public init(campaign: CampaignID, points: Points, green: Bool) {
+            self.campaign = campaign
+            self.points = points
+            self.green = green
+        }
+    }
+
+    /// A receipt's lines: its items, then the part of the amount they don't cover.
+    static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
+        var lines: [(category: CategoryID?, fen: Int64)] = items.map { ($0.category, $0.amount.value) }
+        let rest = amount.value - items.reduce(0) { $0 + $1.amount.value }
+        if rest > 0 { lines.append((nil, rest)) }
+        return lines
+    }
+
+    /// The earning of a receipt under `campaigns` (those in force for its store and instant).
+    public static func earning(amount: Fen, items: [PurchaseItem], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+        let lines = lines(amount: amount, items: items)
+        let greenFen = lines.reduce(Int64(0)) { $0 + ($1.category.map(green.contains) == true ? $1.fen : 0) }
+        var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
+        let sorted = campaigns.sorted { $0.id < $1.id }
+        var eligible: [CampaignID: Int64] = [:]
+        for line in lines {
+            var best: Campaign?
+            for campaign in sorted where campaign.matches(line.category) {
+                guard case .multiplier(let n) = campaign.effect else { continue }
+                if case .multiplier(let m)? = best?.effect, m >= n { continue }
+                best = campaign
+            }
+            if let best { eligible[best.id, default: 0] += line.fen }
+        }
+        for campaign in sorted {
+            let points: Points
+            switch campaign.effect {
+            case .multiplier(let n):
+                guard let fen = eligible[campaign.id] else { continue }
+                points = Points(scaled(fen, by: n - 1))
+            case .bonus(let bonus):
+                guard lines.contains(where: { campaign.matches($0.category) }) else { continue }
+                points = bonus
+            }
+            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green)) }
+        }
+        return result
+    }
+
+    /// What `campaign`, learned late, owes a receipt that already earned with `applied` (the
+    /// campaigns its earning and earlier late credits counted): for each line it matches, the
+    /// multiplier it has beyond the largest the line already earned with; or its bonus if no
+    /// applied campaign is it. Zero when it owes nothing.
+    public static func lateCredit(_ campaign: Campaign, amount: Fen, items: [PurchaseItem], applied: [Campaign]) -> Points {
+        guard !applied.contains(where: { $0.id == campaign.id }) else { return .zero }
+        let lines = lines(amount: amount, items: items)
+        switch campaign.effect {
+        case .bonus(let bonus):
+            return lines.contains { campaign.matches($0.category) } ? bonus : .zero
+        case .multiplier(let n):
+            var weighted: Int64 = 0
+            for line in lines where campaign.matches(line.category) {
+                var current: Int64 = 1
+                for other in applied where other.matches(line.category) {
+                    if case .multiplier(let m) = other.effect { current = max(current, m) }
+                }
+                if n > current { weighted += line.fen * (n - current) }
+            }
+            return Points(weighted / 100)
+        }
+    }
+
+    /// `floor(fen × factor / 100)`, without overflow for the largest amounts (≤ 10^12 fen × 9).
+    static func scaled(_ fen: Int64, by factor: Int64) -> Int64 {
+        let product = fen.multipliedFullWidth(by: factor)
+        return Int64(100).dividingFullWidth(product).quotient
+    }
+}

@@ -1,0 +1,45 @@
+import PointMeshCore
+import PointMeshStore
+
+/// HQ's catalog as the node knows it: campaigns, rewards and budgets with their use.
+extension LedgerAPI {
+    /// `GET /v1/campaigns`: every campaign, by id.
+    func campaigns() throws(APIError) -> [UInt8] {
+        let catalog = try reading { try $0.catalog() }
+        let campaigns = catalog.campaigns.values.sorted { $0.id < $1.id }.map(CatalogAnswers.json)
+        return Array(JSONValue.object([
+            "campaigns": .array(campaigns), "green_categories": .array(catalog.greenCategories.sorted().map { .string($0.rawValue) }),
+        ]).serialized.utf8)
+    }
+
+    /// `GET /v1/rewards`: every reward, by id, with whether it can be redeemed now.
+    func rewards() throws(APIError) -> [UInt8] {
+        let catalog = try reading { try $0.catalog() }
+        let now = clock.now()
+        let rewards: [JSONValue] = catalog.rewards.values.sorted { $0.id < $1.id }.map { reward in
+            guard case .object(var fields) = CatalogAnswers.json(reward) else { return .null }
+            fields["available"] = .bool(reward.isAvailable(at: now))
+            return .object(fields)
+        }
+        return Array(JSONValue.object(["rewards": .array(rewards)]).serialized.utf8)
+    }
+
+    /// `GET /v1/budgets/{month}`: each scope's budget and the points issued against it, as this
+    /// node knows them.
+    func budgets(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
+        guard let text = parameters["month"], let month = CalendarMonth(text) else {
+            throw .invalidField("month", "must be a month as YYYY-MM, such as 2026-12")
+        }
+        let rows: [JSONValue] = try reading { database in
+            let budgets = try database.catalog().budgets[month] ?? [:]
+            return try budgets.keys.sorted().map { scope in
+                let store: NodeID? = if case .store(let store) = scope { store } else { nil }
+                let used = try database.issued(by: store, in: month)
+                let points = budgets[scope] ?? .zero
+                return .object(["scope": .string(scope.description), "points": .integer(points.value), "used": .integer(used.value),
+                                "left": .integer(max(.zero, points - used).value)])
+            }
+        }
+        return Array(JSONValue.object(["month": .string(month.description), "budgets": .array(rows)]).serialized.utf8)
+    }
+}

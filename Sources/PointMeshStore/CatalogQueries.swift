@@ -1,0 +1,31 @@
+import PointMeshCore
+
+/// HQ's definitions and the issuance counters the budget is checked against.
+extension LedgerDatabase {
+    /// Codes of the entries the catalog is folded from: inserting one drops the cached fold.
+    static let catalogCodes: Set<EntryCode> = [
+        CampaignDefinition.code, CampaignWithdrawal.code, GreenCategory.code, RewardDefinition.code, RewardWithdrawal.code, BudgetDefinition.code,
+    ]
+
+    /// The catalog: on the writer, folded once and kept until a definition entry is written or
+    /// received (every purchase reads it); elsewhere folded from the entries linked `catalog`.
+    public func catalog() throws -> Catalog {
+        if let cachedCatalog { return cachedCatalog }
+        let catalog = Catalog.fold(try linkedEntries(Catalog.link))
+        if cachesFacts { cachedCatalog = catalog }
+        return catalog
+    }
+
+    public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
+        let points = SQLiteStatement.Value.integer(Int64(Asset.points.code))
+        let sum: Int64?
+        if let store {
+            sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account = ? AND asset = ?",
+                                       .text(LedgerAccount.issued(by: store, in: month).name), points) { $0.optionalInt64(0) } ?? nil
+        } else {
+            sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account GLOB ? AND asset = ?",
+                                       .text("@issued:*:\(month)"), points) { $0.optionalInt64(0) } ?? nil
+        }
+        return Points(sum ?? 0)
+    }
+}
