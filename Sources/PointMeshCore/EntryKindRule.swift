@@ -75,8 +75,11 @@ public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
         Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self, CampaignDefinition.self, CampaignWithdrawal.self,
-        GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self,
+        GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self, CampaignCredit.self,
     ]
+
+    /// The kinds written through the API (every kind but those the node writes itself).
+    public static var routed: [any EntryKindRule.Type] { all.filter { !$0.route.isEmpty } }
 
     public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
 

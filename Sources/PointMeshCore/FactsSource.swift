@@ -24,6 +24,8 @@ public protocol FactsSource {
     /// HQ's definitions (campaigns, green categories, rewards, budgets). By default a fold of
     /// the entries linked `catalog`; the store keeps it cached on its writer.
     func catalog() throws -> Catalog
+    /// The earnings `origin` wrote (counting) with timestamps in `during`, in sequence order.
+    func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry]
     /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points
 }

@@ -57,6 +57,9 @@ public enum LedgerError: Error, Hashable, Sendable {
     case insufficientGreenPoints(account: AccountID, green: Points, requested: Points)
     /// An earning would take a budget past its limit; `left` is what remains.
     case budgetExhausted(scope: BudgetScope, month: CalendarMonth, left: Points, requested: Points)
+    /// A late campaign credit with nothing to credit (it was credited, or the campaign does
+    /// not apply): nothing is written.
+    case nothingOwed
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

@@ -70,6 +70,12 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
 
+    public func earnings(of origin: NodeID, during: Range<Int64>) -> [LedgerEntry] {
+        (log[origin] ?? []).filter {
+            $0.code == Earn.code && during.contains($0.timestamp.wallMilliseconds) && !duplicates.contains($0.id)
+        }
+    }
+
     public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {
         let suffix = ":\(month)"
         var total = Points.zero

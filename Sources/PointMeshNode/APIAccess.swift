@@ -7,7 +7,7 @@ import PointMeshHTTP
 /// table, so the two can't disagree.
 enum APIAccess {
     static func of(method: String, path: String) -> Access {
-        if let kind = EntryKinds.all.first(where: { $0.method == method && $0.route == path }) { return kind.access }
+        if let kind = EntryKinds.routed.first(where: { $0.method == method && $0.route == path }) { return kind.access }
         switch (method, path) {
         case ("GET", "/v1/accounts/{account_id}"), ("GET", "/v1/accounts/{account_id}/entries"), ("GET", "/v1/families/{family_id}"): return .lookup
         case ("GET", "/v1/policies/expiry"), ("GET", "/v1/reminders"), ("GET", "/v1/lots"), ("GET", "/v1/budgets/{month}"): return .headquarters

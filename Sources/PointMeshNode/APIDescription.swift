@@ -11,7 +11,7 @@ public enum APIDescription {
     static var document: JSONValue {
         var paths: [String: JSONValue] = [:]
         var operations: [String: [String: JSONValue]] = [:]
-        for kind in EntryKinds.all { operations[kind.route, default: [:]][kind.method.lowercased()] = write(kind) }
+        for kind in EntryKinds.routed { operations[kind.route, default: [:]][kind.method.lowercased()] = write(kind) }
         operations["/v1/policies/expiry", default: [:]]["get"] = read(
             id: "listExpiryPolicies", "Every published version of the expiry policy (the standard one first) and the one in force now.",
             parameters: [], answer: ResponseSchemas.policies, refusals: [])

@@ -117,6 +117,8 @@ struct APIError: Error, Equatable {
             case .budgetExhausted(let scope, let month, let left, let requested):
                 self.init(status: 409, code: "budget_exhausted",
                           message: "the \(scope) issuance budget for \(month) has \(left) points left, this earning needs \(requested); send budget_override with a reason to issue anyway")
+            case .nothingOwed:
+                self.init(status: 409, code: "nothing_owed", message: "nothing to credit")
             case .unreadableEntry:
                 self = .internalError
             }

@@ -24,7 +24,7 @@ struct LedgerAPI: Sendable {
 
     func router() -> Router {
         var router = Router()
-        for kind in EntryKinds.all {
+        for kind in EntryKinds.routed {
             let route = "\(kind.method) \(kind.route)"
             router.addAsync(kind.method, kind.route) { request, parameters, respond in
                 let started = DispatchTime.now().uptimeNanoseconds

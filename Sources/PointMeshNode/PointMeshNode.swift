@@ -11,6 +11,7 @@ public final class PointMeshNode: Sendable {
     public let store: LedgerStore
     private let http: HTTPServer
     private let gossip: GossipService
+    private let lateCampaigns: Mutex<LateCampaignSweeper?> = Mutex(nil)
     private let log: Logger
     /// Every method and path pattern the HTTP API answers (the OpenAPI test checks each).
     public let routes: [(method: String, pattern: String)]
@@ -110,6 +111,7 @@ public final class PointMeshNode: Sendable {
     public func start() {
         http.start()
         gossip.start()
+        lateCampaigns.withLock { $0 = LateCampaignSweeper(store: store, clock: configuration.clock, log: log) }
         log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
         log.info(keyNote)
         if configuration.seeds.isEmpty {
@@ -124,6 +126,7 @@ public final class PointMeshNode: Sendable {
         log.info("stopping: finishing in-flight requests")
         http.stop()
         gossip.stop()
+        lateCampaigns.withLock { $0 }?.stop()
         store.close()
         log.info("stopped cleanly")
     }

@@ -16,6 +16,17 @@ extension LedgerDatabase {
         return catalog
     }
 
+    public func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] {
+        try connection.all("""
+            SELECT body FROM ledger_entries WHERE origin = ? AND code = ? AND duplicate = 0 AND hlc_wall >= ? AND hlc_wall < ? ORDER BY seq
+            """, .text(origin.rawValue), .integer(Int64(Earn.code.value)), .integer(during.lowerBound), .integer(during.upperBound), row: Self.decode)
+    }
+
+    /// How many definition entries the node holds: the late-credit sweep runs again when it changes.
+    public func catalogEntryCount() throws -> Int {
+        try connection.first("SELECT COUNT(*) FROM entry_links WHERE link = ?", .text(Catalog.link)) { Int($0.int64(0)) } ?? 0
+    }
+
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
         let points = SQLiteStatement.Value.integer(Int64(Asset.points.code))
         let sum: Int64?

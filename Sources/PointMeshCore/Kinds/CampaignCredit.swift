@@ -1,0 +1,122 @@
+/// A late campaign credit: the points a campaign owes a receipt that earned before its store
+/// knew the campaign (it was cut off when HQ published it, or the window started before
+/// publication). Written by the store that rang the receipt up, the only node that does
+/// (`LateCampaigns`); its idempotency key is the campaign and the receipt, so even a second
+/// writer (a restored node) makes a duplicate that counts for nothing: credited once.
+///
+/// It credits the account the purchase credited (a pool, for a member who auto-pools), from
+/// the store's issuance account for the month of the credit (the budget counts it, but never
+/// refuses it: the points are owed), with the purchase's expiry date (points never gain life).
+public enum CampaignCredit: EntryKindRule {
+    public struct Request: Hashable, Sendable {
+        public var campaign: CampaignID
+        public var receipt: ReceiptID
+
+        public init(campaign: CampaignID, receipt: ReceiptID) {
+            self.campaign = campaign
+            self.receipt = receipt
+        }
+    }
+
+    public static let name = "campaign-credit"
+    public static let code = EntryCode(19)
+    public static let scope = "campaign-credit"
+    /// Written by the node itself, never through the API.
+    public static let route = ""
+    public static let access = Access.administration
+    public static let summary = "A campaign's points for a receipt that earned before its store knew the campaign."
+    public static let requestFields: [FieldSpec] = []
+    public static let responseFields: [FieldSpec] = []
+    public static let refusals: [(status: Int, code: String, when: String)] = []
+
+    enum Tag {
+        static let campaign: UInt64 = 1
+        static let receipt: UInt64 = 2
+        static let points: UInt64 = 3
+    }
+
+    /// The link on every credit of a receipt, so the next finds what was credited.
+    static func link(_ receipt: ReceiptID) -> String { "campaign-credits:\(receipt.rawValue)" }
+
+    public static func request(from body: JSONObject) throws(RequestError) -> Request { throw .invalidJSON("written by the node only") }
+    public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.campaign)\n\(r.receipt)".utf8)) }
+    public static func canonicalForm(_ r: Request) -> String { "campaign-credit\n\(r.campaign)\n\(r.receipt)\n" }
+
+    /// The purchase, the credits the receipt already had, and the catalog.
+    public struct Facts: Sendable {
+        public var purchase: LedgerEntry?
+        public var credits: [LedgerEntry]
+        public var catalog: Catalog
+    }
+
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
+        Facts(purchase: try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
+              credits: try source.linkedEntries(link(request.receipt)), catalog: try source.catalog())
+    }
+
+    /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
+    /// counted; zero when nothing (outside the window or scope, or already applied).
+    public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], catalog: Catalog) throws(DecodingError) -> Points {
+        guard purchase.code == Earn.code, campaign.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) else { return .zero }
+        let recorded = try Earn.recorded(purchase)
+        var applied = try Earn.campaignPoints(purchase).map(\.campaign)
+        for credit in credits { if let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) { applied.append(id) } }
+        return EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.compactMap { catalog.campaigns[$0] })
+    }
+
+    public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
+        guard let purchase = facts.purchase, let campaign = facts.catalog.campaigns[request.campaign] else { throw .nothingOwed }
+        let points: Points, recorded: Earn.Recorded, terms: LotEvents.Terms?
+        do {
+            points = try owed(campaign, purchase: purchase, credits: facts.credits, catalog: facts.catalog)
+            recorded = try Earn.recorded(purchase)
+            terms = try LotEvents.terms(of: purchase).first
+        } catch {
+            throw .unreadableEntry("\(error)")
+        }
+        guard points > .zero, let terms else { throw .nothingOwed }
+        var writer = DetailsWriter()
+        EntryLinks.add(link(request.receipt), to: &writer)
+        LotEvents.add(LotEvents.Terms(move: 0, maturesAt: max(context.now, terms.maturesAt), expiresAt: terms.expiresAt, policy: terms.policy,
+                                      green: campaign.green), to: &writer)
+        writer.text(Tag.campaign, request.campaign.rawValue)
+        writer.text(Tag.receipt, request.receipt.rawValue)
+        writer.number(Tag.points, points.value)
+        let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: LedgerAccount(recorded.customer),
+                        amount: points)
+        return KindDecision(moves: [move], details: writer.details)
+    }
+
+    public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
+        Array(JSONValue.object(try historyFields(entry).merging(["entry_id": .string(entry.id.description)]) { $1 }).serialized.utf8)
+    }
+
+    public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
+        let reader = try entry.details.reader()
+        return ["campaign_id": .string(try reader.text(Tag.campaign) ?? ""), "receipt_id": .string(try reader.text(Tag.receipt) ?? ""),
+                "points": .integer(try reader.number(Tag.points) ?? 0)]
+    }
+}
+
+/// Which late campaign credits a store owes: for every campaign, its own purchases in the
+/// campaign's window that the campaign applies to and that earned less than it gives. Pure over
+/// the facts: the node runs it when its catalog changes, the simulation after every step.
+public enum LateCampaigns {
+    /// The credits `origin` should write now, as prepared writes.
+    public static func owed(by origin: NodeID, from source: some FactsSource) throws -> [PreparedWrite] {
+        let catalog = try source.catalog()
+        var writes: [PreparedWrite] = []
+        for campaign in catalog.campaigns.values.sorted(by: { $0.id < $1.id }) where campaign.stores.isEmpty || campaign.stores.contains(origin) {
+            let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
+            guard end > campaign.startsAt else { continue }
+            for purchase in try source.earnings(of: origin, during: campaign.startsAt..<end) {
+                guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
+                let credits = try source.linkedEntries(CampaignCredit.link(receipt))
+                if try CampaignCredit.owed(campaign, purchase: purchase, credits: credits, catalog: catalog) > .zero {
+                    writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt)))
+                }
+            }
+        }
+        return writes
+    }
+}

@@ -1,0 +1,55 @@
+import Dispatch
+import Foundation
+import PointMeshCore
+import PointMeshStore
+import Synchronization
+
+/// Writes the late campaign credits this store owes (`LateCampaigns`): whenever the catalog it
+/// holds changes (a campaign published or changed here, or received by gossip), it looks for
+/// its own purchases in each campaign's window that earned less than the campaign gives, and
+/// credits them, one entry per campaign and receipt. Only the store that rang a receipt up
+/// credits it, and the entry's key makes any second credit a duplicate: once, chain-wide.
+final class LateCampaignSweeper: Sendable {
+    /// How often it checks whether the catalog changed.
+    static let interval: TimeInterval = 0.5
+
+    private let stopped = Mutex(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(store: LedgerStore, clock: NodeClock, log: Logger) {
+        let thread = Thread { [self] in
+            var swept = -1
+            while !stopped.withLock({ $0 }) {
+                Thread.sleep(forTimeInterval: Self.interval)
+                do {
+                    let count = try store.read { try $0.catalogEntryCount() }
+                    guard count != swept else { continue }
+                    let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0) }
+                    var credited = 0
+                    for write in owed where !stopped.withLock({ $0 }) {
+                        do {
+                            if case .created = try store.write(write, context: RequestContext(caller: "late-campaigns", node: store.nodeID, now: clock.now())) {
+                                credited += 1
+                            }
+                        } catch LedgerError.nothingOwed {
+                            continue
+                        }
+                        if credited > 0, credited % 1_000 == 0 { log.info("late campaign credits: \(credited) of \(owed.count) written") }
+                    }
+                    if credited > 0 { log.info("late campaign credits: \(credited) receipts credited for campaigns this store learned late") }
+                    swept = count
+                } catch {
+                    if !stopped.withLock({ $0 }) { log.error("late campaign credits failed (will retry): \(error)") }
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "pointmesh-late-campaigns"
+        thread.start()
+    }
+
+    func stop() {
+        stopped.withLock { $0 = true }
+        finished.wait()
+    }
+}
