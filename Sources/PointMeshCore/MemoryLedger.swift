@@ -122,12 +122,21 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         log[entry.id.origin, default: []].append(entry)
         byID[entry.id] = entry
         chains[entry.id.origin] = (chains[entry.id.origin] ?? .empty).extended(sequence: entry.id.sequence, bytes: EntryCoding.encode(entry))
+        // A late campaign credit counts only while its earning entry does (`CampaignCredit`).
+        if let purchase = CampaignCredit.countsWith(entry), duplicates.contains(purchase) {
+            duplicates.insert(entry.id)
+            return
+        }
         switch ReceivedEntryEffect.of(entry, current: counting[entry.idempotencyKey]) {
         case .counts:
             count(entry, sign: 1)
         case .duplicate:
             duplicates.insert(entry.id)
         case .supersedes(let loser):
+            for credit in linkedEntries(CampaignCredit.creditsLink(loser.id)) {
+                count(credit, sign: -1)
+                duplicates.insert(credit.id)
+            }
             count(loser, sign: -1)
             duplicates.insert(loser.id)
             count(entry, sign: 1)

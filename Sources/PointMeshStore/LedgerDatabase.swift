@@ -75,6 +75,11 @@ public final class LedgerDatabase: FactsSource {
         var deltas: [CounterKey: Balance] = [:]
         var stale: Set<AccountID> = []
         for entry in entries {
+            // A late campaign credit counts only while its earning entry does.
+            if let purchase = CampaignCredit.countsWith(entry), try isDuplicate(purchase) {
+                try insert(entry, duplicate: true, chains: &chains)
+                continue
+            }
             switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
             case .counts:
                 try insert(entry, duplicate: false, chains: &chains)
@@ -97,6 +102,13 @@ public final class LedgerDatabase: FactsSource {
                 // Which entry's lots exist changed under entries already folded: fold again.
                 stale.formUnion(loser.customerAccounts)
                 stale.formUnion(entry.customerAccounts)
+                // The late campaign credits of an earning that stopped counting stop counting too.
+                for credit in try linkedEntries(CampaignCredit.creditsLink(loser.id)) {
+                    try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
+                                       .text(credit.id.origin.rawValue), .integer(credit.id.sequence))
+                    Self.add(credit, sign: -1, to: &deltas)
+                    stale.formUnion(credit.customerAccounts)
+                }
                 if FamilyMembership.change(of: entry) != nil {
                     let earlier = LotOrder(loser) < LotOrder(entry) ? loser : entry
                     for account in entry.customerAccounts { stale.formUnion(try conditionalParties(of: account, after: earlier)) }

@@ -22,12 +22,51 @@ private let sqliteSeeds: [UInt64] = {
 private struct Workload {
     var random: SplitMix64
 
+    /// A receipt's lines, a function of its id (a receipt rung up twice sends the same body).
+    static func items(receipt: UInt64, amount: Int64) -> [PurchaseItem] {
+        let categories = [tea, rice, CategoryID(unchecked: "tools")]
+        return (0..<Int(receipt % 3)).map { line in
+            PurchaseItem(sku: SKU(unchecked: "sku-\(line)"), category: categories[(Int(receipt) + line) % 3], amount: Fen(amount / 4))
+        }
+    }
+
     /// The command to write at ledger time `now`. `memberships` counts a customer's membership
     /// entries at the writing node (what the HTTP edge reads for a join's key).
     mutating func command(now: Int64, memberships: (AccountID) -> Int = { _ in 0 }) -> PreparedWrite {
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
         let family = FamilyID(unchecked: "fam-\(random.next() % 2)")
-        switch random.next() % 19 {
+        switch random.next() % 25 {
+        case 19, 20:
+            // A campaign published (or its end changed), often with a window that began before
+            // publication and at a node some stores can't reach: late credits.
+            let index = random.next() % 4
+            let start = Int64(index) * 15 * day + 5 * day
+            let effects: [Campaign.Effect] = [.multiplier(2), .multiplier(3), .bonus(Points(5)), .multiplier(2)]
+            let campaign = Campaign(id: CampaignID(unchecked: "camp-\(index)"), name: "Campaign \(index)", startsAt: start,
+                                    endsAt: start + Int64(30 + 20 * (random.next() % 2)) * day,
+                                    stores: index == 3 ? [NodeID(unchecked: "s1")] : [], categories: index == 1 ? [tea] : index == 3 ? [rice] : [],
+                                    effect: effects[Int(index)], green: index == 2)
+            return PreparedWrite(CampaignDefinition.self, campaign)
+        case 21:
+            return random.next() % 2 == 0 ? PreparedWrite(CampaignWithdrawal.self, CampaignID(unchecked: "camp-\(random.next() % 4)"))
+                : PreparedWrite(GreenCategory.self, random.next() % 2 == 0 ? tea : rice)
+        case 22:
+            let reward = RequestID(unchecked: "reward-\(random.next() % 2)")
+            if random.next() % 3 == 0 {
+                return PreparedWrite(RewardDefinition.self, Reward(id: reward, name: "Reward", points: Points(reward.rawValue.hasSuffix("0") ? 10 : 5),
+                                                                    kind: .goods, greenOnly: reward.rawValue.hasSuffix("1")))
+            }
+            return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "W\(random.next() % 1_000)"), account: account,
+                                                                     points: nil, reward: reward))
+        case 23:
+            return PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: .chain,
+                                                                                 points: Points(Int64(300 + random.next() % 700))))
+        case 24:
+            let receipt = 40 + random.next() % 40
+            let amount = Int64(1_000 + receipt * 211)
+            return PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(receipt)"), account: AccountID(unchecked: "acct-\(receipt % 6)"),
+                                                         amount: Fen(amount), items: Workload.items(receipt: receipt, amount: amount),
+                                                         budgetOverride: receipt % 5 == 0 ? "sim override" : nil))
         case 12, 13:
             // Joins and leaves, often racing the other family's join of the same customer at a
             // cut-off node.
@@ -57,7 +96,7 @@ private struct Workload {
             // the same receipt send the same body.
             return PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(receipt)"),
                                                          account: AccountID(unchecked: "acct-\(receipt % 6)"), amount: Fen(Int64(100 + receipt * 137))))
-        case 6:
+        case 6, 10:
             // A kind only its writer knows: the others apply it blind.
             return PreparedWrite(StampCard.self, StampCard.Request(card: "S\(random.next() % 1_000)", account: account,
                                                                    points: Points(Int64(1 + random.next() % 5))))
@@ -95,6 +134,8 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     var acknowledged: [LedgerEntry] = []
     /// Redemptions and transfers accepted from an account its node held frozen at the time.
     var acceptedWhileFrozen: [EntryID] = []
+    /// The catalog size each node last swept for late campaign credits at.
+    var swept: [NodeID: Int] = [:]
     // Four ledger days pass per simulated second: the 30-second run spans 120 days, so lots
     // earned under the 7-day policy (in force from day 31) expire during it, and odd-numbered
     // nodes hold points pending for 3 days.
@@ -112,12 +153,15 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
             let spender = entry.code == Redemption.code || entry.code == Transfer.code ? entry.moves.first?.debit.customer : nil
             if let spender, try AccountHold.of(spender, from: ledger).frozen { acceptedWhileFrozen.append(entry.id) }
         }
+        acknowledged += try creditLateCampaigns(&cluster, swept: &swept)
     }
     cluster.heal()
     var healedAt: Int64?
     for second in 1...90 {
         cluster.run(until: 30_000 + Int64(second) * 1_000)
-        if cluster.converged {
+        let credited = try creditLateCampaigns(&cluster, swept: &swept)
+        acknowledged += credited
+        if credited.isEmpty, cluster.converged {
             healedAt = Int64(second)
             break
         }
@@ -163,8 +207,74 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         let counted = entries.filter { !duplicates.contains($0.id) }
         try checkLots(seed: seed, node: node.id, ledger: ledger, reference: reference, counting: counted, at: cluster.ledgerTime)
         try checkFamilies(seed: seed, node: node.id, ledger: ledger, reference: reference, counting: counted, at: cluster.ledgerTime)
+        try checkCampaigns(seed: seed, node: node.id, ledger: ledger, counting: counted)
     }
     return acknowledged
+}
+
+/// What a real node's sweeper does (`LateCampaignSweeper`): every node that is up writes the
+/// late campaign credits it owes. Returns the entries written.
+/// Like the sweeper, a node sweeps when the catalog it holds changed since its last sweep.
+private func creditLateCampaigns<Ledger: SimulatedLedger>(_ cluster: inout SimulatedCluster<Ledger>, swept: inout [NodeID: Int]) throws -> [LedgerEntry] {
+    var written: [LedgerEntry] = []
+    for index in cluster.nodes.indices where cluster.nodes[index].up {
+        let node = cluster.nodes[index].id, catalog = try cluster.nodes[index].ledger.linkedEntries(Catalog.link).count
+        guard swept[node] != catalog else { continue }
+        for write in try LateCampaigns.owed(by: node, from: cluster.nodes[index].ledger) {
+            if case .append(let entry) = cluster.write(write, at: index) { written.append(entry) }
+        }
+        swept[node] = catalog
+    }
+    return written
+}
+
+/// Campaigns after healing: every point credited to a customer traces to a receipt (with the
+/// campaign that added it), a compensation or a transfer; every late credit names a receipt the
+/// ledger holds and is made once; and no receipt earned more than its lines at their largest
+/// multiplier, plus its bonuses, allow.
+private func checkCampaigns(seed: UInt64, node: NodeID, ledger: some SimulatedLedger, counting: [LedgerEntry]) throws {
+    let catalog = try ledger.catalog()
+    var byReceipt: [String: (purchase: LedgerEntry?, credits: [LedgerEntry])] = [:]
+    for entry in counting {
+        for move in entry.moves where move.asset == .points && move.credit.customer != nil && move.debit.isSystem && move.amount > .zero {
+            let kind = EntryKinds.name(of: entry.code)
+            let traced = move.debit.name.hasPrefix("@issued:") ? (entry.code == Earn.code || entry.code == CampaignCredit.code)
+                : move.debit == .compensated ? entry.code == Compensation.code : entry.code == StampCard.code
+            #expect(traced, "seed \(seed): \(node): \(kind) \(entry.id) credits points from \(move.debit)")
+        }
+        if entry.code == Earn.code { byReceipt[entry.idempotencyKey.id, default: (nil, [])].purchase = entry }
+        if entry.code == CampaignCredit.code, case let receipt?? = try? entry.details.reader().text(CampaignCredit.Tag.receipt) {
+            byReceipt[receipt, default: (nil, [])].credits.append(entry)
+        }
+    }
+    for (receipt, held) in byReceipt where !held.credits.isEmpty || held.purchase != nil {
+        guard let purchase = held.purchase else {
+            Issue.record("seed \(seed): \(node): late credits for receipt \(receipt) that the ledger does not hold")
+            continue
+        }
+        let recorded = try Earn.recorded(purchase)
+        var applied = Set(try Earn.campaignPoints(purchase).map(\.campaign))
+        var points = try Earn.campaignPoints(purchase).reduce(Points.zero) { $0 + $1.points }
+        var creditedCampaigns: Set<CampaignID> = []
+        for credit in held.credits {
+            let campaign: CampaignID? = try credit.details.reader().identifier(CampaignCredit.Tag.campaign)
+            if let campaign {
+                #expect(creditedCampaigns.insert(campaign).inserted, "seed \(seed): \(node): \(campaign) credited receipt \(receipt) twice")
+                applied.insert(campaign)
+            }
+            points += credit.moves.reduce(Points.zero) { $0 + $1.amount }
+        }
+        let campaigns = catalog.campaigns.values.filter { applied.contains($0.id) || $0.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) }
+        var allowed: Int64 = 0, bonuses = Points.zero
+        for line in EarningRules.lines(amount: recorded.amount, items: recorded.items) {
+            let multiplier = campaigns.filter { $0.matches(line.category) }.compactMap { campaign -> Int64? in
+                if case .multiplier(let n) = campaign.effect { return n } else { return nil }
+            }.max() ?? 1
+            allowed += line.fen * (multiplier - 1)
+        }
+        for campaign in campaigns { if case .bonus(let bonus) = campaign.effect { bonuses += bonus } }
+        #expect(points <= Points(allowed / 100) + bonuses, "seed \(seed): \(node): receipt \(receipt) got \(points) campaign points, more than \(allowed / 100) + \(bonuses)")
+    }
 }
 
 /// Families after healing: every node agrees on every customer's family and every family's
@@ -211,6 +321,7 @@ private func checkFamilies<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, 
 }
 
 private let day = CivilCalendar.millisecondsPerDay
+private let tea = CategoryID(unchecked: "tea"), rice = CategoryID(unchecked: "rice")
 
 /// Lots after healing: every node keeps the same lots as the reference node and as a fold of
 /// its own counting entries, at several instants shows the same balances, expiry and pending
@@ -251,24 +362,32 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         try simulate(seed: seed, &cluster)
     }
 
-    /// The workload does reach the cases the family invariants are about: transfers that stand,
-    /// transfers the converged membership voids, joins, auto-pooled earnings and pool redemptions.
-    @Test func theWorkloadExercisesFamilies() throws {
+    /// The workload does reach the cases the invariants are about: transfers that stand,
+    /// transfers the converged membership voids, joins, auto-pooled earnings, pool redemptions,
+    /// late campaign credits, earnings with campaign and green points, reward redemptions.
+    @Test func theWorkloadExercisesFamiliesAndCampaigns() throws {
         var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
+        var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         for seed in 0..<20 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let written = try simulate(seed: seed, &cluster)
             let reference = cluster.nodes[0].ledger
             for entry in written {
+                if entry.code == Earn.code, !(try Earn.campaignPoints(entry)).isEmpty { campaignEarnings += 1 }
+                if entry.code == Earn.code, try Earn.recorded(entry).green > .zero { greenEarnings += 1 }
+                if entry.code == Redemption.code, entry.moves.first?.credit.name.hasPrefix("@redeemed:reward-") == true { rewardRedemptions += 1 }
                 switch entry.code {
                 case Transfer.code: if try FamilyCondition.stands(entry, in: reference) { standing += 1 } else { void += 1 }
                 case Redemption.code where entry.moves.first?.debit.customer.flatMap(FamilyID.owning(pool:)) != nil: poolRedemptions += 1
                 case FamilyJoin.code: joins += 1
+                case CampaignCredit.code: lateCredits += 1
                 case Earn.code where entry.moves.first?.credit.customer.flatMap(FamilyID.owning(pool:)) != nil: pooledEarnings += 1
                 default: break
                 }
             }
         }
+        #expect(lateCredits > 10 && campaignEarnings > 10 && greenEarnings > 5 && rewardRedemptions > 5,
+                "late credits \(lateCredits), earnings with campaigns \(campaignEarnings), with green points \(greenEarnings), reward redemptions \(rewardRedemptions)")
         #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5,
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings)")
     }

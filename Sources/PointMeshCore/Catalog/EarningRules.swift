@@ -37,7 +37,7 @@ public enum EarningRules {
     }
 
     /// A receipt's lines: its items, then the part of the amount they don't cover.
-    static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
+    public static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
         var lines: [(category: CategoryID?, fen: Int64)] = items.map { ($0.category, $0.amount.value) }
         let rest = amount.value - items.reduce(0) { $0 + $1.amount.value }
         if rest > 0 { lines.append((nil, rest)) }

@@ -1,8 +1,11 @@
 /// A late campaign credit: the points a campaign owes a receipt that earned before its store
 /// knew the campaign (it was cut off when HQ published it, or the window started before
 /// publication). Written by the store that rang the receipt up, the only node that does
-/// (`LateCampaigns`); its idempotency key is the campaign and the receipt, so even a second
-/// writer (a restored node) makes a duplicate that counts for nothing: credited once.
+/// (`LateCampaigns`), against its own earning entry; its idempotency key is the campaign, the
+/// receipt and that entry, so a second writing (a restored node) is a duplicate. And a credit
+/// counts only while its earning entry counts: when a receipt rung up at two cut-off stores
+/// settles on the other store's entry, this store's credits for it count for nothing on every
+/// node (`countsWith`): credited once.
 ///
 /// It credits the account the purchase credited (a pool, for a member who auto-pools), from
 /// the store's issuance account for the month of the credit (the budget counts it, but never
@@ -11,10 +14,13 @@ public enum CampaignCredit: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var campaign: CampaignID
         public var receipt: ReceiptID
+        /// The earning entry the credit is for (this store's own).
+        public var purchase: EntryID
 
-        public init(campaign: CampaignID, receipt: ReceiptID) {
+        public init(campaign: CampaignID, receipt: ReceiptID, purchase: EntryID) {
             self.campaign = campaign
             self.receipt = receipt
+            self.purchase = purchase
         }
     }
 
@@ -29,18 +35,30 @@ public enum CampaignCredit: EntryKindRule {
     public static let responseFields: [FieldSpec] = []
     public static let refusals: [(status: Int, code: String, when: String)] = []
 
-    enum Tag {
-        static let campaign: UInt64 = 1
-        static let receipt: UInt64 = 2
+    public enum Tag {
+        public static let campaign: UInt64 = 1
+        public static let receipt: UInt64 = 2
         static let points: UInt64 = 3
+        static let purchase: UInt64 = 4
     }
 
     /// The link on every credit of a receipt, so the next finds what was credited.
     static func link(_ receipt: ReceiptID) -> String { "campaign-credits:\(receipt.rawValue)" }
+    /// The link on every credit for one earning entry, so they are found when it stops counting.
+    public static func creditsLink(_ purchase: EntryID) -> String { "credits-of:\(purchase)" }
+
+    /// The earning entry a credit is for: it counts only while that entry counts.
+    public static func countsWith(_ entry: LedgerEntry) -> EntryID? {
+        guard entry.code == code, let text = try? entry.details.reader().text(Tag.purchase) else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let sequence = Int64(parts[parts.count - 1]), let origin = try? NodeID(validating: parts.dropLast().joined(separator: ":"))
+        else { return nil }
+        return EntryID(origin: origin, sequence: sequence)
+    }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request { throw .invalidJSON("written by the node only") }
-    public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.campaign)\n\(r.receipt)".utf8)) }
-    public static func canonicalForm(_ r: Request) -> String { "campaign-credit\n\(r.campaign)\n\(r.receipt)\n" }
+    public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.campaign)\n\(r.receipt)\n\(r.purchase)".utf8)) }
+    public static func canonicalForm(_ r: Request) -> String { "campaign-credit\n\(r.campaign)\n\(r.receipt)\n\(r.purchase)\n" }
 
     /// The purchase, the credits the receipt already had, and the catalog.
     public struct Facts: Sendable {
@@ -65,7 +83,9 @@ public enum CampaignCredit: EntryKindRule {
     }
 
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        guard let purchase = facts.purchase, let campaign = facts.catalog.campaigns[request.campaign] else { throw .nothingOwed }
+        guard let purchase = facts.purchase, purchase.id == request.purchase, let campaign = facts.catalog.campaigns[request.campaign] else {
+            throw .nothingOwed
+        }
         let points: Points, recorded: Earn.Recorded, terms: LotEvents.Terms?
         do {
             points = try owed(campaign, purchase: purchase, credits: facts.credits, catalog: facts.catalog)
@@ -77,11 +97,13 @@ public enum CampaignCredit: EntryKindRule {
         guard points > .zero, let terms else { throw .nothingOwed }
         var writer = DetailsWriter()
         EntryLinks.add(link(request.receipt), to: &writer)
+        EntryLinks.add(creditsLink(purchase.id), to: &writer)
         LotEvents.add(LotEvents.Terms(move: 0, maturesAt: max(context.now, terms.maturesAt), expiresAt: terms.expiresAt, policy: terms.policy,
                                       green: campaign.green), to: &writer)
         writer.text(Tag.campaign, request.campaign.rawValue)
         writer.text(Tag.receipt, request.receipt.rawValue)
         writer.number(Tag.points, points.value)
+        writer.text(Tag.purchase, purchase.id.description)
         let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: LedgerAccount(recorded.customer),
                         amount: points)
         return KindDecision(moves: [move], details: writer.details)
@@ -113,7 +135,7 @@ public enum LateCampaigns {
                 guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
                 let credits = try source.linkedEntries(CampaignCredit.link(receipt))
                 if try CampaignCredit.owed(campaign, purchase: purchase, credits: credits, catalog: catalog) > .zero {
-                    writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt)))
+                    writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))
                 }
             }
         }
