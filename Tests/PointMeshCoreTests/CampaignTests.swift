@@ -1,0 +1,151 @@
+import PointMeshCore
+import PointMeshSimulation
+import Testing
+
+private let store1 = NodeID(unchecked: "s1"), store2 = NodeID(unchecked: "s2")
+private let tea = CategoryID(unchecked: "tea"), rice = CategoryID(unchecked: "rice"), organic = CategoryID(unchecked: "organic")
+private let day: Int64 = 86_400_000
+
+private func campaign(_ id: String, _ effect: Campaign.Effect, categories: [CategoryID] = [], stores: [NodeID] = [], green: Bool = false,
+                      from start: Int64 = 0, to end: Int64 = 100 * day) -> Campaign {
+    Campaign(id: CampaignID(unchecked: id), name: id, startsAt: start, endsAt: end, stores: stores, categories: categories, effect: effect, green: green)
+}
+
+private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { PurchaseItem(sku: SKU(unchecked: "sku"), category: category, amount: Fen(fen)) }
+
+@Suite struct EarningComputation {
+    @Test func campaignsMatchByTimeScopeAndCategory() {
+        let c = campaign("c", .multiplier(2), categories: [tea], stores: [store1], from: 10 * day, to: 20 * day)
+        #expect(!c.applies(at: 10 * day - 1, store: store1) && c.applies(at: 10 * day, store: store1) && !c.applies(at: 20 * day, store: store1))
+        #expect(!c.applies(at: 15 * day, store: store2), "listed stores only")
+        #expect(c.matches(tea) && !c.matches(rice) && !c.matches(nil))
+        var withdrawn = c
+        withdrawn.withdrawnAt = 12 * day
+        #expect(withdrawn.applies(at: 11 * day, store: store1) && !withdrawn.applies(at: 12 * day, store: store1))
+        #expect(campaign("all", .bonus(Points(5))).matches(nil), "a campaign without categories takes the whole receipt")
+    }
+
+    /// At most one multiplier per line, the largest; bonuses add; green lines and green
+    /// campaigns make green points.
+    @Test func stackingAndTheGreenSplit() {
+        let campaigns = [campaign("double", .multiplier(2)), campaign("tea3", .multiplier(3), categories: [tea]),
+                         campaign("bonus", .bonus(Points(7)), categories: [organic], green: true), campaign("rice-bonus", .bonus(Points(9)), categories: [rice])]
+        let earning = EarningRules.earning(amount: Fen(10_050), items: [item(tea, 3_000), item(organic, 5_000)], campaigns: campaigns, green: [organic])
+        #expect(earning.base == Points(100))
+        #expect(earning.campaigns == [
+            EarningRules.CampaignPoints(campaign: CampaignID(unchecked: "bonus"), points: Points(7), green: true),
+            EarningRules.CampaignPoints(campaign: CampaignID(unchecked: "double"), points: Points(70), green: false),
+            EarningRules.CampaignPoints(campaign: CampaignID(unchecked: "tea3"), points: Points(60), green: false),
+        ], "tea takes 3x not 2x; organic and the unnamed 20.50 yuan take 2x; no rice, no rice bonus")
+        #expect(earning.total == Points(237) && earning.green == Points(57) && earning.regular == Points(180))
+        let tie = EarningRules.earning(amount: Fen(1_000), items: [], campaigns: [campaign("b", .multiplier(2)), campaign("a", .multiplier(2))], green: [])
+        #expect(tie.campaigns.map(\.campaign.rawValue) == ["a"], "a tie goes to the smaller id")
+    }
+
+    /// Over generated receipts: the points never exceed what the receipt's lines at their
+    /// multipliers allow (one rounding for the whole receipt), and never fall short of it by
+    /// more than one point per campaign.
+    @Test func roundingNeverExceedsWhatTheReceiptAllows() {
+        var random = SplitMix64(seed: 11)
+        let categories = [tea, rice, organic]
+        for _ in 0..<2_000 {
+            let items = (0..<Int(random.next() % 6)).map { _ in item(categories[Int(random.next() % 3)], Int64(1 + random.next() % 9_999)) }
+            let amount = items.reduce(Int64(0)) { $0 + $1.amount.value } + Int64(random.next() % 500)
+            guard amount > 0 else { continue }
+            let campaigns = (0..<Int(random.next() % 5)).map { index in
+                campaign("c\(index)", .multiplier(Int64(2 + random.next() % 9)), categories: random.next() % 2 == 0 ? [] : [categories[Int(random.next() % 3)]])
+            }
+            let earning = EarningRules.earning(amount: Fen(amount), items: items, campaigns: campaigns, green: [organic])
+            var weighted: Int64 = 0
+            for line in EarningRules.lines(amount: Fen(amount), items: items) {
+                let multiplier = campaigns.filter { $0.matches(line.category) }.compactMap { c -> Int64? in
+                    if case .multiplier(let n) = c.effect { n } else { nil }
+                }.max() ?? 1
+                weighted += line.fen * multiplier
+            }
+            #expect(earning.total.value <= weighted / 100, "\(amount) fen, \(items.count) items: \(earning.total) > \(weighted / 100)")
+            #expect(earning.total.value >= weighted / 100 - Int64(campaigns.count) - 1)
+            #expect(earning.green <= earning.total)
+        }
+    }
+
+    /// A campaign learned late adds, per line, only the multiplier beyond what the line already
+    /// earned with; a bonus once; nothing when it was applied.
+    @Test func lateCreditsAddOnlyWhatIsMissing() {
+        let double = campaign("double", .multiplier(2)), tea3 = campaign("tea3", .multiplier(3), categories: [tea])
+        let items = [item(tea, 3_000)]
+        #expect(EarningRules.lateCredit(tea3, amount: Fen(10_000), items: items, applied: []) == Points(60))
+        #expect(EarningRules.lateCredit(tea3, amount: Fen(10_000), items: items, applied: [double]) == Points(30), "tea had 2x: 1x more")
+        #expect(EarningRules.lateCredit(double, amount: Fen(10_000), items: items, applied: [tea3]) == Points(70), "only the 70 yuan not in tea")
+        #expect(EarningRules.lateCredit(double, amount: Fen(10_000), items: items, applied: [double]) == .zero)
+        #expect(EarningRules.lateCredit(campaign("b", .bonus(Points(5))), amount: Fen(100), items: [], applied: []) == Points(5))
+        // Either order of learning two campaigns ends at the same points.
+        let oneWay = EarningRules.lateCredit(double, amount: Fen(10_000), items: items, applied: [])
+            + EarningRules.lateCredit(tea3, amount: Fen(10_000), items: items, applied: [double])
+        let otherWay = EarningRules.lateCredit(tea3, amount: Fen(10_000), items: items, applied: [])
+            + EarningRules.lateCredit(double, amount: Fen(10_000), items: items, applied: [tea3])
+        #expect(oneWay == otherWay && oneWay == Points(130))
+    }
+}
+
+@Suite struct RewardsAndBudgets {
+    @Test func billDeductionIsCappedByTheBillAndChargesWhatTheDiscountCosts() {
+        let reward = Reward(id: RequestID(unchecked: "bill"), name: "Bill", points: Points(100), kind: .billDeduction)
+        #expect(reward.billDeduction(offered: Points(250), bill: Fen(10_000)) == (Fen(200), Points(200)), "whole yuan only")
+        #expect(reward.billDeduction(offered: Points(5_000), bill: Fen(1_250)) == (Fen(1_200), Points(1_200)), "capped by the bill")
+        #expect(reward.billDeduction(offered: Points(99), bill: Fen(10_000)) == (Fen(0), .zero))
+    }
+
+    @Test func rewardsChargeTheirCostAndGreenOnlyTakesGreenPoints() throws {
+        var ledger = MemoryLedger(origin: store1)
+        let alice = AccountID(unchecked: "alice")
+        _ = try ledger.write(PreparedWrite(GreenCategory.self, organic), now: 1_000)
+        _ = try ledger.write(PreparedWrite(RewardDefinition.self, Reward(id: RequestID(unchecked: "tree"), name: "Tree", points: Points(30), kind: .service,
+                                                                          greenOnly: true)), now: 1_000)
+        _ = try ledger.write(PreparedWrite(RewardDefinition.self, Reward(id: RequestID(unchecked: "cup"), name: "Cup", points: Points(40), kind: .goods,
+                                                                          startsAt: 5_000)), now: 1_000)
+        _ = try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: alice, amount: Fen(10_000),
+                                                                   items: [item(organic, 2_000)])), now: 2_000)
+        let redeem = { (id: String, reward: String, points: Int64?) in
+            PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: id), account: alice, points: points.map(Points.init),
+                                                              reward: RequestID(unchecked: reward)))
+        }
+        #expect(throws: LedgerError.rewardUnavailable(RequestID(unchecked: "cup"))) { try ledger.write(redeem("Q1", "cup", nil), now: 3_000) }
+        #expect(throws: LedgerError.insufficientGreenPoints(account: alice, green: Points(20), requested: Points(30))) {
+            try ledger.write(redeem("Q2", "tree", nil), now: 3_000)
+        }
+        #expect(throws: LedgerError.pointsMismatch(reward: RequestID(unchecked: "cup"), cost: Points(40), requested: Points(10))) {
+            try ledger.write(redeem("Q3", "cup", 10), now: 6_000)
+        }
+        #expect(throws: LedgerError.unknownDefinition("reward", "nope")) { try ledger.write(redeem("Q4", "nope", nil), now: 6_000) }
+        _ = try ledger.write(redeem("Q5", "cup", 40), now: 6_000)
+        let summary = ledger.lotBook(of: alice).summary(at: 7_000)
+        #expect(summary.spendable == Points(60) && summary.green == Points(20), "an ordinary reward takes the soonest lots; here regular first by id")
+        _ = try ledger.write(PreparedWrite(RewardWithdrawal.self, RequestID(unchecked: "cup")), now: 8_000)
+        #expect(throws: LedgerError.rewardUnavailable(RequestID(unchecked: "cup"))) { try ledger.write(redeem("Q6", "cup", nil), now: 9_000) }
+    }
+
+    /// A store refuses an earning past a budget it knows (chain or its own), saying what is
+    /// left, unless overridden; campaign points count; the override is recorded.
+    @Test func budgetsRefuseWhatWouldExceedThemUnlessOverridden() throws {
+        var ledger = MemoryLedger(origin: store1)
+        let month = CalendarMonth(containing: 1_000)
+        let bob = AccountID(unchecked: "bob")
+        _ = try ledger.write(PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: month, scope: .store(store1), points: Points(300))), now: 1_000)
+        _ = try ledger.write(PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: month, scope: .chain, points: Points(1_000))), now: 1_000)
+        _ = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("double", .multiplier(2))), now: 1_000)
+        let earn = { (receipt: String, fen: Int64, override: String?) in
+            PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: bob, amount: Fen(fen), budgetOverride: override))
+        }
+        _ = try ledger.write(earn("R1", 10_000, nil), now: 2_000)
+        #expect(ledger.issued(by: store1, in: month) == Points(200), "campaign points count against the budget")
+        #expect(throws: LedgerError.budgetExhausted(scope: .store(store1), month: month, left: Points(100), requested: Points(120))) {
+            try ledger.write(earn("R2", 6_000, nil), now: 3_000)
+        }
+        guard case .append(let overridden) = try ledger.write(earn("R2", 6_000, "grand opening"), now: 3_000) else { Issue.record("refused"); return }
+        #expect(try Earn.historyFields(overridden)["budget_override"] == .string("grand opening"))
+        #expect(ledger.issued(by: nil, in: month) == Points(320))
+        #expect(CalendarMonth("2026-13") == nil && CalendarMonth("2026-1") == nil && CalendarMonth("2026-02")?.description == "2026-02")
+        #expect(CalendarMonth("2024-02")!.range.count == 29 * Int(day))
+    }
+}
