@@ -21,6 +21,7 @@ enum BalanceCommand: Command {
         return try node.call("GET", "/v1/accounts/\(account.urlPathEscaped)") { answer in
             let debt = answer.int("debt"), pending = answer.int("pending"), expired = answer.int("expired_total")
             var extras: [String] = []
+            if answer.int("green_balance") > 0 { extras.append("\(answer.int("green_balance")) green") }
             if debt > 0 { extras.append("debt \(debt)") }
             if pending > 0 { extras.append("\(pending) pending until \(answer.string("pending_until"))") }
             if expired > 0 { extras.append("\(expired) expired") }

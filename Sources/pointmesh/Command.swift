@@ -34,6 +34,6 @@ enum ExitStatus {
 let commands: [any Command.Type] = [
     ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, TransferCommand.self, FamilyCommand.self, BalanceCommand.self,
     HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, FreezeCommand.self, UnfreezeCommand.self,
-    DeductCommand.self, StatusCommand.self, RetireCommand.self,
+    DeductCommand.self, CampaignCommand.self, RewardCommand.self, BudgetCommand.self, StatusCommand.self, RetireCommand.self,
     VerifyCommand.self, TokenCommand.self, BenchCommand.self, OpenAPICommand.self,
 ]

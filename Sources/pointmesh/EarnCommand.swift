@@ -3,25 +3,36 @@ enum EarnCommand: Command {
     static let name = "earn"
     static let summary = "earn points for a purchase"
     static let usage = """
-        Usage: pointmesh earn --account ID --receipt ID --amount-fen N [--node URL] [--json]
+        Usage: pointmesh earn --account ID --receipt ID --amount-fen N [--item SKU:CATEGORY:FEN]...
+                              [--budget-override REASON] [--node URL] [--json]
 
-        Records a purchase of N fen on receipt ID and earns 1 point per whole yuan; points that
-        repay a debt (from an earlier refund of spent points) are said so. Sending the same
-        receipt again does not earn twice: it prints what was recorded the first time.
+        Records a purchase of N fen on receipt ID and earns 1 point per whole yuan, plus what
+        the campaigns in force add (items name categories, which campaigns and green points
+        filter on); points that repay a debt (from an earlier refund of spent points) are said
+        so. --budget-override issues past the month's budget, for the reason given. Sending the
+        same receipt again does not earn twice: it prints what was recorded the first time.
 
         \(NodeClient.optionsHelp)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["account", "receipt", "amount-fen"])
+    static let valued: Set<String> = NodeClient.valued.union(["account", "receipt", "amount-fen", "item", "budget-override"])
     static let switches = NodeClient.switches
+    static let repeatable: Set<String> = ["item"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let receipt = try arguments.required("receipt")
-        let body: [String: Any] = [
+        var body: [String: Any] = [
             "account_id": try arguments.required("account"),
             "receipt_id": receipt,
             "amount_fen": try arguments.integer("amount-fen") ?? { throw UsageError(message: "--amount-fen is required") }(),
         ]
+        let items = try arguments.all("item").map { text -> [String: Any] in
+            let parts = text.split(separator: ":")
+            guard parts.count == 3, let fen = Int64(parts[2]) else { throw UsageError(message: "--item takes SKU:CATEGORY:FEN, not \(text)") }
+            return ["sku": String(parts[0]), "category": String(parts[1]), "amount_fen": fen]
+        }
+        if !items.isEmpty { body["items"] = items }
+        if let reason = arguments.value("budget-override") { body["budget_override"] = ["reason": reason] }
         return try node.call("POST", "/v1/purchases", body: body) { answer in
             let account = answer.string("account_id"), points = answer.int("points"), repaid = -answer.int("debt_delta")
             let repayment = repaid > 0 ? " (\(repaid) of them repaid debt)" : ""
@@ -30,6 +41,10 @@ enum EarnCommand: Command {
                     + "nothing new was earned. Balance now \(try node.currentBalance(account))"
             }
             var line = "earned \(points) points for \(account)\(repayment) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
+            let campaigns = (answer.object["campaigns"] as? [[String: Any]] ?? []).map { "\($0["campaign_id"] ?? "") +\($0["points"] ?? 0)" }
+            if !campaigns.isEmpty { line += "; campaigns: " + campaigns.joined(separator: ", ") }
+            if answer.int("green_points") > 0 { line += "; \(answer.int("green_points")) of them green" }
+            if let pool = answer.object["pooled_to"] as? String { line += "; credited to the pool \(pool)" }
             if let pending = answer.object["pending_until"] as? String { line += "; the points are pending until \(pending)" }
             if let expires = answer.object["expires_at"] as? String { line += "; they expire at \(expires)" }
             return line
