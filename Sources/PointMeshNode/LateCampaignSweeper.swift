@@ -19,12 +19,17 @@ final class LateCampaignSweeper: Sendable {
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
         let thread = Thread { [self] in
             var swept = -1
+            /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
+            /// swept again only when it is new or its window moved.
+            var sweptCampaigns: [CampaignID: String] = [:]
             while !stopped.withLock({ $0 }) {
                 Thread.sleep(forTimeInterval: Self.interval)
                 do {
                     let count = try store.read { try $0.catalogEntryCount() }
                     guard count != swept else { continue }
-                    let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0) }
+                    let campaigns = try store.read { try $0.catalog().campaigns }
+                    let changed = campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
+                    let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0, only: Set(changed.map(\.id))) }
                     var credited = 0
                     for write in owed where !stopped.withLock({ $0 }) {
                         do {
@@ -38,6 +43,7 @@ final class LateCampaignSweeper: Sendable {
                     }
                     if credited > 0 { log.info("late campaign credits: \(credited) receipts credited for campaigns this store learned late") }
                     swept = count
+                    for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
                 } catch {
                     if !stopped.withLock({ $0 }) { log.error("late campaign credits failed (will retry): \(error)") }
                 }
@@ -47,6 +53,9 @@ final class LateCampaignSweeper: Sendable {
         thread.name = "pointmesh-late-campaigns"
         thread.start()
     }
+
+    /// What decides which purchases a campaign may owe: its window and withdrawal.
+    static func window(_ campaign: Campaign) -> String { "\(campaign.startsAt)-\(campaign.endsAt)-\(campaign.withdrawnAt ?? -1)" }
 
     func stop() {
         stopped.withLock { $0 = true }

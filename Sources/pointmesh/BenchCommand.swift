@@ -9,9 +9,9 @@ import Synchronization
 /// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation)"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation, campaigns)"
     static let usage = """
-        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation] [options]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation|campaigns] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
@@ -50,11 +50,18 @@ enum BenchCommand: Command {
           time.
             --accounts N    (default 100000)
 
+        campaigns: in interleaved pairs of fresh nodes, the acknowledged rate of plain
+          purchases and of 20-item purchases under 10 campaigns in force, their ratio, and the
+          raw SQLite baseline.
+            --requests N    purchases per phase (default 5000)
+            --clients N     (default 32)
+            --pairs N       (default 3)
+
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts", "pairs"]
     static let switches: Set<String> = []
     static let positionals = 1
 
@@ -66,6 +73,7 @@ enum BenchCommand: Command {
         case "idle": return try IdleBench.run(arguments)
         case "account-read": return try AccountReadBench.run(arguments)
         case "compensation": return try CompensationBench.run(arguments)
+        case "campaigns": return try CampaignBench.run(arguments)
         case let other: throw UsageError(message: "unknown benchmark '\(other)'")
         }
     }
@@ -126,7 +134,10 @@ enum BenchCommand: Command {
     }
 
     /// Sends `requests` purchases over `clients` connections; returns acknowledged writes/s.
-    static func purchaseRate(address: HostPort, clients: Int, requests: Int, tag: String) throws -> Double {
+    /// `body(receipt, account)` makes each purchase's body (a plain one by default).
+    static func purchaseRate(address: HostPort, clients: Int, requests: Int, tag: String,
+                             body: @escaping @Sendable (String, String) -> String = { #"{"receipt_id":"\#($0)","account_id":"\#($1)","amount_fen":12345}"# })
+        throws -> Double {
         let failures = Atomic<Int>(0)
         let group = DispatchGroup()
         let started = DispatchTime.now()
@@ -136,8 +147,8 @@ enum BenchCommand: Command {
             Thread {
                 let http = HTTPClient(address: address)
                 for index in 0..<share {
-                    let body = #"{"receipt_id":"\#(tag)-\#(client)-\#(index)","account_id":"A-\#(index % 1000)","amount_fen":12345}"#
-                    let status = (try? http.send("POST", "/v1/purchases", body: Array(body.utf8)))?.status
+                    let purchase = body("\(tag)-\(client)-\(index)", "A-\(index % 1000)")
+                    let status = (try? http.send("POST", "/v1/purchases", body: Array(purchase.utf8)))?.status
                     if status != 201 { failures.add(1, ordering: .relaxed) }
                 }
                 group.leave()

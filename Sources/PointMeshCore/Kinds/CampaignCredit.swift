@@ -76,8 +76,11 @@ public enum CampaignCredit: EntryKindRule {
     /// counted; zero when nothing (outside the window or scope, or already applied).
     public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], catalog: Catalog) throws(DecodingError) -> Points {
         guard purchase.code == Earn.code, campaign.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) else { return .zero }
+        var applied = try Earn.consideredCampaigns(purchase)
+        // Most purchases in a window were decided with the campaign in force: decide that
+        // before reading the receipt's lines.
+        guard !applied.contains(campaign.id) else { return .zero }
         let recorded = try Earn.recorded(purchase)
-        var applied = try Earn.campaignPoints(purchase).map(\.campaign)
         for credit in credits { if let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) { applied.append(id) } }
         return EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.compactMap { catalog.campaigns[$0] })
     }
@@ -122,16 +125,20 @@ public enum CampaignCredit: EntryKindRule {
 
 /// Which late campaign credits a store owes: for every campaign, its own purchases in the
 /// campaign's window that the campaign applies to and that earned less than it gives. Pure over
-/// the facts: the node runs it when its catalog changes, the simulation after every step.
+/// the facts: the node runs it for each campaign whose definition it has not swept yet (new,
+/// end moved, withdrawn), the simulation whenever a node's catalog changes.
 public enum LateCampaigns {
-    /// The credits `origin` should write now, as prepared writes.
-    public static func owed(by origin: NodeID, from source: some FactsSource) throws -> [PreparedWrite] {
+    /// The credits `origin` should write now, as prepared writes: for every campaign, or only
+    /// those in `only` (a node sweeps a campaign again only when its definition changed).
+    public static func owed(by origin: NodeID, from source: some FactsSource, only: Set<CampaignID>? = nil) throws -> [PreparedWrite] {
         let catalog = try source.catalog()
         var writes: [PreparedWrite] = []
-        for campaign in catalog.campaigns.values.sorted(by: { $0.id < $1.id }) where campaign.stores.isEmpty || campaign.stores.contains(origin) {
+        for campaign in catalog.campaigns.values.sorted(by: { $0.id < $1.id })
+        where (campaign.stores.isEmpty || campaign.stores.contains(origin)) && only.map({ $0.contains(campaign.id) }) != false {
             let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
             guard end > campaign.startsAt else { continue }
             for purchase in try source.earnings(of: origin, during: campaign.startsAt..<end) {
+                // Rung up with the campaign known: it applied then (or owes nothing).
                 guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
                 let credits = try source.linkedEntries(CampaignCredit.link(receipt))
                 if try CampaignCredit.owed(campaign, purchase: purchase, credits: credits, catalog: catalog) > .zero {

@@ -69,6 +69,9 @@ public enum Earn: EntryKindRule {
         static let campaign: UInt64 = 11
         /// The green part of the points.
         static let green: UInt64 = 12
+        /// A campaign in force that added nothing (its lines went to a larger multiplier, or
+        /// none matched), repeated: so a late sweep knows the purchase was decided with it.
+        static let considered: UInt64 = 13
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -183,6 +186,9 @@ public enum Earn: EntryKindRule {
             if campaign.green { field.number(3, 1) }
             writer.field(Tag.campaign) { $0.raw(field.details.bytes) }
         }
+        for campaign in facts.campaigns where !earning.campaigns.contains(where: { $0.campaign == campaign.id }) {
+            writer.text(Tag.considered, campaign.id.rawValue)
+        }
         if earning.green > .zero { writer.number(Tag.green, earning.green.value) }
         writer.text(Tag.budgetOverride, request.budgetOverride)
         if facts.pool != nil {
@@ -229,6 +235,13 @@ public enum Earn: EntryKindRule {
         }
     }
 
+    /// Every campaign the earning was decided with: those that added points and those in
+    /// force that added nothing.
+    public static func consideredCampaigns(_ entry: LedgerEntry) throws(DecodingError) -> [CampaignID] {
+        try campaignPoints(entry).map(\.campaign)
+            + entry.details.reader().values(Tag.considered).compactMap { try? CampaignID(validating: String(decoding: $0, as: UTF8.self)) }
+    }
+
     /// What each campaign added to an earning, as recorded.
     public static func campaignPoints(_ entry: LedgerEntry) throws(DecodingError) -> [EarningRules.CampaignPoints] {
         var result: [EarningRules.CampaignPoints] = []
@@ -270,14 +283,21 @@ public enum Earn: EntryKindRule {
                         green: Points(try reader.number(Tag.green) ?? 0))
     }
 
+    /// The answer, read from the moves and the few tags it needs (not the receipt's lines: this
+    /// runs for every purchase, on the writer's completion path).
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        let recorded = try recorded(entry)
-        let member: AccountID? = try entry.details.reader().identifier(Tag.member)
-        let campaigns = try campaignPoints(entry).map { #"{"campaign_id":"\#($0.campaign)","points":\#($0.points)}"# }
-        return try AnswerWriter.pointsMoved(entry, customer: member ?? recorded.customer, amountKey: "points", amount: recorded.earned.value,
-                                            replayed: replayed, lot: try LotEvents.terms(of: entry).first,
-                                            pooledTo: member == nil ? nil : recorded.customer,
-                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: recorded.green))
+        guard let first = entry.moves.first, let credited = first.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
+        let earned = entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
+        let reader = try entry.details.reader()
+        let member = try reader.text(Tag.member).map(AccountID.init(unchecked:))
+        var campaigns: [String] = []
+        for bytes in reader.values(Tag.campaign) {
+            let field = DetailsReader(bytes)
+            campaigns.append(#"{"campaign_id":"\#(try field.text(1) ?? "")","points":\#(try field.number(2) ?? 0)}"#)
+        }
+        return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned.value,
+                                            replayed: replayed, lot: try LotEvents.terms(of: entry).first, pooledTo: member == nil ? nil : credited,
+                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: Points(try reader.number(Tag.green) ?? 0)))
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {

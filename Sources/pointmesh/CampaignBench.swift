@@ -1,0 +1,55 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+
+/// `pointmesh bench campaigns`: the acknowledged purchase rate of a 20-item receipt under 10
+/// campaigns in force, against a plain purchase's, both on fresh nodes at the same client count,
+/// in interleaved pairs (this machine's disk rate drifts), with the raw SQLite baseline.
+enum CampaignBench {
+    static let categories = (0..<10).map { "cat-\($0)" }
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let requests = Int(try arguments.integer("requests") ?? 5_000)
+        let clients = Int(try arguments.value("clients").flatMap { Int64($0) } ?? 32)
+        let pairs = Int(try arguments.integer("pairs") ?? 3)
+        guard requests > 0, clients > 0, pairs > 0 else { throw UsageError(message: "--requests, --clients and --pairs must be positive") }
+        let scratch = try BenchCommand.scratchDirectory(arguments)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        print("pointmesh bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
+        print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
+        var ratios: [Double] = []
+        for pair in 0..<pairs {
+            let plain = try phase(scratch + "/plain-\(pair)", arguments: arguments, clients: clients, requests: requests, campaigns: false)
+            let loaded = try phase(scratch + "/campaigns-\(pair)", arguments: arguments, clients: clients, requests: requests, campaigns: true)
+            ratios.append(loaded / plain)
+            print(String(format: "pair %d    plain purchase %8.0f /s (%.2fx baseline)   20 items, 10 campaigns %8.0f /s (%.2fx baseline)   ratio %.3f",
+                         pair + 1, plain, plain / baseline, loaded, loaded / baseline, loaded / plain))
+        }
+        print(String(format: "mean ratio, 20 items under 10 campaigns to a plain purchase: %.3f", ratios.reduce(0, +) / Double(ratios.count)))
+        return 0
+    }
+
+    /// One phase on a fresh node: with `campaigns`, 10 campaigns are published first (multipliers
+    /// on categories, a whole-receipt multiplier, bonuses, a green category) and each purchase
+    /// carries 20 items.
+    static func phase(_ directory: String, arguments: CommandLineArguments, clients: Int, requests: Int, campaigns: Bool) throws -> Double {
+        let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+        defer { node.stop() }
+        if campaigns {
+            let http = HTTPClient(address: node.httpAddress)
+            for index in 0..<10 {
+                let effect = index < 6 ? #""multiplier":\#(2 + index % 3)"# : #""bonus_points":\#(index)"#
+                let filter = index < 5 ? #","categories":["\#(categories[index])","\#(categories[index + 5])"]"# : ""
+                let body = #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",\#(effect)\#(filter)}"#
+                _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(body.utf8))
+            }
+            _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil)
+        }
+        let items = (0..<20).map { #"{"sku":"sku-\#($0)","category":"\#(categories[$0 % 10])","amount_fen":600}"# }.joined(separator: ",")
+        return try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: campaigns ? "k" : "p") { receipt, account in
+            campaigns ? #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345,"items":[\#(items)]}"#
+                : #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345}"#
+        }
+    }
+}
