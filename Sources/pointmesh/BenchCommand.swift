@@ -50,12 +50,12 @@ enum BenchCommand: Command {
           time.
             --accounts N    (default 100000)
 
-        campaigns: in interleaved pairs of fresh nodes, the acknowledged rate of plain
-          purchases and of 20-item purchases under 10 campaigns in force, their ratio, and the
-          raw SQLite baseline.
+        campaigns: in interleaved sets of fresh nodes, the acknowledged rate of plain
+          purchases, of 20-item purchases, and of 20-item purchases under 10 campaigns in force,
+          their ratios to the plain rate, and the raw SQLite baseline.
             --requests N    purchases per phase (default 5000)
             --clients N     (default 32)
-            --pairs N       (default 3)
+            --pairs N       sets (default 3)
 
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
