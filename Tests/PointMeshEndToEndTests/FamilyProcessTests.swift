@@ -26,7 +26,7 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         }
         let again = try send(a, "PUT", "/v1/families/smiths/members/ann")
         #expect(again.status == 200 && (again.json["members"] as? [String]) == ["ann", "ben"], "a repeated join changes nothing: \(again.bodyText)")
-        #expect(eventually(within: 15) { try b.client().getJSON("/v1/accounts/ann")["family_id"] as? String == "smiths" })
+        #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["members"] as? [String] == ["ann", "ben"] })
 
         let gift = try b.client().postJSON("/v1/transfers", #"{"request_id":"G1","from_account":"ann","to_account":"ben","points":30}"#)
         #expect(gift.status == 201 && gift.json["from_balance"] as? Int == 70 && gift.json["to_balance"] as? Int == 30, "\(gift.bodyText)")
