@@ -53,6 +53,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case pointsMismatch(reward: RequestID, cost: Points, requested: Points)
     /// A redemption of a bill-deduction reward without the bill's amount.
     case missingBill(RequestID)
+    /// A redemption of a bill-deduction reward without the most points it may spend.
+    case missingOffer(RequestID)
     /// A green-only reward costs more green points than the account can spend.
     case insufficientGreenPoints(account: AccountID, green: Points, requested: Points)
     /// An earning would take a budget past its limit; `left` is what remains.

@@ -136,6 +136,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
             for credit in linkedEntries(CampaignCredit.creditsLink(loser.id)) {
                 count(credit, sign: -1)
                 duplicates.insert(credit.id)
+                counting[credit.idempotencyKey] = nil
             }
             count(loser, sign: -1)
             duplicates.insert(loser.id)

@@ -111,6 +111,8 @@ struct APIError: Error, Equatable {
                 self.init(status: 400, code: "invalid_field", message: "points: reward '\(reward)' costs \(cost) points, not \(requested); leave points out to pay its cost")
             case .missingBill(let reward):
                 self.init(status: 400, code: "missing_field", message: "bill_amount_fen: required to redeem the bill deduction '\(reward)'")
+            case .missingOffer(let reward):
+                self.init(status: 400, code: "missing_field", message: "points: required to redeem the bill deduction '\(reward)': the most points to turn into a discount")
             case .insufficientGreenPoints(let account, let green, let requested):
                 self.init(status: 409, code: "insufficient_green_points",
                           message: "the reward takes green points only: account \(account) holds \(green) green points, \(requested) requested")

@@ -30,7 +30,7 @@ final class LateCampaignSweeper: Sendable {
                     let campaigns = try store.read { try $0.catalog().campaigns }
                     let changed = campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
                     let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0, only: Set(changed.map(\.id))) }
-                    var credited = 0
+                    var credited = 0, failed = 0
                     for write in owed where !stopped.withLock({ $0 }) {
                         do {
                             if case .created = try store.write(write, context: RequestContext(caller: "late-campaigns", node: store.nodeID, now: clock.now())) {
@@ -38,10 +38,18 @@ final class LateCampaignSweeper: Sendable {
                             }
                         } catch LedgerError.nothingOwed {
                             continue
+                        } catch StoreError.closed {
+                            break
+                        } catch {
+                            // One credit that can't be written doesn't hold up the others; the
+                            // next change of the catalog tries it again.
+                            if failed == 0 { log.error("a late campaign credit failed: \(error)") }
+                            failed += 1
                         }
                         if credited > 0, credited % 1_000 == 0 { log.info("late campaign credits: \(credited) of \(owed.count) written") }
                     }
                     if credited > 0 { log.info("late campaign credits: \(credited) receipts credited for campaigns this store learned late") }
+                    if failed > 0 { log.error("late campaign credits: \(failed) could not be written") }
                     swept = count
                     for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
                 } catch {

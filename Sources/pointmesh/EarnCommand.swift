@@ -27,9 +27,10 @@ enum EarnCommand: Command {
             "amount_fen": try arguments.integer("amount-fen") ?? { throw UsageError(message: "--amount-fen is required") }(),
         ]
         let items = try arguments.all("item").map { text -> [String: Any] in
-            let parts = text.split(separator: ":")
-            guard parts.count == 3, let fen = Int64(parts[2]) else { throw UsageError(message: "--item takes SKU:CATEGORY:FEN, not \(text)") }
-            return ["sku": String(parts[0]), "category": String(parts[1]), "amount_fen": fen]
+            // Ids may hold colons: the category and the amount are the last two fields.
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 3, let fen = Int64(parts[parts.count - 1]) else { throw UsageError(message: "--item takes SKU:CATEGORY:FEN, not \(text)") }
+            return ["sku": parts.dropLast(2).joined(separator: ":"), "category": String(parts[parts.count - 2]), "amount_fen": fen]
         }
         if !items.isEmpty { body["items"] = items }
         if let reason = arguments.value("budget-override") { body["budget_override"] = ["reason": reason] }

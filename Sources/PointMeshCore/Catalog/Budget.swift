@@ -24,11 +24,6 @@ public struct CalendarMonth: Hashable, Comparable, Sendable, CustomStringConvert
         return "\(year)-\(digits.count == 1 ? "0" + digits : digits)"
     }
 
-    /// The first instant of the month, and of the next.
-    public var range: Range<Int64> {
-        let start = CivilCalendar.days(year: year, month: month, day: 1) * CivilCalendar.millisecondsPerDay
-        return start..<CivilCalendar.startOfMonth(1, after: start)
-    }
     public static func < (lhs: CalendarMonth, rhs: CalendarMonth) -> Bool { (lhs.year, lhs.month) < (rhs.year, rhs.month) }
 }
 
@@ -71,7 +66,8 @@ public struct BudgetLimit: Hashable, Sendable {
 
     /// The first of `limits` that `points` more would exceed.
     public static func exceeded(_ limits: [BudgetLimit], by points: Points) -> BudgetLimit? {
-        limits.first { $0.used + points > $0.points }
+        guard points > .zero else { return nil }
+        return limits.first { $0.used + points > $0.points }
     }
 
     public var left: Points { max(.zero, points - used) }

@@ -218,7 +218,6 @@ public struct LotPreference: Hashable, Sendable {
     }
 
     public static func source(_ source: String) -> LotPreference { LotPreference(source: source) }
-    public static func expiringAt(_ instant: Int64) -> LotPreference { LotPreference(expiresAt: instant) }
 
     func prefers(_ lot: Lot, at instant: Int64) -> Bool {
         if let source {

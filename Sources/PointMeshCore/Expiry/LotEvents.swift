@@ -7,7 +7,7 @@
 ///   extension), so it is in their history and their fold.
 /// - `extension` (tag 19): lots expiring in a range get days more.
 /// - `moved` (tag 21, once per debiting move of a transfer): the expiry instant of the lots the
-///   move took at its origin, which its debit takes first everywhere (`LotPreference.expiringAt`).
+///   move took at its origin, which its debit takes first everywhere (`LotPreference.expiresAt`).
 /// - `green preference` (tag 23, per debiting move): whether the move takes green or regular
 ///   lots first, and whether only those (a green-only reward).
 /// - `family` (tag 22): the family inside which the entry moves points; it stands only if its

@@ -60,21 +60,26 @@ public enum CampaignCredit: EntryKindRule {
     public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.campaign)\n\(r.receipt)\n\(r.purchase)".utf8)) }
     public static func canonicalForm(_ r: Request) -> String { "campaign-credit\n\(r.campaign)\n\(r.receipt)\n\(r.purchase)\n" }
 
-    /// The purchase, the credits the receipt already had, and the catalog.
+    /// The purchase, the credits and refunds the receipt already had, and the catalog.
     public struct Facts: Sendable {
         public var purchase: LedgerEntry?
         public var credits: [LedgerEntry]
+        public var refunds: [LedgerEntry]
         public var catalog: Catalog
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         Facts(purchase: try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
-              credits: try source.linkedEntries(link(request.receipt)), catalog: try source.catalog())
+              credits: try source.linkedEntries(link(request.receipt)), refunds: try source.linkedEntries(Refund.link(request.receipt)),
+              catalog: try source.catalog())
     }
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
     /// counted; zero when nothing (outside the window or scope, or already applied).
-    public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], catalog: Catalog) throws(DecodingError) -> Points {
+    /// A receipt already partly refunded is owed the share not refunded (`refunds`: the
+    /// receipt's refund entries), as its refunds reverse the credit pro rata with the rest.
+    public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], refunds: [LedgerEntry],
+                            catalog: Catalog) throws(DecodingError) -> Points {
         guard purchase.code == Earn.code, campaign.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) else { return .zero }
         var applied = try Earn.consideredCampaigns(purchase)
         // Most purchases in a window were decided with the campaign in force: decide that
@@ -82,7 +87,12 @@ public enum CampaignCredit: EntryKindRule {
         guard !applied.contains(campaign.id) else { return .zero }
         let recorded = try Earn.recorded(purchase)
         for credit in credits { if let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) { applied.append(id) } }
-        return EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.compactMap { catalog.campaigns[$0] })
+        let full = EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.compactMap { catalog.campaigns[$0] })
+        var refunded: Int64 = 0
+        for refund in refunds { refunded += try Refund.refundedAmount(refund) }
+        guard refunded > 0 else { return full }
+        let kept = max(0, recorded.amount.value - refunded)
+        return Points(Int64(recorded.amount.value).dividingFullWidth(full.value.multipliedFullWidth(by: kept)).quotient)
     }
 
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
@@ -91,7 +101,7 @@ public enum CampaignCredit: EntryKindRule {
         }
         let points: Points, recorded: Earn.Recorded, terms: LotEvents.Terms?
         do {
-            points = try owed(campaign, purchase: purchase, credits: facts.credits, catalog: facts.catalog)
+            points = try owed(campaign, purchase: purchase, credits: facts.credits, refunds: facts.refunds, catalog: facts.catalog)
             recorded = try Earn.recorded(purchase)
             terms = try LotEvents.terms(of: purchase).first
         } catch {
@@ -107,6 +117,8 @@ public enum CampaignCredit: EntryKindRule {
         writer.text(Tag.receipt, request.receipt.rawValue)
         writer.number(Tag.points, points.value)
         writer.text(Tag.purchase, purchase.id.description)
+        // An auto-pooled earning's credit goes to the pool, recorded as the member's too.
+        if let member = recorded.member { LotEvents.addSubject(member, to: &writer) }
         let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: LedgerAccount(recorded.customer),
                         amount: points)
         return KindDecision(moves: [move], details: writer.details)
@@ -120,6 +132,11 @@ public enum CampaignCredit: EntryKindRule {
         let reader = try entry.details.reader()
         return ["campaign_id": .string(try reader.text(Tag.campaign) ?? ""), "receipt_id": .string(try reader.text(Tag.receipt) ?? ""),
                 "points": .integer(try reader.number(Tag.points) ?? 0)]
+    }
+
+    /// The points a credit gave, and whether they are green.
+    public static func credited(_ entry: LedgerEntry) throws(DecodingError) -> (points: Points, green: Bool) {
+        (Points(try entry.details.reader().number(Tag.points) ?? 0), try LotEvents.terms(of: entry).first?.green ?? false)
     }
 }
 
@@ -141,7 +158,9 @@ public enum LateCampaigns {
                 // Rung up with the campaign known: it applied then (or owes nothing).
                 guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
                 let credits = try source.linkedEntries(CampaignCredit.link(receipt))
-                if try CampaignCredit.owed(campaign, purchase: purchase, credits: credits, catalog: catalog) > .zero {
+                // An entry that does not read (a newer release's format) is skipped, not a stop.
+                if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: try source.linkedEntries(Refund.link(receipt)),
+                                                       catalog: catalog), owed > .zero {
                     writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))
                 }
             }

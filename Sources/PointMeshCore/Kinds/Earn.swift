@@ -262,6 +262,8 @@ public enum Earn: EntryKindRule {
         public var earned: Points
         /// The green part of `earned`.
         public var green: Points
+        /// For an auto-pooled earning (`customer` is the pool): the member it is recorded for.
+        public var member: AccountID?
     }
 
     public static func recorded(_ entry: LedgerEntry) throws(DecodingError) -> Recorded {
@@ -277,17 +279,21 @@ public enum Earn: EntryKindRule {
             }
             items.append(PurchaseItem(sku: sku, category: category, amount: Fen(fen)))
         }
-        // The points credited: the regular move, and the green one when there is one.
-        let earned = entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
-        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: earned,
-                        green: Points(try reader.number(Tag.green) ?? 0))
+        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: earned(entry),
+                        green: Points(try reader.number(Tag.green) ?? 0), member: try reader.text(Tag.member).map(AccountID.init(unchecked:)))
+    }
+
+    /// The points an earning credited: its regular move, and its green one when there is one.
+    static func earned(_ entry: LedgerEntry) -> Points {
+        guard let first = entry.moves.first else { return .zero }
+        return entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
     }
 
     /// The answer, read from the moves and the few tags it needs (not the receipt's lines: this
     /// runs for every purchase, on the writer's completion path).
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        guard let first = entry.moves.first, let credited = first.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
-        let earned = entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
+        guard let credited = entry.moves.first?.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
+        let earned = earned(entry)
         let reader = try entry.details.reader()
         let member = try reader.text(Tag.member).map(AccountID.init(unchecked:))
         var campaigns: [String] = []

@@ -112,7 +112,7 @@ public enum Redemption: EntryKindRule {
             return (reward.points, nil)
         }
         guard let bill = request.bill else { throw .missingBill(id) }
-        let offered = request.points ?? .zero
+        guard let offered = request.points else { throw .missingOffer(id) }
         let (discount, charged) = reward.billDeduction(offered: offered, bill: bill)
         guard charged > .zero else { throw .pointsMismatch(reward: id, cost: reward.points, requested: offered) }
         return (charged, discount)

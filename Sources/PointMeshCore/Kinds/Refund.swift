@@ -18,6 +18,9 @@ public enum Refund: EntryKindRule {
     public struct Facts: Sendable {
         public var purchase: Earn.Recorded?
         public var refundedSoFar: Fen
+        /// Points, and green points, the earlier refunds of the receipt reversed.
+        public var reversedSoFar: Points = .zero
+        public var greenReversedSoFar: Points = .zero
         public var account: AccountFacts
         /// Points of the receipt's own lot still pending (inside a return window).
         public var pendingFromReceipt: Points
@@ -51,6 +54,7 @@ public enum Refund: EntryKindRule {
         static let receipt: UInt64 = 1
         static let amount: UInt64 = 2
         static let reversed: UInt64 = 6
+        static let greenReversed: UInt64 = 7
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -64,18 +68,33 @@ public enum Refund: EntryKindRule {
 
     static func link(_ receipt: ReceiptID) -> String { "receipt:\(receipt.rawValue)" }
 
+    /// The fen a refund entry refunded (0 for an entry of another kind under the same link).
+    static func refundedAmount(_ entry: LedgerEntry) throws(DecodingError) -> Int64 {
+        guard entry.code == code else { return 0 }
+        return try entry.details.reader().number(Tag.amount) ?? 0
+    }
+
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
               entry.code == Earn.code
         else {
             return Facts(purchase: nil, refundedSoFar: .zero, account: .empty, pendingFromReceipt: .zero)
         }
-        let purchase = try Earn.recorded(entry)
-        var refunded = Fen.zero
-        for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
-            refunded = refunded + Fen(try refund.details.reader().number(Tag.amount) ?? 0)
+        var purchase = try Earn.recorded(entry)
+        // Late campaign credits of the receipt are part of what it earned: refunds reverse them too.
+        for credit in try source.linkedEntries(CampaignCredit.link(request.receipt)) where credit.code == CampaignCredit.code {
+            let (points, green) = try CampaignCredit.credited(credit)
+            purchase.earned += points
+            if green { purchase.green += points }
         }
-        return Facts(purchase: purchase, refundedSoFar: refunded, account: try source.accountFacts(of: purchase.customer, at: context.now),
+        var refunded = Fen.zero, reversed = Points.zero, greenReversed = Points.zero
+        for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
+            refunded = refunded + Fen(try refundedAmount(refund))
+            let reader = try refund.details.reader()
+            reversed += Points(try reader.number(Tag.reversed) ?? 0)
+            greenReversed += Points(try reader.number(Tag.greenReversed) ?? 0)
+        }
+        return Facts(purchase: purchase, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed, account: try source.accountFacts(of: purchase.customer, at: context.now),
                      pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
     }
 
@@ -96,8 +115,9 @@ public enum Refund: EntryKindRule {
         guard refundedAfter <= purchase.amount else {
             throw .refundExceedsPurchase(receipt: request.receipt, remaining: purchase.amount - facts.refundedSoFar)
         }
-        let reversal = pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: refundedAfter)
-            - pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: facts.refundedSoFar)
+        // The receipt's share refunded so far of what it earned (late campaign credits included),
+        // less what earlier refunds reversed: refunds in parts reverse exactly what it earned.
+        let reversal = max(.zero, pointsReversed(earned: purchase.earned, amount: purchase.amount, refunded: refundedAfter) - facts.reversedSoFar)
         // The points come back from the receipt's own lot first (still pending inside a return
         // window, when they are simply cancelled), then from spendable lots soonest to expire.
         // The balance never goes below zero: what was already spent becomes debt.
@@ -105,13 +125,24 @@ public enum Refund: EntryKindRule {
         let taken = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceipt))
         // The green part is reversed pro rata too, from the receipt's green lot first, so a
         // refund of a green purchase claws back green points.
-        let greenReversal = pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: refundedAfter)
-            - pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: facts.refundedSoFar)
+        let greenReversal = min(reversal, max(.zero, pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: refundedAfter)
+            - facts.greenReversedSoFar))
         let greenTaken = min(greenReversal, taken)
         var moves = moves(customer: purchase.customer, taken: taken - greenTaken, debt: reversal - taken, store: context.node)
         var details = details(receipt: request.receipt, amount: request.amount, reversed: reversal,
                               balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
                               preferring: Earn.lotSource(request.receipt))
+        if let member = purchase.member {
+            // An auto-pooled receipt's refund takes from the pool, recorded as the member's too.
+            var writer = DetailsWriter()
+            LotEvents.addSubject(member, to: &writer)
+            details = EntryDetails(bytes: details.bytes + writer.details.bytes)
+        }
+        if greenReversal > .zero {
+            var writer = DetailsWriter()
+            writer.number(Tag.greenReversed, greenReversal.value)
+            details = EntryDetails(bytes: details.bytes + writer.details.bytes)
+        }
         if greenTaken > .zero {
             var writer = DetailsWriter()
             LotEvents.addGreenPreference(move: 0, green: false, to: &writer)
