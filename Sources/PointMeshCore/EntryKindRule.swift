@@ -41,6 +41,14 @@ public protocol EntryKindRule: Sendable {
     static func idempotencyID(_ request: Request) -> String
     /// Every field that changes the write's meaning, in a fixed order, for the request hash.
     static func canonicalForm(_ request: Request) -> String
+    /// For a definition HQ may set again and again (a campaign, a reward, a budget): the link its
+    /// versions declare. The idempotency key then counts the versions the node held when the
+    /// request came, so setting a value back to an earlier one is a new version, not a replay
+    /// of the old one.
+    static func versionLink(_ request: Request) -> String?
+    /// The entry that put this very request in force, if it is in force now: sending it again
+    /// answers with that entry (200), whatever the versions since.
+    static func current(for request: Request, from source: some FactsSource) throws -> LedgerEntry?
     /// What the decision needs, looked up in the transaction (`context.now` is the instant the
     /// decision is made at).
     static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts
@@ -57,6 +65,8 @@ extension EntryKindRule {
     public static var pathFields: [FieldSpec] { [] }
     public static var hasOwnHandler: Bool { false }
     public static var createdStatus: Int { 201 }
+    public static func versionLink(_ request: Request) -> String? { nil }
+    public static func current(for request: Request, from source: some FactsSource) throws -> LedgerEntry? { nil }
 }
 
 /// What a kind decided: the moves and the details of a new entry.
@@ -95,27 +105,46 @@ public struct PreparedWrite: Sendable {
     public let hash: RequestHash
     /// Looks up the facts and decides, given the source and context: the kind's two steps.
     private let decideWith: @Sendable (any FactsSource, RequestContext) throws -> KindDecision
+    /// The entry in force for exactly this request, if any (`EntryKindRule.current`).
+    private let currentWith: @Sendable (any FactsSource) throws -> LedgerEntry?
 
-    public init<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request) {
+    /// `versions`: for a kind with a `versionLink`, how many versions the node holds (what the
+    /// HTTP edge reads); it is part of the idempotency key.
+    public init<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request, versions: Int = 0) {
         self.kind = kind
-        key = IdempotencyKey(scope: Kind.scope, id: Kind.idempotencyID(request))
+        let id = Kind.idempotencyID(request)
+        key = IdempotencyKey(scope: Kind.scope, id: Kind.versionLink(request) == nil ? id : SHA256Digest.hex(of: Array("\(id)\n\(versions)".utf8)))
         hash = RequestHash(canonical: Kind.canonicalForm(request))
         decideWith = { source, context in
             let facts = try Kind.facts(for: request, from: source, context: context)
             return try Kind.decide(request, facts: facts, context: context)
         }
+        currentWith = { source in try Kind.current(for: request, from: source) }
+    }
+
+    /// `parse`, for a kind whose versions count in its key: `versions(link)` counts them.
+    public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8], path: [String: String],
+                                                  versions: (String) throws -> Int) throws -> PreparedWrite {
+        let request = try parseRequest(kind, body: body, path: path)
+        return PreparedWrite(kind, request, versions: try Kind.versionLink(request).map(versions) ?? 0)
     }
 
     /// Validates `body` as a request of `kind`: unknown fields refused, then the kind's reader.
     public static func parse<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8], path: [String: String] = [:]) throws(RequestError) -> PreparedWrite {
+        PreparedWrite(kind, try parseRequest(kind, body: body, path: path))
+    }
+
+    private static func parseRequest<Kind: EntryKindRule>(_ kind: Kind.Type, body: [UInt8], path: [String: String]) throws(RequestError) -> Kind.Request {
         // A write whose fields are all optional (a withdrawal) may come without a body.
         let empty = !body.contains { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } && !Kind.requestFields.contains(where: \.required)
         let object = empty ? JSONObject(fields: [:], path: "") : try JSONValue.object(from: body)
         try object.requireOnly(Kind.requestFields)
         var fields = object.fields
         for field in Kind.pathFields { fields[field.name] = path[field.name].map(JSONValue.string) }
-        return PreparedWrite(kind, try Kind.request(from: JSONObject(fields: fields, path: object.path)))
+        return try Kind.request(from: JSONObject(fields: fields, path: object.path))
     }
+
+    func current(from source: some FactsSource) throws -> LedgerEntry? { try currentWith(source) }
 
     func decide(from source: some FactsSource, context: RequestContext) throws -> KindDecision {
         try decideWith(source, context)

@@ -14,6 +14,7 @@ public enum LedgerRules {
     public static func decide(
         _ write: PreparedWrite, from source: some FactsSource, id: EntryID, timestamp: HLCTimestamp, context: RequestContext
     ) throws -> WriteDecision {
+        if let current = try write.current(from: source) { return .replay(current) }
         if let existing = try source.countingEntry(for: write.key) {
             guard existing.requestHash == write.hash else { throw LedgerError.idempotencyConflict(write.key) }
             return .replay(existing)

@@ -121,7 +121,9 @@ struct LedgerAPI: Sendable {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
                 throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
             }
-            prepared = try PreparedWrite.parse(kind, body: request.body, path: parameters)
+            prepared = try PreparedWrite.parse(kind, body: request.body, path: parameters) { link in
+                try reading { try $0.linkedEntries(link).count }
+            }
         } catch {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)

@@ -174,6 +174,16 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         guard case .append(let overridden) = try ledger.write(earn("R2", 6_000, "grand opening"), now: 3_000) else { Issue.record("refused"); return }
         #expect(try Earn.historyFields(overridden)["budget_override"] == .string("grand opening"))
         #expect(ledger.issued(by: nil, in: month) == Points(320))
+        // Set back to an earlier value, a budget is a new version, not a replay of the old one;
+        // the same value sent again replays the version in force.
+        let set = { (points: Int64) in
+            let request = BudgetDefinition.Request(month: month, scope: .chain, points: Points(points))
+            return PreparedWrite(BudgetDefinition.self, request, versions: ledger.linkedEntries(BudgetDefinition.versionLink(request) ?? "").count)
+        }
+        _ = try ledger.write(set(2_000), now: 4_000)
+        guard case .append = try ledger.write(set(1_000), now: 5_000) else { Issue.record("setting the budget back was a replay"); return }
+        #expect(try ledger.catalog().budgets[month]?[.chain] == Points(1_000))
+        guard case .replay = try ledger.write(set(1_000), now: 6_000) else { Issue.record("the same budget again was written again"); return }
         #expect(CalendarMonth("2026-13") == nil && CalendarMonth("2026-1") == nil && CalendarMonth("2026-02")?.description == "2026-02")
         #expect(CalendarMonth(containing: 1_709_164_800_000).description == "2024-02", "29 Feb 2024 00:00 UTC")
     }

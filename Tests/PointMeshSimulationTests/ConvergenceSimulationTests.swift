@@ -32,7 +32,8 @@ private struct Workload {
 
     /// The command to write at ledger time `now`. `memberships` counts a customer's membership
     /// entries at the writing node (what the HTTP edge reads for a join's key).
-    mutating func command(now: Int64, memberships: (AccountID) -> Int = { _ in 0 }) -> PreparedWrite {
+    mutating func command(now: Int64, linked: (String) -> Int = { _ in 0 }) -> PreparedWrite {
+        func memberships(_ account: AccountID) -> Int { linked(FamilyMembership.memberLink(account)) }
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
         let family = FamilyID(unchecked: "fam-\(random.next() % 2)")
         switch random.next() % 25 {
@@ -46,21 +47,22 @@ private struct Workload {
                                     endsAt: start + Int64(30 + 20 * (random.next() % 2)) * day,
                                     stores: index == 3 ? [NodeID(unchecked: "s1")] : [], categories: index == 1 ? [tea] : index == 3 ? [rice] : [],
                                     effect: effects[Int(index)], green: index == 2)
-            return PreparedWrite(CampaignDefinition.self, campaign)
+            return PreparedWrite(CampaignDefinition.self, campaign, versions: linked(CampaignDefinition.versionLink(campaign) ?? ""))
         case 21:
             return random.next() % 2 == 0 ? PreparedWrite(CampaignWithdrawal.self, CampaignID(unchecked: "camp-\(random.next() % 4)"))
                 : PreparedWrite(GreenCategory.self, random.next() % 2 == 0 ? tea : rice)
         case 22:
             let reward = RequestID(unchecked: "reward-\(random.next() % 2)")
             if random.next() % 3 == 0 {
-                return PreparedWrite(RewardDefinition.self, Reward(id: reward, name: "Reward", points: Points(reward.rawValue.hasSuffix("0") ? 10 : 5),
-                                                                    kind: .goods, greenOnly: reward.rawValue.hasSuffix("1")))
+                let definition = Reward(id: reward, name: "Reward", points: Points(Int64(5 + random.next() % 2 * 5)), kind: .goods,
+                                        greenOnly: reward.rawValue.hasSuffix("1"))
+                return PreparedWrite(RewardDefinition.self, definition, versions: linked(RewardDefinition.versionLink(definition) ?? ""))
             }
             return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "W\(random.next() % 1_000)"), account: account,
                                                                      points: nil, reward: reward))
         case 23:
-            return PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: .chain,
-                                                                                 points: Points(Int64(300 + random.next() % 700))))
+            let budget = BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: .chain, points: Points(Int64(300 + 100 * (random.next() % 3))))
+            return PreparedWrite(BudgetDefinition.self, budget, versions: linked(BudgetDefinition.versionLink(budget) ?? ""))
         case 24:
             let receipt = 40 + random.next() % 40
             let amount = Int64(1_000 + receipt * 211)
@@ -147,7 +149,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         let node = Int(workload.random.next() % UInt64(nodeCount))
         let ledger = cluster.nodes[node].ledger
         let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
-            : workload.command(now: cluster.ledgerTime) { (try? ledger.linkedEntries(FamilyMembership.memberLink($0)).count) ?? 0 }
+            : workload.command(now: cluster.ledgerTime) { (try? ledger.linkedEntries($0).count) ?? 0 }
         if case .append(let entry) = cluster.write(command, at: node) {
             acknowledged.append(entry)
             let spender = entry.code == Redemption.code || entry.code == Transfer.code ? entry.moves.first?.debit.customer : nil
@@ -368,7 +370,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     @Test func theWorkloadExercisesFamiliesAndCampaigns() throws {
         var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
-        for seed in 0..<20 as Range<UInt64> {
+        for seed in 0..<40 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let written = try simulate(seed: seed, &cluster)
             let reference = cluster.nodes[0].ledger

@@ -69,6 +69,13 @@ public enum CampaignDefinition: EntryKindRule {
         "campaign\n\(c.id)\n\(c.name)\n\(c.endsAt)\n\(c.terms)\n"
     }
 
+    public static func versionLink(_ c: Campaign) -> String? { "versions:campaign:\(c.id)" }
+
+    public static func current(for c: Campaign, from source: some FactsSource) throws -> LedgerEntry? {
+        guard try source.catalog().campaigns[c.id]?.withdrawnAt == nil else { return nil }
+        return try CatalogVersions.latest(try source.linkedEntries(versionLink(c) ?? ""), matching: canonicalForm(c)) { try canonicalForm(campaign($0)) }
+    }
+
     public static func facts(for request: Campaign, from source: some FactsSource, context: RequestContext) throws -> Catalog { try source.catalog() }
 
     public static func decide(_ request: Campaign, facts: Catalog, context: RequestContext) throws(LedgerError) -> KindDecision {
@@ -78,6 +85,7 @@ public enum CampaignDefinition: EntryKindRule {
         }
         var writer = DetailsWriter()
         EntryLinks.add(Catalog.link, to: &writer)
+        EntryLinks.add(versionLink(request) ?? "", to: &writer)
         writer.text(Tag.id, request.id.rawValue)
         writer.text(Tag.name, request.name)
         writer.number(Tag.startsAt, request.startsAt)
@@ -211,6 +219,15 @@ public enum GreenCategory: EntryKindRule {
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] { ["category": .string(entry.idempotencyKey.id)] }
+}
+
+/// The versions of one definition (a campaign, a reward, a budget), as its entries hold them.
+enum CatalogVersions {
+    /// The latest of `versions` in ledger order, if its definition is `canonical`.
+    static func latest(_ versions: [LedgerEntry], matching canonical: String, form: (LedgerEntry) throws -> String) throws -> LedgerEntry? {
+        guard let latest = versions.max(by: { LotOrder($0) < LotOrder($1) }), try form(latest) == canonical else { return nil }
+        return latest
+    }
 }
 
 /// How catalog definitions look in answers.

@@ -53,12 +53,20 @@ public enum RewardDefinition: EntryKindRule {
         "reward\n\(r.id)\n\(r.name)\n\(r.points)\n\(r.kind.rawValue)\n\(r.partner ?? "")\n\(r.greenOnly)\n\(r.startsAt.map(String.init) ?? "")\n\(r.endsAt.map(String.init) ?? "")\n"
     }
 
+    public static func versionLink(_ r: Reward) -> String? { "versions:reward:\(r.id)" }
+
+    public static func current(for r: Reward, from source: some FactsSource) throws -> LedgerEntry? {
+        guard try source.catalog().rewards[r.id]?.withdrawnAt == nil else { return nil }
+        return try CatalogVersions.latest(try source.linkedEntries(versionLink(r) ?? ""), matching: canonicalForm(r)) { try canonicalForm(reward($0)) }
+    }
+
     public static func facts(for request: Reward, from source: some FactsSource, context: RequestContext) throws -> Catalog { try source.catalog() }
 
     public static func decide(_ request: Reward, facts: Catalog, context: RequestContext) throws(LedgerError) -> KindDecision {
         if facts.rewards[request.id]?.withdrawnAt != nil { throw .definitionWithdrawn("reward", request.id.rawValue) }
         var writer = DetailsWriter()
         EntryLinks.add(Catalog.link, to: &writer)
+        EntryLinks.add(versionLink(request) ?? "", to: &writer)
         writer.text(Tag.id, request.id.rawValue)
         writer.text(Tag.name, request.name)
         writer.number(Tag.points, request.points.value)
@@ -187,11 +195,21 @@ public enum BudgetDefinition: EntryKindRule {
 
     public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array(canonicalForm(r).utf8)) }
     public static func canonicalForm(_ r: Request) -> String { "budget\n\(r.month)\n\(r.scope)\n\(r.points)\n" }
+    public static func versionLink(_ r: Request) -> String? { "versions:budget:\(r.month):\(r.scope)" }
+
+    public static func current(for r: Request, from source: some FactsSource) throws -> LedgerEntry? {
+        try CatalogVersions.latest(try source.linkedEntries(versionLink(r) ?? ""), matching: canonicalForm(r)) {
+            let (month, scope, points) = try budget($0)
+            return canonicalForm(Request(month: month, scope: scope, points: points))
+        }
+    }
+
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws {}
 
     public static func decide(_ request: Request, facts: Void, context: RequestContext) throws(LedgerError) -> KindDecision {
         var writer = DetailsWriter()
         EntryLinks.add(Catalog.link, to: &writer)
+        EntryLinks.add(versionLink(request) ?? "", to: &writer)
         writer.text(Tag.month, request.month.description)
         writer.text(Tag.scope, request.scope.description)
         writer.number(Tag.points, request.points.value)
