@@ -76,8 +76,10 @@ extension LedgerAPI {
 
     private static func family(_ parameters: [String: String]) throws(APIError) -> FamilyID {
         let family: FamilyID = try IdentifierRules.pathParameter(parameters["family_id"], name: "family_id")
-        guard family.rawValue.count <= FamilyID.maximumLength else {
-            throw .invalidField("family_id", "at most \(FamilyID.maximumLength) characters, so that its pool id `family:{family_id}` is a valid id")
+        do {
+            try FamilyID.checkPoolFits(family)
+        } catch {
+            throw APIError(error)
         }
         return family
     }

@@ -8,6 +8,13 @@ public struct FamilyID: Identifier {
     /// The longest family id whose pool account id still fits the id length limit.
     public static let maximumLength = maximumIdentifierLength - poolPrefix.count
 
+    /// Refuses a family id too long for its pool's id (`family:{id}`) to be a valid id.
+    public static func checkPoolFits(_ family: FamilyID, field: String = "family_id") throws(RequestError) {
+        guard family.rawValue.count <= maximumLength else {
+            throw .invalidField(field, "at most \(maximumLength) characters, so that its pool id `family:{family_id}` is a valid id")
+        }
+    }
+
     /// The family's pool account.
     public var pool: AccountID { AccountID(unchecked: Self.poolPrefix + rawValue) }
 

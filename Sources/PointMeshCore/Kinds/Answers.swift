@@ -51,10 +51,12 @@ struct AnswerWriter {
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
     /// pending, `pending_until`. `pooledTo`: the pool an auto-pooled earning went to. `earning`:
-    /// an earning's campaign breakdown (JSON) and green points.
+    /// an earning's campaign breakdown (JSON) and green points. `reward`: a redemption's reward
+    /// and, for a bill deduction, the discount in fen.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
-                            earning: (campaigns: String, green: Points)? = nil) throws(DecodingError) -> [UInt8] {
+                            earning: (campaigns: String, green: Points)? = nil,
+                            reward: (id: String, discount: Int64?)? = nil) throws(DecodingError) -> [UInt8] {
         var answer = AnswerWriter()
         answer.id("account_id", customer.rawValue)
         answer.number("balance", try CommonDetails.balanceAfter(entry))
@@ -63,11 +65,13 @@ struct AnswerWriter {
         answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
         answer.id("entry_id", entry.id.description)
         if let lot { answer.id("expires_at", RFC3339.format(milliseconds: lot.expiresAt)) }
+        if let discount = reward?.discount { answer.number("fen_deducted", discount) }
         if let earning { answer.number("green_points", earning.green.value) }
         if let lot, lot.maturesAt > entry.timestamp.wallMilliseconds { answer.id("pending_until", RFC3339.format(milliseconds: lot.maturesAt)) }
         answer.number(amountKey, amount)
         if let pooledTo { answer.id("pooled_to", pooledTo.rawValue) }
         answer.flag("replayed", replayed)
+        if let reward { answer.id("reward_id", reward.id) }
         return answer.bytes
     }
 }

@@ -117,9 +117,7 @@ public struct MembershipRequest: Hashable, Sendable {
 
     init(_ body: JSONObject) throws(RequestError) {
         let family: FamilyID = try body.identifier(Self.familyField)
-        guard family.rawValue.count <= FamilyID.maximumLength else {
-            throw .invalidField("family_id", "at most \(FamilyID.maximumLength) characters, so that its pool id `family:{family_id}` is a valid id")
-        }
+        try FamilyID.checkPoolFits(family)
         self.init(family: family, account: try body.identifier(Self.accountField), sequence: 0, autoPool: try body.optionalBool(Self.autoPoolField))
     }
 

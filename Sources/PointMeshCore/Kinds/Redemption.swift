@@ -174,15 +174,10 @@ public enum Redemption: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let spent = try spent(entry)
-        var answer = try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed)
         let reader = try entry.details.reader()
-        if let reward = try reader.text(Tag.reward) {
-            // Keys after the common ones, in order: fen_deducted, reward_id.
-            answer.removeLast()
-            if let discount = try reader.number(Tag.discount) { answer += Array(",\"fen_deducted\":\(discount)".utf8) }
-            answer += Array(",\"reward_id\":\"\(reward)\"}".utf8)
-        }
-        return answer
+        let reward = try reader.text(Tag.reward), discount = try reader.number(Tag.discount)
+        return try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed,
+                                            reward: reward.map { (id: $0, discount: discount) })
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
