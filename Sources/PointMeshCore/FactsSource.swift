@@ -24,6 +24,9 @@ public protocol FactsSource {
     /// HQ's definitions (campaigns, green categories, rewards, budgets). By default a fold of
     /// the entries linked `catalog`; the store keeps it cached on its writer.
     func catalog() throws -> Catalog
+    /// The family whose pool `account`'s earnings go to now, if it auto-pools. By default a fold
+    /// of its membership entries; the store first checks whether any customer ever asked for it.
+    func autoPoolFamily(of account: AccountID) throws -> FamilyID?
     /// The earnings `origin` wrote (counting) with timestamps in `during`, in sequence order.
     func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry]
     /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
@@ -32,6 +35,8 @@ public protocol FactsSource {
 
 extension FactsSource {
     public func catalog() throws -> Catalog { Catalog.fold(try linkedEntries(Catalog.link)) }
+
+    public func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try FamilyMembership.autoPool(of: account, from: self) }
 
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
         var summary = try lotBook(of: account).summary(at: instant, expiringLimit: 0)

@@ -27,6 +27,26 @@ extension LedgerDatabase {
         try connection.first("SELECT COUNT(*) FROM entry_links WHERE link = ?", .text(Catalog.link)) { Int($0.int64(0)) } ?? 0
     }
 
+    /// On the writer, a purchase asks this of every customer: the store keeps the customers who
+    /// ever joined with auto-pooling (a superset of those who auto-pool now), and reads the
+    /// membership only of those.
+    public func autoPoolFamily(of account: AccountID) throws -> FamilyID? {
+        if cachesFacts {
+            if cachedAutoPoolers == nil {
+                var accounts: Set<AccountID> = []
+                for entry in try connection.all(Self.joinsSQL, .integer(Int64(FamilyJoin.code.value)), row: Self.decode) {
+                    if case .join(_, true)? = FamilyMembership.change(of: entry), let member = entry.customerAccounts.first { accounts.insert(member) }
+                }
+                cachedAutoPoolers = accounts
+            }
+            guard cachedAutoPoolers?.contains(account) == true else { return nil }
+        }
+        return try FamilyMembership.autoPool(of: account, from: self)
+    }
+
+    /// Family joins, through the partial index of rare codes (the query repeats its condition).
+    static let joinsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
+
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
         let points = SQLiteStatement.Value.integer(Int64(Asset.points.code))
         let sum: Int64?

@@ -14,6 +14,8 @@ public final class LedgerDatabase: FactsSource {
     public var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
     var cachedCatalog: Catalog?
+    /// Customers who ever joined a family with auto-pooling (`autoPoolFamily`).
+    var cachedAutoPoolers: Set<AccountID>?
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
     /// update needn't read it again; dropped whenever lots of that account are written.
     var lastDeficit: (account: AccountID, deficit: Points)?
@@ -26,6 +28,7 @@ public final class LedgerDatabase: FactsSource {
     public func forgetCachedFacts() {
         cachedPolicies = nil
         cachedCatalog = nil
+        cachedAutoPoolers = nil
         lastDeficit = nil
     }
 
@@ -143,6 +146,7 @@ public final class LedgerDatabase: FactsSource {
         chains[entry.id.origin] = extended
         if entry.code == ExpiryPolicyKind.code { cachedPolicies = nil }
         if Self.catalogCodes.contains(entry.code) { cachedCatalog = nil }
+        if entry.code == FamilyJoin.code { cachedAutoPoolers = nil }
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(

@@ -71,6 +71,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
     func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }
     func catalog() throws -> Catalog { try database.catalog() }
+    func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try database.autoPoolFamily(of: account) }
     func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] { try database.earnings(of: origin, during: during) }
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {

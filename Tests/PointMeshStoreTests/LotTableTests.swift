@@ -65,9 +65,11 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
     @Test func thePolicyLookupUsesItsIndex() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
-        let plan = try database.connection.all("EXPLAIN QUERY PLAN " + LedgerDatabase.policyVersionsSQL, .integer(4)) { $0.text(3) }
-        #expect(plan.contains { $0.contains("USING INDEX ledger_entries_by_rare_code") }, "\(plan)")
-        #expect(!plan.contains { $0.contains("SCAN ledger_entries") }, "\(plan)")
+        for sql in [LedgerDatabase.policyVersionsSQL, LedgerDatabase.joinsSQL] {
+            let plan = try database.connection.all("EXPLAIN QUERY PLAN " + sql, .integer(4)) { $0.text(3) }
+            #expect(plan.contains { $0.contains("USING INDEX ledger_entries_by_rare_code") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("SCAN ledger_entries") }, "\(plan)")
+        }
     }
 
     /// The SQL sums every decision and the account view read equal the book's own, at many

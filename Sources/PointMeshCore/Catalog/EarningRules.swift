@@ -46,6 +46,8 @@ public enum EarningRules {
 
     /// The earning of a receipt under `campaigns` (those in force for its store and instant).
     public static func earning(amount: Fen, items: [PurchaseItem], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+        // Most purchases: the base rate alone.
+        if campaigns.isEmpty, green.isEmpty || items.isEmpty { return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: []) }
         let lines = lines(amount: amount, items: items)
         let greenFen = lines.reduce(Int64(0)) { $0 + ($1.category.map(green.contains) == true ? $1.fen : 0) }
         var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])

@@ -127,7 +127,7 @@ public enum Earn: EntryKindRule {
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         let account = try source.accountFacts(of: request.account, at: context.now)
         var facts = Facts(account: account, policies: try source.expiryPolicies(),
-                          pool: account.debt == .zero ? try FamilyMembership.autoPool(of: request.account, from: source) : nil)
+                          pool: account.debt == .zero ? try source.autoPoolFamily(of: request.account) : nil)
         let catalog = try source.catalog()
         facts.campaigns = catalog.campaigns(at: context.now, store: context.node)
         facts.green = catalog.greenCategories
