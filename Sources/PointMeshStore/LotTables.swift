@@ -35,10 +35,15 @@ extension LedgerDatabase {
     /// Migration 4: the lot tables, filled by folding every account's entries.
     static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(lotSchema)
-        // The fold below writes lots as this release keeps them.
-        try addGreenLots(connection, progress: progress)
+        // The fold below writes lots as this release keeps them, green column included.
+        try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
         // A customer's points are its lots from now on (`MoveEffects.isCounted`).
         try connection.run("DELETE FROM balances WHERE asset = ? AND substr(account, 1, 1) != '@'", .integer(Int64(Asset.points.code)))
+        try refoldAllLots(connection, progress: progress)
+    }
+
+    /// Folds every account's lots again from its entries, with progress every 10,000 accounts.
+    static func refoldAllLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         let database = LedgerDatabase(connection: connection)
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
         var cache = LotEventCache()
@@ -48,12 +53,14 @@ extension LedgerDatabase {
         }
     }
 
-    /// Migration 5: the `green` column of lots (added by migration 4 already when a database
-    /// comes from before 0.4, since its fold writes lots as this release does).
+    /// Migration 5: the `green` column of lots, and every account folded again: a 0.4 node
+    /// folded entries of 0.5's kinds it received without their rules (green lots, transfers the
+    /// family rule voids). From before 0.4, migration 4 adds the column and folds already.
     static func addGreenLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
         guard !columns.contains("green") else { return }
         try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+        try refoldAllLots(connection, progress: progress)
     }
 
     public func lotBook(of account: AccountID) throws -> LotBook {

@@ -95,6 +95,21 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         #expect(try database.verify().isEmpty)
     }
 
+    /// A 0.4 database (no green column; lots folded by 0.4, which didn't know 0.5's kinds) is
+    /// folded again by migration 5: its lots equal a fold of its entries.
+    @Test func migrationFiveFoldsTheLotsAgain() throws {
+        let (database, directory) = try scratchDatabase()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let all = try randomEntries(seed: 5).flatMap { $0 }
+        try database.connection.transaction { try database.applyReceived(all) }
+        try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; PRAGMA user_version = 4")
+        database.connection.close()
+        let upgraded = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        defer { upgraded.connection.close() }
+        #expect(try upgraded.verify().isEmpty)
+        #expect(try accounts.contains { try !upgraded.lotBook(of: $0).lots.isEmpty })
+    }
+
     /// One store's entries, then the other's (each landing before entries already folded), in
     /// batches of various sizes: the lots equal those of entries applied in ledger order, and
     /// a fold of them.
