@@ -99,7 +99,7 @@ struct APIError: Error, Equatable {
             case .memberRequired(let pool):
                 self.init(status: 400, code: "member_required", message: "member_id: required to redeem from the family pool '\(pool)'")
             case .unknownDefinition(let kind, let id):
-                self.init(status: 404, code: "unknown_\(kind)", message: "no \(kind) has the id '\(id)'; nothing was written")
+                self.init(status: 404, code: "unknown_\(kind)", message: "\(kind)_id: no \(kind) has the id '\(id)'; nothing was written")
             case .definitionWithdrawn(let kind, let id):
                 self.init(status: 409, code: "\(kind)_withdrawn", message: "\(kind) '\(id)' was withdrawn; it can't be changed")
             case .campaignTermsFixed(let id):

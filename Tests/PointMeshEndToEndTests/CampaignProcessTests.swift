@@ -7,6 +7,40 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
 }
 
 @Suite struct CampaignProcessTests {
+    /// Bad definitions and requests are each a 4xx naming the field, and write nothing.
+    @Test func badCatalogInputIsRefusedNamingTheField() throws {
+        let node = try NodeProcess()
+        defer { node.stop(); node.removeFiles() }
+        func send(_ method: String, _ path: String, _ body: String?) throws -> HTTPClientResponse {
+            try node.client().send(method, path, body: body.map { Array($0.utf8) })
+        }
+        #expect(try send("PUT", "/v1/rewards/tea", #"{"name":"Tea","points":40,"kind":"goods"}"#).status == 201)
+        let window = #""starts_at":"2026-01-01T00:00:00Z","ends_at":"2027-01-01T00:00:00Z""#
+        let cases: [(String, String, String?, Int, String, String)] = [
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x","starts_at":"2026-02-01T00:00:00Z","ends_at":"2026-01-01T00:00:00Z","multiplier":2}"#, 400, "invalid_field", "ends_at"),
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":1}"#, 400, "invalid_field", "multiplier"),
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":11}"#, 400, "invalid_field", "multiplier"),
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window)}"#, 400, "missing_field", "multiplier"),
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":2,"bonus_points":5}"#, 400, "invalid_field", "bonus_points"),
+            ("PUT", "/v1/rewards/zero", #"{"name":"Zero","points":0,"kind":"goods"}"#, 400, "invalid_field", "points"),
+            ("PUT", "/v1/rewards/p", #"{"name":"Partner","points":5,"kind":"partner"}"#, 400, "missing_field", "partner"),
+            ("PUT", "/v1/budgets/2026-13/chain", #"{"points":100}"#, 400, "invalid_field", "month"),
+            ("POST", "/v1/purchases", #"{"receipt_id":"B1","account_id":"a","amount_fen":100,"budget_override":{}}"#, 400, "missing_field", "reason"),
+            ("POST", "/v1/purchases", #"{"receipt_id":"B2","account_id":"a","amount_fen":100,"items":[{"sku":"s","category":"c","amount_fen":200}]}"#,
+             400, "invalid_field", "items"),
+            ("POST", "/v1/redemptions", #"{"request_id":"Q1","account_id":"a","reward_id":"nope"}"#, 404, "unknown_reward", "reward_id"),
+            ("POST", "/v1/redemptions", #"{"request_id":"Q2","account_id":"a","reward_id":"tea","points":3}"#, 400, "invalid_field", "points"),
+            ("DELETE", "/v1/campaigns/nope", nil, 404, "unknown_campaign", "campaign_id"),
+        ]
+        let before = try node.client().getJSON("/v1/status")["entries"] as? Int
+        for (method, path, body, status, code, field) in cases {
+            let response = try send(method, path, body)
+            #expect(response.status == status && response.errorCode == code && response.bodyText.contains(field),
+                    "\(method) \(path) \(body ?? ""): \(response.status) \(response.bodyText)")
+        }
+        #expect(try node.client().getJSON("/v1/status")["entries"] as? Int == before, "a refusal writes nothing")
+    }
+
     /// HQ publishes a double-points campaign (through the CLI) while a store is cut off; the
     /// store earns at the base rate; once they meet, the store credits the campaign's points,
     /// and the customer holds them exactly once on both nodes, however often the store restarts.
