@@ -8,6 +8,7 @@ public struct CampaignID: Identifier {
 /// whole chain when none), a filter (listed categories, or the whole receipt when none), an
 /// effect, and whether its points are green. Withdrawing it ends it at `withdrawnAt`.
 public struct Campaign: Hashable, Sendable {
+    /// What a campaign adds to an eligible purchase.
     public enum Effect: Hashable, Sendable {
         /// Eligible amounts earn `n` times the base rate (2…10).
         case multiplier(Int64)

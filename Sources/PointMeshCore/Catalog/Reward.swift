@@ -1,5 +1,6 @@
 /// A reward in the catalog: what a redemption with its `reward_id` buys.
 public struct Reward: Hashable, Sendable {
+    /// What the reward is (contract.md names the words).
     public enum Kind: String, CaseIterable, Sendable {
         case voucher, goods, service, partner
         case billDeduction = "bill_deduction"

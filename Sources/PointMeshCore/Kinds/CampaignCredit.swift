@@ -35,6 +35,7 @@ public enum CampaignCredit: EntryKindRule {
     public static let responseFields: [FieldSpec] = []
     public static let refusals: [(status: Int, code: String, when: String)] = []
 
+    /// Its details fields (the simulation reads them to check credits).
     public enum Tag {
         public static let campaign: UInt64 = 1
         public static let receipt: UInt64 = 2
