@@ -99,9 +99,14 @@ public struct DetailsReader: Sendable {
 
     public func number(_ tag: UInt64) throws(DecodingError) -> Int64? {
         guard let bytes = value(tag) else { return nil }
+        return try Self.number(bytes)
+    }
+
+    /// A field's value as a number `DetailsWriter.number` wrote.
+    static func number(_ bytes: [UInt8]) throws(DecodingError) -> Int64 {
         var reader = BinaryReader(bytes)
         let raw = try reader.varint()
-        guard reader.isAtEnd else { throw .invalid("detail \(tag): trailing bytes") }
+        guard reader.isAtEnd else { throw .invalid("a number detail has trailing bytes") }
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }
 }

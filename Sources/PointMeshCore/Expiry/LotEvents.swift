@@ -133,21 +133,8 @@ public enum LotEvents {
             let start = reader.offset
             switch tag {
             case termsTag:
-                var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?, green = false
-                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
-                    switch field {
-                    case 1: move = try zigzag(&inner)
-                    case 2: matures = try zigzag(&inner)
-                    case 3: expires = try zigzag(&inner)
-                    case 4: policy = try? RequestID(validating: String(decoding: try inner.raw(end - inner.offset), as: UTF8.self))
-                    case 5: green = try zigzag(&inner) == 1
-                    default: break
-                    }
-                }
-                guard let move, let matures, let expires, let policy,
-                      (0...Int64(UInt16.max)).contains(move)
-                else { throw .invalid("entry \(entry.id): incomplete lot terms") }
-                fields.terms[Int(move)] = Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy, green: green)
+                let terms = try self.terms(bytes, from: start, length: length, entry: entry.id)
+                fields.terms[terms.move] = terms
             case preferringTag:
                 fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
                 continue
@@ -197,6 +184,42 @@ public enum LotEvents {
             try reader.skip(length)
         }
         return fields
+    }
+
+    /// The lot terms in the nested field at `start..<start+length` of `bytes`.
+    private static func terms(_ bytes: [UInt8], from start: Int, length: Int, entry: EntryID) throws(DecodingError) -> Terms {
+        var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?, green = false
+        try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
+            switch field {
+            case 1: move = try zigzag(&inner)
+            case 2: matures = try zigzag(&inner)
+            case 3: expires = try zigzag(&inner)
+            case 4: policy = try? RequestID(validating: String(decoding: try inner.raw(end - inner.offset), as: UTF8.self))
+            case 5: green = try zigzag(&inner) == 1
+            default: break
+            }
+        }
+        guard let move, let matures, let expires, let policy, (0...Int64(UInt16.max)).contains(move) else {
+            throw .invalid("entry \(entry): incomplete lot terms")
+        }
+        return Terms(move: Int(move), maturesAt: matures, expiresAt: expires, policy: policy, green: green)
+    }
+
+    /// The terms of the lot an entry's first move credits, read without the rest of its lot
+    /// fields (an earning's answer needs only these).
+    public static func firstTerms(of entry: LedgerEntry) throws(DecodingError) -> Terms? {
+        let bytes = entry.details.bytes
+        var reader = BinaryReader(bytes)
+        while !reader.isAtEnd {
+            let tag = try reader.varint(), length = try reader.length()
+            let start = reader.offset
+            if tag == termsTag {
+                let terms = try terms(bytes, from: start, length: length, entry: entry.id)
+                if terms.move == 0 { return terms }
+            }
+            try reader.skip(length)
+        }
+        return nil
     }
 
     /// Calls `body` for each field of the nested field list at `start..<start+length`, with a

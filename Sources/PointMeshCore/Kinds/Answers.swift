@@ -50,16 +50,21 @@ struct AnswerWriter {
     /// The answer every write that moves a customer's points gives: the account, its balance
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
-    /// pending, `pending_until`. `pooledTo`: the pool an auto-pooled earning went to. `earning`:
+    /// pending, `pending_until`. `balance`: the balance after, when the caller read it already.
+    /// `pooledTo`: the pool an auto-pooled earning went to. `earning`:
     /// an earning's campaign breakdown (JSON) and green points. `reward`: a redemption's reward
     /// and, for a bill deduction, the discount in fen.
-    static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64,
+    static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64, balance: Int64? = nil,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
                             earning: (campaigns: String, green: Points)? = nil,
                             reward: (id: String, discount: Int64?)? = nil) throws(DecodingError) -> [UInt8] {
         var answer = AnswerWriter()
         answer.id("account_id", customer.rawValue)
-        answer.number("balance", try CommonDetails.balanceAfter(entry))
+        if let balance {
+            answer.number("balance", balance)
+        } else {
+            answer.number("balance", try CommonDetails.balanceAfter(entry))
+        }
         if let earning { answer.raw("campaigns", earning.campaigns) }
         answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
         answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)

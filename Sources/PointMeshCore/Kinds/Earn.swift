@@ -293,17 +293,24 @@ public enum Earn: EntryKindRule {
     /// runs for every purchase, on the writer's completion path).
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         guard let credited = entry.moves.first?.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
-        let earned = earned(entry)
-        let reader = try entry.details.reader()
-        let member = try reader.text(Tag.member).map(AccountID.init(unchecked:))
-        var campaigns: [String] = []
-        for bytes in reader.values(Tag.campaign) {
-            let field = DetailsReader(bytes)
-            campaigns.append(#"{"campaign_id":"\#(try field.text(1) ?? "")","points":\#(try field.number(2) ?? 0)}"#)
+        // One pass over the details for the few fields the answer shows.
+        var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [String] = []
+        var reader = BinaryReader(entry.details.bytes)
+        while !reader.isAtEnd {
+            let tag = try reader.varint(), value = try reader.raw(try reader.length())
+            switch tag {
+            case CommonDetails.balanceAfter: balance = try DetailsReader.number(value)
+            case Tag.member: member = AccountID(unchecked: String(decoding: value, as: UTF8.self))
+            case Tag.green: green = try DetailsReader.number(value)
+            case Tag.campaign:
+                let field = DetailsReader(value)
+                campaigns.append(#"{"campaign_id":"\#(try field.text(1) ?? "")","points":\#(try field.number(2) ?? 0)}"#)
+            default: break
+            }
         }
-        return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned.value,
-                                            replayed: replayed, lot: try LotEvents.terms(of: entry).first, pooledTo: member == nil ? nil : credited,
-                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: Points(try reader.number(Tag.green) ?? 0)))
+        return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned(entry).value, balance: balance,
+                                            replayed: replayed, lot: try LotEvents.firstTerms(of: entry), pooledTo: member == nil ? nil : credited,
+                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: Points(green)))
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
