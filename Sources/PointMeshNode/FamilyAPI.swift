@@ -3,8 +3,8 @@ import PointMeshHTTP
 import PointMeshStore
 
 /// Families: join and leave (PUT and DELETE on a member, no body) and the family view. A join
-/// or leave reads before it writes: its idempotency key counts the customer's membership
-/// entries (`MembershipRequest`), and it answers with the family's members, as contract.md says.
+/// or leave is read like any write (its key counts the customer's membership entries,
+/// `MembershipRequest`) but answers with the family's members, as contract.md says.
 extension LedgerAPI {
     /// `PUT` (`FamilyJoin`) or `DELETE` (`FamilyLeave`) of `/v1/families/{family_id}/members/{account_id}`.
     func membership(_ request: HTTPRequest, _ parameters: [String: String], kind: any EntryKindRule.Type, caller: String,
@@ -12,12 +12,8 @@ extension LedgerAPI {
         let context = self.context(caller: caller)
         let prepared: PreparedWrite, family: FamilyID
         do {
-            let autoPool = try Self.body(request.body, fields: kind.requestFields)?.optionalBool(MembershipRequest.autoPoolField)
+            prepared = try parse(request, parameters, kind: kind)
             family = try Self.family(parameters)
-            let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
-            let sequence = try reading { try $0.linkedEntries(FamilyMembership.memberLink(account)).count }
-            let membership = MembershipRequest(family: family, account: account, sequence: sequence, autoPool: autoPool)
-            prepared = kind == FamilyJoin.self ? PreparedWrite(FamilyJoin.self, membership) : PreparedWrite(FamilyLeave.self, membership)
         } catch {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)
@@ -84,11 +80,4 @@ extension LedgerAPI {
         return family
     }
 
-    /// The body of a join or leave, nil when there is none (the usual case): only `fields`.
-    private static func body(_ body: [UInt8], fields: [FieldSpec]) throws -> JSONObject? {
-        guard body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else { return nil }
-        let object = try JSONValue.object(from: body)
-        try object.requireOnly(fields)
-        return object
-    }
 }

@@ -121,9 +121,7 @@ struct LedgerAPI: Sendable {
             if let type = request.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
                 throw APIError(status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
             }
-            prepared = try PreparedWrite.parse(kind, body: request.body, path: parameters) { link in
-                try reading { try $0.linkedEntries(link).count }
-            }
+            prepared = try parse(request, parameters, kind: kind)
         } catch {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)
@@ -157,6 +155,14 @@ struct LedgerAPI: Sendable {
                 }
                 respond(apiError.response)
             }
+        }
+    }
+
+    /// Validates a write's body and path against its kind; a kind whose key counts versions
+    /// (`EntryKindRule.versionLink`) has them counted on this node first.
+    func parse(_ request: HTTPRequest, _ parameters: [String: String], kind: any EntryKindRule.Type) throws -> PreparedWrite {
+        try PreparedWrite.parse(kind, body: request.body, path: parameters) { link in
+            try reading { try $0.linkedEntries(link).count }
         }
     }
 

@@ -14,7 +14,7 @@ private func purchase(_ receipt: String, _ account: AccountID, fen: Int64) -> Pr
 private func membership<Kind: EntryKindRule>(_ kind: Kind.Type, _ family: FamilyID, _ account: AccountID, in ledger: MemoryLedger) -> PreparedWrite
 where Kind.Request == MembershipRequest {
     let sequence = ledger.linkedEntries(FamilyMembership.memberLink(account)).count
-    return PreparedWrite(kind, MembershipRequest(family: family, account: account, sequence: sequence))
+    return PreparedWrite(kind, MembershipRequest(family: family, account: account), versions: sequence)
 }
 
 private func transfer(_ id: String, _ from: AccountID, _ to: AccountID, _ points: Int64) -> PreparedWrite {
@@ -151,8 +151,8 @@ private func permutations<T>(_ items: [T]) -> [[T]] {
     @Test func autoPooledEarningsGoToThePool() throws {
         var ledger = MemoryLedger(origin: s1)
         let join = { (ledger: MemoryLedger, account: AccountID, autoPool: Bool?) in
-            PreparedWrite(FamilyJoin.self, MembershipRequest(family: smiths, account: account,
-                                                             sequence: ledger.linkedEntries(FamilyMembership.memberLink(account)).count, autoPool: autoPool))
+            PreparedWrite(FamilyJoin.self, MembershipRequest(family: smiths, account: account, autoPool: autoPool),
+                          versions: ledger.linkedEntries(FamilyMembership.memberLink(account)).count)
         }
         _ = try ledger.write(join(ledger, ann, true), now: 100)
         #expect(throws: LedgerError.membershipUnchanged) { try ledger.write(join(ledger, ann, true), now: 150) }

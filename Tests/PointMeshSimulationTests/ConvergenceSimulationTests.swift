@@ -72,9 +72,10 @@ private struct Workload {
         case 12, 13:
             // Joins and leaves, often racing the other family's join of the same customer at a
             // cut-off node.
-            let request = MembershipRequest(family: family, account: account, sequence: memberships(account),
-                                            autoPool: random.next() % 3 == 0 ? random.next() % 2 == 0 : nil)
-            return random.next() % 5 == 0 ? PreparedWrite(FamilyLeave.self, request) : PreparedWrite(FamilyJoin.self, request)
+            let request = MembershipRequest(family: family, account: account, autoPool: random.next() % 3 == 0 ? random.next() % 2 == 0 : nil)
+            let versions = memberships(account)
+            return random.next() % 5 == 0 ? PreparedWrite(FamilyLeave.self, request, versions: versions)
+                : PreparedWrite(FamilyJoin.self, request, versions: versions)
         case 14, 15, 16, 17:
             // A transfer between members, or to or from the pool.
             let parties = [account, AccountID(unchecked: "acct-\(random.next() % 6)"), family.pool].shuffled(using: &random)

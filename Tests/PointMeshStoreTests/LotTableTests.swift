@@ -40,8 +40,9 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
                                                               amount: Fen(Int64(1 + random.next() % 2_000))))
         case 5:
             let sequence = ledgers[store].linkedEntries(FamilyMembership.memberLink(account)).count
-            let membership = MembershipRequest(family: family, account: account, sequence: sequence)
-            write = random.next() % 3 == 0 ? PreparedWrite(FamilyLeave.self, membership) : PreparedWrite(FamilyJoin.self, membership)
+            let membership = MembershipRequest(family: family, account: account)
+            write = random.next() % 3 == 0 ? PreparedWrite(FamilyLeave.self, membership, versions: sequence)
+                : PreparedWrite(FamilyJoin.self, membership, versions: sequence)
         case 6, 7:
             let parties = [account, AccountID(unchecked: "a\(random.next() % 4)"), family.pool].shuffled(using: &random)
             write = PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(step)"), from: parties[0], to: parties[1],

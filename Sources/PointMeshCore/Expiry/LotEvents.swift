@@ -121,10 +121,6 @@ public enum LotEvents {
     }
 
     static func lotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
-        try readLotFields(of: entry)
-    }
-
-    private static func readLotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
         let bytes = entry.details.bytes
         var fields = LotFields()
         var reader = BinaryReader(bytes)

@@ -22,6 +22,7 @@ public enum FamilyJoin: EntryKindRule {
 
     public static func request(from body: JSONObject) throws(RequestError) -> MembershipRequest { try MembershipRequest(body) }
     public static func idempotencyID(_ request: MembershipRequest) -> String { request.keyID }
+    public static func versionLink(_ request: MembershipRequest) -> String? { FamilyMembership.memberLink(request.account) }
     public static func canonicalForm(_ r: MembershipRequest) -> String { "family-join\n" + r.canonical }
     public static func facts(for request: MembershipRequest, from source: some FactsSource, context: RequestContext) throws -> MembershipFacts {
         try MembershipFacts(request, source)
@@ -65,6 +66,7 @@ public enum FamilyLeave: EntryKindRule {
 
     public static func request(from body: JSONObject) throws(RequestError) -> MembershipRequest { try MembershipRequest(body) }
     public static func idempotencyID(_ request: MembershipRequest) -> String { request.keyID }
+    public static func versionLink(_ request: MembershipRequest) -> String? { FamilyMembership.memberLink(request.account) }
     public static func canonicalForm(_ r: MembershipRequest) -> String { "family-leave\n" + r.canonical }
     public static func facts(for request: MembershipRequest, from source: some FactsSource, context: RequestContext) throws -> MembershipFacts {
         try MembershipFacts(request, source)
@@ -81,21 +83,20 @@ public enum FamilyLeave: EntryKindRule {
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] { try MembershipRequest.recorded(entry) }
 }
 
-/// A join or leave, as the path names it. `sequence` is how many membership entries of the
-/// customer the node held when the request came (the HTTP edge reads it): the idempotency key
-/// is the family, the customer and that count, so the same join sent twice (to one node, or to
-/// two that hold the same history) is one entry, while a join after a leave is a new one.
+/// A join or leave, as the path names it. Its idempotency key is the family, the customer and
+/// how many membership entries of the customer the node held when the request came
+/// (`versionLink`, counted at the HTTP edge like a definition's versions): the same join sent
+/// twice (to one node, or to two that hold the same history) is one entry, while a join after a
+/// leave is a new one.
 public struct MembershipRequest: Hashable, Sendable {
     public var family: FamilyID
     public var account: AccountID
-    public var sequence: Int
     /// For a join: whether the member's earnings go to the pool (nil: as it is, off for a new member).
     public var autoPool: Bool?
 
-    public init(family: FamilyID, account: AccountID, sequence: Int, autoPool: Bool? = nil) {
+    public init(family: FamilyID, account: AccountID, autoPool: Bool? = nil) {
         self.family = family
         self.account = account
-        self.sequence = sequence
         self.autoPool = autoPool
     }
 
@@ -118,11 +119,11 @@ public struct MembershipRequest: Hashable, Sendable {
     init(_ body: JSONObject) throws(RequestError) {
         let family: FamilyID = try body.identifier(Self.familyField)
         try FamilyID.checkPoolFits(family)
-        self.init(family: family, account: try body.identifier(Self.accountField), sequence: 0, autoPool: try body.optionalBool(Self.autoPoolField))
+        self.init(family: family, account: try body.identifier(Self.accountField), autoPool: try body.optionalBool(Self.autoPoolField))
     }
 
     var canonical: String { "\(family)\n\(account)\n\(autoPool.map(String.init) ?? "")\n" }
-    var keyID: String { SHA256Digest.hex(of: Array("\(family)\n\(account)\n\(sequence)".utf8)) }
+    var keyID: String { "\(family)\n\(account)" }
 
     /// The customer as subject (history) and member link, the family link, and the family.
     var details: EntryDetails {
