@@ -104,6 +104,24 @@ extension BinaryWriter {
         u8(UInt8(rest))
     }
 
+    /// How many bytes `varint(value)` writes.
+    public static func varintLength(_ value: UInt64) -> Int {
+        var length = 1, rest = value >> 7
+        while rest != 0 {
+            length += 1
+            rest >>= 7
+        }
+        return length
+    }
+
+    /// Puts `value` as a varint at `offset`, moving what follows it along.
+    mutating func insertVarint(_ value: UInt64, at offset: Int) {
+        guard value >= 0x80 else { return bytes.insert(UInt8(value), at: offset) }
+        var encoded = BinaryWriter()
+        encoded.varint(value)
+        bytes.insert(contentsOf: encoded.bytes, at: offset)
+    }
+
     /// A non-negative `Int64` as a varint (callers check the sign).
     public mutating func count(_ value: Int64) { varint(UInt64(max(0, value))) }
 

@@ -16,13 +16,15 @@ public struct EntryDetails: Hashable, Sendable {
         var reader = BinaryReader(bytes)
         while !reader.isAtEnd {
             _ = try reader.varint()
-            _ = try reader.raw(try reader.length())
+            try reader.skip(try reader.length())
         }
         return DetailsReader(bytes)
     }
 }
 
-/// Builds a kind's details, one tagged field at a time.
+/// Builds a kind's details, one tagged field at a time, into one buffer: a field's value is
+/// written in place and its length put in front of it afterwards (this runs on the writer
+/// thread for every entry, so it allocates nothing per field).
 public struct DetailsWriter: Sendable {
     private var writer = BinaryWriter()
 
@@ -30,22 +32,35 @@ public struct DetailsWriter: Sendable {
 
     public var details: EntryDetails { EntryDetails(bytes: writer.bytes) }
 
+    /// A field whose value `build` writes as raw bytes.
     public mutating func field(_ tag: UInt64, _ build: (inout BinaryWriter) -> Void) {
-        var value = BinaryWriter()
-        build(&value)
         writer.varint(tag)
-        writer.lengthPrefixed(value.bytes)
+        let start = writer.bytes.count
+        build(&writer)
+        writer.insertVarint(UInt64(writer.bytes.count - start), at: start)
+    }
+
+    /// A field whose value is itself a list of tagged fields, which `build` writes.
+    public mutating func group(_ tag: UInt64, _ build: (inout DetailsWriter) -> Void) {
+        writer.varint(tag)
+        let start = writer.bytes.count
+        build(&self)
+        writer.insertVarint(UInt64(writer.bytes.count - start), at: start)
     }
 
     public mutating func text(_ tag: UInt64, _ value: String?) {
         guard let value else { return }
-        field(tag) { $0.raw(Array(value.utf8)) }
+        writer.varint(tag)
+        writer.text(value)
     }
 
     public mutating func number(_ tag: UInt64, _ value: Int64?) {
         guard let value else { return }
         // Zig-zag, so the occasional negative number stays short too.
-        field(tag) { $0.varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+        let encoded = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        writer.varint(tag)
+        writer.varint(UInt64(BinaryWriter.varintLength(encoded)))
+        writer.varint(encoded)
     }
 }
 
@@ -65,7 +80,7 @@ public struct DetailsReader: Sendable {
             guard let fieldTag = try? reader.varint(), let length = try? reader.length() else { return }
             let start = reader.offset
             if fieldTag == tag { body(start..<(start + length)) }
-            guard (try? reader.raw(length)) != nil else { return }
+            guard (try? reader.skip(length)) != nil else { return }
         }
     }
 

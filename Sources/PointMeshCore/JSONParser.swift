@@ -24,7 +24,12 @@ public struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -106,7 +111,29 @@ public struct JSONParser {
 
     private mutating func string() throws(Failure) -> String {
         index += 1
-        var output: [UInt8] = []
+        // Most strings (keys, ids) are plain ASCII without escapes: take them in one slice.
+        var end = index, ascii = true
+        scan: while end < bytes.count {
+            switch bytes[end] {
+            case UInt8(ascii: "\""):
+                let slice = bytes[index..<end]
+                let text: String
+                if ascii {
+                    text = String(decoding: slice, as: UTF8.self)
+                } else {
+                    guard let valid = String(validating: slice, as: UTF8.self) else { throw .invalid("string is not valid UTF-8") }
+                    text = valid
+                }
+                index = end + 1
+                return text
+            case UInt8(ascii: "\\"), 0x00..<0x20: break scan
+            case 0x80...: ascii = false
+            default: break
+            }
+            end += 1
+        }
+        var output = Array(bytes[index..<end])
+        index = end
         while true {
             guard let byte = peek() else { throw .invalid("unterminated string") }
             index += 1
@@ -189,12 +216,26 @@ public struct JSONParser {
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
             guard try skipRequiredDigits() else { throw .invalid("invalid number at byte \(start)") }
         }
+        if integral, let integer = Self.integer(bytes[start..<index]) { return .integer(integer) }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if integral, let integer = Int64(text) { return .integer(integer) }
         // A number beyond a double's range would become infinity, which JSON can't say: echoed
         // back it would be `inf` (the seeded fuzz test found it).
         guard let value = Double(text), value.isFinite else { throw .invalid("number out of range at byte \(start)") }
         return .number(value)
+    }
+
+    /// An optional minus and digits as an `Int64`; nil when it overflows.
+    private static func integer(_ digits: ArraySlice<UInt8>) -> Int64? {
+        let negative = digits.first == UInt8(ascii: "-")
+        var value: Int64 = 0
+        for digit in digits.dropFirst(negative ? 1 : 0) {
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(Int64(digit &- UInt8(ascii: "0")))
+                : shifted.addingReportingOverflow(Int64(digit &- UInt8(ascii: "0")))
+            guard !overflowA, !overflowB else { return nil }
+            value = next
+        }
+        return value
     }
 
     private mutating func skipDigits() {

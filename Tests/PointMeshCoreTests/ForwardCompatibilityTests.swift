@@ -31,6 +31,29 @@ func futureEntry(sequence: Int64, account: String = "alice", points: Int64 = 25)
         #expect(try decoded.details.reader().value(42) == [0xde, 0xad, 0xbe, 0xef], "an unknown detail is kept")
     }
 
+    /// Details are written in place with each length put in front afterwards: the bytes must be
+    /// `tag | length | value` exactly, for nested groups and for lengths of two varint bytes.
+    @Test func detailsAreTagLengthValueAtEveryLengthAndDepth() throws {
+        let long = String(repeating: "x", count: 200)
+        var writer = DetailsWriter()
+        writer.number(1, -3)
+        writer.group(2) { group in
+            group.text(1, long)
+            group.group(2) { $0.number(1, 300) }
+        }
+        writer.text(3, "end")
+        let inner: [UInt8] = [1, 2, 0xd8, 0x04]  // 300, zig-zag 600
+        let groupValue: [UInt8] = [1, 0xc8, 0x01] + Array(long.utf8) + [2, UInt8(inner.count)] + inner
+        let expected: [UInt8] = [1, 1, 5] + [2, UInt8(groupValue.count & 0x7f) | 0x80, UInt8(groupValue.count >> 7)] + groupValue
+            + [3, 3] + Array("end".utf8)
+        #expect(writer.details.bytes == expected)
+        let reader = try writer.details.reader()
+        #expect(try reader.number(1) == -3)
+        #expect(try reader.text(3) == "end")
+        let group = try EntryDetails(bytes: try #require(reader.value(2))).reader()
+        #expect(try group.text(1) == long)
+    }
+
     /// An entry of a newer format (2) comes back out as format 2 with its extra bytes: a node
     /// that only knows format 1 forwards it as received, and its hash chain agrees.
     @Test func aNewerFormatIsForwardedAsReceived() throws {

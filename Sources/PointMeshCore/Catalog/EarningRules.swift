@@ -36,43 +36,60 @@ public enum EarningRules {
         }
     }
 
-    /// A receipt's lines: its items, then the part of the amount they don't cover.
+    /// A receipt's lines: its items' amounts summed per category (in first-seen order), then the
+    /// part of the amount they don't cover. Every rule here is linear in a line's fen and looks
+    /// only at its category, so summing per category changes no result and leaves fewer lines.
     public static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
-        var lines: [(category: CategoryID?, fen: Int64)] = items.map { ($0.category, $0.amount.value) }
-        let rest = amount.value - items.reduce(0) { $0 + $1.amount.value }
+        var lines: [(category: CategoryID?, fen: Int64)] = []
+        var covered: Int64 = 0
+        for item in items {
+            covered += item.amount.value
+            if let index = lines.firstIndex(where: { $0.category == item.category }) {
+                lines[index].fen += item.amount.value
+            } else {
+                lines.append((item.category, item.amount.value))
+            }
+        }
+        let rest = amount.value - covered
         if rest > 0 { lines.append((nil, rest)) }
         return lines
     }
 
     /// The earning of a receipt under `campaigns` (those in force for its store and instant).
+    /// This runs on the writer thread for every purchase: campaigns are visited by index, in id
+    /// order, and never copied.
     public static func earning(amount: Fen, items: [PurchaseItem], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
         // Most purchases: the base rate alone.
         if campaigns.isEmpty, green.isEmpty || items.isEmpty { return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: []) }
         let lines = lines(amount: amount, items: items)
-        let greenFen = lines.reduce(Int64(0)) { $0 + ($1.category.map(green.contains) == true ? $1.fen : 0) }
-        var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
-        let sorted = campaigns.sorted { $0.id < $1.id }
-        var eligible: [CampaignID: Int64] = [:]
-        for line in lines {
-            var best: Campaign?
-            for campaign in sorted where campaign.matches(line.category) {
-                guard case .multiplier(let n) = campaign.effect else { continue }
-                if case .multiplier(let m)? = best?.effect, m >= n { continue }
-                best = campaign
-            }
-            if let best { eligible[best.id, default: 0] += line.fen }
+        var greenFen: Int64 = 0
+        if !green.isEmpty {
+            for line in lines { if let category = line.category, green.contains(category) { greenFen += line.fen } }
         }
-        for campaign in sorted {
+        var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
+        let order = campaigns.indices.sorted { campaigns[$0].id < campaigns[$1].id }
+        // Each line's fen go to its largest multiplier, the first in id order on a tie.
+        var eligible = [Int64](repeating: 0, count: campaigns.count)
+        for line in lines {
+            var best: Int?, largest: Int64 = 0
+            for index in order {
+                guard case .multiplier(let n) = campaigns[index].effect, n > largest, campaigns[index].matches(line.category) else { continue }
+                best = index
+                largest = n
+            }
+            if let best { eligible[best] += line.fen }
+        }
+        for index in order {
             let points: Points
-            switch campaign.effect {
+            switch campaigns[index].effect {
             case .multiplier(let n):
-                guard let fen = eligible[campaign.id] else { continue }
-                points = Points(scaled(fen, by: n - 1))
+                guard eligible[index] > 0 else { continue }
+                points = Points(scaled(eligible[index], by: n - 1))
             case .bonus(let bonus):
-                guard lines.contains(where: { campaign.matches($0.category) }) else { continue }
+                guard lines.contains(where: { campaigns[index].matches($0.category) }) else { continue }
                 points = bonus
             }
-            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green)) }
+            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaigns[index].id, points: points, green: campaigns[index].green)) }
         }
         return result
     }

@@ -40,33 +40,33 @@ public enum LotEvents {
     }
 
     public static func add(_ terms: Terms, to writer: inout DetailsWriter) {
-        var field = DetailsWriter()
-        field.number(1, Int64(terms.move))
-        field.number(2, terms.maturesAt)
-        field.number(3, terms.expiresAt)
-        field.text(4, terms.policy.rawValue)
-        if terms.green { field.number(5, 1) }
-        writer.field(termsTag) { $0.raw(field.details.bytes) }
+        writer.group(termsTag) { field in
+            field.number(1, Int64(terms.move))
+            field.number(2, terms.maturesAt)
+            field.number(3, terms.expiresAt)
+            field.text(4, terms.policy.rawValue)
+            if terms.green { field.number(5, 1) }
+        }
     }
 
     /// Declares that debiting move `move` takes green (or regular) lots first; `exclusive`: only those.
     public static func addGreenPreference(move: Int, green: Bool, exclusive: Bool = false, to writer: inout DetailsWriter) {
-        var field = DetailsWriter()
-        field.number(1, Int64(move))
-        field.number(2, green ? 1 : 0)
-        if exclusive { field.number(3, 1) }
-        writer.field(greenTag) { $0.raw(field.details.bytes) }
+        writer.group(greenTag) { field in
+            field.number(1, Int64(move))
+            field.number(2, green ? 1 : 0)
+            if exclusive { field.number(3, 1) }
+        }
     }
 
     public static func addPreferring(_ source: String, to writer: inout DetailsWriter) { writer.text(preferringTag, source) }
 
     /// Declares that debiting move `move` takes the lots expiring at `expiresAt` first.
     public static func addMoved(move: Int, expiresAt: Int64, green: Bool = false, to writer: inout DetailsWriter) {
-        var field = DetailsWriter()
-        field.number(1, Int64(move))
-        field.number(2, expiresAt)
-        if green { field.number(3, 1) }
-        writer.field(movedTag) { $0.raw(field.details.bytes) }
+        writer.group(movedTag) { field in
+            field.number(1, Int64(move))
+            field.number(2, expiresAt)
+            if green { field.number(3, 1) }
+        }
     }
 
     /// Declares that the entry's moves stand only inside `family` (`FamilyCondition`).
@@ -80,11 +80,11 @@ public enum LotEvents {
     public static func addSubject(_ account: AccountID, to writer: inout DetailsWriter) { writer.text(subjectTag, account.rawValue) }
 
     public static func add(_ lotExtension: LotExtension, to writer: inout DetailsWriter) {
-        var field = DetailsWriter()
-        field.number(1, lotExtension.expiring.lowerBound)
-        field.number(2, lotExtension.expiring.upperBound)
-        field.number(3, lotExtension.days)
-        writer.field(extensionTag) { $0.raw(field.details.bytes) }
+        writer.group(extensionTag) { field in
+            field.number(1, lotExtension.expiring.lowerBound)
+            field.number(2, lotExtension.expiring.upperBound)
+            field.number(3, lotExtension.days)
+        }
     }
 
     /// Accounts named as subjects, for the store's history index (`LedgerEntry.customerAccounts`).

@@ -14,6 +14,8 @@ enum CommonDetails {
 /// RFC 3339 times, none of which need escaping.
 struct AnswerWriter {
     private var output: [UInt8] = [UInt8(ascii: "{")]
+    /// Whether the next key needs a comma before it (not first in its object).
+    private var afterValue = false
 
     mutating func id(_ key: String, _ value: String) {
         self.key(key)
@@ -22,15 +24,40 @@ struct AnswerWriter {
         output.append(UInt8(ascii: "\""))
     }
 
-    mutating func number(_ key: String, _ value: Int64) {
+    /// An id given as its UTF-8 bytes (read from an entry's details).
+    mutating func id(_ key: String, bytes: ArraySlice<UInt8>) {
         self.key(key)
-        output.append(contentsOf: String(value).utf8)
+        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: bytes)
+        output.append(UInt8(ascii: "\""))
     }
 
-    /// A value already written as JSON (made of ids and integers only).
-    mutating func raw(_ key: String, _ json: String) {
+    mutating func number(_ key: String, _ value: Int64) {
         self.key(key)
-        output.append(contentsOf: json.utf8)
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        // Digits least significant first, then turned around where they stand.
+        var magnitude = value.magnitude
+        let start = output.count
+        repeat {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        output[start...].reverse()
+    }
+
+    /// An array of objects, each written by `element` (keys in sorted order again).
+    mutating func objects<Element>(_ key: String, _ elements: [Element], _ element: (inout AnswerWriter, Element) -> Void) {
+        self.key(key)
+        output.append(UInt8(ascii: "["))
+        for (index, item) in elements.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(UInt8(ascii: "{"))
+            afterValue = false
+            element(&self, item)
+            output.append(UInt8(ascii: "}"))
+        }
+        output.append(UInt8(ascii: "]"))
+        afterValue = true
     }
 
     mutating func flag(_ key: String, _ value: Bool) {
@@ -39,24 +66,29 @@ struct AnswerWriter {
     }
 
     private mutating func key(_ key: String) {
-        if output.count > 1 { output.append(UInt8(ascii: ",")) }
+        if afterValue { output.append(UInt8(ascii: ",")) }
+        afterValue = true
         output.append(UInt8(ascii: "\""))
         output.append(contentsOf: key.utf8)
         output.append(contentsOf: "\":".utf8)
     }
 
-    var bytes: [UInt8] { output + [UInt8(ascii: "}")] }
+    var bytes: [UInt8] {
+        var closed = output
+        closed.append(UInt8(ascii: "}"))
+        return closed
+    }
 
     /// The answer every write that moves a customer's points gives: the account, its balance
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
     /// pending, `pending_until`. `balance`: the balance after, when the caller read it already.
     /// `pooledTo`: the pool an auto-pooled earning went to. `earning`:
-    /// an earning's campaign breakdown (JSON) and green points. `reward`: a redemption's reward
+    /// an earning's campaign breakdown (ids as recorded) and green points. `reward`: a redemption's reward
     /// and, for a bill deduction, the discount in fen.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64, balance: Int64? = nil,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
-                            earning: (campaigns: String, green: Points)? = nil,
+                            earning: (campaigns: [(id: ArraySlice<UInt8>, points: Int64)], green: Points)? = nil,
                             reward: (id: String, discount: Int64?)? = nil) throws(DecodingError) -> [UInt8] {
         var answer = AnswerWriter()
         answer.id("account_id", customer.rawValue)
@@ -65,7 +97,12 @@ struct AnswerWriter {
         } else {
             answer.number("balance", try CommonDetails.balanceAfter(entry))
         }
-        if let earning { answer.raw("campaigns", earning.campaigns) }
+        if let earning {
+            answer.objects("campaigns", earning.campaigns) { object, campaign in
+                object.id("campaign_id", bytes: campaign.id)
+                object.number("points", campaign.points)
+            }
+        }
         answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
         answer.number("debt_delta", MoveEffects.change(of: entry.moves, for: LedgerAccount(customer)).debt.value)
         answer.id("entry_id", entry.id.description)

@@ -180,11 +180,11 @@ public enum Earn: EntryKindRule {
         }
         writeCommon(receipt: request.receipt, amount: request.amount, items: request.items, to: &writer)
         for campaign in earning.campaigns {
-            var field = DetailsWriter()
-            field.text(1, campaign.campaign.rawValue)
-            field.number(2, campaign.points.value)
-            if campaign.green { field.number(3, 1) }
-            writer.field(Tag.campaign) { $0.raw(field.details.bytes) }
+            writer.group(Tag.campaign) { field in
+                field.text(1, campaign.campaign.rawValue)
+                field.number(2, campaign.points.value)
+                if campaign.green { field.number(3, 1) }
+            }
         }
         for campaign in facts.campaigns where !earning.campaigns.contains(where: { $0.campaign == campaign.id }) {
             writer.text(Tag.considered, campaign.id.rawValue)
@@ -227,11 +227,11 @@ public enum Earn: EntryKindRule {
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
         for item in items {
-            var line = DetailsWriter()
-            line.text(1, item.sku.rawValue)
-            line.text(2, item.category.rawValue)
-            line.number(3, item.amount.value)
-            writer.field(Tag.item) { $0.raw(line.details.bytes) }
+            writer.group(Tag.item) { line in
+                line.text(1, item.sku.rawValue)
+                line.text(2, item.category.rawValue)
+                line.number(3, item.amount.value)
+            }
         }
     }
 
@@ -294,23 +294,25 @@ public enum Earn: EntryKindRule {
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         guard let credited = entry.moves.first?.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
         // One pass over the details for the few fields the answer shows.
-        var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [String] = []
+        var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [(id: ArraySlice<UInt8>, points: Int64)] = []
         var reader = BinaryReader(entry.details.bytes)
         while !reader.isAtEnd {
-            let tag = try reader.varint(), value = try reader.raw(try reader.length())
+            let tag = try reader.varint(), length = try reader.length()
             switch tag {
-            case CommonDetails.balanceAfter: balance = try DetailsReader.number(value)
-            case Tag.member: member = AccountID(unchecked: String(decoding: value, as: UTF8.self))
-            case Tag.green: green = try DetailsReader.number(value)
+            case CommonDetails.balanceAfter: balance = try DetailsReader.number(try reader.raw(length))
+            case Tag.member: member = AccountID(unchecked: String(decoding: try reader.raw(length), as: UTF8.self))
+            case Tag.green: green = try DetailsReader.number(try reader.raw(length))
             case Tag.campaign:
-                let field = DetailsReader(value)
-                campaigns.append(#"{"campaign_id":"\#(try field.text(1) ?? "")","points":\#(try field.number(2) ?? 0)}"#)
-            default: break
+                let field = DetailsReader(try reader.raw(length))
+                // Written into the JSON answer as they are: only an id's characters may pass.
+                guard let id = field.value(1), !id.isEmpty, id.allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
+                campaigns.append((id[...], try field.number(2) ?? 0))
+            default: try reader.skip(length)  // the receipt's lines and the rest: skipped, not copied
             }
         }
         return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned(entry).value, balance: balance,
                                             replayed: replayed, lot: try LotEvents.firstTerms(of: entry), pooledTo: member == nil ? nil : credited,
-                                            earning: (campaigns: "[" + campaigns.joined(separator: ",") + "]", green: Points(green)))
+                                            earning: (campaigns: campaigns, green: Points(green)))
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
