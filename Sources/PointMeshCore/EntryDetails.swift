@@ -48,6 +48,9 @@ public struct DetailsWriter: Sendable {
         writer.insertVarint(UInt64(writer.bytes.count - start), at: start)
     }
 
+    /// Fields written before (by another `DetailsWriter`), as they are.
+    public mutating func append(_ fields: EntryDetails) { writer.raw(fields.bytes) }
+
     public mutating func text(_ tag: UInt64, _ value: String?) {
         guard let value else { return }
         writer.varint(tag)

@@ -60,7 +60,8 @@ public struct JSONParser {
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         index += 1
-        var fields: [String: JSONValue] = [:]
+        // Room for a request's usual handful of fields, so small objects never grow and rehash.
+        var fields = [String: JSONValue](minimumCapacity: 8)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1

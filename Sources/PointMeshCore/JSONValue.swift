@@ -120,12 +120,25 @@ public enum RequestError: Error, Equatable, Sendable {
 /// limits its API description is generated from.
 public struct JSONObject: Sendable {
     public let fields: [String: JSONValue]
+    /// Where this object is, for messages: the array's path and the element's index when it is
+    /// an array element (`items` and 2: `items[2].`), put together only when a message needs it.
+    private let container: String
+    private let element: Int?
+
     /// Prefix for field names in messages (`items[2].`), empty at the top level.
-    public let path: String
+    public var path: String { element.map { "\(container)[\($0)]." } ?? container }
 
     public init(fields: [String: JSONValue], path: String) {
         self.fields = fields
-        self.path = path
+        container = path
+        element = nil
+    }
+
+    /// Element `index` of the array at `array` (a full path such as `items`).
+    init(fields: [String: JSONValue], array: String, index: Int) {
+        self.fields = fields
+        container = array
+        element = index
     }
 
     /// Refuses a field the schema does not define: a misspelt optional field (`"itemz"`) would
@@ -263,11 +276,13 @@ public struct JSONObject: Sendable {
         guard case .array(let elements) = value else { throw .invalidField(path + field.name, "must be an array, not \(value.typeName)") }
         guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
         var objects: [JSONObject] = []
+        objects.reserveCapacity(elements.count)
+        let array = path + field.name
         for (index, element) in elements.enumerated() {
             guard case .object(let fields) = element else {
-                throw .invalidField("\(path)\(field.name)[\(index)]", "must be an object, not \(element.typeName)")
+                throw .invalidField("\(array)[\(index)]", "must be an object, not \(element.typeName)")
             }
-            let object = JSONObject(fields: fields, path: "\(path)\(field.name)[\(index)].")
+            let object = JSONObject(fields: fields, array: array, index: index)
             try object.requireOnly(schema)
             objects.append(object)
         }

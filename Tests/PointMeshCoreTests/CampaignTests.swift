@@ -71,6 +71,29 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
 
     /// A campaign learned late adds, per line, only the multiplier beyond what the line already
     /// earned with; a bonus once; nothing when it was applied.
+    /// Lines of one category are summed before campaigns are matched: the earning must be what
+    /// the lines one by one give, in any order of the items.
+    @Test func perCategoryLinesEarnWhatSingleLinesEarn() {
+        let campaigns = [campaign("a", .multiplier(3), categories: [tea]), campaign("b", .multiplier(2)), campaign("c", .bonus(Points(7)), categories: [rice])]
+        let items = [item(tea, 150), item(rice, 99), item(tea, 250), item(organic, 101), item(rice, 1)]
+        let lines = EarningRules.lines(amount: Fen(700), items: items)
+        #expect(lines.map(\.category) == [tea, rice, organic, nil])
+        #expect(lines.map(\.fen) == [400, 100, 101, 99])
+        let earning = EarningRules.earning(amount: Fen(700), items: items, campaigns: campaigns, green: [organic])
+        // tea 400 fen at 3×: 8 more; rice 100, organic 101 and the rest 99 at 2×: 3 more; the bonus 7.
+        #expect(earning.campaigns.map(\.points) == [Points(8), Points(3), Points(7)])
+        #expect(earning.greenBase == Points(1))
+        #expect(EarningRules.earning(amount: Fen(700), items: items.reversed(), campaigns: campaigns.reversed(), green: [organic]) == earning)
+    }
+
+    /// A purchase's request hash is stored with its entry and compared when the same receipt is
+    /// sent again, also to an upgraded node: its canonical form must not change.
+    @Test func aPurchasesCanonicalFormIsStable() {
+        let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(12345),
+                                   items: [item(tea, 600), item(rice, 5)], budgetOverride: "launch")
+        #expect(Earn.canonicalForm(request) == "purchase\nR1\nalice\n12345\nitem\tsku\ttea\t600\nitem\tsku\trice\t5\noverride\tlaunch\n")
+    }
+
     @Test func lateCreditsAddOnlyWhatIsMissing() {
         let double = campaign("double", .multiplier(2)), tea3 = campaign("tea3", .multiplier(3), categories: [tea])
         let items = [item(tea, 3_000)]

@@ -59,9 +59,15 @@ public enum EarningRules {
     /// This runs on the writer thread for every purchase: campaigns are visited by index, in id
     /// order, and never copied.
     public static func earning(amount: Fen, items: [PurchaseItem], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+        earning(amount: amount, lines: lines(amount: amount, items: items), campaigns: campaigns, green: green)
+    }
+
+    /// `earning`, given the receipt's `lines(amount:items:)`.
+    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
         // Most purchases: the base rate alone.
-        if campaigns.isEmpty, green.isEmpty || items.isEmpty { return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: []) }
-        let lines = lines(amount: amount, items: items)
+        if campaigns.isEmpty, green.isEmpty || !lines.contains(where: { $0.category != nil }) {
+            return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: [])
+        }
         var greenFen: Int64 = 0
         if !green.isEmpty {
             for line in lines { if let category = line.category, green.contains(category) { greenFen += line.fen } }

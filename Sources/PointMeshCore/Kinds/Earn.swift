@@ -7,10 +7,19 @@ public enum Earn: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var receipt: ReceiptID
         public var account: AccountID
-        public var amount: Fen
-        public var items: [PurchaseItem]
+        public var amount: Fen { didSet { lines = EarningRules.lines(amount: amount, items: items) } }
+        public var items: [PurchaseItem] {
+            didSet {
+                lines = EarningRules.lines(amount: amount, items: items)
+                recordedItems = Earn.recorded(items)
+            }
+        }
         /// Why the issuance budget may be exceeded, when it may.
         public var budgetOverride: String?
+        /// Derived from `amount` and `items` where the request is made (on the event loop), so
+        /// the single writer neither sums the lines per category nor encodes them.
+        private(set) var lines: [(category: CategoryID?, fen: Int64)]
+        private(set) var recordedItems: EntryDetails
 
         public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = [], budgetOverride: String? = nil) {
             self.receipt = receipt
@@ -18,6 +27,20 @@ public enum Earn: EntryKindRule {
             self.amount = amount
             self.items = items
             self.budgetOverride = budgetOverride
+            lines = EarningRules.lines(amount: amount, items: items)
+            recordedItems = Earn.recorded(items)
+        }
+
+        public static func == (lhs: Request, rhs: Request) -> Bool {
+            (lhs.receipt, lhs.account, lhs.amount, lhs.items, lhs.budgetOverride) == (rhs.receipt, rhs.account, rhs.amount, rhs.items, rhs.budgetOverride)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(receipt)
+            hasher.combine(account)
+            hasher.combine(amount)
+            hasher.combine(items)
+            hasher.combine(budgetOverride)
         }
     }
 
@@ -98,8 +121,23 @@ public enum Earn: EntryKindRule {
     public static func idempotencyID(_ request: Request) -> String { request.receipt.rawValue }
 
     public static func canonicalForm(_ r: Request) -> String {
-        var text = "purchase\n\(r.receipt)\n\(r.account)\n\(r.amount)\n"
-        for item in r.items { text += "item\t\(item.sku)\t\(item.category)\t\(item.amount)\n" }
+        // Appended piece by piece: a receipt of many lines is built on the event loop for
+        // every purchase, and interpolation costs several times as much.
+        var text = "purchase\n"
+        text.reserveCapacity(64 + r.items.count * 40)
+        for part in [r.receipt.rawValue, r.account.rawValue, String(r.amount.value)] {
+            text += part
+            text += "\n"
+        }
+        for item in r.items {
+            text += "item\t"
+            text += item.sku.rawValue
+            text += "\t"
+            text += item.category.rawValue
+            text += "\t"
+            text += String(item.amount.value)
+            text += "\n"
+        }
         if let reason = r.budgetOverride { text += "override\t\(reason)\n" }
         return text
     }
@@ -152,7 +190,7 @@ public enum Earn: EntryKindRule {
     /// return window. Debt is repaid from them; inside a return window, from this lot itself
     /// (the only points a refund of this receipt may cancel without making debt).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let earning = EarningRules.earning(amount: request.amount, items: request.items, campaigns: facts.campaigns, green: facts.green)
+        let earning = EarningRules.earning(amount: request.amount, lines: request.lines, campaigns: facts.campaigns, green: facts.green)
         let earned = earning.total
         let month = CalendarMonth(containing: context.now)
         if request.budgetOverride == nil, let limit = BudgetLimit.exceeded(facts.budgets, by: earned) {
@@ -178,7 +216,7 @@ public enum Earn: EntryKindRule {
             moves.append(Move(debit: credited, credit: .debtOwed, amount: repaid, asset: .debt))
             if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
         }
-        writeCommon(receipt: request.receipt, amount: request.amount, items: request.items, to: &writer)
+        writeCommon(receipt: request.receipt, amount: request.amount, items: request.recordedItems, to: &writer)
         for campaign in earning.campaigns {
             writer.group(Tag.campaign) { field in
                 field.text(1, campaign.campaign.rawValue)
@@ -217,15 +255,21 @@ public enum Earn: EntryKindRule {
         var writer = DetailsWriter()
         if let terms { LotEvents.add(terms, to: &writer) }
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
-        writeCommon(receipt: receipt, amount: amount, items: items, to: &writer)
+        writeCommon(receipt: receipt, amount: amount, items: recorded(items), to: &writer)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
         return writer.details
     }
 
-    /// The receipt, its amount and its items.
-    private static func writeCommon(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], to writer: inout DetailsWriter) {
+    /// The receipt, its amount and its items (`recorded(_:)`).
+    private static func writeCommon(receipt: ReceiptID, amount: Fen, items: EntryDetails, to writer: inout DetailsWriter) {
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
+        writer.append(items)
+    }
+
+    /// A receipt's items as an earning records them: one field each.
+    static func recorded(_ items: [PurchaseItem]) -> EntryDetails {
+        var writer = DetailsWriter()
         for item in items {
             writer.group(Tag.item) { line in
                 line.text(1, item.sku.rawValue)
@@ -233,6 +277,7 @@ public enum Earn: EntryKindRule {
                 line.number(3, item.amount.value)
             }
         }
+        return writer.details
     }
 
     /// Every campaign the earning was decided with: those that added points and those in
