@@ -139,6 +139,7 @@ public struct PreparedWrite: Sendable {
         let empty = !body.contains { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } && !Kind.requestFields.contains(where: \.required)
         let object = empty ? JSONObject(fields: [:], path: "") : try JSONValue.object(from: body)
         try object.requireOnly(Kind.requestFields)
+        guard !Kind.pathFields.isEmpty else { return try Kind.request(from: object) }
         var fields = object.fields
         for field in Kind.pathFields { fields[field.name] = path[field.name].map(JSONValue.string) }
         return try Kind.request(from: JSONObject(fields: fields, path: object.path))

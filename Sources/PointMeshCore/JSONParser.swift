@@ -11,16 +11,25 @@ public struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
+    private var document: JSONDocument
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        document = JSONDocument(bytes: bytes)
+    }
 
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        try document(bytes).value(0)
+    }
+
+    /// `bytes` as a document whose first node is the top-level value.
+    static func document(_ bytes: [UInt8]) throws(Failure) -> JSONDocument {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
-        let value = try parser.value(depth: 0)
+        try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw .invalid("unexpected data after the JSON value at byte \(parser.index)") }
-        return value
+        return parser.document
     }
 
     private mutating func skipWhitespace() {
@@ -34,99 +43,129 @@ public struct JSONParser {
 
     private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    private mutating func expect(_ literal: StaticString, _ value: JSONValue) throws(Failure) -> JSONValue {
+    private mutating func expect(_ literal: StaticString) throws(Failure) {
         let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
         guard bytes.count - index >= expected.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
             throw .invalid("invalid literal at byte \(index)")
         }
         index += expected.count
-        return value
     }
 
-    private mutating func value(depth: Int) throws(Failure) -> JSONValue {
+    /// Appends a leaf node (its `after` is the next node).
+    private mutating func leaf(_ node: JSONDocument.Node) {
+        var node = node
+        node.after = Int32(document.nodes.count + 1)
+        document.nodes.append(node)
+    }
+
+    private mutating func value(depth: Int) throws(Failure) {
         guard depth < Self.maximumDepth else { throw .invalid("nesting deeper than \(Self.maximumDepth)") }
         guard let byte = peek() else { throw .invalid("unexpected end of input") }
         switch byte {
-        case UInt8(ascii: "{"): return try object(depth: depth)
-        case UInt8(ascii: "["): return try array(depth: depth)
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): return try expect("true", .bool(true))
-        case UInt8(ascii: "f"): return try expect("false", .bool(false))
-        case UInt8(ascii: "n"): return try expect("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        case UInt8(ascii: "{"): try object(depth: depth)
+        case UInt8(ascii: "["): try array(depth: depth)
+        case UInt8(ascii: "\""): try string()
+        case UInt8(ascii: "t"):
+            try expect("true")
+            leaf(JSONDocument.Node(kind: .bool, flag: true))
+        case UInt8(ascii: "f"):
+            try expect("false")
+            leaf(JSONDocument.Node(kind: .bool, flag: false))
+        case UInt8(ascii: "n"):
+            try expect("null")
+            leaf(JSONDocument.Node(kind: .null))
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
         default: throw .invalid("unexpected character at byte \(index)")
         }
     }
 
-    private mutating func object(depth: Int) throws(Failure) -> JSONValue {
+    /// Keys are compared by bytes with the object's earlier keys; an object of many keys keeps
+    /// them in a set instead.
+    private mutating func object(depth: Int) throws(Failure) {
         index += 1
-        // Room for a request's usual handful of fields, so small objects never grow and rehash.
-        var fields = [String: JSONValue](minimumCapacity: 8)
+        let node = document.nodes.count
+        document.nodes.append(JSONDocument.Node(kind: .object))
+        defer { document.nodes[node].after = Int32(document.nodes.count) }
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
-            return .object(fields)
+            return
         }
+        var keys: [Int] = [], manyKeys: Set<String> = []
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw .invalid("expected a string key at byte \(index)") }
-            let key = try string()
+            let key = document.nodes.count
+            try string()
+            if keys.count < 32 {
+                for earlier in keys where sameKey(earlier, key) { throw .invalid("duplicate key \"\(document.string(key))\"") }
+                keys.append(key)
+                if keys.count == 32 { manyKeys = Set(keys.map(document.string)) }
+            } else if !manyKeys.insert(document.string(key)).inserted {
+                throw .invalid("duplicate key \"\(document.string(key))\"")
+            }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw .invalid("expected ':' at byte \(index)") }
             index += 1
             skipWhitespace()
-            let value = try value(depth: depth + 1)
-            guard fields.updateValue(value, forKey: key) == nil else { throw .invalid("duplicate key \"\(key)\"") }
+            try value(depth: depth + 1)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(fields)
+                return
             default: throw .invalid("expected ',' or '}' at byte \(index)")
             }
         }
     }
 
-    private mutating func array(depth: Int) throws(Failure) -> JSONValue {
+    private func sameKey(_ a: Int, _ b: Int) -> Bool {
+        let first = document.nodes[a], second = document.nodes[b]
+        guard first.flag, second.flag else { return document.string(a) == document.string(b) }
+        return bytes[Int(first.start)..<Int(first.end)].elementsEqual(bytes[Int(second.start)..<Int(second.end)])
+    }
+
+    private mutating func array(depth: Int) throws(Failure) {
         index += 1
-        var elements: [JSONValue] = []
+        let node = document.nodes.count
+        document.nodes.append(JSONDocument.Node(kind: .array))
+        defer { document.nodes[node].after = Int32(document.nodes.count) }
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth + 1))
+            try value(depth: depth + 1)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(elements)
+                return
             default: throw .invalid("expected ',' or ']' at byte \(index)")
             }
         }
     }
 
-    private mutating func string() throws(Failure) -> String {
+    /// A string node: plain ASCII without escapes (most keys and ids) is kept as its byte range;
+    /// anything else is decoded and validated now and kept in the document's strings.
+    private mutating func string() throws(Failure) {
         index += 1
-        // Most strings (keys, ids) are plain ASCII without escapes: take them in one slice.
         var end = index, ascii = true
         scan: while end < bytes.count {
             switch bytes[end] {
             case UInt8(ascii: "\""):
-                let slice = bytes[index..<end]
-                let text: String
                 if ascii {
-                    text = String(decoding: slice, as: UTF8.self)
+                    leaf(JSONDocument.Node(kind: .string, flag: true, start: Int32(index), end: Int32(end)))
                 } else {
-                    guard let valid = String(validating: slice, as: UTF8.self) else { throw .invalid("string is not valid UTF-8") }
-                    text = valid
+                    guard let valid = String(validating: bytes[index..<end], as: UTF8.self) else { throw .invalid("string is not valid UTF-8") }
+                    decoded(valid)
                 }
                 index = end + 1
-                return text
+                return
             case UInt8(ascii: "\\"), 0x00..<0x20: break scan
             case 0x80...: ascii = false
             default: break
@@ -141,7 +180,7 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 guard let text = String(validating: output, as: UTF8.self) else { throw .invalid("string is not valid UTF-8") }
-                return text
+                return decoded(text)
             case UInt8(ascii: "\\"):
                 guard let escaped = peek() else { throw .invalid("unterminated escape") }
                 index += 1
@@ -161,6 +200,11 @@ public struct JSONParser {
                 output.append(byte)
             }
         }
+    }
+
+    private mutating func decoded(_ text: String) {
+        leaf(JSONDocument.Node(kind: .string, flag: false, scalar: Int64(document.strings.count)))
+        document.strings.append(text)
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
@@ -195,7 +239,7 @@ public struct JSONParser {
         return Array(String(Character(unicode)).utf8)
     }
 
-    private mutating func number() throws(Failure) -> JSONValue {
+    private mutating func number() throws(Failure) {
         let start = index
         if peek() == UInt8(ascii: "-") { index += 1 }
         guard let first = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { throw .invalid("invalid number at byte \(start)") }
@@ -217,12 +261,12 @@ public struct JSONParser {
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
             guard try skipRequiredDigits() else { throw .invalid("invalid number at byte \(start)") }
         }
-        if integral, let integer = Self.integer(bytes[start..<index]) { return .integer(integer) }
+        if integral, let integer = Self.integer(bytes[start..<index]) { return leaf(JSONDocument.Node(kind: .integer, scalar: integer)) }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         // A number beyond a double's range would become infinity, which JSON can't say: echoed
         // back it would be `inf` (the seeded fuzz test found it).
         guard let value = Double(text), value.isFinite else { throw .invalid("number out of range at byte \(start)") }
-        return .number(value)
+        leaf(JSONDocument.Node(kind: .number, scalar: Int64(bitPattern: value.bitPattern)))
     }
 
     /// An optional minus and digits as an `Int64`; nil when it overflows.

@@ -26,17 +26,17 @@ public enum JSONValue: Hashable, Sendable {
     /// Parses a request body that must be one JSON object.
     public static func object(from body: [UInt8]) throws(RequestError) -> JSONObject {
         if body.isEmpty { throw .invalidJSON("request body is empty; send a JSON object") }
-        let value: JSONValue
+        let document: JSONDocument
         do {
-            value = try JSONParser.parse(body)
+            document = try JSONParser.document(body)
         } catch {
             guard case .invalid(let why) = error else { throw .invalidJSON("request body is not valid JSON") }
             throw .invalidJSON("request body is not valid JSON: \(why)")
         }
-        guard case .object(let fields) = value else {
-            throw .invalidJSON("request body must be a JSON object, not \(value.typeName)")
+        guard document.isObject(0) else {
+            throw .invalidJSON("request body must be a JSON object, not \(document.value(0).typeName)")
         }
-        return JSONObject(fields: fields, path: "")
+        return JSONObject(document: document, node: 0, path: "")
     }
 
     /// Compact JSON with keys in sorted order.
@@ -119,7 +119,14 @@ public enum RequestError: Error, Equatable, Sendable {
 /// The accessors take the field's `FieldSpec`, so a request is read with the very names and
 /// limits its API description is generated from.
 public struct JSONObject: Sendable {
-    public let fields: [String: JSONValue]
+    /// The fields: a parsed request's are read in its document where they stand; an object
+    /// built in code holds a dictionary.
+    private enum Storage: Sendable {
+        case dictionary([String: JSONValue])
+        case document(JSONDocument, node: Int)
+    }
+
+    private let storage: Storage
     /// Where this object is, for messages: the array's path and the element's index when it is
     /// an array element (`items` and 2: `items[2].`), put together only when a message needs it.
     private let container: String
@@ -128,15 +135,31 @@ public struct JSONObject: Sendable {
     /// Prefix for field names in messages (`items[2].`), empty at the top level.
     public var path: String { element.map { "\(container)[\($0)]." } ?? container }
 
+    /// Every field, as values (made from the document when the object was parsed).
+    public var fields: [String: JSONValue] {
+        switch storage {
+        case .dictionary(let fields): return fields
+        case .document(let document, let node):
+            guard case .object(let fields) = document.value(node) else { return [:] }
+            return fields
+        }
+    }
+
     public init(fields: [String: JSONValue], path: String) {
-        self.fields = fields
+        storage = .dictionary(fields)
+        container = path
+        element = nil
+    }
+
+    init(document: JSONDocument, node: Int, path: String) {
+        storage = .document(document, node: node)
         container = path
         element = nil
     }
 
     /// Element `index` of the array at `array` (a full path such as `items`).
-    init(fields: [String: JSONValue], array: String, index: Int) {
-        self.fields = fields
+    private init(_ storage: Storage, array: String, index: Int) {
+        self.storage = storage
         container = array
         element = index
     }
@@ -146,15 +169,28 @@ public struct JSONObject: Sendable {
     public func requireOnly(_ schema: [FieldSpec]) throws(RequestError) {
         // A request has a handful of fields: scanning beats building a set on every request.
         var unknown: String?
-        for key in fields.keys where !schema.contains(where: { $0.name == key }) {
+        func consider(_ key: String) {
             if unknown.map({ key < $0 }) ?? true { unknown = key }
+        }
+        switch storage {
+        case .dictionary(let fields):
+            for key in fields.keys where !schema.contains(where: { $0.name == key }) { consider(key) }
+        case .document(let document, let node):
+            for member in document.members(of: node) where !schema.contains(where: { document.key(member.key, is: $0.name) }) {
+                consider(document.string(member.key))
+            }
         }
         guard let unknown else { return }
         throw .unknownField(path + unknown, expected: schema.map(\.name).sorted())
     }
 
     private func value(_ name: String) -> JSONValue? {
-        guard let value = fields[name], value != .null else { return nil }
+        let value: JSONValue?
+        switch storage {
+        case .dictionary(let fields): value = fields[name]
+        case .document(let document, let node): value = document.member(name, of: node).map(document.value)
+        }
+        guard let value, value != .null else { return nil }
         return value
     }
 
@@ -269,9 +305,47 @@ public struct JSONObject: Sendable {
         return flag
     }
 
+    /// An optional object field, checked against its schema (nil when absent).
+    public func object(_ field: FieldSpec) throws(RequestError) -> JSONObject? {
+        guard case .object(let schema) = field.type else { preconditionFailure("\(field.name) is not an object field") }
+        let nested: JSONObject
+        switch storage {
+        case .document(let document, let node):
+            guard let member = document.member(field.name, of: node), document.nodes[member].kind != .null else { return nil }
+            guard document.isObject(member) else {
+                throw .invalidField(path + field.name, "must be an object, not \(document.value(member).typeName)")
+            }
+            nested = JSONObject(document: document, node: member, path: path + field.name + ".")
+        case .dictionary:
+            guard let value = value(field.name) else { return nil }
+            guard case .object(let fields) = value else { throw .invalidField(path + field.name, "must be an object, not \(value.typeName)") }
+            nested = JSONObject(fields: fields, path: path + field.name + ".")
+        }
+        try nested.requireOnly(schema)
+        return nested
+    }
+
     /// The objects of an optional array field, each checked against the element schema.
     public func objects(_ field: FieldSpec) throws(RequestError) -> [JSONObject] {
         guard case .array(let schema, let maximumCount) = field.type else { preconditionFailure("\(field.name) is not an array field") }
+        // In a parsed document, the elements are read where they stand.
+        if case .document(let document, let node) = storage, let array = document.member(field.name, of: node),
+           document.nodes[array].kind == .array {
+            let elements = document.elements(of: array)
+            guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
+            var objects: [JSONObject] = []
+            objects.reserveCapacity(elements.count)
+            let arrayPath = path + field.name
+            for (index, element) in elements.enumerated() {
+                guard document.isObject(element) else {
+                    throw .invalidField("\(arrayPath)[\(index)]", "must be an object, not \(document.value(element).typeName)")
+                }
+                let object = JSONObject(.document(document, node: element), array: arrayPath, index: index)
+                try object.requireOnly(schema)
+                objects.append(object)
+            }
+            return objects
+        }
         guard let value = value(field.name) else { return [] }
         guard case .array(let elements) = value else { throw .invalidField(path + field.name, "must be an array, not \(value.typeName)") }
         guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
@@ -282,7 +356,7 @@ public struct JSONObject: Sendable {
             guard case .object(let fields) = element else {
                 throw .invalidField("\(array)[\(index)]", "must be an object, not \(element.typeName)")
             }
-            let object = JSONObject(fields: fields, array: array, index: index)
+            let object = JSONObject(.dictionary(fields), array: array, index: index)
             try object.requireOnly(schema)
             objects.append(object)
         }

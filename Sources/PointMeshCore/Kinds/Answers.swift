@@ -34,15 +34,7 @@ struct AnswerWriter {
 
     mutating func number(_ key: String, _ value: Int64) {
         self.key(key)
-        if value < 0 { output.append(UInt8(ascii: "-")) }
-        // Digits least significant first, then turned around where they stand.
-        var magnitude = value.magnitude
-        let start = output.count
-        repeat {
-            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        output[start...].reverse()
+        output.appendDecimal(value)
     }
 
     /// An array of objects, each written by `element` (keys in sorted order again).
