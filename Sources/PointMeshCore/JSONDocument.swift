@@ -3,7 +3,7 @@
 /// parsing (no dictionary per object, no string per key or id): a request's fields are looked
 /// up by comparing bytes, and a value becomes a `String` or a `JSONValue` only when read. A
 /// purchase of 20 lines has some 150 nodes, in one allocation.
-public struct JSONDocument: Sendable {
+public final class JSONDocument: Sendable {
     enum Kind: UInt8, Sendable {
         case null, bool, integer, number, string, array, object
     }
@@ -22,17 +22,29 @@ public struct JSONDocument: Sendable {
     }
 
     let bytes: [UInt8]
-    var nodes: [Node] = []
+    let nodes: [Node]
     /// Strings that had escapes or non-ASCII bytes, decoded and validated while parsing.
-    var strings: [String] = []
+    let strings: [String]
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], nodes: [Node], strings: [String]) {
         self.bytes = bytes
-        nodes.reserveCapacity(bytes.count / 8 + 4)
+        self.nodes = nodes
+        self.strings = strings
     }
 
     /// Whether node `index` is an object.
     func isObject(_ index: Int) -> Bool { nodes[index].kind == .object }
+
+    /// Calls `body` with the key node of each member of object `index` (its value node is the
+    /// next one).
+    func forEachKey(of index: Int, _ body: (Int) throws(RequestError) -> Void) throws(RequestError) {
+        var member = index + 1
+        let end = Int(nodes[index].after)
+        while member < end {
+            try body(member)
+            member = Int(nodes[member + 1].after)
+        }
+    }
 
     /// The members of object `index`, as (key node, value node) pairs.
     func members(of index: Int) -> [(key: Int, value: Int)] {
@@ -48,7 +60,8 @@ public struct JSONDocument: Sendable {
     /// The value node of the member of object `index` named `name`, if any.
     func member(_ name: String, of index: Int) -> Int? {
         var member = index + 1
-        while member < Int(nodes[index].after) {
+        let end = Int(nodes[index].after)
+        while member < end {
             if key(member, is: name) { return member + 1 }
             member = Int(nodes[member + 1].after)
         }
@@ -59,12 +72,24 @@ public struct JSONDocument: Sendable {
     func key(_ index: Int, is name: String) -> Bool {
         let node = nodes[index]
         guard node.flag else { return strings[Int(node.scalar)] == name }
-        var name = name
-        return name.withUTF8 { utf8 in
-            utf8.count == Int(node.end - node.start) && bytes.withUnsafeBufferPointer { all in
-                utf8.elementsEqual(UnsafeBufferPointer(rebasing: all[Int(node.start)..<Int(node.end)]))
-            }
+        let start = Int(node.start), count = Int(node.end - node.start)
+        guard name.utf8.count == count else { return false }
+        var offset = start
+        for byte in name.utf8 {
+            guard bytes[offset] == byte else { return false }
+            offset += 1
         }
+        return true
+    }
+
+    /// Node `index` as an id when it is a valid one written plainly (no escapes), the common
+    /// case, read straight from the bytes; nil otherwise (the caller's general path explains).
+    func identifier<ID: Identifier>(_ index: Int) -> ID? {
+        let node = nodes[index]
+        guard node.kind == .string, node.flag, (1...maximumIdentifierLength).contains(Int(node.end - node.start)) else { return nil }
+        let text = bytes[Int(node.start)..<Int(node.end)]
+        guard text.allSatisfy(isIdentifierByte) else { return nil }
+        return ID(unchecked: String(decoding: text, as: UTF8.self))
     }
 
     /// String node `index` as a `String`.

@@ -11,11 +11,13 @@ public struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
-    private var document: JSONDocument
+    /// The document being built (`JSONDocument` says what they hold).
+    private var nodes: [JSONDocument.Node] = []
+    private var strings: [String] = []
 
     private init(_ bytes: [UInt8]) {
         self.bytes = bytes
-        document = JSONDocument(bytes: bytes)
+        nodes.reserveCapacity(bytes.count / 8 + 4)
     }
 
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
@@ -29,7 +31,7 @@ public struct JSONParser {
         try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw .invalid("unexpected data after the JSON value at byte \(parser.index)") }
-        return parser.document
+        return JSONDocument(bytes: bytes, nodes: parser.nodes, strings: parser.strings)
     }
 
     private mutating func skipWhitespace() {
@@ -54,8 +56,8 @@ public struct JSONParser {
     /// Appends a leaf node (its `after` is the next node).
     private mutating func leaf(_ node: JSONDocument.Node) {
         var node = node
-        node.after = Int32(document.nodes.count + 1)
-        document.nodes.append(node)
+        node.after = Int32(nodes.count + 1)
+        nodes.append(node)
     }
 
     private mutating func value(depth: Int) throws(Failure) {
@@ -83,26 +85,32 @@ public struct JSONParser {
     /// them in a set instead.
     private mutating func object(depth: Int) throws(Failure) {
         index += 1
-        let node = document.nodes.count
-        document.nodes.append(JSONDocument.Node(kind: .object))
-        defer { document.nodes[node].after = Int32(document.nodes.count) }
+        let node = nodes.count
+        nodes.append(JSONDocument.Node(kind: .object))
+        defer { nodes[node].after = Int32(nodes.count) }
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
             return
         }
-        var keys: [Int] = [], manyKeys: Set<String> = []
+        var keys = 0, manyKeys: Set<String> = []
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw .invalid("expected a string key at byte \(index)") }
-            let key = document.nodes.count
+            let key = nodes.count
             try string()
-            if keys.count < 32 {
-                for earlier in keys where sameKey(earlier, key) { throw .invalid("duplicate key \"\(document.string(key))\"") }
-                keys.append(key)
-                if keys.count == 32 { manyKeys = Set(keys.map(document.string)) }
-            } else if !manyKeys.insert(document.string(key)).inserted {
-                throw .invalid("duplicate key \"\(document.string(key))\"")
+            if keys < 32 {
+                // The earlier keys of this object: each followed by its value, already parsed.
+                var earlier = node + 1
+                while earlier < key {
+                    if sameKey(earlier, key) { throw .invalid("duplicate key \"\(text(key))\"") }
+                    if keys == 31 { manyKeys.insert(text(earlier)) }
+                    earlier = Int(nodes[earlier + 1].after)
+                }
+                keys += 1
+                if keys == 32 { manyKeys.insert(text(key)) }
+            } else if !manyKeys.insert(text(key)).inserted {
+                throw .invalid("duplicate key \"\(text(key))\"")
             }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw .invalid("expected ':' at byte \(index)") }
@@ -120,17 +128,23 @@ public struct JSONParser {
         }
     }
 
+    /// String node `index` as text.
+    private func text(_ index: Int) -> String {
+        let node = nodes[index]
+        return node.flag ? String(decoding: bytes[Int(node.start)..<Int(node.end)], as: UTF8.self) : strings[Int(node.scalar)]
+    }
+
     private func sameKey(_ a: Int, _ b: Int) -> Bool {
-        let first = document.nodes[a], second = document.nodes[b]
-        guard first.flag, second.flag else { return document.string(a) == document.string(b) }
+        let first = nodes[a], second = nodes[b]
+        guard first.flag, second.flag else { return text(a) == text(b) }
         return bytes[Int(first.start)..<Int(first.end)].elementsEqual(bytes[Int(second.start)..<Int(second.end)])
     }
 
     private mutating func array(depth: Int) throws(Failure) {
         index += 1
-        let node = document.nodes.count
-        document.nodes.append(JSONDocument.Node(kind: .array))
-        defer { document.nodes[node].after = Int32(document.nodes.count) }
+        let node = nodes.count
+        nodes.append(JSONDocument.Node(kind: .array))
+        defer { nodes[node].after = Int32(nodes.count) }
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
             index += 1
@@ -203,8 +217,8 @@ public struct JSONParser {
     }
 
     private mutating func decoded(_ text: String) {
-        leaf(JSONDocument.Node(kind: .string, flag: false, scalar: Int64(document.strings.count)))
-        document.strings.append(text)
+        leaf(JSONDocument.Node(kind: .string, flag: false, scalar: Int64(strings.count)))
+        strings.append(text)
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {

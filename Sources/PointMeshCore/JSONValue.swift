@@ -176,8 +176,9 @@ public struct JSONObject: Sendable {
         case .dictionary(let fields):
             for key in fields.keys where !schema.contains(where: { $0.name == key }) { consider(key) }
         case .document(let document, let node):
-            for member in document.members(of: node) where !schema.contains(where: { document.key(member.key, is: $0.name) }) {
-                consider(document.string(member.key))
+            try document.forEachKey(of: node) { key in
+                for index in schema.indices where document.key(key, is: schema[index].name) { return }
+                consider(document.string(key))
             }
         }
         guard let unknown else { return }
@@ -200,6 +201,9 @@ public struct JSONObject: Sendable {
     }
 
     public func optionalIdentifier<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> ID? {
+        if case .document(let document, let object) = storage, let node = document.member(field.name, of: object), let id: ID = document.identifier(node) {
+            return id
+        }
         guard let value = value(field.name) else { return nil }
         guard case .string(let text) = value else {
             throw .invalidField(path + field.name, "must be a string id, not \(value.typeName)")
@@ -215,6 +219,10 @@ public struct JSONObject: Sendable {
     public func positiveInteger(_ field: FieldSpec) throws(RequestError) -> Int64 {
         let name = field.name
         guard case .positiveInteger(let maximum) = field.type else { preconditionFailure("\(name) is not an integer field") }
+        if case .document(let document, let object) = storage, let node = document.member(name, of: object), document.nodes[node].kind == .integer,
+           (1...maximum).contains(document.nodes[node].scalar) {
+            return document.nodes[node].scalar
+        }
         guard let value = value(name) else { throw .missingField(path + name) }
         switch value {
         case .integer(let number):
