@@ -92,6 +92,12 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(12345),
                                    items: [item(tea, 600), item(rice, 5)], budgetOverride: "launch")
         #expect(Earn.canonicalForm(request) == "purchase\nR1\nalice\n12345\nitem\tsku\ttea\t600\nitem\tsku\trice\t5\noverride\tlaunch\n")
+        // Amounts are written digit by digit: as `String(value)` writes them, at every length.
+        var random = SplitMix64(seed: 7)
+        for amount in [1, 9, 10, 99, 100, Int64.max] + (0..<500).map({ _ in Int64(random.next() >> UInt64(1 + random.next() % 62)) + 1 }) {
+            let one = Earn.Request(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(amount), items: [item(tea, amount)])
+            #expect(Earn.canonicalForm(one) == "purchase\nR\na\n\(amount)\nitem\tsku\ttea\t\(amount)\n")
+        }
     }
 
     @Test func lateCreditsAddOnlyWhatIsMissing() {

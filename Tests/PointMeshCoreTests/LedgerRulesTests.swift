@@ -59,6 +59,9 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         let fully = try #require(appended(try ledger.write(purchase("R3", fen: 5_000), now: 5)))
         #expect(change(fully) == (Points(40), Points(-10)))
         #expect(ledger.accountState(of: alice, at: 1_000_000_000) == AccountState(balance: Points(40), debt: .zero))
+        // The answers say so, negative numbers written as such.
+        #expect(try CommonAnswer.integer("debt_delta", partly) == -20)
+        #expect(try CommonAnswer.integer("debt_delta", fully) == -10)
     }
 }
 
@@ -176,9 +179,11 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
 
 /// The answer fields a replay needs, read back from the entry's details.
 private enum CommonAnswer {
-    static func balance(_ entry: LedgerEntry) throws -> Int64 {
+    static func balance(_ entry: LedgerEntry) throws -> Int64 { try integer("balance", entry) ?? -1 }
+
+    static func integer(_ key: String, _ entry: LedgerEntry) throws -> Int64? {
         let body = try JSONParser.parse(try EntryKinds.kind(code: entry.code)!.response(entry, replayed: false))
-        guard case .object(let fields) = body, case .integer(let balance) = fields["balance"] else { return -1 }
-        return balance
+        guard case .object(let fields) = body, case .integer(let value) = fields[key] else { return nil }
+        return value
     }
 }

@@ -13,11 +13,15 @@ enum CommonDetails {
 /// completion path. Keys must be given in sorted order; values are integers, booleans, ids and
 /// RFC 3339 times, none of which need escaping.
 struct AnswerWriter {
-    private var output: [UInt8] = [UInt8(ascii: "{")]
+    private var output: [UInt8]
     /// Whether the next key needs a comma before it (not first in its object).
     private var afterValue = false
 
-    mutating func id(_ key: String, _ value: String) {
+    init() {
+        output = [UInt8(ascii: "{")]
+        output.reserveCapacity(320)
+    }
+    mutating func id(_ key: StaticString, _ value: String) {
         self.key(key)
         output.append(UInt8(ascii: "\""))
         output.append(contentsOf: value.utf8)
@@ -25,20 +29,20 @@ struct AnswerWriter {
     }
 
     /// An id given as its UTF-8 bytes (read from an entry's details).
-    mutating func id(_ key: String, bytes: ArraySlice<UInt8>) {
+    mutating func id(_ key: StaticString, bytes: ArraySlice<UInt8>) {
         self.key(key)
         output.append(UInt8(ascii: "\""))
         output.append(contentsOf: bytes)
         output.append(UInt8(ascii: "\""))
     }
 
-    mutating func number(_ key: String, _ value: Int64) {
+    mutating func number(_ key: StaticString, _ value: Int64) {
         self.key(key)
         output.appendDecimal(value)
     }
 
     /// An array of objects, each written by `element` (keys in sorted order again).
-    mutating func objects<Element>(_ key: String, _ elements: [Element], _ element: (inout AnswerWriter, Element) -> Void) {
+    mutating func objects<Element>(_ key: StaticString, _ elements: [Element], _ element: (inout AnswerWriter, Element) -> Void) {
         self.key(key)
         output.append(UInt8(ascii: "["))
         for (index, item) in elements.enumerated() {
@@ -52,17 +56,18 @@ struct AnswerWriter {
         afterValue = true
     }
 
-    mutating func flag(_ key: String, _ value: Bool) {
+    mutating func flag(_ key: StaticString, _ value: Bool) {
         self.key(key)
         output.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    private mutating func key(_ key: String) {
+    private mutating func key(_ key: StaticString) {
         if afterValue { output.append(UInt8(ascii: ",")) }
         afterValue = true
         output.append(UInt8(ascii: "\""))
-        output.append(contentsOf: key.utf8)
-        output.append(contentsOf: "\":".utf8)
+        key.withUTF8Buffer { output.append(contentsOf: $0) }
+        output.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: ":"))
     }
 
     var bytes: [UInt8] {
@@ -78,7 +83,7 @@ struct AnswerWriter {
     /// `pooledTo`: the pool an auto-pooled earning went to. `earning`:
     /// an earning's campaign breakdown (ids as recorded) and green points. `reward`: a redemption's reward
     /// and, for a bill deduction, the discount in fen.
-    static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: String, amount: Int64, balance: Int64? = nil,
+    static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: StaticString, amount: Int64, balance: Int64? = nil,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
                             earning: (campaigns: [(id: ArraySlice<UInt8>, points: Int64)], green: Points)? = nil,
                             reward: (id: String, discount: Int64?)? = nil) throws(DecodingError) -> [UInt8] {
