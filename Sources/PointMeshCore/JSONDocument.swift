@@ -74,12 +74,11 @@ public final class JSONDocument: Sendable {
         guard node.flag else { return strings[Int(node.scalar)] == name }
         let start = Int(node.start), count = Int(node.end - node.start)
         guard name.utf8.count == count else { return false }
-        var offset = start
-        for byte in name.utf8 {
-            guard bytes[offset] == byte else { return false }
-            offset += 1
+        let equal = name.utf8.withContiguousStorageIfAvailable { utf8 in
+            bytes.withUnsafeBufferPointer { all in utf8.elementsEqual(UnsafeBufferPointer(rebasing: all[start..<(start + count)])) }
         }
-        return true
+        if let equal { return equal }
+        return bytes[start..<(start + count)].elementsEqual(name.utf8)
     }
 
     /// Node `index` as an id when it is a valid one written plainly (no escapes), the common
