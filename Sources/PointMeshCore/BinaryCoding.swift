@@ -105,7 +105,7 @@ extension BinaryWriter {
     }
 
     /// How many bytes `varint(value)` writes.
-    public static func varintLength(_ value: UInt64) -> Int {
+    static func varintLength(_ value: UInt64) -> Int {
         var length = 1, rest = value >> 7
         while rest != 0 {
             length += 1

@@ -37,24 +37,13 @@ public final class JSONDocument: Sendable {
 
     /// Calls `body` with the key node of each member of object `index` (its value node is the
     /// next one).
-    func forEachKey(of index: Int, _ body: (Int) throws(RequestError) -> Void) throws(RequestError) {
+    func forEachKey<Failure: Error>(of index: Int, _ body: (Int) throws(Failure) -> Void) throws(Failure) {
         var member = index + 1
         let end = Int(nodes[index].after)
         while member < end {
             try body(member)
             member = Int(nodes[member + 1].after)
         }
-    }
-
-    /// The members of object `index`, as (key node, value node) pairs.
-    func members(of index: Int) -> [(key: Int, value: Int)] {
-        var result: [(key: Int, value: Int)] = []
-        var member = index + 1
-        while member < Int(nodes[index].after) {
-            result.append((member, member + 1))
-            member = Int(nodes[member + 1].after)
-        }
-        return result
     }
 
     /// The value node of the member of object `index` named `name`, if any.
@@ -120,7 +109,7 @@ public final class JSONDocument: Sendable {
         case .array: return .array(elements(of: index).map(value))
         case .object:
             var fields = [String: JSONValue](minimumCapacity: 8)
-            for (key, value) in members(of: index) { fields[string(key)] = self.value(value) }
+            forEachKey(of: index) { key in fields[string(key)] = value(key + 1) }
             return .object(fields)
         }
     }

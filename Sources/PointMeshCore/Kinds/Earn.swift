@@ -11,7 +11,7 @@ public enum Earn: EntryKindRule {
         public var items: [PurchaseItem] {
             didSet {
                 lines = EarningRules.lines(amount: amount, items: items)
-                recordedItems = Earn.recorded(items)
+                itemFields = Earn.itemFields(items)
             }
         }
         /// Why the issuance budget may be exceeded, when it may.
@@ -19,7 +19,7 @@ public enum Earn: EntryKindRule {
         /// Derived from `amount` and `items` where the request is made (on the event loop), so
         /// the single writer neither sums the lines per category nor encodes them.
         private(set) var lines: [(category: CategoryID?, fen: Int64)]
-        private(set) var recordedItems: EntryDetails
+        private(set) var itemFields: EntryDetails
 
         public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = [], budgetOverride: String? = nil) {
             self.receipt = receipt
@@ -28,7 +28,7 @@ public enum Earn: EntryKindRule {
             self.items = items
             self.budgetOverride = budgetOverride
             lines = EarningRules.lines(amount: amount, items: items)
-            recordedItems = Earn.recorded(items)
+            itemFields = Earn.itemFields(items)
         }
 
         public static func == (lhs: Request, rhs: Request) -> Bool {
@@ -212,7 +212,7 @@ public enum Earn: EntryKindRule {
             moves.append(Move(debit: credited, credit: .debtOwed, amount: repaid, asset: .debt))
             if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
         }
-        writeCommon(receipt: request.receipt, amount: request.amount, items: request.recordedItems, to: &writer)
+        writeCommon(receipt: request.receipt, amount: request.amount, items: request.itemFields, to: &writer)
         for campaign in earning.campaigns {
             writer.group(Tag.campaign) { field in
                 field.text(1, campaign.campaign.rawValue)
@@ -251,12 +251,12 @@ public enum Earn: EntryKindRule {
         var writer = DetailsWriter()
         if let terms { LotEvents.add(terms, to: &writer) }
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
-        writeCommon(receipt: receipt, amount: amount, items: recorded(items), to: &writer)
+        writeCommon(receipt: receipt, amount: amount, items: itemFields(items), to: &writer)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
         return writer.details
     }
 
-    /// The receipt, its amount and its items (`recorded(_:)`).
+    /// The receipt, its amount and its items (`itemFields(_:)`).
     private static func writeCommon(receipt: ReceiptID, amount: Fen, items: EntryDetails, to writer: inout DetailsWriter) {
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
@@ -264,7 +264,7 @@ public enum Earn: EntryKindRule {
     }
 
     /// A receipt's items as an earning records them: one field each.
-    static func recorded(_ items: [PurchaseItem]) -> EntryDetails {
+    static func itemFields(_ items: [PurchaseItem]) -> EntryDetails {
         var writer = DetailsWriter()
         for item in items {
             writer.group(Tag.item) { line in
