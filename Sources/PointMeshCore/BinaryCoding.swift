@@ -29,6 +29,10 @@ public struct BinaryWriter: Sendable {
 
     public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
+    public mutating func raw(_ value: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: value) }
+
+    mutating func reserveCapacity(_ capacity: Int) { bytes.reserveCapacity(capacity) }
+
 }
 
 /// Why bytes did not decode. The connection that sent them is closed.

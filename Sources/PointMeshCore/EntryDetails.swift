@@ -30,6 +30,9 @@ public struct DetailsWriter: Sendable {
 
     public init() {}
 
+    /// A writer with room for `capacity` bytes.
+    public init(capacity: Int) { writer.reserveCapacity(capacity) }
+
     public var details: EntryDetails { EntryDetails(bytes: writer.bytes) }
 
     /// A field whose value `build` writes as raw bytes.
@@ -52,9 +55,12 @@ public struct DetailsWriter: Sendable {
     public mutating func append(_ fields: EntryDetails) { writer.raw(fields.bytes) }
 
     public mutating func text(_ tag: UInt64, _ value: String?) {
-        guard let value else { return }
+        guard var value else { return }
         writer.varint(tag)
-        writer.text(value)
+        value.withUTF8 { utf8 in
+            writer.varint(UInt64(utf8.count))
+            writer.raw(utf8)
+        }
     }
 
     public mutating func number(_ tag: UInt64, _ value: Int64?) {

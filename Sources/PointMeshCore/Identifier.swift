@@ -23,15 +23,7 @@ extension Identifier {
         self.init(unchecked: rawValue)
     }
 
-    public static func check(_ rawValue: String) throws(IdentifierError) {
-        if rawValue.isEmpty { throw .empty }
-        let utf8 = rawValue.utf8
-        if utf8.count > maximumIdentifierLength { throw .tooLong(length: rawValue.count) }
-        for byte in utf8 where !isIdentifierByte(byte) {
-            let bad = rawValue.first { char in !char.isASCII || !char.utf8.allSatisfy(isIdentifierByte) } ?? "?"
-            throw .invalidCharacter(bad)
-        }
-    }
+    public static func check(_ rawValue: String) throws(IdentifierError) { try IdentifierError.check(rawValue) }
 
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -83,4 +75,17 @@ public struct SKU: Identifier {
 public struct CategoryID: Identifier {
     public let rawValue: String
     public init(unchecked rawValue: String) { self.rawValue = rawValue }
+}
+
+extension IdentifierError {
+    /// Checks `rawValue` against the contract's id rules (the same for every kind of id).
+    public static func check(_ rawValue: String) throws(IdentifierError) {
+        if rawValue.isEmpty { throw .empty }
+        let utf8 = rawValue.utf8
+        if utf8.count > maximumIdentifierLength { throw .tooLong(length: rawValue.count) }
+        for byte in utf8 where !isIdentifierByte(byte) {
+            let bad = rawValue.first { char in !char.isASCII || !char.utf8.allSatisfy(isIdentifierByte) } ?? "?"
+            throw .invalidCharacter(bad)
+        }
+    }
 }

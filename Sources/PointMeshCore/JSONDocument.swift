@@ -37,11 +37,11 @@ public final class JSONDocument: Sendable {
 
     /// Calls `body` with the key node of each member of object `index` (its value node is the
     /// next one).
-    func forEachKey<Failure: Error>(of index: Int, _ body: (Int) throws(Failure) -> Void) throws(Failure) {
+    func forEachKey(of index: Int, _ body: (Int) -> Void) {
         var member = index + 1
         let end = Int(nodes[index].after)
         while member < end {
-            try body(member)
+            body(member)
             member = Int(nodes[member + 1].after)
         }
     }
@@ -70,14 +70,15 @@ public final class JSONDocument: Sendable {
         return bytes[start..<(start + count)].elementsEqual(name.utf8)
     }
 
-    /// Node `index` as an id when it is a valid one written plainly (no escapes), the common
-    /// case, read straight from the bytes; nil otherwise (the caller's general path explains).
-    func identifier<ID: Identifier>(_ index: Int) -> ID? {
+    /// Node `index` as an id's text when it is a valid id written plainly (no escapes), the
+    /// common case, read straight from the bytes; nil otherwise (the caller's general path
+    /// explains).
+    func identifierText(_ index: Int) -> String? {
         let node = nodes[index]
         guard node.kind == .string, node.flag, (1...maximumIdentifierLength).contains(Int(node.end - node.start)) else { return nil }
         let text = bytes[Int(node.start)..<Int(node.end)]
         guard text.allSatisfy(isIdentifierByte) else { return nil }
-        return ID(unchecked: String(decoding: text, as: UTF8.self))
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// String node `index` as a `String`.

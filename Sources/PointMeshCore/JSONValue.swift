@@ -176,7 +176,7 @@ public struct JSONObject: Sendable {
         case .dictionary(let fields):
             for key in fields.keys where !schema.contains(where: { $0.name == key }) { consider(key) }
         case .document(let document, let node):
-            try document.forEachKey(of: node) { key in
+            document.forEachKey(of: node) { key in
                 for index in schema.indices where document.key(key, is: schema[index].name) { return }
                 consider(document.string(key))
             }
@@ -196,23 +196,33 @@ public struct JSONObject: Sendable {
     }
 
     public func identifier<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> ID {
-        guard let id = try optionalIdentifier(field, as: type) else { throw .missingField(path + field.name) }
-        return id
+        guard let text = try identifierText(field) else { throw .missingField(path + field.name) }
+        return ID(unchecked: text)
     }
 
     public func optionalIdentifier<ID: Identifier>(_ field: FieldSpec, as type: ID.Type = ID.self) throws(RequestError) -> ID? {
-        if case .document(let document, let object) = storage, let node = document.member(field.name, of: object), let id: ID = document.identifier(node) {
-            return id
+        guard let text = try identifierText(field) else { return nil }
+        return ID(unchecked: text)
+    }
+
+    /// The id in `field`, checked (nil when absent). Not generic, so the generic accessors above,
+    /// which the compiler may leave unspecialized, do nothing but wrap the text: run-time
+    /// lookups of the id type's metadata once cost more than reading the id.
+    private func identifierText(_ field: FieldSpec) throws(RequestError) -> String? {
+        if case .document(let document, let object) = storage, let node = document.member(field.name, of: object),
+           let text = document.identifierText(node) {
+            return text
         }
         guard let value = value(field.name) else { return nil }
         guard case .string(let text) = value else {
             throw .invalidField(path + field.name, "must be a string id, not \(value.typeName)")
         }
         do {
-            return try ID(validating: text)
+            try IdentifierError.check(text)
         } catch {
             throw .invalidField(path + field.name, IdentifierError.explain(error))
         }
+        return text
     }
 
     /// A whole number in `1...maximum` (the field's limit), written in digits.

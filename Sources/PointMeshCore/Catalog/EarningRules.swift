@@ -41,12 +41,19 @@ public enum EarningRules {
     /// only at its category, so summing per category changes no result and leaves fewer lines.
     public static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
         var lines: [(category: CategoryID?, fen: Int64)] = []
+        lines.reserveCapacity(items.count + 1)
+        // A cheap digest of each line's category goes first, so comparing two categories'
+        // strings (slow when they differ) happens only when they are most likely the same.
+        var digests: [UInt64] = []
+        digests.reserveCapacity(items.count)
         var covered: Int64 = 0
         for item in items {
             covered += item.amount.value
-            if let index = lines.firstIndex(where: { $0.category == item.category }) {
+            let digest = item.category.rawValue.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            if let index = digests.indices.first(where: { digests[$0] == digest && lines[$0].category == item.category }) {
                 lines[index].fen += item.amount.value
             } else {
+                digests.append(digest)
                 lines.append((item.category, item.amount.value))
             }
         }

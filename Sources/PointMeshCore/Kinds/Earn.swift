@@ -265,7 +265,7 @@ public enum Earn: EntryKindRule {
 
     /// A receipt's items as an earning records them: one field each.
     static func itemFields(_ items: [PurchaseItem]) -> EntryDetails {
-        var writer = DetailsWriter()
+        var writer = DetailsWriter(capacity: items.count * 32)
         for item in items {
             writer.group(Tag.item) { line in
                 line.text(1, item.sku.rawValue)
