@@ -80,18 +80,20 @@ public enum EarningRules {
             for line in lines { if let category = line.category, green.contains(category) { greenFen += line.fen } }
         }
         var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
-        let order = campaigns.indices.sorted { campaigns[$0].id < campaigns[$1].id }
-        // Each line's fen go to its largest multiplier, the first in id order on a tie.
-        var eligible = [Int64](repeating: 0, count: campaigns.count)
-        for line in lines {
-            var best: Int?, largest: Int64 = 0
-            for index in order {
-                guard case .multiplier(let n) = campaigns[index].effect, n > largest, campaigns[index].matches(line.category) else { continue }
-                best = index
-                largest = n
+        let ids = campaigns.map(\.id)
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        // Each line's fen go to its largest multiplier, the first in id order on a tie. Campaigns
+        // are the outer loop, so each is read once rather than once per line.
+        var best = [(factor: Int64, campaign: Int)](repeating: (0, -1), count: lines.count)
+        for index in order {
+            guard case .multiplier(let n) = campaigns[index].effect else { continue }
+            let campaign = campaigns[index]
+            for line in lines.indices where n > best[line].factor && campaign.matches(lines[line].category) {
+                best[line] = (n, index)
             }
-            if let best { eligible[best] += line.fen }
         }
+        var eligible = [Int64](repeating: 0, count: campaigns.count)
+        for (line, winner) in best.enumerated() where winner.campaign >= 0 { eligible[winner.campaign] += lines[line].fen }
         for index in order {
             let points: Points
             switch campaigns[index].effect {
