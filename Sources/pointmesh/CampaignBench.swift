@@ -51,6 +51,8 @@ enum CampaignBench {
     /// Returns the acknowledged rate and the node's CPU time (user and system) per purchase, in µs.
     static func phase(_ directory: String, arguments: CommandLineArguments, clients: Int, requests: Int, items withItems: Bool,
                       campaigns: Bool) throws -> (rate: Double, cpu: Double) {
+        // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
+        sync()
         let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
         defer { node.stop() }
         if campaigns {
