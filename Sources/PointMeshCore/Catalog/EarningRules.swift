@@ -63,13 +63,12 @@ public enum EarningRules {
     }
 
     /// The earning of a receipt under `campaigns` (those in force for its store and instant).
-    /// This runs on the writer thread for every purchase: campaigns are visited by index, in id
-    /// order, and never copied.
     public static func earning(amount: Fen, items: [PurchaseItem], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
         earning(amount: amount, lines: lines(amount: amount, items: items), campaigns: campaigns, green: green)
     }
 
-    /// `earning`, given the receipt's `lines(amount:items:)`.
+    /// `earning`, given the receipt's `lines(amount:items:)`. This runs on the writer thread for
+    /// every purchase: campaigns are visited by index in id order, each read once.
     public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
         // Most purchases: the base rate alone.
         if campaigns.isEmpty, green.isEmpty || !lines.contains(where: { $0.category != nil }) {

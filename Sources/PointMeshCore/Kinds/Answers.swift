@@ -21,6 +21,7 @@ struct AnswerWriter {
         output = [UInt8(ascii: "{")]
         output.reserveCapacity(320)
     }
+
     mutating func id(_ key: StaticString, _ value: String) {
         self.key(key)
         output.append(UInt8(ascii: "\""))
@@ -80,9 +81,9 @@ struct AnswerWriter {
     /// just after, the change to its debt, the entry, and the kind's amount under `amountKey`.
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
     /// pending, `pending_until`. `balance`: the balance after, when the caller read it already.
-    /// `pooledTo`: the pool an auto-pooled earning went to. `earning`:
-    /// an earning's campaign breakdown (ids as recorded) and green points. `reward`: a redemption's reward
-    /// and, for a bill deduction, the discount in fen.
+    /// `pooledTo`: the pool an auto-pooled earning went to. `earning`: an earning's campaign
+    /// breakdown (ids as recorded) and green points. `reward`: a redemption's reward and, for a
+    /// bill deduction, the discount in fen.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: StaticString, amount: Int64, balance: Int64? = nil,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
                             earning: (campaigns: [(id: ArraySlice<UInt8>, points: Int64)], green: Points)? = nil,
