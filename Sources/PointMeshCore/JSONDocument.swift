@@ -64,10 +64,12 @@ public final class JSONDocument: Sendable {
         let start = Int(node.start), count = Int(node.end - node.start)
         guard name.utf8.count == count else { return false }
         let equal = name.utf8.withContiguousStorageIfAvailable { utf8 in
-            bytes.withUnsafeBufferPointer { all in utf8.elementsEqual(UnsafeBufferPointer(rebasing: all[start..<(start + count)])) }
+            bytes.withUnsafeBufferPointer { all in
+                for offset in 0..<count where all[start + offset] != utf8[offset] { return false }
+                return true
+            }
         }
-        if let equal { return equal }
-        return bytes[start..<(start + count)].elementsEqual(name.utf8)
+        return equal ?? bytes[start..<(start + count)].elementsEqual(name.utf8)
     }
 
     /// Node `index` as an id's text when it is a valid id written plainly (no escapes), the

@@ -166,7 +166,10 @@ public struct JSONObject: Sendable {
 
     /// Refuses a field the schema does not define: a misspelt optional field (`"itemz"`) would
     /// otherwise be dropped without a word.
-    public func requireOnly(_ schema: [FieldSpec]) throws(RequestError) {
+    public func requireOnly(_ schema: [FieldSpec]) throws(RequestError) { try requireOnly(names: schema.map(\.name)) }
+
+    /// `requireOnly`, given the schema's field names (an array's elements share them).
+    private func requireOnly(names: [String]) throws(RequestError) {
         // A request has a handful of fields: scanning beats building a set on every request.
         var unknown: String?
         func consider(_ key: String) {
@@ -174,15 +177,15 @@ public struct JSONObject: Sendable {
         }
         switch storage {
         case .dictionary(let fields):
-            for key in fields.keys where !schema.contains(where: { $0.name == key }) { consider(key) }
+            for key in fields.keys where !names.contains(key) { consider(key) }
         case .document(let document, let node):
             document.forEachKey(of: node) { key in
-                for index in schema.indices where document.key(key, is: schema[index].name) { return }
+                for name in names where document.key(key, is: name) { return }
                 consider(document.string(key))
             }
         }
         guard let unknown else { return }
-        throw .unknownField(path + unknown, expected: schema.map(\.name).sorted())
+        throw .unknownField(path + unknown, expected: names.sorted())
     }
 
     private func value(_ name: String) -> JSONValue? {
@@ -353,13 +356,13 @@ public struct JSONObject: Sendable {
             guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
             var objects: [JSONObject] = []
             objects.reserveCapacity(elements.count)
-            let arrayPath = path + field.name
+            let arrayPath = path + field.name, names = schema.map(\.name)
             for (index, element) in elements.enumerated() {
                 guard document.isObject(element) else {
                     throw .invalidField("\(arrayPath)[\(index)]", "must be an object, not \(document.value(element).typeName)")
                 }
                 let object = JSONObject(.document(document, node: element), array: arrayPath, index: index)
-                try object.requireOnly(schema)
+                try object.requireOnly(names: names)
                 objects.append(object)
             }
             return objects
