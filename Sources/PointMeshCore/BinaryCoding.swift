@@ -29,7 +29,7 @@ public struct BinaryWriter: Sendable {
 
     public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
-    public mutating func raw(_ value: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: value) }
+    mutating func raw(_ value: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: value) }
 
     mutating func reserveCapacity(_ capacity: Int) { bytes.reserveCapacity(capacity) }
 
