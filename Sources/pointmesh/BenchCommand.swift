@@ -50,9 +50,10 @@ enum BenchCommand: Command {
           time.
             --accounts N    (default 100000)
 
-        campaigns: in interleaved sets of fresh nodes, the acknowledged rate of plain
-          purchases, of 20-item purchases, and of 20-item purchases under 10 campaigns in force,
-          their ratios to the plain rate, and the raw SQLite baseline.
+        campaigns: in interleaved sets of fresh nodes (every other set in reverse order), the
+          acknowledged rate of plain purchases, of 20-item purchases, and of 20-item purchases
+          under 10 campaigns in force, their ratios to the plain rate, the node's CPU time per
+          purchase in each, and the raw SQLite baseline.
             --requests N    purchases per phase (default 5000)
             --clients N     (default 32)
             --pairs N       sets (default 3)
