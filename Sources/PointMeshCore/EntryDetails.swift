@@ -131,6 +131,9 @@ public struct DetailsReader: Sendable {
         var reader = BinaryReader(bytes)
         let raw = try reader.varint()
         guard reader.isAtEnd else { throw .invalid("a number detail has trailing bytes") }
-        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+        return zigzag(raw)
     }
+
+    /// A number from the zig-zag varint `DetailsWriter.number` wrote.
+    static func zigzag(_ raw: UInt64) -> Int64 { Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1) }
 }

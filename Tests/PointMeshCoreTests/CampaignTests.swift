@@ -86,6 +86,35 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(EarningRules.earning(amount: Fen(700), items: items.reversed(), campaigns: campaigns.reversed(), green: [organic]) == earning)
     }
 
+    /// The answer lists what each campaign added, read back from the entry's details, and the
+    /// green part; the campaigns that added nothing are recorded but not listed.
+    @Test func theAnswerListsEachCampaignsPoints() throws {
+        let campaigns = [campaign("tea3", .multiplier(3), categories: [tea]), campaign("rice2", .multiplier(2), categories: [rice]),
+                         campaign("bonus", .bonus(Points(5)), green: true), campaign("idle", .multiplier(2), categories: [CategoryID(unchecked: "none")])]
+        let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(1_000),
+                                   items: [item(tea, 400), item(rice, 300), item(organic, 200)])
+        var facts = Earn.Facts(account: .empty, policies: ExpiryPolicies())
+        facts.campaigns = campaigns
+        facts.green = [organic]
+        let context = RequestContext(node: store1, now: 1_000)
+        let decision = try Earn.decide(request, facts: facts, context: context)
+        let write = PreparedWrite(Earn.self, request)
+        let entry = LedgerEntry(id: EntryID(origin: store1, sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: 1_000, logical: 0), code: Earn.code,
+                                idempotencyKey: write.key, requestHash: write.hash, moves: decision.moves, details: decision.details)
+        guard case .object(let answer) = try JSONParser.parse(try Earn.response(entry, replayed: false)),
+              case .array(let listed)? = answer["campaigns"] else {
+            Issue.record("the answer has no campaigns list")
+            return
+        }
+        // Sorted by id: bonus 5, rice2 3 × (2 − 1) = 3, tea3 4 × (3 − 1) = 8.
+        #expect(listed == [.object(["campaign_id": .string("bonus"), "points": .integer(5)]),
+                           .object(["campaign_id": .string("rice2"), "points": .integer(3)]),
+                           .object(["campaign_id": .string("tea3"), "points": .integer(8)])])
+        #expect(answer["points"] == .integer(10 + 5 + 3 + 8))
+        #expect(answer["green_points"] == .integer(2 + 5))
+        #expect(try Earn.consideredCampaigns(entry).map(\.rawValue).sorted() == ["bonus", "idle", "rice2", "tea3"])
+    }
+
     /// A purchase's request hash is stored with its entry and compared when the same receipt is
     /// sent again, also to an upgraded node: its canonical form must not change.
     @Test func aPurchasesCanonicalFormIsStable() {

@@ -49,7 +49,11 @@ public struct Campaign: Hashable, Sendable {
 
     /// Whether a receipt line of `category` (nil: the part of the receipt no item names) is eligible.
     public func matches(_ category: CategoryID?) -> Bool {
-        categories.isEmpty || category.map(categories.contains) == true
+        if categories.isEmpty { return true }
+        guard let category else { return false }
+        // By the text, directly: this runs for every line and campaign of every purchase.
+        for candidate in categories where candidate.rawValue == category.rawValue { return true }
+        return false
     }
 
     /// The terms that may not change once published (only the name and the end may).

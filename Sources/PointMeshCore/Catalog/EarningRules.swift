@@ -79,14 +79,14 @@ public enum EarningRules {
             for line in lines { if let category = line.category, green.contains(category) { greenFen += line.fen } }
         }
         var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
-        let ids = campaigns.map(\.id)
+        let ids = campaigns.map(\.id.rawValue)
         let order = ids.indices.sorted { ids[$0] < ids[$1] }
         // Each line's fen go to its largest multiplier, the first in id order on a tie. Campaigns
         // are the outer loop, so each is read once rather than once per line.
         var best = [(factor: Int64, campaign: Int)](repeating: (0, -1), count: lines.count)
         for index in order {
-            guard case .multiplier(let n) = campaigns[index].effect else { continue }
             let campaign = campaigns[index]
+            guard case .multiplier(let n) = campaign.effect else { continue }
             for line in lines.indices where n > best[line].factor && campaign.matches(lines[line].category) {
                 best[line] = (n, index)
             }
@@ -94,16 +94,16 @@ public enum EarningRules {
         var eligible = [Int64](repeating: 0, count: campaigns.count)
         for (line, winner) in best.enumerated() where winner.campaign >= 0 { eligible[winner.campaign] += lines[line].fen }
         for index in order {
-            let points: Points
-            switch campaigns[index].effect {
+            let campaign = campaigns[index], points: Points
+            switch campaign.effect {
             case .multiplier(let n):
                 guard eligible[index] > 0 else { continue }
                 points = Points(scaled(eligible[index], by: n - 1))
             case .bonus(let bonus):
-                guard lines.contains(where: { campaigns[index].matches($0.category) }) else { continue }
+                guard lines.contains(where: { campaign.matches($0.category) }) else { continue }
                 points = bonus
             }
-            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaigns[index].id, points: points, green: campaigns[index].green)) }
+            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green)) }
         }
         return result
     }

@@ -235,8 +235,7 @@ public enum LotEvents {
 
     /// A zig-zag number as `DetailsWriter.number` writes it.
     private static func zigzag(_ reader: inout BinaryReader) throws(DecodingError) -> Int64 {
-        let raw = try reader.varint()
-        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+        DetailsReader.zigzag(try reader.varint())
     }
 
     /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),

@@ -220,8 +220,8 @@ public enum Earn: EntryKindRule {
                 if campaign.green { field.number(3, 1) }
             }
         }
-        for campaign in facts.campaigns where !earning.campaigns.contains(where: { $0.campaign == campaign.id }) {
-            writer.text(Tag.considered, campaign.id.rawValue)
+        for campaign in facts.campaigns.map(\.id.rawValue) where !earning.campaigns.contains(where: { $0.campaign.rawValue == campaign }) {
+            writer.text(Tag.considered, campaign)
         }
         if earning.green > .zero { writer.number(Tag.green, earning.green.value) }
         writer.text(Tag.budgetOverride, request.budgetOverride)
@@ -336,7 +336,8 @@ public enum Earn: EntryKindRule {
         guard let credited = entry.moves.first?.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
         // One pass over the details for the few fields the answer shows.
         var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [(id: ArraySlice<UInt8>, points: Int64)] = []
-        var reader = BinaryReader(entry.details.bytes)
+        let bytes = entry.details.bytes
+        var reader = BinaryReader(bytes)
         while !reader.isAtEnd {
             let tag = try reader.varint(), length = try reader.length()
             switch tag {
@@ -344,10 +345,25 @@ public enum Earn: EntryKindRule {
             case Tag.member: member = AccountID(unchecked: String(decoding: try reader.raw(length), as: UTF8.self))
             case Tag.green: green = try DetailsReader.number(try reader.raw(length))
             case Tag.campaign:
-                let field = DetailsReader(try reader.raw(length))
+                // Its nested fields read where they stand: the id (1) and the points (2).
+                let end = reader.offset + length
+                var id: ArraySlice<UInt8> = [], points: Int64 = 0
+                while reader.offset < end {
+                    let field = try reader.varint(), size = try reader.length(), start = reader.offset
+                    guard start + size <= end else { throw .invalid("earn entry \(entry.id): campaign field overruns") }
+                    switch field {
+                    case 1: id = bytes[start..<(start + size)]
+                    case 2:
+                        points = DetailsReader.zigzag(try reader.varint())
+                        guard reader.offset == start + size else { throw .invalid("earn entry \(entry.id): campaign points") }
+                        continue
+                    default: break
+                    }
+                    try reader.skip(size)
+                }
                 // Written into the JSON answer as they are: only an id's characters may pass.
-                guard let id = field.value(1), !id.isEmpty, id.allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
-                campaigns.append((id[...], try field.number(2) ?? 0))
+                guard !id.isEmpty, id.allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
+                campaigns.append((id, points))
             default: try reader.skip(length)  // the receipt's lines and the rest: skipped, not copied
             }
         }
