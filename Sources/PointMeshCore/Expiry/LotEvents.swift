@@ -176,7 +176,7 @@ public enum LotEvents {
             default:
                 break
             }
-            reader = BinaryReader(bytes, offset: start)
+            // Nested fields are read by readers of their own: this one is still at the value.
             try reader.skip(length)
         }
         return fields
