@@ -136,4 +136,26 @@ public struct DetailsReader: Sendable {
 
     /// A number from the zig-zag varint `DetailsWriter.number` wrote.
     static func zigzag(_ raw: UInt64) -> Int64 { Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1) }
+
+    /// The zig-zag number at `reader`'s position.
+    static func zigzag(_ reader: inout BinaryReader) throws(DecodingError) -> Int64 { zigzag(try reader.varint()) }
+
+    /// Calls `body` for each field of the nested field list (a group) at `start..<start+length`
+    /// of `bytes`, with a reader positioned at the field's value and the value's end; the next
+    /// field is read from that end whatever `body` read of this one.
+    static func forEachNested(in bytes: [UInt8], from start: Int, length: Int,
+                              _ body: (UInt64, inout BinaryReader, Int) throws(DecodingError) -> Void) throws(DecodingError) {
+        var reader = BinaryReader(bytes, offset: start)
+        while reader.offset < start + length {
+            let field = try reader.varint(), size = try reader.length()
+            let end = reader.offset + size
+            guard end <= start + length else { throw .invalid("nested detail overruns its field") }
+            try body(field, &reader, end)
+            if reader.offset <= end {
+                try reader.skip(end - reader.offset)
+            } else {
+                reader = BinaryReader(bytes, offset: end)  // `body` read past the value: the next field starts at its end
+            }
+        }
+    }
 }

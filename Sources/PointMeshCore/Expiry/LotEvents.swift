@@ -136,11 +136,11 @@ public enum LotEvents {
                 continue
             case movedTag:
                 var move: Int64?, expires: Int64?, green = false
-                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                try DetailsReader.forEachNested(in: bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
                     switch field {
-                    case 1: move = try zigzag(&inner)
-                    case 2: expires = try zigzag(&inner)
-                    case 3: green = try zigzag(&inner) == 1
+                    case 1: move = try DetailsReader.zigzag(&inner)
+                    case 2: expires = try DetailsReader.zigzag(&inner)
+                    case 3: green = try DetailsReader.zigzag(&inner) == 1
                     default: break
                     }
                 }
@@ -148,11 +148,11 @@ public enum LotEvents {
                 fields.moved[Int(move)] = (expires, green)
             case greenTag:
                 var move: Int64?, green = false, exclusive = false
-                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                try DetailsReader.forEachNested(in: bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
                     switch field {
-                    case 1: move = try zigzag(&inner)
-                    case 2: green = try zigzag(&inner) == 1
-                    case 3: exclusive = try zigzag(&inner) == 1
+                    case 1: move = try DetailsReader.zigzag(&inner)
+                    case 2: green = try DetailsReader.zigzag(&inner) == 1
+                    case 3: exclusive = try DetailsReader.zigzag(&inner) == 1
                     default: break
                     }
                 }
@@ -160,11 +160,11 @@ public enum LotEvents {
                 fields.green[Int(move)] = (green, exclusive)
             case extensionTag:
                 var from: Int64?, to: Int64?, days: Int64?
-                try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
+                try DetailsReader.forEachNested(in: bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
                     switch field {
-                    case 1: from = try zigzag(&inner)
-                    case 2: to = try zigzag(&inner)
-                    case 3: days = try zigzag(&inner)
+                    case 1: from = try DetailsReader.zigzag(&inner)
+                    case 2: to = try DetailsReader.zigzag(&inner)
+                    case 3: days = try DetailsReader.zigzag(&inner)
                     default: break
                     }
                 }
@@ -185,13 +185,13 @@ public enum LotEvents {
     /// The lot terms in the nested field at `start..<start+length` of `bytes`.
     private static func terms(_ bytes: [UInt8], from start: Int, length: Int, entry: EntryID) throws(DecodingError) -> Terms {
         var move: Int64?, matures: Int64?, expires: Int64?, policy: RequestID?, green = false
-        try nested(bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
+        try DetailsReader.forEachNested(in: bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
             switch field {
-            case 1: move = try zigzag(&inner)
-            case 2: matures = try zigzag(&inner)
-            case 3: expires = try zigzag(&inner)
+            case 1: move = try DetailsReader.zigzag(&inner)
+            case 2: matures = try DetailsReader.zigzag(&inner)
+            case 3: expires = try DetailsReader.zigzag(&inner)
             case 4: policy = try? RequestID(validating: String(decoding: try inner.raw(end - inner.offset), as: UTF8.self))
-            case 5: green = try zigzag(&inner) == 1
+            case 5: green = try DetailsReader.zigzag(&inner) == 1
             default: break
             }
         }
@@ -218,25 +218,6 @@ public enum LotEvents {
         return nil
     }
 
-    /// Calls `body` for each field of the nested field list at `start..<start+length`, with a
-    /// reader positioned at the field's value and the value's end.
-    private static func nested(_ bytes: [UInt8], from start: Int, length: Int,
-                               _ body: (UInt64, inout BinaryReader, Int) throws(DecodingError) -> Void) throws(DecodingError) {
-        var inner = BinaryReader(bytes, offset: start)
-        while inner.offset < start + length {
-            let field = try inner.varint(), size = try inner.length()
-            let end = inner.offset + size
-            guard end <= start + length else { throw .invalid("nested detail overruns its field") }
-            var value = BinaryReader(bytes, offset: inner.offset)
-            try body(field, &value, end)
-            inner = BinaryReader(bytes, offset: end)
-        }
-    }
-
-    /// A zig-zag number as `DetailsWriter.number` writes it.
-    private static func zigzag(_ reader: inout BinaryReader) throws(DecodingError) -> Int64 {
-        DetailsReader.zigzag(try reader.varint())
-    }
 
     /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),
     /// reading its details once: a compensation names a thousand accounts.

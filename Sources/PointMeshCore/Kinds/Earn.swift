@@ -346,21 +346,18 @@ public enum Earn: EntryKindRule {
             case Tag.green: green = try DetailsReader.number(try reader.raw(length))
             case Tag.campaign:
                 // Its nested fields read where they stand: the id (1) and the points (2).
-                let end = reader.offset + length
                 var id: ArraySlice<UInt8> = [], points: Int64 = 0
-                while reader.offset < end {
-                    let field = try reader.varint(), size = try reader.length(), start = reader.offset
-                    guard start + size <= end else { throw .invalid("earn entry \(entry.id): campaign field overruns") }
+                try DetailsReader.forEachNested(in: bytes, from: reader.offset, length: length) {
+                    (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
                     switch field {
-                    case 1: id = bytes[start..<(start + size)]
+                    case 1: id = bytes[inner.offset..<end]
                     case 2:
-                        points = DetailsReader.zigzag(try reader.varint())
-                        guard reader.offset == start + size else { throw .invalid("earn entry \(entry.id): campaign points") }
-                        continue
+                        points = try DetailsReader.zigzag(&inner)
+                        guard inner.offset == end else { throw .invalid("earn entry \(entry.id): campaign points") }
                     default: break
                     }
-                    try reader.skip(size)
                 }
+                try reader.skip(length)
                 // Written into the JSON answer as they are: only an id's characters may pass.
                 guard !id.isEmpty, id.allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
                 campaigns.append((id, points))
