@@ -19,6 +19,11 @@ public final class JSONDocument: Sendable {
         /// An integer's value, a number's bits, or for a string with escapes or non-ASCII bytes
         /// its index in `strings`.
         var scalar: Int64 = 0
+
+        /// A string node's text, given its document's bytes and decoded strings.
+        func text(_ bytes: [UInt8], _ strings: [String]) -> String {
+            flag ? String(decoding: bytes[Int(start)..<Int(end)], as: UTF8.self) : strings[Int(scalar)]
+        }
     }
 
     let bytes: [UInt8]
@@ -84,10 +89,7 @@ public final class JSONDocument: Sendable {
     }
 
     /// String node `index` as a `String`.
-    func string(_ index: Int) -> String {
-        let node = nodes[index]
-        return node.flag ? String(decoding: bytes[Int(node.start)..<Int(node.end)], as: UTF8.self) : strings[Int(node.scalar)]
-    }
+    func string(_ index: Int) -> String { nodes[index].text(bytes, strings) }
 
     /// The elements of array `index`.
     func elements(of index: Int) -> [Int] {

@@ -130,10 +130,7 @@ public struct JSONParser {
     }
 
     /// String node `index` as text.
-    private func text(_ index: Int) -> String {
-        let node = nodes[index]
-        return node.flag ? String(decoding: bytes[Int(node.start)..<Int(node.end)], as: UTF8.self) : strings[Int(node.scalar)]
-    }
+    private func text(_ index: Int) -> String { nodes[index].text(bytes, strings) }
 
     private func sameKey(_ a: Int, _ b: Int) -> Bool {
         let first = nodes[a], second = nodes[b]
