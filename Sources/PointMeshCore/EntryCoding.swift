@@ -74,7 +74,7 @@ public enum EntryCoding {
         let scope = try reader.text()
         let keyID = try reader.text()
         guard !scope.isEmpty, !scope.contains(":") else { throw .invalid("idempotency scope \(scope.debugDescription)") }
-        do { try RequestID.check(keyID) } catch { throw .invalid("idempotency id \(keyID.debugDescription)") }
+        do { try IdentifierError.check(keyID) } catch { throw .invalid("idempotency id \(keyID.debugDescription)") }
         let hash = RequestHash(bytes: try reader.raw(32))
         let flags = try reader.varint()
         let moveCount = try reader.varint()

@@ -19,11 +19,9 @@ public let maximumIdentifierLength = 128
 extension Identifier {
     /// Validates `rawValue` against the contract's id rules.
     public init(validating rawValue: String) throws(IdentifierError) {
-        try Self.check(rawValue)
+        try IdentifierError.check(rawValue)
         self.init(unchecked: rawValue)
     }
-
-    public static func check(_ rawValue: String) throws(IdentifierError) { try IdentifierError.check(rawValue) }
 
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -44,7 +44,7 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
     public init(validating name: String) throws(DecodingError) {
         let body = name.hasPrefix("@") ? String(name.dropFirst()) : name
         do {
-            try AccountID.check(body)
+            try IdentifierError.check(body)
         } catch {
             throw .invalid("invalid account \(name.debugDescription)")
         }

@@ -54,7 +54,7 @@ public struct AccessTokens: Sendable {
         var entries: [Entry] = [], names: Set<String> = []
         for (index, item) in list.enumerated() {
             guard case .object(let fields) = item, Set(fields.keys) == ["name", "role", "token_sha256"],
-                  case .string(let name)? = fields["name"], (try? AccountID.check(name)) != nil,
+                  case .string(let name)? = fields["name"], (try? IdentifierError.check(name)) != nil,
                   case .string(let roleName)? = fields["role"], let role = Role(rawValue: roleName),
                   case .string(let hex)? = fields["token_sha256"], let hash = RequestHash(hex: hex.lowercased())
             else {

@@ -22,7 +22,7 @@ enum TokenCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         guard arguments.positional.first == "create" else { throw UsageError(message: "say `token create`") }
         let name = try arguments.required("name")
-        guard (try? AccountID.check(name)) != nil else { throw UsageError(message: "--name must be 1-128 of A-Z a-z 0-9 . _ : -") }
+        guard (try? IdentifierError.check(name)) != nil else { throw UsageError(message: "--name must be 1-128 of A-Z a-z 0-9 . _ : -") }
         let roleName = try arguments.required("role")
         guard let role = Role(rawValue: roleName) else { throw UsageError(message: "--role must be clerk, hq or admin, got '\(roleName)'") }
         let (token, hash) = AccessTokens.newToken()
