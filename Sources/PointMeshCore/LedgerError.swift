@@ -45,6 +45,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case unknownDefinition(String, String)
     /// A definition (`kind`, id) was withdrawn and can't be changed or used.
     case definitionWithdrawn(String, String)
+    /// A green campaign lists a category that is not marked green (`field` names the list entry).
+    case unknownGreenCategory(CategoryID, field: String)
     /// A new version of a campaign changes more than its name and end.
     case campaignTermsFixed(CampaignID)
     /// A redemption of a reward that is not active now (outside its window, or withdrawn).

@@ -102,6 +102,9 @@ struct APIError: Error, Equatable {
                 self.init(status: 404, code: "unknown_\(kind)", message: "\(kind)_id: no \(kind) has the id '\(id)'; nothing was written")
             case .definitionWithdrawn(let kind, let id):
                 self.init(status: 409, code: "\(kind)_withdrawn", message: "\(kind) '\(id)' was withdrawn; it can't be changed")
+            case .unknownGreenCategory(let category, let field):
+                self.init(status: 404, code: "unknown_green_category",
+                          message: "\(field): '\(category)' is not a green category on this node; a green campaign earns green points only on green categories: mark it first (PUT /v1/categories/\(category)/green); nothing was written")
             case .campaignTermsFixed(let id):
                 self.init(status: 409, code: "campaign_terms_fixed",
                           message: "campaign '\(id)' is published: only its name and ends_at may change (receipts already earned under its terms)")

@@ -183,6 +183,26 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(reward.billDeduction(offered: Points(99), bill: Fen(10_000)) == (Fen(0), .zero))
     }
 
+    /// A green campaign's categories must be green ones: green points are for what HQ marked
+    /// green. A category not (yet) marked is refused, naming the list entry, and nothing is
+    /// written; a campaign that is not green may name any category.
+    @Test func aGreenCampaignNamesOnlyGreenCategories() throws {
+        var ledger = MemoryLedger(origin: store1)
+        _ = try ledger.write(PreparedWrite(GreenCategory.self, organic), now: 1_000)
+        let before = ledger.versionVector()
+        #expect(throws: LedgerError.unknownGreenCategory(tea, field: "categories[1]")) {
+            try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("eco", .multiplier(2), categories: [organic, tea], green: true)), now: 2_000)
+        }
+        #expect(ledger.versionVector() == before, "a refusal writes nothing")
+        guard case .append = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("tea2", .multiplier(2), categories: [organic, tea])), now: 2_000),
+              case .append = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("eco-all", .bonus(Points(5)), green: true)), now: 2_000)
+        else { Issue.record("a campaign that is not green, or green on the whole receipt, was refused"); return }
+        _ = try ledger.write(PreparedWrite(GreenCategory.self, tea), now: 3_000)
+        guard case .append = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("eco", .multiplier(2), categories: [organic, tea], green: true)),
+                                              now: 4_000)
+        else { Issue.record("marked green, the campaign was still refused"); return }
+    }
+
     @Test func rewardsChargeTheirCostAndGreenOnlyTakesGreenPoints() throws {
         var ledger = MemoryLedger(origin: store1)
         let alice = AccountID(unchecked: "alice")

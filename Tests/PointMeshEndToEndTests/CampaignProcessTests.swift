@@ -22,6 +22,8 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
             ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":11}"#, 400, "invalid_field", "multiplier"),
             ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window)}"#, 400, "missing_field", "multiplier"),
             ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":2,"bonus_points":5}"#, 400, "invalid_field", "bonus_points"),
+            ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":2,"green":true,"categories":["bikes"]}"#, 404, "unknown_green_category",
+             "categories[0]"),
             ("PUT", "/v1/rewards/zero", #"{"name":"Zero","points":0,"kind":"goods"}"#, 400, "invalid_field", "points"),
             ("PUT", "/v1/rewards/p", #"{"name":"Partner","points":5,"kind":"partner"}"#, 400, "missing_field", "partner"),
             ("PUT", "/v1/budgets/2026-13/chain", #"{"points":100}"#, 400, "invalid_field", "month"),

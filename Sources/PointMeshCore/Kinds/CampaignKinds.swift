@@ -21,7 +21,7 @@ public enum CampaignDefinition: EntryKindRule {
         static let categories = FieldSpec.optional("categories", .idArray(maximumCount: 1_000), "The item categories it applies to; the whole receipt when absent or empty.")
         static let multiplier = FieldSpec.optional("multiplier", .positiveInteger(maximum: Campaign.maximumMultiplier), "Eligible amounts earn this many times the base rate (2 to 10). Give this or bonus_points.")
         static let bonus = FieldSpec.optional("bonus_points", .positiveInteger(maximum: 1_000_000), "Points added once per eligible receipt. Give this or multiplier.")
-        static let green = FieldSpec.optional("green", .boolean, "Its points are green points.")
+        static let green = FieldSpec.optional("green", .boolean, "Its points are green points. Its categories, if any, must be marked green.")
     }
 
     public static let requestFields = [Fields.name, Fields.startsAt, Fields.endsAt, Fields.stores, Fields.categories, Fields.multiplier, Fields.bonus, Fields.green]
@@ -30,6 +30,7 @@ public enum CampaignDefinition: EntryKindRule {
     public static let refusals: [(status: Int, code: String, when: String)] = [
         (409, "campaign_terms_fixed", "the campaign exists and the request changes more than its name and end"),
         (409, "campaign_withdrawn", "the campaign was withdrawn"),
+        (404, "unknown_green_category", "a green campaign lists a category that is not marked green (PUT /v1/categories/{category}/green first)"),
     ]
 
     enum Tag {
@@ -82,6 +83,13 @@ public enum CampaignDefinition: EntryKindRule {
         if let existing = facts.campaigns[request.id] {
             guard existing.withdrawnAt == nil else { throw .definitionWithdrawn("campaign", request.id.rawValue) }
             guard existing.terms == request.terms else { throw .campaignTermsFixed(request.id) }
+        } else if request.green {
+            // A green campaign's categories are its green list: green points are for what HQ
+            // marked green, so each must be a green category this node knows. (A new version of
+            // a published campaign keeps terms already accepted.)
+            for (index, category) in request.categories.enumerated() where !facts.greenCategories.contains(category) {
+                throw .unknownGreenCategory(category, field: "categories[\(index)]")
+            }
         }
         var writer = DetailsWriter()
         EntryLinks.add(Catalog.link, to: &writer)
