@@ -112,6 +112,8 @@ public enum Earn: EntryKindRule {
                        amount: amount, items: items, budgetOverride: budgetOverride)
     }
 
+    public static func quickRequest(from body: [UInt8]) -> Request? { PlainPurchaseReader.request(from: body) }
+
     public static func idempotencyID(_ request: Request) -> String { request.receipt.rawValue }
 
     public static func canonicalForm(_ r: Request) -> String {

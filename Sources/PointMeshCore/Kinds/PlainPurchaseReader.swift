@@ -1,0 +1,157 @@
+/// Reads a purchase body in one pass over its bytes, for the shape tills send: an object of
+/// `receipt_id`, `account_id`, `amount_fen` and optional `items` (each `sku`, `category`,
+/// `amount_fen`), strings without escapes, amounts in plain digits, JSON whitespace anywhere.
+///
+/// Why: every purchase is parsed on the event loop, and a receipt of many lines through the
+/// general reader (a document of nodes, then typed accessors) cost more than the rest of the
+/// line's work together (docs/benchmarks.md, "Campaigns").
+///
+/// It accepts a subset of what `Earn.request(from:)` accepts and reads it the same way: anything
+/// else (an escape, a `budget_override`, a field unknown, repeated or missing, another type, a
+/// number with a sign, fraction, exponent or leading zero, a value out of range, lines summing
+/// past the amount) gives `nil`, and the general reader decides, with its errors. A test
+/// compares the two over generated and mutated bodies.
+enum PlainPurchaseReader {
+    static func request(from body: [UInt8]) -> Earn.Request? {
+        body.withUnsafeBufferPointer { bytes in
+            var scanner = Scanner(bytes: bytes)
+            return scanner.purchase()
+        }
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        mutating func purchase() -> Earn.Request? {
+            var receipt: String?, account: String?, amount: Int64?, items: [PurchaseItem]?
+            guard take(UInt8(ascii: "{")) else { return nil }
+            repeat {
+                guard let name = key() else { return nil }
+                if equals(name, "receipt_id"), receipt == nil {
+                    receipt = identifier()
+                    guard receipt != nil else { return nil }
+                } else if equals(name, "account_id"), account == nil {
+                    account = identifier()
+                    guard account != nil else { return nil }
+                } else if equals(name, "amount_fen"), amount == nil {
+                    amount = positiveInteger()
+                    guard amount != nil else { return nil }
+                } else if equals(name, "items"), items == nil {
+                    items = lines()
+                    guard items != nil else { return nil }
+                } else {
+                    return nil
+                }
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")), atEnd(), let receipt, let account, let amount else { return nil }
+            let lines = items ?? []
+            guard lines.reduce(Int64(0), { $0 + $1.amount.value }) <= amount else { return nil }
+            return Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(amount), items: lines)
+        }
+
+        /// `[` line objects `]`, at most `Limits.maximumItems`.
+        mutating func lines() -> [PurchaseItem]? {
+            guard take(UInt8(ascii: "[")) else { return nil }
+            var items: [PurchaseItem] = []
+            if take(UInt8(ascii: "]")) { return items }
+            repeat {
+                guard items.count < Limits.maximumItems, let item = line() else { return nil }
+                items.append(item)
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "]")) ? items : nil
+        }
+
+        mutating func line() -> PurchaseItem? {
+            var sku: String?, category: String?, amount: Int64?
+            guard take(UInt8(ascii: "{")) else { return nil }
+            repeat {
+                guard let name = key() else { return nil }
+                if equals(name, "sku"), sku == nil {
+                    sku = identifier()
+                    guard sku != nil else { return nil }
+                } else if equals(name, "category"), category == nil {
+                    category = identifier()
+                    guard category != nil else { return nil }
+                } else if equals(name, "amount_fen"), amount == nil {
+                    amount = positiveInteger()
+                    guard amount != nil else { return nil }
+                } else {
+                    return nil
+                }
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")), let sku, let category, let amount else { return nil }
+            return PurchaseItem(sku: SKU(unchecked: sku), category: CategoryID(unchecked: category), amount: Fen(amount))
+        }
+
+        /// A member's name and its colon.
+        mutating func key() -> Range<Int>? {
+            guard let name = plainString(), take(UInt8(ascii: ":")) else { return nil }
+            return name
+        }
+
+        /// An id: 1 to 128 characters of the contract's alphabet (`isIdentifierByte`).
+        mutating func identifier() -> String? {
+            guard let range = plainString(), (1...maximumIdentifierLength).contains(range.count) else { return nil }
+            for position in range where !isIdentifierByte(bytes[position]) { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        }
+
+        /// The bytes between the quotes of a string that has no escape or control character.
+        mutating func plainString() -> Range<Int>? {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let start = index + 1
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                guard bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 else { return nil }
+                end += 1
+            }
+            guard end < bytes.count else { return nil }
+            index = end + 1
+            return start..<end
+        }
+
+        /// 1 to `Limits.maximumAmount` in digits, without a leading zero, ended by whitespace or
+        /// a delimiter (not a fraction or an exponent).
+        mutating func positiveInteger() -> Int64? {
+            skipSpace()
+            var value: Int64 = 0, digits = 0
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                guard digits < 13, !(digits == 0 && bytes[index] == UInt8(ascii: "0")) else { return nil }
+                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, value <= Limits.maximumAmount.value, index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0a, 0x0d: return value
+            default: return nil
+            }
+        }
+
+        /// Takes `byte` after any whitespace, if it is next.
+        mutating func take(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func atEnd() -> Bool {
+            skipSpace()
+            return index == bytes.count
+        }
+
+        mutating func skipSpace() {
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0a || bytes[index] == 0x0d || bytes[index] == 0x09 { index += 1 }
+        }
+
+        func equals(_ range: Range<Int>, _ name: StaticString) -> Bool {
+            guard range.count == name.utf8CodeUnitCount else { return false }
+            let expected = name.utf8Start
+            for offset in 0..<range.count where bytes[range.lowerBound + offset] != expected[offset] { return false }
+            return true
+        }
+    }
+}
