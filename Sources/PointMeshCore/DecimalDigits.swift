@@ -19,4 +19,11 @@ extension Array where Element == UInt8 {
             append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
         }
     }
+
+    /// Appends the UTF-8 of `text` in one copy (appending a string's `utf8` view goes through
+    /// it element by element).
+    mutating func appendUTF8(of text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
+    }
 }

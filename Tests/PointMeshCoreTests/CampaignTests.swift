@@ -129,6 +129,33 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         }
     }
 
+    /// A purchase's item fields are written through a pointer, sized beforehand
+    /// (`ReceiptLines`): they must be the bytes the details writer makes, for ids of every
+    /// length up to the limit and amounts up to the largest.
+    @Test func itemFieldsAreWhatTheDetailsWriterWrites() throws {
+        var random = SplitMix64(seed: 12)
+        for _ in 0..<300 {
+            let items = (0..<Int(random.next() % 6)).map { _ in
+                PurchaseItem(sku: SKU(unchecked: String(repeating: "s", count: 1 + Int(random.next() % UInt64(maximumIdentifierLength)))),
+                             category: CategoryID(unchecked: String(repeating: "c", count: 1 + Int(random.next() % 140))),
+                             amount: Fen([1, 127, 128, 16_383, 16_384, Limits.maximumAmount.value][Int(random.next() % 6)]))
+            }
+            var expected = DetailsWriter()
+            expected.text(1, "R")
+            expected.number(2, Limits.maximumAmount.value)
+            for item in items {
+                expected.group(3) { line in
+                    line.text(1, item.sku.rawValue)
+                    line.text(2, item.category.rawValue)
+                    line.number(3, item.amount.value)
+                }
+            }
+            expected.number(4, 7)  // the balance after, every kind's tag 4
+            let written = Earn.details(receipt: ReceiptID(unchecked: "R"), amount: Limits.maximumAmount, items: items, balanceAfter: Points(7))
+            #expect(written == expected.details)
+        }
+    }
+
     @Test func lateCreditsAddOnlyWhatIsMissing() {
         let double = campaign("double", .multiplier(2)), tea3 = campaign("tea3", .multiplier(3), categories: [tea])
         let items = [item(tea, 3_000)]

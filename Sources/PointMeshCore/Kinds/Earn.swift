@@ -7,19 +7,13 @@ public enum Earn: EntryKindRule {
     public struct Request: Hashable, Sendable {
         public var receipt: ReceiptID
         public var account: AccountID
-        public var amount: Fen { didSet { lines = EarningRules.lines(amount: amount, items: items) } }
-        public var items: [PurchaseItem] {
-            didSet {
-                lines = EarningRules.lines(amount: amount, items: items)
-                itemFields = Earn.itemFields(items)
-            }
-        }
+        public var amount: Fen { didSet { derived = ReceiptLines(amount: amount, items: items) } }
+        public var items: [PurchaseItem] { didSet { derived = ReceiptLines(amount: amount, items: items) } }
         /// Why the issuance budget may be exceeded, when it may.
         public var budgetOverride: String?
         /// Derived from `amount` and `items` where the request is made (on the event loop), so
         /// the single writer neither sums the lines per category nor encodes them.
-        private(set) var lines: [(category: CategoryID?, fen: Int64)]
-        private(set) var itemFields: EntryDetails
+        private(set) var derived: ReceiptLines
 
         public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = [], budgetOverride: String? = nil) {
             self.receipt = receipt
@@ -27,8 +21,7 @@ public enum Earn: EntryKindRule {
             self.amount = amount
             self.items = items
             self.budgetOverride = budgetOverride
-            lines = EarningRules.lines(amount: amount, items: items)
-            itemFields = Earn.itemFields(items)
+            derived = ReceiptLines(amount: amount, items: items)
         }
 
         public static func == (lhs: Request, rhs: Request) -> Bool {
@@ -117,25 +110,17 @@ public enum Earn: EntryKindRule {
     public static func idempotencyID(_ request: Request) -> String { request.receipt.rawValue }
 
     public static func canonicalForm(_ r: Request) -> String {
-        // Built as bytes: a receipt of many lines is put together on the event loop for every
-        // purchase, and string appends cost several times as much.
+        // Built as bytes, the lines made once with the request (`ReceiptLines.canonical`): a
+        // receipt of many lines is put together on the event loop for every purchase.
         var text: [UInt8] = Array("purchase\n".utf8)
-        text.reserveCapacity(64 + r.items.count * 40)
-        text.append(contentsOf: r.receipt.rawValue.utf8)
+        text.reserveCapacity(64 + r.derived.canonical.count)
+        text.appendUTF8(of: r.receipt.rawValue)
         text.append(UInt8(ascii: "\n"))
-        text.append(contentsOf: r.account.rawValue.utf8)
+        text.appendUTF8(of: r.account.rawValue)
         text.append(UInt8(ascii: "\n"))
         text.appendDecimal(r.amount.value)
         text.append(UInt8(ascii: "\n"))
-        for item in r.items {
-            text.append(contentsOf: "item\t".utf8)
-            text.append(contentsOf: item.sku.rawValue.utf8)
-            text.append(UInt8(ascii: "\t"))
-            text.append(contentsOf: item.category.rawValue.utf8)
-            text.append(UInt8(ascii: "\t"))
-            text.appendDecimal(item.amount.value)
-            text.append(UInt8(ascii: "\n"))
-        }
+        text.append(contentsOf: r.derived.canonical)
         if let reason = r.budgetOverride { text.append(contentsOf: "override\t\(reason)\n".utf8) }
         return String(decoding: text, as: UTF8.self)
     }
@@ -188,7 +173,7 @@ public enum Earn: EntryKindRule {
     /// return window. Debt is repaid from them; inside a return window, from this lot itself
     /// (the only points a refund of this receipt may cancel without making debt).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let earning = EarningRules.earning(amount: request.amount, lines: request.lines, campaigns: facts.campaigns, green: facts.green)
+        let earning = EarningRules.earning(amount: request.amount, lines: request.derived.sums, campaigns: facts.campaigns, green: facts.green)
         let earned = earning.total
         let month = CalendarMonth(containing: context.now)
         if request.budgetOverride == nil, let limit = BudgetLimit.exceeded(facts.budgets, by: earned) {
@@ -214,7 +199,7 @@ public enum Earn: EntryKindRule {
             moves.append(Move(debit: credited, credit: .debtOwed, amount: repaid, asset: .debt))
             if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
         }
-        writeCommon(receipt: request.receipt, amount: request.amount, items: request.itemFields, to: &writer)
+        writeCommon(receipt: request.receipt, amount: request.amount, items: request.derived.fields, to: &writer)
         for campaign in earning.campaigns {
             writer.group(Tag.campaign) { field in
                 field.text(1, campaign.campaign.rawValue)
@@ -253,29 +238,16 @@ public enum Earn: EntryKindRule {
         var writer = DetailsWriter()
         if let terms { LotEvents.add(terms, to: &writer) }
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
-        writeCommon(receipt: receipt, amount: amount, items: itemFields(items), to: &writer)
+        writeCommon(receipt: receipt, amount: amount, items: ReceiptLines(amount: amount, items: items).fields, to: &writer)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
         return writer.details
     }
 
-    /// The receipt, its amount and its items (`itemFields(_:)`).
+    /// The receipt, its amount and its items (`ReceiptLines.fields`).
     private static func writeCommon(receipt: ReceiptID, amount: Fen, items: EntryDetails, to writer: inout DetailsWriter) {
         writer.text(Tag.receipt, receipt.rawValue)
         writer.number(Tag.amount, amount.value)
         writer.append(items)
-    }
-
-    /// A receipt's items as an earning records them: one field each.
-    static func itemFields(_ items: [PurchaseItem]) -> EntryDetails {
-        var writer = DetailsWriter(capacity: items.count * 32)
-        for item in items {
-            writer.group(Tag.item) { line in
-                line.text(1, item.sku.rawValue)
-                line.text(2, item.category.rawValue)
-                line.number(3, item.amount.value)
-            }
-        }
-        return writer.details
     }
 
     /// Every campaign the earning was decided with: those that added points and those in
