@@ -228,18 +228,24 @@ extension LedgerDatabase {
                 stale.insert(account)
                 continue
             }
+            // The common case, a purchase at this node by a customer in no deficit: each credit
+            // is a whole lot (`LotBook.credit` with nothing to pay); the lots, the regular and the
+            // green one, go in with one insert.
+            var whole: [Lot] = []
             for event in events[account] ?? [] {
-                // The common case, a purchase at this node by a customer in no deficit: the
-                // credit is the whole lot (`LotBook.credit` with nothing to pay), one insert.
                 if isLocal, case .credit(let lot) = event, let known = lastDeficit, known.account == account, known.deficit == .zero {
-                    if lot.remaining > .zero { try insert(lot, of: SQLiteStatement.Value.text(account.rawValue)) }
+                    if lot.remaining > .zero { whole.append(lot) }
                     continue
                 }
+                // Events apply in order: lots credited before this one are in the table first.
+                try insert(whole, of: .text(account.rawValue))
+                whole = []
                 let before = try bookPart(of: account, for: event)
                 var after = before
                 let changed = after.apply(event)
                 try save(after, of: account, changed: changed, before: before)
             }
+            try insert(whole, of: .text(account.rawValue))
         }
     }
 
@@ -323,15 +329,30 @@ extension LedgerDatabase {
             .text(entry.id.origin.rawValue), .integer(entry.id.sequence)) { _ in true } ?? false
     }
 
-    private func insert(_ lot: Lot, of account: SQLiteStatement.Value) throws {
-        try connection.run("""
-            INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source, green)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-            """, values: [
+    private func insert(_ lot: Lot, of account: SQLiteStatement.Value) throws { try insert([lot], of: account) }
+
+    /// New lots of one account, in one statement (a green earning makes two).
+    private func insert(_ lots: [Lot], of account: SQLiteStatement.Value) throws {
+        guard !lots.isEmpty else { return }
+        var values: [SQLiteStatement.Value] = []
+        values.reserveCapacity(12 * lots.count)
+        for lot in lots {
+            values += [
                 account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue), .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move)),
                 .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
                 .text(lot.policy.rawValue), .text(lot.source), .integer(lot.green ? 1 : 0),
-            ])
+            ]
+        }
+        try connection.run(lots.count <= Self.insertLotStatements.count ? Self.insertLotStatements[lots.count - 1] : Self.insertLots(lots.count),
+                           values: values)
+    }
+
+    /// Inserting one lot, and two.
+    private static let insertLotStatements = [insertLots(1), insertLots(2)]
+
+    private static func insertLots(_ count: Int) -> String {
+        "INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source, green) VALUES "
+            + Array(repeating: "(?,?,?,?,?,?,?,?,?,?,?,?)", count: count).joined(separator: ",")
     }
 
     /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the

@@ -148,4 +148,31 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         #expect(try late.verify().isEmpty)
         #expect(try inOrder.verify().isEmpty)
     }
+
+    /// An earning that repays debt inside a return window credits its lot and takes the
+    /// repayment from that lot, in that order, in one entry, written by the node itself (the
+    /// writer's quick path for whole-lot credits must not reorder them).
+    @Test func anEarningThatRepaysDebtLeavesTheLotsItsEntriesFoldTo() throws {
+        let directory = NSTemporaryDirectory() + "pointmesh-lots-test-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let now: Int64 = 1_700_000_000_000
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "s1"), newNodeID: { NodeID(unchecked: "s1") }, now: { now })
+        defer { store.close() }
+        let alice = AccountID(unchecked: "alice")
+        func write<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request, returnWindow: Int64 = 0) throws {
+            _ = try store.write(PreparedWrite(kind, request), context: RequestContext(node: NodeID(unchecked: "s1"), now: now, returnWindow: returnWindow))
+        }
+        try write(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: alice, amount: Fen(10_000)))
+        try write(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: alice, points: Points(100)))
+        try write(Refund.self, Refund.Request(refund: RequestID(unchecked: "F1"), receipt: ReceiptID(unchecked: "R1"), amount: Fen(10_000)))
+        try write(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: alice, amount: Fen(5_000)), returnWindow: 2 * day)
+        try store.read { database in
+            var cache = LotEventCache()
+            let kept = try database.lotBook(of: alice)
+            #expect(kept == (try database.foldedLots(of: alice, cache: &cache)))
+            #expect(kept.deficit == .zero && kept.summary(at: now).pending == .zero, "the 50 points earned repaid 50 of the 100 owed")
+            #expect(try database.accountFacts(of: alice, at: now).debt == Points(50))
+            #expect(try database.verify().isEmpty)
+        }
+    }
 }

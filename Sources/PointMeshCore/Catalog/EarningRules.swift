@@ -76,7 +76,13 @@ public enum EarningRules {
         }
         var greenFen: Int64 = 0
         if !green.isEmpty {
-            for line in lines { if let category = line.category, green.contains(category) { greenFen += line.fen } }
+            // A chain marks a few categories green: comparing each line's text with them costs
+            // less than hashing it (this runs on the writer for every purchase).
+            let few = green.count <= 8 ? green.map(\.rawValue) : nil
+            for line in lines {
+                guard let category = line.category else { continue }
+                if few.map({ $0.contains(category.rawValue) }) ?? green.contains(category) { greenFen += line.fen }
+            }
         }
         var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
         let ids = campaigns.map(\.id.rawValue)
