@@ -12,10 +12,11 @@ enum CampaignCommand: Command {
         `set` publishes a campaign (sent again, it may change only the name and the end):
         purchases from --starts to --ends (RFC 3339) at the listed stores (every store when
         none) earn N times the base rate on items of the listed categories (the whole receipt
-        when none), or N bonus points per receipt; --green makes its points green. Each item
-        takes the largest multiplier; bonuses add. Stores that learn it late credit the
-        receipts they rang up in its window, once. `withdraw` ends it now; points earned stay.
-        `green` marks a category green: its purchases earn green points.
+        when none), or N bonus points per receipt; --green makes its points green (its
+        categories must be marked green first). Each item takes the largest multiplier;
+        bonuses add. Stores that learn it late credit the receipts they rang up in its window,
+        once. `withdraw` ends it now; points earned stay. `green` marks a category green: its
+        purchases earn green points.
 
         \(NodeClient.optionsHelp)
         """
