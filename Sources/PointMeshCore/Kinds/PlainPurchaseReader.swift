@@ -19,32 +19,25 @@ enum PlainPurchaseReader {
         }
     }
 
+    /// The members a purchase may have, and a line; their index is what `Scanner.object` passes.
+    private static let purchaseMembers: [StaticString] = ["receipt_id", "account_id", "amount_fen", "items"]
+    private static let lineMembers: [StaticString] = ["sku", "category", "amount_fen"]
+
     private struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         mutating func purchase() -> Earn.Request? {
             var receipt: String?, account: String?, amount: Int64?, items: [PurchaseItem]?
-            guard take(UInt8(ascii: "{")) else { return nil }
-            repeat {
-                guard let name = key() else { return nil }
-                if equals(name, "receipt_id"), receipt == nil {
-                    receipt = identifier()
-                    guard receipt != nil else { return nil }
-                } else if equals(name, "account_id"), account == nil {
-                    account = identifier()
-                    guard account != nil else { return nil }
-                } else if equals(name, "amount_fen"), amount == nil {
-                    amount = positiveInteger()
-                    guard amount != nil else { return nil }
-                } else if equals(name, "items"), items == nil {
-                    items = lines()
-                    guard items != nil else { return nil }
-                } else {
-                    return nil
+            let read = object(PlainPurchaseReader.purchaseMembers) { scanner, member in
+                switch member {
+                case 0: receipt = scanner.identifier(); return receipt != nil
+                case 1: account = scanner.identifier(); return account != nil
+                case 2: amount = scanner.positiveInteger(); return amount != nil
+                default: items = scanner.lines(); return items != nil
                 }
-            } while take(UInt8(ascii: ","))
-            guard take(UInt8(ascii: "}")), atEnd(), let receipt, let account, let amount else { return nil }
+            }
+            guard read, atEnd(), let receipt, let account, let amount else { return nil }
             let lines = items ?? []
             guard lines.reduce(Int64(0), { $0 + $1.amount.value }) <= amount else { return nil }
             return Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(amount), items: lines)
@@ -64,24 +57,29 @@ enum PlainPurchaseReader {
 
         mutating func line() -> PurchaseItem? {
             var sku: String?, category: String?, amount: Int64?
-            guard take(UInt8(ascii: "{")) else { return nil }
-            repeat {
-                guard let name = key() else { return nil }
-                if equals(name, "sku"), sku == nil {
-                    sku = identifier()
-                    guard sku != nil else { return nil }
-                } else if equals(name, "category"), category == nil {
-                    category = identifier()
-                    guard category != nil else { return nil }
-                } else if equals(name, "amount_fen"), amount == nil {
-                    amount = positiveInteger()
-                    guard amount != nil else { return nil }
-                } else {
-                    return nil
+            let read = object(PlainPurchaseReader.lineMembers) { scanner, member in
+                switch member {
+                case 0: sku = scanner.identifier(); return sku != nil
+                case 1: category = scanner.identifier(); return category != nil
+                default: amount = scanner.positiveInteger(); return amount != nil
                 }
-            } while take(UInt8(ascii: ","))
-            guard take(UInt8(ascii: "}")), let sku, let category, let amount else { return nil }
+            }
+            guard read, let sku, let category, let amount else { return nil }
             return PurchaseItem(sku: SKU(unchecked: sku), category: CategoryID(unchecked: category), amount: Fen(amount))
+        }
+
+        /// `{` members `}`, each named in `names` and there at most once; `value` reads the value
+        /// of member `names[index]`, false when it can't. False for anything else.
+        mutating func object(_ names: [StaticString], _ value: (inout Scanner, Int) -> Bool) -> Bool {
+            guard take(UInt8(ascii: "{")) else { return false }
+            var seen: UInt64 = 0
+            repeat {
+                guard let name = key(), let member = names.firstIndex(where: { equals(name, $0) }), seen & (1 << member) == 0,
+                      value(&self, member)
+                else { return false }
+                seen |= 1 << member
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "}"))
         }
 
         /// A member's name and its colon.
