@@ -13,10 +13,12 @@ enum CampaignBench {
         let requests = Int(try arguments.integer("requests") ?? 5_000)
         let clients = Int(try arguments.value("clients").flatMap { Int64($0) } ?? 32)
         let pairs = Int(try arguments.integer("pairs") ?? 3)
+        let green = !arguments.has("without-green")
         guard requests > 0, clients > 0, pairs > 0 else { throw UsageError(message: "--requests, --clients and --pairs must be positive") }
         let scratch = try BenchCommand.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        print("pointmesh bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("pointmesh bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+              + (green ? "one green category" : "no green category"))
         let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
         print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
         var ratios: [Double] = [], itemRatios: [Double] = [], cpuTotals: [String: Double] = [:]
@@ -27,7 +29,7 @@ enum CampaignBench {
             let phases: [(name: String, items: Bool, campaigns: Bool)] = [("plain", false, false), ("items", true, false), ("campaigns", true, true)]
             for kind in pair % 2 == 0 ? phases : phases.reversed() {
                 (rates[kind.name], cpu[kind.name]) = try phase(scratch + "/\(kind.name)-\(pair)", arguments: arguments, clients: clients,
-                                                               requests: requests, items: kind.items, campaigns: kind.campaigns)
+                                                               requests: requests, items: kind.items, campaigns: kind.campaigns, green: green)
             }
             for (name, value) in cpu { cpuTotals[name, default: 0] += value }
             let plain = rates["plain"] ?? 0, items = rates["items"] ?? 0, loaded = rates["campaigns"] ?? 0
@@ -46,11 +48,11 @@ enum CampaignBench {
     }
 
     /// One phase on a fresh node: with `campaigns`, 10 campaigns are published first (multipliers
-    /// on categories, a whole-receipt multiplier, bonuses, a green category) and each purchase
-    /// carries 20 items.
+    /// on categories, a whole-receipt multiplier, bonuses), with `green` a category is marked
+    /// green, and each purchase carries 20 items.
     /// Returns the acknowledged rate and the node's CPU time (user and system) per purchase, in µs.
     static func phase(_ directory: String, arguments: CommandLineArguments, clients: Int, requests: Int, items withItems: Bool,
-                      campaigns: Bool) throws -> (rate: Double, cpu: Double) {
+                      campaigns: Bool, green: Bool) throws -> (rate: Double, cpu: Double) {
         // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
         sync()
         let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
@@ -63,7 +65,7 @@ enum CampaignBench {
                 let body = #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",\#(effect)\#(filter)}"#
                 _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(body.utf8))
             }
-            _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil)
+            if green { _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil) }
             // The node sweeps new campaigns for late credits once (`LateCampaignSweeper`): let
             // that one-off pass finish, so the phase measures purchases under campaigns in force.
             Thread.sleep(forTimeInterval: 1.5)
