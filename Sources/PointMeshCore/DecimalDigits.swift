@@ -1,29 +1,41 @@
-extension Array where Element == UInt8 {
-    /// Appends `value` in decimal ASCII, as `String(value)` writes it, without making a string
-    /// (for texts built on the hot path byte by byte: write answers, canonical forms).
-    mutating func appendDecimal(_ value: Int64) {
-        // Digits least significant first into a buffer on the stack (20 places: a sign and 19
-        // digits), then appended in one go.
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        Swift.withUnsafeMutableBytes(of: &buffer) { digits in
-            var magnitude = value.magnitude, first = digits.count
-            repeat {
-                first -= 1
-                digits[first] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                first -= 1
-                digits[first] = UInt8(ascii: "-")
-            }
-            append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
+/// An `Int64` in decimal ASCII, as `String(value)` writes it, made without a string: texts built
+/// byte by byte on hot paths (write answers, canonical forms) use it.
+enum DecimalDigits {
+    /// How many bytes `String(value)` has.
+    static func count(_ value: Int64) -> Int {
+        var count = 1, rest = value.magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
         }
+        return count + (value < 0 ? 1 : 0)
     }
 
-    /// Appends the UTF-8 of `text` in one copy (appending a string's `utf8` view goes through
-    /// it element by element).
-    mutating func appendUTF8(of text: String) {
-        var text = text
-        text.withUTF8 { append(contentsOf: $0) }
+    /// Writes `value` into `buffer` so that it ends just before `end`, least significant digit
+    /// first; returns where it starts. The buffer has room for `count(value)` bytes before `end`.
+    static func write(_ value: Int64, endingAt end: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var magnitude = value.magnitude, first = end
+        repeat {
+            first -= 1
+            buffer[first] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            first -= 1
+            buffer[first] = UInt8(ascii: "-")
+        }
+        return first
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `value` in decimal (`DecimalDigits`).
+    mutating func appendDecimal(_ value: Int64) {
+        // On the stack first: 24 places, for a sign and 19 digits.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        Swift.withUnsafeMutableBytes(of: &buffer) { digits in
+            let first = DecimalDigits.write(value, endingAt: digits.count, into: digits)
+            append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
+        }
     }
 }

@@ -35,6 +35,10 @@ public struct DetailsWriter: Sendable {
 
     public var details: EntryDetails { EntryDetails(bytes: writer.bytes) }
 
+    /// A number as `number` encodes it: zig-zag, so the occasional negative number stays short
+    /// too (`DetailsReader.zigzag` reads it).
+    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
     /// A field whose value `build` writes as raw bytes.
     public mutating func field(_ tag: UInt64, _ build: (inout BinaryWriter) -> Void) {
         writer.varint(tag)
@@ -65,8 +69,7 @@ public struct DetailsWriter: Sendable {
 
     public mutating func number(_ tag: UInt64, _ value: Int64?) {
         guard let value else { return }
-        // Zig-zag, so the occasional negative number stays short too.
-        let encoded = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        let encoded = Self.zigzag(value)
         writer.varint(tag)
         writer.varint(UInt64(BinaryWriter.varintLength(encoded)))
         writer.varint(encoded)

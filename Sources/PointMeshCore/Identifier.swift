@@ -27,6 +27,13 @@ extension Identifier {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+/// `bytes` as an id's text when they are one as they stand (1 to 128 bytes of the alphabet,
+/// read without unescaping), else nil: request readers take ids straight from a body's bytes.
+func plainIdentifier<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String? {
+    guard (1...maximumIdentifierLength).contains(bytes.count), bytes.allSatisfy(isIdentifierByte) else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 @inline(__always)
 func isIdentifierByte(_ byte: UInt8) -> Bool {
     switch byte {

@@ -82,10 +82,8 @@ public final class JSONDocument: Sendable {
     /// explains).
     func identifierText(_ index: Int) -> String? {
         let node = nodes[index]
-        guard node.kind == .string, node.flag, (1...maximumIdentifierLength).contains(Int(node.end - node.start)) else { return nil }
-        let text = bytes[Int(node.start)..<Int(node.end)]
-        guard text.allSatisfy(isIdentifierByte) else { return nil }
-        return String(decoding: text, as: UTF8.self)
+        guard node.kind == .string, node.flag else { return nil }
+        return plainIdentifier(bytes[Int(node.start)..<Int(node.end)])
     }
 
     /// String node `index` as a `String`.

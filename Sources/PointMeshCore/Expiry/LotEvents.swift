@@ -218,7 +218,6 @@ public enum LotEvents {
         return nil
     }
 
-
     /// What `entry` does to the lots of each of `accounts` (its customer accounts, normally),
     /// reading its details once: a compensation names a thousand accounts.
     public static func of(_ entry: LedgerEntry, accounts: [AccountID], stands: Bool = true) throws(DecodingError) -> [AccountID: [LotEvent]] {

@@ -114,9 +114,9 @@ public enum Earn: EntryKindRule {
         // receipt of many lines is put together on the event loop for every purchase.
         var text: [UInt8] = Array("purchase\n".utf8)
         text.reserveCapacity(64 + r.derived.canonical.count)
-        text.appendUTF8(of: r.receipt.rawValue)
+        text.append(contentsOf: r.receipt.rawValue.utf8)
         text.append(UInt8(ascii: "\n"))
-        text.appendUTF8(of: r.account.rawValue)
+        text.append(contentsOf: r.account.rawValue.utf8)
         text.append(UInt8(ascii: "\n"))
         text.appendDecimal(r.amount.value)
         text.append(UInt8(ascii: "\n"))

@@ -88,11 +88,10 @@ enum PlainPurchaseReader {
             return name
         }
 
-        /// An id: 1 to 128 characters of the contract's alphabet (`isIdentifierByte`).
+        /// An id (`plainIdentifier`).
         mutating func identifier() -> String? {
-            guard let range = plainString(), (1...maximumIdentifierLength).contains(range.count) else { return nil }
-            for position in range where !isIdentifierByte(bytes[position]) { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            guard let range = plainString() else { return nil }
+            return plainIdentifier(UnsafeBufferPointer(rebasing: bytes[range]))
         }
 
         /// The bytes between the quotes of a string that has no escape or control character.

@@ -18,15 +18,15 @@ struct ReceiptLines: Sendable {
         var fieldsSize = 0, canonicalSize = 0
         for item in items {
             let sku = item.sku.rawValue.utf8.count, category = item.category.rawValue.utf8.count
-            let group = Self.groupLength(sku: sku, category: category, zigzag: Self.zigzag(item.amount.value))
+            let group = Self.groupLength(sku: sku, category: category, zigzag: DetailsWriter.zigzag(item.amount.value))
             fieldsSize += 1 + BinaryWriter.varintLength(UInt64(group)) + group
-            canonicalSize += 8 + sku + category + Self.decimalLength(item.amount.value)
+            canonicalSize += 8 + sku + category + DecimalDigits.count(item.amount.value)
         }
         fields = EntryDetails(bytes: [UInt8](unsafeUninitializedCapacity: fieldsSize) { buffer, count in
             var out = Cursor(buffer)
             for item in items {
                 var sku = item.sku.rawValue, category = item.category.rawValue
-                let zigzag = Self.zigzag(item.amount.value)
+                let zigzag = DetailsWriter.zigzag(item.amount.value)
                 sku.withUTF8 { sku in
                     category.withUTF8 { category in
                         out.varint(Earn.Tag.item)
@@ -54,30 +54,17 @@ struct ReceiptLines: Sendable {
                 out.byte(UInt8(ascii: "\t"))
                 category.withUTF8 { out.copy($0) }
                 out.byte(UInt8(ascii: "\t"))
-                out.decimal(item.amount.value, length: Self.decimalLength(item.amount.value))
+                out.decimal(item.amount.value)
                 out.byte(UInt8(ascii: "\n"))
             }
             count = out.at
         }
     }
 
-    /// An amount as `DetailsWriter.number` encodes it (zig-zag, so a negative one stays short).
-    private static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
-
     /// The length of an item's nested fields: 1 sku, 2 category, 3 fen.
     private static func groupLength(sku: Int, category: Int, zigzag: UInt64) -> Int {
         (1 + BinaryWriter.varintLength(UInt64(sku)) + sku) + (1 + BinaryWriter.varintLength(UInt64(category)) + category)
             + (2 + BinaryWriter.varintLength(zigzag))
-    }
-
-    /// Digits of a positive amount (amounts of items are at least 1 fen).
-    private static func decimalLength(_ value: Int64) -> Int {
-        var length = 1, rest = value.magnitude / 10
-        while rest > 0 {
-            length += 1
-            rest /= 10
-        }
-        return length + (value < 0 ? 1 : 0)
     }
 
     /// Writes into a buffer sized beforehand.
@@ -111,16 +98,10 @@ struct ReceiptLines: Sendable {
             copy(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
 
-        /// `value` in decimal, as `String(value)` writes it, in `length` places.
-        mutating func decimal(_ value: Int64, length: Int) {
-            var magnitude = value.magnitude, position = at + length
-            repeat {
-                position -= 1
-                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 { buffer[position - 1] = UInt8(ascii: "-") }
-            at += length
+        /// `value` in decimal (`DecimalDigits`).
+        mutating func decimal(_ value: Int64) {
+            at += DecimalDigits.count(value)
+            _ = DecimalDigits.write(value, endingAt: at, into: UnsafeMutableRawBufferPointer(buffer))
         }
     }
 }
