@@ -11,7 +11,7 @@ enum CampaignBench {
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let requests = Int(try arguments.integer("requests") ?? 5_000)
-        let clients = Int(try arguments.value("clients").flatMap { Int64($0) } ?? 32)
+        let clients = Int(try arguments.integer("clients") ?? 32)
         let pairs = Int(try arguments.integer("pairs") ?? 3)
         let green = !arguments.has("without-green")
         guard requests > 0, clients > 0, pairs > 0 else { throw UsageError(message: "--requests, --clients and --pairs must be positive") }
