@@ -5,12 +5,28 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Makes the response on the event loop that writes it (`deferred`).
+    private var render: (@Sendable () -> HTTPResponse)?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
+
+    /// A response made by `make` on the server's event loop, just before it is written: for an
+    /// answer delivered from a thread whose time is scarcer than the loop's (the single
+    /// writer, which answers every write of a group commit before it starts the next group).
+    /// `status` is the status it will have, for whoever counts responses before they are made;
+    /// `make` may still answer otherwise when it cannot make it (an internal error it logs).
+    public static func deferred(status: Int, _ make: @escaping @Sendable () -> HTTPResponse) -> HTTPResponse {
+        var response = HTTPResponse(status: status)
+        response.render = make
+        return response
+    }
+
+    /// The response itself, made now if it was deferred.
+    var rendered: HTTPResponse { render?() ?? self }
 
     /// A JSON response from already-encoded bytes.
     public static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {

@@ -306,7 +306,7 @@ private struct EventLoop {
             guard let fd = byID[id], let connection = connections[fd], let request = connection.awaiting else { continue }
             connection.awaiting = nil
             let keepAlive = request.keepAlive && !server.stopping
-            queue(response, on: connection, keepAlive: keepAlive)
+            queue(response.rendered, on: connection, keepAlive: keepAlive)
             guard connections[fd] != nil else { continue }
             connection.deadline.requestAnswered(now: monotonicMilliseconds(), pipelined: connection.parser.hasPartialRequest)
             advance(connection)

@@ -131,17 +131,21 @@ struct LedgerAPI: Sendable {
             case .success(let outcome):
                 let created: Bool
                 if case .created = outcome { created = true } else { created = false }
-                guard let body = try? kind.response(outcome.entry, replayed: !created) else {
-                    log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render",
-                              ["request_id": context.requestID])
-                    // The write is on disk: say so, so the client retries with the same id.
-                    let error = APIError(status: 500, code: "internal_error",
-                                         message: "the write was recorded as entry \(outcome.entry.id) but its answer could not be built; send it again with the same id to get it")
-                    return respond(error.withRequestID(context.requestID).response)
-                }
                 metrics.recordWrite(kind, created ? .created : .replayed)
                 if created { gossip.localWrite() }
-                respond(.json(created ? kind.createdStatus : 200, body))
+                // The answer is rendered on the event loop: the writer's time bounds the write rate.
+                let status = created ? kind.createdStatus : 200
+                respond(.deferred(status: status) {
+                    guard let body = try? kind.response(outcome.entry, replayed: !created) else {
+                        log.error("request \(context.requestID): \(request.method) \(request.path): entry \(outcome.entry.id) does not render",
+                                  ["request_id": context.requestID])
+                        // The write is on disk: say so, so the client retries with the same id.
+                        let error = APIError(status: 500, code: "internal_error",
+                                             message: "the write was recorded as entry \(outcome.entry.id) but its answer could not be built; send it again with the same id to get it")
+                        return error.withRequestID(context.requestID).response
+                    }
+                    return .json(status, body)
+                })
             case .failure(let error):
                 var apiError = APIError(error)
                 if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: NodeClock().now()) {

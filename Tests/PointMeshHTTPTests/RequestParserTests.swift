@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import PointMeshHTTP
 import Testing
 
@@ -191,5 +191,31 @@ private final class ResponseBox: @unchecked Sendable {
     func wait() -> HTTPResponse {
         done.wait()
         return response ?? HTTPResponse(status: 0)
+    }
+}
+
+@Suite struct DeferredResponses {
+    /// A deferred answer is made on the event loop, not on the thread that delivers it (the
+    /// single writer, whose time bounds the write rate), and goes out as made.
+    @Test func aDeferredResponseIsMadeOnTheLoopThatWritesIt() throws {
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(address: HostPort(host: "127.0.0.1", port: 0)), log: { _ in }) { _, respond in
+            Thread {
+                let delivering = pthread_self()
+                respond(.deferred(status: 201) {
+                    let thread = pthread_equal(pthread_self(), delivering) != 0 ? "delivering thread" : "another thread"
+                    return .json(201, Array(#"{"made_on":"\#(thread)"}"#.utf8))
+                })
+                // Whatever this thread does next, the answer is not waiting for it.
+                Thread.sleep(forTimeInterval: 5)
+            }.start()
+        }
+        server.start()
+        defer { server.stop() }
+        let started = Date()
+        let response = try HTTPClient(address: server.address).send("POST", "/x", body: Array("{}".utf8))
+        #expect(response.status == 201)
+        #expect(response.bodyText == #"{"made_on":"another thread"}"#)
+        #expect(response.headers.contains { $0.name.lowercased() == "content-type" && $0.value == "application/json" })
+        #expect(Date().timeIntervalSince(started) < 4)
     }
 }
