@@ -19,6 +19,12 @@ public final class LedgerDatabase: FactsSource {
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
     /// update needn't read it again; dropped whenever lots of that account are written.
     var lastDeficit: (account: AccountID, deficit: Points)?
+    /// Accounts' facts as the writer last read or wrote them, while no lot changes state
+    /// (`StableAccountFacts`): dropped whenever the account's lots, deficit or debt are written
+    /// otherwise than by a whole-lot credit, which is added to them.
+    var stableFacts: [AccountID: StableAccountFacts] = [:]
+    /// At most this many accounts' facts are kept (a few MB); past it they are all dropped.
+    static let stableFactsLimit = 50_000
 
     public init(connection: SQLiteConnection) {
         self.connection = connection
@@ -30,6 +36,7 @@ public final class LedgerDatabase: FactsSource {
         cachedCatalog = nil
         cachedAutoPoolers = nil
         lastDeficit = nil
+        stableFacts = [:]
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
@@ -187,6 +194,8 @@ public final class LedgerDatabase: FactsSource {
     }
 
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {
+        // Debt moves are rare (refunds of spent points, repayments): forget every account's.
+        if key.asset == .debt { stableFacts = [:] }
         try connection.run("""
             INSERT INTO balances (account, asset, origin, debits_posted, credits_posted, debits_pending, credits_pending)
             VALUES (?,?,?,?,?,?,?)

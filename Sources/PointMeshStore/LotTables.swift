@@ -84,23 +84,35 @@ extension LedgerDatabase {
     /// What every decision about a customer reads, in one statement: sums over the account's
     /// lots not yet expired (a contiguous range of the table, which skips every lot that expired
     /// before `instant`), its deficit and its debt. Equals `lotBook(of:).summary(at:)` without
-    /// `expiring` and `expired`; a test checks it.
+    /// `expiring` and `expired`; a test checks it. The writer keeps what it read while no lot
+    /// changes state (`stableFacts`), so a customer's next purchase reads no lot rows.
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
-        try connection.first("""
+        if cachesFacts, let known = stableFacts[account]?.facts(at: instant) {
+            lastDeficit = (account, known.summary.deficit)
+            return known
+        }
+        return try connection.first("""
             SELECT COALESCE(SUM(CASE WHEN matures_at > ?2 THEN remaining END), 0),
                    COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining END), 0),
                    MIN(CASE WHEN matures_at > ?2 THEN matures_at END),
                    COALESCE((SELECT deficit FROM lot_deficits WHERE account = ?1), 0),
                    COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0),
-                   COALESCE(SUM(CASE WHEN matures_at <= ?2 AND green = 1 THEN remaining END), 0)
+                   COALESCE(SUM(CASE WHEN matures_at <= ?2 AND green = 1 THEN remaining END), 0),
+                   MIN(expires_at)
             FROM lots WHERE account = ?1 AND expires_at > ?2
             """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
             let deficit = Points(row.int64(3))
-            if cachesFacts { lastDeficit = (account, deficit) }
             var summary = LotSummary(spendable: Points(row.int64(1)) - deficit, deficit: deficit, pending: Points(row.int64(0)),
                                      nextMaturity: row.optionalInt64(2))
             summary.green = Points(row.int64(5))
-            return AccountFacts(summary: summary, debt: Points(row.int64(4)))
+            let facts = AccountFacts(summary: summary, debt: Points(row.int64(4)))
+            if cachesFacts {
+                lastDeficit = (account, deficit)
+                if stableFacts.count >= Self.stableFactsLimit { stableFacts.removeAll(keepingCapacity: true) }
+                let nextChange = [summary.nextMaturity, row.optionalInt64(6)].compactMap { $0 }.min()
+                stableFacts[account] = StableAccountFacts(facts, readAt: instant, nextChange: nextChange)
+            }
+            return facts
         } ?? .empty
     }
 
@@ -238,15 +250,22 @@ extension LedgerDatabase {
                     continue
                 }
                 // Events apply in order: lots credited before this one are in the table first.
-                try insert(whole, of: .text(account.rawValue))
+                try insertWhole(whole, of: account)
                 whole = []
                 let before = try bookPart(of: account, for: event)
                 var after = before
                 let changed = after.apply(event)
                 try save(after, of: account, changed: changed, before: before)
             }
-            try insert(whole, of: .text(account.rawValue))
+            try insertWhole(whole, of: account)
         }
+    }
+
+    /// Whole lots (nothing owed took any of them) credited to `account`, in one statement, and
+    /// added to the facts the writer keeps of it.
+    private func insertWhole(_ lots: [Lot], of account: AccountID) throws {
+        try insert(lots, of: .text(account.rawValue))
+        for lot in lots where stableFacts[account]?.credit(lot, at: lot.earnedAt) == false { stableFacts[account] = nil }
     }
 
     /// Folds the account's lots again from all its counting entries.
@@ -376,6 +395,7 @@ extension LedgerDatabase {
             }
         }
         if lastDeficit?.account == account { lastDeficit = nil }
+        stableFacts[account] = nil
         if let before, before.deficit == book.deficit { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",

@@ -292,3 +292,63 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
 private extension Points {
     func clamped(to limit: Points) -> Points { min(self, limit) }
 }
+
+/// The facts the writer keeps of an account between reads (`StableAccountFacts`): whenever
+/// they claim to hold, they are what summing the book's lots gives.
+@Suite struct StableAccountFactsTests {
+    private static func summed(_ book: LotBook, at instant: Int64) -> AccountFacts {
+        var summary = book.summary(at: instant, expiringLimit: 0)
+        summary.expired = .zero
+        return AccountFacts(summary: summary, debt: .zero)
+    }
+
+    /// What the store reads with the facts: the first instant after `instant` at which an
+    /// unexpired lot matures or expires.
+    private static func nextChange(_ book: LotBook, after instant: Int64) -> Int64? {
+        book.lots.filter { !$0.isExpired(at: instant) }.flatMap { [$0.maturesAt, $0.expiresAt] }.filter { $0 > instant }.min()
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func keptFactsEqualTheSumWheneverTheyClaimToHold(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var held = 0, dropped = 0
+        for _ in 0..<200 {
+            var book = LotBook(), sequence: Int64 = 0
+            func randomLot(at instant: Int64) -> Lot {
+                sequence += 1
+                let matures = instant + (random.next() % 3 == 0 ? Int64(random.next() % 10) * day : 0)
+                var credited = lot(sequence, Int64(1 + random.next() % 100), expires: matures + Int64(random.next() % 30) * day, matures: matures)
+                credited.green = random.next() % 4 == 0
+                credited.earnedAt = instant
+                return credited
+            }
+            var now = Int64(random.next() % 20) * day
+            for _ in 0..<Int(random.next() % 6) { book.apply(.credit(randomLot(at: now - Int64(random.next() % 20) * day))) }
+            var stable = StableAccountFacts(Self.summed(book, at: now), readAt: now, nextChange: Self.nextChange(book, after: now))
+            for _ in 0..<8 {
+                now += Int64(random.next() % 4) * day / 2
+                if random.next() % 2 == 0 {
+                    let credited = randomLot(at: now)
+                    book.apply(.credit(credited))
+                    guard stable.credit(credited, at: now) else { dropped += 1; break }
+                }
+                let instant = now + Int64(random.next() % 5) * day
+                if let kept = stable.facts(at: instant) {
+                    held += 1
+                    #expect(kept == Self.summed(book, at: instant), "at day \(instant / day)")
+                }
+                #expect(stable.facts(at: stable.from - 1) == nil, "an instant before the read can't be answered")
+            }
+        }
+        #expect(held > 300 && dropped > 10, "both cases must occur: \(held) held, \(dropped) dropped")
+    }
+
+    @Test func aCreditAfterTheFirstChangeIsRefused() {
+        let book = LotBook(lots: [lot(1, 10, expires: 5 * day)], deficit: .zero)
+        var stable = StableAccountFacts(Self.summed(book, at: 0), readAt: 0, nextChange: 5 * day)
+        #expect(stable.facts(at: 5 * day - 1)?.summary.spendable == Points(10))
+        #expect(stable.facts(at: 5 * day) == nil, "the lot expired then")
+        let accepted = stable.credit(lot(2, 3, expires: 9 * day), at: 5 * day)
+        #expect(!accepted)
+    }
+}

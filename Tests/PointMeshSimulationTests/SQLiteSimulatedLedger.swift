@@ -1,7 +1,8 @@
 import Foundation
 import PointMeshCore
 import PointMeshSimulation
-import PointMeshStore
+@testable import PointMeshStore
+import Testing
 
 /// A simulated node's ledger in a real SQLite database in a scratch directory: the store's own
 /// tables, queries and counter upserts, driven by the simulation, so what the in-memory model
@@ -40,6 +41,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
                 clock.observe(entry.timestamp)
             }
             try database.applyReceived(admitted)
+            checkStableFacts()
             return admitted.count
         }
     }
@@ -60,7 +62,22 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
                                                   context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow))
             if case .append(let entry) = decision { try database.append(entry) }
+            checkStableFacts()
             return decision
+        }
+    }
+
+    /// The facts the writer keeps of accounts (`StableAccountFacts`) must be what the lot rows
+    /// sum to at every instant they claim to hold for (checked at both ends): one kept past a
+    /// write that changed the account would decide on stale points.
+    private func checkStableFacts() {
+        let rows = LedgerDatabase(connection: database.connection)
+        for (account, stable) in database.stableFacts {
+            for instant in [stable.from, stable.until == .max ? stable.from + 400 * CivilCalendar.millisecondsPerDay : stable.until - 1] {
+                guard let kept = stable.facts(at: instant) else { continue }
+                let summed = try? rows.accountFacts(of: account, at: instant)
+                if kept != summed { Issue.record("\(origin): kept facts of \(account) at \(instant): \(kept); the lots sum to \(String(describing: summed))") }
+            }
         }
     }
 
