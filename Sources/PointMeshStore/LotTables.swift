@@ -265,7 +265,11 @@ extension LedgerDatabase {
     /// added to the facts the writer keeps of it.
     private func insertWhole(_ lots: [Lot], of account: AccountID) throws {
         try insert(lots, of: .text(account.rawValue))
-        for lot in lots where stableFacts[account]?.credit(lot, at: lot.earnedAt) == false { stableFacts[account] = nil }
+        for lot in lots {
+            guard stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
+            stableFacts[account] = nil
+            return
+        }
     }
 
     /// Folds the account's lots again from all its counting entries.
