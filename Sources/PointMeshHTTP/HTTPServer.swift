@@ -69,7 +69,9 @@ public final class HTTPServer: Sendable {
     public var activeConnections: Int { active.load(ordering: .relaxed) }
 
     public func start() {
-        let thread = Thread { [self] in
+        Thread { [self] in
+            // Named from inside, which names the OS thread too (see the writer's).
+            Thread.current.name = "pm-http-loop"
             var loop = EventLoop(server: self)
             loop.run()
             Syscall.close(epoll)
@@ -79,9 +81,7 @@ public final class HTTPServer: Sendable {
                 Syscall.close(wakeFD)
             }
             loopDone.signal()
-        }
-        thread.name = "pointmesh-http-loop"
-        thread.start()
+        }.start()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), closes every

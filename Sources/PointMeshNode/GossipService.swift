@@ -62,8 +62,8 @@ final class GossipService: Sendable {
     var address: HostPort { listener.address }
 
     func start() {
-        spawn("pointmesh-gossip-accept") { [self] in acceptLoop() }
-        spawn("pointmesh-gossip-tick") { [self] in tickLoop() }
+        spawn("pm-gossip-accpt") { [self] in acceptLoop() }
+        spawn("pm-gossip-tick") { [self] in tickLoop() }
     }
 
     /// A local write happened: gossip soon rather than at the next interval.
@@ -153,14 +153,14 @@ final class GossipService: Sendable {
 
     private var stopping: Bool { state.withLock { $0.stopping } }
 
+    /// A thread named `name` (at most 15 characters: the OS's limit, `top -H` shows it).
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
         threadsDone.enter()
-        let thread = Thread { [threadsDone] in
+        Thread { [threadsDone] in
+            Thread.current.name = name
             body()
             threadsDone.leave()
-        }
-        thread.name = name
-        thread.start()
+        }.start()
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -186,7 +186,7 @@ final class GossipService: Sendable {
                 return
             }
             for target in targets where claimOutgoing(target) {
-                spawn("pointmesh-gossip-out") { [self] in
+                spawn("pm-gossip-out") { [self] in
                     initiate(target)
                     state.withLock { state in
                         state.outgoing.remove(target.address)
@@ -266,7 +266,7 @@ final class GossipService: Sendable {
                 socket.close()
                 continue
             }
-            spawn("pointmesh-gossip-in") { [self] in
+            spawn("pm-gossip-in") { [self] in
                 respond(socket)
                 state.withLock { $0.incoming -= 1 }
             }

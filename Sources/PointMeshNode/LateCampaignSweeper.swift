@@ -17,7 +17,8 @@ final class LateCampaignSweeper: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
-        let thread = Thread { [self] in
+        Thread { [self] in
+            Thread.current.name = "pm-late-credits"
             var swept = -1
             /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
             /// swept again only when it is new or its window moved.
@@ -57,9 +58,7 @@ final class LateCampaignSweeper: Sendable {
                 }
             }
             finished.signal()
-        }
-        thread.name = "pointmesh-late-campaigns"
-        thread.start()
+        }.start()
     }
 
     /// What decides which purchases a campaign may owe: its window and withdrawal.

@@ -25,7 +25,8 @@ final class Checkpointer: Sendable {
 
     init(path: String, log: @escaping @Sendable (String) -> Void) throws {
         let connection = CheckpointConnection(try SQLiteConnection(path: path, mode: .readWrite))
-        let thread = Thread { [self] in
+        Thread { [self] in
+            Thread.current.name = "pm-checkpoint"
             while !stopped.withLock({ $0 }) {
                 _ = wake.wait(timeout: .now() + Self.interval)
                 do {
@@ -37,9 +38,7 @@ final class Checkpointer: Sendable {
             }
             connection.value.close()
             finished.signal()
-        }
-        thread.name = "pointmesh-checkpoint"
-        thread.start()
+        }.start()
     }
 
     /// Runs a RESTART checkpoint on `connection` (the writer's, between transactions) unless a

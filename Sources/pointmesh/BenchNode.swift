@@ -48,9 +48,26 @@ final class BenchNode {
         return Int(line.split(separator: " ").last ?? "0") ?? 0
     }
 
+    /// CPU time, user and system, in seconds, of the node's threads named `name` (the OS name
+    /// the node gives them: `pm-writer`, `pm-http-loop`).
+    func threadCPUSeconds(named name: String) -> Double {
+        let tasks = "/proc/\(process.processIdentifier)/task"
+        var total = 0.0
+        for thread in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let comm = try? String(contentsOfFile: "\(tasks)/\(thread)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
+            else { continue }
+            total += Self.cpuSeconds(stat: "\(tasks)/\(thread)/stat")
+        }
+        return total
+    }
+
     /// CPU time the node process has used, user and system, in seconds (`/proc/PID/stat`).
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+    func cpuSeconds() -> Double { Self.cpuSeconds(stat: "/proc/\(process.processIdentifier)/stat") }
+
+    /// User and system time from a `stat` file of /proc, in seconds.
+    private static func cpuSeconds(stat path: String) -> Double {
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
               let close = stat.lastIndex(of: ")")
         else { return 0 }
         // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based).
@@ -60,10 +77,13 @@ final class BenchNode {
     }
 
     /// A counter or gauge from `/metrics`.
-    func metric(_ name: String) -> Int64 {
+    func metric(_ name: String) -> Int64 { Int64(metricValue(name)) }
+
+    /// A sample from `/metrics` (a histogram's `_sum` and `_count` too), 0 if absent.
+    func metricValue(_ name: String) -> Double {
         guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return 0 }
         let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Int64($0.split(separator: " ").last ?? "") } ?? 0
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }
 
     /// The node's entry count from `/v1/status`.

@@ -21,38 +21,65 @@ enum CampaignBench {
               + (green ? "one green category" : "no green category"))
         let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
         print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
-        var ratios: [Double] = [], itemRatios: [Double] = [], cpuTotals: [String: Double] = [:]
+        let names = ["plain", "items", "campaigns"]
+        var figures: [String: [PhaseFigures]] = [:]
         for pair in 0..<pairs {
             // Every other set runs its phases in the reverse order, so a drift of the machine
             // during a set (the disk, the page cache) does not always favour the same phase.
-            var rates: [String: Double] = [:], cpu: [String: Double] = [:]
+            var set: [String: PhaseFigures] = [:]
             let phases: [(name: String, items: Bool, campaigns: Bool)] = [("plain", false, false), ("items", true, false), ("campaigns", true, true)]
             for kind in pair % 2 == 0 ? phases : phases.reversed() {
-                (rates[kind.name], cpu[kind.name]) = try phase(scratch + "/\(kind.name)-\(pair)", arguments: arguments, clients: clients,
-                                                               requests: requests, items: kind.items, campaigns: kind.campaigns, green: green)
+                set[kind.name] = try phase(scratch + "/\(kind.name)-\(pair)", arguments: arguments, clients: clients,
+                                           requests: requests, items: kind.items, campaigns: kind.campaigns, green: green)
             }
-            for (name, value) in cpu { cpuTotals[name, default: 0] += value }
-            let plain = rates["plain"] ?? 0, items = rates["items"] ?? 0, loaded = rates["campaigns"] ?? 0
-            ratios.append(loaded / plain)
-            itemRatios.append(items / plain)
+            for name in names { figures[name, default: []].append(set[name] ?? PhaseFigures()) }
+            let plain = set["plain"]?.rate ?? 0, items = set["items"]?.rate ?? 0, loaded = set["campaigns"]?.rate ?? 0
             print(String(format: "set %d  plain %6.0f /s (%.2fx baseline)  20 items %6.0f /s (%.3f of plain)  20 items under 10 campaigns %6.0f /s (%.3f of plain)",
                          pair + 1, plain, plain / baseline, items, items / plain, loaded, loaded / plain))
-            print(String(format: "       node CPU per purchase: plain %.0f µs, 20 items %.0f µs, 20 items under 10 campaigns %.0f µs",
-                         cpu["plain"] ?? 0, cpu["items"] ?? 0, cpu["campaigns"] ?? 0))
+            print("       per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
+                column.name + " " + names.map { String(format: column.format, column.value(set[$0] ?? PhaseFigures())) }.joined(separator: " / ")
+            }.joined(separator: ", "))
         }
-        print(String(format: "mean, of a plain purchase's rate: 20 items %.3f, 20 items under 10 campaigns %.3f",
-                     itemRatios.reduce(0, +) / Double(pairs), ratios.reduce(0, +) / Double(pairs)))
-        print(String(format: "mean node CPU per purchase: plain %.0f µs, 20 items %.0f µs, 20 items under 10 campaigns %.0f µs",
-                     (cpuTotals["plain"] ?? 0) / Double(pairs), (cpuTotals["items"] ?? 0) / Double(pairs), (cpuTotals["campaigns"] ?? 0) / Double(pairs)))
+        func mean(_ name: String, _ value: (PhaseFigures) -> Double) -> Double {
+            let all = figures[name] ?? []
+            return all.map(value).reduce(0, +) / Double(max(1, all.count))
+        }
+        func meanRatio(_ name: String) -> Double {
+            zip(figures[name] ?? [], figures["plain"] ?? []).map { $0.rate / $1.rate }.reduce(0, +) / Double(pairs)
+        }
+        print(String(format: "mean, of a plain purchase's rate: 20 items %.3f, 20 items under 10 campaigns %.3f", meanRatio("items"), meanRatio("campaigns")))
+        print("mean per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
+            column.name + " " + names.map { name in String(format: column.format, mean(name) { column.value($0) }) }.joined(separator: " / ")
+        }.joined(separator: ", "))
+        print(String(format: "writer CPU, plain's over this phase's: 20 items %.3f, under campaigns %.3f",
+                     mean("plain", \.writerMicroseconds) / mean("items", \.writerMicroseconds),
+                     mean("plain", \.writerMicroseconds) / mean("campaigns", \.writerMicroseconds)))
         return 0
+    }
+
+    /// What one phase measured: the acknowledged rate, and per purchase the node's CPU time
+    /// (user and system), its writer thread's and its event loop's, the bytes it wrote to disk,
+    /// and the group commits' mean size and duration (from `/metrics`).
+    struct PhaseFigures: Sendable {
+        var rate = 0.0
+        var cpuMicroseconds = 0.0
+        var writerMicroseconds = 0.0
+        var loopMicroseconds = 0.0
+        var diskKilobytes = 0.0
+        var writesPerCommit = 0.0
+        var commitMilliseconds = 0.0
+
+        static let columns: [(name: String, format: String, value: @Sendable (PhaseFigures) -> Double)] = [
+            ("node CPU µs", "%.0f", \.cpuMicroseconds), ("writer µs", "%.1f", \.writerMicroseconds), ("event loop µs", "%.1f", \.loopMicroseconds),
+            ("disk KB", "%.1f", \.diskKilobytes), ("writes per commit", "%.1f", \.writesPerCommit), ("commit ms", "%.2f", \.commitMilliseconds),
+        ]
     }
 
     /// One phase on a fresh node: with `campaigns`, 10 campaigns are published first (multipliers
     /// on categories, a whole-receipt multiplier, bonuses), with `green` a category is marked
     /// green, and each purchase carries 20 items.
-    /// Returns the acknowledged rate and the node's CPU time (user and system) per purchase, in µs.
     static func phase(_ directory: String, arguments: CommandLineArguments, clients: Int, requests: Int, items withItems: Bool,
-                      campaigns: Bool, green: Bool) throws -> (rate: Double, cpu: Double) {
+                      campaigns: Bool, green: Bool) throws -> PhaseFigures {
         // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
         sync()
         let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
@@ -71,11 +98,19 @@ enum CampaignBench {
             Thread.sleep(forTimeInterval: 1.5)
         }
         let items = (0..<20).map { #"{"sku":"sku-\#($0)","category":"\#(categories[$0 % 10])","amount_fen":600}"# }.joined(separator: ",")
-        let cpuBefore = node.cpuSeconds()
+        func sample() -> [Double] {
+            [node.cpuSeconds(), node.threadCPUSeconds(named: "pm-writer"), node.threadCPUSeconds(named: "pm-http-loop"), Double(node.diskBytesWritten()),
+             node.metricValue("pointmesh_commit_batch_size_sum"), node.metricValue("pointmesh_commit_batch_size_count"),
+             node.metricValue("pointmesh_commit_duration_seconds_sum")]
+        }
+        let before = sample()
         let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: campaigns ? "k" : "p") { receipt, account in
             withItems ? #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345,"items":[\#(items)]}"#
                 : #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345}"#
         }
-        return (rate, (node.cpuSeconds() - cpuBefore) * 1e6 / Double(requests))
+        let used = zip(sample(), before).map { $0 - $1 }, perPurchase = 1e6 / Double(requests), commits = max(1, used[5])
+        return PhaseFigures(rate: rate, cpuMicroseconds: used[0] * perPurchase, writerMicroseconds: used[1] * perPurchase,
+                            loopMicroseconds: used[2] * perPurchase, diskKilobytes: used[3] / 1024 / Double(requests),
+                            writesPerCommit: used[4] / commits, commitMilliseconds: used[6] * 1000 / commits)
     }
 }
