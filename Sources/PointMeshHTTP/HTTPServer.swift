@@ -69,9 +69,7 @@ public final class HTTPServer: Sendable {
     public var activeConnections: Int { active.load(ordering: .relaxed) }
 
     public func start() {
-        Thread { [self] in
-            // Named from inside, which names the OS thread too (see the writer's).
-            Thread.current.name = "pm-http-loop"
+        let thread = Thread { [self] in
             var loop = EventLoop(server: self)
             loop.run()
             Syscall.close(epoll)
@@ -81,7 +79,10 @@ public final class HTTPServer: Sendable {
                 Syscall.close(wakeFD)
             }
             loopDone.signal()
-        }.start()
+        }
+        thread.start()
+        // After `start()`, so the OS thread has it too (see `GroupCommitWriter`'s).
+        thread.name = "pm-http-loop"
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), closes every

@@ -156,11 +156,12 @@ final class GossipService: Sendable {
     /// A thread named `name` (at most 15 characters: the OS's limit, `top -H` shows it).
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
         threadsDone.enter()
-        Thread { [threadsDone] in
-            Thread.current.name = name
+        let thread = Thread { [threadsDone] in
             body()
             threadsDone.leave()
-        }.start()
+        }
+        thread.start()
+        thread.name = name
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

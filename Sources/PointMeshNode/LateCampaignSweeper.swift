@@ -17,8 +17,7 @@ final class LateCampaignSweeper: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
-        Thread { [self] in
-            Thread.current.name = "pm-late-credits"
+        let thread = Thread { [self] in
             var swept = -1
             /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
             /// swept again only when it is new or its window moved.
@@ -58,7 +57,9 @@ final class LateCampaignSweeper: Sendable {
                 }
             }
             finished.signal()
-        }.start()
+        }
+        thread.start()
+        thread.name = "pm-late-credits"
     }
 
     /// What decides which purchases a campaign may owe: its window and withdrawal.

@@ -25,8 +25,7 @@ final class Checkpointer: Sendable {
 
     init(path: String, log: @escaping @Sendable (String) -> Void) throws {
         let connection = CheckpointConnection(try SQLiteConnection(path: path, mode: .readWrite))
-        Thread { [self] in
-            Thread.current.name = "pm-checkpoint"
+        let thread = Thread { [self] in
             while !stopped.withLock({ $0 }) {
                 _ = wake.wait(timeout: .now() + Self.interval)
                 do {
@@ -38,7 +37,9 @@ final class Checkpointer: Sendable {
             }
             connection.value.close()
             finished.signal()
-        }.start()
+        }
+        thread.start()
+        thread.name = "pm-checkpoint"
     }
 
     /// Runs a RESTART checkpoint on `connection` (the writer's, between transactions) unless a

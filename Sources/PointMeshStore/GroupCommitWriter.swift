@@ -96,13 +96,15 @@ final class GroupCommitWriter: Sendable {
         self.state = state
         self.log = log
         committedVector = Mutex(state.vector)
-        Thread { [self] in
-            // Named from inside, which names the OS thread too (`top -H`, /proc/PID/task/*/comm;
-            // at most 15 characters): `pointmesh bench` reads the writer's CPU time by it.
-            Thread.current.name = "pm-writer"
+        let thread = Thread { [self] in
             run(state)
             finished.signal()
-        }.start()
+        }
+        thread.start()
+        // The OS thread's name too (`top -H`, /proc/PID/task/*/comm; 15 characters at most), by
+        // which `pointmesh bench` reads the writer's CPU time: Foundation passes a name on to the
+        // OS only when it is set after `start()`.
+        thread.name = "pm-writer"
     }
 
     /// Queues `work`; `completion` runs once it is committed (or refused).

@@ -52,28 +52,24 @@ final class BenchNode {
     /// the node gives them: `pm-writer`, `pm-http-loop`).
     func threadCPUSeconds(named name: String) -> Double {
         let tasks = "/proc/\(process.processIdentifier)/task"
-        var total = 0.0
-        for thread in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
-            guard let comm = try? String(contentsOfFile: "\(tasks)/\(thread)/comm", encoding: .utf8),
-                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
-            else { continue }
-            total += Self.cpuSeconds(stat: "\(tasks)/\(thread)/stat")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).reduce(0) { total, thread in
+            guard let times = Self.cpuTimes(stat: "\(tasks)/\(thread)/stat"), times.name == name else { return total }
+            return total + times.seconds
         }
-        return total
     }
 
     /// CPU time the node process has used, user and system, in seconds (`/proc/PID/stat`).
-    func cpuSeconds() -> Double { Self.cpuSeconds(stat: "/proc/\(process.processIdentifier)/stat") }
+    func cpuSeconds() -> Double { Self.cpuTimes(stat: "/proc/\(process.processIdentifier)/stat")?.seconds ?? 0 }
 
-    /// User and system time from a `stat` file of /proc, in seconds.
-    private static func cpuSeconds(stat path: String) -> Double {
+    /// The name and the user and system time, in seconds, in a `stat` file of /proc.
+    private static func cpuTimes(stat path: String) -> (name: Substring, seconds: Double)? {
         guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based).
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the name: state is field 3, utime 14 and stime 15 (1-based).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (stat[stat.index(after: open)..<close], (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
     }
 
     /// A counter or gauge from `/metrics`.

@@ -113,4 +113,21 @@ struct PrometheusText {
         #expect(throws: PrometheusText.ParseError.self) { try PrometheusText("pointmesh_x 1\n") }
         #expect(throws: PrometheusText.ParseError.self) { try PrometheusText("# TYPE a counter\na{b=c} 1\n") }
     }
+
+    /// The node's long-lived threads carry their names to the OS, where `top -H` and
+    /// `pointmesh bench` (the writer's CPU time) find them. Foundation passes a name on only
+    /// when it is set after `start()`; set before, or from inside the new thread, it raced.
+    @Test func theNodesThreadsAreNamedForTheOS() throws {
+        for _ in 0..<3 {
+            let node = try NodeProcess()
+            defer { node.stop(); node.removeFiles() }
+            let tasks = "/proc/\(node.pid)/task"
+            let names = try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap {
+                try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            for name in ["pm-writer", "pm-http-loop", "pm-checkpoint", "pm-gossip-accpt", "pm-gossip-tick"] {
+                #expect(names.contains(name), "\(name) not among \(names.sorted())")
+            }
+        }
+    }
 }
