@@ -43,6 +43,9 @@ final class GroupCommitWriter: Sendable {
         let pageSize: Int64
         /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
         var walFrames: Int64 = 0
+        /// The checkpointer's pass the writer waits for before it makes the WAL start over, and
+        /// how many more it will ask for after that one (`WALPolicy`); nil when it hasn't asked.
+        var restartWait: (ticket: Int, more: Int)?
 
         let checkpointer: Checkpointer
 
@@ -63,6 +66,11 @@ final class GroupCommitWriter: Sendable {
             database.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
     }
+
+    /// PASSIVE checkpoints the writer waits for before a RESTART (`WALPolicy`): the first
+    /// copies the WAL, the second what was committed while the first ran, so the RESTART finds
+    /// only what was committed during the second.
+    static let passesBeforeRestart = 2
 
     /// The most jobs one transaction takes; more wait for the next.
     static let maximumBatch = 1_024
@@ -204,10 +212,17 @@ final class GroupCommitWriter: Sendable {
     /// Makes the WAL start over once it passes the policy's threshold (`WALPolicy` says why
     /// this runs here, between transactions, and not on the checkpointer's thread).
     private func boundWAL(_ state: WriterState) {
-        guard state.walFrames * state.pageSize >= state.wal.restartThreshold else { return }
+        let bytes = state.walFrames * state.pageSize
+        guard bytes >= state.wal.restartThreshold else { return }
+        var wait = state.restartWait ?? (state.checkpointer.requestPass(), Self.passesBeforeRestart - 1)
+        if wait.more > 0, state.checkpointer.hasPassed(wait.ticket) { wait = (state.checkpointer.requestPass(), wait.more - 1) }
+        state.restartWait = wait
+        let ready = wait.more == 0 && state.checkpointer.hasPassed(wait.ticket)
+        guard ready || bytes >= 2 * state.wal.restartThreshold else { return }
         do {
             guard try state.checkpointer.restart(on: state.database.connection) else { return }
             state.walFrames = 0
+            state.restartWait = nil
             walRestarts.add(1, ordering: .relaxed)
         } catch {
             log("WAL restart checkpoint failed (will retry after the next commit): \(error)")

@@ -125,6 +125,26 @@ private func fileSize(_ path: String) -> Int64 {
         reopened.close()
     }
 
+    /// The writer waits for a PASSIVE checkpoint that started after it asked (`WALPolicy`): a
+    /// ticket is passed only by a pass that began after it was taken, and one comes.
+    @Test func aRequestedCheckpointPassComesAndCountsOnlyIfItStartedAfter() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "n1"), newNodeID: { NodeID(unchecked: "n1") },
+                                    now: { 1_700_000_000_000 })
+        defer { store.close() }
+        let checkpointer = try Checkpointer(path: LedgerStore.databasePath(in: directory), log: { _ in })
+        defer { checkpointer.stop() }
+        for round in 0..<5 {
+            _ = try store.write(purchase("R-\(round)", account: "acct-1"))
+            let ticket = checkpointer.requestPass()
+            #expect(!checkpointer.hasPassed(ticket + 1), "a pass not yet started can't have passed")
+            let asked = Date()
+            while !checkpointer.hasPassed(ticket), Date().timeIntervalSince(asked) < 5 { Thread.sleep(forTimeInterval: 0.001) }
+            #expect(checkpointer.hasPassed(ticket))
+        }
+    }
+
     @Test func aSecondStoreOnTheSameDirectoryIsRefusedUntilTheFirstCloses() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
