@@ -9,9 +9,9 @@ import Synchronization
 /// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation, campaigns)"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation, campaigns, writer)"
     static let usage = """
-        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation|campaigns] [options]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation|campaigns|writer] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
@@ -60,6 +60,14 @@ enum BenchCommand: Command {
             --pairs N       sets (default 3)
             --without-green no green category: the campaigns alone
 
+        writer: the same three phases in one process, each on its own store, fed groups of
+          concurrent writes straight to its group-commit writer (no HTTP, no clients); the
+          writer thread's CPU time per purchase in each, in rounds of alternating order, and
+          the CPU time raw SQLite takes per minimal row in transactions of the same size.
+            --requests N    purchases per phase and round (default 3000)
+            --pairs N       rounds (default 10)
+            --clients N     writes per group (default 15)
+
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
@@ -77,6 +85,7 @@ enum BenchCommand: Command {
         case "account-read": return try AccountReadBench.run(arguments)
         case "compensation": return try CompensationBench.run(arguments)
         case "campaigns": return try CampaignBench.run(arguments)
+        case "writer": return try WriterBench.run(arguments)
         case let other: throw UsageError(message: "unknown benchmark '\(other)'")
         }
     }

@@ -51,26 +51,12 @@ final class BenchNode {
     /// CPU time, user and system, in seconds, of the node's threads named `name` (the OS name
     /// the node gives them: `pm-writer`, `pm-http-loop`).
     func threadCPUSeconds(named name: String) -> Double {
-        let tasks = "/proc/\(process.processIdentifier)/task"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).reduce(0) { total, thread in
-            guard let times = Self.cpuTimes(stat: "\(tasks)/\(thread)/stat"), times.name == name else { return total }
-            return total + times.seconds
-        }
+        let process = String(process.processIdentifier)
+        return ThreadTimes.threads(named: name, of: process).reduce(0) { $0 + (ThreadTimes.runSeconds(task: "/proc/\(process)/task/\($1)") ?? 0) }
     }
 
     /// CPU time the node process has used, user and system, in seconds (`/proc/PID/stat`).
-    func cpuSeconds() -> Double { Self.cpuTimes(stat: "/proc/\(process.processIdentifier)/stat")?.seconds ?? 0 }
-
-    /// The name and the user and system time, in seconds, in a `stat` file of /proc.
-    private static func cpuTimes(stat path: String) -> (name: Substring, seconds: Double)? {
-        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the name: state is field 3, utime 14 and stime 15 (1-based).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (stat[stat.index(after: open)..<close], (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
-    }
+    func cpuSeconds() -> Double { ThreadTimes.read(stat: "/proc/\(process.processIdentifier)/stat")?.seconds ?? 0 }
 
     /// A counter or gauge from `/metrics`.
     func metric(_ name: String) -> Int64 { Int64(metricValue(name)) }

@@ -9,6 +9,23 @@ import PointMeshHTTP
 enum CampaignBench {
     static let categories = (0..<10).map { "cat-\($0)" }
 
+    /// Campaign `index` of the 10: six multipliers (five on two categories each, one on the
+    /// whole receipt), then four bonuses.
+    static func campaignBody(_ index: Int) -> String {
+        let effect = index < 6 ? #""multiplier":\#(2 + index % 3)"# : #""bonus_points":\#(index)"#
+        let filter = index < 5 ? #","categories":["\#(categories[index])","\#(categories[index + 5])"]"# : ""
+        return #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",\#(effect)\#(filter)}"#
+    }
+
+    /// The 20 lines of a receipt with items: 6 yuan each, two per category.
+    static let items = (0..<20).map { #"{"sku":"sku-\#($0)","category":"\#(categories[$0 % 10])","amount_fen":600}"# }.joined(separator: ",")
+
+    /// A purchase as a till sends it: 123.45 yuan, with the 20 lines or without.
+    static func purchaseBody(receipt: String, account: String, items withItems: Bool) -> String {
+        withItems ? #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345,"items":[\#(items)]}"#
+            : #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345}"#
+    }
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let requests = Int(try arguments.integer("requests") ?? 5_000)
         let clients = Int(try arguments.integer("clients") ?? 32)
@@ -87,26 +104,21 @@ enum CampaignBench {
         if campaigns {
             let http = HTTPClient(address: node.httpAddress)
             for index in 0..<10 {
-                let effect = index < 6 ? #""multiplier":\#(2 + index % 3)"# : #""bonus_points":\#(index)"#
-                let filter = index < 5 ? #","categories":["\#(categories[index])","\#(categories[index + 5])"]"# : ""
-                let body = #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",\#(effect)\#(filter)}"#
-                _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(body.utf8))
+                _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(campaignBody(index).utf8))
             }
             if green { _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil) }
             // The node sweeps new campaigns for late credits once (`LateCampaignSweeper`): let
             // that one-off pass finish, so the phase measures purchases under campaigns in force.
             Thread.sleep(forTimeInterval: 1.5)
         }
-        let items = (0..<20).map { #"{"sku":"sku-\#($0)","category":"\#(categories[$0 % 10])","amount_fen":600}"# }.joined(separator: ",")
         func sample() -> [Double] {
             [node.cpuSeconds(), node.threadCPUSeconds(named: "pm-writer"), node.threadCPUSeconds(named: "pm-http-loop"), Double(node.diskBytesWritten()),
              node.metricValue("pointmesh_commit_batch_size_sum"), node.metricValue("pointmesh_commit_batch_size_count"),
              node.metricValue("pointmesh_commit_duration_seconds_sum")]
         }
         let before = sample()
-        let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: campaigns ? "k" : "p") { receipt, account in
-            withItems ? #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345,"items":[\#(items)]}"#
-                : #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":12345}"#
+        let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: campaigns ? "k" : "p") {
+            purchaseBody(receipt: $0, account: $1, items: withItems)
         }
         let used = zip(sample(), before).map { $0 - $1 }, perPurchase = 1e6 / Double(requests), commits = max(1, used[5])
         return PhaseFigures(rate: rate, cpuMicroseconds: used[0] * perPurchase, writerMicroseconds: used[1] * perPurchase,
