@@ -52,9 +52,11 @@ enum BenchCommand: Command {
 
         campaigns: in interleaved sets of fresh nodes (every other set in reverse order), the
           acknowledged rate of plain purchases, of 20-item purchases, and of 20-item purchases
-          under 10 campaigns in force, their ratios to the plain rate, the node's CPU time per
-          purchase in each, and the raw SQLite baseline. One of the 10 categories is green, so
-          every purchase under campaigns also makes a green lot.
+          under 10 campaigns in force, their ratios to the plain rate, and per purchase in each
+          the node's CPU time, its writer thread's and its event loop's, the bytes it wrote to
+          disk, the writes per group commit and a commit's duration; and the raw SQLite
+          baseline. One of the 10 categories is green, so every purchase under campaigns also
+          makes a green lot.
             --requests N    purchases per phase (default 5000)
             --clients N     (default 32)
             --pairs N       sets (default 3)
