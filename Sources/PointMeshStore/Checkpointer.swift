@@ -107,9 +107,10 @@ private final class CheckpointConnection: @unchecked Sendable {
 ///
 /// So the writer itself, between two transactions (when it holds no lock), runs a RESTART
 /// checkpoint once the WAL holds `restartThreshold` bytes of frames. First it asks the
-/// background thread for a PASSIVE checkpoint and goes on committing until one that started
-/// after the request has finished: that one copies the frames and syncs the database file off
-/// the writer's path, so the RESTART finds only the last commits' frames to copy. (Run at the
+/// background thread for two PASSIVE checkpoints in turn (`GroupCommitWriter.passesBeforeRestart`)
+/// and goes on committing until the second has finished: the first copies the frames and syncs
+/// the database file off the writer's path, the second what was committed meanwhile, so the
+/// RESTART finds only the last commits' frames to copy. (Run at the
 /// threshold directly, the RESTART copied up to a tick's worth of frames and synced the
 /// database file on the writer, stalling every write 5–16 ms at each restart under load.) If
 /// the pass doesn't come (the background thread failing), the writer restarts anyway at twice
