@@ -61,10 +61,12 @@ enum CampaignBench {
             let all = figures[name] ?? []
             return all.map(value).reduce(0, +) / Double(max(1, all.count))
         }
-        func meanRatio(_ name: String) -> Double {
-            zip(figures[name] ?? [], figures["plain"] ?? []).map { $0.rate / $1.rate }.reduce(0, +) / Double(pairs)
+        func meanRatio(_ name: String, over base: String = "plain") -> Double {
+            zip(figures[name] ?? [], figures[base] ?? []).map { $0.rate / $1.rate }.reduce(0, +) / Double(pairs)
         }
         print(String(format: "mean, of a plain purchase's rate: 20 items %.3f, 20 items under 10 campaigns %.3f", meanRatio("items"), meanRatio("campaigns")))
+        // The campaigns' own cost: the same receipt with and without them.
+        print(String(format: "mean, 20 items under 10 campaigns of 20 items without them: %.3f", meanRatio("campaigns", over: "items")))
         print("mean per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
             column.name + " " + names.map { name in String(format: column.format, mean(name) { column.value($0) }) }.joined(separator: " / ")
         }.joined(separator: ", "))
