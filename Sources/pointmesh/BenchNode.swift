@@ -48,8 +48,8 @@ final class BenchNode {
         return Int(line.split(separator: " ").last ?? "0") ?? 0
     }
 
-    /// CPU time, user and system, in seconds, of the node's threads named `name` (the OS name
-    /// the node gives them: `pm-writer`, `pm-http-loop`).
+    /// The time, in seconds, the node's threads named `name` (the OS name the node gives them:
+    /// `pm-writer`, `pm-http-loop`) have run on a CPU (`schedstat`, to the nanosecond).
     func threadCPUSeconds(named name: String) -> Double {
         let process = String(process.processIdentifier)
         return ThreadTimes.threads(named: name, of: process).reduce(0) { $0 + (ThreadTimes.runSeconds(task: "/proc/\(process)/task/\($1)") ?? 0) }
@@ -58,14 +58,16 @@ final class BenchNode {
     /// CPU time the node process has used, user and system, in seconds (`/proc/PID/stat`).
     func cpuSeconds() -> Double { ThreadTimes.read(stat: "/proc/\(process.processIdentifier)/stat")?.seconds ?? 0 }
 
-    /// A counter or gauge from `/metrics`.
-    func metric(_ name: String) -> Int64 { Int64(metricValue(name)) }
+    /// A counter or gauge from `/metrics`, 0 if absent.
+    func metric(_ name: String) -> Int64 { sample(name).flatMap { Int64($0) } ?? 0 }
 
-    /// A sample from `/metrics` (a histogram's `_sum` and `_count` too), 0 if absent.
-    func metricValue(_ name: String) -> Double {
-        guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return 0 }
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    /// A sample from `/metrics` that may not be an integer (a histogram's `_sum`), 0 if absent.
+    func metricValue(_ name: String) -> Double { sample(name).flatMap { Double($0) } ?? 0 }
+
+    /// The value of the unlabelled sample `name` in `/metrics`, as written.
+    private func sample(_ name: String) -> Substring? {
+        guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return nil }
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }?.split(separator: " ").last
     }
 
     /// The node's entry count from `/v1/status`.
