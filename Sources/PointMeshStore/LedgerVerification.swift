@@ -71,7 +71,7 @@ extension LedgerDatabase {
             }
         }
         // Customers' points are their lots (remainders less deficits), not counters.
-        let lotPoints = try connection.first("SELECT COALESCE((SELECT SUM(remaining) FROM lots), 0) - COALESCE((SELECT SUM(deficit) FROM lot_deficits), 0)") {
+        let lotPoints = try connection.first("SELECT COALESCE((SELECT SUM(remaining + twin_remaining) FROM lots), 0) - COALESCE((SELECT SUM(deficit) FROM lot_deficits), 0)") {
             $0.int64(0)
         } ?? 0
         totals[Asset.points.code, default: Balance()] += Balance(creditsPosted: lotPoints)

@@ -71,14 +71,23 @@ extension LedgerDatabase {
     /// at most `limit`, skipping `offset`.
     private func lots(of account: AccountID, where condition: String = "1", _ values: [SQLiteStatement.Value] = [],
                       limit: Int = -1, offset: Int = 0) throws -> [Lot] {
-        try connection.all("""
-            SELECT origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source, green
-            FROM lots WHERE account = ? AND (\(condition)) ORDER BY expires_at, origin, seq, move LIMIT ? OFFSET ?
-            """, values: [.text(account.rawValue)] + values + [.integer(Int64(limit)), .integer(Int64(offset))]) { row in
-            Lot(id: LotID(entry: EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1)), move: Int(row.int64(2))),
-                amount: Points(row.int64(3)), remaining: Points(row.int64(4)), earnedAt: row.int64(5), maturesAt: row.int64(6),
-                expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)), source: row.text(9), green: row.int64(10) == 1)
-        }
+        try lotRows(of: account, where: condition, values, limit: limit, offset: offset).lots
+    }
+
+    /// What `lots(of:)` reads, with the rows it read (`limit` and `offset` count rows) and the
+    /// pairs among them (`LotPair`); `green` keeps the lots of that colour.
+    private func lotRows(of account: AccountID, where condition: String, _ values: [SQLiteStatement.Value], green: Bool? = nil,
+                         limit: Int = -1, offset: Int = 0) throws -> (lots: [Lot], rows: Int, pairs: Set<LotPair>) {
+        // A pair's row holds a green lot whatever its own `green` says.
+        let colour = green == nil ? "" : " AND (green = ? OR twin_move IS NOT NULL)"
+        let rows = try connection.all("""
+            SELECT \(Self.lotColumns)
+            FROM lots WHERE account = ? AND (\(condition))\(colour) ORDER BY expires_at, origin, seq, move LIMIT ? OFFSET ?
+            """, values: [.text(account.rawValue)] + values + (green.map { [.integer($0 ? 1 : 0)] } ?? []) + [.integer(Int64(limit)), .integer(Int64(offset))],
+            row: Self.lots(from:))
+        var lots = rows.flatMap(\.lots)
+        if let green { lots.removeAll { $0.green != green } }
+        return (lots, rows.count, Set(rows.compactMap(\.pair)))
     }
 
     /// What every decision about a customer reads, in one statement: sums over the account's
@@ -92,12 +101,12 @@ extension LedgerDatabase {
             return known
         }
         return try connection.first("""
-            SELECT COALESCE(SUM(CASE WHEN matures_at > ?2 THEN remaining END), 0),
-                   COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining END), 0),
+            SELECT COALESCE(SUM(CASE WHEN matures_at > ?2 THEN remaining + twin_remaining END), 0),
+                   COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining + twin_remaining END), 0),
                    MIN(CASE WHEN matures_at > ?2 THEN matures_at END),
                    COALESCE((SELECT deficit FROM lot_deficits WHERE account = ?1), 0),
                    COALESCE((SELECT SUM(credits_posted - debits_posted) FROM balances WHERE account = ?1 AND asset = ?3), 0),
-                   COALESCE(SUM(CASE WHEN matures_at <= ?2 AND green = 1 THEN remaining END), 0),
+                   COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN \(Self.greenRemainingSQL) END), 0),
                    MIN(expires_at)
             FROM lots WHERE account = ?1 AND expires_at > ?2
             """, .text(account.rawValue), .integer(instant), .integer(Int64(Asset.debt.code))) { row in
@@ -118,21 +127,21 @@ extension LedgerDatabase {
 
     /// Points of the account that expired unspent, as of `instant` (for the account view).
     public func expiredPoints(of account: AccountID, at instant: Int64) throws -> Points {
-        Points(try connection.first("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account = ? AND expires_at <= ?",
+        Points(try connection.first("SELECT COALESCE(SUM(remaining + twin_remaining), 0) FROM lots WHERE account = ? AND expires_at <= ?",
                                     .text(account.rawValue), .integer(instant)) { $0.int64(0) } ?? 0)
     }
 
     /// The account's spendable points by expiry instant, soonest first, at most `limit` instants.
     public func expiring(of account: AccountID, at instant: Int64, limit: Int = 10) throws -> [ExpiringPoints] {
         try connection.all("""
-            SELECT expires_at, SUM(remaining) FROM lots WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2
+            SELECT expires_at, SUM(remaining + twin_remaining) FROM lots WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2
             GROUP BY expires_at ORDER BY expires_at LIMIT ?3
             """, .text(account.rawValue), .integer(instant), .integer(Int64(limit))) { ExpiringPoints(points: Points($0.int64(1)), expiresAt: $0.int64(0)) }
     }
 
     public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
         Points(try connection.first("""
-            SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account = ? AND source = ? AND expires_at > ? AND matures_at > ?
+            SELECT COALESCE(SUM(remaining + twin_remaining), 0) FROM lots WHERE account = ? AND source = ? AND expires_at > ? AND matures_at > ?
             """, .text(account.rawValue), .text(source), .integer(instant), .integer(instant)) { $0.int64(0) } ?? 0)
     }
 
@@ -151,8 +160,8 @@ extension LedgerDatabase {
     /// source it prefers and then spendable lots in spending order until they cover it; an
     /// extension, the lots in its range. `LotBook` applied to this part changes exactly what it
     /// would change in the whole book.
-    private func bookPart(of account: AccountID, for event: LotEvent) throws -> LotBook {
-        var part: [Lot] = []
+    private func bookPart(of account: AccountID, for event: LotEvent) throws -> (book: LotBook, pairs: Set<LotPair>) {
+        var part: [Lot] = [], pairs: Set<LotPair> = []
         switch event {
         case .credit:
             break
@@ -170,29 +179,30 @@ extension LedgerDatabase {
                     conditions.append("expires_at = ?")
                     values.append(.integer(expiry))
                 }
-                if let green = preferring.green {
-                    conditions.append("green = ?")
-                    values.append(.integer(green ? 1 : 0))
-                }
-                part = try lots(of: account, where: conditions.joined(separator: " AND "), values)
+                let preferred = try lotRows(of: account, where: conditions.joined(separator: " AND "), values, green: preferring.green)
+                part = preferred.lots
+                pairs = preferred.pairs
             }
             var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
             let page = 64
             while covered < amount, preferring?.exclusive != true {
-                let more = try lots(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
-                                    limit: page, offset: offset)
-                for lot in more where !part.contains(where: { $0.id == lot.id }) {
+                let more = try lotRows(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
+                                       limit: page, offset: offset)
+                for lot in more.lots where !part.contains(where: { $0.id == lot.id }) {
                     part.append(lot)
                     covered += lot.remaining
                 }
-                guard more.count == page else { break }
+                pairs.formUnion(more.pairs)
+                guard more.rows == page else { break }
                 offset += page
             }
         case .extend(let extended, _):
-            part = try lots(of: account, where: "expires_at BETWEEN ? AND ?",
-                            [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
+            let range = try lotRows(of: account, where: "expires_at BETWEEN ? AND ?",
+                                    [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
+            part = range.lots
+            pairs = range.pairs
         }
-        return LotBook(lots: part, deficit: try knownDeficit(of: account))
+        return (LotBook(lots: part, deficit: try knownDeficit(of: account)), pairs)
     }
 
     /// The account's deficit: on the writer, as its decision just read it in this transaction
@@ -252,10 +262,10 @@ extension LedgerDatabase {
                 // Events apply in order: lots credited before this one are in the table first.
                 try insertWhole(whole, of: account)
                 whole = []
-                let before = try bookPart(of: account, for: event)
+                let (before, pairs) = try bookPart(of: account, for: event)
                 var after = before
                 let changed = after.apply(event)
-                try save(after, of: account, changed: changed, before: before)
+                try save(after, of: account, changed: changed, before: before, pairs: pairs)
             }
             try insertWhole(whole, of: account)
         }
@@ -264,7 +274,11 @@ extension LedgerDatabase {
     /// Whole lots (nothing owed took any of them) credited to `account`, in one statement, and
     /// added to the facts the writer keeps of it.
     private func insertWhole(_ lots: [Lot], of account: AccountID) throws {
-        try insert(lots, of: .text(account.rawValue))
+        if let pair = LotPair.of(lots) {
+            try insertPair(regular: pair.regular, green: pair.green, of: .text(account.rawValue))
+        } else {
+            try insert(lots, of: .text(account.rawValue))
+        }
         for lot in lots {
             guard stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
             stableFacts[account] = nil
@@ -379,12 +393,15 @@ extension LedgerDatabase {
     }
 
     /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the
-    /// part of the book as it was `before` (nil: the account's lots were just deleted). A lot's
-    /// expiry is part of its key, so an extended lot moves.
-    private func save(_ book: LotBook, of account: AccountID, changed: [LotID], before: LotBook?) throws {
+    /// part of the book as it was `before` (nil: the account's lots were just deleted) and the
+    /// `pairs` it was read from, split before either lot changes. A lot's expiry is part of its
+    /// key, so an extended lot moves.
+    private func save(_ book: LotBook, of account: AccountID, changed: [LotID], before: LotBook?, pairs: Set<LotPair> = []) throws {
         let name = SQLiteStatement.Value.text(account.rawValue)
+        var pairs = pairs
         for id in changed {
             let old = before?.lot(id), new = book.lot(id)
+            if let old, let pair = pairs.remove(LotPair(expiresAt: old.expiresAt, entry: id.entry)) { try unpair(pair, of: name) }
             let key: [SQLiteStatement.Value] = [.text(id.entry.origin.rawValue), .integer(id.entry.sequence), .integer(Int64(id.move))]
             if let old, new?.expiresAt != old.expiresAt {
                 try connection.run("DELETE FROM lots WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
@@ -470,7 +487,7 @@ extension LedgerDatabase {
         }
         values.append(.integer(Int64(limit)))
         return try connection.withStatement("""
-            SELECT account, expires_at, SUM(remaining) FROM lots WHERE \(conditions.joined(separator: " AND "))
+            SELECT account, expires_at, SUM(remaining + twin_remaining) FROM lots WHERE \(conditions.joined(separator: " AND "))
             GROUP BY account, expires_at \(having)
             ORDER BY account, expires_at LIMIT ?
             """, values) { query in

@@ -72,6 +72,13 @@ enum Migrations {
         .rewrite(LedgerDatabase.createLots),
         // 5: green points (release 0.5): a lot is green or regular. Lots before it are regular.
         .rewrite(LedgerDatabase.addGreenLots),
+        // 6: a green earning's regular and green lot in one row while both are whole (release
+        // 0.6, `LotPair`). Existing rows stay as they are: an unpaired row has no twin.
+        .sql("""
+        ALTER TABLE lots ADD COLUMN twin_move INTEGER;
+        ALTER TABLE lots ADD COLUMN twin_amount INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE lots ADD COLUMN twin_remaining INTEGER NOT NULL DEFAULT 0;
+        """),
     ]
 
     /// The tables of the one ledger model (migration 3).

@@ -61,9 +61,23 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
             let timestamp = clock.tick(now: now)
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
                                                   context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow))
-            if case .append(let entry) = decision { try database.append(entry) }
+            if case .append(let entry) = decision {
+                try database.append(entry)
+                try checkLots(of: entry.customerAccounts)
+            }
             checkStableFacts()
             return decision
+        }
+    }
+
+    /// The lots a local write left (it updates them in place: paired rows split, `LotPair`)
+    /// must be a fold of the account's entries; later received entries may refold an account
+    /// from scratch, which would hide a wrong update by the time the run ends.
+    private func checkLots(of accounts: [AccountID]) throws {
+        for account in accounts {
+            var cache = LotEventCache()
+            let kept = try database.lotBook(of: account), folded = try database.foldedLots(of: account, cache: &cache)
+            if kept != folded { Issue.record("\(origin): lots of \(account) after a write: \(kept.lots); a fold gives \(folded.lots)") }
         }
     }
 

@@ -96,14 +96,96 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         #expect(try database.verify().isEmpty)
     }
 
-    /// A 0.4 database (no green column; lots folded by 0.4, which didn't know 0.5's kinds) is
-    /// folded again by migration 5: its lots equal a fold of its entries.
+    /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
+    /// two; the first write that changes either splits the row: a green-only reward, a refund,
+    /// an expiry extension, a plain redemption. After each step the SQL sums equal the book's,
+    /// the lots equal a fold of the entries, and `verify` finds nothing.
+    @Test func aGreenEarningsLotsShareARowUntilEitherChanges() throws {
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        database.cachesFacts = true
+        let origin = NodeID(unchecked: "w0"), tea = CategoryID(unchecked: "tea"), alice = AccountID(unchecked: "alice")
+        var clock = HybridLogicalClock(), now: Int64 = day
+        func write(_ write: PreparedWrite) throws {
+            now += 1_000
+            try database.connection.transaction {
+                let timestamp = clock.tick(now: now)
+                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1),
+                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: 0))
+                guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
+                try database.append(entry)
+            }
+        }
+        func earn(_ receipt: String) throws {
+            let items = [PurchaseItem(sku: SKU(unchecked: "leaf"), category: tea, amount: Fen(3_000)),
+                         PurchaseItem(sku: SKU(unchecked: "pot"), category: CategoryID(unchecked: "tools"), amount: Fen(7_000))]
+            try write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: alice, amount: Fen(10_000), items: items)))
+        }
+        func rows() throws -> (all: Int, paired: Int) {
+            try database.connection.first("SELECT COUNT(*), COUNT(twin_move) FROM lots WHERE account = 'alice'") { (Int($0.int64(0)), Int($0.int64(1))) } ?? (0, 0)
+        }
+        func expectConsistent(_ step: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let book = try database.lotBook(of: alice)
+            var cache = LotEventCache()
+            #expect(book == (try database.foldedLots(of: alice, cache: &cache)), "\(step)", sourceLocation: sourceLocation)
+            let reader = LedgerDatabase(connection: database.connection)
+            for instant in [now, now + 400 * day, now + 800 * day] {
+                var summary = try reader.accountFacts(of: alice, at: instant).summary
+                summary.expiring = try reader.expiring(of: alice, at: instant)
+                summary.expired = try reader.expiredPoints(of: alice, at: instant)
+                #expect(summary == book.summary(at: instant), "\(step), day \(instant / day)", sourceLocation: sourceLocation)
+            }
+            #expect(try database.verify().isEmpty, "\(step)", sourceLocation: sourceLocation)
+        }
+
+        try write(PreparedWrite(GreenCategory.self, tea))
+        try earn("R1")
+        let book = try database.lotBook(of: alice)
+        #expect(book.lots.map(\.green) == [false, true] && book.lots.map(\.remaining) == [Points(70), Points(30)])
+        #expect(try rows() == (1, 1))
+        #expect(try database.accountFacts(of: alice, at: now).summary.green == Points(30))
+        try expectConsistent("paired")
+
+        let reward = Reward(id: RequestID(unchecked: "bag"), name: "Bag", points: Points(10), kind: .goods, greenOnly: true)
+        try write(PreparedWrite(RewardDefinition.self, reward))
+        try write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: alice, points: nil, reward: reward.id)))
+        #expect(try database.lotBook(of: alice).lots.map(\.remaining) == [Points(70), Points(20)])
+        #expect(try rows() == (2, 0))
+        try expectConsistent("after a green-only reward")
+
+        try earn("R2")
+        #expect(try rows() == (3, 1))
+        try write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F2"), receipt: ReceiptID(unchecked: "R2"), amount: Fen(10_000))))
+        #expect(try rows().paired == 0)
+        try expectConsistent("after a refund of the whole receipt")
+
+        try earn("R3")
+        #expect(try rows().paired == 1)
+        let expiry = try database.lotBook(of: alice).lots.last!.expiresAt
+        try write(PreparedWrite(Compensation.self, Compensation.Request(
+            batch: RequestID(unchecked: "C3"), part: nil, action: .extendExpiry, reason: "r", reference: "x", accounts: [alice],
+            expiring: expiry...expiry, days: 30)))
+        #expect(try rows().paired == 0)
+        try expectConsistent("after an expiry extension")
+
+        try earn("R4")
+        #expect(try rows().paired == 1)
+        try write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q4"), account: alice, points: Points(260))))
+        #expect(try rows().paired == 0)
+        try expectConsistent("after a redemption of nearly everything")
+    }
+
+    /// A 0.4 database (no green or pair columns; lots folded by 0.4, which didn't know 0.5's
+    /// kinds) is folded again by migration 5, and gets the pair columns from migration 6: its
+    /// lots equal a fold of its entries.
     @Test func migrationFiveFoldsTheLotsAgain() throws {
         let (database, directory) = try scratchDatabase()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let all = try randomEntries(seed: 5).flatMap { $0 }
         try database.connection.transaction { try database.applyReceived(all) }
-        try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; PRAGMA user_version = 4")
+        try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
+                                         + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; "
+                                         + "PRAGMA user_version = 4")
         database.connection.close()
         let upgraded = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
         defer { upgraded.connection.close() }
