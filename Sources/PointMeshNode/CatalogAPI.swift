@@ -6,7 +6,7 @@ extension LedgerAPI {
     /// `GET /v1/campaigns`: every campaign, by id.
     func campaigns() throws(APIError) -> [UInt8] {
         let catalog = try reading { try $0.catalog() }
-        let campaigns = catalog.campaigns.values.sorted { $0.id < $1.id }.map(CatalogAnswers.json)
+        let campaigns = catalog.campaignsInIDOrder.map(CatalogAnswers.json)
         return Array(JSONValue.object([
             "campaigns": .array(campaigns), "green_categories": .array(catalog.greenCategories.sorted().map { .string($0.rawValue) }),
         ]).serialized.utf8)

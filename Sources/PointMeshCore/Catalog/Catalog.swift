@@ -4,7 +4,12 @@
 /// from its own instant on. Every definition entry declares the link `catalog`, so a node finds
 /// them all without reading its history; the store keeps the fold cached on its writer.
 public struct Catalog: Sendable {
-    public var campaigns: [CampaignID: Campaign] = [:]
+    public var campaigns: [CampaignID: Campaign] = [:] {
+        didSet { campaignsInIDOrder = campaigns.values.sorted { $0.id < $1.id } }
+    }
+    /// `campaigns` sorted by id, the order earnings visit them in (`EarningRules`): sorted once
+    /// per catalog rather than once per purchase.
+    public private(set) var campaignsInIDOrder: [Campaign] = []
     public var greenCategories: Set<CategoryID> = []
     public var rewards: [RequestID: Reward] = [:]
     public var budgets: [CalendarMonth: [BudgetScope: Points]] = [:]
@@ -17,17 +22,19 @@ public struct Catalog: Sendable {
     /// The catalog `entries` (any order; entries of other kinds are ignored) define.
     public static func fold(_ entries: [LedgerEntry]) -> Catalog {
         var catalog = Catalog()
+        // Folded apart and set once: each change of `catalog.campaigns` sorts them again.
+        var campaigns: [CampaignID: Campaign] = [:]
         for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
             let instant = entry.timestamp.wallMilliseconds
             switch entry.code {
             case CampaignDefinition.code:
                 guard var campaign = try? CampaignDefinition.campaign(entry) else { continue }
-                campaign.publishedAt = catalog.campaigns[campaign.id]?.publishedAt ?? instant
-                campaign.withdrawnAt = catalog.campaigns[campaign.id]?.withdrawnAt
-                catalog.campaigns[campaign.id] = campaign
+                campaign.publishedAt = campaigns[campaign.id]?.publishedAt ?? instant
+                campaign.withdrawnAt = campaigns[campaign.id]?.withdrawnAt
+                campaigns[campaign.id] = campaign
             case CampaignWithdrawal.code:
-                guard let id = try? CampaignID(validating: entry.idempotencyKey.id), catalog.campaigns[id]?.withdrawnAt == nil else { continue }
-                catalog.campaigns[id]?.withdrawnAt = instant
+                guard let id = try? CampaignID(validating: entry.idempotencyKey.id), campaigns[id]?.withdrawnAt == nil else { continue }
+                campaigns[id]?.withdrawnAt = instant
             case GreenCategory.code:
                 if let category = try? CategoryID(validating: entry.idempotencyKey.id) { catalog.greenCategories.insert(category) }
             case RewardDefinition.code:
@@ -44,12 +51,13 @@ public struct Catalog: Sendable {
                 continue
             }
         }
+        catalog.campaigns = campaigns
         return catalog
     }
 
-    /// The campaigns that apply to a purchase at `instant` at `store`.
+    /// The campaigns that apply to a purchase at `instant` at `store`, in id order.
     public func campaigns(at instant: Int64, store: NodeID) -> [Campaign] {
-        campaigns.values.filter { $0.applies(at: instant, store: store) }
+        campaignsInIDOrder.filter { $0.applies(at: instant, store: store) }
     }
 
     /// The budgets that limit `store`'s issuance in `month`: the chain's and its own.

@@ -19,7 +19,7 @@ public enum EarningRules {
         public var campaigns: [CampaignPoints]
 
         public var total: Points { campaigns.reduce(base) { $0 + $1.points } }
-        public var green: Points { campaigns.filter(\.green).reduce(greenBase) { $0 + $1.points } }
+        public var green: Points { campaigns.reduce(greenBase) { $1.green ? $0 + $1.points : $0 } }
         public var regular: Points { total - green }
     }
 
@@ -68,8 +68,10 @@ public enum EarningRules {
     }
 
     /// `earning`, given the receipt's `lines(amount:items:)`. This runs on the writer thread for
-    /// every purchase: campaigns are visited by index in id order, each read once.
-    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+    /// every purchase: campaigns are visited in id order (as `Catalog.campaigns(at:store:)`
+    /// gives them; others are sorted first), each read once.
+    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns given: [Campaign], green: Set<CategoryID>) -> Earning {
+        let campaigns = given.indices.dropFirst().allSatisfy({ given[$0 - 1].id < given[$0].id }) ? given : given.sorted { $0.id < $1.id }
         // Most purchases: the base rate alone.
         if campaigns.isEmpty, green.isEmpty || !lines.contains(where: { $0.category != nil }) {
             return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: [])
@@ -85,12 +87,11 @@ public enum EarningRules {
             }
         }
         var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
-        let ids = campaigns.map(\.id.rawValue)
-        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        result.campaigns.reserveCapacity(campaigns.count)
         // Each line's fen go to its largest multiplier, the first in id order on a tie. Campaigns
         // are the outer loop, so each is read once rather than once per line.
         var best = [(factor: Int64, campaign: Int)](repeating: (0, -1), count: lines.count)
-        for index in order {
+        for index in campaigns.indices {
             let campaign = campaigns[index]
             guard case .multiplier(let n) = campaign.effect else { continue }
             for line in lines.indices where n > best[line].factor && campaign.matches(lines[line].category) {
@@ -99,7 +100,7 @@ public enum EarningRules {
         }
         var eligible = [Int64](repeating: 0, count: campaigns.count)
         for (line, winner) in best.enumerated() where winner.campaign >= 0 { eligible[winner.campaign] += lines[line].fen }
-        for index in order {
+        for index in campaigns.indices {
             let campaign = campaigns[index], points: Points
             switch campaign.effect {
             case .multiplier(let n):

@@ -95,7 +95,7 @@ public enum LotEvents {
     }
 
     public static func terms(of entry: LedgerEntry) throws(DecodingError) -> [Terms] {
-        try lotFields(of: entry).terms.values.sorted { $0.move < $1.move }
+        try lotFields(of: entry).terms.sorted { $0.move < $1.move }
     }
 
     public static func lotExtension(of entry: LedgerEntry) throws(DecodingError) -> LotExtension? {
@@ -113,7 +113,8 @@ public enum LotEvents {
     /// The lot fields of an entry's details, read in one pass (every write's lots are derived
     /// from its entry, so this is on the write path).
     struct LotFields {
-        var terms: [Int: Terms] = [:]
+        /// By move; an array because an entry has one or two (a dictionary cost a hash table per write).
+        var terms: [Terms] = []
         var preferring: String?
         var extended: LotExtension?
         var moved: [Int: (expiresAt: Int64, green: Bool)] = [:]
@@ -130,7 +131,8 @@ public enum LotEvents {
             switch tag {
             case termsTag:
                 let terms = try self.terms(bytes, from: start, length: length, entry: entry.id)
-                fields.terms[terms.move] = terms
+                fields.terms.removeAll { $0.move == terms.move }
+                fields.terms.append(terms)
             case preferringTag:
                 fields.preferring = String(decoding: try reader.raw(length), as: UTF8.self)
                 continue
@@ -231,7 +233,7 @@ public enum LotEvents {
         var source: String?
         for (index, move) in entry.moves.enumerated() where move.asset == .points && move.phase == .posted {
             if let account = move.credit.customer, concerns(move.credit) {
-                let term = fields.terms[index]
+                let term = fields.terms.first { $0.move == index }
                     ?? Terms(move: index, maturesAt: instant, expiresAt: ExpiryPolicyVersion.standard.rule.expiry(earnedAt: instant),
                              policy: ExpiryPolicyVersion.standard.id)
                 if source == nil { source = entry.idempotencyKey.description }

@@ -151,7 +151,7 @@ public enum LateCampaigns {
     public static func owed(by origin: NodeID, from source: some FactsSource, only: Set<CampaignID>? = nil) throws -> [PreparedWrite] {
         let catalog = try source.catalog()
         var writes: [PreparedWrite] = []
-        for campaign in catalog.campaigns.values.sorted(by: { $0.id < $1.id })
+        for campaign in catalog.campaignsInIDOrder
         where (campaign.stores.isEmpty || campaign.stores.contains(origin)) && only.map({ $0.contains(campaign.id) }) != false {
             let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
             guard end > campaign.startsAt else { continue }

@@ -207,8 +207,8 @@ public enum Earn: EntryKindRule {
                 if campaign.green { field.number(3, 1) }
             }
         }
-        for campaign in facts.campaigns.map(\.id.rawValue) where !earning.campaigns.contains(where: { $0.campaign.rawValue == campaign }) {
-            writer.text(Tag.considered, campaign)
+        for campaign in facts.campaigns where !earning.campaigns.contains(where: { $0.campaign == campaign.id }) {
+            writer.text(Tag.considered, campaign.id.rawValue)
         }
         if earning.green > .zero { writer.number(Tag.green, earning.green.value) }
         writer.text(Tag.budgetOverride, request.budgetOverride)
