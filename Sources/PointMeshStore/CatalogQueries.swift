@@ -16,6 +16,14 @@ extension LedgerDatabase {
         return catalog
     }
 
+    /// On the writer, kept while the list holds (`CampaignsInForce`) and the catalog is unchanged.
+    public func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] {
+        if cachesFacts, let cachedCampaigns, cachedCampaigns.holds(at: instant, store: store) { return cachedCampaigns.campaigns }
+        let inForce = try catalog().campaignsInForce(at: instant, store: store)
+        if cachesFacts { cachedCampaigns = inForce }
+        return inForce.campaigns
+    }
+
     public func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] {
         try connection.all("""
             SELECT body FROM ledger_entries WHERE origin = ? AND code = ? AND duplicate = 0 AND hlc_wall >= ? AND hlc_wall < ? ORDER BY seq

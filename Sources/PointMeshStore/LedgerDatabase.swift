@@ -13,7 +13,11 @@ public final class LedgerDatabase: FactsSource {
     /// (`forgetCachedFacts`).
     public var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
-    var cachedCatalog: Catalog?
+    var cachedCatalog: Catalog? {
+        didSet { cachedCampaigns = nil }
+    }
+    /// The campaigns in force, read from `cachedCatalog`: dropped with it.
+    var cachedCampaigns: CampaignsInForce?
     /// Customers who ever joined a family with auto-pooling (`autoPoolFamily`).
     var cachedAutoPoolers: Set<AccountID>?
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot

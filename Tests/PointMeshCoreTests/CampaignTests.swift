@@ -25,6 +25,33 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(campaign("all", .bonus(Points(5))).matches(nil), "a campaign without categories takes the whole receipt")
     }
 
+    /// The campaigns in force at an instant hold for the span `campaignsInForce` gives around
+    /// it (the writer keeps the list that long): over random catalogs, the list at both ends of
+    /// the span and at instants inside it is the one at the instant, in id order.
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func campaignsInForceHoldForTheirSpan(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        for _ in 0..<200 {
+            var catalog = Catalog()
+            for index in 0..<Int(random.next() % 8) {
+                let start = Int64(random.next() % 30) * day
+                var c = campaign("c\(random.next() % 100)-\(index)", .multiplier(2), stores: random.next() % 3 == 0 ? [store1] : [],
+                                 from: start, to: start + Int64(1 + random.next() % 20) * day)
+                if random.next() % 4 == 0 { c.withdrawnAt = start + Int64(random.next() % 10) * day }
+                catalog.campaigns[c.id] = c
+            }
+            let instant = Int64(random.next() % 50) * day + Int64(random.next() % 3) - 1, store = random.next() % 2 == 0 ? store1 : store2
+            let inForce = catalog.campaignsInForce(at: instant, store: store)
+            let ids = { (at: Int64) in catalog.campaigns(at: at, store: store).map(\.id) }
+            #expect(inForce.campaigns.map(\.id) == ids(instant) && ids(instant) == ids(instant).sorted())
+            #expect(inForce.holds(at: instant, store: store) && !inForce.holds(at: instant, store: store == store1 ? store2 : store1))
+            let span = max(inForce.span.lowerBound, -day)..<min(inForce.span.upperBound, 60 * day)
+            for at in [span.lowerBound, span.upperBound - 1] + (0..<5).map({ _ in span.lowerBound + Int64(random.next() % UInt64(span.count)) }) {
+                #expect(ids(at) == ids(instant), "at \(at), inside \(inForce.span) around \(instant)")
+            }
+        }
+    }
+
     /// At most one multiplier per line, the largest; bonuses add; green lines and green
     /// campaigns make green points.
     @Test func stackingAndTheGreenSplit() {

@@ -102,6 +102,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
     func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }
     func catalog() throws -> Catalog { try database.catalog() }
+    func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] { try database.campaigns(at: instant, store: store) }
     func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try database.autoPoolFamily(of: account) }
     func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] { try database.earnings(of: origin, during: during) }
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }

@@ -60,9 +60,34 @@ public struct Catalog: Sendable {
         campaignsInIDOrder.filter { $0.applies(at: instant, store: store) }
     }
 
+    /// `campaigns(at:store:)`, with the instants around `instant` it holds for.
+    public func campaignsInForce(at instant: Int64, store: NodeID) -> CampaignsInForce {
+        var from = Int64.min, until = Int64.max
+        for campaign in campaignsInIDOrder where campaign.stores.isEmpty || campaign.stores.contains(store) {
+            for boundary in [campaign.startsAt, campaign.endsAt, campaign.withdrawnAt ?? .max] {
+                if boundary <= instant { from = max(from, boundary) } else { until = min(until, boundary) }
+            }
+        }
+        return CampaignsInForce(store: store, span: from..<until, campaigns: campaigns(at: instant, store: store))
+    }
+
+
     /// The budgets that limit `store`'s issuance in `month`: the chain's and its own.
     public func budgets(for store: NodeID, in month: CalendarMonth) -> [(scope: BudgetScope, points: Points)] {
         guard let month = budgets[month] else { return [] }
         return [BudgetScope.chain, .store(store)].compactMap { scope in month[scope].map { (scope, $0) } }
     }
+}
+
+/// The campaigns in force at one store over a span of instants in which none of its campaigns
+/// starts, ends or is withdrawn: `Campaign.applies` changes only at those instants, so the list
+/// holds throughout. The writer keeps one, so a purchase doesn't filter every campaign the
+/// chain ever published.
+public struct CampaignsInForce: Sendable {
+    public var store: NodeID
+    public var span: Range<Int64>
+    /// In id order.
+    public var campaigns: [Campaign]
+
+    public func holds(at instant: Int64, store: NodeID) -> Bool { span.contains(instant) && store == self.store }
 }

@@ -150,7 +150,7 @@ public enum Earn: EntryKindRule {
         var facts = Facts(account: account, policies: try source.expiryPolicies(),
                           pool: account.debt == .zero ? try source.autoPoolFamily(of: request.account) : nil)
         let catalog = try source.catalog()
-        facts.campaigns = catalog.campaigns(at: context.now, store: context.node)
+        facts.campaigns = try source.campaigns(at: context.now, store: context.node)
         facts.green = catalog.greenCategories
         let month = CalendarMonth(containing: context.now)
         facts.budgets = try catalog.budgets(for: context.node, in: month).map { budget in
