@@ -65,8 +65,10 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
             EarningRules.CampaignPoints(campaign: CampaignID(unchecked: "tea3"), points: Points(60), green: false),
         ], "tea takes 3x not 2x; organic and the unnamed 20.50 yuan take 2x; no rice, no rice bonus")
         #expect(earning.total == Points(237) && earning.green == Points(57) && earning.regular == Points(180))
+        #expect(earning.considered == [CampaignID(unchecked: "rice-bonus")], "in force, added nothing")
         let tie = EarningRules.earning(amount: Fen(1_000), items: [], campaigns: [campaign("b", .multiplier(2)), campaign("a", .multiplier(2))], green: [])
         #expect(tie.campaigns.map(\.campaign.rawValue) == ["a"], "a tie goes to the smaller id")
+        #expect(tie.considered.map(\.rawValue) == ["b"])
     }
 
     /// Over generated receipts: the points never exceed what the receipt's lines at their

@@ -17,6 +17,8 @@ public enum EarningRules {
         public var base: Points
         public var greenBase: Points
         public var campaigns: [CampaignPoints]
+        /// The campaigns in force that added nothing, in id order (the entry records them too).
+        public var considered: [CampaignID] = []
 
         public var total: Points { campaigns.reduce(base) { $0 + $1.points } }
         public var green: Points { campaigns.reduce(greenBase) { $1.green ? $0 + $1.points : $0 } }
@@ -104,13 +106,15 @@ public enum EarningRules {
             let campaign = campaigns[index], points: Points
             switch campaign.effect {
             case .multiplier(let n):
-                guard eligible[index] > 0 else { continue }
-                points = Points(scaled(eligible[index], by: n - 1))
+                points = eligible[index] > 0 ? Points(scaled(eligible[index], by: n - 1)) : .zero
             case .bonus(let bonus):
-                guard lines.contains(where: { campaign.matches($0.category) }) else { continue }
-                points = bonus
+                points = lines.contains(where: { campaign.matches($0.category) }) ? bonus : .zero
             }
-            if points > .zero { result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green)) }
+            if points > .zero {
+                result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green))
+            } else {
+                result.considered.append(campaign.id)
+            }
         }
         return result
     }

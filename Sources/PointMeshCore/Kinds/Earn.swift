@@ -207,9 +207,7 @@ public enum Earn: EntryKindRule {
                 if campaign.green { field.number(3, 1) }
             }
         }
-        for campaign in facts.campaigns where !earning.campaigns.contains(where: { $0.campaign == campaign.id }) {
-            writer.text(Tag.considered, campaign.id.rawValue)
-        }
+        for campaign in earning.considered { writer.text(Tag.considered, campaign.rawValue) }
         if earning.green > .zero { writer.number(Tag.green, earning.green.value) }
         writer.text(Tag.budgetOverride, request.budgetOverride)
         if facts.pool != nil {
