@@ -22,6 +22,11 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
     public static func issued(by store: NodeID, in month: CalendarMonth) -> LedgerAccount {
         LedgerAccount(system: "issued:\(store.rawValue):\(month)")
     }
+    /// Whether `account` is some store's counter for `month` (`issued(by:in:)`).
+    public static func isIssued(_ account: LedgerAccount, in month: CalendarMonth) -> Bool {
+        let name = account.name
+        return name.hasPrefix("@issued:") && name.hasSuffix(":\(month)")
+    }
     /// Points redeemed for rewards (`reward` when the redemption named one).
     public static func redeemed(reward: RequestID?) -> LedgerAccount {
         LedgerAccount(system: "redeemed" + (reward.map { ":\($0.rawValue)" } ?? ""))

@@ -55,6 +55,17 @@ extension LedgerDatabase {
     /// Family joins, through the partial index of rare codes (the query repeats its condition).
     static let joinsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
 
+    /// Every store's issuance counters of one month (month text, asset, the accounts' pattern).
+    /// It repeats the index's condition word for word (SQLite uses a partial index only then)
+    /// and reads the month's rows of it, not every store's counters of every month.
+    static let chainIssuedSQL = """
+        SELECT SUM(debits_posted - credits_posted) FROM balances
+        WHERE account GLOB '@issued:*' AND substr(account, -7) = ? AND asset = ? AND account GLOB ?
+        """
+
+    /// The index `chainIssuedSQL` reads (migration 7): monthly counters end with `YYYY-MM`.
+    static let issuedByMonthIndex = "CREATE INDEX balances_issued_by_month ON balances (substr(account, -7), asset) WHERE account GLOB '@issued:*'"
+
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
         let points = SQLiteStatement.Value.integer(Int64(Asset.points.code))
         let sum: Int64?
@@ -62,9 +73,10 @@ extension LedgerDatabase {
             sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account = ? AND asset = ?",
                                        .text(LedgerAccount.issued(by: store, in: month).name), points) { $0.optionalInt64(0) } ?? nil
         } else {
-            sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account GLOB ? AND asset = ?",
-                                       .text("@issued:*:\(month)"), points) { $0.optionalInt64(0) } ?? nil
+            if cachesFacts, let known = chainIssued, known.month == month { return known.points }
+            sum = try connection.first(Self.chainIssuedSQL, .text("\(month)"), points, .text("@issued:*:\(month)")) { $0.optionalInt64(0) } ?? nil
         }
+        if cachesFacts, store == nil { chainIssued = (month, Points(sum ?? 0)) }
         return Points(sum ?? 0)
     }
 }

@@ -27,6 +27,10 @@ public final class LedgerDatabase: FactsSource {
     /// (`StableAccountFacts`): dropped whenever the account's lots, deficit or debt are written
     /// otherwise than by a whole-lot credit, which is added to them.
     var stableFacts: [AccountID: StableAccountFacts] = [:]
+    /// The chain's issuance in one month as the writer last summed it (a chain budget's check),
+    /// kept equal to the counters by every change of one of them (`addToBalance`), so a
+    /// purchase doesn't sum every store's counter.
+    var chainIssued: (month: CalendarMonth, points: Points)?
     /// At most this many accounts' facts are kept (a few MB); past it they are all dropped.
     static let stableFactsLimit = 50_000
 
@@ -41,6 +45,7 @@ public final class LedgerDatabase: FactsSource {
         cachedAutoPoolers = nil
         lastDeficit = nil
         stableFacts = [:]
+        chainIssued = nil
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
@@ -200,6 +205,9 @@ public final class LedgerDatabase: FactsSource {
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {
         // Debt moves are rare (refunds of spent points, repayments): forget every account's.
         if key.asset == .debt { stableFacts = [:] }
+        if let known = chainIssued, key.asset == .points, LedgerAccount.isIssued(key.account, in: known.month) {
+            chainIssued?.points = known.points + Points(delta.debitsPosted - delta.creditsPosted)
+        }
         try connection.run("""
             INSERT INTO balances (account, asset, origin, debits_posted, credits_posted, debits_pending, credits_pending)
             VALUES (?,?,?,?,?,?,?)

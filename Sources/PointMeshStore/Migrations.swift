@@ -79,6 +79,10 @@ enum Migrations {
         ALTER TABLE lots ADD COLUMN twin_amount INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE lots ADD COLUMN twin_remaining INTEGER NOT NULL DEFAULT 0;
         """),
+        // 7: the stores' issuance counters by month (release 0.6), for a chain budget's check
+        // (`issued(by:in:)`), which summed every store's counter of every month on every
+        // purchase. Only a new counter row writes it: updates don't change its columns.
+        .sql(LedgerDatabase.issuedByMonthIndex),
     ]
 
     /// The tables of the one ledger model (migration 3).

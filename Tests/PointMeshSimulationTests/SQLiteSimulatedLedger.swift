@@ -83,9 +83,13 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
 
     /// The facts the writer keeps of accounts (`StableAccountFacts`) must be what the lot rows
     /// sum to at every instant they claim to hold for (checked at both ends): one kept past a
-    /// write that changed the account would decide on stale points.
+    /// write that changed the account would decide on stale points. So must the chain's kept
+    /// issuance for a month be what the counters sum to.
     private func checkStableFacts() {
         let rows = LedgerDatabase(connection: database.connection)
+        if let known = database.chainIssued, let summed = try? rows.issued(by: nil, in: known.month), summed != known.points {
+            Issue.record("\(origin): kept chain issuance for \(known.month): \(known.points); the counters sum to \(summed)")
+        }
         for (account, stable) in database.stableFacts {
             for instant in [stable.from, stable.until == .max ? stable.from + 400 * CivilCalendar.millisecondsPerDay : stable.until - 1] {
                 guard let kept = stable.facts(at: instant) else { continue }

@@ -73,6 +73,25 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         }
     }
 
+    /// A chain budget's check sums the month's issuance counters of every store through their
+    /// index (it scanned every store's counters of every month, on every purchase), and only
+    /// those: not other months, not the counters without a month, not other assets.
+    @Test func theChainIssuedThisMonthIsReadThroughItsIndex() throws {
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        let plan = try database.connection.all("EXPLAIN QUERY PLAN " + LedgerDatabase.chainIssuedSQL, .text("2026-11"), .integer(1), .text("@issued:*:2026-11")) { $0.text(3) }
+        #expect(plan.contains { $0.contains("USING INDEX balances_issued_by_month") } && !plan.contains { $0.contains("SCAN") }, "\(plan)")
+        let month = try #require(CalendarMonth("2026-11"))
+        let points = Int64(Asset.points.code)
+        for (account, asset, issued) in [("@issued:s1:2026-11", points, 100), ("@issued:s2:2026-11", points, 20), ("@issued:s1:2026-10", points, 4_000),
+                                         ("@issued:s1", points, 50_000), ("@issued:s3:2026-11", points + 1, 700), ("@redeemed", points, 9)] as [(String, Int64, Int64)] {
+            try database.connection.run("INSERT INTO balances (account, asset, origin, debits_posted) VALUES (?, ?, 'o', ?)",
+                                        .text(account), .integer(asset), .integer(issued))
+        }
+        #expect(try database.issued(by: nil, in: month) == Points(120))
+        #expect(try database.issued(by: NodeID(unchecked: "s1"), in: month) == Points(100))
+    }
+
     /// The SQL sums every decision and the account view read equal the book's own, at many
     /// instants; and so do the answers decisions compute from them.
     @Test(arguments: [1, 2, 3] as [UInt64])
@@ -175,16 +194,16 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         try expectConsistent("after a redemption of nearly everything")
     }
 
-    /// A 0.4 database (no green or pair columns; lots folded by 0.4, which didn't know 0.5's
-    /// kinds) is folded again by migration 5, and gets the pair columns from migration 6: its
-    /// lots equal a fold of its entries.
+    /// A 0.4 database (no green or pair columns, no index of counters by month; lots folded by
+    /// 0.4, which didn't know 0.5's kinds) is folded again by migration 5 and gets the rest from
+    /// migrations 6 and 7: its lots equal a fold of its entries.
     @Test func migrationFiveFoldsTheLotsAgain() throws {
         let (database, directory) = try scratchDatabase()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let all = try randomEntries(seed: 5).flatMap { $0 }
         try database.connection.transaction { try database.applyReceived(all) }
         try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
-                                         + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; "
+                                         + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; "
                                          + "PRAGMA user_version = 4")
         database.connection.close()
         let upgraded = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
