@@ -9,9 +9,9 @@ import Synchronization
 /// measured in the same run.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation, campaigns, writer)"
+    static let summary = "run a benchmark (writes, dissemination, catch-up, idle, account-read, compensation, campaigns, writer, budget)"
     static let usage = """
-        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation|campaigns|writer] [options]
+        Usage: pointmesh bench [writes|dissemination|catch-up|idle|account-read|compensation|campaigns|writer|budget] [options]
 
         writes (default): starts `pointmesh serve` on a scratch directory and free ports, then
           1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
@@ -70,11 +70,18 @@ enum BenchCommand: Command {
             --pairs N       rounds (default 10)
             --clients N     writes per group (default 15)
 
+        budget: plain purchases at two stores in one process, in rounds of alternating order:
+          one without budgets, one with a chain budget for the month and the issuance counters
+          of N stores over 36 months; the writer's CPU time per purchase at each, and the ratio.
+            --requests N    purchases per store and round (default 3000)
+            --pairs N       rounds (default 6)
+            --stores N      stores whose counters the chain budget sums (default 1000)
+
           --dir DIR       where to make the run's scratch directory (default the system temp
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts", "pairs"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts", "pairs", "stores"]
     static let switches: Set<String> = ["without-green"]
     static let positionals = 1
 
@@ -88,6 +95,7 @@ enum BenchCommand: Command {
         case "compensation": return try CompensationBench.run(arguments)
         case "campaigns": return try CampaignBench.run(arguments)
         case "writer": return try WriterBench.run(arguments)
+        case "budget": return try BudgetBench.run(arguments)
         case let other: throw UsageError(message: "unknown benchmark '\(other)'")
         }
     }

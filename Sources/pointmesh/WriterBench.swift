@@ -30,12 +30,9 @@ enum WriterBench {
         var stores: [String: (store: LedgerStore, writer: Int)] = [:]
         defer { for (store, _) in stores.values { store.close() } }
         for name in phases {
-            let before = Set(ThreadTimes.threads(named: "pm-writer"))
-            let store = try LedgerStore(directory: scratch + "/" + name, nodeID: NodeID(unchecked: "bench-\(name)"),
-                                        newNodeID: { NodeID(unchecked: "bench-\(name)") }, now: { Int64(Date().timeIntervalSince1970 * 1000) })
-            guard let writer = ThreadTimes.threads(named: "pm-writer").first(where: { !before.contains($0) }) else { throw UsageError(message: "the store's writer thread was not found") }
-            stores[name] = (store, writer)
-            if name == "campaigns" { try publishCampaigns(store) }
+            let opened = try openStore(directory: scratch + "/" + name, name: name)
+            stores[name] = opened
+            if name == "campaigns" { try publishCampaigns(opened.store) }
         }
         var micros: [String: [Double]] = [:]
         for round in 0..<rounds {
@@ -55,6 +52,18 @@ enum WriterBench {
         return 0
     }
 
+    /// A store of node `bench-<name>` in `directory`, and its writer thread's id.
+    static func openStore(directory: String, name: String) throws -> (store: LedgerStore, writer: Int) {
+        let before = Set(ThreadTimes.threads(named: "pm-writer"))
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "bench-\(name)"),
+                                    newNodeID: { NodeID(unchecked: "bench-\(name)") }, now: { Int64(Date().timeIntervalSince1970 * 1000) })
+        guard let writer = ThreadTimes.threads(named: "pm-writer").first(where: { !before.contains($0) }) else {
+            store.close()
+            throw UsageError(message: "the store's writer thread was not found")
+        }
+        return (store, writer)
+    }
+
     /// The 10 campaigns and the green category of `bench campaigns`.
     private static func publishCampaigns(_ store: LedgerStore) throws {
         let context = RequestContext(node: store.nodeID, now: Int64(Date().timeIntervalSince1970 * 1000))
@@ -67,7 +76,7 @@ enum WriterBench {
 
     /// `count` purchases in groups of `group` concurrent writes, read from the bodies
     /// `bench campaigns` sends, as the event loop reads them.
-    private static func purchases(_ store: LedgerStore, count: Int, group: Int, items: Bool, tag: String) throws {
+    static func purchases(_ store: LedgerStore, count: Int, group: Int, items: Bool, tag: String) throws {
         let failures = Mutex(0)
         var next = 0
         while next < count {
@@ -88,7 +97,7 @@ enum WriterBench {
     }
 
     /// The time thread `thread` of this process (nil: the calling thread) has run on a CPU.
-    private static func threadCPUSeconds(_ thread: Int? = nil) -> Double {
+    static func threadCPUSeconds(_ thread: Int? = nil) -> Double {
         ThreadTimes.runSeconds(task: thread.map { "/proc/self/task/\($0)" } ?? "/proc/thread-self") ?? 0
     }
 }
