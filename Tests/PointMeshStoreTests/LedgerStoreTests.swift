@@ -187,3 +187,22 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         reopened.close()
     }
 }
+
+@Suite struct StatementCacheTests {
+    /// The statement cache hashes a sample of each text's bytes: texts of one length that differ
+    /// only where it doesn't sample share a bucket, and each must still get its own statement.
+    @Test func textsThatSampleAlikeKeepTheirOwnStatements() throws {
+        let connection = try SQLiteConnection(path: ":memory:", mode: .readWrite)
+        defer { connection.close() }
+        let texts = (0..<300).map { number in
+            let digits = String(number)
+            return "SELECT " + String(repeating: "0", count: 5 - digits.count) + digits + " + 0 AS value -- the same length"
+        }
+        #expect(Set(texts.map(\.utf8.count)).count == 1)
+        for _ in 0..<2 {
+            for (number, sql) in texts.enumerated() {
+                #expect(try connection.first(sql) { $0.int64(0) } == Int64(number), "\(sql)")
+            }
+        }
+    }
+}
