@@ -10,7 +10,7 @@ final class BenchNode {
     /// - Parameter binary: the `pointmesh` to run; nil runs this very binary.
     init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil) throws {
         process.executableURL = binary.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + extra
+        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--exit-with-parent"] + extra
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

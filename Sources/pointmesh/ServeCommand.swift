@@ -49,13 +49,16 @@ enum ServeCommand: Command {
           --clock-offset-file FILE     for tests and expiry rehearsals: the ledger's clock is
                                        the system clock plus the milliseconds in FILE, read at
                                        each use (never on a production node)
+          --exit-with-parent       stop cleanly when the process that started it exits (tests
+                                   and benchmarks start nodes with it, so a crashed run leaves
+                                   no node behind)
         """
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
         "return-window-days", "clock-offset-file", "tokens-file", "log-format", "log-level",
     ]
-    static let switches: Set<String> = ["protect-reads"]
+    static let switches: Set<String> = ["protect-reads", "exit-with-parent"]
     static let repeatable: Set<String> = ["seed"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -79,12 +82,30 @@ enum ServeCommand: Command {
             source.resume()
             sources.append(source)
         }
+        let parentWatch = options["exit-with-parent"] == nil ? nil : watchParent(log: log) { stopRequested.signal() }
         node.start()
         FileHandle.standardOutput.write(Data((node.readyLine + "\n").utf8))
         stopRequested.wait()
         node.stop()
         sources.forEach { $0.cancel() }
+        parentWatch?.cancel()
         return 0
+    }
+
+    /// Calls `stop` once this process's parent has exited (it is then another process's
+    /// child), checking every second.
+    static func watchParent(log: Logger, stop: @escaping @Sendable () -> Void) -> any DispatchSourceTimer {
+        let parent = getppid()
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler {
+            guard getppid() != parent else { return }
+            log.warning("the process that started this node (pid \(parent)) exited; stopping (--exit-with-parent)")
+            timer.cancel()
+            stop()
+        }
+        timer.resume()
+        return timer
     }
 
     /// Flag values over config-file values, as one name → values map.

@@ -15,6 +15,45 @@ import Testing
         #expect(node.log.contains("stopped cleanly"))
     }
 
+    /// A node started with `--exit-with-parent` stops cleanly once the process that started it
+    /// exits (tests start their nodes so: a crashed test run left nodes running). Its parent
+    /// here is a shell that starts it in the background and exits two seconds later (the node
+    /// takes its parent at startup: one gone before that is not noticed).
+    @Test func aNodeStartedWithExitWithParentStopsWhenItsParentExits() throws {
+        let directory = NodeProcess.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + ".log") }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "\"$0\" serve --data \"$1\" --http 127.0.0.1:0 --gossip 127.0.0.1:0 --exit-with-parent > /dev/null 2> \"$1.log\" & echo $!; sleep 2",
+                           NodeProcess.binary.path, directory]
+        let output = Pipe()
+        shell.standardOutput = output
+        try shell.run()
+        // The node holds the pipe too: read its pid's line, not to the end. (Nor wait for the
+        // shell with `waitUntilExit`, which here returns only when the node is gone too.)
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let pid = try #require(Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie its new parent has yet to reap.
+        func running(_ process: Int32) -> Bool {
+            guard Foundation.kill(process, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+                  let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }
+            return state != "Z"
+        }
+        defer { if running(pid) { Foundation.kill(pid, SIGKILL) } }
+        #expect(running(pid))
+        let deadline = Date().addingTimeInterval(20)
+        while running(shell.processIdentifier), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        while running(pid), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!running(shell.processIdentifier) && !running(pid), "the node outlived its parent")
+        let log = (try? String(contentsOfFile: directory + ".log", encoding: .utf8)) ?? ""
+        #expect(log.contains("exited; stopping (--exit-with-parent)") && log.contains("stopped"), "\(log)")
+    }
+
     @Test func aNodeIDThatDisagreesWithTheDataDirectoryIsAnError() throws {
         let node = try NodeProcess(extraArguments: ["--node-id", "first"])
         node.stop()
