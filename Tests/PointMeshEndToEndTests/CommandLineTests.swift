@@ -31,13 +31,7 @@ import Testing
         try shell.run()
         // The node holds the pipe too: read its pid's line, not to the end. (Nor wait for the
         // shell with `waitUntilExit`, which here returns only when the node is gone too.)
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let pid = try #require(Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(Int32(NodeProcess.firstLine(of: output)))
         // Gone, or a zombie its new parent has yet to reap.
         func running(_ process: Int32) -> Bool {
             guard Foundation.kill(process, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),

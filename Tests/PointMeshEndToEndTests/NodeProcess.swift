@@ -36,14 +36,7 @@ final class NodeProcess {
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !buffer.contains(UInt8(ascii: "\n")) && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-        }
-        readyLine = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        readyLine = Self.firstLine(of: output, before: Date().addingTimeInterval(30))
         guard let field = readyLine.split(separator: " ").first(where: { $0.hasPrefix("http=") }),
               let address = HostPort(parsing: String(field.dropFirst(5)))
         else {
@@ -55,6 +48,18 @@ final class NodeProcess {
            let parsed = HostPort(parsing: String(gossip.dropFirst(7))) {
             gossipAddress = parsed
         }
+    }
+
+    /// The first line `pipe` carries, trimmed: read as it arrives, not to the end (a node keeps
+    /// its output open), and given up on at `deadline` or end of file.
+    static func firstLine(of pipe: Pipe, before deadline: Date = .distantFuture) -> String {
+        var buffer = Data()
+        while !buffer.contains(UInt8(ascii: "\n")) && Date() < deadline {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+        }
+        return String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
