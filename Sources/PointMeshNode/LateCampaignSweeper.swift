@@ -20,8 +20,9 @@ final class LateCampaignSweeper: Sendable {
         let thread = Thread { [self] in
             var swept = -1
             /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
-            /// swept again only when it is new or its window moved.
-            var sweptCampaigns: [CampaignID: String] = [:]
+            /// swept again only when it is new or its window moved. Kept in the data directory,
+            /// so a restart doesn't read every purchase in every campaign's window again.
+            var sweptCampaigns = Self.loadSwept(store, log: log)
             while !stopped.withLock({ $0 }) {
                 Thread.sleep(forTimeInterval: Self.interval)
                 do {
@@ -29,6 +30,7 @@ final class LateCampaignSweeper: Sendable {
                     guard count != swept else { continue }
                     let campaigns = try store.read { try $0.catalog().campaigns }
                     let changed = campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
+                    if !changed.isEmpty { log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns") }
                     let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0, only: Set(changed.map(\.id))) }
                     var credited = 0, failed = 0
                     for write in owed where !stopped.withLock({ $0 }) {
@@ -52,6 +54,10 @@ final class LateCampaignSweeper: Sendable {
                     if failed > 0 { log.error("late campaign credits: \(failed) could not be written") }
                     swept = count
                     for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
+                    // Recorded only when every credit was written: the next start sweeps again otherwise.
+                    if failed == 0, !stopped.withLock({ $0 }), !changed.isEmpty {
+                        try store.saveMeta(Dictionary(uniqueKeysWithValues: changed.map { (Self.sweptKey + $0.id.rawValue, Self.window($0)) }))
+                    }
                 } catch {
                     if !stopped.withLock({ $0 }) { log.error("late campaign credits failed (will retry): \(error)") }
                 }
@@ -60,6 +66,20 @@ final class LateCampaignSweeper: Sendable {
         }
         thread.start()
         thread.name = "pm-late-credits"
+    }
+
+    /// The `meta` key prefix of a swept campaign's window.
+    static let sweptKey = "late-credits-swept:"
+
+    /// The campaigns swept before this start, and the windows they were swept for.
+    static func loadSwept(_ store: LedgerStore, log: Logger) -> [CampaignID: String] {
+        do {
+            let saved = try store.read { try $0.meta(withPrefix: sweptKey) }
+            return Dictionary(uniqueKeysWithValues: saved.map { (CampaignID(unchecked: String($0.key.dropFirst(sweptKey.count))), $0.value) })
+        } catch {
+            log.error("late campaign credits: the campaigns swept before could not be read; sweeping all again: \(error)")
+            return [:]
+        }
     }
 
     /// What decides which purchases a campaign may owe: its window and withdrawal.

@@ -16,6 +16,8 @@ final class GroupCommitWriter: Sendable {
         case replicate([LedgerEntry])
         /// The membership to remember across restarts.
         case savePeers([MemberRecord])
+        /// Notes a node keeps for itself across restarts (`LedgerDatabase.saveMeta`).
+        case saveMeta([String: String])
     }
 
     enum WorkResult: Sendable {
@@ -270,6 +272,10 @@ final class GroupCommitWriter: Sendable {
 
         case .savePeers(let records):
             try state.database.savePeers(records)
+            return .success(.saved)
+
+        case .saveMeta(let values):
+            try state.database.saveMeta(values)
             return .success(.saved)
         }
     }

@@ -264,6 +264,19 @@ public final class LedgerDatabase: FactsSource {
         }
     }
 
+    /// The node's notes to itself (the `meta` table) whose keys start with `prefix`, by key.
+    public func meta(withPrefix prefix: String) throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try connection.all("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1", .text(prefix)) {
+            ($0.text(0), $0.text(1))
+        })
+    }
+
+    func saveMeta(_ values: [String: String]) throws {
+        for (key, value) in values {
+            try connection.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", .text(key), .text(value))
+        }
+    }
+
     func savePeers(_ records: [MemberRecord]) throws {
         try connection.execute("DELETE FROM peers")
         for record in records {

@@ -121,6 +121,12 @@ public final class LedgerStore: Sendable {
         _ = try writer.submit(.savePeers(records))
     }
 
+    /// Keeps notes of the node's own across restarts (the `meta` table; read them with
+    /// `LedgerDatabase.meta(withPrefix:)`), durably.
+    public func saveMeta(_ values: [String: String]) throws {
+        _ = try writer.submit(.saveMeta(values))
+    }
+
     /// The entries held, as of the last commit (no query).
     public var versionVector: VersionVector {
         writer.committedVector.withLock { $0 }
