@@ -70,10 +70,10 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
 
-    public func earnings(of origin: NodeID, during: Range<Int64>) -> [LedgerEntry] {
-        (log[origin] ?? []).filter {
-            $0.code == Earn.code && during.contains($0.timestamp.wallMilliseconds) && !duplicates.contains($0.id)
-        }
+    public func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) -> [LedgerEntry] {
+        Array((log[origin] ?? []).lazy.filter {
+            $0.id.sequence > after && $0.code == Earn.code && during.contains($0.timestamp.wallMilliseconds) && !self.duplicates.contains($0.id)
+        }.prefix(limit))
     }
 
     public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {

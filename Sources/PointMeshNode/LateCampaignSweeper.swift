@@ -28,27 +28,34 @@ final class LateCampaignSweeper: Sendable {
                 do {
                     let count = try store.read { try $0.catalogEntryCount() }
                     guard count != swept else { continue }
-                    let campaigns = try store.read { try $0.catalog().campaigns }
-                    let changed = campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
+                    let catalog = try store.read { try $0.catalog() }
+                    let changed = catalog.campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
                     if !changed.isEmpty { log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns") }
-                    let owed = try store.read { try LateCampaigns.owed(by: store.nodeID, from: $0, only: Set(changed.map(\.id))) }
                     var credited = 0, failed = 0
-                    for write in owed where !stopped.withLock({ $0 }) {
-                        do {
-                            if case .created = try store.write(write, context: RequestContext(caller: "late-campaigns", node: store.nodeID, now: clock.now())) {
-                                credited += 1
+                    for campaign in LateCampaigns.campaigns(in: catalog, for: store.nodeID, only: Set(changed.map(\.id))) {
+                        // Page by page, each read in its own snapshot (none held open while credits are written).
+                        var after: Int64? = 0
+                        while let start = after, !stopped.withLock({ $0 }) {
+                            let page = try store.read { try LateCampaigns.owed(campaign, by: store.nodeID, from: $0, catalog: catalog, after: start) }
+                            for write in page.writes where !stopped.withLock({ $0 }) {
+                                do {
+                                    if case .created = try store.write(write, context: RequestContext(caller: "late-campaigns", node: store.nodeID, now: clock.now())) {
+                                        credited += 1
+                                        if credited % 1_000 == 0 { log.info("late campaign credits: \(credited) written so far") }
+                                    }
+                                } catch LedgerError.nothingOwed {
+                                    continue
+                                } catch StoreError.closed {
+                                    throw StoreError.closed
+                                } catch {
+                                    // One credit that can't be written doesn't hold up the others; the
+                                    // next change of the catalog (or the next start) tries it again.
+                                    if failed == 0 { log.error("a late campaign credit failed: \(error)") }
+                                    failed += 1
+                                }
                             }
-                        } catch LedgerError.nothingOwed {
-                            continue
-                        } catch StoreError.closed {
-                            break
-                        } catch {
-                            // One credit that can't be written doesn't hold up the others; the
-                            // next change of the catalog tries it again.
-                            if failed == 0 { log.error("a late campaign credit failed: \(error)") }
-                            failed += 1
+                            after = page.next
                         }
-                        if credited > 0, credited % 1_000 == 0 { log.info("late campaign credits: \(credited) of \(owed.count) written") }
                     }
                     if credited > 0 { log.info("late campaign credits: \(credited) receipts credited for campaigns this store learned late") }
                     if failed > 0 { log.error("late campaign credits: \(failed) could not be written") }

@@ -24,10 +24,12 @@ extension LedgerDatabase {
         return inForce.campaigns
     }
 
-    public func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] {
+    public func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
         try connection.all("""
-            SELECT body FROM ledger_entries WHERE origin = ? AND code = ? AND duplicate = 0 AND hlc_wall >= ? AND hlc_wall < ? ORDER BY seq
-            """, .text(origin.rawValue), .integer(Int64(Earn.code.value)), .integer(during.lowerBound), .integer(during.upperBound), row: Self.decode)
+            SELECT body FROM ledger_entries WHERE origin = ? AND seq > ? AND code = ? AND duplicate = 0 AND hlc_wall >= ? AND hlc_wall < ?
+            ORDER BY seq LIMIT ?
+            """, .text(origin.rawValue), .integer(after), .integer(Int64(Earn.code.value)), .integer(during.lowerBound), .integer(during.upperBound),
+            .integer(Int64(limit)), row: Self.decode)
     }
 
     /// How many definition entries the node holds: the late-credit sweep runs again when it changes.

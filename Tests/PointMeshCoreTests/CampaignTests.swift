@@ -224,6 +224,35 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         return ledger
     }
 
+    /// A sweep reads a campaign's purchases in pages: page by page it finds exactly the credits
+    /// one read of them all finds (purchases outside the window and other kinds between them
+    /// included), and says when none are left.
+    @Test(arguments: [1, 2, 3, 7, 1_000])
+    func aSweepPagesThroughThePurchases(limit: Int) throws {
+        var ledger = MemoryLedger(origin: store1)
+        for index in 0..<7 {
+            let account = AccountID(unchecked: "a\(index % 3)")
+            _ = try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(index)"), account: account, amount: Fen(1_000))),
+                                 now: Int64(index) * day)
+            _ = try? ledger.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(index)"), account: account, points: Points(1))),
+                                  now: Int64(index) * day + 1)
+        }
+        _ = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("double", .multiplier(2), from: day, to: 6 * day)), now: 10 * day)
+        let catalog = try ledger.catalog()
+        let double = try #require(catalog.campaigns[CampaignID(unchecked: "double")])
+        var paged: [PreparedWrite] = [], after: Int64? = 0, pages = 0
+        while let start = after {
+            let page = try LateCampaigns.owed(double, by: store1, from: ledger, catalog: catalog, after: start, limit: limit)
+            #expect(page.writes.count <= limit)
+            paged += page.writes
+            after = page.next
+            pages += 1
+        }
+        let all = try LateCampaigns.owed(by: store1, from: ledger)
+        #expect(all.count == 5, "R1…R5 are in the window")
+        #expect(paged.map(\.key) == all.map(\.key) && pages == 5 / limit + 1)
+    }
+
     @Test(arguments: [false, true])
     func aRefundedReceiptKeepsNoCampaignPoints(refundFirst: Bool) throws {
         let ledger = try run(refundFirst: refundFirst)

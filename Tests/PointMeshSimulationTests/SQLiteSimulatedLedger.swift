@@ -108,7 +108,9 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func catalog() throws -> Catalog { try database.catalog() }
     func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] { try database.campaigns(at: instant, store: store) }
     func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try database.autoPoolFamily(of: account) }
-    func earnings(of origin: NodeID, during: Range<Int64>) throws -> [LedgerEntry] { try database.earnings(of: origin, during: during) }
+    func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
+        try database.earnings(of: origin, during: during, after: after, limit: limit)
+    }
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
         try database.accounts(withLotsExpiring: expiring, limit: limit)

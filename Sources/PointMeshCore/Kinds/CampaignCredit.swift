@@ -144,26 +144,52 @@ public enum CampaignCredit: EntryKindRule {
 /// Which late campaign credits a store owes: for every campaign, its own purchases in the
 /// campaign's window that the campaign applies to and that earned less than it gives. Pure over
 /// the facts: the node runs it for each campaign whose definition it has not swept yet (new,
-/// end moved, withdrawn), the simulation whenever a node's catalog changes.
+/// end moved, withdrawn), page by page, the simulation whenever a node's catalog changes.
 public enum LateCampaigns {
-    /// The credits `origin` should write now, as prepared writes: for every campaign, or only
-    /// those in `only` (a node sweeps a campaign again only when its definition changed).
+    /// Purchases read per page: a campaign whose window holds a year of a store's purchases is
+    /// swept in pages, never held in memory at once.
+    public static let page = 1_000
+
+    /// The campaigns `origin` may owe credits for: those for its store, or only those in `only`.
+    public static func campaigns(in catalog: Catalog, for origin: NodeID, only: Set<CampaignID>? = nil) -> [Campaign] {
+        catalog.campaignsInIDOrder.filter { campaign in
+            (campaign.stores.isEmpty || campaign.stores.contains(origin)) && only.map({ $0.contains(campaign.id) }) != false
+                && min(campaign.endsAt, campaign.withdrawnAt ?? .max) > campaign.startsAt
+        }
+    }
+
+    /// The credits `campaign` owes `origin`'s purchases in its window with sequences after
+    /// `after`, read from at most `limit` of them; `next` is where the next page starts (nil:
+    /// none left).
+    public static func owed(_ campaign: Campaign, by origin: NodeID, from source: some FactsSource, catalog: Catalog,
+                            after: Int64 = 0, limit: Int = page) throws -> (writes: [PreparedWrite], next: Int64?) {
+        let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
+        let purchases = try source.earnings(of: origin, during: campaign.startsAt..<end, after: after, limit: limit)
+        var writes: [PreparedWrite] = []
+        for purchase in purchases {
+            // Rung up with the campaign known: it applied then (or owes nothing).
+            guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
+            let credits = try source.linkedEntries(CampaignCredit.link(receipt))
+            // An entry that does not read (a newer release's format) is skipped, not a stop.
+            if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: try source.linkedEntries(Refund.link(receipt)),
+                                                   catalog: catalog), owed > .zero {
+                writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))
+            }
+        }
+        return (writes, purchases.count < limit ? nil : purchases.last?.id.sequence)
+    }
+
+    /// Every credit `origin` should write now, as prepared writes: for every campaign, or only
+    /// those in `only`.
     public static func owed(by origin: NodeID, from source: some FactsSource, only: Set<CampaignID>? = nil) throws -> [PreparedWrite] {
         let catalog = try source.catalog()
         var writes: [PreparedWrite] = []
-        for campaign in catalog.campaignsInIDOrder
-        where (campaign.stores.isEmpty || campaign.stores.contains(origin)) && only.map({ $0.contains(campaign.id) }) != false {
-            let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
-            guard end > campaign.startsAt else { continue }
-            for purchase in try source.earnings(of: origin, during: campaign.startsAt..<end) {
-                // Rung up with the campaign known: it applied then (or owes nothing).
-                guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
-                let credits = try source.linkedEntries(CampaignCredit.link(receipt))
-                // An entry that does not read (a newer release's format) is skipped, not a stop.
-                if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: try source.linkedEntries(Refund.link(receipt)),
-                                                       catalog: catalog), owed > .zero {
-                    writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))
-                }
+        for campaign in campaigns(in: catalog, for: origin, only: only) {
+            var after: Int64? = 0
+            while let start = after {
+                let page = try owed(campaign, by: origin, from: source, catalog: catalog, after: start)
+                writes += page.writes
+                after = page.next
             }
         }
         return writes
