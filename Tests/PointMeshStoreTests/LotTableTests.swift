@@ -77,7 +77,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
 
     /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
     /// two; the first write that changes either splits the row: a green-only reward, a refund,
-    /// an expiry extension, a plain redemption. After each step the SQL sums equal the book's,
+    /// an expiry extension, a plain redemption, a transfer. After each step the SQL sums equal the book's,
     /// the lots equal a fold of the entries, and `verify` finds nothing.
     @Test func aGreenEarningsLotsShareARowUntilEitherChanges() throws {
         let (database, directory) = try scratchDatabase()
@@ -103,15 +103,15 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         func rows() throws -> (all: Int, paired: Int) {
             try database.connection.first("SELECT COUNT(*), COUNT(twin_move) FROM lots WHERE account = 'alice'") { (Int($0.int64(0)), Int($0.int64(1))) } ?? (0, 0)
         }
-        func expectConsistent(_ step: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let book = try database.lotBook(of: alice)
+        func expectConsistent(_ step: String, of account: AccountID = alice, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let book = try database.lotBook(of: account)
             var cache = LotEventCache()
-            #expect(book == (try database.foldedLots(of: alice, cache: &cache)), "\(step)", sourceLocation: sourceLocation)
+            #expect(book == (try database.foldedLots(of: account, cache: &cache)), "\(step)", sourceLocation: sourceLocation)
             let reader = LedgerDatabase(connection: database.connection)
             for instant in [now, now + 400 * day, now + 800 * day] {
-                var summary = try reader.accountFacts(of: alice, at: instant).summary
-                summary.expiring = try reader.expiring(of: alice, at: instant)
-                summary.expired = try reader.expiredPoints(of: alice, at: instant)
+                var summary = try reader.accountFacts(of: account, at: instant).summary
+                summary.expiring = try reader.expiring(of: account, at: instant)
+                summary.expired = try reader.expiredPoints(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(step), day \(instant / day)", sourceLocation: sourceLocation)
             }
             #expect(try database.verify().isEmpty, "\(step)", sourceLocation: sourceLocation)
@@ -152,6 +152,16 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         try write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q4"), account: alice, points: Points(260))))
         #expect(try rows().paired == 0)
         try expectConsistent("after a redemption of nearly everything")
+
+        let bob = AccountID(unchecked: "bob"), family = FamilyID(unchecked: "f")
+        for member in [alice, bob] { try write(PreparedWrite(FamilyJoin.self, MembershipRequest(family: family, account: member), versions: 0)) }
+        try earn("R5")
+        #expect(try rows().paired == 1)
+        let all = try database.accountFacts(of: alice, at: now).summary.spendable
+        try write(PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T5"), from: alice, to: bob, points: all)))
+        #expect(try rows() == (0, 0) && database.lotBook(of: bob).lots.map(\.green).contains(true))
+        try expectConsistent("after a transfer of everything, the giver")
+        try expectConsistent("after a transfer of everything, the receiver", of: bob)
     }
 
     /// A 0.4 database (no green or pair columns, no index of counters by month; lots folded by
