@@ -77,11 +77,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     }
 
     public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {
-        let suffix = ":\(month)"
         var total = Points.zero
         for (key, perOrigin) in balances where key.asset == .points {
-            let name = key.account.name
-            let counted = store.map { name == LedgerAccount.issued(by: $0, in: month).name } ?? (name.hasPrefix("@issued:") && name.hasSuffix(suffix))
+            let counted = store.map { key.account == LedgerAccount.issued(by: $0, in: month) } ?? LedgerAccount.isIssued(key.account, in: month)
             guard counted else { continue }
             total -= perOrigin.values.reduce(Balance(), +).posted
         }

@@ -52,12 +52,12 @@ enum BudgetBench {
         defer { connection.close() }
         try connection.transaction {
             for store in 0..<stores {
-                var (year, number) = (month.year, month.month)
+                var counted = month
                 for _ in 0..<36 {
-                    let text = "\(year)-" + (number < 10 ? "0" : "") + "\(number)"
+                    let node = NodeID(unchecked: "store-\(store)")
                     try connection.run("INSERT INTO balances (account, asset, origin, debits_posted) VALUES (?, ?, ?, 1000)",
-                                       .text("@issued:store-\(store):\(text)"), .integer(Int64(Asset.points.code)), .text("store-\(store)"))
-                    (year, number) = number == 1 ? (year - 1, 12) : (year, number - 1)
+                                       .text(LedgerAccount.issued(by: node, in: counted).name), .integer(Int64(Asset.points.code)), .text(node.rawValue))
+                    (counted.year, counted.month) = counted.month == 1 ? (counted.year - 1, 12) : (counted.year, counted.month - 1)
                 }
             }
         }

@@ -42,6 +42,10 @@ public struct Campaign: Hashable, Sendable {
     /// The largest multiplier a campaign may have.
     public static let maximumMultiplier: Int64 = 10
 
+    /// The instants it applies in (at its stores): its window, cut at its withdrawal; empty
+    /// when withdrawn before it started.
+    public var activeWindow: Range<Int64> { startsAt..<max(startsAt, min(endsAt, withdrawnAt ?? .max)) }
+
     /// Whether it applies to a purchase at `instant` at `store`.
     public func applies(at instant: Int64, store: NodeID) -> Bool {
         instant >= startsAt && instant < endsAt && withdrawnAt.map { instant < $0 } != false && (stores.isEmpty || stores.contains(store))

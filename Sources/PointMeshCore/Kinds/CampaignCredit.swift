@@ -154,7 +154,7 @@ public enum LateCampaigns {
     public static func campaigns(in catalog: Catalog, for origin: NodeID, only: Set<CampaignID>? = nil) -> [Campaign] {
         catalog.campaignsInIDOrder.filter { campaign in
             (campaign.stores.isEmpty || campaign.stores.contains(origin)) && only.map({ $0.contains(campaign.id) }) != false
-                && min(campaign.endsAt, campaign.withdrawnAt ?? .max) > campaign.startsAt
+                && !campaign.activeWindow.isEmpty
         }
     }
 
@@ -163,8 +163,7 @@ public enum LateCampaigns {
     /// none left).
     public static func owed(_ campaign: Campaign, by origin: NodeID, from source: some FactsSource, catalog: Catalog,
                             after: Int64 = 0, limit: Int = page) throws -> (writes: [PreparedWrite], next: Int64?) {
-        let end = min(campaign.endsAt, campaign.withdrawnAt ?? .max)
-        let purchases = try source.earnings(of: origin, during: campaign.startsAt..<end, after: after, limit: limit)
+        let purchases = try source.earnings(of: origin, during: campaign.activeWindow, after: after, limit: limit)
         var writes: [PreparedWrite] = []
         for purchase in purchases {
             // Rung up with the campaign known: it applied then (or owes nothing).
