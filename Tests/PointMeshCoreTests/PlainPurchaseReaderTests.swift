@@ -1,5 +1,5 @@
 import Foundation
-import PointMeshCore
+@testable import PointMeshCore
 import Testing
 
 /// A purchase read straight from its bytes (`Earn.quickRequest`) must be what the general reader
@@ -75,6 +75,11 @@ import Testing
             let quick = Earn.quickRequest(from: Array(body.utf8))
             #expect(quick == expected, "declined or misread: \(body)")
             #expect(try general(Array(body.utf8)) == expected)
+            // Lines taken straight from the body's bytes make the forms the items make.
+            guard let quick else { continue }
+            #expect(quick.items == expected.items)
+            #expect(quick.derived.canonical == expected.derived.canonical)
+            #expect(quick.derived.sums.map { "\($0.category?.rawValue ?? "-")=\($0.fen)" } == expected.derived.sums.map { "\($0.category?.rawValue ?? "-")=\($0.fen)" })
         }
     }
 

@@ -42,26 +42,7 @@ public enum EarningRules {
     /// part of the amount they don't cover. Every rule here is linear in a line's fen and looks
     /// only at its category, so summing per category changes no result and leaves fewer lines.
     public static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
-        var lines: [(category: CategoryID?, fen: Int64)] = []
-        lines.reserveCapacity(items.count + 1)
-        // A cheap digest of each line's category goes first, so comparing two categories'
-        // strings (slow when they differ) happens only when they are most likely the same.
-        var digests: [UInt64] = []
-        digests.reserveCapacity(items.count)
-        var covered: Int64 = 0
-        for item in items {
-            covered += item.amount.value
-            let digest = item.category.rawValue.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
-            if let index = digests.indices.first(where: { digests[$0] == digest && lines[$0].category == item.category }) {
-                lines[index].fen += item.amount.value
-            } else {
-                digests.append(digest)
-                lines.append((item.category, item.amount.value))
-            }
-        }
-        let rest = amount.value - covered
-        if rest > 0 { lines.append((nil, rest)) }
-        return lines
+        ReceiptLines(amount: amount, items: items).sums
     }
 
     /// The earning of a receipt under `campaigns` (those in force for its store and instant).

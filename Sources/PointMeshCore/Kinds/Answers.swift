@@ -17,9 +17,10 @@ struct AnswerWriter {
     /// Whether the next key needs a comma before it (not first in its object).
     private var afterValue = false
 
-    init() {
+    /// `capacity`: the bytes the answer is likely to take, so they are reserved once.
+    init(capacity: Int = 320) {
         output = [UInt8(ascii: "{")]
-        output.reserveCapacity(320)
+        output.reserveCapacity(capacity)
     }
 
     mutating func id(_ key: StaticString, _ value: String) {
@@ -71,10 +72,10 @@ struct AnswerWriter {
         output.append(UInt8(ascii: ":"))
     }
 
-    var bytes: [UInt8] {
-        var closed = output
-        closed.append(UInt8(ascii: "}"))
-        return closed
+    /// The answer, closed (consumed, so the bytes aren't copied).
+    consuming func finished() -> [UInt8] {
+        output.append(UInt8(ascii: "}"))
+        return output
     }
 
     /// The answer every write that moves a customer's points gives: the account, its balance
@@ -82,13 +83,14 @@ struct AnswerWriter {
     /// `lot`: the terms of the lot the write credited (an earning), for `expires_at` and, while
     /// pending, `pending_until`. `balance`: the balance after, when the caller read it already.
     /// `pooledTo`: the pool an auto-pooled earning went to. `earning`: an earning's campaign
-    /// breakdown (ids as recorded) and green points. `reward`: a redemption's reward and, for a
-    /// bill deduction, the discount in fen.
+    /// breakdown (each id where it stands in the entry's details) and green points. `reward`: a
+    /// redemption's reward and, for a bill deduction, the discount in fen.
     static func pointsMoved(_ entry: LedgerEntry, customer: AccountID, amountKey: StaticString, amount: Int64, balance: Int64? = nil,
                             replayed: Bool, lot: LotEvents.Terms? = nil, pooledTo: AccountID? = nil,
-                            earning: (campaigns: [(id: ArraySlice<UInt8>, points: Int64)], green: Points)? = nil,
+                            earning: (details: [UInt8], campaigns: [(id: Range<Int>, points: Int64)], green: Points)? = nil,
                             reward: (id: String, discount: Int64?)? = nil) throws(DecodingError) -> [UInt8] {
-        var answer = AnswerWriter()
+        // About 50 bytes for each campaign's part of an earning.
+        var answer = AnswerWriter(capacity: 320 + 50 * (earning?.campaigns.count ?? 0))
         answer.id("account_id", customer.rawValue)
         if let balance {
             answer.number("balance", balance)
@@ -97,7 +99,7 @@ struct AnswerWriter {
         }
         if let earning {
             answer.objects("campaigns", earning.campaigns) { object, campaign in
-                object.id("campaign_id", bytes: campaign.id)
+                object.id("campaign_id", bytes: earning.details[campaign.id])
                 object.number("points", campaign.points)
             }
         }
@@ -112,7 +114,7 @@ struct AnswerWriter {
         if let pooledTo { answer.id("pooled_to", pooledTo.rawValue) }
         answer.flag("replayed", replayed)
         if let reward { answer.id("reward_id", reward.id) }
-        return answer.bytes
+        return answer.finished()
     }
 }
 

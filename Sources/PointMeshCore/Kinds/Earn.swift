@@ -8,31 +8,40 @@ public enum Earn: EntryKindRule {
         public var receipt: ReceiptID
         public var account: AccountID
         public var amount: Fen { didSet { derived = ReceiptLines(amount: amount, items: items) } }
-        public var items: [PurchaseItem] { didSet { derived = ReceiptLines(amount: amount, items: items) } }
+        /// The receipt's lines, kept as `derived` (read back from its fields when asked).
+        public var items: [PurchaseItem] {
+            get { derived.items }
+            set { derived = ReceiptLines(amount: amount, items: newValue) }
+        }
         /// Why the issuance budget may be exceeded, when it may.
         public var budgetOverride: String?
-        /// Derived from `amount` and `items` where the request is made (on the event loop), so
+        /// Made from `amount` and the items where the request is made (on the event loop), so
         /// the single writer neither sums the lines per category nor encodes them.
         private(set) var derived: ReceiptLines
 
         public init(receipt: ReceiptID, account: AccountID, amount: Fen, items: [PurchaseItem] = [], budgetOverride: String? = nil) {
+            self.init(receipt: receipt, account: account, amount: amount, lines: ReceiptLines(amount: amount, items: items), budgetOverride: budgetOverride)
+        }
+
+        /// A request whose lines were taken as they were read (`PlainPurchaseReader`).
+        init(receipt: ReceiptID, account: AccountID, amount: Fen, lines: ReceiptLines, budgetOverride: String? = nil) {
             self.receipt = receipt
             self.account = account
             self.amount = amount
-            self.items = items
             self.budgetOverride = budgetOverride
-            derived = ReceiptLines(amount: amount, items: items)
+            derived = lines
         }
 
+        // The items compare as their encoded fields: one encoding for each list of items.
         public static func == (lhs: Request, rhs: Request) -> Bool {
-            (lhs.receipt, lhs.account, lhs.amount, lhs.items, lhs.budgetOverride) == (rhs.receipt, rhs.account, rhs.amount, rhs.items, rhs.budgetOverride)
+            (lhs.receipt, lhs.account, lhs.amount, lhs.derived.fields, lhs.budgetOverride) == (rhs.receipt, rhs.account, rhs.amount, rhs.derived.fields, rhs.budgetOverride)
         }
 
         public func hash(into hasher: inout Hasher) {
             hasher.combine(receipt)
             hasher.combine(account)
             hasher.combine(amount)
-            hasher.combine(items)
+            hasher.combine(derived.fields)
             hasher.combine(budgetOverride)
         }
     }
@@ -188,7 +197,9 @@ public enum Earn: EntryKindRule {
         let credited = facts.pool.map { LedgerAccount($0.pool) } ?? LedgerAccount(request.account)
         let repaid = facts.pool == nil ? min(earned, facts.account.debt) : .zero
         var moves = [Move(debit: issuer, credit: credited, amount: earning.regular)]
-        var writer = DetailsWriter()
+        // Room for the lot terms, the receipt and its lines, and each campaign's part, reserved
+        // once: grown as it goes, a 20-line receipt under campaigns is copied several times.
+        var writer = DetailsWriter(capacity: 128 + request.derived.fields.bytes.count + 32 * facts.campaigns.count)
         LotEvents.add(LotEvents.Terms(move: 0, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id), to: &writer)
         if earning.green > .zero {
             LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id, green: true), to: &writer)
@@ -284,22 +295,31 @@ public enum Earn: EntryKindRule {
         guard let receipt: ReceiptID = try reader.identifier(Tag.receipt), let amount = try reader.number(Tag.amount),
               let first = entry.moves.first, let customer = first.credit.customer
         else { throw .invalid("earn entry \(entry.id) lacks its receipt, amount or move") }
+        guard let items = try items(in: reader) else { throw .invalid("earn entry \(entry.id): item") }
+        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: earned(entry),
+                        green: Points(try reader.number(Tag.green) ?? 0), member: try reader.text(Tag.member).map(AccountID.init(unchecked:)))
+    }
+
+    /// The receipt's lines among an earning's fields (`ReceiptLines.fields`); nil when a line
+    /// lacks one of its fields.
+    static func items(in reader: DetailsReader) throws(DecodingError) -> [PurchaseItem]? {
         var items: [PurchaseItem] = []
         for bytes in reader.values(Tag.item) {
             let line = try EntryDetails(bytes: bytes).reader()
             guard let sku: SKU = try line.identifier(1), let category: CategoryID = try line.identifier(2), let fen = try line.number(3) else {
-                throw .invalid("earn entry \(entry.id): item")
+                return nil
             }
             items.append(PurchaseItem(sku: sku, category: category, amount: Fen(fen)))
         }
-        return Recorded(receipt: receipt, amount: Fen(amount), items: items, customer: customer, earned: earned(entry),
-                        green: Points(try reader.number(Tag.green) ?? 0), member: try reader.text(Tag.member).map(AccountID.init(unchecked:)))
+        return items
     }
 
     /// The points an earning credited: its regular move, and its green one when there is one.
     static func earned(_ entry: LedgerEntry) -> Points {
         guard let first = entry.moves.first else { return .zero }
-        return entry.moves.filter { $0.asset == .points && $0.debit.isSystem && $0.credit == first.credit }.reduce(Points.zero) { $0 + $1.amount }
+        var earned = Points.zero
+        for move in entry.moves where move.asset == .points && move.debit.isSystem && move.credit == first.credit { earned = earned + move.amount }
+        return earned
     }
 
     /// The answer, read from the moves and the few tags it needs (not the receipt's lines: this
@@ -307,8 +327,9 @@ public enum Earn: EntryKindRule {
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         guard let credited = entry.moves.first?.credit.customer else { throw .invalid("earn entry \(entry.id) lacks its move") }
         // One pass over the details for the few fields the answer shows.
-        var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [(id: ArraySlice<UInt8>, points: Int64)] = []
+        var member: AccountID?, green: Int64 = 0, balance: Int64 = 0, campaigns: [(id: Range<Int>, points: Int64)] = []
         let bytes = entry.details.bytes
+        campaigns.reserveCapacity(8)
         var reader = BinaryReader(bytes)
         while !reader.isAtEnd {
             let tag = try reader.varint(), length = try reader.length()
@@ -318,11 +339,11 @@ public enum Earn: EntryKindRule {
             case Tag.green: green = try DetailsReader.number(try reader.raw(length))
             case Tag.campaign:
                 // Its nested fields read where they stand: the id (1) and the points (2).
-                var id: ArraySlice<UInt8> = [], points: Int64 = 0
+                var id = 0..<0, points: Int64 = 0
                 try DetailsReader.forEachNested(in: bytes, from: reader.offset, length: length) {
                     (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
                     switch field {
-                    case 1: id = bytes[inner.offset..<end]
+                    case 1: id = inner.offset..<end
                     case 2:
                         points = try DetailsReader.zigzag(&inner)
                         guard inner.offset == end else { throw .invalid("earn entry \(entry.id): campaign points") }
@@ -331,14 +352,14 @@ public enum Earn: EntryKindRule {
                 }
                 try reader.skip(length)
                 // Written into the JSON answer as they are: only an id's characters may pass.
-                guard !id.isEmpty, id.allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
+                guard !id.isEmpty, bytes[id].allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
                 campaigns.append((id, points))
             default: try reader.skip(length)  // the receipt's lines and the rest: skipped, not copied
             }
         }
         return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned(entry).value, balance: balance,
                                             replayed: replayed, lot: try LotEvents.firstTerms(of: entry), pooledTo: member == nil ? nil : credited,
-                                            earning: (campaigns: campaigns, green: Points(green)))
+                                            earning: (details: bytes, campaigns: campaigns, green: Points(green)))
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {

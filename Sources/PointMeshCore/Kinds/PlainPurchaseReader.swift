@@ -28,44 +28,45 @@ enum PlainPurchaseReader {
         var index = 0
 
         mutating func purchase() -> Earn.Request? {
-            var receipt: String?, account: String?, amount: Int64?, items: [PurchaseItem]?
+            var receipt: String?, account: String?, amount: Int64?
+            // Neither form of a line is longer than its JSON object: the body's length is room enough.
+            var lines = ReceiptLines.Builder(fields: bytes.count, canonical: bytes.count)
             let read = object(PlainPurchaseReader.purchaseMembers) { scanner, member in
                 switch member {
                 case 0: receipt = scanner.identifier(); return receipt != nil
                 case 1: account = scanner.identifier(); return account != nil
                 case 2: amount = scanner.positiveInteger(); return amount != nil
-                default: items = scanner.lines(); return items != nil
+                default: return scanner.lines(into: &lines)
                 }
             }
-            guard read, atEnd(), let receipt, let account, let amount else { return nil }
-            let lines = items ?? []
-            guard lines.reduce(Int64(0), { $0 + $1.amount.value }) <= amount else { return nil }
-            return Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(amount), items: lines)
+            guard read, atEnd(), let receipt, let account, let amount, lines.covered <= amount else { return nil }
+            return Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: account), amount: Fen(amount),
+                                lines: lines.lines(amount: Fen(amount)))
         }
 
-        /// `[` line objects `]`, at most `Limits.maximumItems`.
-        mutating func lines() -> [PurchaseItem]? {
-            guard take(UInt8(ascii: "[")) else { return nil }
-            var items: [PurchaseItem] = []
-            if take(UInt8(ascii: "]")) { return items }
+        /// `[` line objects `]`, at most `Limits.maximumItems`, taken straight from the body's bytes.
+        mutating func lines(into lines: inout ReceiptLines.Builder) -> Bool {
+            guard take(UInt8(ascii: "[")) else { return false }
+            if take(UInt8(ascii: "]")) { return true }
+            var count = 0
             repeat {
-                guard items.count < Limits.maximumItems, let item = line() else { return nil }
-                items.append(item)
+                guard count < Limits.maximumItems, line(into: &lines) else { return false }
+                count += 1
             } while take(UInt8(ascii: ","))
-            return take(UInt8(ascii: "]")) ? items : nil
+            return take(UInt8(ascii: "]"))
         }
 
-        mutating func line() -> PurchaseItem? {
-            var sku: String?, category: String?, amount: Int64?
+        mutating func line(into lines: inout ReceiptLines.Builder) -> Bool {
+            var sku: Range<Int>?, category: Range<Int>?, amount: Int64?
             let read = object(PlainPurchaseReader.lineMembers) { scanner, member in
                 switch member {
-                case 0: sku = scanner.identifier(); return sku != nil
-                case 1: category = scanner.identifier(); return category != nil
+                case 0: sku = scanner.identifierBytes(); return sku != nil
+                case 1: category = scanner.identifierBytes(); return category != nil
                 default: amount = scanner.positiveInteger(); return amount != nil
                 }
             }
-            guard read, let sku, let category, let amount else { return nil }
-            return PurchaseItem(sku: SKU(unchecked: sku), category: CategoryID(unchecked: category), amount: Fen(amount))
+            guard read, let sku, let category, let amount else { return false }
+            return lines.add(sku: UnsafeBufferPointer(rebasing: bytes[sku]), category: UnsafeBufferPointer(rebasing: bytes[category]), fen: amount)
         }
 
         /// `{` members `}`, each named in `names` and there at most once; `value` reads the value
@@ -92,6 +93,12 @@ enum PlainPurchaseReader {
         mutating func identifier() -> String? {
             guard let range = plainString() else { return nil }
             return plainIdentifier(UnsafeBufferPointer(rebasing: bytes[range]))
+        }
+
+        /// Where an id stands in the body (`isPlainIdentifier`).
+        mutating func identifierBytes() -> Range<Int>? {
+            guard let range = plainString(), isPlainIdentifier(UnsafeBufferPointer(rebasing: bytes[range])) else { return nil }
+            return range
         }
 
         /// The bytes between the quotes of a string that has no escape or control character.

@@ -135,7 +135,7 @@ public enum Transfer: EntryKindRule {
         answer.flag("replayed", replayed)
         answer.id("to_account", to.rawValue)
         answer.number("to_balance", try reader.number(Tag.toBalanceAfter) ?? 0)
-        return answer.bytes
+        return answer.finished()
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
