@@ -74,27 +74,27 @@ public enum EarningRules {
         // Each line's fen go to its largest multiplier, the first in id order on a tie. Campaigns
         // are the outer loop, so each is read once rather than once per line.
         var best = [(factor: Int64, campaign: Int)](repeating: (0, -1), count: lines.count)
+        // Campaigns are read in place, not copied: a copy retains and releases its arrays.
         for index in campaigns.indices {
-            let campaign = campaigns[index]
-            guard case .multiplier(let n) = campaign.effect else { continue }
-            for line in lines.indices where n > best[line].factor && campaign.matches(lines[line].category) {
+            guard case .multiplier(let n) = campaigns[index].effect else { continue }
+            for line in lines.indices where n > best[line].factor && campaigns[index].matches(lines[line].category) {
                 best[line] = (n, index)
             }
         }
         var eligible = [Int64](repeating: 0, count: campaigns.count)
         for (line, winner) in best.enumerated() where winner.campaign >= 0 { eligible[winner.campaign] += lines[line].fen }
         for index in campaigns.indices {
-            let campaign = campaigns[index], points: Points
-            switch campaign.effect {
+            let points: Points
+            switch campaigns[index].effect {
             case .multiplier(let n):
                 points = eligible[index] > 0 ? Points(scaled(eligible[index], by: n - 1)) : .zero
             case .bonus(let bonus):
-                points = lines.contains(where: { campaign.matches($0.category) }) ? bonus : .zero
+                points = lines.contains(where: { campaigns[index].matches($0.category) }) ? bonus : .zero
             }
             if points > .zero {
-                result.campaigns.append(CampaignPoints(campaign: campaign.id, points: points, green: campaign.green))
+                result.campaigns.append(CampaignPoints(campaign: campaigns[index].id, points: points, green: campaigns[index].green))
             } else {
-                result.considered.append(campaign.id)
+                result.considered.append(campaigns[index].id)
             }
         }
         return result

@@ -19,9 +19,8 @@ enum PlainPurchaseReader {
         }
     }
 
-    /// The members a purchase may have, and a line; their index is what `Scanner.object` passes.
+    /// The members a purchase may have; their index is what `Scanner.object` passes.
     private static let purchaseMembers: [StaticString] = ["receipt_id", "account_id", "amount_fen", "items"]
-    private static let lineMembers: [StaticString] = ["sku", "category", "amount_fen"]
 
     private struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
@@ -56,16 +55,27 @@ enum PlainPurchaseReader {
             return take(UInt8(ascii: "]"))
         }
 
+        /// A line object, read without `object`'s general member lookup: a receipt has up to
+        /// `Limits.maximumItems` of them, and each of its three names is told by its length.
         mutating func line(into lines: inout ReceiptLines.Builder) -> Bool {
+            guard take(UInt8(ascii: "{")) else { return false }
             var sku: Range<Int>?, category: Range<Int>?, amount: Int64?
-            let read = object(PlainPurchaseReader.lineMembers) { scanner, member in
-                switch member {
-                case 0: sku = scanner.identifierBytes(); return sku != nil
-                case 1: category = scanner.identifierBytes(); return category != nil
-                default: amount = scanner.positiveInteger(); return amount != nil
+            repeat {
+                guard let name = key() else { return false }
+                switch name.count {
+                case 3 where sku == nil && equals(name, "sku"):
+                    sku = identifierBytes()
+                    guard sku != nil else { return false }
+                case 8 where category == nil && equals(name, "category"):
+                    category = identifierBytes()
+                    guard category != nil else { return false }
+                case 10 where amount == nil && equals(name, "amount_fen"):
+                    amount = positiveInteger()
+                    guard amount != nil else { return false }
+                default: return false
                 }
-            }
-            guard read, let sku, let category, let amount else { return false }
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")), let sku, let category, let amount else { return false }
             return lines.add(sku: UnsafeBufferPointer(rebasing: bytes[sku]), category: UnsafeBufferPointer(rebasing: bytes[category]), fen: amount)
         }
 
@@ -83,10 +93,17 @@ enum PlainPurchaseReader {
             return take(UInt8(ascii: "}"))
         }
 
-        /// A member's name and its colon.
+        /// A member's name and its colon. Every name read here is lowercase letters and `_`:
+        /// a name of other bytes is none of them, so it isn't read past its first such byte.
         mutating func key() -> Range<Int>? {
-            guard let name = plainString(), take(UInt8(ascii: ":")) else { return nil }
-            return name
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let start = index + 1
+            var end = start
+            while end < bytes.count, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end]) || bytes[end] == UInt8(ascii: "_") { end += 1 }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+            index = end + 1
+            return take(UInt8(ascii: ":")) ? start..<end : nil
         }
 
         /// An id (`plainIdentifier`).
@@ -95,10 +112,17 @@ enum PlainPurchaseReader {
             return plainIdentifier(UnsafeBufferPointer(rebasing: bytes[range]))
         }
 
-        /// Where an id stands in the body (`isPlainIdentifier`).
+        /// Where an id stands in the body: its bytes read in one pass, each of the id alphabet,
+        /// up to the closing quote (as `plainString` then `isPlainIdentifier` would find it).
         mutating func identifierBytes() -> Range<Int>? {
-            guard let range = plainString(), isPlainIdentifier(UnsafeBufferPointer(rebasing: bytes[range])) else { return nil }
-            return range
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let start = index + 1
+            var end = start
+            while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), (1...maximumIdentifierLength).contains(end - start) else { return nil }
+            index = end + 1
+            return start..<end
         }
 
         /// The bytes between the quotes of a string that has no escape or control character.

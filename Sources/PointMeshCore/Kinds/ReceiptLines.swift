@@ -65,7 +65,10 @@ struct ReceiptLines: Sendable {
         private var fields: UnsafeMutableBufferPointer<UInt8>?
         private var canonical: UnsafeMutableBufferPointer<UInt8>?
         private var fieldsAt = 0, canonicalAt = 0
-        private var sums: [(category: CategoryID?, fen: Int64)] = []
+        /// The sums so far, per category, kept as three arrays (the tuples of `sums` are
+        /// handled by generic code, slower per line).
+        private var categories: [CategoryID] = []
+        private var fens: [Int64] = []
         /// A cheap digest of each sum's category, so two categories' bytes are compared only
         /// when they are most likely the same.
         private var digests: [UInt64] = []
@@ -87,7 +90,8 @@ struct ReceiptLines: Sendable {
             if fields == nil {
                 fields = .allocate(capacity: room.fields)
                 canonical = .allocate(capacity: room.canonical)
-                sums.reserveCapacity(8)
+                categories.reserveCapacity(8)
+                fens.reserveCapacity(8)
                 digests.reserveCapacity(8)
             }
             guard let fields, let canonical else { return false }
@@ -118,18 +122,21 @@ struct ReceiptLines: Sendable {
 
             covered += fen
             let digest = category.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
-            if let index = digests.indices.first(where: { digests[$0] == digest && Self.same(sums[$0].category, category) }) {
-                sums[index].fen += fen
-            } else {
-                digests.append(digest)
-                sums.append((CategoryID(unchecked: String(decoding: category, as: UTF8.self)), fen))
+            for index in digests.indices where digests[index] == digest && Self.same(categories[index], category) {
+                fens[index] += fen
+                return true
             }
+            digests.append(digest)
+            categories.append(CategoryID(unchecked: String(decoding: category, as: UTF8.self)))
+            fens.append(fen)
             return true
         }
 
         /// The lines taken, for a receipt of `amount` (at least `covered`).
         consuming func lines(amount: Fen) -> ReceiptLines {
-            var sums = sums
+            var sums: [(category: CategoryID?, fen: Int64)] = []
+            sums.reserveCapacity(categories.count + 1)
+            for index in categories.indices { sums.append((categories[index], fens[index])) }
             let rest = amount.value - covered
             if rest > 0 { sums.append((nil, rest)) }
             guard let fields, let canonical else { return ReceiptLines(sums: sums, fields: .empty, canonical: []) }
@@ -137,9 +144,13 @@ struct ReceiptLines: Sendable {
                                 canonical: Array(UnsafeBufferPointer(rebasing: canonical[..<canonicalAt])))
         }
 
-        private static func same(_ category: CategoryID?, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard var text = category?.rawValue else { return false }
-            return text.withUTF8 { $0.elementsEqual(bytes) }
+        private static func same(_ category: CategoryID, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            var text = category.rawValue
+            return text.withUTF8 { text in
+                guard text.count == bytes.count else { return false }
+                for offset in 0..<text.count where text[offset] != bytes[offset] { return false }
+                return true
+            }
         }
     }
 
