@@ -85,27 +85,35 @@ public struct DetailsReader: Sendable {
     /// `bytes` must be a well-formed field list (`EntryDetails.reader` checks).
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    /// Calls `body` with the value range of each field with `tag`, in order.
-    private func forEach(_ tag: UInt64, _ body: (Range<Int>) -> Void) {
+    /// Calls `body` with the value range of each field with `tag`, in order, until it returns
+    /// false.
+    private func forEach(_ tag: UInt64, _ body: (Range<Int>) -> Bool) {
         var reader = BinaryReader(bytes)
         while !reader.isAtEnd {
             guard let fieldTag = try? reader.varint(), let length = try? reader.length() else { return }
             let start = reader.offset
-            if fieldTag == tag { body(start..<(start + length)) }
+            if fieldTag == tag, !body(start..<(start + length)) { return }
             guard (try? reader.skip(length)) != nil else { return }
         }
     }
 
+    /// The first value of `tag`: the fields after it are not read.
     public func value(_ tag: UInt64) -> [UInt8]? {
         var found: [UInt8]?
-        forEach(tag) { range in if found == nil { found = Array(bytes[range]) } }
+        forEach(tag) { range in
+            found = Array(bytes[range])
+            return false
+        }
         return found
     }
 
     /// Every value of a repeated field, in order.
     public func values(_ tag: UInt64) -> [[UInt8]] {
         var found: [[UInt8]] = []
-        forEach(tag) { found.append(Array(bytes[$0])) }
+        forEach(tag) {
+            found.append(Array(bytes[$0]))
+            return true
+        }
         return found
     }
 

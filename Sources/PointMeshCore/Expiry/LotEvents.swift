@@ -74,7 +74,9 @@ public enum LotEvents {
 
     /// The family an entry's moves are conditional on, if any.
     public static func family(of entry: LedgerEntry) throws(DecodingError) -> FamilyID? {
-        try entry.details.reader().identifier(familyTag)
+        // The entry's fields were checked when it was decoded or built, and this is asked of
+        // every entry whose lots are booked: one pass, not a check and then a lookup.
+        try DetailsReader(entry.details.bytes).identifier(familyTag)
     }
 
     public static func addSubject(_ account: AccountID, to writer: inout DetailsWriter) { writer.text(subjectTag, account.rawValue) }
