@@ -60,7 +60,13 @@ public struct BinaryReader: Sendable {
         return bytes[offset..<(offset + count)]
     }
 
-    public mutating func u8() throws(DecodingError) -> UInt8 { try take(1).first ?? 0 }
+    /// A byte read in place (not through `take`'s slice, which costs a retain and a release:
+    /// every varint of every entry read comes through here).
+    public mutating func u8() throws(DecodingError) -> UInt8 {
+        guard offset < bytes.count else { throw .truncated }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
 
     public mutating func u16() throws(DecodingError) -> UInt16 {
         try take(2).reduce(0) { $0 << 8 | UInt16($1) }
@@ -83,7 +89,10 @@ public struct BinaryReader: Sendable {
     public mutating func raw(_ count: Int) throws(DecodingError) -> [UInt8] { Array(try take(count)) }
 
     /// Moves past `count` bytes without copying them.
-    public mutating func skip(_ count: Int) throws(DecodingError) { _ = try take(count) }
+    public mutating func skip(_ count: Int) throws(DecodingError) {
+        guard count >= 0, remaining >= count else { throw .truncated }
+        offset += count
+    }
 
     /// An id, validated as the contract's ids are.
     public mutating func identifier<ID: Identifier>(_ type: ID.Type = ID.self) throws(DecodingError) -> ID {
