@@ -61,10 +61,21 @@ enum CampaignBench {
             let all = figures[name] ?? []
             return all.map(value).reduce(0, +) / Double(max(1, all.count))
         }
+        func ratios(_ name: String, over base: String = "plain") -> [Double] {
+            zip(figures[name] ?? [], figures[base] ?? []).map { $0.rate / $1.rate }
+        }
         func meanRatio(_ name: String, over base: String = "plain") -> Double {
-            zip(figures[name] ?? [], figures[base] ?? []).map { $0.rate / $1.rate }.reduce(0, +) / Double(pairs)
+            ratios(name, over: base).reduce(0, +) / Double(pairs)
+        }
+        /// The median set and the middle half of the sets: a set can swing by ±0.1 on a shared
+        /// VM, and one such set moves a mean of a dozen by 0.01.
+        func spread(_ name: String) -> String {
+            let sorted = ratios(name).sorted()
+            func at(_ fraction: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count - 1) + 0.5))] }
+            return String(format: "%.3f (middle half %.3f–%.3f)", at(0.5), at(0.25), at(0.75))
         }
         print(String(format: "mean, of a plain purchase's rate: 20 items %.3f, 20 items under 10 campaigns %.3f", meanRatio("items"), meanRatio("campaigns")))
+        print("median set, of a plain purchase's rate: 20 items \(spread("items")), 20 items under 10 campaigns \(spread("campaigns"))")
         // The campaigns' own cost: the same receipt with and without them.
         print(String(format: "mean, 20 items under 10 campaigns of 20 items without them: %.3f", meanRatio("campaigns", over: "items")))
         print("mean per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
