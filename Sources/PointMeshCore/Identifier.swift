@@ -30,13 +30,8 @@ extension Identifier {
 /// `bytes` as an id's text when they are one as they stand (1 to 128 bytes of the alphabet,
 /// read without unescaping), else nil: request readers take ids straight from a body's bytes.
 func plainIdentifier<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String? {
-    guard isPlainIdentifier(bytes) else { return nil }
+    guard (1...maximumIdentifierLength).contains(bytes.count), bytes.allSatisfy(isIdentifierByte) else { return nil }
     return String(decoding: bytes, as: UTF8.self)
-}
-
-/// Whether `bytes` are an id's text as they stand (`plainIdentifier`).
-func isPlainIdentifier<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
-    (1...maximumIdentifierLength).contains(bytes.count) && bytes.allSatisfy(isIdentifierByte)
 }
 
 @inline(__always)

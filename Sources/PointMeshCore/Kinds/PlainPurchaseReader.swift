@@ -106,14 +106,14 @@ enum PlainPurchaseReader {
             return take(UInt8(ascii: ":")) ? start..<end : nil
         }
 
-        /// An id (`plainIdentifier`).
+        /// An id's text (`identifierBytes`).
         mutating func identifier() -> String? {
-            guard let range = plainString() else { return nil }
-            return plainIdentifier(UnsafeBufferPointer(rebasing: bytes[range]))
+            identifierBytes().map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
         }
 
-        /// Where an id stands in the body: its bytes read in one pass, each of the id alphabet,
-        /// up to the closing quote (as `plainString` then `isPlainIdentifier` would find it).
+        /// Where an id stands in the body: a string of 1 to `maximumIdentifierLength` bytes of the
+        /// id alphabet, read in one pass up to its closing quote. Anything else in the string (an
+        /// escape, another character) is no id as it stands.
         mutating func identifierBytes() -> Range<Int>? {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
@@ -121,21 +121,6 @@ enum PlainPurchaseReader {
             var end = start
             while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
             guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), (1...maximumIdentifierLength).contains(end - start) else { return nil }
-            index = end + 1
-            return start..<end
-        }
-
-        /// The bytes between the quotes of a string that has no escape or control character.
-        mutating func plainString() -> Range<Int>? {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
-            let start = index + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                guard bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 else { return nil }
-                end += 1
-            }
-            guard end < bytes.count else { return nil }
             index = end + 1
             return start..<end
         }

@@ -41,7 +41,7 @@ struct ReceiptLines: Sendable {
     /// The items, read back from `fields`.
     var items: [PurchaseItem] {
         // `fields` was written here, from valid items: it always reads back.
-        ((try? Earn.items(in: fields.reader())) ?? nil) ?? []
+        (try? Earn.items(in: fields.reader())) ?? []
     }
 
     /// The bytes a line takes in each form.
@@ -57,8 +57,8 @@ struct ReceiptLines: Sendable {
     }
 
     /// Takes lines one at a time, as bytes, into room reserved at the start (allocated at the
-    /// first line, so a receipt without lines allocates nothing), and sums them per category
-    /// (in first-seen order, as `EarningRules.lines` does). A struct, not a class: a class's
+    /// first line, so a receipt without lines allocates nothing), and sums them per category in
+    /// first-seen order (the rule `EarningRules.lines` states). A struct, not a class: a class's
     /// stored properties are checked for exclusive access at run time on every line.
     struct Builder: ~Copyable {
         private let room: (fields: Int, canonical: Int)
