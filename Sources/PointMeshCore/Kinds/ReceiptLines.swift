@@ -12,9 +12,9 @@
 /// from the body's own bytes, so a till's purchase makes no `PurchaseItem` and no string per
 /// line; `items` reads them back from `fields` when someone asks.
 struct ReceiptLines: Sendable {
-    private(set) var sums: [(category: CategoryID?, fen: Int64)]
-    private(set) var fields: EntryDetails
-    private(set) var canonical: [UInt8]
+    let sums: [(category: CategoryID?, fen: Int64)]
+    let fields: EntryDetails
+    let canonical: [UInt8]
 
     init(amount: Fen, items: [PurchaseItem]) {
         var fieldsSize = 0, canonicalSize = 0
@@ -45,13 +45,13 @@ struct ReceiptLines: Sendable {
     }
 
     /// The bytes a line takes in each form.
-    fileprivate static func size(sku: Int, category: Int, fen: Int64) -> (fields: Int, canonical: Int) {
+    private static func size(sku: Int, category: Int, fen: Int64) -> (fields: Int, canonical: Int) {
         let group = groupLength(sku: sku, category: category, zigzag: DetailsWriter.zigzag(fen))
         return (1 + BinaryWriter.varintLength(UInt64(group)) + group, 8 + sku + category + DecimalDigits.count(fen))
     }
 
     /// The length of an item's nested fields: 1 sku, 2 category, 3 fen.
-    fileprivate static func groupLength(sku: Int, category: Int, zigzag: UInt64) -> Int {
+    private static func groupLength(sku: Int, category: Int, zigzag: UInt64) -> Int {
         (1 + BinaryWriter.varintLength(UInt64(sku)) + sku) + (1 + BinaryWriter.varintLength(UInt64(category)) + category)
             + (2 + BinaryWriter.varintLength(zigzag))
     }
