@@ -24,9 +24,10 @@ public protocol FactsSource {
     /// HQ's definitions (campaigns, green categories, rewards, budgets). By default a fold of
     /// the entries linked `catalog`; the store keeps it cached on its writer.
     func catalog() throws -> Catalog
-    /// The campaigns that apply to a purchase at `store` at `instant`, in id order. By default
-    /// read from `catalog()`; the store keeps the list while it holds (`CampaignsInForce`).
-    func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign]
+    /// The campaigns that apply to a purchase at `store` at `instant` (in id order) and the
+    /// green categories, arranged for the earning (`EarningRules.Rates`). By default read from
+    /// `catalog()`; the store keeps them while the campaigns in force hold (`CampaignsInForce`).
+    func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates
     /// The family whose pool `account`'s earnings go to now, if it auto-pools. By default a fold
     /// of its membership entries; the store first checks whether any customer ever asked for it.
     func autoPoolFamily(of account: AccountID) throws -> FamilyID?
@@ -40,7 +41,10 @@ public protocol FactsSource {
 extension FactsSource {
     public func catalog() throws -> Catalog { Catalog.fold(try linkedEntries(Catalog.link)) }
 
-    public func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] { try catalog().campaigns(at: instant, store: store) }
+    public func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates {
+        let catalog = try catalog()
+        return EarningRules.Rates(campaigns: catalog.campaigns(at: instant, store: store), green: catalog.greenCategories)
+    }
 
     public func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try FamilyMembership.autoPool(of: account, from: self) }
 

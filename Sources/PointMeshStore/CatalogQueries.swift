@@ -16,12 +16,15 @@ extension LedgerDatabase {
         return catalog
     }
 
-    /// On the writer, kept while the list holds (`CampaignsInForce`) and the catalog is unchanged.
-    public func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] {
-        if cachesFacts, let cachedCampaigns, cachedCampaigns.holds(at: instant, store: store) { return cachedCampaigns.campaigns }
-        let inForce = try catalog().campaignsInForce(at: instant, store: store)
-        if cachesFacts { cachedCampaigns = inForce }
-        return inForce.campaigns
+    /// On the writer, kept while the campaigns in force hold (`CampaignsInForce`) and the
+    /// catalog is unchanged: arranged once, not for every purchase.
+    public func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates {
+        if cachesFacts, cachedRates?.inForce.holds(at: instant, store: store) == true, let rates = cachedRates?.rates { return rates }
+        let catalog = try catalog()
+        let inForce = catalog.campaignsInForce(at: instant, store: store)
+        let rates = EarningRules.Rates(campaigns: inForce.campaigns, green: catalog.greenCategories)
+        if cachesFacts { cachedRates = (inForce, rates) }
+        return rates
     }
 
     public func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {

@@ -14,10 +14,10 @@ public final class LedgerDatabase: FactsSource {
     public var cachesFacts = false
     var cachedPolicies: ExpiryPolicies?
     var cachedCatalog: Catalog? {
-        didSet { cachedCampaigns = nil }
+        didSet { cachedRates = nil }
     }
-    /// The campaigns in force, read from `cachedCatalog`: dropped with it.
-    var cachedCampaigns: CampaignsInForce?
+    /// The campaigns in force and their earning rates, read from `cachedCatalog`: dropped with it.
+    var cachedRates: (inForce: CampaignsInForce, rates: EarningRules.Rates)?
     /// Customers who ever joined a family with auto-pooling (`autoPoolFamily`).
     var cachedAutoPoolers: Set<AccountID>?
     /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot

@@ -123,8 +123,7 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(1_000),
                                    items: [item(tea, 400), item(rice, 300), item(organic, 200)])
         var facts = Earn.Facts(account: .empty, policies: ExpiryPolicies())
-        facts.campaigns = campaigns
-        facts.green = [organic]
+        facts.rates = EarningRules.Rates(campaigns: campaigns, green: [organic])
         let context = RequestContext(node: store1, now: 1_000)
         let decision = try Earn.decide(request, facts: facts, context: context)
         let write = PreparedWrite(Earn.self, request)
@@ -182,6 +181,57 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
             expected.number(4, 7)  // the balance after, every kind's tag 4
             let written = Earn.details(receipt: ReceiptID(unchecked: "R"), amount: Limits.maximumAmount, items: items, balanceAfter: Points(7))
             #expect(written == expected.details)
+        }
+    }
+
+    /// The rates arranged once per list of campaigns (`EarningRules.Rates`) earn what the rules
+    /// say, line by line, over generated receipts, campaigns and green categories: each line its
+    /// largest matching multiplier (the first in id order on a tie), each bonus once if any line
+    /// matches it, green points from green lines and green campaigns; one set of rates serves
+    /// every receipt, and campaigns given out of id order are put in it.
+    @Test func ratesEarnWhatTheRulesSayLineByLine() {
+        var random = SplitMix64(seed: 31)
+        let categories = [tea, rice, organic, CategoryID(unchecked: "soap"), CategoryID(unchecked: "bread")]
+        for _ in 0..<300 {
+            let campaigns = (0..<Int(random.next() % 7)).map { index in
+                campaign("c\(random.next() % 5)-\(index)",
+                         random.next() % 3 == 0 ? .bonus(Points(Int64(1 + random.next() % 50))) : .multiplier(Int64(2 + random.next() % 9)),
+                         categories: (0..<Int(random.next() % 3)).map { _ in categories[Int(random.next() % 5)] }, green: random.next() % 4 == 0)
+            }
+            let green = Set(categories.filter { _ in random.next() % 4 == 0 })
+            let rates = EarningRules.Rates(campaigns: campaigns.shuffled(using: &random), green: green)
+            #expect(rates.campaigns.map(\.id) == campaigns.map(\.id).sorted())
+            for _ in 0..<5 {
+                let items = (0..<Int(random.next() % 6)).map { _ in item(categories[Int(random.next() % 5)], Int64(1 + random.next() % 9_999)) }
+                let amount = Fen(items.reduce(Int64(0)) { $0 + $1.amount.value } + Int64(random.next() % 3) * Int64(random.next() % 900))
+                let lines = EarningRules.lines(amount: amount, items: items)
+                let sorted = campaigns.sorted { $0.id < $1.id }
+                var tally = [Int64](repeating: 0, count: sorted.count), greenFen: Int64 = 0
+                for line in lines {
+                    if let category = line.category, green.contains(category) { greenFen += line.fen }
+                    var winner: Int?
+                    for (index, c) in sorted.enumerated() where c.matches(line.category) {
+                        switch c.effect {
+                        case .multiplier(let n):
+                            if winner.map({ if case .multiplier(let m) = sorted[$0].effect { n > m } else { false } }) ?? true { winner = index }
+                        case .bonus: tally[index] = 1
+                        }
+                    }
+                    if let winner { tally[winner] += line.fen }
+                }
+                var expected: [EarningRules.CampaignPoints] = [], considered: [CampaignID] = []
+                for (index, c) in sorted.enumerated() {
+                    let points: Int64
+                    switch c.effect {
+                    case .multiplier(let n): points = tally[index] * (n - 1) / 100
+                    case .bonus(let bonus): points = tally[index] > 0 ? bonus.value : 0
+                    }
+                    if points > 0 { expected.append(EarningRules.CampaignPoints(campaign: c.id, points: Points(points), green: c.green)) } else { considered.append(c.id) }
+                }
+                let earning = rates.earning(amount: amount, lines: lines)
+                #expect(earning.campaigns == expected && earning.considered == considered, "\(items) under \(sorted)")
+                #expect(earning.base == Points(amount.value / 100) && earning.greenBase == Points(greenFen / 100))
+            }
         }
     }
 

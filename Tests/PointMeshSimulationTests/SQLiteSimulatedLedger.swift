@@ -106,7 +106,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
     func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }
     func catalog() throws -> Catalog { try database.catalog() }
-    func campaigns(at instant: Int64, store: NodeID) throws -> [Campaign] { try database.campaigns(at: instant, store: store) }
+    func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates { try database.earningRates(at: instant, store: store) }
     func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try database.autoPoolFamily(of: account) }
     func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
         try database.earnings(of: origin, during: during, after: after, limit: limit)

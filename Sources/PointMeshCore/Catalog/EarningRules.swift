@@ -50,54 +50,101 @@ public enum EarningRules {
         earning(amount: amount, lines: lines(amount: amount, items: items), campaigns: campaigns, green: green)
     }
 
-    /// `earning`, given the receipt's `lines(amount:items:)`. This runs on the writer thread for
-    /// every purchase: campaigns are visited in id order (as `Catalog.campaigns(at:store:)`
-    /// gives them; others are sorted first), each read once.
-    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns given: [Campaign], green: Set<CategoryID>) -> Earning {
-        let campaigns = given.indices.dropFirst().allSatisfy({ given[$0 - 1].id < given[$0].id }) ? given : given.sorted { $0.id < $1.id }
-        // Most purchases: the base rate alone.
-        if campaigns.isEmpty, green.isEmpty || !lines.contains(where: { $0.category != nil }) {
-            return Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: [])
+    /// `earning`, given the receipt's `lines(amount:items:)`.
+    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+        Rates(campaigns: campaigns, green: green).earning(amount: amount, lines: lines)
+    }
+
+    /// The campaigns in force and the green categories, arranged once so that each purchase's
+    /// earning takes one lookup per line instead of a comparison per line and campaign (this
+    /// runs for every purchase): for each category a campaign names or HQ marks green, what a
+    /// line of it gets (the multiplier it takes, the bonuses it triggers, whether it is green),
+    /// and what every other line gets (the whole-receipt campaigns' alone). A class: the writer
+    /// hands the one it keeps to every purchase's facts.
+    public final class Rates: Sendable {
+        /// In id order.
+        public let campaigns: [Campaign]
+        public let green: Set<CategoryID>
+        /// Index into `rates` of each category a campaign names or HQ marks green.
+        private let named: [CategoryID: Int]
+        /// What a line of no such category, or of no category, gets: the last element.
+        private let rates: [LineRate]
+        /// The bonuses of all the rates, each rate's a range of it.
+        private let bonuses: [Int]
+
+        /// What a line gets: the index of the multiplier campaign it goes to (the largest
+        /// factor among those matching it, the first in id order on a tie; -1 for none), the
+        /// bonus campaigns it triggers (a range of `bonuses`), and whether it is green.
+        private struct LineRate {
+            var multiplier = -1
+            var factor: Int64 = 0
+            var bonuses = 0..<0
+            var green = false
         }
-        var greenFen: Int64 = 0
-        if !green.isEmpty {
-            // A chain marks a few categories green: comparing each line's text with them costs
-            // less than hashing it (this runs on the writer for every purchase).
-            let few = green.count <= 8 ? green.map(\.rawValue) : nil
-            for line in lines {
-                guard let category = line.category else { continue }
-                if few.map({ $0.contains(category.rawValue) }) ?? green.contains(category) { greenFen += line.fen }
+
+        /// No campaigns, no green categories: the base rate alone.
+        public static let none = Rates(campaigns: [], green: [])
+
+        public init(campaigns given: [Campaign], green: Set<CategoryID>) {
+            let campaigns = given.indices.dropFirst().allSatisfy({ given[$0 - 1].id < given[$0].id }) ? given : given.sorted { $0.id < $1.id }
+            self.campaigns = campaigns
+            self.green = green
+            var categories: [CategoryID] = []
+            var seen: Set<CategoryID> = []
+            for category in campaigns.flatMap(\.categories) + green.sorted(by: { $0.rawValue < $1.rawValue }) where seen.insert(category).inserted {
+                categories.append(category)
             }
+            var rates: [LineRate] = [], bonuses: [Int] = []
+            for category in categories.map(Optional.some) + [nil] {
+                var rate = LineRate(green: category.map(green.contains) ?? false)
+                let first = bonuses.count
+                for index in campaigns.indices where campaigns[index].matches(category) {
+                    switch campaigns[index].effect {
+                    case .multiplier(let n) where n > rate.factor: (rate.multiplier, rate.factor) = (index, n)
+                    case .multiplier: break
+                    case .bonus: bonuses.append(index)
+                    }
+                }
+                rate.bonuses = first..<bonuses.count
+                rates.append(rate)
+            }
+            named = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
+            self.rates = rates
+            self.bonuses = bonuses
         }
-        var result = Earning(base: Points(amount.value / 100), greenBase: Points(greenFen / 100), campaigns: [])
-        result.campaigns.reserveCapacity(campaigns.count)
-        // Each line's fen go to its largest multiplier, the first in id order on a tie. Campaigns
-        // are the outer loop, so each is read once rather than once per line.
-        var best = [(factor: Int64, campaign: Int)](repeating: (0, -1), count: lines.count)
-        // Campaigns are read in place, not copied: a copy retains and releases its arrays.
-        for index in campaigns.indices {
-            guard case .multiplier(let n) = campaigns[index].effect else { continue }
-            for line in lines.indices where n > best[line].factor && campaigns[index].matches(lines[line].category) {
-                best[line] = (n, index)
+
+        /// The earning of a receipt of `lines` (`lines(amount:items:)`) for `amount`.
+        public func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)]) -> Earning {
+            var result = Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: [])
+            // Most purchases: the base rate alone.
+            guard !campaigns.isEmpty || !green.isEmpty else { return result }
+            var greenFen: Int64 = 0
+            result.campaigns.reserveCapacity(campaigns.count)
+            withUnsafeTemporaryAllocation(of: Int64.self, capacity: campaigns.count) { tally in
+                // A multiplier's tally is the fen of the lines it won; a bonus's is 1 once a line triggers it.
+                tally.initialize(repeating: 0)
+                for line in lines {
+                    let rate = rates[line.category.flatMap { named[$0] } ?? rates.count - 1]
+                    if rate.green { greenFen += line.fen }
+                    if rate.multiplier >= 0 { tally[rate.multiplier] += line.fen }
+                    for bonus in bonuses[rate.bonuses] { tally[bonus] = 1 }
+                }
+                for index in campaigns.indices {
+                    let points: Points
+                    switch campaigns[index].effect {
+                    case .multiplier(let n): points = tally[index] > 0 ? Points(scaled(tally[index], by: n - 1)) : .zero
+                    case .bonus(let bonus): points = tally[index] > 0 ? bonus : .zero
+                    }
+                    if points > .zero {
+                        result.campaigns.append(CampaignPoints(campaign: campaigns[index].id, points: points, green: campaigns[index].green))
+                    } else {
+                        result.considered.append(campaigns[index].id)
+                    }
+                }
             }
+            result.greenBase = Points(greenFen / 100)
+            return result
         }
-        var eligible = [Int64](repeating: 0, count: campaigns.count)
-        for (line, winner) in best.enumerated() where winner.campaign >= 0 { eligible[winner.campaign] += lines[line].fen }
-        for index in campaigns.indices {
-            let points: Points
-            switch campaigns[index].effect {
-            case .multiplier(let n):
-                points = eligible[index] > 0 ? Points(scaled(eligible[index], by: n - 1)) : .zero
-            case .bonus(let bonus):
-                points = lines.contains(where: { campaigns[index].matches($0.category) }) ? bonus : .zero
-            }
-            if points > .zero {
-                result.campaigns.append(CampaignPoints(campaign: campaigns[index].id, points: points, green: campaigns[index].green))
-            } else {
-                result.considered.append(campaigns[index].id)
-            }
-        }
-        return result
     }
 
     /// What `campaign`, learned late, owes a receipt that already earned with `applied` (the

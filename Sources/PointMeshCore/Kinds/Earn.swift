@@ -142,8 +142,7 @@ public enum Earn: EntryKindRule {
         public var policies: ExpiryPolicies
         public var pool: FamilyID?
         /// The campaigns in force for this store now, and the green categories.
-        public var campaigns: [Campaign] = []
-        public var green: Set<CategoryID> = []
+        public var rates = EarningRules.Rates.none
         /// The issuance budgets for this store this month, with what they have used.
         public var budgets: [BudgetLimit] = []
 
@@ -158,11 +157,9 @@ public enum Earn: EntryKindRule {
         let account = try source.accountFacts(of: request.account, at: context.now)
         var facts = Facts(account: account, policies: try source.expiryPolicies(),
                           pool: account.debt == .zero ? try source.autoPoolFamily(of: request.account) : nil)
-        let catalog = try source.catalog()
-        facts.campaigns = try source.campaigns(at: context.now, store: context.node)
-        facts.green = catalog.greenCategories
+        facts.rates = try source.earningRates(at: context.now, store: context.node)
         let month = CalendarMonth(containing: context.now)
-        facts.budgets = try catalog.budgets(for: context.node, in: month).map { budget in
+        facts.budgets = try source.catalog().budgets(for: context.node, in: month).map { budget in
             let store: NodeID? = if case .store(let store) = budget.scope { store } else { nil }
             return BudgetLimit(scope: budget.scope, points: budget.points, used: try source.issued(by: store, in: month))
         }
@@ -182,7 +179,7 @@ public enum Earn: EntryKindRule {
     /// return window. Debt is repaid from them; inside a return window, from this lot itself
     /// (the only points a refund of this receipt may cancel without making debt).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let earning = EarningRules.earning(amount: request.amount, lines: request.derived.sums, campaigns: facts.campaigns, green: facts.green)
+        let earning = facts.rates.earning(amount: request.amount, lines: request.derived.sums)
         let earned = earning.total
         let month = CalendarMonth(containing: context.now)
         if request.budgetOverride == nil, let limit = BudgetLimit.exceeded(facts.budgets, by: earned) {
@@ -199,7 +196,7 @@ public enum Earn: EntryKindRule {
         var moves = [Move(debit: issuer, credit: credited, amount: earning.regular)]
         // Room for the lot terms, the receipt and its lines, and each campaign's part, reserved
         // once: grown as it goes, a 20-line receipt under campaigns is copied several times.
-        var writer = DetailsWriter(capacity: 128 + request.derived.fields.bytes.count + 32 * facts.campaigns.count)
+        var writer = DetailsWriter(capacity: 128 + request.derived.fields.bytes.count + 32 * facts.rates.campaigns.count)
         LotEvents.add(LotEvents.Terms(move: 0, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id), to: &writer)
         if earning.green > .zero {
             LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: maturesAt, expiresAt: expiresAt, policy: policy.id, green: true), to: &writer)
