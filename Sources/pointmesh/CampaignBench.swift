@@ -74,10 +74,22 @@ enum CampaignBench {
             func at(_ fraction: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count - 1) + 0.5))] }
             return String(format: "%.3f (middle half %.3f–%.3f)", at(0.5), at(0.25), at(0.75))
         }
-        print(String(format: "mean, of a plain purchase's rate: 20 items %.3f, 20 items under 10 campaigns %.3f", meanRatio("items"), meanRatio("campaigns")))
+        /// Half the width of the 95% confidence interval of the mean set (Student's t): whether
+        /// a goal lies inside the run's noise.
+        func margin(_ name: String, over base: String = "plain") -> Double {
+            let values = ratios(name, over: base), n = values.count
+            guard n > 1 else { return .nan }
+            let mean = values.reduce(0, +) / Double(n)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
+            let t: [Double] = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13]
+            return (n - 1 <= t.count ? t[n - 2] : n - 1 < 30 ? 2.08 : 1.98) * (variance / Double(n)).squareRoot()
+        }
+        print(String(format: "mean, of a plain purchase's rate: 20 items %.3f ± %.3f, 20 items under 10 campaigns %.3f ± %.3f (95%% interval of the mean set)",
+                     meanRatio("items"), margin("items"), meanRatio("campaigns"), margin("campaigns")))
         print("median set, of a plain purchase's rate: 20 items \(spread("items")), 20 items under 10 campaigns \(spread("campaigns"))")
         // The campaigns' own cost: the same receipt with and without them.
-        print(String(format: "mean, 20 items under 10 campaigns of 20 items without them: %.3f", meanRatio("campaigns", over: "items")))
+        print(String(format: "mean, 20 items under 10 campaigns of 20 items without them: %.3f ± %.3f",
+                     meanRatio("campaigns", over: "items"), margin("campaigns", over: "items")))
         print("mean per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
             column.name + " " + names.map { name in String(format: column.format, mean(name) { column.value($0) }) }.joined(separator: " / ")
         }.joined(separator: ", "))
