@@ -52,7 +52,8 @@ enum BenchCommand: Command {
 
         campaigns: in interleaved sets of fresh nodes (every other set in reverse order), the
           acknowledged rate of plain purchases, of 20-item purchases, and of 20-item purchases
-          under 10 campaigns in force, their ratios to the plain rate, and per purchase in each
+          under 10 campaigns in force, their ratios to the plain rate (mean with its 95%
+          interval, median and middle half of the sets), and per purchase in each
           the node's CPU time, its writer thread's and its event loop's, the bytes it wrote to
           disk, the writes per group commit and a commit's duration; and the raw SQLite
           baseline. One of the 10 categories is green, so every purchase under campaigns also
