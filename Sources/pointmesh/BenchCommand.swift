@@ -61,6 +61,8 @@ enum BenchCommand: Command {
             --requests N    purchases per phase (default 5000)
             --clients N     (default 32)
             --pairs N       sets (default 3)
+            --bursts N      run a set's three nodes side by side, each phase in N bursts that
+                            take turns (default 1: one node after the other, one burst each)
             --without-green no green category: the campaigns alone
 
         writer: the same three phases in one process, each on its own store, fed groups of
@@ -82,7 +84,7 @@ enum BenchCommand: Command {
                           dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
                           only that
         """
-    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts", "pairs", "stores"]
+    static let valued: Set<String> = ["requests", "clients", "dir", "nodes", "trials", "entries", "seconds", "node-binary", "lots", "accounts", "pairs", "stores", "bursts"]
     static let switches: Set<String> = ["without-green"]
     static let positionals = 1
 

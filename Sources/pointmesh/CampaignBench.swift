@@ -30,12 +30,14 @@ enum CampaignBench {
         let requests = Int(try arguments.integer("requests") ?? 5_000)
         let clients = Int(try arguments.integer("clients") ?? 32)
         let pairs = Int(try arguments.integer("pairs") ?? 3)
+        let bursts = Int(try arguments.integer("bursts") ?? 1)
         let green = !arguments.has("without-green")
-        guard requests > 0, clients > 0, pairs > 0 else { throw UsageError(message: "--requests, --clients and --pairs must be positive") }
+        guard requests > 0, clients > 0, pairs > 0, bursts > 0 else { throw UsageError(message: "--requests, --clients, --pairs and --bursts must be positive") }
+        guard requests / bursts >= clients else { throw UsageError(message: "--requests / --bursts must be at least --clients: each burst gives every client a purchase") }
         let scratch = try BenchCommand.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         print("pointmesh bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
-              + (green ? "one green category" : "no green category"))
+              + (green ? "one green category" : "no green category") + (bursts > 1 ? ", in \(bursts) bursts per phase taking turns" : ""))
         let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
         print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
         let names = ["plain", "items", "campaigns"]
@@ -45,9 +47,32 @@ enum CampaignBench {
             // during a set (the disk, the page cache) does not always favour the same phase.
             var set: [String: PhaseFigures] = [:]
             let phases: [(name: String, items: Bool, campaigns: Bool)] = [("plain", false, false), ("items", true, false), ("campaigns", true, true)]
-            for kind in pair % 2 == 0 ? phases : phases.reversed() {
-                set[kind.name] = try phase(scratch + "/\(kind.name)-\(pair)", arguments: arguments, clients: clients,
-                                           requests: requests, items: kind.items, campaigns: kind.campaigns, green: green)
+            let order = pair % 2 == 0 ? phases : phases.reversed()
+            func node(_ kind: (name: String, items: Bool, campaigns: Bool)) throws -> PhaseNode {
+                try PhaseNode(scratch + "/\(kind.name)-\(pair)", arguments: arguments, clients: clients, items: kind.items, campaigns: kind.campaigns, green: green)
+            }
+            if bursts == 1 {
+                for kind in order {
+                    let phase = try node(kind)
+                    defer { phase.stop() }
+                    try phase.burst(requests)
+                    set[kind.name] = phase.figures
+                }
+            } else {
+                // The three nodes run side by side and take turns, a burst each, in an order that
+                // rotates: a drift of the machine during the set reaches the three alike.
+                var nodes: [PhaseNode] = []
+                defer { for phase in nodes { phase.stop() } }
+                for kind in order { nodes.append(try node(kind)) }
+                for round in 0..<bursts {
+                    for offset in nodes.indices {
+                        // The last burst's dirty pages and checkpoint are done first.
+                        sync()
+                        Thread.sleep(forTimeInterval: 0.2)
+                        try nodes[(round + offset) % nodes.count].burst(requests / bursts + (round < requests % bursts ? 1 : 0))
+                    }
+                }
+                for (kind, phase) in zip(order, nodes) { set[kind.name] = phase.figures }
             }
             for name in names { figures[name, default: []].append(set[name] ?? PhaseFigures()) }
             let plain = set["plain"]?.rate ?? 0, items = set["items"]?.rate ?? 0, loaded = set["campaigns"]?.rate ?? 0
@@ -74,22 +99,21 @@ enum CampaignBench {
             func at(_ fraction: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count - 1) + 0.5))] }
             return String(format: "%.3f (middle half %.3f–%.3f)", at(0.5), at(0.25), at(0.75))
         }
-        /// Half the width of the 95% confidence interval of the mean set (Student's t): whether
-        /// a goal lies inside the run's noise.
-        func margin(_ name: String, over base: String = "plain") -> Double {
-            let values = ratios(name, over: base), n = values.count
-            guard n > 1 else { return .nan }
-            let mean = values.reduce(0, +) / Double(n)
+        /// The mean set, with half the width of its 95% confidence interval (Student's t) once
+        /// there are two sets: whether a goal lies inside the run's noise.
+        func meanWithMargin(_ name: String, over base: String = "plain") -> String {
+            let values = ratios(name, over: base), n = values.count, mean = meanRatio(name, over: base)
+            guard n > 1 else { return String(format: "%.3f", mean) }
             let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
             let t: [Double] = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13]
-            return (n - 1 <= t.count ? t[n - 2] : n - 1 < 30 ? 2.08 : 1.98) * (variance / Double(n)).squareRoot()
+            let margin = (n - 1 <= t.count ? t[n - 2] : n - 1 < 30 ? 2.08 : 1.98) * (variance / Double(n)).squareRoot()
+            return String(format: "%.3f ± %.3f", mean, margin)
         }
-        print(String(format: "mean, of a plain purchase's rate: 20 items %.3f ± %.3f, 20 items under 10 campaigns %.3f ± %.3f (95%% interval of the mean set)",
-                     meanRatio("items"), margin("items"), meanRatio("campaigns"), margin("campaigns")))
+        print("mean, of a plain purchase's rate (± the 95% interval of the mean set): 20 items \(meanWithMargin("items")), "
+              + "20 items under 10 campaigns \(meanWithMargin("campaigns"))")
         print("median set, of a plain purchase's rate: 20 items \(spread("items")), 20 items under 10 campaigns \(spread("campaigns"))")
         // The campaigns' own cost: the same receipt with and without them.
-        print(String(format: "mean, 20 items under 10 campaigns of 20 items without them: %.3f ± %.3f",
-                     meanRatio("campaigns", over: "items"), margin("campaigns", over: "items")))
+        print("mean, 20 items under 10 campaigns of 20 items without them: \(meanWithMargin("campaigns", over: "items"))")
         print("mean per purchase (plain / 20 items / under campaigns): " + PhaseFigures.columns.map { column in
             column.name + " " + names.map { name in String(format: column.format, mean(name) { column.value($0) }) }.joined(separator: " / ")
         }.joined(separator: ", "))
@@ -117,37 +141,66 @@ enum CampaignBench {
         ]
     }
 
-    /// One phase on a fresh node: with `campaigns`, 10 campaigns are published first (multipliers
-    /// on categories, a whole-receipt multiplier, bonuses), with `green` a category is marked
-    /// green, and each purchase carries 20 items.
-    static func phase(_ directory: String, arguments: CommandLineArguments, clients: Int, requests: Int, items withItems: Bool,
-                      campaigns: Bool, green: Bool) throws -> PhaseFigures {
-        // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
-        sync()
-        let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
-        defer { node.stop() }
-        if campaigns {
-            let http = HTTPClient(address: node.httpAddress)
-            for index in 0..<10 {
-                _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(campaignBody(index).utf8))
+    /// One phase's fresh node, set up: with `campaigns`, 10 campaigns are published first
+    /// (multipliers on categories, a whole-receipt multiplier, bonuses), with `green` a category
+    /// is marked green, and with `items` each purchase carries 20 items. It sums what its bursts
+    /// of purchases cost.
+    final class PhaseNode {
+        private let node: BenchNode
+        private let clients: Int
+        private let items: Bool
+        private var used = [Double](repeating: 0, count: 7)
+        private var purchases = 0, seconds = 0.0, bursts = 0
+
+        init(_ directory: String, arguments: CommandLineArguments, clients: Int, items: Bool, campaigns: Bool, green: Bool) throws {
+            // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
+            sync()
+            node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+            self.clients = clients
+            self.items = items
+            if campaigns {
+                do {
+                    let http = HTTPClient(address: node.httpAddress)
+                    for index in 0..<10 {
+                        _ = try http.send("PUT", "/v1/campaigns/bench-\(index)", body: Array(campaignBody(index).utf8))
+                    }
+                    if green { _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil) }
+                } catch {
+                    node.stop()
+                    throw error
+                }
+                // The node sweeps new campaigns for late credits once (`LateCampaignSweeper`): let
+                // that one-off pass finish, so the phase measures purchases under campaigns in force.
+                Thread.sleep(forTimeInterval: 1.5)
             }
-            if green { _ = try http.send("PUT", "/v1/categories/cat-3/green", body: nil) }
-            // The node sweeps new campaigns for late credits once (`LateCampaignSweeper`): let
-            // that one-off pass finish, so the phase measures purchases under campaigns in force.
-            Thread.sleep(forTimeInterval: 1.5)
         }
-        func sample() -> [Double] {
+
+        /// Sends `count` purchases at `clients` at once, adding their time and cost to the phase's.
+        func burst(_ count: Int) throws {
+            let before = sample()
+            let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: count, tag: "b\(bursts)") { [items] in
+                purchaseBody(receipt: $0, account: $1, items: items)
+            }
+            used = zip(used, zip(sample(), before)).map { $0 + $1.0 - $1.1 }
+            purchases += count
+            seconds += Double(count) / rate
+            bursts += 1
+        }
+
+        /// The rate over all its bursts, and what a purchase cost.
+        var figures: PhaseFigures {
+            let perPurchase = 1e6 / Double(max(1, purchases)), commits = max(1, used[5])
+            return PhaseFigures(rate: Double(purchases) / seconds, cpuMicroseconds: used[0] * perPurchase, writerMicroseconds: used[1] * perPurchase,
+                                loopMicroseconds: used[2] * perPurchase, diskKilobytes: used[3] / 1024 / Double(max(1, purchases)),
+                                writesPerCommit: used[4] / commits, commitMilliseconds: used[6] * 1000 / commits)
+        }
+
+        func stop() { node.stop() }
+
+        private func sample() -> [Double] {
             [node.cpuSeconds(), node.threadCPUSeconds(named: "pm-writer"), node.threadCPUSeconds(named: "pm-http-loop"), Double(node.diskBytesWritten()),
              node.metricValue("pointmesh_commit_batch_size_sum"), node.metricValue("pointmesh_commit_batch_size_count"),
              node.metricValue("pointmesh_commit_duration_seconds_sum")]
         }
-        let before = sample()
-        let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: campaigns ? "k" : "p") {
-            purchaseBody(receipt: $0, account: $1, items: withItems)
-        }
-        let used = zip(sample(), before).map { $0 - $1 }, perPurchase = 1e6 / Double(requests), commits = max(1, used[5])
-        return PhaseFigures(rate: rate, cpuMicroseconds: used[0] * perPurchase, writerMicroseconds: used[1] * perPurchase,
-                            loopMicroseconds: used[2] * perPurchase, diskKilobytes: used[3] / 1024 / Double(requests),
-                            writesPerCommit: used[4] / commits, commitMilliseconds: used[6] * 1000 / commits)
     }
 }
