@@ -46,6 +46,9 @@ public protocol EntryKindRule: Sendable {
     static func idempotencyID(_ request: Request) -> String
     /// Every field that changes the write's meaning, in a fixed order, for the request hash.
     static func canonicalForm(_ request: Request) -> String
+    /// The hash of `canonicalForm`. A kind whose canonical form is long and frequent (a
+    /// purchase's lines) hashes its bytes without making them a string first.
+    static func requestHash(_ request: Request) -> RequestHash
     /// For a definition HQ may set again and again (a campaign, a reward, a budget): the link its
     /// versions declare. The idempotency key then counts the versions the node held when the
     /// request came, so setting a value back to an earlier one is a new version, not a replay
@@ -72,6 +75,7 @@ extension EntryKindRule {
     public static var createdStatus: Int { 201 }
     public static func versionLink(_ request: Request) -> String? { nil }
     public static func quickRequest(from body: [UInt8]) -> Request? { nil }
+    public static func requestHash(_ request: Request) -> RequestHash { RequestHash(canonical: canonicalForm(request)) }
     public static func current(for request: Request, from source: some FactsSource) throws -> LedgerEntry? { nil }
 }
 
@@ -120,7 +124,7 @@ public struct PreparedWrite: Sendable {
         self.kind = kind
         let id = Kind.idempotencyID(request)
         key = IdempotencyKey(scope: Kind.scope, id: Kind.versionLink(request) == nil ? id : SHA256Digest.hex(of: Array("\(id)\n\(versions)".utf8)))
-        hash = RequestHash(canonical: Kind.canonicalForm(request))
+        hash = Kind.requestHash(request)
         decideWith = { source, context in
             let facts = try Kind.facts(for: request, from: source, context: context)
             return try Kind.decide(request, facts: facts, context: context)

@@ -36,14 +36,12 @@ func plainIdentifier<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String? {
 
 @inline(__always)
 func isIdentifierByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-         UInt8(ascii: "0")...UInt8(ascii: "9"),
-         UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
-        return true
-    default:
-        return false
-    }
+    // One bit per allowed byte, for bytes 0-63 (`-`, `.`, digits, `:`) and 64-127 (letters,
+    // `_`): a shift and a test instead of a range comparison each, for every byte of every id
+    // a purchase's lines carry.
+    let low: UInt64 = 1 << 45 | 1 << 46 | 0x3ff << 48 | 1 << 58
+    let high: UInt64 = 0x3ff_ffff << 1 | 1 << 31 | 0x3ff_ffff << 33
+    return byte < 64 ? low >> byte & 1 == 1 : byte < 128 && high >> (byte - 64) & 1 == 1
 }
 
 /// A customer's account, or a family pool (`family:{id}`).

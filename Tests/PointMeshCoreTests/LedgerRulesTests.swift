@@ -96,6 +96,19 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         #expect(refund("F1", fen: 100).hash == RequestHash(canonical: "refund\nF1\nR1\n100\n"))
         #expect(redeem("Q1", points: 5).hash == RequestHash(canonical: "redemption\nQ1\nalice\n5\n\n\n"))
     }
+
+    /// A purchase hashes its canonical bytes without making them a string: the hash is still
+    /// that of the canonical text, lines and override included.
+    @Test func aPurchaseWithLinesHashesItsCanonicalText() throws {
+        let items = [PurchaseItem(sku: SKU(unchecked: "tea-1"), category: CategoryID(unchecked: "tea"), amount: Fen(600)),
+                     PurchaseItem(sku: SKU(unchecked: "rice"), category: CategoryID(unchecked: "organic"), amount: Fen(1_205))]
+        let request = Earn.Request(receipt: ReceiptID(unchecked: "R7"), account: alice, amount: Fen(2_000), items: items, budgetOverride: "launch day")
+        let text = "purchase\nR7\nalice\n2000\nitem\ttea-1\ttea\t600\nitem\trice\torganic\t1205\noverride\tlaunch day\n"
+        #expect(Earn.canonicalForm(request) == text)
+        #expect(PreparedWrite(Earn.self, request).hash == RequestHash(canonical: text))
+        let body = #"{"receipt_id":"R7","account_id":"alice","amount_fen":2000,"items":[{"sku":"tea-1","category":"tea","amount_fen":600},{"sku":"rice","category":"organic","amount_fen":1205}]}"#
+        #expect(try PreparedWrite.parse(Earn.self, body: Array(body.utf8)).hash == RequestHash(canonical: "purchase\nR7\nalice\n2000\nitem\ttea-1\ttea\t600\nitem\trice\torganic\t1205\n"))
+    }
 }
 
 @Suite struct Refunds {

@@ -38,10 +38,23 @@ public enum EarningRules {
         }
     }
 
+    /// A receipt's fen of one category, or (`category` nil) the part of its amount no item
+    /// names. A struct, not a tuple: an array of tuples is destroyed element by element through
+    /// the runtime's generic code, which cost a 20-line purchase more than summing its lines.
+    public struct CategoryFen: Sendable, Equatable {
+        public let category: CategoryID?
+        public let fen: Int64
+
+        public init(_ category: CategoryID?, _ fen: Int64) {
+            self.category = category
+            self.fen = fen
+        }
+    }
+
     /// A receipt's lines: its items' amounts summed per category (in first-seen order), then the
     /// part of the amount they don't cover. Every rule here is linear in a line's fen and looks
     /// only at its category, so summing per category changes no result and leaves fewer lines.
-    public static func lines(amount: Fen, items: [PurchaseItem]) -> [(category: CategoryID?, fen: Int64)] {
+    public static func lines(amount: Fen, items: [PurchaseItem]) -> [CategoryFen] {
         ReceiptLines(amount: amount, items: items).sums
     }
 
@@ -51,7 +64,7 @@ public enum EarningRules {
     }
 
     /// `earning`, given the receipt's `lines(amount:items:)`.
-    public static func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
+    public static func earning(amount: Fen, lines: [CategoryFen], campaigns: [Campaign], green: Set<CategoryID>) -> Earning {
         Rates(campaigns: campaigns, green: green).earning(amount: amount, lines: lines)
     }
 
@@ -114,7 +127,7 @@ public enum EarningRules {
         }
 
         /// The earning of a receipt of `lines` (`lines(amount:items:)`) for `amount`.
-        public func earning(amount: Fen, lines: [(category: CategoryID?, fen: Int64)]) -> Earning {
+        public func earning(amount: Fen, lines: [CategoryFen]) -> Earning {
             var result = Earning(base: Points(amount.value / 100), greenBase: .zero, campaigns: [])
             // Most purchases: the base rate alone.
             guard !campaigns.isEmpty || !green.isEmpty else { return result }

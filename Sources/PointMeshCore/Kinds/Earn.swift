@@ -118,11 +118,16 @@ public enum Earn: EntryKindRule {
 
     public static func idempotencyID(_ request: Request) -> String { request.receipt.rawValue }
 
-    public static func canonicalForm(_ r: Request) -> String {
-        // Built as bytes, the lines made once with the request (`ReceiptLines.canonical`): a
-        // receipt of many lines is put together on the event loop for every purchase.
-        var text: [UInt8] = Array("purchase\n".utf8)
-        text.reserveCapacity(64 + r.derived.canonical.count)
+    public static func canonicalForm(_ r: Request) -> String { String(decoding: canonicalBytes(r), as: UTF8.self) }
+
+    public static func requestHash(_ r: Request) -> RequestHash { RequestHash(bytes: SHA256Digest.bytes(of: canonicalBytes(r))) }
+
+    /// `canonicalForm` as bytes, the lines made once with the request (`ReceiptLines.canonical`):
+    /// a receipt of many lines is put together on the event loop for every purchase.
+    private static func canonicalBytes(_ r: Request) -> [UInt8] {
+        var text: [UInt8] = []
+        text.reserveCapacity(40 + r.receipt.rawValue.utf8.count + r.account.rawValue.utf8.count + r.derived.canonical.count)
+        text.append(contentsOf: "purchase\n".utf8)
         text.append(contentsOf: r.receipt.rawValue.utf8)
         text.append(UInt8(ascii: "\n"))
         text.append(contentsOf: r.account.rawValue.utf8)
@@ -131,7 +136,7 @@ public enum Earn: EntryKindRule {
         text.append(UInt8(ascii: "\n"))
         text.append(contentsOf: r.derived.canonical)
         if let reason = r.budgetOverride { text.append(contentsOf: "override\t\(reason)\n".utf8) }
-        return String(decoding: text, as: UTF8.self)
+        return text
     }
 
     /// The customer's lots and debt, the expiry policy versions, and the family pool its

@@ -12,27 +12,33 @@
 /// from the body's own bytes, so a till's purchase makes no `PurchaseItem` and no string per
 /// line; `items` reads them back from `fields` when someone asks.
 struct ReceiptLines: Sendable {
-    let sums: [(category: CategoryID?, fen: Int64)]
+    let sums: [EarningRules.CategoryFen]
     let fields: EntryDetails
     let canonical: [UInt8]
 
     init(amount: Fen, items: [PurchaseItem]) {
         var fieldsSize = 0, canonicalSize = 0
         for item in items {
-            let size = Self.size(sku: item.sku.rawValue.utf8.count, category: item.category.rawValue.utf8.count, fen: item.amount.value)
+            let size = LineSize(sku: item.sku.rawValue.utf8.count, category: item.category.rawValue.utf8.count, fen: item.amount.value)
             fieldsSize += size.fields
             canonicalSize += size.canonical
         }
-        var builder = Builder(fields: fieldsSize, canonical: canonicalSize)
-        for item in items {
-            var sku = item.sku.rawValue, category = item.category.rawValue
-            let added = sku.withUTF8 { sku in category.withUTF8 { category in builder.add(sku: sku, category: category, fen: item.amount.value) } }
-            assert(added, "sized beforehand")
+        self = Builder.withRoom(fields: fieldsSize, canonical: canonicalSize) { builder in
+            for item in items {
+                var sku = item.sku.rawValue, category = item.category.rawValue
+                var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 places, for a sign and 19 digits
+                let added = withUnsafeMutableBytes(of: &digits) { room in
+                    let first = DecimalDigits.write(item.amount.value, endingAt: room.count, into: room)
+                    let text = UnsafeRawBufferPointer(rebasing: room[first...]).assumingMemoryBound(to: UInt8.self)
+                    return sku.withUTF8 { sku in category.withUTF8 { category in builder.add(sku: sku, category: category, fen: item.amount.value, digits: text) } }
+                }
+                assert(added, "sized beforehand")
+            }
+            return builder.lines(amount: amount)
         }
-        self = builder.lines(amount: amount)
     }
 
-    private init(sums: [(category: CategoryID?, fen: Int64)], fields: EntryDetails, canonical: [UInt8]) {
+    private init(sums: [EarningRules.CategoryFen], fields: EntryDetails, canonical: [UInt8]) {
         self.sums = sums
         self.fields = fields
         self.canonical = canonical
@@ -44,61 +50,72 @@ struct ReceiptLines: Sendable {
         (try? Earn.items(in: fields.reader())) ?? []
     }
 
-    /// The bytes a line takes in each form.
-    private static func size(sku: Int, category: Int, fen: Int64) -> (fields: Int, canonical: Int) {
-        let group = groupLength(sku: sku, category: category, zigzag: DetailsWriter.zigzag(fen))
-        return (1 + BinaryWriter.varintLength(UInt64(group)) + group, 8 + sku + category + DecimalDigits.count(fen))
+    /// The bytes a line takes in each form, and the parts of its item field, worked out once.
+    private struct LineSize {
+        let zigzag: UInt64
+        /// The item's nested fields: 1 sku, 2 category, 3 fen.
+        let group: Int
+        let fields: Int
+        let canonical: Int
+
+        init(sku: Int, category: Int, fen: Int64, digits: Int? = nil) {
+            zigzag = DetailsWriter.zigzag(fen)
+            group = (1 + BinaryWriter.varintLength(UInt64(sku)) + sku) + (1 + BinaryWriter.varintLength(UInt64(category)) + category)
+                + (2 + BinaryWriter.varintLength(zigzag))
+            fields = 1 + BinaryWriter.varintLength(UInt64(group)) + group
+            canonical = 8 + sku + category + (digits ?? DecimalDigits.count(fen))
+        }
     }
 
-    /// The length of an item's nested fields: 1 sku, 2 category, 3 fen.
-    private static func groupLength(sku: Int, category: Int, zigzag: UInt64) -> Int {
-        (1 + BinaryWriter.varintLength(UInt64(sku)) + sku) + (1 + BinaryWriter.varintLength(UInt64(category)) + category)
-            + (2 + BinaryWriter.varintLength(zigzag))
-    }
-
-    /// Takes lines one at a time, as bytes, into room reserved at the start (allocated at the
-    /// first line, so a receipt without lines allocates nothing), and sums them per category in
-    /// first-seen order (the rule `EarningRules.lines` states). A struct, not a class: a class's
-    /// stored properties are checked for exclusive access at run time on every line.
+    /// Takes lines one at a time, as bytes, into room given at the start (`withRoom`), and sums
+    /// them per category in first-seen order (the rule `EarningRules.lines` states). A struct,
+    /// not a class: a class's stored properties are checked for exclusive access at run time on
+    /// every line.
     struct Builder: ~Copyable {
-        private let room: (fields: Int, canonical: Int)
-        private var fields: UnsafeMutableBufferPointer<UInt8>?
-        private var canonical: UnsafeMutableBufferPointer<UInt8>?
+        private let fields: UnsafeMutableBufferPointer<UInt8>
+        private let canonical: UnsafeMutableBufferPointer<UInt8>
         private var fieldsAt = 0, canonicalAt = 0
-        /// The sums so far, per category, kept as three arrays (the tuples of `sums` are
-        /// handled by generic code, slower per line).
-        private var categories: [CategoryID] = []
-        private var fens: [Int64] = []
-        /// A cheap digest of each sum's category, so two categories' bytes are compared only
-        /// when they are most likely the same.
-        private var digests: [UInt64] = []
+        /// The sums so far, per category. A category's name is read from where its first line
+        /// put it in `canonical`, and made a `CategoryID` only at the end: a line adds no string.
+        private var sums: [CategorySum] = []
         /// The fen of the lines so far.
         private(set) var covered: Int64 = 0
 
-        /// Room for `fields` and `canonical` bytes of the two forms.
-        init(fields: Int, canonical: Int) { room = (fields, canonical) }
-
-        deinit {
-            fields?.deallocate()
-            canonical?.deallocate()
+        private struct CategorySum {
+            /// Where the name stands in `canonical`.
+            let name: Range<Int>
+            /// A cheap digest of the name, so two names' bytes are compared only when they are
+            /// most likely the same.
+            let digest: UInt64
+            var fen: Int64
         }
 
-        /// Adds a line of checked ids; false, adding nothing, when the room is short.
-        mutating func add(sku: UnsafeBufferPointer<UInt8>, category: UnsafeBufferPointer<UInt8>, fen: Int64) -> Bool {
-            let size = ReceiptLines.size(sku: sku.count, category: category.count, fen: fen)
-            guard fieldsAt + size.fields <= room.fields, canonicalAt + size.canonical <= room.canonical else { return false }
-            if fields == nil {
-                fields = .allocate(capacity: room.fields)
-                canonical = .allocate(capacity: room.canonical)
-                categories.reserveCapacity(8)
-                fens.reserveCapacity(8)
-                digests.reserveCapacity(8)
+        private init(fields: UnsafeMutableBufferPointer<UInt8>, canonical: UnsafeMutableBufferPointer<UInt8>) {
+            self.fields = fields
+            self.canonical = canonical
+        }
+
+        /// Runs `body` with a builder that has room for `fields` and `canonical` bytes of the two
+        /// forms, on the stack when it fits there: a 20-line receipt's room is past the sizes
+        /// the allocator serves from its quick per-thread cache, and is only needed while the
+        /// lines are read (`lines(amount:)` copies out what they took).
+        static func withRoom<Result>(fields: Int, canonical: Int, _ body: (inout Builder) -> Result) -> Result {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, fields + canonical)) { room in
+                var builder = Builder(fields: UnsafeMutableBufferPointer(rebasing: room[..<fields]),
+                                      canonical: UnsafeMutableBufferPointer(rebasing: room[fields..<(fields + canonical)]))
+                return body(&builder)
             }
-            guard let fields, let canonical else { return false }
-            let zigzag = DetailsWriter.zigzag(fen)
+        }
+
+        /// Adds a line of checked ids, its amount `fen` also given as its decimal text `digits`
+        /// (a body's own digits serve); false, adding nothing, when the room is short.
+        mutating func add(sku: UnsafeBufferPointer<UInt8>, category: UnsafeBufferPointer<UInt8>, fen: Int64, digits: UnsafeBufferPointer<UInt8>) -> Bool {
+            let size = LineSize(sku: sku.count, category: category.count, fen: fen, digits: digits.count)
+            guard fieldsAt + size.fields <= fields.count, canonicalAt + size.canonical <= canonical.count else { return false }
+            if sums.isEmpty { sums.reserveCapacity(16) }
             var out = Cursor(fields, at: fieldsAt)
             out.varint(Earn.Tag.item)
-            out.varint(UInt64(ReceiptLines.groupLength(sku: sku.count, category: category.count, zigzag: zigzag)))
+            out.varint(UInt64(size.group))
             out.varint(1)
             out.varint(UInt64(sku.count))
             out.copy(sku)
@@ -106,51 +123,50 @@ struct ReceiptLines: Sendable {
             out.varint(UInt64(category.count))
             out.copy(category)
             out.varint(3)
-            out.varint(UInt64(BinaryWriter.varintLength(zigzag)))
-            out.varint(zigzag)
+            out.varint(UInt64(BinaryWriter.varintLength(size.zigzag)))
+            out.varint(size.zigzag)
             fieldsAt = out.at
 
             var text = Cursor(canonical, at: canonicalAt)
             text.copy("item\t")
             text.copy(sku)
             text.byte(UInt8(ascii: "\t"))
+            let name = text.at..<(text.at + category.count)
             text.copy(category)
             text.byte(UInt8(ascii: "\t"))
-            text.decimal(fen)
+            text.copy(digits)
             text.byte(UInt8(ascii: "\n"))
             canonicalAt = text.at
 
             covered += fen
-            let digest = category.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
-            for index in digests.indices where digests[index] == digest && Self.same(categories[index], category) {
-                fens[index] += fen
+            var digest: UInt64 = 14_695_981_039_346_656_037
+            for byte in category { digest = (digest ^ UInt64(byte)) &* 1_099_511_628_211 }
+            for index in sums.indices where sums[index].digest == digest && Self.same(canonical, sums[index].name, category) {
+                sums[index].fen += fen
                 return true
             }
-            digests.append(digest)
-            categories.append(CategoryID(unchecked: String(decoding: category, as: UTF8.self)))
-            fens.append(fen)
+            sums.append(CategorySum(name: name, digest: digest, fen: fen))
             return true
         }
 
         /// The lines taken, for a receipt of `amount` (at least `covered`).
-        consuming func lines(amount: Fen) -> ReceiptLines {
-            var sums: [(category: CategoryID?, fen: Int64)] = []
-            sums.reserveCapacity(categories.count + 1)
-            for index in categories.indices { sums.append((categories[index], fens[index])) }
+        func lines(amount: Fen) -> ReceiptLines {
+            var sums: [EarningRules.CategoryFen] = []
+            sums.reserveCapacity(self.sums.count + 1)
             let rest = amount.value - covered
-            if rest > 0 { sums.append((nil, rest)) }
-            guard let fields, let canonical else { return ReceiptLines(sums: sums, fields: .empty, canonical: []) }
+            for sum in self.sums {
+                sums.append(EarningRules.CategoryFen(CategoryID(unchecked: String(decoding: UnsafeBufferPointer(rebasing: canonical[sum.name]), as: UTF8.self)), sum.fen))
+            }
+            if rest > 0 { sums.append(EarningRules.CategoryFen(nil, rest)) }
+            guard fieldsAt > 0 else { return ReceiptLines(sums: sums, fields: .empty, canonical: []) }
             return ReceiptLines(sums: sums, fields: EntryDetails(bytes: Array(UnsafeBufferPointer(rebasing: fields[..<fieldsAt]))),
                                 canonical: Array(UnsafeBufferPointer(rebasing: canonical[..<canonicalAt])))
         }
 
-        private static func same(_ category: CategoryID, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            var text = category.rawValue
-            return text.withUTF8 { text in
-                guard text.count == bytes.count else { return false }
-                for offset in 0..<text.count where text[offset] != bytes[offset] { return false }
-                return true
-            }
+        private static func same(_ buffer: UnsafeMutableBufferPointer<UInt8>, _ name: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard name.count == bytes.count else { return false }
+            for offset in 0..<bytes.count where buffer[name.lowerBound + offset] != bytes[offset] { return false }
+            return true
         }
     }
 
@@ -186,12 +202,6 @@ struct ReceiptLines: Sendable {
 
         mutating func copy(_ text: StaticString) {
             copy(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-        }
-
-        /// `value` in decimal (`DecimalDigits`).
-        mutating func decimal(_ value: Int64) {
-            at += DecimalDigits.count(value)
-            _ = DecimalDigits.write(value, endingAt: at, into: UnsafeMutableRawBufferPointer(buffer))
         }
     }
 }
