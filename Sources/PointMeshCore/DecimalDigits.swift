@@ -28,14 +28,21 @@ enum DecimalDigits {
     }
 }
 
+extension DecimalDigits {
+    /// Runs `body` with `value`'s decimal text, written on the stack: 24 places, for a sign and
+    /// 19 digits.
+    static func withText<Result>(_ value: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return Swift.withUnsafeMutableBytes(of: &buffer) { digits in
+            let first = write(value, endingAt: digits.count, into: digits)
+            return body(UnsafeRawBufferPointer(rebasing: digits[first...]).assumingMemoryBound(to: UInt8.self))
+        }
+    }
+}
+
 extension Array where Element == UInt8 {
     /// Appends `value` in decimal (`DecimalDigits`).
     mutating func appendDecimal(_ value: Int64) {
-        // On the stack first: 24 places, for a sign and 19 digits.
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        Swift.withUnsafeMutableBytes(of: &buffer) { digits in
-            let first = DecimalDigits.write(value, endingAt: digits.count, into: digits)
-            append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[first...]))
-        }
+        DecimalDigits.withText(value) { append(contentsOf: $0) }
     }
 }

@@ -26,11 +26,8 @@ struct ReceiptLines: Sendable {
         self = Builder.withRoom(fields: fieldsSize, canonical: canonicalSize) { builder in
             for item in items {
                 var sku = item.sku.rawValue, category = item.category.rawValue
-                var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 places, for a sign and 19 digits
-                let added = withUnsafeMutableBytes(of: &digits) { room in
-                    let first = DecimalDigits.write(item.amount.value, endingAt: room.count, into: room)
-                    let text = UnsafeRawBufferPointer(rebasing: room[first...]).assumingMemoryBound(to: UInt8.self)
-                    return sku.withUTF8 { sku in category.withUTF8 { category in builder.add(sku: sku, category: category, fen: item.amount.value, digits: text) } }
+                let added = DecimalDigits.withText(item.amount.value) { digits in
+                    sku.withUTF8 { sku in category.withUTF8 { category in builder.add(sku: sku, category: category, fen: item.amount.value, digits: digits) } }
                 }
                 assert(added, "sized beforehand")
             }
