@@ -74,17 +74,22 @@ public enum MoveEffects {
             }
         }
         for move in moves {
-            let amount = move.amount.value
-            let (debit, credit): (Balance, Balance) = switch move.phase {
-            case .posted: (Balance(debitsPosted: amount), Balance(creditsPosted: amount))
-            case .pending: (Balance(debitsPending: amount), Balance(creditsPending: amount))
-            case .post: (Balance(debitsPosted: amount, debitsPending: -amount), Balance(creditsPosted: amount, creditsPending: -amount))
-            case .void: (Balance(debitsPending: -amount), Balance(creditsPending: -amount))
-            }
+            let (debit, credit) = sides(of: move)
             add(BalanceKey(move.debit, move.asset), debit)
             add(BalanceKey(move.credit, move.asset), credit)
         }
         return changes
+    }
+
+    /// What `move` does to the balance it debits and to the one it credits.
+    private static func sides(of move: Move) -> (debit: Balance, credit: Balance) {
+        let amount = move.amount.value
+        return switch move.phase {
+        case .posted: (Balance(debitsPosted: amount), Balance(creditsPosted: amount))
+        case .pending: (Balance(debitsPending: amount), Balance(creditsPending: amount))
+        case .post: (Balance(debitsPosted: amount, debitsPending: -amount), Balance(creditsPosted: amount, creditsPending: -amount))
+        case .void: (Balance(debitsPending: -amount), Balance(creditsPending: -amount))
+        }
     }
 
     /// Whether a store keeps a counter for `key`: every balance except a customer's points,
@@ -95,9 +100,15 @@ public enum MoveEffects {
 
     /// The change an entry makes to one customer's points and debt, for history and responses.
     public static func change(of moves: [Move], for account: LedgerAccount) -> (points: Points, debt: Points) {
+        // Summed move by move, without gathering every balance's change first: every write's
+        // answer asks this.
         var points = Points.zero, debt = Points.zero
-        for (key, delta) in changes(of: moves) where key.account == account {
-            if key.asset == .points { points += delta.posted } else if key.asset == .debt { debt += delta.posted }
+        for move in moves where move.debit == account || move.credit == account {
+            let (debit, credit) = sides(of: move)
+            var posted = Points.zero
+            if move.debit == account { posted += debit.posted }
+            if move.credit == account { posted += credit.posted }
+            if move.asset == .points { points += posted } else if move.asset == .debt { debt += posted }
         }
         return (points, debt)
     }

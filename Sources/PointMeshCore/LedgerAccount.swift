@@ -40,7 +40,7 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
     /// The counterpart of customers' debt: debt is owed to it.
     public static let debtOwed = LedgerAccount(system: "debt-owed")
 
-    public var isSystem: Bool { name.hasPrefix("@") }
+    public var isSystem: Bool { name.utf8.first == UInt8(ascii: "@") }
 
     /// The customer account, when this is one.
     public var customer: AccountID? { isSystem ? nil : AccountID(unchecked: name) }

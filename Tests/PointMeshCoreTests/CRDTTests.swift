@@ -88,6 +88,31 @@ private func randomLedgers(seed: Int) throws -> [MemoryLedger] {
         let afterHold = MoveEffects.deltas(of: [Move(debit: .issued(by: store), credit: alice, amount: Points(50)), hold])[BalanceKey(alice)] ?? Balance()
         #expect(afterHold.available == Points(40) && afterHold.posted == Points(50))
     }
+
+    /// One customer's change (every write's answer) is what the balance-by-balance changes of
+    /// the same moves give that customer: over generated moves of every phase and asset, a
+    /// customer on either side or both, and system accounts.
+    @Test func oneCustomersChangeIsWhatTheBalanceChangesGiveIt() {
+        var random = SplitMix64(seed: 11)
+        let store = NodeID(unchecked: "s")
+        let accounts = [LedgerAccount(AccountID(unchecked: "alice")), LedgerAccount(AccountID(unchecked: "bob")), .issued(by: store), .debtOwed]
+        let ref = MoveRef(entry: EntryID(origin: store, sequence: 1), index: 0)
+        let phases: [MovePhase] = [.posted, .pending, .post(ref), .void(ref)]
+        for _ in 0..<500 {
+            let moves = (0..<Int(1 + random.next() % 12)).map { _ in
+                Move(debit: accounts[Int(random.next() % 4)], credit: accounts[Int(random.next() % 4)], amount: Points(Int64(random.next() % 1_000)),
+                     asset: random.next() % 3 == 0 ? .debt : .points, phase: phases[Int(random.next() % 4)])
+            }
+            for account in accounts {
+                var points = Points.zero, debt = Points.zero
+                for (key, delta) in MoveEffects.changes(of: moves) where key.account == account {
+                    if key.asset == .points { points += delta.posted } else { debt += delta.posted }
+                }
+                let change = MoveEffects.change(of: moves, for: account)
+                #expect(change.points == points && change.debt == debt, "\(account) in \(moves)")
+            }
+        }
+    }
 }
 
 @Suite struct ClocksAndIds {

@@ -115,6 +115,23 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(EarningRules.earning(amount: Fen(700), items: items.reversed(), campaigns: campaigns.reversed(), green: [organic]) == earning)
     }
 
+    /// The entry `request` makes under `campaigns` and `green`, and its answer parsed.
+    private func answered(_ request: Earn.Request, under campaigns: [Campaign], green: Set<CategoryID> = [],
+                          replayed: Bool = false) throws -> (entry: LedgerEntry, answer: [String: JSONValue], listed: [JSONValue]) {
+        var facts = Earn.Facts(account: .empty, policies: ExpiryPolicies())
+        facts.rates = EarningRules.Rates(campaigns: campaigns, green: green)
+        let decision = try Earn.decide(request, facts: facts, context: RequestContext(node: store1, now: 1_000))
+        let write = PreparedWrite(Earn.self, request)
+        let entry = LedgerEntry(id: EntryID(origin: store1, sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: 1_000, logical: 0), code: Earn.code,
+                                idempotencyKey: write.key, requestHash: write.hash, moves: decision.moves, details: decision.details)
+        guard case .object(let answer) = try JSONParser.parse(try Earn.response(entry, replayed: replayed)),
+              case .array(let listed)? = answer["campaigns"] else {
+            Issue.record("the answer has no campaigns list")
+            return (entry, [:], [])
+        }
+        return (entry, answer, listed)
+    }
+
     /// The answer lists what each campaign added, read back from the entry's details, and the
     /// green part; the campaigns that added nothing are recorded but not listed.
     @Test func theAnswerListsEachCampaignsPoints() throws {
@@ -122,18 +139,7 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
                          campaign("bonus", .bonus(Points(5)), green: true), campaign("idle", .multiplier(2), categories: [CategoryID(unchecked: "none")])]
         let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(1_000),
                                    items: [item(tea, 400), item(rice, 300), item(organic, 200)])
-        var facts = Earn.Facts(account: .empty, policies: ExpiryPolicies())
-        facts.rates = EarningRules.Rates(campaigns: campaigns, green: [organic])
-        let context = RequestContext(node: store1, now: 1_000)
-        let decision = try Earn.decide(request, facts: facts, context: context)
-        let write = PreparedWrite(Earn.self, request)
-        let entry = LedgerEntry(id: EntryID(origin: store1, sequence: 1), timestamp: HLCTimestamp(wallMilliseconds: 1_000, logical: 0), code: Earn.code,
-                                idempotencyKey: write.key, requestHash: write.hash, moves: decision.moves, details: decision.details)
-        guard case .object(let answer) = try JSONParser.parse(try Earn.response(entry, replayed: false)),
-              case .array(let listed)? = answer["campaigns"] else {
-            Issue.record("the answer has no campaigns list")
-            return
-        }
+        let (entry, answer, listed) = try answered(request, under: campaigns, green: [organic])
         // Sorted by id: bonus 5, rice2 3 × (2 − 1) = 3, tea3 4 × (3 − 1) = 8.
         #expect(listed == [.object(["campaign_id": .string("bonus"), "points": .integer(5)]),
                            .object(["campaign_id": .string("rice2"), "points": .integer(3)]),
@@ -141,6 +147,17 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(answer["points"] == .integer(10 + 5 + 3 + 8))
         #expect(answer["green_points"] == .integer(2 + 5))
         #expect(try Earn.consideredCampaigns(entry).map(\.rawValue).sorted() == ["bonus", "idle", "rice2", "tea3"])
+    }
+
+    /// An answer longer than the room reserved for it grows: forty campaigns with long ids, each
+    /// listed with its points, and the JSON still whole.
+    @Test func aLongAnswerListsEveryCampaign() throws {
+        let campaigns = (0..<40).map { campaign(String(repeating: "c", count: 100) + "-\($0 + 10)", .bonus(Points(Int64($0 + 1)))) }
+        let customer = String(repeating: "a", count: 120)
+        let request = Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: customer), amount: Fen(1_000))
+        let (_, answer, listed) = try answered(request, under: campaigns, replayed: true)
+        #expect(listed == campaigns.enumerated().map { .object(["campaign_id": .string($1.id.rawValue), "points": .integer(Int64($0 + 1))]) })
+        #expect(answer["points"] == .integer(10 + 40 * 41 / 2) && answer["replayed"] == .bool(true) && answer["account_id"] == .string(customer))
     }
 
     /// A purchase's request hash is stored with its entry and compared when the same receipt is

@@ -79,7 +79,7 @@ public enum EarningRules {
         public let campaigns: [Campaign]
         public let green: Set<CategoryID>
         /// Index into `rates` of each category a campaign names or HQ marks green.
-        private let named: [CategoryID: Int]
+        private let named: CategoryIndex
         /// What a line of no such category, or of no category, gets: the last element.
         private let rates: [LineRate]
         /// The bonuses of all the rates, each rate's a range of it.
@@ -121,7 +121,7 @@ public enum EarningRules {
                 rate.bonuses = first..<bonuses.count
                 rates.append(rate)
             }
-            named = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
+            named = CategoryIndex(categories)
             self.rates = rates
             self.bonuses = bonuses
         }
@@ -133,11 +133,12 @@ public enum EarningRules {
             guard !campaigns.isEmpty || !green.isEmpty else { return result }
             var greenFen: Int64 = 0
             result.campaigns.reserveCapacity(campaigns.count)
+            result.considered.reserveCapacity(campaigns.count)
             withUnsafeTemporaryAllocation(of: Int64.self, capacity: campaigns.count) { tally in
                 // A multiplier's tally is the fen of the lines it won; a bonus's is 1 once a line triggers it.
                 tally.initialize(repeating: 0)
                 for line in lines {
-                    let rate = rates[line.category.flatMap { named[$0] } ?? rates.count - 1]
+                    let rate = rates[line.category.flatMap(named.position(of:)) ?? rates.count - 1]
                     if rate.green { greenFen += line.fen }
                     if rate.multiplier >= 0 { tally[rate.multiplier] += line.fen }
                     for bonus in bonuses[rate.bonuses] { tally[bonus] = 1 }
