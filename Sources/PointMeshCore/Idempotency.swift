@@ -54,10 +54,17 @@ public struct RequestHash: Hashable, Sendable, CustomStringConvertible {
 
 /// SHA-256 through libcrypto: pure computation, so the core may use it.
 public enum SHA256Digest {
+    /// The algorithm, fetched from libcrypto's default provider once. OpenSSL 3's one-shot
+    /// `SHA256()` fetched it by name on every call (a lock and a lookup, about 2,400
+    /// instructions), and every write hashes at least twice. A fetched algorithm is immutable
+    /// and may be shared between threads; nil if the provider lacks it (then the one-shot path).
+    nonisolated(unsafe) private static let algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
     public static func bytes(of data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         data.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in
+                if let algorithm, EVP_Digest(input.baseAddress, input.count, output.baseAddress, nil, algorithm, nil) == 1 { return }
                 _ = SHA256(input.baseAddress, input.count, output.baseAddress)
             }
         }

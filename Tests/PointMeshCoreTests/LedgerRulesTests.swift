@@ -1,4 +1,6 @@
+import Dispatch
 import PointMeshCore
+import Synchronization
 import Testing
 
 private let origin = NodeID(unchecked: "store-1")
@@ -95,6 +97,24 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         #expect(purchase("R1", fen: 12_345).hash.hex == RequestHash(canonical: "purchase\nR1\nalice\n12345\n").hex)
         #expect(refund("F1", fen: 100).hash == RequestHash(canonical: "refund\nF1\nR1\n100\n"))
         #expect(redeem("Q1", points: 5).hash == RequestHash(canonical: "redemption\nQ1\nalice\n5\n\n\n"))
+    }
+
+    /// SHA-256 gives the published test vectors (FIPS 180-2), also from many threads at once:
+    /// the algorithm is fetched from libcrypto once and shared.
+    @Test func sha256GivesThePublishedVectorsFromAnyThread() {
+        let vectors: [(String, String)] = [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+            (String(repeating: "a", count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+        ]
+        for (text, digest) in vectors { #expect(SHA256Digest.hex(of: Array(text.utf8)) == digest) }
+        let wrong = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
+            let (text, digest) = vectors[index % 3]
+            if SHA256Digest.hex(of: Array(text.utf8)) != digest { wrong.withLock { $0 += 1 } }
+        }
+        #expect(wrong.withLock { $0 } == 0)
     }
 
     /// A purchase hashes its canonical bytes without making them a string: the hash is still
