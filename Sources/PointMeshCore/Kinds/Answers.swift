@@ -74,12 +74,12 @@ struct AnswerWriter {
         afterValue = true
         room(comma + count + 3)
         let at = end
-        output.withUnsafeMutableBufferPointer { room in
-            if comma == 1 { room[at] = UInt8(ascii: ",") }
-            room[at + comma] = UInt8(ascii: "\"")
-            UnsafeMutableRawPointer(room.baseAddress! + at + comma + 1).copyMemory(from: key.utf8Start, byteCount: count)
-            room[at + comma + 1 + count] = UInt8(ascii: "\"")
-            room[at + comma + 2 + count] = UInt8(ascii: ":")
+        output.withUnsafeMutableBufferPointer { buffer in
+            if comma == 1 { buffer[at] = UInt8(ascii: ",") }
+            buffer[at + comma] = UInt8(ascii: "\"")
+            UnsafeMutableRawPointer(buffer.baseAddress! + at + comma + 1).copyMemory(from: key.utf8Start, byteCount: count)
+            buffer[at + comma + 1 + count] = UInt8(ascii: "\"")
+            buffer[at + comma + 2 + count] = UInt8(ascii: ":")
         }
         end += comma + count + 3
     }
