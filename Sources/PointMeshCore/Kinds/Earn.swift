@@ -340,23 +340,21 @@ public enum Earn: EntryKindRule {
             case Tag.member: member = AccountID(unchecked: String(decoding: try reader.raw(length), as: UTF8.self))
             case Tag.green: green = try DetailsReader.number(try reader.raw(length))
             case Tag.campaign:
-                // Its nested fields read where they stand: the id (1) and the points (2). Read
-                // here, not through a closure: one that names `entry` copied it per campaign.
-                let end = reader.offset + length
+                // Its nested fields read where they stand: the id (1) and the points (2). The
+                // closure names the entry's id alone: naming `entry` copied it per campaign.
                 var id = 0..<0, points: Int64 = 0
-                while reader.offset < end {
-                    let field = try reader.varint(), size = try reader.length()
-                    let valueEnd = reader.offset + size
-                    guard valueEnd <= end else { throw .invalid("earn entry \(entry.id): campaign field overruns its group") }
+                let entryID = entry.id
+                try DetailsReader.forEachNested(in: bytes, from: reader.offset, length: length) {
+                    (field: UInt64, inner: inout BinaryReader, end: Int) throws(DecodingError) in
                     switch field {
-                    case 1: id = reader.offset..<valueEnd
+                    case 1: id = inner.offset..<end
                     case 2:
-                        points = try DetailsReader.zigzag(&reader)
-                        guard reader.offset == valueEnd else { throw .invalid("earn entry \(entry.id): campaign points") }
+                        points = try DetailsReader.zigzag(&inner)
+                        guard inner.offset == end else { throw .invalid("earn entry \(entryID): campaign points") }
                     default: break
                     }
-                    if reader.offset < valueEnd { try reader.skip(valueEnd - reader.offset) }
                 }
+                try reader.skip(length)
                 // Written into the JSON answer as they are: only an id's characters may pass.
                 guard !id.isEmpty, bytes[id].allSatisfy(isIdentifierByte) else { throw .invalid("earn entry \(entry.id): campaign id") }
                 campaigns.append((id, points))
