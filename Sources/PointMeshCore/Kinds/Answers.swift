@@ -35,14 +35,6 @@ struct AnswerWriter {
         byte(UInt8(ascii: "\""))
     }
 
-    /// An id given as its UTF-8 bytes (read from an entry's details).
-    mutating func id(_ key: StaticString, bytes: ArraySlice<UInt8>) {
-        self.key(key)
-        byte(UInt8(ascii: "\""))
-        bytes.withUnsafeBytes { write($0) }
-        byte(UInt8(ascii: "\""))
-    }
-
     mutating func number(_ key: StaticString, _ value: Int64) {
         self.key(key)
         DecimalDigits.withText(value) { write(UnsafeRawBufferPointer($0)) }
