@@ -1,5 +1,5 @@
 /// Positions of a fixed set of categories, found by their text: an open-addressed table keyed by
-/// an FNV-1a hash of the UTF-8 bytes, each hit confirmed by comparing the text.
+/// an FNV-1a hash of the UTF-8 bytes (`FNV1a`), each hit confirmed by comparing the text.
 ///
 /// `EarningRules.Rates` looks every line of every purchase up in one. A `Dictionary` hashes a
 /// `String` with SipHash after checking its normalization: about 330 instructions a lookup, a
@@ -37,12 +37,9 @@ struct CategoryIndex: Sendable {
     }
 
     private static func hash(_ category: CategoryID) -> Int {
-        func fnv<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Int {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return Int(truncatingIfNeeded: hash ^ (hash >> 29))
-        }
         // A native string's bytes are contiguous: read in place, not through the UTF-8 view's iterator.
-        return category.rawValue.utf8.withContiguousStorageIfAvailable(fnv) ?? fnv(category.rawValue.utf8)
+        let hash = category.rawValue.utf8.withContiguousStorageIfAvailable(FNV1a.hash) ?? FNV1a.hash(category.rawValue.utf8)
+        // The high bits folded in: a slot is picked by the low ones.
+        return Int(truncatingIfNeeded: hash ^ (hash >> 29))
     }
 }

@@ -136,8 +136,7 @@ struct ReceiptLines: Sendable {
             canonicalAt = text.at
 
             covered += fen
-            var digest: UInt64 = 14_695_981_039_346_656_037
-            for byte in category { digest = (digest ^ UInt64(byte)) &* 1_099_511_628_211 }
+            let digest = FNV1a.hash(category)
             for index in sums.indices where sums[index].digest == digest && Self.same(canonical, sums[index].name, category) {
                 sums[index].fen += fen
                 return true
