@@ -1,8 +1,10 @@
 /// The look-ups a kind's decision may make, answered by the SQLite store and by `MemoryLedger`
 /// alike, inside the write's transaction.
 public protocol FactsSource {
-    /// The entry that counts for `key` (never a duplicate), if any.
-    func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry?
+    /// The entries that count for `key` (never a duplicate), earliest first
+    /// (`ReplicationRules.precedes`): one, or several when different requests named the same id
+    /// at nodes that had not seen each other (a clash: each is a write of its own).
+    func countingEntries(for key: IdempotencyKey) throws -> [LedgerEntry]
     /// The totals of one balance, summed over origins; zero for one never touched.
     func balance(_ key: BalanceKey) throws -> Balance
     /// Counting entries that declared `link` (`EntryLinks`), in no particular order.
@@ -39,6 +41,14 @@ public protocol FactsSource {
 }
 
 extension FactsSource {
+    /// The entry that counts for exactly this request (`key` and `hash`), wherever it was made.
+    public func countingEntry(for key: IdempotencyKey, hash: RequestHash) throws -> LedgerEntry? {
+        try countingEntries(for: key).first { $0.requestHash == hash }
+    }
+
+    /// The first of `countingEntries(for:)`: the only one unless the key clashed.
+    public func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? { try countingEntries(for: key).first }
+
     public func catalog() throws -> Catalog { Catalog.fold(try linkedEntries(Catalog.link)) }
 
     public func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates {

@@ -15,10 +15,9 @@ public enum LedgerRules {
         _ write: PreparedWrite, from source: some FactsSource, id: EntryID, timestamp: HLCTimestamp, context: RequestContext
     ) throws -> WriteDecision {
         if let current = try write.current(from: source) { return .replay(current) }
-        if let existing = try source.countingEntry(for: write.key) {
-            guard existing.requestHash == write.hash else { throw LedgerError.idempotencyConflict(write.key) }
-            return .replay(existing)
-        }
+        let existing = try source.countingEntries(for: write.key)
+        if let same = existing.first(where: { $0.requestHash == write.hash }) { return .replay(same) }
+        guard existing.isEmpty else { throw LedgerError.idempotencyConflict(write.key) }
         let decision: KindDecision
         do {
             decision = try write.decide(from: source, context: context)

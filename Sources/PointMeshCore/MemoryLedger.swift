@@ -4,8 +4,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     public let origin: NodeID
     public private(set) var clock = HybridLogicalClock()
     private var log: [NodeID: [LedgerEntry]] = [:]
-    /// The entry that counts for each idempotency key.
-    private var counting: [IdempotencyKey: LedgerEntry] = [:]
+    /// The entries that count for each idempotency key, earliest first: one per request
+    /// (several where different requests clashed on one id).
+    private var counting: [IdempotencyKey: [LedgerEntry]] = [:]
     public private(set) var duplicates: Set<EntryID> = []
     /// Per balance, per origin: the same CRDT-style counters the store keeps (none for a
     /// customer's points, which are its lots).
@@ -40,7 +41,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         balances[key]?.values.reduce(Balance(), +) ?? Balance()
     }
 
-    public func countingEntry(for key: IdempotencyKey) -> LedgerEntry? { counting[key] }
+    public func countingEntries(for key: IdempotencyKey) -> [LedgerEntry] { counting[key] ?? [] }
 
     /// A customer's state at `instant`, without `throws` (memory can't fail), so tests and
     /// the simulation read it directly.
@@ -58,7 +59,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     }
 
     public func expiryPolicies() -> ExpiryPolicies {
-        ExpiryPolicies(counting.values.filter { $0.code == ExpiryPolicyKind.code }.compactMap { try? ExpiryPolicyKind.version($0) })
+        ExpiryPolicies(counting.values.joined().filter { $0.code == ExpiryPolicyKind.code }.compactMap { try? ExpiryPolicyKind.version($0) })
     }
 
     public func isKnown(_ account: AccountID) -> Bool { accountEntries[account] != nil }
@@ -125,7 +126,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
             duplicates.insert(entry.id)
             return
         }
-        switch ReceivedEntryEffect.of(entry, current: counting[entry.idempotencyKey]) {
+        switch ReceivedEntryEffect.of(entry, counting: counting[entry.idempotencyKey] ?? []) {
         case .counts:
             count(entry, sign: 1)
         case .duplicate:
@@ -134,7 +135,6 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
             for credit in linkedEntries(CampaignCredit.creditsLink(loser.id)) {
                 count(credit, sign: -1)
                 duplicates.insert(credit.id)
-                counting[credit.idempotencyKey] = nil
             }
             count(loser, sign: -1)
             duplicates.insert(loser.id)
@@ -152,6 +152,12 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         for account in entry.customerAccounts {
             if sign > 0 { accountEntries[account, default: []].insert(entry.id) } else { accountEntries[account]?.remove(entry.id) }
         }
-        if sign > 0 { counting[entry.idempotencyKey] = entry }
+        var copies = counting[entry.idempotencyKey] ?? []
+        copies.removeAll { $0.id == entry.id }
+        if sign > 0 {
+            copies.append(entry)
+            copies.sort(by: ReplicationRules.precedes)
+        }
+        counting[entry.idempotencyKey] = copies.isEmpty ? nil : copies
     }
 }

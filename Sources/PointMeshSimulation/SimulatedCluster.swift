@@ -119,13 +119,21 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         now = max(now, time)
     }
 
-    /// A local write at node `index` if it is up; nil when it is down or the write was refused.
-    /// The ledger's clock reads `now × ledgerTimeScale`, and nodes with an odd index run with
-    /// `returnWindow`, so a short run crosses expiry instants and return windows.
-    public mutating func write(_ command: PreparedWrite, at index: Int) -> WriteDecision? {
+    /// A local write at node `index` if it is up; nil when it is down. A refusal (`LedgerError`)
+    /// or a failure of the ledger is thrown, so a caller can tell the two apart. The ledger's
+    /// clock reads `now × ledgerTimeScale`, and nodes with an odd index run with `returnWindow`,
+    /// so a short run crosses expiry instants and return windows.
+    public mutating func write(_ command: PreparedWrite, at index: Int) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        return try? nodes[index].ledger.write(command, now: ledgerTime, returnWindow: index % 2 == 1 ? returnWindow : 0)
+        return try nodes[index].ledger.write(command, now: ledgerTime, returnWindow: index % 2 == 1 ? returnWindow : 0)
     }
+
+    /// What went wrong inside the protocol's edges during the run: a ledger that could not open
+    /// a session or apply what a peer sent. A run over a sound ledger has none. (A message out of
+    /// turn, which duplication and reordering produce, ends its session and is not a failure.)
+    public private(set) var failures: [String] = []
+    /// How many crashes and partition cuts the run has had.
+    public private(set) var crashes = 0, cuts = 0
 
     /// The ledgers' clock now.
     public var ledgerTime: Int64 { now * ledgerTimeScale }
@@ -181,12 +189,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             let other = Int(random.next() % UInt64(nodes.count))
             if other != index {
                 let pair = [min(index, other), max(index, other)]
-                if partitions.contains(pair) { partitions.remove(pair) } else { partitions.insert(pair) }
+                if partitions.contains(pair) { partitions.remove(pair) } else { partitions.insert(pair); cuts += 1 }
             }
         }
         if random.chance(faults.crashChancePerSecond * seconds), nodes[index].up {
             nodes[index].up = false
             nodes[index].sessions = [:]
+            crashes += 1
             queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
         }
     }
@@ -201,7 +210,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
         let sessionID = nextSessionID
         nextSessionID += 1
-        guard let opening = try? GossipSession.opening(store: nodes[index].ledger, membership: nodes[index].membership) else { return }
+        let opening: GossipMessage
+        do {
+            opening = try GossipSession.opening(store: nodes[index].ledger, membership: nodes[index].membership)
+        } catch {
+            failures.append("\(nodes[index].id) could not open a session: \(error)")
+            return
+        }
         nodes[index].sessions[sessionID] = ActiveSession(session: GossipSession(role: .initiator, batchSize: batchSize), target: target)
         queue.schedule(.timeout(node: index, session: sessionID), at: now + Self.sessionTimeout)
         send(opening, from: index, to: peer, sessionID: sessionID, fromInitiator: true)
@@ -224,8 +239,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         do {
             outgoing = try active.session.receive(message, store: &ledger, membership: &membership, now: now)
             while let next = try active.session.nextOutgoing(store: ledger) { outgoing.append(next) }
+        } catch GossipProtocolError.unexpected {
+            failed = true
         } catch {
             failed = true
+            failures.append("\(nodes[to].id) failed on \(message) from \(nodes[from].id): \(error)")
         }
         nodes[to].ledger = ledger
         nodes[to].membership = membership

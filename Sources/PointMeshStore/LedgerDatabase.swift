@@ -99,7 +99,7 @@ public final class LedgerDatabase: FactsSource {
                 try insert(entry, duplicate: true, chains: &chains)
                 continue
             }
-            switch ReceivedEntryEffect.of(entry, current: try countingEntry(for: entry.idempotencyKey)) {
+            switch ReceivedEntryEffect.of(entry, counting: try countingEntries(for: entry.idempotencyKey)) {
             case .counts:
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
@@ -221,9 +221,10 @@ public final class LedgerDatabase: FactsSource {
 
     // MARK: Facts for decisions
 
-    public func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? {
-        try connection.first("SELECT body FROM ledger_entries WHERE idem_key = ? AND duplicate = 0 LIMIT 1",
-                             .text(key.description), row: Self.decode)
+    public func countingEntries(for key: IdempotencyKey) throws -> [LedgerEntry] {
+        let entries = try connection.all("SELECT body FROM ledger_entries WHERE idem_key = ? AND duplicate = 0",
+                                         .text(key.description), row: Self.decode)
+        return entries.count > 1 ? entries.sorted(by: ReplicationRules.precedes) : entries
     }
 
     public func balance(_ key: BalanceKey) throws -> Balance {

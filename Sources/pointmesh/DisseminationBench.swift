@@ -17,7 +17,7 @@ enum DisseminationBench {
             var rounds: [Int] = []
             var bytesPerNodePerRound: [Double] = []
             for trial in 0..<trials {
-                let (taken, bytes) = measure(nodes: size, seed: UInt64(trial * 7_919 + size))
+                let (taken, bytes) = try measure(nodes: size, seed: UInt64(trial * 7_919 + size))
                 rounds.append(taken)
                 bytesPerNodePerRound.append(bytes)
             }
@@ -31,14 +31,14 @@ enum DisseminationBench {
     }
 
     /// Rounds for one entry written at node 0 to reach all nodes, and bytes per node per round.
-    static func measure(nodes: Int, seed: UInt64) -> (rounds: Int, bytesPerNodePerRound: Double) {
+    static func measure(nodes: Int, seed: UInt64) throws -> (rounds: Int, bytesPerNodePerRound: Double) {
         var cluster = SimulatedCluster(count: nodes, seed: seed, faults: .none, fullMembership: true)
         cluster.faulty = false
         // Let the first rounds (empty ledgers, every pair in sync) pass.
         cluster.run(until: 3_000)
         let start = cluster.now
         let bytesBefore = cluster.bytesSent
-        _ = cluster.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(100))), at: 0)
+        _ = try cluster.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(100))), at: 0)
         var elapsed: Int64 = 0
         while !cluster.converged && elapsed < 100_000 {
             elapsed += 100

@@ -99,7 +99,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         }
     }
 
-    func countingEntry(for key: IdempotencyKey) throws -> LedgerEntry? { try database.countingEntry(for: key) }
+    func countingEntries(for key: IdempotencyKey) throws -> [LedgerEntry] { try database.countingEntries(for: key) }
     func balance(_ key: BalanceKey) throws -> Balance { try database.balance(key) }
     func linkedEntries(_ link: String) throws -> [LedgerEntry] { try database.linkedEntries(link) }
     func lotBook(of account: AccountID) throws -> LotBook { try database.lotBook(of: account) }

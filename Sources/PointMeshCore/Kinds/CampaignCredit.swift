@@ -70,9 +70,13 @@ public enum CampaignCredit: EntryKindRule {
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        Facts(purchase: try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
-              credits: try source.linkedEntries(link(request.receipt)), refunds: try source.linkedEntries(Refund.link(request.receipt)),
-              catalog: try source.catalog())
+        let purchases = try source.countingEntries(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue))
+        guard let purchase = purchases.first(where: { $0.id == request.purchase }), let earliest = purchases.first?.id else {
+            return Facts(purchase: nil, credits: [], refunds: [], catalog: try source.catalog())
+        }
+        return Facts(purchase: purchase, credits: try source.linkedEntries(creditsLink(purchase.id)),
+                     refunds: try Refund.of(purchase.id, among: source.linkedEntries(Refund.link(request.receipt)), earliest: earliest),
+                     catalog: try source.catalog())
     }
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
@@ -168,10 +172,11 @@ public enum LateCampaigns {
         for purchase in purchases {
             // Rung up with the campaign known: it applied then (or owes nothing).
             guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
-            let credits = try source.linkedEntries(CampaignCredit.link(receipt))
+            let credits = try source.linkedEntries(CampaignCredit.creditsLink(purchase.id))
+            let earliest = try source.countingEntry(for: purchase.idempotencyKey)?.id ?? purchase.id
+            let refunds = Refund.of(purchase.id, among: try source.linkedEntries(Refund.link(receipt)), earliest: earliest)
             // An entry that does not read (a newer release's format) is skipped, not a stop.
-            if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: try source.linkedEntries(Refund.link(receipt)),
-                                                   catalog: catalog), owed > .zero {
+            if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: refunds, catalog: catalog), owed > .zero {
                 writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))
             }
         }

@@ -17,6 +17,8 @@ public enum Refund: EntryKindRule {
     /// The purchase, what earlier refunds of it took, and its customer's state.
     public struct Facts: Sendable {
         public var purchase: Earn.Recorded?
+        /// The purchase's entry (the refund names it).
+        public var purchaseEntry: EntryID?
         public var refundedSoFar: Fen
         /// Points, and green points, the earlier refunds of the receipt reversed.
         public var reversedSoFar: Points = .zero
@@ -55,6 +57,8 @@ public enum Refund: EntryKindRule {
         static let amount: UInt64 = 2
         static let reversed: UInt64 = 6
         static let greenReversed: UInt64 = 7
+        /// The purchase entry refunded (`origin:seq`): two stores' purchases may share a receipt id.
+        static let purchase: UInt64 = 8
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -75,27 +79,39 @@ public enum Refund: EntryKindRule {
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        guard let entry = try source.countingEntry(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue)),
-              entry.code == Earn.code
-        else {
+        guard let (entry, earliest) = try Earn.purchase(of: request.receipt, decidedAt: context.node, from: source) else {
             return Facts(purchase: nil, refundedSoFar: .zero, account: .empty, pendingFromReceipt: .zero)
         }
         var purchase = try Earn.recorded(entry)
         // Late campaign credits of the receipt are part of what it earned: refunds reverse them too.
-        for credit in try source.linkedEntries(CampaignCredit.link(request.receipt)) where credit.code == CampaignCredit.code {
+        for credit in try source.linkedEntries(CampaignCredit.creditsLink(entry.id)) where credit.code == CampaignCredit.code {
             let (points, green) = try CampaignCredit.credited(credit)
             purchase.earned += points
             if green { purchase.green += points }
         }
         var refunded = Fen.zero, reversed = Points.zero, greenReversed = Points.zero
-        for refund in try source.linkedEntries(link(request.receipt)) where refund.code == code {
+        for refund in of(entry.id, among: try source.linkedEntries(link(request.receipt)), earliest: earliest) {
             refunded = refunded + Fen(try refundedAmount(refund))
             let reader = try refund.details.reader()
             reversed += Points(try reader.number(Tag.reversed) ?? 0)
             greenReversed += Points(try reader.number(Tag.greenReversed) ?? 0)
         }
-        return Facts(purchase: purchase, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed, account: try source.accountFacts(of: purchase.customer, at: context.now),
+        return Facts(purchase: purchase, purchaseEntry: entry.id, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed,
+                     account: try source.accountFacts(of: purchase.customer, at: context.now),
                      pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
+    }
+
+    /// The purchase entry a refund entry refunds: the one it names, or (a refund written before
+    /// refunds named theirs, when a receipt id had one purchase) the receipt's earliest.
+    static func refundedPurchase(of refund: LedgerEntry) -> EntryID? {
+        guard refund.code == code, let text = try? refund.details.reader().text(Tag.purchase) else { return nil }
+        return EntryID(parsing: text)
+    }
+
+    /// The refunds among `linked` (entries linked to a receipt) that refund `purchase`;
+    /// `earliest` is the receipt's earliest counting purchase, which unnamed refunds refund.
+    static func of(_ purchase: EntryID, among linked: [LedgerEntry], earliest: EntryID) -> [LedgerEntry] {
+        linked.filter { $0.code == code && (refundedPurchase(of: $0) ?? earliest) == purchase }
     }
 
     /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
@@ -131,7 +147,7 @@ public enum Refund: EntryKindRule {
         var moves = moves(customer: purchase.customer, taken: taken - greenTaken, debt: reversal - taken, store: context.node)
         var details = details(receipt: request.receipt, amount: request.amount, reversed: reversal,
                               balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
-                              preferring: Earn.lotSource(request.receipt))
+                              preferring: Earn.lotSource(request.receipt), purchase: facts.purchaseEntry)
         if let member = purchase.member {
             // An auto-pooled receipt's refund takes from the pool, recorded as the member's too.
             var writer = DetailsWriter()
@@ -162,7 +178,8 @@ public enum Refund: EntryKindRule {
     }
 
     /// `preferring` is absent from refunds upgraded from release 0.2, which took soonest-first.
-    public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points, preferring: String? = nil) -> EntryDetails {
+    public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points, preferring: String? = nil,
+                               purchase: EntryID? = nil) -> EntryDetails {
         var writer = DetailsWriter()
         EntryLinks.add(link(receipt), to: &writer)
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
@@ -170,6 +187,7 @@ public enum Refund: EntryKindRule {
         writer.number(Tag.amount, amount.value)
         writer.number(Tag.reversed, reversed.value)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
+        if let purchase { writer.text(Tag.purchase, purchase.description) }
         return writer.details
     }
 
