@@ -83,6 +83,9 @@ enum Migrations {
         // (`issued(by:in:)`), which summed every store's counter of every month on every
         // purchase. Only a new counter row writes it: updates don't change its columns.
         .sql(LedgerDatabase.issuedByMonthIndex),
+        // 8: different requests under one id both count (release 0.7): entries kept as
+        // duplicates of a different request count again (`countClashingWrites`).
+        .rewrite(LedgerDatabase.countClashingWrites),
     ]
 
     /// The tables of the one ledger model (migration 3).

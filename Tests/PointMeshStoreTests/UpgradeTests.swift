@@ -60,6 +60,38 @@ private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 
         #expect(next.entry.id.sequence == 6)
     }
 
+    /// `Fixtures/release-0.6-clashes.sqlite` is node x1's data directory from release 0.6.0
+    /// (commit 969d0a2) after reproduction 1 of "Two stores deciding at once": x1 and x2 decided
+    /// apart, then met. Under one request id, Q-1, x1 redeemed 10 of w1's points and x2 700 of
+    /// rich's; under one receipt id, D3, x1 earned w1 50 points and x2 w2 70. 0.6.0 kept x2's
+    /// redemption and purchase as duplicates (rich back at 1,000, w2 at 0). Upgraded, each counts.
+    @Test func aLedgerWithClashingIDsOfRelease06CountsEachWrite() throws {
+        let directory = scratchDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release-0.6-clashes.sqlite")
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
+        let lines = Mutex<[String]>([])
+        let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_800_000_000_000 },
+                                    progress: { line in lines.withLock { $0.append(line) } })
+        defer { store.close() }
+        #expect(store.nodeID == NodeID(unchecked: "x1"))
+        #expect(lines.withLock { $0 }.contains { $0.contains("2 entries kept as duplicates of a different request now count") }, "\(lines.withLock { $0 })")
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try state(store, "rich") == AccountState(balance: Points(300), debt: .zero))
+        #expect(try state(store, "w1") == AccountState(balance: Points(90), debt: .zero))
+        #expect(try state(store, "w2") == AccountState(balance: Points(70), debt: .zero))
+        for sequence in 1...3 as ClosedRange<Int64> {
+            #expect(try !store.read { try $0.isDuplicate(EntryID(origin: NodeID(unchecked: "x2"), sequence: sequence)) })
+        }
+        // Each till's retry replays its own write; a refund at x1 takes x1's purchase D3.
+        let retry = try store.write(PreparedWrite(Redemption.self, Redemption.Request(
+            request: RequestID(unchecked: "Q-1"), account: AccountID(unchecked: "rich"), points: Points(700))))
+        #expect(retry.entry.id == EntryID(origin: NodeID(unchecked: "x2"), sequence: 2))
+        let refund = try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "DR1"), receipt: ReceiptID(unchecked: "D3"), amount: Fen(5_000))))
+        #expect(refund.entry.moves.first?.debit == LedgerAccount(AccountID(unchecked: "w1")))
+    }
+
     /// The store keeps an entry of a kind it does not know: counts its moves, serves it byte for
     /// byte, and shows it in history under its code.
     @Test func theStoreKeepsAndServesAnUnknownKindByteForByte() throws {
