@@ -10,7 +10,8 @@ enum APIAccess {
         if let kind = EntryKinds.routed.first(where: { $0.method == method && $0.route == path }) { return kind.access }
         switch (method, path) {
         case ("GET", "/v1/accounts/{account_id}"), ("GET", "/v1/accounts/{account_id}/entries"), ("GET", "/v1/families/{family_id}"): return .lookup
-        case ("GET", "/v1/policies/expiry"), ("GET", "/v1/reminders"), ("GET", "/v1/lots"), ("GET", "/v1/budgets/{month}"): return .headquarters
+        case ("GET", "/v1/policies/expiry"), ("GET", "/v1/reminders"), ("GET", "/v1/lots"), ("GET", "/v1/budgets/{month}"), ("GET", "/v1/clashes"):
+            return .headquarters
         case ("GET", "/v1/campaigns"), ("GET", "/v1/rewards"): return .lookup
         case ("POST", "/v1/cluster/retirements"): return .administration
         default: return .open

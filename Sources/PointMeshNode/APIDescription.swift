@@ -38,6 +38,15 @@ public enum APIDescription {
             "Every account's lots expiring in a range, pending or not, by account, then expiry instant: what a compensation by range touches. `format=jsonl` answers JSON lines.",
             parameters: [timeParameter("expiring_from"), timeParameter("expiring_to"), reminderLimitParameter, afterParameter, formatParameter],
             answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])], jsonLines: true)])
+        paths["/v1/clashes"] = .object(["get": read(
+            id: "listClashes",
+            "Ids under which different requests were acknowledged at nodes that had not seen each other (two tills numbering alike): each counts as a write of its own. By key, with the entries that count under it, earliest first.",
+            parameters: [reminderLimitParameter, .object([
+                "name": .string("after"), "in": .string("query"), "required": .bool(false),
+                "description": .string("The next_cursor of the previous page; empty means the first page."),
+                "schema": .object(["type": .string("string"), "maxLength": .integer(300)]),
+            ])],
+            answer: ResponseSchemas.clashes, refusals: [(400, ["invalid_field"])])])
         paths["/v1/accounts/{account_id}"] = .object(["get": read(
             id: "getAccount", "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
             parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])

@@ -79,6 +79,9 @@ struct LedgerAPI: Sendable {
         read("GET", "/v1/lots") { request, _ in
             lots(request)
         }
+        read("GET", "/v1/clashes") { request, _ in
+            answer { () throws(APIError) in try clashes(request) }
+        }
         read("GET", "/v1/status") { _, _ in
             answer { () throws(APIError) in try status() }
         }
@@ -303,6 +306,9 @@ struct LedgerAPI: Sendable {
             Family("pointmesh_gossip_bytes_sent_total", "Bytes sent on gossip connections.", "counter", value: Int64(gossip.bytesSent.load(ordering: .relaxed))),
             Family("pointmesh_gossip_bytes_received_total", "Bytes received on gossip connections.", "counter",
                    value: Int64(gossip.bytesReceived.load(ordering: .relaxed))),
+            Family("pointmesh_idempotency_clashes",
+                   "Ids under which different requests were acknowledged at nodes that had not seen each other (GET /v1/clashes lists them).",
+                   "gauge", value: Int64((try? store.read { try $0.clashCount() }) ?? 0)),
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]

@@ -70,6 +70,19 @@ enum ResponseSchemas {
         .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
     ]
 
+    static let clashes: [FieldSpec] = [
+        FieldSpec("clashes", .array(of: [
+            FieldSpec("key", .text, "The idempotency key: scope and id (`redemption:Q-1`)."),
+            FieldSpec("scope", .text, "What kind of id (`receipt`, `refund`, `redemption`, …)."), FieldSpec("id", .text, "The client's id."),
+            FieldSpec("entries", .array(of: [
+                FieldSpec("entry_id", .text, "The entry."), FieldSpec("origin", .text, "The node that acknowledged it."),
+                FieldSpec("kind", .text, "The entry's kind."), FieldSpec("created_at", .time, "When it was decided."),
+                FieldSpec("request_hash", .text, "SHA-256 of the request's canonical form: what tells the requests apart."),
+            ], maximumCount: 10_000), "The entries that count under the key, earliest first."),
+        ], maximumCount: LedgerAPI.maximumReminderPage), "By key."),
+        .optional("next_cursor", .text, "Pass as `after` for the next page; absent on the last page."),
+    ]
+
     static let reminders: [FieldSpec] = [
         FieldSpec("reminders", .array(of: [
             FieldSpec("account_id", .id, "The customer."), FieldSpec("points", .integer, "Points expiring together."),

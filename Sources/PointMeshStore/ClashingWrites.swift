@@ -11,6 +11,7 @@ extension LedgerDatabase {
     /// every account's lots are folded anew (a join that counts again can void a transfer of
     /// other customers). A ledger without clashes only pays for the query of its duplicates.
     static func countClashingWrites(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        try connection.execute(clashSchema)
         let database = LedgerDatabase(connection: connection)
         // Late credits last: one counts again only once its purchase does.
         let keys = try connection.all(
@@ -29,11 +30,37 @@ extension LedgerDatabase {
                 try connection.run("UPDATE ledger_entries SET duplicate = 0 WHERE origin = ? AND seq = ?",
                                    .text(earliest.id.origin.rawValue), .integer(earliest.id.sequence))
                 try database.count(earliest, sign: 1)
+                try database.recordClash(earliest.idempotencyKey)
                 revived += 1
             }
         }
         guard revived > 0 else { return }
         progress("clashing writes: \(revived) entries kept as duplicates of a different request now count; folding lots again")
         try refoldAllLots(connection, progress: progress)
+    }
+
+    /// The keys under which more than one request counts: kept as they arise, so operators can
+    /// list clashes and a metric can count them without grouping the whole ledger.
+    static let clashSchema = "CREATE TABLE clashes (idem_key TEXT PRIMARY KEY) WITHOUT ROWID"
+
+    /// Notes that different requests count under `key`.
+    func recordClash(_ key: IdempotencyKey) throws {
+        try connection.run("INSERT OR IGNORE INTO clashes (idem_key) VALUES (?)", .text(key.description))
+    }
+
+    /// Up to `limit` keys under which different requests count, in key order after `after`,
+    /// each with its counting entries, earliest first.
+    public func clashes(after: String?, limit: Int) throws -> [(key: IdempotencyKey, entries: [LedgerEntry])] {
+        let keys = try connection.all("SELECT idem_key FROM clashes WHERE idem_key > ? ORDER BY idem_key LIMIT ?",
+                                      .text(after ?? ""), .integer(Int64(limit))) { $0.text(0) }
+        return try keys.compactMap { text in
+            guard let key = IdempotencyKey(parsing: text) else { return nil }
+            return (key, try countingEntries(for: key))
+        }
+    }
+
+    /// How many keys have clashed.
+    public func clashCount() throws -> Int {
+        try connection.first("SELECT COUNT(*) FROM clashes") { Int($0.int64(0)) } ?? 0
     }
 }

@@ -99,8 +99,10 @@ public final class LedgerDatabase: FactsSource {
                 try insert(entry, duplicate: true, chains: &chains)
                 continue
             }
-            switch ReceivedEntryEffect.of(entry, counting: try countingEntries(for: entry.idempotencyKey)) {
+            let counting = try countingEntries(for: entry.idempotencyKey)
+            switch ReceivedEntryEffect.of(entry, counting: counting) {
             case .counts:
+                if !counting.isEmpty { try recordClash(entry.idempotencyKey) }
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
                 try updateLots(for: entry, stale: &stale)

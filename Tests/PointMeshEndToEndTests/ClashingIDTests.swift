@@ -67,6 +67,13 @@ import Testing
             #expect(try post(node, "/v1/redemptions", #"{"request_id":"Q-1","account_id":"w1","points":11}"#).errorCode == "idempotency_conflict")
             let history = try node.client().getJSON("/v1/accounts/rich/entries")["entries"] as? [[String: Any]] ?? []
             #expect(history.allSatisfy { $0["duplicate"] as? Bool == false }, "\(history)")
+            // Operators see the clash: listed with both entries, and counted.
+            let clashes = try node.client().getJSON("/v1/clashes")["clashes"] as? [[String: Any]] ?? []
+            #expect(clashes.map { $0["key"] as? String } == ["redemption:Q-1"], "\(clashes)")
+            let entries = clashes.first?["entries"] as? [[String: Any]] ?? []
+            #expect(Set(entries.compactMap { $0["origin"] as? String }) == ["x1", "x2"], "\(entries)")
+            let metrics = try node.client().send("GET", "/metrics").bodyText
+            #expect(metrics.contains("\npointmesh_idempotency_clashes 1\n"), "\(metrics)")
         }
         #expect(try account(pair.x1, "rich")["balance"] as? Int == 300, "the retries spent nothing more")
     }

@@ -506,6 +506,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         try simulate(seed: seed, &cluster)
         for node in cluster.nodes {
             #expect(try node.ledger.database.verify().isEmpty, "seed \(seed): \(node.id) fails verify")
+            // The clashes the store keeps are exactly the keys under which more than one request counts.
+            let duplicates = try node.ledger.duplicateIDs()
+            let counting = Dictionary(grouping: try node.ledger.allEntries().filter { !duplicates.contains($0.id) }, by: \.idempotencyKey)
+            let clashing = Set(counting.filter { $0.value.count > 1 }.keys)
+            let kept = try node.ledger.database.clashes(after: nil, limit: 10_000)
+            #expect(Set(kept.map(\.key)) == clashing, "seed \(seed): \(node.id) keeps clashes \(kept.map(\.key)), the ledger has \(clashing)")
+            #expect(kept.allSatisfy { $0.entries.count > 1 })
         }
     }
 }

@@ -1,0 +1,35 @@
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+
+extension LedgerAPI {
+    /// `GET /v1/clashes?after=KEY&limit=N`: the ids under which different requests were
+    /// acknowledged at nodes that had not seen each other (design.md, "Conflicts"), each with
+    /// the entries that count under it, earliest first, in key order, paged.
+    func clashes(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
+        var limit = LedgerAPI.defaultReminderPage
+        if let text = request.query["limit"] {
+            guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {
+                throw .invalidField("limit", "must be an integer from 1 to \(LedgerAPI.maximumReminderPage)")
+            }
+            limit = value
+        }
+        let after = request.query["after"].flatMap { $0.isEmpty ? nil : $0 }
+        if let after, after.utf8.count > 300 { throw .invalidField("after", "not a cursor this API returned") }
+        let rows = try reading { try $0.clashes(after: after, limit: limit + 1) }
+        let shown = rows.prefix(limit)
+        var body: [String: JSONValue] = ["clashes": .array(shown.map { clash in
+            .object([
+                "key": .string(clash.key.description), "scope": .string(clash.key.scope), "id": .string(clash.key.id),
+                "entries": .array(clash.entries.map { entry in
+                    .object(["entry_id": .string(entry.id.description), "origin": .string(entry.id.origin.rawValue),
+                             "kind": .string(EntryKinds.name(of: entry.code)),
+                             "created_at": .string(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)),
+                             "request_hash": .string(entry.requestHash.hex)])
+                }),
+            ])
+        })]
+        if rows.count > limit, let last = shown.last { body["next_cursor"] = .string(last.key.description) }
+        return Array(JSONValue.object(body).serialized.utf8)
+    }
+}
