@@ -282,17 +282,37 @@ public struct JSONObject: Sendable {
         return word
     }
 
-    /// Required text within the field's length, without control characters.
+    /// Required text within the field's length, without control characters, with at least one
+    /// visible character (`isVisible`): evidence, a reason or an operator's name of zero-width
+    /// spaces or direction marks records nothing an auditor can read.
     public func text(_ field: FieldSpec) throws(RequestError) -> String {
         guard case .boundedText(let maximumLength) = field.type else { preconditionFailure("\(field.name) is not a text field") }
         guard let value = value(field.name) else { throw .missingField(path + field.name) }
         guard case .string(let text) = value else { throw .invalidField(path + field.name, "must be a string, not \(value.typeName)") }
         guard !text.allSatisfy(\.isWhitespace) else { throw .invalidField(path + field.name, "must not be empty") }
+        guard text.unicodeScalars.contains(where: Self.isVisible) else {
+            throw .invalidField(path + field.name, "must contain a visible character, not only spaces, format or invisible characters")
+        }
         guard text.count <= maximumLength else { throw .invalidField(path + field.name, "must be at most \(maximumLength) characters") }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalidField(path + field.name, "must not contain control characters")
         }
         return text
+    }
+
+    /// Whether `scalar` shows as something: not whitespace, a control, a format character
+    /// (zero-width space, word joiner, byte-order mark, soft hyphen, direction marks), a separator,
+    /// a default-ignorable code point (Mongolian vowel separator, Hangul fillers), a combining
+    /// mark on its own, or unassigned.
+    static func isVisible(_ scalar: Unicode.Scalar) -> Bool {
+        let properties = scalar.properties
+        guard !properties.isWhitespace, !properties.isDefaultIgnorableCodePoint else { return false }
+        switch properties.generalCategory {
+        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .nonspacingMark, .enclosingMark:
+            return false
+        default:
+            return true
+        }
     }
 
     /// An optional array of distinct ids (empty when absent).

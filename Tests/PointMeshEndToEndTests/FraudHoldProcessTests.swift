@@ -12,6 +12,11 @@ import Testing
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"E1","account_id":"eve","amount_fen":10000}"#).status == 201)
         let missing = try a.client().postJSON("/v1/accounts/eve/freeze", #"{"request_id":"F0","reason":"farming","operator":"Li Wei"}"#)
         #expect(missing.status == 400 && missing.errorCode == "missing_field" && missing.bodyText.contains("evidence_ref"), "\(missing.bodyText)")
+        for invisible in [#"\u200b"#, #"\u2060"#, #"\ufeff"#, #"\u00ad"#, #"\u180e"#, #"\u202e"#] {
+            let blank = try a.client().postJSON("/v1/deductions",
+                                                #"{"request_id":"DX","account_id":"eve","points":1,"evidence_ref":"\#(invisible)","reason":"r","operator":"o"}"#)
+            #expect(blank.status == 400 && blank.errorCode == "invalid_field" && blank.bodyText.contains("evidence_ref"), "\(invisible): \(blank.bodyText)")
+        }
         let body = #"{"request_id":"F1","evidence_ref":"CASE-7","reason":"points farming","operator":"Li Wei"}"#
         let frozen = try a.client().postJSON("/v1/accounts/eve/freeze", body)
         #expect(frozen.status == 201 && frozen.json["frozen"] as? Bool == true, "\(frozen.bodyText)")
