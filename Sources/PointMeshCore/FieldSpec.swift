@@ -5,8 +5,8 @@ public struct FieldSpec: Sendable {
     public indirect enum FieldType: Sendable {
         /// An id: 1–128 characters of `A-Z a-z 0-9 . _ : -`.
         case id
-        /// A whole number from 1 to `maximum`, written in digits.
-        case positiveInteger(maximum: Int64)
+        /// A whole number from `minimum` (1 unless said) to `maximum`, written in digits.
+        case positiveInteger(minimum: Int64 = 1, maximum: Int64)
         /// Any integer (responses).
         case integer
         case boolean

@@ -228,18 +228,18 @@ public struct JSONObject: Sendable {
         return text
     }
 
-    /// A whole number in `1...maximum` (the field's limit), written in digits.
+    /// A whole number in `minimum...maximum` (the field's limits), written in digits.
     public func positiveInteger(_ field: FieldSpec) throws(RequestError) -> Int64 {
         let name = field.name
-        guard case .positiveInteger(let maximum) = field.type else { preconditionFailure("\(name) is not an integer field") }
+        guard case .positiveInteger(let minimum, let maximum) = field.type else { preconditionFailure("\(name) is not an integer field") }
         if case .document(let document, let object) = storage, let node = document.member(name, of: object), document.nodes[node].kind == .integer,
-           (1...maximum).contains(document.nodes[node].scalar) {
+           (minimum...maximum).contains(document.nodes[node].scalar) {
             return document.nodes[node].scalar
         }
         guard let value = value(name) else { throw .missingField(path + name) }
         switch value {
         case .integer(let number):
-            guard number >= 1 else { throw .invalidField(path + name, "must be at least 1, got \(number)") }
+            guard number >= minimum else { throw .invalidField(path + name, "must be at least \(minimum), got \(number)") }
             guard number <= maximum else { throw .invalidField(path + name, "must be at most \(maximum), got \(number)") }
             return number
         case .number(let number):

@@ -30,6 +30,10 @@ struct Authorizer: Sendable {
     /// refusal: 401 without a token the node knows, 403 for a role the route doesn't allow.
     func caller(of request: HTTPRequest, for access: Access) -> Result<String, APIError> {
         guard let tokens else { return .success("") }
+        // Two credentials are ambiguous: which one a proxy or the node reads must not decide who calls.
+        guard request.headers.filter({ $0.name.lowercased() == "authorization" }).count <= 1 else {
+            return .failure(APIError(status: 400, code: "invalid_header", message: "send one Authorization header, not several"))
+        }
         let presented = Self.bearer(request.header("Authorization"))
         if case .open = access, !protectReads, presented == nil { return .success("") }
         guard let presented, let entry = tokens.authenticate(presented) else {

@@ -261,7 +261,7 @@ public enum APIDescription {
     static func schema(_ type: FieldSpec.FieldType, request: Bool) -> JSONValue {
         switch type {
         case .id: .object(["$ref": .string("#/components/schemas/Id")])
-        case .positiveInteger(let maximum): .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(maximum)])
+        case .positiveInteger(let minimum, let maximum): .object(["type": .string("integer"), "minimum": .integer(minimum), "maximum": .integer(maximum)])
         case .integer: .object(["type": .string("integer")])
         case .boolean: .object(["type": .string("boolean")])
         case .text: .object(["type": .string("string")])

@@ -20,6 +20,7 @@ public struct AccessTokens: Sendable {
         case worldReadable(String)
         case malformed(String, String)
         case duplicateName(String, String)
+        case duplicateToken(String, String, String)
 
         public var description: String {
             switch self {
@@ -27,6 +28,8 @@ public struct AccessTokens: Sendable {
             case .worldReadable(let path): "tokens file \(path) is readable by every user; make it private (chmod 600 \(path))"
             case .malformed(let path, let why): "tokens file \(path) is malformed: \(why)"
             case .duplicateName(let path, let name): "tokens file \(path) names '\(name)' twice; every token needs its own name"
+            case .duplicateToken(let path, let first, let second):
+                "tokens file \(path) gives '\(first)' and '\(second)' the same token_sha256; every name needs its own token (which would the node read?)"
             }
         }
     }
@@ -61,6 +64,7 @@ public struct AccessTokens: Sendable {
                 throw .malformed(path, "entry \(index + 1) must be {\"name\": id, \"role\": clerk|hq|admin, \"token_sha256\": 64 hex digits} and nothing else")
             }
             guard names.insert(name).inserted else { throw .duplicateName(path, name) }
+            if let same = entries.first(where: { $0.hash == hash.bytes }) { throw .duplicateToken(path, same.name, name) }
             entries.append(Entry(name: name, role: role, hash: hash.bytes))
         }
         return AccessTokens(entries: entries)

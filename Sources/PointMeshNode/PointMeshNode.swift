@@ -85,6 +85,9 @@ public final class PointMeshNode: Sendable {
 
     private static func clusterKey(_ configuration: NodeConfiguration) throws -> (ClusterKey, String) {
         guard let path = configuration.clusterKeyFile else {
+            // Keyless gossip admits any process on the machine: a second node on loopback would
+            // write past the tokens this node's HTTP demands.
+            if configuration.tokensFile != nil { throw NodeError.tokensNeedClusterKey }
             let outside = ([configuration.gossip] + configuration.seeds).filter { !$0.isLoopback }
             guard outside.isEmpty else {
                 throw NodeError.gossipNeedsKey(outside.map(\.description))
@@ -150,6 +153,7 @@ private final class RouterBox: @unchecked Sendable {
 public enum NodeError: Error, CustomStringConvertible {
     case gossipNeedsKey([String])
     case httpNeedsTokens(String)
+    case tokensNeedClusterKey
     case unreadableKeyFile(String)
     case weakKey(String, Int)
 
@@ -157,6 +161,8 @@ public enum NodeError: Error, CustomStringConvertible {
         switch self {
         case .httpNeedsTokens(let address):
             "HTTP beyond loopback needs --tokens-file (not loopback: \(address)); without tokens anyone who reaches the port could mint points"
+        case .tokensNeedClusterKey:
+            "--tokens-file needs --cluster-key-file too: without a key any process on this machine could gossip writes past the tokens"
         case .gossipNeedsKey(let addresses):
             "gossip beyond loopback needs --cluster-key-file (not loopback: \(addresses.joined(separator: ", ")))"
         case .unreadableKeyFile(let path):

@@ -33,7 +33,7 @@ struct NodeClient {
         var timeout = Self.defaultTimeoutSeconds
         if let text = arguments.value("timeout") {
             guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
-                throw UsageError(message: "--timeout must be a number of seconds from 0 to 3600, got '\(text)'")
+                throw UsageError(message: "--timeout must be a number of seconds above 0 and at most 3600, got '\(text)'")
             }
             timeout = seconds
         }

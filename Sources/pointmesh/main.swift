@@ -1,13 +1,16 @@
 import Foundation
 import PointMeshNode
 
+/// The width of the command names in the top help: the longest name and two spaces.
+let commandColumn = (commands.map { $0.name.count }.max() ?? 0) + 2
+
 let topUsage = """
     pointmesh: an offline-first loyalty-points ledger node and its client.
 
     Usage: pointmesh <command> [options]
 
     Commands:
-    \(commands.map { "  \($0.name.padding(toLength: 10, withPad: " ", startingAt: 0))\($0.summary)" }.joined(separator: "\n"))
+    \(commands.map { "  \($0.name.padding(toLength: commandColumn, withPad: " ", startingAt: 0))\($0.summary)" }.joined(separator: "\n"))
 
     Run `pointmesh <command> --help` for a command's options; `pointmesh --version` prints
     the release.

@@ -21,7 +21,20 @@ private struct TokensFixture {
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    /// A cluster key beside it: a node with tokens needs one.
+    var keyPath: String { path + ".key" }
+    /// `--tokens-file` and `--cluster-key-file` for a node using this fixture.
+    var arguments: [String] {
+        if !FileManager.default.fileExists(atPath: keyPath) {
+            FileManager.default.createFile(atPath: keyPath, contents: Data("0123456789abcdef0123456789abcdef".utf8), attributes: [.posixPermissions: 0o600])
+        }
+        return ["--tokens-file", path, "--cluster-key-file", keyPath]
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: keyPath)
+    }
 }
 
 private func send(_ node: NodeProcess, _ method: String, _ path: String, token: String?, body: String? = nil) throws -> HTTPClientResponse {
@@ -56,7 +69,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
     @Test func everyRouteAnswersEachTokenAsSpecified() throws {
         let fixture = try TokensFixture()
         defer { fixture.remove() }
-        let node = try NodeProcess(extraArguments: ["--tokens-file", fixture.path])
+        let node = try NodeProcess(extraArguments: fixture.arguments)
         defer { node.stop(); node.removeFiles() }
         let document = try send(node, "GET", "/openapi.json", token: nil).json
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
@@ -100,7 +113,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
     @Test func protectedReadsNeedAToken() throws {
         let fixture = try TokensFixture()
         defer { fixture.remove() }
-        let node = try NodeProcess(extraArguments: ["--tokens-file", fixture.path, "--protect-reads"])
+        let node = try NodeProcess(extraArguments: fixture.arguments + ["--protect-reads"])
         defer { node.stop(); node.removeFiles() }
         let refused = try send(node, "GET", "/v1/status", token: nil)
         #expect(refused.status == 401 && refused.errorCode == "unauthenticated")
@@ -108,6 +121,16 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         #expect(try send(node, "GET", "/v1/status", token: fixture.tokens["clerk"]).status == 200)
         let forbidden = try send(node, "POST", "/v1/compensations", token: fixture.tokens["hq"])
         #expect(forbidden.status == 403 && forbidden.errorCode == "forbidden" && forbidden.bodyText.contains("admin"), "\(forbidden.bodyText)")
+        // Two credentials are refused, whichever comes first; a 401's status line names it.
+        for order in [["clerk", "admin"], ["admin", "clerk"]] {
+            let twice = try node.client().send("GET", "/v1/status", headers: order.map { ("Authorization", "Bearer \(fixture.tokens[$0] ?? "")") })
+            #expect(twice.status == 400 && twice.errorCode == "invalid_header", "\(twice.bodyText)")
+        }
+        let connection = try TCPConnection.connect(to: node.httpAddress)
+        defer { connection.close() }
+        try connection.write(Array("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let head = String(decoding: try connection.read(waitingAtMost: 5_000) ?? [], as: UTF8.self)
+        #expect(head.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(head)")
     }
 
     /// Without a tokens file, HTTP beyond loopback is refused at start, in one line; a tokens
@@ -123,12 +146,32 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
             (try TokensFixture(raw: #"{"name":"a"}"#), "malformed"),
             (try TokensFixture(raw: #"[{"name":"a","role":"boss","token_sha256":"\#(String(repeating: "0", count: 64))"}]"#), "malformed"),
             (try TokensFixture(raw: #"[{"name":"a","role":"clerk","token_sha256":"\#(String(repeating: "0", count: 64))"},{"name":"a","role":"hq","token_sha256":"\#(String(repeating: "1", count: 64))"}]"#), "twice"),
+            (try TokensFixture(raw: #"[{"name":"a","role":"clerk","token_sha256":"\#(String(repeating: "0", count: 64))"},{"name":"b","role":"admin","token_sha256":"\#(String(repeating: "0", count: 64))"}]"#), "the same token_sha256"),
         ]
+        let keyless = try TokensFixture()
+        defer { keyless.remove() }
+        let withoutKey = try runPointmesh(["serve", "--data", data, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--tokens-file", keyless.path])
+        #expect(withoutKey.status == 1 && withoutKey.stderr.contains("--tokens-file needs --cluster-key-file"), "\(withoutKey.stderr)")
         for (fixture, why) in cases {
             defer { fixture.remove() }
-            let result = try runPointmesh(["serve", "--data", data, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--tokens-file", fixture.path])
+            let result = try runPointmesh(["serve", "--data", data, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + fixture.arguments)
             #expect(result.status == 1 && result.stderr.contains(why), "\(why): \(result.stderr)")
         }
+    }
+
+    /// Reproduction 4 of "Two stores deciding at once": a second process on the machine, with
+    /// no tokens and no key, seeded at a node that has tokens, can't get a write into its ledger.
+    @Test func aKeylessLocalNodeCannotWritePastTheTokens() throws {
+        let fixture = try TokensFixture()
+        defer { fixture.remove() }
+        let guarded = try NodeProcess(extraArguments: ["--node-id", "kg", "--gossip-interval-ms", "200"] + fixture.arguments)
+        let intruder = try NodeProcess(extraArguments: ["--node-id", "ki", "--seed", guarded.gossipAddress.description, "--gossip-interval-ms", "200"])
+        defer { for node in [guarded, intruder] { node.stop(); node.removeFiles() } }
+        #expect(try intruder.client().postJSON("/v1/purchases", #"{"receipt_id":"K1","account_id":"mallory","amount_fen":1000000000}"#).status == 201)
+        let refused = eventually(within: 10) { try guarded.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0 > 0 }
+        #expect(refused, "the guarded node refused the keyless peer")
+        #expect(try send(guarded, "GET", "/v1/accounts/mallory", token: fixture.tokens["hq"]).json["balance"] as? Int == 0)
+        #expect(try guarded.client().getJSON("/v1/status")["entries"] as? Int == 0)
     }
 
     /// A write's token name is recorded in its entry and shows in history on another node after
@@ -136,8 +179,8 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
     @Test func aWritesTokenNameReachesHistoryOnAnotherNode() throws {
         let fixture = try TokensFixture()
         defer { fixture.remove() }
-        let a = try NodeProcess(extraArguments: ["--node-id", "ta", "--tokens-file", fixture.path, "--gossip-interval-ms", "200"])
-        let b = try NodeProcess(extraArguments: ["--node-id", "tb", "--tokens-file", fixture.path, "--seed", a.gossipAddress.description,
+        let a = try NodeProcess(extraArguments: ["--node-id", "ta", "--gossip-interval-ms", "200"] + fixture.arguments)
+        let b = try NodeProcess(extraArguments: ["--node-id", "tb", "--seed", a.gossipAddress.description] + fixture.arguments + [
                                                  "--gossip-interval-ms", "200"])
         defer { for node in [a, b] { node.stop(); node.removeFiles() } }
         let refused = try runPointmesh(["earn", "--node", "http://\(a.httpAddress)", "--account", "tina", "--receipt", "T1", "--amount-fen", "1000"])

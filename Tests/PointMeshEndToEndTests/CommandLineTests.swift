@@ -115,6 +115,12 @@ import Testing
     @Test func everyCommandHasHelp() throws {
         let top = try runPointmesh(["--help"])
         #expect(top.status == 0)
+        // Every name stands apart from its summary, the longest too.
+        let rows = top.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+        #expect(rows.count > 10 && rows.allSatisfy { $0.dropFirst(2).contains("  ") }, "\(rows)")
+        #expect(top.stdout.contains("  compensate  extend expiry"), "\(top.stdout)")
+        let zero = try runPointmesh(["status", "--timeout", "0"])
+        #expect(zero.stderr.contains("above 0 and at most 3600, got '0'"), "\(zero.stderr)")
         for command in ["serve", "earn", "refund", "redeem", "balance", "history", "status", "retire", "verify", "bench", "openapi"] {
             #expect(top.stdout.contains(command))
             let help = try runPointmesh([command, "--help"])
@@ -265,6 +271,18 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("docs/openapi.json")
         let docs = try String(contentsOf: docsURL, encoding: .utf8)
         #expect(docs == served.bodyText + "\n", "docs/openapi.json is stale: run `pointmesh openapi > docs/openapi.json`")
+    }
+
+    /// The description states the limits the node enforces: a campaign's multiplier is 2 to 10
+    /// (it once said 1, which the node refuses).
+    @Test func theDescriptionStatesTheMultipliersLimits() throws {
+        let spec = try #require(try JSONSerialization.jsonObject(with: Data(APIDescription.json.utf8)) as? [String: Any])
+        let put = ((spec["paths"] as? [String: Any])?["/v1/campaigns/{campaign_id}"] as? [String: Any])?["put"] as? [String: Any]
+        let body = ((put?["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+        let field = ((body?["schema"] as? [String: Any])?["properties"] as? [String: Any])?["multiplier"] as? [String: Any]
+        // An optional field is `anyOf` its type and null.
+        let multiplier = (field?["anyOf"] as? [[String: Any]])?.first ?? field
+        #expect(multiplier?["minimum"] as? Int == 2 && multiplier?["maximum"] as? Int == 10, "\(multiplier ?? [:])")
     }
 
     /// Every live answer has exactly the fields its description names: nothing undescribed,

@@ -74,8 +74,10 @@ struct PrometheusText {
         let file = NSTemporaryDirectory() + "pointmesh-metrics-tokens-\(UUID().uuidString).json"
         try ("[" + entries.joined(separator: ",") + "]").write(toFile: file, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let node = try NodeProcess(extraArguments: ["--tokens-file", file])
+        let key = file + ".key"
+        FileManager.default.createFile(atPath: key, contents: Data("0123456789abcdef0123456789abcdef".utf8), attributes: [.posixPermissions: 0o600])
+        defer { for path in [file, key] { try? FileManager.default.removeItem(atPath: path) } }
+        let node = try NodeProcess(extraArguments: ["--tokens-file", file, "--cluster-key-file", key])
         defer { node.stop(); node.removeFiles() }
         func scrape() throws -> PrometheusText {
             let response = try node.client().send("GET", "/metrics")

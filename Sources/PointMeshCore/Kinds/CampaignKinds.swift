@@ -19,7 +19,7 @@ public enum CampaignDefinition: EntryKindRule {
         static let endsAt = FieldSpec("ends_at", .time, "When it stops (after starts_at).")
         static let stores = FieldSpec.optional("stores", .idArray(maximumCount: 1_000), "The stores (node ids) it applies at; the whole chain when absent or empty.")
         static let categories = FieldSpec.optional("categories", .idArray(maximumCount: 1_000), "The item categories it applies to; the whole receipt when absent or empty.")
-        static let multiplier = FieldSpec.optional("multiplier", .positiveInteger(maximum: Campaign.maximumMultiplier), "Eligible amounts earn this many times the base rate (2 to 10). Give this or bonus_points.")
+        static let multiplier = FieldSpec.optional("multiplier", .positiveInteger(minimum: 2, maximum: Campaign.maximumMultiplier), "Eligible amounts earn this many times the base rate (2 to 10). Give this or bonus_points.")
         static let bonus = FieldSpec.optional("bonus_points", .positiveInteger(maximum: 1_000_000), "Points added once per eligible receipt. Give this or multiplier.")
         static let green = FieldSpec.optional("green", .boolean, "Its points are green points. Its categories, if any, must be marked green.")
     }
@@ -50,9 +50,7 @@ public enum CampaignDefinition: EntryKindRule {
         guard endsAt > startsAt else { throw .invalidField("ends_at", "must be after starts_at") }
         let effect: Campaign.Effect
         switch (try body.optionalPositiveInteger(Fields.multiplier), try body.optionalPositiveInteger(Fields.bonus)) {
-        case (let n?, nil):
-            guard n >= 2 else { throw .invalidField("multiplier", "must be from 2 to \(Campaign.maximumMultiplier): a multiplier of 1 adds nothing") }
-            effect = .multiplier(n)
+        case (let n?, nil): effect = .multiplier(n)
         case (nil, let bonus?): effect = .bonus(Points(bonus))
         case (nil, nil): throw .missingField("multiplier")
         case (_?, _?): throw .invalidField("bonus_points", "give multiplier or bonus_points, not both")
