@@ -61,6 +61,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case insufficientGreenPoints(account: AccountID, green: Points, requested: Points)
     /// An earning would take a budget past its limit; `left` is what remains.
     case budgetExhausted(scope: BudgetScope, month: CalendarMonth, left: Points, requested: Points)
+    /// A field that the request may carry, but not in this case (`why` says which case).
+    case fieldNotApplicable(field: String, why: String)
     /// A late campaign credit with nothing to credit (it was credited, or the campaign does
     /// not apply): nothing is written.
     case nothingOwed

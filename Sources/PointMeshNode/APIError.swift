@@ -112,6 +112,8 @@ struct APIError: Error, Equatable {
                 self.init(status: 409, code: "reward_unavailable", message: "reward '\(reward)' can't be redeemed now (outside its window, or withdrawn)")
             case .pointsMismatch(let reward, let cost, let requested):
                 self.init(status: 400, code: "invalid_field", message: "points: reward '\(reward)' costs \(cost) points, not \(requested); leave points out to pay its cost")
+            case .fieldNotApplicable(let field, let why):
+                self.init(status: 400, code: "invalid_field", message: "\(field): \(why); nothing was written")
             case .missingBill(let reward):
                 self.init(status: 400, code: "missing_field", message: "bill_amount_fen: required to redeem the bill deduction '\(reward)'")
             case .missingOffer(let reward):

@@ -220,3 +220,42 @@ private enum CommonAnswer {
         return value
     }
 }
+
+/// Requests whose fields read well on their own but make no sense together are refused, not
+/// recorded with the odd field ignored (smaller items of "Two stores deciding at once").
+@Suite struct FieldsThatDoNotApply {
+    @Test func aPurchaseStraightIntoAFamilyPoolIsRefused() throws {
+        var ledger = MemoryLedger(origin: origin)
+        #expect(throws: LedgerError.fieldNotApplicable(field: "account_id", why: "'family:kims' is a family pool: a pool earns only through members who auto-pool, so a receipt names the customer")) {
+            try ledger.write(purchase("P1", fen: 10_000, account: AccountID(unchecked: "family:kims")), now: 1_000)
+        }
+        #expect(ledger.allEntries.isEmpty)
+    }
+
+    @Test func aBillAmountOnARewardThatIsNoBillDeductionIsRefused() throws {
+        var ledger = MemoryLedger(origin: origin)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: 1_000)
+        _ = try ledger.write(PreparedWrite(RewardDefinition.self, Reward(id: RequestID(unchecked: "tea"), name: "Tea", points: Points(20), kind: .voucher)), now: 2_000)
+        let withBill = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: alice, points: nil,
+                                                                         reward: RequestID(unchecked: "tea"), bill: Fen(5_000)))
+        #expect {
+            try ledger.write(withBill, now: 3_000)
+        } throws: { error in
+            guard case LedgerError.fieldNotApplicable(let field, _) = error else { return false }
+            return field == "bill_amount_fen"
+        }
+        let without = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q2"), account: alice, points: nil,
+                                                                        reward: RequestID(unchecked: "tea")))
+        #expect(appended(try ledger.write(without, now: 3_000)) != nil)
+    }
+
+    @Test(arguments: ["CHAIN", "Chain", "chaiN"])
+    func aBudgetScopeSpellingChainOtherwiseIsRefused(scope: String) throws {
+        #expect(BudgetScope(scope) == nil)
+        _ = try PreparedWrite.parse(BudgetDefinition.self, body: Array(#"{"points":100}"#.utf8), path: ["month": "2026-12", "scope": "chain"])
+        _ = try PreparedWrite.parse(BudgetDefinition.self, body: Array(#"{"points":100}"#.utf8), path: ["month": "2026-12", "scope": "store-7"])
+        #expect(throws: RequestError.self) {
+            try PreparedWrite.parse(BudgetDefinition.self, body: Array(#"{"points":100}"#.utf8), path: ["month": "2026-12", "scope": scope])
+        }
+    }
+}

@@ -32,10 +32,12 @@ public enum BudgetScope: Hashable, Comparable, Sendable, CustomStringConvertible
     case chain
     case store(NodeID)
 
+    /// `chain`, or a store's node id; nil for anything else, `CHAIN` or `Chain` included (a
+    /// store named so would be mistaken for the chain by whoever reads the budget).
     public init?(_ text: String) {
         if text == "chain" {
             self = .chain
-        } else if let store = try? NodeID(validating: text) {
+        } else if text.lowercased() != "chain", let store = try? NodeID(validating: text) {
             self = .store(store)
         } else {
             return nil

@@ -184,6 +184,9 @@ public enum Earn: EntryKindRule {
     /// return window. Debt is repaid from them; inside a return window, from this lot itself
     /// (the only points a refund of this receipt may cancel without making debt).
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
+        guard FamilyID.owning(pool: request.account) == nil else {
+            throw .fieldNotApplicable(field: "account_id", why: "'\(request.account)' is a family pool: a pool earns only through members who auto-pool, so a receipt names the customer")
+        }
         let earning = facts.rates.earning(amount: request.amount, lines: request.derived.sums)
         let earned = earning.total
         let month = CalendarMonth(containing: context.now)

@@ -108,6 +108,9 @@ public enum Redemption: EntryKindRule {
         guard let reward else { throw .unknownDefinition("reward", id.rawValue) }
         guard reward.isAvailable(at: instant) else { throw .rewardUnavailable(id) }
         guard reward.kind == .billDeduction else {
+            if request.bill != nil {
+                throw .fieldNotApplicable(field: "bill_amount_fen", why: "reward '\(id)' is a \(reward.kind.rawValue), not a bill deduction: it takes no bill")
+            }
             if let points = request.points, points != reward.points { throw .pointsMismatch(reward: id, cost: reward.points, requested: points) }
             return (reward.points, nil)
         }

@@ -188,7 +188,7 @@ public enum BudgetDefinition: EntryKindRule {
             throw .invalidField("month", "must be a month as YYYY-MM, such as 2026-12")
         }
         guard case .string(let scopeText)? = body.fields[budgetScope.name], let scope = BudgetScope(scopeText) else {
-            throw .invalidField("scope", "must be `chain` or a store's node id")
+            throw .invalidField("scope", "must be `chain` (in lowercase) or a store's node id")
         }
         return Request(month: parsed, scope: scope, points: Points(try body.positiveInteger(points)))
     }
