@@ -301,7 +301,9 @@ final class GossipService: Sendable {
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
         case GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
-             GossipConnectionError.refusedByPeer, GossipConnectionError.frame(.badMAC):
+             GossipConnectionError.refusedByPeer, GossipConnectionError.frame:
+            // A frame that does not read (garbage on the port, a forged or oversized one) is as
+            // much a refusal as a wrong key.
             true
         default:
             false

@@ -225,10 +225,13 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect((try member.client().getJSON("/v1/status")["peers"] as? [Any])?.isEmpty == true)
 
         for garbage: [UInt8] in [[0xde, 0xad, 0xbe, 0xef, 1, 2, 3], Array(repeating: 0xff, count: 4096), Array("GET / HTTP/1.1\r\n\r\n".utf8), [0, 0, 0, 2, 9, 9]] {
+            let before = try member.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0
             let socket = try TCPConnection.connect(to: member.gossipAddress)
             try socket.write(garbage)
             _ = try? socket.read(waitingAtMost: 2_000)
             socket.close()
+            // Each garbage connection is counted as a refusal.
+            #expect(eventually(within: 5) { try member.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0 > before }, "\(garbage.prefix(8))")
         }
         #expect(try member.client().send("GET", "/v1/status").status == 200)
         #expect(member.log.contains("closing gossip connection"))
