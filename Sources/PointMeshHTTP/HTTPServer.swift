@@ -11,7 +11,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var address: HostPort
     public var limits = ParserLimits()
     public var timeouts = ConnectionTimeouts()
-    /// Connections served at once; more are answered 503 and closed.
+    /// Connections served at once. Beyond it a new connection takes the place of the one idle
+    /// longest; when none is idle it is answered 503 and closed.
     public var maximumConnections = 512
 
     public init(address: HostPort) {
@@ -222,6 +223,13 @@ private struct EventLoop {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            // At the limit, the connection idle longest (waiting for a request, with nothing
+            // owed to it) makes room: a flood of connections that send nothing can't lock a
+            // till out. Only when every connection is busy is the new one refused.
+            if connections.count >= server.configuration.maximumConnections, !server.stopping,
+               let oldest = connections.values.filter(\.idle).min(by: { $0.deadline.deadline < $1.deadline.deadline }) {
+                close(oldest)
+            }
             guard connections.count < server.configuration.maximumConnections, !server.stopping else {
                 server.refusedConnections.add(1, ordering: .relaxed)
                 let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly").serialized(keepAlive: false)

@@ -1,6 +1,8 @@
 /// How long a connection may take. A request must arrive whole within `requestMilliseconds`
-/// of its first byte, so a client that trickles bytes (slowloris) can't hold a connection; an
-/// idle keep-alive connection is closed after `idleMilliseconds`.
+/// of its first byte, so a client that trickles bytes (slowloris) can't hold a connection; a
+/// new connection must send its first request within `requestMilliseconds` too, so one that
+/// never sends can't hold a place; an idle keep-alive connection (one that has been answered)
+/// is closed after `idleMilliseconds`.
 public struct ConnectionTimeouts: Sendable {
     public var requestMilliseconds: Int64 = 10_000
     public var idleMilliseconds: Int64 = 30_000
@@ -19,6 +21,9 @@ public struct ReadDeadline: Sendable {
     public let timeouts: ConnectionTimeouts
     private var idleSince: Int64
     private var requestStartedAt: Int64?
+    /// Whether a request was answered on the connection: until then it is not idle keep-alive,
+    /// only open.
+    private var answered = false
 
     public init(timeouts: ConnectionTimeouts, now: Int64) {
         self.timeouts = timeouts
@@ -34,11 +39,12 @@ public struct ReadDeadline: Sendable {
     public mutating func requestAnswered(now: Int64, pipelined: Bool) {
         idleSince = now
         requestStartedAt = pipelined ? now : nil
+        answered = true
     }
 
     public var deadline: Int64 {
         if let requestStartedAt { return requestStartedAt + timeouts.requestMilliseconds }
-        return idleSince + timeouts.idleMilliseconds
+        return idleSince + (answered ? timeouts.idleMilliseconds : timeouts.requestMilliseconds)
     }
 
     public func expiry(now: Int64) -> Expiry? {

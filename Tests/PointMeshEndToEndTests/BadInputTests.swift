@@ -228,16 +228,42 @@ import Testing
         #expect(try node.client().send("GET", "/v1/status").status == 200)
     }
 
-    @Test func connectionsBeyondTheLimitAreRefusedWith503() throws {
+    /// At the limit a new connection takes the place of the one idle longest; only when every
+    /// connection is in the middle of a request is it refused with 503.
+    @Test func connectionsBeyondTheLimitTakeAnIdlePlaceOrAreRefusedWith503() throws {
         let node = try NodeProcess(extraArguments: ["--max-connections", "2"])
         defer { node.stop(); node.removeFiles() }
         let first = node.client(), second = node.client()
         #expect(try first.send("GET", "/v1/status").status == 200)
         #expect(try second.send("GET", "/v1/status").status == 200)
+        #expect(try node.client().send("GET", "/v1/status").status == 200, "an idle keep-alive connection made room")
+        // Two connections each halfway through a request: neither is idle, so a third is refused.
+        let busy = try (0..<2).map { _ in
+            let connection = try TCPConnection.connect(to: node.httpAddress)
+            try connection.write(Array("POST /v1/purchases HTTP/1.1\r\nContent-Length: 50\r\n\r\n{".utf8))
+            usleep(200_000)
+            return connection
+        }
+        defer { busy.forEach { $0.close() } }
         let third = try node.client().send("GET", "/v1/status")
-        #expect(third.status == 503 && third.errorCode == "overloaded")
-        first.close()
-        #expect(eventually(within: 5) { (try? node.client().send("GET", "/v1/status"))?.status == 200 })
+        #expect(third.status == 503 && third.errorCode == "overloaded", "\(third.status) \(third.bodyText)")
+    }
+
+    /// Reproduction: 512 connections that never send a request don't lock a till out.
+    @Test func aFloodOfSilentConnectionsDoesNotLockOutATill() throws {
+        let node = try NodeProcess(extraArguments: ["--max-connections", "64", "--http-request-timeout-ms", "1000"])
+        defer { node.stop(); node.removeFiles() }
+        let silent = try (0..<512).map { _ in try TCPConnection.connect(to: node.httpAddress) }
+        defer { silent.forEach { $0.close() } }
+        usleep(100_000)
+        let till = try node.client().postJSON("/v1/purchases", #"{"receipt_id":"T1","account_id":"tina","amount_fen":1000}"#)
+        #expect(till.status == 201, "\(till.status) \(till.bodyText)")
+        // And those still open are closed at the request deadline, not held for the idle time.
+        var closed = 0
+        for connection in silent.suffix(32) {
+            if let bytes = try connection.read(waitingAtMost: 3_000), bytes.isEmpty { closed += 1 }
+        }
+        #expect(closed == 32)
     }
 }
 

@@ -138,6 +138,17 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
         #expect(deadline.expiry(now: 1_100) == .requestIncomplete)
     }
 
+    /// A connection that never sends a request is closed at the request deadline, not held
+    /// for the longer keep-alive idle time.
+    @Test func aConnectionThatNeverSendsExpiresAtTheRequestDeadline() {
+        var timeouts = ConnectionTimeouts()
+        timeouts.requestMilliseconds = 1_000
+        timeouts.idleMilliseconds = 30_000
+        let deadline = ReadDeadline(timeouts: timeouts, now: 0)
+        #expect(deadline.expiry(now: 999) == nil)
+        #expect(deadline.expiry(now: 1_000) == .idle)
+    }
+
     @Test func anIdleConnectionExpiresQuietly() {
         var timeouts = ConnectionTimeouts()
         timeouts.idleMilliseconds = 5_000
