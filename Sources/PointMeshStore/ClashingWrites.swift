@@ -41,7 +41,7 @@ extension LedgerDatabase {
 
     /// The keys under which more than one request counts: kept as they arise, so operators can
     /// list clashes and a metric can count them without grouping the whole ledger.
-    static let clashSchema = "CREATE TABLE clashes (idem_key TEXT PRIMARY KEY) WITHOUT ROWID"
+    static let clashSchema = "CREATE TABLE IF NOT EXISTS clashes (idem_key TEXT PRIMARY KEY) WITHOUT ROWID"
 
     /// Notes that different requests count under `key`.
     func recordClash(_ key: IdempotencyKey) throws {

@@ -71,11 +71,11 @@ public enum CampaignCredit: EntryKindRule {
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         let purchases = try source.countingEntries(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue))
-        guard let purchase = purchases.first(where: { $0.id == request.purchase }), let earliest = purchases.first?.id else {
+        guard let purchase = purchases.first(where: { $0.id == request.purchase }), let earliest = purchases.first?.requestHash else {
             return Facts(purchase: nil, credits: [], refunds: [], catalog: try source.catalog())
         }
         return Facts(purchase: purchase, credits: try source.linkedEntries(creditsLink(purchase.id)),
-                     refunds: try Refund.of(purchase.id, among: source.linkedEntries(Refund.link(request.receipt)), earliest: earliest),
+                     refunds: try Refund.of(purchase.requestHash, among: source.linkedEntries(Refund.link(request.receipt)), earliest: earliest),
                      catalog: try source.catalog())
     }
 
@@ -173,8 +173,8 @@ public enum LateCampaigns {
             // Rung up with the campaign known: it applied then (or owes nothing).
             guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
             let credits = try source.linkedEntries(CampaignCredit.creditsLink(purchase.id))
-            let earliest = try source.countingEntry(for: purchase.idempotencyKey)?.id ?? purchase.id
-            let refunds = Refund.of(purchase.id, among: try source.linkedEntries(Refund.link(receipt)), earliest: earliest)
+            let earliest = try source.countingEntry(for: purchase.idempotencyKey)?.requestHash ?? purchase.requestHash
+            let refunds = Refund.of(purchase.requestHash, among: try source.linkedEntries(Refund.link(receipt)), earliest: earliest)
             // An entry that does not read (a newer release's format) is skipped, not a stop.
             if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: refunds, catalog: catalog), owed > .zero {
                 writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))

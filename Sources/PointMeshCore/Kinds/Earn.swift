@@ -295,15 +295,15 @@ public enum Earn: EntryKindRule {
         public var member: AccountID?
     }
 
-    /// The purchase a refund of `receipt` decided at `node` is about, and the receipt's earliest
-    /// counting purchase. A receipt id names one purchase unless two stores' tills numbered
+    /// The purchase a refund of `receipt` decided at `node` is about, and the request hash of the
+    /// receipt's earliest counting purchase. A receipt id names one purchase unless two stores' tills numbered
     /// alike while cut off (a clash: both purchases stand); then the one rung up at `node`
     /// (a store refunds its own receipts), else the earliest. Nil when no purchase counts.
     public static func purchase(of receipt: ReceiptID, decidedAt node: NodeID,
-                                from source: some FactsSource) throws -> (purchase: LedgerEntry, earliest: EntryID)? {
+                                from source: some FactsSource) throws -> (purchase: LedgerEntry, earliest: RequestHash)? {
         let purchases = try source.countingEntries(for: IdempotencyKey(scope: scope, id: receipt.rawValue)).filter { $0.code == code }
         guard let earliest = purchases.first else { return nil }
-        return (purchases.first { $0.id.origin == node } ?? earliest, earliest.id)
+        return (purchases.first { $0.id.origin == node } ?? earliest, earliest.requestHash)
     }
 
     public static func recorded(_ entry: LedgerEntry) throws(DecodingError) -> Recorded {

@@ -17,8 +17,8 @@ public enum Refund: EntryKindRule {
     /// The purchase, what earlier refunds of it took, and its customer's state.
     public struct Facts: Sendable {
         public var purchase: Earn.Recorded?
-        /// The purchase's entry (the refund names it).
-        public var purchaseEntry: EntryID?
+        /// The purchase's request hash (the refund names it).
+        public var purchaseRequest: RequestHash?
         public var refundedSoFar: Fen
         /// Points, and green points, the earlier refunds of the receipt reversed.
         public var reversedSoFar: Points = .zero
@@ -57,7 +57,8 @@ public enum Refund: EntryKindRule {
         static let amount: UInt64 = 2
         static let reversed: UInt64 = 6
         static let greenReversed: UInt64 = 7
-        /// The purchase entry refunded (`origin:seq`): two stores' purchases may share a receipt id.
+        /// The request hash of the purchase refunded (hex): two stores' purchases may share a
+        /// receipt id (each counts), while identical copies of one purchase share the hash.
         static let purchase: UInt64 = 8
     }
 
@@ -90,27 +91,28 @@ public enum Refund: EntryKindRule {
             if green { purchase.green += points }
         }
         var refunded = Fen.zero, reversed = Points.zero, greenReversed = Points.zero
-        for refund in of(entry.id, among: try source.linkedEntries(link(request.receipt)), earliest: earliest) {
+        for refund in of(entry.requestHash, among: try source.linkedEntries(link(request.receipt)), earliest: earliest) {
             refunded = refunded + Fen(try refundedAmount(refund))
             let reader = try refund.details.reader()
             reversed += Points(try reader.number(Tag.reversed) ?? 0)
             greenReversed += Points(try reader.number(Tag.greenReversed) ?? 0)
         }
-        return Facts(purchase: purchase, purchaseEntry: entry.id, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed,
+        return Facts(purchase: purchase, purchaseRequest: entry.requestHash, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed,
                      account: try source.accountFacts(of: purchase.customer, at: context.now),
                      pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
     }
 
-    /// The purchase entry a refund entry refunds: the one it names, or (a refund written before
-    /// refunds named theirs, when a receipt id had one purchase) the receipt's earliest.
-    static func refundedPurchase(of refund: LedgerEntry) -> EntryID? {
+    /// The request hash of the purchase a refund entry refunds, if it names one (refunds before
+    /// release 0.7 don't: a receipt id then had one purchase, the receipt's earliest).
+    static func refundedPurchase(of refund: LedgerEntry) -> RequestHash? {
         guard refund.code == code, let text = try? refund.details.reader().text(Tag.purchase) else { return nil }
-        return EntryID(parsing: text)
+        return RequestHash(hex: text)
     }
 
-    /// The refunds among `linked` (entries linked to a receipt) that refund `purchase`;
-    /// `earliest` is the receipt's earliest counting purchase, which unnamed refunds refund.
-    static func of(_ purchase: EntryID, among linked: [LedgerEntry], earliest: EntryID) -> [LedgerEntry] {
+    /// The refunds among `linked` (entries linked to a receipt) that refund the purchase with
+    /// request hash `purchase`; `earliest` is the receipt's earliest counting purchase's, which
+    /// refunds that name none refund.
+    static func of(_ purchase: RequestHash, among linked: [LedgerEntry], earliest: RequestHash) -> [LedgerEntry] {
         linked.filter { $0.code == code && (refundedPurchase(of: $0) ?? earliest) == purchase }
     }
 
@@ -147,7 +149,7 @@ public enum Refund: EntryKindRule {
         var moves = moves(customer: purchase.customer, taken: taken - greenTaken, debt: reversal - taken, store: context.node)
         var details = details(receipt: request.receipt, amount: request.amount, reversed: reversal,
                               balanceAfter: summary.spendableAfterDebit(taken, pendingFromSource: facts.pendingFromReceipt),
-                              preferring: Earn.lotSource(request.receipt), purchase: facts.purchaseEntry)
+                              preferring: Earn.lotSource(request.receipt), purchase: facts.purchaseRequest)
         if let member = purchase.member {
             // An auto-pooled receipt's refund takes from the pool, recorded as the member's too.
             var writer = DetailsWriter()
@@ -179,7 +181,7 @@ public enum Refund: EntryKindRule {
 
     /// `preferring` is absent from refunds upgraded from release 0.2, which took soonest-first.
     public static func details(receipt: ReceiptID, amount: Fen, reversed: Points, balanceAfter: Points, preferring: String? = nil,
-                               purchase: EntryID? = nil) -> EntryDetails {
+                               purchase: RequestHash? = nil) -> EntryDetails {
         var writer = DetailsWriter()
         EntryLinks.add(link(receipt), to: &writer)
         if let preferring { LotEvents.addPreferring(preferring, to: &writer) }
@@ -187,7 +189,7 @@ public enum Refund: EntryKindRule {
         writer.number(Tag.amount, amount.value)
         writer.number(Tag.reversed, reversed.value)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
-        if let purchase { writer.text(Tag.purchase, purchase.description) }
+        if let purchase { writer.text(Tag.purchase, purchase.hex) }
         return writer.details
     }
 
