@@ -8,6 +8,9 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     /// (several where different requests clashed on one id).
     private var counting: [IdempotencyKey: [LedgerEntry]] = [:]
     public private(set) var duplicates: Set<EntryID> = []
+    /// Counting entries the converged history voids (refunds past their purchase,
+    /// `RefundCondition`): their moves are out of the counters.
+    public private(set) var voids: Set<EntryID> = []
     /// Per balance, per origin: the same CRDT-style counters the store keeps (none for a
     /// customer's points, which are its lots).
     public private(set) var balances: [BalanceKey: [NodeID: Balance]] = [:]
@@ -140,11 +143,32 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
             duplicates.insert(loser.id)
             count(entry, sign: 1)
         }
+        if let receipt = RefundCondition.receipt(affectedBy: entry) { reconcileRefunds(of: receipt) }
+    }
+
+    /// Takes the moves of refunds of `receipt` that became void out of the counters, and puts
+    /// back those that stand again (`LedgerDatabase.reconcileRefunds` does the same on disk).
+    private mutating func reconcileRefunds(of receipt: ReceiptID) {
+        guard let (refunds, void) = try? RefundCondition.void(of: receipt, in: self) else { return }
+        for refund in refunds where voids.contains(refund.id) != void.contains(refund.id) {
+            if void.contains(refund.id) { voids.insert(refund.id) } else { voids.remove(refund.id) }
+            countMoves(refund, sign: void.contains(refund.id) ? -1 : 1)
+        }
+    }
+
+    private mutating func countMoves(_ entry: LedgerEntry, sign: Int64) {
+        for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
+            balances[key, default: [:]][entry.id.origin, default: Balance()] += delta.scaled(by: sign)
+        }
     }
 
     private mutating func count(_ entry: LedgerEntry, sign: Int64) {
-        for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
-            balances[key, default: [:]][entry.id.origin, default: Balance()] += delta.scaled(by: sign)
+        // A void entry's moves are out of the counters already; one that stops counting is no
+        // longer void.
+        if voids.contains(entry.id) {
+            if sign < 0 { voids.remove(entry.id) }
+        } else {
+            countMoves(entry, sign: sign)
         }
         for link in EntryLinks.of(entry.details) {
             if sign > 0 { links[link, default: []].insert(entry.id) } else { links[link]?.remove(entry.id) }

@@ -215,7 +215,7 @@ struct LedgerAPI: Sendable {
             let page = try database.entries(of: account, before: cursor, limit: limit + 1)
             let newest = cursor?.timestamp.wallMilliseconds ?? .max
             let oldest = page.count > limit ? page[limit - 1].entry.timestamp.wallMilliseconds + 1 : .min
-            let voids = Set(try page.filter { try !FamilyCondition.stands($0.entry, in: database) }.map(\.entry.id))
+            let voids = Set(try page.filter { try !EntryCondition.stands($0.entry, in: database) }.map(\.entry.id))
             return (page, try database.expiredLots(of: account, at: now, within: oldest...newest), voids)
         }
         let shown = Array(page.prefix(limit))

@@ -7,8 +7,8 @@ enum ResponseBodies {
     /// One history line: what every entry has (id, kind, time, its moves, and what it did to
     /// the account looked at), then its kind's own fields. An entry of a kind this release does
     /// not know shows its moves and code; its kind's fields appear once the node is upgraded.
-    /// `void`: a transfer the converged family membership contradicts (`FamilyCondition`): it
-    /// shows, with no effect on the balance.
+    /// `void`: a transfer the converged family membership contradicts (`FamilyCondition`), or a
+    /// refund past its purchase (`RefundCondition`): it shows, with no effect on the balance.
     static func entry(_ entry: LedgerEntry, duplicate: Bool, void: Bool = false, for account: AccountID) -> JSONValue {
         let change = MoveEffects.change(of: duplicate || void ? [] : entry.moves, for: LedgerAccount(account))
         var fields: [String: JSONValue] = [
@@ -22,7 +22,9 @@ enum ResponseBodies {
         if let caller = EntryAudit.caller(of: entry) { fields["made_by"] = .string(caller) }
         if void {
             fields["void"] = .bool(true)
-            fields["void_reason"] = .string("the accounts were not in one family at this instant in the converged history: no points moved")
+            fields["void_reason"] = .string(entry.code == Refund.code
+                ? "refunds of the purchase before this one in the converged history had refunded all of it: no points reversed"
+                : "the accounts were not in one family at this instant in the converged history: no points moved")
         }
         if let kind = EntryKinds.kind(code: entry.code), let own = try? kind.historyFields(entry) {
             fields.merge(own) { kept, _ in kept }

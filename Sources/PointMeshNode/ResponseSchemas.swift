@@ -114,6 +114,8 @@ enum ResponseSchemas {
         FieldSpec("duplicate", .boolean, "True for a losing copy of a write made at two nodes: it counts for nothing."),
         FieldSpec("moves", .array(of: move, maximumCount: 1_000), "Every move of the entry."),
         .optional("made_by", .text, "The name of the token that made the write (on a node with --tokens-file)."),
+        .optional("void", .boolean, "True for an entry the converged history voids: a transfer between customers who were not in one family at its instant, or a refund past what its purchase had left; it moves no points."),
+        .optional("void_reason", .text, "Why it is void."),
         .optional("points", .integer, "The kind's amount: earned, reversed or spent."),
         .optional("receipt_id", .id, "Earn and refund: the receipt."),
         .optional("refund_id", .id, "Refund: its id."),

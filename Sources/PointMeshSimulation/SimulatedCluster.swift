@@ -31,11 +31,14 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
     func duplicateIDs() throws -> Set<EntryID>
+    /// The counting entries the converged history voids (`RefundCondition`).
+    func voidIDs() throws -> Set<EntryID>
 }
 
 extension MemoryLedger: SimulatedLedger {
     public func allEntries() -> [LedgerEntry] { allEntries }
     public func duplicateIDs() -> Set<EntryID> { duplicates }
+    public func voidIDs() -> Set<EntryID> { voids }
 }
 
 /// N protocol cores over a simulated network and clock: the same `GossipSession` and

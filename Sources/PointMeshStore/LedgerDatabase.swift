@@ -76,6 +76,12 @@ public final class LedgerDatabase: FactsSource {
         try count(entry, sign: 1)
         var stale: Set<AccountID> = []
         try updateLots(for: entry, accounts: accounts, isLocal: true, stale: &stale)
+        // A refund decided here stands (the rules counted only standing refunds); checked all the same.
+        if entry.code == Refund.code, let receipt = RefundCondition.receipt(affectedBy: entry) {
+            try reconcileRefunds(of: [receipt], stale: &stale)
+            var cache = LotEventCache()
+            for account in stale.sorted() { try rebuildLots(of: account, cache: &cache) }
+        }
     }
 
     /// Stores entries received from a peer, each already admitted (the next of its origin), in
@@ -93,7 +99,10 @@ public final class LedgerDatabase: FactsSource {
     func applyReceived(_ entries: [LedgerEntry], chains: inout [NodeID: OriginChain]) throws {
         var deltas: [CounterKey: Balance] = [:]
         var stale: Set<AccountID> = []
+        /// Receipts whose refunds' standing the batch may change (`RefundCondition`).
+        var refunded: Set<ReceiptID> = []
         for entry in entries {
+            if let receipt = RefundCondition.receipt(affectedBy: entry) { refunded.insert(receipt) }
             // A late campaign credit counts only while its earning entry does.
             if let purchase = CampaignCredit.countsWith(entry), try isDuplicate(purchase) {
                 try insert(entry, duplicate: true, chains: &chains)
@@ -117,7 +126,8 @@ public final class LedgerDatabase: FactsSource {
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
                 if loser.code == ExpiryPolicyKind.code { cachedPolicies = nil }
                 if Self.catalogCodes.contains(loser.code) { cachedCatalog = nil }
-                Self.add(loser, sign: -1, to: &deltas)
+                // A void loser's moves were not counted: nothing to take back.
+                if try isVoid(loser.id) { try forgetVoid(loser.id) } else { Self.add(loser, sign: -1, to: &deltas) }
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
                 // Which entry's lots exist changed under entries already folded: fold again.
@@ -137,6 +147,7 @@ public final class LedgerDatabase: FactsSource {
             }
         }
         for (key, delta) in deltas where !delta.isZero { try addToBalance(key.balance, origin: key.origin, delta) }
+        try reconcileRefunds(of: refunded, stale: &stale)
         var cache = LotEventCache()
         for account in stale.sorted() { try rebuildLots(of: account, cache: &cache) }
     }

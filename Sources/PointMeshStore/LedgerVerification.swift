@@ -40,10 +40,16 @@ extension LedgerDatabase {
                 }
                 guard !duplicate else { continue }
                 let entry = try EntryCoding.decode(body)
-                // A transfer the converged membership contradicts moves no customer's points.
-                let stands = try FamilyCondition.stands(entry, in: self)
+                // A transfer the converged membership contradicts moves no customer's points; a
+                // refund past its purchase moves nothing at all.
+                let refundStands = try RefundCondition.stands(entry, in: self)
+                let stands = try refundStands && FamilyCondition.stands(entry, in: self)
+                if try isVoid(entry.id) == refundStands {
+                    problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(refundStands ? "void" : "standing"), but the refunds of its purchase say otherwise"))
+                }
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {
                     if MoveEffects.isCounted(key) {
+                        guard refundStands else { continue }
                         recomputed[Self.counterName(key, origin), default: Balance()] += delta
                     } else if let customer = key.account.customer, stands {
                         customerPoints[customer, default: .zero] += delta.posted

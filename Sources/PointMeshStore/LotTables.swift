@@ -324,12 +324,13 @@ extension LedgerDatabase {
         return book
     }
 
-    /// What `entry` does to the lots of `accounts`: nothing if its family condition does not
-    /// hold on the entries held now (`FamilyCondition`; a membership entry that arrives later
-    /// makes the parties stale, `conditionalParties`).
+    /// What `entry` does to the lots of `accounts`: nothing if its family or refund condition
+    /// does not hold on the entries held now (`EntryCondition`; a membership entry that arrives
+    /// later makes the parties stale, `conditionalParties`, and a refund whose standing changes
+    /// makes its accounts stale, `reconcileRefunds`).
     private func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
         do {
-            return try LotEvents.of(entry, accounts: accounts, stands: try FamilyCondition.stands(entry, in: self))
+            return try LotEvents.of(entry, accounts: accounts, stands: try EntryCondition.stands(entry, in: self))
         } catch let error as DecodingError {
             throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
         }

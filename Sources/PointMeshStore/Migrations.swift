@@ -86,6 +86,9 @@ enum Migrations {
         // 8: different requests under one id both count (release 0.7): entries kept as
         // duplicates of a different request count again (`countClashingWrites`).
         .rewrite(LedgerDatabase.countClashingWrites),
+        // 9: refunds past their purchase on the converged history are void (release 0.7,
+        // `RefundCondition`): the table of void entries, and those a 0.6 node counted voided.
+        .rewrite(LedgerDatabase.voidRefundsPastTheirPurchase),
     ]
 
     /// The tables of the one ledger model (migration 3).

@@ -40,7 +40,7 @@ enum HistoryCommand: Command {
                     entry["kind"] as? String == "family-join" ? (entry["family_id"] as? String).map { "joined \($0)" } : nil,
                     entry["kind"] as? String == "family-leave" ? (entry["family_id"] as? String).map { "left \($0)" } : nil,
                     (entry["evidence_ref"] as? String).map { "\(entry["reason"] as? String ?? ""), evidence \($0), by \(entry["operator"] as? String ?? "?")" },
-                    entry["void"] as? Bool == true ? "void: not one family at that instant, no points moved" : nil,
+                    entry["void"] as? Bool == true ? "void: \(entry["void_reason"] as? String ?? "no points moved")" : nil,
                     entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
                     (entry["made_by"] as? String).map { "by \($0)" },
                 ].compactMap { $0 }.joined(separator: ", ")

@@ -125,4 +125,6 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func duplicateIDs() throws -> Set<EntryID> {
         Set(try allEntries().filter { try database.isDuplicate($0.id) }.map(\.id))
     }
+
+    func voidIDs() throws -> Set<EntryID> { try database.voidEntries() }
 }

@@ -71,12 +71,11 @@ public enum CampaignCredit: EntryKindRule {
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         let purchases = try source.countingEntries(for: IdempotencyKey(scope: Earn.scope, id: request.receipt.rawValue))
-        guard let purchase = purchases.first(where: { $0.id == request.purchase }), let earliest = purchases.first?.requestHash else {
+        guard let purchase = purchases.first(where: { $0.id == request.purchase }) else {
             return Facts(purchase: nil, credits: [], refunds: [], catalog: try source.catalog())
         }
         return Facts(purchase: purchase, credits: try source.linkedEntries(creditsLink(purchase.id)),
-                     refunds: try Refund.of(purchase.requestHash, among: source.linkedEntries(Refund.link(request.receipt)), earliest: earliest),
-                     catalog: try source.catalog())
+                     refunds: try RefundCondition.standing(of: purchase, from: source), catalog: try source.catalog())
     }
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
@@ -140,6 +139,12 @@ public enum CampaignCredit: EntryKindRule {
     }
 
     /// The points a credit gave, and whether they are green.
+    /// The receipt a credit names.
+    static func receipt(of credit: LedgerEntry) -> ReceiptID? {
+        guard credit.code == code, let text = try? credit.details.reader().text(Tag.receipt) else { return nil }
+        return try? ReceiptID(validating: text)
+    }
+
     public static func credited(_ entry: LedgerEntry) throws(DecodingError) -> (points: Points, green: Bool) {
         (Points(try entry.details.reader().number(Tag.points) ?? 0), try LotEvents.terms(of: entry).first?.green ?? false)
     }
@@ -173,8 +178,7 @@ public enum LateCampaigns {
             // Rung up with the campaign known: it applied then (or owes nothing).
             guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { continue }
             let credits = try source.linkedEntries(CampaignCredit.creditsLink(purchase.id))
-            let earliest = try source.countingEntry(for: purchase.idempotencyKey)?.requestHash ?? purchase.requestHash
-            let refunds = Refund.of(purchase.requestHash, among: try source.linkedEntries(Refund.link(receipt)), earliest: earliest)
+            let refunds = try RefundCondition.standing(of: purchase, from: source)
             // An entry that does not read (a newer release's format) is skipped, not a stop.
             if let owed = try? CampaignCredit.owed(campaign, purchase: purchase, credits: credits, refunds: refunds, catalog: catalog), owed > .zero {
                 writes.append(PreparedWrite(CampaignCredit.self, CampaignCredit.Request(campaign: campaign.id, receipt: receipt, purchase: purchase.id)))

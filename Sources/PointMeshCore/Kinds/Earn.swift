@@ -295,15 +295,13 @@ public enum Earn: EntryKindRule {
         public var member: AccountID?
     }
 
-    /// The purchase a refund of `receipt` decided at `node` is about, and the request hash of the
-    /// receipt's earliest counting purchase. A receipt id names one purchase unless two stores' tills numbered
-    /// alike while cut off (a clash: both purchases stand); then the one rung up at `node`
-    /// (a store refunds its own receipts), else the earliest. Nil when no purchase counts.
-    public static func purchase(of receipt: ReceiptID, decidedAt node: NodeID,
-                                from source: some FactsSource) throws -> (purchase: LedgerEntry, earliest: RequestHash)? {
+    /// The purchase a refund of `receipt` decided at `node` is about. A receipt id names one
+    /// purchase unless two stores' tills numbered alike while cut off (a clash: both purchases
+    /// stand); then the one rung up at `node` (a store refunds its own receipts), else the
+    /// earliest. Nil when no purchase counts.
+    public static func purchase(of receipt: ReceiptID, decidedAt node: NodeID, from source: some FactsSource) throws -> LedgerEntry? {
         let purchases = try source.countingEntries(for: IdempotencyKey(scope: scope, id: receipt.rawValue)).filter { $0.code == code }
-        guard let earliest = purchases.first else { return nil }
-        return (purchases.first { $0.id.origin == node } ?? earliest, earliest.requestHash)
+        return purchases.first { $0.id.origin == node } ?? purchases.first
     }
 
     public static func recorded(_ entry: LedgerEntry) throws(DecodingError) -> Recorded {

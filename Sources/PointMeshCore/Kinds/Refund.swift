@@ -80,7 +80,7 @@ public enum Refund: EntryKindRule {
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        guard let (entry, earliest) = try Earn.purchase(of: request.receipt, decidedAt: context.node, from: source) else {
+        guard let entry = try Earn.purchase(of: request.receipt, decidedAt: context.node, from: source) else {
             return Facts(purchase: nil, refundedSoFar: .zero, account: .empty, pendingFromReceipt: .zero)
         }
         var purchase = try Earn.recorded(entry)
@@ -91,7 +91,7 @@ public enum Refund: EntryKindRule {
             if green { purchase.green += points }
         }
         var refunded = Fen.zero, reversed = Points.zero, greenReversed = Points.zero
-        for refund in of(entry.requestHash, among: try source.linkedEntries(link(request.receipt)), earliest: earliest) {
+        for refund in try RefundCondition.standing(of: entry, from: source) {
             refunded = refunded + Fen(try refundedAmount(refund))
             let reader = try refund.details.reader()
             reversed += Points(try reader.number(Tag.reversed) ?? 0)
@@ -102,18 +102,25 @@ public enum Refund: EntryKindRule {
                      pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
     }
 
-    /// The request hash of the purchase a refund entry refunds, if it names one (refunds before
-    /// release 0.7 don't: a receipt id then had one purchase, the receipt's earliest).
-    static func refundedPurchase(of refund: LedgerEntry) -> RequestHash? {
-        guard refund.code == code, let text = try? refund.details.reader().text(Tag.purchase) else { return nil }
-        return RequestHash(hex: text)
+    /// The points a refund entry reversed (0 for an entry of another kind).
+    static func reversed(_ refund: LedgerEntry) -> Points {
+        guard refund.code == code else { return .zero }
+        return Points(((try? refund.details.reader().number(Tag.reversed)) ?? 0) ?? 0)
     }
 
-    /// The refunds among `linked` (entries linked to a receipt) that refund the purchase with
-    /// request hash `purchase`; `earliest` is the receipt's earliest counting purchase's, which
-    /// refunds that name none refund.
-    static func of(_ purchase: RequestHash, among linked: [LedgerEntry], earliest: RequestHash) -> [LedgerEntry] {
-        linked.filter { $0.code == code && (refundedPurchase(of: $0) ?? earliest) == purchase }
+    /// The receipt a refund entry names.
+    static func receipt(of refund: LedgerEntry) -> ReceiptID? {
+        guard refund.code == code, let text = try? refund.details.reader().text(Tag.receipt) else { return nil }
+        return try? ReceiptID(validating: text)
+    }
+
+    /// Whether refund entry `refund` refunds `purchase` (an earning under its receipt id): it
+    /// names the purchase's request hash, or, written before refunds named theirs (release 0.6),
+    /// it takes from the account the purchase credited.
+    static func refunds(_ refund: LedgerEntry, purchase: LedgerEntry) -> Bool {
+        guard refund.code == code else { return false }
+        if let text = try? refund.details.reader().text(Tag.purchase) { return RequestHash(hex: text) == purchase.requestHash }
+        return refund.moves.first?.debit == purchase.moves.first?.credit
     }
 
     /// Points a receipt has had reversed once `refunded` of its `amount` has been refunded.
