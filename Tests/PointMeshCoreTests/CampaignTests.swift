@@ -418,3 +418,44 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(CalendarMonth(containing: 1_709_164_800_000).description == "2024-02", "29 Feb 2024 00:00 UTC")
     }
 }
+
+/// Every credit repays debt first, as an earning does (reproduction 8 of "Two stores deciding
+/// at once": a campaign credit left the debt standing beside spendable points).
+@Suite struct CreditsRepayDebtFirst {
+    private let amy = AccountID(unchecked: "amy")
+
+    /// amy earns 100 points, spends them, and R1 is refunded in full: she owes 100.
+    private func indebted() throws -> MemoryLedger {
+        var ledger = MemoryLedger(origin: store1)
+        _ = try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: amy, amount: Fen(10_000))), now: 1_000)
+        _ = try ledger.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: amy, points: Points(100))), now: 2_000)
+        _ = try ledger.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F1"), receipt: ReceiptID(unchecked: "R1"), amount: Fen(10_000))), now: 3_000)
+        #expect(ledger.accountState(of: amy, at: 3_000) == AccountState(balance: .zero, debt: Points(100)))
+        return ledger
+    }
+
+    @Test func aCompensationGrantRepaysDebtFirst() throws {
+        var ledger = try indebted()
+        var grant = Compensation.Request(batch: RequestID(unchecked: "B1"), part: nil, action: .grant, reason: "outage", reference: "INC-1",
+                                         accounts: [amy])
+        grant.points = Points(30)
+        _ = try ledger.write(PreparedWrite(Compensation.self, grant), now: 4_000)
+        #expect(ledger.accountState(of: amy, at: 4_000) == AccountState(balance: .zero, debt: Points(70)))
+        grant.batch = RequestID(unchecked: "B2")
+        grant.points = Points(100)
+        _ = try ledger.write(PreparedWrite(Compensation.self, grant), now: 5_000)
+        #expect(ledger.accountState(of: amy, at: 5_000) == AccountState(balance: Points(30), debt: .zero))
+    }
+
+    @Test func aLateCampaignCreditRepaysDebtFirst() throws {
+        var ledger = try indebted()
+        // R2 earns 50, repaying half the debt; then a double-points campaign owes R2 50 more.
+        _ = try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: amy, amount: Fen(5_000))), now: 4_000)
+        #expect(ledger.accountState(of: amy, at: 4_000) == AccountState(balance: .zero, debt: Points(50)))
+        _ = try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("double", .multiplier(2))), now: 5_000)
+        let owed = try LateCampaigns.owed(by: store1, from: ledger)
+        #expect(owed.count == 1, "R2 is owed; R1 was refunded in full")
+        for write in owed { _ = try ledger.write(write, now: 6_000) }
+        #expect(ledger.accountState(of: amy, at: 6_000) == AccountState(balance: .zero, debt: .zero))
+    }
+}

@@ -340,7 +340,8 @@ private func checkCampaigns(seed: UInt64, node: NodeID, ledger: some SimulatedLe
                 #expect(creditedCampaigns.insert(campaign).inserted, "seed \(seed): \(node): \(campaign) credited receipt \(receipt) twice")
                 applied.insert(campaign)
             }
-            points += credit.moves.reduce(Points.zero) { $0 + $1.amount }
+            // The credit's own move (those after it repay debt).
+            points += credit.moves.first?.amount ?? .zero
         }
         let campaigns = catalog.campaigns.values.filter { applied.contains($0.id) || $0.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) }
         var allowed: Int64 = 0, bonuses = Points.zero
@@ -421,7 +422,7 @@ private func modelVoidRefunds(_ counting: [LedgerEntry]) -> Set<EntryID> {
         guard let refunds = refundsOf[purchase.id], let recorded = try? Earn.recorded(purchase) else { continue }
         let amount = recorded.amount.value
         let earned = recorded.earned.value + counting.filter { CampaignCredit.countsWith($0) == purchase.id }.reduce(0) { total, credit in
-            total + credit.moves.reduce(0) { $0 + $1.amount.value }
+            total + (credit.moves.first?.amount.value ?? 0)
         }
         var refunded: Int64 = 0, reversed: Int64 = 0
         let ordered = refunds.sorted {
@@ -446,7 +447,7 @@ private func checkRefunds(seed: UInt64, node: NodeID, counting: [LedgerEntry]) t
     for purchase in counting where purchase.code == Earn.code {
         let recorded = try Earn.recorded(purchase)
         let credits = counting.filter { CampaignCredit.countsWith($0) == purchase.id }.reduce(Points.zero) { total, credit in
-            total + credit.moves.reduce(Points.zero) { $0 + $1.amount }
+            total + (credit.moves.first?.amount ?? .zero)
         }
         let refunds = counting.filter { refund in
             guard refund.code == Refund.code, let fields = try? Refund.historyFields(refund), fields["receipt_id"] == .string(recorded.receipt.rawValue)

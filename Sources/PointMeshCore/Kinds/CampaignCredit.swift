@@ -67,6 +67,8 @@ public enum CampaignCredit: EntryKindRule {
         public var credits: [LedgerEntry]
         public var refunds: [LedgerEntry]
         public var catalog: Catalog
+        /// What the account the purchase credited owes: the credit repays it first.
+        public var debt: Points = .zero
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
@@ -74,8 +76,10 @@ public enum CampaignCredit: EntryKindRule {
         guard let purchase = purchases.first(where: { $0.id == request.purchase }) else {
             return Facts(purchase: nil, credits: [], refunds: [], catalog: try source.catalog())
         }
+        let credited = purchase.moves.first?.credit
         return Facts(purchase: purchase, credits: try source.linkedEntries(creditsLink(purchase.id)),
-                     refunds: try RefundCondition.standing(of: purchase, from: source), catalog: try source.catalog())
+                     refunds: try RefundCondition.standing(of: purchase, from: source), catalog: try source.catalog(),
+                     debt: try credited.map { try source.balance(BalanceKey($0, .debt)).posted } ?? .zero)
     }
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
@@ -123,9 +127,14 @@ public enum CampaignCredit: EntryKindRule {
         writer.text(Tag.purchase, purchase.id.description)
         // An auto-pooled earning's credit goes to the pool, recorded as the member's too.
         if let member = recorded.member { LotEvents.addSubject(member, to: &writer) }
-        let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: LedgerAccount(recorded.customer),
-                        amount: points)
-        return KindDecision(moves: [move], details: writer.details)
+        let credited = LedgerAccount(recorded.customer)
+        let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: credited, amount: points)
+        let repayment = DebtRepayment.moves(of: credited, credited: points, debt: facts.debt, store: context.node)
+        // Inside a return window the credit's lot is pending: the repayment takes it first.
+        if !repayment.isEmpty, terms.maturesAt > context.now {
+            LotEvents.addPreferring(IdempotencyKey(scope: scope, id: idempotencyID(request)).description, to: &writer)
+        }
+        return KindDecision(moves: [move] + repayment, details: writer.details)
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {

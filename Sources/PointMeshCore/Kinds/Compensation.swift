@@ -34,10 +34,11 @@ public enum Compensation: EntryKindRule {
         }
     }
 
-    /// What the decision needs: every listed account's lots (nil for one never seen), or the
-    /// accounts holding lots in the range, and the expiry policies for granted lots.
+    /// What the decision needs: every listed account's lots (nil for one never seen) and, for a
+    /// grant, its debt (repaid first), or the accounts holding lots in the range, and the expiry
+    /// policies for granted lots.
     public struct Facts: Sendable {
-        public var accounts: [(id: AccountID, book: LotBook?)]
+        public var accounts: [(id: AccountID, book: LotBook?, debt: Points)]
         public var resolvedMoreThanLimit: Int?
         public var policies: ExpiryPolicies
     }
@@ -136,12 +137,14 @@ public enum Compensation: EntryKindRule {
             listed = try source.accounts(withLotsExpiring: expiring, limit: maximumAccounts + 1)
             if listed.count > maximumAccounts { more = listed.count }
         }
-        var accounts: [(id: AccountID, book: LotBook?)] = []
+        var accounts: [(id: AccountID, book: LotBook?, debt: Points)] = []
         if more == nil {
             for account in listed {
-                // A grant needs only to know the account; an extension counts its lots in range.
+                // A grant needs only to know the account and its debt (repaid first); an
+                // extension counts its lots in range.
                 let known = try source.isKnown(account)
-                accounts.append((account, !known ? nil : request.action == .grant ? LotBook() : try source.lotBook(of: account)))
+                let debt = request.action == .grant && known ? try source.balance(BalanceKey(LedgerAccount(account), .debt)).posted : .zero
+                accounts.append((account, !known ? nil : request.action == .grant ? LotBook() : try source.lotBook(of: account), debt))
             }
         }
         return Facts(accounts: accounts, resolvedMoreThanLimit: more, policies: try source.expiryPolicies())
@@ -172,6 +175,7 @@ public enum Compensation: EntryKindRule {
                 LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: context.now, expiresAt: policy.rule.expiry(earnedAt: context.now),
                                               policy: policy.id), to: &writer)
                 moves.append(Move(debit: .compensated, credit: LedgerAccount(account.id), amount: granted))
+                moves += DebtRepayment.moves(of: LedgerAccount(account.id), credited: granted, debt: account.debt, store: context.node)
                 affected += 1
                 points += granted
             }

@@ -211,8 +211,7 @@ public enum Earn: EntryKindRule {
             moves.append(Move(debit: issuer, credit: credited, amount: earning.green))
         }
         if repaid > .zero {
-            moves.append(Move(debit: credited, credit: .clawedBack(by: context.node), amount: repaid))
-            moves.append(Move(debit: credited, credit: .debtOwed, amount: repaid, asset: .debt))
+            moves += DebtRepayment.moves(of: credited, credited: repaid, debt: repaid, store: context.node)
             if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
         }
         writeCommon(receipt: request.receipt, amount: request.amount, items: request.derived.fields, to: &writer)
@@ -239,12 +238,8 @@ public enum Earn: EntryKindRule {
     /// The moves of an earning (also used to upgrade entries of the previous release).
     public static func moves(customer: AccountID, earned: Points, repaid: Points, store: NodeID) -> [Move] {
         let customer = LedgerAccount(customer)
-        var moves = [Move(debit: .issued(by: store), credit: customer, amount: earned)]
-        if repaid > .zero {
-            moves.append(Move(debit: customer, credit: .clawedBack(by: store), amount: repaid))
-            moves.append(Move(debit: customer, credit: .debtOwed, amount: repaid, asset: .debt))
-        }
-        return moves
+        return [Move(debit: .issued(by: store), credit: customer, amount: earned)]
+            + DebtRepayment.moves(of: customer, credited: repaid, debt: repaid, store: store)
     }
 
     public static func details(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], balanceAfter: Points,
