@@ -132,6 +132,17 @@ final class GossipService: Sendable {
         }
     }
 
+    /// Whether this node knows it has been retired: it then refuses writes (503 `node_retired`).
+    var isRetired: Bool { membership.withLock { $0.isRetired($0.local) } }
+
+    /// When this node last exchanged gossip with `id`, if `id` is a peer it holds alive.
+    func aliveContact(of id: NodeID) -> Int64? {
+        membership.withLock { membership in
+            guard let peer = membership.peers[id], peer.state == .alive else { return nil }
+            return peer.lastContact
+        }
+    }
+
     /// Whether `id` is, or ever was, a member this node knows of (retired ones included).
     func knows(_ id: NodeID) -> Bool {
         membership.withLock { $0.peers[id] != nil || $0.retired[id] != nil || $0.local == id }
@@ -326,12 +337,17 @@ final class GossipService: Sendable {
             throw GossipConnectionError.unexpected(other.name)
         }
         if peer == local { throw GossipConnectionError.refused("the peer has this node's own id \(local)") }
-        if membership.withLock({ $0.isRetired(peer) }) {
-            try? connection.send(.refused(reason: "node \(peer) has been retired from this cluster"))
-            throw GossipConnectionError.refused("node \(peer) has been retired")
-        }
+        // A retired node is no member (never dialled, never in a peer list), but a session it
+        // opens goes ahead: it hands over the entries it acknowledged before it knew, and learns
+        // from this node's members that it is retired.
+        let retired = membership.withLock { $0.isRetired(peer) }
+        if retired, initiator { throw GossipConnectionError.refused("node \(peer) has been retired") }
         if !initiator { try connection.send(.identify(node: local, address: advertised)) }
-        membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: Self.now()) }
+        if retired {
+            log.info("node \(peer) is retired: taking the entries it holds, and telling it so", ["peer": peer.rawValue])
+        } else {
+            membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: Self.now()) }
+        }
         return peer
     }
 
@@ -357,7 +373,16 @@ final class GossipService: Sendable {
                 throw GossipConnectionError.session(error)
             }
             // Only `state` messages change members; an entries batch leaves the digest alone.
-            if view.digest != known { membership.withLock { $0.merge(view.records, now: Self.now()) } }
+            if view.digest != known {
+                let learnedRetired = membership.withLock { membership in
+                    let before = membership.isRetired(membership.local)
+                    membership.merge(view.records, now: Self.now())
+                    return !before && membership.isRetired(membership.local)
+                }
+                if learnedRetired {
+                    log.warning("this node has been retired from the cluster: it refuses writes from now on (503 node_retired) and hands what it holds to its peers")
+                }
+            }
             progress.known = session.entriesKnown
             for reply in replies { try connection.send(reply) }
             while let next = try sessionNext(&session, replica) { try connection.send(next) }

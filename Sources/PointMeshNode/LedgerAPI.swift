@@ -33,6 +33,10 @@ struct LedgerAPI: Sendable {
                     respond(response)
                 }
                 switch authorizer.caller(of: request, for: kind.access) {
+                case .success where gossip.isRetired:
+                    // Its peers would never take what it wrote from now on.
+                    timed(APIError(status: 503, code: "node_retired",
+                                   message: "this node has been retired from the cluster; send writes to another node").response)
                 case .success(let caller) where kind.hasOwnHandler: membership(request, parameters, kind: kind, caller: caller, respond: timed)
                 case .success(let caller): write(request, parameters, kind: kind, caller: caller, respond: timed)
                 case .failure(let refusal): timed(refused(refusal))
@@ -273,6 +277,11 @@ struct LedgerAPI: Sendable {
         guard force || gossip.knows(node) else {
             throw APIError(status: 404, code: "unknown_node",
                            message: "this node has never heard of node \(node); check the id against GET /v1/status, or send \"force\": true to retire it anyway")
+        }
+        // A node still taking writes would acknowledge some that its peers then refuse to hear.
+        if !force, let contact = gossip.aliveContact(of: node) {
+            throw APIError(status: 409, code: "node_alive",
+                           message: "node \(node) exchanged gossip with this node \(max(0, NodeClock().now() - contact) / 1_000) s ago: it is alive and taking writes; stop it first, then retire it, or send \"force\": true (it then refuses writes once it hears, and hands over what it holds)")
         }
         gossip.retire(node)
         return ResponseBodies.encode(["retired": node.rawValue])

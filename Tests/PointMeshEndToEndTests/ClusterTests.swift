@@ -247,6 +247,40 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(seedError?.contains("authentication failed") == true, "\(seeds)")
     }
 
+    /// Reproduction 3 of "Two stores deciding at once": a node retired while alive. Retiring it
+    /// is refused unless forced; forced, it learns it is retired, refuses writes with 503
+    /// `node_retired`, and what it acknowledged before it knew reaches its peers.
+    @Test func aLiveNodeIsRetiredOnlyWhenForcedAndThenRefusesWritesWhileHandingOverItsEntries() throws {
+        let seed = try NodeProcess(extraArguments: ["--node-id", "v1"] + fastGossip)
+        let live = try NodeProcess(extraArguments: ["--node-id", "v2", "--seed", seed.gossipAddress.description] + fastGossip)
+        defer { for node in [seed, live] { node.stop(); node.removeFiles() } }
+        #expect(eventually(within: 10) {
+            let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+            return peers.contains { $0["node_id"] as? String == "v2" && $0["state"] as? String == "alive" }
+        })
+        let refused = try seed.client().postJSON("/v1/cluster/retirements", #"{"node_id":"v2"}"#)
+        #expect(refused.status == 409 && refused.errorCode == "node_alive", "\(refused.bodyText)")
+        #expect(try seed.client().postJSON("/v1/cluster/retirements", #"{"node_id":"v2","force":true}"#).status == 200)
+        // Writes the live node acknowledges before it hears of its retirement are kept.
+        var acknowledged: [String] = []
+        for index in 0..<20 {
+            let answer = try live.client().postJSON("/v1/purchases", purchase("V\(index)", "acct-v", 1_000))
+            if answer.status == 201 { acknowledged.append("V\(index)") } else {
+                #expect(answer.status == 503 && answer.errorCode == "node_retired", "\(answer.bodyText)")
+            }
+            usleep(20_000)
+        }
+        #expect(eventually(within: 10) {
+            try live.client().postJSON("/v1/purchases", purchase("V-late", "acct-v", 1_000)).errorCode == "node_retired"
+        }, "the retired node learned it")
+        #expect(live.log.contains("this node has been retired"), "\(live.log)")
+        #expect(eventually(within: 10) { try balance(seed, "acct-v") == acknowledged.count * 10 }, "acknowledged \(acknowledged.count)")
+        #expect(try balance(live, "acct-v") == acknowledged.count * 10)
+        let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+        #expect(peers.isEmpty, "the retired node is in no peer list: \(peers)")
+        for node in [seed, live] { #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0) }
+    }
+
     /// A retired node leaves every peer list and is refused if it comes back under its id.
     @Test func aRetiredNodeLeavesThePeerListsAndIsRefused() throws {
         let seed = try NodeProcess(extraArguments: ["--node-id", "r1"] + fastGossip)
@@ -260,6 +294,11 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         let selfRetire = try runPointmesh(["retire", "--node", "http://\(leaving.httpAddress)", "--node-id", "r3"])
         #expect(selfRetire.status == 1 && selfRetire.stderr.contains("cannot_retire_self"))
         leaving.stop()
+        // Retired only once its peers no longer hold it alive (it would take writes meanwhile).
+        #expect(eventually(within: 10) {
+            let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+            return peers.first { $0["node_id"] as? String == "r3" }?["state"] as? String != "alive"
+        })
         // A typo retires nothing: refused unless forced.
         let typo = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "r33"])
         #expect(typo.status == 1 && typo.stderr.contains("unknown_node"), "\(typo.stderr)")
