@@ -163,12 +163,23 @@ private func randomLedgers(seed: Int) throws -> [MemoryLedger] {
         #expect(VersionVector([nodes[2]: 0]) == VersionVector())
     }
 
-    @Test func requestHashIgnoresNothingThatMatters() {
+    /// The hash is over what the request means: key order and whitespace don't change it, every
+    /// field does.
+    @Test func requestHashIgnoresNothingThatMatters() throws {
         let base = Earn.Request(receipt: ReceiptID(unchecked: "R"), account: AccountID(unchecked: "a"), amount: Fen(100))
+        let hash = PreparedWrite(Earn.self, base).hash
+        let compact = try PreparedWrite.parse(Earn.self, body: Array(#"{"receipt_id":"R","account_id":"a","amount_fen":100}"#.utf8))
+        let spaced = try PreparedWrite.parse(Earn.self, body: Array(#"{ "amount_fen" : 100,"account_id": "a",  "receipt_id":"R" }"#.utf8))
+        #expect(compact.hash == hash && spaced.hash == hash)
         var withItem = base
         withItem.items = [PurchaseItem(sku: SKU(unchecked: "s"), category: CategoryID(unchecked: "c"), amount: Fen(100))]
-        #expect(PreparedWrite(Earn.self, base).hash == PreparedWrite(Earn.self, base).hash)
-        #expect(PreparedWrite(Earn.self, base).hash != PreparedWrite(Earn.self, withItem).hash)
-        #expect(PreparedWrite(Earn.self, base).hash.hex.count == 64)
+        var otherAccount = base, otherAmount = base, otherReceipt = base, overridden = base
+        otherAccount.account = AccountID(unchecked: "b")
+        otherAmount.amount = Fen(101)
+        otherReceipt.receipt = ReceiptID(unchecked: "R2")
+        overridden.budgetOverride = "launch"
+        let hashes = [base, withItem, otherAccount, otherAmount, otherReceipt, overridden].map { PreparedWrite(Earn.self, $0).hash }
+        #expect(Set(hashes).count == hashes.count, "each field changes the hash")
+        #expect(hash.hex.count == 64)
     }
 }

@@ -183,7 +183,9 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
         _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, returnWindow: 7 * day)
         let state = ledger.accountState(of: alice, at: january15 + day)
         #expect(state.balance == .zero && state.pending == Points(100))
-        #expect(throws: LedgerError.self) { try ledger.write(redeem("Q1", points: 10), now: january15 + day) }
+        #expect(throws: LedgerError.insufficientPoints(account: alice, balance: .zero, requested: Points(10))) {
+            try ledger.write(redeem("Q1", points: 10), now: january15 + day)
+        }
         #expect(ledger.accountState(of: alice, at: january15 + 7 * day) == AccountState(balance: Points(100), debt: .zero))
     }
 

@@ -172,7 +172,14 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
                 bytes[5] = [0x01, 0x10, 0x20, 0x22, 0x23][Int(random.next() % 5)]
             }
             codec.append(bytes)
-            _ = try? codec.next()
+            // A frame, a wait for more bytes, or a frame error: never another error, never a crash.
+            do {
+                let frame = try codec.next()
+                if bytes.count < 4 { #expect(frame == nil, "fewer bytes than a length prefix can't be a frame") }
+            } catch is FrameCodec.FrameError {
+            } catch {
+                Issue.record("seed \(seed): \(bytes) failed with \(error), not a frame error")
+            }
         }
     }
 }

@@ -47,7 +47,9 @@ private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 
             receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "alice"), amount: Fen(12_345),
             items: [PurchaseItem(sku: SKU(unchecked: "tea"), category: CategoryID(unchecked: "organic-food"), amount: Fen(12_345))])))
         #expect(replay == .replayed(replay.entry) && replay.entry.id == EntryID(origin: NodeID(unchecked: "store-a"), sequence: 1))
-        #expect(throws: LedgerError.self) { try store.write(purchase("R1", account: "alice", fen: 12_345)) }
+        #expect(throws: LedgerError.idempotencyConflict(IdempotencyKey(scope: "receipt", id: "R1"))) {
+            try store.write(purchase("R1", account: "alice", fen: 12_345))
+        }
         // The refund of R2 remembers the 2,000 fen already refunded.
         #expect(throws: LedgerError.refundExceedsPurchase(receipt: ReceiptID(unchecked: "R2"), remaining: Fen(3_000))) {
             try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F9"), receipt: ReceiptID(unchecked: "R2"), amount: Fen(3_001))))
