@@ -41,6 +41,7 @@ extension LedgerAPI {
         let now = clock.now()
         return Array(JSONValue.object([
             "versions": .array(([ExpiryPolicyVersion.standard] + policies.versions).map(ExpiryPolicyKind.json)),
+            "void_versions": .array(policies.voided.map(ExpiryPolicyKind.json)),
             "in_force": ExpiryPolicyKind.json(policies.inForce(at: now)),
         ]).serialized.utf8)
     }

@@ -58,7 +58,9 @@ enum ResponseSchemas {
     ]
 
     static let policies: [FieldSpec] = [
-        FieldSpec("versions", .array(of: policy, maximumCount: 100_000), "Every version, the standard one first."),
+        FieldSpec("versions", .array(of: policy, maximumCount: 100_000), "Every version that stands, the standard one first."),
+        FieldSpec("void_versions", .array(of: policy, maximumCount: 100_000),
+                  "Versions published at nodes cut off from each other that together would shorten validity with under 30 days' notice: they never take effect."),
         FieldSpec("in_force", .object(policy), "The version governing lots earned now."),
     ]
 

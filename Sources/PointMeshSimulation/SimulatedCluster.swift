@@ -8,6 +8,10 @@ public struct FaultSettings: Sendable {
     public var maximumExtraDelayMilliseconds: Int64 = 80
     public var partitionChancePerSecond = 0.05
     public var crashChancePerSecond = 0.02
+    /// The most a node's clock may be off, either way, in ledger milliseconds (design.md,
+    /// "Clocks": the hybrid logical clock orders entries whatever the skew).
+    public var maximumClockSkew: Int64 = 120_000
+    public var clockJumpChancePerSecond = 0.05
 
     public init() {}
     public static let none: FaultSettings = {
@@ -17,6 +21,8 @@ public struct FaultSettings: Sendable {
         settings.maximumExtraDelayMilliseconds = 0
         settings.partitionChancePerSecond = 0
         settings.crashChancePerSecond = 0
+        settings.maximumClockSkew = 0
+        settings.clockJumpChancePerSecond = 0
         return settings
     }()
 }
@@ -33,12 +39,26 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     func duplicateIDs() throws -> Set<EntryID>
     /// The counting entries the converged history voids (`RefundCondition`).
     func voidIDs() throws -> Set<EntryID>
+    /// The node crashed and starts again from what it holds durably: every cache, the clock and
+    /// anything derived in memory are gone and rebuilt, as a real node's start does.
+    mutating func restartFromDisk() throws
 }
 
 extension MemoryLedger: SimulatedLedger {
     public func allEntries() -> [LedgerEntry] { allEntries }
     public func duplicateIDs() -> Set<EntryID> { duplicates }
     public func voidIDs() -> Set<EntryID> { voids }
+
+    /// Memory holds nothing on disk but the entries: a fresh ledger applies them again, origin
+    /// by origin in sequence order (a different order from the one they arrived in), so every
+    /// derived state (counting copies, voids, counters, the clock) is rebuilt from the entries.
+    public mutating func restartFromDisk() {
+        var fresh = MemoryLedger(origin: origin)
+        for origin in versionVector().sequences.keys.sorted() {
+            _ = fresh.apply(entries(of: origin, after: 0, limit: .max))
+        }
+        self = fresh
+    }
 }
 
 /// N protocol cores over a simulated network and clock: the same `GossipSession` and
@@ -68,6 +88,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
 
     public private(set) var nodes: [Node]
     public private(set) var now: Int64 = 0
+    /// Each node's clock error, in ledger milliseconds: drawn within `FaultSettings.maximumClockSkew`
+    /// at start and moved by jumps (forward or back) while faults are on.
+    public private(set) var clockSkew: [Int64]
+    /// Clock jumps that went backwards, and restarts from disk, so far.
+    public private(set) var backwardJumps = 0, restarts = 0
     public var faults: FaultSettings
     public var faulty = true
     public var gossipIntervalMilliseconds: Int64 = 1_000
@@ -105,6 +130,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership))
         }
         self.nodes = nodes
+        let skewRange = faults.maximumClockSkew
+        var skews: [Int64] = []
+        for _ in 0..<count { skews.append(skewRange > 0 ? Int64(random.next() % UInt64(2 * skewRange + 1)) - skewRange : 0) }
+        clockSkew = skews
         for index in 0..<count {
             queue.schedule(.tick(node: index), at: Int64(random.next() % UInt64(gossipIntervalMilliseconds)))
         }
@@ -128,8 +157,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// so a short run crosses expiry instants and return windows.
     public mutating func write(_ command: PreparedWrite, at index: Int) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        return try nodes[index].ledger.write(command, now: ledgerTime, returnWindow: index % 2 == 1 ? returnWindow : 0)
+        return try nodes[index].ledger.write(command, now: ledgerTime(at: index), returnWindow: index % 2 == 1 ? returnWindow : 0)
     }
+
+    /// What node `index`'s clock reads now: the ledgers' clock plus its skew.
+    public func ledgerTime(at index: Int) -> Int64 { ledgerTime + clockSkew[index] }
 
     /// What went wrong inside the protocol's edges during the run: a ledger that could not open
     /// a session or apply what a peer sent. A run over a sound ledger has none. (A message out of
@@ -195,6 +227,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
                 if partitions.contains(pair) { partitions.remove(pair) } else { partitions.insert(pair); cuts += 1 }
             }
         }
+        if random.chance(faults.clockJumpChancePerSecond * seconds), faults.maximumClockSkew > 0 {
+            // A jump (an NTP step, a VM resumed), kept within the documented skew.
+            let bound = faults.maximumClockSkew
+            let jumped = min(bound, max(-bound, clockSkew[index] + Int64(random.next() % UInt64(2 * bound + 1)) - bound))
+            if jumped < clockSkew[index] { backwardJumps += 1 }
+            clockSkew[index] = jumped
+        }
         if random.chance(faults.crashChancePerSecond * seconds), nodes[index].up {
             nodes[index].up = false
             nodes[index].sessions = [:]
@@ -205,7 +244,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
 
     private mutating func restart(_ index: Int) {
         guard !nodes[index].up else { return }
-        // The ledger is what was durable; sessions in flight are lost.
+        // The ledger starts again from what is on disk; sessions in flight are lost.
+        do {
+            try nodes[index].ledger.restartFromDisk()
+            restarts += 1
+        } catch {
+            failures.append("\(nodes[index].id) could not start again from its data: \(error)")
+        }
         nodes[index].up = true
         nodes[index].sessions = [:]
     }

@@ -76,8 +76,10 @@ public final class LedgerDatabase: FactsSource {
         try count(entry, sign: 1)
         var stale: Set<AccountID> = []
         try updateLots(for: entry, accounts: accounts, isLocal: true, stale: &stale)
-        // A refund decided here stands (the rules counted only standing refunds); checked all the same.
-        if entry.code == Refund.code, let receipt = RefundCondition.receipt(affectedBy: entry) {
+        // A refund decided here stands (the rules counted only standing refunds), but a purchase
+        // or credit decided here can change the standing of refunds of its receipt received
+        // before it (their origin's purchase not here yet: the refund names this one's hash).
+        if let receipt = RefundCondition.receipt(affectedBy: entry) {
             try reconcileRefunds(of: [receipt], stale: &stale)
             var cache = LotEventCache()
             for account in stale.sorted() { try rebuildLots(of: account, cache: &cache) }

@@ -42,8 +42,8 @@ extension LedgerDatabase {
         }
     }
 
-    /// Migration 8's second part: the void table, and the refunds a 0.6 node accepted past
-    /// their purchase voided.
+    /// Migration 9: the void table, and the refunds a 0.6 node accepted past their purchase
+    /// voided (their counters taken back, their accounts' lots folded again).
     static func voidRefundsPastTheirPurchase(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(voidSchema)
         let database = LedgerDatabase(connection: connection)
@@ -58,9 +58,7 @@ extension LedgerDatabase {
         var cache = LotEventCache()
         for account in stale.sorted() { try database.rebuildLots(of: account, cache: &cache) }
     }
-}
 
-extension LedgerDatabase {
     /// Every entry kept as void.
     public func voidEntries() throws -> Set<EntryID> {
         Set(try connection.all("SELECT origin, seq FROM void_entries") { EntryID(origin: NodeID(unchecked: $0.text(0)), sequence: $0.int64(1)) })

@@ -92,12 +92,33 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
 
     @Test func theVersionInForceIsTheLastToTakeEffect() {
         let v1 = ExpiryPolicyVersion(id: RequestID(unchecked: "v1"), rule: .days(400), effectiveAt: 1_000, publishedAt: 0)
-        let v2 = ExpiryPolicyVersion(id: RequestID(unchecked: "v2"), rule: .days(200), effectiveAt: 5_000, publishedAt: 10)
+        let v2 = ExpiryPolicyVersion(id: RequestID(unchecked: "v2"), rule: .days(200), effectiveAt: 40 * day, publishedAt: 10)
         let policies = ExpiryPolicies([v2, v1])
         #expect(policies.inForce(at: 999) == .standard)
         #expect(policies.inForce(at: 1_000) == v1)
-        #expect(policies.inForce(at: 4_999) == v1)
-        #expect(policies.inForce(at: 5_000) == v2)
+        #expect(policies.inForce(at: 40 * day - 1) == v1)
+        #expect(policies.inForce(at: 40 * day) == v2)
+        #expect(policies.voided.isEmpty)
+    }
+
+    /// Reproduction 5 of "Two stores deciding at once": cut off, one store publishes ten years
+    /// effective now, the other 400 days a second later, each a lengthening where it was
+    /// published. Merged, 400 days would shorten ten years with a second's notice: it is void,
+    /// whichever was published first, and ten years stays in force.
+    @Test(arguments: [false, true])
+    func aShorteningTwoStoresMakeTogetherIsVoid(tenYearsFirst: Bool) {
+        let now = january15
+        let long = ExpiryPolicyVersion(id: RequestID(unchecked: "L3650"), rule: .days(3_650), effectiveAt: now, publishedAt: tenYearsFirst ? now : now + 5)
+        let short = ExpiryPolicyVersion(id: RequestID(unchecked: "L400"), rule: .days(400), effectiveAt: now + 1_000, publishedAt: tenYearsFirst ? now + 5 : now)
+        #expect(ExpiryPolicies().shorteningRefusal(long, now: long.publishedAt) == nil, "a lengthening where it was published")
+        #expect(ExpiryPolicies().shorteningRefusal(short, now: short.publishedAt) == nil, "a lengthening where it was published")
+        let merged = ExpiryPolicies([short, long])
+        #expect(merged.versions == [long] && merged.voided == [short])
+        #expect(merged.inForce(at: now + 2_000) == long)
+        // With 30 days' notice the same shortening stands.
+        var noticed = short
+        noticed.effectiveAt = short.publishedAt + 30 * day
+        #expect(ExpiryPolicies([noticed, long]).inForce(at: noticed.effectiveAt) == noticed)
     }
 
     @Test func aShorteningNeedsThirtyDaysNotice() {

@@ -4,9 +4,12 @@ import PointMeshSimulation
 import PointMeshStore
 import Testing
 
-/// Seeds to run: `POINTMESH_SIM_SEED=123 swift test --filter ConvergenceSimulation` replays one.
+/// Seeds to run: `POINTMESH_SIM_SEED=123 swift test --filter ConvergenceSimulation` replays one;
+/// `POINTMESH_SIM_SEEDS=5000` runs that many (the long run, docs/design.md "The simulation").
 private let seeds: [UInt64] = {
-    if let text = ProcessInfo.processInfo.environment["POINTMESH_SIM_SEED"], let seed = UInt64(text) { return [seed] }
+    let environment = ProcessInfo.processInfo.environment
+    if let text = environment["POINTMESH_SIM_SEED"], let seed = UInt64(text) { return [seed] }
+    if let text = environment["POINTMESH_SIM_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
     return Array(0..<500)
 }()
 
@@ -36,7 +39,7 @@ private struct Workload {
         func memberships(_ account: AccountID) -> Int { linked(FamilyMembership.memberLink(account)) }
         let account = AccountID(unchecked: "acct-\(random.next() % 6)")
         let family = FamilyID(unchecked: "fam-\(random.next() % 2)")
-        switch random.next() % 25 {
+        switch random.next() % 27 {
         case 19, 20:
             // A campaign published (or its end changed), often with a window that began before
             // publication and at a node some stores can't reach: late credits.
@@ -60,6 +63,14 @@ private struct Workload {
             }
             return PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "W\(random.next() % 1_000)"), account: account,
                                                                      points: nil, reward: reward))
+        case 26:
+            // Expiry policies published at any node, often at two cut off from each other: ten
+            // years at once, 400 days a day later, 30 days with 40 days' notice. Together they
+            // can shorten validity with under 30 days' notice, which the merged history voids.
+            let choice = random.next() % 3
+            let rules: [ExpiryRule] = [.days(3_650), .days(400), .days(30)], delays: [Int64] = [0, day, 40 * day]
+            return PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "P\(choice)-\(now / (10 * day))"),
+                                                                                  rule: rules[Int(choice)], effectiveAt: now + delays[Int(choice)]))
         case 23:
             let budget = BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: .chain, points: Points(Int64(300 + 100 * (random.next() % 3))))
             return PreparedWrite(BudgetDefinition.self, budget, versions: linked(BudgetDefinition.versionLink(budget) ?? ""))
@@ -76,7 +87,7 @@ private struct Workload {
             let versions = memberships(account)
             return random.next() % 5 == 0 ? PreparedWrite(FamilyLeave.self, request, versions: versions)
                 : PreparedWrite(FamilyJoin.self, request, versions: versions)
-        case 14, 15, 16:
+        case 14, 15, 16, 17:
             // A transfer between members, or to or from the pool.
             let parties = [account, AccountID(unchecked: "acct-\(random.next() % 6)"), family.pool].shuffled(using: &random)
             return PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(random.next() % 1_000)"), from: parties[0],
@@ -194,7 +205,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         let node = Int(workload.random.next() % UInt64(nodeCount))
         let ledger = cluster.nodes[node].ledger
         let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
-            : workload.command(now: cluster.ledgerTime) { (try? ledger.linkedEntries($0).count) ?? 0 }
+            : workload.command(now: cluster.ledgerTime(at: node)) { (try? ledger.linkedEntries($0).count) ?? 0 }
         let decision: WriteDecision?
         do {
             decision = try cluster.write(command, at: node)
@@ -260,6 +271,13 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         }
         for key in Set(counting.keys.map(\.key)) {
             #expect(try ledger.countingEntry(for: key) == reference.countingEntry(for: key), "seed \(seed): \(key) resolves differently")
+        }
+        // The policy in force never shortens validity with under 30 days' notice: each standing
+        // version, compared with the one before it in effect order.
+        let policies = try ledger.expiryPolicies()
+        for (previous, version) in zip([ExpiryPolicyVersion.standard] + policies.versions, policies.versions) {
+            #expect(!version.rule.isShorter(than: previous.rule) || version.effectiveAt - version.publishedAt >= 30 * day,
+                    "seed \(seed): \(node.id): \(version.id) shortens \(previous.id) with \((version.effectiveAt - version.publishedAt) / day) days' notice")
         }
         // Refunds past their purchase are void, as the model says, and what the ledger counts
         // never refunds more than a purchase's amount nor reverses more than it earned.
@@ -515,11 +533,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     /// late campaign credits, earnings with campaign and green points, reward redemptions; one
     /// id acknowledged with different bodies at two nodes (a clash) and with the same body (a
     /// retry elsewhere), refused at one node for another body, one receipt refunded at two
-    /// nodes, refunds the converged history voids, crashes and partitions.
+    /// nodes, refunds the converged history voids, crashes with restarts from disk, clocks
+    /// stepped back, and partitions.
     @Test func theWorkloadReachesEveryCase() throws {
         var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
+        var restarts = 0, backwardJumps = 0, voidPolicies = 0
         for seed in 0..<40 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
@@ -527,6 +547,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             conflictsRefused += run.conflictsRefused
             crashes += cluster.crashes
             cuts += cluster.cuts
+            restarts += cluster.restarts
+            backwardJumps += cluster.backwardJumps
             let byKey = Dictionary(grouping: written, by: \.idempotencyKey)
             for copies in byKey.values where Set(copies.map(\.id.origin)).count > 1 {
                 if Set(copies.map(\.requestHash)).count > 1 { clashes += 1 } else { retriesElsewhere += 1 }
@@ -535,6 +557,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             refundedAtTwoNodes += refunds.values.filter { Set($0.map(\.id.origin)).count > 1 }.count
             let reference = cluster.nodes[0].ledger
             voidRefunds += reference.voidIDs().count
+            voidPolicies += reference.expiryPolicies().voided.count
             for entry in written {
                 if entry.code == Earn.code, !(try Earn.campaignPoints(entry)).isEmpty { campaignEarnings += 1 }
                 if entry.code == Earn.code, try Earn.recorded(entry).green > .zero { greenEarnings += 1 }
@@ -553,8 +576,9 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                 "late credits \(lateCredits), earnings with campaigns \(campaignEarnings), with green points \(greenEarnings), reward redemptions \(rewardRedemptions)")
         #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5,
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings)")
-        #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 8 && voidRefunds > 3 && crashes > 40 && cuts > 60,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts)")
+        #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 1 && crashes > 40 && cuts > 60
+                    && restarts > 40 && backwardJumps > 40 && voidPolicies > 2,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies)")
     }
 
     @Test func aSeedReplaysExactly() {

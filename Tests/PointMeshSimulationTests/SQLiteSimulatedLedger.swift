@@ -10,17 +10,33 @@ import Testing
 /// Commits are not fsynced (`synchronous=OFF`): the simulation checks logic, not durability.
 final class SQLiteSimulatedLedger: SimulatedLedger {
     let origin: NodeID
-    let database: LedgerDatabase
+    private(set) var database: LedgerDatabase
+    private let path: String
     private var clock = HybridLogicalClock()
 
     init(origin: NodeID, directory: String) throws {
         self.origin = origin
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        path = LedgerStore.databasePath(in: directory)
+        database = try Self.open(path)
+    }
+
+    private static func open(_ path: String) throws -> LedgerDatabase {
+        let database = try LedgerDatabase.openForWriting(path: path)
         try database.connection.execute("PRAGMA synchronous = OFF")
         // As the node's writer does, so the simulation runs its write path (cached facts, the
         // fast lot insert) too.
         database.cachesFacts = true
+        return database
+    }
+
+    /// The connection closes with every cache it kept; the database opens again, and the clock
+    /// starts from the newest timestamp of each origin held, as the node's writer does.
+    func restartFromDisk() throws {
+        database.connection.close()
+        database = try Self.open(path)
+        clock = HybridLogicalClock()
+        for held in try database.versionVector().sequences.keys { clock.observe(try database.lastTimestamp(of: held)) }
     }
 
     func versionVector() throws -> VersionVector { try database.versionVector() }

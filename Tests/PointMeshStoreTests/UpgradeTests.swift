@@ -18,21 +18,30 @@ private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 
     try store.read { try $0.accountState(of: AccountID(unchecked: account), at: instant) }
 }
 
+/// A copy of `Fixtures/<name>` opened as a node's ledger (its migrations run at `now`), with the
+/// progress lines the upgrade logged. The caller closes the store and removes `directory`.
+private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerStore, lines: [String], directory: String) {
+    let directory = scratchDirectory()
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+    try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
+    let lines = Mutex<[String]>([])
+    let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { now },
+                                progress: { line in lines.withLock { $0.append(line) } })
+    return (store, lines.withLock { $0 }, directory)
+}
+
 @Suite struct UpgradeTests {
     /// `Fixtures/release-0.2-ledger.sqlite` was written by release 0.2 (commit e0c8861): three
     /// stores, earnings with items, a redemption with a reward, refunds with and without debt,
     /// debt repaid, and one receipt rung up at two stores (a duplicate).
     @Test func aLedgerOfTheReleaseBeforeIsUpgradedInPlace() throws {
-        let directory = scratchDirectory()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release-0.2-ledger.sqlite")
-        try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
-        let lines = Mutex<[String]>([])
-        let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_900_000_000_000 },
-                                    progress: { line in lines.withLock { $0.append(line) } })
-        defer { store.close() }
-        #expect(lines.withLock { $0 }.contains { $0.contains("upgrading the ledger") && $0.contains("10 entries") })
+        let (store, lines, directory) = try openFixture("release-0.2-ledger.sqlite", now: 1_900_000_000_000)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        #expect(lines.contains { $0.contains("upgrading the ledger") && $0.contains("10 entries") })
         #expect(store.nodeID == NodeID(unchecked: "store-a"))
         #expect(store.versionVector == VersionVector([NodeID(unchecked: "store-a"): 5, NodeID(unchecked: "store-b"): 3, NodeID(unchecked: "store-c"): 2]))
         #expect(try store.read { try $0.verify() }.isEmpty)
@@ -68,17 +77,13 @@ private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 
     /// rich's; under one receipt id, D3, x1 earned w1 50 points and x2 w2 70. 0.6.0 kept x2's
     /// redemption and purchase as duplicates (rich back at 1,000, w2 at 0). Upgraded, each counts.
     @Test func aLedgerWithClashingIDsOfRelease06CountsEachWrite() throws {
-        let directory = scratchDirectory()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release-0.6-clashes.sqlite")
-        try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
-        let lines = Mutex<[String]>([])
-        let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_800_000_000_000 },
-                                    progress: { line in lines.withLock { $0.append(line) } })
-        defer { store.close() }
+        let (store, lines, directory) = try openFixture("release-0.6-clashes.sqlite", now: 1_800_000_000_000)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         #expect(store.nodeID == NodeID(unchecked: "x1"))
-        #expect(lines.withLock { $0 }.contains { $0.contains("2 entries kept as duplicates of a different request now count") }, "\(lines.withLock { $0 })")
+        #expect(lines.contains { $0.contains("2 entries kept as duplicates of a different request now count") }, "\(lines)")
         #expect(try store.read { try $0.verify() }.isEmpty)
         #expect(try state(store, "rich") == AccountState(balance: Points(300), debt: .zero))
         #expect(try state(store, "w1") == AccountState(balance: Points(90), debt: .zero))
@@ -92,6 +97,28 @@ private func state(_ store: LedgerStore, _ account: String, at instant: Int64 = 
         #expect(retry.entry.id == EntryID(origin: NodeID(unchecked: "x2"), sequence: 2))
         let refund = try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "DR1"), receipt: ReceiptID(unchecked: "D3"), amount: Fen(5_000))))
         #expect(refund.entry.moves.first?.debit == LedgerAccount(AccountID(unchecked: "w1")))
+    }
+
+    /// `Fixtures/release-0.6-refunds.sqlite` is node x1's data directory from release 0.6.0 after
+    /// reproduction 2 of "Two stores deciding at once": cleo earned 100 points on S1 (10,000
+    /// fen); cut apart, x1 refunded 8,000 fen (RA) and x2 8,000 fen (RB). 0.6.0 shows cleo at
+    /// −60 with no debt. Upgraded, RB (later in ledger order, past the purchase) is void.
+    @Test func overRefundsOfRelease06AreVoided() throws {
+        let (store, lines, directory) = try openFixture("release-0.6-refunds.sqlite", now: 1_800_000_000_000)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        #expect(lines.contains { $0.contains("refunds past their purchase") }, "\(lines)")
+        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try $0.voidEntries() } == [EntryID(origin: NodeID(unchecked: "x2"), sequence: 1)])
+        #expect(try state(store, "cleo") == AccountState(balance: Points(20), debt: .zero))
+        // 8,000 of 10,000 fen stand refunded: 2,001 more is refused, 2,000 reverses the last 20.
+        #expect(throws: LedgerError.refundExceedsPurchase(receipt: ReceiptID(unchecked: "S1"), remaining: Fen(2_000))) {
+            try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "RC"), receipt: ReceiptID(unchecked: "S1"), amount: Fen(2_001))))
+        }
+        _ = try store.write(PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "RD"), receipt: ReceiptID(unchecked: "S1"), amount: Fen(2_000))))
+        #expect(try state(store, "cleo") == AccountState(balance: .zero, debt: .zero))
     }
 
     /// The store keeps an entry of a kind it does not know: counts its moves, serves it byte for

@@ -21,15 +21,35 @@ public struct ExpiryPolicyVersion: Hashable, Sendable {
 
 /// The versions a node knows, and which governs an instant. Pure: the same versions give the
 /// same answer on every node.
+///
+/// **The 30 days' notice on the converged history.** Each node refuses a shortening it can see
+/// (`shorteningRefusal`), but two versions published at cut-off nodes can make one together:
+/// ten years effective now at one store, 400 days effective in a second at the other, each a
+/// lengthening where it was published. So the versions are taken in effect order, and a
+/// version that would shorten validity compared with the standing version before it, with under
+/// 30 days between its publication and its effect, is **void**: it never takes effect, on any
+/// node. Lots earned under it where it was published keep their dates (lot terms are facts).
 public struct ExpiryPolicies: Hashable, Sendable {
-    /// Every published version, in effect order; `standard` is implied before the first.
+    /// Every published version that stands, in effect order; `standard` is implied before the first.
     public private(set) var versions: [ExpiryPolicyVersion]
+    /// Versions published but void: they shorten with under 30 days' notice on the merged history.
+    public private(set) var voided: [ExpiryPolicyVersion]
 
     /// Notice a shortening needs: its effective instant at least this long after publication.
     public static let shorteningNotice: Int64 = 30 * CivilCalendar.millisecondsPerDay
 
     public init(_ versions: [ExpiryPolicyVersion] = []) {
-        self.versions = versions.sorted(by: Self.effectOrder)
+        var standing: [ExpiryPolicyVersion] = [], voided: [ExpiryPolicyVersion] = []
+        for version in versions.sorted(by: Self.effectOrder) {
+            let before = standing.last ?? .standard
+            if version.rule.isShorter(than: before.rule), version.effectiveAt - version.publishedAt < Self.shorteningNotice {
+                voided.append(version)
+            } else {
+                standing.append(version)
+            }
+        }
+        self.versions = standing
+        self.voided = voided
     }
 
     /// Versions take effect by effective instant; two with the same instant, by publication,

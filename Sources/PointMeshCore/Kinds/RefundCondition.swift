@@ -6,9 +6,10 @@
 /// **stands** while the fen refunded by those that stand, with it, stay within the purchase's
 /// amount and the points they reverse within what the purchase earned with its counting late
 /// credits; one that would take either past it is **void**: it does nothing to any lot or
-/// counter, on every node, and its history line says so (`void: true`). Its till was told 201 and its customer keeps the points, as if it had
-/// been refused; operators see it in the customer's history. Refunds never reverse more than the
-/// purchase earned, and no void refund makes debt.
+/// counter, on every node, and its history line says so (`void: true`). Its till was told 201
+/// and its customer keeps the points, as if it had been refused; operators see it in the
+/// customer's history. Refunds never reverse more than the purchase earned, and no void refund
+/// makes debt.
 ///
 /// Whether a refund stands is a function of the purchase and its refunds, which every node that
 /// holds the same entries agrees on. A refund whose purchase a node does not hold yet (its
@@ -51,8 +52,8 @@ public enum RefundCondition {
         return void
     }
 
-    /// The receipt id whose refunds' standing an entry's arrival can change: a purchase's or a
-    /// refund's.
+    /// The receipt id whose refunds' standing an entry's arrival can change: a purchase's, a
+    /// refund's or a late credit's.
     public static func receipt(affectedBy entry: LedgerEntry) -> ReceiptID? {
         switch entry.code {
         case Earn.code: try? ReceiptID(validating: entry.idempotencyKey.id)
@@ -62,8 +63,8 @@ public enum RefundCondition {
         }
     }
 
-    /// The void refunds of `receipt` among the entries `source` holds: its counting purchases
-    /// with their refunds.
+    /// The refunds of `receipt` that `source` holds, and which of them are void given its
+    /// counting purchases and their late credits.
     public static func void(of receipt: ReceiptID, in source: some FactsSource) throws -> (refunds: [LedgerEntry], void: Set<EntryID>) {
         let refunds = try source.linkedEntries(Refund.link(receipt)).filter { $0.code == Refund.code }
         guard !refunds.isEmpty else { return ([], []) }
