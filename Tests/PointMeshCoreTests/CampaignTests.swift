@@ -459,3 +459,30 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(ledger.accountState(of: amy, at: 6_000) == AccountState(balance: .zero, debt: .zero))
     }
 }
+
+/// Reproduction 6 of "Two stores deciding at once": one campaign id published with other terms
+/// on both sides of a cut. Merged, it is one whole definition (the first in ledger order), never
+/// one side's terms with the other's publication; a new version of it may still change its end.
+@Suite struct OneCampaignIDTwoDefinitions {
+    @Test(arguments: [false, true])
+    func theFirstDefinitionInLedgerOrderStandsWhole(doubleFirst: Bool) throws {
+        var a = MemoryLedger(origin: store1), b = MemoryLedger(origin: store2)
+        let double = campaign("cx", .multiplier(2)), tenfold = campaign("cx", .multiplier(10), from: day)
+        _ = try a.write(PreparedWrite(CampaignDefinition.self, double), now: doubleFirst ? 1_000 : 2_000)
+        _ = try b.write(PreparedWrite(CampaignDefinition.self, tenfold), now: doubleFirst ? 2_000 : 1_000)
+        _ = a.apply(b.allEntries)
+        _ = b.apply(a.allEntries)
+        let first = doubleFirst ? double : tenfold
+        for ledger in [a, b] {
+            let merged = try #require(try ledger.catalog().campaigns[CampaignID(unchecked: "cx")])
+            #expect(merged.effect == first.effect && merged.startsAt == first.startsAt && merged.publishedAt == 1_000,
+                    "one whole definition: \(merged)")
+        }
+        // The second side, now knowing the first definition, changes its end: allowed, and it holds.
+        var longer = first
+        longer.endsAt += day
+        _ = try a.write(PreparedWrite(CampaignDefinition.self, longer, versions: 2), now: 3_000)
+        _ = b.apply(a.allEntries)
+        #expect(try b.catalog().campaigns[CampaignID(unchecked: "cx")]?.endsAt == first.endsAt + day)
+    }
+}

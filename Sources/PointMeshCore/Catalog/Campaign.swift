@@ -60,7 +60,14 @@ public struct Campaign: Hashable, Sendable {
         return false
     }
 
-    /// The terms that may not change once published (only the name and the end may).
+    /// Whether `other` has the terms that may not change once published (all but the name and
+    /// the end): a new version of this campaign, or a different campaign under its id.
+    func hasSameTerms(as other: Campaign) -> Bool {
+        startsAt == other.startsAt && Set(stores) == Set(other.stores) && Set(categories) == Set(other.categories)
+            && effect == other.effect && green == other.green
+    }
+
+    /// The terms as text, for the request hash (the form release 0.5 hashed).
     var terms: String {
         "\(startsAt)|\(stores.map(\.rawValue).sorted())|\(categories.map(\.rawValue).sorted())|\(effect)|\(green)"
     }

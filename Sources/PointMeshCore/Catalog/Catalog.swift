@@ -29,6 +29,10 @@ public struct Catalog: Sendable {
             switch entry.code {
             case CampaignDefinition.code:
                 guard var campaign = try? CampaignDefinition.campaign(entry) else { continue }
+                // The first definition in ledger order fixes the terms; a later one with other
+                // terms (published at a node that had not seen the first) is void, so a campaign
+                // is always one whole definition, never a mix (rules.md, section 9).
+                if let first = campaigns[campaign.id], !first.hasSameTerms(as: campaign) { continue }
                 campaign.publishedAt = campaigns[campaign.id]?.publishedAt ?? instant
                 campaign.withdrawnAt = campaigns[campaign.id]?.withdrawnAt
                 campaigns[campaign.id] = campaign

@@ -80,7 +80,7 @@ public enum CampaignDefinition: EntryKindRule {
     public static func decide(_ request: Campaign, facts: Catalog, context: RequestContext) throws(LedgerError) -> KindDecision {
         if let existing = facts.campaigns[request.id] {
             guard existing.withdrawnAt == nil else { throw .definitionWithdrawn("campaign", request.id.rawValue) }
-            guard existing.terms == request.terms else { throw .campaignTermsFixed(request.id) }
+            guard existing.hasSameTerms(as: request) else { throw .campaignTermsFixed(request.id) }
         } else if request.green {
             // A green campaign's categories are its green list: green points are for what HQ
             // marked green, so each must be a green category this node knows. (A new version of
