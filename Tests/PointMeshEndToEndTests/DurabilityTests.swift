@@ -41,6 +41,48 @@ import Testing
         let verify = try runPointmesh(["verify", "--data", directory])
         #expect(verify.status == 0, "\(verify.stdout)")
     }
+
+    /// The node is killed while writes are in flight (the test above kills it only once every
+    /// write was answered, so it could not catch an answer sent before the commit was on disk):
+    /// every purchase answered 201 is there after the restart, with the points it was told.
+    @Test func purchasesAcknowledgedBeforeASIGKILLInFlightSurviveIt() throws {
+        let directory = NodeProcess.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let node = try NodeProcess(dataDirectory: directory, extraArguments: ["--node-id", "durable-2"])
+        let address = node.httpAddress
+        let acknowledged = AcknowledgedSet()
+        let writers = DispatchGroup()
+        for writer in 0..<8 {
+            DispatchQueue.global().async(group: writers) {
+                let client = HTTPClient(address: address, timeoutMilliseconds: 2_000)
+                // Until the node dies: then every request fails and the writer stops.
+                for index in 0..<100_000 {
+                    let receipt = "K-\(writer)-\(index)"
+                    guard let answer = try? client.postJSON("/v1/purchases", #"{"receipt_id":"\#(receipt)","account_id":"acct-\#(writer)","amount_fen":\#(100 * (index % 50 + 1))}"#)
+                    else { return }
+                    if answer.status == 201 { acknowledged.insert(receipt) }
+                }
+            }
+        }
+        #expect(eventually(within: 20) { acknowledged.count >= 200 })
+        node.kill(SIGKILL)
+        node.process.waitUntilExit()
+        #expect(writers.wait(timeout: .now() + 30) == .success)
+        let acknowledgedBeforeTheKill = acknowledged.all
+
+        let restarted = try NodeProcess(dataDirectory: directory)
+        defer { restarted.stop(); restarted.removeFiles() }
+        let client = restarted.client()
+        let entries = try client.getJSON("/v1/status")["entries"] as? Int ?? 0
+        #expect(entries >= acknowledgedBeforeTheKill.count, "\(entries) entries held, \(acknowledgedBeforeTheKill.count) acknowledged")
+        for receipt in acknowledgedBeforeTheKill {
+            let parts = receipt.split(separator: "-"), writer = parts[1], index = Int(parts[2]) ?? 0
+            let replay = try client.postJSON("/v1/purchases", #"{"receipt_id":"\#(receipt)","account_id":"acct-\#(writer)","amount_fen":\#(100 * (index % 50 + 1))}"#)
+            #expect(replay.status == 200 && replay.json["points"] as? Int == index % 50 + 1, "\(receipt) was acknowledged but is missing after the crash")
+        }
+        let verify = try runPointmesh(["verify", "--data", directory])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
 }
 
 /// Receipts acknowledged by the node, collected from several threads.
