@@ -6,12 +6,14 @@ enum RetireCommand: Command {
         Usage: pointmesh retire --node-id ID [--force] [--node URL] [--json]
 
         Retires node ID: the node at URL records it and gossip spreads it, so ID leaves every
-        peer list and is refused if it comes back under the same id. Its entries stay in the
-        ledger. Stop the retired node first and ask another node (a node can't retire
-        itself: it would stop gossiping before the news spread); a retired id can't be reused.
-        An id the node has never heard of is refused (404 unknown_node), so a typo does not
-        retire nothing while the failed store stays in every peer list; --force retires it
-        anyway (for a node the asked node never met).
+        peer list and is never a peer again. Its entries stay in the ledger. Stop the retired
+        node first and ask another node (a node can't retire itself: it would stop gossiping
+        before the news spread); a retired id can't be reused. A node its peers hold alive is
+        refused (409 node_alive: it would go on taking writes), and an id the node has never
+        heard of too (404 unknown_node), so a typo does not retire nothing while the failed
+        store stays in every peer list; --force retires it anyway. A retired node that is
+        still running refuses writes once it hears (503 node_retired) and hands its peers
+        what it holds.
 
         \(NodeClient.optionsHelp)
         """
