@@ -30,7 +30,11 @@ final class LateCampaignSweeper: Sendable {
                     guard count != swept else { continue }
                     let catalog = try store.read { try $0.catalog() }
                     let changed = catalog.campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
-                    if !changed.isEmpty { log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns") }
+                    if !changed.isEmpty {
+                        log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns")
+                    } else if swept == -1, !catalog.campaigns.isEmpty {
+                        log.info("late campaign credits: every campaign (\(catalog.campaigns.count)) was swept before; nothing to read again")
+                    }
                     var credited = 0, failed = 0
                     for campaign in LateCampaigns.campaigns(in: catalog, for: store.nodeID, only: Set(changed.map(\.id))) {
                         // Page by page, each read in its own snapshot (none held open while credits are written).

@@ -73,7 +73,9 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         store = try NodeProcess(dataDirectory: store.dataDirectory, extraArguments: ["--node-id", "store-1", "--seed", hq.gossipAddress.description,
                                                                                       "--gossip-interval-ms", "200"])
         nodes.append(store)
-        Thread.sleep(forTimeInterval: 1.5)
+        // The sweeper says it looked and found every campaign swept: no sleep-and-hope.
+        let restarted = store
+        #expect(eventually(within: 10) { restarted.log.contains("every campaign (1) was swept before") }, "\(store.log)")
         #expect(!store.log.contains("sweeping this store's purchases"), "\(store.log)")
         for node in [hq, store] {
             #expect(try balance(node, "lu") == 246)
