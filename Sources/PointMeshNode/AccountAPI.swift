@@ -116,18 +116,21 @@ extension LedgerAPI {
 
     /// Paging of a lot listing.
     struct PageQuery {
+        /// A listing's `limit`: 1 to `maximumReminderPage`, `defaultReminderPage` when absent.
+        static func limit(_ query: [String: String]) throws(APIError) -> Int {
+            guard let text = query["limit"] else { return LedgerAPI.defaultReminderPage }
+            guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {
+                throw .invalidField("limit", "must be an integer from 1 to \(LedgerAPI.maximumReminderPage)")
+            }
+            return value
+        }
+
         var limit: Int
         var cursor: ReminderCursor?
         var jsonLines: Bool
 
         init(_ query: [String: String]) throws(APIError) {
-            limit = LedgerAPI.defaultReminderPage
-            if let text = query["limit"] {
-                guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {
-                    throw .invalidField("limit", "must be an integer from 1 to \(LedgerAPI.maximumReminderPage)")
-                }
-                limit = value
-            }
+            limit = try Self.limit(query)
             if let token = query["after"], !token.isEmpty {
                 guard let parsed = ReminderCursor(token: token) else { throw .invalidField("after", "not a cursor this API returned") }
                 cursor = parsed

@@ -7,13 +7,7 @@ extension LedgerAPI {
     /// acknowledged at nodes that had not seen each other (design.md, "Conflicts"), each with
     /// the entries that count under it, earliest first, in key order, paged.
     func clashes(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
-        var limit = LedgerAPI.defaultReminderPage
-        if let text = request.query["limit"] {
-            guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {
-                throw .invalidField("limit", "must be an integer from 1 to \(LedgerAPI.maximumReminderPage)")
-            }
-            limit = value
-        }
+        let limit = try PageQuery.limit(request.query)
         let after = request.query["after"].flatMap { $0.isEmpty ? nil : $0 }
         if let after, after.utf8.count > 300 { throw .invalidField("after", "not a cursor this API returned") }
         let rows = try reading { try $0.clashes(after: after, limit: limit + 1) }

@@ -24,6 +24,7 @@ extension LedgerDatabase {
         /// must hold exactly this).
         var customerPoints: [AccountID: Points] = [:]
         var chains: [NodeID: OriginChain] = [:]
+        let keptVoid = try voidEntries()
         var after: (origin: String, seq: Int64) = ("", 0)
         while true {
             let page = try connection.all(
@@ -44,7 +45,7 @@ extension LedgerDatabase {
                 // refund past its purchase moves nothing at all.
                 let refundStands = try RefundCondition.stands(entry, in: self)
                 let stands = try refundStands && FamilyCondition.stands(entry, in: self)
-                if try isVoid(entry.id) == refundStands {
+                if keptVoid.contains(entry.id) == refundStands {
                     problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(refundStands ? "void" : "standing"), but the refunds of its purchase say otherwise"))
                 }
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {

@@ -129,7 +129,7 @@ public enum CampaignCredit: EntryKindRule {
         if let member = recorded.member { LotEvents.addSubject(member, to: &writer) }
         let credited = LedgerAccount(recorded.customer)
         let move = Move(debit: .issued(by: context.node, in: CalendarMonth(containing: context.now)), credit: credited, amount: points)
-        let repayment = DebtRepayment.moves(of: credited, credited: points, debt: facts.debt, store: context.node)
+        let repayment = DebtRepayment.moves(of: credited, repaying: min(points, facts.debt), store: context.node)
         // Inside a return window the credit's lot is pending: the repayment takes it first.
         if !repayment.isEmpty, terms.maturesAt > context.now {
             LotEvents.addPreferring(IdempotencyKey(scope: scope, id: idempotencyID(request)).description, to: &writer)

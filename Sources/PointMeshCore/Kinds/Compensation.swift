@@ -175,7 +175,7 @@ public enum Compensation: EntryKindRule {
                 LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: context.now, expiresAt: policy.rule.expiry(earnedAt: context.now),
                                               policy: policy.id), to: &writer)
                 moves.append(Move(debit: .compensated, credit: LedgerAccount(account.id), amount: granted))
-                moves += DebtRepayment.moves(of: LedgerAccount(account.id), credited: granted, debt: account.debt, store: context.node)
+                moves += DebtRepayment.moves(of: LedgerAccount(account.id), repaying: min(granted, account.debt), store: context.node)
                 affected += 1
                 points += granted
             }

@@ -3,10 +3,9 @@
 /// store (`@clawed-back:{store}`) and the debt shrinks by as much, so a customer never holds
 /// spendable points while owing.
 enum DebtRepayment {
-    /// The moves by which `account`, owing `debt`, repays it from `credited` new points: none
-    /// when it owes nothing.
-    static func moves(of account: LedgerAccount, credited: Points, debt: Points, store: NodeID) -> [Move] {
-        let repaid = min(credited, debt)
+    /// The moves by which `account` repays `repaid` points of its debt (none for zero): what it
+    /// owes, at most what was credited.
+    static func moves(of account: LedgerAccount, repaying repaid: Points, store: NodeID) -> [Move] {
         guard repaid > .zero else { return [] }
         return [Move(debit: account, credit: .clawedBack(by: store), amount: repaid),
                 Move(debit: account, credit: .debtOwed, amount: repaid, asset: .debt)]

@@ -211,7 +211,7 @@ public enum Earn: EntryKindRule {
             moves.append(Move(debit: issuer, credit: credited, amount: earning.green))
         }
         if repaid > .zero {
-            moves += DebtRepayment.moves(of: credited, credited: repaid, debt: repaid, store: context.node)
+            moves += DebtRepayment.moves(of: credited, repaying: repaid, store: context.node)
             if pending { LotEvents.addPreferring(lotSource(request.receipt), to: &writer) }
         }
         writeCommon(receipt: request.receipt, amount: request.amount, items: request.derived.fields, to: &writer)
@@ -239,7 +239,7 @@ public enum Earn: EntryKindRule {
     public static func moves(customer: AccountID, earned: Points, repaid: Points, store: NodeID) -> [Move] {
         let customer = LedgerAccount(customer)
         return [Move(debit: .issued(by: store), credit: customer, amount: earned)]
-            + DebtRepayment.moves(of: customer, credited: repaid, debt: repaid, store: store)
+            + DebtRepayment.moves(of: customer, repaying: repaid, store: store)
     }
 
     public static func details(receipt: ReceiptID, amount: Fen, items: [PurchaseItem], balanceAfter: Points,

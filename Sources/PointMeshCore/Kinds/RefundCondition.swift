@@ -76,9 +76,8 @@ public enum RefundCondition {
     /// The purchase's refunds that stand, among those `source` holds, in ledger order.
     public static func standing(of purchase: LedgerEntry, from source: some FactsSource) throws -> [LedgerEntry] {
         guard let receipt = try? ReceiptID(validating: purchase.idempotencyKey.id) else { return [] }
-        let refunds = try source.linkedEntries(Refund.link(receipt)).filter { Refund.refunds($0, purchase: purchase) }
-        let void = Self.void(among: [purchase] + (try source.linkedEntries(CampaignCredit.creditsLink(purchase.id))) + refunds)
-        return refunds.filter { !void.contains($0.id) }.sorted { LotOrder($0) < LotOrder($1) }
+        let (refunds, void) = try void(of: receipt, in: source)
+        return refunds.filter { Refund.refunds($0, purchase: purchase) && !void.contains($0.id) }.sorted { LotOrder($0) < LotOrder($1) }
     }
 
     /// Whether `entry` stands, with its purchase and the purchase's refunds from `source`
