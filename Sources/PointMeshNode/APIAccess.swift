@@ -4,7 +4,8 @@ import PointMeshHTTP
 
 /// Who may call each route: the kinds' writes say it themselves (`EntryKindRule.access`); the
 /// rest are listed here. `LedgerAPI` enforces it and `APIDescription` documents it from the same
-/// table, so the two can't disagree.
+/// table, so the two can't disagree. A route missing from the table is refused to every token
+/// (`Access.nobody`), never open: open routes are listed like the others.
 enum APIAccess {
     static func of(method: String, path: String) -> Access {
         if let kind = EntryKinds.routed.first(where: { $0.method == method && $0.route == path }) { return kind.access }
@@ -14,7 +15,8 @@ enum APIAccess {
             return .headquarters
         case ("GET", "/v1/campaigns"), ("GET", "/v1/rewards"): return .lookup
         case ("POST", "/v1/cluster/retirements"): return .administration
-        default: return .open
+        case ("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/openapi.json"): return .open
+        default: return .nobody
         }
     }
 }
