@@ -7,39 +7,6 @@ import Testing
 /// seed, so neither can have seen the other's write), then the second restarts seeded at the
 /// first and the two converge. Both writes must stand on both nodes.
 @Suite(.serialized) struct ClashingIDTests {
-    private static let fastGossip = ["--gossip-interval-ms", "200"]
-
-    /// Two stores that decided apart, then joined: `x2` restarted on its data, seeded at `x1`.
-    private struct Pair {
-        let x1: NodeProcess
-        var x2: NodeProcess
-
-        init() throws {
-            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + ClashingIDTests.fastGossip)
-            x2 = try NodeProcess(extraArguments: ["--node-id", "x2"] + ClashingIDTests.fastGossip)
-        }
-
-        mutating func join() throws {
-            x2.stop()
-            x2 = try NodeProcess(dataDirectory: x2.dataDirectory,
-                                 extraArguments: ["--node-id", "x2", "--seed", x1.gossipAddress.description] + ClashingIDTests.fastGossip)
-            let x1 = x1, x2 = x2
-            let converged = eventually(within: 20) {
-                let digests = try [x1, x2].map { try $0.client().getJSON("/v1/status")["digest"] as? String }
-                return digests[0] != nil && digests[0] == digests[1]
-            }
-            #expect(converged, "x1 and x2 never converged")
-        }
-
-        func stop() {
-            for node in [x1, x2] {
-                node.stop()
-                #expect((try? runPointmesh(["verify", "--data", node.dataDirectory]))?.status == 0, "verify \(node.dataDirectory)")
-                node.removeFiles()
-            }
-        }
-    }
-
     private func post(_ node: NodeProcess, _ path: String, _ body: String) throws -> HTTPClientResponse {
         try node.client().postJSON(path, body)
     }
@@ -49,7 +16,7 @@ import Testing
     }
 
     @Test func twoRedemptionsUnderOneRequestIDBothStand() throws {
-        var pair = try Pair()
+        var pair = try CutApartPair()
         defer { pair.stop() }
         #expect(try post(pair.x1, "/v1/purchases", #"{"receipt_id":"W-1","account_id":"w1","amount_fen":5000}"#).status == 201)
         #expect(try post(pair.x2, "/v1/purchases", #"{"receipt_id":"RICH-1","account_id":"rich","amount_fen":100000}"#).status == 201)
@@ -79,7 +46,7 @@ import Testing
     }
 
     @Test func twoPurchasesUnderOneReceiptIDBothEarnAndARefundTakesItsStoresOwn() throws {
-        var pair = try Pair()
+        var pair = try CutApartPair()
         defer { pair.stop() }
         #expect(try post(pair.x1, "/v1/purchases", #"{"receipt_id":"D3","account_id":"w1","amount_fen":5000}"#).status == 201)
         #expect(try post(pair.x2, "/v1/purchases", #"{"receipt_id":"D3","account_id":"w2","amount_fen":7000}"#).status == 201)

@@ -1,0 +1,54 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import Testing
+
+/// Reproductions 5 and 6 of "Two stores deciding at once", on real nodes cut apart and then
+/// joined (`CutApartPair`): definitions HQ publishes hold on the converged history, the same on
+/// both nodes.
+@Suite(.serialized) struct ConvergedCatalogTests {
+    private func put(_ node: NodeProcess, _ path: String, _ body: String) throws -> HTTPClientResponse {
+        try node.client().send("PUT", path, body: Array(body.utf8))
+    }
+
+    /// Ten years effective now at one store, 400 days a second later at the other: each a
+    /// lengthening where it was published; merged, 400 days would shorten ten years with a
+    /// second's notice, so it is void on both and ten years stays in force.
+    @Test func twoPoliciesThatTogetherShortenWithoutNoticeLeaveTheLongerInForce() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        let now = Date().timeIntervalSince1970 * 1_000
+        let effective = RFC3339.format(milliseconds: Int64(now) + 1_000), later = RFC3339.format(milliseconds: Int64(now) + 2_000)
+        let long = try put(pair.x1, "/v1/policies/expiry", #"{"version_id":"L3650","rule":"days","days":3650,"effective_at":"\#(effective)"}"#)
+        #expect(long.status == 201, "\(long.bodyText)")
+        let short = try put(pair.x2, "/v1/policies/expiry", #"{"version_id":"L400","rule":"days","days":400,"effective_at":"\#(later)"}"#)
+        #expect(short.status == 201, "a lengthening where it was published: \(short.bodyText)")
+        try pair.join()
+        // Past both effective instants, so the 400 days would be in force if it stood.
+        let remaining = Int64(now) + 2_200 - Int64(Date().timeIntervalSince1970 * 1_000)
+        if remaining > 0 { usleep(UInt32(remaining) * 1_000) }
+        for node in pair.nodes {
+            let policies = try node.client().getJSON("/v1/policies/expiry")
+            #expect((policies["in_force"] as? [String: Any])?["version_id"] as? String == "L3650", "\(policies)")
+            #expect((policies["void_versions"] as? [[String: Any]])?.map { $0["version_id"] as? String } == ["L400"], "\(policies)")
+        }
+    }
+
+    /// One campaign id, ×2 at one store and ×10 at the other: merged, the first published stands
+    /// whole on both, never one side's terms with the other's publication.
+    @Test func oneCampaignIDTwoDefinitionsLeaveTheFirstWhole() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z""#
+        #expect(try put(pair.x1, "/v1/campaigns/cx", #"{"name":"Double",\#(window),"multiplier":2}"#).status == 201)
+        usleep(20_000)
+        #expect(try put(pair.x2, "/v1/campaigns/cx", #"{"name":"Tenfold",\#(window),"multiplier":10}"#).status == 201)
+        let published = (try pair.x1.client().getJSON("/v1/campaigns")["campaigns"] as? [[String: Any]])?.first?["published_at"] as? String
+        try pair.join()
+        for node in pair.nodes {
+            let campaigns = try node.client().getJSON("/v1/campaigns")["campaigns"] as? [[String: Any]] ?? []
+            #expect(campaigns.count == 1 && campaigns.first?["multiplier"] as? Int == 2 && campaigns.first?["name"] as? String == "Double"
+                    && campaigns.first?["published_at"] as? String == published, "\(campaigns)")
+        }
+    }
+}
