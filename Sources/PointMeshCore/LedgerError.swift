@@ -35,6 +35,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case notAMember(AccountID, family: FamilyID)
     /// A transfer or pool redemption between accounts that are not in one family.
     case notSameFamily(AccountID, AccountID, fromFamily: FamilyID?, toFamily: FamilyID?)
+    /// A transfer party joined the family too recently: transfers stand from `until` on.
+    case coolingOff(AccountID, family: FamilyID, until: Int64)
     /// A transfer from an account to itself.
     case sameAccount(AccountID)
     /// A transfer whose points span more expiry dates than one entry carries.

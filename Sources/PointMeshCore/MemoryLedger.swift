@@ -94,16 +94,12 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
         (links[link] ?? []).compactMap { byID[$0] }
     }
 
-    /// A local write at physical time `now`, decided by the rules against this ledger.
-    public mutating func write(_ write: PreparedWrite, now: Int64) throws -> WriteDecision {
-        try self.write(write, now: now, returnWindow: 0)
-    }
-
-    /// A local write on a node with a return window (milliseconds).
-    public mutating func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
+    /// A local write at physical time `now` on a node with `settings`, decided by the rules
+    /// against this ledger.
+    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings = NodeSettings()) throws -> WriteDecision {
         let id = EntryID(origin: origin, sequence: versionVector()[origin] + 1)
         let timestamp = clock.tick(now: now)
-        let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow)
+        let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings)
         let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: timestamp, context: context)
         if case .append(let entry) = decision { store(entry) }
         return decision

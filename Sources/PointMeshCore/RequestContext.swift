@@ -9,15 +9,31 @@ public struct RequestContext: Hashable, Sendable {
     public var now: Int64
     /// The id the edge gave the request, for logs and for the client to quote.
     public var requestID: String
-    /// This node's return window in milliseconds (`--return-window-days`): points a purchase
-    /// earns stay pending this long. Zero, the default, makes them spendable at once.
-    public var returnWindow: Int64
+    /// The deciding node's settings.
+    public var settings: NodeSettings
 
-    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", returnWindow: Int64 = 0) {
+    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", settings: NodeSettings = NodeSettings()) {
         self.caller = caller
         self.node = node
         self.now = now
         self.requestID = requestID
+        self.settings = settings
+    }
+}
+
+/// A node's settings that shape what it decides. Each is recorded on the entries it shapes
+/// (a lot's maturity, a transfer's cooling-off period), so every node judges those entries
+/// alike whatever its own settings. The defaults here turn both off; `pointmesh serve` has its
+/// own defaults (`NodeConfiguration`).
+public struct NodeSettings: Hashable, Sendable {
+    /// Milliseconds the points a purchase earns stay pending (`--return-window-days`).
+    public var returnWindow: Int64
+    /// Milliseconds both parties to a transfer must have been members of its family
+    /// (`--transfer-cooling-off-days`, `FamilyCondition`).
+    public var transferCoolingOff: Int64
+
+    public init(returnWindow: Int64 = 0, transferCoolingOff: Int64 = 0) {
         self.returnWindow = returnWindow
+        self.transferCoolingOff = transferCoolingOff
     }
 }

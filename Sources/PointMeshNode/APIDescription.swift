@@ -112,8 +112,9 @@ public enum APIDescription {
         case .roles:
             fields["security"] = .array([bearer])
             if case .object(var responses)? = fields["responses"] {
-                responses["401"] = errorResponse(["unauthenticated"])
-                responses["403"] = errorResponse(["forbidden"])
+                // A rule's own 401 or 403 (a transfer's `not_same_family`) stays beside these.
+                responses["401"] = errorResponse(errorCodes(in: responses["401"]) + ["unauthenticated"])
+                responses["403"] = errorResponse(errorCodes(in: responses["403"]) + ["forbidden"])
                 fields["responses"] = .object(responses)
             }
         }
@@ -129,14 +130,7 @@ public enum APIDescription {
     ]
 
     static func write(_ kind: any EntryKindRule.Type) -> JSONValue {
-        var refusals = [(400, badRequest), (409, ["idempotency_conflict"])] + transport
-        for refusal in kind.refusals {
-            if let index = refusals.firstIndex(where: { $0.0 == refusal.status }) {
-                refusals[index].1.append(refusal.code)
-            } else {
-                refusals.append((refusal.status, [refusal.code]))
-            }
-        }
+        let refusals = [(400, badRequest), (409, ["idempotency_conflict"])] + transport + kind.refusals.map { ($0.status, [$0.code]) }
         let parameters: [JSONValue] = kind.pathFields.map { field in
             .object(["name": .string(field.name), "in": .string("path"), "required": .bool(true), "description": .string(field.description),
                      "schema": schema(field.type, request: true)])
@@ -161,7 +155,7 @@ public enum APIDescription {
                           refusals: [(Int, [String])]) -> JSONValue {
         var responses: [String: JSONValue] = [:]
         for (status, description, fields) in success { responses[status] = response(description, object(fields, request: false)) }
-        for (status, codes) in refusals { responses[String(status)] = errorResponse(codes) }
+        for (status, codes) in merged(refusals) { responses[String(status)] = errorResponse(codes) }
         var fields: [String: JSONValue] = ["operationId": .string(id), "summary": .string(summary), "responses": .object(responses)]
         if let body {
             fields["requestBody"] = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": object(body, request: true)])])])
@@ -180,7 +174,7 @@ public enum APIDescription {
             ok = .object(fields)
         }
         var responses: [String: JSONValue] = ["200": ok]
-        for (status, codes) in refusals + [(500, ["internal_error"]), (503, ["overloaded", "shutting_down"])] {
+        for (status, codes) in merged(refusals + [(500, ["internal_error"]), (503, ["overloaded", "shutting_down"])]) {
             responses[String(status)] = errorResponse(codes)
         }
         return .object(["operationId": .string(id), "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses)])
@@ -192,6 +186,23 @@ public enum APIDescription {
 
     static func errorResponse(_ codes: [String]) -> JSONValue {
         response("Error codes: " + codes.map { "`\($0)`" }.joined(separator: ", ") + ".", .object(["$ref": .string("#/components/schemas/Error")]))
+    }
+
+    /// The codes an `errorResponse` lists (none for nil).
+    static func errorCodes(in response: JSONValue?) -> [String] {
+        guard case .object(let fields)? = response, case .string(let description)? = fields["description"] else { return [] }
+        return description.split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    }
+
+    /// One entry per status, its codes in the order first listed: a status named twice (the
+    /// edge's 409 and a rule's) lists both sets.
+    static func merged(_ refusals: [(Int, [String])]) -> [(Int, [String])] {
+        var order: [Int] = [], codes: [Int: [String]] = [:]
+        for (status, list) in refusals {
+            if codes[status] == nil { order.append(status) }
+            codes[status, default: []] += list.filter { !(codes[status] ?? []).contains($0) }
+        }
+        return order.map { ($0, codes[$0] ?? []) }
     }
 
     static let accountParameter: JSONValue = .object([

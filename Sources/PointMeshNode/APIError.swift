@@ -91,6 +91,9 @@ struct APIError: Error, Equatable {
                 }
                 self.init(status: 403, code: "not_same_family",
                           message: "points move only inside one family: \(membership(from, fromFamily)), \(membership(to, toFamily))")
+            case .coolingOff(let account, let family, let until):
+                self.init(status: 403, code: "cooling_off",
+                          message: "'\(account)' joined family '\(family)' too recently: its transfers stand from \(RFC3339.format(milliseconds: until)) on")
             case .sameAccount(let account):
                 self.init(status: 400, code: "same_account", message: "to_account: a transfer from '\(account)' to itself moves nothing")
             case .tooManyLots(let account, let dates, let limit):

@@ -11,9 +11,9 @@ struct LedgerAPI: Sendable {
     let metrics: NodeMetrics
     let log: Logger
     let gossip: GossipService
-    /// The ledger's clock, and the node's return window in milliseconds.
+    /// The ledger's clock, and the node's settings the rules read.
     let clock: NodeClock
-    let returnWindow: Int64
+    let settings: NodeSettings
     let authorizer: Authorizer
     let extraGauges: @Sendable () -> [NodeMetrics.Family]
     let requestIDs = RequestIDs()
@@ -179,7 +179,7 @@ struct LedgerAPI: Sendable {
 
     /// Who is asking, of which node, now; and the request's id for logs.
     func context(caller: String) -> RequestContext {
-        RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), returnWindow: returnWindow)
+        RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), settings: settings)
     }
 
     /// Peers silent for longer than this make a refusal for lack of points mention it.

@@ -15,6 +15,9 @@ public struct NodeConfiguration: Sendable {
     public var gossipSettings = GossipSettings()
     /// Days a purchase's points stay pending (`--return-window-days`); 0 turns it off.
     public var returnWindowDays: Int64 = 0
+    /// Days both parties to a transfer must have been members of its family
+    /// (`--transfer-cooling-off-days`); 0 turns it off.
+    public var transferCoolingOffDays: Int64 = 30
     /// The ledger's clock (`--clock-offset-file` shifts it, for tests).
     public var clock = NodeClock()
     /// `--tokens-file`: the bearer tokens the HTTP API accepts; without it the API is open and
@@ -25,6 +28,14 @@ public struct NodeConfiguration: Sendable {
 
     /// The longest return window a node accepts.
     public static let maximumReturnWindowDays: Int64 = 365
+    /// The longest cooling-off period a node accepts.
+    public static let maximumTransferCoolingOffDays: Int64 = 365
+
+    /// The settings the rules read, in milliseconds.
+    public var settings: NodeSettings {
+        NodeSettings(returnWindow: returnWindowDays * CivilCalendar.millisecondsPerDay,
+                     transferCoolingOff: transferCoolingOffDays * CivilCalendar.millisecondsPerDay)
+    }
 
     public init() {}
 }

@@ -61,7 +61,7 @@ public final class PointMeshNode: Sendable {
         self.keyNote = keyNote
         let server = http
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: configuration.clock,
-                            returnWindow: configuration.returnWindowDays * CivilCalendar.millisecondsPerDay,
+                            settings: configuration.settings,
                             authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads)) {
             [NodeMetrics.Family("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", value: Int64(server.activeConnections)),
              NodeMetrics.Family("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",

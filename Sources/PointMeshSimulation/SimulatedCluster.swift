@@ -30,9 +30,9 @@ public struct FaultSettings: Sendable {
 /// What a simulated node stores its ledger in: `MemoryLedger` by default, or the real SQLite
 /// store (the tests' `SQLiteSimulatedLedger`), so storage bugs show up in the simulation too.
 public protocol SimulatedLedger: ReplicaStore, FactsSource {
-    /// A local write at physical time `now` on a node with a return window (milliseconds),
-    /// decided by the rules against this ledger.
-    mutating func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision
+    /// A local write at physical time `now` on a node with `settings`, decided by the rules
+    /// against this ledger.
+    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -102,6 +102,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var ledgerTimeScale: Int64 = 1
     /// The return window of odd-numbered nodes, in ledger milliseconds.
     public var returnWindow: Int64 = 0
+    /// The transfer cooling-off period of every node, in ledger milliseconds.
+    public var transferCoolingOff: Int64 = 0
     public var random: SplitMix64
     /// Bytes of every message sent, as its frame would be on the wire (with MAC).
     public private(set) var bytesSent = 0
@@ -154,10 +156,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// A local write at node `index` if it is up; nil when it is down. A refusal (`LedgerError`)
     /// or a failure of the ledger is thrown, so a caller can tell the two apart. The ledger's
     /// clock reads `now × ledgerTimeScale`, and nodes with an odd index run with `returnWindow`,
-    /// so a short run crosses expiry instants and return windows.
+    /// so a short run crosses expiry instants, return windows and cooling-off periods.
     public mutating func write(_ command: PreparedWrite, at index: Int) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        return try nodes[index].ledger.write(command, now: ledgerTime(at: index), returnWindow: index % 2 == 1 ? returnWindow : 0)
+        return try nodes[index].ledger.write(command, now: ledgerTime(at: index),
+                                             settings: NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff))
     }
 
     /// What node `index`'s clock reads now: the ledgers' clock plus its skew.

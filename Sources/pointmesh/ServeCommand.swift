@@ -12,6 +12,7 @@ enum ServeCommand: Command {
         Usage: pointmesh serve [--config FILE] [--node-id ID] [--data DIR] [--http HOST:PORT]
                                [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
                                [--role store|hq] [--return-window-days N]
+                               [--transfer-cooling-off-days N]
                                [--tokens-file FILE] [--protect-reads]
                                [--log-format json|text] [--log-level LEVEL]
 
@@ -46,6 +47,10 @@ enum ServeCommand: Command {
           --return-window-days N       points a purchase earns stay pending (not spendable)
                                        for N days, and a refund inside that window cancels
                                        them instead of making debt (default 0: off)
+          --transfer-cooling-off-days N  a transfer stands only if both customers have been
+                                       members of the family for N days (default 30; 0: off).
+                                       Set it alike on every node of a chain: each transfer
+                                       records the period it was decided under
           --clock-offset-file FILE     for tests and expiry rehearsals: the ledger's clock is
                                        the system clock plus the milliseconds in FILE, read at
                                        each use (never on a production node)
@@ -56,7 +61,7 @@ enum ServeCommand: Command {
     static let valued: Set<String> = [
         "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
         "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
-        "return-window-days", "clock-offset-file", "tokens-file", "log-format", "log-level",
+        "return-window-days", "transfer-cooling-off-days", "clock-offset-file", "tokens-file", "log-format", "log-level",
     ]
     static let switches: Set<String> = ["protect-reads", "exit-with-parent"]
     static let repeatable: Set<String> = ["seed"]
@@ -170,6 +175,12 @@ enum ServeCommand: Command {
                 throw UsageError(message: "--return-window-days must be a whole number of days from 0 to \(NodeConfiguration.maximumReturnWindowDays), got '\(text)'")
             }
             configuration.returnWindowDays = days
+        }
+        if let text = options["transfer-cooling-off-days"]?.last {
+            guard let days = Int64(text), (0...NodeConfiguration.maximumTransferCoolingOffDays).contains(days) else {
+                throw UsageError(message: "--transfer-cooling-off-days must be a whole number of days from 0 to \(NodeConfiguration.maximumTransferCoolingOffDays), got '\(text)'")
+            }
+            configuration.transferCoolingOffDays = days
         }
         if let file = options["clock-offset-file"]?.last { configuration.clock = NodeClock(offsetFile: file) }
         configuration.tokensFile = options["tokens-file"]?.last

@@ -123,6 +123,59 @@ private func permutations<T>(_ items: [T]) -> [[T]] {
         }
     }
 
+    /// The cooling-off period: a transfer is refused while either party joined less than the
+    /// period ago, by the deciding node's clock; a rejoin starts the period again, and a change
+    /// of pooling does not.
+    @Test func aTransferWaitsOutTheCoolingOffPeriod() throws {
+        let cooling = NodeSettings(transferCoolingOff: 30 * day)
+        var ledger = MemoryLedger(origin: s1)
+        _ = try ledger.write(purchase("R1", ann, fen: 10_000), now: day)
+        _ = try ledger.write(membership(FamilyJoin.self, smiths, ann, in: ledger), now: day)
+        _ = try ledger.write(membership(FamilyJoin.self, smiths, ben, in: ledger), now: 10 * day)
+        #expect(throws: LedgerError.coolingOff(ben, family: smiths, until: 40 * day)) {
+            try ledger.write(transfer("T1", ann, ben, 10), now: 39 * day, settings: cooling)
+        }
+        #expect(throws: LedgerError.coolingOff(ben, family: smiths, until: 40 * day), "the pool waits for the member too") {
+            try ledger.write(transfer("T2", smiths.pool, ben, 10), now: 39 * day, settings: cooling)
+        }
+        let pooling = PreparedWrite(FamilyJoin.self, MembershipRequest(family: smiths, account: ben, autoPool: true),
+                                    versions: ledger.linkedEntries(FamilyMembership.memberLink(ben)).count)
+        _ = try ledger.write(pooling, now: 39 * day)
+        guard case .append(let gift) = try ledger.write(transfer("T3", ann, ben, 10), now: 40 * day, settings: cooling) else {
+            Issue.record("refused after the period"); return
+        }
+        #expect(try FamilyCondition.stands(gift, in: ledger) && LotEvents.coolingOff(of: gift) == 30 * day)
+        _ = try ledger.write(membership(FamilyLeave.self, smiths, ben, in: ledger), now: 41 * day)
+        _ = try ledger.write(membership(FamilyJoin.self, smiths, ben, in: ledger), now: 42 * day)
+        #expect(throws: LedgerError.coolingOff(ben, family: smiths, until: 72 * day)) {
+            try ledger.write(transfer("T4", ben, ann, 5), now: 50 * day, settings: cooling)
+        }
+        #expect(throws: Never.self, "a node without the period decides at once") { try ledger.write(transfer("T5", ben, ann, 5), now: 50 * day) }
+    }
+
+    /// Family hopping across cut-off stores: a store that knows only a customer's first join
+    /// lets a transfer through, but the customer had left and rejoined elsewhere days before,
+    /// so on the converged history the transfer is inside the period and void on every node.
+    @Test func aTransferInsideTheCoolingOffPeriodOnTheConvergedHistoryDoesNotStand() throws {
+        let cooling = NodeSettings(transferCoolingOff: 30 * day)
+        var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
+        _ = try a.write(purchase("R1", ann, fen: 10_000), now: day)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ann, in: a), now: day)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ben, in: a), now: day)
+        _ = b.apply(a.allEntries)
+        _ = try a.write(membership(FamilyLeave.self, smiths, ben, in: a), now: 40 * day)
+        _ = try a.write(membership(FamilyJoin.self, smiths, ben, in: a), now: 40 * day + 1)
+        guard case .append(let gift) = try b.write(transfer("T1", ann, ben, 30), now: 45 * day, settings: cooling) else {
+            Issue.record("b refused"); return
+        }
+        _ = b.apply(a.allEntries)
+        _ = a.apply(b.allEntries)
+        for ledger in [a, b] {
+            #expect(try !FamilyCondition.stands(gift, in: ledger))
+            #expect(ledger.accountState(of: ann, at: 46 * day).balance == Points(100) && ledger.accountState(of: ben, at: 46 * day).balance == .zero)
+        }
+    }
+
     /// Transferred points keep their expiry dates: the soonest-expiring go first, one move per
     /// date, and the receiver's lots expire when the sender's would have.
     @Test func lotsMoveWithTheirExpiryDates() throws {

@@ -201,7 +201,7 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
 @Suite struct PendingPoints {
     @Test func pointsInsideTheReturnWindowArePendingThenSpendable() throws {
         var ledger = MemoryLedger(origin: s1)
-        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, returnWindow: 7 * day)
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, settings: NodeSettings(returnWindow: 7 * day))
         let state = ledger.accountState(of: alice, at: january15 + day)
         #expect(state.balance == .zero && state.pending == Points(100))
         #expect(throws: LedgerError.insufficientPoints(account: alice, balance: .zero, requested: Points(10))) {
@@ -212,9 +212,9 @@ private func lot(_ sequence: Int64, _ points: Int64, expires: Int64, matures: In
 
     @Test func aRefundInsideTheWindowCancelsThePointsWithoutDebt() throws {
         var ledger = MemoryLedger(origin: s1)
-        _ = try ledger.write(purchase("R0", fen: 2_000), now: january15 - 30 * day, returnWindow: 7 * day)
-        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, returnWindow: 7 * day)
-        _ = try ledger.write(refund("F1", receipt: "R1", fen: 6_000), now: january15 + day, returnWindow: 7 * day)
+        _ = try ledger.write(purchase("R0", fen: 2_000), now: january15 - 30 * day, settings: NodeSettings(returnWindow: 7 * day))
+        _ = try ledger.write(purchase("R1", fen: 10_000), now: january15, settings: NodeSettings(returnWindow: 7 * day))
+        _ = try ledger.write(refund("F1", receipt: "R1", fen: 6_000), now: january15 + day, settings: NodeSettings(returnWindow: 7 * day))
         let state = ledger.accountState(of: alice, at: january15 + day)
         #expect(state == AccountState(balance: Points(20), debt: .zero, pending: Points(40)), "the other lot is untouched")
         #expect(ledger.accountState(of: alice, at: january15 + 7 * day).balance == Points(60))

@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCore
 import PointMeshHTTP
 import PointMeshNode
 import Testing
@@ -283,6 +284,22 @@ import Testing
         // An optional field is `anyOf` its type and null.
         let multiplier = (field?["anyOf"] as? [[String: Any]])?.first ?? field
         #expect(multiplier?["minimum"] as? Int == 2 && multiplier?["maximum"] as? Int == 10, "\(multiplier ?? [:])")
+    }
+
+    /// Every refusal a kind declares is listed under its status, beside the access refusals
+    /// of that status (a transfer's 403 `not_same_family` was once replaced by `forbidden`).
+    @Test func everyRefusalAKindDeclaresIsDescribed() throws {
+        let spec = try #require(try JSONSerialization.jsonObject(with: Data(APIDescription.json.utf8)) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: [String: [String: Any]]])
+        for kind in EntryKinds.routed {
+            let operation = paths[kind.route]?[kind.method.lowercased()]
+            let responses = operation?["responses"] as? [String: [String: Any]] ?? [:]
+            for refusal in kind.refusals {
+                let description = responses[String(refusal.status)]?["description"] as? String ?? ""
+                #expect(description.contains("`\(refusal.code)`"), "\(kind.method) \(kind.route) \(refusal.status): \(description)")
+            }
+            if kind.access != .open { #expect((responses["403"]?["description"] as? String ?? "").contains("`forbidden`"), "\(kind.route)") }
+        }
     }
 
     /// Every live answer has exactly the fields its description names: nothing undescribed,

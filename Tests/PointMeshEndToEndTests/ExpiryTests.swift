@@ -7,24 +7,6 @@ import Testing
 private let day: Int64 = 86_400_000
 private let fastGossip = ["--gossip-interval-ms", "200"]
 
-/// Two real nodes on one clock the test moves forward (`--clock-offset-file`).
-private final class SharedClock {
-    let path = NSTemporaryDirectory() + "pointmesh-clock-\(UUID().uuidString)"
-    private(set) var offset: Int64 = 0
-
-    init() { set(0) }
-
-    func set(_ offset: Int64) {
-        self.offset = offset
-        try? String(offset).write(toFile: path, atomically: true, encoding: .utf8)
-    }
-
-    /// The nodes' time now.
-    var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) + offset }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 private func account(_ node: NodeProcess, _ id: String) throws -> [String: Any] {
     try node.client().getJSON("/v1/accounts/\(id)")
 }

@@ -10,13 +10,16 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
     try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
 }
 
+/// Nodes of the tests about other family rules transfer at once after a join.
+private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
+
 @Suite struct FamilyProcessTests {
     /// A family across two nodes, each writing in turn: members join on one (through the CLI),
     /// transfer on the other, and a member redeems from the pool on the first; both nodes end
     /// with the same members, balances and pool. Bad input is refused with its own code.
     @Test func aFamilyPoolsPointsAcrossTwoNodes() throws {
-        let a = try NodeProcess(extraArguments: ["--node-id", "ma", "--gossip-interval-ms", "200"])
-        let b = try NodeProcess(extraArguments: ["--node-id", "mb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let a = try NodeProcess(extraArguments: ["--node-id", "ma", "--gossip-interval-ms", "200"] + noCoolingOff)
+        let b = try NodeProcess(extraArguments: ["--node-id", "mb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"] + noCoolingOff)
         defer { for node in [a, b] { node.stop(); node.removeFiles() } }
         let urlA = "http://\(a.httpAddress)", urlB = "http://\(b.httpAddress)"
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"M1","account_id":"ann","amount_fen":10000}"#).status == 201)
@@ -87,8 +90,8 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
     /// elsewhere. When the two meet, the transfer is void on both: the points are the sender's
     /// again, the receiver's history shows it with no effect.
     @Test func aTransferOnStaleMembershipIsVoidOnBothNodes() throws {
-        let a = try NodeProcess(extraArguments: ["--node-id", "va", "--gossip-interval-ms", "200"])
-        var b = try NodeProcess(extraArguments: ["--node-id", "vb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let a = try NodeProcess(extraArguments: ["--node-id", "va", "--gossip-interval-ms", "200"] + noCoolingOff)
+        var b = try NodeProcess(extraArguments: ["--node-id", "vb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"] + noCoolingOff)
         var nodes = [a, b]
         defer { for node in nodes { node.stop(); node.removeFiles() } }
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"V1","account_id":"ann","amount_fen":10000}"#).status == 201)
@@ -99,14 +102,14 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         #expect(left.status == 200 && left.json["members"] as? [String] == ["ben"], "\(left.bodyText)")
         // b comes back while a is down (b remembers a's address), and decides on what it knew.
         _ = a.stop()
-        b = try NodeProcess(dataDirectory: b.dataDirectory, extraArguments: ["--node-id", "vb", "--gossip-interval-ms", "200"])
+        b = try NodeProcess(dataDirectory: b.dataDirectory, extraArguments: ["--node-id", "vb", "--gossip-interval-ms", "200"] + noCoolingOff)
         nodes.append(b)
         let stale = try b.client().postJSON("/v1/transfers", #"{"request_id":"VT","from_account":"ann","to_account":"ben","points":30}"#)
         #expect(stale.status == 201, "\(stale.bodyText)")
         #expect(try balance(b, "ben") == 30)
         // a comes back and learns of b: the two exchange entries.
         let rejoined = try NodeProcess(dataDirectory: a.dataDirectory, extraArguments: ["--node-id", "va", "--seed", b.gossipAddress.description,
-                                                                                        "--gossip-interval-ms", "200"])
+                                                                                        "--gossip-interval-ms", "200"] + noCoolingOff)
         nodes.append(rejoined)
         #expect(eventually(within: 20) {
             try balance(rejoined, "ben") == 0 && balance(b, "ben") == 0 && rejoined.client().getJSON("/v1/accounts/ben/entries")["entries"] as? [[String: Any]] != nil
@@ -120,6 +123,45 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         }
         for node in [rejoined, b] {
             _ = node.stop()
+            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+        }
+    }
+
+    /// Family hopping (reproduction 10 of "Two stores deciding at once"), with the default
+    /// cooling-off period of 30 days and two stores written back to back: alice and mule join
+    /// one family, mule another with bob later; no transfer stands until both parties have been
+    /// members for 30 days, at either store, and both agree on every balance.
+    @Test func familyHoppingWaitsOutTheCoolingOffPeriod() throws {
+        let clock = SharedClock()
+        let x1 = try NodeProcess(extraArguments: ["--node-id", "h1", "--clock-offset-file", clock.path, "--gossip-interval-ms", "200"])
+        let x2 = try NodeProcess(extraArguments: ["--node-id", "h2", "--clock-offset-file", clock.path, "--seed", x1.gossipAddress.description,
+                                                  "--gossip-interval-ms", "200"])
+        defer { for node in [x1, x2] { node.stop(); node.removeFiles() } }
+        func transfer(_ node: NodeProcess, _ id: String, _ from: String, _ to: String) throws -> HTTPClientResponse {
+            try node.client().postJSON("/v1/transfers", #"{"request_id":"\#(id)","from_account":"\#(from)","to_account":"\#(to)","points":100}"#)
+        }
+        #expect(try x1.client().postJSON("/v1/purchases", #"{"receipt_id":"H1","account_id":"alice","amount_fen":10000}"#).status == 201)
+        #expect(try send(x1, "PUT", "/v1/families/fa/members/alice").status == 200)
+        #expect(try send(x2, "PUT", "/v1/families/fa/members/mule").status == 200)
+        #expect(eventually(within: 15) { try x2.client().getJSON("/v1/families/fa")["members"] as? [String] == ["alice", "mule"] })
+        let early = try transfer(x2, "T1", "alice", "mule")
+        #expect(early.status == 403 && early.errorCode == "cooling_off" && early.bodyText.contains("'alice' joined family 'fa' too recently"),
+                "\(early.bodyText)")
+
+        clock.set(31 * 86_400_000)
+        #expect(try transfer(x1, "T2", "alice", "mule").status == 201)
+        #expect(eventually(within: 15) { try balance(x2, "mule") == 100 })
+        #expect(try send(x2, "DELETE", "/v1/families/fa/members/mule").status == 200)
+        #expect(try send(x2, "PUT", "/v1/families/fb/members/mule").status == 200)
+        #expect(try send(x1, "PUT", "/v1/families/fb/members/bob").status == 200)
+        #expect(eventually(within: 15) { try x1.client().getJSON("/v1/families/fb")["members"] as? [String] == ["bob", "mule"] })
+        for (node, id) in [(x1, "T3"), (x2, "T4")] {
+            let hop = try transfer(node, id, "mule", "bob")
+            #expect(hop.status == 403 && hop.errorCode == "cooling_off", "\(hop.bodyText)")
+        }
+        #expect(eventually(within: 15) { try [x1, x2].allSatisfy { try balance($0, "mule") == 100 && balance($0, "bob") == 0 && balance($0, "alice") == 0 } })
+        for node in [x1, x2] {
+            node.stop()
             #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
         }
     }

@@ -9,7 +9,8 @@ import Testing
 /// customer only from a store's issuance (a receipt) or an audited compensation; they leave a
 /// customer only to a redemption, a refund's clawback, a deduction or the debt they repay; no
 /// move turns points into anything else, and points go between two customers only by a
-/// transfer inside one family, as the converged history has it.
+/// transfer inside one family between customers who were members for the cooling-off period,
+/// as the converged history has it; no balance is below zero.
 @Suite struct RedLinesTests {
     /// A valid request for every write route. A route the description lists without a row here
     /// fails the test, so a new way to move points must be looked at here first.
@@ -42,7 +43,9 @@ import Testing
     static let pathAccounts: [String: [String]] = ["PUT /v1/families/{family_id}/members/{account_id}": ["lin", "ming"]]
 
     @Test func pointsComeOnlyFromReceiptsAndCompensationAndGoNowhereElse() throws {
-        let node = try NodeProcess(extraArguments: ["--node-id", "redlines"])
+        // The clock moves past the cooling-off period once the family is formed.
+        let clock = SharedClock()
+        let node = try NodeProcess(extraArguments: ["--node-id", "redlines", "--clock-offset-file", clock.path])
         defer { node.stop(); node.removeFiles() }
         let document = try node.client().getJSON("/openapi.json")
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
@@ -63,6 +66,12 @@ import Testing
                     #expect(response.status == 200 || response.status == 201, "\(route) \(account) \(body): \(response.bodyText)")
                 }
             }
+            if route == "PUT /v1/families/{family_id}/members/{account_id}" { clock.set(31 * 86_400_000) }
+        }
+        // A balance is never below zero: a shortfall is recorded debt.
+        for account in ["lin", "ming", "family:lins"] {
+            let balance = try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
+            #expect((balance ?? -1) >= 0, "\(account): balance \(String(describing: balance))")
         }
         node.stop()
         let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: node.dataDirectory))

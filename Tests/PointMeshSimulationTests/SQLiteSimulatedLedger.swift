@@ -62,21 +62,21 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         }
     }
 
-    func write(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
+    func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision {
         do {
-            return try decideAndAppend(write, now: now, returnWindow: returnWindow)
+            return try decideAndAppend(write, now: now, settings: settings)
         } catch {
             database.forgetCachedFacts()
             throw error
         }
     }
 
-    private func decideAndAppend(_ write: PreparedWrite, now: Int64, returnWindow: Int64) throws -> WriteDecision {
+    private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision {
         try database.connection.transaction {
             let id = EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
-                                                  context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: returnWindow))
+                                                  context: RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings))
             if case .append(let entry) = decision {
                 try database.append(entry)
                 try checkLots(of: entry.customerAccounts)

@@ -43,7 +43,7 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
                 batch: RequestID(unchecked: "C\(step)"), part: nil, action: .extendExpiry, reason: "r", reference: "x", accounts: [account],
                 expiring: max(0, now - 5 * day)...(now + 5 * day), days: Int64(1 + random.next() % 10)))
         }
-        _ = try? ledgers[store].write(write, now: now, returnWindow: step % 3 == 0 ? 2 * day : 0)
+        _ = try? ledgers[store].write(write, now: now, settings: NodeSettings(returnWindow: step % 3 == 0 ? 2 * day : 0))
     }
     return ledgers.map { $0.allEntries.sorted { $0.id.sequence < $1.id.sequence } }
 }
@@ -90,7 +90,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
             try database.connection.transaction {
                 let timestamp = clock.tick(now: now)
                 let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1),
-                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds, returnWindow: 0))
+                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
                 guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
                 try database.append(entry)
             }
@@ -231,7 +231,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         defer { store.close() }
         let alice = AccountID(unchecked: "alice")
         func write<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request, returnWindow: Int64 = 0) throws {
-            _ = try store.write(PreparedWrite(kind, request), context: RequestContext(node: NodeID(unchecked: "s1"), now: now, returnWindow: returnWindow))
+            _ = try store.write(PreparedWrite(kind, request), context: RequestContext(node: NodeID(unchecked: "s1"), now: now, settings: NodeSettings(returnWindow: returnWindow)))
         }
         try write(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: alice, amount: Fen(10_000)))
         try write(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q1"), account: alice, points: Points(100)))

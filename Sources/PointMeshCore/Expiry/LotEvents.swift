@@ -12,6 +12,8 @@
 ///   lots first, and whether only those (a green-only reward).
 /// - `family` (tag 22): the family inside which the entry moves points; it stands only if its
 ///   accounts belong to that family at its instant in the converged history (`FamilyCondition`).
+/// - `cooling-off` (tag 24, with `family`): milliseconds its accounts must have been members
+///   of the family by then; absent on transfers written before the rule existed (none).
 public enum LotEvents {
     static let termsTag: UInt64 = 16
     static let preferringTag: UInt64 = 17
@@ -20,6 +22,7 @@ public enum LotEvents {
     static let movedTag: UInt64 = 21
     static let familyTag: UInt64 = 22
     static let greenTag: UInt64 = 23
+    static let coolingOffTag: UInt64 = 24
 
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {
@@ -69,8 +72,17 @@ public enum LotEvents {
         }
     }
 
-    /// Declares that the entry's moves stand only inside `family` (`FamilyCondition`).
-    public static func addFamily(_ family: FamilyID, to writer: inout DetailsWriter) { writer.text(familyTag, family.rawValue) }
+    /// Declares that the entry's moves stand only inside `family`, between accounts that have
+    /// been members for `coolingOff` milliseconds (`FamilyCondition`).
+    public static func addFamily(_ family: FamilyID, coolingOff: Int64, to writer: inout DetailsWriter) {
+        writer.text(familyTag, family.rawValue)
+        if coolingOff > 0 { writer.number(coolingOffTag, coolingOff) }
+    }
+
+    /// The cooling-off period an entry declares with its family, in milliseconds.
+    public static func coolingOff(of entry: LedgerEntry) throws(DecodingError) -> Int64 {
+        try DetailsReader(entry.details.bytes).number(coolingOffTag) ?? 0
+    }
 
     /// The family an entry's moves are conditional on, if any.
     public static func family(of entry: LedgerEntry) throws(DecodingError) -> FamilyID? {

@@ -34,12 +34,13 @@ public enum FamilyMembership {
         return .join(family, autoPool: ((try? reader.number(MembershipRequest.Tag.autoPool)) ?? nil) == 1)
     }
 
-    /// A customer's membership: its family, whether its earnings go to the pool, and the entry
-    /// that last changed either.
+    /// A customer's membership: its family, whether its earnings go to the pool, the entry
+    /// that last changed either, and the join that made it a member of its family.
     public struct State: Sendable {
         public var family: FamilyID?
         public var autoPool = false
         public var since: LedgerEntry?
+        public var joined: LedgerEntry?
     }
 
     /// A customer's membership after its membership `entries` (any order) that come before
@@ -50,10 +51,12 @@ public enum FamilyMembership {
         for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
             if let order, !(LotOrder(entry) < order) { break }
             switch change(of: entry) {
-            case .join(let joined, let autoPool)?:
-                if state.family == nil || state.family == joined { state = State(family: joined, autoPool: autoPool, since: entry) }
+            case .join(let family, let autoPool)?:
+                if state.family == nil || state.family == family {
+                    state = State(family: family, autoPool: autoPool, since: entry, joined: state.joined ?? entry)
+                }
             case .leave(let left)?:
-                if state.family == left { state = State(family: nil, autoPool: false, since: entry) }
+                if state.family == left { state = State(family: nil, autoPool: false, since: entry, joined: nil) }
             case nil:
                 break
             }
@@ -74,8 +77,14 @@ public enum FamilyMembership {
     /// The family `account` belongs to now, as `source` holds its entries. A pool belongs to
     /// its own family.
     public static func family(of account: AccountID, from source: some FactsSource) throws -> FamilyID? {
-        if let family = FamilyID.owning(pool: account) { return family }
-        return family(from: try source.linkedEntries(memberLink(account)))
+        try state(of: account, from: source).family
+    }
+
+    /// `account`'s membership now, as `source` holds its entries. A pool belongs to its own
+    /// family, joined by no entry.
+    public static func state(of account: AccountID, from source: some FactsSource) throws -> State {
+        if let family = FamilyID.owning(pool: account) { return State(family: family) }
+        return state(from: try source.linkedEntries(memberLink(account)))
     }
 
     /// The members of `family` now, in id order (accounts whose winning join is to it), or nil
@@ -98,17 +107,24 @@ public enum FamilyMembership {
 
 /// The rule that keeps points inside families: an entry that declares a family (a transfer)
 /// stands only if every customer it moves points between, other than the family's pool,
-/// belongs to that family at the entry's instant in the converged history. One decided at a
-/// cut-off store on membership that history contradicts (the sender had already left
-/// elsewhere, or its join lost to an earlier join into another family) does nothing to any
-/// lot, on every node: the points stay with the sender, as if it had been refused.
+/// belongs to that family at the entry's instant in the converged history, and had joined it
+/// at least the entry's cooling-off period before (by the join's and the entry's clocks). One
+/// decided at a cut-off store on membership that history contradicts (the sender had already
+/// left elsewhere, or its join lost to an earlier join into another family) does nothing to
+/// any lot, on every node: the points stay with the sender, as if it had been refused.
+///
+/// The cooling-off period stops family hopping: a customer who joins one family to receive
+/// points and another to pass them on waits the period in each before either transfer stands.
 public enum FamilyCondition {
     /// Whether `entry` stands, given each account's membership entries.
     public static func stands(_ entry: LedgerEntry, memberships: (AccountID) throws -> [LedgerEntry]) throws -> Bool {
         guard let family = try LotEvents.family(of: entry) else { return true }
-        let order = LotOrder(entry)
+        let order = LotOrder(entry), coolingOff = try LotEvents.coolingOff(of: entry)
         for account in entry.customerAccounts where account != family.pool {
-            guard FamilyMembership.family(from: try memberships(account), before: order) == family else { return false }
+            let state = FamilyMembership.state(from: try memberships(account), before: order)
+            guard state.family == family else { return false }
+            guard coolingOff == 0 || (state.joined.map { $0.timestamp.wallMilliseconds + coolingOff <= entry.timestamp.wallMilliseconds } ?? false)
+            else { return false }
         }
         return true
     }

@@ -194,8 +194,8 @@ public enum Earn: EntryKindRule {
             throw .budgetExhausted(scope: limit.scope, month: month, left: limit.left, requested: earned)
         }
         let policy = facts.policies.inForce(at: context.now)
-        let maturesAt = context.now + context.returnWindow, expiresAt = policy.rule.expiry(earnedAt: context.now)
-        let pending = context.returnWindow > 0
+        let maturesAt = context.now + context.settings.returnWindow, expiresAt = policy.rule.expiry(earnedAt: context.now)
+        let pending = context.settings.returnWindow > 0
         let issuer = LedgerAccount.issued(by: context.node, in: month)
         // A member who auto-pools earns into the pool, recorded as theirs: in their history,
         // their balance unchanged; a member with debt repays it first (`facts`).

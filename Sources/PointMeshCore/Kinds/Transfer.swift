@@ -45,6 +45,7 @@ public enum Transfer: EntryKindRule {
     public static let refusals: [(status: Int, code: String, when: String)] = [
         (400, "same_account", "from_account and to_account are the same"),
         (403, "not_same_family", "the two accounts are not in one family"),
+        (403, "cooling_off", "one of them joined the family less than the node's cooling-off period ago (`--transfer-cooling-off-days`)"),
         (409, "insufficient_points", "the sender's spendable balance is short"),
         (409, "too_many_lots", "the points span more than \(maximumMoves) expiry dates: send them in smaller transfers"),
         (423, "account_frozen", "the sender is frozen"),
@@ -62,28 +63,32 @@ public enum Transfer: EntryKindRule {
     public static func idempotencyID(_ request: Request) -> String { request.request.rawValue }
     public static func canonicalForm(_ r: Request) -> String { "transfer\n\(r.request)\n\(r.from)\n\(r.to)\n\(r.points)\n" }
 
-    /// Both sides' families, the sender's lots and hold, and the receiver's points.
+    /// Both sides' memberships, the sender's lots and hold, and the receiver's points.
     public struct Facts: Sendable {
-        public var fromFamily: FamilyID?
-        public var toFamily: FamilyID?
+        public var from: FamilyMembership.State
+        public var to: FamilyMembership.State
         public var hold: AccountHold
         public var book: LotBook
         public var receiver: AccountFacts
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        Facts(fromFamily: try FamilyMembership.family(of: request.from, from: source), toFamily: try FamilyMembership.family(of: request.to, from: source),
+        Facts(from: try FamilyMembership.state(of: request.from, from: source), to: try FamilyMembership.state(of: request.to, from: source),
               hold: try AccountHold.of(request.from, from: source), book: try source.lotBook(of: request.from),
               receiver: try source.accountFacts(of: request.to, at: context.now))
     }
 
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
         guard request.from != request.to else { throw .sameAccount(request.from) }
-        guard let family = facts.fromFamily, facts.toFamily == family else {
-            throw .notSameFamily(request.from, request.to, fromFamily: facts.fromFamily, toFamily: facts.toFamily)
+        guard let family = facts.from.family, facts.to.family == family else {
+            throw .notSameFamily(request.from, request.to, fromFamily: facts.from.family, toFamily: facts.to.family)
+        }
+        let now = context.now, coolingOff = context.settings.transferCoolingOff
+        for (account, membership) in [(request.from, facts.from), (request.to, facts.to)] {
+            guard let joined = membership.joined?.timestamp.wallMilliseconds else { continue }
+            guard joined + coolingOff <= now else { throw .coolingOff(account, family: family, until: joined + coolingOff) }
         }
         guard !facts.hold.frozen else { throw .accountFrozen(request.from, since: facts.hold.since) }
-        let now = context.now
         let balance = facts.book.summary(at: now, expiringLimit: 0).spendable
         guard balance >= request.points else { throw .insufficientPoints(account: request.from, balance: balance, requested: request.points) }
         // One move per (expiry instant, green or not), in spending order: the receiver gets lots
@@ -101,7 +106,7 @@ public enum Transfer: EntryKindRule {
         }
         guard groups.count <= maximumMoves else { throw .tooManyLots(request.from, dates: groups.count, limit: maximumMoves) }
         var writer = DetailsWriter()
-        LotEvents.addFamily(family, to: &writer)
+        LotEvents.addFamily(family, coolingOff: coolingOff, to: &writer)
         var moves: [Move] = []
         for group in groups {
             LotEvents.add(LotEvents.Terms(move: moves.count, maturesAt: now, expiresAt: group.expiresAt, policy: group.policy, green: group.green),
