@@ -8,7 +8,8 @@ struct NodeClient {
     static let switches: Set<String> = ["json"]
     static let defaultTimeoutSeconds = 5.0
     static let optionsHelp = """
-          --node URL     the node's HTTP API (default http://127.0.0.1:8080)
+          --node URL     the node's HTTP API (default: $POINTMESH_NODE, else
+                         http://127.0.0.1:8080)
           --timeout S    seconds to wait for the node (default 5)
           --token T      bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)
           --json         print the node's JSON answer instead of a sentence
@@ -23,12 +24,12 @@ struct NodeClient {
     let headers: [(name: String, value: String)]
 
     init(_ arguments: CommandLineArguments) throws(UsageError) {
-        let url = arguments.value("node") ?? "http://127.0.0.1:8080"
+        let url = arguments.value("node") ?? ProcessInfo.processInfo.environment["POINTMESH_NODE"] ?? "http://127.0.0.1:8080"
         var rest = Substring(url)
         if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         guard !url.hasPrefix("https://"), let address = HostPort(parsing: String(rest)) else {
-            throw UsageError(message: "--node must be http://HOST:PORT, got '\(url)'")
+            throw UsageError(message: "--node (or POINTMESH_NODE) must be http://HOST:PORT, got '\(url)'")
         }
         var timeout = Self.defaultTimeoutSeconds
         if let text = arguments.value("timeout") {
