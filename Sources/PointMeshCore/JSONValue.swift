@@ -300,6 +300,12 @@ public struct JSONObject: Sendable {
         return text
     }
 
+    /// Optional text, checked as `text` when present (nil when absent or null).
+    public func optionalText(_ field: FieldSpec) throws(RequestError) -> String? {
+        guard let value = value(field.name), value != .null else { return nil }
+        return try text(field)
+    }
+
     /// Whether `scalar` shows as something: not whitespace, a control, a format character
     /// (zero-width space, word joiner, byte-order mark, soft hyphen, direction marks), a separator,
     /// a default-ignorable code point (Mongolian vowel separator, Hangul fillers), a combining

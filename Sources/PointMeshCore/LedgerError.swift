@@ -51,6 +51,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case unknownGreenCategory(CategoryID, field: String)
     /// A new version of a campaign changes more than its name and end.
     case campaignTermsFixed(CampaignID)
+    /// A new campaign starts before now without saying why.
+    case backdateReasonRequired(CampaignID, startsAt: Int64)
     /// A redemption of a reward that is not active now (outside its window, or withdrawn).
     case rewardUnavailable(RequestID)
     /// A redemption names a reward and points that differ from its cost.

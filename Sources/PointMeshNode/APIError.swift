@@ -108,6 +108,9 @@ struct APIError: Error, Equatable {
             case .unknownGreenCategory(let category, let field):
                 self.init(status: 404, code: "unknown_green_category",
                           message: "\(field): '\(category)' is not a green category on this node; a green campaign earns green points only on green categories: mark it first (PUT /v1/categories/\(category)/green); nothing was written")
+            case .backdateReasonRequired(let id, let startsAt):
+                self.init(status: 400, code: "backdate_reason_required",
+                          message: "backdate_reason: campaign '\(id)' starts at \(RFC3339.format(milliseconds: startsAt)), before now: say why, since receipts already rung up will earn it as late credits counted against issuance budgets")
             case .campaignTermsFixed(let id):
                 self.init(status: 409, code: "campaign_terms_fixed",
                           message: "campaign '\(id)' is published: only its name and ends_at may change (receipts already earned under its terms)")

@@ -14,7 +14,7 @@ enum CampaignBench {
     static func campaignBody(_ index: Int) -> String {
         let effect = index < 6 ? #""multiplier":\#(2 + index % 3)"# : #""bonus_points":\#(index)"#
         let filter = index < 5 ? #","categories":["\#(categories[index])","\#(categories[index + 5])"]"# : ""
-        return #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",\#(effect)\#(filter)}"#
+        return #"{"name":"bench \#(index)","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"bench",\#(effect)\#(filter)}"#
     }
 
     /// The 20 lines of a receipt with items: 6 yuan each, two per category.

@@ -4,7 +4,8 @@ enum CampaignCommand: Command {
     static let summary = "publish, withdraw or list campaigns; mark green categories (HQ)"
     static let usage = """
         Usage: pointmesh campaign set --id ID --name TEXT --starts TIME --ends TIME (--multiplier N | --bonus N)
-                                      [--category C]... [--store NODE]... [--green] [--node URL] [--json]
+                                      [--category C]... [--store NODE]... [--green] [--backdate-reason TEXT]
+                                      [--node URL] [--json]
                pointmesh campaign withdraw --id ID [--node URL] [--json]
                pointmesh campaign list [--node URL] [--json]
                pointmesh campaign green --category C [--node URL] [--json]
@@ -15,12 +16,14 @@ enum CampaignCommand: Command {
         when none), or N bonus points per receipt; --green makes its points green (its
         categories must be marked green first). Each item takes the largest multiplier;
         bonuses add. Stores that learn it late credit the receipts they rang up in its window,
-        once. `withdraw` ends it now; points earned stay. `green` marks a category green: its
+        once. A campaign that starts before now needs --backdate-reason: the receipts already
+        rung up earn it as late credits, counted against issuance budgets with that reason.
+        `withdraw` ends it now; points earned stay. `green` marks a category green: its
         purchases earn green points.
 
         \(NodeClient.optionsHelp)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["id", "name", "starts", "ends", "multiplier", "bonus", "category", "store"])
+    static let valued: Set<String> = NodeClient.valued.union(["id", "name", "starts", "ends", "multiplier", "bonus", "category", "store", "backdate-reason"])
     static let switches = NodeClient.switches.union(["green"])
     static let repeatable: Set<String> = ["category", "store"]
     static let positionals = 1
@@ -38,6 +41,7 @@ enum CampaignCommand: Command {
             default: throw UsageError(message: "give exactly one of --multiplier N and --bonus N")
             }
             if arguments.has("green") { body["green"] = true }
+            if let reason = arguments.value("backdate-reason") { body["backdate_reason"] = reason }
             return try node.call("PUT", "/v1/campaigns/\(id.urlPathEscaped)", body: body) { answer in
                 let effect = answer.object["multiplier"].map { "\($0)x points" } ?? "\(answer.int("bonus_points")) bonus points"
                 let what = "campaign \(id) (\(answer.string("name")): \(effect) from \(answer.string("starts_at")) to \(answer.string("ends_at")))"

@@ -7,8 +7,9 @@ private let tea = CategoryID(unchecked: "tea"), rice = CategoryID(unchecked: "ri
 private let day: Int64 = 86_400_000
 
 private func campaign(_ id: String, _ effect: Campaign.Effect, categories: [CategoryID] = [], stores: [NodeID] = [], green: Bool = false,
-                      from start: Int64 = 0, to end: Int64 = 100 * day) -> Campaign {
-    Campaign(id: CampaignID(unchecked: id), name: id, startsAt: start, endsAt: end, stores: stores, categories: categories, effect: effect, green: green)
+                      from start: Int64 = 0, to end: Int64 = 100 * day, backdate: String? = "published after it began") -> Campaign {
+    Campaign(id: CampaignID(unchecked: id), name: id, startsAt: start, endsAt: end, stores: stores, categories: categories, effect: effect, green: green,
+             backdateReason: backdate)
 }
 
 private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { PurchaseItem(sku: SKU(unchecked: "sku"), category: category, amount: Fen(fen)) }
@@ -445,6 +446,38 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         grant.points = Points(100)
         _ = try ledger.write(PreparedWrite(Compensation.self, grant), now: 5_000)
         #expect(ledger.accountState(of: amy, at: 5_000) == AccountState(balance: Points(30), debt: .zero))
+    }
+
+    /// Reproduction 7 of "Two stores deciding at once": a campaign that starts before it is
+    /// published needs a reason; its late credits for receipts rung up before publication record
+    /// it and count against the month's budget (never refused by it); a receipt after
+    /// publication earns it at the till, with no reason to record.
+    @Test func aCampaignStartingInThePastNeedsAReasonItsCreditsRecord() throws {
+        var ledger = MemoryLedger(origin: store1)
+        let month = CalendarMonth(containing: 40 * day)
+        _ = try ledger.write(PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: month, scope: .chain, points: Points(100))), now: 35 * day)
+        _ = try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: amy, amount: Fen(9_000))), now: 36 * day)
+        let backdated = campaign("bonus", .bonus(Points(1_000)), from: 30 * day, to: 60 * day, backdate: nil)
+        #expect(throws: LedgerError.backdateReasonRequired(backdated.id, startsAt: 30 * day)) {
+            try ledger.write(PreparedWrite(CampaignDefinition.self, backdated), now: 37 * day)
+        }
+        var explained = backdated
+        explained.backdateReason = "promised in the flyer of day 30"
+        _ = try ledger.write(PreparedWrite(CampaignDefinition.self, explained), now: 37 * day)
+        let owed = try LateCampaigns.owed(by: store1, from: ledger)
+        #expect(owed.count == 1)
+        for write in owed {
+            guard case .append(let credit) = try ledger.write(write, now: 38 * day) else { Issue.record("nothing credited"); continue }
+            #expect(try CampaignCredit.historyFields(credit)["backdate_reason"] == .string("promised in the flyer of day 30"))
+        }
+        #expect(ledger.accountState(of: amy, at: 38 * day).balance == Points(1_090), "the budget never refuses a late credit")
+        #expect(throws: LedgerError.self, "the budget is spent: the next earning is refused") {
+            try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: amy, amount: Fen(100))), now: 39 * day)
+        }
+        #expect(throws: Never.self, "a campaign starting later needs no reason") {
+            try ledger.write(PreparedWrite(CampaignDefinition.self, campaign("later", .multiplier(2), from: 50 * day, to: 60 * day, backdate: nil)),
+                             now: 39 * day)
+        }
     }
 
     @Test func aLateCampaignCreditRepaysDebtFirst() throws {

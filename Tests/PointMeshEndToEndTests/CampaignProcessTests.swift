@@ -15,7 +15,7 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
             try node.client().send(method, path, body: body.map { Array($0.utf8) })
         }
         #expect(try send("PUT", "/v1/rewards/tea", #"{"name":"Tea","points":40,"kind":"goods"}"#).status == 201)
-        let window = #""starts_at":"2026-01-01T00:00:00Z","ends_at":"2027-01-01T00:00:00Z""#
+        let window = #""starts_at":"2036-01-01T00:00:00Z","ends_at":"2037-01-01T00:00:00Z""#
         let cases: [(String, String, String?, Int, String, String)] = [
             ("PUT", "/v1/campaigns/c1", #"{"name":"x","starts_at":"2026-02-01T00:00:00Z","ends_at":"2026-01-01T00:00:00Z","multiplier":2}"#, 400, "invalid_field", "ends_at"),
             ("PUT", "/v1/campaigns/c1", #"{"name":"x",\#(window),"multiplier":1}"#, 400, "invalid_field", "multiplier"),
@@ -53,7 +53,8 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         var nodes = [hq, store]
         defer { for node in nodes { node.stop(); node.removeFiles() } }
         let published = try runPointmesh(["campaign", "set", "--node", "http://\(hq.httpAddress)", "--id", "double-11", "--name", "Singles' Day",
-                                          "--starts", "2020-01-01T00:00:00Z", "--ends", "2099-01-01T00:00:00Z", "--multiplier", "2"])
+                                          "--starts", "2020-01-01T00:00:00Z", "--ends", "2099-01-01T00:00:00Z", "--multiplier", "2",
+                                          "--backdate-reason", "announced in stores before HQ published it"])
         #expect(published.status == 0 && published.stdout.contains("published campaign double-11"), "\(published.stdout)\(published.stderr)")
         let earned = try store.client().postJSON("/v1/purchases", #"{"receipt_id":"L1","account_id":"lu","amount_fen":12345}"#)
         #expect(earned.status == 201 && earned.json["points"] as? Int == 123 && (earned.json["campaigns"] as? [Any])?.isEmpty == true,
@@ -94,6 +95,39 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         #expect(overridden.status == 0 && overridden.stdout.contains("campaigns: double-11 +100"), "\(overridden.stdout)\(overridden.stderr)")
         let shown = try runPointmesh(["budget", "show", "--node", "http://\(store.httpAddress)", "--month", month])
         #expect(shown.stdout.contains("store-1") && shown.stdout.contains("446"), "\(shown.stdout)")
+        for node in [hq, store] {
+            _ = node.stop()
+            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+        }
+    }
+
+    /// Reproduction 7 of "Two stores deciding at once", HQ and a store written back to back: a
+    /// campaign starting months ago with a large bonus is refused without a reason; with one,
+    /// the store credits its receipts late, the credits record the reason, and the chain budget
+    /// shows them used past its limit on both nodes.
+    @Test func aCampaignStartingInThePastNeedsAReasonItsCreditsRecord() throws {
+        let hq = try NodeProcess(extraArguments: ["--node-id", "hq7", "--role", "hq", "--gossip-interval-ms", "200"])
+        let store = try NodeProcess(extraArguments: ["--node-id", "store-7", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"])
+        defer { for node in [hq, store] { node.stop(); node.removeFiles() } }
+        let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
+        #expect(try hq.client().send("PUT", "/v1/budgets/\(month)/chain", body: Array(#"{"points":2000}"#.utf8)).status == 200)
+        for receipt in ["P1", "P2", "P3"] {
+            #expect(try store.client().postJSON("/v1/purchases", #"{"receipt_id":"\#(receipt)","account_id":"mo","amount_fen":10000}"#).status == 201)
+        }
+        let starts = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-90 * 86_400))
+        let campaign = #"{"name":"Anniversary","starts_at":"\#(starts)","ends_at":"2099-01-01T00:00:00Z","bonus_points":1000000"#
+        let unexplained = try hq.client().send("PUT", "/v1/campaigns/anniversary", body: Array((campaign + "}").utf8))
+        #expect(unexplained.status == 400 && unexplained.errorCode == "backdate_reason_required", "\(unexplained.bodyText)")
+        let explained = try hq.client().send("PUT", "/v1/campaigns/anniversary", body: Array((campaign + #","backdate_reason":"board decision 12"}"#).utf8))
+        #expect(explained.status == 201 && explained.json["backdate_reason"] as? String == "board decision 12", "\(explained.bodyText)")
+        #expect(eventually(within: 20) { try [hq, store].allSatisfy { try balance($0, "mo") == 3_000_300 } })
+        for node in [hq, store] {
+            let history = try node.client().getJSON("/v1/accounts/mo/entries")["entries"] as? [[String: Any]] ?? []
+            let credits = history.filter { $0["kind"] as? String == "campaign-credit" }
+            #expect(credits.count == 3 && credits.allSatisfy { $0["backdate_reason"] as? String == "board decision 12" }, "\(history)")
+            let budgets = try node.client().getJSON("/v1/budgets/\(month)")["budgets"] as? [[String: Any]] ?? []
+            #expect(budgets.first?["used"] as? Int == 3_000_300 && budgets.first?["points"] as? Int == 2000, "\(budgets)")
+        }
         for node in [hq, store] {
             _ = node.stop()
             #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)

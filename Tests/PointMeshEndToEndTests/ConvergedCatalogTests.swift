@@ -39,7 +39,7 @@ import Testing
     @Test func oneCampaignIDTwoDefinitionsLeaveTheFirstWhole() throws {
         var pair = try CutApartPair()
         defer { pair.stop() }
-        let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z""#
+        let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#
         #expect(try put(pair.x1, "/v1/campaigns/cx", #"{"name":"Double",\#(window),"multiplier":2}"#).status == 201)
         usleep(20_000)
         #expect(try put(pair.x2, "/v1/campaigns/cx", #"{"name":"Tenfold",\#(window),"multiplier":10}"#).status == 201)

@@ -32,7 +32,7 @@ import Testing
         "POST /v1/accounts/{account_id}/unfreeze": [#"{"request_id":"LU","evidence_ref":"C-1","reason":"cleared","operator":"op"}"#],
         "POST /v1/deductions": [#"{"request_id":"LD","account_id":"lin","points":5,"evidence_ref":"C-1","reason":"fake receipt","operator":"op"}"#],
         "POST /v1/cluster/retirements": [#"{"node_id":"gone-store","force":true}"#],
-        "PUT /v1/campaigns/{campaign_id}": [#"{"name":"Double","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","multiplier":2}"#],
+        "PUT /v1/campaigns/{campaign_id}": [#"{"name":"Double","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","multiplier":2,"backdate_reason":"announced before"}"#],
         "DELETE /v1/campaigns/{campaign_id}": [""],
         "PUT /v1/categories/{category}/green": [""],
         "PUT /v1/rewards/{reward_id}": [#"{"name":"Bill","points":10,"kind":"bill_deduction"}"#],

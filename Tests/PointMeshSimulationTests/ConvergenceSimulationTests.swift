@@ -59,7 +59,8 @@ private struct Workload {
             let campaign = Campaign(id: CampaignID(unchecked: "camp-\(index)"), name: "Campaign \(index)", startsAt: start,
                                     endsAt: start + Int64(30 + 20 * (random.next() % 2)) * day,
                                     stores: index == 3 ? [NodeID(unchecked: "n1")] : [], categories: index == 1 ? [tea] : index == 3 ? [rice] : [],
-                                    effect: effects[Int(index)], green: index == 2)
+                                    effect: effects[Int(index)], green: index == 2,
+                                    backdateReason: start < now + day ? "festival began before HQ published it" : nil)
             return PreparedWrite(CampaignDefinition.self, campaign, versions: linked(CampaignDefinition.versionLink(campaign) ?? ""))
         case 21:
             switch random.next() % 3 {
@@ -382,6 +383,16 @@ private func checkCampaigns(seed: UInt64, node: NodeID, ledger: some SimulatedLe
             if let campaign {
                 #expect(creditedCampaigns.insert(campaign).inserted, "seed \(seed): \(node): \(campaign) credited receipt \(receipt) twice")
                 applied.insert(campaign)
+                // A credit for a receipt rung up before its campaign was published (a campaign
+                // starting in the past) carries the campaign's reason. (One its store decided on
+                // a later copy of the definition, published where the first had not arrived,
+                // carries it too: that store saw the receipt as before publication.)
+                let definition = try #require(catalog.campaigns[campaign])
+                let backdated = purchase.timestamp.wallMilliseconds < definition.publishedAt
+                let reason = try credit.details.reader().text(CampaignCredit.Tag.backdateReason)
+                #expect(definition.backdateReason != nil || !backdated, "seed \(seed): \(node): \(campaign) starts before its publication with no reason")
+                #expect(backdated ? reason == definition.backdateReason : reason == nil || reason == definition.backdateReason,
+                        "seed \(seed): \(node): credit \(credit.id) for \(campaign) records reason \(reason ?? "none")")
             }
             // The credit's own move (those after it repay debt).
             points += credit.moves.first?.amount ?? .zero

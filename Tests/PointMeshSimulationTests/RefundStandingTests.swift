@@ -18,7 +18,7 @@ import Testing
         // n3 knows a double-points campaign: its copy of R1 earns 200. n2 holds it and refunds R1 in full.
         var third = MemoryLedger(origin: n3), second = MemoryLedger(origin: n2)
         let double = Campaign(id: CampaignID(unchecked: "double"), name: "Double", startsAt: 0, endsAt: 10_000_000, stores: [], categories: [],
-                              effect: .multiplier(2), green: false)
+                              effect: .multiplier(2), green: false, backdateReason: "began before")
         _ = try third.write(PreparedWrite(CampaignDefinition.self, double), now: 1_000)
         _ = try third.write(purchase, now: 2_000)
         _ = second.apply(third.entries(of: n3, after: 0, limit: 10))

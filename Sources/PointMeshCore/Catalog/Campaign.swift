@@ -6,7 +6,9 @@ public struct CampaignID: Identifier {
 
 /// A campaign as HQ published it: a window `[startsAt, endsAt)`, a scope (listed stores, or the
 /// whole chain when none), a filter (listed categories, or the whole receipt when none), an
-/// effect, and whether its points are green. Withdrawing it ends it at `withdrawnAt`.
+/// effect, and whether its points are green. Withdrawing it ends it at `withdrawnAt`. One that
+/// starts before it was published says why (`backdateReason`): receipts already rung up earn
+/// its points as late credits, which count against issuance budgets with that reason.
 public struct Campaign: Hashable, Sendable {
     /// What a campaign adds to an eligible purchase.
     public enum Effect: Hashable, Sendable {
@@ -24,11 +26,14 @@ public struct Campaign: Hashable, Sendable {
     public var categories: [CategoryID]
     public var effect: Effect
     public var green: Bool
+    /// Why it starts before its publication (required then), recorded on its late credits for
+    /// receipts rung up before it was published.
+    public var backdateReason: String?
     public var publishedAt: Int64 = 0
     public var withdrawnAt: Int64?
 
     public init(id: CampaignID, name: String, startsAt: Int64, endsAt: Int64, stores: [NodeID] = [], categories: [CategoryID] = [],
-                effect: Effect, green: Bool = false) {
+                effect: Effect, green: Bool = false, backdateReason: String? = nil) {
         self.id = id
         self.name = name
         self.startsAt = startsAt
@@ -37,6 +42,7 @@ public struct Campaign: Hashable, Sendable {
         self.categories = categories
         self.effect = effect
         self.green = green
+        self.backdateReason = backdateReason
     }
 
     /// The largest multiplier a campaign may have.

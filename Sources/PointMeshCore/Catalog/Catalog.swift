@@ -34,6 +34,7 @@ public struct Catalog: Sendable {
                 // is always one whole definition, never a mix (rules.md, section 9).
                 if let first = campaigns[campaign.id], !first.hasSameTerms(as: campaign) { continue }
                 campaign.publishedAt = campaigns[campaign.id]?.publishedAt ?? instant
+                campaign.backdateReason = campaigns[campaign.id]?.backdateReason ?? campaign.backdateReason
                 campaign.withdrawnAt = campaigns[campaign.id]?.withdrawnAt
                 campaigns[campaign.id] = campaign
             case CampaignWithdrawal.code:

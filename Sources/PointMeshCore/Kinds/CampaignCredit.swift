@@ -41,6 +41,8 @@ public enum CampaignCredit: EntryKindRule {
         public static let receipt: UInt64 = 2
         static let points: UInt64 = 3
         static let purchase: UInt64 = 4
+        /// The campaign's backdate reason, on a credit for a receipt rung up before it was published.
+        public static let backdateReason: UInt64 = 5
     }
 
     /// The link on every credit of a receipt, so the next finds what was credited.
@@ -125,6 +127,7 @@ public enum CampaignCredit: EntryKindRule {
         writer.text(Tag.receipt, request.receipt.rawValue)
         writer.number(Tag.points, points.value)
         writer.text(Tag.purchase, purchase.id.description)
+        if purchase.timestamp.wallMilliseconds < campaign.publishedAt { writer.text(Tag.backdateReason, campaign.backdateReason) }
         // An auto-pooled earning's credit goes to the pool, recorded as the member's too.
         if let member = recorded.member { LotEvents.addSubject(member, to: &writer) }
         let credited = LedgerAccount(recorded.customer)
@@ -143,8 +146,10 @@ public enum CampaignCredit: EntryKindRule {
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
         let reader = try entry.details.reader()
-        return ["campaign_id": .string(try reader.text(Tag.campaign) ?? ""), "receipt_id": .string(try reader.text(Tag.receipt) ?? ""),
-                "points": .integer(try reader.number(Tag.points) ?? 0)]
+        var fields: [String: JSONValue] = ["campaign_id": .string(try reader.text(Tag.campaign) ?? ""), "receipt_id": .string(try reader.text(Tag.receipt) ?? ""),
+                                           "points": .integer(try reader.number(Tag.points) ?? 0)]
+        if let reason = try reader.text(Tag.backdateReason) { fields["backdate_reason"] = .string(reason) }
+        return fields
     }
 
     /// The points a credit gave, and whether they are green.

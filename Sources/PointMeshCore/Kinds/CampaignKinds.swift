@@ -22,12 +22,16 @@ public enum CampaignDefinition: EntryKindRule {
         static let multiplier = FieldSpec.optional("multiplier", .positiveInteger(minimum: 2, maximum: Campaign.maximumMultiplier), "Eligible amounts earn this many times the base rate (2 to 10). Give this or bonus_points.")
         static let bonus = FieldSpec.optional("bonus_points", .positiveInteger(maximum: 1_000_000), "Points added once per eligible receipt. Give this or multiplier.")
         static let green = FieldSpec.optional("green", .boolean, "Its points are green points. Its categories, if any, must be marked green.")
+        static let backdateReason = FieldSpec.optional("backdate_reason", .boundedText(maximumLength: 500),
+                                                       "Why it starts before now: required then. Receipts already rung up earn it as late credits, which count against issuance budgets with this reason recorded.")
     }
 
-    public static let requestFields = [Fields.name, Fields.startsAt, Fields.endsAt, Fields.stores, Fields.categories, Fields.multiplier, Fields.bonus, Fields.green]
+    public static let requestFields = [Fields.name, Fields.startsAt, Fields.endsAt, Fields.stores, Fields.categories, Fields.multiplier, Fields.bonus, Fields.green,
+                                       Fields.backdateReason]
     public static let pathFields = [Fields.id]
     public static let responseFields = CatalogAnswers.campaign + [FieldSpec("entry_id", .text, "The entry that published this version."), AnswerFields.replayed]
     public static let refusals: [(status: Int, code: String, when: String)] = [
+        (400, "backdate_reason_required", "a new campaign starts before now and carries no backdate_reason"),
         (409, "campaign_terms_fixed", "the campaign exists and the request changes more than its name and end"),
         (409, "campaign_withdrawn", "the campaign was withdrawn"),
         (404, "unknown_green_category", "a green campaign lists a category that is not marked green (PUT /v1/categories/{category}/green first)"),
@@ -43,6 +47,7 @@ public enum CampaignDefinition: EntryKindRule {
         static let bonus: UInt64 = 7
         static let green: UInt64 = 8
         static let id: UInt64 = 9
+        static let backdateReason: UInt64 = 10
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Campaign {
@@ -57,7 +62,7 @@ public enum CampaignDefinition: EntryKindRule {
         }
         return Campaign(id: try body.identifier(Fields.id), name: try body.text(Fields.name), startsAt: startsAt, endsAt: endsAt,
                         stores: try body.identifiers(Fields.stores), categories: try body.identifiers(Fields.categories), effect: effect,
-                        green: try body.flag(Fields.green))
+                        green: try body.flag(Fields.green), backdateReason: try body.optionalText(Fields.backdateReason))
     }
 
     /// The same definition sent again is a replay; a changed one a new version (the key is a
@@ -65,7 +70,7 @@ public enum CampaignDefinition: EntryKindRule {
     public static func idempotencyID(_ c: Campaign) -> String { SHA256Digest.hex(of: Array(canonicalForm(c).utf8)) }
 
     public static func canonicalForm(_ c: Campaign) -> String {
-        "campaign\n\(c.id)\n\(c.name)\n\(c.endsAt)\n\(c.terms)\n"
+        "campaign\n\(c.id)\n\(c.name)\n\(c.endsAt)\n\(c.terms)\n" + (c.backdateReason.map { "backdate\t\($0)\n" } ?? "")
     }
 
     public static func versionLink(_ c: Campaign) -> String? { "versions:campaign:\(c.id)" }
@@ -81,7 +86,10 @@ public enum CampaignDefinition: EntryKindRule {
         if let existing = facts.campaigns[request.id] {
             guard existing.withdrawnAt == nil else { throw .definitionWithdrawn("campaign", request.id.rawValue) }
             guard existing.hasSameTerms(as: request) else { throw .campaignTermsFixed(request.id) }
-        } else if request.green {
+        } else if request.startsAt < context.now, request.backdateReason == nil {
+            throw .backdateReasonRequired(request.id, startsAt: request.startsAt)
+        }
+        if facts.campaigns[request.id] == nil, request.green {
             // A green campaign's categories are its green list: green points are for what HQ
             // marked green, so each must be a green category this node knows. (A new version of
             // a published campaign keeps terms already accepted.)
@@ -103,6 +111,7 @@ public enum CampaignDefinition: EntryKindRule {
         case .bonus(let points): writer.number(Tag.bonus, points.value)
         }
         if request.green { writer.number(Tag.green, 1) }
+        writer.text(Tag.backdateReason, request.backdateReason)
         return KindDecision(moves: [], details: writer.details)
     }
 
@@ -123,7 +132,7 @@ public enum CampaignDefinition: EntryKindRule {
         let stores = reader.values(Tag.store).compactMap { try? NodeID(validating: String(decoding: $0, as: UTF8.self)) }
         let categories = reader.values(Tag.category).compactMap { try? CategoryID(validating: String(decoding: $0, as: UTF8.self)) }
         return Campaign(id: id, name: name, startsAt: startsAt, endsAt: endsAt, stores: stores, categories: categories, effect: effect,
-                        green: try reader.number(Tag.green) == 1)
+                        green: try reader.number(Tag.green) == 1, backdateReason: try reader.text(Tag.backdateReason))
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
@@ -247,6 +256,7 @@ public enum CatalogAnswers {
         FieldSpec("green", .boolean, "Whether its points are green."),
         FieldSpec("published_at", .time, "When it was first published."),
         FieldSpec("withdrawn_at", .nullableText, "When it was withdrawn; null if it was not."),
+        FieldSpec("backdate_reason", .nullableText, "Why it starts before its publication; null if it does not."),
     ]
 
     public static func json(_ c: Campaign) -> JSONValue {
@@ -256,6 +266,7 @@ public enum CatalogAnswers {
             "stores": .array(c.stores.map { .string($0.rawValue) }), "categories": .array(c.categories.map { .string($0.rawValue) }),
             "green": .bool(c.green), "published_at": .string(RFC3339.format(milliseconds: c.publishedAt)),
             "withdrawn_at": c.withdrawnAt.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null,
+            "backdate_reason": c.backdateReason.map { .string($0) } ?? .null,
         ]
         switch c.effect {
         case .multiplier(let n): fields["multiplier"] = .integer(n)
