@@ -133,4 +133,30 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
             #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
         }
     }
+
+    /// Reproduction 8 of "Two stores deciding at once": an account in debt receives a late
+    /// campaign credit, which repays the debt first on both nodes (it once left `debt 85`).
+    @Test func aLateCampaignCreditRepaysDebtOnBothNodes() throws {
+        let hq = try NodeProcess(extraArguments: ["--node-id", "hq8", "--role", "hq", "--gossip-interval-ms", "200"])
+        let store = try NodeProcess(extraArguments: ["--node-id", "store-8", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"])
+        defer { for node in [hq, store] { node.stop(); node.removeFiles() } }
+        #expect(try store.client().postJSON("/v1/purchases", #"{"receipt_id":"D1","account_id":"de","amount_fen":10000}"#).status == 201)
+        #expect(try store.client().postJSON("/v1/purchases", #"{"receipt_id":"D2","account_id":"de","amount_fen":1000}"#).status == 201)
+        #expect(try store.client().postJSON("/v1/redemptions", #"{"request_id":"DQ","account_id":"de","points":95}"#).status == 201)
+        let refund = try store.client().postJSON("/v1/refunds", #"{"refund_id":"DF","receipt_id":"D1","amount_fen":10000}"#)
+        #expect(refund.status == 201 && refund.json["debt_delta"] as? Int == 85, "\(refund.bodyText)")
+        let starts = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-86_400))
+        let campaign = #"{"name":"Thanks","starts_at":"\#(starts)","ends_at":"2099-01-01T00:00:00Z","bonus_points":50,"backdate_reason":"apology"}"#
+        #expect(try hq.client().send("PUT", "/v1/campaigns/thanks", body: Array(campaign.utf8)).status == 201)
+        #expect(eventually(within: 20) {
+            try [hq, store].allSatisfy { node in
+                let account = try node.client().getJSON("/v1/accounts/de")
+                return account["debt"] as? Int == 35 && account["balance"] as? Int == 0
+            }
+        }, "the credit of 50 repays 50 of the debt of 85 on both nodes")
+        for node in [hq, store] {
+            _ = node.stop()
+            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
+        }
+    }
 }
