@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// One step of the schema's history: SQL, or Swift for a step that must rewrite rows.
 enum Migration: Sendable {
     case sql(String)
@@ -89,6 +91,10 @@ enum Migrations {
         // 9: refunds past their purchase on the converged history are void (release 0.7,
         // `RefundCondition`): the table of void entries, and those a 0.6 node counted voided.
         .rewrite(LedgerDatabase.voidRefundsPastTheirPurchase),
+        // 10: a customer's points are its lots, not a counter (release 0.5 stopped counting
+        // them, `MoveEffects.isCounted`), but a data directory of release 0.4 kept its rows
+        // through every upgrade since: verify found them and points did not sum to zero.
+        .sql("DELETE FROM balances WHERE asset = \(Asset.points.code) AND substr(account, 1, 1) <> '@';"),
     ]
 
     /// The tables of the one ledger model (migration 3).
