@@ -81,7 +81,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
     /// stopped cleanly: purchases, redemptions, a full refund that made debt and a partial one;
     /// from 0.4 an expiry policy and a compensation; in 0.5 a family with transfers to a member
     /// and the pool, a freeze and a deduction, a green category, a campaign, a reward
-    /// redeemed. Each upgrades in place to what that release showed, verifies clean, replays
+    /// redeemed (`Fixtures/make-release-fixture.sh`). Each upgrades in place to what that release showed, verifies clean, replays
     /// its receipts and takes new writes. (0.4's customer points counters, which 0.5 stopped
     /// keeping, failed verify until migration 10.)
     @Test(arguments: ["0.3", "0.4", "0.5"])
