@@ -8,7 +8,7 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
     /// (several where different requests clashed on one id).
     private var counting: [IdempotencyKey: [LedgerEntry]] = [:]
     public private(set) var duplicates: Set<EntryID> = []
-    /// Counting entries the converged history voids (refunds past their purchase,
+    /// Counting entries the converged history voids (transfers, refunds past their purchase,
     /// `RefundCondition`): their moves are out of the counters.
     public private(set) var voids: Set<EntryID> = []
     /// Per balance, per origin: the same CRDT-style counters the store keeps (none for a
@@ -140,6 +140,19 @@ public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
             count(entry, sign: 1)
         }
         if let receipt = RefundCondition.receipt(affectedBy: entry) { reconcileRefunds(of: receipt) }
+        if entry.code == Transfer.code || FamilyMembership.change(of: entry) != nil { reconcileTransfers(of: entry.customerAccounts) }
+    }
+
+    /// Takes the moves of transfers of `accounts` that became void out of the counters, and
+    /// puts back those that stand again (`LedgerDatabase.reconcileTransfers` on disk).
+    private mutating func reconcileTransfers(of accounts: [AccountID]) {
+        let transfers = Set(accounts.flatMap { accountEntries[$0] ?? [] }).compactMap { byID[$0] }
+            .filter { $0.code == Transfer.code && !duplicates.contains($0.id) }
+        for transfer in transfers {
+            guard let stands = try? FamilyCondition.stands(transfer, in: self), voids.contains(transfer.id) == stands else { continue }
+            if stands { voids.remove(transfer.id) } else { voids.insert(transfer.id) }
+            countMoves(transfer, sign: stands ? 1 : -1)
+        }
     }
 
     /// Takes the moves of refunds of `receipt` that became void out of the counters, and puts

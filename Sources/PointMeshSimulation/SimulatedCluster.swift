@@ -37,7 +37,7 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
     func duplicateIDs() throws -> Set<EntryID>
-    /// The counting entries the converged history voids (`RefundCondition`).
+    /// The counting entries the converged history voids (`EntryCondition`).
     func voidIDs() throws -> Set<EntryID>
     /// The node crashed and starts again from what it holds durably: every cache, the clock and
     /// anything derived in memory are gone and rebuilt, as a real node's start does.

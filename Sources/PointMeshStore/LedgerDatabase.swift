@@ -101,10 +101,13 @@ public final class LedgerDatabase: FactsSource {
     func applyReceived(_ entries: [LedgerEntry], chains: inout [NodeID: OriginChain]) throws {
         var deltas: [CounterKey: Balance] = [:]
         var stale: Set<AccountID> = []
-        /// Receipts whose refunds' standing the batch may change (`RefundCondition`).
+        /// Receipts whose refunds' standing the batch may change (`RefundCondition`), and
+        /// accounts whose transfers' (`FamilyCondition`).
         var refunded: Set<ReceiptID> = []
+        var transferring: Set<AccountID> = []
         for entry in entries {
             if let receipt = RefundCondition.receipt(affectedBy: entry) { refunded.insert(receipt) }
+            if entry.code == Transfer.code || FamilyMembership.change(of: entry) != nil { transferring.formUnion(entry.customerAccounts) }
             // A late campaign credit counts only while its earning entry does.
             if let purchase = CampaignCredit.countsWith(entry), try isDuplicate(purchase) {
                 try insert(entry, duplicate: true, chains: &chains)
@@ -150,6 +153,7 @@ public final class LedgerDatabase: FactsSource {
         }
         for (key, delta) in deltas where !delta.isZero { try addToBalance(key.balance, origin: key.origin, delta) }
         try reconcileRefunds(of: refunded, stale: &stale)
+        try reconcileTransfers(of: transferring, stale: &stale)
         var cache = LotEventCache()
         for account in stale.sorted() { try rebuildLots(of: account, cache: &cache) }
     }

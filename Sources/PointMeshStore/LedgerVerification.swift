@@ -41,16 +41,15 @@ extension LedgerDatabase {
                 }
                 guard !duplicate else { continue }
                 let entry = try EntryCoding.decode(body)
-                // A transfer the converged membership contradicts moves no customer's points; a
-                // refund past its purchase moves nothing at all.
-                let refundStands = try RefundCondition.stands(entry, in: self)
-                let stands = try refundStands && FamilyCondition.stands(entry, in: self)
-                if keptVoid.contains(entry.id) == refundStands {
-                    problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(refundStands ? "void" : "standing"), but the refunds of its purchase say otherwise"))
+                // A transfer the converged membership contradicts and a refund past its purchase
+                // move nothing at all.
+                let stands = try EntryCondition.stands(entry, in: self)
+                if keptVoid.contains(entry.id) == stands {
+                    problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(stands ? "void" : "standing"), but the converged history says otherwise (its purchase's refunds, or its parties' families)"))
                 }
                 for (key, delta) in MoveEffects.deltas(of: entry.moves) {
                     if MoveEffects.isCounted(key) {
-                        guard refundStands else { continue }
+                        guard stands else { continue }
                         recomputed[Self.counterName(key, origin), default: Balance()] += delta
                     } else if let customer = key.account.customer, stands {
                         customerPoints[customer, default: .zero] += delta.posted

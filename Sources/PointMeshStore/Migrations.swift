@@ -95,6 +95,10 @@ enum Migrations {
         // them, `MoveEffects.isCounted`), but a data directory of release 0.4 kept its rows
         // through every upgrade since: verify found them and points did not sum to zero.
         .sql("DELETE FROM balances WHERE asset = \(Asset.points.code) AND substr(account, 1, 1) <> '@';"),
+        // 11: a transfer in repays the receiver's debt first (release 0.7), so a transfer the
+        // converged history voids must take its repayment out of the counters: void transfers
+        // are kept in `void_entries` like void refunds (`keepVoidTransfers`).
+        .rewrite(LedgerDatabase.keepVoidTransfers),
     ]
 
     /// The tables of the one ledger model (migration 3).

@@ -87,14 +87,18 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
     }
 
     /// A store cut off from the cluster transfers from a customer who has already left the family
-    /// elsewhere. When the two meet, the transfer is void on both: the points are the sender's
-    /// again, the receiver's history shows it with no effect.
+    /// elsewhere, to one in debt (the transfer repays it there). When the two meet, the transfer
+    /// is void on both: the points are the sender's again, the receiver's debt is back, and its
+    /// history shows the transfer with no effect.
     @Test func aTransferOnStaleMembershipIsVoidOnBothNodes() throws {
         let a = try NodeProcess(extraArguments: ["--node-id", "va", "--gossip-interval-ms", "200"] + noCoolingOff)
         var b = try NodeProcess(extraArguments: ["--node-id", "vb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"] + noCoolingOff)
         var nodes = [a, b]
         defer { for node in nodes { node.stop(); node.removeFiles() } }
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"V1","account_id":"ann","amount_fen":10000}"#).status == 201)
+        #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"V2","account_id":"ben","amount_fen":1000}"#).status == 201)
+        #expect(try a.client().postJSON("/v1/redemptions", #"{"request_id":"VQ","account_id":"ben","points":10}"#).status == 201)
+        #expect(try a.client().postJSON("/v1/refunds", #"{"refund_id":"VF","receipt_id":"V2","amount_fen":1000}"#).json["debt_delta"] as? Int == 10)
         for member in ["ann", "ben"] { #expect(try send(a, "PUT", "/v1/families/smiths/members/\(member)").status == 200) }
         #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["members"] as? [String] == ["ann", "ben"] })
         _ = b.stop()
@@ -105,8 +109,8 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
         b = try NodeProcess(dataDirectory: b.dataDirectory, extraArguments: ["--node-id", "vb", "--gossip-interval-ms", "200"] + noCoolingOff)
         nodes.append(b)
         let stale = try b.client().postJSON("/v1/transfers", #"{"request_id":"VT","from_account":"ann","to_account":"ben","points":30}"#)
-        #expect(stale.status == 201, "\(stale.bodyText)")
-        #expect(try balance(b, "ben") == 30)
+        #expect(stale.status == 201 && stale.json["to_balance"] as? Int == 20, "\(stale.bodyText)")
+        #expect(try balance(b, "ben") == 20 && b.client().getJSON("/v1/accounts/ben")["debt"] as? Int == 0, "the transfer repaid ben's debt of 10")
         // a comes back and learns of b: the two exchange entries.
         let rejoined = try NodeProcess(dataDirectory: a.dataDirectory, extraArguments: ["--node-id", "va", "--seed", b.gossipAddress.description,
                                                                                         "--gossip-interval-ms", "200"] + noCoolingOff)
@@ -117,6 +121,7 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
         })
         for node in [rejoined, b] {
             #expect(try balance(node, "ann") == 100 && balance(node, "ben") == 0)
+            #expect(try node.client().getJSON("/v1/accounts/ben")["debt"] as? Int == 10, "the void transfer's repayment is taken back")
             let history = try node.client().getJSON("/v1/accounts/ben/entries")["entries"] as? [[String: Any]] ?? []
             let transfer = history.first { $0["kind"] as? String == "transfer" }
             #expect(transfer?["void"] as? Bool == true && transfer?["balance_delta"] as? Int == 0, "\(history)")

@@ -1,5 +1,5 @@
 /// Points credited to an account that owes debt repay it first (rules.md, section 4): an
-/// earning, a late campaign credit or a compensation grant. The repaid points go back to the
+/// earning, a late campaign credit, a compensation grant or a transfer in. The repaid points go back to the
 /// store (`@clawed-back:{store}`) and the debt shrinks by as much, so a customer never holds
 /// spendable points while owing.
 enum DebtRepayment {

@@ -39,7 +39,7 @@ public enum Transfer: EntryKindRule {
     public static let responseFields = [
         FieldSpec("entry_id", .text, "The entry's id."), FieldSpec("from_account", .id, "The sender."), FieldSpec("to_account", .id, "The receiver."),
         FieldSpec("points", .integer, "Points moved."), FieldSpec("from_balance", .integer, "The sender's spendable balance just after, at this node."),
-        FieldSpec("to_balance", .integer, "The receiver's spendable balance just after, at this node."),
+        FieldSpec("to_balance", .integer, "The receiver's spendable balance just after, at this node (points received repay its debt first)."),
         FieldSpec("family_id", .id, "The family it moved inside."), AnswerFields.createdAt, AnswerFields.replayed,
     ]
     public static let refusals: [(status: Int, code: String, when: String)] = [
@@ -114,17 +114,22 @@ public enum Transfer: EntryKindRule {
             LotEvents.addMoved(move: moves.count, expiresAt: group.expiresAt, green: group.green, to: &writer)
             moves.append(Move(debit: LedgerAccount(request.from), credit: LedgerAccount(request.to), amount: group.points))
         }
+        // Points received repay the receiver's debt first; if the converged history voids the
+        // transfer, the repayment goes with it (`EntryCondition`).
+        let repaid = min(request.points, facts.receiver.debt)
+        let repayment = DebtRepayment.moves(of: LedgerAccount(request.to), repaying: repaid, store: context.node)
         writer.number(CommonDetails.balanceAfter, (balance - request.points).value)
-        writer.number(Tag.toBalanceAfter, (facts.receiver.summary.spendable + request.points).value)
-        return KindDecision(moves: moves, details: writer.details)
+        writer.number(Tag.toBalanceAfter, (facts.receiver.summary.spendable + request.points - repaid).value)
+        return KindDecision(moves: moves + repayment, details: writer.details)
     }
 
-    /// Sender, receiver and points, from the entry's moves.
+    /// Sender, receiver and points, from the entry's moves between them (not the receiver's
+    /// debt repayment after them).
     private static func parties(_ entry: LedgerEntry) throws(DecodingError) -> (from: AccountID, to: AccountID, points: Points) {
         guard let first = entry.moves.first, let from = first.debit.customer, let to = first.credit.customer else {
             throw .invalid("transfer entry \(entry.id) lacks its moves")
         }
-        return (from, to, entry.moves.reduce(.zero) { $0 + $1.amount })
+        return (from, to, entry.moves.filter { $0.debit == first.debit && $0.credit == first.credit }.reduce(.zero) { $0 + $1.amount })
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
