@@ -518,4 +518,22 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         _ = b.apply(a.allEntries)
         #expect(try b.catalog().campaigns[CampaignID(unchecked: "cx")]?.endsAt == first.endsAt + day)
     }
+
+    /// A receipt credited under a definition the merge voids keeps those points, and a later
+    /// campaign's credit counts it at that definition's effect: it adds only what is not
+    /// covered yet (it once counted the standing ×2 and credited on top of the void ×5).
+    @Test func aCreditUnderAVoidDefinitionIsNotCreditedAgainByAnotherCampaign() throws {
+        let amy = AccountID(unchecked: "amy")
+        var a = MemoryLedger(origin: store1), b = MemoryLedger(origin: store2)
+        _ = try b.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: amy, amount: Fen(10_000))), now: 500)
+        _ = try a.write(PreparedWrite(CampaignDefinition.self, campaign("cx", .multiplier(2))), now: 1_000)
+        _ = try b.write(PreparedWrite(CampaignDefinition.self, campaign("cx", .multiplier(5))), now: 2_000)
+        for write in try LateCampaigns.owed(by: store2, from: b) { _ = try b.write(write, now: 2_500) }
+        #expect(b.accountState(of: amy, at: 3_000).balance == Points(500), "b credited R1 under its ×5")
+        _ = b.apply(a.allEntries)
+        #expect(try b.catalog().campaigns[CampaignID(unchecked: "cx")]?.effect == .multiplier(2) && b.catalog().voidCampaigns.count == 1)
+        _ = try b.write(PreparedWrite(CampaignDefinition.self, campaign("triple", .multiplier(3))), now: 4_000)
+        #expect(try LateCampaigns.owed(by: store2, from: b).isEmpty, "×3 adds nothing to a receipt credited ×5")
+        #expect(b.accountState(of: amy, at: 5_000).balance == Points(500))
+    }
 }

@@ -10,6 +10,10 @@ public struct Catalog: Sendable {
     /// `campaigns` sorted by id, the order earnings visit them in (`EarningRules`): sorted once
     /// per catalog rather than once per purchase.
     public private(set) var campaignsInIDOrder: [Campaign] = []
+    /// Definitions the merge voided: a campaign id published with other terms where the first
+    /// had not arrived. Receipts credited under one keep it; later credits of the receipt count
+    /// it as applied at its own effect, so they never add on top of it (`CampaignCredit.owed`).
+    public var voidCampaigns: [CampaignID: [Campaign]] = [:]
     public var greenCategories: Set<CategoryID> = []
     public var rewards: [RequestID: Reward] = [:]
     public var budgets: [CalendarMonth: [BudgetScope: Points]] = [:]
@@ -32,7 +36,10 @@ public struct Catalog: Sendable {
                 // The first definition in ledger order fixes the terms; a later one with other
                 // terms (published at a node that had not seen the first) is void, so a campaign
                 // is always one whole definition, never a mix (rules.md, section 9).
-                if let first = campaigns[campaign.id], !first.hasSameTerms(as: campaign) { continue }
+                if let first = campaigns[campaign.id], !first.hasSameTerms(as: campaign) {
+                    catalog.voidCampaigns[campaign.id, default: []].append(campaign)
+                    continue
+                }
                 campaign.publishedAt = campaigns[campaign.id]?.publishedAt ?? instant
                 campaign.backdateReason = campaigns[campaign.id]?.backdateReason ?? campaign.backdateReason
                 campaign.withdrawnAt = campaigns[campaign.id]?.withdrawnAt
@@ -58,6 +65,11 @@ public struct Catalog: Sendable {
         }
         catalog.campaigns = campaigns
         return catalog
+    }
+
+    /// Every definition of `id`: the standing one, then those the merge voided.
+    public func definitions(of id: CampaignID) -> [Campaign] {
+        (campaigns[id].map { [$0] } ?? []) + (voidCampaigns[id] ?? [])
     }
 
     /// The campaigns that apply to a purchase at `instant` at `store`, in id order.

@@ -85,7 +85,8 @@ public enum CampaignCredit: EntryKindRule {
     }
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
-    /// counted; zero when nothing (outside the window or scope, or already applied).
+    /// counted (each at its largest definition); zero when nothing (outside the window or
+    /// scope, or already applied).
     /// A receipt already partly refunded is owed the share not refunded (`refunds`: the
     /// receipt's refund entries), as its refunds reverse the credit pro rata with the rest.
     public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], refunds: [LedgerEntry],
@@ -97,7 +98,10 @@ public enum CampaignCredit: EntryKindRule {
         guard !applied.contains(campaign.id) else { return .zero }
         let recorded = try Earn.recorded(purchase)
         for credit in credits { if let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) { applied.append(id) } }
-        let full = EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.compactMap { catalog.campaigns[$0] })
+        // A campaign already applied counts at the largest effect any of its definitions had: a
+        // receipt credited under a definition the merge later voided keeps those points, and
+        // this credit adds only what that does not cover.
+        let full = EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.flatMap(catalog.definitions(of:)))
         var refunded: Int64 = 0
         for refund in refunds { refunded += try Refund.refundedAmount(refund) }
         guard refunded > 0 else { return full }
