@@ -102,7 +102,8 @@ public final class LedgerDatabase: FactsSource {
         var deltas: [CounterKey: Balance] = [:]
         var stale: Set<AccountID> = []
         /// Receipts whose refunds' standing the batch may change (`RefundCondition`), and
-        /// accounts whose transfers' (`FamilyCondition`).
+        /// accounts whose transfers' (`FamilyCondition`: a join or leave that lands before a
+        /// transfer decides whether it stands); those whose standing changed are folded again.
         var refunded: Set<ReceiptID> = []
         var transferring: Set<AccountID> = []
         for entry in entries {
@@ -120,10 +121,6 @@ public final class LedgerDatabase: FactsSource {
                 try insert(entry, duplicate: false, chains: &chains)
                 Self.add(entry, sign: 1, to: &deltas)
                 try updateLots(for: entry, stale: &stale)
-                // A join or leave that lands before a transfer decides whether the transfer stands.
-                if FamilyMembership.change(of: entry) != nil {
-                    for account in entry.customerAccounts { stale.formUnion(try conditionalParties(of: account, after: entry)) }
-                }
             case .duplicate:
                 try insert(entry, duplicate: true, chains: &chains)
             case .supersedes(let loser):
@@ -144,10 +141,6 @@ public final class LedgerDatabase: FactsSource {
                                        .text(credit.id.origin.rawValue), .integer(credit.id.sequence))
                     Self.add(credit, sign: -1, to: &deltas)
                     stale.formUnion(credit.customerAccounts)
-                }
-                if FamilyMembership.change(of: entry) != nil {
-                    let earlier = LotOrder(loser) < LotOrder(entry) ? loser : entry
-                    for account in entry.customerAccounts { stale.formUnion(try conditionalParties(of: account, after: earlier)) }
                 }
             }
         }

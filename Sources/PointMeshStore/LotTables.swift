@@ -326,37 +326,14 @@ extension LedgerDatabase {
 
     /// What `entry` does to the lots of `accounts`: nothing if its family or refund condition
     /// does not hold on the entries held now (`EntryCondition`; a membership entry that arrives
-    /// later makes the parties stale, `conditionalParties`, and a refund whose standing changes
-    /// makes its accounts stale, `reconcileRefunds`).
+    /// later, or a refund whose standing changes, makes the parties stale: `reconcileTransfers`,
+    /// `reconcileRefunds`).
     private func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
         do {
             return try LotEvents.of(entry, accounts: accounts, stands: try EntryCondition.stands(entry, in: self))
         } catch let error as DecodingError {
             throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
         }
-    }
-
-    /// The accounts whose lots a membership entry of `account` can change besides its own: the
-    /// parties of its family-conditional entries (transfers) later in ledger order, whose
-    /// standing it may decide.
-    func conditionalParties(of account: AccountID, after entry: LedgerEntry) throws -> Set<AccountID> {
-        var parties: Set<AccountID> = []
-        try connection.withStatement("""
-            SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
-            WHERE a.account = ? AND (a.hlc_wall, a.hlc_logical, a.origin, a.seq) > (?, ?, ?, ?) AND e.code = ? AND e.duplicate = 0
-            """, [.text(account.rawValue), .integer(entry.timestamp.wallMilliseconds), .integer(entry.timestamp.logical),
-                  .text(entry.id.origin.rawValue), .integer(entry.id.sequence), .integer(Int64(Transfer.code.value))]) { row in
-            while try row.step() {
-                let later: LedgerEntry
-                do {
-                    later = try EntryCoding.decode(row.blob(0))
-                } catch {
-                    throw StoreError.corruptRow("an entry of \(account) does not decode: \(error)")
-                }
-                parties.formUnion(later.customerAccounts)
-            }
-        }
-        return parties
     }
 
     /// Whether `account` has an entry later in ledger order than `entry`.

@@ -2,6 +2,12 @@ import Foundation
 import PointMeshHTTP
 import Testing
 
+/// An HQ node and a store seeded from it, gossiping every 200 ms: a pair written back to back.
+private func hqAndStore(_ tag: String) throws -> (hq: NodeProcess, store: NodeProcess) {
+    let hq = try NodeProcess(extraArguments: ["--node-id", "hq\(tag)", "--role", "hq", "--gossip-interval-ms", "200"])
+    return (hq, try NodeProcess(extraArguments: ["--node-id", "store-\(tag)", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"]))
+}
+
 private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
     try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
 }
@@ -95,10 +101,7 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
         #expect(overridden.status == 0 && overridden.stdout.contains("campaigns: double-11 +100"), "\(overridden.stdout)\(overridden.stderr)")
         let shown = try runPointmesh(["budget", "show", "--node", "http://\(store.httpAddress)", "--month", month])
         #expect(shown.stdout.contains("store-1") && shown.stdout.contains("446"), "\(shown.stdout)")
-        for node in [hq, store] {
-            _ = node.stop()
-            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
-        }
+        stopAndVerify([hq, store])
     }
 
     /// Reproduction 7 of "Two stores deciding at once", HQ and a store written back to back: a
@@ -106,8 +109,7 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
     /// the store credits its receipts late, the credits record the reason, and the chain budget
     /// shows them used past its limit on both nodes.
     @Test func aCampaignStartingInThePastNeedsAReasonItsCreditsRecord() throws {
-        let hq = try NodeProcess(extraArguments: ["--node-id", "hq7", "--role", "hq", "--gossip-interval-ms", "200"])
-        let store = try NodeProcess(extraArguments: ["--node-id", "store-7", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let (hq, store) = try hqAndStore("7")
         defer { for node in [hq, store] { node.stop(); node.removeFiles() } }
         let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
         #expect(try hq.client().send("PUT", "/v1/budgets/\(month)/chain", body: Array(#"{"points":2000}"#.utf8)).status == 200)
@@ -128,17 +130,13 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
             let budgets = try node.client().getJSON("/v1/budgets/\(month)")["budgets"] as? [[String: Any]] ?? []
             #expect(budgets.first?["used"] as? Int == 3_000_300 && budgets.first?["points"] as? Int == 2000, "\(budgets)")
         }
-        for node in [hq, store] {
-            _ = node.stop()
-            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
-        }
+        stopAndVerify([hq, store])
     }
 
     /// Reproduction 8 of "Two stores deciding at once": an account in debt receives a late
     /// campaign credit, which repays the debt first on both nodes (it once left `debt 85`).
     @Test func aLateCampaignCreditRepaysDebtOnBothNodes() throws {
-        let hq = try NodeProcess(extraArguments: ["--node-id", "hq8", "--role", "hq", "--gossip-interval-ms", "200"])
-        let store = try NodeProcess(extraArguments: ["--node-id", "store-8", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let (hq, store) = try hqAndStore("8")
         defer { for node in [hq, store] { node.stop(); node.removeFiles() } }
         #expect(try store.client().postJSON("/v1/purchases", #"{"receipt_id":"D1","account_id":"de","amount_fen":10000}"#).status == 201)
         #expect(try store.client().postJSON("/v1/purchases", #"{"receipt_id":"D2","account_id":"de","amount_fen":1000}"#).status == 201)
@@ -154,9 +152,6 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
                 return account["debt"] as? Int == 35 && account["balance"] as? Int == 0
             }
         }, "the credit of 50 repays 50 of the debt of 85 on both nodes")
-        for node in [hq, store] {
-            _ = node.stop()
-            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
-        }
+        stopAndVerify([hq, store])
     }
 }

@@ -31,10 +31,7 @@ struct CutApartPair {
 
     /// Stops both, checks each data directory with `pointmesh verify`, and removes them.
     func stop() {
-        for node in nodes {
-            node.stop()
-            #expect((try? runPointmesh(["verify", "--data", node.dataDirectory]))?.status == 0, "verify \(node.dataDirectory)")
-            node.removeFiles()
-        }
+        stopAndVerify(nodes)
+        for node in nodes { node.removeFiles() }
     }
 }

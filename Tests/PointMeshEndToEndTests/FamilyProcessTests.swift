@@ -166,9 +166,6 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
             #expect(hop.status == 403 && hop.errorCode == "cooling_off", "\(hop.bodyText)")
         }
         #expect(eventually(within: 15) { try [x1, x2].allSatisfy { try balance($0, "mule") == 100 && balance($0, "bob") == 0 && balance($0, "alice") == 0 } })
-        for node in [x1, x2] {
-            node.stop()
-            #expect(try runPointmesh(["verify", "--data", node.dataDirectory]).status == 0)
-        }
+        stopAndVerify([x1, x2])
     }
 }

@@ -99,6 +99,14 @@ enum NodeProcessError: Error {
     case notReady(String)
 }
 
+/// Stops each of `nodes` by PID and checks its data directory with `pointmesh verify`.
+func stopAndVerify(_ nodes: [NodeProcess], sourceLocation: SourceLocation = #_sourceLocation) {
+    for node in nodes {
+        node.stop()
+        #expect((try? runPointmesh(["verify", "--data", node.dataDirectory]))?.status == 0, "verify \(node.dataDirectory)", sourceLocation: sourceLocation)
+    }
+}
+
 /// Runs `pointmesh` with `arguments` to completion; returns its exit status and output.
 func runPointmesh(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()

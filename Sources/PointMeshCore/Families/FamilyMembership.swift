@@ -41,6 +41,12 @@ public enum FamilyMembership {
         public var autoPool = false
         public var since: LedgerEntry?
         public var joined: LedgerEntry?
+
+        /// When a member who must have been in its family for `coolingOff` milliseconds may
+        /// transfer, by its join's clock; nil for no member (or a pool, joined by no entry).
+        public func transfersStand(after coolingOff: Int64) -> Int64? {
+            joined.map { $0.timestamp.wallMilliseconds + coolingOff }
+        }
     }
 
     /// A customer's membership after its membership `entries` (any order) that come before
@@ -123,8 +129,7 @@ public enum FamilyCondition {
         for account in entry.customerAccounts where account != family.pool {
             let state = FamilyMembership.state(from: try memberships(account), before: order)
             guard state.family == family else { return false }
-            guard coolingOff == 0 || (state.joined.map { $0.timestamp.wallMilliseconds + coolingOff <= entry.timestamp.wallMilliseconds } ?? false)
-            else { return false }
+            guard coolingOff == 0 || (state.transfersStand(after: coolingOff).map { $0 <= entry.timestamp.wallMilliseconds } ?? false) else { return false }
         }
         return true
     }

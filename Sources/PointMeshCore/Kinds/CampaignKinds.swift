@@ -86,14 +86,14 @@ public enum CampaignDefinition: EntryKindRule {
         if let existing = facts.campaigns[request.id] {
             guard existing.withdrawnAt == nil else { throw .definitionWithdrawn("campaign", request.id.rawValue) }
             guard existing.hasSameTerms(as: request) else { throw .campaignTermsFixed(request.id) }
-        } else if request.startsAt < context.now, request.backdateReason == nil {
-            throw .backdateReasonRequired(request.id, startsAt: request.startsAt)
-        }
-        if facts.campaigns[request.id] == nil, request.green {
+        } else {
+            guard request.startsAt >= context.now || request.backdateReason != nil else {
+                throw .backdateReasonRequired(request.id, startsAt: request.startsAt)
+            }
             // A green campaign's categories are its green list: green points are for what HQ
             // marked green, so each must be a green category this node knows. (A new version of
             // a published campaign keeps terms already accepted.)
-            for (index, category) in request.categories.enumerated() where !facts.greenCategories.contains(category) {
+            for (index, category) in request.categories.enumerated() where request.green && !facts.greenCategories.contains(category) {
                 throw .unknownGreenCategory(category, field: "categories[\(index)]")
             }
         }

@@ -85,8 +85,7 @@ public enum Transfer: EntryKindRule {
         }
         let now = context.now, coolingOff = context.settings.transferCoolingOff
         for (account, membership) in [(request.from, facts.from), (request.to, facts.to)] {
-            guard let joined = membership.joined?.timestamp.wallMilliseconds else { continue }
-            guard joined + coolingOff <= now else { throw .coolingOff(account, family: family, until: joined + coolingOff) }
+            if let from = membership.transfersStand(after: coolingOff), from > now { throw .coolingOff(account, family: family, until: from) }
         }
         guard !facts.hold.frozen else { throw .accountFrozen(request.from, since: facts.hold.since) }
         let balance = facts.book.summary(at: now, expiringLimit: 0).spendable
