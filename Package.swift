@@ -10,6 +10,7 @@ let package = Package(
     name: "PointMesh",
     products: [
         .executable(name: "pointmesh", targets: ["pointmesh"]),
+        .executable(name: "pointmesh-bench", targets: ["pointmesh-bench"]),
     ],
     targets: [
         .systemLibrary(
@@ -32,14 +33,20 @@ let package = Package(
             dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshSimulation"], swiftSettings: strict),
+        .target(name: "PointMeshCommandLine", swiftSettings: strict),
+        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshCommandLine"], swiftSettings: strict),
+        .executableTarget(
+            name: "pointmesh-bench",
+            dependencies: ["PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
         .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshStore"], swiftSettings: strict),
         .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore", "PointMeshSimulation"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
-            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh"],
+            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh", "pointmesh-bench"],
             swiftSettings: strict
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 
 /// `pointmesh balance`: looks up an account.
 enum BalanceCommand: Command {

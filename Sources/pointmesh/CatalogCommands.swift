@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh campaign set|withdraw|list|green`: HQ's campaigns and green categories.
 enum CampaignCommand: Command {
     static let name = "campaign"

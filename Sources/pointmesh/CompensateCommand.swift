@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 
 /// `pointmesh compensate`: an audited compensation batch of any size, sent in parts of at most
 /// 1,000 accounts with progress, each part idempotent (so rerunning a batch that was cut off

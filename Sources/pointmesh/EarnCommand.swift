@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh earn`: records a purchase and earns its points.
 enum EarnCommand: Command {
     static let name = "earn"

@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh family join|leave|show`: family membership and the family view.
 enum FamilyCommand: Command {
     static let name = "family"

@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh history`: an account's entries, newest first.
 enum HistoryCommand: Command {
     static let name = "history"

@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// The arguments every fraud action takes, and the sentence its answer makes.
 enum HoldArguments {
     static let valued: Set<String> = NodeClient.valued.union(["account", "evidence", "reason", "operator", "request"])

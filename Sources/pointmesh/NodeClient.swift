@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshHTTP
 
 /// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's

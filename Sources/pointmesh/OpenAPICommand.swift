@@ -1,3 +1,4 @@
+import PointMeshCommandLine
 import PointMeshNode
 
 /// `pointmesh openapi`: prints the API's OpenAPI document (what `docs/openapi.json` holds).

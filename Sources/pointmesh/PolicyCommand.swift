@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh policy expiry set|show`: publishes and lists expiry policy versions.
 enum PolicyCommand: Command {
     static let name = "policy"

@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh redeem`: spends points.
 enum RedeemCommand: Command {
     static let name = "redeem"

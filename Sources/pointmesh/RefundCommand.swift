@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh refund`: refunds part or all of a receipt and claws its points back.
 enum RefundCommand: Command {
     static let name = "refund"

@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 
 /// `pointmesh reminders`: who to remind of points about to expire, and acknowledging what a
 /// channel sent.

@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh retire`: retires a node from the cluster.
 enum RetireCommand: Command {
     static let name = "retire"

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshNode

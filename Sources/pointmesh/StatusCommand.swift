@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// `pointmesh status`: a node's id, role, entry count, digest and peers.
 enum StatusCommand: Command {
     static let name = "status"

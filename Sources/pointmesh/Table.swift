@@ -1,3 +1,5 @@
+import PointMeshCommandLine
+
 /// Columns padded to their widest cell, for the CLI's human output.
 enum Table {
     static func render(header: [String], rows: [[String]]) -> [String] {

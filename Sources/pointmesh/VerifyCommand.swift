@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshStore
 

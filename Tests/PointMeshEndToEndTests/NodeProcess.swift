@@ -109,8 +109,17 @@ func stopAndVerify(_ nodes: [NodeProcess], sourceLocation: SourceLocation = #_so
 
 /// Runs `pointmesh` with `arguments` to completion; returns its exit status and output.
 func runPointmesh(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try run(NodeProcess.binary, arguments)
+}
+
+/// Runs `pointmesh-bench`, built beside `pointmesh`, with `arguments` to completion.
+func runPointmeshBench(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try run(NodeProcess.binary.deletingLastPathComponent().appendingPathComponent("pointmesh-bench"), arguments)
+}
+
+private func run(_ program: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = NodeProcess.binary
+    process.executableURL = program
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

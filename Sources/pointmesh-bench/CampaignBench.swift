@@ -1,12 +1,35 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 
-/// `pointmesh bench campaigns`: the acknowledged purchase rate of a 20-item receipt under 10
+/// `pointmesh-bench campaigns`: the acknowledged purchase rate of a 20-item receipt under 10
 /// campaigns in force, against a plain purchase's and a 20-item receipt's without campaigns, on
 /// fresh nodes at the same client count, in interleaved sets (this machine's disk rate drifts),
 /// with the raw SQLite baseline.
-enum CampaignBench {
+enum CampaignBench: Command {
+    static let name = "campaigns"
+    static let summary = "purchases under 10 campaigns against plain and 20-item purchases"
+    static let usage = """
+        Usage: pointmesh-bench campaigns [options]
+
+        campaigns: in interleaved sets of fresh nodes (every other set in reverse order), the
+        acknowledged rate of plain purchases, of 20-item purchases, and of 20-item purchases under 10
+        campaigns in force, their ratios to the plain rate (mean with its 95% interval, median and
+        middle half of the sets), and per purchase in each the node's CPU time, its writer thread's
+        and its event loop's, the bytes it wrote to disk, the writes per group commit and a commit's
+        duration; and the raw SQLite baseline. One of the 10 categories is green, so every purchase
+        under campaigns also makes a green lot.
+          --requests N    purchases per phase (default 5000)
+          --clients N     (default 32)
+          --pairs N       sets (default 3)
+          --bursts N      run a set's three nodes side by side, each phase in N bursts that take
+                          turns (default 1: one node after the other, one burst each)
+          --without-green no green category: the campaigns alone
+        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["requests", "clients", "pairs", "bursts", "node-binary", "dir"]
+    static let switches: Set<String> = ["without-green"]
+
     static let categories = (0..<10).map { "cat-\($0)" }
 
     /// Campaign `index` of the 10: six multipliers (five on two categories each, one on the
@@ -34,9 +57,9 @@ enum CampaignBench {
         let green = !arguments.has("without-green")
         guard requests > 0, clients > 0, pairs > 0, bursts > 0 else { throw UsageError(message: "--requests, --clients, --pairs and --bursts must be positive") }
         guard requests / bursts >= clients else { throw UsageError(message: "--requests / --bursts must be at least --clients: each burst gives every client a purchase") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        print("pointmesh bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+        print("pointmesh-bench campaigns: \(requests) purchases per phase, \(clients) clients, \(pairs) pairs, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
               + (green ? "one green category" : "no green category") + (bursts > 1 ? ", in \(bursts) bursts per phase taking turns" : ""))
         let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
         print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
@@ -178,7 +201,7 @@ enum CampaignBench {
         /// Sends `count` purchases at `clients` at once, adding their time and cost to the phase's.
         func burst(_ count: Int) throws {
             let before = sample()
-            let rate = try BenchCommand.purchaseRate(address: node.httpAddress, clients: clients, requests: count, tag: "b\(bursts)") { [items] in
+            let rate = try Bench.purchaseRate(address: node.httpAddress, clients: clients, requests: count, tag: "b\(bursts)") { [items] in
                 purchaseBody(receipt: $0, account: $1, items: items)
             }
             used = zip(used, zip(sample(), before)).map { $0 + $1.0 - $1.1 }

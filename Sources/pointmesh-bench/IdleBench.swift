@@ -1,13 +1,26 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshHTTP
 
 /// Gossip bytes per second per node in a converged cluster with no writes.
-enum IdleBench {
+enum IdleBench: Command {
+    static let name = "idle"
+    static let summary = "gossip bytes per second per node in a converged idle cluster"
+    static let usage = """
+        Usage: pointmesh-bench idle [options]
+
+        idle: a converged N-node cluster on loopback, gossip bytes per second per node.
+          --nodes N       (default 5)
+          --seconds S     measuring window (default 10)
+        """ + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["nodes", "seconds", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let size = Int(try arguments.integer("nodes") ?? 5)
         let seconds = Double(try arguments.integer("seconds") ?? 10)
         guard size >= 2, seconds > 0 else { throw UsageError(message: "--nodes must be ≥ 2 and --seconds positive") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var nodes = [try BenchNode(dataDirectory: scratch + "/n0")]
         defer { nodes.forEach { $0.stop() } }

@@ -1,13 +1,17 @@
 /// A usage error: the CLI prints it with the command's usage and exits 2.
-struct UsageError: Error {
-    var message: String
+public struct UsageError: Error {
+    public var message: String
+
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 /// Flags after the command name: `--name value`, `--name=value`, repeatable, and switches.
-struct CommandLineArguments {
-    private(set) var values: [String: [String]] = [:]
-    private(set) var switches: Set<String> = []
-    private(set) var positional: [String] = []
+public struct CommandLineArguments {
+    public private(set) var values: [String: [String]] = [:]
+    public private(set) var switches: Set<String> = []
+    public private(set) var positional: [String] = []
 
     /// - Parameters:
     ///   - valued: flags that take a value.
@@ -15,7 +19,7 @@ struct CommandLineArguments {
     ///   - repeatable: valued flags that may be given more than once; any other given twice is
     ///     a usage error (the last silently winning would hide a typo).
     ///   - positionals: how many bare arguments the command takes; more is a usage error.
-    init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>,
+    public init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>,
          repeatable: Set<String> = [], positionals: Int = 0) throws(UsageError) {
         var index = 0
         while index < arguments.count {
@@ -54,16 +58,16 @@ struct CommandLineArguments {
         }
     }
 
-    func value(_ name: String) -> String? { values[name]?.last }
-    func all(_ name: String) -> [String] { values[name] ?? [] }
-    func has(_ name: String) -> Bool { switches.contains(name) }
+    public func value(_ name: String) -> String? { values[name]?.last }
+    public func all(_ name: String) -> [String] { values[name] ?? [] }
+    public func has(_ name: String) -> Bool { switches.contains(name) }
 
-    func required(_ name: String) throws(UsageError) -> String {
+    public func required(_ name: String) throws(UsageError) -> String {
         guard let value = value(name) else { throw UsageError(message: "--\(name) is required") }
         return value
     }
 
-    func integer(_ name: String) throws(UsageError) -> Int64? {
+    public func integer(_ name: String) throws(UsageError) -> Int64? {
         guard let text = value(name) else { return nil }
         guard let number = Int64(text) else { throw UsageError(message: "--\(name) must be an integer, got '\(text)'") }
         return number

@@ -1,5 +1,5 @@
-/// One `pointmesh` subcommand.
-protocol Command: Sendable {
+/// One subcommand of a command-line tool (`pointmesh earn`, `pointmesh-bench writes`).
+public protocol Command: Sendable {
     static var name: String { get }
     static var summary: String { get }
     static var usage: String { get }
@@ -14,26 +14,18 @@ protocol Command: Sendable {
 }
 
 extension Command {
-    static var repeatable: Set<String> { [] }
-    static var positionals: Int { 0 }
+    public static var repeatable: Set<String> { [] }
+    public static var positionals: Int { 0 }
 }
 
 /// Exit statuses, the same for every command (documented in `--help` and docs/operations.md).
-enum ExitStatus {
+public enum ExitStatus {
     /// Done.
-    static let success: Int32 = 0
+    public static let success: Int32 = 0
     /// The node refused the request (or `verify` found problems, a node failed to start).
-    static let refused: Int32 = 1
+    public static let refused: Int32 = 1
     /// The command line was wrong.
-    static let usage: Int32 = 2
+    public static let usage: Int32 = 2
     /// The node could not be reached in time, or what answered is not a PointMesh node.
-    static let unreachable: Int32 = 3
+    public static let unreachable: Int32 = 3
 }
-
-/// The commands `pointmesh` knows, in the order `--help` lists them.
-let commands: [any Command.Type] = [
-    ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, TransferCommand.self, FamilyCommand.self, BalanceCommand.self,
-    HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, FreezeCommand.self, UnfreezeCommand.self,
-    DeductCommand.self, CampaignCommand.self, RewardCommand.self, BudgetCommand.self, StatusCommand.self, RetireCommand.self,
-    VerifyCommand.self, TokenCommand.self, BenchCommand.self, OpenAPICommand.self,
-]

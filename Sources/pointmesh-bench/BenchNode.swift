@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshHTTP
 
 /// A `pointmesh serve` child process on free ports, for benchmarks.
@@ -7,9 +8,18 @@ final class BenchNode {
     let httpAddress: HostPort
     let gossipAddress: HostPort
 
-    /// - Parameter binary: the `pointmesh` to run; nil runs this very binary.
+    /// The `pointmesh` built beside this program.
+    static var sibling: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("pointmesh")
+    }
+
+    /// - Parameter binary: the `pointmesh` to run; nil runs `sibling`.
     init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil) throws {
-        process.executableURL = binary.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let executable = binary.map { URL(fileURLWithPath: $0) } ?? Self.sibling
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw UsageError(message: "no pointmesh program at \(executable.path): build it (`swift build -c release`) or name one with --node-binary")
+        }
+        process.executableURL = executable
         process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--exit-with-parent"] + extra
         let output = Pipe()
         process.standardOutput = output

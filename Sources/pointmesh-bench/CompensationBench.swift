@@ -1,22 +1,36 @@
 import Dispatch
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
 import Synchronization
 
-/// `pointmesh bench compensation`: N accounts (one earning each, written straight into a
+/// `pointmesh-bench compensation`: N accounts (one earning each, written straight into a
 /// node's ledger); then `pointmesh compensate` grants all of them points in parts, while a probe
 /// client keeps buying and timing each purchase. Reports the batch's time and the probe's
 /// latency during it, against the disk's commit time (raw SQLite, one row per transaction).
-enum CompensationBench {
+enum CompensationBench: Command {
+    static let name = "compensation"
+    static let summary = "a compensation batch to N accounts while a till keeps buying"
+    static let usage = """
+        Usage: pointmesh-bench compensation [options]
+
+        compensation: N accounts with one earning each written into a node's ledger; then `pointmesh
+        compensate` grants them all points in parts while a probe client keeps buying; the batch's
+        time and the probe's latency during it, against the disk's commit time.
+          --accounts N    (default 100000)
+        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["accounts", "node-binary", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let accounts = Int(try arguments.integer("accounts") ?? 100_000)
         guard accounts > 0 else { throw UsageError(message: "--accounts must be positive") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let directory = scratch + "/node"
-        print("pointmesh bench compensation: a grant to \(accounts) accounts, sent by `pointmesh compensate` in parts")
+        print("pointmesh-bench compensation: a grant to \(accounts) accounts, sent by `pointmesh compensate` in parts")
         try fill(directory: directory, accounts: accounts)
         let file = scratch + "/accounts.txt"
         try (0..<accounts).map { "c\($0)" }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
@@ -35,7 +49,7 @@ enum CompensationBench {
         }
         prober.start()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = BenchNode.sibling
         process.arguments = ["compensate", "--node", "http://\(node.httpAddress)", "--batch", "bench-batch", "--reason", "benchmark",
                              "--reference", "BENCH-1", "--grant-points", "5", "--accounts-file", file, "--timeout", "60"]
         let errors = Pipe()
@@ -44,7 +58,7 @@ enum CompensationBench {
         try process.run()
         let progress = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let elapsed = BenchCommand.seconds(since: started)
+        let elapsed = Bench.seconds(since: started)
         running.store(false, ordering: .relaxed)
         while prober.isExecuting || !prober.isFinished { usleep(10_000) }
         let lines = String(decoding: progress, as: UTF8.self).split(separator: "\n")
@@ -89,7 +103,7 @@ enum CompensationBench {
             let start = DispatchTime.now()
             let status = try http.send("POST", "/v1/purchases", body: Array(body.utf8)).status
             guard status == 201 else { throw UsageError(message: "probe purchase answered \(status)") }
-            times.append(BenchCommand.seconds(since: start) * 1000)
+            times.append(Bench.seconds(since: start) * 1000)
             index += 1
         }
         return Latencies(times)

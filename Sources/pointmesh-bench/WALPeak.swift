@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 import Synchronization
 
 /// Samples a ledger's WAL file size every 50 ms while a benchmark runs, for the peak it

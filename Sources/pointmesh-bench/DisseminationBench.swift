@@ -1,10 +1,24 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshSimulation
 
 /// Rounds until one new entry reaches every node, in the simulation (no faults, full
 /// membership, fanout 2), and gossip bytes per node per round.
-enum DisseminationBench {
+enum DisseminationBench: Command {
+    static let name = "dissemination"
+    static let summary = "rounds until one new entry reaches every simulated node, and gossip bytes"
+    static let usage = """
+        Usage: pointmesh-bench dissemination [options]
+
+        dissemination: in the deterministic simulation (no faults, full membership), rounds until one new
+        entry reaches every node, and gossip bytes per node per round.
+          --nodes LIST    cluster sizes (default 10,100,1000)
+          --trials N      runs per size, median reported (default 9)
+        """
+    static let valued: Set<String> = ["nodes", "trials"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let sizes = try (arguments.value("nodes") ?? "10,100,1000").split(separator: ",").map { text throws(UsageError) in
             guard let size = Int(text), size >= 2 else { throw UsageError(message: "--nodes must be integers ≥ 2") }

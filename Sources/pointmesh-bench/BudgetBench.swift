@@ -1,14 +1,30 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshStore
 
-/// `pointmesh bench budget`: what a chain budget's check costs a purchase at a store that holds
+/// `pointmesh-bench budget`: what a chain budget's check costs a purchase at a store that holds
 /// years of the chain's issuance counters. Two stores in this process, each fed plain purchases
 /// through its group-commit writer in rounds of alternating order: one without budgets, and one
 /// with a chain budget for the month and the monthly counters of `--stores` stores over 36
 /// months (written into its database before it opens, as replication would have left them).
 /// The figure is each writer thread's CPU time per purchase, and the ratio of the two.
-enum BudgetBench {
+enum BudgetBench: Command {
+    static let name = "budget"
+    static let summary = "a chain budget's cost per purchase against none"
+    static let usage = """
+        Usage: pointmesh-bench budget [options]
+
+        budget: plain purchases at two stores in one process, in rounds of alternating order: one
+        without budgets, one with a chain budget for the month and the issuance counters of N stores
+        over 36 months; the writer's CPU time per purchase at each, and the ratio.
+          --requests N    purchases per store and round (default 3000)
+          --pairs N       rounds (default 6)
+          --stores N      stores whose counters the chain budget sums (default 1000)
+        """ + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["requests", "pairs", "stores", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let requests = Int(try arguments.integer("requests") ?? 3_000)
         let rounds = Int(try arguments.integer("pairs") ?? 6)
@@ -17,9 +33,9 @@ enum BudgetBench {
         guard requests > 0, rounds > 0, (1...100_000).contains(stores) else {
             throw UsageError(message: "--requests and --pairs must be positive, --stores 1…100000")
         }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        print("pointmesh bench budget: \(requests) plain purchases per store and round, \(rounds) rounds, groups of \(group) writes; "
+        print("pointmesh-bench budget: \(requests) plain purchases per store and round, \(rounds) rounds, groups of \(group) writes; "
               + "a chain budget over the counters of \(stores) stores × 36 months")
         let month = CalendarMonth(containing: Int64(Date().timeIntervalSince1970 * 1000))
         try seedCounters(in: scratch + "/budget", stores: stores, through: month)

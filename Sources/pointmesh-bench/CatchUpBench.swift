@@ -1,15 +1,30 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
 
 /// Entries per second a fresh node receives and applies from one peer over loopback, against
 /// raw SQLite batched inserts of the same rows measured in the same run.
-enum CatchUpBench {
+enum CatchUpBench: Command {
+    static let name = "catch-up"
+    static let summary = "a fresh node catching up on N entries, against batched raw SQLite inserts"
+    static let usage = """
+        Usage: pointmesh-bench catch-up [options]
+
+        catch-up: N rows inserted into a minimal SQLite table in batches of 1,000 (the baseline); then N
+        entries, written straight into a node's ledger, served by that node to a fresh node with one
+        seed over loopback; reports both rates, their ratio, bytes on the wire per entry and the
+        fresh node's WAL peak.
+          --entries N     (default 1000000)
+        """ + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["entries", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let count = Int(try arguments.integer("entries") ?? 1_000_000)
         guard count > 0 else { throw UsageError(message: "--entries must be positive") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
         let baseline = try SQLiteBaseline.batchedInserts(path: scratch + "/baseline.sqlite", rows: count, batch: 1_000)
@@ -42,12 +57,12 @@ enum CatchUpBench {
         var lastReport = DispatchTime.now()
         while fresh.entries() < count {
             usleep(100_000)
-            if BenchCommand.seconds(since: lastReport) >= 5 {
+            if Bench.seconds(since: lastReport) >= 5 {
                 lastReport = DispatchTime.now()
                 print("  … \(fresh.entries()) of \(count)")
             }
         }
-        let rate = Double(count) / BenchCommand.seconds(since: catchUpStart)
+        let rate = Double(count) / Bench.seconds(since: catchUpStart)
         let walPeak = wal.stop()
         let bytes = Double(fresh.metric("pointmesh_gossip_bytes_received_total") + fresh.metric("pointmesh_gossip_bytes_sent_total"))
         print(String(format: "catch-up  fresh node from one peer over loopback:                %9.0f entries/s   ratio to baseline %.2fx", rate, rate / baseline))

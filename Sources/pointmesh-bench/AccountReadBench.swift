@@ -1,25 +1,39 @@
 import Dispatch
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
 
-/// `pointmesh bench account-read`: one account with N lots and N redemptions, written straight
+/// `pointmesh-bench account-read`: one account with N lots and N redemptions, written straight
 /// into a node's ledger; then the node answers `GET /v1/accounts/{id}` (and a page of its
 /// history) over loopback, timed per request, against the floor of reading N rows of a minimal
 /// SQLite table.
-enum AccountReadBench {
+enum AccountReadBench: Command {
+    static let name = "account-read"
+    static let summary = "the account view and a history page of an account with N lots"
+    static let usage = """
+        Usage: pointmesh-bench account-read [options]
+
+        account-read: one account with N lots and N redemptions written into a node's ledger; the node's
+        answer time for the account view and a history page, per request, against the time raw
+        SQLite takes to sum N rows of a minimal table.
+          --lots N        (default 10000)
+        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["lots", "node-binary", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let lots = Int(try arguments.integer("lots") ?? 10_000)
         guard lots > 0 else { throw UsageError(message: "--lots must be positive") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let directory = scratch + "/node"
-        print("pointmesh bench account-read: 1 account, \(lots) lots of 20 points, \(lots) redemptions of 1 point")
+        print("pointmesh-bench account-read: 1 account, \(lots) lots of 20 points, \(lots) redemptions of 1 point")
         let started = DispatchTime.now()
         try fill(directory: directory, lots: lots)
         print(String(format: "filled in %.1f s (%d entries written through the store's append, lots kept as they go)",
-                     BenchCommand.seconds(since: started), 2 * lots))
+                     Bench.seconds(since: started), 2 * lots))
 
         let baseline = try SQLiteBaseline.rangeRead(path: scratch + "/baseline.sqlite", rows: lots, repeats: 200)
         print(String(format: "baseline  raw SQLite, sum over %d rows of a minimal table:   %6.2f ms", lots, baseline))
@@ -32,7 +46,7 @@ enum AccountReadBench {
             for _ in 0..<300 {
                 let start = DispatchTime.now()
                 let response = try http.send("GET", path)
-                times.append(BenchCommand.seconds(since: start) * 1000)
+                times.append(Bench.seconds(since: start) * 1000)
                 guard response.status == 200 else { throw UsageError(message: "\(path) answered \(response.status)") }
             }
             times.sort()

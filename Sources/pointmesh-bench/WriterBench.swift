@@ -1,9 +1,10 @@
 import Foundation
+import PointMeshCommandLine
 import PointMeshCore
 import PointMeshStore
 import Synchronization
 
-/// `pointmesh bench writer`: the single writer's CPU time per purchase, the quantity the
+/// `pointmesh-bench writer`: the single writer's CPU time per purchase, the quantity the
 /// acknowledged rate under load follows (docs/benchmarks.md, "Campaigns"), measured without
 /// clients, HTTP or a second process competing for the two cores. Three stores in this
 /// process, one per phase (plain purchases, 20 items, 20 items under 10 campaigns with a green
@@ -12,15 +13,31 @@ import Synchronization
 /// figure is the CPU time of each store's writer thread (`pm-writer`), per purchase; the
 /// baseline is raw SQLite inserting a minimal row in transactions of the same size, measured
 /// as the CPU time of the thread doing it, in the same run.
-enum WriterBench {
+enum WriterBench: Command {
+    static let name = "writer"
+    static let summary = "the group-commit writer's CPU per purchase, no HTTP"
+    static let usage = """
+        Usage: pointmesh-bench writer [options]
+
+        writer: the campaigns benchmark's three phases in one process, each on its own store, fed
+        groups of concurrent writes straight to its group-commit writer (no HTTP, no clients); the
+        writer thread's CPU time per purchase in each, in rounds of alternating order, and the CPU
+        time raw SQLite takes per minimal row in transactions of the same size.
+          --requests N    purchases per phase and round (default 3000)
+          --pairs N       rounds (default 10)
+          --clients N     writes per group (default 15)
+        """ + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["requests", "pairs", "clients", "dir"]
+    static let switches: Set<String> = []
+
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let requests = Int(try arguments.integer("requests") ?? 3_000)
         let rounds = Int(try arguments.integer("pairs") ?? 10)
         let group = Int(try arguments.integer("clients") ?? 15)
         guard requests > 0, rounds > 0, group > 0 else { throw UsageError(message: "--requests, --pairs and --clients must be positive") }
-        let scratch = try BenchCommand.scratchDirectory(arguments)
+        let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        print("pointmesh bench writer: \(requests) purchases per phase and round, \(rounds) rounds, groups of \(group) writes")
+        print("pointmesh-bench writer: \(requests) purchases per phase and round, \(rounds) rounds, groups of \(group) writes")
         let baselineStart = threadCPUSeconds()
         _ = try SQLiteBaseline.batchedInserts(path: scratch + "/baseline.sqlite", rows: requests * 3, batch: group)
         let baseline = (threadCPUSeconds() - baselineStart) * 1e6 / Double(requests * 3)

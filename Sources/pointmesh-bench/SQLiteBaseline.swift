@@ -1,4 +1,5 @@
 import Dispatch
+import PointMeshCommandLine
 import PointMeshStore
 
 /// The fixed floors the benchmarks compare against: raw SQLite on a minimal table, with the
@@ -18,7 +19,7 @@ enum SQLiteBaseline {
         for id in 1...rows {
             try connection.transaction { try insert(id, connection) }
         }
-        return Double(rows) / BenchCommand.seconds(since: started)
+        return Double(rows) / Bench.seconds(since: started)
     }
 
     /// Rows per second, `batch` rows per transaction: what a catch-up could reach at best.
@@ -32,7 +33,7 @@ enum SQLiteBaseline {
             try connection.transaction { for id in next...end { try insert(id, connection) } }
             next = end + 1
         }
-        return Double(rows) / BenchCommand.seconds(since: started)
+        return Double(rows) / Bench.seconds(since: started)
     }
 
     /// Milliseconds to read `rows` rows of the minimal table by key range and sum a column:
@@ -49,7 +50,7 @@ enum SQLiteBaseline {
             } ?? 0
         }
         precondition(total == repeats * rows * payload.count)
-        return BenchCommand.seconds(since: started) * 1000 / Double(repeats)
+        return Bench.seconds(since: started) * 1000 / Double(repeats)
     }
 
     private static func open(_ path: String) throws -> SQLiteConnection {

@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCommandLine
 
 /// CPU time from /proc: a process's or one thread's (`stat`, with the name the OS knows it by),
 /// and a thread's to the nanosecond (`schedstat`).

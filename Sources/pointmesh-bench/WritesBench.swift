@@ -1,0 +1,63 @@
+import Dispatch
+import Foundation
+import PointMeshCommandLine
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshStore
+import Synchronization
+
+/// `pointmesh-bench writes`: acknowledged purchases over HTTP at each client count, against
+/// the disk's commit rate.
+enum WritesBench: Command {
+    static let name = "writes"
+    static let summary = "acknowledged purchases per second at 1 and 32 clients, against raw SQLite"
+    static let usage = """
+        Usage: pointmesh-bench writes [options]
+
+        writes: starts `pointmesh serve` on a scratch directory and free ports, then
+          1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
+             one transaction per row: the disk's commit rate, which no change of ours moves);
+          2. for each client count in LIST, on a fresh node: N purchases over that many
+             keep-alive connections, each counted when its 201 arrives.
+          Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
+          --requests N    writes per phase (default 2000)
+          --clients LIST  comma-separated client counts (default 1,32)
+        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
+    static let valued: Set<String> = ["requests", "clients", "node-binary", "dir"]
+    static let switches: Set<String> = []
+
+    static func run(_ arguments: CommandLineArguments) throws -> Int32 {
+        let requests = Int(try arguments.integer("requests") ?? 2000)
+        guard requests > 0 else { throw UsageError(message: "--requests must be positive") }
+        let clientCounts = try (arguments.value("clients") ?? "1,32").split(separator: ",").map { text throws(UsageError) in
+            guard let count = Int(text), count > 0 else { throw UsageError(message: "--clients must be positive integers, got '\(text)'") }
+            return count
+        }
+        let scratch = try Bench.scratchDirectory(arguments)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        print("pointmesh-bench writes: \(requests) writes per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let baseline = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: requests)
+        print(String(format: "baseline  raw SQLite, minimal table, 1 transaction per row: %8.0f rows/s", baseline))
+
+        var peakRSS = 0
+        for clients in clientCounts {
+            // A fresh node per phase, so each starts from an empty ledger as the baseline did.
+            let directory = scratch + "/node-\(clients)"
+            let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+            let wal = WALPeak(databasePath: LedgerStore.databasePath(in: directory))
+            let rate = try Bench.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
+            peakRSS = max(peakRSS, node.peakRSSKilobytes())
+            let groups = node.metric("pointmesh_commit_batches_total"), written = node.metric("pointmesh_committed_writes_total")
+            let disk = node.diskBytesWritten(), cpu = node.cpuSeconds()
+            node.stop()
+            let walPeak = wal.stop()
+            print(String(format: "http      %3d client(s), acknowledged purchases: %8.0f /s   ratio to baseline %.2fx", clients, rate, rate / baseline))
+            print(String(format: "            WAL peak %.1f MiB, %.1f writes per commit, %.0f bytes written to disk and %.0f µs of node CPU per purchase",
+                         Double(walPeak) / 1_048_576, Double(written) / Double(max(groups, 1)), Double(disk) / Double(requests),
+                         cpu * 1e6 / Double(requests)))
+        }
+        print("node peak RSS: \(peakRSS / 1024) MiB")
+        return 0
+    }
+}
