@@ -1,79 +1,19 @@
 import PointMeshCore
 
-/// docs/openapi.json, generated from the definitions the routes and validators use: each
-/// kind's fields, limits, answer and refusals (`EntryKindRule`), the read endpoints' fields
-/// (`ResponseSchemas`), the page-size limits of `LedgerAPI` and the parser's limits. Served at
-/// `GET /openapi.json`; `pointmesh openapi` writes it.
+/// docs/openapi.json, generated from the endpoints the router serves (`LedgerAPI.endpoints`:
+/// each one's roles, parameters, fields, answer and refusals; a kind's from its
+/// `EntryKindRule`) and the parser's limits. Served at `GET /openapi.json`; `pointmesh openapi`
+/// writes it.
 public enum APIDescription {
     /// The document, as pretty-printed JSON text.
     public static let json: String = document.pretty
 
     static var document: JSONValue {
-        var paths: [String: JSONValue] = [:]
         var operations: [String: [String: JSONValue]] = [:]
-        for kind in EntryKinds.routed { operations[kind.route, default: [:]][kind.method.lowercased()] = write(kind) }
-        operations["/v1/policies/expiry", default: [:]]["get"] = read(
-            id: "listExpiryPolicies", "Every published version of the expiry policy (the standard one first) and the one in force now.",
-            parameters: [], answer: ResponseSchemas.policies, refusals: [])
-        operations["/v1/campaigns", default: [:]]["get"] = read(
-            id: "listCampaigns", "Every campaign and the green categories.", parameters: [], answer: ResponseSchemas.campaigns, refusals: [])
-        operations["/v1/rewards", default: [:]]["get"] = read(
-            id: "listRewards", "The rewards catalog.", parameters: [], answer: ResponseSchemas.rewards, refusals: [])
-        operations["/v1/budgets/{month}", default: [:]]["get"] = read(
-            id: "getBudgets", "A month's issuance budgets and what each has used, as this node knows.",
-            parameters: [.object(["name": .string("month"), "in": .string("path"), "required": .bool(true),
-                                  "schema": .object(["type": .string("string"), "pattern": .string("^[0-9]{4}-[0-9]{2}$")])])],
-            answer: ResponseSchemas.budgets, refusals: [(400, ["invalid_field"])])
-        operations["/v1/families/{family_id}", default: [:]]["get"] = read(
-            id: "getFamily", "A family's members now and its pool's balance.",
-            parameters: [familyParameter], answer: ResponseSchemas.family, refusals: [(400, ["invalid_field"]), (404, ["unknown_family"])])
-        for (path, methods) in operations { paths[path] = .object(methods) }
-        paths["/v1/reminders"] = .object(["get": read(
-            id: "listReminders",
-            "Accounts with spendable points expiring within `within_days`, by account, then expiry instant, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
-            parameters: [withinDaysParameter, reminderLimitParameter, afterParameter, formatParameter], answer: ResponseSchemas.reminders,
-            refusals: [(400, ["invalid_field", "missing_field"])], jsonLines: true)])
-        paths["/v1/lots"] = .object(["get": read(
-            id: "listLots",
-            "Every account's lots expiring in a range, pending or not, by account, then expiry instant: what a compensation by range touches. `format=jsonl` answers JSON lines.",
-            parameters: [timeParameter("expiring_from"), timeParameter("expiring_to"), reminderLimitParameter, afterParameter, formatParameter],
-            answer: ResponseSchemas.lots, refusals: [(400, ["invalid_field", "missing_field"])], jsonLines: true)])
-        paths["/v1/clashes"] = .object(["get": read(
-            id: "listClashes",
-            "Ids under which different requests were acknowledged at nodes that had not seen each other (two tills numbering alike): each counts as a write of its own. By key, with the entries that count under it, earliest first.",
-            parameters: [reminderLimitParameter, .object([
-                "name": .string("after"), "in": .string("query"), "required": .bool(false),
-                "description": .string("The next_cursor of the previous page; empty means the first page."),
-                "schema": .object(["type": .string("string"), "maxLength": .integer(300)]),
-            ])],
-            answer: ResponseSchemas.clashes, refusals: [(400, ["invalid_field"])])])
-        paths["/v1/accounts/{account_id}"] = .object(["get": read(
-            id: "getAccount", "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
-            parameters: [accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])])])
-        paths["/v1/accounts/{account_id}/entries"] = .object(["get": read(
-            id: "listEntries", "An account's history, newest first, paged.",
-            parameters: [accountParameter, limitParameter, beforeParameter], answer: ResponseSchemas.entryPage, refusals: [(400, ["invalid_field"])])])
-        paths["/v1/status"] = .object(["get": read(
-            id: "getStatus", "The node: id, role, release, entries, digest, health, peers.", parameters: [], answer: ResponseSchemas.status, refusals: [])])
-        paths["/v1/cluster/retirements"] = .object(["post": operation(
-            id: "retireNode",
-            "Retire a node from the cluster: it leaves every peer list (as gossip spreads this) and is refused if it comes back under the same id. Its entries stay.",
-            body: LedgerAPI.RetirementFields.all,
-            success: [("200", "The node is retired.", ResponseSchemas.retirement)],
-            refusals: [(400, badRequest), (404, ["unknown_node"]), (409, ["cannot_retire_self"])] + transport)])
-        paths["/metrics"] = .object(["get": .object([
-            "operationId": .string("getMetrics"), "summary": .string("Prometheus text exposition format."),
-            "responses": .object(["200": .object(["description": .string("Metrics."), "content": .object(["text/plain": .object(["schema": .object(["type": .string("string")])])])])]),
-        ])])
-        paths["/openapi.json"] = .object(["get": .object([
-            "operationId": .string("getOpenAPI"), "summary": .string("This document."),
-            "responses": .object(["200": .object(["description": .string("The OpenAPI description."), "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])])])])]),
-        ])])
-        for (path, item) in paths {
-            guard case .object(var methods) = item else { continue }
-            for (method, operation) in methods { methods[method] = secured(operation, access: APIAccess.of(method: method.uppercased(), path: path)) }
-            paths[path] = .object(methods)
+        for endpoint in LedgerAPI.endpoints {
+            operations[endpoint.path, default: [:]][endpoint.method.lowercased()] = secured(operation(endpoint), access: endpoint.access)
         }
+        let paths = operations.mapValues { JSONValue.object($0) }
         return .object([
             "openapi": .string("3.1.0"),
             "info": .object([
@@ -129,25 +69,22 @@ public enum APIDescription {
         (503, ["overloaded", "shutting_down", "storage_full", "storage_unavailable"]),
     ]
 
-    static func write(_ kind: any EntryKindRule.Type) -> JSONValue {
-        let refusals = [(400, badRequest), (409, ["idempotency_conflict"])] + transport + kind.refusals.map { ($0.status, [$0.code]) }
-        let parameters: [JSONValue] = kind.pathFields.map { field in
-            .object(["name": .string(field.name), "in": .string("path"), "required": .bool(true), "description": .string(field.description),
-                     "schema": schema(field.type, request: true)])
+    /// An endpoint's operation object: its parameters, body, answers and refusals.
+    static func operation(_ endpoint: Endpoint) -> JSONValue {
+        switch endpoint.answer {
+        case .read(let fields, let jsonLines):
+            return read(id: endpoint.operationID, endpoint.summary, parameters: endpoint.parameters, answer: fields, refusals: endpoint.refusals,
+                        jsonLines: jsonLines)
+        case .outcomes(let outcomes):
+            return operation(id: endpoint.operationID, endpoint.summary, parameters: endpoint.parameters, body: endpoint.body,
+                             success: outcomes.map { ($0.status, $0.description, $0.fields) }, refusals: endpoint.refusals)
+        case .document(let mediaType, let description, let schema):
+            return .object([
+                "operationId": .string(endpoint.operationID), "summary": .string(endpoint.summary),
+                "responses": .object(["200": .object(["description": .string(description),
+                                                      "content": .object([mediaType: .object(["schema": schema])])])]),
+            ])
         }
-        guard !kind.hasOwnHandler else {
-            // Family membership: no body, and the answer is the family as it stands.
-            return operation(
-                id: kind.name, kind.summary, parameters: parameters, body: nil,
-                success: [("200", "Done (or already so, when sent again): the family's members now. Durable on this node's disk.", ResponseSchemas.family)],
-                refusals: refusals)
-        }
-        let created = kind.createdStatus == 201
-            ? [("201", "Written, durable on this node's disk, and on its way to every node.", kind.responseFields),
-               ("200", "Written before with the same body: the original result, `replayed` true.", kind.responseFields)]
-            : [("200", "Written (durable on this node's disk), or written before: then `replayed` is true.", kind.responseFields)]
-        return operation(id: kind.name, kind.summary, parameters: parameters,
-                         body: kind.requestFields.isEmpty ? nil : kind.requestFields, success: created, refusals: refusals)
     }
 
     /// `body`: nil for an operation that takes none.

@@ -143,3 +143,33 @@ extension LedgerAPI {
         }
     }
 }
+
+extension Endpoint {
+    static let account = Endpoint(
+        get: "/v1/accounts/{account_id}", access: .lookup, operationID: "getAccount",
+        summary: "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
+        parameters: [APIDescription.accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])]
+    ) { api, _, parameters throws(APIError) in try api.account(parameters) }
+
+    static let expiryPolicies = Endpoint(
+        get: "/v1/policies/expiry", access: .headquarters, operationID: "listExpiryPolicies",
+        summary: "Every published version of the expiry policy (the standard one first) and the one in force now.",
+        answer: ResponseSchemas.policies
+    ) { api, _, _ throws(APIError) in try api.expiryPolicies() }
+
+    static let reminders = Endpoint(
+        "GET", "/v1/reminders", access: .headquarters, operationID: "listReminders",
+        summary: "Accounts with spendable points expiring within `within_days`, by account, then expiry instant, without those acknowledged for the same window. `format=jsonl` answers JSON lines (the next page's cursor in the `Next-Cursor` header).",
+        parameters: [APIDescription.withinDaysParameter, APIDescription.reminderLimitParameter, APIDescription.afterParameter,
+                     APIDescription.formatParameter],
+        answer: .read(ResponseSchemas.reminders, jsonLines: true), refusals: [(400, ["invalid_field", "missing_field"])],
+        handler: .read { api, request, _ in api.reminders(request) })
+
+    static let lots = Endpoint(
+        "GET", "/v1/lots", access: .headquarters, operationID: "listLots",
+        summary: "Every account's lots expiring in a range, pending or not, by account, then expiry instant: what a compensation by range touches. `format=jsonl` answers JSON lines.",
+        parameters: [APIDescription.timeParameter("expiring_from"), APIDescription.timeParameter("expiring_to"),
+                     APIDescription.reminderLimitParameter, APIDescription.afterParameter, APIDescription.formatParameter],
+        answer: .read(ResponseSchemas.lots, jsonLines: true), refusals: [(400, ["invalid_field", "missing_field"])],
+        handler: .read { api, request, _ in api.lots(request) })
+}

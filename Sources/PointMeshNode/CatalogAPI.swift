@@ -43,3 +43,22 @@ extension LedgerAPI {
         return Array(JSONValue.object(["month": .string(month.description), "budgets": .array(rows)]).serialized.utf8)
     }
 }
+
+extension Endpoint {
+    static let campaigns = Endpoint(
+        get: "/v1/campaigns", access: .lookup, operationID: "listCampaigns", summary: "Every campaign and the green categories.",
+        answer: ResponseSchemas.campaigns
+    ) { api, _, _ throws(APIError) in try api.campaigns() }
+
+    static let rewards = Endpoint(
+        get: "/v1/rewards", access: .lookup, operationID: "listRewards", summary: "The rewards catalog.", answer: ResponseSchemas.rewards
+    ) { api, _, _ throws(APIError) in try api.rewards() }
+
+    static let budgets = Endpoint(
+        get: "/v1/budgets/{month}", access: .headquarters, operationID: "getBudgets",
+        summary: "A month's issuance budgets and what each has used, as this node knows.",
+        parameters: [.object(["name": .string("month"), "in": .string("path"), "required": .bool(true),
+                              "schema": .object(["type": .string("string"), "pattern": .string("^[0-9]{4}-[0-9]{2}$")])])],
+        answer: ResponseSchemas.budgets, refusals: [(400, ["invalid_field"])]
+    ) { api, _, parameters throws(APIError) in try api.budgets(parameters) }
+}

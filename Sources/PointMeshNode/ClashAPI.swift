@@ -27,3 +27,16 @@ extension LedgerAPI {
         return Array(JSONValue.object(body).serialized.utf8)
     }
 }
+
+extension Endpoint {
+    static let clashes = Endpoint(
+        get: "/v1/clashes", access: .headquarters, operationID: "listClashes",
+        summary: "Ids under which different requests were acknowledged at nodes that had not seen each other (two tills numbering alike): each counts as a write of its own. By key, with the entries that count under it, earliest first.",
+        parameters: [APIDescription.reminderLimitParameter, .object([
+            "name": .string("after"), "in": .string("query"), "required": .bool(false),
+            "description": .string("The next_cursor of the previous page; empty means the first page."),
+            "schema": .object(["type": .string("string"), "maxLength": .integer(300)]),
+        ])],
+        answer: ResponseSchemas.clashes, refusals: [(400, ["invalid_field"])]
+    ) { api, request, _ throws(APIError) in try api.clashes(request) }
+}

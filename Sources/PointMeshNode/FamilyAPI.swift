@@ -81,3 +81,10 @@ extension LedgerAPI {
     }
 
 }
+
+extension Endpoint {
+    static let family = Endpoint(
+        get: "/v1/families/{family_id}", access: .lookup, operationID: "getFamily", summary: "A family's members now and its pool's balance.",
+        parameters: [APIDescription.familyParameter], answer: ResponseSchemas.family, refusals: [(400, ["invalid_field"]), (404, ["unknown_family"])]
+    ) { api, _, parameters throws(APIError) in try api.family(parameters) }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import PointMeshCore
 import PointMeshHTTP
-import PointMeshNode
+@testable import PointMeshNode
 import Testing
 
 /// A tokens file with one token per role, private to its owner, in a scratch place.
@@ -63,7 +63,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         "GET /v1/status": nil, "GET /metrics": nil, "GET /openapi.json": nil,
     ]
 
-    /// Every route in the API description × {no token, wrong token, clerk, hq, admin}: exactly
+    /// Every declared route (`LedgerAPI.endpoints`) × {no token, wrong token, clerk, hq, admin}: exactly
     /// 401 without a token the node knows, 403 for a role the route doesn't allow, anything
     /// else (the request's own answer) for one it does; and the description says the same roles.
     @Test func everyRouteAnswersEachTokenAsSpecified() throws {
@@ -74,35 +74,35 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         let document = try send(node, "GET", "/openapi.json", token: nil).json
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
         var described: Set<String> = []
-        for (path, methods) in paths {
-            for (method, operation) in methods {
-                let route = "\(method.uppercased()) \(path)"
-                described.insert(route)
-                guard let roles = Self.expected[route] else {
-                    Issue.record("\(route) is described but this test doesn't say who may call it")
-                    continue
+        for endpoint in LedgerAPI.endpoints {
+            let method = endpoint.method.lowercased(), path = endpoint.path
+            let operation = paths[path]?[method]
+            let route = "\(method.uppercased()) \(path)"
+            described.insert(route)
+            guard let roles = Self.expected[route] else {
+                Issue.record("\(route) is served but this test doesn't say who may call it")
+                continue
+            }
+            let declared = Set((operation as? [String: Any])?["x-roles"] as? [String] ?? [])
+            #expect(declared == (roles ?? ["clerk", "hq", "admin"]), "\(route) declares \(declared)")
+            let concrete = path.replacingOccurrences(of: "{account_id}", with: "alice").replacingOccurrences(of: "{family_id}", with: "kims")
+                .replacingOccurrences(of: "{campaign_id}", with: "c1").replacingOccurrences(of: "{reward_id}", with: "r1")
+                .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
+                .replacingOccurrences(of: "{scope}", with: "chain")
+            for credential in ["none", "wrong", "clerk", "hq", "admin"] {
+                let token = credential == "none" ? nil : credential == "wrong" ? "pmt_not-a-token" : fixture.tokens[credential]
+                let status = try send(node, method.uppercased(), concrete, token: token).status
+                let want: String
+                switch (credential, roles) {
+                case ("none", nil): want = "allowed"
+                case ("none", _), ("wrong", _): want = "401"
+                case (_, nil): want = "allowed"
+                case (let role, let roles?): want = roles.contains(role) ? "allowed" : "403"
                 }
-                let declared = Set((operation as? [String: Any])?["x-roles"] as? [String] ?? [])
-                #expect(declared == (roles ?? ["clerk", "hq", "admin"]), "\(route) declares \(declared)")
-                let concrete = path.replacingOccurrences(of: "{account_id}", with: "alice").replacingOccurrences(of: "{family_id}", with: "kims")
-                    .replacingOccurrences(of: "{campaign_id}", with: "c1").replacingOccurrences(of: "{reward_id}", with: "r1")
-                    .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
-                    .replacingOccurrences(of: "{scope}", with: "chain")
-                for credential in ["none", "wrong", "clerk", "hq", "admin"] {
-                    let token = credential == "none" ? nil : credential == "wrong" ? "pmt_not-a-token" : fixture.tokens[credential]
-                    let status = try send(node, method.uppercased(), concrete, token: token).status
-                    let want: String
-                    switch (credential, roles) {
-                    case ("none", nil): want = "allowed"
-                    case ("none", _), ("wrong", _): want = "401"
-                    case (_, nil): want = "allowed"
-                    case (let role, let roles?): want = roles.contains(role) ? "allowed" : "403"
-                    }
-                    if want == "allowed" {
-                        #expect(status != 401 && status != 403, "\(route) with \(credential): \(status)")
-                    } else {
-                        #expect(String(status) == want, "\(route) with \(credential): \(status), want \(want)")
-                    }
+                if want == "allowed" {
+                    #expect(status != 401 && status != 403, "\(route) with \(credential): \(status)")
+                } else {
+                    #expect(String(status) == want, "\(route) with \(credential): \(status), want \(want)")
                 }
             }
         }

@@ -271,12 +271,7 @@ import Testing
         let paths = try #require(spec["paths"] as? [String: [String: Any]])
         let directory = NodeProcess.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = directory
-        configuration.http = HostPort(host: "127.0.0.1", port: 0)
-        configuration.gossip = HostPort(host: "127.0.0.1", port: 0)
-        let node = try PointMeshNode(configuration: configuration, log: Logger { _ in })
-        node.start()
+        let node = try PointMeshNode.startedOnLoopback(dataDirectory: directory)
         defer { node.stop() }
         #expect(!node.routes.isEmpty)
         for route in node.routes {

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshHTTP
+import PointMeshNode
 import Testing
 
 /// A real `pointmesh` process started by a test, on free ports, stopped by PID at the end.
@@ -155,4 +156,17 @@ func eventually(within seconds: Double, _ condition: () throws -> Bool) -> Bool 
         usleep(100_000)
     }
     return (try? condition()) == true
+}
+
+extension PointMeshNode {
+    /// A node in this test process on free loopback ports, started, logging nowhere.
+    static func startedOnLoopback(dataDirectory: String) throws -> PointMeshNode {
+        var configuration = NodeConfiguration()
+        configuration.dataDirectory = dataDirectory
+        configuration.http = HostPort(host: "127.0.0.1", port: 0)
+        configuration.gossip = HostPort(host: "127.0.0.1", port: 0)
+        let node = try PointMeshNode(configuration: configuration, log: Logger { _ in })
+        node.start()
+        return node
+    }
 }

@@ -29,8 +29,6 @@ public enum Access: Hashable, Sendable {
     public static let administration = Access.roles([.admin])
     /// The till's writes: points for real purchases at a store.
     public static let till = Access.roles([.clerk])
-    /// No token may: what a route gets that declares no access (it fails closed).
-    public static let nobody = Access.roles([])
 
     /// The roles allowed, in a fixed order (all of them for `open`).
     public var allowed: [Role] {

@@ -2,26 +2,8 @@ import Foundation
 import PointMeshCore
 import PointMeshHTTP
 
-/// Who may call each route: the kinds' writes say it themselves (`EntryKindRule.access`); the
-/// rest are listed here. `LedgerAPI` enforces it and `APIDescription` documents it from the same
-/// table, so the two can't disagree. A route missing from the table is refused to every token
-/// (`Access.nobody`), never open: open routes are listed like the others.
-enum APIAccess {
-    static func of(method: String, path: String) -> Access {
-        if let kind = EntryKinds.routed.first(where: { $0.method == method && $0.route == path }) { return kind.access }
-        switch (method, path) {
-        case ("GET", "/v1/accounts/{account_id}"), ("GET", "/v1/accounts/{account_id}/entries"), ("GET", "/v1/families/{family_id}"): return .lookup
-        case ("GET", "/v1/policies/expiry"), ("GET", "/v1/reminders"), ("GET", "/v1/lots"), ("GET", "/v1/budgets/{month}"), ("GET", "/v1/clashes"):
-            return .headquarters
-        case ("GET", "/v1/campaigns"), ("GET", "/v1/rewards"): return .lookup
-        case ("POST", "/v1/cluster/retirements"): return .administration
-        case ("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/openapi.json"): return .open
-        default: return .nobody
-        }
-    }
-}
-
-/// The check of a request's token against a route's access, and the caller it yields.
+/// The check of a request's token against a route's access (`Endpoint.access`), and the
+/// caller it yields.
 struct Authorizer: Sendable {
     /// Nil: the node runs without tokens (only on loopback) and lets every request through.
     let tokens: AccessTokens?
