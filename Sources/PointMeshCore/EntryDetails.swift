@@ -10,6 +10,11 @@ public struct EntryDetails: Hashable, Sendable {
     public init(bytes: [UInt8]) { self.bytes = bytes }
     public static let empty = EntryDetails(bytes: [])
 
+    /// The tags every kind shares, read by the store and the fold whatever the kind: links,
+    /// lot events and the caller. A kind's own tags are the others. docs/protocol.md lists
+    /// these; a test keeps the two equal.
+    public static let sharedTags = Set([EntryLinks.tag, EntryAudit.callerTag] + LotEvents.tags)
+
     /// A reader over the fields, for a kind's decoder. The bytes were checked when the entry was
     /// decoded or built; checking again is cheap and keeps the reader's scan simple.
     public func reader() throws(DecodingError) -> DetailsReader {

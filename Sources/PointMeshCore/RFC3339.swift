@@ -1,6 +1,6 @@
 /// RFC 3339 timestamps in UTC with milliseconds, as the API and logs print them. Pure
-/// arithmetic (days to civil date, after Howard Hinnant's algorithm), no C library: write
-/// answers render it on the writer thread.
+/// arithmetic (days to civil date, after Howard Hinnant's algorithm), no C library: every
+/// write's answer renders it on the event loop.
 public enum RFC3339 {
     public static func format(milliseconds: Int64) -> String {
         let (seconds, millis) = CivilCalendar.floorDivide(milliseconds, 1000)

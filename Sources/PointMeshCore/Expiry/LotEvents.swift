@@ -23,6 +23,7 @@ public enum LotEvents {
     static let familyTag: UInt64 = 22
     static let greenTag: UInt64 = 23
     static let coolingOffTag: UInt64 = 24
+    static let tags = [termsTag, preferringTag, subjectTag, extensionTag, movedTag, familyTag, greenTag, coolingOffTag]
 
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {

@@ -9,8 +9,8 @@ enum CommonDetails {
     }
 }
 
-/// A write's answer, written out by hand because it is rendered on the writer thread's
-/// completion path. Keys must be given in sorted order; values are integers, booleans, ids and
+/// A write's answer, written out by hand because it is rendered on the HTTP event loop, which
+/// every connection shares. Keys must be given in sorted order; values are integers, booleans, ids and
 /// RFC 3339 times, none of which need escaping.
 struct AnswerWriter {
     /// The answer so far is `output[..<end]`; the rest is room, zeroed. Written through a
