@@ -68,7 +68,7 @@ extension LedgerDatabase {
         WHERE account GLOB '@issued:*' AND substr(account, -7) = ? AND asset = ? AND account GLOB ?
         """
 
-    /// The index `chainIssuedSQL` reads (migration 7): monthly counters end with `YYYY-MM`.
+    /// The index `chainIssuedSQL` reads (migration "issued-by-month-index"): monthly counters end with `YYYY-MM`.
     static let issuedByMonthIndex = "CREATE INDEX balances_issued_by_month ON balances (substr(account, -7), asset) WHERE account GLOB '@issued:*'"
 
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {

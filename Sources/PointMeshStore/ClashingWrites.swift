@@ -1,7 +1,7 @@
 import PointMeshCore
 
 extension LedgerDatabase {
-    /// Migration 8 (release 0.7): until then a received entry that shared its idempotency key
+    /// Migration "clashing-writes-count" (release 0.7): until then a received entry that shared its idempotency key
     /// with a counting one was kept as a duplicate whatever its body; since, only a copy of the
     /// identical request is (`ReceivedEntryEffect.of`), and different requests under one id
     /// (a clash) each count. So entries a 0.6 node kept as duplicates of a *different* request

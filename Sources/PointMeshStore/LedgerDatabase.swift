@@ -54,7 +54,7 @@ public final class LedgerDatabase: FactsSource {
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = FULL")
-        try Migrations.migrate(connection, progress: progress)
+        try Migrations.registry.migrate(connection, progress: progress)
         return LedgerDatabase(connection: connection)
     }
 

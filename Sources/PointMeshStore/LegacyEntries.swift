@@ -1,6 +1,6 @@
 import PointMeshCore
 
-/// Release 0.2's ledger, rewritten into the one ledger model (migration 3). Each old row named
+/// Release 0.2's ledger, rewritten into the one ledger model (migration "ledger-model"). Each old row named
 /// one account and carried its kind's fields in columns; each becomes the entry the kind's rule
 /// would write today (`Earn.moves`, `Refund.details`, …) with the same id, timestamp,
 /// idempotency key and request hash, so replays and the duplicate rule behave as before.

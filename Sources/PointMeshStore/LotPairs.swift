@@ -3,7 +3,7 @@ import PointMeshCore
 /// A green earning credits two lots that differ only in colour: the regular points (move 0) and
 /// the green ones (move 1), with the same expiry, maturity, policy and source. The store keeps
 /// such a pair in one row of `lots` while both are untouched: the regular lot in the row's own
-/// columns, the green one in `twin_move`, `twin_amount` and `twin_remaining` (migration 6).
+/// columns, the green one in `twin_move`, `twin_amount` and `twin_remaining` (migration "lot-pairs").
 ///
 /// Why: the second row was the largest single cost a green purchase added on the writer (a
 /// B-tree insert and its share of WAL pages, about 5 µs of a 60 µs purchase). The pair is

@@ -9,7 +9,7 @@ import PointMeshCore
 /// changes which of two entries counts, makes the account stale: its lots are folded again
 /// from all its entries at the end of the batch. So the kept lots never depend on arrival order.
 extension LedgerDatabase {
-    /// The tables and indexes (migration 4).
+    /// The tables and indexes (migration "expiry-lots").
     static let lotSchema = """
         CREATE TABLE lots (
             account    TEXT    NOT NULL,
@@ -32,7 +32,7 @@ extension LedgerDatabase {
         CREATE INDEX ledger_entries_by_rare_code ON ledger_entries (code) WHERE code > 3;
         """
 
-    /// Migration 4: the lot tables, filled by folding every account's entries.
+    /// Migration "expiry-lots": the lot tables, filled by folding every account's entries.
     static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(lotSchema)
         // The fold below writes lots as this release keeps them, green column included.
@@ -53,9 +53,9 @@ extension LedgerDatabase {
         }
     }
 
-    /// Migration 5: the `green` column of lots, and every account folded again: a 0.4 node
+    /// Migration "green-lots": the `green` column of lots, and every account folded again: a 0.4 node
     /// folded entries of 0.5's kinds it received without their rules (green lots, transfers the
-    /// family rule voids). From before 0.4, migration 4 adds the column and folds already.
+    /// family rule voids). From before 0.4, "expiry-lots" adds the column and folds already.
     static func addGreenLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
         guard !columns.contains("green") else { return }

@@ -1,21 +1,58 @@
 import PointMeshCore
 
-/// One step of the schema's history: SQL, or Swift for a step that must rewrite rows.
-enum Migration: Sendable {
-    case sql(String)
-    case rewrite(@Sendable (SQLiteConnection, (String) -> Void) throws -> Void)
+/// One named step of the schema's history: SQL, or Swift for a step that must rewrite rows.
+struct Migration: Sendable {
+    enum Step: Sendable {
+        case sql(String)
+        case rewrite(@Sendable (SQLiteConnection, (String) -> Void) throws -> Void)
+    }
+
+    let name: String
+    let step: Step
 }
 
-/// The schema, as numbered migrations. `PRAGMA user_version` records how many have run; a
-/// database opens by running the ones after it, each in its own transaction (so a step cut off
-/// half-way leaves the database as it was, and runs again at the next start). Never edit a
-/// migration that has shipped: append a new one.
+/// The schema's history as named steps, in the order they run (as GRDB's `DatabaseMigrator`).
+/// `PRAGMA user_version` records how many have run (as every release has); a database opens by
+/// running the ones after it, each in its own transaction, so a step cut off half-way leaves
+/// the database as it was and runs again at the next start. A name given twice is refused
+/// before anything runs. Never edit or reorder a step that has shipped: register a new one.
+struct Migrator: Sendable {
+    private(set) var migrations: [Migration] = []
+    /// The first name registered twice, which `migrate` refuses.
+    private(set) var duplicate: String?
+
+    mutating func register(_ name: String, _ step: Migration.Step) {
+        if duplicate == nil, migrations.contains(where: { $0.name == name }) { duplicate = name }
+        migrations.append(Migration(name: name, step: step))
+    }
+
+    /// Brings `connection` up to the latest schema version; `progress` hears of long steps.
+    func migrate(_ connection: SQLiteConnection, progress: (String) -> Void = { _ in }) throws {
+        if let duplicate { throw StoreError.duplicateMigration(duplicate) }
+        let current = Int(try connection.userVersion)
+        guard current <= migrations.count else {
+            throw StoreError.schemaTooNew(found: current, known: migrations.count)
+        }
+        for (index, migration) in migrations.enumerated() where index >= current {
+            try connection.transaction {
+                switch migration.step {
+                case .sql(let sql): try connection.execute(sql)
+                case .rewrite(let step): try step(connection, progress)
+                }
+                try connection.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}
+
 enum Migrations {
-    static let all: [Migration] = [
-        // 1: entries, counters, node metadata. Entries are clustered by (origin, seq), so a
+    /// Every step, release 0.1 onwards. The comment on each says what it did and in which release.
+    static let registry: Migrator = {
+        var migrator = Migrator()
+        // Entries, counters, node metadata. Entries are clustered by (origin, seq), so a
         // node's own appends and a replica's catch-up both write sequentially; every other
         // index is kept to what a query needs, since each one dirties a page per write.
-        .sql("""
+        migrator.register("entries", .sql("""
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -52,56 +89,57 @@ enum Migrations {
             debt_down INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (account, origin)
         ) WITHOUT ROWID;
-        """),
-        // 2: replication. A received entry that repeats a write another entry already counts
+        """))
+        // Replication. A received entry that repeats a write another entry already counts
         // for is kept but marked duplicate (it counts zero); peers are remembered across restarts.
-        .sql("""
+        migrator.register("replication", .sql("""
         ALTER TABLE entries ADD COLUMN duplicate INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE peers (
             node_id TEXT PRIMARY KEY,
             address TEXT    NOT NULL,
             retired INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
-        """),
-        // 3: one ledger model (release 0.3). Every change is moves between accounts; an entry
+        """))
+        // One ledger model (release 0.3). Every change is moves between accounts; an entry
         // is stored as its encoded bytes with the columns queries need, history and links are
         // index tables any kind fills, balances are per (account, asset, origin) with posted
         // and pending totals, and each row keeps its origin's hash chain over the entries'
         // bytes up to it (the ledger digest reads each origin's last). Entries of release 0.2 are rewritten into it.
-        .rewrite(LegacyEntries.upgrade),
-        // 4: expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
+        migrator.register("ledger-model", .rewrite(LegacyEntries.upgrade))
+        // Expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
         // fold of its entries (`LotTables`); existing entries are folded here.
-        .rewrite(LedgerDatabase.createLots),
-        // 5: green points (release 0.5): a lot is green or regular. Lots before it are regular.
-        .rewrite(LedgerDatabase.addGreenLots),
-        // 6: a green earning's regular and green lot in one row while both are whole (release
+        migrator.register("expiry-lots", .rewrite(LedgerDatabase.createLots))
+        // Green points (release 0.5): a lot is green or regular. Lots before it are regular.
+        migrator.register("green-lots", .rewrite(LedgerDatabase.addGreenLots))
+        // A green earning's regular and green lot in one row while both are whole (release
         // 0.6, `LotPair`). Existing rows stay as they are: an unpaired row has no twin.
-        .sql("""
+        migrator.register("lot-pairs", .sql("""
         ALTER TABLE lots ADD COLUMN twin_move INTEGER;
         ALTER TABLE lots ADD COLUMN twin_amount INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE lots ADD COLUMN twin_remaining INTEGER NOT NULL DEFAULT 0;
-        """),
-        // 7: the stores' issuance counters by month (release 0.6), for a chain budget's check
+        """))
+        // The stores' issuance counters by month (release 0.6), for a chain budget's check
         // (`issued(by:in:)`), which summed every store's counter of every month on every
         // purchase. Only a new counter row writes it: updates don't change its columns.
-        .sql(LedgerDatabase.issuedByMonthIndex),
-        // 8: different requests under one id both count (release 0.7): entries kept as
+        migrator.register("issued-by-month-index", .sql(LedgerDatabase.issuedByMonthIndex))
+        // Different requests under one id both count (release 0.7): entries kept as
         // duplicates of a different request count again (`countClashingWrites`).
-        .rewrite(LedgerDatabase.countClashingWrites),
-        // 9: refunds past their purchase on the converged history are void (release 0.7,
+        migrator.register("clashing-writes-count", .rewrite(LedgerDatabase.countClashingWrites))
+        // Refunds past their purchase on the converged history are void (release 0.7,
         // `RefundCondition`): the table of void entries, and those a 0.6 node counted voided.
-        .rewrite(LedgerDatabase.voidRefundsPastTheirPurchase),
-        // 10: a customer's points are its lots, not a counter (release 0.5 stopped counting
+        migrator.register("void-refunds", .rewrite(LedgerDatabase.voidRefundsPastTheirPurchase))
+        // A customer's points are its lots, not a counter (release 0.5 stopped counting
         // them, `MoveEffects.isCounted`), but a data directory of release 0.4 kept its rows
         // through every upgrade since: verify found them and points did not sum to zero.
-        .sql("DELETE FROM balances WHERE asset = \(Asset.points.code) AND substr(account, 1, 1) <> '@';"),
-        // 11: a transfer in repays the receiver's debt first (release 0.7), so a transfer the
+        migrator.register("drop-customer-points-counters", .sql("DELETE FROM balances WHERE asset = \(Asset.points.code) AND substr(account, 1, 1) <> '@';"))
+        // A transfer in repays the receiver's debt first (release 0.7), so a transfer the
         // converged history voids must take its repayment out of the counters: void transfers
         // are kept in `void_entries` like void refunds (`keepVoidTransfers`).
-        .rewrite(LedgerDatabase.keepVoidTransfers),
-    ]
+        migrator.register("void-transfers", .rewrite(LedgerDatabase.keepVoidTransfers))
+        return migrator
+    }()
 
-    /// The tables of the one ledger model (migration 3).
+    /// The tables of the one ledger model (migration "ledger-model").
     static let ledgerModel = """
         CREATE TABLE ledger_entries (
             origin      TEXT    NOT NULL,
@@ -141,21 +179,4 @@ enum Migrations {
             PRIMARY KEY (account, asset, origin)
         ) WITHOUT ROWID;
         """
-
-    /// Brings `connection` up to the latest schema version; `progress` hears of long steps.
-    static func migrate(_ connection: SQLiteConnection, progress: (String) -> Void = { _ in }) throws {
-        let current = Int(try connection.userVersion)
-        guard current <= all.count else {
-            throw StoreError.schemaTooNew(found: current, known: all.count)
-        }
-        for (index, migration) in all.enumerated() where index >= current {
-            try connection.transaction {
-                switch migration {
-                case .sql(let sql): try connection.execute(sql)
-                case .rewrite(let step): try step(connection, progress)
-                }
-                try connection.execute("PRAGMA user_version = \(index + 1)")
-            }
-        }
-    }
 }

@@ -2,6 +2,8 @@
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     /// The database was written by a newer PointMesh.
     case schemaTooNew(found: Int, known: Int)
+    /// Two migrations share a name: the build is wrong, and nothing was run.
+    case duplicateMigration(String)
     /// The data directory belongs to another node than `--node-id` names.
     case nodeIDMismatch(stored: String, requested: String)
     /// A stored row does not decode: the file was damaged or edited by hand.
@@ -17,6 +19,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .schemaTooNew(let found, let known):
             "database schema version \(found) is newer than this pointmesh knows (\(known)); upgrade pointmesh"
+        case .duplicateMigration(let name):
+            "two schema migrations are named '\(name)'; this build of pointmesh is broken, and the database was left as it was"
         case .nodeIDMismatch(let stored, let requested):
             "data directory belongs to node '\(stored)', but --node-id says '\(requested)'"
         case .corruptRow(let detail):

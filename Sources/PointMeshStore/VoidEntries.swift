@@ -79,7 +79,7 @@ extension LedgerDatabase {
         }
     }
 
-    /// Migration 11: transfers the converged history voids are kept in `void_entries` like void
+    /// Migration "void-transfers": transfers the converged history voids are kept in `void_entries` like void
     /// refunds. None written before carried a counted move, so no counter changes.
     static func keepVoidTransfers(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         let database = LedgerDatabase(connection: connection)
@@ -92,7 +92,7 @@ extension LedgerDatabase {
         if !stale.isEmpty { progress("void transfers: kept as void for \(stale.count) accounts") }
     }
 
-    /// Migration 9: the void table, and the refunds a 0.6 node accepted past their purchase
+    /// Migration "void-refunds": the void table, and the refunds a 0.6 node accepted past their purchase
     /// voided (their counters taken back, their accounts' lots folded again).
     static func voidRefundsPastTheirPurchase(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(voidSchema)
