@@ -14,6 +14,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// Connections served at once. Beyond it a new connection takes the place of the one idle
     /// longest; when none is idle it is answered 503 and closed.
     public var maximumConnections = 512
+    /// The clock deadlines are read on: milliseconds that never jump. The node passes its own
+    /// clock's; by default the system's.
+    public var monotonicMilliseconds: @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 
     public init(address: HostPort) {
         self.address = address
@@ -181,6 +184,8 @@ private struct EventLoop {
     var stopDeadline: Int64?
 
     init(server: HTTPServer) { self.server = server }
+
+    private func monotonicMilliseconds() -> Int64 { server.configuration.monotonicMilliseconds() }
 
     mutating func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
@@ -401,9 +406,4 @@ private struct EventLoop {
         }
         return connections.isEmpty
     }
-}
-
-/// Milliseconds on a clock that never jumps, for deadlines.
-func monotonicMilliseconds() -> Int64 {
-    Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
 }

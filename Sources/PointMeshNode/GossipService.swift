@@ -23,12 +23,15 @@ public struct GossipSettings: Sendable {
 
 /// The gossip edge: a listener serving peers' sessions, and a ticker starting sessions with
 /// `fanout` random peers every interval and soon after local writes. Membership and the
-/// session logic are the pure core's; this class owns the sockets, threads and clock.
+/// session logic are the pure core's; this class owns the sockets and threads, and reads the
+/// node's clock: membership's times (last contact, backoff, rounds) are monotonic
+/// milliseconds, so a wall clock moved by a rehearsal neither stalls nor hurries gossip.
 final class GossipService: Sendable {
     private let store: LedgerStore
     private let listener: TCPListener
     private let key: ClusterKey
     private let settings: GossipSettings
+    private let clock: NodeClock
     private let log: Logger
     private let membership: Mutex<Membership>
     /// `busyPeers`: peers with a session in progress either way; a second one at the same time
@@ -48,14 +51,15 @@ final class GossipService: Sendable {
     let bytesReceived = Atomic<Int>(0)
 
     init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
-         settings: GossipSettings, log: Logger) throws {
+         settings: GossipSettings, clock: NodeClock, log: Logger) throws {
         self.store = store
+        self.clock = clock
         self.listener = listener
         self.key = key
         self.settings = settings
         self.log = log
         var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description))
-        membership.merge(try store.read { try $0.peers() }, now: Self.now())
+        membership.merge(try store.read { try $0.peers() }, now: clock.monotonicMilliseconds())
         self.membership = Mutex(membership)
     }
 
@@ -125,7 +129,8 @@ final class GossipService: Sendable {
                 ResponseBodies.Status.Peer(
                     node_id: peer.id.rawValue, address: peer.address, state: peer.state.rawValue,
                     lag_entries: peer.lastKnownVector.map { ReplicationRules.missing(local: local, remote: $0).reduce(0) { $0 + $1.count } },
-                    last_contact: peer.lastContact.map(RFC3339.format(milliseconds:)), last_error: errors[peer.address])
+                    last_contact: peer.lastContact.map { RFC3339.format(milliseconds: clock.wallTime(ofMonotonic: $0)) },
+                    last_error: errors[peer.address])
             }
             let seeds = membership.seeds.keys.sorted().map { ResponseBodies.Status.Seed(address: $0, last_error: errors[$0]) }
             return (peers, seeds, membership.retired.keys.map(\.rawValue).sorted())
@@ -135,7 +140,8 @@ final class GossipService: Sendable {
     /// Whether this node knows it has been retired: it then refuses writes (503 `node_retired`).
     var isRetired: Bool { membership.withLock { $0.isRetired($0.local) } }
 
-    /// When this node last exchanged gossip with `id`, if `id` is a peer it holds alive.
+    /// When this node last exchanged gossip with `id` (monotonic milliseconds), if `id` is a
+    /// peer it holds alive.
     func aliveContact(of id: NodeID) -> Int64? {
         membership.withLock { membership in
             guard let peer = membership.peers[id], peer.state == .alive else { return nil }
@@ -148,8 +154,8 @@ final class GossipService: Sendable {
         membership.withLock { $0.peers[id] != nil || $0.retired[id] != nil || $0.local == id }
     }
 
-    /// The most recent successful exchange with any peer, and how many peers this node knows;
-    /// nil when it has never synced with one.
+    /// The most recent successful exchange with any peer (monotonic milliseconds), and how many
+    /// peers this node knows; nil when it has never synced with one.
     func lastSync() -> (peers: Int, lastContact: Int64?) {
         membership.withLock { membership in
             (membership.peers.count, membership.peers.values.compactMap(\.lastContact).max())
@@ -158,7 +164,7 @@ final class GossipService: Sendable {
 
     private func recordError(_ address: String, _ error: (any Error)?) {
         lastErrors.withLock { errors in
-            errors[address] = error.map { "\(RFC3339.format(milliseconds: Self.now())) \($0)" }
+            errors[address] = error.map { "\(RFC3339.format(milliseconds: clock.now())) \($0)" }
         }
     }
 
@@ -175,15 +181,13 @@ final class GossipService: Sendable {
         thread.name = name
     }
 
-    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
     // MARK: Outgoing
 
     private func tickLoop() {
         var random = SystemRandomNumberGenerator()
-        var nextRound = Self.now()
+        var nextRound = clock.monotonicMilliseconds()
         while !stopping {
-            let wait = max(0, nextRound - Self.now())
+            let wait = max(0, nextRound - clock.monotonicMilliseconds())
             if poke.wait(timeout: .now() + .milliseconds(Int(wait))) == .success {
                 // A local write: let a burst gather, then gossip now.
                 usleep(UInt32(settings.pushDelayMilliseconds * 1_000))
@@ -191,7 +195,7 @@ final class GossipService: Sendable {
             }
             if stopping { return }
             let (targets, isRetired) = membership.withLock { membership in
-                (membership.targets(now: Self.now(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
+                (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
             }
             if isRetired {
                 log.warning("this node was retired from the cluster; it no longer gossips")
@@ -206,7 +210,7 @@ final class GossipService: Sendable {
                     }
                 }
             }
-            nextRound = Self.now() + settings.intervalMilliseconds
+            nextRound = clock.monotonicMilliseconds() + settings.intervalMilliseconds
         }
     }
 
@@ -231,20 +235,20 @@ final class GossipService: Sendable {
             try connection.authenticate(role: .initiator, key: key)
             let peer = try exchangeIdentities(connection, initiator: true, dialed: target.address)
             if let expected = target.id, expected != peer {
-                membership.withLock { $0.failed(target, now: Self.now()) }
+                membership.withLock { $0.failed(target, now: clock.monotonicMilliseconds()) }
                 log.warning("gossip peer at \(target.address) is now \(peer), not \(expected)")
                 return
             }
             let resolved = Membership.Target(id: peer, address: target.address)
             let session = try runSession(GossipSession(role: .initiator, batchSize: settings.batchSize), on: connection, peer: peer)
-            membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: Self.now()) }
+            membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
             recordError(target.address, nil)
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch {
             recordError(target.address, error)
             let wasUp = membership.withLock { membership in
                 let before = target.id.flatMap { membership.peers[$0]?.state }
-                membership.failed(target, now: Self.now())
+                membership.failed(target, now: clock.monotonicMilliseconds())
                 return before != .down && before != nil
             }
             if isRefusal(error) { refusals.add(1, ordering: .relaxed) }
@@ -298,7 +302,7 @@ final class GossipService: Sendable {
             let session = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
             // A session the peer started is contact too: `last_contact` and the sync note on
             // refusals must not depend on which side dialled.
-            membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: Self.now()) }
+            membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
             sessionsCompleted.add(1, ordering: .relaxed)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
             // A port probe that sent nothing.
@@ -346,14 +350,14 @@ final class GossipService: Sendable {
         if retired {
             log.info("node \(peer) is retired: taking the entries it holds, and telling it so", ["peer": peer.rawValue])
         } else {
-            membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: Self.now()) }
+            membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: clock.monotonicMilliseconds()) }
         }
         return peer
     }
 
     private func runSession(_ start: GossipSession, on connection: GossipConnection, peer: NodeID) throws -> GossipSession {
         var session = start
-        let progress = CatchUpProgress(peer: peer, log: log)
+        let progress = CatchUpProgress(peer: peer, clock: clock, log: log)
         var replica = StoreReplica(store: store) { [self] stored in
             entriesReceived.add(stored, ordering: .relaxed)
             progress.applied(stored)
@@ -368,7 +372,7 @@ final class GossipService: Sendable {
             let known = view.digest
             let replies: [GossipMessage]
             do {
-                replies = try session.receive(message, store: &replica, membership: &view, now: Self.now())
+                replies = try session.receive(message, store: &replica, membership: &view, now: clock.monotonicMilliseconds())
             } catch {
                 throw GossipConnectionError.session(error)
             }
@@ -376,7 +380,7 @@ final class GossipService: Sendable {
             if view.digest != known {
                 let learnedRetired = membership.withLock { membership in
                     let before = membership.isRetired(membership.local)
-                    membership.merge(view.records, now: Self.now())
+                    membership.merge(view.records, now: clock.monotonicMilliseconds())
                     return !before && membership.isRetired(membership.local)
                 }
                 if learnedRetired {
@@ -417,22 +421,25 @@ final class GossipService: Sendable {
 /// Logs a catch-up's progress: entries received of entries the peer said it had for us.
 private final class CatchUpProgress {
     let peer: NodeID
+    let clock: NodeClock
     let log: Logger
     var known: Int64 = 0
     private var received: Int64 = 0
-    private var lastLog = Date()
+    private var lastLog: Int64
     /// Below this, an exchange is routine gossip, not a catch-up worth logging.
     static let threshold: Int64 = 1_000
 
-    init(peer: NodeID, log: Logger) {
+    init(peer: NodeID, clock: NodeClock, log: Logger) {
         self.peer = peer
+        self.clock = clock
         self.log = log
+        lastLog = clock.monotonicMilliseconds()
     }
 
     func applied(_ count: Int) {
         received += Int64(count)
-        if known >= Self.threshold, Date().timeIntervalSince(lastLog) >= 1 {
-            lastLog = Date()
+        if known >= Self.threshold, clock.monotonicMilliseconds() - lastLog >= 1_000 {
+            lastLog = clock.monotonicMilliseconds()
             log.info("catching up from \(peer): received \(received) of \(known) entries", ["peer": peer.description])
         }
     }

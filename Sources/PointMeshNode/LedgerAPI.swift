@@ -11,7 +11,7 @@ struct LedgerAPI: Sendable {
     let metrics: NodeMetrics
     let log: Logger
     let gossip: GossipService
-    /// The ledger's clock, and the node's settings the rules read.
+    /// The node's clock, and the settings the rules read.
     let clock: NodeClock
     let settings: NodeSettings
     let authorizer: Authorizer
@@ -34,9 +34,9 @@ struct LedgerAPI: Sendable {
             switch endpoint.handler {
             case .write(let kind):
                 router.addAsync(endpoint.method, endpoint.path) { request, parameters, respond in
-                    let started = DispatchTime.now().uptimeNanoseconds
+                    let started = clock.monotonicNanoseconds()
                     let timed: HTTPServer.Responder = { response in
-                        metrics.recordRequest(route: route, status: response.status, seconds: Self.seconds(since: started))
+                        metrics.recordRequest(route: route, status: response.status, seconds: clock.seconds(since: started))
                         respond(response)
                     }
                     switch authorizer.caller(of: request, for: access) {
@@ -51,13 +51,13 @@ struct LedgerAPI: Sendable {
                 }
             case .read(let handler):
                 router.add(endpoint.method, endpoint.path) { request, parameters in
-                    let started = DispatchTime.now().uptimeNanoseconds
+                    let started = clock.monotonicNanoseconds()
                     let response: HTTPResponse
                     switch authorizer.caller(of: request, for: access) {
                     case .success: response = handler(self, request, parameters)
                     case .failure(let refusal): response = refused(refusal)
                     }
-                    metrics.recordRequest(route: route, status: response.status, seconds: Self.seconds(since: started))
+                    metrics.recordRequest(route: route, status: response.status, seconds: clock.seconds(since: started))
                     return response
                 }
             }
@@ -70,8 +70,6 @@ struct LedgerAPI: Sendable {
         metrics.recordRefusal(refusal.status == 401 ? .authentication : .authorization)
         return refusal.response
     }
-
-    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Runs a handler that produces a JSON body, turning any error into the contract's error body.
     func answer(_ body: () throws(APIError) -> [UInt8]) -> HTTPResponse {
@@ -119,7 +117,7 @@ struct LedgerAPI: Sendable {
                 })
             case .failure(let error):
                 var apiError = APIError(error)
-                if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: NodeClock().now()) {
+                if apiError.code == "insufficient_points", let note = Self.syncNote(gossip.lastSync(), now: clock.monotonicMilliseconds()) {
                     apiError.message += note
                 }
                 metrics.recordWrite(kind, .refused)

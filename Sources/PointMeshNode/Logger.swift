@@ -19,12 +19,17 @@ public struct Logger: Sendable {
     public enum Format: String, Sendable { case json, text }
 
     private let sink: @Sendable (String) -> Void
+    /// The clock each line's time is read on: the node's, so a rehearsal's log lines and its
+    /// entries tell the same time.
+    private let clock: NodeClock
     public let format: Format
     public let minimum: Level
     /// Fields every line of this logger carries (the node's id).
     private let fields: [String: String]
 
-    public init(format: Format = .json, minimum: Level = .info, fields: [String: String] = [:], sink: @escaping @Sendable (String) -> Void) {
+    public init(format: Format = .json, minimum: Level = .info, fields: [String: String] = [:], clock: NodeClock = .system(),
+                sink: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
         self.format = format
         self.minimum = minimum
         self.fields = fields
@@ -34,9 +39,9 @@ public struct Logger: Sendable {
     /// Whole lines to standard error, one writer at a time. Written with `write(2)`, whose
     /// failure is ignored: standard error redirected to a full disk must cost log lines, not
     /// the node (`FileHandle.write` traps on an error).
-    public static func standardError(format: Format = .json, minimum: Level = .info) -> Logger {
+    public static func standardError(format: Format = .json, minimum: Level = .info, clock: NodeClock = .system()) -> Logger {
         let lock = Mutex(())
-        return Logger(format: format, minimum: minimum) { line in
+        return Logger(format: format, minimum: minimum, clock: clock) { line in
             let bytes = Array((line + "\n").utf8)
             lock.withLock { _ in
                 var offset = 0
@@ -50,14 +55,14 @@ public struct Logger: Sendable {
 
     /// This logger with `more` fields on every line.
     public func with(_ more: [String: String]) -> Logger {
-        Logger(format: format, minimum: minimum, fields: fields.merging(more) { _, new in new }, sink: sink)
+        Logger(format: format, minimum: minimum, fields: fields.merging(more) { _, new in new }, clock: clock, sink: sink)
     }
 
     public func isEnabled(_ level: Level) -> Bool { level >= minimum }
 
     public func log(_ level: Level, _ message: String, _ extra: [String: String] = [:]) {
         guard isEnabled(level) else { return }
-        let time = RFC3339.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let time = RFC3339.format(milliseconds: clock.now())
         let all = fields.merging(extra) { _, new in new }
         switch format {
         case .json:

@@ -50,7 +50,7 @@ extension LedgerAPI {
         // A node still taking writes would acknowledge some that its peers then refuse to hear.
         if !force, let contact = gossip.aliveContact(of: node) {
             throw APIError(status: 409, code: "node_alive",
-                           message: "node \(node) exchanged gossip with this node \(max(0, NodeClock().now() - contact) / 1_000) s ago: it is alive and taking writes; stop it first, then retire it, or send \"force\": true (it then refuses writes once it hears, and hands over what it holds)")
+                           message: "node \(node) exchanged gossip with this node \(max(0, clock.monotonicMilliseconds() - contact) / 1_000) s ago: it is alive and taking writes; stop it first, then retire it, or send \"force\": true (it then refuses writes once it hears, and hands over what it holds)")
         }
         gossip.retire(node)
         return ResponseBodies.encode(["retired": node.rawValue])
@@ -92,7 +92,7 @@ extension LedgerAPI {
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
         let (peers, _, _) = gossip.peerStatus()
-        let now = NodeClock().now()
+        let now = clock.now()
         families.append(Family("pointmesh_peers", "Known peers by state.", "gauge", ["alive", "suspect", "down"].map { state in
             ("state=\"\(state)\"", String(peers.filter { $0.state == state }.count))
         }))

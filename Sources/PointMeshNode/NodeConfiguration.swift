@@ -18,8 +18,8 @@ public struct NodeConfiguration: Sendable {
     /// Days both parties to a transfer must have been members of its family
     /// (`--transfer-cooling-off-days`); 0 turns it off.
     public var transferCoolingOffDays: Int64 = 30
-    /// The ledger's clock (`--clock-offset-file` shifts it, for tests).
-    public var clock = NodeClock()
+    /// The node's one clock (`--clock-offset-file` shifts its wall time, for tests).
+    public var clock = NodeClock.system()
     /// `--tokens-file`: the bearer tokens the HTTP API accepts; without it the API is open and
     /// the node serves HTTP on loopback only.
     public var tokensFile: String?

@@ -25,7 +25,7 @@ public final class PointMeshNode: Sendable {
         let tokens = try Self.accessTokens(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: configuration.nodeID,
-            newNodeID: Self.generateNodeID, now: { [clock = configuration.clock] in clock.now() }, log: { startLog.warning($0) },
+            newNodeID: Self.generateNodeID, clock: configuration.clock, log: { startLog.warning($0) },
             progress: { startLog.info($0) })
         // From here on every line says which node it is from.
         let log = startLog.with(["node": store.nodeID.rawValue])
@@ -34,18 +34,19 @@ public final class PointMeshNode: Sendable {
         var httpConfiguration = HTTPServerConfiguration(address: configuration.http)
         httpConfiguration.timeouts = configuration.httpTimeouts
         httpConfiguration.maximumConnections = configuration.maximumConnections
+        let clock = configuration.clock
+        httpConfiguration.monotonicMilliseconds = { clock.monotonicMilliseconds() }
         // The HTTP server is created before the API so the API's gauges can read it; the
         // handler reaches the router through this box, filled in just below.
         let routerBox = RouterBox()
         let logsRequests = log.isEnabled(.debug)
         http = try HTTPServer(configuration: httpConfiguration, log: { log.warning($0) }) { request, respond in
-            let started = logsRequests ? DispatchTime.now().uptimeNanoseconds : 0
+            let started = logsRequests ? clock.monotonicNanoseconds() : 0
             let counted: HTTPServer.Responder = { response in
                 metrics.recordResponse(status: response.status)
                 if logsRequests {
-                    let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1_000
                     log.debug("request", ["method": request.method, "path": request.path, "status": String(response.status),
-                                          "duration_ms": String(format: "%.3f", Double(micros) / 1_000)])
+                                          "duration_ms": String(format: "%.3f", clock.seconds(since: started) * 1_000)])
                 }
                 respond(response)
             }
@@ -57,10 +58,10 @@ public final class PointMeshNode: Sendable {
         let gossipListener = try TCPListener(binding: configuration.gossip)
         gossip = try GossipService(
             store: store, listener: gossipListener, advertised: gossipListener.address, seeds: configuration.seeds,
-            key: key, settings: configuration.gossipSettings, log: log)
+            key: key, settings: configuration.gossipSettings, clock: clock, log: log)
         self.keyNote = keyNote
         let server = http
-        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: configuration.clock,
+        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
                             settings: configuration.settings,
                             authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads)) {
             [NodeMetrics.Family("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", value: Int64(server.activeConnections)),

@@ -38,9 +38,9 @@ final class GroupCommitWriter: Sendable {
     final class WriterState: @unchecked Sendable {
         let database: LedgerDatabase
         let origin: NodeID
-        var clock: HybridLogicalClock
+        var hlc: HybridLogicalClock
         var vector: VersionVector
-        let now: @Sendable () -> Int64
+        let clock: NodeClock
         let wal: WALPolicy
         let pageSize: Int64
         /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
@@ -51,20 +51,20 @@ final class GroupCommitWriter: Sendable {
 
         let checkpointer: Checkpointer
 
-        init(database: LedgerDatabase, origin: NodeID, now: @escaping @Sendable () -> Int64, wal: WALPolicy,
+        init(database: LedgerDatabase, origin: NodeID, clock: NodeClock, wal: WALPolicy,
              checkpointer: Checkpointer) throws {
             self.database = database
             self.origin = origin
-            self.now = now
+            self.clock = clock
             self.wal = wal
             self.checkpointer = checkpointer
             // The one connection that writes may cache what only its own writes change.
             database.cachesFacts = true
             pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
-            var clock = HybridLogicalClock()
-            for held in vector.sequences.keys { clock.observe(try database.lastTimestamp(of: held)) }
-            self.clock = clock
+            var hlc = HybridLogicalClock()
+            for held in vector.sequences.keys { hlc.observe(try database.lastTimestamp(of: held)) }
+            self.hlc = hlc
             database.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
     }
@@ -185,7 +185,7 @@ final class GroupCommitWriter: Sendable {
         let vectorBefore = state.vector
         var results: [Result<WorkResult, any Error>] = []
         var codes: [UInt64: Int] = [:]
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = state.clock.monotonicNanoseconds()
         do {
             try database.connection.transaction {
                 // Each origin's hash chain is looked up once per group.
@@ -198,15 +198,15 @@ final class GroupCommitWriter: Sendable {
             batches.add(1, ordering: .relaxed)
             writes.add(batch.count, ordering: .relaxed)
             batchSizes.observe(Double(batch.count))
-            commitSeconds.observe(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            commitSeconds.observe(state.clock.seconds(since: started))
             if !codes.isEmpty { entriesByCode.withLock { counts in for (code, count) in codes { counts[code, default: 0] += count } } }
-            if let line = health.recordSuccess(now: state.now()) { log(line) }
+            if let line = health.recordSuccess(now: state.clock.now()) { log(line) }
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
             state.vector = vectorBefore
             database.forgetCachedFacts()
             results = Array(repeating: .failure(error), count: batch.count)
-            if let line = health.recordFailure("\(error)", now: state.now()) { log(line) }
+            if let line = health.recordFailure("\(error)", now: state.clock.now()) { log(line) }
         }
         for (job, result) in zip(batch, results) { job.completion(result) }
     }
@@ -238,7 +238,7 @@ final class GroupCommitWriter: Sendable {
         switch work {
         case .local(let write, let asked):
             let id = EntryID(origin: state.origin, sequence: state.vector[state.origin] + 1)
-            let timestamp = state.clock.tick(now: state.now())
+            let timestamp = state.hlc.tick(now: state.clock.now())
             // The origin and the time are the writer's: they decide the entry's id and order.
             var context = asked
             context.node = state.origin
@@ -264,7 +264,7 @@ final class GroupCommitWriter: Sendable {
             for entry in entries where ReplicationRules.admission(of: entry.id, held: state.vector[entry.id.origin]) == .next {
                 admitted.append(entry)
                 state.vector.advance(entry.id.origin, to: entry.id.sequence)
-                state.clock.observe(entry.timestamp)
+                state.hlc.observe(entry.timestamp)
             }
             try state.database.applyReceived(admitted, chains: &chains)
             for entry in admitted { codes[entry.code.value, default: 0] += 1 }

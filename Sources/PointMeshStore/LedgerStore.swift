@@ -23,13 +23,13 @@ public final class LedgerStore: Sendable {
     ///   - nodeID: the id the operator asked for; nil keeps the stored one, or takes `newNodeID`
     ///     on first start. An id that disagrees with the stored one is an error.
     ///   - newNodeID: makes an id for a node starting for the first time.
-    ///   - now: the physical clock in milliseconds since the epoch.
+    ///   - clock: the node's clock: entries' timestamps, health times, commit durations.
     ///   - wal: how large the WAL may grow before checkpoints make it start over.
     ///   - log: where the store reports trouble it handles itself (a failed checkpoint).
     ///   - progress: hears how a long upgrade of the data directory is going.
     public init(
         directory: String, nodeID requested: NodeID?, newNodeID: () -> NodeID,
-        now: @escaping @Sendable () -> Int64, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(),
+        clock: NodeClock, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(),
         log: @escaping @Sendable (String) -> Void = { _ in }, progress: (String) -> Void = { _ in }
     ) throws {
         try Self.createDirectory(directory)
@@ -45,7 +45,7 @@ public final class LedgerStore: Sendable {
             let checkpointer = try Checkpointer(path: path, log: log)
             let state: GroupCommitWriter.WriterState
             do {
-                state = try GroupCommitWriter.WriterState(database: database, origin: nodeID, now: now, wal: wal, checkpointer: checkpointer)
+                state = try GroupCommitWriter.WriterState(database: database, origin: nodeID, clock: clock, wal: wal, checkpointer: checkpointer)
             } catch {
                 checkpointer.stop()
                 throw error

@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCommandLine
 import PointMeshCore
+import PointMeshNode
 import PointMeshStore
 import Synchronization
 
@@ -73,7 +74,7 @@ enum WriterBench: Command {
     static func openStore(directory: String, name: String) throws -> (store: LedgerStore, writer: Int) {
         let before = Set(ThreadTimes.threads(named: "pm-writer"))
         let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "bench-\(name)"),
-                                    newNodeID: { NodeID(unchecked: "bench-\(name)") }, now: { Int64(Date().timeIntervalSince1970 * 1000) })
+                                    newNodeID: { NodeID(unchecked: "bench-\(name)") }, clock: .system())
         guard let writer = ThreadTimes.threads(named: "pm-writer").first(where: { !before.contains($0) }) else {
             store.close()
             throw UsageError(message: "the store's writer thread was not found")

@@ -52,7 +52,7 @@ enum ServeCommand: Command {
                                        members of the family for N days (default 30; 0: off).
                                        Set it alike on every node of a chain: each transfer
                                        records the period it was decided under
-          --clock-offset-file FILE     for tests and expiry rehearsals: the ledger's clock is
+          --clock-offset-file FILE     for tests and expiry rehearsals: the node's wall clock is
                                        the system clock plus the milliseconds in FILE, read at
                                        each use (never on a production node)
           --exit-with-parent       stop cleanly when the process that started it exits (tests
@@ -71,7 +71,7 @@ enum ServeCommand: Command {
         let options = try mergedOptions(arguments)
         let configuration = try configuration(from: options)
         signal(SIGPIPE, SIG_IGN)
-        let log = try logger(options)
+        let log = try logger(options, clock: configuration.clock)
         let node: PointMeshNode
         do {
             node = try PointMeshNode(configuration: configuration, log: log)
@@ -116,13 +116,13 @@ enum ServeCommand: Command {
 
     /// Flag values over config-file values, as one name → values map.
     /// `--log-format json|text` (default json) and `--log-level debug|info|warning|error` (default info).
-    static func logger(_ options: [String: [String]]) throws(UsageError) -> Logger {
+    static func logger(_ options: [String: [String]], clock: NodeClock) throws(UsageError) -> Logger {
         let formatName = options["log-format"]?.last ?? "json", levelName = options["log-level"]?.last ?? "info"
         guard let format = Logger.Format(rawValue: formatName) else { throw UsageError(message: "--log-format must be json or text, got '\(formatName)'") }
         guard let level = Logger.Level(rawValue: levelName) else {
             throw UsageError(message: "--log-level must be debug, info, warning or error, got '\(levelName)'")
         }
-        return Logger.standardError(format: format, minimum: level)
+        return Logger.standardError(format: format, minimum: level, clock: clock)
     }
 
     static func mergedOptions(_ arguments: CommandLineArguments) throws -> [String: [String]] {
@@ -183,7 +183,7 @@ enum ServeCommand: Command {
             }
             configuration.transferCoolingOffDays = days
         }
-        if let file = options["clock-offset-file"]?.last { configuration.clock = NodeClock(offsetFile: file) }
+        if let file = options["clock-offset-file"]?.last { configuration.clock = .system(offsetFile: file) }
         configuration.tokensFile = options["tokens-file"]?.last
         switch options["protect-reads"]?.last {
         case nil, "false", "0": configuration.protectReads = false

@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshNode
 import PointMeshStore
 import Testing
 
@@ -146,7 +147,7 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
     private func tenThousandEntries() throws -> String {
         let directory = NodeProcess.scratchDirectory()
         let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "big"), newNodeID: { NodeID(unchecked: "big") },
-                                    now: { Int64(Date().timeIntervalSince1970 * 1000) })
+                                    clock: .system())
         DispatchQueue.concurrentPerform(iterations: 20) { worker in
             for index in 0..<500 {
                 _ = try? store.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "B-\(worker)-\(index)"),

@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCore
 import PointMeshHTTP
 import PointMeshNode
 import Testing
@@ -160,12 +161,13 @@ func eventually(within seconds: Double, _ condition: () throws -> Bool) -> Bool 
 
 extension PointMeshNode {
     /// A node in this test process on free loopback ports, started, logging nowhere.
-    static func startedOnLoopback(dataDirectory: String) throws -> PointMeshNode {
+    static func startedOnLoopback(dataDirectory: String, clock: NodeClock = .system(), log: Logger = Logger { _ in }) throws -> PointMeshNode {
         var configuration = NodeConfiguration()
         configuration.dataDirectory = dataDirectory
         configuration.http = HostPort(host: "127.0.0.1", port: 0)
         configuration.gossip = HostPort(host: "127.0.0.1", port: 0)
-        let node = try PointMeshNode(configuration: configuration, log: Logger { _ in })
+        configuration.clock = clock
+        let node = try PointMeshNode(configuration: configuration, log: log)
         node.start()
         return node
     }

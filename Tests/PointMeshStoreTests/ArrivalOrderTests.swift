@@ -101,7 +101,7 @@ private func expectTheSameInEveryOrder(_ sequences: [[LedgerEntry]], accounts: [
     defer { try? FileManager.default.removeItem(atPath: directory) }
     for (index, order) in orders.enumerated() {
         let path = directory + "/\(index)"
-        let store = try LedgerStore(directory: path, nodeID: NodeID(unchecked: "observer"), newNodeID: { NodeID(unchecked: "observer") }, now: { 10_000 })
+        let store = try LedgerStore(directory: path, nodeID: NodeID(unchecked: "observer"), newNodeID: { NodeID(unchecked: "observer") }, clock: .frozen(at: 10_000))
         for entry in order { #expect(try store.applyReceived([entry]) == 1, "order \(index): \(entry.id) not stored") }
         for account in accounts {
             #expect(try store.read { try $0.lotBook(of: account) } == reference.lotBook(of: account), "order \(index): lots of \(account)")

@@ -8,11 +8,10 @@ private func scratchDirectory() -> String {
     NSTemporaryDirectory() + "pointmesh-store-test-\(UUID().uuidString)"
 }
 
-private let fixedClock: @Sendable () -> Int64 = { 1_700_000_000_000 }
 
 private func openStore(_ directory: String, nodeID: String? = "store-1") throws -> LedgerStore {
     try LedgerStore(directory: directory, nodeID: nodeID.map(NodeID.init(unchecked:)),
-                    newNodeID: { NodeID(unchecked: "generated") }, now: fixedClock)
+                    newNodeID: { NodeID(unchecked: "generated") }, clock: .frozen(at: 1_700_000_000_000))
 }
 
 private func purchase(_ receipt: String, account: String, fen: Int64) -> PreparedWrite {

@@ -227,7 +227,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         let directory = NSTemporaryDirectory() + "pointmesh-lots-test-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let now: Int64 = 1_700_000_000_000
-        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "s1"), newNodeID: { NodeID(unchecked: "s1") }, now: { now })
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "s1"), newNodeID: { NodeID(unchecked: "s1") }, clock: .frozen(at: now))
         defer { store.close() }
         let alice = AccountID(unchecked: "alice")
         func write<Kind: EntryKindRule>(_ kind: Kind.Type, _ request: Kind.Request, returnWindow: Int64 = 0) throws {

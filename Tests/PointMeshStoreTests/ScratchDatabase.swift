@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshCore
 @testable import PointMeshStore
 
 /// A scratch database, written without fsync (these tests check logic).
@@ -8,4 +9,11 @@ func scratchDatabase() throws -> (LedgerDatabase, String) {
     let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
     try database.connection.execute("PRAGMA synchronous = OFF")
     return (database, directory)
+}
+
+extension NodeClock {
+    /// A clock stopped at `wall` milliseconds, its monotonic time stopped too.
+    static func frozen(at wall: Int64) -> NodeClock {
+        NodeClock(wall: { wall }, monotonic: { 0 })
+    }
 }

@@ -28,7 +28,7 @@ private func fileSize(_ path: String) -> Int64 {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "n1"), newNodeID: { NodeID(unchecked: "n1") },
-                                    now: { 1_700_000_000_000 }, readers: 1)
+                                    clock: .frozen(at: 1_700_000_000_000), readers: 1)
         defer { store.close() }
         let pat = AccountID(unchecked: "pat")
         _ = try store.write(purchase("R1"))
@@ -81,7 +81,7 @@ private func fileSize(_ path: String) -> Int64 {
         policy.restartThreshold = 256 << 10
         policy.sizeLimit = 512 << 10
         let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "n1"), newNodeID: { NodeID(unchecked: "n1") },
-                                    now: { 1_700_000_000_000 }, readers: 4, wal: policy)
+                                    clock: .frozen(at: 1_700_000_000_000), readers: 4, wal: policy)
         let wal = LedgerStore.databasePath(in: directory) + "-wal"
         let writing = Atomic<Bool>(true)
         let peak = Atomic<Int64>(0)
@@ -119,7 +119,7 @@ private func fileSize(_ path: String) -> Int64 {
         // A clean stop checkpoints everything and removes the WAL and shared-memory files.
         #expect(!FileManager.default.fileExists(atPath: wal))
         #expect(!FileManager.default.fileExists(atPath: LedgerStore.databasePath(in: directory) + "-shm"))
-        let reopened = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { 1_700_000_000_000 })
+        let reopened = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, clock: .frozen(at: 1_700_000_000_000))
         #expect(reopened.versionVector.entryCount == 4_000)
         #expect(try reopened.read { try $0.verify() }.isEmpty)
         reopened.close()
@@ -131,7 +131,7 @@ private func fileSize(_ path: String) -> Int64 {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "n1"), newNodeID: { NodeID(unchecked: "n1") },
-                                    now: { 1_700_000_000_000 })
+                                    clock: .frozen(at: 1_700_000_000_000))
         defer { store.close() }
         let checkpointer = try Checkpointer(path: LedgerStore.databasePath(in: directory), log: { _ in })
         defer { checkpointer.stop() }
@@ -148,7 +148,7 @@ private func fileSize(_ path: String) -> Int64 {
     @Test func aSecondStoreOnTheSameDirectoryIsRefusedUntilTheFirstCloses() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let open = { try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "n1") }, now: { 1_700_000_000_000 }) }
+        let open = { try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "n1") }, clock: .frozen(at: 1_700_000_000_000)) }
         let first = try open()
         #expect {
             _ = try open()
@@ -168,7 +168,7 @@ private func fileSize(_ path: String) -> Int64 {
         try "x".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         #expect {
-            _ = try LedgerStore(directory: file, nodeID: nil, newNodeID: { NodeID(unchecked: "n1") }, now: { 0 })
+            _ = try LedgerStore(directory: file, nodeID: nil, newNodeID: { NodeID(unchecked: "n1") }, clock: .frozen(at: 0))
         } throws: { error in
             "\(error)" == "cannot use \(file) as the data directory: it is a file, not a directory"
         }

@@ -26,7 +26,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
     let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
     try FileManager.default.copyItem(atPath: fixture.path, toPath: LedgerStore.databasePath(in: directory))
     let lines = Mutex<[String]>([])
-    let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, now: { now },
+    let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, clock: .frozen(at: now),
                                 progress: { line in lines.withLock { $0.append(line) } })
     return (store, lines.withLock { $0 }, directory)
 }
@@ -167,7 +167,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
     @Test func theStoreKeepsAndServesAnUnknownKindByteForByte() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "old"), newNodeID: { NodeID(unchecked: "old") }, now: { 1 })
+        let store = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "old"), newNodeID: { NodeID(unchecked: "old") }, clock: .frozen(at: 1))
         defer { store.close() }
         var details = DetailsWriter()
         details.number(41, 7)
