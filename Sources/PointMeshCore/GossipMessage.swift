@@ -21,11 +21,20 @@ public enum GossipMessage: Hashable, Sendable {
     // After the handshake.
     case identify(node: NodeID, address: String)
     case refused(reason: String)
+    /// Version 3's `identify`: who the sender is, and the exchanges it speaks, by name
+    /// (`GossipExchangeName`), in its order.
+    case introduce(node: NodeID, address: String, exchanges: [String])
     case summary(ledgerDigest: String, membershipDigest: String)
     case inSync
     case state(vector: VersionVector, members: [MemberRecord])
     case entries([LedgerEntry])
     case endOfEntries
+    /// The test-only probe exchange's round trip.
+    case probe(token: String)
+
+    /// Most exchange names one `introduce` message may carry, and the longest name.
+    public static let maximumExchanges = 64
+    public static let maximumExchangeNameBytes = 64
 
     public var typeCode: UInt8 {
         switch self {
@@ -34,11 +43,13 @@ public enum GossipMessage: Hashable, Sendable {
         case .proof: 0x03
         case .identify: 0x10
         case .refused: 0x11
+        case .introduce: 0x12
         case .summary: 0x20
         case .inSync: 0x21
         case .state: 0x22
         case .entries: 0x23
         case .endOfEntries: 0x24
+        case .probe: 0x30
         }
     }
 
@@ -49,11 +60,13 @@ public enum GossipMessage: Hashable, Sendable {
         case .proof: "proof"
         case .identify: "identify"
         case .refused: "refused"
+        case .introduce: "introduce"
         case .summary: "summary"
         case .inSync: "in_sync"
         case .state: "state"
         case .entries: "entries"
         case .endOfEntries: "end_of_entries"
+        case .probe: "probe"
         }
     }
 
@@ -76,6 +89,13 @@ public enum GossipMessage: Hashable, Sendable {
             writer.string(address)
         case .refused(let reason):
             writer.string(reason)
+        case .introduce(let node, let address, let names):
+            writer.string(node.rawValue)
+            writer.string(address)
+            writer.u32(UInt32(names.count))
+            for name in names { writer.string(name) }
+        case .probe(let token):
+            writer.string(token)
         case .summary(let ledgerDigest, let membershipDigest):
             writer.string(ledgerDigest)
             writer.string(membershipDigest)
@@ -116,6 +136,19 @@ public enum GossipMessage: Hashable, Sendable {
         case 0x03: message = .proof(mac: try reader.raw(HMACSHA256.length))
         case 0x10: message = .identify(node: try reader.identifier(), address: try reader.string())
         case 0x11: message = .refused(reason: try reader.string())
+        case 0x12:
+            let node: NodeID = try reader.identifier()
+            let address = try reader.string()
+            let count = try reader.u32()
+            guard count <= maximumExchanges else { throw .invalid("exchange count \(count)") }
+            var names: [String] = []
+            for _ in 0..<count {
+                let name = try reader.string()
+                guard !name.isEmpty, name.utf8.count <= maximumExchangeNameBytes else { throw .invalid("exchange name of \(name.utf8.count) bytes") }
+                names.append(name)
+            }
+            message = .introduce(node: node, address: address, exchanges: names)
+        case 0x30: message = .probe(token: try reader.string())
         case 0x20: message = .summary(ledgerDigest: try reader.string(), membershipDigest: try reader.string())
         case 0x21: message = .inSync
         case 0x22:

@@ -3,45 +3,70 @@
 public enum GossipProtocolError: Error, Equatable, Sendable {
     case unexpected(String)
     case storage(String)
+    /// The peer took longer than the shell waits for a message.
+    case timedOut
+
+    /// What an exchange in `phase` answers an event it has no transition for: the timeout, or
+    /// the message (or answer) out of turn.
+    static func outOfTurn(_ event: GossipEvent, while phase: String) -> GossipProtocolError {
+        switch event {
+        case .timerFired: .timedOut
+        case .received(let message): .unexpected("\(message.name) while \(phase)")
+        default: .unexpected("\(event) while \(phase)")
+        }
+    }
 }
 
-/// One push–pull exchange between two nodes, as a pure state machine over messages. The
-/// driver (a TCP connection, or the simulated network) delivers messages to `receive` and
-/// sends what it returns, then drains `nextOutgoing` until it returns nil.
+/// One gossip session between two nodes after the handshake, as a pure state machine: the
+/// shell feeds it events (`handle`) and carries out the directives it returns, in order,
+/// feeding back what each asked to read or store. It holds no socket, store or clock.
 ///
-///     initiator → summary(ledger digest, membership digest)
-///     responder → in_sync                        (equal digests: done, O(1) bytes)
-///              or state(vector, members)
-///     initiator → state(vector, members), entries…, end_of_entries   (what the responder lacks)
-///     responder → entries…, end_of_entries                           (what the initiator lacks)
-///
-/// Phases never overlap, so neither side ever writes a bulk stream while the other does too.
-public struct GossipSession {
+/// A session runs the exchanges both sides speak (`GossipExchangeName.agreement`, from the
+/// names each side's `introduce` carried), in the initiator's order, one after the other. Each
+/// exchange ends with the initiator receiving its last message, so the initiator starts the
+/// next with nothing of the one before in flight.
+public struct GossipSession: Sendable {
     public enum Role: Sendable { case initiator, responder }
 
-    private indirect enum Phase {
-        case awaitingSummary, awaitingReply, awaitingState
-        case sending(plan: [OriginRange], then: Phase)
-        case receivingEntries(reply: Bool)
+    private enum Phase: Sendable {
+        case idle
+        case running(index: Int, exchange: Exchange)
         case finished
+    }
+
+    /// One exchange in progress.
+    enum Exchange: Sendable {
+        case replication(ReplicationExchange)
+        case probe(ProbeExchange)
+
+        mutating func handle(_ event: GossipEvent) throws(GossipProtocolError) -> [GossipDirective] {
+            switch self {
+            case .replication(var exchange):
+                defer { self = .replication(exchange) }
+                return try exchange.handle(event)
+            case .probe(var exchange):
+                defer { self = .probe(exchange) }
+                return try exchange.handle(event)
+            }
+        }
     }
 
     public let role: Role
     public let batchSize: Int
+    /// The exchanges both sides speak, in the order they run.
+    public let exchanges: [GossipExchangeName]
     private var phase: Phase
-    /// The peer's vector, once it sent one.
-    public private(set) var peerVector: VersionVector?
-    /// Entries newly stored from the peer.
-    public private(set) var entriesReceived = 0
-    /// Entries sent to the peer.
-    public private(set) var entriesSent = 0
-    /// Entries the peer said it held that this node did not, when it said so.
-    public private(set) var entriesKnown: Int64 = 0
+    /// Exchanges that ran to their end.
+    public private(set) var completed: [GossipExchangeName] = []
+    /// The replication exchange, once it started: what it learned of the peer.
+    public private(set) var replication: ReplicationExchange?
 
-    public init(role: Role, batchSize: Int = 500) {
+    public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500) {
         self.role = role
+        self.exchanges = exchanges
         self.batchSize = batchSize
-        phase = role == .initiator ? .awaitingReply : .awaitingSummary
+        phase = .idle
+        if role == .responder { phase = begin(0) }
     }
 
     public var isFinished: Bool {
@@ -49,138 +74,63 @@ public struct GossipSession {
         return false
     }
 
-    /// The initiator's opening message.
-    public static func opening(store: some ReplicaStore, membership: Membership) throws(GossipProtocolError) -> GossipMessage {
-        .summary(ledgerDigest: try digest(store), membershipDigest: membership.digest)
-    }
+    /// The peer's vector, once replication heard it.
+    public var peerVector: VersionVector? { replication?.peerVector }
+    /// Entries newly stored from the peer.
+    public var entriesReceived: Int { replication?.entriesReceived ?? 0 }
+    /// Entries sent to the peer.
+    public var entriesSent: Int { replication?.entriesSent ?? 0 }
+    /// Entries the peer said it held that this node did not.
+    public var entriesKnown: Int64 { replication?.entriesKnown ?? 0 }
 
-    public mutating func receive(
-        _ message: GossipMessage, store: inout some ReplicaStore, membership: inout Membership, now: Int64
-    ) throws(GossipProtocolError) -> [GossipMessage] {
-        switch (phase, message) {
-        case (.awaitingSummary, .summary(let ledgerDigest, let membershipDigest)):
-            let local = try Self.vector(store)
-            if ledgerDigest == (try Self.digest(store)) && membershipDigest == membership.digest {
-                peerVector = local
-                phase = .finished
-                return [.inSync]
+    public mutating func handle(_ event: GossipEvent) throws(GossipProtocolError) -> [GossipDirective] {
+        switch (phase, event) {
+        case (.idle, .start) where role == .initiator:
+            phase = begin(0)
+            return try opening()
+
+        case (.running(let index, var exchange), _):
+            var directives = try exchange.handle(event)
+            if case .replication(let state) = exchange { replication = state }
+            guard let end = directives.firstIndex(of: .finished) else {
+                phase = .running(index: index, exchange: exchange)
+                return directives
             }
-            phase = .awaitingState
-            return [.state(vector: try Self.vector(store), members: membership.records)]
-
-        case (.awaitingReply, .inSync):
-            // Equal digests: the peer holds exactly what this node holds.
-            peerVector = try Self.vector(store)
-            phase = .finished
-            return []
-
-        case (.awaitingReply, .state(let remote, let members)):
-            membership.merge(members, now: now)
-            let local = try Self.vector(store)
-            notePeer(remote, local: local)
-            phase = .sending(plan: ReplicationRules.missing(local: local, remote: remote), then: .receivingEntries(reply: false))
-            return [.state(vector: local, members: membership.records)]
-
-        case (.awaitingState, .state(let remote, let members)):
-            membership.merge(members, now: now)
-            notePeer(remote, local: try Self.vector(store))
-            phase = .receivingEntries(reply: true)
-            return []
-
-        case (.receivingEntries, .entries(let batch)):
-            do {
-                entriesReceived += try store.apply(batch)
-            } catch {
-                throw .storage("\(error)")
-            }
-            return []
-
-        case (.receivingEntries(let reply), .endOfEntries):
-            if reply, let peerVector {
-                phase = .sending(plan: ReplicationRules.missing(local: try Self.vector(store), remote: peerVector), then: .finished)
-            } else {
-                phase = .finished
-            }
-            return []
+            directives.remove(at: end)
+            completed.append(exchanges[index])
+            phase = begin(index + 1)
+            return directives + (try opening())
 
         default:
-            throw .unexpected("\(message.name) while \(phaseName)")
+            throw .outOfTurn(event, while: phaseName)
         }
     }
 
-    /// The next message to stream: a batch of entries, then `end_of_entries`; nil when there
-    /// is nothing to send now.
-    public mutating func nextOutgoing(store: some ReplicaStore) throws(GossipProtocolError) -> GossipMessage? {
-        guard case .sending(var plan, let then) = phase else { return nil }
-        guard var range = plan.first else {
-            phase = then
-            return .endOfEntries
+    /// Exchange `index` of `exchanges`, or the end of the session.
+    private func begin(_ index: Int) -> Phase {
+        guard index < exchanges.count else { return .finished }
+        let exchange: Exchange = switch exchanges[index] {
+        case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize))
+        case .probe: .probe(ProbeExchange(role: role, token: "probe"))
         }
-        var batch: [LedgerEntry]
-        do {
-            batch = try store.entries(of: range.origin, after: range.first - 1, limit: min(batchSize, Int(range.count)))
-        } catch {
-            throw .storage("\(error)")
-        }
-        batch = Self.fittingOneFrame(batch)
-        if batch.isEmpty {
-            plan.removeFirst()
-        } else {
-            range.first += Int64(batch.count)
-            if range.first > range.last { plan.removeFirst() } else { plan[0] = range }
-        }
-        phase = .sending(plan: plan, then: then)
-        entriesSent += batch.count
-        return batch.isEmpty ? try nextOutgoing(store: store) : .entries(batch)
+        return .running(index: index, exchange: exchange)
     }
 
-    /// Bytes of entries one `entries` frame carries at most: well inside the 8 MiB frame limit,
-    /// so a run of large receipts (1,000 items with long ids is ~270 KB each) never makes a
-    /// frame the peer must refuse, which would stall that origin for good.
-    public static let maximumBatchBytes = 4 << 20
-
-    /// The longest prefix of `batch` within `maximumBatchBytes` (at least one entry), by an
-    /// upper bound on each entry's encoded size that needs no encoding.
-    static func fittingOneFrame(_ batch: [LedgerEntry]) -> [LedgerEntry] {
-        var total = 0
-        for (index, entry) in batch.enumerated() {
-            var size = 320 + entry.details.bytes.count + entry.trailing.count
-            for move in entry.moves { size += 64 + move.debit.name.utf8.count + move.credit.name.utf8.count }
-            total += size
-            if total > maximumBatchBytes { return Array(batch.prefix(max(1, index))) }
+    /// What the phase just begun says first: the initiator opens each exchange; a session with
+    /// nothing left to run is finished.
+    private mutating func opening() throws(GossipProtocolError) -> [GossipDirective] {
+        switch phase {
+        case .finished: [.finished]
+        case .running where role == .initiator: try handle(.start)
+        default: []
         }
-        return batch
-    }
-
-    private mutating func notePeer(_ remote: VersionVector, local: VersionVector) {
-        peerVector = remote
-        entriesKnown = ReplicationRules.missing(local: remote, remote: local).reduce(0) { $0 + $1.count }
     }
 
     private var phaseName: String {
         switch phase {
-        case .awaitingSummary: "awaiting summary"
-        case .awaitingReply: "awaiting reply"
-        case .awaitingState: "awaiting state"
-        case .sending: "sending"
-        case .receivingEntries: "receiving entries"
+        case .idle: "idle"
+        case .running(let index, _): "in the \(exchanges[index].rawValue) exchange"
         case .finished: "finished"
-        }
-    }
-
-    private static func digest(_ store: some ReplicaStore) throws(GossipProtocolError) -> String {
-        do {
-            return try store.ledgerDigest()
-        } catch {
-            throw .storage("\(error)")
-        }
-    }
-
-    private static func vector(_ store: some ReplicaStore) throws(GossipProtocolError) -> VersionVector {
-        do {
-            return try store.versionVector()
-        } catch {
-            throw .storage("\(error)")
         }
     }
 }

@@ -33,3 +33,29 @@ public enum ReceivedEntryEffect: Equatable, Sendable {
         return ReplicationRules.precedes(entry, current) ? .supersedes(current) : .duplicate
     }
 }
+
+extension GossipDirective {
+    /// Carries out a directive that reads or changes `store` or `membership`, for a shell that
+    /// holds both as plain values (the simulation, tests); returns the event that answers it.
+    /// `send` and `finished` are the caller's: nil.
+    public func carryOut(on store: inout some ReplicaStore, membership: inout Membership, now: Int64) throws(GossipProtocolError) -> GossipEvent? {
+        do {
+            switch self {
+            case .send, .finished:
+                return nil
+            case .readLocalState:
+                return .localState(LocalReplicaState(ledgerDigest: try store.ledgerDigest(), vector: try store.versionVector(),
+                                                     membershipDigest: membership.digest, members: membership.records))
+            case .readEntries(let origin, let after, let limit):
+                return .entriesRead(try store.entries(of: origin, after: after, limit: limit))
+            case .apply(let batch):
+                return .applied(try store.apply(batch))
+            case .mergeMembers(let records):
+                membership.merge(records, now: now)
+                return nil
+            }
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+}

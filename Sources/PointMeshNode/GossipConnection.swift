@@ -46,6 +46,8 @@ final class GossipConnection {
     let timeoutMilliseconds: Int32
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
+    /// The protocol version the handshake agreed.
+    private(set) var version = FrameCodec.handshakeVersion
 
     init(socket: TCPConnection, role: Handshake.Role, timeoutMilliseconds: Int32) {
         self.socket = socket
@@ -108,6 +110,7 @@ final class GossipConnection {
         guard let sessionKey = handshake.sessionKey, let version = handshake.version else {
             throw GossipConnectionError.unexpected("handshake end")
         }
+        self.version = version
         codec.use(version: version)
         codec.authenticate(with: sessionKey)
     }

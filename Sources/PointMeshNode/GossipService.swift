@@ -17,6 +17,8 @@ public struct GossipSettings: Sendable {
     public var maximumIncoming = 64
     /// Wait after a local write before gossiping it, so a burst goes out together.
     public var pushDelayMilliseconds: Int64 = 50
+    /// The exchanges this node speaks in a session, in its order (`GossipExchangeName`).
+    public var exchanges = GossipExchangeName.standard
 
     public init() {}
 }
@@ -49,6 +51,9 @@ final class GossipService: Sendable {
     let entriesReceived = Atomic<Int>(0)
     let bytesSent = Atomic<Int>(0)
     let bytesReceived = Atomic<Int>(0)
+    /// Exchanges run to their end, and names skipped because one side does not speak them
+    /// (`unknown` for a name this release does not know).
+    let exchanges = Mutex<(completed: [String: Int], skipped: [String: Int])>(([:], [:]))
 
     init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
          settings: GossipSettings, clock: NodeClock, log: Logger) throws {
@@ -233,14 +238,15 @@ final class GossipService: Sendable {
             guard let connection = adopt(socket, role: .initiator) else { return }
             defer { release(connection) }
             try connection.authenticate(role: .initiator, key: key)
-            let peer = try exchangeIdentities(connection, initiator: true, dialed: target.address)
+            let introduction = try exchangeIdentities(connection, initiator: true, dialed: target.address)
+            let peer = introduction.peer
             if let expected = target.id, expected != peer {
                 membership.withLock { $0.failed(target, now: clock.monotonicMilliseconds()) }
                 log.warning("gossip peer at \(target.address) is now \(peer), not \(expected)")
                 return
             }
             let resolved = Membership.Target(id: peer, address: target.address)
-            let session = try runSession(GossipSession(role: .initiator, batchSize: settings.batchSize), on: connection, peer: peer)
+            let session = try runSession(.initiator, on: connection, with: introduction)
             membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
             recordError(target.address, nil)
             sessionsCompleted.add(1, ordering: .relaxed)
@@ -295,11 +301,12 @@ final class GossipService: Sendable {
         var peer: NodeID?
         do {
             try connection.authenticate(role: .responder, key: key)
-            let identified = try exchangeIdentities(connection, initiator: false, dialed: nil)
+            let introduction = try exchangeIdentities(connection, initiator: false, dialed: nil)
+            let identified = introduction.peer
             peer = identified
             let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
             defer { if claimed { state.withLock { _ = $0.busyPeers.remove(identified) } } }
-            let session = try runSession(GossipSession(role: .responder, batchSize: settings.batchSize), on: connection, peer: identified)
+            let session = try runSession(.responder, on: connection, with: introduction)
             // A session the peer started is contact too: `last_contact` and the sync note on
             // refusals must not depend on which side dialled.
             membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
@@ -327,14 +334,28 @@ final class GossipService: Sendable {
 
     // MARK: Shared steps
 
-    /// After authentication each side says who it is; a retired node is refused.
-    private func exchangeIdentities(_ connection: GossipConnection, initiator: Bool, dialed: String?) throws -> NodeID {
+    /// Who the peer is, and what a session with it runs.
+    private struct Introduction {
+        let peer: NodeID
+        let exchanges: [GossipExchangeName]
+        let skipped: [String]
+    }
+
+    /// After authentication each side says who it is and, from version 3, which exchanges it
+    /// speaks (`introduce`; version 2's `identify` names none: replication alone). A retired
+    /// node is refused.
+    private func exchangeIdentities(_ connection: GossipConnection, initiator: Bool, dialed: String?) throws -> Introduction {
         let (local, advertised) = membership.withLock { ($0.local, $0.localAddress) }
-        if initiator { try connection.send(.identify(node: local, address: advertised)) }
-        let peer: NodeID, peerAddress: String
+        let introducing = connection.version >= ProtocolVersions.introducing
+        let spoken = settings.exchanges.map(\.rawValue)
+        let ours: GossipMessage = introducing ? .introduce(node: local, address: advertised, exchanges: spoken) : .identify(node: local, address: advertised)
+        if initiator { try connection.send(ours) }
+        let peer: NodeID, peerAddress: String, theirs: [String]
         switch try connection.receive() {
-        case .identify(let node, let address):
-            (peer, peerAddress) = (node, address)
+        case .identify(let node, let address) where !introducing:
+            (peer, peerAddress, theirs) = (node, address, [GossipExchangeName.replication.rawValue])
+        case .introduce(let node, let address, let exchanges) where introducing:
+            (peer, peerAddress, theirs) = (node, address, exchanges)
         case .refused(let reason):
             throw GossipConnectionError.refusedByPeer(reason)
         case let other:
@@ -346,60 +367,91 @@ final class GossipService: Sendable {
         // from this node's members that it is retired.
         let retired = membership.withLock { $0.isRetired(peer) }
         if retired, initiator { throw GossipConnectionError.refused("node \(peer) has been retired") }
-        if !initiator { try connection.send(.identify(node: local, address: advertised)) }
+        if !initiator { try connection.send(ours) }
         if retired {
             log.info("node \(peer) is retired: taking the entries it holds, and telling it so", ["peer": peer.rawValue])
         } else {
             membership.withLock { $0.learn(peer, address: dialed ?? peerAddress, now: clock.monotonicMilliseconds()) }
         }
-        return peer
+        let (agreed, skipped) = introducing
+            ? GossipExchangeName.agreement(initiator: initiator ? spoken : theirs, responder: initiator ? theirs : spoken)
+            : ([.replication], [])
+        return Introduction(peer: peer, exchanges: agreed, skipped: skipped)
     }
 
-    private func runSession(_ start: GossipSession, on connection: GossipConnection, peer: NodeID) throws -> GossipSession {
-        var session = start
-        let progress = CatchUpProgress(peer: peer, clock: clock, log: log)
-        var replica = StoreReplica(store: store) { [self] stored in
-            entriesReceived.add(stored, ordering: .relaxed)
-            progress.applied(stored)
-        }
-        if session.role == .initiator {
-            try connection.send(try GossipSession.opening(store: replica, membership: membership.withLock { $0 }))
-        }
+    /// Runs a session to its end: feeds the pure `GossipSession` what arrives and what the store
+    /// answers, and carries out what it directs.
+    private func runSession(_ role: GossipSession.Role, on connection: GossipConnection, with introduction: Introduction) throws -> GossipSession {
+        var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize)
+        let progress = CatchUpProgress(peer: introduction.peer, clock: clock, log: log)
+        var events: [GossipEvent] = role == .initiator ? [.start] : []
         while !session.isFinished {
             if stopping { throw GossipConnectionError.refused("this node is shutting down") }
-            let message = try connection.receive()
-            var view = membership.withLock { $0 }
-            let known = view.digest
-            let replies: [GossipMessage]
-            do {
-                replies = try session.receive(message, store: &replica, membership: &view, now: clock.monotonicMilliseconds())
-            } catch {
-                throw GossipConnectionError.session(error)
+            let event: GossipEvent
+            if events.isEmpty {
+                do {
+                    event = .received(try connection.receive())
+                } catch GossipConnectionError.timedOut {
+                    event = .timerFired
+                }
+            } else {
+                event = events.removeFirst()
             }
-            // Only `state` messages change members; an entries batch leaves the digest alone.
-            if view.digest != known {
+            let directives: [GossipDirective]
+            do {
+                directives = try session.handle(event)
+            } catch {
+                throw error == .timedOut ? GossipConnectionError.timedOut : GossipConnectionError.session(error)
+            }
+            for directive in directives {
+                if let answer = try carryOut(directive, on: connection, progress: progress) { events.append(answer) }
+            }
+            progress.known = session.entriesKnown
+        }
+        progress.finish()
+        exchanges.withLock { counts in
+            for name in session.completed { counts.completed[name.rawValue, default: 0] += 1 }
+            // A name this release does not know (a newer peer's) is counted as `unknown`: a peer
+            // must not choose the metric's labels.
+            for name in introduction.skipped { counts.skipped[GossipExchangeName(rawValue: name)?.rawValue ?? "unknown", default: 0] += 1 }
+        }
+        return session
+    }
+
+    /// Carries out one directive of a session; returns the event that answers it, if any.
+    private func carryOut(_ directive: GossipDirective, on connection: GossipConnection, progress: CatchUpProgress) throws -> GossipEvent? {
+        if case .send(let message) = directive {
+            try connection.send(message)
+            return nil
+        }
+        do {
+            switch directive {
+            case .send, .finished:
+                return nil
+            case .readLocalState:
+                let (digest, records) = membership.withLock { ($0.digest, $0.records) }
+                return .localState(LocalReplicaState(ledgerDigest: try store.ledgerDigest(), vector: store.versionVector,
+                                                     membershipDigest: digest, members: records))
+            case .readEntries(let origin, let after, let limit):
+                return .entriesRead(try store.read { try $0.entries(of: origin, after: after, limit: limit) })
+            case .apply(let batch):
+                let stored = try store.applyReceived(batch)
+                entriesReceived.add(stored, ordering: .relaxed)
+                progress.applied(stored)
+                return .applied(stored)
+            case .mergeMembers(let records):
                 let learnedRetired = membership.withLock { membership in
                     let before = membership.isRetired(membership.local)
-                    membership.merge(view.records, now: clock.monotonicMilliseconds())
+                    membership.merge(records, now: clock.monotonicMilliseconds())
                     return !before && membership.isRetired(membership.local)
                 }
                 if learnedRetired {
                     log.warning("this node has been retired from the cluster: it refuses writes from now on (503 node_retired) and hands what it holds to its peers")
                 }
+                return nil
             }
-            progress.known = session.entriesKnown
-            for reply in replies { try connection.send(reply) }
-            while let next = try sessionNext(&session, replica) { try connection.send(next) }
-        }
-        progress.finish()
-        return session
-    }
-
-    private func sessionNext(_ session: inout GossipSession, _ replica: StoreReplica) throws -> GossipMessage? {
-        do {
-            return try session.nextOutgoing(store: replica)
         } catch {
-            throw GossipConnectionError.session(error)
+            throw GossipConnectionError.session(.storage("\(error)"))
         }
     }
 

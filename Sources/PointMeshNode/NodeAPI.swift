@@ -91,6 +91,12 @@ extension LedgerAPI {
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
+        let exchanges = gossip.exchanges.withLock { $0 }
+        families.append(Family("pointmesh_gossip_exchanges_total", "Exchanges of gossip sessions run to their end, by exchange.", "counter",
+                               exchanges.completed.sorted { $0.key < $1.key }.map { ("exchange=\"\($0.key)\"", String($0.value)) }))
+        families.append(Family("pointmesh_gossip_exchanges_skipped_total",
+                               "Exchanges one side of a session offered that the other does not speak, by exchange.", "counter",
+                               exchanges.skipped.sorted { $0.key < $1.key }.map { ("exchange=\"\($0.key)\"", String($0.value)) }))
         let (peers, _, _) = gossip.peerStatus()
         let now = clock.now()
         families.append(Family("pointmesh_peers", "Known peers by state.", "gauge", ["alive", "suspect", "down"].map { state in

@@ -70,6 +70,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         public var ledger: Ledger
         public var membership: Membership
         public var up = true
+        /// The exchanges this node speaks, in its order (`GossipExchangeName`).
+        public var exchanges = GossipExchangeName.standard
+        /// The protocol versions it speaks: a node of release 0.6 speaks 2 only.
+        public var versions = ProtocolVersions.supported
         var sessions: [UInt64: ActiveSession] = [:]
     }
 
@@ -77,6 +81,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         var session: GossipSession
         /// Who the initiator meant to reach; nil on the responder's side.
         var target: Membership.Target?
+        /// Names one side offered that the other does not speak.
+        var skipped: [String] = []
     }
 
     enum Event {
@@ -107,6 +113,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var random: SplitMix64
     /// Bytes of every message sent, as its frame would be on the wire (with MAC).
     public private(set) var bytesSent = 0
+    /// Exchanges run to their end, counted on both sides, by name.
+    public private(set) var exchangesCompleted: [GossipExchangeName: Int] = [:]
+    /// Names offered by one side of a finished session that the other does not speak.
+    public private(set) var exchangesSkipped: [String: Int] = [:]
     private var queue = EventQueue<Event>()
     private var nextSessionID: UInt64 = 1
     /// Pairs of nodes that can't reach each other.
@@ -258,46 +268,87 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         nodes[index].sessions = [:]
     }
 
+    /// Node `index` speaks `exchanges` and `versions` from now on, as a node of another release
+    /// or with a test-only exchange would.
+    public mutating func configure(node index: Int, exchanges: [GossipExchangeName], versions: ProtocolVersions = .supported) {
+        nodes[index].exchanges = exchanges
+        nodes[index].versions = versions
+    }
+
+    /// What a session from `initiator` to `responder` runs, as their handshake and
+    /// `introduce` messages would settle it; nil when they share no protocol version.
+    private func agreement(_ initiator: Int, _ responder: Int) -> (agreed: [GossipExchangeName], skipped: [String])? {
+        guard let version = nodes[initiator].versions.common(with: nodes[responder].versions) else { return nil }
+        guard version >= ProtocolVersions.introducing else { return ([.replication], []) }
+        return GossipExchangeName.agreement(initiator: nodes[initiator].exchanges.map(\.rawValue),
+                                            responder: nodes[responder].exchanges.map(\.rawValue))
+    }
+
     private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
+        guard let (agreed, skipped) = agreement(index, peer) else {
+            nodes[index].membership.failed(target, now: now)
+            return
+        }
         let sessionID = nextSessionID
         nextSessionID += 1
-        let opening: GossipMessage
+        var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize), target: target, skipped: skipped)
+        let outgoing: [GossipMessage]
         do {
-            opening = try GossipSession.opening(store: nodes[index].ledger, membership: nodes[index].membership)
+            outgoing = try carryOut(.start, in: &active, at: index)
         } catch {
             failures.append("\(nodes[index].id) could not open a session: \(error)")
             return
         }
-        nodes[index].sessions[sessionID] = ActiveSession(session: GossipSession(role: .initiator, batchSize: batchSize), target: target)
+        nodes[index].sessions[sessionID] = active
         queue.schedule(.timeout(node: index, session: sessionID), at: now + Self.sessionTimeout)
-        send(opening, from: index, to: peer, sessionID: sessionID, fromInitiator: true)
+        for message in outgoing { send(message, from: index, to: peer, sessionID: sessionID, fromInitiator: true) }
+    }
+
+    /// Feeds `event` to the session and carries out what it directs on node `index`'s ledger
+    /// and membership, feeding back each answer, until only messages to send are left.
+    private mutating func carryOut(_ event: GossipEvent, in active: inout ActiveSession, at index: Int) throws -> [GossipMessage] {
+        var events = [event], outgoing: [GossipMessage] = []
+        var ledger = nodes[index].ledger, membership = nodes[index].membership
+        defer {
+            nodes[index].ledger = ledger
+            nodes[index].membership = membership
+        }
+        while !events.isEmpty {
+            for directive in try active.session.handle(events.removeFirst()) {
+                if case .send(let message) = directive { outgoing.append(message) }
+                if let answer = try directive.carryOut(on: &ledger, membership: &membership, now: now) { events.append(answer) }
+            }
+        }
+        if active.session.isFinished {
+            for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
+            for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }
+        }
+        return outgoing
     }
 
     private mutating func deliver(from: Int, to: Int, sessionID: UInt64, message: GossipMessage, toInitiator: Bool) {
         guard nodes[to].up else { return }
         if !toInitiator && nodes[to].sessions[sessionID] == nil {
-            guard case .summary = message else { return }
+            // Only the opening message of a session's first exchange starts one: a late copy of
+            // a later message belongs to a session already over.
+            guard let (agreed, skipped) = agreement(from, to), let first = agreed.first, Self.opens(first, message) else { return }
             // A new incoming session; the handshake's identify step is modelled by learning the peer.
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
-            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, batchSize: batchSize), target: nil)
+            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize),
+                                                          target: nil, skipped: skipped)
             queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
         guard var active = nodes[to].sessions[sessionID] else { return }
-        var ledger = nodes[to].ledger
-        var membership = nodes[to].membership
         var outgoing: [GossipMessage] = []
         var failed = false
         do {
-            outgoing = try active.session.receive(message, store: &ledger, membership: &membership, now: now)
-            while let next = try active.session.nextOutgoing(store: ledger) { outgoing.append(next) }
+            outgoing = try carryOut(.received(message), in: &active, at: to)
         } catch GossipProtocolError.unexpected {
             failed = true
         } catch {
             failed = true
             failures.append("\(nodes[to].id) failed on \(message) from \(nodes[from].id): \(error)")
         }
-        nodes[to].ledger = ledger
-        nodes[to].membership = membership
         if toInitiator, case .state = message, let target = active.target, target.id == nil {
             // The seed answered: it is the node behind that address.
             nodes[to].membership.learn(nodes[from].id, address: target.address, now: now)
@@ -320,6 +371,14 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             }
         } else {
             nodes[to].sessions[sessionID] = active
+        }
+    }
+
+    /// Whether `message` is the first an initiator sends in `exchange`.
+    private static func opens(_ exchange: GossipExchangeName, _ message: GossipMessage) -> Bool {
+        switch (exchange, message) {
+        case (.replication, .summary), (.probe, .probe): true
+        default: false
         }
     }
 

@@ -190,7 +190,22 @@ enum ServeCommand: Command {
         case "true", "1": configuration.protectReads = true
         case let other?: throw UsageError(message: "protect-reads must be true or false, got '\(other)'")
         }
+        configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
         return configuration
+    }
+
+    /// The gossip exchanges a node speaks: the standard ones, and for tests of negotiation the
+    /// comma-separated names in `POINTMESH_TEST_EXCHANGES` (`probe`) after them. Not an option:
+    /// no store runs a test-only exchange.
+    static func exchanges(_ names: String?) throws(UsageError) -> [GossipExchangeName] {
+        var exchanges = GossipExchangeName.standard
+        for name in (names ?? "").split(separator: ",") {
+            guard let exchange = GossipExchangeName(rawValue: String(name)) else {
+                throw UsageError(message: "POINTMESH_TEST_EXCHANGES names '\(name)', not an exchange (\(GossipExchangeName.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if !exchanges.contains(exchange) { exchanges.append(exchange) }
+        }
+        return exchanges
     }
 }
 

@@ -54,4 +54,46 @@ import Testing
         #expect(Set(documented) == EntryDetails.sharedTags)
         #expect(documented.count == EntryDetails.sharedTags.count, "a tag listed twice")
     }
+
+    /// One message of each kind; the switch below stops compiling when a case is added, so the
+    /// new one must be listed here, and then in the doc.
+    static let oneOfEach: [GossipMessage] = {
+        let node = NodeID(unchecked: "n1"), nonce = [UInt8](repeating: 0, count: Handshake.nonceLength)
+        return [
+            .hello(nonce: nonce, versions: .supported), .challenge(nonce: nonce, version: 3, mac: []), .proof(mac: []),
+            .identify(node: node, address: "a"), .refused(reason: ""), .introduce(node: node, address: "a", exchanges: []),
+            .summary(ledgerDigest: "", membershipDigest: ""), .inSync, .state(vector: VersionVector(), members: []), .entries([]),
+            .endOfEntries, .probe(token: ""),
+        ]
+    }()
+
+    static func listed(_ message: GossipMessage) -> Bool {
+        switch message {
+        case .hello, .challenge, .proof, .identify, .refused, .introduce, .summary, .inSync, .state, .entries, .endOfEntries, .probe: true
+        }
+    }
+
+    @Test func theMessagesTableListsEveryMessageByItsTypeAndName() throws {
+        guard let header = Self.lines.firstIndex(where: { $0.hasPrefix("| type | name | payload | sent by |") }) else {
+            Issue.record("no table of messages")
+            return
+        }
+        let rows = Self.lines[(header + 2)...].prefix { $0.hasPrefix("|") }
+        let documented = rows.map { row in
+            row.split(separator: "|").prefix(2).map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }.joined(separator: " ")
+        }
+        #expect(Self.oneOfEach.allSatisfy(Self.listed))
+        let code = Self.oneOfEach.map { "0x" + String(format: "%02x", $0.typeCode) + " " + $0.name }
+        #expect(documented == code)
+    }
+
+    @Test func theExchangesTableListsEveryExchange() throws {
+        guard let header = Self.lines.firstIndex(where: { $0.hasPrefix("| exchange | messages | who speaks it |") }) else {
+            Issue.record("no table of exchanges")
+            return
+        }
+        let rows = Self.lines[(header + 2)...].prefix { $0.hasPrefix("|") }
+        let documented = rows.compactMap { $0.split(separator: "|").first?.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }
+        #expect(documented == GossipExchangeName.allCases.map(\.rawValue))
+    }
 }

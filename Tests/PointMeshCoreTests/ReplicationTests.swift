@@ -311,12 +311,14 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
 
 @Suite struct SessionTests {
     /// Drives two sessions against each other directly, counting bytes as frames would be.
-    private func exchange(_ a: inout MemoryLedger, _ b: inout MemoryLedger, batch: Int = 3) throws -> (bytes: Int, messages: Int) {
+    private func exchange(_ a: inout MemoryLedger, _ b: inout MemoryLedger, batch: Int = 3,
+                          exchanges: [GossipExchangeName] = [.replication]) throws -> (bytes: Int, messages: Int) {
         var ma = Membership(local: a.origin, localAddress: "a"), mb = Membership(local: b.origin, localAddress: "b")
         ma.learn(b.origin, address: "b", now: 0)
         mb.learn(a.origin, address: "a", now: 0)
-        var initiator = GossipSession(role: .initiator, batchSize: batch), responder = GossipSession(role: .responder, batchSize: batch)
-        var toResponder: [GossipMessage] = [try GossipSession.opening(store: a, membership: ma)]
+        var initiator = GossipSession(role: .initiator, exchanges: exchanges, batchSize: batch)
+        var responder = GossipSession(role: .responder, exchanges: exchanges, batchSize: batch)
+        var toResponder = try drive(&initiator, .start, store: &a, membership: &ma)
         var toInitiator: [GossipMessage] = []
         var bytes = 0, messages = 0
         while !toResponder.isEmpty || !toInitiator.isEmpty {
@@ -324,16 +326,14 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
                 #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
-                toInitiator += try responder.receive(message, store: &b, membership: &mb, now: 0)
-                while let next = try responder.nextOutgoing(store: b) { toInitiator.append(next) }
+                toInitiator += try drive(&responder, .received(message), store: &b, membership: &mb)
             }
             toResponder = []
             for message in toInitiator {
                 #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
-                toResponder += try initiator.receive(message, store: &a, membership: &ma, now: 0)
-                while let next = try initiator.nextOutgoing(store: a) { toResponder.append(next) }
+                toResponder += try drive(&initiator, .received(message), store: &a, membership: &ma)
             }
             toInitiator = []
         }
@@ -382,6 +382,19 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         var session = GossipSession(role: .responder)
         var store = MemoryLedger(origin: n1)
         var membership = Membership(local: n1, localAddress: "a")
-        #expect(throws: GossipProtocolError.self) { try session.receive(.endOfEntries, store: &store, membership: &membership, now: 0) }
+        #expect(throws: GossipProtocolError.self) { try drive(&session, .received(.endOfEntries), store: &store, membership: &membership) }
     }
+}
+
+/// Feeds `event` to `session` and carries out its directives on `store` and `membership`,
+/// feeding back each answer; returns the messages it sends.
+func drive(_ session: inout GossipSession, _ event: GossipEvent, store: inout MemoryLedger, membership: inout Membership) throws -> [GossipMessage] {
+    var events = [event], sent: [GossipMessage] = []
+    while !events.isEmpty {
+        for directive in try session.handle(events.removeFirst()) {
+            if case .send(let message) = directive { sent.append(message) }
+            if let answer = try directive.carryOut(on: &store, membership: &membership, now: 0) { events.append(answer) }
+        }
+    }
+    return sent
 }

@@ -237,6 +237,11 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     cluster.ledgerTimeScale = 4 * day / 1_000
     cluster.returnWindow = 3 * day
     cluster.transferCoolingOff = coolingOff
+    // Nodes 0 and 1 also speak the test-only probe exchange, in two orders; node 2 is a node of
+    // release 0.6 (protocol 2, replication alone). Sessions agree around both and still converge.
+    cluster.configure(node: 0, exchanges: [.replication, .probe])
+    cluster.configure(node: 1, exchanges: [.probe, .replication])
+    if nodeCount > 2 { cluster.configure(node: 2, exchanges: GossipExchangeName.standard, versions: ProtocolVersions(2, 2)) }
     let policy = ExpiryPolicyKind.Request(version: RequestID(unchecked: "sim-7d"), rule: .days(7), effectiveAt: 31 * day)
     for step in 1...150 {
         cluster.run(until: Int64(step) * 200)
@@ -643,12 +648,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     /// id acknowledged with different bodies at two nodes (a clash) and with the same body (a
     /// retry elsewhere), refused at one node for another body, one receipt refunded at two
     /// nodes, refunds the converged history voids, crashes with restarts from disk, clocks
-    /// stepped back, and partitions.
+    /// stepped back, partitions, and sessions that run the probe exchange and that skip it.
     @Test func theWorkloadReachesEveryCase() throws {
         var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
         var restarts = 0, backwardJumps = 0, voidPolicies = 0, coolingOffRefused = 0, voidInCoolingOff = 0, frozenRefused = 0, transfersRepayingDebt = 0, voidDefinitions = 0
+        var probes = 0, probesSkipped = 0
         for seed in 0..<80 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
@@ -660,6 +666,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             cuts += cluster.cuts
             restarts += cluster.restarts
             backwardJumps += cluster.backwardJumps
+            probes += cluster.exchangesCompleted[.probe] ?? 0
+            probesSkipped += cluster.exchangesSkipped[GossipExchangeName.probe.rawValue] ?? 0
             let byKey = Dictionary(grouping: written, by: \.idempotencyKey)
             for copies in byKey.values where Set(copies.map(\.id.origin)).count > 1 {
                 if Set(copies.map(\.requestHash)).count > 1 { clashes += 1 } else { retriesElsewhere += 1 }
@@ -697,8 +705,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5 && coolingOffRefused > 20 && voidInCoolingOff > 0 && frozenRefused > 10 && transfersRepayingDebt > 0 && voidDefinitions > 0,
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings), refused in cooling-off \(coolingOffRefused), void in cooling-off on the converged history \(voidInCoolingOff), spending refused while frozen \(frozenRefused), transfers repaying debt \(transfersRepayingDebt), campaign definitions the merge voided \(voidDefinitions)")
         #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 2 && crashes > 40 && cuts > 60
-                    && restarts > 40 && backwardJumps > 40 && voidPolicies > 5,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies)")
+                    && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped)")
     }
 
     @Test func aSeedReplaysExactly() {

@@ -1,0 +1,77 @@
+/// A conversation two nodes can hold within a gossip session, by its name on the wire. With
+/// protocol version 3 each side's `introduce` names the exchanges it speaks, and the session
+/// runs those both speak, in the initiator's order; an exchange only one side speaks is skipped
+/// and the rest of the session goes on. With a version-2 peer (releases 0.3 to 0.6, whose
+/// `identify` names none) the session is replication alone, as those releases expect.
+public enum GossipExchangeName: String, CaseIterable, Sendable, Comparable {
+    /// Push–pull anti-entropy of entries and members (`ReplicationExchange`).
+    case replication
+    /// A round trip of a nonce, for tests of negotiation only (`ProbeExchange`); a node speaks
+    /// it only when told to (`POINTMESH_TEST_EXCHANGES=probe`), never by default.
+    case probe
+
+    /// What a node speaks unless told otherwise.
+    public static let standard: [GossipExchangeName] = [.replication]
+
+    /// The exchanges a session runs, in the initiator's order, and the names either side
+    /// offered that the other does not speak (a newer release's names among them).
+    public static func agreement(initiator: [String], responder: [String]) -> (agreed: [GossipExchangeName], skipped: [String]) {
+        let agreed = initiator.filter(responder.contains).compactMap(GossipExchangeName.init(rawValue:))
+        var skipped: [String] = []
+        for name in initiator + responder where !agreed.contains(where: { $0.rawValue == name }) && !skipped.contains(name) {
+            skipped.append(name)
+        }
+        return (agreed, skipped)
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
+    }
+}
+
+/// What happened that a session must hear of; the shell (TCP connection, simulated network,
+/// test) turns each directive it carried out into the matching event.
+public enum GossipEvent: Sendable {
+    /// The initiator opens the session.
+    case start
+    case received(GossipMessage)
+    /// The answer to `readLocalState`.
+    case localState(LocalReplicaState)
+    /// The answer to `readEntries`.
+    case entriesRead([LedgerEntry])
+    /// The answer to `apply`: how many of the batch were newly stored.
+    case applied(Int)
+    /// The peer took longer than the shell waits for a message.
+    case timerFired
+}
+
+/// What a session asks its shell to do, in order.
+public enum GossipDirective: Equatable, Sendable {
+    case send(GossipMessage)
+    /// Read this node's ledger digest, version vector and membership; answer `localState`.
+    case readLocalState
+    /// Read up to `limit` entries of `origin` after sequence `after`; answer `entriesRead`.
+    case readEntries(origin: NodeID, after: Int64, limit: Int)
+    /// Store a received batch (held entries skipped, those after a gap not taken); answer
+    /// `applied`.
+    case apply([LedgerEntry])
+    /// Merge the peer's member records into this node's membership.
+    case mergeMembers([MemberRecord])
+    /// The session is over: every exchange both sides speak ran to its end.
+    case finished
+}
+
+/// This node's side of replication at one moment, as the shell reads it.
+public struct LocalReplicaState: Sendable, Equatable {
+    public var ledgerDigest: String
+    public var vector: VersionVector
+    public var membershipDigest: String
+    public var members: [MemberRecord]
+
+    public init(ledgerDigest: String, vector: VersionVector, membershipDigest: String, members: [MemberRecord]) {
+        self.ledgerDigest = ledgerDigest
+        self.vector = vector
+        self.membershipDigest = membershipDigest
+        self.members = members
+    }
+}

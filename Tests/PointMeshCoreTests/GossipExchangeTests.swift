@@ -1,0 +1,83 @@
+@testable import PointMeshCore
+import Testing
+
+private let a1 = NodeID(unchecked: "a1"), b1 = NodeID(unchecked: "b1")
+
+private func purchase(_ receipt: String) -> PreparedWrite {
+    PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: receipt), account: AccountID(unchecked: "ann"), amount: Fen(10_000), items: []))
+}
+
+/// Runs a whole session between two ledgers; returns both ends.
+private func session(_ a: inout MemoryLedger, _ b: inout MemoryLedger, exchanges: [GossipExchangeName]) throws -> (GossipSession, GossipSession) {
+    var ma = Membership(local: a.origin, localAddress: "a"), mb = Membership(local: b.origin, localAddress: "b")
+    var initiator = GossipSession(role: .initiator, exchanges: exchanges, batchSize: 2)
+    var responder = GossipSession(role: .responder, exchanges: exchanges, batchSize: 2)
+    var toResponder = try drive(&initiator, .start, store: &a, membership: &ma)
+    while !toResponder.isEmpty {
+        var toInitiator: [GossipMessage] = []
+        for message in toResponder { toInitiator += try drive(&responder, .received(message), store: &b, membership: &mb) }
+        toResponder = []
+        for message in toInitiator { toResponder += try drive(&initiator, .received(message), store: &a, membership: &ma) }
+    }
+    return (initiator, responder)
+}
+
+@Suite struct GossipExchangeTests {
+    @Test func theSessionRunsTheExchangesBothSpeakInTheInitiatorsOrder() {
+        let both = GossipExchangeName.agreement(initiator: ["probe", "replication"], responder: ["replication", "probe"])
+        #expect(both.agreed == [.probe, .replication] && both.skipped.isEmpty)
+        let oneSide = GossipExchangeName.agreement(initiator: ["replication", "probe"], responder: ["replication"])
+        #expect(oneSide.agreed == [.replication] && oneSide.skipped == ["probe"])
+        // A newer release's exchange is skipped too, whichever side offers it.
+        let newer = GossipExchangeName.agreement(initiator: ["replication"], responder: ["spending-rights", "replication", "probe"])
+        #expect(newer.agreed == [.replication] && newer.skipped == ["spending-rights", "probe"])
+        #expect(GossipExchangeName.agreement(initiator: ["probe"], responder: ["replication"]).agreed.isEmpty)
+    }
+
+    @Test func anExchangeBothSpeakRunsBesideReplication() throws {
+        var a = MemoryLedger(origin: a1), b = MemoryLedger(origin: b1)
+        for index in 0..<5 { _ = try a.write(purchase("A\(index)"), now: Int64(index)) }
+        _ = try b.write(purchase("B0"), now: 1)
+        let (initiator, responder) = try session(&a, &b, exchanges: [.replication, .probe])
+        #expect(initiator.isFinished && responder.isFinished)
+        #expect(initiator.completed == [.replication, .probe] && responder.completed == [.replication, .probe])
+        #expect(a.versionVector() == b.versionVector() && a.versionVector() == VersionVector([a1: 5, b1: 1]))
+        // The other order: the probe first, then replication, all the same.
+        var c = MemoryLedger(origin: NodeID(unchecked: "c1"))
+        let (first, _) = try session(&c, &a, exchanges: [.probe, .replication])
+        #expect(first.completed == [.probe, .replication] && c.versionVector() == a.versionVector())
+    }
+
+    /// What a node speaking the probe and one that does not agree on is replication alone,
+    /// and the session does all of it.
+    @Test func anExchangeOneSideDoesNotSpeakIsSkippedAndReplicationStillRuns() throws {
+        var a = MemoryLedger(origin: a1), b = MemoryLedger(origin: b1)
+        for index in 0..<3 { _ = try a.write(purchase("A\(index)"), now: Int64(index)) }
+        let agreed = GossipExchangeName.agreement(initiator: ["replication", "probe"], responder: ["replication"]).agreed
+        let (initiator, responder) = try session(&a, &b, exchanges: agreed)
+        #expect(initiator.completed == [.replication] && responder.completed == [.replication])
+        #expect(b.versionVector() == VersionVector([a1: 3]))
+        // An empty agreement is a session that ends at once, on both sides.
+        var empty = GossipSession(role: .initiator, exchanges: [])
+        #expect(try empty.handle(.start) == [.finished])
+        #expect(GossipSession(role: .responder, exchanges: []).isFinished)
+    }
+
+    @Test func aProbeOutOfItsExchangeAbortsTheSession() {
+        var session = GossipSession(role: .responder, exchanges: [.replication])
+        #expect(throws: GossipProtocolError.unexpected("probe while awaiting summary")) { try session.handle(.received(.probe(token: "x"))) }
+        var waiting = GossipSession(role: .responder, exchanges: [.replication])
+        #expect(throws: GossipProtocolError.timedOut) { try waiting.handle(.timerFired) }
+    }
+
+    @Test func introduceReadsBackAndRefusesWhatIsTooLarge() throws {
+        let message = GossipMessage.introduce(node: a1, address: "127.0.0.1:7070", exchanges: ["replication", "probe"])
+        #expect(try GossipMessage.decode(type: message.typeCode, payload: message.payload()) == message)
+        let tooMany = GossipMessage.introduce(node: a1, address: "x", exchanges: Array(repeating: "replication", count: GossipMessage.maximumExchanges + 1))
+        #expect(throws: DecodingError.self) { try GossipMessage.decode(type: tooMany.typeCode, payload: tooMany.payload()) }
+        let tooLong = GossipMessage.introduce(node: a1, address: "x", exchanges: [String(repeating: "n", count: GossipMessage.maximumExchangeNameBytes + 1)])
+        #expect(throws: DecodingError.self) { try GossipMessage.decode(type: tooLong.typeCode, payload: tooLong.payload()) }
+        let empty = GossipMessage.introduce(node: a1, address: "x", exchanges: [""])
+        #expect(throws: DecodingError.self) { try GossipMessage.decode(type: empty.typeCode, payload: empty.payload()) }
+    }
+}
