@@ -77,14 +77,14 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
     /// rich's; under one receipt id, D3, x1 earned w1 50 points and x2 w2 70. 0.6.0 kept x2's
     /// redemption and purchase as duplicates (rich back at 1,000, w2 at 0). Upgraded, each counts.
     /// `Fixtures/release-0.N-workload.sqlite` were written by the node of each release (0.3
-    /// a72a076, 0.4 eebbf8b, 0.5 e8ec0ba), run on a fresh data directory through HTTP and
-    /// stopped cleanly: purchases, redemptions, a full refund that made debt and a partial one;
-    /// from 0.4 an expiry policy and a compensation; in 0.5 a family with transfers to a member
-    /// and the pool, a freeze and a deduction, a green category, a campaign, a reward
-    /// redeemed (`Fixtures/make-release-fixture.sh`). Each upgrades in place to what that release showed, verifies clean, replays
+    /// a72a076, 0.4 eebbf8b, 0.5 e8ec0ba, 0.6.0 81938fa), run on a fresh data directory through
+    /// HTTP and stopped cleanly: purchases, redemptions, a full refund that made debt and a
+    /// partial one; from 0.4 an expiry policy and a compensation; from 0.5 a family with
+    /// transfers to a member and the pool, a freeze and a deduction, a green category, a
+    /// campaign, a reward redeemed (`Fixtures/make-release-fixture.sh`). Each upgrades in place to what that release showed, verifies clean, replays
     /// its receipts and takes new writes. (0.4's customer points counters, which 0.5 stopped
-    /// keeping, failed verify until migration 10.)
-    @Test(arguments: ["0.3", "0.4", "0.5"])
+    /// keeping, failed verify until migration `drop-customer-points-counters`.)
+    @Test(arguments: ["0.3", "0.4", "0.5", "0.6"])
     func aDataDirectoryOfEachReleaseUpgradesInPlace(release: String) throws {
         let (store, _, directory) = try openFixture("release-\(release)-workload.sqlite", now: 1_800_000_000_000)
         defer {
@@ -97,7 +97,8 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         // What each release answered for these accounts (GET /v1/accounts/{id}) before it stopped.
         var expected: [(String, AccountState)] = [("alice", AccountState(balance: .zero, debt: Points(70))),
                                                   ("bob", AccountState(balance: Points(20), debt: .zero))]
-        if release == "0.5" {
+        let families = release == "0.5" || release == "0.6"
+        if families {
             expected += [("carol", AccountState(balance: Points(70), debt: .zero)), ("dan", AccountState(balance: Points(7), debt: .zero)),
                          ("family:lee", AccountState(balance: Points(20), debt: .zero))]
             #expect(try store.read { try AccountHold.of(AccountID(unchecked: "dan"), from: $0) }.frozen)
@@ -109,10 +110,10 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         }
         let replay = try store.write(purchase("R2", account: "bob", fen: 5_000))
         #expect(replay == .replayed(replay.entry) && replay.entry.id == EntryID(origin: NodeID(unchecked: "old-\(release)"), sequence: 2))
-        // A new purchase repays alice's debt first (it earns double under 0.5's campaign).
+        // A new purchase repays alice's debt first (it earns double under the campaign of 0.5 and 0.6).
         _ = try store.write(purchase("N1", account: "alice", fen: 10_000))
         let alice = try state(store, "alice")
-        #expect(alice == AccountState(balance: Points(release == "0.5" ? 130 : 30), debt: .zero), "\(release): \(alice)")
+        #expect(alice == AccountState(balance: Points(families ? 130 : 30), debt: .zero), "\(release): \(alice)")
         let after = try store.read { try $0.verify() }
         #expect(after.isEmpty, "\(release): \(after)")
     }

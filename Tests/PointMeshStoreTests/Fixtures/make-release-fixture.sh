@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make-release-fixture.sh BINARY VERSION (e.g. .build/debug/pointmesh of a release checkout, 0.4): runs a release's node on a fresh data directory, writes a workload of
+# make-release-fixture.sh BINARY VERSION (e.g. .build/debug/pointmesh of a release checkout, 0.4; 0.5 and 0.6 run the same workload): runs a release's node on a fresh data directory, writes a workload of
 # the kinds it has, records each account's answer, stops it cleanly and keeps ledger.sqlite.
 set -euo pipefail
 bin=$1; version=$2
@@ -22,7 +22,7 @@ if [ "$version" != 0.3 ]; then
   P PUT /v1/policies/expiry "{\"version_id\":\"long\",\"rule\":\"days\",\"days\":800,\"effective_at\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\"}"
   P POST /v1/compensations '{"batch_id":"B1","action":"extend_expiry","reason":"outage","reference":"INC-1","expiring_from":"2020-01-01T00:00:00Z","expiring_to":"2099-01-01T00:00:00Z","days":10}'
 fi
-if [ "$version" = 0.5 ]; then
+if [ "$version" = 0.5 ] || [ "$version" = 0.6 ]; then
   P POST /v1/purchases '{"receipt_id":"R4","account_id":"carol","amount_fen":6000}'
   P PUT /v1/families/lee/members/carol
   P PUT /v1/families/lee/members/dan
