@@ -155,11 +155,11 @@ private final class LoopConnection {
     let id: UInt64
     var parser: RequestParser
     var deadline: ReadDeadline
+    var state = ConnectionState()
+    /// The answer being sent, and how much of it is.
     var output: [UInt8] = []
     var written = 0
-    /// A request was handed to the handler and not answered yet.
-    var awaiting: HTTPRequest?
-    var closeAfterFlush = false
+    /// Output is watched: the socket took only part of the answer.
     var wantsWritable = false
     /// Input is not being watched: enough is buffered and the connection can't take it yet.
     var readPaused = false
@@ -171,7 +171,8 @@ private final class LoopConnection {
         deadline = ReadDeadline(timeouts: timeouts, now: now)
     }
 
-    var idle: Bool { awaiting == nil && output.count == written && !parser.hasPartialRequest }
+    /// Waiting for a request, with nothing of one buffered and nothing owed.
+    var idle: Bool { state.acceptsRequest && !parser.hasPartialRequest }
 }
 
 /// The loop's state; lives on the loop thread only.
@@ -265,7 +266,7 @@ private struct EventLoop {
     var inputLimit: Int { server.configuration.limits.maximumHeadBytes + server.configuration.limits.maximumBodyBytes }
 
     mutating func readAvailable(_ connection: LoopConnection) {
-        while connection.parser.bufferedBytes < inputLimit || !busy(connection) {
+        while connection.parser.bufferedBytes < inputLimit || !connection.state.isBusy {
             let count = scratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 connection.parser.append(Array(scratch[0..<count]))
@@ -284,15 +285,10 @@ private struct EventLoop {
         updateInterest(connection)
     }
 
-    /// Whether the connection is still answering (or sending) an earlier request.
-    func busy(_ connection: LoopConnection) -> Bool {
-        connection.awaiting != nil || connection.written < connection.output.count
-    }
-
     /// Watches input only while the connection can use it, and output only while it has some.
     mutating func updateInterest(_ connection: LoopConnection) {
         guard connections[connection.fd] != nil else { return }
-        let pause = busy(connection) && connection.parser.bufferedBytes >= inputLimit
+        let pause = connection.state.isBusy && connection.parser.bufferedBytes >= inputLimit
         guard pause != connection.readPaused else { return }
         connection.readPaused = pause
         let events = (pause ? 0 : EPOLLIN.rawValue) | (connection.wantsWritable ? EPOLLOUT.rawValue : 0)
@@ -303,12 +299,13 @@ private struct EventLoop {
     /// answer has been sent: a client that pipelines requests but never reads gets no more
     /// work done for it, so its unsent output stays bounded by one response.
     mutating func advance(_ connection: LoopConnection) {
-        guard connection.awaiting == nil, !connection.closeAfterFlush, connection.written == connection.output.count else { return }
+        guard connection.state.acceptsRequest else { return }
         switch connection.parser.next() {
         case .request(let request):
-            connection.awaiting = request
+            guard connection.state.requestDispatched(keepAlive: request.keepAlive) else { return }
             server.dispatch(request, connection: connection.id)
         case .failure(let error):
+            connection.state.refusalQueued()
             queue(HTTPResponse.error(error.status, code: error.code, message: error.message), on: connection, keepAlive: false)
         case .needMoreBytes:
             break
@@ -317,9 +314,8 @@ private struct EventLoop {
 
     mutating func deliverMail() {
         for (id, response) in server.takeMail() {
-            guard let fd = byID[id], let connection = connections[fd], let request = connection.awaiting else { continue }
-            connection.awaiting = nil
-            let keepAlive = request.keepAlive && !server.stopping
+            guard let fd = byID[id], let connection = connections[fd], case .awaitingResponse = connection.state.phase else { continue }
+            let keepAlive = connection.state.responseReady(serverStopping: server.stopping)
             queue(response.rendered, on: connection, keepAlive: keepAlive)
             guard connections[fd] != nil else { continue }
             connection.deadline.requestAnswered(now: monotonicMilliseconds(), pipelined: connection.parser.hasPartialRequest)
@@ -336,7 +332,6 @@ private struct EventLoop {
             connection.written = 0
         }
         connection.output.append(contentsOf: response.serialized(keepAlive: keepAlive))
-        if !keepAlive { connection.closeAfterFlush = true }
         flush(connection)
     }
 
@@ -359,19 +354,21 @@ private struct EventLoop {
                 return close(connection)
             }
         }
+        let closing = connection.state.answerWritten()
         if connection.wantsWritable {
             connection.wantsWritable = false
             try? server.watch(connection.fd, events: connection.readPaused ? 0 : EPOLLIN.rawValue, modify: true)
-            if !connection.closeAfterFlush {
+            if !closing {
                 advance(connection)
                 updateInterest(connection)
             }
         }
-        if connection.closeAfterFlush { close(connection) }
+        if closing { close(connection) }
     }
 
     mutating func close(_ connection: LoopConnection) {
         guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        connection.state.closed()
         byID[connection.id] = nil
         epoll_ctl(server.epollFD, EPOLL_CTL_DEL, connection.fd, nil)
         Syscall.close(connection.fd)
@@ -381,9 +378,10 @@ private struct EventLoop {
     // MARK: Time
 
     mutating func sweepDeadlines(now: Int64) {
-        for connection in Array(connections.values) where connection.awaiting == nil && connection.written == connection.output.count {
+        for connection in Array(connections.values) where connection.state.acceptsRequest {
             switch connection.deadline.expiry(now: now) {
             case .requestIncomplete:
+                connection.state.refusalQueued()
                 queue(HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time"), on: connection, keepAlive: false)
             case .idle:
                 close(connection)
