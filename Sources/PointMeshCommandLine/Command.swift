@@ -1,21 +1,30 @@
-/// One subcommand of a command-line tool (`pointmesh earn`, `pointmesh-bench writes`).
+/// One subcommand of a command-line tool (`pointmesh earn`, `pointmesh-bench writes`). Its
+/// options are declared once (`Option`) and drive its parsing, its help and the check of
+/// required options.
 public protocol Command: Sendable {
     static var name: String { get }
     static var summary: String { get }
-    static var usage: String { get }
-    static var valued: Set<String> { get }
-    static var switches: Set<String> { get }
-    /// Valued flags that may be given more than once.
-    static var repeatable: Set<String> { get }
-    /// Bare arguments the command takes (a benchmark's name); none by default.
+    /// What follows `Usage: TOOL NAME`, one line per form: by default the required options,
+    /// then `[options]`. A command with words (`campaign set|withdraw`) names them here.
+    static var forms: [String] { get }
+    /// What the command does, after the synopsis and before the options.
+    static var description: String { get }
+    static var options: [Option] { get }
+    /// Bare arguments the command takes (a subcommand word); none by default.
     static var positionals: Int { get }
     /// Runs with parsed arguments; returns the exit status.
     static func run(_ arguments: CommandLineArguments) throws -> Int32
 }
 
 extension Command {
-    public static var repeatable: Set<String> { [] }
+    public static var forms: [String] { [(options.filter(\.isRequired).map(\.spelled) + ["[options]"]).joined(separator: " ")] }
     public static var positionals: Int { 0 }
+
+    /// The command's help: synopsis, description and one row per option.
+    public static func usage(tool: String) -> String {
+        let synopsis = forms.enumerated().map { index, form in (index == 0 ? "Usage: " : "       ") + "\(tool) \(name) \(form)" }
+        return synopsis.joined(separator: "\n") + "\n\n" + description + (options.isEmpty ? "" : "\n\nOptions:\n" + Option.rows(options))
+    }
 }
 
 /// Exit statuses, the same for every command (documented in `--help` and docs/operations.md).

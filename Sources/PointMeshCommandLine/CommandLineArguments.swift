@@ -7,20 +7,30 @@ public struct UsageError: Error {
     }
 }
 
-/// Flags after the command name: `--name value`, `--name=value`, repeatable, and switches.
+/// Flags after the command name, parsed against the command's declared options: `--name
+/// value`, `--name=value`, repeatable values, and switches. An option given twice that may
+/// not repeat is a usage error (the last silently winning would hide a typo), and so is a
+/// required option left out.
 public struct CommandLineArguments {
-    public private(set) var values: [String: [String]] = [:]
-    public private(set) var switches: Set<String> = []
+    private var values: [String: [String]] = [:]
+    private var switches: Set<String> = []
     public private(set) var positional: [String] = []
 
-    /// - Parameters:
-    ///   - valued: flags that take a value.
-    ///   - switches: flags that take none.
-    ///   - repeatable: valued flags that may be given more than once; any other given twice is
-    ///     a usage error (the last silently winning would hide a typo).
-    ///   - positionals: how many bare arguments the command takes; more is a usage error.
-    public init(_ arguments: [String], valued: Set<String>, switches allowedSwitches: Set<String>,
-         repeatable: Set<String> = [], positionals: Int = 0) throws(UsageError) {
+    /// - Parameter positionals: how many bare arguments the command takes; more is a usage error.
+    public init(_ arguments: [String], options: [Option], positionals: Int = 0) throws(UsageError) {
+        var valued: Set<String> = [], allowedSwitches: Set<String> = [], repeatable: Set<String> = []
+        let names = options.map(\.name)
+        if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            // A build error, caught by the help test of every command: one name, one declaration.
+            throw UsageError(message: "--\(twice) is declared twice by this command")
+        }
+        for option in options {
+            switch option.takes {
+            case .nothing: allowedSwitches.insert(option.name)
+            case .value: valued.insert(option.name)
+            case .values: valued.insert(option.name); repeatable.insert(option.name)
+            }
+        }
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -56,20 +66,38 @@ public struct CommandLineArguments {
                 throw UsageError(message: "unknown option --\(name)")
             }
         }
+        for option in options where option.isRequired && values[option.name] == nil && !switches.contains(option.name) {
+            throw UsageError(message: "\(option.spelled) is required")
+        }
     }
 
-    public func value(_ name: String) -> String? { values[name]?.last }
-    public func all(_ name: String) -> [String] { values[name] ?? [] }
-    public func has(_ name: String) -> Bool { switches.contains(name) }
+    public func value(_ option: Option) -> String? { values[option.name]?.last }
+    public func all(_ option: Option) -> [String] { values[option.name] ?? [] }
+    public func has(_ option: Option) -> Bool { switches.contains(option.name) }
 
-    public func required(_ name: String) throws(UsageError) -> String {
-        guard let value = value(name) else { throw UsageError(message: "--\(name) is required") }
+    /// The value of an option this form of the command needs.
+    public func required(_ option: Option) throws(UsageError) -> String {
+        guard let value = value(option) else { throw UsageError(message: "--\(option.name) is required") }
         return value
     }
 
-    public func integer(_ name: String) throws(UsageError) -> Int64? {
-        guard let text = value(name) else { return nil }
-        guard let number = Int64(text) else { throw UsageError(message: "--\(name) must be an integer, got '\(text)'") }
+    public func integer(_ option: Option) throws(UsageError) -> Int64? {
+        guard let text = value(option) else { return nil }
+        guard let number = Int64(text) else { throw UsageError(message: "--\(option.name) must be an integer, got '\(text)'") }
         return number
+    }
+
+    /// The integer value of an option this form of the command needs.
+    public func requiredInteger(_ option: Option) throws(UsageError) -> Int64 {
+        guard let number = try integer(option) else { throw UsageError(message: "--\(option.name) is required") }
+        return number
+    }
+
+    /// Every option given, with its values (a switch with none), for a command that also
+    /// reads the same options from a file (`serve --config`).
+    public var given: [String: [String]] {
+        var all = values
+        for name in switches { all[name] = [] }
+        return all
     }
 }

@@ -56,17 +56,16 @@ public struct CommandLineTool: Sendable {
             fail(usage: usage, "unknown command '\(commandName)'")
         }
         arguments.removeFirst()
+        let commandUsage = command.usage(tool: name)
         if arguments.contains("--help") || arguments.contains("-h") {
-            print(command.usage)
+            print(commandUsage)
             exit(ExitStatus.success)
         }
         do {
-            let parsed = try CommandLineArguments(
-                arguments, valued: command.valued, switches: command.switches,
-                repeatable: command.repeatable, positionals: command.positionals)
+            let parsed = try CommandLineArguments(arguments, options: command.options, positionals: command.positionals)
             exit(try command.run(parsed))
         } catch let error as UsageError {
-            fail(usage: command.usage, error.message)
+            fail(usage: commandUsage, error.message)
         } catch {
             FileHandle.standardError.write(Data("\(name) \(commandName): \(error)\n".utf8))
             exit(ExitStatus.refused)

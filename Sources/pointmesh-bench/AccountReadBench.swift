@@ -12,19 +12,16 @@ import PointMeshStore
 enum AccountReadBench: Command {
     static let name = "account-read"
     static let summary = "the account view and a history page of an account with N lots"
-    static let usage = """
-        Usage: pointmesh-bench account-read [options]
-
-        account-read: one account with N lots and N redemptions written into a node's ledger; the node's
-        answer time for the account view and a history page, per request, against the time raw
-        SQLite takes to sum N rows of a minimal table.
-          --lots N        (default 10000)
-        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["lots", "node-binary", "dir"]
-    static let switches: Set<String> = []
+    static let lots = Option("lots", .value("N"), "lots and redemptions of the account (default 10000)")
+    static let options: [Option] = [lots, Bench.nodeBinary, Bench.directory]
+    static let description = """
+        one account with N lots and N redemptions written into a node's ledger; the node's answer
+        time for the account view and a history page, per request, against the time raw SQLite takes
+        to sum N rows of a minimal table.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let lots = Int(try arguments.integer("lots") ?? 10_000)
+        let lots = Int(try arguments.integer(Self.lots) ?? 10_000)
         guard lots > 0 else { throw UsageError(message: "--lots must be positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -37,7 +34,7 @@ enum AccountReadBench: Command {
 
         let baseline = try SQLiteBaseline.rangeRead(path: scratch + "/baseline.sqlite", rows: lots, repeats: 200)
         print(String(format: "baseline  raw SQLite, sum over %d rows of a minimal table:   %6.2f ms", lots, baseline))
-        let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+        let node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
         defer { node.stop() }
         let http = HTTPClient(address: node.httpAddress)
         for (name, path) in [("account view", "/v1/accounts/heavy"), ("history page", "/v1/accounts/heavy/entries?limit=50")] {

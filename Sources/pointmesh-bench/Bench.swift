@@ -9,22 +9,16 @@ import Synchronization
 /// What the benchmarks share: their scratch directory, a purchase load over HTTP, a clock
 /// reading, and the help of their shared options.
 enum Bench {
-    static let nodeBinaryHelp = """
-          --node-binary PATH  run the nodes from another pointmesh build, to compare two builds
-                          against one baseline in one run (default the pointmesh beside this
-                          program)
-        """
-    static let directoryHelp = """
-          --dir DIR       where to make the run's scratch directory (default the system temp
-                          dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes
-                          only that
-        """
+    static let nodeBinary = Option("node-binary", .value("PATH"),
+                                   "run the nodes from another pointmesh build, to compare two builds against one baseline in one run (default the pointmesh beside this program)")
+    static let directory = Option("dir", .value("DIR"),
+                                  "where to make the run's scratch directory (default the system temp dir); the run creates pointmesh-bench-XXXXXX inside DIR and removes only that")
 
     /// A new scratch directory for one run, made inside `--dir` (default the system temp
     /// directory). The run removes only this directory: never `--dir` itself, nor anything
     /// else in it, which may be a live ledger.
     static func scratchDirectory(_ arguments: CommandLineArguments) throws -> String {
-        let parent = arguments.value("dir") ?? NSTemporaryDirectory()
+        let parent = arguments.value(directory) ?? NSTemporaryDirectory()
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)

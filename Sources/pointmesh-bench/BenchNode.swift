@@ -13,6 +13,18 @@ final class BenchNode {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("pointmesh")
     }
 
+    /// Whether `executable serve --help` lists --exit-with-parent.
+    static func knowsExitWithParent(_ executable: URL) -> Bool {
+        let probe = Process(), output = Pipe()
+        probe.executableURL = executable
+        probe.arguments = ["serve", "--help"]
+        probe.standardOutput = output
+        guard (try? probe.run()) != nil else { return false }
+        let help = output.fileHandleForReading.readDataToEndOfFile()
+        probe.waitUntilExit()
+        return String(decoding: help, as: UTF8.self).contains("--exit-with-parent")
+    }
+
     /// - Parameter binary: the `pointmesh` to run; nil runs `sibling`.
     init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil) throws {
         let executable = binary.map { URL(fileURLWithPath: $0) } ?? Self.sibling
@@ -20,10 +32,15 @@ final class BenchNode {
             throw UsageError(message: "no pointmesh program at \(executable.path): build it (`swift build -c release`) or name one with --node-binary")
         }
         process.executableURL = executable
-        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--exit-with-parent"] + extra
+        // Releases before 0.7 have no --exit-with-parent; the run stops its nodes by PID anyway.
+        let exitWithParent = Self.knowsExitWithParent(executable) ? ["--exit-with-parent"] : []
+        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"] + exitWithParent + extra
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // Its log goes to a file beside its data (a pipe nobody reads would fill and stall it).
+        let logPath = dataDirectory + ".log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -37,7 +54,8 @@ final class BenchNode {
         }
         guard let http = field("http"), let gossip = field("gossip") else {
             process.terminate()
-            throw UsageError(message: "the node did not print its ready line: \(text)")
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw UsageError(message: "the node did not print its ready line: \(text)\n\(log.suffix(2_000))")
         }
         httpAddress = http
         gossipAddress = gossip

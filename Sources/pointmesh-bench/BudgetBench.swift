@@ -12,23 +12,20 @@ import PointMeshStore
 enum BudgetBench: Command {
     static let name = "budget"
     static let summary = "a chain budget's cost per purchase against none"
-    static let usage = """
-        Usage: pointmesh-bench budget [options]
-
-        budget: plain purchases at two stores in one process, in rounds of alternating order: one
-        without budgets, one with a chain budget for the month and the issuance counters of N stores
-        over 36 months; the writer's CPU time per purchase at each, and the ratio.
-          --requests N    purchases per store and round (default 3000)
-          --pairs N       rounds (default 6)
-          --stores N      stores whose counters the chain budget sums (default 1000)
-        """ + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["requests", "pairs", "stores", "dir"]
-    static let switches: Set<String> = []
+    static let requests = Option("requests", .value("N"), "purchases per store and round (default 3000)")
+    static let pairs = Option("pairs", .value("N"), "rounds (default 6)")
+    static let stores = Option("stores", .value("N"), "stores whose counters the chain budget sums (default 1000)")
+    static let options: [Option] = [requests, pairs, stores, Bench.directory]
+    static let description = """
+        plain purchases at two stores in one process, in rounds of alternating order: one without
+        budgets, one with a chain budget for the month and the issuance counters of N stores over 36
+        months; the writer's CPU time per purchase at each, and the ratio.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let requests = Int(try arguments.integer("requests") ?? 3_000)
-        let rounds = Int(try arguments.integer("pairs") ?? 6)
-        let stores = Int(try arguments.integer("stores") ?? 1_000)
+        let requests = Int(try arguments.integer(Self.requests) ?? 3_000)
+        let rounds = Int(try arguments.integer(Self.pairs) ?? 6)
+        let stores = Int(try arguments.integer(Self.stores) ?? 1_000)
         let group = 15
         guard requests > 0, rounds > 0, (1...100_000).contains(stores) else {
             throw UsageError(message: "--requests and --pairs must be positive, --stores 1…100000")

@@ -10,25 +10,21 @@ import PointMeshHTTP
 enum CampaignBench: Command {
     static let name = "campaigns"
     static let summary = "purchases under 10 campaigns against plain and 20-item purchases"
-    static let usage = """
-        Usage: pointmesh-bench campaigns [options]
-
-        campaigns: in interleaved sets of fresh nodes (every other set in reverse order), the
-        acknowledged rate of plain purchases, of 20-item purchases, and of 20-item purchases under 10
-        campaigns in force, their ratios to the plain rate (mean with its 95% interval, median and
-        middle half of the sets), and per purchase in each the node's CPU time, its writer thread's
-        and its event loop's, the bytes it wrote to disk, the writes per group commit and a commit's
-        duration; and the raw SQLite baseline. One of the 10 categories is green, so every purchase
-        under campaigns also makes a green lot.
-          --requests N    purchases per phase (default 5000)
-          --clients N     (default 32)
-          --pairs N       sets (default 3)
-          --bursts N      run a set's three nodes side by side, each phase in N bursts that take
-                          turns (default 1: one node after the other, one burst each)
-          --without-green no green category: the campaigns alone
-        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["requests", "clients", "pairs", "bursts", "node-binary", "dir"]
-    static let switches: Set<String> = ["without-green"]
+    static let requests = Option("requests", .value("N"), "purchases per phase (default 5000)")
+    static let clients = Option("clients", .value("N"), "clients (default 32)")
+    static let pairs = Option("pairs", .value("N"), "sets (default 3)")
+    static let bursts = Option("bursts", .value("N"), "run a set's three nodes side by side, each phase in N bursts that take turns (default 1: one node after the other, one burst each)")
+    static let withoutGreen = Option("without-green", "no green category: the campaigns alone")
+    static let options: [Option] = [requests, clients, pairs, bursts, withoutGreen, Bench.nodeBinary, Bench.directory]
+    static let description = """
+        in interleaved sets of fresh nodes (every other set in reverse order), the acknowledged
+        rate of plain purchases, of 20-item purchases, and of 20-item purchases under 10 campaigns in
+        force, their ratios to the plain rate (mean with its 95% interval, median and middle half of
+        the sets), and per purchase in each the node's CPU time, its writer thread's and its event
+        loop's, the bytes it wrote to disk, the writes per group commit and a commit's duration; and
+        the raw SQLite baseline. One of the 10 categories is green, so every purchase under campaigns
+        also makes a green lot.
+        """
 
     static let categories = (0..<10).map { "cat-\($0)" }
 
@@ -50,11 +46,11 @@ enum CampaignBench: Command {
     }
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let requests = Int(try arguments.integer("requests") ?? 5_000)
-        let clients = Int(try arguments.integer("clients") ?? 32)
-        let pairs = Int(try arguments.integer("pairs") ?? 3)
-        let bursts = Int(try arguments.integer("bursts") ?? 1)
-        let green = !arguments.has("without-green")
+        let requests = Int(try arguments.integer(Self.requests) ?? 5_000)
+        let clients = Int(try arguments.integer(Self.clients) ?? 32)
+        let pairs = Int(try arguments.integer(Self.pairs) ?? 3)
+        let bursts = Int(try arguments.integer(Self.bursts) ?? 1)
+        let green = !arguments.has(Self.withoutGreen)
         guard requests > 0, clients > 0, pairs > 0, bursts > 0 else { throw UsageError(message: "--requests, --clients, --pairs and --bursts must be positive") }
         guard requests / bursts >= clients else { throw UsageError(message: "--requests / --bursts must be at least --clients: each burst gives every client a purchase") }
         let scratch = try Bench.scratchDirectory(arguments)
@@ -178,7 +174,7 @@ enum CampaignBench: Command {
         init(_ directory: String, arguments: CommandLineArguments, clients: Int, items: Bool, campaigns: Bool, green: Bool) throws {
             // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
             sync()
-            node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+            node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
             self.clients = clients
             self.items = items
             if campaigns {

@@ -9,20 +9,17 @@ import PointMeshStore
 enum CatchUpBench: Command {
     static let name = "catch-up"
     static let summary = "a fresh node catching up on N entries, against batched raw SQLite inserts"
-    static let usage = """
-        Usage: pointmesh-bench catch-up [options]
-
-        catch-up: N rows inserted into a minimal SQLite table in batches of 1,000 (the baseline); then N
+    static let entries = Option("entries", .value("N"), "entries to catch up on (default 1000000)")
+    static let options: [Option] = [entries, Bench.directory]
+    static let description = """
+        N rows inserted into a minimal SQLite table in batches of 1,000 (the baseline); then N
         entries, written straight into a node's ledger, served by that node to a fresh node with one
-        seed over loopback; reports both rates, their ratio, bytes on the wire per entry and the
-        fresh node's WAL peak.
-          --entries N     (default 1000000)
-        """ + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["entries", "dir"]
-    static let switches: Set<String> = []
+        seed over loopback; reports both rates, their ratio, bytes on the wire per entry and the fresh
+        node's WAL peak.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let count = Int(try arguments.integer("entries") ?? 1_000_000)
+        let count = Int(try arguments.integer(Self.entries) ?? 1_000_000)
         guard count > 0 else { throw UsageError(message: "--entries must be positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -13,19 +13,16 @@ import Synchronization
 enum CompensationBench: Command {
     static let name = "compensation"
     static let summary = "a compensation batch to N accounts while a till keeps buying"
-    static let usage = """
-        Usage: pointmesh-bench compensation [options]
-
-        compensation: N accounts with one earning each written into a node's ledger; then `pointmesh
-        compensate` grants them all points in parts while a probe client keeps buying; the batch's
-        time and the probe's latency during it, against the disk's commit time.
-          --accounts N    (default 100000)
-        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["accounts", "node-binary", "dir"]
-    static let switches: Set<String> = []
+    static let accounts = Option("accounts", .value("N"), "accounts in the batch (default 100000)")
+    static let options: [Option] = [accounts, Bench.nodeBinary, Bench.directory]
+    static let description = """
+        N accounts with one earning each written into a node's ledger; then `pointmesh compensate`
+        grants them all points in parts while a probe client keeps buying; the batch's time and the
+        probe's latency during it, against the disk's commit time.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let accounts = Int(try arguments.integer("accounts") ?? 100_000)
+        let accounts = Int(try arguments.integer(Self.accounts) ?? 100_000)
         guard accounts > 0 else { throw UsageError(message: "--accounts must be positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -37,7 +34,7 @@ enum CompensationBench: Command {
 
         let floor = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: 500)
         print(String(format: "baseline  raw SQLite, one row per transaction: %.2f ms per commit", 1000 / floor))
-        let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+        let node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
         defer { node.stop() }
         let before = try probe(node.httpAddress, seconds: 2, tag: "before")
         print(String(format: "probe     purchases alone:        median %6.2f ms, p99 %6.2f ms, max %6.2f ms", before.median, before.p99, before.maximum))

@@ -8,23 +8,20 @@ import PointMeshSimulation
 enum DisseminationBench: Command {
     static let name = "dissemination"
     static let summary = "rounds until one new entry reaches every simulated node, and gossip bytes"
-    static let usage = """
-        Usage: pointmesh-bench dissemination [options]
-
-        dissemination: in the deterministic simulation (no faults, full membership), rounds until one new
-        entry reaches every node, and gossip bytes per node per round.
-          --nodes LIST    cluster sizes (default 10,100,1000)
-          --trials N      runs per size, median reported (default 9)
+    static let nodes = Option("nodes", .value("LIST"), "cluster sizes (default 10,100,1000)")
+    static let trials = Option("trials", .value("N"), "runs per size, median reported (default 9)")
+    static let options: [Option] = [nodes, trials]
+    static let description = """
+        in the deterministic simulation (no faults, full membership), rounds until one new entry
+        reaches every node, and gossip bytes per node per round.
         """
-    static let valued: Set<String> = ["nodes", "trials"]
-    static let switches: Set<String> = []
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let sizes = try (arguments.value("nodes") ?? "10,100,1000").split(separator: ",").map { text throws(UsageError) in
+        let sizes = try (arguments.value(Self.nodes) ?? "10,100,1000").split(separator: ",").map { text throws(UsageError) in
             guard let size = Int(text), size >= 2 else { throw UsageError(message: "--nodes must be integers ≥ 2") }
             return size
         }
-        let trials = Int(try arguments.integer("trials") ?? 9)
+        let trials = Int(try arguments.integer(Self.trials) ?? 9)
         print("dissemination: push-pull, fanout 2, 1 s rounds, \(trials) trials per size (median)")
         print("     N   rounds (median)  goal 2·log2(N)   rounds (max)   bytes/node/round")
         for size in sizes {

@@ -6,19 +6,16 @@ import PointMeshHTTP
 enum IdleBench: Command {
     static let name = "idle"
     static let summary = "gossip bytes per second per node in a converged idle cluster"
-    static let usage = """
-        Usage: pointmesh-bench idle [options]
-
-        idle: a converged N-node cluster on loopback, gossip bytes per second per node.
-          --nodes N       (default 5)
-          --seconds S     measuring window (default 10)
-        """ + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["nodes", "seconds", "dir"]
-    static let switches: Set<String> = []
+    static let nodes = Option("nodes", .value("N"), "cluster size (default 5)")
+    static let seconds = Option("seconds", .value("S"), "measuring window (default 10)")
+    static let options: [Option] = [nodes, seconds, Bench.directory]
+    static let description = """
+        a converged N-node cluster on loopback, gossip bytes per second per node.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let size = Int(try arguments.integer("nodes") ?? 5)
-        let seconds = Double(try arguments.integer("seconds") ?? 10)
+        let size = Int(try arguments.integer(Self.nodes) ?? 5)
+        let seconds = Double(try arguments.integer(Self.seconds) ?? 10)
         guard size >= 2, seconds > 0 else { throw UsageError(message: "--nodes must be ≥ 2 and --seconds positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -17,24 +17,21 @@ import Synchronization
 enum WriterBench: Command {
     static let name = "writer"
     static let summary = "the group-commit writer's CPU per purchase, no HTTP"
-    static let usage = """
-        Usage: pointmesh-bench writer [options]
-
-        writer: the campaigns benchmark's three phases in one process, each on its own store, fed
-        groups of concurrent writes straight to its group-commit writer (no HTTP, no clients); the
-        writer thread's CPU time per purchase in each, in rounds of alternating order, and the CPU
-        time raw SQLite takes per minimal row in transactions of the same size.
-          --requests N    purchases per phase and round (default 3000)
-          --pairs N       rounds (default 10)
-          --clients N     writes per group (default 15)
-        """ + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["requests", "pairs", "clients", "dir"]
-    static let switches: Set<String> = []
+    static let requests = Option("requests", .value("N"), "purchases per phase and round (default 3000)")
+    static let pairs = Option("pairs", .value("N"), "rounds (default 10)")
+    static let clients = Option("clients", .value("N"), "writes per group (default 15)")
+    static let options: [Option] = [requests, pairs, clients, Bench.directory]
+    static let description = """
+        the campaigns benchmark's three phases in one process, each on its own store, fed groups
+        of concurrent writes straight to its group-commit writer (no HTTP, no clients); the writer
+        thread's CPU time per purchase in each, in rounds of alternating order, and the CPU time raw
+        SQLite takes per minimal row in transactions of the same size.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let requests = Int(try arguments.integer("requests") ?? 3_000)
-        let rounds = Int(try arguments.integer("pairs") ?? 10)
-        let group = Int(try arguments.integer("clients") ?? 15)
+        let requests = Int(try arguments.integer(Self.requests) ?? 3_000)
+        let rounds = Int(try arguments.integer(Self.pairs) ?? 10)
+        let group = Int(try arguments.integer(Self.clients) ?? 15)
         guard requests > 0, rounds > 0, group > 0 else { throw UsageError(message: "--requests, --pairs and --clients must be positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

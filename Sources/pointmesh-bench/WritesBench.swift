@@ -11,25 +11,22 @@ import Synchronization
 enum WritesBench: Command {
     static let name = "writes"
     static let summary = "acknowledged purchases per second at 1 and 32 clients, against raw SQLite"
-    static let usage = """
-        Usage: pointmesh-bench writes [options]
-
-        writes: starts `pointmesh serve` on a scratch directory and free ports, then
-          1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL,
-             one transaction per row: the disk's commit rate, which no change of ours moves);
-          2. for each client count in LIST, on a fresh node: N purchases over that many
-             keep-alive connections, each counted when its 201 arrives.
-          Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
-          --requests N    writes per phase (default 2000)
-          --clients LIST  comma-separated client counts (default 1,32)
-        """ + "\n" + Bench.nodeBinaryHelp + "\n" + Bench.directoryHelp
-    static let valued: Set<String> = ["requests", "clients", "node-binary", "dir"]
-    static let switches: Set<String> = []
+    static let requests = Option("requests", .value("N"), "writes per phase (default 2000)")
+    static let clients = Option("clients", .value("LIST"), "comma-separated client counts (default 1,32)")
+    static let options: [Option] = [requests, clients, Bench.nodeBinary, Bench.directory]
+    static let description = """
+        starts `pointmesh serve` on a scratch directory and free ports, then
+          1. baseline: N rows inserted into a minimal SQLite table (WAL, synchronous=FULL, one
+             transaction per row: the disk's commit rate, which no change of ours moves);
+          2. for each client count in LIST, on a fresh node: N purchases over that many keep-alive
+             connections, each counted when its 201 arrives.
+        Prints rates, each rate's ratio to the baseline, and the node's peak RSS.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let requests = Int(try arguments.integer("requests") ?? 2000)
+        let requests = Int(try arguments.integer(Self.requests) ?? 2000)
         guard requests > 0 else { throw UsageError(message: "--requests must be positive") }
-        let clientCounts = try (arguments.value("clients") ?? "1,32").split(separator: ",").map { text throws(UsageError) in
+        let clientCounts = try (arguments.value(Self.clients) ?? "1,32").split(separator: ",").map { text throws(UsageError) in
             guard let count = Int(text), count > 0 else { throw UsageError(message: "--clients must be positive integers, got '\(text)'") }
             return count
         }
@@ -44,7 +41,7 @@ enum WritesBench: Command {
         for clients in clientCounts {
             // A fresh node per phase, so each starts from an empty ledger as the baseline did.
             let directory = scratch + "/node-\(clients)"
-            let node = try BenchNode(dataDirectory: directory, binary: arguments.value("node-binary"))
+            let node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
             let wal = WALPeak(databasePath: LedgerStore.databasePath(in: directory))
             let rate = try Bench.purchaseRate(address: node.httpAddress, clients: clients, requests: requests, tag: "c\(clients)")
             peakRSS = max(peakRSS, node.peakRSSKilobytes())

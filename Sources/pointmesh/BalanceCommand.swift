@@ -5,20 +5,18 @@ import PointMeshCommandLine
 enum BalanceCommand: Command {
     static let name = "balance"
     static let summary = "show an account's balance"
-    static let usage = """
-        Usage: pointmesh balance --account ID [--node URL] [--json]
-
+    static let account = Option("account", .value("ID"), required: true, "the customer's account")
+    static let options: [Option] = [account] + NodeClient.options
+    static let description = """
         Shows the account's spendable balance (0 for an account never seen), any debt and
         pending points, points expired so far, the next points to expire, and the expiry policy.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["account"])
-    static let switches = NodeClient.switches
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let account = try arguments.required("account")
+        let account = try arguments.required(Self.account)
         return try node.call("GET", "/v1/accounts/\(account.urlPathEscaped)") { answer in
             let debt = answer.int("debt"), pending = answer.int("pending"), expired = answer.int("expired_total")
             var extras: [String] = []

@@ -4,53 +4,53 @@ import PointMeshCommandLine
 enum CampaignCommand: Command {
     static let name = "campaign"
     static let summary = "publish, withdraw or list campaigns; mark green categories (HQ)"
-    static let usage = """
-        Usage: pointmesh campaign set --id ID --name TEXT --starts TIME --ends TIME (--multiplier N | --bonus N)
-                                      [--category C]... [--store NODE]... [--green] [--backdate-reason TEXT]
-                                      [--node URL] [--json]
-               pointmesh campaign withdraw --id ID [--node URL] [--json]
-               pointmesh campaign list [--node URL] [--json]
-               pointmesh campaign green --category C [--node URL] [--json]
-
+    static let id = Option("id", .value("ID"), "the campaign")
+    static let displayName = Option("name", .value("TEXT"), "with set: its name")
+    static let starts = Option("starts", .value("TIME"), "with set: when it starts (RFC 3339)")
+    static let ends = Option("ends", .value("TIME"), "with set: when it ends (RFC 3339)")
+    static let multiplier = Option("multiplier", .value("N"), "with set: items earn N times the base rate")
+    static let bonus = Option("bonus", .value("N"), "with set: N bonus points per receipt")
+    static let category = Option("category", .values("C"), "with set: a category it applies to (every item when none); with green: the category")
+    static let store = Option("store", .values("NODE"), "with set: a store it applies to (every store when none)")
+    static let green = Option("green", "with set: its points are green (its categories must be green first)")
+    static let backdateReason = Option("backdate-reason", .value("TEXT"), "with set: why a campaign that starts before now credits receipts already rung up")
+    static let options: [Option] = [id, displayName, starts, ends, multiplier, bonus, category, store, green, backdateReason] + NodeClient.options
+    static let forms = ["set --id ID --name TEXT --starts TIME --ends TIME (--multiplier N | --bonus N) [options]", "withdraw --id ID [options]", "list [options]", "green --category C [options]"]
+    static let description = """
         `set` publishes a campaign (sent again, it may change only the name and the end):
-        purchases from --starts to --ends (RFC 3339) at the listed stores (every store when
-        none) earn N times the base rate on items of the listed categories (the whole receipt
-        when none), or N bonus points per receipt; --green makes its points green (its
-        categories must be marked green first). Each item takes the largest multiplier;
-        bonuses add. Stores that learn it late credit the receipts they rang up in its window,
-        once. A campaign that starts before now needs --backdate-reason: the receipts already
-        rung up earn it as late credits, counted against issuance budgets with that reason.
-        `withdraw` ends it now; points earned stay. `green` marks a category green: its
-        purchases earn green points.
+        purchases from --starts to --ends at the listed stores earn N times the base rate on
+        items of the listed categories (the whole receipt when none), or N bonus points per
+        receipt. Each item takes the largest multiplier; bonuses add. Stores that learn it late
+        credit the receipts they rang up in its window, once. A campaign that starts before now
+        needs --backdate-reason: the receipts already rung up earn it as late credits, counted
+        against issuance budgets with that reason. `withdraw` ends it now; points earned stay.
+        `green` marks a category green: its purchases earn green points.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["id", "name", "starts", "ends", "multiplier", "bonus", "category", "store", "backdate-reason"])
-    static let switches = NodeClient.switches.union(["green"])
-    static let repeatable: Set<String> = ["category", "store"]
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         switch arguments.positional.first {
         case "set":
-            let id = try arguments.required("id")
-            var body: [String: Any] = ["name": try arguments.required("name"), "starts_at": try arguments.required("starts"),
-                                       "ends_at": try arguments.required("ends"), "categories": arguments.all("category"), "stores": arguments.all("store")]
-            switch (try arguments.integer("multiplier"), try arguments.integer("bonus")) {
+            let id = try arguments.required(Self.id)
+            var body: [String: Any] = ["name": try arguments.required(Self.displayName), "starts_at": try arguments.required(Self.starts),
+                                       "ends_at": try arguments.required(Self.ends), "categories": arguments.all(Self.category), "stores": arguments.all(Self.store)]
+            switch (try arguments.integer(Self.multiplier), try arguments.integer(Self.bonus)) {
             case (let n?, nil): body["multiplier"] = n
             case (nil, let bonus?): body["bonus_points"] = bonus
             default: throw UsageError(message: "give exactly one of --multiplier N and --bonus N")
             }
-            if arguments.has("green") { body["green"] = true }
-            if let reason = arguments.value("backdate-reason") { body["backdate_reason"] = reason }
+            if arguments.has(Self.green) { body["green"] = true }
+            if let reason = arguments.value(Self.backdateReason) { body["backdate_reason"] = reason }
             return try node.call("PUT", "/v1/campaigns/\(id.urlPathEscaped)", body: body) { answer in
                 let effect = answer.object["multiplier"].map { "\($0)x points" } ?? "\(answer.int("bonus_points")) bonus points"
                 let what = "campaign \(id) (\(answer.string("name")): \(effect) from \(answer.string("starts_at")) to \(answer.string("ends_at")))"
                 return answer.replayed ? "\(what) was \(answer.replayNote); nothing changed" : "published \(what)"
             }
         case "withdraw":
-            let id = try arguments.required("id")
+            let id = try arguments.required(Self.id)
             return try node.call("DELETE", "/v1/campaigns/\(id.urlPathEscaped)") { "campaign \(id) withdrawn from \($0.string("withdrawn_at")) on" }
         case "list":
             return try node.call("GET", "/v1/campaigns") { answer in
@@ -66,7 +66,7 @@ enum CampaignCommand: Command {
                     .joined(separator: "\n") + "\ngreen categories: \(green.isEmpty ? "none" : green)"
             }
         case "green":
-            let category = try arguments.required("category")
+            let category = try arguments.required(Self.category)
             return try node.call("PUT", "/v1/categories/\(category.urlPathEscaped)/green") { _ in "category \(category) earns green points" }
         default:
             throw UsageError(message: "`campaign` takes `set`, `withdraw`, `list` or `green`")
@@ -78,39 +78,42 @@ enum CampaignCommand: Command {
 enum RewardCommand: Command {
     static let name = "reward"
     static let summary = "publish, withdraw or list rewards (HQ)"
-    static let usage = """
-        Usage: pointmesh reward set --id ID --name TEXT --points N --kind voucher|goods|service|partner|bill_deduction
-                                    [--partner NAME] [--green-only] [--starts TIME] [--ends TIME] [--node URL] [--json]
-               pointmesh reward withdraw --id ID [--node URL] [--json]
-               pointmesh reward list [--node URL] [--json]
-
+    static let id = Option("id", .value("ID"), "the reward")
+    static let displayName = Option("name", .value("TEXT"), "with set: its name")
+    static let points = Option("points", .value("N"), "with set: its cost (for a bill deduction, points per yuan of discount)")
+    static let kind = Option("kind", .value("voucher|goods|service|partner|bill_deduction"), "with set: what it is")
+    static let partner = Option("partner", .value("NAME"), "with set: the partner that provides it")
+    static let greenOnly = Option("green-only", "with set: only green points pay for it")
+    static let starts = Option("starts", .value("TIME"), "with set: redeemable from (RFC 3339)")
+    static let ends = Option("ends", .value("TIME"), "with set: redeemable until (RFC 3339)")
+    static let options: [Option] = [id, displayName, points, kind, partner, greenOnly, starts, ends] + NodeClient.options
+    static let forms = ["set --id ID --name TEXT --points N --kind KIND [options]", "withdraw --id ID [options]", "list [options]"]
+    static let description = """
         `set` publishes a reward costing N points (for a bill deduction, N points per yuan of
         discount). `pointmesh redeem --reward ID` pays its cost; a green-only reward takes
         green points only. `withdraw` stops its redemptions.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["id", "name", "points", "kind", "partner", "starts", "ends"])
-    static let switches = NodeClient.switches.union(["green-only"])
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         switch arguments.positional.first {
         case "set":
-            let id = try arguments.required("id")
-            var body: [String: Any] = ["name": try arguments.required("name"), "kind": try arguments.required("kind"),
-                                       "points": try arguments.integer("points") ?? { throw UsageError(message: "--points is required") }()]
-            if let partner = arguments.value("partner") { body["partner"] = partner }
-            if arguments.has("green-only") { body["green_only"] = true }
-            if let starts = arguments.value("starts") { body["starts_at"] = starts }
-            if let ends = arguments.value("ends") { body["ends_at"] = ends }
+            let id = try arguments.required(Self.id)
+            var body: [String: Any] = ["name": try arguments.required(Self.displayName), "kind": try arguments.required(Self.kind),
+                                       "points": try arguments.requiredInteger(Self.points)]
+            if let partner = arguments.value(Self.partner) { body["partner"] = partner }
+            if arguments.has(Self.greenOnly) { body["green_only"] = true }
+            if let starts = arguments.value(Self.starts) { body["starts_at"] = starts }
+            if let ends = arguments.value(Self.ends) { body["ends_at"] = ends }
             return try node.call("PUT", "/v1/rewards/\(id.urlPathEscaped)", body: body) { answer in
                 let what = "reward \(id) (\(answer.string("name")), \(answer.string("kind")), \(answer.int("points")) points)"
                 return answer.replayed ? "\(what) was \(answer.replayNote); nothing changed" : "published \(what)"
             }
         case "withdraw":
-            let id = try arguments.required("id")
+            let id = try arguments.required(Self.id)
             return try node.call("DELETE", "/v1/rewards/\(id.urlPathEscaped)") { "reward \(id) withdrawn from \($0.string("withdrawn_at")) on" }
         case "list":
             return try node.call("GET", "/v1/rewards") { answer in
@@ -130,28 +133,28 @@ enum RewardCommand: Command {
 enum BudgetCommand: Command {
     static let name = "budget"
     static let summary = "set or show monthly issuance budgets (HQ)"
-    static let usage = """
-        Usage: pointmesh budget set --month YYYY-MM --scope chain|NODE --points N [--node URL] [--json]
-               pointmesh budget show --month YYYY-MM [--node URL] [--json]
-
+    static let month = Option("month", .value("YYYY-MM"), required: true, "the calendar month (UTC)")
+    static let scope = Option("scope", .value("chain|NODE"), "with set: the chain, or one store")
+    static let points = Option("points", .value("N"), "with set: the points it may issue that month")
+    static let options: [Option] = [month, scope, points] + NodeClient.options
+    static let forms = ["set --month YYYY-MM --scope chain|NODE --points N [options]", "show --month YYYY-MM [options]"]
+    static let description = """
         `set` limits the points the chain, or one store, may issue in a calendar month (UTC),
         campaign points included. A store refuses an earning past a budget it knows of unless
         the purchase carries budget_override with a reason (`pointmesh earn --budget-override`).
         `show` lists the month's budgets and what each has used, as the node knows.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["month", "scope", "points"])
-    static let switches = NodeClient.switches
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let month = try arguments.required("month")
+        let month = try arguments.required(Self.month)
         switch arguments.positional.first {
         case "set":
-            let scope = try arguments.required("scope")
-            let body: [String: Any] = ["points": try arguments.integer("points") ?? { throw UsageError(message: "--points is required") }()]
+            let scope = try arguments.required(Self.scope)
+            let body: [String: Any] = ["points": try arguments.requiredInteger(Self.points)]
             return try node.call("PUT", "/v1/budgets/\(month.urlPathEscaped)/\(scope.urlPathEscaped)", body: body) { answer in
                 "budget for \(answer.string("scope")) in \(answer.string("month")): \(answer.int("points")) points"
             }

@@ -7,28 +7,25 @@ import PointMeshCommandLine
 enum CompensateCommand: Command {
     static let name = "compensate"
     static let summary = "extend expiry or grant points to compensate customers"
-    static let usage = """
-        Usage: pointmesh compensate --batch ID --reason TEXT --reference TEXT
-                                    (--extend-days N --expiring-from TIME --expiring-to TIME
-                                     | --grant-points N)
-                                    [--accounts ID,ID,... | --accounts-file FILE] [--node URL] [--json]
-
+    static let batch = Option("batch", .value("ID"), required: true, "the batch; rerunning it with the same accounts completes it")
+    static let reason = Option("reason", .value("TEXT"), required: true, "why, shown in every account's history")
+    static let reference = Option("reference", .value("TEXT"), required: true, "an incident or decision id")
+    static let extendDays = Option("extend-days", .value("N"), "lots expiring between --expiring-from and --expiring-to get N more days; without accounts, every account holding such lots")
+    static let expiringFrom = Option("expiring-from", .value("TIME"), "with --extend-days: the range's start (RFC 3339)")
+    static let expiringTo = Option("expiring-to", .value("TIME"), "with --extend-days: the range's end (RFC 3339)")
+    static let grantPoints = Option("grant-points", .value("N"), "each listed account gets N points as a new lot")
+    static let accounts = Option("accounts", .value("ID,ID,..."), "the accounts")
+    static let accountsFile = Option("accounts-file", .value("FILE"), "the accounts, one id per line")
+    static let options: [Option] = [batch, reason, reference, extendDays, expiringFrom, expiringTo, grantPoints, accounts, accountsFile] + NodeClient.options
+    static let description = """
         Compensates customers for the chain's own fault, recorded with the reason and the
-        reference (an incident or decision id) in every account's history.
-          --extend-days N    lots expiring between --expiring-from and --expiring-to (RFC 3339)
-                             get N more days; without accounts, every account holding such lots
-          --grant-points N   each listed account gets N points as a new lot
-          --accounts-file F  one account id per line
+        reference in every account's history: --extend-days (with the range) or --grant-points.
         A batch of more than 1,000 accounts is sent in numbered parts; progress goes to standard
         error. Rerunning the same batch with the same accounts completes it: parts already
         recorded are not applied again.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union([
-        "batch", "reason", "reference", "extend-days", "expiring-from", "expiring-to", "grant-points", "accounts", "accounts-file",
-    ])
-    static let switches = NodeClient.switches
     /// Accounts per request: a part is one commit (about 3 ms for 200 accounts here), so the
     /// node's other writes never wait long behind it.
     static let partSize = 200
@@ -36,15 +33,15 @@ enum CompensateCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         var base: [String: Any] = [
-            "batch_id": try arguments.required("batch"), "reason": try arguments.required("reason"), "reference": try arguments.required("reference"),
+            "batch_id": try arguments.required(Self.batch), "reason": try arguments.required(Self.reason), "reference": try arguments.required(Self.reference),
         ]
-        let extend = try arguments.integer("extend-days"), grant = try arguments.integer("grant-points")
+        let extend = try arguments.integer(Self.extendDays), grant = try arguments.integer(Self.grantPoints)
         switch (extend, grant) {
         case (let days?, nil):
             base["action"] = "extend_expiry"
             base["days"] = days
-            base["expiring_from"] = try arguments.required("expiring-from")
-            base["expiring_to"] = try arguments.required("expiring-to")
+            base["expiring_from"] = try arguments.required(Self.expiringFrom)
+            base["expiring_to"] = try arguments.required(Self.expiringTo)
         case (nil, let points?):
             base["action"] = "grant"
             base["points"] = points
@@ -86,11 +83,11 @@ enum CompensateCommand: Command {
     }
 
     private static func listedAccounts(_ arguments: CommandLineArguments) throws -> [String] {
-        if let list = arguments.value("accounts") {
-            guard arguments.value("accounts-file") == nil else { throw UsageError(message: "give --accounts or --accounts-file, not both") }
+        if let list = arguments.value(Self.accounts) {
+            guard arguments.value(Self.accountsFile) == nil else { throw UsageError(message: "give --accounts or --accounts-file, not both") }
             return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        guard let file = arguments.value("accounts-file") else { return [] }
+        guard let file = arguments.value(Self.accountsFile) else { return [] }
         guard let data = FileManager.default.contents(atPath: file) else { throw UsageError(message: "cannot read --accounts-file \(file)") }
         return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -4,38 +4,38 @@ import PointMeshCommandLine
 enum EarnCommand: Command {
     static let name = "earn"
     static let summary = "earn points for a purchase"
-    static let usage = """
-        Usage: pointmesh earn --account ID --receipt ID --amount-fen N [--item SKU:CATEGORY:FEN]...
-                              [--budget-override REASON] [--node URL] [--json]
-
+    static let account = Option("account", .value("ID"), required: true, "the customer's account")
+    static let receipt = Option("receipt", .value("ID"), required: true, "the receipt, unique per purchase")
+    static let amountFen = Option("amount-fen", .value("N"), required: true, "the purchase in fen")
+    static let item = Option("item", .values("SKU:CATEGORY:FEN"), "a line of the receipt")
+    static let budgetOverride = Option("budget-override", .value("REASON"), "issue past the month's budget, for this reason")
+    static let options: [Option] = [account, receipt, amountFen, item, budgetOverride] + NodeClient.options
+    static let description = """
         Records a purchase of N fen on receipt ID and earns 1 point per whole yuan, plus what
         the campaigns in force add (items name categories, which campaigns and green points
         filter on); points that repay a debt (from an earlier refund of spent points) are said
         so. --budget-override issues past the month's budget, for the reason given. Sending the
         same receipt again does not earn twice: it prints what was recorded the first time.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["account", "receipt", "amount-fen", "item", "budget-override"])
-    static let switches = NodeClient.switches
-    static let repeatable: Set<String> = ["item"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let receipt = try arguments.required("receipt")
+        let receipt = try arguments.required(Self.receipt)
         var body: [String: Any] = [
-            "account_id": try arguments.required("account"),
+            "account_id": try arguments.required(Self.account),
             "receipt_id": receipt,
-            "amount_fen": try arguments.integer("amount-fen") ?? { throw UsageError(message: "--amount-fen is required") }(),
+            "amount_fen": try arguments.requiredInteger(Self.amountFen),
         ]
-        let items = try arguments.all("item").map { text -> [String: Any] in
+        let items = try arguments.all(Self.item).map { text -> [String: Any] in
             // Ids may hold colons: the category and the amount are the last two fields.
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count >= 3, let fen = Int64(parts[parts.count - 1]) else { throw UsageError(message: "--item takes SKU:CATEGORY:FEN, not \(text)") }
             return ["sku": parts.dropLast(2).joined(separator: ":"), "category": String(parts[parts.count - 2]), "amount_fen": fen]
         }
         if !items.isEmpty { body["items"] = items }
-        if let reason = arguments.value("budget-override") { body["budget_override"] = ["reason": reason] }
+        if let reason = arguments.value(Self.budgetOverride) { body["budget_override"] = ["reason": reason] }
         return try node.call("POST", "/v1/purchases", body: body) { answer in
             let account = answer.string("account_id"), points = answer.int("points"), repaid = -answer.int("debt_delta")
             let repayment = repaid > 0 ? " (\(repaid) of them repaid debt)" : ""

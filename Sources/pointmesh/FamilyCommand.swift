@@ -4,28 +4,26 @@ import PointMeshCommandLine
 enum FamilyCommand: Command {
     static let name = "family"
     static let summary = "put a customer into a family, take it out, show a family"
-    static let usage = """
-        Usage: pointmesh family join --family ID --account ID [--auto-pool on|off] [--node URL] [--json]
-               pointmesh family leave --family ID --account ID [--node URL] [--json]
-               pointmesh family show --family ID [--node URL] [--json]
-
+    static let family = Option("family", .value("ID"), required: true, "the family")
+    static let account = Option("account", .value("ID"), "the customer who joins or leaves")
+    static let autoPool = Option("auto-pool", .value("on|off"), "with join: credit the member's earnings to the family pool, or stop that")
+    static let options: [Option] = [family, account, autoPool] + NodeClient.options
+    static let forms = ["join --family ID --account ID [options]", "leave --family ID --account ID [options]", "show --family ID [options]"]
+    static let description = """
         `join` puts the customer into the family (the first member creates it); a customer is
         in at most one family; with --auto-pool on, its earnings are credited to the family pool
         (recorded as its own), and `join --auto-pool off` for a member stops that. `leave` takes
-        it out. Both are safe to repeat. `show` lists the
-        members and the pool's balance. The pool is the account family:ID: members move points
-        into it with `pointmesh transfer` and redeem from it with `pointmesh redeem --account
-        family:ID --member ID`.
+        it out. Both are safe to repeat. `show` lists the members and the pool's balance. The
+        pool is the account family:ID: members move points into it with `pointmesh transfer` and
+        redeem from it with `pointmesh redeem --account family:ID --member ID`.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["family", "account", "auto-pool"])
-    static let switches = NodeClient.switches
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let family = try arguments.required("family")
+        let family = try arguments.required(Self.family)
         let path = "/v1/families/\(family.urlPathEscaped)"
         let describe: @Sendable (NodeClient.Answer) -> String = { answer in
             let members = answer.object["members"] as? [String] ?? [], pooling = Set(answer.object["auto_pooling"] as? [String] ?? [])
@@ -35,9 +33,9 @@ enum FamilyCommand: Command {
         }
         switch arguments.positional.first {
         case "join":
-            let account = try arguments.required("account")
+            let account = try arguments.required(Self.account)
             var body: [String: Any]?
-            switch arguments.value("auto-pool") {
+            switch arguments.value(Self.autoPool) {
             case nil: body = nil
             case "on": body = ["auto_pool": true]
             case "off": body = ["auto_pool": false]
@@ -45,7 +43,7 @@ enum FamilyCommand: Command {
             }
             return try node.call("PUT", "\(path)/members/\(account.urlPathEscaped)", body: body) { "\(account) is in " + describe($0) }
         case "leave":
-            let account = try arguments.required("account")
+            let account = try arguments.required(Self.account)
             return try node.call("DELETE", "\(path)/members/\(account.urlPathEscaped)") { "\(account) is out; " + describe($0) }
         case "show":
             return try node.call("GET", path) { describe($0) }
@@ -59,25 +57,25 @@ enum FamilyCommand: Command {
 enum TransferCommand: Command {
     static let name = "transfer"
     static let summary = "move points between members of a family, or to and from its pool"
-    static let usage = """
-        Usage: pointmesh transfer --from ID --to ID --points N [--request ID] [--node URL] [--json]
-
+    static let from = Option("from", .value("ID"), required: true, "the sender")
+    static let to = Option("to", .value("ID"), required: true, "the receiver: a member, or the pool family:ID")
+    static let points = Option("points", .value("N"), required: true, "points to move")
+    static let request = Option("request", .value("ID"), "names the transfer so a retry does not move twice (generated and printed when omitted)")
+    static let options: [Option] = [from, to, points, request] + NodeClient.options
+    static let description = """
         Moves N points from one account to another of the same family (a member, or the pool
         family:ID); they keep their expiry dates. Refused between accounts of different
-        families, when the sender is short, or when it is frozen. --request names the transfer
-        so a retry does not move twice (generated and printed when omitted).
+        families, when the sender is short, or when it is frozen.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["from", "to", "points", "request"])
-    static let switches = NodeClient.switches
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let requestID = arguments.value("request") ?? generatedRequestID()
+        let requestID = arguments.value(Self.request) ?? generatedRequestID()
         let body: [String: Any] = [
-            "request_id": requestID, "from_account": try arguments.required("from"), "to_account": try arguments.required("to"),
-            "points": try arguments.integer("points") ?? { throw UsageError(message: "--points is required") }(),
+            "request_id": requestID, "from_account": try arguments.required(Self.from), "to_account": try arguments.required(Self.to),
+            "points": try arguments.requiredInteger(Self.points),
         ]
         return try node.call("POST", "/v1/transfers", body: body) { answer in
             let what = "\(answer.int("points")) points from \(answer.string("from_account")) to \(answer.string("to_account"))"

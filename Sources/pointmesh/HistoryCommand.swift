@@ -4,24 +4,24 @@ import PointMeshCommandLine
 enum HistoryCommand: Command {
     static let name = "history"
     static let summary = "list an account's entries, newest first"
-    static let usage = """
-        Usage: pointmesh history --account ID [--limit N] [--before CURSOR] [--node URL] [--json]
+    static let account = Option("account", .value("ID"), required: true, "the customer's account")
+    static let limit = Option("limit", .value("N"), "entries per page (default 50)")
+    static let before = Option("before", .value("CURSOR"), "the cursor the last page printed, for the next page")
+    static let options: [Option] = [account, limit, before] + NodeClient.options
+    static let description = """
+        Lists the account's entries, newest first, N at a time. When there are more, the last
+        line gives the --before cursor for the next page.
 
-        Lists the account's entries, newest first, N at a time (default 50). When there are
-        more, the last line gives the --before cursor for the next page.
-
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["account", "limit", "before"])
-    static let switches = NodeClient.switches
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let account = try arguments.required("account")
+        let account = try arguments.required(Self.account)
         var path = "/v1/accounts/\(account.urlPathEscaped)/entries"
         var query: [String] = []
-        if let limit = try arguments.integer("limit") { query.append("limit=\(limit)") }
-        if let before = arguments.value("before") { query.append("before=\(before.urlPathEscaped)") }
+        if let limit = try arguments.integer(Self.limit) { query.append("limit=\(limit)") }
+        if let before = arguments.value(Self.before) { query.append("before=\(before.urlPathEscaped)") }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         return try node.call("GET", path) { answer in
             let entries = answer.object["entries"] as? [[String: Any]] ?? []

@@ -5,16 +5,15 @@ import PointMeshHTTP
 /// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's
 /// answer, and the exit statuses of `ExitStatus`.
 struct NodeClient {
-    static let valued: Set<String> = ["node", "timeout", "token"]
-    static let switches: Set<String> = ["json"]
+    static let node = Option("node", .value("URL"), "the node's HTTP API (default: $POINTMESH_NODE, else http://127.0.0.1:8080)")
+    static let timeout = Option("timeout", .value("S"), "seconds to wait for the node (default 5)")
+    static let token = Option("token", .value("T"), "bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)")
+    static let jsonOutput = Option("json", "print the node's JSON answer instead of a sentence")
+    /// The options every client command takes, after its own.
+    static let options = [node, timeout, token, jsonOutput]
     static let defaultTimeoutSeconds = 5.0
-    static let optionsHelp = """
-          --node URL     the node's HTTP API (default: $POINTMESH_NODE, else
-                         http://127.0.0.1:8080)
-          --timeout S    seconds to wait for the node (default 5)
-          --token T      bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)
-          --json         print the node's JSON answer instead of a sentence
-
+    /// The closing paragraph of every client command's description.
+    static let exitStatuses = """
         Exit status: 0 done, 1 refused by the node, 2 usage error, 3 node unreachable or not a
         PointMesh node.
         """
@@ -25,7 +24,7 @@ struct NodeClient {
     let headers: [(name: String, value: String)]
 
     init(_ arguments: CommandLineArguments) throws(UsageError) {
-        let url = arguments.value("node") ?? ProcessInfo.processInfo.environment["POINTMESH_NODE"] ?? "http://127.0.0.1:8080"
+        let url = arguments.value(Self.node) ?? ProcessInfo.processInfo.environment["POINTMESH_NODE"] ?? "http://127.0.0.1:8080"
         var rest = Substring(url)
         if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
@@ -33,15 +32,15 @@ struct NodeClient {
             throw UsageError(message: "--node (or POINTMESH_NODE) must be http://HOST:PORT, got '\(url)'")
         }
         var timeout = Self.defaultTimeoutSeconds
-        if let text = arguments.value("timeout") {
+        if let text = arguments.value(Self.timeout) {
             guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
                 throw UsageError(message: "--timeout must be a number of seconds above 0 and at most 3600, got '\(text)'")
             }
             timeout = seconds
         }
         client = HTTPClient(address: address, timeoutMilliseconds: Int32(timeout * 1000))
-        json = arguments.has("json")
-        let token = arguments.value("token") ?? ProcessInfo.processInfo.environment["POINTMESH_TOKEN"]
+        json = arguments.has(Self.jsonOutput)
+        let token = arguments.value(Self.token) ?? ProcessInfo.processInfo.environment["POINTMESH_TOKEN"]
         headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
     }
 

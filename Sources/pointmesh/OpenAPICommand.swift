@@ -5,9 +5,12 @@ import PointMeshNode
 enum OpenAPICommand: Command {
     static let name = "openapi"
     static let summary = "print the HTTP API's OpenAPI 3.1 document"
-    static let usage = "Usage: pointmesh openapi > docs/openapi.json"
-    static let valued: Set<String> = []
-    static let switches: Set<String> = []
+    static let options: [Option] = []
+    static let forms = [""]
+    static let description = """
+        Prints the HTTP API's OpenAPI 3.1 document (what docs/openapi.json holds):
+        `pointmesh openapi > docs/openapi.json`.
+        """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         print(APIDescription.json)

@@ -4,21 +4,20 @@ import PointMeshCommandLine
 enum PolicyCommand: Command {
     static let name = "policy"
     static let summary = "publish or show the expiry policy"
-    static let usage = """
-        Usage: pointmesh policy expiry show [--node URL] [--json]
-               pointmesh policy expiry set --version ID (--months N | --days N) --effective TIME
-                                           [--node URL] [--json]
+    static let version = Option("version", .value("ID"), "with set: the version's id")
+    static let months = Option("months", .value("N"), "with set: points expire at the end of the Nth full month after the month they were earned in")
+    static let days = Option("days", .value("N"), "with set: points expire N days after they were earned")
+    static let effective = Option("effective", .value("TIME"), "with set: from when (RFC 3339, e.g. 2026-03-01T00:00:00Z)")
+    static let options: [Option] = [version, months, days, effective] + NodeClient.options
+    static let forms = ["expiry show [options]", "expiry set --version ID (--months N | --days N) --effective TIME [options]"]
+    static let description = """
+        `show` lists every published version and the one in force. `set` publishes a version
+        (--version, one of --months or --days, --effective): from TIME on, points earned expire
+        under it. Points already earned keep their expiry. A version that shortens validity is
+        refused unless TIME is at least 30 days away.
 
-        `show` lists every published version and the one in force. `set` publishes a version:
-        from TIME (RFC 3339, e.g. 2026-03-01T00:00:00Z) on, points earned expire at the end of
-        the Nth full month after the month they were earned in (--months), or N days after
-        they were earned (--days). Points already earned keep their expiry. A version that
-        shortens validity is refused unless TIME is at least 30 days away.
-
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["version", "months", "days", "effective"])
-    static let switches = NodeClient.switches
     static let positionals = 2
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -36,8 +35,8 @@ enum PolicyCommand: Command {
                 return Table.render(header: ["VERSION", "RULE", "EFFECTIVE", "PUBLISHED", ""], rows: rows).joined(separator: "\n")
             }
         case "set":
-            var body: [String: Any] = ["version_id": try arguments.required("version"), "effective_at": try arguments.required("effective")]
-            switch (try arguments.integer("months"), try arguments.integer("days")) {
+            var body: [String: Any] = ["version_id": try arguments.required(Self.version), "effective_at": try arguments.required(Self.effective)]
+            switch (try arguments.integer(Self.months), try arguments.integer(Self.days)) {
             case (let months?, nil): body["rule"] = "months_end"; body["months"] = months
             case (nil, let days?): body["rule"] = "days"; body["days"] = days
             default: throw UsageError(message: "give exactly one of --months N and --days N")

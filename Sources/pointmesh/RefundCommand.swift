@@ -4,26 +4,25 @@ import PointMeshCommandLine
 enum RefundCommand: Command {
     static let name = "refund"
     static let summary = "refund a receipt, reversing its points pro rata"
-    static let usage = """
-        Usage: pointmesh refund --receipt ID --amount-fen N [--refund ID] [--node URL] [--json]
-
+    static let receipt = Option("receipt", .value("ID"), required: true, "the receipt refunded")
+    static let amountFen = Option("amount-fen", .value("N"), required: true, "the refund in fen")
+    static let refund = Option("refund", .value("ID"), "names this refund so a retry does not refund twice (generated and printed when omitted)")
+    static let options: [Option] = [receipt, amountFen, refund] + NodeClient.options
+    static let description = """
         Refunds N fen of receipt ID. The points the receipt earned are reversed in proportion;
         points already spent become a debt that later earnings repay, and the output says how
-        many. --refund names this refund so a retry does not refund twice (generated and
-        printed when omitted).
+        many.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["refund", "receipt", "amount-fen"])
-    static let switches = NodeClient.switches
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        let refundID = arguments.value("refund") ?? generatedRequestID()
+        let refundID = arguments.value(Self.refund) ?? generatedRequestID()
         let body: [String: Any] = [
             "refund_id": refundID,
-            "receipt_id": try arguments.required("receipt"),
-            "amount_fen": try arguments.integer("amount-fen") ?? { throw UsageError(message: "--amount-fen is required") }(),
+            "receipt_id": try arguments.required(Self.receipt),
+            "amount_fen": try arguments.requiredInteger(Self.amountFen),
         ]
         return try node.call("POST", "/v1/refunds", body: body) { answer in
             let account = answer.string("account_id"), reversed = answer.int("points_reversed"), debt = answer.int("debt_delta")

@@ -6,21 +6,19 @@ import PointMeshCommandLine
 enum RemindersCommand: Command {
     static let name = "reminders"
     static let summary = "list points about to expire, or acknowledge reminders sent"
-    static let usage = """
-        Usage: pointmesh reminders --within DAYS [--jsonl] [--node URL] [--json]
-               pointmesh reminders ack FILE [--node URL]
-
+    static let within = Option("within", .value("DAYS"), "list points expiring within DAYS")
+    static let jsonl = Option("jsonl", "one JSON object per line, for an SMS/app channel")
+    static let options: [Option] = [within, jsonl] + NodeClient.options
+    static let forms = ["--within DAYS [options]", "ack FILE [options]"]
+    static let description = """
         Lists every account with spendable points expiring within DAYS, with the points and
-        when they expire, by account (all pages). --jsonl prints one JSON object per line
-        for an SMS/app channel. Reminders acknowledged for the same DAYS are left out, on every
-        node: `ack FILE` acknowledges the JSON lines in FILE (as --jsonl printed them; `-` reads
-        standard input), so the next run skips them. A later run with a smaller DAYS (7 after
-        30) lists the same points again, as a second reminder.
+        when they expire, by account (all pages). Reminders acknowledged for the same DAYS are
+        left out, on every node: `ack FILE` acknowledges the JSON lines in FILE (as --jsonl
+        printed them; `-` reads standard input), so the next run skips them. A later run with a
+        smaller DAYS (7 after 30) lists the same points again, as a second reminder.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued: Set<String> = NodeClient.valued.union(["within"])
-    static let switches = NodeClient.switches.union(["jsonl"])
     static let positionals = 2
     /// Acknowledgements per request.
     static let ackBatch = 1_000
@@ -32,7 +30,7 @@ enum RemindersCommand: Command {
             return try acknowledge(file, node: node)
         }
         guard arguments.positional.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positional[0])'") }
-        guard let within = try arguments.integer("within") else { throw UsageError(message: "--within DAYS is required") }
+        guard let within = try arguments.integer(Self.within) else { throw UsageError(message: "--within DAYS is required") }
         var after = "", all: [[String: Any]] = []
         do {
             repeat {
@@ -43,7 +41,7 @@ enum RemindersCommand: Command {
         } catch let failure as NodeClient.Failure {
             return node.report(failure)
         }
-        if arguments.has("jsonl") {
+        if arguments.has(Self.jsonl) {
             for reminder in all {
                 let data = try JSONSerialization.data(withJSONObject: reminder, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))

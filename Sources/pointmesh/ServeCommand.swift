@@ -9,63 +9,33 @@ import PointMeshNode
 enum ServeCommand: Command {
     static let name = "serve"
     static let summary = "run a node"
-    static let usage = """
-        Usage: pointmesh serve [--config FILE] [--node-id ID] [--data DIR] [--http HOST:PORT]
-                               [--gossip HOST:PORT] [--seed HOST:PORT]... [--cluster-key-file FILE]
-                               [--role store|hq] [--return-window-days N]
-                               [--transfer-cooling-off-days N]
-                               [--tokens-file FILE] [--protect-reads]
-                               [--log-format json|text] [--log-level LEVEL]
-
+    static let config = Option("config", .value("FILE"), "JSON object with any of these options, named without dashes (\"node-id\", \"data\", ...); flags win over the file")
+    static let nodeID = Option("node-id", .value("ID"), "this node's id; default: generated on first start and kept in the data directory (a different id later is an error)")
+    static let data = Option("data", .value("DIR"), "data directory (default ./pointmesh-data)")
+    static let http = Option("http", .value("HOST:PORT"), "HTTP API address (default 127.0.0.1:8080; port 0 picks one)")
+    static let gossip = Option("gossip", .value("HOST:PORT"), "gossip address (default 127.0.0.1:7070; port 0 picks one)")
+    static let seed = Option("seed", .values("HOST:PORT"), "a peer's gossip address to join through")
+    static let clusterKeyFile = Option("cluster-key-file", .value("FILE"), "file holding the cluster's shared key")
+    static let role = Option("role", .value("store|hq"), "what this node is for (default store)")
+    static let httpRequestTimeout = Option("http-request-timeout-ms", .value("N"), "time a request may take to arrive whole (default 10000)")
+    static let httpIdleTimeout = Option("http-idle-timeout-ms", .value("N"), "idle keep-alive connection lifetime (default 30000)")
+    static let maxConnections = Option("max-connections", .value("N"), "concurrent HTTP connections (default 512)")
+    static let gossipInterval = Option("gossip-interval-ms", .value("N"), "time between gossip rounds (default 1000)")
+    static let gossipFanout = Option("gossip-fanout", .value("N"), "peers contacted per round (default 2)")
+    static let tokensFile = Option("tokens-file", .value("FILE"), "bearer tokens the HTTP API accepts: a JSON list of {\"name\", \"role\": clerk|hq|admin, \"token_sha256\"}, readable by its owner only (`pointmesh token create` makes entries). Required to serve HTTP beyond loopback")
+    static let protectReads = Option("protect-reads", "status, metrics and /openapi.json need a token too")
+    static let logFormat = Option("log-format", .value("json|text"), "standard error: one JSON object per line (default), or human-readable lines for a terminal")
+    static let logLevel = Option("log-level", .value("LEVEL"), "debug (adds a line per HTTP request), info (default), warning or error")
+    static let returnWindowDays = Option("return-window-days", .value("N"), "points a purchase earns stay pending (not spendable) for N days, and a refund inside that window cancels them instead of making debt (default 0: off)")
+    static let transferCoolingOffDays = Option("transfer-cooling-off-days", .value("N"), "a transfer stands only if both customers have been members of the family for N days (default 30; 0: off). Set it alike on every node of a chain: each transfer records the period it was decided under")
+    static let clockOffsetFile = Option("clock-offset-file", .value("FILE"), "for tests and expiry rehearsals: the node's wall clock is the system clock plus the milliseconds in FILE, read at each use (never on a production node)")
+    static let exitWithParent = Option("exit-with-parent", "stop cleanly when the process that started it exits (tests and benchmarks start nodes with it, so a crashed run leaves no node behind)")
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, clockOffsetFile, exitWithParent]
+    static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
         cleanly (exit 0).
-
-          --config FILE            JSON object with any of these options, named without dashes
-                                   ("node-id", "data", "http", ...); flags win over the file
-          --node-id ID             this node's id; default: generated on first start and kept in
-                                   the data directory (a different id later is an error)
-          --data DIR               data directory (default ./pointmesh-data)
-          --http HOST:PORT         HTTP API address (default 127.0.0.1:8080; port 0 picks one)
-          --gossip HOST:PORT       gossip address (default 127.0.0.1:7070; port 0 picks one)
-          --seed HOST:PORT         a peer's gossip address to join through; repeatable
-          --cluster-key-file FILE  file holding the cluster's shared key
-          --role store|hq          what this node is for (default store)
-          --http-request-timeout-ms N  time a request may take to arrive whole (default 10000)
-          --http-idle-timeout-ms N     idle keep-alive connection lifetime (default 30000)
-          --max-connections N          concurrent HTTP connections (default 512)
-          --gossip-interval-ms N       time between gossip rounds (default 1000)
-          --gossip-fanout N            peers contacted per round (default 2)
-          --tokens-file FILE       bearer tokens the HTTP API accepts: a JSON list of
-                                   {"name", "role": clerk|hq|admin, "token_sha256"}, readable
-                                   by its owner only (`pointmesh token create` makes entries).
-                                   Required to serve HTTP beyond loopback
-          --protect-reads          status, metrics and /openapi.json need a token too
-          --log-format json|text   standard error: one JSON object per line (default), or
-                                   human-readable lines for a terminal
-          --log-level LEVEL        debug (adds a line per HTTP request), info (default),
-                                   warning or error
-          --return-window-days N       points a purchase earns stay pending (not spendable)
-                                       for N days, and a refund inside that window cancels
-                                       them instead of making debt (default 0: off)
-          --transfer-cooling-off-days N  a transfer stands only if both customers have been
-                                       members of the family for N days (default 30; 0: off).
-                                       Set it alike on every node of a chain: each transfer
-                                       records the period it was decided under
-          --clock-offset-file FILE     for tests and expiry rehearsals: the node's wall clock is
-                                       the system clock plus the milliseconds in FILE, read at
-                                       each use (never on a production node)
-          --exit-with-parent       stop cleanly when the process that started it exits (tests
-                                   and benchmarks start nodes with it, so a crashed run leaves
-                                   no node behind)
         """
-    static let valued: Set<String> = [
-        "config", "node-id", "data", "http", "gossip", "seed", "cluster-key-file", "role",
-        "http-request-timeout-ms", "http-idle-timeout-ms", "max-connections", "gossip-interval-ms", "gossip-fanout",
-        "return-window-days", "transfer-cooling-off-days", "clock-offset-file", "tokens-file", "log-format", "log-level",
-    ]
-    static let switches: Set<String> = ["protect-reads", "exit-with-parent"]
-    static let repeatable: Set<String> = ["seed"]
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let options = try mergedOptions(arguments)
@@ -88,7 +58,7 @@ enum ServeCommand: Command {
             source.resume()
             sources.append(source)
         }
-        let parentWatch = options["exit-with-parent"] == nil ? nil : watchParent(log: log) { stopRequested.signal() }
+        let parentWatch = options.last(exitWithParent) == nil ? nil : watchParent(log: log) { stopRequested.signal() }
         node.start()
         FileHandle.standardOutput.write(Data((node.readyLine + "\n").utf8))
         stopRequested.wait()
@@ -116,8 +86,8 @@ enum ServeCommand: Command {
 
     /// Flag values over config-file values, as one name → values map.
     /// `--log-format json|text` (default json) and `--log-level debug|info|warning|error` (default info).
-    static func logger(_ options: [String: [String]], clock: NodeClock) throws(UsageError) -> Logger {
-        let formatName = options["log-format"]?.last ?? "json", levelName = options["log-level"]?.last ?? "info"
+    static func logger(_ options: GivenOptions, clock: NodeClock) throws(UsageError) -> Logger {
+        let formatName = options.last(logFormat) ?? "json", levelName = options.last(logLevel) ?? "info"
         guard let format = Logger.Format(rawValue: formatName) else { throw UsageError(message: "--log-format must be json or text, got '\(formatName)'") }
         guard let level = Logger.Level(rawValue: levelName) else {
             throw UsageError(message: "--log-level must be debug, info, warning or error, got '\(levelName)'")
@@ -125,67 +95,74 @@ enum ServeCommand: Command {
         return Logger.standardError(format: format, minimum: level, clock: clock)
     }
 
-    static func mergedOptions(_ arguments: CommandLineArguments) throws -> [String: [String]] {
+    /// The options given on the command line over those of the `--config` file.
+    static func mergedOptions(_ arguments: CommandLineArguments) throws -> GivenOptions {
         var options: [String: [String]] = [:]
-        if let path = arguments.value("config") {
-            options = try ConfigFile.load(path: path, allowed: valued.union(switches).subtracting(["config"]))
+        if let path = arguments.value(config) {
+            options = try ConfigFile.load(path: path, allowed: Set(Self.options.map(\.name)).subtracting([config.name]))
         }
-        for (name, values) in arguments.values where name != "config" {
-            options[name] = values
+        for (name, values) in arguments.given where name != config.name {
+            options[name] = values.isEmpty ? ["true"] : values
         }
-        for name in switches where arguments.has(name) { options[name] = ["true"] }
-        return options
+        return GivenOptions(values: options)
     }
 
-    static func configuration(from options: [String: [String]]) throws(UsageError) -> NodeConfiguration {
+    /// Option values by declaration, wherever they were given.
+    struct GivenOptions {
+        let values: [String: [String]]
+        func last(_ option: Option) -> String? { values[option.name]?.last }
+        func all(_ option: Option) -> [String] { values[option.name] ?? [] }
+    }
+
+    static func configuration(from options: GivenOptions) throws(UsageError) -> NodeConfiguration {
         var configuration = NodeConfiguration()
-        func address(_ name: String) throws(UsageError) -> HostPort? {
-            guard let text = options[name]?.last else { return nil }
-            guard let address = HostPort(parsing: text) else { throw UsageError(message: "--\(name) must be HOST:PORT, got '\(text)'") }
+        func address(_ option: Option) throws(UsageError) -> HostPort? {
+            guard let text = options.last(option) else { return nil }
+            guard let address = HostPort(parsing: text) else { throw UsageError(message: "--\(option.name) must be HOST:PORT, got '\(text)'") }
             return address
         }
-        func milliseconds(_ name: String) throws(UsageError) -> Int64? {
-            guard let text = options[name]?.last else { return nil }
-            guard let value = Int64(text), value > 0 else { throw UsageError(message: "--\(name) must be a positive integer") }
+        func milliseconds(_ option: Option) throws(UsageError) -> Int64? {
+            guard let text = options.last(option) else { return nil }
+            guard let value = Int64(text), value > 0 else { throw UsageError(message: "--\(option.name) must be a positive integer") }
             return value
         }
-        if let id = options["node-id"]?.last {
+        if let id = options.last(nodeID) {
             do { configuration.nodeID = try NodeID(validating: id) } catch {
                 throw UsageError(message: "--node-id '\(id)' is not a valid id (1-128 of A-Z a-z 0-9 . _ : -)")
             }
         }
-        if let data = options["data"]?.last { configuration.dataDirectory = data }
-        if let http = try address("http") { configuration.http = http }
-        if let gossip = try address("gossip") { configuration.gossip = gossip }
-        for seed in options["seed"] ?? [] {
+        if let data = options.last(data) { configuration.dataDirectory = data }
+        if let http = try address(http) { configuration.http = http }
+        if let gossip = try address(gossip) { configuration.gossip = gossip }
+        for seed in options.all(seed) {
             guard let address = HostPort(parsing: seed) else { throw UsageError(message: "--seed must be HOST:PORT, got '\(seed)'") }
             configuration.seeds.append(address)
         }
-        configuration.clusterKeyFile = options["cluster-key-file"]?.last
-        if let role = options["role"]?.last {
+        configuration.clusterKeyFile = options.last(clusterKeyFile)
+        if let role = options.last(role) {
             guard let parsed = NodeRole(rawValue: role) else { throw UsageError(message: "--role must be store or hq, got '\(role)'") }
             configuration.role = parsed
         }
-        if let value = try milliseconds("http-request-timeout-ms") { configuration.httpTimeouts.requestMilliseconds = value }
-        if let value = try milliseconds("http-idle-timeout-ms") { configuration.httpTimeouts.idleMilliseconds = value }
-        if let value = try milliseconds("max-connections") { configuration.maximumConnections = Int(value) }
-        if let value = try milliseconds("gossip-interval-ms") { configuration.gossipSettings.intervalMilliseconds = value }
-        if let value = try milliseconds("gossip-fanout") { configuration.gossipSettings.fanout = Int(value) }
-        if let text = options["return-window-days"]?.last {
+        if let value = try milliseconds(httpRequestTimeout) { configuration.httpTimeouts.requestMilliseconds = value }
+        if let value = try milliseconds(httpIdleTimeout) { configuration.httpTimeouts.idleMilliseconds = value }
+        if let value = try milliseconds(maxConnections) { configuration.maximumConnections = Int(value) }
+        if let value = try milliseconds(gossipInterval) { configuration.gossipSettings.intervalMilliseconds = value }
+        if let value = try milliseconds(gossipFanout) { configuration.gossipSettings.fanout = Int(value) }
+        if let text = options.last(returnWindowDays) {
             guard let days = Int64(text), (0...NodeConfiguration.maximumReturnWindowDays).contains(days) else {
                 throw UsageError(message: "--return-window-days must be a whole number of days from 0 to \(NodeConfiguration.maximumReturnWindowDays), got '\(text)'")
             }
             configuration.returnWindowDays = days
         }
-        if let text = options["transfer-cooling-off-days"]?.last {
+        if let text = options.last(transferCoolingOffDays) {
             guard let days = Int64(text), (0...NodeConfiguration.maximumTransferCoolingOffDays).contains(days) else {
                 throw UsageError(message: "--transfer-cooling-off-days must be a whole number of days from 0 to \(NodeConfiguration.maximumTransferCoolingOffDays), got '\(text)'")
             }
             configuration.transferCoolingOffDays = days
         }
-        if let file = options["clock-offset-file"]?.last { configuration.clock = .system(offsetFile: file) }
-        configuration.tokensFile = options["tokens-file"]?.last
-        switch options["protect-reads"]?.last {
+        if let file = options.last(clockOffsetFile) { configuration.clock = .system(offsetFile: file) }
+        configuration.tokensFile = options.last(tokensFile)
+        switch options.last(protectReads) {
         case nil, "false", "0": configuration.protectReads = false
         case "true", "1": configuration.protectReads = true
         case let other?: throw UsageError(message: "protect-reads must be true or false, got '\(other)'")

@@ -4,13 +4,12 @@ import PointMeshCommandLine
 enum StatusCommand: Command {
     static let name = "status"
     static let summary = "show a node's status"
-    static let usage = """
-        Usage: pointmesh status [--node URL] [--json]
+    static let options: [Option] = NodeClient.options
+    static let description = """
+        Shows the node: its id, role, release, entries, digest, health and peers.
 
-        \(NodeClient.optionsHelp)
+        \(NodeClient.exitStatuses)
         """
-    static let valued = NodeClient.valued
-    static let switches = NodeClient.switches
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         try NodeClient(arguments).call("GET", "/v1/status") { answer in

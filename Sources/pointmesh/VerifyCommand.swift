@@ -7,18 +7,17 @@ import PointMeshStore
 enum VerifyCommand: Command {
     static let name = "verify"
     static let summary = "check a data directory's counters and lots against its entries"
-    static let usage = """
-        Usage: pointmesh verify --data DIR
-
+    static let data = Option("data", .value("DIR"), required: true, "the node's data directory")
+    static let options: [Option] = [data]
+    static let description = """
         Recomputes every balance counter and every account's expiry lots from the ledger
-        entries, and checks each origin's hash chain and that its sequence has no gaps. Prints each problem; exits 0 when there are none, 1 otherwise.
-        Safe to run beside a serving node (it only reads).
+        entries, and checks each origin's hash chain and that its sequence has no gaps. Prints
+        each problem; exits 0 when there are none, 1 otherwise. Safe to run beside a serving node
+        (it only reads).
         """
-    static let valued: Set<String> = ["data"]
-    static let switches: Set<String> = []
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
-        let directory = try arguments.required("data")
+        let directory = try arguments.required(Self.data)
         let path = LedgerStore.databasePath(in: directory)
         guard FileManager.default.fileExists(atPath: path) else {
             FileHandle.standardError.write(Data("pointmesh verify: no ledger in \(directory) (no \(path))\n".utf8))

@@ -127,6 +127,14 @@ import Testing
             let help = try runPointmesh([command, "--help"])
             #expect(help.status == 0 && help.stdout.contains("Usage: pointmesh \(command)"), "\(command)")
         }
+        // Every command's options parse (each declared once) and its help has a row for each.
+        let names = top.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first }
+        for command in names {
+            let unknown = try runPointmesh([String(command), "--no-such-option"])
+            #expect(unknown.status == 2 && unknown.stderr.contains("unknown option --no-such-option"), "\(command): \(unknown.stderr)")
+        }
+        let missing = try runPointmesh(["earn", "--receipt", "R1", "--amount-fen", "100"])
+        #expect(missing.status == 2 && missing.stderr.contains("--account ID is required"), "\(missing.stderr)")
     }
 
     @Test func clientCommandsDriveANode() throws {
