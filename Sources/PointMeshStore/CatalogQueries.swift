@@ -10,20 +10,20 @@ extension LedgerDatabase {
     /// The catalog: on the writer, folded once and kept until a definition entry is written or
     /// received (every purchase reads it); elsewhere folded from the entries linked `catalog`.
     public func catalog() throws -> Catalog {
-        if let cachedCatalog { return cachedCatalog }
+        if let cached = caches?.catalog { return cached }
         let catalog = Catalog.fold(try linkedEntries(Catalog.link))
-        if cachesFacts { cachedCatalog = catalog }
+        caches?.catalog = catalog
         return catalog
     }
 
     /// On the writer, kept while the campaigns in force hold (`CampaignsInForce`) and the
     /// catalog is unchanged: arranged once, not for every purchase.
     public func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates {
-        if cachesFacts, cachedRates?.inForce.holds(at: instant, store: store) == true, let rates = cachedRates?.rates { return rates }
+        if let cached = caches?.rates, cached.inForce.holds(at: instant, store: store) { return cached.rates }
         let catalog = try catalog()
         let inForce = catalog.campaignsInForce(at: instant, store: store)
         let rates = EarningRules.Rates(campaigns: inForce.campaigns, green: catalog.greenCategories)
-        if cachesFacts { cachedRates = (inForce, rates) }
+        caches?.rates = (inForce, rates)
         return rates
     }
 
@@ -44,15 +44,15 @@ extension LedgerDatabase {
     /// ever joined with auto-pooling (a superset of those who auto-pool now), and reads the
     /// membership only of those.
     public func autoPoolFamily(of account: AccountID) throws -> FamilyID? {
-        if cachesFacts {
-            if cachedAutoPoolers == nil {
+        if caches != nil {
+            if caches?.autoPoolers == nil {
                 var accounts: Set<AccountID> = []
                 for entry in try connection.all(Self.joinsSQL, .integer(Int64(FamilyJoin.code.value)), row: Self.decode) {
                     if case .join(_, true)? = FamilyMembership.change(of: entry), let member = entry.customerAccounts.first { accounts.insert(member) }
                 }
-                cachedAutoPoolers = accounts
+                caches?.autoPoolers = accounts
             }
-            guard cachedAutoPoolers?.contains(account) == true else { return nil }
+            guard caches?.autoPoolers?.contains(account) == true else { return nil }
         }
         return try FamilyMembership.autoPool(of: account, from: self)
     }
@@ -78,10 +78,10 @@ extension LedgerDatabase {
             sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account = ? AND asset = ?",
                                        .text(LedgerAccount.issued(by: store, in: month).name), points) { $0.optionalInt64(0) } ?? nil
         } else {
-            if cachesFacts, let known = chainIssued, known.month == month { return known.points }
+            if let known = caches?.chainIssued, known.month == month { return known.points }
             sum = try connection.first(Self.chainIssuedSQL, .text("\(month)"), points, .text("@issued:*:\(month)")) { $0.optionalInt64(0) } ?? nil
         }
-        if cachesFacts, store == nil { chainIssued = (month, Points(sum ?? 0)) }
+        if store == nil { caches?.chainIssued = (month, Points(sum ?? 0)) }
         return Points(sum ?? 0)
     }
 }

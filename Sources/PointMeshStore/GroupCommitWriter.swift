@@ -59,7 +59,7 @@ final class GroupCommitWriter: Sendable {
             self.wal = wal
             self.checkpointer = checkpointer
             // The one connection that writes may cache what only its own writes change.
-            database.cachesFacts = true
+            database.cacheWriterFacts()
             pageSize = try database.connection.integer("PRAGMA page_size")
             vector = try database.versionVector()
             var hlc = HybridLogicalClock()

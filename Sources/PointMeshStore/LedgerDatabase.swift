@@ -7,32 +7,12 @@ import PointMeshCore
 /// `MoveEffects`.
 public final class LedgerDatabase: FactsSource {
     public let connection: SQLiteConnection
-    /// Keep facts every write reads in memory: the expiry policy versions between writes, and
-    /// the last deficit read (below). Only for the writer's connection, the one that can change
-    /// them: it forgets them when it writes them and when a transaction rolls back
-    /// (`forgetCachedFacts`).
-    public var cachesFacts = false
-    var cachedPolicies: ExpiryPolicies?
-    var cachedCatalog: Catalog? {
-        didSet { cachedRates = nil }
-    }
-    /// The campaigns in force and their earning rates, read from `cachedCatalog`: dropped with it.
-    var cachedRates: (inForce: CampaignsInForce, rates: EarningRules.Rates)?
-    /// Customers who ever joined a family with auto-pooling (`autoPoolFamily`).
-    var cachedAutoPoolers: Set<AccountID>?
-    /// The last deficit `accountFacts` read on the writer's connection, so the same write's lot
-    /// update needn't read it again; dropped whenever lots of that account are written.
-    var lastDeficit: (account: AccountID, deficit: Points)?
-    /// Accounts' facts as the writer last read or wrote them, while no lot changes state
-    /// (`StableAccountFacts`): dropped whenever the account's lots, deficit or debt are written
-    /// otherwise than by a whole-lot credit, which is added to them.
-    var stableFacts: [AccountID: StableAccountFacts] = [:]
-    /// The chain's issuance in one month as the writer last summed it (a chain budget's check),
-    /// kept equal to the counters by every change of one of them (`addToBalance`), so a
-    /// purchase doesn't sum every store's counter.
-    var chainIssued: (month: CalendarMonth, points: Points)?
-    /// At most this many accounts' facts are kept (a few MB); past it they are all dropped.
-    static let stableFactsLimit = 50_000
+    /// What the writer keeps in memory between writes; nil on every other connection.
+    var caches: WriterCaches?
+
+    /// Keeps `WriterCaches` from now on: only for the writer's connection, the one whose own
+    /// writes are the only ones that change what they hold.
+    public func cacheWriterFacts() { caches = WriterCaches() }
 
     public init(connection: SQLiteConnection) {
         self.connection = connection
@@ -40,12 +20,7 @@ public final class LedgerDatabase: FactsSource {
 
     /// Drops what is cached from the database: the transaction that may have changed it rolled back.
     public func forgetCachedFacts() {
-        cachedPolicies = nil
-        cachedCatalog = nil
-        cachedAutoPoolers = nil
-        lastDeficit = nil
-        stableFacts = [:]
-        chainIssued = nil
+        if caches != nil { caches = WriterCaches() }
     }
 
     /// Opens a read-write database at `path` as the node does (WAL, `synchronous=FULL`,
@@ -126,8 +101,8 @@ public final class LedgerDatabase: FactsSource {
             case .supersedes(let loser):
                 try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
-                if loser.code == ExpiryPolicyKind.code { cachedPolicies = nil }
-                if Self.catalogCodes.contains(loser.code) { cachedCatalog = nil }
+                if loser.code == ExpiryPolicyKind.code { caches?.policies = nil }
+                if Self.catalogCodes.contains(loser.code) { caches?.catalog = nil }
                 // A void loser's moves were not counted: nothing to take back.
                 if try isVoid(loser.id) { try forgetVoid(loser.id) } else { Self.add(loser, sign: -1, to: &deltas) }
                 try insert(entry, duplicate: false, chains: &chains)
@@ -172,9 +147,9 @@ public final class LedgerDatabase: FactsSource {
         let chain = try chains[entry.id.origin] ?? self.chain(of: entry.id.origin)
         let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
         chains[entry.id.origin] = extended
-        if entry.code == ExpiryPolicyKind.code { cachedPolicies = nil }
-        if Self.catalogCodes.contains(entry.code) { cachedCatalog = nil }
-        if entry.code == FamilyJoin.code { cachedAutoPoolers = nil }
+        if entry.code == ExpiryPolicyKind.code { caches?.policies = nil }
+        if Self.catalogCodes.contains(entry.code) { caches?.catalog = nil }
+        if entry.code == FamilyJoin.code { caches?.autoPoolers = nil }
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(
@@ -216,9 +191,9 @@ public final class LedgerDatabase: FactsSource {
 
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {
         // Debt moves are rare (refunds of spent points, repayments): forget every account's.
-        if key.asset == .debt { stableFacts = [:] }
-        if let known = chainIssued, key.asset == .points, LedgerAccount.isIssued(key.account, in: known.month) {
-            chainIssued?.points = known.points + Points(delta.debitsPosted - delta.creditsPosted)
+        if key.asset == .debt { caches?.stableFacts = [:] }
+        if let known = caches?.chainIssued, key.asset == .points, LedgerAccount.isIssued(key.account, in: known.month) {
+            caches?.chainIssued?.points = known.points + Points(delta.debitsPosted - delta.creditsPosted)
         }
         try connection.run("""
             INSERT INTO balances (account, asset, origin, debits_posted, credits_posted, debits_pending, credits_pending)

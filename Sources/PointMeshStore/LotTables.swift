@@ -94,10 +94,10 @@ extension LedgerDatabase {
     /// lots not yet expired (a contiguous range of the table, which skips every lot that expired
     /// before `instant`), its deficit and its debt. Equals `lotBook(of:).summary(at:)` without
     /// `expiring` and `expired`; a test checks it. The writer keeps what it read while no lot
-    /// changes state (`stableFacts`), so a customer's next purchase reads no lot rows.
+    /// changes state (`WriterCaches.stableFacts`), so a customer's next purchase reads no lot rows.
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
-        if cachesFacts, let known = stableFacts[account]?.facts(at: instant) {
-            lastDeficit = (account, known.summary.deficit)
+        if let known = caches?.stableFacts[account]?.facts(at: instant) {
+            caches?.lastDeficit = (account, known.summary.deficit)
             return known
         }
         return try connection.first("""
@@ -115,11 +115,11 @@ extension LedgerDatabase {
                                      nextMaturity: row.optionalInt64(2))
             summary.green = Points(row.int64(5))
             let facts = AccountFacts(summary: summary, debt: Points(row.int64(4)))
-            if cachesFacts {
-                lastDeficit = (account, deficit)
-                if stableFacts.count >= Self.stableFactsLimit { stableFacts.removeAll(keepingCapacity: true) }
+            if caches != nil {
+                caches?.lastDeficit = (account, deficit)
+                if caches?.stableFacts.count ?? 0 >= WriterCaches.stableFactsLimit { caches?.stableFacts.removeAll(keepingCapacity: true) }
                 let nextChange = [summary.nextMaturity, row.optionalInt64(6)].compactMap { $0 }.min()
-                stableFacts[account] = StableAccountFacts(facts, readAt: instant, nextChange: nextChange)
+                caches?.stableFacts[account] = StableAccountFacts(facts, readAt: instant, nextChange: nextChange)
             }
             return facts
         } ?? .empty
@@ -208,7 +208,7 @@ extension LedgerDatabase {
     /// The account's deficit: on the writer, as its decision just read it in this transaction
     /// (`accountFacts`) if nothing wrote it since; otherwise from the table.
     private func knownDeficit(of account: AccountID) throws -> Points {
-        if let known = lastDeficit, known.account == account { return known.deficit }
+        if let known = caches?.lastDeficit, known.account == account { return known.deficit }
         return try deficit(of: account)
     }
 
@@ -218,12 +218,12 @@ extension LedgerDatabase {
     static let policyVersionsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
 
     public func expiryPolicies() throws -> ExpiryPolicies {
-        if let cachedPolicies { return cachedPolicies }
+        if let cached = caches?.policies { return cached }
         let entries = try connection.all(Self.policyVersionsSQL, .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
         var versions: [ExpiryPolicyVersion] = []
         for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
         let policies = ExpiryPolicies(versions)
-        if cachesFacts { cachedPolicies = policies }
+        caches?.policies = policies
         return policies
     }
 
@@ -255,7 +255,7 @@ extension LedgerDatabase {
             // green one, go in with one insert.
             var whole: [Lot] = []
             for event in events[account] ?? [] {
-                if isLocal, case .credit(let lot) = event, let known = lastDeficit, known.account == account, known.deficit == .zero {
+                if isLocal, case .credit(let lot) = event, let known = caches?.lastDeficit, known.account == account, known.deficit == .zero {
                     if lot.remaining > .zero { whole.append(lot) }
                     continue
                 }
@@ -280,8 +280,8 @@ extension LedgerDatabase {
             try insert(lots, of: .text(account.rawValue))
         }
         for lot in lots {
-            guard stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
-            stableFacts[account] = nil
+            guard caches?.stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
+            caches?.stableFacts[account] = nil
             return
         }
     }
@@ -393,8 +393,8 @@ extension LedgerDatabase {
                 try insert(lot, of: name)
             }
         }
-        if lastDeficit?.account == account { lastDeficit = nil }
-        stableFacts[account] = nil
+        if caches?.lastDeficit?.account == account { caches?.lastDeficit = nil }
+        caches?.stableFacts[account] = nil
         if let before, before.deficit == book.deficit { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",

@@ -26,7 +26,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try database.connection.execute("PRAGMA synchronous = OFF")
         // As the node's writer does, so the simulation runs its write path (cached facts, the
         // fast lot insert) too.
-        database.cachesFacts = true
+        database.cacheWriterFacts()
         return database
     }
 
@@ -103,10 +103,10 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     /// issuance for a month be what the counters sum to.
     private func checkStableFacts() {
         let rows = LedgerDatabase(connection: database.connection)
-        if let known = database.chainIssued, let summed = try? rows.issued(by: nil, in: known.month), summed != known.points {
+        if let known = database.caches?.chainIssued, let summed = try? rows.issued(by: nil, in: known.month), summed != known.points {
             Issue.record("\(origin): kept chain issuance for \(known.month): \(known.points); the counters sum to \(summed)")
         }
-        for (account, stable) in database.stableFacts {
+        for (account, stable) in database.caches?.stableFacts ?? [:] {
             for instant in [stable.from, stable.until == .max ? stable.from + 400 * CivilCalendar.millisecondsPerDay : stable.until - 1] {
                 guard let kept = stable.facts(at: instant) else { continue }
                 let summed = try? rows.accountFacts(of: account, at: instant)

@@ -82,7 +82,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
     @Test func aGreenEarningsLotsShareARowUntilEitherChanges() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
-        database.cachesFacts = true
+        database.cacheWriterFacts()
         let origin = NodeID(unchecked: "w0"), tea = CategoryID(unchecked: "tea"), alice = AccountID(unchecked: "alice")
         var clock = HybridLogicalClock(), now: Int64 = day
         func write(_ write: PreparedWrite) throws {
