@@ -34,6 +34,9 @@ public protocol EntryKindRule: Sendable {
     static var responseFields: [FieldSpec] { get }
     /// Errors the rules may answer it with, `(status, code, when)`, for the API description.
     static var refusals: [(status: Int, code: String, when: String)] { get }
+    /// What a store keeps folded from this kind's entries for every write to read (none by
+    /// default): an entry of the kind written, received or superseded makes it fold again.
+    static var folds: StoreFolds { get }
 
     /// Reads a validated request (unknown fields were already refused against `requestFields`).
     static func request(from body: JSONObject) throws(RequestError) -> Request
@@ -69,6 +72,7 @@ public protocol EntryKindRule: Sendable {
 }
 
 extension EntryKindRule {
+    public static var folds: StoreFolds { [] }
     public static var method: String { "POST" }
     public static var pathFields: [FieldSpec] { [] }
     public static var hasOwnHandler: Bool { false }
@@ -91,12 +95,30 @@ public struct KindDecision: Hashable, Sendable {
 }
 
 /// Every kind this release knows.
+/// Folds a store keeps of a few kinds' entries between writes (`EntryKindRule.folds`), so it
+/// knows which to drop when such an entry arrives without naming the kind.
+public struct StoreFolds: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// HQ's catalog: campaigns, rewards, budgets, green categories (`Catalog`).
+    public static let catalog = StoreFolds(rawValue: 1)
+    /// The expiry policy's versions (`ExpiryPolicies`).
+    public static let expiryPolicies = StoreFolds(rawValue: 2)
+    /// The customers who ever joined a family with auto-pooling.
+    public static let autoPooling = StoreFolds(rawValue: 4)
+}
+
 public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
         Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self, CampaignDefinition.self, CampaignWithdrawal.self,
         GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self, CampaignCredit.self,
     ]
+
+    /// What the store folds of each kind that declares folds, by code.
+    public static let foldsByCode: [EntryCode: StoreFolds] = Dictionary(
+        uniqueKeysWithValues: all.filter { !$0.folds.isEmpty }.map { ($0.code, $0.folds) })
 
     /// The kinds written through the API (every kind but those the node writes itself).
     public static var routed: [any EntryKindRule.Type] { all.filter { !$0.route.isEmpty } }

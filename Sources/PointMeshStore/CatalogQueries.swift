@@ -2,11 +2,6 @@ import PointMeshCore
 
 /// HQ's definitions and the issuance counters the budget is checked against.
 extension LedgerDatabase {
-    /// Codes of the entries the catalog is folded from: inserting one drops the cached fold.
-    static let catalogCodes: Set<EntryCode> = [
-        CampaignDefinition.code, CampaignWithdrawal.code, GreenCategory.code, RewardDefinition.code, RewardWithdrawal.code, BudgetDefinition.code,
-    ]
-
     /// The catalog: on the writer, folded once and kept until a definition entry is written or
     /// received (every purchase reads it); elsewhere folded from the entries linked `catalog`.
     public func catalog() throws -> Catalog {

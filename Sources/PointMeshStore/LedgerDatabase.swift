@@ -101,8 +101,7 @@ public final class LedgerDatabase: FactsSource {
             case .supersedes(let loser):
                 try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
-                if loser.code == ExpiryPolicyKind.code { caches?.policies = nil }
-                if Self.catalogCodes.contains(loser.code) { caches?.catalog = nil }
+                if let folds = EntryKinds.foldsByCode[loser.code] { caches?.drop(folds) }
                 // A void loser's moves were not counted: nothing to take back.
                 if try isVoid(loser.id) { try forgetVoid(loser.id) } else { Self.add(loser, sign: -1, to: &deltas) }
                 try insert(entry, duplicate: false, chains: &chains)
@@ -147,9 +146,7 @@ public final class LedgerDatabase: FactsSource {
         let chain = try chains[entry.id.origin] ?? self.chain(of: entry.id.origin)
         let extended = chain.extended(sequence: entry.id.sequence, bytes: body)
         chains[entry.id.origin] = extended
-        if entry.code == ExpiryPolicyKind.code { caches?.policies = nil }
-        if Self.catalogCodes.contains(entry.code) { caches?.catalog = nil }
-        if entry.code == FamilyJoin.code { caches?.autoPoolers = nil }
+        if let folds = EntryKinds.foldsByCode[entry.code] { caches?.drop(folds) }
         let origin = SQLiteStatement.Value.text(entry.id.origin.rawValue), sequence = SQLiteStatement.Value.integer(entry.id.sequence)
         let wall = SQLiteStatement.Value.integer(entry.timestamp.wallMilliseconds), logical = SQLiteStatement.Value.integer(entry.timestamp.logical)
         try connection.run(

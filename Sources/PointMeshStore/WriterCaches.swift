@@ -28,6 +28,13 @@ struct WriterCaches {
     /// every store's counter.
     var chainIssued: (month: CalendarMonth, points: Points)?
 
+    /// Drops the folds an entry of a kind that declares `folds` outdates.
+    mutating func drop(_ folds: StoreFolds) {
+        if folds.contains(.catalog) { catalog = nil }
+        if folds.contains(.expiryPolicies) { policies = nil }
+        if folds.contains(.autoPooling) { autoPoolers = nil }
+    }
+
     /// At most this many accounts' facts are kept (a few MB); past it they are all dropped.
     static let stableFactsLimit = 50_000
 }

@@ -6,6 +6,7 @@ public enum CampaignDefinition: EntryKindRule {
     public typealias Facts = Catalog
     public static let name = "campaign"
     public static let code = EntryCode(13)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "campaign"
     public static let method = "PUT"
     public static let route = "/v1/campaigns/{campaign_id}"
@@ -156,6 +157,7 @@ public enum CampaignWithdrawal: EntryKindRule {
     public typealias Facts = Catalog
     public static let name = "campaign-withdrawal"
     public static let code = EntryCode(14)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "campaign-withdrawal"
     public static let method = "DELETE"
     public static let route = "/v1/campaigns/{campaign_id}"
@@ -201,6 +203,7 @@ public enum GreenCategory: EntryKindRule {
     public typealias Facts = Void
     public static let name = "green-category"
     public static let code = EntryCode(15)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "green-category"
     public static let method = "PUT"
     public static let route = "/v1/categories/{category}/green"

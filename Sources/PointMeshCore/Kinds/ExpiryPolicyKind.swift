@@ -16,6 +16,7 @@ public enum ExpiryPolicyKind: EntryKindRule {
 
     public static let name = "expiry-policy"
     public static let code = EntryCode(4)
+    public static let folds: StoreFolds = .expiryPolicies
     public static let scope = "expiry-policy"
     public static let method = "PUT"
     public static let route = "/v1/policies/expiry"

@@ -6,6 +6,7 @@ public enum FamilyJoin: EntryKindRule {
     public typealias Facts = MembershipFacts
     public static let name = "family-join"
     public static let code = EntryCode(10)
+    public static let folds: StoreFolds = .autoPooling
     public static let scope = "family-join"
     public static let method = "PUT"
     public static let route = "/v1/families/{family_id}/members/{account_id}"

@@ -4,6 +4,7 @@ public enum RewardDefinition: EntryKindRule {
     public typealias Facts = Catalog
     public static let name = "reward"
     public static let code = EntryCode(16)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "reward"
     public static let method = "PUT"
     public static let route = "/v1/rewards/{reward_id}"
@@ -106,6 +107,7 @@ public enum RewardWithdrawal: EntryKindRule {
     public typealias Facts = Catalog
     public static let name = "reward-withdrawal"
     public static let code = EntryCode(17)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "reward-withdrawal"
     public static let method = "DELETE"
     public static let route = "/v1/rewards/{reward_id}"
@@ -160,6 +162,7 @@ public enum BudgetDefinition: EntryKindRule {
     public typealias Facts = Void
     public static let name = "budget"
     public static let code = EntryCode(18)
+    public static let folds: StoreFolds = .catalog
     public static let scope = "budget"
     public static let method = "PUT"
     public static let route = "/v1/budgets/{month}/{scope}"
