@@ -25,23 +25,24 @@ let package = Package(
         ),
         .systemLibrary(name: "CLinuxEvents"),
         .target(name: "PointMeshCore", dependencies: ["CLibCrypto"], swiftSettings: strict),
-        .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore"], swiftSettings: strict),
+        .target(name: "PointMeshReplication", dependencies: ["PointMeshCore"], swiftSettings: strict),
+        .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
         .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
-            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP"],
+            dependencies: ["PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP"],
             swiftSettings: strict
         ),
         .target(name: "PointMeshCommandLine", swiftSettings: strict),
-        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshCommandLine"], swiftSettings: strict),
+        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshReplication", "PointMeshCommandLine"], swiftSettings: strict),
         .executableTarget(
             name: "pointmesh-bench",
             dependencies: ["PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore"], swiftSettings: strict),
-        .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshStore"], swiftSettings: strict),
+        .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
+        .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshReplication", "PointMeshStore"], swiftSettings: strict),
         .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore", "PointMeshSimulation"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(

@@ -1,6 +1,6 @@
 /// A complete ledger held in memory: the same rules as the SQLite store, without a disk. The
 /// deterministic simulation runs one per node; tests use it as the reference model.
-public struct MemoryLedger: ReplicaStore, FactsSource, Sendable {
+public struct MemoryLedger: FactsSource, Sendable {
     public let origin: NodeID
     public private(set) var clock = HybridLogicalClock()
     private var log: [NodeID: [LedgerEntry]] = [:]

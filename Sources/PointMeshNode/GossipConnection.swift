@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshReplication
 import PointMeshHTTP
 
 /// Why a gossip connection ended early. Each is logged and the connection closed.

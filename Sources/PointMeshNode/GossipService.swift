@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PointMeshCore
+import PointMeshReplication
 import PointMeshHTTP
 import PointMeshStore
 import Synchronization

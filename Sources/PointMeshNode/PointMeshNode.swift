@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCore
+import PointMeshReplication
 import PointMeshHTTP
 import PointMeshStore
 import Synchronization

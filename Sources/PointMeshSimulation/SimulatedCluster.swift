@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshReplication
 
 /// Faults the simulated network and nodes suffer while `faulty` is on.
 public struct FaultSettings: Sendable {

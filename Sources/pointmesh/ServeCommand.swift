@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import PointMeshCommandLine
 import PointMeshCore
+import PointMeshReplication
 import PointMeshHTTP
 import PointMeshNode
 

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshReplication
 import Testing
 
 private let upgraded = NodeID(unchecked: "upgraded"), old = NodeID(unchecked: "old"), third = NodeID(unchecked: "third")

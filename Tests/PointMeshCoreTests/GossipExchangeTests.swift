@@ -1,3 +1,4 @@
+import PointMeshReplication
 @testable import PointMeshCore
 import Testing
 

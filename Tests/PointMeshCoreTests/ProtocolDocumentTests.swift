@@ -1,3 +1,4 @@
+import PointMeshReplication
 import Foundation
 @testable import PointMeshCore
 import Testing

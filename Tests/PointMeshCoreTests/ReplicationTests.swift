@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshReplication
 import Testing
 
 private let n1 = NodeID(unchecked: "n1"), n2 = NodeID(unchecked: "n2"), n3 = NodeID(unchecked: "n3")

@@ -1,3 +1,4 @@
+import PointMeshReplication
 import PointMeshCore
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCore
+import PointMeshReplication
 import PointMeshSimulation
 import PointMeshStore
 import Testing

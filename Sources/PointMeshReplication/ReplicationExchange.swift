@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// Push–pull anti-entropy of entries and members, one exchange of a gossip session, as a pure
 /// state machine: it takes events and returns directives, and never touches storage itself.
 ///

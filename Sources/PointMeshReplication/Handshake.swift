@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// The cluster's shared secret. Every node holds the same one (`--cluster-key-file`).
 public struct ClusterKey: Sendable {
     public let bytes: [UInt8]

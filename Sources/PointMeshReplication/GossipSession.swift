@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// Why a gossip session was abandoned. The connection is closed; nothing partial was applied
 /// beyond whole batches already stored.
 public enum GossipProtocolError: Error, Equatable, Sendable {

@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// How a node sees a peer.
 public enum PeerState: String, Sendable {
     /// The last exchange with it succeeded (or it was just learned of).

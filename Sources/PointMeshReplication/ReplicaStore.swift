@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// What the gossip protocol needs of a node's ledger. The node implements it over SQLite; the
 /// simulation over memory (`MemoryLedger`). Applying must be atomic per batch and durable
 /// before it returns.
@@ -11,27 +13,6 @@ public protocol ReplicaStore {
     /// Applies received entries (those already held are skipped, those after a gap are not
     /// taken); returns how many were newly stored.
     mutating func apply(_ entries: [LedgerEntry]) throws -> Int
-}
-
-/// The effect of applying one received entry to a ledger, decided from the ledger's state.
-public enum ReceivedEntryEffect: Equatable, Sendable {
-    /// The entry counts: add its deltas.
-    case counts
-    /// Another copy of the same request (its key and request hash) already counts and precedes
-    /// it: store it as a duplicate.
-    case duplicate
-    /// It precedes the copy of the same request currently counting: that one becomes a
-    /// duplicate (its deltas are taken back) and this one counts.
-    case supersedes(LedgerEntry)
-
-    /// Decides the effect of `entry` given the entries that currently count for its key. Only a
-    /// copy of the identical request collapses: a different request that names the same id at a
-    /// node that had not seen the other (two tills numbering alike) is a write of its own and
-    /// counts beside it (a clash, `IdempotencyClash`), so nothing acknowledged counts for nothing.
-    public static func of(_ entry: LedgerEntry, counting: [LedgerEntry]) -> ReceivedEntryEffect {
-        guard let current = counting.first(where: { $0.requestHash == entry.requestHash }) else { return .counts }
-        return ReplicationRules.precedes(entry, current) ? .supersedes(current) : .duplicate
-    }
 }
 
 extension GossipDirective {
@@ -59,3 +40,5 @@ extension GossipDirective {
         }
     }
 }
+
+extension MemoryLedger: ReplicaStore {}

@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// A round trip of a token, for tests of exchange negotiation only: the initiator sends
 /// `probe(token)`, the responder sends it back.
 public struct ProbeExchange: Sendable {

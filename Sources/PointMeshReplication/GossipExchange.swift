@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// A conversation two nodes can hold within a gossip session, by its name on the wire. With
 /// protocol version 3 each side's `introduce` names the exchanges it speaks, and the session
 /// runs those both speak, in the initiator's order; an exchange only one side speaks is skipped

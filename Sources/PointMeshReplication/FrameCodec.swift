@@ -1,3 +1,5 @@
+import PointMeshCore
+
 /// Gossip frames on a byte stream:
 ///
 ///     u32 length | u8 version | u8 type | payload | [32-byte MAC once authenticated]
