@@ -10,6 +10,8 @@ public protocol Command: Sendable {
     /// What the command does, after the synopsis and before the options.
     static var description: String { get }
     static var options: [Option] { get }
+    /// What the help says after the options (exit statuses); nothing by default.
+    static var epilogue: String { get }
     /// Bare arguments the command takes (a subcommand word); none by default.
     static var positionals: Int { get }
     /// Runs with parsed arguments; returns the exit status.
@@ -19,11 +21,13 @@ public protocol Command: Sendable {
 extension Command {
     public static var forms: [String] { [(options.filter(\.isRequired).map(\.spelled) + ["[options]"]).joined(separator: " ")] }
     public static var positionals: Int { 0 }
+    public static var epilogue: String { "" }
 
-    /// The command's help: synopsis, description and one row per option.
+    /// The command's help: synopsis, description, one row per option, and the epilogue.
     public static func usage(tool: String) -> String {
         let synopsis = forms.enumerated().map { index, form in (index == 0 ? "Usage: " : "       ") + "\(tool) \(name) \(form)" }
         return synopsis.joined(separator: "\n") + "\n\n" + description + (options.isEmpty ? "" : "\n\nOptions:\n" + Option.rows(options))
+            + (epilogue.isEmpty ? "" : "\n\n" + epilogue)
     }
 }
 

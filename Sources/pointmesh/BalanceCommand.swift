@@ -10,9 +10,8 @@ enum BalanceCommand: Command {
     static let description = """
         Shows the account's spendable balance (0 for an account never seen), any debt and
         pending points, points expired so far, the next points to expire, and the expiry policy.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

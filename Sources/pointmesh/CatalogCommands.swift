@@ -25,9 +25,8 @@ enum CampaignCommand: Command {
         needs --backdate-reason: the receipts already rung up earn it as late credits, counted
         against issuance budgets with that reason. `withdraw` ends it now; points earned stay.
         `green` marks a category green: its purchases earn green points.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -92,9 +91,8 @@ enum RewardCommand: Command {
         `set` publishes a reward costing N points (for a bill deduction, N points per yuan of
         discount). `pointmesh redeem --reward ID` pays its cost; a green-only reward takes
         green points only. `withdraw` stops its redemptions.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -143,9 +141,8 @@ enum BudgetCommand: Command {
         campaign points included. A store refuses an earning past a budget it knows of unless
         the purchase carries budget_override with a reason (`pointmesh earn --budget-override`).
         `show` lists the month's budgets and what each has used, as the node knows.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {

@@ -23,9 +23,8 @@ enum CompensateCommand: Command {
         A batch of more than 1,000 accounts is sent in numbered parts; progress goes to standard
         error. Rerunning the same batch with the same accounts completes it: parts already
         recorded are not applied again.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     /// Accounts per request: a part is one commit (about 3 ms for 200 accounts here), so the
     /// node's other writes never wait long behind it.
     static let partSize = 200

@@ -16,9 +16,8 @@ enum EarnCommand: Command {
         filter on); points that repay a debt (from an earlier refund of spent points) are said
         so. --budget-override issues past the month's budget, for the reason given. Sending the
         same receipt again does not earn twice: it prints what was recorded the first time.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

@@ -16,9 +16,8 @@ enum FamilyCommand: Command {
         it out. Both are safe to repeat. `show` lists the members and the pool's balance. The
         pool is the account family:ID: members move points into it with `pointmesh transfer` and
         redeem from it with `pointmesh redeem --account family:ID --member ID`.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 1
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -66,9 +65,8 @@ enum TransferCommand: Command {
         Moves N points from one account to another of the same family (a member, or the pool
         family:ID); they keep their expiry dates. Refused between accounts of different
         families, when the sender is short, or when it is frozen.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

@@ -11,9 +11,8 @@ enum HistoryCommand: Command {
     static let description = """
         Lists the account's entries, newest first, N at a time. When there are more, the last
         line gives the --before cursor for the next page.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

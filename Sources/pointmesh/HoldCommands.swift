@@ -26,9 +26,8 @@ enum FreezeCommand: Command {
     static let description = """
         Freezes the account: it keeps earning but can't redeem until unfrozen, on every node the
         freeze reaches. Recorded in its history with the evidence, reason and operator.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 { try hold("freeze", arguments) }
 
@@ -49,9 +48,8 @@ enum UnfreezeCommand: Command {
     static let options = HoldArguments.options + NodeClient.options
     static let description = """
         Lifts the account's freeze, recorded like the freeze.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 { try FreezeCommand.hold("unfreeze", arguments) }
 }
@@ -65,9 +63,8 @@ enum DeductCommand: Command {
     static let description = """
         Deducts N points (the soonest to expire first), at most the spendable balance; allowed on
         a frozen account. Recorded in its history with the evidence, reason and operator.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

@@ -15,9 +15,8 @@ enum PolicyCommand: Command {
         (--version, one of --months or --days, --effective): from TIME on, points earned expire
         under it. Points already earned keep their expiry. A version that shortens validity is
         refused unless TIME is at least 30 days away.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 2
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {

@@ -15,9 +15,8 @@ enum RedeemCommand: Command {
         Spends N points of the account, or the cost of a reward in the catalog (--reward); for
         a bill-deduction reward, up to N points become a discount on a bill of --bill-fen fen.
         Refused when the balance is short. Give --points, --reward, or both.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

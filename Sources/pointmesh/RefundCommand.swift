@@ -12,9 +12,8 @@ enum RefundCommand: Command {
         Refunds N fen of receipt ID. The points the receipt earned are reversed in proportion;
         points already spent become a debt that later earnings repay, and the output says how
         many.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

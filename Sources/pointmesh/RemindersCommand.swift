@@ -16,9 +16,8 @@ enum RemindersCommand: Command {
         left out, on every node: `ack FILE` acknowledges the JSON lines in FILE (as --jsonl
         printed them; `-` reads standard input), so the next run skips them. A later run with a
         smaller DAYS (7 after 30) lists the same points again, as a second reminder.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
     static let positionals = 2
     /// Acknowledgements per request.
     static let ackBatch = 1_000

@@ -17,9 +17,8 @@ enum RetireCommand: Command {
         store stays in every peer list; --force retires it anyway. A retired node that is still
         running refuses writes once it hears (503 node_retired) and hands its peers what it
         holds.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)

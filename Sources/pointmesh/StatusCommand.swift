@@ -7,9 +7,8 @@ enum StatusCommand: Command {
     static let options: [Option] = NodeClient.options
     static let description = """
         Shows the node: its id, role, release, entries, digest, health and peers.
-
-        \(NodeClient.exitStatuses)
         """
+    static let epilogue = NodeClient.exitStatuses
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         try NodeClient(arguments).call("GET", "/v1/status") { answer in
