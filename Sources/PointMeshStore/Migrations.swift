@@ -107,7 +107,7 @@ enum Migrations {
         // bytes up to it (the ledger digest reads each origin's last). Entries of release 0.2 are rewritten into it.
         migrator.register("ledger-model", .rewrite(LegacyEntries.upgrade))
         // Expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
-        // fold of its entries (`LotTables`); existing entries are folded here.
+        // fold of its entries (`LotFold.swift`); existing entries are folded here.
         migrator.register("expiry-lots", .rewrite(LedgerDatabase.createLots))
         // Green points (release 0.5): a lot is green or regular. Lots before it are regular.
         migrator.register("green-lots", .rewrite(LedgerDatabase.addGreenLots))

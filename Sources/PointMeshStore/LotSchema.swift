@@ -1,0 +1,58 @@
+import PointMeshCore
+
+/// The lot tables' schema and the migration steps that made and refolded them.
+extension LedgerDatabase {
+    /// The tables and indexes (migration "expiry-lots").
+    static let lotSchema = """
+        CREATE TABLE lots (
+            account    TEXT    NOT NULL,
+            origin     TEXT    NOT NULL,
+            seq        INTEGER NOT NULL,
+            move       INTEGER NOT NULL,
+            amount     INTEGER NOT NULL,
+            remaining  INTEGER NOT NULL CHECK (remaining > 0),
+            earned_at  INTEGER NOT NULL,
+            matures_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            policy     TEXT    NOT NULL,
+            source     TEXT    NOT NULL,
+            PRIMARY KEY (account, expires_at, origin, seq, move)
+        ) WITHOUT ROWID;
+        CREATE TABLE lot_deficits (
+            account TEXT    NOT NULL PRIMARY KEY,
+            deficit INTEGER NOT NULL CHECK (deficit > 0)
+        ) WITHOUT ROWID;
+        CREATE INDEX ledger_entries_by_rare_code ON ledger_entries (code) WHERE code > 3;
+        """
+
+    /// Migration "expiry-lots": the lot tables, filled by folding every account's entries.
+    static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        try connection.execute(lotSchema)
+        // The fold below writes lots as this release keeps them, green column included.
+        try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+        // A customer's points are its lots from now on (`MoveEffects.isCounted`).
+        try connection.run("DELETE FROM balances WHERE asset = ? AND substr(account, 1, 1) != '@'", .integer(Int64(Asset.points.code)))
+        try refoldAllLots(connection, progress: progress)
+    }
+
+    /// Folds every account's lots again from its entries, with progress every 10,000 accounts.
+    static func refoldAllLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        let database = LedgerDatabase(connection: connection)
+        let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
+        var cache = LotEventCache()
+        for (index, account) in accounts.enumerated() {
+            try database.rebuildLots(of: account, cache: &cache)
+            if (index + 1) % 10_000 == 0 { progress("expiry lots: \(index + 1) of \(accounts.count) accounts") }
+        }
+    }
+
+    /// Migration "green-lots": the `green` column of lots, and every account folded again: a 0.4 node
+    /// folded entries of 0.5's kinds it received without their rules (green lots, transfers the
+    /// family rule voids). From before 0.4, "expiry-lots" adds the column and folds already.
+    static func addGreenLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
+        guard !columns.contains("green") else { return }
+        try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+        try refoldAllLots(connection, progress: progress)
+    }
+}
