@@ -429,9 +429,9 @@ final class GossipService: Sendable {
             switch directive {
             case .send, .finished:
                 return nil
-            case .readLocalState:
+            case .readLocalState(let withLedgerDigest):
                 let (digest, records) = membership.withLock { ($0.digest, $0.records) }
-                return .localState(LocalReplicaState(ledgerDigest: try store.ledgerDigest(), vector: store.versionVector,
+                return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: store.versionVector,
                                                      membershipDigest: digest, members: records))
             case .readEntries(let origin, let after, let limit):
                 return .entriesRead(try store.read { try $0.entries(of: origin, after: after, limit: limit) })

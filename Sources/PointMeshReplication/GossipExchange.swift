@@ -5,7 +5,7 @@ import PointMeshCore
 /// runs those both speak, in the initiator's order; an exchange only one side speaks is skipped
 /// and the rest of the session goes on. With a version-2 peer (releases 0.3 to 0.6, whose
 /// `identify` names none) the session is replication alone, as those releases expect.
-public enum GossipExchangeName: String, CaseIterable, Sendable, Comparable {
+public enum GossipExchangeName: String, CaseIterable, Sendable {
     /// Push–pull anti-entropy of entries and members (`ReplicationExchange`).
     case replication
     /// A round trip of a nonce, for tests of negotiation only (`ProbeExchange`); a node speaks
@@ -24,10 +24,6 @@ public enum GossipExchangeName: String, CaseIterable, Sendable, Comparable {
             skipped.append(name)
         }
         return (agreed, skipped)
-    }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 }
 
@@ -50,8 +46,9 @@ public enum GossipEvent: Sendable {
 /// What a session asks its shell to do, in order.
 public enum GossipDirective: Equatable, Sendable {
     case send(GossipMessage)
-    /// Read this node's ledger digest, version vector and membership; answer `localState`.
-    case readLocalState
+    /// Read this node's version vector and membership, and its ledger digest when asked (it
+    /// reads every origin's chain: only what a comparison of digests needs); answer `localState`.
+    case readLocalState(withLedgerDigest: Bool)
     /// Read up to `limit` entries of `origin` after sequence `after`; answer `entriesRead`.
     case readEntries(origin: NodeID, after: Int64, limit: Int)
     /// Store a received batch (held entries skipped, those after a gap not taken); answer
@@ -65,12 +62,13 @@ public enum GossipDirective: Equatable, Sendable {
 
 /// This node's side of replication at one moment, as the shell reads it.
 public struct LocalReplicaState: Sendable, Equatable {
-    public var ledgerDigest: String
+    /// Nil unless `readLocalState` asked for it.
+    public var ledgerDigest: String?
     public var vector: VersionVector
     public var membershipDigest: String
     public var members: [MemberRecord]
 
-    public init(ledgerDigest: String, vector: VersionVector, membershipDigest: String, members: [MemberRecord]) {
+    public init(ledgerDigest: String?, vector: VersionVector, membershipDigest: String, members: [MemberRecord]) {
         self.ledgerDigest = ledgerDigest
         self.vector = vector
         self.membershipDigest = membershipDigest

@@ -24,8 +24,8 @@ extension GossipDirective {
             switch self {
             case .send, .finished:
                 return nil
-            case .readLocalState:
-                return .localState(LocalReplicaState(ledgerDigest: try store.ledgerDigest(), vector: try store.versionVector(),
+            case .readLocalState(let withLedgerDigest):
+                return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: try store.versionVector(),
                                                      membershipDigest: membership.digest, members: membership.records))
             case .readEntries(let origin, let after, let limit):
                 return .entriesRead(try store.entries(of: origin, after: after, limit: limit))
@@ -38,6 +38,23 @@ extension GossipDirective {
         } catch {
             throw .storage("\(error)")
         }
+    }
+}
+
+extension GossipSession {
+    /// Feeds `event` to the session and carries out every directive it leads to on `store` and
+    /// `membership` (a shell holding both as plain values: the simulation, tests), feeding back
+    /// each answer; returns the messages to send, in order.
+    public mutating func run(_ event: GossipEvent, store: inout some ReplicaStore, membership: inout Membership, now: Int64) throws(GossipProtocolError)
+        -> [GossipMessage] {
+        var events = [event], outgoing: [GossipMessage] = []
+        while !events.isEmpty {
+            for directive in try handle(events.removeFirst()) {
+                if case .send(let message) = directive { outgoing.append(message) }
+                if let answer = try directive.carryOut(on: &store, membership: &membership, now: now) { events.append(answer) }
+            }
+        }
+        return outgoing
     }
 }
 

@@ -57,12 +57,13 @@ public struct ReplicationExchange: Sendable {
         switch (phase, event) {
         case (.idle, .start):
             phase = .opening
-            return [.readLocalState]
+            return [.readLocalState(withLedgerDigest: true)]
 
         case (.opening, .localState(let local)):
+            guard let ledgerDigest = local.ledgerDigest else { throw .unexpected("the local state without the digest asked for") }
             localVector = local.vector
             phase = .awaitingReply
-            return [.send(.summary(ledgerDigest: local.ledgerDigest, membershipDigest: local.membershipDigest))]
+            return [.send(.summary(ledgerDigest: ledgerDigest, membershipDigest: local.membershipDigest))]
 
         case (.awaitingReply, .received(.inSync)):
             // Equal digests: the peer holds exactly what this node held when it opened.
@@ -71,11 +72,11 @@ public struct ReplicationExchange: Sendable {
 
         case (.awaitingReply, .received(.state(let remote, let members))), (.awaitingState, .received(.state(let remote, let members))):
             phase = .planning(remote: remote)
-            return [.mergeMembers(members), .readLocalState]
+            return [.mergeMembers(members), .readLocalState(withLedgerDigest: false)]
 
         case (.awaitingSummary, .received(.summary(let ledgerDigest, let membershipDigest))):
             phase = .comparing(ledgerDigest: ledgerDigest, membershipDigest: membershipDigest)
-            return [.readLocalState]
+            return [.readLocalState(withLedgerDigest: true)]
 
         case (.comparing(let ledgerDigest, let membershipDigest), .localState(let local)):
             if ledgerDigest == local.ledgerDigest && membershipDigest == local.membershipDigest {
@@ -105,7 +106,7 @@ public struct ReplicationExchange: Sendable {
         case (.receivingEntries(let reply), .received(.endOfEntries)):
             guard reply else { return finish() }
             phase = .replying
-            return [.readLocalState]
+            return [.readLocalState(withLedgerDigest: false)]
 
         case (.replying, .localState(let local)):
             phase = .sending(plan: ReplicationRules.missing(local: local.vector, remote: peerVector ?? VersionVector()), then: .finished)

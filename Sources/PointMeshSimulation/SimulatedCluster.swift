@@ -308,18 +308,12 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// Feeds `event` to the session and carries out what it directs on node `index`'s ledger
     /// and membership, feeding back each answer, until only messages to send are left.
     private mutating func carryOut(_ event: GossipEvent, in active: inout ActiveSession, at index: Int) throws -> [GossipMessage] {
-        var events = [event], outgoing: [GossipMessage] = []
         var ledger = nodes[index].ledger, membership = nodes[index].membership
         defer {
             nodes[index].ledger = ledger
             nodes[index].membership = membership
         }
-        while !events.isEmpty {
-            for directive in try active.session.handle(events.removeFirst()) {
-                if case .send(let message) = directive { outgoing.append(message) }
-                if let answer = try directive.carryOut(on: &ledger, membership: &membership, now: now) { events.append(answer) }
-            }
-        }
+        let outgoing = try active.session.run(event, store: &ledger, membership: &membership, now: now)
         if active.session.isFinished {
             for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
             for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }

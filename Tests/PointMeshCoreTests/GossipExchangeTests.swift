@@ -1,5 +1,6 @@
 import PointMeshReplication
 @testable import PointMeshCore
+import Synchronization
 import Testing
 
 private let a1 = NodeID(unchecked: "a1"), b1 = NodeID(unchecked: "b1")
@@ -9,21 +10,51 @@ private func purchase(_ receipt: String) -> PreparedWrite {
 }
 
 /// Runs a whole session between two ledgers; returns both ends.
-private func session(_ a: inout MemoryLedger, _ b: inout MemoryLedger, exchanges: [GossipExchangeName]) throws -> (GossipSession, GossipSession) {
-    var ma = Membership(local: a.origin, localAddress: "a"), mb = Membership(local: b.origin, localAddress: "b")
+private func session(_ a: inout some ReplicaStore, _ b: inout some ReplicaStore, exchanges: [GossipExchangeName]) throws -> (GossipSession, GossipSession) {
+    var ma = Membership(local: a1, localAddress: "a"), mb = Membership(local: b1, localAddress: "b")
     var initiator = GossipSession(role: .initiator, exchanges: exchanges, batchSize: 2)
     var responder = GossipSession(role: .responder, exchanges: exchanges, batchSize: 2)
-    var toResponder = try drive(&initiator, .start, store: &a, membership: &ma)
+    var toResponder = try initiator.run(.start, store: &a, membership: &ma, now: 0)
     while !toResponder.isEmpty {
         var toInitiator: [GossipMessage] = []
-        for message in toResponder { toInitiator += try drive(&responder, .received(message), store: &b, membership: &mb) }
+        for message in toResponder { toInitiator += try responder.run(.received(message), store: &b, membership: &mb, now: 0) }
         toResponder = []
-        for message in toInitiator { toResponder += try drive(&initiator, .received(message), store: &a, membership: &ma) }
+        for message in toInitiator { toResponder += try initiator.run(.received(message), store: &a, membership: &ma, now: 0) }
     }
     return (initiator, responder)
 }
 
+/// A ledger that counts how often its digest is read (it reads every origin's chain).
+private struct DigestCountingStore: ReplicaStore {
+    final class Count: Sendable {
+        let value = Mutex(0)
+    }
+
+    var ledger: MemoryLedger
+    let reads = Count()
+
+    func versionVector() throws -> VersionVector { ledger.versionVector() }
+    func ledgerDigest() throws -> String {
+        reads.value.withLock { $0 += 1 }
+        return ledger.ledgerDigest()
+    }
+    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] { try ledger.entries(of: origin, after: after, limit: limit) }
+    mutating func apply(_ entries: [LedgerEntry]) throws -> Int { try ledger.apply(entries) }
+}
+
 @Suite struct GossipExchangeTests {
+    /// Only the comparison of digests reads one: the initiator's summary and the responder's
+    /// check, not every later look at the local state.
+    @Test func aSessionReadsEachSidesDigestOnce() throws {
+        var writer = MemoryLedger(origin: a1)
+        for index in 0..<3 { _ = try writer.write(purchase("A\(index)"), now: Int64(index)) }
+        var a = DigestCountingStore(ledger: writer), b = DigestCountingStore(ledger: MemoryLedger(origin: b1))
+        let (initiator, responder) = try session(&a, &b, exchanges: [.replication])
+        #expect(initiator.completed == [.replication] && responder.completed == [.replication])
+        #expect(b.ledger.versionVector() == VersionVector([a1: 3]))
+        #expect(a.reads.value.withLock { $0 } == 1 && b.reads.value.withLock { $0 } == 1)
+    }
+
     @Test func theSessionRunsTheExchangesBothSpeakInTheInitiatorsOrder() {
         let both = GossipExchangeName.agreement(initiator: ["probe", "replication"], responder: ["replication", "probe"])
         #expect(both.agreed == [.probe, .replication] && both.skipped.isEmpty)

@@ -319,7 +319,7 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         mb.learn(a.origin, address: "a", now: 0)
         var initiator = GossipSession(role: .initiator, exchanges: exchanges, batchSize: batch)
         var responder = GossipSession(role: .responder, exchanges: exchanges, batchSize: batch)
-        var toResponder = try drive(&initiator, .start, store: &a, membership: &ma)
+        var toResponder = try initiator.run(.start, store: &a, membership: &ma, now: 0)
         var toInitiator: [GossipMessage] = []
         var bytes = 0, messages = 0
         while !toResponder.isEmpty || !toInitiator.isEmpty {
@@ -327,14 +327,14 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
                 #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
-                toInitiator += try drive(&responder, .received(message), store: &b, membership: &mb)
+                toInitiator += try responder.run(.received(message), store: &b, membership: &mb, now: 0)
             }
             toResponder = []
             for message in toInitiator {
                 #expect(message.payload().count + 38 < FrameCodec.maximumFrameBytes, "a frame the peer would refuse")
                 bytes += message.payload().count + 38
                 messages += 1
-                toResponder += try drive(&initiator, .received(message), store: &a, membership: &ma)
+                toResponder += try initiator.run(.received(message), store: &a, membership: &ma, now: 0)
             }
             toInitiator = []
         }
@@ -383,19 +383,6 @@ private func purchase(_ receipt: String, account: String = "alice", fen: Int64 =
         var session = GossipSession(role: .responder)
         var store = MemoryLedger(origin: n1)
         var membership = Membership(local: n1, localAddress: "a")
-        #expect(throws: GossipProtocolError.self) { try drive(&session, .received(.endOfEntries), store: &store, membership: &membership) }
+        #expect(throws: GossipProtocolError.self) { try session.run(.received(.endOfEntries), store: &store, membership: &membership, now: 0) }
     }
-}
-
-/// Feeds `event` to `session` and carries out its directives on `store` and `membership`,
-/// feeding back each answer; returns the messages it sends.
-func drive(_ session: inout GossipSession, _ event: GossipEvent, store: inout MemoryLedger, membership: inout Membership) throws -> [GossipMessage] {
-    var events = [event], sent: [GossipMessage] = []
-    while !events.isEmpty {
-        for directive in try session.handle(events.removeFirst()) {
-            if case .send(let message) = directive { sent.append(message) }
-            if let answer = try directive.carryOut(on: &store, membership: &membership, now: 0) { events.append(answer) }
-        }
-    }
-    return sent
 }
