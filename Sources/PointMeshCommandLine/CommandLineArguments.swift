@@ -18,17 +18,11 @@ public struct CommandLineArguments {
 
     /// - Parameter positionals: how many bare arguments the command takes; more is a usage error.
     public init(_ arguments: [String], options: [Option], positionals: Int = 0) throws(UsageError) {
-        var valued: Set<String> = [], allowedSwitches: Set<String> = [], repeatable: Set<String> = []
-        let names = options.map(\.name)
-        if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
-            // A build error, caught by the help test of every command: one name, one declaration.
-            throw UsageError(message: "--\(twice) is declared twice by this command")
-        }
+        var declared: [String: Option] = [:]
         for option in options {
-            switch option.takes {
-            case .nothing: allowedSwitches.insert(option.name)
-            case .value: valued.insert(option.name)
-            case .values: valued.insert(option.name); repeatable.insert(option.name)
+            // A build error, caught by the help test of every command: one name, one declaration.
+            guard declared.updateValue(option, forKey: option.name) == nil else {
+                throw UsageError(message: "--\(option.name) is declared twice by this command")
             }
         }
         var index = 0
@@ -48,11 +42,13 @@ public struct CommandLineArguments {
                 inlineValue = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
-            if allowedSwitches.contains(name) {
+            let takes = declared[name]?.takes
+            switch takes {
+            case .nothing:
                 guard inlineValue == nil else { throw UsageError(message: "--\(name) takes no value") }
                 guard switches.insert(name).inserted else { throw UsageError(message: "--\(name) given twice") }
-            } else if valued.contains(name) {
-                if values[name] != nil, !repeatable.contains(name) {
+            case .value, .values:
+                if values[name] != nil, case .value = takes {
                     throw UsageError(message: "--\(name) given twice; it takes one value")
                 }
                 if let inlineValue {
@@ -62,7 +58,7 @@ public struct CommandLineArguments {
                     values[name, default: []].append(arguments[index])
                     index += 1
                 }
-            } else {
+            case nil:
                 throw UsageError(message: "unknown option --\(name)")
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCommandLine
 import PointMeshHTTP
+import Synchronization
 
 /// A `pointmesh serve` child process on free ports, for benchmarks.
 final class BenchNode {
@@ -13,8 +14,18 @@ final class BenchNode {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("pointmesh")
     }
 
-    /// Whether `executable serve --help` lists --exit-with-parent.
+    /// What `knowsExitWithParent` found, by executable: a run starts many nodes of one build.
+    private static let exitWithParentByPath = Mutex<[String: Bool]>([:])
+
+    /// Whether `executable serve --help` lists --exit-with-parent (asked once per executable).
     static func knowsExitWithParent(_ executable: URL) -> Bool {
+        if let known = exitWithParentByPath.withLock({ $0[executable.path] }) { return known }
+        let knows = helpLists("--exit-with-parent", executable)
+        exitWithParentByPath.withLock { $0[executable.path] = knows }
+        return knows
+    }
+
+    private static func helpLists(_ text: String, _ executable: URL) -> Bool {
         let probe = Process(), output = Pipe()
         probe.executableURL = executable
         probe.arguments = ["serve", "--help"]
@@ -22,7 +33,7 @@ final class BenchNode {
         guard (try? probe.run()) != nil else { return false }
         let help = output.fileHandleForReading.readDataToEndOfFile()
         probe.waitUntilExit()
-        return String(decoding: help, as: UTF8.self).contains("--exit-with-parent")
+        return String(decoding: help, as: UTF8.self).contains(text)
     }
 
     /// - Parameter binary: the `pointmesh` to run; nil runs `sibling`.
