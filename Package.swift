@@ -24,30 +24,49 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(name: "CLinuxEvents"),
-        .target(name: "PointMeshCore", dependencies: ["CLibCrypto"], swiftSettings: strict),
-        .target(name: "PointMeshReplication", dependencies: ["PointMeshCore"], swiftSettings: strict),
+        .target(name: "PointMeshJSON", swiftSettings: strict),
+        .target(name: "PointMeshCrypto", dependencies: ["CLibCrypto"], swiftSettings: strict),
+        .target(name: "PointMeshCore", dependencies: ["PointMeshJSON", "PointMeshCrypto"], swiftSettings: strict),
+        .target(name: "PointMeshReplication", dependencies: ["PointMeshCore", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
         .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
-            dependencies: ["PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP"],
             swiftSettings: strict
         ),
         .target(name: "PointMeshCommandLine", swiftSettings: strict),
-        .executableTarget(name: "pointmesh", dependencies: ["PointMeshNode", "PointMeshReplication", "PointMeshCommandLine"], swiftSettings: strict),
         .executableTarget(
-            name: "pointmesh-bench",
-            dependencies: ["PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine"],
+            name: "pointmesh",
+            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshReplication", "PointMeshCommandLine"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PointMeshCoreTests", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
-        .testTarget(name: "PointMeshSimulationTests", dependencies: ["PointMeshSimulation", "PointMeshReplication", "PointMeshStore"], swiftSettings: strict),
-        .testTarget(name: "PointMeshStoreTests", dependencies: ["PointMeshStore", "PointMeshSimulation"], exclude: ["Fixtures"], swiftSettings: strict),
+        .executableTarget(
+            name: "pointmesh-bench",
+            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PointMeshCoreTests",
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PointMeshSimulationTests",
+            dependencies: ["PointMeshJSON", "PointMeshSimulation", "PointMeshReplication", "PointMeshStore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PointMeshStoreTests",
+            dependencies: ["PointMeshJSON", "PointMeshStore", "PointMeshSimulation"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
-            dependencies: ["PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh", "pointmesh-bench"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh", "pointmesh-bench"],
             swiftSettings: strict
         ),
     ],

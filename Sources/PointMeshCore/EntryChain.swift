@@ -1,3 +1,5 @@
+import PointMeshCrypto
+
 /// The ledger digest covers the bytes of every entry, not only their ids: per origin, a hash
 /// chain over its entries' encoded bytes in sequence order,
 /// `chain(n) = SHA-256(chain(n-1) ‖ bytes of entry n)`, from 32 zero bytes. Two nodes' digests

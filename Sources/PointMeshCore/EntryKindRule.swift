@@ -1,3 +1,6 @@
+import PointMeshJSON
+import PointMeshCrypto
+
 /// One kind of change to the ledger, all in one place: its request (fields, validation), the
 /// facts its decision reads, the moves it decides, what it keeps in the entry's details, and how
 /// its answer and history line look. Adding a kind is one new file conforming to this, listed in

@@ -1,3 +1,5 @@
+import PointMeshCrypto
+
 /// For each origin node, the highest sequence number held with no gaps below it. Because every
 /// replica holds a gap-free prefix of each origin's entries, this vector names exactly the set
 /// of entries a node holds.

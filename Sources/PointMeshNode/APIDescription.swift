@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 
 /// docs/openapi.json, generated from the endpoints the router serves (`LedgerAPI.endpoints`:
 /// each one's roles, parameters, fields, answer and refusals; a kind's from its

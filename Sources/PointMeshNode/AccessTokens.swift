@@ -1,5 +1,7 @@
 import Foundation
 import PointMeshCore
+import PointMeshCrypto
+import PointMeshJSON
 
 /// The bearer tokens a node accepts (`--tokens-file`): a JSON list of
 /// `{"name", "role", "token_sha256"}`. Only hashes are kept, in the file and in memory; a

@@ -1,5 +1,6 @@
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshJSON
 import PointMeshStore
 
 /// The account view and the expiry reads: policy versions and reminders.

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 import PointMeshStore
 
 /// HQ's catalog as the node knows it: campaigns, rewards and budgets with their use.

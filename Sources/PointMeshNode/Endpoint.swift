@@ -1,5 +1,6 @@
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshJSON
 
 /// One HTTP route of the node, declared once: the router serves it, the access check admits
 /// by it and the API description documents it, all from this value (`LedgerAPI.endpoints`

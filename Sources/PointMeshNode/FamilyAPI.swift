@@ -1,5 +1,6 @@
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshJSON
 import PointMeshStore
 
 /// Families: join and leave (PUT and DELETE on a member, no body) and the family view. A join

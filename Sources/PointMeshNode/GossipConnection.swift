@@ -1,6 +1,7 @@
 import PointMeshCore
-import PointMeshReplication
+import PointMeshCrypto
 import PointMeshHTTP
+import PointMeshReplication
 
 /// Why a gossip connection ended early. Each is logged and the connection closed.
 enum GossipConnectionError: Error, CustomStringConvertible {

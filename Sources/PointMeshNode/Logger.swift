@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCore
+import PointMeshJSON
 import Synchronization
 
 /// Log lines on standard error, one per event: by default one JSON object per line (`time`,

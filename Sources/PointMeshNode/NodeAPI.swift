@@ -1,5 +1,6 @@
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshJSON
 import PointMeshStore
 import Synchronization
 

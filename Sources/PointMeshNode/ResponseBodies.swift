@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCore
+import PointMeshJSON
 import PointMeshStore
 
 /// The JSON shapes the API answers with. Field names are the contract's.

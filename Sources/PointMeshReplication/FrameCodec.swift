@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshCrypto
 
 /// Gossip frames on a byte stream:
 ///

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshCrypto
 
 /// Every message of the gossip protocol (byte layouts in docs/protocol.md).
 public enum GossipMessage: Hashable, Sendable {

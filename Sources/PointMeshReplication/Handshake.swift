@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshCrypto
 
 /// The cluster's shared secret. Every node holds the same one (`--cluster-key-file`).
 public struct ClusterKey: Sendable {

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshCrypto
 
 /// How a node sees a peer.
 public enum PeerState: String, Sendable {

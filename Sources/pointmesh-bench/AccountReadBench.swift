@@ -3,6 +3,7 @@ import Foundation
 import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshJSON
 import PointMeshStore
 
 /// `pointmesh-bench account-read`: one account with N lots and N redemptions, written straight
@@ -51,8 +52,8 @@ enum AccountReadBench: Command {
             print(String(format: "http      %@: median %6.2f ms, p99 %6.2f ms, max %6.2f ms   median / baseline %.2fx",
                          name, median, p99, times.last ?? 0, median / baseline))
         }
-        let view = (try JSONSerialization.jsonObject(with: Data(try http.send("GET", "/v1/accounts/heavy").body))) as? [String: Any] ?? [:]
-        print("account: balance \(view["balance"] ?? "?"), \((view["expiring"] as? [Any])?.count ?? 0) expiry instants shown")
+        let view = try JSONParser.parse(try http.send("GET", "/v1/accounts/heavy").body)
+        print("account: balance \(view["balance"]?.integerValue.map(String.init) ?? "?"), \(view["expiring"]?.arrayValue?.count ?? 0) expiry instants shown")
         return 0
     }
 

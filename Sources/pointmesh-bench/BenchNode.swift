@@ -1,6 +1,7 @@
 import Foundation
 import PointMeshCommandLine
 import PointMeshHTTP
+import PointMeshJSON
 import Synchronization
 
 /// A `pointmesh serve` child process on free ports, for benchmarks.
@@ -112,9 +113,9 @@ final class BenchNode {
     /// The node's entry count from `/v1/status`.
     func entries() -> Int {
         guard let body = try? HTTPClient(address: httpAddress).send("GET", "/v1/status").body,
-              let status = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+              let entries = (try? JSONParser.parse(body))?["entries"]?.integerValue
         else { return -1 }
-        return status["entries"] as? Int ?? -1
+        return Int(entries)
     }
 
     func stop() {

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh balance`: looks up an account.
 enum BalanceCommand: Command {
@@ -24,11 +25,11 @@ enum BalanceCommand: Command {
             if pending > 0 { extras.append("\(pending) pending until \(answer.string("pending_until"))") }
             if expired > 0 { extras.append("\(expired) expired") }
             var lines = ["\(answer.string("account_id")): \(answer.int("balance")) points" + (extras.isEmpty ? "" : " (\(extras.joined(separator: ", ")))")]
-            for lot in answer.object["expiring"] as? [[String: Any]] ?? [] {
-                lines.append("  \(lot["points"] as? Int ?? 0) expire at \(lot["expires_at"] as? String ?? "?")")
+            for lot in answer.object["expiring"]?.arrayValue ?? [] {
+                lines.append("  \(lot["points"]?.integerValue ?? 0) expire at \(lot["expires_at"]?.stringValue ?? "?")")
             }
-            if let policy = answer.object["policy"] as? [String: Any] {
-                lines.append("expiry policy: \(policy["description"] as? String ?? "?") (version \(policy["version_id"] as? String ?? "?"))")
+            if let policy = answer.object["policy"]?.objectValue {
+                lines.append("expiry policy: \(policy["description"]?.stringValue ?? "?") (version \(policy["version_id"]?.stringValue ?? "?"))")
             }
             return lines.joined(separator: "\n")
         }

@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh campaign set|withdraw|list|green`: HQ's campaigns and green categories.
 enum CampaignCommand: Command {
@@ -34,17 +35,18 @@ enum CampaignCommand: Command {
         switch arguments.positional.first {
         case "set":
             let id = try arguments.required(Self.id)
-            var body: [String: Any] = ["name": try arguments.required(Self.displayName), "starts_at": try arguments.required(Self.starts),
-                                       "ends_at": try arguments.required(Self.ends), "categories": arguments.all(Self.category), "stores": arguments.all(Self.store)]
+            var body: [String: JSONValue] = ["name": .string(try arguments.required(Self.displayName)), "starts_at": .string(try arguments.required(Self.starts)),
+                                       "ends_at": .string(try arguments.required(Self.ends)), "categories": .strings(arguments.all(Self.category)),
+                                       "stores": .strings(arguments.all(Self.store))]
             switch (try arguments.integer(Self.multiplier), try arguments.integer(Self.bonus)) {
-            case (let n?, nil): body["multiplier"] = n
-            case (nil, let bonus?): body["bonus_points"] = bonus
+            case (let n?, nil): body["multiplier"] = .integer(n)
+            case (nil, let bonus?): body["bonus_points"] = .integer(bonus)
             default: throw UsageError(message: "give exactly one of --multiplier N and --bonus N")
             }
-            if arguments.has(Self.green) { body["green"] = true }
-            if let reason = arguments.value(Self.backdateReason) { body["backdate_reason"] = reason }
+            if arguments.has(Self.green) { body["green"] = .bool(true) }
+            if let reason = arguments.value(Self.backdateReason) { body["backdate_reason"] = .string(reason) }
             return try node.call("PUT", "/v1/campaigns/\(id.urlPathEscaped)", body: body) { answer in
-                let effect = answer.object["multiplier"].map { "\($0)x points" } ?? "\(answer.int("bonus_points")) bonus points"
+                let effect = answer.object["multiplier"]?.integerValue.map { "\($0)x points" } ?? "\(answer.int("bonus_points")) bonus points"
                 let what = "campaign \(id) (\(answer.string("name")): \(effect) from \(answer.string("starts_at")) to \(answer.string("ends_at")))"
                 return answer.replayed ? "\(what) was \(answer.replayNote); nothing changed" : "published \(what)"
             }
@@ -53,14 +55,14 @@ enum CampaignCommand: Command {
             return try node.call("DELETE", "/v1/campaigns/\(id.urlPathEscaped)") { "campaign \(id) withdrawn from \($0.string("withdrawn_at")) on" }
         case "list":
             return try node.call("GET", "/v1/campaigns") { answer in
-                let rows = (answer.object["campaigns"] as? [[String: Any]] ?? []).map { campaign -> [String] in
-                    let effect = campaign["multiplier"].map { "\($0)x" } ?? "+\(campaign["bonus_points"] ?? 0)"
-                    let categories = (campaign["categories"] as? [String] ?? []).joined(separator: ",")
-                    let state = campaign["withdrawn_at"] as? String ?? ""
-                    return [campaign["campaign_id"] as? String ?? "", effect, categories.isEmpty ? "whole receipt" : categories,
-                            campaign["starts_at"] as? String ?? "", campaign["ends_at"] as? String ?? "", state.isEmpty ? "" : "withdrawn \(state)"]
+                let rows = (answer.object["campaigns"]?.arrayValue ?? []).map { campaign -> [String] in
+                    let effect = campaign["multiplier"]?.integerValue.map { "\($0)x" } ?? "+\(campaign["bonus_points"]?.integerValue ?? 0)"
+                    let categories = (campaign["categories"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ",")
+                    let state = campaign["withdrawn_at"]?.stringValue ?? ""
+                    return [campaign["campaign_id"]?.stringValue ?? "", effect, categories.isEmpty ? "whole receipt" : categories,
+                            campaign["starts_at"]?.stringValue ?? "", campaign["ends_at"]?.stringValue ?? "", state.isEmpty ? "" : "withdrawn \(state)"]
                 }
-                let green = (answer.object["green_categories"] as? [String] ?? []).joined(separator: ", ")
+                let green = (answer.object["green_categories"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", ")
                 return (rows.isEmpty ? ["no campaigns"] : Table.render(header: ["CAMPAIGN", "EFFECT", "ON", "FROM", "TO", ""], rows: rows))
                     .joined(separator: "\n") + "\ngreen categories: \(green.isEmpty ? "none" : green)"
             }
@@ -100,12 +102,12 @@ enum RewardCommand: Command {
         switch arguments.positional.first {
         case "set":
             let id = try arguments.required(Self.id)
-            var body: [String: Any] = ["name": try arguments.required(Self.displayName), "kind": try arguments.required(Self.kind),
-                                       "points": try arguments.requiredInteger(Self.points)]
-            if let partner = arguments.value(Self.partner) { body["partner"] = partner }
-            if arguments.has(Self.greenOnly) { body["green_only"] = true }
-            if let starts = arguments.value(Self.starts) { body["starts_at"] = starts }
-            if let ends = arguments.value(Self.ends) { body["ends_at"] = ends }
+            var body: [String: JSONValue] = ["name": .string(try arguments.required(Self.displayName)), "kind": .string(try arguments.required(Self.kind)),
+                                       "points": .integer(try arguments.requiredInteger(Self.points))]
+            if let partner = arguments.value(Self.partner) { body["partner"] = .string(partner) }
+            if arguments.has(Self.greenOnly) { body["green_only"] = .bool(true) }
+            if let starts = arguments.value(Self.starts) { body["starts_at"] = .string(starts) }
+            if let ends = arguments.value(Self.ends) { body["ends_at"] = .string(ends) }
             return try node.call("PUT", "/v1/rewards/\(id.urlPathEscaped)", body: body) { answer in
                 let what = "reward \(id) (\(answer.string("name")), \(answer.string("kind")), \(answer.int("points")) points)"
                 return answer.replayed ? "\(what) was \(answer.replayNote); nothing changed" : "published \(what)"
@@ -115,9 +117,9 @@ enum RewardCommand: Command {
             return try node.call("DELETE", "/v1/rewards/\(id.urlPathEscaped)") { "reward \(id) withdrawn from \($0.string("withdrawn_at")) on" }
         case "list":
             return try node.call("GET", "/v1/rewards") { answer in
-                let rows = (answer.object["rewards"] as? [[String: Any]] ?? []).map { reward -> [String] in
-                    [reward["reward_id"] as? String ?? "", reward["name"] as? String ?? "", reward["kind"] as? String ?? "", "\(reward["points"] ?? 0)",
-                     reward["green_only"] as? Bool == true ? "green only" : "", reward["available"] as? Bool == true ? "available" : "unavailable"]
+                let rows = (answer.object["rewards"]?.arrayValue ?? []).map { reward -> [String] in
+                    [reward["reward_id"]?.stringValue ?? "", reward["name"]?.stringValue ?? "", reward["kind"]?.stringValue ?? "", "\(reward["points"]?.integerValue ?? 0)",
+                     reward["green_only"]?.boolValue == true ? "green only" : "", reward["available"]?.boolValue == true ? "available" : "unavailable"]
                 }
                 return rows.isEmpty ? "no rewards" : Table.render(header: ["REWARD", "NAME", "KIND", "POINTS", "", ""], rows: rows).joined(separator: "\n")
             }
@@ -151,14 +153,14 @@ enum BudgetCommand: Command {
         switch arguments.positional.first {
         case "set":
             let scope = try arguments.required(Self.scope)
-            let body: [String: Any] = ["points": try arguments.requiredInteger(Self.points)]
+            let body: [String: JSONValue] = ["points": .integer(try arguments.requiredInteger(Self.points))]
             return try node.call("PUT", "/v1/budgets/\(month.urlPathEscaped)/\(scope.urlPathEscaped)", body: body) { answer in
                 "budget for \(answer.string("scope")) in \(answer.string("month")): \(answer.int("points")) points"
             }
         case "show":
             return try node.call("GET", "/v1/budgets/\(month.urlPathEscaped)") { answer in
-                let rows = (answer.object["budgets"] as? [[String: Any]] ?? []).map { budget -> [String] in
-                    [budget["scope"] as? String ?? "", "\(budget["points"] ?? 0)", "\(budget["used"] ?? 0)", "\(budget["left"] ?? 0)"]
+                let rows = (answer.object["budgets"]?.arrayValue ?? []).map { budget -> [String] in
+                    [budget["scope"]?.stringValue ?? "", "\(budget["points"]?.integerValue ?? 0)", "\(budget["used"]?.integerValue ?? 0)", "\(budget["left"]?.integerValue ?? 0)"]
                 }
                 return rows.isEmpty ? "no budget for \(month)" : Table.render(header: ["SCOPE", "BUDGET", "USED", "LEFT"], rows: rows).joined(separator: "\n")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh compensate`: an audited compensation batch of any size, sent in parts of at most
 /// 1,000 accounts with progress, each part idempotent (so rerunning a batch that was cut off
@@ -31,19 +32,20 @@ enum CompensateCommand: Command {
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
-        var base: [String: Any] = [
-            "batch_id": try arguments.required(Self.batch), "reason": try arguments.required(Self.reason), "reference": try arguments.required(Self.reference),
+        var base: [String: JSONValue] = [
+            "batch_id": .string(try arguments.required(Self.batch)), "reason": .string(try arguments.required(Self.reason)),
+            "reference": .string(try arguments.required(Self.reference)),
         ]
         let extend = try arguments.integer(Self.extendDays), grant = try arguments.integer(Self.grantPoints)
         switch (extend, grant) {
         case (let days?, nil):
-            base["action"] = "extend_expiry"
-            base["days"] = days
-            base["expiring_from"] = try arguments.required(Self.expiringFrom)
-            base["expiring_to"] = try arguments.required(Self.expiringTo)
+            base["action"] = .string("extend_expiry")
+            base["days"] = .integer(days)
+            base["expiring_from"] = .string(try arguments.required(Self.expiringFrom))
+            base["expiring_to"] = .string(try arguments.required(Self.expiringTo))
         case (nil, let points?):
-            base["action"] = "grant"
-            base["points"] = points
+            base["action"] = .string("grant")
+            base["points"] = .integer(points)
         default:
             throw UsageError(message: "give exactly one of --extend-days N and --grant-points N")
         }
@@ -51,15 +53,15 @@ enum CompensateCommand: Command {
         do {
             if accounts.isEmpty {
                 guard extend != nil else { throw UsageError(message: "--grant-points needs --accounts or --accounts-file") }
-                accounts = try accountsWithLots(node, from: base["expiring_from"] as? String ?? "", to: base["expiring_to"] as? String ?? "")
+                accounts = try accountsWithLots(node, from: base["expiring_from"]?.stringValue ?? "", to: base["expiring_to"]?.stringValue ?? "")
                 progress("\(accounts.count) accounts hold lots expiring in the range")
             }
             let parts = stride(from: 0, to: max(accounts.count, 1), by: partSize).map { Array(accounts[$0..<min(accounts.count, $0 + partSize)]) }
-            var affected = 0, points = 0, answers: [String] = []
+            var affected: Int64 = 0, points: Int64 = 0, answers: [String] = []
             for (index, part) in parts.enumerated() {
                 var body = base
-                body["accounts"] = part
-                if parts.count > 1 { body["part"] = index + 1 }
+                body["accounts"] = .strings(part)
+                if parts.count > 1 { body["part"] = .integer(Int64(index + 1)) }
                 let answer = try node.send("POST", "/v1/compensations", body: body)
                 affected += answer.int("accounts_affected")
                 points += answer.int("points")
@@ -73,7 +75,7 @@ enum CompensateCommand: Command {
                 print(answers.count == 1 ? answers[0] : "[" + answers.joined(separator: ",") + "]")
             } else {
                 let what = extend != nil ? "\(points) points had their expiry extended by \(extend ?? 0) days" : "\(points) points granted"
-                print("compensation \(base["batch_id"] ?? ""): \(affected) accounts affected, \(what)")
+                print("compensation \(base["batch_id"]?.stringValue ?? ""): \(affected) accounts affected, \(what)")
             }
             return ExitStatus.success
         } catch let failure as NodeClient.Failure {
@@ -97,8 +99,8 @@ enum CompensateCommand: Command {
         var seen = Set<String>(), after = ""
         repeat {
             let answer = try node.send("GET", "/v1/lots?expiring_from=\(from.urlPathEscaped)&expiring_to=\(to.urlPathEscaped)&limit=1000&after=\(after.urlPathEscaped)")
-            for lot in answer.object["lots"] as? [[String: Any]] ?? [] { if let account = lot["account_id"] as? String { seen.insert(account) } }
-            after = answer.object["next_cursor"] as? String ?? ""
+            for lot in answer.object["lots"]?.arrayValue ?? [] { if let account = lot["account_id"]?.stringValue { seen.insert(account) } }
+            after = answer.object["next_cursor"]?.stringValue ?? ""
         } while !after.isEmpty
         return seen.sorted()
     }

@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh earn`: records a purchase and earns its points.
 enum EarnCommand: Command {
@@ -22,19 +23,19 @@ enum EarnCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let receipt = try arguments.required(Self.receipt)
-        var body: [String: Any] = [
-            "account_id": try arguments.required(Self.account),
-            "receipt_id": receipt,
-            "amount_fen": try arguments.requiredInteger(Self.amountFen),
+        var body: [String: JSONValue] = [
+            "account_id": .string(try arguments.required(Self.account)),
+            "receipt_id": .string(receipt),
+            "amount_fen": .integer(try arguments.requiredInteger(Self.amountFen)),
         ]
-        let items = try arguments.all(Self.item).map { text -> [String: Any] in
+        let items = try arguments.all(Self.item).map { text -> JSONValue in
             // Ids may hold colons: the category and the amount are the last two fields.
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count >= 3, let fen = Int64(parts[parts.count - 1]) else { throw UsageError(message: "--item takes SKU:CATEGORY:FEN, not \(text)") }
-            return ["sku": parts.dropLast(2).joined(separator: ":"), "category": String(parts[parts.count - 2]), "amount_fen": fen]
+            return .object(["sku": .string(parts.dropLast(2).joined(separator: ":")), "category": .string(String(parts[parts.count - 2])), "amount_fen": .integer(fen)])
         }
-        if !items.isEmpty { body["items"] = items }
-        if let reason = arguments.value(Self.budgetOverride) { body["budget_override"] = ["reason": reason] }
+        if !items.isEmpty { body["items"] = .array(items) }
+        if let reason = arguments.value(Self.budgetOverride) { body["budget_override"] = .object(["reason": .string(reason)]) }
         return try node.call("POST", "/v1/purchases", body: body) { answer in
             let account = answer.string("account_id"), points = answer.int("points"), repaid = -answer.int("debt_delta")
             let repayment = repaid > 0 ? " (\(repaid) of them repaid debt)" : ""
@@ -43,12 +44,12 @@ enum EarnCommand: Command {
                     + "nothing new was earned. Balance now \(try node.currentBalance(account))"
             }
             var line = "earned \(points) points for \(account)\(repayment) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"
-            let campaigns = (answer.object["campaigns"] as? [[String: Any]] ?? []).map { "\($0["campaign_id"] ?? "") +\($0["points"] ?? 0)" }
+            let campaigns = (answer.object["campaigns"]?.arrayValue ?? []).map { "\($0["campaign_id"]?.stringValue ?? "") +\($0["points"]?.integerValue ?? 0)" }
             if !campaigns.isEmpty { line += "; campaigns: " + campaigns.joined(separator: ", ") }
             if answer.int("green_points") > 0 { line += "; \(answer.int("green_points")) of them green" }
-            if let pool = answer.object["pooled_to"] as? String { line += "; credited to the pool \(pool)" }
-            if let pending = answer.object["pending_until"] as? String { line += "; the points are pending until \(pending)" }
-            if let expires = answer.object["expires_at"] as? String { line += "; they expire at \(expires)" }
+            if let pool = answer.object["pooled_to"]?.stringValue { line += "; credited to the pool \(pool)" }
+            if let pending = answer.object["pending_until"]?.stringValue { line += "; the points are pending until \(pending)" }
+            if let expires = answer.object["expires_at"]?.stringValue { line += "; they expire at \(expires)" }
             return line
         }
     }

@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh family join|leave|show`: family membership and the family view.
 enum FamilyCommand: Command {
@@ -25,7 +26,7 @@ enum FamilyCommand: Command {
         let family = try arguments.required(Self.family)
         let path = "/v1/families/\(family.urlPathEscaped)"
         let describe: @Sendable (NodeClient.Answer) -> String = { answer in
-            let members = answer.object["members"] as? [String] ?? [], pooling = Set(answer.object["auto_pooling"] as? [String] ?? [])
+            let members = answer.object["members"]?.arrayValue?.compactMap(\.stringValue) ?? [], pooling = Set(answer.object["auto_pooling"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             let listed = members.map { pooling.contains($0) ? "\($0) (earns into the pool)" : $0 }
             return "family \(answer.string("family_id")): \(members.isEmpty ? "no members" : listed.joined(separator: ", ")); "
                 + "pool \(answer.string("pool_account")) holds \(answer.int("pool_balance")) points"
@@ -33,11 +34,11 @@ enum FamilyCommand: Command {
         switch arguments.positional.first {
         case "join":
             let account = try arguments.required(Self.account)
-            var body: [String: Any]?
+            var body: [String: JSONValue]?
             switch arguments.value(Self.autoPool) {
             case nil: body = nil
-            case "on": body = ["auto_pool": true]
-            case "off": body = ["auto_pool": false]
+            case "on": body = ["auto_pool": .bool(true)]
+            case "off": body = ["auto_pool": .bool(false)]
             case let other?: throw UsageError(message: "--auto-pool takes on or off, not \(other)")
             }
             return try node.call("PUT", "\(path)/members/\(account.urlPathEscaped)", body: body) { "\(account) is in " + describe($0) }
@@ -71,9 +72,9 @@ enum TransferCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let requestID = arguments.value(Self.request) ?? generatedRequestID()
-        let body: [String: Any] = [
-            "request_id": requestID, "from_account": try arguments.required(Self.from), "to_account": try arguments.required(Self.to),
-            "points": try arguments.requiredInteger(Self.points),
+        let body: [String: JSONValue] = [
+            "request_id": .string(requestID), "from_account": .string(try arguments.required(Self.from)),
+            "to_account": .string(try arguments.required(Self.to)), "points": .integer(try arguments.requiredInteger(Self.points)),
         ]
         return try node.call("POST", "/v1/transfers", body: body) { answer in
             let what = "\(answer.int("points")) points from \(answer.string("from_account")) to \(answer.string("to_account"))"

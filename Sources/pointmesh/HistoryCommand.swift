@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh history`: an account's entries, newest first.
 enum HistoryCommand: Command {
@@ -23,36 +24,37 @@ enum HistoryCommand: Command {
         if let before = arguments.value(Self.before) { query.append("before=\(before.urlPathEscaped)") }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         return try node.call("GET", path) { answer in
-            let entries = answer.object["entries"] as? [[String: Any]] ?? []
+            let entries = answer.object["entries"]?.arrayValue ?? []
             if entries.isEmpty { return "no entries for \(account)" }
             let rows = entries.map { entry -> [String] in
-                let delta = entry["balance_delta"] as? Int ?? 0, debt = entry["debt_delta"] as? Int ?? 0
-                let detail = [
-                    (entry["receipt_id"] as? String).map { "receipt \($0)" },
-                    (entry["refund_id"] as? String).map { "refund \($0)" },
-                    (entry["request_id"] as? String).map { "request \($0)" },
-                    (entry["amount_fen"] as? Int).map { "\($0) fen" },
-                    (entry["lot_entry_id"] as? String).map { "lot of entry \($0), earned \(entry["earned_at"] as? String ?? "?")" },
-                    (entry["batch_id"] as? String).map { "batch \($0): \(entry["reason"] as? String ?? "") (\(entry["reference"] as? String ?? ""))" },
-                    (entry["days"] as? Int).map { "expiry +\($0) days" },
-                    (entry["from_account"] as? String).map { "from \($0) to \(entry["to_account"] as? String ?? "?")" },
-                    (entry["member_id"] as? String).map { "for member \($0)" },
-                    (entry["pooled_to"] as? String).map { "credited to the pool \($0)" },
-                    entry["kind"] as? String == "family-join" ? (entry["family_id"] as? String).map { "joined \($0)" } : nil,
-                    entry["kind"] as? String == "family-leave" ? (entry["family_id"] as? String).map { "left \($0)" } : nil,
-                    (entry["evidence_ref"] as? String).map { "\(entry["reason"] as? String ?? ""), evidence \($0), by \(entry["operator"] as? String ?? "?")" },
-                    entry["void"] as? Bool == true ? "void: \(entry["void_reason"] as? String ?? "no points moved")" : nil,
-                    entry["duplicate"] as? Bool == true ? "duplicate copy, counts for nothing" : nil,
-                    (entry["made_by"] as? String).map { "by \($0)" },
-                ].compactMap { $0 }.joined(separator: ", ")
-                return [entry["created_at"] as? String ?? "", entry["entry_id"] as? String ?? "", entry["kind"] as? String ?? "",
+                let delta = entry["balance_delta"]?.integerValue ?? 0, debt = entry["debt_delta"]?.integerValue ?? 0
+                let parts: [String?] = [
+                    (entry["receipt_id"]?.stringValue).map { "receipt \($0)" },
+                    (entry["refund_id"]?.stringValue).map { "refund \($0)" },
+                    (entry["request_id"]?.stringValue).map { "request \($0)" },
+                    (entry["amount_fen"]?.integerValue).map { "\($0) fen" },
+                    (entry["lot_entry_id"]?.stringValue).map { "lot of entry \($0), earned \(entry["earned_at"]?.stringValue ?? "?")" },
+                    (entry["batch_id"]?.stringValue).map { "batch \($0): \(entry["reason"]?.stringValue ?? "") (\(entry["reference"]?.stringValue ?? ""))" },
+                    (entry["days"]?.integerValue).map { "expiry +\($0) days" },
+                    (entry["from_account"]?.stringValue).map { "from \($0) to \(entry["to_account"]?.stringValue ?? "?")" },
+                    (entry["member_id"]?.stringValue).map { "for member \($0)" },
+                    (entry["pooled_to"]?.stringValue).map { "credited to the pool \($0)" },
+                    entry["kind"]?.stringValue == "family-join" ? (entry["family_id"]?.stringValue).map { "joined \($0)" } : nil,
+                    entry["kind"]?.stringValue == "family-leave" ? (entry["family_id"]?.stringValue).map { "left \($0)" } : nil,
+                    (entry["evidence_ref"]?.stringValue).map { "\(entry["reason"]?.stringValue ?? ""), evidence \($0), by \(entry["operator"]?.stringValue ?? "?")" },
+                    entry["void"]?.boolValue == true ? "void: \(entry["void_reason"]?.stringValue ?? "no points moved")" : nil,
+                    entry["duplicate"]?.boolValue == true ? "duplicate copy, counts for nothing" : nil,
+                    (entry["made_by"]?.stringValue).map { "by \($0)" },
+                ]
+                let detail = parts.compactMap { $0 }.joined(separator: ", ")
+                return [entry["created_at"]?.stringValue ?? "", entry["entry_id"]?.stringValue ?? "", entry["kind"]?.stringValue ?? "",
                         Self.signed(delta), debt == 0 ? "" : Self.signed(debt), detail]
             }
             var lines = Table.render(header: ["TIME", "ENTRY", "KIND", "BALANCE", "DEBT", "DETAIL"], rows: rows)
-            if let next = answer.object["next_cursor"] as? String { lines.append("more: --before \(next)") }
+            if let next = answer.object["next_cursor"]?.stringValue { lines.append("more: --before \(next)") }
             return lines.joined(separator: "\n")
         }
     }
 
-    private static func signed(_ value: Int) -> String { value > 0 ? "+\(value)" : "\(value)" }
+    private static func signed(_ value: Int64) -> String { value > 0 ? "+\(value)" : "\(value)" }
 }

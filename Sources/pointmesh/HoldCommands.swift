@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// The arguments every fraud action takes, and the sentence its answer makes.
 enum HoldArguments {
@@ -10,10 +11,10 @@ enum HoldArguments {
     /// What every fraud action takes, the client's options after them.
     static let options = [account, evidence, reason, operatorName, request]
 
-    static func body(_ arguments: CommandLineArguments) throws -> [String: Any] {
+    static func body(_ arguments: CommandLineArguments) throws -> [String: JSONValue] {
         [
-            "request_id": arguments.value(request) ?? generatedRequestID(), "evidence_ref": try arguments.required(evidence),
-            "reason": try arguments.required(reason), "operator": try arguments.required(operatorName),
+            "request_id": .string(arguments.value(request) ?? generatedRequestID()), "evidence_ref": .string(try arguments.required(evidence)),
+            "reason": .string(try arguments.required(reason)), "operator": .string(try arguments.required(operatorName)),
         ]
     }
 }
@@ -35,7 +36,7 @@ enum FreezeCommand: Command {
         let node = try NodeClient(arguments)
         let account = try arguments.required(HoldArguments.account)
         return try node.call("POST", "/v1/accounts/\(account.urlPathEscaped)/\(action)", body: try HoldArguments.body(arguments)) { answer in
-            let state = answer.object["frozen"] as? Bool == true ? "frozen" : "unfrozen"
+            let state = answer.object["frozen"]?.boolValue == true ? "frozen" : "unfrozen"
             return answer.replayed ? "\(account) was \(state) before (\(answer.replayNote)); nothing changed"
                 : "\(account) \(state) (entry \(answer.string("entry_id"))): \(answer.string("reason")), evidence \(answer.string("evidence_ref")), by \(answer.string("operator"))"
         }
@@ -69,8 +70,8 @@ enum DeductCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         var body = try HoldArguments.body(arguments)
-        body["account_id"] = try arguments.required(HoldArguments.account)
-        body["points"] = try arguments.requiredInteger(points)
+        body["account_id"] = .string(try arguments.required(HoldArguments.account))
+        body["points"] = .integer(try arguments.requiredInteger(points))
         return try node.call("POST", "/v1/deductions", body: body) { answer in
             answer.replayed ? "deduction was \(answer.replayNote); nothing new was deducted"
                 : "deducted \(answer.int("points")) points from \(answer.string("account_id")) (entry \(answer.string("entry_id"))); balance \(answer.int("balance"))"

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 import PointMeshHTTP
 
 /// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's
@@ -47,7 +48,7 @@ struct NodeClient {
     /// A node's answer: its status and JSON object.
     struct Answer {
         var status: Int
-        var object: [String: Any]
+        var object: [String: JSONValue]
         var text: String
     }
 
@@ -66,8 +67,8 @@ struct NodeClient {
     }
 
     /// Sends one request and returns the node's JSON answer, or why there is none.
-    func send(_ method: String, _ path: String, body: [String: Any]? = nil) throws -> Answer {
-        let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) }
+    func send(_ method: String, _ path: String, body: [String: JSONValue]? = nil) throws -> Answer {
+        let bytes = body.map { JSONValue.object($0).bytes() }
         let response: HTTPClientResponse
         do {
             response = try client.send(method, path, body: bytes, headers: headers)
@@ -75,23 +76,23 @@ struct NodeClient {
             throw Failure.unreachable("cannot reach a node at \(client.address) within \(Double(client.timeoutMilliseconds) / 1000) s: \(error)")
         }
         let contentType = response.headers.first { $0.name.lowercased() == "content-type" }?.value ?? "no content type"
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+        guard let object = (try? JSONParser.parse(response.body))?.objectValue else {
             throw Failure.notPointMesh(
                 "\(client.address) answered HTTP \(response.status) with \(response.body.count) bytes of \(contentType), "
                 + "not a PointMesh response; is --node the node's HTTP address?")
         }
         if response.status >= 400 {
-            guard let error = object["error"] as? [String: Any], let code = error["code"] as? String else {
+            guard let error = object["error"]?.objectValue, let code = error["code"]?.stringValue else {
                 throw Failure.notPointMesh("\(client.address) answered HTTP \(response.status) without a PointMesh error body; is --node right?")
             }
-            throw Failure.refused(code: code, message: error["message"] as? String ?? "", body: response.bodyText)
+            throw Failure.refused(code: code, message: error["message"]?.stringValue ?? "", body: response.bodyText)
         }
         return Answer(status: response.status, object: object, text: response.bodyText)
     }
 
     /// Sends the request and prints the answer: JSON as it came with `--json`, otherwise
     /// `human` of it. Failures go to standard error; returns the exit status.
-    func call(_ method: String, _ path: String, body: [String: Any]? = nil, human: (Answer) throws -> String) throws -> Int32 {
+    func call(_ method: String, _ path: String, body: [String: JSONValue]? = nil, human: (Answer) throws -> String) throws -> Int32 {
         do {
             let answer = try send(method, path, body: body)
             print(json ? answer.text : try human(answer))
@@ -115,8 +116,8 @@ struct NodeClient {
 
     /// The account's balance now, for sentences about a replayed write (whose answer carries
     /// the balance as it was then).
-    func currentBalance(_ account: String) throws -> Int {
-        try send("GET", "/v1/accounts/\(account.urlPathEscaped)").object["balance"] as? Int ?? 0
+    func currentBalance(_ account: String) throws -> Int64 {
+        try send("GET", "/v1/accounts/\(account.urlPathEscaped)").object["balance"]?.integerValue ?? 0
     }
 }
 
@@ -127,10 +128,10 @@ func generatedRequestID() -> String {
 
 extension NodeClient.Answer {
     /// True when the node had made this write before and did nothing new now.
-    var replayed: Bool { object["replayed"] as? Bool ?? (status == 200) }
+    var replayed: Bool { object["replayed"]?.boolValue ?? (status == 200) }
 
-    func int(_ key: String) -> Int { object[key] as? Int ?? 0 }
-    func string(_ key: String) -> String { object[key] as? String ?? "?" }
+    func int(_ key: String) -> Int64 { object[key]?.integerValue ?? 0 }
+    func string(_ key: String) -> String { object[key]?.stringValue ?? "?" }
 
     /// "already recorded at T as entry E" for a replayed write.
     var replayNote: String {

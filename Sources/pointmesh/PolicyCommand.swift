@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh policy expiry set|show`: publishes and lists expiry policy versions.
 enum PolicyCommand: Command {
@@ -25,19 +26,19 @@ enum PolicyCommand: Command {
         switch arguments.positional.dropFirst().first {
         case "show":
             return try node.call("GET", "/v1/policies/expiry") { answer in
-                let inForce = answer.object["in_force"] as? [String: Any] ?? [:]
-                let rows = (answer.object["versions"] as? [[String: Any]] ?? []).map { version in
-                    [version["version_id"] as? String ?? "", version["description"] as? String ?? "",
-                     version["effective_at"] as? String ?? "always", version["published_at"] as? String ?? "built in",
-                     version["version_id"] as? String == inForce["version_id"] as? String ? "in force" : ""]
+                let inForce = answer.object["in_force"]?.objectValue ?? [:]
+                let rows = (answer.object["versions"]?.arrayValue ?? []).map { version in
+                    [version["version_id"]?.stringValue ?? "", version["description"]?.stringValue ?? "",
+                     version["effective_at"]?.stringValue ?? "always", version["published_at"]?.stringValue ?? "built in",
+                     version["version_id"]?.stringValue == inForce["version_id"]?.stringValue ? "in force" : ""]
                 }
                 return Table.render(header: ["VERSION", "RULE", "EFFECTIVE", "PUBLISHED", ""], rows: rows).joined(separator: "\n")
             }
         case "set":
-            var body: [String: Any] = ["version_id": try arguments.required(Self.version), "effective_at": try arguments.required(Self.effective)]
+            var body: [String: JSONValue] = ["version_id": .string(try arguments.required(Self.version)), "effective_at": .string(try arguments.required(Self.effective))]
             switch (try arguments.integer(Self.months), try arguments.integer(Self.days)) {
-            case (let months?, nil): body["rule"] = "months_end"; body["months"] = months
-            case (nil, let days?): body["rule"] = "days"; body["days"] = days
+            case (let months?, nil): body["rule"] = .string("months_end"); body["months"] = .integer(months)
+            case (nil, let days?): body["rule"] = .string("days"); body["days"] = .integer(days)
             default: throw UsageError(message: "give exactly one of --months N and --days N")
             }
             return try node.call("PUT", "/v1/policies/expiry", body: body) { answer in

@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh redeem`: spends points.
 enum RedeemCommand: Command {
@@ -21,20 +22,20 @@ enum RedeemCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let requestID = arguments.value(Self.request) ?? generatedRequestID()
-        var body: [String: Any] = ["request_id": requestID, "account_id": try arguments.required(Self.account)]
-        if let points = try arguments.integer(Self.points) { body["points"] = points }
-        if let reward = arguments.value(Self.reward) { body["reward_id"] = reward }
+        var body: [String: JSONValue] = ["request_id": .string(requestID), "account_id": .string(try arguments.required(Self.account))]
+        if let points = try arguments.integer(Self.points) { body["points"] = .integer(points) }
+        if let reward = arguments.value(Self.reward) { body["reward_id"] = .string(reward) }
         if body["points"] == nil, body["reward_id"] == nil { throw UsageError(message: "--points or --reward is required") }
-        if let bill = try arguments.integer(Self.billFen) { body["bill_amount_fen"] = bill }
-        if let member = arguments.value(Self.member) { body["member_id"] = member }
+        if let bill = try arguments.integer(Self.billFen) { body["bill_amount_fen"] = .integer(bill) }
+        if let member = arguments.value(Self.member) { body["member_id"] = .string(member) }
         return try node.call("POST", "/v1/redemptions", body: body) { answer in
             let account = answer.string("account_id"), points = answer.int("points")
             if answer.replayed {
                 return "redemption \(requestID) was \(answer.replayNote): it spent \(points) points of \(account) then; "
                     + "nothing new was spent. Balance now \(try node.currentBalance(account))"
             }
-            let reward = (answer.object["reward_id"] as? String).map { " on reward \($0)" } ?? ""
-            let discount = (answer.object["fen_deducted"] as? Int).map { "; \($0) fen off the bill" } ?? ""
+            let reward = (answer.object["reward_id"]?.stringValue).map { " on reward \($0)" } ?? ""
+            let discount = (answer.object["fen_deducted"]?.integerValue).map { "; \($0) fen off the bill" } ?? ""
             return "redemption \(requestID): spent \(points) points of \(account)\(reward) (entry \(answer.string("entry_id")))\(discount); balance \(answer.int("balance"))"
         }
     }

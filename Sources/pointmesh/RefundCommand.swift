@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh refund`: refunds part or all of a receipt and claws its points back.
 enum RefundCommand: Command {
@@ -18,10 +19,10 @@ enum RefundCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let refundID = arguments.value(Self.refund) ?? generatedRequestID()
-        let body: [String: Any] = [
-            "refund_id": refundID,
-            "receipt_id": try arguments.required(Self.receipt),
-            "amount_fen": try arguments.requiredInteger(Self.amountFen),
+        let body: [String: JSONValue] = [
+            "refund_id": .string(refundID),
+            "receipt_id": .string(try arguments.required(Self.receipt)),
+            "amount_fen": .integer(try arguments.requiredInteger(Self.amountFen)),
         ]
         return try node.call("POST", "/v1/refunds", body: body) { answer in
             let account = answer.string("account_id"), reversed = answer.int("points_reversed"), debt = answer.int("debt_delta")

@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh reminders`: who to remind of points about to expire, and acknowledging what a
 /// channel sent.
@@ -30,28 +31,24 @@ enum RemindersCommand: Command {
         }
         guard arguments.positional.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positional[0])'") }
         guard let within = try arguments.integer(Self.within) else { throw UsageError(message: "--within DAYS is required") }
-        var after = "", all: [[String: Any]] = []
+        var after = "", all: [JSONValue] = []
         do {
             repeat {
                 let answer = try node.send("GET", "/v1/reminders?within_days=\(within)&limit=1000&after=\(after.urlPathEscaped)")
-                all += answer.object["reminders"] as? [[String: Any]] ?? []
-                after = answer.object["next_cursor"] as? String ?? ""
+                all += answer.object["reminders"]?.arrayValue ?? []
+                after = answer.object["next_cursor"]?.stringValue ?? ""
             } while !after.isEmpty
         } catch let failure as NodeClient.Failure {
             return node.report(failure)
         }
         if arguments.has(Self.jsonl) {
-            for reminder in all {
-                let data = try JSONSerialization.data(withJSONObject: reminder, options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
-            }
+            for reminder in all { print(reminder.serialized) }
         } else if node.json {
-            let data = try JSONSerialization.data(withJSONObject: ["reminders": all, "within_days": within], options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONValue.object(["reminders": .array(all), "within_days": .integer(Int64(within))]).serialized)
         } else if all.isEmpty {
             print("no points expire within \(within) days (or every reminder was acknowledged)")
         } else {
-            let rows = all.map { [$0["account_id"] as? String ?? "", String($0["points"] as? Int ?? 0), $0["expires_at"] as? String ?? ""] }
+            let rows = all.map { [$0["account_id"]?.stringValue ?? "", String($0["points"]?.integerValue ?? 0), $0["expires_at"]?.stringValue ?? ""] }
             print(Table.render(header: ["ACCOUNT", "POINTS", "EXPIRES"], rows: rows).joined(separator: "\n"))
         }
         return ExitStatus.success
@@ -60,9 +57,9 @@ enum RemindersCommand: Command {
     private static func acknowledge(_ file: String, node: NodeClient) throws -> Int32 {
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
         guard let data else { throw UsageError(message: "cannot read \(file)") }
-        var reminders: [[String: Any]] = []
+        var reminders: [[String: JSONValue]] = []
         for (number, line) in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).enumerated() {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            guard let object = (try? JSONParser.parse(Array(line.utf8)))?.objectValue,
                   let account = object["account_id"], let expires = object["expires_at"], let within = object["within_days"]
             else { throw UsageError(message: "\(file) line \(number + 1) is not a reminder as `reminders --jsonl` prints it") }
             reminders.append(["account_id": account, "expires_at": expires, "within_days": within])
@@ -71,7 +68,7 @@ enum RemindersCommand: Command {
         do {
             while done < reminders.count {
                 let batch = Array(reminders[done..<min(reminders.count, done + ackBatch)])
-                _ = try node.send("POST", "/v1/reminders/acks", body: ["request_id": generatedRequestID(), "reminders": batch])
+                _ = try node.send("POST", "/v1/reminders/acks", body: ["request_id": .string(generatedRequestID()), "reminders": .array(batch.map(JSONValue.object))])
                 done += batch.count
             }
         } catch let failure as NodeClient.Failure {

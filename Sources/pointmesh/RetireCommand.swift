@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh retire`: retires a node from the cluster.
 enum RetireCommand: Command {
@@ -23,8 +24,8 @@ enum RetireCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
         let node = try NodeClient(arguments)
         let target = try arguments.required(Self.nodeID)
-        var body: [String: Any] = ["node_id": target]
-        if arguments.has(Self.force) { body["force"] = true }
+        var body: [String: JSONValue] = ["node_id": .string(target)]
+        if arguments.has(Self.force) { body["force"] = .bool(true) }
         return try node.call("POST", "/v1/cluster/retirements", body: body) { _ in
             "node \(target) retired; the cluster will refuse it from now on"
         }

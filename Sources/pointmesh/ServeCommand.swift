@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 import PointMeshCore
 import PointMeshReplication
 import PointMeshHTTP
@@ -193,17 +194,19 @@ enum ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UsageError(message: "cannot read config file \(path)")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let object = (try? JSONParser.parse(Array(data)))?.objectValue else {
             throw UsageError(message: "config file \(path) is not a JSON object")
         }
         var options: [String: [String]] = [:]
         for (key, value) in object {
             guard allowed.contains(key) else { throw UsageError(message: "config file \(path): unknown option '\(key)'") }
             switch value {
-            case let text as String: options[key] = [text]
-            case let list as [String]: options[key] = list
-            case let number as NSNumber: options[key] = [number.stringValue]
-            default: throw UsageError(message: "config file \(path): '\(key)' must be a string")
+            case .string(let text): options[key] = [text]
+            case .integer(let number): options[key] = [String(number)]
+            // A switch: given as on the command line, or not given.
+            case .bool(let on): if on { options[key] = ["true"] }
+            case .array(let list) where list.allSatisfy({ $0.stringValue != nil }): options[key] = list.compactMap(\.stringValue)
+            default: throw UsageError(message: "config file \(path): '\(key)' must be a string, a whole number, true or false, or a list of strings")
             }
         }
         return options

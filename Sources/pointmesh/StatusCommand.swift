@@ -1,4 +1,5 @@
 import PointMeshCommandLine
+import PointMeshJSON
 
 /// `pointmesh status`: a node's id, role, entry count, digest and peers.
 enum StatusCommand: Command {
@@ -14,26 +15,26 @@ enum StatusCommand: Command {
         try NodeClient(arguments).call("GET", "/v1/status") { answer in
             let object = answer.object
             var lines = [
-                "node \(answer.string("node_id")) (\(answer.string("role"))), pointmesh \(object["version"] as? String ?? "?")",
+                "node \(answer.string("node_id")) (\(answer.string("role"))), pointmesh \(object["version"]?.stringValue ?? "?")",
                 "entries \(answer.int("entries"))",
                 "digest \(answer.string("digest"))",
             ]
-            if object["healthy"] as? Bool == false {
+            if object["healthy"]?.boolValue == false {
                 lines.append("UNHEALTHY: writes failing since \(answer.string("storage_failing_since")): \(answer.string("storage_error"))")
             }
-            let peers = object["peers"] as? [[String: Any]] ?? []
-            let seeds = object["seeds"] as? [[String: Any]] ?? []
+            let peers = object["peers"]?.arrayValue ?? []
+            let seeds = object["seeds"]?.arrayValue ?? []
             if peers.isEmpty && seeds.isEmpty { lines.append("peers: none") }
             if !peers.isEmpty {
                 lines.append("peers:")
                 lines += Table.render(header: ["NODE", "ADDRESS", "STATE", "LAG", "LAST CONTACT", "LAST ERROR"], rows: peers.map { peer in
-                    [peer["node_id"] as? String ?? "?", peer["address"] as? String ?? "?", peer["state"] as? String ?? "?",
-                     (peer["lag_entries"] as? Int).map(String.init) ?? "-", peer["last_contact"] as? String ?? "never",
-                     peer["last_error"] as? String ?? ""]
+                    [peer["node_id"]?.stringValue ?? "?", peer["address"]?.stringValue ?? "?", peer["state"]?.stringValue ?? "?",
+                     (peer["lag_entries"]?.integerValue).map(String.init) ?? "-", peer["last_contact"]?.stringValue ?? "never",
+                     peer["last_error"]?.stringValue ?? ""]
                 }).map { "  " + $0 }
             }
             for seed in seeds {
-                lines.append("seed \(seed["address"] as? String ?? "?") not reached yet" + ((seed["last_error"] as? String).map { ": \($0)" } ?? ""))
+                lines.append("seed \(seed["address"]?.stringValue ?? "?") not reached yet" + ((seed["last_error"]?.stringValue).map { ": \($0)" } ?? ""))
             }
             return lines.joined(separator: "\n")
         }

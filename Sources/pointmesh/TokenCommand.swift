@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCommandLine
+import PointMeshJSON
 import PointMeshCore
 import PointMeshNode
 
@@ -26,9 +27,9 @@ enum TokenCommand: Command {
         let roleName = try arguments.required(Self.role)
         guard let role = Role(rawValue: roleName) else { throw UsageError(message: "--role must be clerk, hq or admin, got '\(roleName)'") }
         let (token, hash) = AccessTokens.newToken()
-        let entry = try JSONSerialization.data(withJSONObject: ["name": name, "role": role.rawValue, "token_sha256": hash], options: [.sortedKeys])
+        let entry = JSONValue.object(["name": .string(name), "role": .string(role.rawValue), "token_sha256": .string(hash)])
         print("token: \(token)")
-        print("tokens file entry: \(String(decoding: entry, as: UTF8.self))")
+        print("tokens file entry: \(entry.serialized)")
         return ExitStatus.success
     }
 }

@@ -1,6 +1,6 @@
 // libFuzzer target: the JSON parser and request validation (`run json`), and the quick purchase
-// reader against the general one. Compiled together with PointMeshCore's sources by `run`, not
-// by SwiftPM.
+// reader against the general one. Compiled together with the JSON, crypto and core modules'
+// sources by `run`, not by SwiftPM.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))

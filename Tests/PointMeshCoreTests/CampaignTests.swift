@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 import PointMeshSimulation
 import Testing
 

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 import Testing
 
 /// The parser reads a request into a flat document and its fields are looked up by bytes: the

@@ -1,5 +1,7 @@
 import Dispatch
 import PointMeshCore
+import PointMeshCrypto
+import PointMeshJSON
 import Synchronization
 import Testing
 

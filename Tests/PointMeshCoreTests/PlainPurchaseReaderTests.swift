@@ -1,6 +1,7 @@
 import Foundation
-@testable import PointMeshCore
+import PointMeshJSON
 import Testing
+@testable import PointMeshCore
 
 /// A purchase read straight from its bytes (`Earn.quickRequest`) must be what the general reader
 /// makes of the same body, and it must decline whatever that reader refuses.

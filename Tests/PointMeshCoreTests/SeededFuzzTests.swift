@@ -1,5 +1,6 @@
-import PointMeshReplication
 import PointMeshCore
+import PointMeshJSON
+import PointMeshReplication
 import Testing
 
 /// Mutates valid inputs at random (seeded, so a failure replays): byte flips, insertions,

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 import Testing
 
 /// Evidence, reasons, operators, references and override reasons must show something: text of

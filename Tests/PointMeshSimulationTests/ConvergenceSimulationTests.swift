@@ -1,5 +1,6 @@
 import Foundation
 import PointMeshCore
+import PointMeshJSON
 import PointMeshReplication
 import PointMeshSimulation
 import PointMeshStore

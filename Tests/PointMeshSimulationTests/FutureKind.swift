@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshJSON
 
 /// A kind no release knows (it is not in `EntryKinds.all`), as a newer store would write it:
 /// the simulation mixes its entries in, and every other node must apply their moves, forward

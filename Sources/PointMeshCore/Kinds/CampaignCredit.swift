@@ -1,3 +1,6 @@
+import PointMeshJSON
+import PointMeshCrypto
+
 /// A late campaign credit: the points a campaign owes a receipt that earned before its store
 /// knew the campaign (it was cut off when HQ published it, or the window started before
 /// publication). Written by the store that rang the receipt up, the only node that does

@@ -1,3 +1,6 @@
+import PointMeshJSON
+import PointMeshCrypto
+
 /// Publishing a campaign, or changing its name or end: `PUT /v1/campaigns/{campaign_id}`. Its
 /// other terms are fixed once published (a purchase's points and late credits are computed from
 /// them, so changing them would rewrite what receipts earned).

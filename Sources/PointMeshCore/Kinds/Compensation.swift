@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// Compensation for the chain's own fault, by HQ in audited batches: extend the expiry of lots
 /// expiring in a range (for listed accounts, or every account holding such lots), or grant
 /// listed accounts bonus points as lots of their own. A batch of any size is sent in parts of

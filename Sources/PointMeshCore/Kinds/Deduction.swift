@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// Taking points from an account for documented abuse: a debit from the account to
 /// `@deducted`, from the lots that expire soonest, never more than the spendable balance, with
 /// its evidence, reason and operator in the account's history. Allowed on a frozen account.
@@ -61,7 +63,7 @@ public enum Deduction: EntryKindRule {
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let (account, points) = try deducted(entry)
-        return try AnswerWriter.pointsMoved(entry, customer: account, amountKey: "points", amount: points.value, replayed: replayed)
+        return try WriteAnswer.pointsMoved(entry, customer: account, amountKey: "points", amount: points.value, replayed: replayed)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {

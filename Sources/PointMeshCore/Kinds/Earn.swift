@@ -1,3 +1,6 @@
+import PointMeshJSON
+import PointMeshCrypto
+
 /// Earning: a purchase credits 1 point per whole yuan, and what the campaigns in force add
 /// (`EarningRules`), from the store's issuance account for the month; green points as a lot of
 /// their own. Points that a debt is owed for (from an earlier refund of spent points) go back
@@ -368,7 +371,7 @@ public enum Earn: EntryKindRule {
             default: try reader.skip(length)  // the receipt's lines and the rest: skipped, not copied
             }
         }
-        return try AnswerWriter.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned(entry).value, balance: balance,
+        return try WriteAnswer.pointsMoved(entry, customer: member ?? credited, amountKey: "points", amount: earned(entry).value, balance: balance,
                                             replayed: replayed, lot: try LotEvents.firstTerms(of: entry), pooledTo: member == nil ? nil : credited,
                                             earning: (details: bytes, campaigns: campaigns, green: Points(green)))
     }

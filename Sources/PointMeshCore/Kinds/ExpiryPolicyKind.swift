@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// Publishing a version of the expiry policy. HQ sends it; it replicates like any entry, and
 /// every earning decided after it reaches a node takes its lot's expiry from the version in
 /// force at that instant. A version that shortens validity needs 30 days' notice.

@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// Joining a family: `PUT /v1/families/{family_id}/members/{account_id}`, no body. A customer
 /// is in at most one family; joining the family it is in changes nothing (200, no entry), so a
 /// retried PUT never writes twice.

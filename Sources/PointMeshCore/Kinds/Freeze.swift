@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// Freezing and unfreezing an account for documented abuse (fake receipts, points farming): a
 /// frozen account keeps earning but can't redeem (423 `account_frozen`, on every node the
 /// freeze has reached). Each is an entry with its evidence, reason and operator, in the

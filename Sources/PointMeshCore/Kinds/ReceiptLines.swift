@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// A purchase's items in the three forms a write needs, made where the request is made (on the
 /// event loop), in one pass over the items, so the single writer makes none of them:
 /// - `sums`: their fen per category, and the part of the amount no item names

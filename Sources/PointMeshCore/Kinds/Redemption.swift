@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// A redemption: points go from the customer (or a family pool) to the redeemed account of
 /// the reward. The single decision point for spending, where spending rights between stores
 /// (escrow, on the roadmap) will be consulted.
@@ -179,7 +181,7 @@ public enum Redemption: EntryKindRule {
         let spent = try spent(entry)
         let reader = try entry.details.reader()
         let reward = try reader.text(Tag.reward), discount = try reader.number(Tag.discount)
-        return try AnswerWriter.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed,
+        return try WriteAnswer.pointsMoved(entry, customer: spent.account, amountKey: "points", amount: spent.points.value, replayed: replayed,
                                             reward: reward.map { (id: $0, discount: discount) })
     }
 

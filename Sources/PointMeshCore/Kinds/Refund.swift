@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// A refund of part or all of a receipt: the points it earned go back to the store pro rata.
 /// What the customer already spent can't be taken, so the balance stops at zero and the rest
 /// becomes debt, which later earnings repay (`Earn`).
@@ -206,7 +208,7 @@ public enum Refund: EntryKindRule {
     }
 
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        try AnswerWriter.pointsMoved(entry, customer: try customer(entry), amountKey: "points_reversed",
+        try WriteAnswer.pointsMoved(entry, customer: try customer(entry), amountKey: "points_reversed",
                                      amount: try entry.details.reader().number(Tag.reversed) ?? 0, replayed: replayed)
     }
 

@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// A reminder channel saying which reminders it sent, so the next run skips them on every node.
 /// A reminder is an account's points expiring at one instant, listed in one window: reminded at
 /// 30 days and again at 7 days are two reminders; the same one twice is not.

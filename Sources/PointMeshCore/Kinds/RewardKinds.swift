@@ -1,3 +1,6 @@
+import PointMeshJSON
+import PointMeshCrypto
+
 /// Publishing a reward, or a new version of it: `PUT /v1/rewards/{reward_id}`.
 public enum RewardDefinition: EntryKindRule {
     public typealias Request = Reward

@@ -1,3 +1,5 @@
+import PointMeshJSON
+
 /// A transfer of points inside one family: member to member (a gift), member to pool, pool to
 /// member. The points keep their expiry dates: the sender's spendable lots go soonest-expiring
 /// first, one move per expiry instant, and each move credits the receiver a lot expiring at
@@ -134,16 +136,18 @@ public enum Transfer: EntryKindRule {
     public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
         let (from, to, points) = try parties(entry)
         let reader = try entry.details.reader()
-        var answer = AnswerWriter()
-        answer.id("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
-        answer.id("entry_id", entry.id.description)
-        answer.id("family_id", try LotEvents.family(of: entry)?.rawValue ?? "")
-        answer.id("from_account", from.rawValue)
-        answer.number("from_balance", try reader.number(CommonDetails.balanceAfter) ?? 0)
-        answer.number("points", points.value)
-        answer.flag("replayed", replayed)
-        answer.id("to_account", to.rawValue)
-        answer.number("to_balance", try reader.number(Tag.toBalanceAfter) ?? 0)
+        var answer = JSONWriter(capacity: 320)
+        answer.beginObject()
+        answer.field("created_at", RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds))
+        answer.field("entry_id", entry.id.description)
+        answer.field("family_id", try LotEvents.family(of: entry)?.rawValue ?? "")
+        answer.field("from_account", from.rawValue)
+        answer.field("from_balance", try reader.number(CommonDetails.balanceAfter) ?? 0)
+        answer.field("points", points.value)
+        answer.field("replayed", replayed)
+        answer.field("to_account", to.rawValue)
+        answer.field("to_balance", try reader.number(Tag.toBalanceAfter) ?? 0)
+        answer.endObject()
         return answer.finished()
     }
 

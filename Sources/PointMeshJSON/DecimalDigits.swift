@@ -1,8 +1,9 @@
 /// An `Int64` in decimal ASCII, as `String(value)` writes it, made without a string: texts built
 /// byte by byte on hot paths (write answers, canonical forms) use it.
-enum DecimalDigits {
+public enum DecimalDigits {
     /// How many bytes `String(value)` has.
-    static func count(_ value: Int64) -> Int {
+    @inlinable
+    public static func count(_ value: Int64) -> Int {
         var count = 1, rest = value.magnitude / 10
         while rest > 0 {
             count += 1
@@ -13,7 +14,8 @@ enum DecimalDigits {
 
     /// Writes `value` into `buffer` so that it ends just before `end`, least significant digit
     /// first; returns where it starts. The buffer has room for `count(value)` bytes before `end`.
-    static func write(_ value: Int64, endingAt end: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    @inlinable
+    public static func write(_ value: Int64, endingAt end: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var magnitude = value.magnitude, first = end
         repeat {
             first -= 1
@@ -31,7 +33,8 @@ enum DecimalDigits {
 extension DecimalDigits {
     /// Runs `body` with `value`'s decimal text, written on the stack: 24 places, for a sign and
     /// 19 digits.
-    static func withText<Result>(_ value: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    @inlinable
+    public static func withText<Result>(_ value: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return Swift.withUnsafeMutableBytes(of: &buffer) { digits in
             let first = write(value, endingAt: digits.count, into: digits)
@@ -42,7 +45,8 @@ extension DecimalDigits {
 
 extension Array where Element == UInt8 {
     /// Appends `value` in decimal (`DecimalDigits`).
-    mutating func appendDecimal(_ value: Int64) {
+    @inlinable
+    public mutating func appendDecimal(_ value: Int64) {
         DecimalDigits.withText(value) { append(contentsOf: $0) }
     }
 }

@@ -26,7 +26,7 @@ public struct JSONParser {
     }
 
     /// `bytes` as a document whose first node is the top-level value.
-    static func document(_ bytes: [UInt8]) throws(Failure) -> JSONDocument {
+    public static func document(_ bytes: [UInt8]) throws(Failure) -> JSONDocument {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
         try parser.value(depth: 0)

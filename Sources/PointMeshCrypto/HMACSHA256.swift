@@ -22,12 +22,3 @@ public enum HMACSHA256 {
         return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
     }
 }
-
-/// Random bytes from libcrypto's CSPRNG, for handshake nonces.
-public enum SecureRandom {
-    public static func bytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        out.withUnsafeMutableBufferPointer { buffer in _ = RAND_bytes(buffer.baseAddress, Int32(count)) }
-        return out
-    }
-}

@@ -1,28 +1,6 @@
-/// Any JSON value, decoded without a schema, so validation can say exactly which field has
-/// the wrong type instead of failing the whole body. Also what responses and the API
-/// description are built from (`serialized`).
-public enum JSONValue: Hashable, Sendable {
-    case null
-    case bool(Bool)
-    /// A number written without fraction or exponent that fits in `Int64`.
-    case integer(Int64)
-    /// Any other number: fractional, with an exponent, or too large for `Int64`.
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+import PointMeshJSON
 
-    public var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .integer, .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
+extension JSONValue {
     /// Parses a request body that must be one JSON object.
     public static func object(from body: [UInt8]) throws(RequestError) -> JSONObject {
         if body.isEmpty { throw .invalidJSON("request body is empty; send a JSON object") }
@@ -37,72 +15,6 @@ public enum JSONValue: Hashable, Sendable {
             throw .invalidJSON("request body must be a JSON object, not \(document.value(0).typeName)")
         }
         return JSONObject(document: document, node: 0, path: "")
-    }
-
-    /// Compact JSON with keys in sorted order.
-    public var serialized: String {
-        var text = ""
-        write(to: &text, indent: nil, level: 0)
-        return text
-    }
-
-    /// JSON indented by two spaces, keys sorted (the API description's file form).
-    public var pretty: String {
-        var text = ""
-        write(to: &text, indent: "  ", level: 0)
-        return text
-    }
-
-    private func write(to text: inout String, indent: String?, level: Int) {
-        switch self {
-        case .null: text += "null"
-        case .bool(let value): text += value ? "true" : "false"
-        case .integer(let value): text += String(value)
-        case .number(let value): text += String(value)
-        case .string(let value): Self.quote(value, into: &text)
-        case .array(let values):
-            writeList(values, open: "[", close: "]", to: &text, indent: indent, level: level) { value, text in
-                value.write(to: &text, indent: indent, level: level + 1)
-            }
-        case .object(let fields):
-            let sorted = fields.sorted { $0.key < $1.key }
-            writeList(sorted, open: "{", close: "}", to: &text, indent: indent, level: level) { field, text in
-                Self.quote(field.key, into: &text)
-                text += indent == nil ? ":" : ": "
-                field.value.write(to: &text, indent: indent, level: level + 1)
-            }
-        }
-    }
-
-    private func writeList<T>(_ items: [T], open: String, close: String, to text: inout String, indent: String?, level: Int,
-                              _ element: (T, inout String) -> Void) {
-        text += open
-        guard !items.isEmpty else { return text += close }
-        for (index, item) in items.enumerated() {
-            if index > 0 { text += "," }
-            if let indent { text += "\n" + String(repeating: indent, count: level + 1) }
-            element(item, &text)
-        }
-        if let indent { text += "\n" + String(repeating: indent, count: level) }
-        text += close
-    }
-
-    private static func quote(_ value: String, into text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case let control where control.value < 0x20:
-                let hex = String(control.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
 
@@ -213,7 +125,7 @@ public struct JSONObject: Sendable {
     /// lookups of the id type's metadata once cost more than reading the id.
     private func identifierText(_ field: FieldSpec) throws(RequestError) -> String? {
         if case .document(let document, let object) = storage, let node = document.member(field.name, of: object),
-           let text = document.identifierText(node) {
+           let plain = document.plainText(node), let text = plainIdentifier(plain) {
             return text
         }
         guard let value = value(field.name) else { return nil }
@@ -232,9 +144,9 @@ public struct JSONObject: Sendable {
     public func positiveInteger(_ field: FieldSpec) throws(RequestError) -> Int64 {
         let name = field.name
         guard case .positiveInteger(let minimum, let maximum) = field.type else { preconditionFailure("\(name) is not an integer field") }
-        if case .document(let document, let object) = storage, let node = document.member(name, of: object), document.nodes[node].kind == .integer,
-           (minimum...maximum).contains(document.nodes[node].scalar) {
-            return document.nodes[node].scalar
+        if case .document(let document, let object) = storage, let node = document.member(name, of: object), let number = document.integer(node),
+           (minimum...maximum).contains(number) {
+            return number
         }
         guard let value = value(name) else { throw .missingField(path + name) }
         switch value {
@@ -358,7 +270,7 @@ public struct JSONObject: Sendable {
         let nested: JSONObject
         switch storage {
         case .document(let document, let node):
-            guard let member = document.member(field.name, of: node), document.nodes[member].kind != .null else { return nil }
+            guard let member = document.member(field.name, of: node), document.kind(member) != .null else { return nil }
             guard document.isObject(member) else {
                 throw .invalidField(path + field.name, "must be an object, not \(document.value(member).typeName)")
             }
@@ -377,7 +289,7 @@ public struct JSONObject: Sendable {
         guard case .array(let schema, let maximumCount) = field.type else { preconditionFailure("\(field.name) is not an array field") }
         // In a parsed document, the elements are read where they stand.
         if case .document(let document, let node) = storage, let array = document.member(field.name, of: node),
-           document.nodes[array].kind == .array {
+           document.kind(array) == .array {
             let elements = document.elements(of: array)
             guard elements.count <= maximumCount else { throw .invalidField(path + field.name, "at most \(maximumCount) elements") }
             var objects: [JSONObject] = []

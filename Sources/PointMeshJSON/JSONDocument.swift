@@ -4,7 +4,8 @@
 /// up by comparing bytes, and a value becomes a `String` or a `JSONValue` only when read. A
 /// purchase of 20 lines has some 150 nodes, in one allocation.
 public final class JSONDocument: Sendable {
-    enum Kind: UInt8, Sendable {
+    /// What a node is.
+    public enum Kind: UInt8, Sendable {
         case null, bool, integer, number, string, array, object
     }
 
@@ -38,11 +39,11 @@ public final class JSONDocument: Sendable {
     }
 
     /// Whether node `index` is an object.
-    func isObject(_ index: Int) -> Bool { nodes[index].kind == .object }
+    public func isObject(_ index: Int) -> Bool { nodes[index].kind == .object }
 
     /// Calls `body` with the key node of each member of object `index` (its value node is the
     /// next one).
-    func forEachKey(of index: Int, _ body: (Int) -> Void) {
+    public func forEachKey(of index: Int, _ body: (Int) -> Void) {
         var member = index + 1
         let end = Int(nodes[index].after)
         while member < end {
@@ -52,7 +53,7 @@ public final class JSONDocument: Sendable {
     }
 
     /// The value node of the member of object `index` named `name`, if any.
-    func member(_ name: String, of index: Int) -> Int? {
+    public func member(_ name: String, of index: Int) -> Int? {
         var member = index + 1
         let end = Int(nodes[index].after)
         while member < end {
@@ -63,7 +64,7 @@ public final class JSONDocument: Sendable {
     }
 
     /// Whether string node `index` holds exactly `name`.
-    func key(_ index: Int, is name: String) -> Bool {
+    public func key(_ index: Int, is name: String) -> Bool {
         let node = nodes[index]
         guard node.flag else { return strings[Int(node.scalar)] == name }
         let start = Int(node.start), count = Int(node.end - node.start)
@@ -77,20 +78,28 @@ public final class JSONDocument: Sendable {
         return equal ?? bytes[start..<(start + count)].elementsEqual(name.utf8)
     }
 
-    /// Node `index` as an id's text when it is a valid id written plainly (no escapes), the
-    /// common case, read straight from the bytes; nil otherwise (the caller's general path
-    /// explains).
-    func identifierText(_ index: Int) -> String? {
+    /// String node `index`'s bytes when it is written plainly (ASCII, no escapes), the common case
+    /// for ids, read where they stand; nil for any other node.
+    public func plainText(_ index: Int) -> ArraySlice<UInt8>? {
         let node = nodes[index]
         guard node.kind == .string, node.flag else { return nil }
-        return plainIdentifier(bytes[Int(node.start)..<Int(node.end)])
+        return bytes[Int(node.start)..<Int(node.end)]
+    }
+
+    /// What node `index` is.
+    public func kind(_ index: Int) -> Kind { nodes[index].kind }
+
+    /// Integer node `index`'s value; nil for any other node.
+    public func integer(_ index: Int) -> Int64? {
+        let node = nodes[index]
+        return node.kind == .integer ? node.scalar : nil
     }
 
     /// String node `index` as a `String`.
-    func string(_ index: Int) -> String { nodes[index].text(bytes, strings) }
+    public func string(_ index: Int) -> String { nodes[index].text(bytes, strings) }
 
     /// The elements of array `index`.
-    func elements(of index: Int) -> [Int] {
+    public func elements(of index: Int) -> [Int] {
         var result: [Int] = []
         var element = index + 1
         while element < Int(nodes[index].after) {
@@ -101,7 +110,7 @@ public final class JSONDocument: Sendable {
     }
 
     /// Node `index` as a `JSONValue` (with everything inside it).
-    func value(_ index: Int) -> JSONValue {
+    public func value(_ index: Int) -> JSONValue {
         let node = nodes[index]
         switch node.kind {
         case .null: return .null
