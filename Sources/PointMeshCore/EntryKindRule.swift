@@ -40,6 +40,14 @@ public protocol EntryKindRule: Sendable {
     /// What a store keeps folded from this kind's entries for every write to read (none by
     /// default): an entry of the kind written, received or superseded makes it fold again.
     static var folds: StoreFolds { get }
+    /// The conditions on the converged history an entry of this kind stands under (none by
+    /// default): a store finds the entries whose standing a new arrival may change by them.
+    static var conditions: EntryConditions { get }
+    /// For a kind whose entries count only while another entry counts (a late campaign credit,
+    /// while its purchase's earning does): that entry, for an entry of this kind.
+    static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID?
+    /// The link every entry of this kind that counts only with `entry` carries (nil: none do).
+    static func dependentsLink(of entry: EntryID) -> String?
 
     /// Reads a validated request (unknown fields were already refused against `requestFields`).
     static func request(from body: JSONObject) throws(RequestError) -> Request
@@ -76,6 +84,9 @@ public protocol EntryKindRule: Sendable {
 
 extension EntryKindRule {
     public static var folds: StoreFolds { [] }
+    public static var conditions: EntryConditions { [] }
+    public static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID? { nil }
+    public static func dependentsLink(of entry: EntryID) -> String? { nil }
     public static var method: String { "POST" }
     public static var pathFields: [FieldSpec] { [] }
     public static var hasOwnHandler: Bool { false }
@@ -97,7 +108,6 @@ public struct KindDecision: Hashable, Sendable {
     }
 }
 
-/// Every kind this release knows.
 /// Folds a store keeps of a few kinds' entries between writes (`EntryKindRule.folds`), so it
 /// knows which to drop when such an entry arrives without naming the kind.
 public struct StoreFolds: OptionSet, Hashable, Sendable {
@@ -112,6 +122,19 @@ public struct StoreFolds: OptionSet, Hashable, Sendable {
     public static let autoPooling = StoreFolds(rawValue: 4)
 }
 
+/// Conditions on the converged history under which an entry stands (`EntryKindRule.conditions`,
+/// `EntryCondition`); one that does not stand moves nothing.
+public struct EntryConditions: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Its parties are in its family, past the cooling-off period (`FamilyCondition`).
+    public static let family = EntryConditions(rawValue: 1)
+    /// Its purchase, less the refunds before it, covers it (`RefundCondition`).
+    public static let refund = EntryConditions(rawValue: 2)
+}
+
+/// Every kind this release knows, and what the store and replication read of their declarations.
 public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
@@ -123,10 +146,26 @@ public enum EntryKinds {
     public static let foldsByCode: [EntryCode: StoreFolds] = Dictionary(
         uniqueKeysWithValues: all.filter { !$0.folds.isEmpty }.map { ($0.code, $0.folds) })
 
+    /// The codes of the kinds that declare `folds` containing `fold`.
+    public static func codes(folding fold: StoreFolds) -> [EntryCode] { all.filter { $0.folds.contains(fold) }.map { $0.code } }
+
+    /// The codes of the kinds whose entries stand under `condition`.
+    public static func codes(conditionedOn condition: EntryConditions) -> [EntryCode] {
+        all.filter { $0.conditions.contains(condition) }.map { $0.code }
+    }
+
+    /// The entry `entry` counts only with, if its kind declares one (`EntryKindRule.countsOnlyWith`).
+    public static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID? { kindsByCode[entry.code]?.countsOnlyWith(entry) }
+
+    /// The links carried by the entries that count only with `entry`, over every kind that has such entries.
+    public static func dependentsLinks(of entry: EntryID) -> [String] { all.compactMap { $0.dependentsLink(of: entry) } }
+
+    private static let kindsByCode: [EntryCode: any EntryKindRule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.code, $0) })
+
     /// The kinds written through the API (every kind but those the node writes itself).
     public static var routed: [any EntryKindRule.Type] { all.filter { !$0.route.isEmpty } }
 
-    public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { all.first { $0.code == code } }
+    public static func kind(code: EntryCode) -> (any EntryKindRule.Type)? { kindsByCode[code] }
 
     /// The kind's name, or `unknown-<code>` for a kind a newer release wrote.
     public static func name(of code: EntryCode) -> String { kind(code: code)?.name ?? "unknown-\(code)" }

@@ -33,9 +33,9 @@ public protocol FactsSource {
     /// The family whose pool `account`'s earnings go to now, if it auto-pools. By default a fold
     /// of its membership entries; the store first checks whether any customer ever asked for it.
     func autoPoolFamily(of account: AccountID) throws -> FamilyID?
-    /// The earnings `origin` wrote (counting) with timestamps in `during`, in sequence order:
-    /// the first `limit` with sequences after `after`.
-    func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry]
+    /// The counting entries of kind `code` that `origin` wrote with timestamps in `during`, in
+    /// sequence order: the first `limit` with sequences after `after`.
+    func entries(coded code: EntryCode, of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry]
     /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points
 }

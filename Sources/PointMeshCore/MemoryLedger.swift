@@ -74,9 +74,9 @@ public struct MemoryLedger: FactsSource, Sendable {
         Array(accountEntries.keys.sorted().filter { account in lotBook(of: account).lots.contains { expiring.contains($0.expiresAt) } }.prefix(limit))
     }
 
-    public func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) -> [LedgerEntry] {
+    public func entries(coded code: EntryCode, of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) -> [LedgerEntry] {
         Array((log[origin] ?? []).lazy.filter {
-            $0.id.sequence > after && $0.code == Earn.code && during.contains($0.timestamp.wallMilliseconds) && !self.duplicates.contains($0.id)
+            $0.id.sequence > after && $0.code == code && during.contains($0.timestamp.wallMilliseconds) && !self.duplicates.contains($0.id)
         }.prefix(limit))
     }
 
@@ -121,7 +121,7 @@ public struct MemoryLedger: FactsSource, Sendable {
         byID[entry.id] = entry
         chains[entry.id.origin] = (chains[entry.id.origin] ?? .empty).extended(sequence: entry.id.sequence, bytes: EntryCoding.encode(entry))
         // A late campaign credit counts only while its earning entry does (`CampaignCredit`).
-        if let purchase = CampaignCredit.countsWith(entry), duplicates.contains(purchase) {
+        if let purchase = EntryKinds.countsOnlyWith(entry), duplicates.contains(purchase) {
             duplicates.insert(entry.id)
             return
         }
@@ -131,7 +131,7 @@ public struct MemoryLedger: FactsSource, Sendable {
         case .duplicate:
             duplicates.insert(entry.id)
         case .supersedes(let loser):
-            for credit in linkedEntries(CampaignCredit.creditsLink(loser.id)) {
+            for credit in EntryKinds.dependentsLinks(of: loser.id).flatMap(linkedEntries) {
                 count(credit, sign: -1)
                 duplicates.insert(credit.id)
             }
@@ -140,14 +140,14 @@ public struct MemoryLedger: FactsSource, Sendable {
             count(entry, sign: 1)
         }
         if let receipt = RefundCondition.receipt(affectedBy: entry) { reconcileRefunds(of: receipt) }
-        if entry.code == Transfer.code || FamilyMembership.change(of: entry) != nil { reconcileTransfers(of: entry.customerAccounts) }
+        if FamilyCondition.mayChangeStanding(entry) { reconcileTransfers(of: entry.customerAccounts) }
     }
 
     /// Takes the moves of transfers of `accounts` that became void out of the counters, and
-    /// puts back those that stand again (`LedgerDatabase.reconcileTransfers` on disk).
+    /// puts back those that stand again (`LedgerWriter.reconcileTransfers` on disk).
     private mutating func reconcileTransfers(of accounts: [AccountID]) {
         let transfers = Set(accounts.flatMap { accountEntries[$0] ?? [] }).compactMap { byID[$0] }
-            .filter { $0.code == Transfer.code && !duplicates.contains($0.id) }
+            .filter { FamilyCondition.conditionedCodes.contains($0.code) && !duplicates.contains($0.id) }
         for transfer in transfers {
             guard let stands = try? FamilyCondition.stands(transfer, in: self), voids.contains(transfer.id) == stands else { continue }
             if stands { voids.remove(transfer.id) } else { voids.insert(transfer.id) }
@@ -156,7 +156,7 @@ public struct MemoryLedger: FactsSource, Sendable {
     }
 
     /// Takes the moves of refunds of `receipt` that became void out of the counters, and puts
-    /// back those that stand again (`LedgerDatabase.reconcileRefunds` does the same on disk).
+    /// back those that stand again (`LedgerWriter.reconcileRefunds` does the same on disk).
     private mutating func reconcileRefunds(of receipt: ReceiptID) {
         guard let (refunds, void) = try? RefundCondition.void(of: receipt, in: self) else { return }
         for refund in refunds where voids.contains(refund.id) != void.contains(refund.id) {

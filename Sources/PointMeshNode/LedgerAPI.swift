@@ -159,7 +159,7 @@ struct LedgerAPI: Sendable {
         return "; this node last synced with a peer \(DurationText.describe(milliseconds: silent)) ago, so points earned at other stores since then may not have arrived yet"
     }
 
-    func reading<T>(_ body: (LedgerDatabase) throws -> T) throws(APIError) -> T {
+    func reading<T>(_ body: (LedgerReader) throws -> T) throws(APIError) -> T {
         try fromStore { try store.read(body) }
     }
 

@@ -1,32 +1,12 @@
 import PointMeshCore
 
 /// HQ's definitions and the issuance counters the budget is checked against.
-extension LedgerDatabase {
-    /// The catalog: on the writer, folded once and kept until a definition entry is written or
-    /// received (every purchase reads it); elsewhere folded from the entries linked `catalog`.
-    public func catalog() throws -> Catalog {
-        if let cached = caches?.catalog { return cached }
-        let catalog = Catalog.fold(try linkedEntries(Catalog.link))
-        caches?.catalog = catalog
-        return catalog
-    }
-
-    /// On the writer, kept while the campaigns in force hold (`CampaignsInForce`) and the
-    /// catalog is unchanged: arranged once, not for every purchase.
-    public func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates {
-        if let cached = caches?.rates, cached.inForce.holds(at: instant, store: store) { return cached.rates }
-        let catalog = try catalog()
-        let inForce = catalog.campaignsInForce(at: instant, store: store)
-        let rates = EarningRules.Rates(campaigns: inForce.campaigns, green: catalog.greenCategories)
-        caches?.rates = (inForce, rates)
-        return rates
-    }
-
-    public func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
+extension LedgerReader {
+    public func entries(coded code: EntryCode, of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
         try connection.all("""
             SELECT body FROM ledger_entries WHERE origin = ? AND seq > ? AND code = ? AND duplicate = 0 AND hlc_wall >= ? AND hlc_wall < ?
             ORDER BY seq LIMIT ?
-            """, .text(origin.rawValue), .integer(after), .integer(Int64(Earn.code.value)), .integer(during.lowerBound), .integer(during.upperBound),
+            """, .text(origin.rawValue), .integer(after), .integer(Int64(code.value)), .integer(during.lowerBound), .integer(during.upperBound),
             .integer(Int64(limit)), row: Self.decode)
     }
 
@@ -35,24 +15,20 @@ extension LedgerDatabase {
         try connection.first("SELECT COUNT(*) FROM entry_links WHERE link = ?", .text(Catalog.link)) { Int($0.int64(0)) } ?? 0
     }
 
-    /// On the writer, a purchase asks this of every customer: the store keeps the customers who
-    /// ever joined with auto-pooling (a superset of those who auto-pool now), and reads the
-    /// membership only of those.
-    public func autoPoolFamily(of account: AccountID) throws -> FamilyID? {
-        if caches != nil {
-            if caches?.autoPoolers == nil {
-                var accounts: Set<AccountID> = []
-                for entry in try connection.all(Self.joinsSQL, .integer(Int64(FamilyJoin.code.value)), row: Self.decode) {
-                    if case .join(_, true)? = FamilyMembership.change(of: entry), let member = entry.customerAccounts.first { accounts.insert(member) }
-                }
-                caches?.autoPoolers = accounts
+    /// The customers who ever joined a family with auto-pooling (a superset of those who
+    /// auto-pool now), from the entries of the kinds that declare the `autoPooling` fold.
+    func autoPoolers() throws -> Set<AccountID> {
+        var accounts: Set<AccountID> = []
+        for code in EntryKinds.codes(folding: .autoPooling) {
+            for entry in try connection.all(Self.joinsSQL, .integer(Int64(code.value)), row: Self.decode) {
+                if case .join(_, true)? = FamilyMembership.change(of: entry), let member = entry.customerAccounts.first { accounts.insert(member) }
             }
-            guard caches?.autoPoolers?.contains(account) == true else { return nil }
         }
-        return try FamilyMembership.autoPool(of: account, from: self)
+        return accounts
     }
 
-    /// Family joins, through the partial index of rare codes (the query repeats its condition).
+    /// Entries of one rare code (family joins), through the partial index of rare codes (the
+    /// query repeats its condition).
     static let joinsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
 
     /// Every store's issuance counters of one month (month text, asset, the accounts' pattern).
@@ -73,10 +49,8 @@ extension LedgerDatabase {
             sum = try connection.first("SELECT SUM(debits_posted - credits_posted) FROM balances WHERE account = ? AND asset = ?",
                                        .text(LedgerAccount.issued(by: store, in: month).name), points) { $0.optionalInt64(0) } ?? nil
         } else {
-            if let known = caches?.chainIssued, known.month == month { return known.points }
             sum = try connection.first(Self.chainIssuedSQL, .text("\(month)"), points, .text("@issued:*:\(month)")) { $0.optionalInt64(0) } ?? nil
         }
-        if store == nil { caches?.chainIssued = (month, Points(sum ?? 0)) }
         return Points(sum ?? 0)
     }
 }

@@ -1,6 +1,6 @@
 import PointMeshCore
 
-extension LedgerDatabase {
+extension LedgerWriter {
     /// Migration "clashing-writes-count" (release 0.7): until then a received entry that shared its idempotency key
     /// with a counting one was kept as a duplicate whatever its body; since, only a copy of the
     /// identical request is (`ReceivedEntryEffect.of`), and different requests under one id
@@ -12,31 +12,37 @@ extension LedgerDatabase {
     /// other customers). A ledger without clashes only pays for the query of its duplicates.
     static func countClashingWrites(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(clashSchema)
-        let database = LedgerDatabase(connection: connection)
-        // Late credits last: one counts again only once its purchase does.
-        let keys = try connection.all(
-            "SELECT idem_key, MAX(code = ?) FROM ledger_entries WHERE duplicate = 1 GROUP BY idem_key ORDER BY 2, 1",
-            .integer(Int64(CampaignCredit.code.value))) { $0.text(0) }
+        let database = LedgerWriter(connection: connection)
+        let keys = try connection.all("SELECT DISTINCT idem_key FROM ledger_entries WHERE duplicate = 1 ORDER BY idem_key") { $0.text(0) }
         var revived = 0
-        for key in keys {
+        /// Lets the earliest entry of each request under `key` count, unless it counts only with
+        /// an entry that doesn't; false (nothing done) for a key of such entries when `dependents` is false.
+        func revive(_ key: String, dependents: Bool) throws -> Bool {
             let copies = try connection.all("SELECT body, duplicate FROM ledger_entries WHERE idem_key = ?", .text(key)) {
-                (entry: try decode($0), duplicate: $0.int64(1) == 1)
+                (entry: try LedgerReader.decode($0), duplicate: $0.int64(1) == 1)
             }
+            if !dependents, copies.contains(where: { EntryKinds.countsOnlyWith($0.entry) != nil }) { return false }
             let counting = Set(copies.filter { !$0.duplicate }.map(\.entry.requestHash))
             let byRequest = Dictionary(grouping: copies.filter(\.duplicate).map(\.entry), by: \.requestHash)
             for (hash, entries) in byRequest.sorted(by: { $0.key.hex < $1.key.hex }) where !counting.contains(hash) {
                 guard let earliest = entries.min(by: ReplicationRules.precedes) else { continue }
-                if let purchase = CampaignCredit.countsWith(earliest), try database.isDuplicate(purchase) { continue }
+                if let purchase = EntryKinds.countsOnlyWith(earliest), try database.reader.isDuplicate(purchase) { continue }
                 try connection.run("UPDATE ledger_entries SET duplicate = 0 WHERE origin = ? AND seq = ?",
                                    .text(earliest.id.origin.rawValue), .integer(earliest.id.sequence))
                 try database.count(earliest, sign: 1)
                 try database.recordClash(earliest.idempotencyKey)
                 revived += 1
             }
+            return true
         }
+        // Entries that count only with another (late credits) last: one counts again only once
+        // its purchase does.
+        var deferred: [String] = []
+        for key in keys where try !revive(key, dependents: false) { deferred.append(key) }
+        for key in deferred { _ = try revive(key, dependents: true) }
         guard revived > 0 else { return }
         progress("clashing writes: \(revived) entries kept as duplicates of a different request now count; folding lots again")
-        try refoldAllLots(connection, progress: progress)
+        try LotFold.refoldAllLots(connection, progress: progress)
     }
 
     /// The keys under which more than one request counts: kept as they arise, so operators can
@@ -47,7 +53,9 @@ extension LedgerDatabase {
     func recordClash(_ key: IdempotencyKey) throws {
         try connection.run("INSERT OR IGNORE INTO clashes (idem_key) VALUES (?)", .text(key.description))
     }
+}
 
+extension LedgerReader {
     /// Up to `limit` keys under which different requests count, in key order after `after`,
     /// each with its counting entries, earliest first.
     public func clashes(after: String?, limit: Int) throws -> [(key: IdempotencyKey, entries: [LedgerEntry])] {

@@ -16,7 +16,7 @@ final class GroupCommitWriter: Sendable {
         case replicate([LedgerEntry])
         /// The membership to remember across restarts.
         case savePeers([MemberRecord])
-        /// Notes a node keeps for itself across restarts (`LedgerDatabase.saveMeta`).
+        /// Notes a node keeps for itself across restarts (`LedgerWriter.saveMeta`).
         case saveMeta([String: String])
     }
 
@@ -36,7 +36,7 @@ final class GroupCommitWriter: Sendable {
 
     /// State only the writer thread touches once it has started.
     final class WriterState: @unchecked Sendable {
-        let database: LedgerDatabase
+        let database: LedgerWriter
         let origin: NodeID
         var hlc: HybridLogicalClock
         var vector: VersionVector
@@ -51,19 +51,17 @@ final class GroupCommitWriter: Sendable {
 
         let checkpointer: Checkpointer
 
-        init(database: LedgerDatabase, origin: NodeID, clock: NodeClock, wal: WALPolicy,
+        init(database: LedgerWriter, origin: NodeID, clock: NodeClock, wal: WALPolicy,
              checkpointer: Checkpointer) throws {
             self.database = database
             self.origin = origin
             self.clock = clock
             self.wal = wal
             self.checkpointer = checkpointer
-            // The one connection that writes may cache what only its own writes change.
-            database.cacheWriterFacts()
             pageSize = try database.connection.integer("PRAGMA page_size")
-            vector = try database.versionVector()
+            vector = try database.reader.versionVector()
             var hlc = HybridLogicalClock()
-            for held in vector.sequences.keys { hlc.observe(try database.lastTimestamp(of: held)) }
+            for held in vector.sequences.keys { hlc.observe(try database.reader.lastTimestamp(of: held)) }
             self.hlc = hlc
             database.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
@@ -204,7 +202,7 @@ final class GroupCommitWriter: Sendable {
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
             state.vector = vectorBefore
-            database.forgetCachedFacts()
+            database.dropCaches()
             results = Array(repeating: .failure(error), count: batch.count)
             if let line = health.recordFailure("\(error)", now: state.clock.now()) { log(line) }
         }

@@ -37,7 +37,7 @@ public final class LedgerStore: Sendable {
         let lock = try DataDirectoryLock(directory: directory)
         do {
             path = Self.databasePath(in: directory)
-            let database = try LedgerDatabase.openForWriting(path: path, progress: progress)
+            let database = try LedgerWriter.open(path: path, progress: progress)
             try database.connection.execute("PRAGMA wal_autocheckpoint = 0")
             try database.connection.execute("PRAGMA journal_size_limit = \(wal.sizeLimit)")
             nodeID = try Self.resolveNodeID(database, requested: requested, newNodeID: newNodeID)
@@ -73,7 +73,7 @@ public final class LedgerStore: Sendable {
         }
     }
 
-    private static func resolveNodeID(_ database: LedgerDatabase, requested: NodeID?, newNodeID: () -> NodeID) throws -> NodeID {
+    private static func resolveNodeID(_ database: LedgerWriter, requested: NodeID?, newNodeID: () -> NodeID) throws -> NodeID {
         let connection = database.connection
         if let stored = try connection.first("SELECT value FROM meta WHERE key = 'node_id'", row: { $0.text(0) }) {
             if let requested, requested.rawValue != stored {
@@ -122,7 +122,7 @@ public final class LedgerStore: Sendable {
     }
 
     /// Keeps notes of the node's own across restarts (the `meta` table; read them with
-    /// `LedgerDatabase.meta(withPrefix:)`), durably.
+    /// `LedgerReader.meta(withPrefix:)`), durably.
     public func saveMeta(_ values: [String: String]) throws {
         _ = try writer.submit(.saveMeta(values))
     }
@@ -139,7 +139,7 @@ public final class LedgerStore: Sendable {
     }
 
     /// Runs `body` on a read-only connection that sees the last committed state.
-    public func read<T>(_ body: (LedgerDatabase) throws -> T) throws -> T {
+    public func read<T>(_ body: (LedgerReader) throws -> T) throws -> T {
         try readers.withReader(body)
     }
 

@@ -6,7 +6,16 @@ public struct VerificationProblem: Hashable, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-extension LedgerDatabase {
+/// Checks a ledger against itself through a reader: what it recomputes from the entries is
+/// what the writer keeps, so any difference is a bug or a damaged file.
+public struct LedgerVerifier {
+    let reader: LedgerReader
+    var connection: SQLiteConnection { reader.connection }
+
+    public init(reader: LedgerReader) {
+        self.reader = reader
+    }
+
     /// Recomputes every balance counter from the moves of the entries that count, with the same
     /// `MoveEffects` the writes use, and every origin's hash chain from the entries' bytes, and
     /// compares; checks that each origin's sequence has no gaps and that balances over all
@@ -24,7 +33,7 @@ extension LedgerDatabase {
         /// must hold exactly this).
         var customerPoints: [AccountID: Points] = [:]
         var chains: [NodeID: OriginChain] = [:]
-        let keptVoid = try voidEntries()
+        let keptVoid = try reader.voidEntries()
         var after: (origin: String, seq: Int64) = ("", 0)
         while true {
             let page = try connection.all(
@@ -43,7 +52,7 @@ extension LedgerDatabase {
                 let entry = try EntryCoding.decode(body)
                 // A transfer the converged membership contradicts and a refund past its purchase
                 // move nothing at all.
-                let stands = try EntryCondition.stands(entry, in: self)
+                let stands = try EntryCondition.stands(entry, in: reader)
                 if keptVoid.contains(entry.id) == stands {
                     problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(stands ? "void" : "standing"), but the converged history says otherwise (its purchase's refunds, or its parties' families)"))
                 }
@@ -99,8 +108,9 @@ extension LedgerDatabase {
         var problems: [VerificationProblem] = []
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts ORDER BY account") { AccountID(unchecked: $0.text(0)) }
         var cache = LotEventCache()
+        let fold = LotFold(reader: reader)
         for account in accounts {
-            let kept = try lotBook(of: account), folded = try foldedLots(of: account, cache: &cache)
+            let kept = try reader.lotBook(of: account), folded = try fold.foldedLots(of: account, cache: &cache)
             if kept != folded {
                 problems.append(VerificationProblem(description: "account \(account): kept lots \(kept.lots.count) (deficit \(kept.deficit)) differ from a fold of its entries: \(folded.lots.count) (deficit \(folded.deficit))"))
             }

@@ -11,7 +11,7 @@ enum LegacyEntries {
     static func upgrade(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(Migrations.ledgerModel)
         let total = try connection.integer("SELECT COUNT(*) FROM entries")
-        let database = LedgerDatabase(connection: connection)
+        let database = LedgerWriter(connection: connection)
         if total > 0 { progress("upgrading the ledger to the 0.3 model: \(total) entries") }
         var done: Int64 = 0
         var after: (origin: String, seq: Int64) = ("", 0)

@@ -8,13 +8,20 @@ import PointMeshCore
 /// before entries already folded (a late arrival from a cut-off store), or a receipt that
 /// changes which of two entries counts, makes the account stale: its lots are folded again
 /// from all its entries at the end of the batch. So the kept lots never depend on arrival order.
-extension LedgerDatabase {
+///
+/// It reads and writes through the writer's connection; what the writer caches of an account
+/// (`WriterCaches`: its deficit as the write's decision read it, its stable facts) is passed in
+/// and kept equal to what it writes.
+struct LotFold {
+    let reader: LedgerReader
+    var connection: SQLiteConnection { reader.connection }
+
     /// The part of the account's book an event can change, so a write to an account holding
     /// thousands of lots reads a few: a credit needs only the deficit; a debit, the lots of the
     /// source it prefers and then spendable lots in spending order until they cover it; an
     /// extension, the lots in its range. `LotBook` applied to this part changes exactly what it
     /// would change in the whole book.
-    private func bookPart(of account: AccountID, for event: LotEvent) throws -> (book: LotBook, pairs: Set<LotPair>) {
+    private func bookPart(of account: AccountID, for event: LotEvent, caches: WriterCaches) throws -> (book: LotBook, pairs: Set<LotPair>) {
         var part: [Lot] = [], pairs: Set<LotPair> = []
         switch event {
         case .credit:
@@ -33,14 +40,14 @@ extension LedgerDatabase {
                     conditions.append("expires_at = ?")
                     values.append(.integer(expiry))
                 }
-                let preferred = try lotRows(of: account, where: conditions.joined(separator: " AND "), values, green: preferring.green)
+                let preferred = try reader.lotRows(of: account, where: conditions.joined(separator: " AND "), values, green: preferring.green)
                 part = preferred.lots
                 pairs = preferred.pairs
             }
             var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
             let page = 64
             while covered < amount, preferring?.exclusive != true {
-                let more = try lotRows(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
+                let more = try reader.lotRows(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
                                        limit: page, offset: offset)
                 for lot in more.lots where !part.contains(where: { $0.id == lot.id }) {
                     part.append(lot)
@@ -51,26 +58,27 @@ extension LedgerDatabase {
                 offset += page
             }
         case .extend(let extended, _):
-            let range = try lotRows(of: account, where: "expires_at BETWEEN ? AND ?",
+            let range = try reader.lotRows(of: account, where: "expires_at BETWEEN ? AND ?",
                                     [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
             part = range.lots
             pairs = range.pairs
         }
-        return (LotBook(lots: part, deficit: try knownDeficit(of: account)), pairs)
+        return (LotBook(lots: part, deficit: try knownDeficit(of: account, caches: caches)), pairs)
     }
 
     /// The account's deficit: on the writer, as its decision just read it in this transaction
     /// (`accountFacts`) if nothing wrote it since; otherwise from the table.
-    private func knownDeficit(of account: AccountID) throws -> Points {
-        if let known = caches?.lastDeficit, known.account == account { return known.deficit }
-        return try deficit(of: account)
+    private func knownDeficit(of account: AccountID, caches: WriterCaches) throws -> Points {
+        if let known = caches.lastDeficit, known.account == account { return known.deficit }
+        return try reader.deficit(of: account)
     }
 
     /// Applies a counting entry to the lots of each account it concerns, or marks the account
     /// `stale` when the entry is not its newest (or it is already stale). `isLocal`: the node
     /// just wrote it, so it is the newest of every account (its clock has observed every
     /// entry held) and the check is skipped.
-    func updateLots(for entry: LedgerEntry, accounts known: [AccountID]? = nil, isLocal: Bool = false, stale: inout Set<AccountID>) throws {
+    func updateLots(for entry: LedgerEntry, accounts known: [AccountID]? = nil, isLocal: Bool = false, stale: inout Set<AccountID>,
+                    caches: inout WriterCaches) throws {
         let accounts = known ?? entry.customerAccounts
         let events = try lotEvents(entry, for: accounts)
         for account in accounts where !stale.contains(account) {
@@ -83,42 +91,42 @@ extension LedgerDatabase {
             // green one, go in with one insert.
             var whole: [Lot] = []
             for event in events[account] ?? [] {
-                if isLocal, case .credit(let lot) = event, let known = caches?.lastDeficit, known.account == account, known.deficit == .zero {
+                if isLocal, case .credit(let lot) = event, let known = caches.lastDeficit, known.account == account, known.deficit == .zero {
                     if lot.remaining > .zero { whole.append(lot) }
                     continue
                 }
                 // Events apply in order: lots credited before this one are in the table first.
-                try insertWhole(whole, of: account)
+                try insertWhole(whole, of: account, caches: &caches)
                 whole = []
-                let (before, pairs) = try bookPart(of: account, for: event)
+                let (before, pairs) = try bookPart(of: account, for: event, caches: caches)
                 var after = before
                 let changed = after.apply(event)
-                try save(after, of: account, changed: changed, before: before, pairs: pairs)
+                try save(after, of: account, changed: changed, before: before, pairs: pairs, caches: &caches)
             }
-            try insertWhole(whole, of: account)
+            try insertWhole(whole, of: account, caches: &caches)
         }
     }
 
     /// Whole lots (nothing owed took any of them) credited to `account`, in one statement, and
     /// added to the facts the writer keeps of it.
-    private func insertWhole(_ lots: [Lot], of account: AccountID) throws {
+    private func insertWhole(_ lots: [Lot], of account: AccountID, caches: inout WriterCaches) throws {
         if let pair = LotPair.of(lots) {
             try insertPair(regular: pair.regular, green: pair.green, of: .text(account.rawValue))
         } else {
             try insert(lots, of: .text(account.rawValue))
         }
         for lot in lots {
-            guard caches?.stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
-            caches?.stableFacts[account] = nil
+            guard caches.stableFacts[account]?.credit(lot, at: lot.earnedAt) == false else { continue }
+            caches.stableFacts[account] = nil
             return
         }
     }
 
     /// Folds the account's lots again from all its counting entries.
-    func rebuildLots(of account: AccountID, cache: inout LotEventCache) throws {
+    func rebuildLots(of account: AccountID, cache: inout LotEventCache, caches: inout WriterCaches) throws {
         let book = try foldedLots(of: account, cache: &cache)
         try connection.run("DELETE FROM lots WHERE account = ?", .text(account.rawValue))
-        try save(book, of: account, changed: book.lots.map(\.id), before: nil)
+        try save(book, of: account, changed: book.lots.map(\.id), before: nil, caches: &caches)
     }
 
     /// The account's book as a fold of all its counting entries in ledger order.
@@ -158,7 +166,7 @@ extension LedgerDatabase {
     /// `reconcileRefunds`).
     private func lotEvents(_ entry: LedgerEntry, for accounts: [AccountID]) throws -> [AccountID: [LotEvent]] {
         do {
-            return try LotEvents.of(entry, accounts: accounts, stands: try EntryCondition.stands(entry, in: self))
+            return try LotEvents.of(entry, accounts: accounts, stands: try EntryCondition.stands(entry, in: reader))
         } catch let error as DecodingError {
             throw StoreError.corruptRow("entry \(entry.id): lot terms do not read: \(error)")
         }
@@ -202,7 +210,8 @@ extension LedgerDatabase {
     /// part of the book as it was `before` (nil: the account's lots were just deleted) and the
     /// `pairs` it was read from, split before either lot changes. A lot's expiry is part of its
     /// key, so an extended lot moves.
-    private func save(_ book: LotBook, of account: AccountID, changed: [LotID], before: LotBook?, pairs: Set<LotPair> = []) throws {
+    private func save(_ book: LotBook, of account: AccountID, changed: [LotID], before: LotBook?, pairs: Set<LotPair> = [],
+                      caches: inout WriterCaches) throws {
         let name = SQLiteStatement.Value.text(account.rawValue)
         var pairs = pairs
         for id in changed {
@@ -221,8 +230,8 @@ extension LedgerDatabase {
                 try insert(lot, of: name)
             }
         }
-        if caches?.lastDeficit?.account == account { caches?.lastDeficit = nil }
-        caches?.stableFacts[account] = nil
+        if caches.lastDeficit?.account == account { caches.lastDeficit = nil }
+        caches.stableFacts[account] = nil
         if let before, before.deficit == book.deficit { return }
         if book.deficit > .zero {
             try connection.run("INSERT INTO lot_deficits (account, deficit) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET deficit = excluded.deficit",

@@ -29,7 +29,7 @@ struct LotPair: Hashable {
     }
 }
 
-extension LedgerDatabase {
+extension LedgerReader {
     /// The columns a lot read selects, in `lot(from:)`'s order.
     static let lotColumns = "origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source, green, twin_move, twin_amount, twin_remaining"
 
@@ -50,7 +50,9 @@ extension LedgerDatabase {
         twin.green = true
         return ([lot, twin], LotPair(expiresAt: lot.expiresAt, entry: entry))
     }
+}
 
+extension LotFold {
     /// A green earning's two whole lots, in one row.
     func insertPair(regular: Lot, green: Lot, of account: SQLiteStatement.Value) throws {
         try connection.run("""

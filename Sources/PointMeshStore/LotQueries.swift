@@ -2,7 +2,7 @@ import PointMeshCore
 
 /// Reads of the lot tables: an account's book and facts, what expires, the expiry policy's
 /// versions, and reminders.
-extension LedgerDatabase {
+extension LedgerReader {
     public func lotBook(of account: AccountID) throws -> LotBook {
         LotBook(lots: try lots(of: account), deficit: try deficit(of: account))
     }
@@ -36,11 +36,13 @@ extension LedgerDatabase {
     /// `expiring` and `expired`; a test checks it. The writer keeps what it read while no lot
     /// changes state (`WriterCaches.stableFacts`), so a customer's next purchase reads no lot rows.
     public func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts {
-        if let known = caches?.stableFacts[account]?.facts(at: instant) {
-            caches?.lastDeficit = (account, known.summary.deficit)
-            return known
-        }
-        return try connection.first("""
+        try accountFactsUntilChange(of: account, at: instant).facts
+    }
+
+    /// `accountFacts`, and the next instant a lot of the account matures or expires (nil: none
+    /// will), until which they hold unless a write changes them.
+    func accountFactsUntilChange(of account: AccountID, at instant: Int64) throws -> (facts: AccountFacts, nextChange: Int64?) {
+        try connection.first("""
             SELECT COALESCE(SUM(CASE WHEN matures_at > ?2 THEN remaining + twin_remaining END), 0),
                    COALESCE(SUM(CASE WHEN matures_at <= ?2 THEN remaining + twin_remaining END), 0),
                    MIN(CASE WHEN matures_at > ?2 THEN matures_at END),
@@ -54,15 +56,9 @@ extension LedgerDatabase {
             var summary = LotSummary(spendable: Points(row.int64(1)) - deficit, deficit: deficit, pending: Points(row.int64(0)),
                                      nextMaturity: row.optionalInt64(2))
             summary.green = Points(row.int64(5))
-            let facts = AccountFacts(summary: summary, debt: Points(row.int64(4)))
-            if caches != nil {
-                caches?.lastDeficit = (account, deficit)
-                if caches?.stableFacts.count ?? 0 >= WriterCaches.stableFactsLimit { caches?.stableFacts.removeAll(keepingCapacity: true) }
-                let nextChange = [summary.nextMaturity, row.optionalInt64(6)].compactMap { $0 }.min()
-                caches?.stableFacts[account] = StableAccountFacts(facts, readAt: instant, nextChange: nextChange)
-            }
-            return facts
-        } ?? .empty
+            let nextChange = [summary.nextMaturity, row.optionalInt64(6)].compactMap { $0 }.min()
+            return (AccountFacts(summary: summary, debt: Points(row.int64(4))), nextChange)
+        } ?? (.empty, nil)
     }
 
     /// Points of the account that expired unspent, as of `instant` (for the account view).
@@ -100,14 +96,14 @@ extension LedgerDatabase {
     /// without it this scanned every entry on every purchase.
     static let policyVersionsSQL = "SELECT body FROM ledger_entries WHERE code = ? AND code > 3 AND duplicate = 0"
 
+    /// The expiry policy's versions, from the entries of the kinds that declare the
+    /// `expiryPolicies` fold.
     public func expiryPolicies() throws -> ExpiryPolicies {
-        if let cached = caches?.policies { return cached }
-        let entries = try connection.all(Self.policyVersionsSQL, .integer(Int64(ExpiryPolicyKind.code.value)), row: Self.decode)
-        var versions: [ExpiryPolicyVersion] = []
-        for entry in entries { versions.append(try ExpiryPolicyKind.version(entry)) }
-        let policies = ExpiryPolicies(versions)
-        caches?.policies = policies
-        return policies
+        var entries: [LedgerEntry] = []
+        for code in EntryKinds.codes(folding: .expiryPolicies) {
+            entries += try connection.all(Self.policyVersionsSQL, .integer(Int64(code.value)), row: Self.decode)
+        }
+        return try ExpiryPolicies.fold(entries)
     }
 
     public func isKnown(_ account: AccountID) throws -> Bool {
@@ -150,7 +146,7 @@ public struct ReminderCursor: Hashable, Sendable {
     }
 }
 
-extension LedgerDatabase {
+extension LedgerReader {
     /// Lots expiring within `expiring`, summed per account and expiry instant, in that order
     /// (the table's own order: a listing of every page reads the lots table once), after `cursor`. `maturedBy` leaves out lots still pending at that instant;
     /// `unacknowledgedFor` leaves out reminders a channel acknowledged for that window

@@ -1,7 +1,7 @@
 import PointMeshCore
 
 /// The lot tables' schema and the migration steps that made and refolded them.
-extension LedgerDatabase {
+extension LotFold {
     /// The tables and indexes (migration "expiry-lots").
     static let lotSchema = """
         CREATE TABLE lots (
@@ -37,11 +37,11 @@ extension LedgerDatabase {
 
     /// Folds every account's lots again from its entries, with progress every 10,000 accounts.
     static func refoldAllLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
-        let database = LedgerDatabase(connection: connection)
+        let fold = LotFold(reader: LedgerReader(connection: connection))
         let accounts = try connection.all("SELECT DISTINCT account FROM entry_accounts") { AccountID(unchecked: $0.text(0)) }
-        var cache = LotEventCache()
+        var cache = LotEventCache(), caches = WriterCaches()
         for (index, account) in accounts.enumerated() {
-            try database.rebuildLots(of: account, cache: &cache)
+            try fold.rebuildLots(of: account, cache: &cache, caches: &caches)
             if (index + 1) % 10_000 == 0 { progress("expiry lots: \(index + 1) of \(accounts.count) accounts") }
         }
     }

@@ -108,9 +108,9 @@ enum Migrations {
         migrator.register("ledger-model", .rewrite(LegacyEntries.upgrade))
         // Expiry lots (release 0.4): each customer's open lots and deficit, kept equal to a
         // fold of its entries (`LotFold.swift`); existing entries are folded here.
-        migrator.register("expiry-lots", .rewrite(LedgerDatabase.createLots))
+        migrator.register("expiry-lots", .rewrite(LotFold.createLots))
         // Green points (release 0.5): a lot is green or regular. Lots before it are regular.
-        migrator.register("green-lots", .rewrite(LedgerDatabase.addGreenLots))
+        migrator.register("green-lots", .rewrite(LotFold.addGreenLots))
         // A green earning's regular and green lot in one row while both are whole (release
         // 0.6, `LotPair`). Existing rows stay as they are: an unpaired row has no twin.
         migrator.register("lot-pairs", .sql("""
@@ -121,13 +121,13 @@ enum Migrations {
         // The stores' issuance counters by month (release 0.6), for a chain budget's check
         // (`issued(by:in:)`), which summed every store's counter of every month on every
         // purchase. Only a new counter row writes it: updates don't change its columns.
-        migrator.register("issued-by-month-index", .sql(LedgerDatabase.issuedByMonthIndex))
+        migrator.register("issued-by-month-index", .sql(LedgerReader.issuedByMonthIndex))
         // Different requests under one id both count (release 0.7): entries kept as
         // duplicates of a different request count again (`countClashingWrites`).
-        migrator.register("clashing-writes-count", .rewrite(LedgerDatabase.countClashingWrites))
+        migrator.register("clashing-writes-count", .rewrite(LedgerWriter.countClashingWrites))
         // Refunds past their purchase on the converged history are void (release 0.7,
         // `RefundCondition`): the table of void entries, and those a 0.6 node counted voided.
-        migrator.register("void-refunds", .rewrite(LedgerDatabase.voidRefundsPastTheirPurchase))
+        migrator.register("void-refunds", .rewrite(LedgerWriter.voidRefundsPastTheirPurchase))
         // A customer's points are its lots, not a counter (release 0.5 stopped counting
         // them, `MoveEffects.isCounted`), but a data directory of release 0.4 kept its rows
         // through every upgrade since: verify found them and points did not sum to zero.
@@ -135,7 +135,7 @@ enum Migrations {
         // A transfer in repays the receiver's debt first (release 0.7), so a transfer the
         // converged history voids must take its repayment out of the counters: void transfers
         // are kept in `void_entries` like void refunds (`keepVoidTransfers`).
-        migrator.register("void-transfers", .rewrite(LedgerDatabase.keepVoidTransfers))
+        migrator.register("void-transfers", .rewrite(LedgerWriter.keepVoidTransfers))
         return migrator
     }()
 

@@ -6,8 +6,8 @@ import Synchronization
 final class ReaderPool: Sendable {
     /// A connection checked out to one thread at a time, which is why it may cross threads.
     final class Reader: @unchecked Sendable {
-        let database: LedgerDatabase
-        init(_ database: LedgerDatabase) { self.database = database }
+        let database: LedgerReader
+        init(_ database: LedgerReader) { self.database = database }
     }
 
     private let idle: Mutex<(readers: [Reader], closed: Bool)>
@@ -18,14 +18,14 @@ final class ReaderPool: Sendable {
         var readers: [Reader] = []
         for _ in 0..<size {
             let connection = try SQLiteConnection(path: path, mode: .readOnly)
-            readers.append(Reader(LedgerDatabase(connection: connection)))
+            readers.append(Reader(LedgerReader(connection: connection)))
         }
         self.size = size
         idle = Mutex((readers, false))
         available = DispatchSemaphore(value: size)
     }
 
-    func withReader<T>(_ body: (LedgerDatabase) throws -> T) throws -> T {
+    func withReader<T>(_ body: (LedgerReader) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
         guard let reader = idle.withLock({ $0.closed ? nil : $0.readers.removeLast() }) else { throw StoreError.closed }

@@ -61,7 +61,7 @@ enum AccountReadBench: Command {
     /// redemption; all still live under the standard policy.
     private static func fill(directory: String, lots: Int) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
         defer { database.connection.close() }
         try database.connection.execute("PRAGMA synchronous = OFF")
         let origin = NodeID(unchecked: "bench-origin"), account = AccountID(unchecked: "heavy")

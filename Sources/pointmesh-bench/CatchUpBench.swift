@@ -33,7 +33,7 @@ enum CatchUpBench: Command {
         let origin = NodeID(unchecked: "source")
         do {
             // Closed at the end of this scope, before the source node opens the same file.
-            let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: source))
+            let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: source))
             defer { database.connection.close() }
             var index = 0
             while index < count {

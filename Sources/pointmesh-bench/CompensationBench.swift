@@ -109,7 +109,7 @@ enum CompensationBench: Command {
     /// One earning per account, written through the store's append in transactions of 1,000.
     private static func fill(directory: String, accounts: Int) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
         defer { database.connection.close() }
         try database.connection.execute("PRAGMA synchronous = OFF")
         let origin = NodeID(unchecked: "bench-origin")

@@ -5,7 +5,7 @@ import PointMeshStore
 /// The fixed floors the benchmarks compare against: raw SQLite on a minimal table, with the
 /// node's durability settings (WAL, `synchronous=FULL`) and none of its code. A change to
 /// PointMesh can't move them (an earlier baseline used the node's own schema and
-/// `LedgerDatabase.append`, so fixing a bug there sped the baseline up and made the node look
+/// `LedgerWriter.append`, so fixing a bug there sped the baseline up and made the node look
 /// slower), which is what makes a better ratio mean a faster node.
 enum SQLiteBaseline {
     /// About the size of a purchase entry's row, so both write similar bytes per row.

@@ -24,9 +24,9 @@ enum VerifyCommand: Command {
             return ExitStatus.refused
         }
         let connection = try SQLiteConnection(path: path, mode: .readOnly)
-        let database = LedgerDatabase(connection: connection)
-        let problems = try database.verify()
-        let count = try database.versionVector().entryCount
+        let reader = LedgerReader(connection: connection)
+        let problems = try LedgerVerifier(reader: reader).verify()
+        let count = try reader.versionVector().entryCount
         for problem in problems { print("problem: \(problem)") }
         print(problems.isEmpty ? "ok: \(count) entries, every counter and lot matches its entries" : "\(problems.count) problem(s) in \(count) entries")
         return problems.isEmpty ? 0 : 1

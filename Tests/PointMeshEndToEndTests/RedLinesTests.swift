@@ -74,9 +74,9 @@ import Testing
             #expect((balance ?? -1) >= 0, "\(account): balance \(String(describing: balance))")
         }
         node.stop()
-        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: node.dataDirectory))
+        let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: node.dataDirectory))
         defer { database.connection.close() }
-        let entries = try database.entries(of: NodeID(unchecked: "redlines"), after: 0, limit: 1_000)
+        let entries = try database.reader.entries(of: NodeID(unchecked: "redlines"), after: 0, limit: 1_000)
         #expect(entries.count >= 17)
         for entry in entries {
             for move in entry.moves where move.asset == .points {
@@ -97,7 +97,7 @@ import Testing
                 }
             }
         }
-        #expect(try database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
     }
 
     /// The catalog first (a purchase earns under the campaign, the bill deduction needs its

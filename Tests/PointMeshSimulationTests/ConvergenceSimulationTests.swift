@@ -319,7 +319,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         // No acknowledged write counts for nothing unless the identical request counts (a till's
         // retry at another node); a late credit counts with its earning.
         for entry in acknowledged where duplicates.contains(entry.id) {
-            if let purchase = CampaignCredit.countsWith(entry), duplicates.contains(purchase) { continue }
+            if let purchase = CampaignCredit.countsOnlyWith(entry), duplicates.contains(purchase) { continue }
             #expect(counting[RequestIdentity(entry)] == 1,
                     "seed \(seed): \(node.id): acknowledged \(EntryKinds.name(of: entry.code)) \(entry.id) (\(entry.idempotencyKey)) counts for nothing, and no identical request counts")
         }
@@ -416,7 +416,7 @@ private func checkCampaigns(seed: UInt64, node: NodeID, ledger: some SimulatedLe
             #expect(traced, "seed \(seed): \(node): \(kind) \(entry.id) credits points from \(move.debit)")
         }
         if entry.code == Earn.code { byPurchase[entry.id, default: (nil, [])].purchase = entry }
-        if let purchase = CampaignCredit.countsWith(entry) { byPurchase[purchase, default: (nil, [])].credits.append(entry) }
+        if let purchase = CampaignCredit.countsOnlyWith(entry) { byPurchase[purchase, default: (nil, [])].credits.append(entry) }
     }
     for (receipt, held) in byPurchase where !held.credits.isEmpty || held.purchase != nil {
         guard let purchase = held.purchase else {
@@ -555,7 +555,7 @@ private func modelVoidRefunds(_ counting: [LedgerEntry]) -> Set<EntryID> {
     for purchase in purchases {
         guard let refunds = refundsOf[purchase.id], let recorded = try? Earn.recorded(purchase) else { continue }
         let amount = recorded.amount.value
-        let earned = recorded.earned.value + counting.filter { CampaignCredit.countsWith($0) == purchase.id }.reduce(0) { total, credit in
+        let earned = recorded.earned.value + counting.filter { CampaignCredit.countsOnlyWith($0) == purchase.id }.reduce(0) { total, credit in
             total + (credit.moves.first?.amount.value ?? 0)
         }
         var refunded: Int64 = 0, reversed: Int64 = 0
@@ -580,7 +580,7 @@ private func modelVoidRefunds(_ counting: [LedgerEntry]) -> Set<EntryID> {
 private func checkRefunds(seed: UInt64, node: NodeID, counting: [LedgerEntry]) throws {
     for purchase in counting where purchase.code == Earn.code {
         let recorded = try Earn.recorded(purchase)
-        let credits = counting.filter { CampaignCredit.countsWith($0) == purchase.id }.reduce(Points.zero) { total, credit in
+        let credits = counting.filter { CampaignCredit.countsOnlyWith($0) == purchase.id }.reduce(Points.zero) { total, credit in
             total + (credit.moves.first?.amount ?? .zero)
         }
         let refunds = counting.filter { refund in
@@ -736,12 +736,12 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         }
         try simulate(seed: seed, &cluster)
         for node in cluster.nodes {
-            #expect(try node.ledger.database.verify().isEmpty, "seed \(seed): \(node.id) fails verify")
+            #expect(try LedgerVerifier(reader: node.ledger.database.reader).verify().isEmpty, "seed \(seed): \(node.id) fails verify")
             // The clashes the store keeps are exactly the keys under which more than one request counts.
             let duplicates = try node.ledger.duplicateIDs()
             let counting = Dictionary(grouping: try node.ledger.allEntries().filter { !duplicates.contains($0.id) }, by: \.idempotencyKey)
             let clashing = Set(counting.filter { $0.value.count > 1 }.keys)
-            let kept = try node.ledger.database.clashes(after: nil, limit: 10_000)
+            let kept = try node.ledger.database.reader.clashes(after: nil, limit: 10_000)
             #expect(Set(kept.map(\.key)) == clashing, "seed \(seed): \(node.id) keeps clashes \(kept.map(\.key)), the ledger has \(clashing)")
             #expect(kept.allSatisfy { $0.entries.count > 1 })
         }

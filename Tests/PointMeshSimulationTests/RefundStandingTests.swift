@@ -40,7 +40,7 @@ import Testing
         #expect(memory.voids == [refund.id])
         #expect(try store.database.accountState(of: amy, at: 5_000) == AccountState(balance: Points(100), debt: .zero))
         #expect(memory.accountState(of: amy, at: 5_000) == AccountState(balance: Points(100), debt: .zero))
-        #expect(try store.database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: store.database.reader).verify().isEmpty)
         // n3's earlier copy arrives: it counts, n1's is a duplicate, and the refund of it stands.
         _ = try store.apply(third.entries(of: n3, after: 0, limit: 10))
         _ = memory.apply(third.entries(of: n3, after: 0, limit: 10))
@@ -48,6 +48,6 @@ import Testing
         #expect(memory.voids.isEmpty)
         #expect(try store.database.accountState(of: amy, at: 5_000) == AccountState(balance: .zero, debt: .zero))
         #expect(memory.accountState(of: amy, at: 5_000) == AccountState(balance: .zero, debt: .zero))
-        #expect(try store.database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: store.database.reader).verify().isEmpty)
     }
 }

@@ -10,7 +10,7 @@ import Testing
 /// Commits are not fsynced (`synchronous=OFF`): the simulation checks logic, not durability.
 final class SQLiteSimulatedLedger: SimulatedLedger {
     let origin: NodeID
-    private(set) var database: LedgerDatabase
+    private(set) var database: LedgerWriter
     private let path: String
     private var clock = HybridLogicalClock()
 
@@ -21,12 +21,11 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         database = try Self.open(path)
     }
 
-    private static func open(_ path: String) throws -> LedgerDatabase {
-        let database = try LedgerDatabase.openForWriting(path: path)
+    /// The node's writer, so the simulation runs its write path (cached facts, the fast lot
+    /// insert) too.
+    private static func open(_ path: String) throws -> LedgerWriter {
+        let database = try LedgerWriter.open(path: path)
         try database.connection.execute("PRAGMA synchronous = OFF")
-        // As the node's writer does, so the simulation runs its write path (cached facts, the
-        // fast lot insert) too.
-        database.cacheWriterFacts()
         return database
     }
 
@@ -36,20 +35,20 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         database.connection.close()
         database = try Self.open(path)
         clock = HybridLogicalClock()
-        for held in try database.versionVector().sequences.keys { clock.observe(try database.lastTimestamp(of: held)) }
+        for held in try database.reader.versionVector().sequences.keys { clock.observe(try database.reader.lastTimestamp(of: held)) }
     }
 
-    func versionVector() throws -> VersionVector { try database.versionVector() }
+    func versionVector() throws -> VersionVector { try database.reader.versionVector() }
 
-    func ledgerDigest() throws -> String { try database.ledgerDigest(origins: try database.versionVector().sequences.keys) }
+    func ledgerDigest() throws -> String { try database.reader.ledgerDigest(origins: try database.reader.versionVector().sequences.keys) }
 
     func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] {
-        try database.entries(of: origin, after: after, limit: limit)
+        try database.reader.entries(of: origin, after: after, limit: limit)
     }
 
     func apply(_ entries: [LedgerEntry]) throws -> Int {
         try database.connection.transaction {
-            var vector = try database.versionVector()
+            var vector = try database.reader.versionVector()
             var admitted: [LedgerEntry] = []
             for entry in entries where ReplicationRules.admission(of: entry.id, held: vector[entry.id.origin]) == .next {
                 admitted.append(entry)
@@ -66,14 +65,14 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         do {
             return try decideAndAppend(write, now: now, settings: settings)
         } catch {
-            database.forgetCachedFacts()
+            database.dropCaches()
             throw error
         }
     }
 
     private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision {
         try database.connection.transaction {
-            let id = EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1)
+            let id = EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
                                                   context: RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings))
@@ -92,7 +91,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     private func checkLots(of accounts: [AccountID]) throws {
         for account in accounts {
             var cache = LotEventCache()
-            let kept = try database.lotBook(of: account), folded = try database.foldedLots(of: account, cache: &cache)
+            let kept = try database.lotBook(of: account), folded = try database.fold.foldedLots(of: account, cache: &cache)
             if kept != folded { Issue.record("\(origin): lots of \(account) after a write: \(kept.lots); a fold gives \(folded.lots)") }
         }
     }
@@ -102,11 +101,11 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     /// write that changed the account would decide on stale points. So must the chain's kept
     /// issuance for a month be what the counters sum to.
     private func checkStableFacts() {
-        let rows = LedgerDatabase(connection: database.connection)
-        if let known = database.caches?.chainIssued, let summed = try? rows.issued(by: nil, in: known.month), summed != known.points {
+        let rows = database.reader
+        if let known = database.caches.chainIssued, let summed = try? rows.issued(by: nil, in: known.month), summed != known.points {
             Issue.record("\(origin): kept chain issuance for \(known.month): \(known.points); the counters sum to \(summed)")
         }
-        for (account, stable) in database.caches?.stableFacts ?? [:] {
+        for (account, stable) in database.caches.stableFacts {
             for instant in [stable.from, stable.until == .max ? stable.from + 400 * CivilCalendar.millisecondsPerDay : stable.until - 1] {
                 guard let kept = stable.facts(at: instant) else { continue }
                 let summed = try? rows.accountFacts(of: account, at: instant)
@@ -124,8 +123,8 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func catalog() throws -> Catalog { try database.catalog() }
     func earningRates(at instant: Int64, store: NodeID) throws -> EarningRules.Rates { try database.earningRates(at: instant, store: store) }
     func autoPoolFamily(of account: AccountID) throws -> FamilyID? { try database.autoPoolFamily(of: account) }
-    func earnings(of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
-        try database.earnings(of: origin, during: during, after: after, limit: limit)
+    func entries(coded code: EntryCode, of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry] {
+        try database.entries(coded: code, of: origin, during: during, after: after, limit: limit)
     }
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
@@ -139,8 +138,8 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     }
 
     func duplicateIDs() throws -> Set<EntryID> {
-        Set(try allEntries().filter { try database.isDuplicate($0.id) }.map(\.id))
+        Set(try allEntries().filter { try database.reader.isDuplicate($0.id) }.map(\.id))
     }
 
-    func voidIDs() throws -> Set<EntryID> { try database.voidEntries() }
+    func voidIDs() throws -> Set<EntryID> { try database.reader.voidEntries() }
 }

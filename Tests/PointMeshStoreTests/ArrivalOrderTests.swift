@@ -111,7 +111,7 @@ private func expectTheSameInEveryOrder(_ sequences: [[LedgerEntry]], accounts: [
             #expect(try store.read { try AccountHold.of(account, from: $0) }.frozen == AccountHold.of(account, from: reference).frozen)
         }
         #expect(try store.read { try $0.voidEntries() } == reference.voids, "order \(index): void entries")
-        #expect(try store.read { try $0.verify() }.isEmpty, "order \(index): verify")
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty, "order \(index): verify")
         store.close()
         try? FileManager.default.removeItem(atPath: path)
     }

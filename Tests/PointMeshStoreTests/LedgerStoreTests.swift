@@ -31,7 +31,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         }
         let vector = try store.read { try $0.versionVector() }
         #expect(vector[NodeID(unchecked: "store-1")] == Int64(writers * perWriter))
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         var total: Int64 = 0
         for account in 0..<5 {
             total += try store.read { try $0.accountState(of: AccountID(unchecked: "acct-\(account)"), at: 1_700_000_000_000) }.balance.value
@@ -88,25 +88,25 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         let store = try openStore(directory)
         _ = try store.write(purchase("R1", account: "alice", fen: 500))
         store.close()
-        let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
-        #expect(try database.verify().isEmpty)
+        let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
         try database.connection.execute("UPDATE balances SET credits_posted = credits_posted + 1 WHERE account GLOB '@issued:store-1:*'")
-        let problems = try database.verify()
+        let problems = try LedgerVerifier(reader: database.reader).verify()
         #expect(problems.contains { $0.description.contains("counter account=@issued:store-1:") }, "\(problems)")
         #expect(problems.contains { $0.description.contains("does not sum to zero") }, "\(problems)")
         try database.connection.execute("UPDATE balances SET credits_posted = credits_posted - 1 WHERE account GLOB '@issued:store-1:*'")
-        #expect(try database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
         // A customer's points are its lots: a lot that disagrees with the entries is found too.
         try database.connection.execute("UPDATE lots SET remaining = remaining + 1 WHERE account = 'alice'")
-        let lotProblems = try database.verify()
+        let lotProblems = try LedgerVerifier(reader: database.reader).verify()
         #expect(lotProblems.contains { $0.description.contains("account alice") }, "\(lotProblems)")
         #expect(lotProblems.contains { $0.description.contains("does not sum to zero") }, "\(lotProblems)")
         try database.connection.execute("UPDATE lots SET remaining = remaining - 1 WHERE account = 'alice'")
-        #expect(try database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
         try database.connection.execute("UPDATE ledger_entries SET chain = zeroblob(32)")
-        #expect(try database.verify().contains { $0.description.contains("hash chain") })
+        #expect(try LedgerVerifier(reader: database.reader).verify().contains { $0.description.contains("hash chain") })
         try database.connection.execute("UPDATE ledger_entries SET seq = 5")
-        #expect(try database.verify().contains { $0.description.contains("gaps") })
+        #expect(try LedgerVerifier(reader: database.reader).verify().contains { $0.description.contains("gaps") })
     }
 
     @Test func historyPagesNewestFirstWithoutRepeats() throws {
@@ -151,7 +151,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         #expect(try store.read { try $0.accountState(of: alice, at: 10_000) }.balance.value == 100)
         #expect(try store.read { try $0.isDuplicate(copies[0].id) })
         #expect(try store.read { !(try $0.isDuplicate(copies[1].id)) })
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         // A replay of the receipt on this node answers with the counting copy.
         #expect(try store.write(purchase("R1", account: "alice", fen: 10_000)) == .replayed(copies[1]))
         #expect(store.versionVector.entryCount == 3)
@@ -165,7 +165,7 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         var second = try copy("R2", origin: "s1", wall: 1)
         second.id.sequence = 2
         #expect(try store.applyReceived([second]) == 0)
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         store.close()
     }
 }

@@ -60,19 +60,19 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
         try database.connection.transaction { try database.applyReceived(try randomEntries(seed: seed).flatMap { $0 }) }
         for account in accounts {
-            let book = try database.lotBook(of: account)
+            let reader = database.reader, book = try reader.lotBook(of: account)
             for instant in stride(from: Int64(0), to: 90 * day, by: Int(day / 3)) {
-                var summary = try database.accountFacts(of: account, at: instant).summary
-                summary.expiring = try database.expiring(of: account, at: instant)
-                summary.expired = try database.expiredPoints(of: account, at: instant)
+                var summary = try reader.accountFacts(of: account, at: instant).summary
+                summary.expiring = try reader.expiring(of: account, at: instant)
+                summary.expired = try reader.expiredPoints(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(account) at day \(instant / day)")
                 for source in Set(book.lots.map(\.source)) {
                     let pending = book.lots.filter { $0.source == source && $0.isPending(at: instant) }.reduce(Points.zero) { $0 + $1.remaining }
-                    #expect(try database.pendingPoints(of: account, source: source, at: instant) == pending)
+                    #expect(try reader.pendingPoints(of: account, source: source, at: instant) == pending)
                 }
             }
         }
-        #expect(try database.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
     }
 
     /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
@@ -82,14 +82,13 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
     @Test func aGreenEarningsLotsShareARowUntilEitherChanges() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
-        database.cacheWriterFacts()
         let origin = NodeID(unchecked: "w0"), tea = CategoryID(unchecked: "tea"), alice = AccountID(unchecked: "alice")
         var clock = HybridLogicalClock(), now: Int64 = day
         func write(_ write: PreparedWrite) throws {
             now += 1_000
             try database.connection.transaction {
                 let timestamp = clock.tick(now: now)
-                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.versionVector()[origin] + 1),
+                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1),
                                                       timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
                 guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
                 try database.append(entry)
@@ -106,15 +105,15 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         func expectConsistent(_ step: String, of account: AccountID = alice, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let book = try database.lotBook(of: account)
             var cache = LotEventCache()
-            #expect(book == (try database.foldedLots(of: account, cache: &cache)), "\(step)", sourceLocation: sourceLocation)
-            let reader = LedgerDatabase(connection: database.connection)
+            #expect(book == (try database.fold.foldedLots(of: account, cache: &cache)), "\(step)", sourceLocation: sourceLocation)
+            let reader = database.reader
             for instant in [now, now + 400 * day, now + 800 * day] {
                 var summary = try reader.accountFacts(of: account, at: instant).summary
                 summary.expiring = try reader.expiring(of: account, at: instant)
                 summary.expired = try reader.expiredPoints(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(step), day \(instant / day)", sourceLocation: sourceLocation)
             }
-            #expect(try database.verify().isEmpty, "\(step)", sourceLocation: sourceLocation)
+            #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty, "\(step)", sourceLocation: sourceLocation)
         }
 
         try write(PreparedWrite(GreenCategory.self, tea))
@@ -176,9 +175,9 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
                                          + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; "
                                          + "PRAGMA user_version = 4")
         database.connection.close()
-        let upgraded = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+        let upgraded = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
         defer { upgraded.connection.close() }
-        #expect(try upgraded.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: upgraded.reader).verify().isEmpty)
         #expect(try accounts.contains { try !upgraded.lotBook(of: $0).lots.isEmpty })
     }
 
@@ -216,8 +215,8 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
             #expect(try inOrder.lotBook(of: account) == folded)
             #expect(try late.lotBook(of: account) == folded)
         }
-        #expect(try late.verify().isEmpty)
-        #expect(try inOrder.verify().isEmpty)
+        #expect(try LedgerVerifier(reader: late.reader).verify().isEmpty)
+        #expect(try LedgerVerifier(reader: inOrder.reader).verify().isEmpty)
     }
 
     /// An earning that repays debt inside a return window credits its lot and takes the
@@ -240,10 +239,10 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         try store.read { database in
             var cache = LotEventCache()
             let kept = try database.lotBook(of: alice)
-            #expect(kept == (try database.foldedLots(of: alice, cache: &cache)))
+            #expect(kept == (try LotFold(reader: database).foldedLots(of: alice, cache: &cache)))
             #expect(kept.deficit == .zero && kept.summary(at: now).pending == .zero, "the 50 points earned repaid 50 of the 100 owed")
             #expect(try database.accountFacts(of: alice, at: now).debt == Points(50))
-            #expect(try database.verify().isEmpty)
+            #expect(try LedgerVerifier(reader: database).verify().isEmpty)
         }
     }
 }

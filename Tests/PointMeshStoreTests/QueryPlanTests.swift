@@ -11,7 +11,7 @@ import Testing
     @Test func thePolicyLookupUsesItsIndex() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
-        for sql in [LedgerDatabase.policyVersionsSQL, LedgerDatabase.joinsSQL] {
+        for sql in [LedgerReader.policyVersionsSQL, LedgerReader.joinsSQL] {
             let plan = try database.connection.all("EXPLAIN QUERY PLAN " + sql, .integer(4)) { $0.text(3) }
             #expect(plan.contains { $0.contains("USING INDEX ledger_entries_by_rare_code") }, "\(plan)")
             #expect(!plan.contains { $0.contains("SCAN ledger_entries") }, "\(plan)")
@@ -24,7 +24,7 @@ import Testing
     @Test func theChainIssuedThisMonthIsReadThroughItsIndex() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
-        let plan = try database.connection.all("EXPLAIN QUERY PLAN " + LedgerDatabase.chainIssuedSQL, .text("2026-11"), .integer(1), .text("@issued:*:2026-11")) { $0.text(3) }
+        let plan = try database.connection.all("EXPLAIN QUERY PLAN " + LedgerReader.chainIssuedSQL, .text("2026-11"), .integer(1), .text("@issued:*:2026-11")) { $0.text(3) }
         #expect(plan.contains { $0.contains("USING INDEX balances_issued_by_month") } && !plan.contains { $0.contains("SCAN") }, "\(plan)")
         let month = try #require(CalendarMonth("2026-11"))
         let points = Int64(Asset.points.code)
@@ -33,7 +33,7 @@ import Testing
             try database.connection.run("INSERT INTO balances (account, asset, origin, debits_posted) VALUES (?, ?, 'o', ?)",
                                         .text(account), .integer(asset), .integer(issued))
         }
-        #expect(try database.issued(by: nil, in: month) == Points(120))
-        #expect(try database.issued(by: NodeID(unchecked: "s1"), in: month) == Points(100))
+        #expect(try database.reader.issued(by: nil, in: month) == Points(120))
+        #expect(try database.reader.issued(by: NodeID(unchecked: "s1"), in: month) == Points(100))
     }
 }

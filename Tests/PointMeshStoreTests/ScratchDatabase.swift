@@ -3,10 +3,10 @@ import PointMeshCore
 @testable import PointMeshStore
 
 /// A scratch database, written without fsync (these tests check logic).
-func scratchDatabase() throws -> (LedgerDatabase, String) {
+func scratchDatabase() throws -> (LedgerWriter, String) {
     let directory = NSTemporaryDirectory() + "pointmesh-store-test-db-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let database = try LedgerDatabase.openForWriting(path: LedgerStore.databasePath(in: directory))
+    let database = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
     try database.connection.execute("PRAGMA synchronous = OFF")
     return (database, directory)
 }

@@ -59,7 +59,7 @@ private func fileSize(_ path: String) -> Int64 {
     @Test func theWriterLeavesNoStatementOpenAfterACommit() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try LedgerDatabase.openForWriting(path: directory + ".sqlite")
+        let database = try LedgerWriter.open(path: directory + ".sqlite")
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: directory + ".sqlite" + suffix) } }
         let write = purchase("X")
         let entry = LedgerEntry(
@@ -121,7 +121,7 @@ private func fileSize(_ path: String) -> Int64 {
         #expect(!FileManager.default.fileExists(atPath: LedgerStore.databasePath(in: directory) + "-shm"))
         let reopened = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, clock: .frozen(at: 1_700_000_000_000))
         #expect(reopened.versionVector.entryCount == 4_000)
-        #expect(try reopened.read { try $0.verify() }.isEmpty)
+        #expect(try reopened.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         reopened.close()
     }
 

@@ -44,7 +44,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         #expect(lines.contains { $0.contains("upgrading the ledger") && $0.contains("10 entries") })
         #expect(store.nodeID == NodeID(unchecked: "store-a"))
         #expect(store.versionVector == VersionVector([NodeID(unchecked: "store-a"): 5, NodeID(unchecked: "store-b"): 3, NodeID(unchecked: "store-c"): 2]))
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         // The balances release 0.2 showed.
         #expect(try state(store, "alice") == AccountState(balance: Points(200), debt: .zero))
         #expect(try state(store, "bob") == AccountState(balance: Points(20), debt: .zero))
@@ -92,7 +92,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
             try? FileManager.default.removeItem(atPath: directory)
         }
         #expect(store.nodeID == NodeID(unchecked: "old-\(release)"))
-        let problems = try store.read { try $0.verify() }
+        let problems = try store.read { try LedgerVerifier(reader: $0).verify() }
         #expect(problems.isEmpty, "\(release): \(problems)")
         // What each release answered for these accounts (GET /v1/accounts/{id}) before it stopped.
         var expected: [(String, AccountState)] = [("alice", AccountState(balance: .zero, debt: Points(70))),
@@ -114,7 +114,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         _ = try store.write(purchase("N1", account: "alice", fen: 10_000))
         let alice = try state(store, "alice")
         #expect(alice == AccountState(balance: Points(families ? 130 : 30), debt: .zero), "\(release): \(alice)")
-        let after = try store.read { try $0.verify() }
+        let after = try store.read { try LedgerVerifier(reader: $0).verify() }
         #expect(after.isEmpty, "\(release): \(after)")
     }
 
@@ -126,7 +126,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         }
         #expect(store.nodeID == NodeID(unchecked: "x1"))
         #expect(lines.contains { $0.contains("2 entries kept as duplicates of a different request now count") }, "\(lines)")
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         #expect(try state(store, "rich") == AccountState(balance: Points(300), debt: .zero))
         #expect(try state(store, "w1") == AccountState(balance: Points(90), debt: .zero))
         #expect(try state(store, "w2") == AccountState(balance: Points(70), debt: .zero))
@@ -152,7 +152,7 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
             try? FileManager.default.removeItem(atPath: directory)
         }
         #expect(lines.contains { $0.contains("refunds past their purchase") }, "\(lines)")
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
         #expect(try store.read { try $0.voidEntries() } == [EntryID(origin: NodeID(unchecked: "x2"), sequence: 1)])
         #expect(try state(store, "cleo") == AccountState(balance: Points(20), debt: .zero))
         // 8,000 of 10,000 fen stand refunded: 2,001 more is refused, 2,000 reverses the last 20.
@@ -190,6 +190,6 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         #expect(served.map(EntryCoding.encode) == [future, next].map(EntryCoding.encode))
         let history = try store.read { try $0.entries(of: AccountID(unchecked: "alice"), before: nil, limit: 10) }
         #expect(history.map { EntryKinds.name(of: $0.entry.code) } == ["earn", "unknown-99"])
-        #expect(try store.read { try $0.verify() }.isEmpty)
+        #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
     }
 }

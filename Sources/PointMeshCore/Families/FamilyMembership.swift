@@ -122,6 +122,15 @@ public enum FamilyMembership {
 /// The cooling-off period stops family hopping: a customer who joins one family to receive
 /// points and another to pass them on waits the period in each before either transfer stands.
 public enum FamilyCondition {
+    /// The codes of the kinds whose entries stand under this condition (transfers).
+    public static let conditionedCodes = EntryKinds.codes(conditionedOn: .family)
+
+    /// Whether `entry`'s arrival can change whether conditioned entries of its accounts stand:
+    /// it is one, or it changes a membership.
+    public static func mayChangeStanding(_ entry: LedgerEntry) -> Bool {
+        conditionedCodes.contains(entry.code) || FamilyMembership.change(of: entry) != nil
+    }
+
     /// Whether `entry` stands, given each account's membership entries.
     public static func stands(_ entry: LedgerEntry, memberships: (AccountID) throws -> [LedgerEntry]) throws -> Bool {
         guard let family = try LotEvents.family(of: entry) else { return true }

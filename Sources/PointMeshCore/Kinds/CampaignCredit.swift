@@ -8,7 +8,7 @@ import PointMeshCrypto
 /// receipt and that entry, so a second writing (a restored node) is a duplicate. And a credit
 /// counts only while its earning entry counts: when a receipt rung up at two cut-off stores
 /// settles on the other store's entry, this store's credits for it count for nothing on every
-/// node (`countsWith`): credited once.
+/// node (`countsOnlyWith`): credited once.
 ///
 /// It credits the account the purchase credited (a pool, for a member who auto-pools), from
 /// the store's issuance account for the month of the credit (the budget counts it, but never
@@ -52,9 +52,10 @@ public enum CampaignCredit: EntryKindRule {
     static func link(_ receipt: ReceiptID) -> String { "campaign-credits:\(receipt.rawValue)" }
     /// The link on every credit for one earning entry, so they are found when it stops counting.
     public static func creditsLink(_ purchase: EntryID) -> String { "credits-of:\(purchase)" }
+    public static func dependentsLink(of entry: EntryID) -> String? { creditsLink(entry) }
 
     /// The earning entry a credit is for: it counts only while that entry counts.
-    public static func countsWith(_ entry: LedgerEntry) -> EntryID? {
+    public static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID? {
         guard entry.code == code, let text = try? entry.details.reader().text(Tag.purchase) else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let sequence = Int64(parts[parts.count - 1]), let origin = try? NodeID(validating: parts.dropLast().joined(separator: ":"))
@@ -193,7 +194,7 @@ public enum LateCampaigns {
     /// none left).
     public static func owed(_ campaign: Campaign, by origin: NodeID, from source: some FactsSource, catalog: Catalog,
                             after: Int64 = 0, limit: Int = page) throws -> (writes: [PreparedWrite], next: Int64?) {
-        let purchases = try source.earnings(of: origin, during: campaign.activeWindow, after: after, limit: limit)
+        let purchases = try source.entries(coded: Earn.code, of: origin, during: campaign.activeWindow, after: after, limit: limit)
         var writes: [PreparedWrite] = []
         for purchase in purchases {
             // Rung up with the campaign known: it applied then (or owes nothing).

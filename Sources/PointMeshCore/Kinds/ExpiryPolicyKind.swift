@@ -126,3 +126,12 @@ public enum ExpiryPolicyKind: EntryKindRule {
         return fields
     }
 }
+
+extension ExpiryPolicies {
+    /// The versions published by the expiry policy entries among `entries` (others are passed over).
+    public static func fold(_ entries: [LedgerEntry]) throws(DecodingError) -> ExpiryPolicies {
+        var versions: [ExpiryPolicyVersion] = []
+        for entry in entries where entry.code == ExpiryPolicyKind.code { versions.append(try ExpiryPolicyKind.version(entry)) }
+        return ExpiryPolicies(versions)
+    }
+}

@@ -33,6 +33,7 @@ public enum Refund: EntryKindRule {
     public static let name = "refund"
     public static let code = EntryCode(2)
     public static let scope = "refund"
+    public static let conditions: EntryConditions = .refund
     public static let route = "/v1/refunds"
     public static let access = Access.till
     public static let summary = "Refund part or all of a receipt: its points are reversed pro rata; points already spent become debt."

@@ -24,7 +24,7 @@ public enum RefundCondition {
         guard !purchases.isEmpty else { return [] }
         var refundsOf: [EntryID: [LedgerEntry]] = [:], credited: [EntryID: Points] = [:]
         for credit in entries where credit.code == CampaignCredit.code {
-            if let purchase = CampaignCredit.countsWith(credit), let points = try? CampaignCredit.credited(credit).points {
+            if let purchase = CampaignCredit.countsOnlyWith(credit), let points = try? CampaignCredit.credited(credit).points {
                 credited[purchase, default: .zero] += points
             }
         }

@@ -23,6 +23,7 @@ public enum Transfer: EntryKindRule {
     public static let name = "transfer"
     public static let code = EntryCode(12)
     public static let scope = "transfer"
+    public static let conditions: EntryConditions = .family
     public static let route = "/v1/transfers"
     public static let access = Access.till
     public static let summary = "Move points between two accounts of one family (member, member or pool); they keep their expiry dates."
