@@ -12,6 +12,19 @@ public final class LedgerReader: FactsSource {
         self.connection = connection
     }
 
+    /// Opens the database at `path` read-only, beside a running node or not, if its schema is
+    /// this build's (`StoreError.schemaTooOld`: a node's start upgrades it; nothing here writes).
+    public static func open(path: String) throws -> LedgerReader {
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        do {
+            try Migrations.registry.requireLatest(connection)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return LedgerReader(connection: connection)
+    }
+
     /// The hash chain of `origin` up to its last entry held.
     func chain(of origin: NodeID) throws -> OriginChain {
         try connection.first("SELECT seq, chain FROM ledger_entries WHERE origin = ? ORDER BY seq DESC LIMIT 1", .text(origin.rawValue)) {

@@ -26,6 +26,14 @@ struct Migrator: Sendable {
         migrations.append(Migration(name: name, step: step))
     }
 
+    /// Refuses a database whose schema is not this build's latest: an older one is read only
+    /// after a node's start upgraded it, a newer one never.
+    func requireLatest(_ connection: SQLiteConnection) throws {
+        let current = Int(try connection.userVersion)
+        guard current <= migrations.count else { throw StoreError.schemaTooNew(found: current, known: migrations.count) }
+        guard current == migrations.count else { throw StoreError.schemaTooOld(found: current, known: migrations.count) }
+    }
+
     /// Brings `connection` up to the latest schema version; `progress` hears of long steps.
     func migrate(_ connection: SQLiteConnection, progress: (String) -> Void = { _ in }) throws {
         if let duplicate { throw StoreError.duplicateMigration(duplicate) }

@@ -2,6 +2,9 @@
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     /// The database was written by a newer PointMesh.
     case schemaTooNew(found: Int, known: Int)
+    /// The database was written by an older PointMesh and has not been upgraded yet, which
+    /// only a node's start does (`serve`); a read-only open can't read it.
+    case schemaTooOld(found: Int, known: Int)
     /// Two migrations share a name: the build is wrong, and nothing was run.
     case duplicateMigration(String)
     /// The data directory belongs to another node than `--node-id` names.
@@ -19,6 +22,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .schemaTooNew(let found, let known):
             "database schema version \(found) is newer than this pointmesh knows (\(known)); upgrade pointmesh"
+        case .schemaTooOld(let found, let known):
+            "database schema version \(found) is from an older pointmesh (this one upgrades to \(known) when a node starts on it); "
+                + "start `pointmesh serve` on it once, or use the release that wrote it"
         case .duplicateMigration(let name):
             "two schema migrations are named '\(name)'; this build of pointmesh is broken, and the database was left as it was"
         case .nodeIDMismatch(let stored, let requested):

@@ -13,7 +13,8 @@ enum VerifyCommand: Command {
         Recomputes every balance counter and every account's expiry lots from the ledger
         entries, and checks each origin's hash chain and that its sequence has no gaps. Prints
         each problem; exits 0 when there are none, 1 otherwise. Safe to run beside a serving node
-        (it only reads).
+        (it only reads, so a directory an older release wrote is refused until a node has
+        started on it and upgraded it).
         """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -23,8 +24,13 @@ enum VerifyCommand: Command {
             FileHandle.standardError.write(Data("pointmesh verify: no ledger in \(directory) (no \(path))\n".utf8))
             return ExitStatus.refused
         }
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
-        let reader = LedgerReader(connection: connection)
+        let reader: LedgerReader
+        do {
+            reader = try LedgerReader.open(path: path)
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("pointmesh verify: \(directory): \(error)\n".utf8))
+            return ExitStatus.refused
+        }
         let problems = try LedgerVerifier(reader: reader).verify()
         let count = try reader.versionVector().entryCount
         for problem in problems { print("problem: \(problem)") }

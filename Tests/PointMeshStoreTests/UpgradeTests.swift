@@ -192,4 +192,30 @@ private func openFixture(_ name: String, now: Int64) throws -> (store: LedgerSto
         #expect(history.map { EntryKinds.name(of: $0.entry.code) } == ["earn", "unknown-99"])
         #expect(try store.read { try LedgerVerifier(reader: $0).verify() }.isEmpty)
     }
+
+    /// `pointmesh verify` opens read-only and writes nothing, so it can't read a release's
+    /// database before a node's start upgraded it: it says so (it once failed on a missing
+    /// table with an SQLite error) and leaves the file as it was.
+    @Test func aReadOnlyOpenOfAnOlderReleasesDatabaseIsRefusedAndChangesNothing() throws {
+        let directory = scratchDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release-0.6-workload.sqlite")
+        let path = LedgerStore.databasePath(in: directory)
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect {
+            _ = try LedgerReader.open(path: path)
+        } throws: { error in
+            guard case StoreError.schemaTooOld(let found, let known)? = error as? StoreError else { return false }
+            return found < known && "\(error)".contains("start `pointmesh serve` on it once")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        // Once a node has started on it, it opens.
+        let store = try LedgerStore(directory: directory, nodeID: nil, newNodeID: { NodeID(unchecked: "x") }, clock: .frozen(at: 1_800_000_000_000))
+        store.close()
+        let reader = try LedgerReader.open(path: path)
+        defer { reader.connection.close() }
+        #expect(try LedgerVerifier(reader: reader).verify().isEmpty)
+    }
 }
