@@ -8,7 +8,8 @@ import Synchronization
 /// holds changes (a campaign published or changed here, or received by gossip), it looks for
 /// its own purchases in each campaign's window that earned less than the campaign gives, and
 /// credits them, one entry per campaign and receipt. Only the store that rang a receipt up
-/// credits it, and the entry's key makes any second credit a duplicate: once, chain-wide.
+/// credits it, and the entry's key makes any second credit a duplicate: once, chain-wide. A
+/// sweep that could not write every credit is tried again (`LateCreditSchedule`).
 final class LateCampaignSweeper: Sendable {
     /// How often it checks whether the catalog changed.
     static let interval: TimeInterval = 0.5
@@ -18,7 +19,7 @@ final class LateCampaignSweeper: Sendable {
 
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
         let thread = Thread { [self] in
-            var swept = -1
+            var schedule = LateCreditSchedule()
             /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
             /// swept again only when it is new or its window moved. Kept in the data directory,
             /// so a restart doesn't read every purchase in every campaign's window again.
@@ -27,12 +28,12 @@ final class LateCampaignSweeper: Sendable {
                 Thread.sleep(forTimeInterval: Self.interval)
                 do {
                     let count = try store.read { try $0.catalogEntryCount() }
-                    guard count != swept else { continue }
+                    guard schedule.isDue(catalogEntries: count, now: clock.monotonicMilliseconds()) else { continue }
                     let catalog = try store.read { try $0.catalog() }
                     let changed = catalog.campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
                     if !changed.isEmpty {
                         log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns")
-                    } else if swept == -1, !catalog.campaigns.isEmpty {
+                    } else if schedule.sweptCatalog == nil, !schedule.isRetrying, !catalog.campaigns.isEmpty {
                         log.info("late campaign credits: every campaign (\(catalog.campaigns.count)) was swept before; nothing to read again")
                     }
                     var credited = 0, failed = 0
@@ -53,7 +54,7 @@ final class LateCampaignSweeper: Sendable {
                                     throw StoreError.closed
                                 } catch {
                                     // One credit that can't be written doesn't hold up the others; the
-                                    // next change of the catalog (or the next start) tries it again.
+                                    // schedule tries the sweep again after its retry delay.
                                     if failed == 0 { log.error("a late campaign credit failed: \(error)") }
                                     failed += 1
                                 }
@@ -62,13 +63,19 @@ final class LateCampaignSweeper: Sendable {
                         }
                     }
                     if credited > 0 { log.info("late campaign credits: \(credited) receipts credited for campaigns this store learned late") }
-                    if failed > 0 { log.error("late campaign credits: \(failed) could not be written") }
-                    swept = count
-                    for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
-                    // Recorded only when every credit was written: the next start sweeps again otherwise.
-                    if failed == 0, !stopped.withLock({ $0 }), !changed.isEmpty {
-                        try store.saveMeta(Dictionary(uniqueKeysWithValues: changed.map { (Self.sweptKey + $0.id.rawValue, Self.window($0)) }))
+                    if failed > 0 {
+                        log.error("late campaign credits: \(failed) could not be written; trying again in \(schedule.retryDelay / 1_000) s")
                     }
+                    guard !stopped.withLock({ $0 }) else { break }
+                    // Recorded only when every credit was written: otherwise the retry sweeps the
+                    // same campaigns again (credits already written are not owed any more).
+                    if failed == 0 {
+                        for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
+                        if !changed.isEmpty {
+                            try store.saveMeta(Dictionary(uniqueKeysWithValues: changed.map { (Self.sweptKey + $0.id.rawValue, Self.window($0)) }))
+                        }
+                    }
+                    schedule.swept(catalogEntries: count, failed: failed, now: clock.monotonicMilliseconds())
                 } catch {
                     if !stopped.withLock({ $0 }) { log.error("late campaign credits failed (will retry): \(error)") }
                 }

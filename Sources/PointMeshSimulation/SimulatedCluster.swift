@@ -9,6 +9,12 @@ public struct FaultSettings: Sendable {
     public var maximumExtraDelayMilliseconds: Int64 = 80
     public var partitionChancePerSecond = 0.05
     public var crashChancePerSecond = 0.02
+    /// Chances that a local write's transaction, once the write is decided and appended in it,
+    /// fails to commit (a storage error: it rolls back and the node carries on, its caches
+    /// dropped) or dies with its node (it rolls back and the node restarts from disk later).
+    /// Either way the write was never acknowledged.
+    public var commitFailureChance = 0.03
+    public var crashMidCommitChance = 0.02
     /// The most a node's clock may be off, either way, in ledger milliseconds (design.md,
     /// "Clocks": the hybrid logical clock orders entries whatever the skew).
     public var maximumClockSkew: Int64 = 120_000
@@ -22,6 +28,8 @@ public struct FaultSettings: Sendable {
         settings.maximumExtraDelayMilliseconds = 0
         settings.partitionChancePerSecond = 0
         settings.crashChancePerSecond = 0
+        settings.commitFailureChance = 0
+        settings.crashMidCommitChance = 0
         settings.maximumClockSkew = 0
         settings.clockJumpChancePerSecond = 0
         return settings
@@ -32,8 +40,9 @@ public struct FaultSettings: Sendable {
 /// store (the tests' `SQLiteSimulatedLedger`), so storage bugs show up in the simulation too.
 public protocol SimulatedLedger: ReplicaStore, FactsSource {
     /// A local write at physical time `now` on a node with `settings`, decided by the rules
-    /// against this ledger.
-    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision
+    /// against this ledger, in a transaction that ends as `fate` says: when it does not commit,
+    /// everything the write did is rolled back and `CommitInterrupted` is thrown.
+    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -45,7 +54,34 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     mutating func restartFromDisk() throws
 }
 
+/// How a simulated write's transaction ends (`FaultSettings.commitFailureChance`).
+public enum CommitFate: Hashable, Sendable {
+    case commits
+    /// The commit fails (a storage error); the node carries on.
+    case fails
+    /// The node dies before the commit; it restarts from disk later.
+    case crashes
+}
+
+/// A write's transaction rolled back without committing: nothing of it happened and nobody was
+/// told it did.
+public struct CommitInterrupted: Error, Hashable, Sendable {
+    public var fate: CommitFate
+    public init(fate: CommitFate) { self.fate = fate }
+}
+
 extension MemoryLedger: SimulatedLedger {
+    /// Memory's transaction is a copy: a write that does not commit is decided on a copy that
+    /// is thrown away.
+    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision {
+        guard fate == .commits else {
+            var transaction = self
+            _ = try transaction.write(write, now: now, settings: settings)
+            throw CommitInterrupted(fate: fate)
+        }
+        return try self.write(write, now: now, settings: settings)
+    }
+
     public func allEntries() -> [LedgerEntry] { allEntries }
     public func duplicateIDs() -> Set<EntryID> { duplicates }
     public func voidIDs() -> Set<EntryID> { voids }
@@ -168,11 +204,37 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// or a failure of the ledger is thrown, so a caller can tell the two apart. The ledger's
     /// clock reads `now × ledgerTimeScale`, and nodes with an odd index run with `returnWindow`,
     /// so a short run crosses expiry instants, return windows and cooling-off periods.
+    /// While faults are on, the write's transaction may fail to commit or die with its node
+    /// (`FaultSettings.commitFailureChance`): then `CommitInterrupted` is thrown, and a node that
+    /// died is down until it restarts from disk.
     public mutating func write(_ command: PreparedWrite, at index: Int) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        return try nodes[index].ledger.write(command, now: ledgerTime(at: index),
-                                             settings: NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff))
+        var fate = CommitFate.commits
+        if faulty {
+            let draw = Double(random.next() % 1_000_000) / 1_000_000
+            if draw < faults.commitFailureChance {
+                fate = .fails
+            } else if draw < faults.commitFailureChance + faults.crashMidCommitChance {
+                fate = .crashes
+            }
+        }
+        do {
+            let settings = NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff)
+            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, fate: fate)
+        } catch let interrupted as CommitInterrupted {
+            switch interrupted.fate {
+            case .commits: break
+            case .fails: commitsFailed += 1
+            case .crashes:
+                crashesMidCommit += 1
+                crash(index)
+            }
+            throw interrupted
+        }
     }
+
+    /// Writes whose commit failed, and nodes that died in a write's commit, so far.
+    public private(set) var commitsFailed = 0, crashesMidCommit = 0
 
     /// What node `index`'s clock reads now: the ledgers' clock plus its skew.
     public func ledgerTime(at index: Int) -> Int64 { ledgerTime + clockSkew[index] }
@@ -248,12 +310,15 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             if jumped < clockSkew[index] { backwardJumps += 1 }
             clockSkew[index] = jumped
         }
-        if random.chance(faults.crashChancePerSecond * seconds), nodes[index].up {
-            nodes[index].up = false
-            nodes[index].sessions = [:]
-            crashes += 1
-            queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
-        }
+        if random.chance(faults.crashChancePerSecond * seconds), nodes[index].up { crash(index) }
+    }
+
+    /// Node `index` stops (sessions in flight are lost) and restarts from disk 1–6 s later.
+    private mutating func crash(_ index: Int) {
+        nodes[index].up = false
+        nodes[index].sessions = [:]
+        crashes += 1
+        queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
     }
 
     private mutating func restart(_ index: Int) {

@@ -538,3 +538,21 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(b.accountState(of: amy, at: 5_000).balance == Points(500))
     }
 }
+
+/// When a store sweeps for the late credits it owes: after every catalog change, and again
+/// after a sweep that could not write them all, once the retry delay has passed.
+@Suite struct LateCreditScheduleTests {
+    @Test func aSweepThatLeftCreditsUnwrittenIsTriedAgainAfterTheDelay() {
+        var schedule = LateCreditSchedule(retryDelay: 30_000)
+        #expect(schedule.isDue(catalogEntries: 0, now: 0), "the first look sweeps")
+        schedule.swept(catalogEntries: 3, failed: 0, now: 1_000)
+        #expect(!schedule.isDue(catalogEntries: 3, now: 2_000) && !schedule.isRetrying)
+        #expect(schedule.isDue(catalogEntries: 4, now: 2_000), "a catalog change sweeps")
+        schedule.swept(catalogEntries: 4, failed: 2, now: 2_000)
+        #expect(schedule.isRetrying)
+        #expect(!schedule.isDue(catalogEntries: 4, now: 31_999) && !schedule.isDue(catalogEntries: 5, now: 31_999), "no retry storm while storage fails")
+        #expect(schedule.isDue(catalogEntries: 4, now: 32_000), "the same catalog is swept again: its credits are still owed")
+        schedule.swept(catalogEntries: 4, failed: 0, now: 32_000)
+        #expect(!schedule.isDue(catalogEntries: 4, now: 100_000) && !schedule.isRetrying)
+    }
+}

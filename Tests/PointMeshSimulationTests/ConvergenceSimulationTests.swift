@@ -40,8 +40,9 @@ private struct Workload {
 
     /// The command to write at ledger time `now`. `memberships` counts a customer's membership
     /// entries at the writing node (what the HTTP edge reads for a join's key).
-    /// `debtors`: the customers the writing node holds in debt (a transfer to one repays it).
-    mutating func command(now: Int64, debtors: [AccountID] = [], linked: (String) -> Int = { _ in 0 }) -> PreparedWrite {
+    /// `debtors`: the customers the writing node holds in debt, with the family each is in
+    /// there (a transfer to one repays it).
+    mutating func command(now: Int64, debtors: [(account: AccountID, family: FamilyID?)] = [], linked: (String) -> Int = { _ in 0 }) -> PreparedWrite {
         func memberships(_ account: AccountID) -> Int { linked(FamilyMembership.memberLink(account)) }
         if let (request, joined) = rejoining {
             rejoining = joined ? nil : (request, true)
@@ -114,12 +115,13 @@ private struct Workload {
             if random.next() % 2 == 0 { rejoining = (MembershipRequest(family: family, account: account), false) }
             return PreparedWrite(FamilyLeave.self, request, versions: versions)
         case 14, 15, 16, 17:
-            // A transfer between members, or to or from the pool; half the time to a customer in
-            // debt, when there is one.
+            // A transfer between members, or to or from the pool; to a customer in debt who is in
+            // a family, when there is one, from that family's pool (a transfer in repays debt first).
             var parties = [account, AccountID(unchecked: "acct-\(random.next() % 6)"), family.pool].shuffled(using: &random)
-            if !debtors.isEmpty, random.next() % 2 == 0 {
-                let debtor = debtors[Int(random.next() % UInt64(debtors.count))]
-                parties = [parties.first { $0 != debtor } ?? family.pool, debtor]
+            let inFamily = debtors.filter { $0.family != nil }
+            if !inFamily.isEmpty {
+                let debtor = inFamily[Int(random.next() % UInt64(inFamily.count))]
+                parties = [(debtor.family ?? family).pool, debtor.account]
             }
             return PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(random.next() % 1_000)"), from: parties[0],
                                                                  to: parties[1], points: Points(Int64(1 + random.next() % 10))))
@@ -231,8 +233,8 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     /// Redemptions and transfers accepted from an account (or by a pool's member) its node
     /// held frozen at the time.
     var acceptedWhileFrozen: [EntryID] = []
-    /// The catalog size each node last swept for late campaign credits at.
-    var swept: [NodeID: Int] = [:]
+    /// When each node sweeps for late campaign credits, as the node's sweeper decides it.
+    var swept: [NodeID: LateCreditSchedule] = [:]
     // Four ledger days pass per simulated second: the 30-second run spans 120 days, so lots
     // earned under the 7-day policy (in force from day 31) expire during it, and odd-numbered
     // nodes hold points pending for 3 days.
@@ -251,12 +253,16 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         let ledger = cluster.nodes[node].ledger
         let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
             : workload.command(now: cluster.ledgerTime(at: node),
-                               debtors: (0..<6).map { AccountID(unchecked: "acct-\($0)") }.filter { ((try? ledger.accountState(of: $0, at: 0).debt) ?? .zero) > .zero }) {
+                               debtors: (0..<6).map { AccountID(unchecked: "acct-\($0)") }.filter { ((try? ledger.accountState(of: $0, at: 0).debt) ?? .zero) > .zero }
+                                   .map { ($0, try? FamilyMembership.family(of: $0, from: ledger)) }) {
                 (try? ledger.linkedEntries($0).count) ?? 0
             }
         let decision: WriteDecision?
         do {
             decision = try cluster.write(command, at: node)
+        } catch is CommitInterrupted {
+            // Rolled back, never acknowledged: the model expects nothing of it.
+            decision = nil
         } catch let refusal as LedgerError where isExpected(refusal) {
             if case .idempotencyConflict = refusal { run.conflictsRefused += 1 }
             if case .coolingOff = refusal { run.coolingOffRefused += 1 }
@@ -283,7 +289,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         cluster.run(until: 30_000 + Int64(second) * 1_000)
         let credited = try creditLateCampaigns(&cluster, swept: &swept, seed: seed)
         run.acknowledged += credited
-        if credited.isEmpty, cluster.converged {
+        if credited.isEmpty, cluster.converged, !swept.values.contains(where: \.isRetrying) {
             healedAt = Int64(second)
             break
         }
@@ -369,22 +375,33 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
 /// What a real node's sweeper does (`LateCampaignSweeper`): every node that is up writes the
 /// late campaign credits it owes. Returns the entries written.
 /// Like the sweeper, a node sweeps when the catalog it holds changed since its last sweep.
-private func creditLateCampaigns<Ledger: SimulatedLedger>(_ cluster: inout SimulatedCluster<Ledger>, swept: inout [NodeID: Int],
+private func creditLateCampaigns<Ledger: SimulatedLedger>(_ cluster: inout SimulatedCluster<Ledger>, swept: inout [NodeID: LateCreditSchedule],
                                                           seed: UInt64) throws -> [LedgerEntry] {
     var written: [LedgerEntry] = []
     for index in cluster.nodes.indices where cluster.nodes[index].up {
         let node = cluster.nodes[index].id, catalog = try cluster.nodes[index].ledger.linkedEntries(Catalog.link).count
-        guard swept[node] != catalog else { continue }
-        for write in try LateCampaigns.owed(by: node, from: cluster.nodes[index].ledger) {
+        var schedule = swept[node] ?? LateCreditSchedule(retryDelay: 1_000)
+        guard schedule.isDue(catalogEntries: catalog, now: cluster.now) else { continue }
+        var failed = 0
+        for write in try LateCampaigns.owed(by: node, from: cluster.nodes[index].ledger) where cluster.nodes[index].up {
             do {
                 if case .append(let entry) = try cluster.write(write, at: index) { written.append(entry) }
             } catch LedgerError.nothingOwed {
                 continue
+            } catch is CommitInterrupted {
+                failed += 1
             } catch {
                 Issue.record("seed \(seed): \(node) failed a late credit \(write.key): \(error)")
             }
         }
-        swept[node] = catalog
+        // A node that died mid-commit sweeps again when it is back (its schedule, like the
+        // sweeper's, is not kept across a start).
+        if cluster.nodes[index].up {
+            schedule.swept(catalogEntries: catalog, failed: failed, now: cluster.now)
+            swept[node] = schedule
+        } else {
+            swept[node] = nil
+        }
     }
     return written
 }
@@ -649,14 +666,15 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
     /// late campaign credits, earnings with campaign and green points, reward redemptions; one
     /// id acknowledged with different bodies at two nodes (a clash) and with the same body (a
     /// retry elsewhere), refused at one node for another body, one receipt refunded at two
-    /// nodes, refunds the converged history voids, crashes with restarts from disk, clocks
-    /// stepped back, partitions, and sessions that run the probe exchange and that skip it.
+    /// nodes, refunds the converged history voids, crashes with restarts from disk, writes whose
+    /// commit failed or died with their node, clocks stepped back, partitions, and sessions that
+    /// run the probe exchange and that skip it.
     @Test func theWorkloadReachesEveryCase() throws {
         var standing = 0, void = 0, poolRedemptions = 0, joins = 0, pooledEarnings = 0
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
         var restarts = 0, backwardJumps = 0, voidPolicies = 0, coolingOffRefused = 0, voidInCoolingOff = 0, frozenRefused = 0, transfersRepayingDebt = 0, voidDefinitions = 0
-        var probes = 0, probesSkipped = 0
+        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0
         for seed in 0..<80 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
@@ -668,6 +686,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             cuts += cluster.cuts
             restarts += cluster.restarts
             backwardJumps += cluster.backwardJumps
+            commitsFailed += cluster.commitsFailed
+            crashesMidCommit += cluster.crashesMidCommit
             probes += cluster.exchangesCompleted[.probe] ?? 0
             probesSkipped += cluster.exchangesSkipped[GossipExchangeName.probe.rawValue] ?? 0
             let byKey = Dictionary(grouping: written, by: \.idempotencyKey)
@@ -707,8 +727,9 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5 && coolingOffRefused > 20 && voidInCoolingOff > 0 && frozenRefused > 10 && transfersRepayingDebt > 0 && voidDefinitions > 0,
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings), refused in cooling-off \(coolingOffRefused), void in cooling-off on the converged history \(voidInCoolingOff), spending refused while frozen \(frozenRefused), transfers repaying debt \(transfersRepayingDebt), campaign definitions the merge voided \(voidDefinitions)")
         #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 2 && crashes > 40 && cuts > 60
-                    && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped)")
+                    && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100
+                    && commitsFailed > 100 && crashesMidCommit > 60,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit)")
     }
 
     @Test func aSeedReplaysExactly() {

@@ -61,16 +61,18 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         }
     }
 
-    func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision {
+    /// As the node's group-commit writer does: a transaction that does not commit rolls back
+    /// and the writer's caches are dropped with it (they may hold what the write changed).
+    func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision {
         do {
-            return try decideAndAppend(write, now: now, settings: settings)
+            return try decideAndAppend(write, now: now, settings: settings, fate: fate)
         } catch {
             database.dropCaches()
             throw error
         }
     }
 
-    private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings) throws -> WriteDecision {
+    private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision {
         try database.connection.transaction {
             let id = EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
@@ -81,6 +83,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
                 try checkLots(of: entry.customerAccounts)
             }
             checkStableFacts()
+            guard fate == .commits else { throw CommitInterrupted(fate: fate) }
             return decision
         }
     }
