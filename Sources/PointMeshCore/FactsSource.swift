@@ -36,6 +36,9 @@ public protocol FactsSource {
     /// The counting entries of kind `code` that `origin` wrote with timestamps in `during`, in
     /// sequence order: the first `limit` with sequences after `after`.
     func entries(coded code: EntryCode, of origin: NodeID, during: Range<Int64>, after: Int64, limit: Int) throws -> [LedgerEntry]
+    /// Whether `node` is a node of the chain this node knows of and not retired: itself, a
+    /// member of its membership (as last saved), or the origin of entries it holds.
+    func isChainNode(_ node: NodeID) throws -> Bool
     /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points
 }

@@ -49,6 +49,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     case definitionWithdrawn(String, String)
     /// A green campaign lists a category that is not marked green (`field` names the list entry).
     case unknownGreenCategory(CategoryID, field: String)
+    /// A definition names a store that is no node of the chain this node knows (or a retired one).
+    case unknownNode(NodeID, field: String)
     /// A new version of a campaign changes more than its name and end.
     case campaignTermsFixed(CampaignID)
     /// A new campaign starts before now without saying why.

@@ -20,6 +20,9 @@ public struct MemoryLedger: FactsSource, Sendable {
     /// Counting entries per customer account, for its lots (folded on every read: the
     /// reference the store's kept lots are checked against).
     private var accountEntries: [AccountID: Set<EntryID>] = [:]
+    /// The chain's nodes as this node's membership last saw them (the store's `peers` table),
+    /// retired ones marked.
+    public var members: [MemberRecord] = []
 
     public init(origin: NodeID) {
         self.origin = origin
@@ -78,6 +81,11 @@ public struct MemoryLedger: FactsSource, Sendable {
         Array((log[origin] ?? []).lazy.filter {
             $0.id.sequence > after && $0.code == code && during.contains($0.timestamp.wallMilliseconds) && !self.duplicates.contains($0.id)
         }.prefix(limit))
+    }
+
+    public func isChainNode(_ node: NodeID) -> Bool {
+        if let member = members.first(where: { $0.id == node }) { return !member.retired }
+        return node == origin || log[node] != nil
     }
 
     public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {

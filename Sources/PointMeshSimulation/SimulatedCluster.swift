@@ -52,6 +52,8 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     /// The node crashed and starts again from what it holds durably: every cache, the clock and
     /// anything derived in memory are gone and rebuilt, as a real node's start does.
     mutating func restartFromDisk() throws
+    /// Keeps the membership as the node saves it (its `peers` table), for the facts it answers.
+    mutating func saveMembers(_ records: [MemberRecord]) throws
 }
 
 /// How a simulated write's transaction ends (`FaultSettings.commitFailureChance`).
@@ -89,8 +91,11 @@ extension MemoryLedger: SimulatedLedger {
     /// Memory holds nothing on disk but the entries: a fresh ledger applies them again, origin
     /// by origin in sequence order (a different order from the one they arrived in), so every
     /// derived state (counting copies, voids, counters, the clock) is rebuilt from the entries.
+    public mutating func saveMembers(_ records: [MemberRecord]) { members = records }
+
     public mutating func restartFromDisk() {
         var fresh = MemoryLedger(origin: origin)
+        fresh.members = members
         for origin in versionVector().sequences.keys.sorted() {
             _ = fresh.apply(entries(of: origin, after: 0, limit: .max))
         }
@@ -111,6 +116,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         public var exchanges = GossipExchangeName.standard
         /// The protocol versions it speaks: a node of release 0.6 speaks 2 only.
         public var versions = ProtocolVersions.supported
+        /// The membership's digest when the ledger last saved it, as the node's gossip does.
+        var savedMembership = ""
         var sessions: [UInt64: ActiveSession] = [:]
     }
 
@@ -287,10 +294,22 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         queue.schedule(.tick(node: index), at: now + gossipIntervalMilliseconds - 100 + jitter)
         if faulty { injectFaults(around: index) }
         guard nodes[index].up else { return }
+        saveMembershipIfChanged(index)
         let targets = nodes[index].membership.targets(now: now, fanout: fanout, using: &random)
         for target in targets {
             guard let peer = Int(target.address.dropFirst(4)), peer != index else { continue }
             openSession(from: index, to: peer, target: target)
+        }
+    }
+
+    private mutating func saveMembershipIfChanged(_ index: Int) {
+        let membership = nodes[index].membership
+        guard membership.digest != nodes[index].savedMembership else { return }
+        do {
+            try nodes[index].ledger.saveMembers(membership.records.filter { $0.id != nodes[index].id || $0.retired })
+            nodes[index].savedMembership = membership.digest
+        } catch {
+            failures.append("\(nodes[index].id) could not save its membership: \(error)")
         }
     }
 

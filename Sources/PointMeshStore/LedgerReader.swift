@@ -86,6 +86,16 @@ public final class LedgerReader: FactsSource {
         }
     }
 
+    /// Itself, a member as the membership was last saved (not retired), or an origin of entries
+    /// held that is not a retired member.
+    public func isChainNode(_ node: NodeID) throws -> Bool {
+        try connection.first("""
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM peers WHERE node_id = ?1) THEN EXISTS (SELECT 1 FROM peers WHERE node_id = ?1 AND retired = 0)
+                        ELSE EXISTS (SELECT 1 FROM meta WHERE key = 'node_id' AND value = ?1) OR EXISTS (SELECT 1 FROM ledger_entries WHERE origin = ?1)
+                   END
+            """, .text(node.rawValue)) { $0.int64(0) == 1 } ?? false
+    }
+
     /// The node's notes to itself (the `meta` table) whose keys start with `prefix`, by key.
     public func meta(withPrefix prefix: String) throws -> [String: String] {
         Dictionary(uniqueKeysWithValues: try connection.all("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1", .text(prefix)) {

@@ -46,6 +46,7 @@ extension LedgerWriter {
     public func linkedEntries(_ link: String) throws -> [LedgerEntry] { try reader.linkedEntries(link) }
     public func lotBook(of account: AccountID) throws -> LotBook { try reader.lotBook(of: account) }
     public func isKnown(_ account: AccountID) throws -> Bool { try reader.isKnown(account) }
+    public func isChainNode(_ node: NodeID) throws -> Bool { try reader.isChainNode(node) }
     public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
         try reader.pendingPoints(of: account, source: source, at: instant)
     }

@@ -386,6 +386,34 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(throws: LedgerError.rewardUnavailable(RequestID(unchecked: "cup"))) { try ledger.write(redeem("Q6", "cup", nil), now: 9_000) }
     }
 
+    /// A budget names the chain or a store the deciding node knows: itself, a member of its
+    /// membership, or the origin of entries it holds. An unknown id or a retired member is
+    /// refused: such a budget would never apply, and HQ would believe it limits something.
+    @Test func aBudgetForAStoreNoNodeKnowsIsRefused() throws {
+        let hq = NodeID(unchecked: "hq"), s1 = NodeID(unchecked: "s1"), s2 = NodeID(unchecked: "s2"), s3 = NodeID(unchecked: "s3")
+        var ledger = MemoryLedger(origin: hq)
+        let month = CalendarMonth(containing: 1_000)
+        func budget(_ store: NodeID) -> PreparedWrite {
+            PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: month, scope: .store(store), points: Points(300)))
+        }
+        func appended(_ decision: WriteDecision) -> Bool {
+            if case .append = decision { return true }
+            return false
+        }
+        #expect(throws: LedgerError.unknownNode(s1, field: "scope")) { try ledger.write(budget(s1), now: 1_000) }
+        ledger.members = [MemberRecord(id: s1, address: "10.0.0.1:7070"), MemberRecord(id: s2, address: "10.0.0.2:7070", retired: true)]
+        let forMember = try ledger.write(budget(s1), now: 1_000)
+        #expect(appended(forMember))
+        #expect(throws: LedgerError.unknownNode(s2, field: "scope")) { try ledger.write(budget(s2), now: 1_000) }
+        var store3 = MemoryLedger(origin: s3)
+        _ = try store3.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "a"), amount: Fen(100))), now: 500)
+        _ = ledger.apply(store3.entries(of: s3, after: 0, limit: 10))
+        let forOrigin = try ledger.write(budget(s3), now: 1_000)
+        #expect(appended(forOrigin))
+        let forItself = try ledger.write(budget(hq), now: 1_000)
+        #expect(appended(forItself))
+    }
+
     /// A store refuses an earning past a budget it knows (chain or its own), saying what is
     /// left, unless overridden; campaign points count; the override is recorded.
     @Test func budgetsRefuseWhatWouldExceedThemUnlessOverridden() throws {

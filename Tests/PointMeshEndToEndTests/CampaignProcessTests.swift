@@ -33,6 +33,8 @@ private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
             ("PUT", "/v1/rewards/zero", #"{"name":"Zero","points":0,"kind":"goods"}"#, 400, "invalid_field", "points"),
             ("PUT", "/v1/rewards/p", #"{"name":"Partner","points":5,"kind":"partner"}"#, 400, "missing_field", "partner"),
             ("PUT", "/v1/budgets/2026-13/chain", #"{"points":100}"#, 400, "invalid_field", "month"),
+            // A store no node of this chain is: the budget would never apply.
+            ("PUT", "/v1/budgets/2026-12/s9", #"{"points":100}"#, 404, "unknown_node", "scope"),
             ("POST", "/v1/purchases", #"{"receipt_id":"B1","account_id":"a","amount_fen":100,"budget_override":{}}"#, 400, "missing_field", "reason"),
             ("POST", "/v1/purchases", #"{"receipt_id":"B2","account_id":"a","amount_fen":100,"items":[{"sku":"s","category":"c","amount_fen":200}]}"#,
              400, "invalid_field", "items"),

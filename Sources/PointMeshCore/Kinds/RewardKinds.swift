@@ -162,7 +162,8 @@ public enum BudgetDefinition: EntryKindRule {
         }
     }
 
-    public typealias Facts = Void
+    /// Whether the scope is the chain or a store this node knows.
+    public typealias Facts = Bool
     public static let name = "budget"
     public static let code = EntryCode(18)
     public static let folds: StoreFolds = .catalog
@@ -181,7 +182,9 @@ public enum BudgetDefinition: EntryKindRule {
         FieldSpec("month", .text, "The month."), FieldSpec("scope", .text, "The scope."), FieldSpec("points", .integer, "The budget."),
         FieldSpec("entry_id", .text, "The entry."), AnswerFields.replayed,
     ]
-    public static let refusals: [(status: Int, code: String, when: String)] = []
+    public static let refusals: [(status: Int, code: String, when: String)] = [
+        (404, "unknown_node", "The scope names no store this node knows (it is not in its membership, or was retired)."),
+    ]
 
     enum Tag {
         static let month: UInt64 = 1
@@ -210,9 +213,15 @@ public enum BudgetDefinition: EntryKindRule {
         }
     }
 
-    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws {}
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Bool {
+        guard case .store(let store) = request.scope else { return true }
+        return try store == context.node || source.isChainNode(store)
+    }
 
-    public static func decide(_ request: Request, facts: Void, context: RequestContext) throws(LedgerError) -> KindDecision {
+    /// A budget for a store no node knows would never apply (a typo, a retired store), and HQ
+    /// would believe it limits something.
+    public static func decide(_ request: Request, facts known: Bool, context: RequestContext) throws(LedgerError) -> KindDecision {
+        if case .store(let store) = request.scope, !known { throw .unknownNode(store, field: "scope") }
         var writer = DetailsWriter()
         EntryLinks.add(Catalog.link, to: &writer)
         EntryLinks.add(versionLink(request) ?? "", to: &writer)
