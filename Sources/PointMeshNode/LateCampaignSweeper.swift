@@ -100,8 +100,17 @@ final class LateCampaignSweeper: Sendable {
         }
     }
 
-    /// What decides which purchases a campaign may owe: its window and withdrawal.
-    static func window(_ campaign: Campaign) -> String { "\(campaign.startsAt)-\(campaign.endsAt)-\(campaign.withdrawnAt ?? -1)" }
+    /// What decides which purchases a campaign may owe, and what: its window and withdrawal,
+    /// and its terms (a definition the merge of two sides of a cut puts in force with the same
+    /// window but another effect can owe receipts the difference).
+    static func window(_ campaign: Campaign) -> String {
+        let effect = switch campaign.effect {
+        case .multiplier(let n): "x\(n)"
+        case .bonus(let points): "+\(points.value)"
+        }
+        return "\(campaign.startsAt)-\(campaign.endsAt)-\(campaign.withdrawnAt ?? -1)-\(effect)-\(campaign.green)"
+            + "-\(campaign.categories.map(\.rawValue).joined(separator: ","))-\(campaign.stores.map(\.rawValue).joined(separator: ","))"
+    }
 
     func stop() {
         stopped.withLock { $0 = true }

@@ -386,6 +386,37 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
         #expect(throws: LedgerError.rewardUnavailable(RequestID(unchecked: "cup"))) { try ledger.write(redeem("Q6", "cup", nil), now: 9_000) }
     }
 
+    /// One campaign id published with other terms on two sides of a cut: the first definition in
+    /// ledger order stands. A receipt that earned under the void one keeps what it was told and
+    /// is credited what the standing one adds beyond it, once; one that earned more under the
+    /// void one keeps it and is owed nothing. (Another campaign the receipt counted is taken at
+    /// the largest of its definitions, so a second conflicting id on the same lines is never
+    /// over-credited, and may be under-credited: rules.md.)
+    @Test(arguments: [(2, 10, 800), (10, 2, 0), (5, 5, 0)] as [(Int64, Int64, Int64)])
+    func aReceiptThatEarnedUnderAVoidDefinitionIsCreditedWhatTheStandingOneAdds(rungUpUnder: Int64, standing: Int64, owed: Int64) throws {
+        let a = NodeID(unchecked: "sa"), b = NodeID(unchecked: "sb"), alice = AccountID(unchecked: "alice")
+        var storeA = MemoryLedger(origin: a), storeB = MemoryLedger(origin: b)
+        // The first in ledger order stands: b's, published a second earlier.
+        _ = try storeB.write(PreparedWrite(CampaignDefinition.self, campaign("cx", .multiplier(standing))), now: 1_000)
+        _ = try storeA.write(PreparedWrite(CampaignDefinition.self, campaign("cx", .multiplier(rungUpUnder))), now: 2_000)
+        let earn = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: alice, amount: Fen(10_000)))
+        _ = try storeA.write(earn, now: 3_000)
+        let told = Points(100 * rungUpUnder)
+        #expect(storeA.accountState(of: alice, at: 3_000).balance == told)
+        _ = storeA.apply(storeB.entries(of: b, after: 0, limit: 10))
+        _ = storeB.apply(storeA.entries(of: a, after: 0, limit: 10))
+        #expect(try storeA.catalog().campaigns[CampaignID(unchecked: "cx")]?.effect == .multiplier(standing))
+        let owedByA = try LateCampaigns.owed(by: a, from: storeA)
+        #expect(owedByA.count == (owed > 0 ? 1 : 0))
+        for write in owedByA {
+            guard case .append(let credit) = try storeA.write(write, now: 4_000) else { Issue.record("no credit written"); continue }
+            #expect(try CampaignCredit.credited(credit).points == Points(owed))
+        }
+        #expect(storeA.accountState(of: alice, at: 4_000).balance == told + Points(owed), "it keeps what it was told, plus the difference")
+        #expect(try LateCampaigns.owed(by: a, from: storeA).isEmpty, "credited once")
+        #expect(try LateCampaigns.owed(by: b, from: storeB).isEmpty, "only the store that rang it up credits it")
+    }
+
     /// A budget names the chain or a store the deciding node knows: itself, a member of its
     /// membership, or the origin of entries it holds. An unknown id or a retired member is
     /// refused: such a budget would never apply, and HQ would believe it limits something.

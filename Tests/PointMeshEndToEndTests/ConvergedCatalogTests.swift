@@ -51,4 +51,27 @@ import Testing
                     && campaigns.first?["published_at"] as? String == published, "\(campaigns)")
         }
     }
+
+    /// The void definition was the smaller one where a receipt was rung up: the receipt keeps
+    /// what it was told, and once the nodes join, its store credits what the standing
+    /// definition adds beyond it (a late credit), the same on both nodes.
+    @Test func aReceiptRungUpUnderTheVoidSmallerDefinitionIsCreditedTheDifference() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#
+        #expect(try put(pair.x2, "/v1/campaigns/cz", #"{"name":"Fivefold",\#(window),"multiplier":5}"#).status == 201)
+        usleep(20_000)
+        #expect(try put(pair.x1, "/v1/campaigns/cz", #"{"name":"Double",\#(window),"multiplier":2}"#).status == 201)
+        let purchase = try pair.x1.client().postJSON("/v1/purchases", #"{"receipt_id":"R1","account_id":"amy","amount_fen":10000}"#)
+        #expect(purchase.status == 201 && purchase.bodyText.contains(#""balance":200"#), "\(purchase.bodyText)")
+        try pair.join()
+        for node in pair.nodes {
+            let credited = eventually(within: 15) { try node.client().getJSON("/v1/accounts/amy")["balance"] as? Int == 500 }
+            #expect(credited, "x5 gives 400 campaign points, x2 gave 100: amy is owed 300 more")
+            let campaigns = try node.client().getJSON("/v1/campaigns")["campaigns"] as? [[String: Any]] ?? []
+            #expect(campaigns.first?["multiplier"] as? Int == 5)
+        }
+        let history = try pair.x2.client().getJSON("/v1/accounts/amy/entries")["entries"] as? [[String: Any]] ?? []
+        #expect(history.filter { $0["kind"] as? String == "campaign-credit" }.count == 1, "\(history)")
+    }
 }

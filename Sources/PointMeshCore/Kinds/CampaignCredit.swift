@@ -90,22 +90,37 @@ public enum CampaignCredit: EntryKindRule {
 
     /// What `campaign` owes the purchase, given the campaigns its earning and earlier credits
     /// counted (each at its largest definition); zero when nothing (outside the window or
-    /// scope, or already applied).
+    /// scope, or already applied in full).
+    /// A receipt whose earning counted this campaign under a definition the merge voided (one id
+    /// published with other terms on two sides of a cut) keeps those points and is owed what the
+    /// standing definition gives beyond them, in one credit.
     /// A receipt already partly refunded is owed the share not refunded (`refunds`: the
     /// receipt's refund entries), as its refunds reverse the credit pro rata with the rest.
     public static func owed(_ campaign: Campaign, purchase: LedgerEntry, credits: [LedgerEntry], refunds: [LedgerEntry],
                             catalog: Catalog) throws(DecodingError) -> Points {
         guard purchase.code == Earn.code, campaign.applies(at: purchase.timestamp.wallMilliseconds, store: purchase.id.origin) else { return .zero }
         var applied = try Earn.consideredCampaigns(purchase)
+        var got = Points.zero
         // Most purchases in a window were decided with the campaign in force: decide that
         // before reading the receipt's lines.
-        guard !applied.contains(campaign.id) else { return .zero }
+        if applied.contains(campaign.id) {
+            guard catalog.voidCampaigns[campaign.id] != nil else { return .zero }
+            got = try Earn.campaignPoints(purchase).filter { $0.campaign == campaign.id }.reduce(.zero) { $0 + $1.points }
+        }
         let recorded = try Earn.recorded(purchase)
-        for credit in credits { if let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) { applied.append(id) } }
-        // A campaign already applied counts at the largest effect any of its definitions had: a
-        // receipt credited under a definition the merge later voided keeps those points, and
-        // this credit adds only what that does not cover.
-        let full = EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items, applied: applied.flatMap(catalog.definitions(of:)))
+        for credit in credits {
+            guard let id: CampaignID = try credit.details.reader().identifier(Tag.campaign) else { continue }
+            // One credit per campaign and receipt (its key): once written, nothing more is owed.
+            guard id != campaign.id else { return .zero }
+            applied.append(id)
+        }
+        // Every other campaign already applied counts at the largest effect any of its
+        // definitions had: a receipt credited under a definition the merge later voided keeps
+        // those points, and this credit adds only what that does not cover. This campaign
+        // counts at what it gave.
+        let standing = EarningRules.lateCredit(campaign, amount: recorded.amount, items: recorded.items,
+                                               applied: applied.filter { $0 != campaign.id }.flatMap(catalog.definitions(of:)))
+        let full = standing > got ? standing - got : .zero
         var refunded: Int64 = 0
         for refund in refunds { refunded += try Refund.refundedAmount(refund) }
         guard refunded > 0 else { return full }
