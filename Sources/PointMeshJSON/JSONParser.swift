@@ -1,4 +1,4 @@
-/// A strict RFC 8259 JSON parser for request bodies. Foundation's decoder is both slower and
+/// A strict RFC 8259 JSON parser: request bodies, and every JSON the CLI reads (answers, files). Foundation's decoder is both slower and
 /// looser than an API edge wants; this one rejects trailing garbage, invalid UTF-8, control
 /// characters in strings, leading zeros and duplicate keys, and bounds nesting depth so a body
 /// of `[[[[…` cannot exhaust the stack. It reads into a `JSONDocument` (what request readers

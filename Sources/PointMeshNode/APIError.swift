@@ -107,7 +107,7 @@ struct APIError: Error, Equatable {
                 self.init(status: 409, code: "\(kind)_withdrawn", message: "\(kind) '\(id)' was withdrawn; it can't be changed")
             case .unknownNode(let node, let field):
                 self.init(status: 404, code: "unknown_node",
-                          message: "\(field): no node '\(node)' is in this node's membership (`pointmesh status` lists the nodes it knows; a store added moments ago is known once it has gossiped with this one, and a retired one no longer is); nothing was written")
+                          message: "\(field): '\(node)' is no node this one knows: not in its membership (`pointmesh status` lists it) nor the origin of any entry it holds; a store added moments ago is known once it has gossiped with this one, and a retired one no longer is; nothing was written")
             case .unknownGreenCategory(let category, let field):
                 self.init(status: 404, code: "unknown_green_category",
                           message: "\(field): '\(category)' is not a green category on this node; a green campaign earns green points only on green categories: mark it first (PUT /v1/categories/\(category)/green); nothing was written")

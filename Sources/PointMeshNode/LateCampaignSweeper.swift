@@ -20,9 +20,9 @@ final class LateCampaignSweeper: Sendable {
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
         let thread = Thread { [self] in
             var schedule = LateCreditSchedule()
-            /// Each campaign's definition (end, withdrawal) when it was last swept: a campaign is
-            /// swept again only when it is new or its window moved. Kept in the data directory,
-            /// so a restart doesn't read every purchase in every campaign's window again.
+            /// Each campaign's definition (window, withdrawal, terms) when it was last swept: a
+            /// campaign is swept again only when it is new or its definition changed. Kept in the
+            /// data directory, so a restart doesn't read every purchase in every campaign's window again.
             var sweptCampaigns = Self.loadSwept(store, log: log)
             while !stopped.withLock({ $0 }) {
                 Thread.sleep(forTimeInterval: Self.interval)
@@ -30,7 +30,7 @@ final class LateCampaignSweeper: Sendable {
                     let count = try store.read { try $0.catalogEntryCount() }
                     guard schedule.isDue(catalogEntries: count, now: clock.monotonicMilliseconds()) else { continue }
                     let catalog = try store.read { try $0.catalog() }
-                    let changed = catalog.campaigns.values.filter { sweptCampaigns[$0.id] != Self.window($0) }
+                    let changed = catalog.campaigns.values.filter { sweptCampaigns[$0.id] != Self.sweptTerms($0) }
                     if !changed.isEmpty {
                         log.info("late campaign credits: sweeping this store's purchases for \(changed.count) new or changed campaigns")
                     } else if schedule.sweptCatalog == nil, !schedule.isRetrying, !catalog.campaigns.isEmpty {
@@ -70,14 +70,17 @@ final class LateCampaignSweeper: Sendable {
                     // Recorded only when every credit was written: otherwise the retry sweeps the
                     // same campaigns again (credits already written are not owed any more).
                     if failed == 0 {
-                        for campaign in changed { sweptCampaigns[campaign.id] = Self.window(campaign) }
+                        for campaign in changed { sweptCampaigns[campaign.id] = Self.sweptTerms(campaign) }
                         if !changed.isEmpty {
-                            try store.saveMeta(Dictionary(uniqueKeysWithValues: changed.map { (Self.sweptKey + $0.id.rawValue, Self.window($0)) }))
+                            try store.saveMeta(Dictionary(uniqueKeysWithValues: changed.map { (Self.sweptKey + $0.id.rawValue, Self.sweptTerms($0)) }))
                         }
                     }
                     schedule.swept(catalogEntries: count, failed: failed, now: clock.monotonicMilliseconds())
                 } catch {
-                    if !stopped.withLock({ $0 }) { log.error("late campaign credits failed (will retry): \(error)") }
+                    if !stopped.withLock({ $0 }) {
+                        log.error("late campaign credits failed (trying again in \(schedule.retryDelay / 1_000) s): \(error)")
+                        schedule.sweepFailed(now: clock.monotonicMilliseconds())
+                    }
                 }
             }
             finished.signal()
@@ -103,7 +106,7 @@ final class LateCampaignSweeper: Sendable {
     /// What decides which purchases a campaign may owe, and what: its window and withdrawal,
     /// and its terms (a definition the merge of two sides of a cut puts in force with the same
     /// window but another effect can owe receipts the difference).
-    static func window(_ campaign: Campaign) -> String {
+    static func sweptTerms(_ campaign: Campaign) -> String {
         let effect = switch campaign.effect {
         case .multiplier(let n): "x\(n)"
         case .bonus(let points): "+\(points.value)"

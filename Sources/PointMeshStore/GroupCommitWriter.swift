@@ -36,7 +36,7 @@ final class GroupCommitWriter: Sendable {
 
     /// State only the writer thread touches once it has started.
     final class WriterState: @unchecked Sendable {
-        let database: LedgerWriter
+        let ledger: LedgerWriter
         let origin: NodeID
         var hlc: HybridLogicalClock
         var vector: VersionVector
@@ -51,19 +51,19 @@ final class GroupCommitWriter: Sendable {
 
         let checkpointer: Checkpointer
 
-        init(database: LedgerWriter, origin: NodeID, clock: NodeClock, wal: WALPolicy,
+        init(ledger: LedgerWriter, origin: NodeID, clock: NodeClock, wal: WALPolicy,
              checkpointer: Checkpointer) throws {
-            self.database = database
+            self.ledger = ledger
             self.origin = origin
             self.clock = clock
             self.wal = wal
             self.checkpointer = checkpointer
-            pageSize = try database.connection.integer("PRAGMA page_size")
-            vector = try database.reader.versionVector()
+            pageSize = try ledger.connection.integer("PRAGMA page_size")
+            vector = try ledger.reader.versionVector()
             var hlc = HybridLogicalClock()
-            for held in vector.sequences.keys { hlc.observe(try database.reader.lastTimestamp(of: held)) }
+            for held in vector.sequences.keys { hlc.observe(try ledger.reader.lastTimestamp(of: held)) }
             self.hlc = hlc
-            database.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
+            ledger.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
     }
 
@@ -156,8 +156,8 @@ final class GroupCommitWriter: Sendable {
     /// whole WAL, truncates it, and closes the writer's connection (which, as the last one,
     /// removes the `-wal` and `-shm` files).
     func closeDatabase() throws {
-        defer { state.database.connection.close() }
-        try state.database.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        defer { state.ledger.connection.close() }
+        try state.ledger.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     private func run(_ state: WriterState) {
@@ -179,13 +179,13 @@ final class GroupCommitWriter: Sendable {
     }
 
     private func commit(_ batch: [Job], _ state: WriterState) {
-        let database = state.database
+        let ledger = state.ledger
         let vectorBefore = state.vector
         var results: [Result<WorkResult, any Error>] = []
         var codes: [UInt64: Int] = [:]
         let started = state.clock.monotonicNanoseconds()
         do {
-            try database.connection.transaction {
+            try ledger.connection.transaction {
                 // Each origin's hash chain is looked up once per group.
                 var chains: [NodeID: OriginChain] = [:]
                 for job in batch {
@@ -202,7 +202,7 @@ final class GroupCommitWriter: Sendable {
         } catch {
             // The whole group rolled back: nothing of it is on disk, so none of it was written.
             state.vector = vectorBefore
-            database.dropCaches()
+            ledger.dropCaches()
             results = Array(repeating: .failure(error), count: batch.count)
             if let line = health.recordFailure("\(error)", now: state.clock.now()) { log(line) }
         }
@@ -220,7 +220,7 @@ final class GroupCommitWriter: Sendable {
         let ready = wait.more == 0 && state.checkpointer.hasPassed(wait.ticket)
         guard ready || bytes >= 2 * state.wal.restartThreshold else { return }
         do {
-            guard try state.checkpointer.restart(on: state.database.connection) else { return }
+            guard try state.checkpointer.restart(on: state.ledger.connection) else { return }
             state.walFrames = 0
             state.restartWait = nil
             walRestarts.add(1, ordering: .relaxed)
@@ -243,7 +243,7 @@ final class GroupCommitWriter: Sendable {
             context.now = timestamp.wallMilliseconds
             let decision: WriteDecision
             do {
-                decision = try LedgerRules.decide(write, from: state.database, id: id, timestamp: timestamp, context: context)
+                decision = try LedgerRules.decide(write, from: state.ledger, id: id, timestamp: timestamp, context: context)
                 } catch let refusal as LedgerError {
                 return .failure(refusal)
             }
@@ -251,7 +251,7 @@ final class GroupCommitWriter: Sendable {
             case .replay(let entry):
                 return .success(.write(.replayed(entry)))
             case .append(let entry):
-                try state.database.append(entry, chains: &chains)
+                try state.ledger.append(entry, chains: &chains)
                 state.vector.advance(state.origin, to: entry.id.sequence)
                 codes[entry.code.value, default: 0] += 1
                 return .success(.write(.created(entry)))
@@ -264,16 +264,16 @@ final class GroupCommitWriter: Sendable {
                 state.vector.advance(entry.id.origin, to: entry.id.sequence)
                 state.hlc.observe(entry.timestamp)
             }
-            try state.database.applyReceived(admitted, chains: &chains)
+            try state.ledger.applyReceived(admitted, chains: &chains)
             for entry in admitted { codes[entry.code.value, default: 0] += 1 }
             return .success(.applied(admitted.count))
 
         case .savePeers(let records):
-            try state.database.savePeers(records)
+            try state.ledger.savePeers(records)
             return .success(.saved)
 
         case .saveMeta(let values):
-            try state.database.saveMeta(values)
+            try state.ledger.saveMeta(values)
             return .success(.saved)
         }
     }

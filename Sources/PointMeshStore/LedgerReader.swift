@@ -178,4 +178,3 @@ public struct EntryCursor: Hashable, Sendable {
                   id: EntryID(origin: origin, sequence: sequence))
     }
 }
-

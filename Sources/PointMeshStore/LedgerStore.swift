@@ -45,7 +45,7 @@ public final class LedgerStore: Sendable {
             let checkpointer = try Checkpointer(path: path, log: log)
             let state: GroupCommitWriter.WriterState
             do {
-                state = try GroupCommitWriter.WriterState(database: database, origin: nodeID, clock: clock, wal: wal, checkpointer: checkpointer)
+                state = try GroupCommitWriter.WriterState(ledger: database, origin: nodeID, clock: clock, wal: wal, checkpointer: checkpointer)
             } catch {
                 checkpointer.stop()
                 throw error

@@ -15,6 +15,9 @@ public final class LedgerWriter: FactsSource {
 
     public var connection: SQLiteConnection { reader.connection }
 
+    /// A writer on `connection`, caching from its first write: it must be the only connection
+    /// that writes the database while it lives (the node's is; migrations, tools and tests open
+    /// one alone), or the facts it caches go stale.
     public init(connection: SQLiteConnection) {
         reader = LedgerReader(connection: connection)
         fold = LotFold(reader: reader)

@@ -103,7 +103,6 @@ extension LedgerReader {
         try connection.first("SELECT 1 FROM void_entries WHERE origin = ? AND seq = ?", .text(id.origin.rawValue), .integer(id.sequence)) { _ in true } ?? false
     }
 
-
     /// Every entry kept as void.
     public func voidEntries() throws -> Set<EntryID> {
         Set(try connection.all("SELECT origin, seq FROM void_entries") { EntryID(origin: NodeID(unchecked: $0.text(0)), sequence: $0.int64(1)) })

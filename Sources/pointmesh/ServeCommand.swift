@@ -194,15 +194,24 @@ enum ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UsageError(message: "cannot read config file \(path)")
         }
-        guard let object = (try? JSONParser.parse(Array(data)))?.objectValue else {
-            throw UsageError(message: "config file \(path) is not a JSON object")
+        // Editors on some systems start a UTF-8 file with a byte-order mark.
+        var bytes = Array(data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            guard case .invalid(let why) = error else { throw UsageError(message: "config file \(path) is not JSON") }
+            throw UsageError(message: "config file \(path) is not JSON: \(why)")
         }
+        guard let object = value.objectValue else { throw UsageError(message: "config file \(path) is not a JSON object") }
         var options: [String: [String]] = [:]
         for (key, value) in object {
             guard allowed.contains(key) else { throw UsageError(message: "config file \(path): unknown option '\(key)'") }
             switch value {
             case .string(let text): options[key] = [text]
             case .integer(let number): options[key] = [String(number)]
+            case .number(let number) where number.rounded() == number && number.magnitude < 1e15: options[key] = [String(Int64(number))]
             // A switch: given as on the command line, or not given.
             case .bool(let on): if on { options[key] = ["true"] }
             case .array(let list) where list.allSatisfy({ $0.stringValue != nil }): options[key] = list.compactMap(\.stringValue)

@@ -76,6 +76,31 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("cannot read cluster key file"))
     }
 
+    /// A config file as editors write them: a byte-order mark, a whole number written `2.0`,
+    /// a switch as `true`; and one that isn't JSON is refused with the parser's reason.
+    @Test func configFileToleratesEditorsAndExplainsWhatItRefuses() throws {
+        let directory = NodeProcess.scratchDirectory()
+        let config = directory + ".json"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let tokens = directory + ".tokens"
+        defer { try? FileManager.default.removeItem(atPath: tokens) }
+        let created = try runPointmesh(["token", "create", "--name", "ops", "--role", "admin"])
+        let entry = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("tokens file entry: ") })
+        try "[\(entry.dropFirst("tokens file entry: ".count))]".write(toFile: tokens, atomically: true, encoding: .utf8)
+        let key = directory + ".key"
+        defer { try? FileManager.default.removeItem(atPath: key) }
+        try "a cluster key of more than sixteen bytes".write(toFile: key, atomically: true, encoding: .utf8)
+        for secret in [tokens, key] { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret) }
+        let file = #"{"node-id": "bom", "gossip-fanout": 2.0, "protect-reads": true, "tokens-file": "\#(tokens)", "cluster-key-file": "\#(key)"}"#
+        try Data([0xEF, 0xBB, 0xBF] + Array(file.utf8)).write(to: URL(fileURLWithPath: config))
+        let node = try NodeProcess(dataDirectory: directory, extraArguments: ["--config", config])
+        defer { node.stop(); node.removeFiles() }
+        #expect(try node.client().send("GET", "/v1/status").status == 401, "protect-reads: true is the switch given")
+        try #"{"role": "hq", "role": "store"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try runPointmesh(["serve", "--data", directory + "-2", "--config", config])
+        #expect(refused.status == 2 && refused.stderr.contains("is not JSON") && refused.stderr.contains("duplicate"), "\(refused.stderr)")
+    }
+
     @Test func configFileSuppliesOptionsAndFlagsWin() throws {
         let directory = NodeProcess.scratchDirectory()
         let config = directory + ".json"

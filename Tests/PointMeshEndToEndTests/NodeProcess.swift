@@ -12,6 +12,8 @@ final class NodeProcess {
     private(set) var httpAddress = HostPort(host: "127.0.0.1", port: 0)
     private(set) var gossipAddress = HostPort(host: "127.0.0.1", port: 0)
     private(set) var readyLine = ""
+    /// How the test reaches a node in a namespace.
+    private var relay: NamespaceRelay?
 
     /// The `pointmesh` binary built beside the test bundle.
     static var binary: URL {
@@ -28,14 +30,23 @@ final class NodeProcess {
     }
 
     /// Starts `pointmesh serve` on `dataDirectory` with ports 0 and waits for the ready line.
-    /// `environment` is added to this process's.
+    /// `environment` is added to this process's. In `namespace` (one the test made,
+    /// `LinkedNamespaces`) it gossips on `gossipHost` and serves HTTP on the namespace's
+    /// loopback, which the test reaches through a `NamespaceRelay`; `ip netns exec` becomes the
+    /// node itself, so its PID is the node's.
     init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = [], gossipPort: UInt16 = 0,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], namespace: String? = nil, gossipHost: String = "127.0.0.1") throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + ".log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = Self.binary
-        process.arguments = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:\(gossipPort)", "--exit-with-parent"] + extraArguments
+        let serve = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "\(gossipHost):\(gossipPort)", "--exit-with-parent"] + extraArguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: LinkedNamespaces.ip)
+            process.arguments = ["netns", "exec", namespace, Self.binary.path] + serve
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = serve
+        }
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let output = Pipe()
         process.standardOutput = output
@@ -49,6 +60,10 @@ final class NodeProcess {
             throw NodeProcessError.notReady(readyLine + "\n" + log)
         }
         httpAddress = address
+        if let namespace {
+            relay = try NamespaceRelay(namespace: namespace, port: address.port)
+            httpAddress = relay?.address ?? address
+        }
         if let gossip = readyLine.split(separator: " ").first(where: { $0.hasPrefix("gossip=") }),
            let parsed = HostPort(parsing: String(gossip.dropFirst(7))) {
             gossipAddress = parsed
@@ -87,6 +102,7 @@ final class NodeProcess {
     }
 
     deinit {
+        relay?.stop()
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

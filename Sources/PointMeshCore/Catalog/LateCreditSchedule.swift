@@ -3,7 +3,7 @@
 /// owed. A sweep that could not write some (a full disk, a storage error) is tried again after
 /// `retryDelay`, catalog changed or not, so a credit owed is written once storage recovers, not
 /// only at the next catalog change or start. The node's sweeper and the simulation's both run it.
-public struct LateCreditSchedule: Hashable, Sendable {
+public struct LateCreditSchedule: Sendable {
     /// The catalog's entry count when a sweep last wrote every credit it owed; nil before one did.
     public private(set) var sweptCatalog: Int?
     /// After a sweep that left credits unwritten: the instant (milliseconds) to try again from.
@@ -25,11 +25,13 @@ public struct LateCreditSchedule: Hashable, Sendable {
 
     /// Records a sweep over a catalog of `catalogEntries` entries that failed to write `failed` credits.
     public mutating func swept(catalogEntries: Int, failed: Int, now: Int64) {
-        if failed == 0 {
-            sweptCatalog = catalogEntries
-            retryAt = nil
-        } else {
-            retryAt = now + retryDelay
-        }
+        guard failed == 0 else { return sweepFailed(now: now) }
+        sweptCatalog = catalogEntries
+        retryAt = nil
+    }
+
+    /// Records a sweep that could not finish (a read or a write failed): tried again after the delay.
+    public mutating func sweepFailed(now: Int64) {
+        retryAt = now + retryDelay
     }
 }

@@ -4,7 +4,7 @@
 /// no lot changes state, so only a write can change them.
 ///
 /// The writer keeps these for the accounts it decided about lately
-/// (`LedgerReader.accountFacts`): a customer's next purchase then reads no lot rows, and a
+/// (`LedgerWriter.accountFacts`): a customer's next purchase then reads no lot rows, and a
 /// whole lot it earns (`credit`) is added here as the table gets it. Anything else that writes
 /// the account's lots, deficit or debt must drop them.
 public struct StableAccountFacts: Sendable {
