@@ -19,10 +19,13 @@ struct CutApartPair {
     private let network: LinkedNamespaces?
     private let keyFile: String?
 
-    init() throws {
+    /// `extraArguments` go to both nodes. With `cutAtOnce` false (namespaces only), the pair
+    /// stays joined until `cut`, so a test can give both nodes the same history first.
+    init(extraArguments: [String] = [], cutAtOnce: Bool = true) throws {
         guard let network = LinkedNamespaces.make() else {
-            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + Self.fastGossip)
-            x2 = try NodeProcess(extraArguments: ["--node-id", "x2"] + Self.fastGossip)
+            precondition(cutAtOnce, "a pair that meets before its cut needs network namespaces")
+            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + Self.fastGossip + extraArguments)
+            x2 = try NodeProcess(extraArguments: ["--node-id", "x2"] + Self.fastGossip + extraArguments)
             self.network = nil
             keyFile = nil
             return
@@ -32,7 +35,7 @@ struct CutApartPair {
         keyFile = key
         do {
             try (0..<4).map { _ in UUID().uuidString }.joined().write(toFile: key, atomically: true, encoding: .utf8)
-            let keyed = ["--cluster-key-file", key] + Self.fastGossip
+            let keyed = ["--cluster-key-file", key] + Self.fastGossip + extraArguments
             x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + keyed, namespace: network.names[0], gossipHost: network.storeHosts[0])
             x2 = try NodeProcess(extraArguments: ["--node-id", "x2", "--seed", x1.gossipAddress.description] + keyed, namespace: network.names[1],
                                  gossipHost: network.storeHosts[1])
@@ -49,7 +52,12 @@ struct CutApartPair {
             }
         }
         #expect(met, "x1 and x2 never met before the cut")
-        network.cut()
+        if cutAtOnce { network.cut() }
+    }
+
+    /// Cuts the link (a pair made with `cutAtOnce` false).
+    func cut() {
+        network?.cut()
     }
 
     var nodes: [NodeProcess] { [x1, x2] }

@@ -1,10 +1,13 @@
 import Foundation
+import PointMeshCore
 import PointMeshHTTP
 import Testing
 
-/// The partition `CutApartPair` makes where it can (network namespaces) is real: while the link
-/// is cut each store keeps serving its own tills and neither sees the other's writes; once it
-/// heals they converge.
+/// Stores of one chain cut apart by a real network (`CutApartPair` in network namespaces): the
+/// cut is real (each store keeps serving its own tills and neither sees the other's writes until
+/// it heals), and rules decided on each side hold on the converged history: cooling-off after a
+/// rejoin the other side could not see, and a backdated campaign's late credits with their
+/// reason, against the budget.
 @Suite(.enabled(if: LinkedNamespaces.available, "needs root and iproute2 to make network namespaces"), .serialized)
 struct PartitionTests {
     @Test func aCutStoreKeepsServingAndSeesNothingOfTheOtherUntilItHeals() throws {
@@ -22,5 +25,65 @@ struct PartitionTests {
             #expect(try node.client().getJSON("/v1/accounts/amy")["balance"] as? Int == 100)
             #expect(try node.client().getJSON("/v1/accounts/ben")["balance"] as? Int == 50)
         }
+    }
+
+    /// Cooling-off decided on the converged history across a cut (issue 24's reproduction 10,
+    /// with a partition): alice and mule have been members of fa for 31 days when the stores are
+    /// cut apart. At x1 mule leaves and rejoins (its cooling-off starts again); x2, which can't
+    /// know, accepts alice's transfer to mule. Once joined, the transfer lands after the rejoin
+    /// on both nodes, so it is void on both: alice keeps her points, mule gets none.
+    @Test func aTransferAcceptedAcrossACutIsVoidWhenTheReceiverRejoinedOnTheOtherSide() throws {
+        let clock = SharedClock()
+        var pair = try CutApartPair(extraArguments: ["--clock-offset-file", clock.path], cutAtOnce: false)
+        defer { pair.stop() }
+        func send(_ node: NodeProcess, _ method: String, _ path: String, _ body: String? = nil) throws -> HTTPClientResponse {
+            try node.client().send(method, path, body: body.map { Array($0.utf8) })
+        }
+        func balance(_ node: NodeProcess, _ account: String) throws -> Int? { try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int }
+        #expect(try pair.x1.client().postJSON("/v1/purchases", #"{"receipt_id":"H1","account_id":"alice","amount_fen":10000}"#).status == 201)
+        #expect(try send(pair.x1, "PUT", "/v1/families/fa/members/alice").status == 200)
+        #expect(try send(pair.x2, "PUT", "/v1/families/fa/members/mule").status == 200)
+        let (x1, x2) = (pair.x1, pair.x2)
+        #expect(eventually(within: 15) {
+            try [x1, x2].allSatisfy { try $0.client().getJSON("/v1/families/fa")["members"] as? [String] == ["alice", "mule"] && balance($0, "alice") == 100 }
+        })
+        clock.set(31 * 86_400_000)
+        pair.cut()
+        #expect(try send(x1, "DELETE", "/v1/families/fa/members/mule").status == 200)
+        #expect(try send(x1, "PUT", "/v1/families/fa/members/mule").status == 200)
+        let transfer = try x2.client().postJSON("/v1/transfers", #"{"request_id":"T1","from_account":"alice","to_account":"mule","points":100}"#)
+        #expect(transfer.status == 201, "x2 knows nothing of the rejoin: \(transfer.bodyText)")
+        #expect(try balance(x2, "mule") == 100)
+        try pair.join()
+        for node in pair.nodes {
+            #expect(try balance(node, "alice") == 100 && balance(node, "mule") == 0, "the transfer is void on the converged history")
+            let history = try node.client().getJSON("/v1/accounts/alice/entries")["entries"] as? [[String: Any]] ?? []
+            #expect(history.contains { $0["kind"] as? String == "transfer" && $0["void"] as? Bool == true }, "\(history)")
+        }
+    }
+
+    /// A campaign published at HQ's side of a cut, starting months before (with the reason the
+    /// rules require), reaches a store cut off from it when they join: the store credits its own
+    /// receipt late, the credit records the reason, and it counts against the chain budget.
+    @Test func aBackdatedCampaignCreditsACutOffStoresReceiptWithItsReasonAgainstTheBudget() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        let month = CalendarMonth(containing: Int64(Date().timeIntervalSince1970 * 1000)).description
+        #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"Z1","account_id":"zoe","amount_fen":10000}"#).status == 201)
+        #expect(try x1.client().send("PUT", "/v1/budgets/\(month)/chain", body: Array(#"{"points":1000}"#.utf8)).status == 200)
+        let campaign = #"{"name":"Triple","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","multiplier":3,"backdate_reason":"catalog printed late"}"#
+        #expect(try x1.client().send("PUT", "/v1/campaigns/c3", body: Array(campaign.utf8)).status == 201)
+        try pair.join()
+        for node in pair.nodes {
+            #expect(eventually(within: 15) { try node.client().getJSON("/v1/accounts/zoe")["balance"] as? Int == 300 }, "x3 adds 200 to the 100 earned")
+        }
+        let history = try x2.client().getJSON("/v1/accounts/zoe/entries")["entries"] as? [[String: Any]] ?? []
+        let credit = history.first { $0["kind"] as? String == "campaign-credit" }
+        #expect(credit?["backdate_reason"] as? String == "catalog printed late", "\(history)")
+        #expect(eventually(within: 15) {
+            let budgets = try x1.client().getJSON("/v1/budgets/\(month)")["budgets"] as? [[String: Any]] ?? []
+            return budgets.first { $0["scope"] as? String == "chain" }?["used"] as? Int == 300
+        }, "the late credit counts against the chain budget")
     }
 }
