@@ -201,6 +201,28 @@ private struct Run {
     var coolingOffRefused = 0
     /// Spending refused because the account, or the pool's member, was frozen.
     var frozenRefused = 0
+    /// Earnings refused for a budget the writing node knew, and budgets an acknowledged
+    /// earning left exceeded at its node (`budgetsExceeded(by:at:)`).
+    var budgetRefused = 0
+    var budgetsExceeded: [String] = []
+}
+
+/// Budgets, where decided: an earning with points and no override, acknowledged at a node, left
+/// every budget that node knows for its month (the chain's, its store's) within its limit, its
+/// issuance read from the node's counters right after (the writer's kept chain issuance is
+/// checked against them by the SQLite ledger). Cut-off stores can together exceed the chain's
+/// budget on the converged history (the spending-rights issue closes that); late credits count
+/// but are never refused, so they are not checked here. Returns what was exceeded.
+private func budgetsExceeded<Ledger: SimulatedLedger>(by entry: LedgerEntry, at node: SimulatedCluster<Ledger>.Node) throws -> [String] {
+    guard entry.code == Earn.code, try Earn.historyFields(entry)["budget_override"] == nil, try Earn.recorded(entry).earned > .zero else { return [] }
+    let month = CalendarMonth(containing: entry.timestamp.wallMilliseconds)
+    var exceeded: [String] = []
+    for budget in try node.ledger.catalog().budgets(for: node.id, in: month) {
+        let store: NodeID? = if case .store(let id) = budget.scope { id } else { nil }
+        let used = try node.ledger.issued(by: store, in: month)
+        if used > budget.points { exceeded.append("\(entry.id) left \(budget.scope) at \(used) of \(budget.points) in \(month)") }
+    }
+    return exceeded
 }
 
 /// The cooling-off period of every simulated node: two simulated seconds.
@@ -266,6 +288,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         } catch let refusal as LedgerError where isExpected(refusal) {
             if case .idempotencyConflict = refusal { run.conflictsRefused += 1 }
             if case .coolingOff = refusal { run.coolingOffRefused += 1 }
+            if case .budgetExhausted = refusal { run.budgetRefused += 1 }
             if case .accountFrozen = refusal { run.frozenRefused += 1 }
             decision = nil
         } catch {
@@ -280,6 +303,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
                 spenders.append(AccountID(unchecked: member))
             }
             if try spenders.contains(where: { try AccountHold.of($0, from: ledger).frozen }) { acceptedWhileFrozen.append(entry.id) }
+            run.budgetsExceeded += try budgetsExceeded(by: entry, at: cluster.nodes[node])
         }
         run.acknowledged += try creditLateCampaigns(&cluster, swept: &swept, seed: seed)
     }
@@ -299,6 +323,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
     #expect(acknowledged.contains { $0.code == StampCard.code }, "seed \(seed): the run wrote no entry of the unknown kind")
     #expect(acceptedWhileFrozen.isEmpty, "seed \(seed): spending accepted from an account frozen at its node: \(acceptedWhileFrozen)")
+    #expect(run.budgetsExceeded.isEmpty, "seed \(seed): earnings acknowledged past a budget their node knew: \(run.budgetsExceeded)")
     guard healedAt != nil else { return run }
 
     let reference = cluster.nodes[0].ledger
@@ -674,7 +699,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
         var restarts = 0, backwardJumps = 0, voidPolicies = 0, coolingOffRefused = 0, voidInCoolingOff = 0, frozenRefused = 0, transfersRepayingDebt = 0, voidDefinitions = 0
-        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0
+        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0, budgetRefused = 0
         for seed in 0..<80 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
@@ -682,6 +707,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             conflictsRefused += run.conflictsRefused
             coolingOffRefused += run.coolingOffRefused
             frozenRefused += run.frozenRefused
+            budgetRefused += run.budgetRefused
             crashes += cluster.crashes
             cuts += cluster.cuts
             restarts += cluster.restarts
@@ -728,8 +754,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings), refused in cooling-off \(coolingOffRefused), void in cooling-off on the converged history \(voidInCoolingOff), spending refused while frozen \(frozenRefused), transfers repaying debt \(transfersRepayingDebt), campaign definitions the merge voided \(voidDefinitions)")
         #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 2 && crashes > 40 && cuts > 60
                     && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100
-                    && commitsFailed > 100 && crashesMidCommit > 60,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit)")
+                    && commitsFailed > 100 && crashesMidCommit > 60 && budgetRefused > 3,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit), earnings refused for a budget \(budgetRefused)")
     }
 
     @Test func aSeedReplaysExactly() {
