@@ -155,6 +155,9 @@ final class GossipService: Sendable {
         }
     }
 
+    /// Gossip connections open now: accepted from peers, and opened to them.
+    var openConnections: (incoming: Int, outgoing: Int) { state.withLock { ($0.incoming, $0.outgoing.count) } }
+
     /// Whether `id` is, or ever was, a member this node knows of (retired ones included).
     func knows(_ id: NodeID) -> Bool {
         membership.withLock { $0.peers[id] != nil || $0.retired[id] != nil || $0.local == id }

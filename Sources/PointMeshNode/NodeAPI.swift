@@ -92,6 +92,9 @@ extension LedgerAPI {
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
+        let connections = gossip.openConnections
+        families.append(Family("pointmesh_gossip_connections", "Gossip connections open now, by direction.", "gauge",
+                               [("direction=\"in\"", String(connections.incoming)), ("direction=\"out\"", String(connections.outgoing))]))
         let exchanges = gossip.exchanges.withLock { $0 }
         families.append(Family("pointmesh_gossip_exchanges_total", "Exchanges of gossip sessions run to their end, by exchange.", "counter",
                                exchanges.completed.sorted { $0.key < $1.key }.map { ("exchange=\"\($0.key)\"", String($0.value)) }))

@@ -198,7 +198,8 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         let stalled = try TCPConnection.connect(to: node.gossipAddress)
         defer { stalled.close() }
         try stalled.write([0, 0, 0, 34, 1, 0x01, 7, 7])
-        usleep(300_000)
+        // The node holds the connection (its thread then waits in the frame's read).
+        #expect(eventually(within: 5) { try node.client().send("GET", "/metrics").bodyText.contains(#"pointmesh_gossip_connections{direction="in"} 1"#) })
         let started = Date()
         #expect(node.stop() == 0)
         #expect(Date().timeIntervalSince(started) < 3, "stopping took \(Date().timeIntervalSince(started)) s")
