@@ -6,8 +6,8 @@ import Testing
 /// Stores of one chain cut apart by a real network (`CutApartPair` in network namespaces): the
 /// cut is real (each store keeps serving its own tills and neither sees the other's writes until
 /// it heals), and rules decided on each side hold on the converged history: cooling-off after a
-/// rejoin the other side could not see, and a backdated campaign's late credits with their
-/// reason, against the budget.
+/// rejoin the other side could not see, a backdated campaign's late credits with their reason,
+/// against the budget, and no points stacked on a void definition.
 @Suite(.enabled(if: LinkedNamespaces.available, "needs root and iproute2 to make network namespaces"), .serialized)
 struct PartitionTests {
     @Test func aCutStoreKeepsServingAndSeesNothingOfTheOtherUntilItHeals() throws {
@@ -85,5 +85,30 @@ struct PartitionTests {
             let budgets = try x1.client().getJSON("/v1/budgets/\(month)")["budgets"] as? [[String: Any]] ?? []
             return budgets.first { $0["scope"] as? String == "chain" }?["used"] as? Int == 300
         }, "the late credit counts against the chain budget")
+    }
+
+    /// Points never stack on top of a void definition: x2 rang a receipt up under its ×10
+    /// definition of cx, which the merge voids (x1's ×2 came first). The receipt keeps its ×10;
+    /// a later backdated ×5 campaign owes it nothing, since cx counts at the larger of its
+    /// definitions for that receipt.
+    @Test func aLaterCampaignStacksNothingOnAReceiptCreditedUnderAVoidLargerDefinition() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#
+        #expect(try x1.client().send("PUT", "/v1/campaigns/cx", body: Array(#"{"name":"Double",\#(window),"multiplier":2}"#.utf8)).status == 201)
+        usleep(20_000)
+        #expect(try x2.client().send("PUT", "/v1/campaigns/cx", body: Array(#"{"name":"Tenfold",\#(window),"multiplier":10}"#.utf8)).status == 201)
+        #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"V1","account_id":"vic","amount_fen":10000}"#).status == 201)
+        try pair.join()
+        #expect(try x1.client().send("PUT", "/v1/campaigns/cy", body: Array(#"{"name":"Fivefold",\#(window),"multiplier":5}"#.utf8)).status == 201)
+        // The campaign reaches x2 and its sweep runs (every 0.5 s); nothing is owed.
+        #expect(eventually(within: 15) { (try x2.client().getJSON("/v1/campaigns")["campaigns"] as? [Any])?.count == 2 })
+        usleep(1_500_000)
+        for node in pair.nodes {
+            #expect(try node.client().getJSON("/v1/accounts/vic")["balance"] as? Int == 1_000, "the x10 it earned, and nothing stacked on it")
+        }
+        let history = try x2.client().getJSON("/v1/accounts/vic/entries")["entries"] as? [[String: Any]] ?? []
+        #expect(!history.contains { $0["kind"] as? String == "campaign-credit" }, "\(history)")
     }
 }
