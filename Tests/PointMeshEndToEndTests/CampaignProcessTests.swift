@@ -8,10 +8,6 @@ private func hqAndStore(_ tag: String) throws -> (hq: NodeProcess, store: NodePr
     return (hq, try NodeProcess(extraArguments: ["--node-id", "store-\(tag)", "--seed", hq.gossipAddress.description, "--gossip-interval-ms", "200"]))
 }
 
-private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
-    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
-}
-
 @Suite struct CampaignProcessTests {
     /// Bad definitions and requests are each a 4xx naming the field, and write nothing.
     @Test func badCatalogInputIsRefusedNamingTheField() throws {

@@ -11,10 +11,6 @@ private func digest(_ node: NodeProcess) throws -> String? {
     try node.client().getJSON("/v1/status")["digest"] as? String
 }
 
-private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
-    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
-}
-
 private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> String {
     #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":\#(fen)}"#
 }

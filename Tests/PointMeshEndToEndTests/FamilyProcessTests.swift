@@ -2,14 +2,6 @@ import Foundation
 import PointMeshHTTP
 import Testing
 
-private func send(_ node: NodeProcess, _ method: String, _ path: String, _ body: String? = nil) throws -> HTTPClientResponse {
-    try node.client().send(method, path, body: body.map { Array($0.utf8) })
-}
-
-private func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
-    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
-}
-
 /// Nodes of the tests about other family rules transfer at once after a join.
 private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
 

@@ -152,6 +152,16 @@ private func run(_ program: URL, _ arguments: [String]) throws -> (status: Int32
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
+/// `method` `path` at `node`, with `body` as JSON text if given.
+func send(_ node: NodeProcess, _ method: String, _ path: String, _ body: String? = nil) throws -> HTTPClientResponse {
+    try node.client().send(method, path, body: body.map { Array($0.utf8) })
+}
+
+/// A customer's balance as `node` shows it (nil if the answer has none).
+func balance(_ node: NodeProcess, _ account: String) throws -> Int? {
+    try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int
+}
+
 extension HTTPClient {
     func postJSON(_ path: String, _ json: String) throws -> HTTPClientResponse {
         try send("POST", path, body: Array(json.utf8))

@@ -36,10 +36,6 @@ struct PartitionTests {
         let clock = SharedClock()
         var pair = try CutApartPair(extraArguments: ["--clock-offset-file", clock.path], cutAtOnce: false)
         defer { pair.stop() }
-        func send(_ node: NodeProcess, _ method: String, _ path: String, _ body: String? = nil) throws -> HTTPClientResponse {
-            try node.client().send(method, path, body: body.map { Array($0.utf8) })
-        }
-        func balance(_ node: NodeProcess, _ account: String) throws -> Int? { try node.client().getJSON("/v1/accounts/\(account)")["balance"] as? Int }
         #expect(try pair.x1.client().postJSON("/v1/purchases", #"{"receipt_id":"H1","account_id":"alice","amount_fen":10000}"#).status == 201)
         #expect(try send(pair.x1, "PUT", "/v1/families/fa/members/alice").status == 200)
         #expect(try send(pair.x2, "PUT", "/v1/families/fa/members/mule").status == 200)

@@ -19,6 +19,8 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = LedgerStore.databasePath(in: directory)
         database = try Self.open(path)
+        // Its own id, as a node's store keeps it (what the facts about the chain's nodes read).
+        try database.connection.transaction { try database.saveMeta(["node_id": origin.rawValue]) }
     }
 
     /// The node's writer, so the simulation runs its write path (cached facts, the fast lot

@@ -215,7 +215,7 @@ public enum BudgetDefinition: EntryKindRule {
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Bool {
         guard case .store(let store) = request.scope else { return true }
-        return try store == context.node || source.isChainNode(store)
+        return try source.isChainNode(store)
     }
 
     /// A budget for a store no node knows would never apply (a typo, a retired store), and HQ
