@@ -45,6 +45,27 @@ import Testing
         #expect(try account(pair.x1, "rich")["balance"] as? Int == 300, "the retries spent nothing more")
     }
 
+    /// Two tills refund different receipts under one refund id: both refunds stand on both
+    /// nodes, the clash is listed, and each till's retry is a replay of its own refund.
+    @Test func twoRefundsUnderOneRefundIDBothStand() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        #expect(try post(pair.x1, "/v1/purchases", #"{"receipt_id":"F-1","account_id":"w1","amount_fen":5000}"#).status == 201)
+        #expect(try post(pair.x2, "/v1/purchases", #"{"receipt_id":"F-2","account_id":"w2","amount_fen":7000}"#).status == 201)
+        #expect(try post(pair.x1, "/v1/refunds", #"{"refund_id":"RF","receipt_id":"F-1","amount_fen":5000}"#).status == 201)
+        #expect(try post(pair.x2, "/v1/refunds", #"{"refund_id":"RF","receipt_id":"F-2","amount_fen":3000}"#).status == 201)
+        try pair.join()
+        for node in [pair.x1, pair.x2] {
+            #expect(try account(node, "w1")["balance"] as? Int == 0, "w1's refund of the whole purchase stands")
+            #expect(try account(node, "w2")["balance"] as? Int == 40, "w2's refund of 3,000 fen stands")
+            let retry = try post(node, "/v1/refunds", #"{"refund_id":"RF","receipt_id":"F-2","amount_fen":3000}"#)
+            #expect(retry.status == 200 && retry.json["replayed"] as? Bool == true, "\(retry.status) \(retry.json)")
+            let clashes = try node.client().getJSON("/v1/clashes")["clashes"] as? [[String: Any]] ?? []
+            #expect(clashes.map { $0["key"] as? String } == ["refund:RF"], "\(clashes)")
+        }
+        #expect(try account(pair.x2, "w2")["balance"] as? Int == 40, "the retries reversed nothing more")
+    }
+
     @Test func twoPurchasesUnderOneReceiptIDBothEarnAndARefundTakesItsStoresOwn() throws {
         var pair = try CutApartPair()
         defer { pair.stop() }

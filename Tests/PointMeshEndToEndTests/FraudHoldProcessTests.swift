@@ -12,11 +12,26 @@ import Testing
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"E1","account_id":"eve","amount_fen":10000}"#).status == 201)
         let missing = try a.client().postJSON("/v1/accounts/eve/freeze", #"{"request_id":"F0","reason":"farming","operator":"Li Wei"}"#)
         #expect(missing.status == 400 && missing.errorCode == "missing_field" && missing.bodyText.contains("evidence_ref"), "\(missing.bodyText)")
+        // Reproduction 9 of "Two stores deciding at once": text that shows nothing is refused in
+        // every field an auditor reads, naming the field, and nothing is written.
         for invisible in [#"\u200b"#, #"\u2060"#, #"\ufeff"#, #"\u00ad"#, #"\u180e"#, #"\u202e"#] {
-            let blank = try a.client().postJSON("/v1/deductions",
-                                                #"{"request_id":"DX","account_id":"eve","points":1,"evidence_ref":"\#(invisible)","reason":"r","operator":"o"}"#)
-            #expect(blank.status == 400 && blank.errorCode == "invalid_field" && blank.bodyText.contains("evidence_ref"), "\(invisible): \(blank.bodyText)")
+            func body(_ fields: [(String, String)], blank field: String) -> String {
+                "{" + fields.map { name, value in #""\#(name)":"# + (name == field ? #""\#(invisible)""# : value) }.joined(separator: ",") + "}"
+            }
+            let deduction = [("request_id", #""DX""#), ("account_id", #""eve""#), ("points", "1"), ("evidence_ref", #""E""#), ("reason", #""r""#), ("operator", #""o""#)]
+            let freeze = [("request_id", #""FX""#), ("evidence_ref", #""E""#), ("reason", #""r""#), ("operator", #""o""#)]
+            let grant = [("batch_id", #""CX""#), ("action", #""grant""#), ("accounts", #"["eve"]"#), ("points", "1000000"), ("reason", #""r""#), ("reference", #""C""#)]
+            for (path, fields, blanked) in [("/v1/deductions", deduction, ["evidence_ref", "reason", "operator"]),
+                                            ("/v1/accounts/eve/freeze", freeze, ["evidence_ref", "reason", "operator"]),
+                                            ("/v1/compensations", grant, ["reason", "reference"])] {
+                for field in blanked {
+                    let refused = try a.client().postJSON(path, body(fields, blank: field))
+                    #expect(refused.status == 400 && refused.errorCode == "invalid_field" && refused.bodyText.contains(field),
+                            "\(path) \(field) \(invisible): \(refused.bodyText)")
+                }
+            }
         }
+        #expect(try a.client().getJSON("/v1/status")["entries"] as? Int == 1, "only the purchase was written")
         let body = #"{"request_id":"F1","evidence_ref":"CASE-7","reason":"points farming","operator":"Li Wei"}"#
         let frozen = try a.client().postJSON("/v1/accounts/eve/freeze", body)
         #expect(frozen.status == 201 && frozen.json["frozen"] as? Bool == true, "\(frozen.bodyText)")
