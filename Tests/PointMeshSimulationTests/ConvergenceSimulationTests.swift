@@ -27,8 +27,9 @@ private let sqliteSeeds: [UInt64] = {
 private struct Workload {
     var random: SplitMix64
     /// A customer who just left a family: the next write (wherever it is) rejoins it, and the
-    /// one after moves a point of it to the family's pool.
-    var rejoining: (request: MembershipRequest, joined: Bool)?
+    /// `transfers` after it each move a point of it to the family's pool (at a node that has not
+    /// seen the leave, one stands there and is void on the converged history).
+    var rejoining: (request: MembershipRequest, joined: Bool, transfers: Int)?
 
     /// A receipt's lines, a function of its id (a receipt rung up twice sends the same body).
     static func items(receipt: UInt64, amount: Int64) -> [PurchaseItem] {
@@ -41,11 +42,14 @@ private struct Workload {
     /// The command to write at ledger time `now`. `memberships` counts a customer's membership
     /// entries at the writing node (what the HTTP edge reads for a join's key).
     /// `debtors`: the customers the writing node holds in debt, with the family each is in
-    /// there (a transfer to one repays it).
-    mutating func command(now: Int64, debtors: [(account: AccountID, family: FamilyID?)] = [], linked: (String) -> Int = { _ in 0 }) -> PreparedWrite {
+    /// there and who in it (a member or the pool) holds points to give (a transfer to one repays it).
+    /// `expiries`: when the writing node's lots of an account expire (what a reminder channel
+    /// was listed and acknowledges).
+    mutating func command(now: Int64, debtors: [(account: AccountID, family: FamilyID, funder: AccountID)] = [], expiries: (AccountID) -> [Int64] = { _ in [] },
+                          linked: (String) -> Int = { _ in 0 }) -> PreparedWrite {
         func memberships(_ account: AccountID) -> Int { linked(FamilyMembership.memberLink(account)) }
-        if let (request, joined) = rejoining {
-            rejoining = joined ? nil : (request, true)
+        if let (request, joined, transfers) = rejoining {
+            rejoining = !joined ? (request, true, transfers) : transfers > 1 ? (request, true, transfers - 1) : nil
             return joined
                 ? PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(random.next() % 1_000)"), from: request.account,
                                                                 to: request.family.pool, points: Points(1)))
@@ -71,9 +75,15 @@ private struct Workload {
                                     backdateReason: start < now + day ? "festival began before HQ published it" : nil)
             return PreparedWrite(CampaignDefinition.self, campaign, versions: linked(CampaignDefinition.versionLink(campaign) ?? ""))
         case 21:
-            switch random.next() % 3 {
+            switch random.next() % 4 {
             case 0: return PreparedWrite(CampaignWithdrawal.self, CampaignID(unchecked: "camp-\(random.next() % 4)"))
             case 1: return PreparedWrite(RewardWithdrawal.self, RequestID(unchecked: "reward-\(random.next() % 2)"))
+            case 2:
+                // A reminder channel acknowledges what it sent for an account's lots at this node,
+                // for the 7- or 30-day window; ids from a small pool, so channels at two stores clash.
+                let expiry = expiries(account).first ?? now + day
+                let reminder = ReminderAck.Reminder(account: account, expiresAt: expiry, withinDays: random.next() % 2 == 0 ? 7 : 30)
+                return PreparedWrite(ReminderAck.self, ReminderAck.Request(request: RequestID(unchecked: "A\(random.next() % 40)"), reminders: [reminder]))
             default: return PreparedWrite(GreenCategory.self, random.next() % 2 == 0 ? tea : rice)
             }
         case 22:
@@ -111,17 +121,17 @@ private struct Workload {
             // Half the leaves are followed by a rejoin of the same family: a transfer decided
             // elsewhere on the first join must wait out the cooling-off period from the rejoin.
             let versions = memberships(account)
-            guard random.next() % 4 == 0 else { return PreparedWrite(FamilyJoin.self, request, versions: versions) }
-            if random.next() % 2 == 0 { rejoining = (MembershipRequest(family: family, account: account), false) }
+            guard random.next() % 3 == 0 else { return PreparedWrite(FamilyJoin.self, request, versions: versions) }
+            if random.next() % 2 == 0 { rejoining = (MembershipRequest(family: family, account: account), false, 3) }
             return PreparedWrite(FamilyLeave.self, request, versions: versions)
         case 14, 15, 16, 17:
-            // A transfer between members, or to or from the pool; to a customer in debt who is in
-            // a family, when there is one, from that family's pool (a transfer in repays debt first).
+            // A transfer between members, or to or from the pool; when there is one, to a
+            // customer in debt in a family from whoever in it holds points (a transfer in repays
+            // debt first).
             var parties = [account, AccountID(unchecked: "acct-\(random.next() % 6)"), family.pool].shuffled(using: &random)
-            let inFamily = debtors.filter { $0.family != nil }
-            if !inFamily.isEmpty {
-                let debtor = inFamily[Int(random.next() % UInt64(inFamily.count))]
-                parties = [(debtor.family ?? family).pool, debtor.account]
+            if !debtors.isEmpty {
+                let debtor = debtors[Int(random.next() % UInt64(debtors.count))]
+                parties = [debtor.funder, debtor.account]
             }
             return PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(random.next() % 1_000)"), from: parties[0],
                                                                  to: parties[1], points: Points(Int64(1 + random.next() % 10))))
@@ -225,6 +235,18 @@ private func budgetsExceeded<Ledger: SimulatedLedger>(by entry: LedgerEntry, at 
     return exceeded
 }
 
+/// The customers `ledger` holds in debt who are in a family there, each with a member of it (or
+/// its pool) holding points at `now` to give them.
+private func debtorsInFamilies(at ledger: some SimulatedLedger, now: Int64) -> [(account: AccountID, family: FamilyID, funder: AccountID)] {
+    (0..<6).map { AccountID(unchecked: "acct-\($0)") }.compactMap { account in
+        guard let state = try? ledger.accountState(of: account, at: now), state.debt > .zero,
+              let family = try? FamilyMembership.family(of: account, from: ledger),
+              let members = try? FamilyMembership.members(of: family, from: ledger) else { return nil }
+        let funder = ([family.pool] + members.filter { $0 != account }).first { ((try? ledger.accountState(of: $0, at: now).balance) ?? .zero) > .zero }
+        return funder.map { (account, family, $0) }
+    }
+}
+
 /// The cooling-off period of every simulated node: two simulated seconds.
 private let coolingOff = 8 * day
 
@@ -275,8 +297,8 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
         let ledger = cluster.nodes[node].ledger
         let command = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
             : workload.command(now: cluster.ledgerTime(at: node),
-                               debtors: (0..<6).map { AccountID(unchecked: "acct-\($0)") }.filter { ((try? ledger.accountState(of: $0, at: 0).debt) ?? .zero) > .zero }
-                                   .map { ($0, try? FamilyMembership.family(of: $0, from: ledger)) }) {
+                               debtors: debtorsInFamilies(at: ledger, now: cluster.ledgerTime(at: node)),
+                               expiries: { account in ((try? ledger.lotBook(of: account).lots) ?? []).map(\.expiresAt) }) {
                 (try? ledger.linkedEntries($0).count) ?? 0
             }
         let decision: WriteDecision?
@@ -699,7 +721,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
         var restarts = 0, backwardJumps = 0, voidPolicies = 0, coolingOffRefused = 0, voidInCoolingOff = 0, frozenRefused = 0, transfersRepayingDebt = 0, voidDefinitions = 0
-        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0, budgetRefused = 0
+        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0, budgetRefused = 0, reminderAcks = 0
         for seed in 0..<80 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
@@ -742,6 +764,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                     }
                 case Redemption.code where entry.moves.first?.debit.customer.flatMap(FamilyID.owning(pool:)) != nil: poolRedemptions += 1
                 case FamilyJoin.code: joins += 1
+                case ReminderAck.code: reminderAcks += 1
                 case CampaignCredit.code: lateCredits += 1
                 case Earn.code where entry.moves.first?.credit.customer.flatMap(FamilyID.owning(pool:)) != nil: pooledEarnings += 1
                 default: break
@@ -750,12 +773,12 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         }
         #expect(lateCredits > 10 && campaignEarnings > 10 && greenEarnings > 5 && rewardRedemptions > 5,
                 "late credits \(lateCredits), earnings with campaigns \(campaignEarnings), with green points \(greenEarnings), reward redemptions \(rewardRedemptions)")
-        #expect(standing > 20 && void > 0 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5 && coolingOffRefused > 20 && voidInCoolingOff > 0 && frozenRefused > 10 && transfersRepayingDebt > 0 && voidDefinitions > 0,
+        #expect(standing > 20 && void > 4 && poolRedemptions > 0 && joins > 20 && pooledEarnings > 5 && coolingOffRefused > 20 && voidInCoolingOff > 2 && frozenRefused > 10 && transfersRepayingDebt > 3 && voidDefinitions > 0,
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings), refused in cooling-off \(coolingOffRefused), void in cooling-off on the converged history \(voidInCoolingOff), spending refused while frozen \(frozenRefused), transfers repaying debt \(transfersRepayingDebt), campaign definitions the merge voided \(voidDefinitions)")
         #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 2 && crashes > 40 && cuts > 60
                     && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100
-                    && commitsFailed > 100 && crashesMidCommit > 60 && budgetRefused > 3,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit), earnings refused for a budget \(budgetRefused)")
+                    && commitsFailed > 100 && crashesMidCommit > 60 && budgetRefused > 3 && reminderAcks > 40,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit), earnings refused for a budget \(budgetRefused), reminder acknowledgements \(reminderAcks)")
     }
 
     @Test func aSeedReplaysExactly() {
@@ -791,6 +814,13 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             let kept = try node.ledger.database.reader.clashes(after: nil, limit: 10_000)
             #expect(Set(kept.map(\.key)) == clashing, "seed \(seed): \(node.id) keeps clashes \(kept.map(\.key)), the ledger has \(clashing)")
             #expect(kept.allSatisfy { $0.entries.count > 1 })
+            // Every node lists the same reminders still to send, acknowledgements applied.
+            for days: Int64 in [7, 30] {
+                func unacknowledged(_ ledger: SQLiteSimulatedLedger) throws -> [ReminderRow] {
+                    try ledger.database.reader.lotGroups(expiring: Int64.min...Int64.max, unacknowledgedFor: days, after: nil, limit: 100_000)
+                }
+                #expect(try unacknowledged(node.ledger) == unacknowledged(cluster.nodes[0].ledger), "seed \(seed): \(node.id) lists other reminders for \(days) days")
+            }
         }
     }
 }
