@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PointMeshStoreTests",
-            dependencies: ["PointMeshJSON", "PointMeshStore", "PointMeshSimulation"],
+            dependencies: ["CSQLite", "PointMeshJSON", "PointMeshStore", "PointMeshSimulation"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
