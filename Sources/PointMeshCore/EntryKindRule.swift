@@ -139,7 +139,7 @@ public enum EntryKinds {
     public static let all: [any EntryKindRule.Type] = [
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
         Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self, CampaignDefinition.self, CampaignWithdrawal.self,
-        GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self, CampaignCredit.self,
+        GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self, CampaignCredit.self, PointValueKind.self,
     ]
 
     /// What the store folds of each kind that declares folds, by code.

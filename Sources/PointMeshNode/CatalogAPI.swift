@@ -31,15 +31,9 @@ extension LedgerAPI {
         guard let text = parameters["month"], let month = CalendarMonth(text) else {
             throw .invalidField("month", "must be a month as YYYY-MM, such as 2026-12")
         }
-        let rows: [JSONValue] = try reading { database in
-            let budgets = try database.catalog().budgets[month] ?? [:]
-            return try budgets.keys.sorted().map { scope in
-                let store: NodeID? = if case .store(let store) = scope { store } else { nil }
-                let used = try database.issued(by: store, in: month)
-                let points = budgets[scope] ?? .zero
-                return .object(["scope": .string(scope.description), "points": .integer(points.value), "used": .integer(used.value),
-                                "left": .integer(max(.zero, points - used).value)])
-            }
+        let rows: [JSONValue] = try reading { try $0.budgetUse(in: month) }.map { budget in
+            .object(["scope": .string(budget.scope.description), "points": .integer(budget.points.value), "used": .integer(budget.used.value),
+                     "left": .integer(max(.zero, budget.points - budget.used).value)])
         }
         return Array(JSONValue.object(["month": .string(month.description), "budgets": .array(rows)]).serialized.utf8)
     }

@@ -143,6 +143,17 @@ final class GossipService: Sendable {
         }
     }
 
+    /// Each peer as a report's freshness reads it: reachable now, its last exchange (wall
+    /// time), and the version vector it showed then.
+    func peersForFreshness() -> [NodeID: OriginFreshness.Peer] {
+        membership.withLock { membership in
+            membership.peers.mapValues { peer in
+                OriginFreshness.Peer(alive: peer.state == .alive, lastContact: peer.lastContact.map(clock.wallTime(ofMonotonic:)),
+                                     vector: peer.lastKnownVector)
+            }
+        }
+    }
+
     /// Whether this node knows it has been retired: it then refuses writes (503 `node_retired`).
     var isRetired: Bool { membership.withLock { $0.isRetired($0.local) } }
 

@@ -149,6 +149,58 @@ enum ResponseSchemas {
         .optional("next_cursor", .text, "Pass as `before` for the next (older) page; absent on the last page."),
     ]
 
+    /// How complete a report is, per origin (`OriginFreshness`).
+    static let freshness = FieldSpec("freshness", .array(of: [
+        FieldSpec("node_id", .id, "An origin: this node, a peer, or a node whose entries it holds."),
+        FieldSpec("newest_entry_at", .nullableText, "The newest entry held from it; null when none."),
+        FieldSpec("contact", .choice(["local", "alive", "unreachable", "indirect"]), "This node itself, a peer reached lately, a peer out of reach, or known only by its entries."),
+        FieldSpec("behind_seconds", .integer, required: false, "Seconds since this node last held everything the origin had (null when unknown)."),
+        FieldSpec("missing_entries", .integer, required: false, "Entries of the origin a peer showed that this node lacks (null when unknown)."),
+        FieldSpec("behind", .boolean, "The figures may lack some of the origin's entries: it is out of reach, or entries are missing."),
+    ], maximumCount: 100_000), "How complete the figures are, per origin node.")
+
+    static let liabilityReport: [FieldSpec] = [
+        FieldSpec("as_of", .time, "The instant the figures are for."),
+        FieldSpec("outstanding", .object([
+            FieldSpec("points", .integer, "Spendable points in customers' own accounts."),
+            FieldSpec("green_points", .integer, "The green part of `points`."),
+            FieldSpec("pool_points", .integer, "Spendable points in family pools."),
+            FieldSpec("pending_points", .integer, "Points inside a return window, not yet spendable."),
+            FieldSpec("debt_points", .integer, "Points customers owe back."),
+        ]), "What the chain owes."),
+        FieldSpec("by_store", .array(of: [
+            FieldSpec("store", .id, "The store whose entry credited the points."), FieldSpec("points", .integer, "Spendable points, pools included."),
+            FieldSpec("green_points", .integer, "Their green part."),
+        ], maximumCount: 100_000), "Spendable points by issuing store."),
+        FieldSpec("expiry_schedule", .array(of: [FieldSpec("month", .text, "`YYYY-MM`."), FieldSpec("points", .integer, "Points expiring in it.")],
+                                            maximumCount: 12), "Points still to expire, by month: the month of `as_of` and the 11 after it."),
+        FieldSpec("value", .object([
+            FieldSpec("version_id", .id, "The point value version."), FieldSpec("points", .integer, "How many points …"),
+            FieldSpec("fen", .integer, "… are worth this many fen."),
+            FieldSpec("breakage_rate", .nullableText, "Expected breakage, six decimals: points expired ÷ points credited, over the lots whose expiry fell in the year before `as_of`; null before any did."),
+            FieldSpec("breakage_expired_points", .integer, "The rate's numerator."), FieldSpec("breakage_reached_points", .integer, "Its denominator."),
+            FieldSpec("gross_fen", .integer, "Points owed (own, pools, pending) in fen."),
+            FieldSpec("liability_fen", .integer, "`gross_fen` less expected breakage: the liability finance books."),
+        ]), "The liability in money; null until HQ publishes a point value (`PUT /v1/point-value`)."),
+        freshness,
+    ]
+
+    static let activityRow: [FieldSpec] = [FieldSpec("key", .text, "The day (`YYYY-MM-DD`), store, campaign or reward (`points`: plain redemptions).")]
+        + ActivityReport.Totals.columns.map { FieldSpec($0, .integer, "Points.") }
+        + [FieldSpec("reward_kind", .nullableText, required: false, "By reward: the reward's kind.")]
+
+    static let activityReport: [FieldSpec] = [
+        FieldSpec("from", .time, "The period's start."), FieldSpec("to", .time, "Its end (excluded)."),
+        FieldSpec("by", .text, "How rows are keyed."),
+        FieldSpec("rows", .array(of: activityRow, maximumCount: 100_000), "By key."),
+        FieldSpec("total", .object(activityRow), "Every row summed."),
+        FieldSpec("budgets", .array(of: [
+            FieldSpec("month", .text, "`YYYY-MM`."), FieldSpec("scope", .text, "`chain` or a store."), FieldSpec("points", .integer, "The budget."),
+            FieldSpec("used", .integer, "Points issued against it."),
+        ], maximumCount: 100_000), "Each budget of the months the period spans."),
+        freshness,
+    ]
+
     static let status: [FieldSpec] = [
         FieldSpec("node_id", .id, "This node."),
         FieldSpec("role", .text, "`store` or `hq`."),

@@ -1,5 +1,5 @@
 /// HQ's definitions as the entries that published them leave them: campaigns, green
-/// categories, rewards and monthly issuance budgets. A fold of the definition entries in ledger
+/// categories, rewards, monthly issuance budgets and the point value. A fold of the definition entries in ledger
 /// order: for each campaign, reward or budget, the latest version wins; a withdrawal ends one
 /// from its own instant on. Every definition entry declares the link `catalog`, so a node finds
 /// them all without reading its history; the store keeps the fold cached on its writer.
@@ -17,6 +17,8 @@ public struct Catalog: Sendable {
     public var greenCategories: Set<CategoryID> = []
     public var rewards: [RequestID: Reward] = [:]
     public var budgets: [CalendarMonth: [BudgetScope: Points]] = [:]
+    /// What points are worth, the latest version in ledger order (`PointValueKind`).
+    public var pointValue: PointValue?
 
     public init() {}
 
@@ -56,6 +58,8 @@ public struct Catalog: Sendable {
             case RewardWithdrawal.code:
                 guard let id = try? RequestID(validating: entry.idempotencyKey.id), catalog.rewards[id]?.withdrawnAt == nil else { continue }
                 catalog.rewards[id]?.withdrawnAt = instant
+            case PointValueKind.code:
+                if let value = try? PointValueKind.value(entry) { catalog.pointValue = value }
             case BudgetDefinition.code:
                 guard let (month, scope, points) = try? BudgetDefinition.budget(entry) else { continue }
                 catalog.budgets[month, default: [:]][scope] = points

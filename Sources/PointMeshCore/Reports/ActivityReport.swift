@@ -1,0 +1,216 @@
+import PointMeshJSON
+
+/// What happened to points in a period, grouped by day, store, campaign or reward: a fold of
+/// the counting entries that stand, read by their moves (docs/rules.md, "Reports"), plus the
+/// points whose lots expired in the period. Kinds a newer release adds count where their moves
+/// touch the accounts below, and nowhere else.
+public struct ActivityReport: Sendable {
+    /// How rows are keyed.
+    public enum Grouping: String, CaseIterable, Sendable {
+        /// The UTC day of the entry (or expiry), `YYYY-MM-DD`.
+        case day
+        /// The store whose entry it was (for expiry: whose entry credited the lot).
+        case store
+        /// The campaign whose points were issued; only campaign points have a row.
+        case campaign
+        /// The reward a redemption paid for (`points` for a plain redemption); only
+        /// redemptions have a row.
+        case reward
+    }
+
+    /// One row's figures, in points.
+    public struct Totals: Hashable, Sendable {
+        /// Credited by earnings and late campaign credits, campaign points included.
+        public var issued = Points.zero
+        /// The campaign part of `issued`.
+        public var issuedByCampaigns = Points.zero
+        /// The green part of `issued`.
+        public var greenIssued = Points.zero
+        /// The part of `issued` credited straight to family pools (auto-pooling).
+        public var pooled = Points.zero
+        public var redeemed = Points.zero
+        /// In lots that expired unspent.
+        public var expired = Points.zero
+        /// Reversed by refunds: taken back, and recorded as debt where already spent.
+        public var refunded = Points.zero
+        /// Paid back against debt by later credits.
+        public var debtRepaid = Points.zero
+        public var compensated = Points.zero
+        public var deducted = Points.zero
+        /// Moved between customers (and pools) by transfers.
+        public var transferred = Points.zero
+
+        public init() {}
+
+        /// The figures in column order (`columns`).
+        public var values: [Points] {
+            [issued, issuedByCampaigns, greenIssued, pooled, redeemed, expired, refunded, debtRepaid, compensated, deducted, transferred]
+        }
+
+        /// The column names, as the API and CSV give them.
+        public static let columns = ["issued", "issued_by_campaigns", "green_issued", "pooled", "redeemed", "expired", "refunded",
+                                     "debt_repaid", "compensated", "deducted", "transferred"]
+    }
+
+    public let period: Range<Int64>
+    public let grouping: Grouping
+    public private(set) var rows: [String: Totals] = [:]
+    /// For `reward` grouping: each reward's kind, when the catalog knows it.
+    public private(set) var rewardKinds: [String: String] = [:]
+
+    public init(period: Range<Int64>, grouping: Grouping) {
+        self.period = period
+        self.grouping = grouping
+    }
+
+    /// The key of something at `instant` decided by `store`, for day and store grouping.
+    private func key(at instant: Int64, store: NodeID) -> String {
+        grouping == .day ? Self.day(instant) : store.rawValue
+    }
+
+    /// Adds a counting entry that stands, made in the period.
+    public mutating func add(_ entry: LedgerEntry, catalog: Catalog) throws(DecodingError) {
+        let instant = entry.timestamp.wallMilliseconds
+        guard period.contains(instant) else { return }
+        let store = entry.id.origin
+        switch grouping {
+        case .campaign:
+            for (campaign, points) in try Self.campaignPoints(of: entry) { rows[campaign.rawValue, default: Totals()].issuedByCampaigns += points }
+            return
+        case .reward:
+            for move in entry.moves where move.asset == .points && move.credit.name.hasPrefix(Self.redeemedPrefix) {
+                let reward = move.credit.name.dropFirst(Self.redeemedPrefix.count).drop { $0 == ":" }
+                let key = reward.isEmpty ? "points" : String(reward)
+                rows[key, default: Totals()].redeemed += move.amount
+                if !reward.isEmpty, let kind = catalog.rewards[RequestID(unchecked: key)]?.kind { rewardKinds[key] = kind.rawValue }
+            }
+            return
+        case .day, .store:
+            break
+        }
+        var totals = rows[key(at: instant, store: store)] ?? Totals()
+        let green = try Self.greenIssued(by: entry)
+        for move in entry.moves {
+            if move.asset == .debt {
+                if move.debit == .debtOwed, entry.code == Refund.code { totals.refunded += move.amount }
+                continue
+            }
+            guard move.asset == .points else { continue }
+            if move.debit.name.hasPrefix("@issued") {
+                totals.issued += move.amount
+                if move.credit.customer.flatMap(FamilyID.owning(pool:)) != nil { totals.pooled += move.amount }
+            } else if move.credit.name.hasPrefix(Self.redeemedPrefix) {
+                totals.redeemed += move.amount
+            } else if move.credit.name.hasPrefix("@clawed-back") {
+                if entry.code == Refund.code { totals.refunded += move.amount } else { totals.debtRepaid += move.amount }
+            } else if move.debit == .compensated {
+                totals.compensated += move.amount
+            } else if move.credit == .deducted {
+                totals.deducted += move.amount
+            } else if move.debit.customer != nil, move.credit.customer != nil {
+                totals.transferred += move.amount
+            }
+        }
+        totals.greenIssued += green
+        totals.issuedByCampaigns += try Self.campaignPoints(of: entry).reduce(Points.zero) { $0 + $1.1 }
+        rows[key(at: instant, store: store)] = totals
+    }
+
+    /// Adds points that expired unspent at `instant` in a lot credited by `store`'s entry.
+    public mutating func addExpired(_ points: Points, at instant: Int64, store: NodeID) {
+        guard period.contains(instant), grouping == .day || grouping == .store, points > .zero else { return }
+        rows[key(at: instant, store: store), default: Totals()].expired += points
+    }
+
+    /// Every row's figures summed.
+    public var total: Totals {
+        rows.values.reduce(into: Totals()) { sum, row in
+            sum.issued += row.issued
+            sum.issuedByCampaigns += row.issuedByCampaigns
+            sum.greenIssued += row.greenIssued
+            sum.pooled += row.pooled
+            sum.redeemed += row.redeemed
+            sum.expired += row.expired
+            sum.refunded += row.refunded
+            sum.debtRepaid += row.debtRepaid
+            sum.compensated += row.compensated
+            sum.deducted += row.deducted
+            sum.transferred += row.transferred
+        }
+    }
+
+    /// The report as the API answers it (`GET /v1/reports/activity`).
+    public func json(budgets: [BudgetUse], freshness: [OriginFreshness], now: Int64) -> JSONValue {
+        func row(_ key: String, _ totals: Totals) -> JSONValue {
+            var fields: [String: JSONValue] = ["key": .string(key)]
+            for (name, value) in zip(Totals.columns, totals.values) { fields[name] = .integer(value.value) }
+            if grouping == .reward { fields["reward_kind"] = rewardKinds[key].map(JSONValue.string) ?? .null }
+            return .object(fields)
+        }
+        return .object([
+            "from": .string(RFC3339.format(milliseconds: period.lowerBound)), "to": .string(RFC3339.format(milliseconds: period.upperBound)),
+            "by": .string(grouping.rawValue),
+            "rows": .array(rows.keys.sorted().map { row($0, rows[$0] ?? Totals()) }),
+            "total": row("total", total),
+            "budgets": .array(budgets.map(\.json)),
+            "freshness": .array(freshness.map { $0.json(at: now) }),
+        ])
+    }
+
+    static let redeemedPrefix = "@redeemed"
+
+    /// `YYYY-MM-DD` of `instant` (UTC).
+    public static func day(_ instant: Int64) -> String { String(RFC3339.format(milliseconds: instant).prefix(10)) }
+
+    /// The campaign points an entry issued, by campaign: an earning's, or a late credit.
+    static func campaignPoints(of entry: LedgerEntry) throws(DecodingError) -> [(CampaignID, Points)] {
+        switch entry.code {
+        case Earn.code:
+            return try Earn.campaignPoints(entry).map { ($0.campaign, $0.points) }
+        case CampaignCredit.code:
+            guard case .string(let campaign)? = try CampaignCredit.historyFields(entry)["campaign_id"] else { return [] }
+            return [(CampaignID(unchecked: campaign), try CampaignCredit.credited(entry).points)]
+        default:
+            return []
+        }
+    }
+
+    /// The green points an entry issued.
+    static func greenIssued(by entry: LedgerEntry) throws(DecodingError) -> Points {
+        switch entry.code {
+        case Earn.code: try Earn.recorded(entry).green
+        case CampaignCredit.code: try CampaignCredit.credited(entry).green ? CampaignCredit.credited(entry).points : .zero
+        default: .zero
+        }
+    }
+}
+
+/// One month's budget for one scope and what was issued against it.
+public struct BudgetUse: Hashable, Sendable {
+    public var month: CalendarMonth
+    public var scope: BudgetScope
+    public var points: Points
+    public var used: Points
+
+    public init(month: CalendarMonth, scope: BudgetScope, points: Points, used: Points) {
+        self.month = month
+        self.scope = scope
+        self.points = points
+        self.used = used
+    }
+
+    public var json: JSONValue {
+        .object(["month": .string(month.description), "scope": .string(scope.description), "points": .integer(points.value), "used": .integer(used.value)])
+    }
+}
+
+extension FactsSource {
+    /// Each scope's budget for `month` and the points issued against it, by scope.
+    public func budgetUse(in month: CalendarMonth) throws -> [BudgetUse] {
+        let budgets = try catalog().budgets[month] ?? [:]
+        return try budgets.keys.sorted().map { scope in
+            let store: NodeID? = if case .store(let store) = scope { store } else { nil }
+            return BudgetUse(month: month, scope: scope, points: budgets[scope] ?? .zero, used: try issued(by: store, in: month))
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import PointMeshJSON
+
+/// The points the chain owes its customers at one instant, as finance books them: what is
+/// outstanding (by issuing store, green apart, family pools apart, pending apart), when it
+/// expires, the debt customers owe back, and its value in money less expected breakage
+/// (docs/rules.md, "Reports"). Built by adding each account's lot book folded up to `asOf`, so
+/// the same entries give the same report on every node.
+public struct LiabilityReport: Sendable {
+    public let asOf: Int64
+    /// Spendable points in customers' own accounts (pools apart, pending apart).
+    public private(set) var points = Points.zero
+    /// The green part of `points`.
+    public private(set) var greenPoints = Points.zero
+    /// Spendable points in family pools.
+    public private(set) var poolPoints = Points.zero
+    /// Points earned inside a return window, not yet spendable (pools included).
+    public private(set) var pendingPoints = Points.zero
+    /// Points customers owe back (refunds of points already spent).
+    public private(set) var debtPoints = Points.zero
+    /// Spendable points (pools included) by the store whose entry credited the lot.
+    public private(set) var byStore: [NodeID: (points: Points, green: Points)] = [:]
+    /// Points still to expire (pending included), by the month they expire in: the month of
+    /// `asOf` and the eleven after it.
+    public private(set) var expirySchedule: [CalendarMonth: Points]
+    /// Over the lots whose expiry fell in the year before `asOf`: points they held when they
+    /// expired, and points they were credited with (lots a transfer credited left out: their
+    /// points were counted where they were earned).
+    public private(set) var breakage: (expired: Points, reached: Points) = (.zero, .zero)
+
+    /// How far back breakage looks.
+    public static let breakageWindow = 365 * CivilCalendar.millisecondsPerDay
+
+    public init(asOf: Int64) {
+        self.asOf = asOf
+        var months: [CalendarMonth: Points] = [:]
+        var month = CalendarMonth(containing: asOf)
+        for _ in 0..<12 {
+            months[month] = .zero
+            month = month.next
+        }
+        expirySchedule = months
+    }
+
+    /// Adds one account: its counting entries made up to `asOf`, in ledger order, each with
+    /// whether it stands on the history held (`EntryCondition`), folded into its lots and debt
+    /// as the ledger folds them.
+    public mutating func add(_ account: AccountID, entries: [(entry: LedgerEntry, stands: Bool)]) throws(DecodingError) {
+        var book = LotBook()
+        var debt = Points.zero
+        var credited: [LotID: (amount: Points, expiresAt: Int64, source: String)] = [:]
+        let ledgerAccount = LedgerAccount(account)
+        for (entry, stands) in entries where entry.timestamp.wallMilliseconds <= asOf {
+            for event in try LotEvents.of(entry, for: account, stands: stands) {
+                if case .credit(let lot) = event { credited[lot.id] = (lot.amount, lot.expiresAt, lot.source) }
+                book.apply(event)
+            }
+            guard stands else { continue }
+            for move in entry.moves where move.asset == .debt {
+                if move.credit == ledgerAccount { debt += move.amount }
+                if move.debit == ledgerAccount { debt -= move.amount }
+            }
+        }
+        add(account, book: book, debt: debt, credited: credited)
+    }
+
+    private mutating func add(_ account: AccountID, book: LotBook, debt: Points, credited: [LotID: (amount: Points, expiresAt: Int64, source: String)]) {
+        debtPoints += debt
+        let isPool = FamilyID.owning(pool: account) != nil
+        var spendable = -book.deficit
+        for lot in book.lots {
+            if lot.isExpired(at: asOf) { continue }
+            if let month = expirySchedule.index(forKey: CalendarMonth(containing: lot.expiresAt)) {
+                expirySchedule.values[month] += lot.remaining
+            }
+            if lot.isPending(at: asOf) {
+                pendingPoints += lot.remaining
+                continue
+            }
+            spendable += lot.remaining
+            let store = lot.id.entry.origin
+            var row = byStore[store] ?? (.zero, .zero)
+            row.points += lot.remaining
+            if lot.green { row.green += lot.remaining }
+            byStore[store] = row
+            if lot.green, !isPool { greenPoints += lot.remaining }
+        }
+        if isPool { poolPoints += spendable } else { points += spendable }
+        let held = Dictionary(uniqueKeysWithValues: book.lots.map { ($0.id, $0) })
+        let window = (asOf - Self.breakageWindow)...asOf
+        for (id, lot) in credited where !lot.source.hasPrefix(Transfer.scope + ":") {
+            let expiresAt = held[id]?.expiresAt ?? lot.expiresAt
+            guard window.contains(expiresAt), expiresAt <= asOf else { continue }
+            breakage.reached += lot.amount
+            breakage.expired += held[id]?.remaining ?? .zero
+        }
+    }
+
+    /// Expired ÷ reached over the window; nil before any lot reached its expiry.
+    public var breakageRate: Double? {
+        breakage.reached > .zero ? Double(breakage.expired.value) / Double(breakage.reached.value) : nil
+    }
+
+    /// The outstanding points (own, pools and pending) valued at `value`, less expected
+    /// breakage: what finance books as the liability.
+    public func liabilityFen(at value: PointValue) -> Int64 {
+        let owed = points + poolPoints + pendingPoints
+        let gross = value.fen(of: owed)
+        return gross - Int64((Double(gross) * (breakageRate ?? 0)).rounded())
+    }
+
+    /// The report as the API answers it (docs/contract: `GET /v1/reports/liability`).
+    public func json(value: PointValue?, freshness: [OriginFreshness], now: Int64) -> JSONValue {
+        .object([
+            "as_of": .string(RFC3339.format(milliseconds: asOf)),
+            "outstanding": .object([
+                "points": .integer(points.value), "green_points": .integer(greenPoints.value), "pool_points": .integer(poolPoints.value),
+                "pending_points": .integer(pendingPoints.value), "debt_points": .integer(debtPoints.value),
+            ]),
+            "by_store": .array(byStore.keys.sorted().map { store in
+                .object(["store": .string(store.rawValue), "points": .integer(byStore[store]?.points.value ?? 0),
+                         "green_points": .integer(byStore[store]?.green.value ?? 0)])
+            }),
+            "expiry_schedule": .array(expirySchedule.keys.sorted().map { month in
+                .object(["month": .string(month.description), "points": .integer(expirySchedule[month]?.value ?? 0)])
+            }),
+            "value": value.map { value in
+                .object(["version_id": .string(value.version.rawValue), "points": .integer(value.points.value), "fen": .integer(value.fen.value),
+                         "breakage_rate": breakageRate.map { .string(Self.rate($0)) } ?? .null,
+                         "breakage_expired_points": .integer(breakage.expired.value), "breakage_reached_points": .integer(breakage.reached.value),
+                         "gross_fen": .integer(value.fen(of: points + poolPoints + pendingPoints)), "liability_fen": .integer(liabilityFen(at: value))])
+            } ?? .null,
+            "freshness": .array(freshness.map { $0.json(at: now) }),
+        ])
+    }
+
+    /// A rate as text with six decimals: the same on every platform, byte for byte.
+    static func rate(_ value: Double) -> String {
+        let micros = Int64((value * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+    }
+}
+
+extension CalendarMonth {
+    /// The month after this one.
+    public var next: CalendarMonth {
+        var next = self
+        if month == 12 {
+            next.year += 1
+            next.month = 1
+        } else {
+            next.month += 1
+        }
+        return next
+    }
+}
