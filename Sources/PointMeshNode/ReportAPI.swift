@@ -97,7 +97,7 @@ extension Endpoint {
 
     static let liabilityReport = Endpoint(
         "GET", "/v1/reports/liability", access: .headquarters, operationID: "getLiabilityReport",
-        summary: "The points the chain owes at `as_of` (default now): outstanding by issuing store, green, pools and pending apart, debt, the expiry schedule for 12 months, the value in fen less expected breakage, and how complete this node's copy of each store's entries is.",
+        summary: "The points the chain owes at `as_of` (default now): spendable points (the sum of every balance) by issuing store, with the green part and the pools' part, pending points, debt, the expiry schedule for 12 months, the value in fen less expected breakage, and how complete this node's copy of each store's entries is.",
         parameters: [.object(["name": .string("as_of"), "in": .string("query"), "required": .bool(false),
                               "schema": .object(["type": .string("string"), "format": .string("date-time")])]), formatParameter],
         answer: .read(ResponseSchemas.liabilityReport), refusals: [(400, ["invalid_field"])],

@@ -162,14 +162,14 @@ enum ResponseSchemas {
     static let liabilityReport: [FieldSpec] = [
         FieldSpec("as_of", .time, "The instant the figures are for."),
         FieldSpec("outstanding", .object([
-            FieldSpec("points", .integer, "Spendable points in customers' own accounts."),
+            FieldSpec("points", .integer, "Spendable points customers and family pools hold: the sum of their balances."),
             FieldSpec("green_points", .integer, "The green part of `points`."),
-            FieldSpec("pool_points", .integer, "Spendable points in family pools."),
+            FieldSpec("pool_points", .integer, "The part of `points` family pools hold."),
             FieldSpec("pending_points", .integer, "Points inside a return window, not yet spendable."),
             FieldSpec("debt_points", .integer, "Points customers owe back."),
         ]), "What the chain owes."),
         FieldSpec("by_store", .array(of: [
-            FieldSpec("store", .id, "The store whose entry credited the points."), FieldSpec("points", .integer, "Spendable points, pools included."),
+            FieldSpec("store", .id, "The store whose entry credited the points."), FieldSpec("points", .integer, "Its part of the outstanding points."),
             FieldSpec("green_points", .integer, "Their green part."),
         ], maximumCount: 100_000), "Spendable points by issuing store."),
         FieldSpec("expiry_schedule", .array(of: [FieldSpec("month", .text, "`YYYY-MM`."), FieldSpec("points", .integer, "Points expiring in it.")],
@@ -179,7 +179,7 @@ enum ResponseSchemas {
             FieldSpec("fen", .integer, "… are worth this many fen."),
             FieldSpec("breakage_rate", .nullableText, "Expected breakage, six decimals: points expired ÷ points credited, over the lots whose expiry fell in the year before `as_of`; null before any did."),
             FieldSpec("breakage_expired_points", .integer, "The rate's numerator."), FieldSpec("breakage_reached_points", .integer, "Its denominator."),
-            FieldSpec("gross_fen", .integer, "Points owed (own, pools, pending) in fen."),
+            FieldSpec("gross_fen", .integer, "Points owed (spendable and pending) in fen."),
             FieldSpec("liability_fen", .integer, "`gross_fen` less expected breakage: the liability finance books."),
         ]), "The liability in money; null until HQ publishes a point value (`PUT /v1/point-value`)."),
         freshness,

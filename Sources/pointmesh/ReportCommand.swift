@@ -16,11 +16,11 @@ enum ReportCommand: Command {
     static let forms = ["liability [--as-of TIME] [options]", "activity --from TIME --to TIME [--by KEY] [options]"]
     static let description = """
         Prints HQ's reports as this node computes them from the entries it holds. `liability`:
-        the points owed (by issuing store, green, pools and pending apart), debt, what expires in
-        the next 12 months, and their value in fen less expected breakage once a point value is
-        published. `activity`: points issued, redeemed, expired, refunded, compensated, deducted
-        and transferred in the period, with budget use. Both end with each store's freshness: a
-        store marked behind may be missing from the figures.
+        the points owed (by issuing store, with the green part and the pools' part; pending
+        apart), debt, what expires in the next 12 months, and their value in fen less expected
+        breakage once a point value is published. `activity`: points issued, redeemed, expired,
+        refunded, compensated, deducted and transferred in the period, with budget use. Both end
+        with each store's freshness: a store marked behind may be missing from the figures.
         """
     static let epilogue = NodeClient.exitStatuses
     static let positionals = 1
@@ -61,8 +61,8 @@ enum ReportCommand: Command {
         let outstanding = report["outstanding"]?.objectValue ?? [:]
         var lines = ["liability as of \(report["as_of"]?.stringValue ?? "?")"]
         lines += Table.render(header: ["OUTSTANDING", "POINTS"], rows: [
-            ["customers", int(outstanding["points"])], ["  of them green", int(outstanding["green_points"])],
-            ["family pools", int(outstanding["pool_points"])], ["pending", int(outstanding["pending_points"])],
+            ["spendable", int(outstanding["points"])], ["  of them green", int(outstanding["green_points"])],
+            ["  of them in family pools", int(outstanding["pool_points"])], ["pending", int(outstanding["pending_points"])],
             ["debt owed back", int(outstanding["debt_points"])],
         ])
         if let value = report["value"]?.objectValue {

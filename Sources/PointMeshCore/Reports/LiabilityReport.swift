@@ -1,17 +1,19 @@
 import PointMeshJSON
 
 /// The points the chain owes its customers at one instant, as finance books them: what is
-/// outstanding (by issuing store, green apart, family pools apart, pending apart), when it
+/// outstanding (by issuing store, with its green part and the part family pools hold, pending
+/// apart), when it
 /// expires, the debt customers owe back, and its value in money less expected breakage
 /// (docs/rules.md, "Reports"). Built by adding each account's lot book folded up to `asOf`, so
 /// the same entries give the same report on every node.
 public struct LiabilityReport: Sendable {
     public let asOf: Int64
-    /// Spendable points in customers' own accounts (pools apart, pending apart).
+    /// Spendable points customers and family pools hold: the sum of their balances (pending
+    /// apart).
     public private(set) var points = Points.zero
     /// The green part of `points`.
     public private(set) var greenPoints = Points.zero
-    /// Spendable points in family pools.
+    /// The part of `points` family pools hold.
     public private(set) var poolPoints = Points.zero
     /// Points earned inside a return window, not yet spendable (pools included).
     public private(set) var pendingPoints = Points.zero
@@ -82,9 +84,10 @@ public struct LiabilityReport: Sendable {
             row.points += lot.remaining
             if lot.green { row.green += lot.remaining }
             byStore[store] = row
-            if lot.green, !isPool { greenPoints += lot.remaining }
+            if lot.green { greenPoints += lot.remaining }
         }
-        if isPool { poolPoints += spendable } else { points += spendable }
+        points += spendable
+        if isPool { poolPoints += spendable }
         let held = Dictionary(uniqueKeysWithValues: book.lots.map { ($0.id, $0) })
         let window = (asOf - Self.breakageWindow)...asOf
         for (id, lot) in credited where !lot.source.hasPrefix(Transfer.scope + ":") {
@@ -100,10 +103,10 @@ public struct LiabilityReport: Sendable {
         breakage.reached > .zero ? Double(breakage.expired.value) / Double(breakage.reached.value) : nil
     }
 
-    /// The outstanding points (own, pools and pending) valued at `value`, less expected
+    /// The outstanding points (spendable and pending) valued at `value`, less expected
     /// breakage: what finance books as the liability.
     public func liabilityFen(at value: PointValue) -> Int64 {
-        let owed = points + poolPoints + pendingPoints
+        let owed = points + pendingPoints
         let gross = value.fen(of: owed)
         return gross - Int64((Double(gross) * (breakageRate ?? 0)).rounded())
     }
@@ -127,7 +130,7 @@ public struct LiabilityReport: Sendable {
                 .object(["version_id": .string(value.version.rawValue), "points": .integer(value.points.value), "fen": .integer(value.fen.value),
                          "breakage_rate": breakageRate.map { .string(Self.rate($0)) } ?? .null,
                          "breakage_expired_points": .integer(breakage.expired.value), "breakage_reached_points": .integer(breakage.reached.value),
-                         "gross_fen": .integer(value.fen(of: points + poolPoints + pendingPoints)), "liability_fen": .integer(liabilityFen(at: value))])
+                         "gross_fen": .integer(value.fen(of: points + pendingPoints)), "liability_fen": .integer(liabilityFen(at: value))])
             } ?? .null,
             "freshness": .array(freshness.map { $0.json(at: now) }),
         ])
