@@ -12,11 +12,29 @@ enum ResponseBodies {
     /// refund past its purchase (`RefundCondition`): it shows, with no effect on the balance.
     static func entry(_ entry: LedgerEntry, duplicate: Bool, void: Bool = false, for account: AccountID) -> JSONValue {
         let change = MoveEffects.change(of: duplicate || void ? [] : entry.moves, for: LedgerAccount(account))
+        var fields = entryFields(entry, duplicate: duplicate, void: void)
+        fields["account_id"] = .string(account.rawValue)
+        fields["balance_delta"] = .integer(change.points.value)
+        fields["debt_delta"] = .integer(change.debt.value)
+        return .object(fields)
+    }
+
+    /// An entry in the change feed: at its `position` (the cursor to continue after), with the
+    /// customer accounts it moves.
+    static func feedEntry(_ entry: LedgerEntry, position: Int64, duplicate: Bool, void: Bool) -> JSONValue {
+        var fields = entryFields(entry, duplicate: duplicate, void: void)
+        fields["cursor"] = .string(String(position))
+        fields["accounts"] = .array(entry.customerAccounts.map { .string($0.rawValue) })
+        return .object(fields)
+    }
+
+    /// What every line showing an entry carries: ids, kind, time, moves, who made it, whether
+    /// it counts, and its kind's own fields.
+    private static func entryFields(_ entry: LedgerEntry, duplicate: Bool, void: Bool) -> [String: JSONValue] {
         var fields: [String: JSONValue] = [
             "entry_id": .string(entry.id.description), "origin": .string(entry.id.origin.rawValue),
             "sequence": .integer(entry.id.sequence), "kind": .string(EntryKinds.name(of: entry.code)),
-            "account_id": .string(account.rawValue), "created_at": .string(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)),
-            "balance_delta": .integer(change.points.value), "debt_delta": .integer(change.debt.value),
+            "created_at": .string(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)),
             "duplicate": .bool(duplicate),
             "moves": .array(entry.moves.map(move)),
         ]
@@ -30,7 +48,7 @@ enum ResponseBodies {
         if let kind = EntryKinds.kind(code: entry.code), let own = try? kind.historyFields(entry) {
             fields.merge(own) { kept, _ in kept }
         }
-        return .object(fields)
+        return fields
     }
 
     /// The history line of a lot that expired with points left: not an entry, but what the

@@ -149,6 +149,21 @@ enum ResponseSchemas {
         .optional("next_cursor", .text, "Pass as `before` for the next (older) page; absent on the last page."),
     ]
 
+    static let feedPage: [FieldSpec] = [
+        FieldSpec("entries", .array(of: [
+            FieldSpec("cursor", .text, "Its position in this node's feed: pass as `after` to continue after it."),
+            FieldSpec("entry_id", .text, "`origin:sequence`."), FieldSpec("origin", .id, "The store (node) that wrote it."),
+            FieldSpec("sequence", .integer, "Its number at that node."), FieldSpec("kind", .text, "As in history."),
+            FieldSpec("created_at", .time, "When it was written at its origin."),
+            FieldSpec("duplicate", .boolean, "A losing copy of a write made at two nodes: it counts for nothing."),
+            .optional("void", .boolean, "The converged history voids it (as in history): it moves nothing."),
+            FieldSpec("moves", .array(of: move, maximumCount: 1_000), "Every move of the entry."),
+            FieldSpec("accounts", .textArray, "The customer accounts (and pools) it moves."),
+        ], maximumCount: LedgerAPI.maximumFeedPage), "Entries in the order this node stored them; each kind adds its history fields."),
+        FieldSpec("next", .nullableText, "The cursor to continue from; null when the feed is empty."),
+        FieldSpec("end", .text, "The last cursor now: the feed is read through when `next` equals it."),
+    ]
+
     /// How complete a report is, per origin (`OriginFreshness`).
     static let freshness = FieldSpec("freshness", .array(of: [
         FieldSpec("node_id", .id, "An origin: this node, a peer, or a node whose entries it holds."),

@@ -141,9 +141,12 @@ public final class LedgerReader: FactsSource {
         ) { HLCTimestamp(wallMilliseconds: $0.int64(0), logical: $0.int64(1)) } ?? .zero
     }
 
-    static func decode(_ row: SQLiteStatement) throws -> LedgerEntry {
+    static func decode(_ row: SQLiteStatement) throws -> LedgerEntry { try decode(row, column: 0) }
+
+    /// The entry whose encoded bytes are in `column`.
+    static func decode(_ row: SQLiteStatement, column: Int32) throws -> LedgerEntry {
         do {
-            return try EntryCoding.decode(row.blob(0))
+            return try EntryCoding.decode(row.blob(column))
         } catch {
             throw StoreError.corruptRow("entry does not decode: \(error)")
         }

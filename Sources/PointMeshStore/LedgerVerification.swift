@@ -94,6 +94,12 @@ public struct LedgerVerifier {
             problems.append(VerificationProblem(description: "asset \(Asset(code: asset)) does not sum to zero over all accounts: \(total)"))
         }
         problems += try verifyLots(points: customerPoints)
+        if let (entries, fed, distinct) = try connection.first("""
+            SELECT (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM feed),
+                   (SELECT COUNT(*) FROM (SELECT DISTINCT f.origin, f.seq FROM feed f JOIN ledger_entries e ON e.origin = f.origin AND e.seq = f.seq))
+            """, row: { ($0.int64(0), $0.int64(1), $0.int64(2)) }), entries != fed || fed != distinct {
+            problems.append(VerificationProblem(description: "the feed lists \(fed) positions for \(distinct) of the \(entries) entries held: each must be listed once"))
+        }
         problems += try connection.all(
             "SELECT origin, COUNT(*), MAX(seq) FROM ledger_entries GROUP BY origin HAVING COUNT(*) != MAX(seq)"
         ) { row in

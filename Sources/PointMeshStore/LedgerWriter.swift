@@ -11,6 +11,9 @@ public final class LedgerWriter: FactsSource {
     public let reader: LedgerReader
     /// What the writer keeps in memory between writes: valid, or dropped whole for a fresh one.
     var caches = WriterCaches()
+    /// Whether the database has the feed yet: the migrations before "feed-order" insert
+    /// entries too (upgrading older releases' rows), and that migration lists them all.
+    private lazy var keepsFeed = (try? connection.first("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feed'") { _ in true }) == true
     let fold: LotFold
 
     public var connection: SQLiteConnection { reader.connection }
@@ -154,6 +157,7 @@ public final class LedgerWriter: FactsSource {
             "INSERT INTO ledger_entries (origin, seq, hlc_wall, hlc_logical, code, idem_key, duplicate, body, chain) VALUES (?,?,?,?,?,?,?,?,?)",
             origin, sequence, wall, logical, .integer(Int64(bitPattern: entry.code.value)), .text(entry.idempotencyKey.description),
             .integer(duplicate ? 1 : 0), .blob(body), .blob(extended.hash))
+        if keepsFeed { try connection.run("INSERT INTO feed (origin, seq) VALUES (?, ?)", origin, sequence) }
         for account in accounts ?? entry.customerAccounts {
             try connection.run("INSERT INTO entry_accounts (account, hlc_wall, hlc_logical, origin, seq) VALUES (?,?,?,?,?)",
                                .text(account.rawValue), wall, logical, origin, sequence)

@@ -144,6 +144,9 @@ enum Migrations {
         // converged history voids must take its repayment out of the counters: void transfers
         // are kept in `void_entries` like void refunds (`keepVoidTransfers`).
         migrator.register("void-transfers", .rewrite(LedgerWriter.keepVoidTransfers))
+        // The change feed (release 0.7): every entry at the position it was stored at, for a
+        // warehouse to load and continue from (`LedgerReader.feed`).
+        migrator.register("feed-order", .sql(LedgerReader.feedSchema))
         return migrator
     }()
 

@@ -57,7 +57,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         "PUT /v1/policies/expiry": ["hq", "admin"], "GET /v1/policies/expiry": ["hq", "admin"],
         "GET /v1/reminders": ["hq", "admin"], "POST /v1/reminders/acks": ["hq", "admin"], "GET /v1/lots": ["hq", "admin"],
         "GET /v1/clashes": ["hq", "admin"], "PUT /v1/point-value": ["hq", "admin"],
-        "GET /v1/reports/liability": ["hq", "admin"], "GET /v1/reports/activity": ["hq", "admin"],
+        "GET /v1/reports/liability": ["hq", "admin"], "GET /v1/reports/activity": ["hq", "admin"], "GET /v1/feed": ["hq", "admin"],
         "POST /v1/compensations": ["admin"], "POST /v1/cluster/retirements": ["admin"],
         "POST /v1/accounts/{account_id}/freeze": ["admin"], "POST /v1/accounts/{account_id}/unfreeze": ["admin"], "POST /v1/deductions": ["admin"],
         // Open: readable without a token (nil).

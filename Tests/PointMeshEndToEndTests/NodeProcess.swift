@@ -130,15 +130,16 @@ func stopAndVerify(_ nodes: [NodeProcess], sourceLocation: SourceLocation = #_so
 
 /// Runs `pointmesh` with `arguments` to completion; returns its exit status and output.
 func runPointmesh(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    try run(NodeProcess.binary, arguments)
+    try runProgram(NodeProcess.binary, arguments)
 }
 
 /// Runs `pointmesh-bench`, built beside `pointmesh`, with `arguments` to completion.
 func runPointmeshBench(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    try run(NodeProcess.binary.deletingLastPathComponent().appendingPathComponent("pointmesh-bench"), arguments)
+    try runProgram(NodeProcess.binary.deletingLastPathComponent().appendingPathComponent("pointmesh-bench"), arguments)
 }
 
-private func run(_ program: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `program` to its end: its exit status and what it printed.
+func runProgram(_ program: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = program
     process.arguments = arguments

@@ -38,6 +38,7 @@ import Testing
         "PUT /v1/rewards/{reward_id}": [#"{"name":"Bill","points":10,"kind":"bill_deduction"}"#],
         "DELETE /v1/rewards/{reward_id}": [""],
         "PUT /v1/budgets/{month}/{scope}": [#"{"points":100000}"#],
+        "PUT /v1/point-value": [#"{"version_id":"v1","points":200,"fen":2500}"#],
     ]
     /// The accounts a route's `{account_id}` stands for, in turn (`lin` when not listed).
     static let pathAccounts: [String: [String]] = ["PUT /v1/families/{family_id}/members/{account_id}": ["lin", "ming"]]

@@ -103,6 +103,13 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
         #expect(lotProblems.contains { $0.description.contains("does not sum to zero") }, "\(lotProblems)")
         try database.connection.execute("UPDATE lots SET remaining = remaining - 1 WHERE account = 'alice'")
         #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
+        // Every entry in the feed once: a missing or repeated position is found.
+        try database.connection.execute("UPDATE feed SET seq = 99")
+        #expect(try LedgerVerifier(reader: database.reader).verify().contains { $0.description.contains("the feed lists 1 positions for 0 of the 1 entries") })
+        try database.connection.execute("UPDATE feed SET seq = 1; INSERT INTO feed (origin, seq) VALUES ('store-1', 1)")
+        #expect(try LedgerVerifier(reader: database.reader).verify().contains { $0.description.contains("the feed lists 2 positions for 1 of the 1 entries") })
+        try database.connection.execute("DELETE FROM feed WHERE position = 2")
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
         try database.connection.execute("UPDATE ledger_entries SET chain = zeroblob(32)")
         #expect(try LedgerVerifier(reader: database.reader).verify().contains { $0.description.contains("hash chain") })
         try database.connection.execute("UPDATE ledger_entries SET seq = 5")

@@ -19,7 +19,7 @@ public enum ReportCSV {
     static let omitted: [String: Set<String>] = ["freshness": ["contact", "behind_seconds", "missing_entries"]]
 
     /// A report's JSON (`LiabilityReport`, `ActivityReport`) as a CSV document.
-    public static func document(of report: JSONValue) -> String { document(rows(of: report)) }
+    public static func document(of report: JSONValue) -> String { CSVTable.text(header: header, rows: rows(of: report)) }
 
     /// The rows of `report`.
     static func rows(of report: JSONValue) -> [[String]] {
@@ -28,42 +28,19 @@ public enum ReportCSV {
         for section in sections.keys.sorted() {
             switch sections[section] ?? .null {
             case .object(let fields):
-                for field in fields.keys.sorted() { rows.append([section, "", field, text(fields[field] ?? .null)]) }
+                for field in fields.keys.sorted() { rows.append([section, "", field, CSVTable.field(fields[field] ?? .null)]) }
             case .array(let items):
                 let keyFields = keys[section] ?? ["key"]
                 for case .object(let fields) in items {
-                    let key = keyFields.map { fields[$0].map(text) ?? "" }.joined(separator: "/")
+                    let key = keyFields.map { fields[$0].map(CSVTable.field) ?? "" }.joined(separator: "/")
                     for field in fields.keys.sorted() where !keyFields.contains(field) && omitted[section]?.contains(field) != true {
-                        rows.append([section, key, field, text(fields[field] ?? .null)])
+                        rows.append([section, key, field, CSVTable.field(fields[field] ?? .null)])
                     }
                 }
             case let value:
-                rows.append([section, "", "", text(value)])
+                rows.append([section, "", "", CSVTable.field(value)])
             }
         }
         return rows
-    }
-
-    /// `rows` under the header, each line ended by CRLF (RFC 4180).
-    static func document(_ rows: [[String]]) -> String {
-        ([header] + rows).map { $0.map(quoted).joined(separator: ",") + "\r\n" }.joined()
-    }
-
-    /// A value as a CSV field's text: numbers in digits, null empty.
-    static func text(_ value: JSONValue) -> String {
-        switch value {
-        case .null: ""
-        case .bool(let flag): flag ? "true" : "false"
-        case .integer(let number): String(number)
-        case .number(let number): String(number)
-        case .string(let string): string
-        case .array, .object: value.serialized
-        }
-    }
-
-    /// A field quoted when it holds a comma, a quote or a line break, quotes doubled.
-    static func quoted(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 }

@@ -1,0 +1,71 @@
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshJSON
+import PointMeshStore
+
+/// The change feed for a warehouse: this node's entries in the order it stored them.
+extension LedgerAPI {
+    static let maximumFeedPage = 5_000
+    static let defaultFeedPage = 500
+
+    /// `GET /v1/feed?after=CURSOR&limit=N&format=json|jsonl`: entries stored after the cursor
+    /// (from the start without one), each with its own cursor; `next` (or the `Next-Cursor`
+    /// header in JSON lines) is the cursor to continue from, null at the end for now. Whether an
+    /// entry counts (`duplicate`, `void`) is as this node knows it now.
+    func feed(_ request: HTTPRequest) -> HTTPResponse {
+        do throws(APIError) {
+            var limit = Self.defaultFeedPage
+            if let text = request.query["limit"] {
+                guard let value = Int(text), (1...Self.maximumFeedPage).contains(value) else {
+                    throw .invalidField("limit", "must be an integer from 1 to \(Self.maximumFeedPage)")
+                }
+                limit = value
+            }
+            var after: Int64 = 0
+            if let text = request.query["after"], !text.isEmpty {
+                guard let value = Int64(text), value >= 0 else { throw .invalidField("after", "not a cursor this API returned") }
+                after = value
+            }
+            let jsonLines: Bool
+            switch request.query["format"] ?? "json" {
+            case "json": jsonLines = false
+            case "jsonl": jsonLines = true
+            default: throw .invalidField("format", "must be json or jsonl")
+            }
+            let (rows, end) = try reading { reader in
+                let rows = try reader.feed(after: after, limit: limit).map { row in
+                    (row, try !row.duplicate && !EntryCondition.stands(row.entry, in: reader))
+                }
+                return (rows, try reader.feedEnd())
+            }
+            let items = rows.map { row, void in ResponseBodies.feedEntry(row.entry, position: row.position, duplicate: row.duplicate, void: void) }
+            let next = rows.last.map { String($0.0.position) } ?? (after > 0 ? String(after) : nil)
+            if jsonLines {
+                var headers = [("Content-Type", "application/x-ndjson"), ("Feed-End", String(end))]
+                if let next { headers.append(("Next-Cursor", next)) }
+                return HTTPResponse(status: 200, headers: headers, body: Array(items.map { $0.serialized + "\n" }.joined().utf8))
+            }
+            return .json(200, Array(JSONValue.object(["entries": .array(items), "next": next.map(JSONValue.string) ?? .null,
+                                                      "end": .string(String(end))]).serialized.utf8))
+        } catch {
+            return error.response
+        }
+    }
+}
+
+extension Endpoint {
+    static let feed = Endpoint(
+        "GET", "/v1/feed", access: .headquarters, operationID: "readFeed",
+        summary: "This node's entries in the order it stored them, for a warehouse: each with its cursor, origin, kind, time, moves, the accounts it moves and its kind's fields. Continue with `after` = the page's `next`, which stays valid across restarts; every entry comes exactly once. `duplicate` and `void` are as this node knows now. `format=jsonl` answers JSON lines (the cursor in the `Next-Cursor` header).",
+        parameters: [
+            .object(["name": .string("after"), "in": .string("query"), "required": .bool(false),
+                     "description": .string("The cursor to continue after (a page's `next`); absent: from the start."),
+                     "schema": .object(["type": .string("string")])]),
+            .object(["name": .string("limit"), "in": .string("query"), "required": .bool(false),
+                     "schema": .object(["type": .string("integer"), "minimum": .integer(1), "maximum": .integer(Int64(LedgerAPI.maximumFeedPage)),
+                                        "default": .integer(Int64(LedgerAPI.defaultFeedPage))])]),
+            APIDescription.formatParameter,
+        ],
+        answer: .read(ResponseSchemas.feedPage, jsonLines: true), refusals: [(400, ["invalid_field"])],
+        handler: .read { api, request, _ in api.feed(request) })
+}
