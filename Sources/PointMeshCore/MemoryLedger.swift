@@ -59,7 +59,7 @@ public struct MemoryLedger: FactsSource, Sendable {
     /// The account's lots, folded from its counting entries. Entries were checked on the way
     /// in, so a fold that fails to read one leaves it out (the store refuses such a write).
     public func lotBook(of account: AccountID) -> LotBook {
-        (try? LotEvents.fold((accountEntries[account] ?? []).compactMap { byID[$0] }, for: account) {
+        (try? LotEvents.fold((accountEntries[account] ?? []).compactMap { byID[$0] }, for: account, voidRefunds: voids) {
             linkedEntries(FamilyMembership.memberLink($0))
         }) ?? LotBook()
     }

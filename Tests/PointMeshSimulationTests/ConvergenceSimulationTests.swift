@@ -680,7 +680,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         let book = try ledger.lotBook(of: account)
         let mine = counting.filter { $0.customerAccounts.contains(account) }
         let memberships = { (member: AccountID) in counting.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [member] } }
-        #expect(book == (try LotEvents.fold(mine, for: account, memberships: memberships)),
+        #expect(book == (try LotEvents.fold(mine, for: account, voidRefunds: void, memberships: memberships)),
                 "seed \(seed): \(node) keeps lots of \(account) that its entries don't imply")
         #expect(book == (try reference.lotBook(of: account)), "seed \(seed): \(node) disagrees on the lots of \(account)")
         #expect(book.lots.allSatisfy { $0.remaining > .zero && $0.remaining <= $0.amount }, "seed \(seed): a lot of \(account) overspent")

@@ -172,7 +172,7 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         let all = try randomEntries(seed: 5).flatMap { $0 }
         try database.connection.transaction { try database.applyReceived(all) }
         try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
-                                         + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; "
+                                         + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; DROP TABLE feed; "
                                          + "PRAGMA user_version = 4")
         database.connection.close()
         let upgraded = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))

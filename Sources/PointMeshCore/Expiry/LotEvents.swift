@@ -268,13 +268,15 @@ public enum LotEvents {
 
     /// The book of `account` from its counting entries, in any order: sorted into ledger order
     /// and applied. The reference every store's kept lots must equal. `memberships` gives an
-    /// account's membership entries, for entries with a family condition; the refunds that the
-    /// refunds of the same purchase before them void (`RefundCondition`) are read from
-    /// `entries` themselves, which hold a purchase with its refunds.
-    public static func fold(_ entries: [LedgerEntry], for account: AccountID,
+    /// account's membership entries, for entries with a family condition. `voidRefunds`: the
+    /// refunds the converged history voids (`RefundCondition`); when nil they are read from
+    /// `entries` themselves, which is right only when those hold every refund of each purchase:
+    /// a refund decided against a copy of a purchase that credited another account (a member
+    /// where the counting copy auto-pooled to the family pool) is among that account's entries.
+    public static func fold(_ entries: [LedgerEntry], for account: AccountID, voidRefunds: Set<EntryID>? = nil,
                             memberships: (AccountID) throws -> [LedgerEntry] = { _ in [] }) throws -> LotBook {
         var book = LotBook()
-        let voidRefunds = RefundCondition.void(among: entries)
+        let voidRefunds = voidRefunds ?? RefundCondition.void(among: entries)
         for entry in entries.sorted(by: { LotOrder($0) < LotOrder($1) }) {
             let stands = try !voidRefunds.contains(entry.id) && FamilyCondition.stands(entry, memberships: memberships)
             for event in try of(entry, for: account, stands: stands) { book.apply(event) }
