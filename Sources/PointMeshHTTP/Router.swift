@@ -34,7 +34,8 @@ public struct Router: Sendable {
 
     /// Answers `request` with the matching route, or 404 / 405 in the contract's error body.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPServer.Responder) {
-        let segments = Array(request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+        // "/" is the root's pattern (no segments), not one empty segment.
+        let segments = request.path == "/" ? [] : Array(request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
         var allowed: [String] = []
         for route in routes {
             guard let parameters = match(route.segments, segments) else { continue }

@@ -23,7 +23,7 @@ struct LedgerAPI: Sendable {
     /// `Endpoint` (beside its handler) and naming it here.
     static let endpoints: [Endpoint] = EntryKinds.routed.map(Endpoint.write) + [
         .account, .history, .family, .campaigns, .rewards, .budgets, .expiryPolicies, .reminders, .lots, .clashes,
-        .liabilityReport, .activityReport, .feed, .status, .retirements, .metrics, .description,
+        .liabilityReport, .activityReport, .feed, .dashboard, .status, .retirements, .metrics, .description,
     ]
 
     /// The router of `endpoints`, each behind its access check and timed in the metrics.

@@ -4,8 +4,9 @@ import PointMeshHTTP
 @testable import PointMeshNode
 import Testing
 
-/// A tokens file with one token per role, private to its owner, in a scratch place.
-private struct TokensFixture {
+/// A tokens file with one token per role, private to its owner, in a scratch place (and a
+/// cluster key beside it); `remove` deletes both.
+struct TokensFixture {
     let path = NSTemporaryDirectory() + "pointmesh-tokens-\(UUID().uuidString).json"
     let tokens: [String: String]
 
@@ -61,7 +62,7 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         "POST /v1/compensations": ["admin"], "POST /v1/cluster/retirements": ["admin"],
         "POST /v1/accounts/{account_id}/freeze": ["admin"], "POST /v1/accounts/{account_id}/unfreeze": ["admin"], "POST /v1/deductions": ["admin"],
         // Open: readable without a token (nil).
-        "GET /v1/status": nil, "GET /metrics": nil, "GET /openapi.json": nil,
+        "GET /v1/status": nil, "GET /metrics": nil, "GET /openapi.json": nil, "GET /": nil,
     ]
 
     /// Every declared route (`LedgerAPI.endpoints`) × {no token, wrong token, clerk, hq, admin}: exactly

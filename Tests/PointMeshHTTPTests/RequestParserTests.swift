@@ -165,6 +165,7 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
         var router = Router()
         router.add("GET", "/v1/accounts/{account_id}") { _, parameters in HTTPResponse(status: 200, body: Array((parameters["account_id"] ?? "").utf8)) }
         router.addAsync("GET", "/v1/accounts/{account_id}/entries") { _, _, respond in respond(HTTPResponse(status: 204)) }
+        router.add("GET", "/") { _, _ in HTTPResponse(status: 202) }
         return router
     }
 
@@ -180,6 +181,9 @@ private func needsMore(_ step: RequestParser.Step) -> Bool {
         #expect(response.status == 200)
         #expect(response.body == Array("family:x".utf8))
         #expect(answer(HTTPRequest(method: "GET", target: "/v1/accounts/a/entries?limit=1")).status == 204)
+        #expect(answer(HTTPRequest(method: "GET", target: "/")).status == 202, "the root is a route of its own")
+        #expect(answer(HTTPRequest(method: "GET", target: "/?x=1")).status == 202)
+        #expect(answer(HTTPRequest(method: "GET", target: "//")).status == 404)
     }
 
     @Test func unknownPathsAre404AndWrongMethods405() {
