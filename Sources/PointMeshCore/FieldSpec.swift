@@ -26,6 +26,8 @@ public struct FieldSpec: Sendable {
         case object([FieldSpec])
         /// Text or null (responses).
         case nullableText
+        /// A value of the type, or null (an answer's figure that can be missing).
+        case nullable(FieldType)
         /// An object whose values are integers, keyed by free text (responses).
         case integerMap
         /// An array of text (responses).

@@ -222,6 +222,7 @@ public enum APIDescription {
             .object(["type": .string("array"), "maxItems": .integer(Int64(maximumCount)), "uniqueItems": .bool(true),
                      "items": .object(["$ref": .string("#/components/schemas/Id")])])
         case .nullableText: .object(["type": .array([.string("string"), .string("null")])])
+        case .nullable(let type): .object(["anyOf": .array([schema(type, request: request), .object(["type": .string("null")])])])
         case .integerMap: .object(["type": .string("object"), "additionalProperties": .object(["type": .string("integer")])])
         case .textArray: .object(["type": .string("array"), "items": .object(["type": .string("string")])])
         case .object(let fields): object(fields, request: request)

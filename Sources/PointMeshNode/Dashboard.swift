@@ -208,15 +208,19 @@ enum Dashboard {
     async function loadActivity(asOf) {
       const to = new Date(Date.parse(asOf) + 1).toISOString(), from = new Date(Date.parse(asOf) - 30 * DAY).toISOString();
       const report = await api(`/v1/reports/activity?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&by=day`);
-      const days = report.rows.map((row) => row.key.slice(5));
+      // Every day of the 30, quiet ones too, so the axis is time.
+      const byDay = new Map(report.rows.map((row) => [row.key, row]));
+      const keys = Array.from({ length: 31 }, (_, i) => new Date(Date.parse(from) + i * DAY).toISOString().slice(0, 10));
+      const rows = keys.map((key) => byDay.get(key) || { key, issued: 0, redeemed: 0, expired: 0 });
+      const days = rows.map((row) => row.key.slice(5));
       const total = report.total;
       show("activity", element("div", { class: "figures" },
           figure(points(total.issued), "issued"), figure(points(total.redeemed), "redeemed"), figure(points(total.expired), "expired"),
           figure(points(total.refunded), "refunded"), figure(points(total.compensated), "compensated"), figure(points(total.deducted), "deducted")),
         ...barChart("activity-by-day", days, [
-          { name: "issued", color: "#2f6fde", values: report.rows.map((r) => r.issued) },
-          { name: "redeemed", color: "#c9822b", values: report.rows.map((r) => r.redeemed) },
-          { name: "expired", color: "#9aa3b2", values: report.rows.map((r) => r.expired) }]),
+          { name: "issued", color: "#2f6fde", values: rows.map((r) => r.issued) },
+          { name: "redeemed", color: "#c9822b", values: rows.map((r) => r.redeemed) },
+          { name: "expired", color: "#9aa3b2", values: rows.map((r) => r.expired) }]),
         report.budgets.length ? table(["Month", "Budget", "Points", "Used"], report.budgets.map((b) => [b.month, b.scope, points(b.points), points(b.used)]), [2, 3]) : "");
     }
 
@@ -279,8 +283,12 @@ enum Dashboard {
       }
     }
 
-    refresh();
-    setInterval(refresh, REFRESH_SECONDS * 1000);
+    // The next round starts a while after this one ends, never on top of a slow one.
+    async function rounds() {
+      await refresh();
+      setTimeout(rounds, REFRESH_SECONDS * 1000);
+    }
+    rounds();
     </script>
     </body>
     </html>

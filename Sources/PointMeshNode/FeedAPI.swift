@@ -10,8 +10,10 @@ extension LedgerAPI {
 
     /// `GET /v1/feed?after=CURSOR&limit=N&format=json|jsonl`: entries stored after the cursor
     /// (from the start without one), each with its own cursor; `next` (or the `Next-Cursor`
-    /// header in JSON lines) is the cursor to continue from, null at the end for now. Whether an
-    /// entry counts (`duplicate`, `void`) is as this node knows it now.
+    /// header in JSON lines) is the cursor to continue from: the last entry's, or `after` again
+    /// on an empty page. A cursor past the feed's end is refused (it was not this node's, or
+    /// the node's data was replaced). Whether an entry counts (`duplicate`, `void`) is as this
+    /// node knows it now.
     func feed(_ request: HTTPRequest) -> HTTPResponse {
         do throws(APIError) {
             var limit = Self.defaultFeedPage
@@ -33,20 +35,23 @@ extension LedgerAPI {
             default: throw .invalidField("format", "must be json or jsonl")
             }
             let (rows, end) = try reading { reader in
-                let rows = try reader.feed(after: after, limit: limit).map { row in
-                    (row, try !row.duplicate && !EntryCondition.stands(row.entry, in: reader))
+                try reader.snapshot {
+                    let end = try reader.feedEnd()
+                    guard after <= end else { return ([(position: Int64, entry: LedgerEntry, duplicate: Bool, void: Bool)](), end) }
+                    let rows = try reader.feed(after: after, limit: limit).map { row in
+                        (row.position, row.entry, row.duplicate, try !row.duplicate && !EntryCondition.stands(row.entry, in: reader))
+                    }
+                    return (rows, end)
                 }
-                return (rows, try reader.feedEnd())
             }
-            let items = rows.map { row, void in ResponseBodies.feedEntry(row.entry, position: row.position, duplicate: row.duplicate, void: void) }
-            let next = rows.last.map { String($0.0.position) } ?? (after > 0 ? String(after) : nil)
+            guard after <= end else { throw .invalidField("after", "\(after) is past the end of this node's feed (\(end)): not a cursor of this node's") }
+            let items = rows.map { ResponseBodies.feedEntry($0.entry, position: $0.position, duplicate: $0.duplicate, void: $0.void) }
+            let next = String(rows.last?.position ?? after)
             if jsonLines {
-                var headers = [("Content-Type", "application/x-ndjson"), ("Feed-End", String(end))]
-                if let next { headers.append(("Next-Cursor", next)) }
+                let headers = [("Content-Type", "application/x-ndjson"), ("Feed-End", String(end)), ("Next-Cursor", next)]
                 return HTTPResponse(status: 200, headers: headers, body: Array(items.map { $0.serialized + "\n" }.joined().utf8))
             }
-            return .json(200, Array(JSONValue.object(["entries": .array(items), "next": next.map(JSONValue.string) ?? .null,
-                                                      "end": .string(String(end))]).serialized.utf8))
+            return .json(200, Array(JSONValue.object(["entries": .array(items), "next": .string(next), "end": .string(String(end))]).serialized.utf8))
         } catch {
             return error.response
         }

@@ -16,7 +16,9 @@ extension LedgerAPI {
             var asOf = now
             if let text = request.query["as_of"] { asOf = try Self.time(text, field: "as_of") }
             return try reading { reader -> JSONValue in
-                try reader.liability(asOf: asOf).json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
+                try reader.snapshot {
+                    try reader.liability(asOf: asOf).json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
+                }
             }
         }
     }
@@ -35,7 +37,7 @@ extension LedgerAPI {
                 throw .invalidField("by", "must be one of \(ActivityReport.Grouping.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let now = clock.now()
-            return try reading { reader -> JSONValue in
+            return try reading { reader -> JSONValue in try reader.snapshot {
                 let catalog = try reader.catalog()
                 var report = ActivityReport(period: from..<to, grouping: grouping)
                 try reader.countingEntries(during: from..<to) { entry, stands in
@@ -54,14 +56,18 @@ extension LedgerAPI {
                     month = month.next
                 }
                 return report.json(budgets: budgets, freshness: try freshness(reader, now: now), now: now)
-            }
+            } }
         }
     }
 
-    /// For each origin, how complete this node's copy of its entries is.
+    /// For each origin, how complete this node's copy of its entries is, as the reader's
+    /// snapshot holds them: each origin's last entry (an origin's entries are in time order by
+    /// sequence), so no query reads more than a row per origin.
     private func freshness(_ reader: LedgerReader, now: Int64) throws -> [OriginFreshness] {
-        OriginFreshness.all(local: store.nodeID, now: now, newest: try reader.newestEntries(), held: try reader.versionVector(),
-                            peers: gossip.peersForFreshness())
+        let held = try reader.versionVector(of: store.versionVector.sequences.keys)
+        var newest: [NodeID: Int64] = [:]
+        for origin in held.sequences.keys { newest[origin] = try reader.lastTimestamp(of: origin).wallMilliseconds }
+        return OriginFreshness.all(local: store.nodeID, now: now, newest: newest, held: held, peers: gossip.peersForFreshness())
     }
 
     /// A report's answer in the format asked for.

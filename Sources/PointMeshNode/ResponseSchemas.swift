@@ -160,7 +160,7 @@ enum ResponseSchemas {
             FieldSpec("moves", .array(of: move, maximumCount: 1_000), "Every move of the entry."),
             FieldSpec("accounts", .textArray, "The customer accounts (and pools) it moves."),
         ], maximumCount: LedgerAPI.maximumFeedPage), "Entries in the order this node stored them; each kind adds its history fields."),
-        FieldSpec("next", .nullableText, "The cursor to continue from; null when the feed is empty."),
+        FieldSpec("next", .text, "The cursor to continue from: the last entry's, or `after` again (\"0\" from the start) when there is none."),
         FieldSpec("end", .text, "The last cursor now: the feed is read through when `next` equals it."),
     ]
 
@@ -169,8 +169,8 @@ enum ResponseSchemas {
         FieldSpec("node_id", .id, "An origin: this node, a peer, or a node whose entries it holds."),
         FieldSpec("newest_entry_at", .nullableText, "The newest entry held from it; null when none."),
         FieldSpec("contact", .choice(["local", "alive", "unreachable", "indirect"]), "This node itself, a peer reached lately, a peer out of reach, or known only by its entries."),
-        FieldSpec("behind_seconds", .integer, required: false, "Seconds since this node last held everything the origin had (null when unknown)."),
-        FieldSpec("missing_entries", .integer, required: false, "Entries of the origin a peer showed that this node lacks (null when unknown)."),
+        FieldSpec("behind_seconds", .nullable(.integer), "Seconds since this node last held everything the origin had (null when unknown)."),
+        FieldSpec("missing_entries", .nullable(.integer), "Entries of the origin a peer showed that this node lacks (null when unknown)."),
         FieldSpec("behind", .boolean, "The figures may lack some of the origin's entries: it is out of reach, or entries are missing."),
     ], maximumCount: 100_000), "How complete the figures are, per origin node.")
 
@@ -181,6 +181,7 @@ enum ResponseSchemas {
             FieldSpec("green_points", .integer, "The green part of `points`."),
             FieldSpec("pool_points", .integer, "The part of `points` family pools hold."),
             FieldSpec("pending_points", .integer, "Points inside a return window, not yet spendable."),
+            FieldSpec("overspent_points", .integer, "Points spent beyond what accounts held (two cut-off stores spending the same points): taken off `points`, which `by_store` sums to before it."),
             FieldSpec("debt_points", .integer, "Points customers owe back."),
         ]), "What the chain owes."),
         FieldSpec("by_store", .array(of: [
@@ -189,14 +190,14 @@ enum ResponseSchemas {
         ], maximumCount: 100_000), "Spendable points by issuing store."),
         FieldSpec("expiry_schedule", .array(of: [FieldSpec("month", .text, "`YYYY-MM`."), FieldSpec("points", .integer, "Points expiring in it.")],
                                             maximumCount: 12), "Points still to expire, by month: the month of `as_of` and the 11 after it."),
-        FieldSpec("value", .object([
+        FieldSpec("value", .nullable(.object([
             FieldSpec("version_id", .id, "The point value version."), FieldSpec("points", .integer, "How many points …"),
             FieldSpec("fen", .integer, "… are worth this many fen."),
             FieldSpec("breakage_rate", .nullableText, "Expected breakage, six decimals: points expired ÷ points credited, over the lots whose expiry fell in the year before `as_of`; null before any did."),
             FieldSpec("breakage_expired_points", .integer, "The rate's numerator."), FieldSpec("breakage_reached_points", .integer, "Its denominator."),
             FieldSpec("gross_fen", .integer, "Points owed (spendable and pending) in fen."),
             FieldSpec("liability_fen", .integer, "`gross_fen` less expected breakage: the liability finance books."),
-        ]), "The liability in money; null until HQ publishes a point value (`PUT /v1/point-value`)."),
+        ])), "The liability in money; null until HQ publishes a point value (`PUT /v1/point-value`)."),
         freshness,
     ]
 

@@ -1,10 +1,28 @@
 import PointMeshCore
 
 /// What the reports read: every customer account's counting entries up to an instant, the
-/// counting entries of a period, the lots that expired in it, and the newest entry held from
-/// each origin. The figures are the core's (`LiabilityReport`, `ActivityReport`); each entry
-/// comes with whether it stands on the history held, as the lot fold reads it.
+/// counting entries of a period, and the lots that expired in it. The figures are the core's
+/// (`LiabilityReport`, `ActivityReport`); each entry comes with whether it stands on the
+/// history held, as the lot fold reads it.
 extension LedgerReader {
+    /// Runs `body` in one read transaction, so every query in it sees the same commit: a report
+    /// read while gossip commits must not see a transfer's credit without its debit.
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try connection.transaction(immediate: false, body)
+    }
+
+    /// The highest sequence held from each of `origins` (a row each, by key).
+    public func versionVector(of origins: some Sequence<NodeID>) throws -> VersionVector {
+        var vector = VersionVector()
+        for origin in origins {
+            if let sequence = try connection.first("SELECT MAX(seq) FROM ledger_entries WHERE origin = ?", .text(origin.rawValue), row: { $0.int64(0) }),
+               sequence > 0 {
+                vector.advance(origin, to: sequence)
+            }
+        }
+        return vector
+    }
+
     /// The liability at `asOf`: each customer account's counting entries up to it, folded.
     public func liability(asOf: Int64) throws -> LiabilityReport {
         var report = LiabilityReport(asOf: asOf)
@@ -53,13 +71,6 @@ extension LedgerReader {
                            .integer(period.lowerBound), .integer(period.upperBound)) {
             (Points($0.int64(2)), $0.int64(1), NodeID(unchecked: $0.text(0)))
         }
-    }
-
-    /// The ledger time of the newest entry held from each origin.
-    public func newestEntries() throws -> [NodeID: Int64] {
-        Dictionary(uniqueKeysWithValues: try connection.all("SELECT origin, MAX(hlc_wall) FROM ledger_entries GROUP BY origin") {
-            (NodeID(unchecked: $0.text(0)), $0.int64(1))
-        })
     }
 
     private func decodedEntry(_ row: SQLiteStatement) throws -> LedgerEntry {

@@ -40,8 +40,20 @@ enum ExportCommand: Command {
             throw UsageError(message: "cannot make \(directory): \(error.localizedDescription)")
         }
         let cursorFile = (directory as NSString).appendingPathComponent("cursor")
-        var cursor = arguments.value(Self.after)
-            ?? (try? String(contentsOfFile: cursorFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        // The last part written whole is the truth: a run stopped between writing a part and
+        // the cursor file must not write those entries into a second part.
+        let written = lastCursorInParts(directory)
+        var cursor: String
+        if let after = arguments.value(Self.after) {
+            guard (Int64(after) ?? -1) >= written else {
+                throw UsageError(message: "\(directory) already holds parts up to cursor \(written): export after it, or into another --out")
+            }
+            cursor = after
+        } else {
+            let recorded = (try? String(contentsOfFile: cursorFile, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            let start = max(recorded, written)
+            cursor = start > 0 ? String(start) : ""
+        }
         var exported = 0
         do {
             while true {
@@ -79,16 +91,40 @@ enum ExportCommand: Command {
         var message: String
     }
 
-    /// Writes `text` to a temporary file beside `path`, then renames it into place.
+    /// The highest cursor a part in `directory` ends at (`part-<first>-<last>.…`), 0 when none.
+    static func lastCursorInParts(_ directory: String) -> Int64 {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("part-") && !$0.hasSuffix(".partial") }.compactMap { name in
+            name.dropFirst(5).split(separator: ".").first?.split(separator: "-").last.flatMap { Int64($0) }
+        }.max() ?? 0
+    }
+
+    /// Writes `text` to a temporary file beside `path`, flushes it to disk, then renames it into
+    /// place and flushes the directory: after a crash or a power cut a part is whole or absent.
     private static func write(_ text: String, to path: String) throws(WriteFailure) {
         let temporary = path + ".partial"
-        do {
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        } catch {
-            throw WriteFailure(message: "cannot write \(temporary): \(error.localizedDescription)")
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw WriteFailure(message: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let count = bytes[done...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                close(descriptor)
+                throw WriteFailure(message: "cannot write \(temporary): \(String(cString: strerror(errno)))")
+            }
+            done += count
         }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard synced else { throw WriteFailure(message: "cannot flush \(temporary) to disk: \(String(cString: strerror(errno)))") }
         guard rename(temporary, path) == 0 else {
             throw WriteFailure(message: "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+        if folder >= 0 {
+            _ = fsync(folder)
+            close(folder)
         }
     }
 

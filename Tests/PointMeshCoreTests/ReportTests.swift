@@ -68,7 +68,7 @@ private func liability(at asOf: Int64) throws -> LiabilityReport {
         // Day 80: bob's lot expired unspent: 20 of the 170 points whose lots reached their expiry.
         let expired = try liability(at: t0 + 80 * day)
         #expect(expired.points == .zero && expired.breakage.expired == Points(20) && expired.breakage.reached == Points(170), "\(expired.breakage)")
-        #expect(expired.breakageRate == 20.0 / 170.0)
+        #expect(expired.breakageMicros == 117_647, "20 ÷ 170, in millionths")
     }
 
     @Test func theValueRoundsHalfAwayFromZeroAndLessesBreakage() throws {
@@ -129,14 +129,19 @@ private func liability(at asOf: Int64) throws -> LiabilityReport {
             "outstanding": .object(["points": .integer(5), "debt_points": .integer(1)]),
             "by_store": .array([.object(["store": .string("s2"), "points": .integer(2)]), .object(["store": .string("s1"), "points": .integer(3)])]),
             "budgets": .array([.object(["month": .string("2026-12"), "scope": .string("chain"), "points": .integer(9), "used": .integer(4)])]),
-            "freshness": .array([.object(["node_id": .string("s1"), "contact": .string("alive"), "behind": .bool(false), "newest_entry_at": .null])]),
+            "freshness": .array([.object(["node_id": .string("s1"), "contact": .string("alive"), "behind": .bool(false), "newest_entry_at": .null]),
+                                 .object(["node_id": .string("s2"), "contact": .string("alive"), "behind": .bool(false),
+                                          "newest_entry_at": .string("2026-11-30T00:00:00.000Z")])]),
             "rows": .array([.object(["key": .string("a,\"b\""), "issued": .integer(7)])]),
         ])
         let lines = [
             "section,key,field,value", "as_of,,,2026-12-01T00:00:00.000Z", "budgets,2026-12/chain,points,9", "budgets,2026-12/chain,used,4",
-            "by_store,s2,points,2", "by_store,s1,points,3", "freshness,s1,behind,false", "freshness,s1,newest_entry_at,",
+            "by_store,s2,points,2", "by_store,s1,points,3",
+            // A peer whose entries the node holds none of adds nothing to the figures: left out.
+            "freshness,s2,behind,false", "freshness,s2,newest_entry_at,2026-11-30T00:00:00.000Z",
             "outstanding,,debt_points,1", "outstanding,,points,5", #"rows,"a,""b""",issued,7"#,
         ]
         #expect(ReportCSV.document(of: report) == lines.map { $0 + "\r\n" }.joined())
+        #expect(CSVTable.text(header: ["a"], rows: [["x\r\ny"]]) == "a\r\n\"x\r\ny\"\r\n", "a line break of two characters is quoted too")
     }
 }

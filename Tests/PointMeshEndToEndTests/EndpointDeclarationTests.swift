@@ -25,9 +25,9 @@ import Testing
         #expect(post.status == 405 && post.bodyText.contains("method_not_allowed"))
     }
 
-    @Test func onlyStatusMetricsAndTheDescriptionAreOpen() {
+    @Test func onlyStatusMetricsTheDescriptionAndTheDashboardPageAreOpen() {
         let open = LedgerAPI.endpoints.filter { $0.access == .open }.map(\.path)
-        #expect(open == ["/v1/status", "/metrics", "/openapi.json"])
+        #expect(open == ["/", "/v1/status", "/metrics", "/openapi.json"], "the dashboard page holds no data: it asks the API with a token")
         for endpoint in LedgerAPI.endpoints where endpoint.access != .open {
             guard case .roles(let roles) = endpoint.access else { continue }
             #expect(!roles.isEmpty, "\(endpoint.method) \(endpoint.path) admits no role: declare who may call it")

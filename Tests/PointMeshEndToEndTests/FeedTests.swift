@@ -54,7 +54,7 @@ import Testing
         #expect(cursors == cursors.sorted() && Set(cursors).count == cursors.count, "cursors rise")
         let jsonLines = try node.client().send("GET", "/v1/feed?limit=3&format=jsonl")
         #expect(jsonLines.bodyText.split(separator: "\n").count == 3 && jsonLines.headers.contains { $0.name == "Next-Cursor" && $0.value == String(cursors[2]) })
-        for bad in ["after=x", "after=-1", "limit=0", "limit=5001", "format=csv"] {
+        for bad in ["after=x", "after=-1", "after=\(held + 1)", "limit=0", "limit=5001", "format=csv"] {
             #expect(try node.client().send("GET", "/v1/feed?\(bad)").status == 400, "\(bad)")
         }
         stopAndVerify([node])
@@ -79,6 +79,12 @@ import Testing
         #expect(second.status == 0, "\(second.stdout) \(second.stderr)")
         let again = try runPointmesh(["export", "--node", url, "--csv", "--out", out])
         #expect(again.stdout.contains("nothing new"), "\(again.stdout)")
+        // A run stopped after a part but before the cursor file: the parts are the truth.
+        try "0\n".write(toFile: out + "/cursor", atomically: true, encoding: .utf8)
+        let resumed = try runPointmesh(["export", "--node", url, "--csv", "--out", out])
+        #expect(resumed.stdout.contains("nothing new"), "\(resumed.stdout)")
+        let overlapping = try runPointmesh(["export", "--node", url, "--csv", "--out", out, "--after", "3"])
+        #expect(overlapping.status == 2 && overlapping.stderr.contains("already holds parts"), "\(overlapping.stderr)")
 
         let parts = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".csv") }.sorted()
         #expect(parts.count >= 3 && !FileManager.default.fileExists(atPath: out + "/cursor.partial"))

@@ -63,7 +63,7 @@ private let day: Int64 = 86_400_000
         #expect(outstanding["green_points"] == sum("green_balance") && outstanding["pending_points"] == sum("pending"), "\(outstanding)")
         #expect(outstanding["debt_points"] == sum("debt") && sum("debt") > 0, "\(outstanding) debt \(sum("debt"))")
         let byStore = liability["by_store"] as? [[String: Any]] ?? []
-        #expect(byStore.reduce(0) { $0 + ($1["points"] as? Int ?? 0) } == outstanding["points"])
+        #expect(byStore.reduce(0) { $0 + ($1["points"] as? Int ?? 0) } == (outstanding["points"] ?? 0) + (outstanding["overspent_points"] ?? 0))
         // The expiry schedule: the lots listing summed by month, after now.
         let schedule = liability["expiry_schedule"] as? [[String: Any]] ?? []
         let listed = try lotsByMonth(hq, from: clock.now + 1, to: clock.now + 400 * day)

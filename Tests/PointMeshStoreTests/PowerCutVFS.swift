@@ -8,9 +8,12 @@ import Synchronization
 ///
 /// Registered as the process's default VFS on first use, so the node's own code opens its
 /// files through it unchanged. A write to a watched file first saves the bytes it overwrites (an
-/// undo record, dropped when the file syncs); the cut writes them back in reverse order and cuts
-/// the file to its size at the last sync. The shared-memory index (`-shm`) is memory, not disk:
-/// `cut` deletes it, and SQLite rebuilds it from the WAL on the next open.
+/// undo record, dropped when the file syncs). `cut` refuses every later change; `restore`,
+/// called once the connections are closed, writes the saved bytes back in reverse order, cuts
+/// each file to its size at the last sync and deletes the shared-memory index (`-shm`, memory
+/// rather than disk, which SQLite rebuilds from the WAL). Putting bytes back only after the
+/// connections close matters: closing any descriptor of a file drops every POSIX lock this
+/// process holds on it, SQLite's own.
 enum PowerCutVFS {
     static let name = "pointmesh-power-cut"
 
@@ -20,14 +23,23 @@ enum PowerCutVFS {
         state.withLock { $0.watched.insert(prefix(directory)) }
     }
 
-    /// Cuts the power to `directory`: unsynced bytes are lost, and every later write, sync,
-    /// truncation or deletion there fails. Returns how many files lost bytes.
+    /// Cuts the power to `directory`: every later write, sync, truncation or deletion there
+    /// fails, and what was not synced is lost at `restore`. Returns how many files hold bytes
+    /// written since their last sync.
     @discardableResult
     static func cut(_ directory: String) -> Int {
         state.withLock { state in
             let prefix = prefix(directory)
             state.cut.insert(prefix)
-            var damaged = 0
+            return state.unsynced.keys.filter { $0.hasPrefix(prefix) }.count
+        }
+    }
+
+    /// Power back on, once the connections are closed: the unsynced bytes are gone, and
+    /// `directory` passes straight through again.
+    static func restore(_ directory: String) {
+        state.withLock { state in
+            let prefix = prefix(directory)
             for (path, record) in state.unsynced where path.hasPrefix(prefix) {
                 let descriptor = open(path, O_RDWR)
                 guard descriptor >= 0 else { continue }
@@ -37,20 +49,14 @@ enum PowerCutVFS {
                 _ = ftruncate(descriptor, off_t(record.syncedSize))
                 close(descriptor)
                 state.unsynced[path] = nil
-                damaged += 1
             }
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix("-shm") {
-                unlink(prefix + file)
+            if state.cut.contains(prefix) {
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix("-shm") {
+                    unlink(prefix + file)
+                }
             }
-            return damaged
-        }
-    }
-
-    /// Power back on: `directory` passes straight through again.
-    static func restore(_ directory: String) {
-        state.withLock {
-            $0.cut.remove(prefix(directory))
-            $0.watched.remove(prefix(directory))
+            state.cut.remove(prefix)
+            state.watched.remove(prefix)
         }
     }
 

@@ -189,7 +189,8 @@ private func fileSize(_ path: String) -> Int64 {
 
     /// An acknowledged write survives the loss of power, not only `kill -9`: eight threads write
     /// through the store as the HTTP edge does while the power to its directory is cut
-    /// (`PowerCutVFS`: what was never synced is lost). After the cut, every write the store
+    /// (`PowerCutVFS`: what was never synced is lost once the store is closed and the power
+    /// restored). After the cut, every write the store
     /// answered is in the reopened ledger, which verifies clean. Each round cuts at another
     /// moment; at least one must find unsynced bytes to lose (a WAL frame written and not yet
     /// synced), or the test proves nothing. With `synchronous=NORMAL` it fails.

@@ -78,7 +78,7 @@ public struct ActivityReport: Sendable {
             for (campaign, points) in try Self.campaignPoints(of: entry) { rows[campaign.rawValue, default: Totals()].issuedByCampaigns += points }
             return
         case .reward:
-            for move in entry.moves where move.asset == .points && move.credit.name.hasPrefix(Self.redeemedPrefix) {
+            for move in entry.moves where move.asset == .points && Self.isFinal(move.phase) && move.credit.name.hasPrefix(Self.redeemedPrefix) {
                 let reward = move.credit.name.dropFirst(Self.redeemedPrefix.count).drop { $0 == ":" }
                 let key = reward.isEmpty ? "points" : String(reward)
                 rows[key, default: Totals()].redeemed += move.amount
@@ -90,7 +90,8 @@ public struct ActivityReport: Sendable {
         }
         var totals = rows[key(at: instant, store: store)] ?? Totals()
         let green = try Self.greenIssued(by: entry)
-        for move in entry.moves {
+        // Only moves that change a balance: posted ones and the posting of a pending one.
+        for move in entry.moves where Self.isFinal(move.phase) {
             if move.asset == .debt {
                 if move.debit == .debtOwed, entry.code == Refund.code { totals.refunded += move.amount }
                 continue
@@ -158,6 +159,15 @@ public struct ActivityReport: Sendable {
     }
 
     static let redeemedPrefix = "@redeemed"
+
+    /// Whether a move's amount is final: posted, or the posting of a pending move (the pending
+    /// move and its voiding change no balance).
+    static func isFinal(_ phase: MovePhase) -> Bool {
+        switch phase {
+        case .posted, .post: true
+        case .pending, .void: false
+        }
+    }
 
     /// `YYYY-MM-DD` of `instant` (UTC).
     public static func day(_ instant: Int64) -> String { String(RFC3339.format(milliseconds: instant).prefix(10)) }

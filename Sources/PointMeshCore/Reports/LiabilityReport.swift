@@ -19,6 +19,10 @@ public struct LiabilityReport: Sendable {
     public private(set) var pendingPoints = Points.zero
     /// Points customers owe back (refunds of points already spent).
     public private(set) var debtPoints = Points.zero
+    /// Points spent beyond the lots that held them (two cut-off stores spending the same
+    /// points; the next credits pay it): taken off `points`, not off any store's row, so
+    /// `by_store` sums to `points + overspentPoints`.
+    public private(set) var overspentPoints = Points.zero
     /// Spendable points (pools included) by the store whose entry credited the lot.
     public private(set) var byStore: [NodeID: (points: Points, green: Points)] = [:]
     /// Points still to expire (pending included), by the month they expire in: the month of
@@ -68,6 +72,7 @@ public struct LiabilityReport: Sendable {
     private mutating func add(_ account: AccountID, book: LotBook, debt: Points, credited: [LotID: (amount: Points, expiresAt: Int64, source: String)]) {
         debtPoints += debt
         let isPool = FamilyID.owning(pool: account) != nil
+        overspentPoints += book.deficit
         var spendable = -book.deficit
         for lot in book.lots {
             if lot.isExpired(at: asOf) { continue }
@@ -92,23 +97,29 @@ public struct LiabilityReport: Sendable {
         let window = (asOf - Self.breakageWindow)...asOf
         for (id, lot) in credited where !lot.source.hasPrefix(Transfer.scope + ":") {
             let expiresAt = held[id]?.expiresAt ?? lot.expiresAt
-            guard window.contains(expiresAt), expiresAt <= asOf else { continue }
+            guard window.contains(expiresAt) else { continue }
             breakage.reached += lot.amount
             breakage.expired += held[id]?.remaining ?? .zero
         }
     }
 
-    /// Expired ÷ reached over the window; nil before any lot reached its expiry.
-    public var breakageRate: Double? {
-        breakage.reached > .zero ? Double(breakage.expired.value) / Double(breakage.reached.value) : nil
+    /// Expired ÷ reached over the window in millionths, rounded half up (the six decimals the
+    /// report shows); nil before any lot reached its expiry.
+    public var breakageMicros: Int64? {
+        guard breakage.reached > .zero else { return nil }
+        return (breakage.expired.value * 2_000_000 + breakage.reached.value) / (2 * breakage.reached.value)
     }
 
+    public var breakageRate: Double? { breakageMicros.map { Double($0) / 1_000_000 } }
+
     /// The outstanding points (spendable and pending) valued at `value`, less expected
-    /// breakage: what finance books as the liability.
+    /// breakage at the rate shown: `gross × (1 − rate)`, in integers, rounded half up, so
+    /// anyone recomputes it from the report's figures.
     public func liabilityFen(at value: PointValue) -> Int64 {
-        let owed = points + pendingPoints
-        let gross = value.fen(of: owed)
-        return gross - Int64((Double(gross) * (breakageRate ?? 0)).rounded())
+        let gross = value.fen(of: points + pendingPoints)
+        let kept = gross.multipliedFullWidth(by: 1_000_000 - (breakageMicros ?? 0))
+        let (quotient, remainder) = Int64(1_000_000).dividingFullWidth((kept.high, kept.low))
+        return quotient + (2 * remainder >= 1_000_000 ? 1 : 0)
     }
 
     /// The report as the API answers it (docs/contract: `GET /v1/reports/liability`).
@@ -118,6 +129,7 @@ public struct LiabilityReport: Sendable {
             "outstanding": .object([
                 "points": .integer(points.value), "green_points": .integer(greenPoints.value), "pool_points": .integer(poolPoints.value),
                 "pending_points": .integer(pendingPoints.value), "debt_points": .integer(debtPoints.value),
+                "overspent_points": .integer(overspentPoints.value),
             ]),
             "by_store": .array(byStore.keys.sorted().map { store in
                 .object(["store": .string(store.rawValue), "points": .integer(byStore[store]?.points.value ?? 0),
@@ -128,7 +140,7 @@ public struct LiabilityReport: Sendable {
             }),
             "value": value.map { value in
                 .object(["version_id": .string(value.version.rawValue), "points": .integer(value.points.value), "fen": .integer(value.fen.value),
-                         "breakage_rate": breakageRate.map { .string(Self.rate($0)) } ?? .null,
+                         "breakage_rate": breakageMicros.map { .string(Self.rate(micros: $0)) } ?? .null,
                          "breakage_expired_points": .integer(breakage.expired.value), "breakage_reached_points": .integer(breakage.reached.value),
                          "gross_fen": .integer(value.fen(of: points + pendingPoints)), "liability_fen": .integer(liabilityFen(at: value))])
             } ?? .null,
@@ -136,9 +148,8 @@ public struct LiabilityReport: Sendable {
         ])
     }
 
-    /// A rate as text with six decimals: the same on every platform, byte for byte.
-    static func rate(_ value: Double) -> String {
-        let micros = Int64((value * 1_000_000).rounded())
+    /// A rate in millionths as text with six decimals.
+    static func rate(micros: Int64) -> String {
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
     }

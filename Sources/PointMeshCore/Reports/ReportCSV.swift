@@ -14,8 +14,9 @@ public enum ReportCSV {
     /// The fields naming each row of a report's array sections (joined by `/`).
     static let keys = ["by_store": ["store"], "expiry_schedule": ["month"], "freshness": ["node_id"], "rows": ["key"], "budgets": ["month", "scope"]]
     /// Fields the CSV leaves out: how this node reaches each origin, which differs between two
-    /// nodes holding the same entries. The CSV keeps the newest entry held and whether the
-    /// origin is behind, so two such nodes give the same bytes.
+    /// nodes holding the same entries. The CSV keeps, for each origin whose entries it holds,
+    /// the newest one and whether the origin is behind, so two nodes holding the same entries
+    /// and reaching the same stores give the same bytes.
     static let omitted: [String: Set<String>] = ["freshness": ["contact", "behind_seconds", "missing_entries"]]
 
     /// A report's JSON (`LiabilityReport`, `ActivityReport`) as a CSV document.
@@ -31,7 +32,7 @@ public enum ReportCSV {
                 for field in fields.keys.sorted() { rows.append([section, "", field, CSVTable.field(fields[field] ?? .null)]) }
             case .array(let items):
                 let keyFields = keys[section] ?? ["key"]
-                for case .object(let fields) in items {
+                for case .object(let fields) in items where section != "freshness" || fields["newest_entry_at"] != .null {
                     let key = keyFields.map { fields[$0].map(CSVTable.field) ?? "" }.joined(separator: "/")
                     for field in fields.keys.sorted() where !keyFields.contains(field) && omitted[section]?.contains(field) != true {
                         rows.append([section, key, field, CSVTable.field(fields[field] ?? .null)])
