@@ -50,6 +50,8 @@ public enum APIDescription {
         case .open:
             // Readable without a token unless the node runs with --protect-reads.
             fields["security"] = .array([.object([:]), bearer])
+        case .page:
+            fields["security"] = .array([.object([:])])
         case .roles:
             fields["security"] = .array([bearer])
             if case .object(var responses)? = fields["responses"] {

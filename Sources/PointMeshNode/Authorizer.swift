@@ -20,6 +20,8 @@ struct Authorizer: Sendable {
         }
         let presented = Self.bearer(request.header("Authorization"))
         if case .open = access, !protectReads, presented == nil { return .success("") }
+        // A page is served without a token even when reads are protected; one sent must be good.
+        if case .page = access, presented == nil { return .success("") }
         guard let presented, let entry = tokens.authenticate(presented) else {
             return .failure(APIError(status: 401, code: "unauthenticated",
                                      message: presented == nil ? "send Authorization: Bearer <token>" : "the token is not one this node accepts"))

@@ -297,7 +297,7 @@ enum Dashboard {
 
 extension Endpoint {
     static let dashboard = Endpoint(
-        "GET", "/", access: .open, operationID: "getDashboard",
+        "GET", "/", access: .page, operationID: "getDashboard",
         summary: "HQ's dashboard: one self-contained HTML page (no external assets) that asks the API, with the hq token the user gives it, for the nodes and their freshness, the liability and the last 30 days' activity as charts, campaigns in force, recent fraud actions and compensations, and reminders due this week. The page holds no data itself.",
         answer: .document(mediaType: "text/html", description: "The dashboard page.", schema: .object(["type": .string("string")])),
         handler: .read { _, _, _ in Dashboard.response })

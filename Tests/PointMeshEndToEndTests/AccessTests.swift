@@ -121,6 +121,9 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         #expect(refused.status == 401 && refused.errorCode == "unauthenticated")
         #expect(refused.headers.contains { $0.name.lowercased() == "www-authenticate" })
         #expect(try send(node, "GET", "/v1/status", token: fixture.tokens["clerk"]).status == 200)
+        // The dashboard page holds no data: a browser opens it without a token.
+        let page = try send(node, "GET", "/", token: nil)
+        #expect(page.status == 200 && page.bodyText.contains("<title>PointMesh"), "\(page.status)")
         let forbidden = try send(node, "POST", "/v1/compensations", token: fixture.tokens["hq"])
         #expect(forbidden.status == 403 && forbidden.errorCode == "forbidden" && forbidden.bodyText.contains("admin"), "\(forbidden.bodyText)")
         // Two credentials are refused, whichever comes first; a 401's status line names it.

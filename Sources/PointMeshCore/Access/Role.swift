@@ -18,6 +18,10 @@ public enum Role: String, CaseIterable, Comparable, Sendable {
 public enum Access: Hashable, Sendable {
     /// Anyone, unless the node protects reads (`--protect-reads`), then any valid token.
     case open
+    /// Anyone, `--protect-reads` too: a page that holds no data (the dashboard), which asks the
+    /// API for everything with the token its user gives it. A browser opening a page sends no
+    /// token, so `open` would lock it out of a node that protects reads.
+    case page
     /// A token of one of these roles.
     case roles(Set<Role>)
 
@@ -33,7 +37,7 @@ public enum Access: Hashable, Sendable {
     /// The roles allowed, in a fixed order (all of them for `open`).
     public var allowed: [Role] {
         switch self {
-        case .open: Role.allCases
+        case .open, .page: Role.allCases
         case .roles(let roles): roles.sorted()
         }
     }
