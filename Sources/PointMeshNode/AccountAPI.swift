@@ -65,12 +65,7 @@ extension LedgerAPI {
     /// pending or not, per account and expiry instant (what a compensation by range would touch).
     func lots(_ request: HTTPRequest) -> HTTPResponse {
         listing(request, key: "lots") { () throws(APIError) in
-            func time(_ name: String) throws(APIError) -> Int64 {
-                guard let text = request.query[name] else { throw .missingField(name) }
-                guard let time = RFC3339.parse(text) else { throw .invalidField(name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z") }
-                return time
-            }
-            let from = try time("expiring_from"), to = try time("expiring_to")
+            let from = try QueryParameters.requiredTime(request.query, "expiring_from"), to = try QueryParameters.requiredTime(request.query, "expiring_to")
             guard from <= to else { throw .invalidField("expiring_to", "must not be before expiring_from") }
             return LotListing(expiring: from...to, maturedBy: nil, withinDays: nil)
         }
@@ -119,11 +114,7 @@ extension LedgerAPI {
     struct PageQuery {
         /// A listing's `limit`: 1 to `maximumReminderPage`, `defaultReminderPage` when absent.
         static func limit(_ query: [String: String]) throws(APIError) -> Int {
-            guard let text = query["limit"] else { return LedgerAPI.defaultReminderPage }
-            guard let value = Int(text), (1...LedgerAPI.maximumReminderPage).contains(value) else {
-                throw .invalidField("limit", "must be an integer from 1 to \(LedgerAPI.maximumReminderPage)")
-            }
-            return value
+            try QueryParameters.limit(query, default: LedgerAPI.defaultReminderPage, maximum: LedgerAPI.maximumReminderPage)
         }
 
         var limit: Int
@@ -136,11 +127,7 @@ extension LedgerAPI {
                 guard let parsed = ReminderCursor(token: token) else { throw .invalidField("after", "not a cursor this API returned") }
                 cursor = parsed
             }
-            switch query["format"] ?? "json" {
-            case "json": jsonLines = false
-            case "jsonl": jsonLines = true
-            default: throw .invalidField("format", "must be json or jsonl")
-            }
+            jsonLines = try QueryParameters.jsonLines(query)
         }
     }
 }

@@ -16,24 +16,13 @@ extension LedgerAPI {
     /// node knows it now.
     func feed(_ request: HTTPRequest) -> HTTPResponse {
         do throws(APIError) {
-            var limit = Self.defaultFeedPage
-            if let text = request.query["limit"] {
-                guard let value = Int(text), (1...Self.maximumFeedPage).contains(value) else {
-                    throw .invalidField("limit", "must be an integer from 1 to \(Self.maximumFeedPage)")
-                }
-                limit = value
-            }
+            let limit = try QueryParameters.limit(request.query, default: Self.defaultFeedPage, maximum: Self.maximumFeedPage)
             var after: Int64 = 0
             if let text = request.query["after"], !text.isEmpty {
                 guard let value = Int64(text), value >= 0 else { throw .invalidField("after", "not a cursor this API returned") }
                 after = value
             }
-            let jsonLines: Bool
-            switch request.query["format"] ?? "json" {
-            case "json": jsonLines = false
-            case "jsonl": jsonLines = true
-            default: throw .invalidField("format", "must be json or jsonl")
-            }
+            let jsonLines = try QueryParameters.jsonLines(request.query)
             let (rows, end) = try reading { reader in
                 try reader.snapshot {
                     let end = try reader.feedEnd()

@@ -13,13 +13,7 @@ extension LedgerAPI {
     /// the lots that expired with points left shown among the entries at their expiry instant.
     func entries(_ request: HTTPRequest, _ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
-        var limit = Self.defaultPageSize
-        if let text = request.query["limit"] {
-            guard let value = Int(text), (1...Self.maximumPageSize).contains(value) else {
-                throw .invalidField("limit", "must be an integer from 1 to \(Self.maximumPageSize)")
-            }
-            limit = value
-        }
+        let limit = try QueryParameters.limit(request.query, default: Self.defaultPageSize, maximum: Self.maximumPageSize)
         var cursor: EntryCursor?
         if let token = request.query["before"], !token.isEmpty {
             guard let parsed = EntryCursor(token: token) else { throw .invalidField("before", "not a cursor this API returned") }

@@ -13,8 +13,7 @@ extension LedgerAPI {
     func liabilityReport(_ request: HTTPRequest) -> HTTPResponse {
         report(request) { () throws(APIError) in
             let now = clock.now()
-            var asOf = now
-            if let text = request.query["as_of"] { asOf = try Self.time(text, field: "as_of") }
+            let asOf = try QueryParameters.time(request.query, "as_of") ?? now
             return try reading { reader -> JSONValue in
                 try reader.snapshot {
                     try reader.liability(asOf: asOf).json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
@@ -26,9 +25,7 @@ extension LedgerAPI {
     /// `GET /v1/reports/activity?from=T&to=T&by=day|store|campaign|reward&format=json|csv`.
     func activityReport(_ request: HTTPRequest) -> HTTPResponse {
         report(request) { () throws(APIError) in
-            guard let fromText = request.query["from"] else { throw .missingField("from") }
-            guard let toText = request.query["to"] else { throw .missingField("to") }
-            let from = try Self.time(fromText, field: "from"), to = try Self.time(toText, field: "to")
+            let from = try QueryParameters.requiredTime(request.query, "from"), to = try QueryParameters.requiredTime(request.query, "to")
             guard from < to else { throw .invalidField("to", "must be after from") }
             guard to - from <= Self.maximumReportDays * CivilCalendar.millisecondsPerDay else {
                 throw .invalidField("to", "a report covers at most \(Self.maximumReportDays) days")
@@ -86,11 +83,6 @@ extension LedgerAPI {
         } catch {
             return error.response
         }
-    }
-
-    private static func time(_ text: String, field: String) throws(APIError) -> Int64 {
-        guard let time = RFC3339.parse(text) else { throw .invalidField(field, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z") }
-        return time
     }
 }
 

@@ -23,7 +23,7 @@ public struct LedgerVerifier {
     /// is consistent.
     public func verify() throws -> [VerificationProblem] {
         // One read transaction: beside a running node, every query sees the same commit.
-        try connection.transaction(immediate: false) { try verifySnapshot() }
+        try reader.snapshot { try verifySnapshot() }
     }
 
     private func verifySnapshot() throws -> [VerificationProblem] {

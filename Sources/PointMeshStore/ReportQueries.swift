@@ -32,12 +32,12 @@ extension LedgerReader {
         for account in accounts {
             var entries: [(entry: LedgerEntry, stands: Bool)] = []
             try connection.withStatement("""
-                SELECT e.origin, e.seq, e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
+                SELECT e.body FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
                 WHERE a.account = ? AND a.hlc_wall <= ? AND e.duplicate = 0
                 ORDER BY a.hlc_wall, a.hlc_logical, a.origin, a.seq
                 """, [.text(account.rawValue), .integer(asOf)]) { row in
                 while try row.step() {
-                    let entry = try decodedEntry(row)
+                    let entry = try Self.decode(row)
                     entries.append((entry, try EntryCondition.stands(entry, in: self)))
                 }
             }
@@ -54,11 +54,11 @@ extension LedgerReader {
     /// stands.
     public func countingEntries(during period: Range<Int64>, _ body: (LedgerEntry, Bool) throws -> Void) throws {
         try connection.withStatement("""
-            SELECT origin, seq, body FROM ledger_entries WHERE hlc_wall >= ? AND hlc_wall < ? AND duplicate = 0
+            SELECT body FROM ledger_entries WHERE hlc_wall >= ? AND hlc_wall < ? AND duplicate = 0
             ORDER BY hlc_wall, hlc_logical, origin, seq
             """, [.integer(period.lowerBound), .integer(period.upperBound)]) { row in
             while try row.step() {
-                let entry = try decodedEntry(row)
+                let entry = try Self.decode(row)
                 try body(entry, try EntryCondition.stands(entry, in: self))
             }
         }
@@ -70,14 +70,6 @@ extension LedgerReader {
         try connection.all("SELECT origin, expires_at, remaining + twin_remaining FROM lots WHERE expires_at >= ? AND expires_at < ?",
                            .integer(period.lowerBound), .integer(period.upperBound)) {
             (Points($0.int64(2)), $0.int64(1), NodeID(unchecked: $0.text(0)))
-        }
-    }
-
-    private func decodedEntry(_ row: SQLiteStatement) throws -> LedgerEntry {
-        do {
-            return try EntryCoding.decode(row.blob(2))
-        } catch {
-            throw StoreError.corruptRow("entry \(row.text(0)):\(row.int64(1)) does not decode: \(error)")
         }
     }
 }

@@ -42,14 +42,24 @@ public struct ActivityReport: Sendable {
 
         public init() {}
 
-        /// The figures in column order (`columns`).
-        public var values: [Points] {
-            [issued, issuedByCampaigns, greenIssued, pooled, redeemed, expired, refunded, debtRepaid, compensated, deducted, transferred]
-        }
+        /// Each figure with its column name as the API and CSV give it, in column order: the one
+        /// list the columns, the values and the sums read.
+        static let figures: [(name: String, path: any WritableKeyPath<Totals, Points> & Sendable)] = [
+            ("issued", \.issued), ("issued_by_campaigns", \.issuedByCampaigns), ("green_issued", \.greenIssued), ("pooled", \.pooled),
+            ("redeemed", \.redeemed), ("expired", \.expired), ("refunded", \.refunded), ("debt_repaid", \.debtRepaid),
+            ("compensated", \.compensated), ("deducted", \.deducted), ("transferred", \.transferred),
+        ]
 
-        /// The column names, as the API and CSV give them.
-        public static let columns = ["issued", "issued_by_campaigns", "green_issued", "pooled", "redeemed", "expired", "refunded",
-                                     "debt_repaid", "compensated", "deducted", "transferred"]
+        /// The column names, in order.
+        public static let columns = figures.map(\.name)
+
+        /// The figures in column order.
+        public var values: [Points] { Self.figures.map { self[keyPath: $0.path] } }
+
+        /// Adds `other`'s figures to these.
+        mutating func add(_ other: Totals) {
+            for figure in Self.figures { self[keyPath: figure.path] += other[keyPath: figure.path] }
+        }
     }
 
     public let period: Range<Int64>
@@ -124,21 +134,7 @@ public struct ActivityReport: Sendable {
     }
 
     /// Every row's figures summed.
-    public var total: Totals {
-        rows.values.reduce(into: Totals()) { sum, row in
-            sum.issued += row.issued
-            sum.issuedByCampaigns += row.issuedByCampaigns
-            sum.greenIssued += row.greenIssued
-            sum.pooled += row.pooled
-            sum.redeemed += row.redeemed
-            sum.expired += row.expired
-            sum.refunded += row.refunded
-            sum.debtRepaid += row.debtRepaid
-            sum.compensated += row.compensated
-            sum.deducted += row.deducted
-            sum.transferred += row.transferred
-        }
-    }
+    public var total: Totals { rows.values.reduce(into: Totals()) { $0.add($1) } }
 
     /// The report as the API answers it (`GET /v1/reports/activity`).
     public func json(budgets: [BudgetUse], freshness: [OriginFreshness], now: Int64) -> JSONValue {
