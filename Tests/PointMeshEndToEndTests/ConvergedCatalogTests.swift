@@ -34,6 +34,29 @@ import Testing
         }
     }
 
+    /// The point value published apart under one version id with other terms (two HQ scripts
+    /// at two cut-off nodes), and another version at one of them: merged, both nodes value the
+    /// same points at the same version, the latest in ledger order, and list the clash.
+    @Test func pointValuesPublishedApartLeaveTheLatestOnBothNodes() throws {
+        var pair = try CutApartPair()
+        defer { pair.stop() }
+        // Something to value: 50 points at each node.
+        for (node, receipt) in [(pair.x1, "PV1"), (pair.x2, "PV2")] {
+            #expect(try node.client().postJSON("/v1/purchases", #"{"receipt_id":"\#(receipt)","account_id":"val","amount_fen":5000}"#).status == 201)
+        }
+        #expect(try put(pair.x1, "/v1/point-value", #"{"version_id":"2027","points":200,"fen":2500}"#).status == 201)
+        #expect(try put(pair.x2, "/v1/point-value", #"{"version_id":"2027","points":100,"fen":1000}"#).status == 201)
+        usleep(5_000)
+        #expect(try put(pair.x1, "/v1/point-value", #"{"version_id":"2027b","points":100,"fen":3000}"#).status == 201)
+        try pair.join()
+        for node in pair.nodes {
+            let value = try node.client().getJSON("/v1/reports/liability")["value"] as? [String: Any] ?? [:]
+            #expect(value["version_id"] as? String == "2027b" && value["fen"] as? Int == 3000 && value["gross_fen"] as? Int == 3000, "\(value)")
+            let clashes = try node.client().getJSON("/v1/clashes")["clashes"] as? [[String: Any]] ?? []
+            #expect(clashes.map { $0["key"] as? String } == ["point-value:2027"], "\(clashes)")
+        }
+    }
+
     /// One campaign id, ×2 at one store and ×10 at the other: merged, the first published stands
     /// whole on both, never one side's terms with the other's publication.
     @Test func oneCampaignIDTwoDefinitionsLeaveTheFirstWhole() throws {
