@@ -16,7 +16,8 @@ extension LedgerAPI {
             let asOf = try QueryParameters.time(request.query, "as_of") ?? now
             return try reading { reader -> JSONValue in
                 try reader.snapshot {
-                    try reader.liability(asOf: asOf).json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
+                    let report = try reader.liabilityReport(asOf: asOf)
+                    return report.json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
                 }
             }
         }
@@ -36,16 +37,7 @@ extension LedgerAPI {
             let now = clock.now()
             return try reading { reader -> JSONValue in try reader.snapshot {
                 let catalog = try reader.catalog()
-                var report = ActivityReport(period: from..<to, grouping: grouping)
-                try reader.countingEntries(during: from..<to) { entry, stands in
-                    guard stands else { return }
-                    do {
-                        try report.add(entry, catalog: catalog)
-                    } catch {
-                        throw StoreError.corruptRow("entry \(entry.id) does not read: \(error)")
-                    }
-                }
-                for lot in try reader.expiredLots(during: from..<min(to, now + 1)) { report.addExpired(lot.points, at: lot.expiresAt, store: lot.store) }
+                let report = try reader.activityReport(period: from..<to, grouping: grouping, catalog: catalog, now: now)
                 var budgets: [BudgetUse] = []
                 var month = CalendarMonth(containing: from)
                 while month <= CalendarMonth(containing: to - 1) {

@@ -191,6 +191,7 @@ final class GroupCommitWriter: Sendable {
                 for job in batch {
                     results.append(try perform(job.work, state, chains: &chains, codes: &codes))
                 }
+                try ledger.flushDayCells()
             }
             committedVector.withLock { $0 = state.vector }
             batches.add(1, ordering: .relaxed)

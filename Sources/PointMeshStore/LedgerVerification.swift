@@ -33,6 +33,7 @@ public struct LedgerVerifier {
         /// must hold exactly this).
         var customerPoints: [AccountID: Points] = [:]
         var chains: [NodeID: OriginChain] = [:]
+        var dayCells: [DayCell: Points] = [:]
         let keptVoid = try reader.voidEntries()
         var after: (origin: String, seq: Int64) = ("", 0)
         while true {
@@ -53,6 +54,13 @@ public struct LedgerVerifier {
                 // A transfer the converged membership contradicts and a refund past its purchase
                 // move nothing at all.
                 let stands = try EntryCondition.stands(entry, in: reader)
+                if stands {
+                    do {
+                        for (cell, points) in try DayCell.cells(of: entry) { dayCells[cell, default: .zero] += points }
+                    } catch {
+                        problems.append(VerificationProblem(description: "entry \(origin):\(sequence): its report figures do not read: \(error)"))
+                    }
+                }
                 if keptVoid.contains(entry.id) == stands {
                     problems.append(VerificationProblem(description: "entry \(origin):\(sequence): kept as \(stands ? "void" : "standing"), but the converged history says otherwise (its purchase's refunds, or its parties' families)"))
                 }
@@ -94,6 +102,7 @@ public struct LedgerVerifier {
             problems.append(VerificationProblem(description: "asset \(Asset(code: asset)) does not sum to zero over all accounts: \(total)"))
         }
         problems += try verifyLots(points: customerPoints)
+        problems += try verifyReportSums(dayCells: dayCells)
         if let (entries, fed, distinct) = try connection.first("""
             SELECT (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM feed),
                    (SELECT COUNT(*) FROM (SELECT DISTINCT f.origin, f.seq FROM feed f JOIN ledger_entries e ON e.origin = f.origin AND e.seq = f.seq))
@@ -124,6 +133,34 @@ public struct LedgerVerifier {
             if held != points[account, default: .zero] {
                 problems.append(VerificationProblem(description: "account \(account): lots hold \(held) points but its entries' moves say \(points[account, default: .zero])"))
             }
+        }
+        return problems
+    }
+
+    /// The report sums (`ReportSums`) against the cells of the entries that count and stand, and
+    /// against the lots.
+    private func verifyReportSums(dayCells: [DayCell: Points]) throws -> [VerificationProblem] {
+        var problems: [VerificationProblem] = []
+        var kept: [DayCell: Points] = [:]
+        for (cell, points) in try reader.dayCells(days: Int64.min..<Int64.max, dimensions: DayCell.Dimension.allCases) { kept[cell] = points }
+        let recomputed = dayCells.filter { $0.value != .zero }
+        if kept != recomputed {
+            let differing = Set(kept.keys).union(recomputed.keys).filter { kept[$0] != recomputed[$0] }
+            for cell in differing.sorted(by: { ($0.day, $0.dimension.rawValue, $0.key, $0.figure) < ($1.day, $1.dimension.rawValue, $1.key, $1.figure) }).prefix(20) {
+                problems.append(VerificationProblem(description: "report sum \(cell.dimension) \(cell.key) \(cell.figure) on day \(ActivityReport.day(DayCell.start(of: cell.day))): kept \(kept[cell] ?? .zero), entries imply \(recomputed[cell] ?? .zero) (pointmesh verify --rebuild-report-sums writes them again)"))
+            }
+        }
+        func sums(_ query: String) throws -> [String: Int64] {
+            Dictionary(try connection.all(query) { ("day \($0.int64(0)) store \($0.text(1)) pool \($0.int64(2)) moved \($0.int64(3)) green \($0.int64(4))", $0.int64(5)) },
+                       uniquingKeysWith: +).filter { $0.value != 0 }
+        }
+        let keptLots = try sums("SELECT expires_day, origin, pool, moved, green, remaining FROM lot_totals")
+        let lotSums = try sums("""
+            SELECT \(ReportSums.day("expires_at")), origin, account GLOB 'family:?*', source GLOB 'transfer:*', green, remaining FROM lots
+            UNION ALL SELECT \(ReportSums.day("expires_at")), origin, account GLOB 'family:?*', source GLOB 'transfer:*', 1, twin_remaining FROM lots
+            """)
+        for key in Set(keptLots.keys).union(lotSums.keys).sorted() where keptLots[key] != lotSums[key] {
+            problems.append(VerificationProblem(description: "points left in lots by expiry, \(key): kept \(keptLots[key] ?? 0), the lots hold \(lotSums[key] ?? 0) (pointmesh verify --rebuild-report-sums writes them again)"))
         }
         return problems
     }

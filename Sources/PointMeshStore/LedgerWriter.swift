@@ -15,6 +15,9 @@ public final class LedgerWriter: FactsSource {
     /// entries too (upgrading older releases' rows), and that migration lists them all.
     private lazy var keepsFeed = (try? connection.first("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feed'") { _ in true }) == true
     let fold: LotFold
+    /// The report sums (`DayCell`) the writes since the last `flushDayCells` changed: summed
+    /// over a group commit and written once per cell before it commits.
+    var pendingDayCells: [DayCell: Points] = [:]
 
     public var connection: SQLiteConnection { reader.connection }
 
@@ -37,7 +40,10 @@ public final class LedgerWriter: FactsSource {
     }
 
     /// Drops what is cached from the database: the transaction that may have changed it rolled back.
-    public func dropCaches() { caches = WriterCaches() }
+    public func dropCaches() {
+        caches = WriterCaches()
+        pendingDayCells = [:]
+    }
 
     /// Stores `entry` (counting), a write this node just decided, and adds its moves to the
     /// balance counters of its origin and to its accounts' lots. It must be newer than every
@@ -45,10 +51,12 @@ public final class LedgerWriter: FactsSource {
     public func append(_ entry: LedgerEntry) throws {
         var chains: [NodeID: OriginChain] = [:]
         try append(entry, chains: &chains)
+        try flushDayCells()
     }
 
     /// `append`, with the origins' hash chains carried by the caller through a transaction, so
-    /// a group commit looks each origin's chain up once.
+    /// a group commit looks each origin's chain up once; the caller flushes the day cells
+    /// before it commits (`flushDayCells`).
     func append(_ entry: LedgerEntry, chains: inout [NodeID: OriginChain]) throws {
         let accounts = entry.customerAccounts
         try insert(entry, duplicate: false, accounts: accounts, chains: &chains)
@@ -74,9 +82,11 @@ public final class LedgerWriter: FactsSource {
     public func applyReceived(_ entries: [LedgerEntry]) throws {
         var chains: [NodeID: OriginChain] = [:]
         try applyReceived(entries, chains: &chains)
+        try flushDayCells()
     }
 
-    /// `applyReceived`, with the hash chains carried by the caller (see `append`).
+    /// `applyReceived`, with the hash chains carried by the caller and the day cells flushed by
+    /// it (see `append`).
     func applyReceived(_ entries: [LedgerEntry], chains: inout [NodeID: OriginChain]) throws {
         var deltas: [CounterKey: Balance] = [:]
         var stale: Set<AccountID> = []
@@ -98,7 +108,7 @@ public final class LedgerWriter: FactsSource {
             case .counts:
                 if !counting.isEmpty { try recordClash(entry.idempotencyKey) }
                 try insert(entry, duplicate: false, chains: &chains)
-                Self.add(entry, sign: 1, to: &deltas)
+                try add(entry, sign: 1, to: &deltas)
                 try fold.updateLots(for: entry, stale: &stale, caches: &caches)
             case .duplicate:
                 try insert(entry, duplicate: true, chains: &chains)
@@ -107,9 +117,9 @@ public final class LedgerWriter: FactsSource {
                                    .text(loser.id.origin.rawValue), .integer(loser.id.sequence))
                 if let folds = EntryKinds.foldsByCode[loser.code] { caches.drop(folds) }
                 // A void loser's moves were not counted: nothing to take back.
-                if try reader.isVoid(loser.id) { try forgetVoid(loser.id) } else { Self.add(loser, sign: -1, to: &deltas) }
+                if try reader.isVoid(loser.id) { try forgetVoid(loser.id) } else { try add(loser, sign: -1, to: &deltas) }
                 try insert(entry, duplicate: false, chains: &chains)
-                Self.add(entry, sign: 1, to: &deltas)
+                try add(entry, sign: 1, to: &deltas)
                 // Which entry's lots exist changed under entries already folded: fold again.
                 stale.formUnion(loser.customerAccounts)
                 stale.formUnion(entry.customerAccounts)
@@ -117,7 +127,7 @@ public final class LedgerWriter: FactsSource {
                 for credit in try EntryKinds.dependentsLinks(of: loser.id).flatMap(reader.linkedEntries) {
                     try connection.run("UPDATE ledger_entries SET duplicate = 1 WHERE origin = ? AND seq = ?",
                                        .text(credit.id.origin.rawValue), .integer(credit.id.sequence))
-                    Self.add(credit, sign: -1, to: &deltas)
+                    try add(credit, sign: -1, to: &deltas)
                     stale.formUnion(credit.customerAccounts)
                 }
             }
@@ -135,10 +145,13 @@ public final class LedgerWriter: FactsSource {
         var origin: NodeID
     }
 
-    static func add(_ entry: LedgerEntry, sign: Int64, to deltas: inout [CounterKey: Balance]) {
+    /// Adds (`sign` 1) or takes back (`sign` -1) an entry's moves in `deltas`, to be written
+    /// once per counter, and its report figures in the pending day cells.
+    func add(_ entry: LedgerEntry, sign: Int64, to deltas: inout [CounterKey: Balance]) throws {
         for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
             deltas[CounterKey(balance: key, origin: entry.id.origin), default: Balance()] += delta.scaled(by: sign)
         }
+        try addDayCells(of: entry, sign: sign)
     }
 
     /// The entry row, with its origin's hash chain extended over its bytes (`chains` caches the
@@ -170,10 +183,12 @@ public final class LedgerWriter: FactsSource {
     /// Adds (`sign` 1) or takes back (`sign` -1) an entry's moves in its origin's counters.
     /// Taking back subtracts what adding added, so the counters stay equal to a recomputation
     /// from the entries that count, whatever order entries arrived in.
+    /// Its report figures go to the pending day cells, as in `add`.
     func count(_ entry: LedgerEntry, sign: Int64) throws {
         for (key, delta) in MoveEffects.changes(of: entry.moves) where MoveEffects.isCounted(key) {
             try addToBalance(key, origin: entry.id.origin, delta.scaled(by: sign))
         }
+        try addDayCells(of: entry, sign: sign)
     }
 
     func addToBalance(_ key: BalanceKey, origin: NodeID, _ delta: Balance) throws {

@@ -147,6 +147,10 @@ enum Migrations {
         // The change feed (release 0.7): every entry at the position it was stored at, for a
         // warehouse to load and continue from (`LedgerReader.feed`).
         migrator.register("feed-order", .sql(LedgerReader.feedSchema))
+        // HQ's reports read sums kept in the write transaction (release 0.7, `ReportSums`):
+        // report figures by day, points left in lots by day of expiry, and the indexes that
+        // find the parts of days a report cuts. Filled here from the lots and every entry.
+        migrator.register("report-sums", .rewrite(ReportSums.create))
         return migrator
     }()
 

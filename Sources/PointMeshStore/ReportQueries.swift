@@ -1,9 +1,10 @@
 import PointMeshCore
 
-/// What the reports read: every customer account's counting entries up to an instant, the
-/// counting entries of a period, and the lots that expired in it. The figures are the core's
-/// (`LiabilityReport`, `ActivityReport`); each entry comes with whether it stands on the
-/// history held, as the lot fold reads it.
+/// What the reports read beside the kept sums (`ReportSums`): every customer account's counting
+/// entries up to an instant (the liability at an instant before the newest entry), and the
+/// counting entries of a part of a day. The figures are the core's (`LiabilityReport`,
+/// `ActivityReport`); each entry comes with whether it stands on the history held, as the lot
+/// fold reads it.
 extension LedgerReader {
     /// Runs `body` in one read transaction, so every query in it sees the same commit: a report
     /// read while gossip commits must not see a transfer's credit without its debit.
@@ -21,6 +22,33 @@ extension LedgerReader {
             }
         }
         return vector
+    }
+
+    /// The liability at `asOf`: from the kept sums when no entry held was made after it (they
+    /// are sums of every entry held), otherwise folded from the entries.
+    public func liabilityReport(asOf: Int64) throws -> LiabilityReport {
+        try (newestEntryTime() ?? .min) <= asOf ? liabilityFromSums(asOf: asOf) : liability(asOf: asOf)
+    }
+
+    /// The activity of `period`: whole days from the kept sums, the parts of days it cuts from
+    /// their entries, and the points that expired in it up to `now`.
+    public func activityReport(period: Range<Int64>, grouping: ActivityReport.Grouping, catalog: Catalog, now: Int64) throws -> ActivityReport {
+        var report = ActivityReport(period: period, grouping: grouping)
+        for (cell, points) in try dayCells(days: DayCell.wholeDays(in: period), dimensions: grouping.dimensions) { report.add(cell, points, catalog: catalog) }
+        for part in DayCell.partialDays(of: period) {
+            try countingEntries(during: part) { entry, stands in
+                guard stands else { return }
+                do {
+                    try report.add(entry, catalog: catalog)
+                } catch {
+                    throw StoreError.corruptRow("entry \(entry.id) does not read: \(error)")
+                }
+            }
+        }
+        for lot in try expiredLots(during: period.lowerBound..<min(period.upperBound, now + 1)) {
+            report.addExpired(lot.points, at: lot.expiresAt, store: lot.store)
+        }
+        return report
     }
 
     /// The liability at `asOf`: each customer account's counting entries up to it, folded.
@@ -61,15 +89,6 @@ extension LedgerReader {
                 let entry = try Self.decode(row)
                 try body(entry, try EntryCondition.stands(entry, in: self))
             }
-        }
-    }
-
-    /// The points left in lots when they expired in `period`, with the instant and the store
-    /// whose entry credited each lot.
-    public func expiredLots(during period: Range<Int64>) throws -> [(points: Points, expiresAt: Int64, store: NodeID)] {
-        try connection.all("SELECT origin, expires_at, remaining + twin_remaining FROM lots WHERE expires_at >= ? AND expires_at < ?",
-                           .integer(period.lowerBound), .integer(period.upperBound)) {
-            (Points($0.int64(2)), $0.int64(1), NodeID(unchecked: $0.text(0)))
         }
     }
 }

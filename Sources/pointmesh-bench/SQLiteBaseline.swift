@@ -53,6 +53,27 @@ enum SQLiteBaseline {
         return Bench.seconds(since: started) * 1000 / Double(repeats)
     }
 
+    /// Milliseconds to SUM a column over `rows` rows of the minimal table, made in batches
+    /// first: the floor under a report that reads every entry once.
+    static func scan(path: String, rows: Int, repeats: Int) throws -> Double {
+        let connection = try open(path)
+        defer { connection.close() }
+        var next = 1
+        while next <= rows {
+            let end = min(rows, next + 9_999)
+            try connection.transaction { for id in next...end { try insert(id, connection) } }
+            next = end + 1
+        }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let started = DispatchTime.now()
+            let total = try connection.first("SELECT SUM(length(payload)) FROM rows") { Int($0.int64(0)) } ?? 0
+            times.append(Bench.seconds(since: started) * 1000)
+            precondition(total == rows * payload.count)
+        }
+        return times.sorted()[times.count / 2]
+    }
+
     private static func open(_ path: String) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
         try connection.execute("PRAGMA journal_mode = WAL")

@@ -8,10 +8,14 @@ enum VerifyCommand: Command {
     static let name = "verify"
     static let summary = "check a data directory's counters and lots against its entries"
     static let data = Option("data", .value("DIR"), required: true, "the node's data directory")
-    static let options: [Option] = [data]
+    static let rebuildReportSums = Option("rebuild-report-sums", .nothing,
+                                          "write the sums HQ's reports read again from the lots and entries, then check (the node must be stopped)")
+    static let options: [Option] = [data, rebuildReportSums]
     static let description = """
-        Recomputes every balance counter and every account's expiry lots from the ledger
-        entries, and checks each origin's hash chain and that its sequence has no gaps. Prints
+        Recomputes every balance counter, every account's expiry lots and the sums HQ's reports
+        read from the ledger entries, and checks each origin's hash chain and that its sequence
+        has no gaps. With --rebuild-report-sums it first writes those sums again (only with no
+        node serving the directory). Prints
         each problem; exits 0 when there are none, 1 otherwise. Safe to run beside a serving node
         (it only reads, so a directory an older release wrote is refused until a node has
         started on it and upgraded it).
@@ -23,6 +27,15 @@ enum VerifyCommand: Command {
         guard FileManager.default.fileExists(atPath: path) else {
             FileHandle.standardError.write(Data("pointmesh verify: no ledger in \(directory) (no \(path))\n".utf8))
             return ExitStatus.refused
+        }
+        if arguments.has(Self.rebuildReportSums) {
+            do {
+                try LedgerStore.rebuildReportSums(in: directory) { print($0) }
+                print("report sums written again from the ledger")
+            } catch let error as StoreError {
+                FileHandle.standardError.write(Data("pointmesh verify: \(directory): \(error)\n".utf8))
+                return ExitStatus.refused
+            }
         }
         let reader: LedgerReader
         do {

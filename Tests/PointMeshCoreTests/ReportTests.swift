@@ -106,6 +106,44 @@ private func liability(at asOf: Int64) throws -> LiabilityReport {
     }
 }
 
+@Suite struct DayCellTests {
+    /// A period's whole UTC days and the parts of days it cuts, which together are the period.
+    @Test func aPeriodIsItsWholeDaysAndThePartsOfDaysItCuts() {
+        let hour: Int64 = 3_600_000, d = 20_000 as Int64
+        let cases: [(period: Range<Int64>, whole: Range<Int64>, parts: [Range<Int64>])] = [
+            ((d * day + hour)..<((d + 3) * day + 2 * hour), (d + 1)..<(d + 3), [(d * day + hour)..<((d + 1) * day), ((d + 3) * day)..<((d + 3) * day + 2 * hour)]),
+            ((d * day)..<((d + 2) * day), d..<(d + 2), []),
+            ((d * day + hour)..<(d * day + 2 * hour), (d + 1)..<(d + 1), [(d * day + hour)..<(d * day + 2 * hour)]),
+            ((d * day + hour)..<((d + 1) * day + hour), (d + 1)..<(d + 1), [(d * day + hour)..<((d + 1) * day + hour)]),
+            ((d * day)..<(d * day + 1), d..<d, [(d * day)..<(d * day + 1)]),
+            ((-day - 1)..<1, -1..<0, [(-day - 1)..<(-day), 0..<1]),
+        ]
+        for (period, whole, parts) in cases {
+            #expect(DayCell.wholeDays(in: period) == whole, "\(period)")
+            #expect(DayCell.partialDays(of: period) == parts, "\(period)")
+            let covered = parts.reduce(DayCell.start(of: whole.upperBound) - DayCell.start(of: whole.lowerBound)) { $0 + ($1.upperBound - $1.lowerBound) }
+            #expect(covered == period.upperBound - period.lowerBound, "\(period)")
+        }
+    }
+
+    /// A purchase adds its points to its store's issued figure on its day, and to the points
+    /// credited on the day its lot is due to expire; a redemption of a reward to its reward.
+    @Test func anEntryAddsToTheCellsOfItsDayAndOfItsLotsExpiry() throws {
+        let ledger = try history()
+        let purchase = try #require(ledger.allEntries.first { $0.code == Earn.code })
+        let cells = try DayCell.cells(of: purchase)
+        let today = DayCell.day(of: purchase.timestamp.wallMilliseconds)
+        #expect(cells[DayCell(day: today, dimension: .store, key: "s1", figure: "issued")] == Points(100))
+        #expect(cells[DayCell(day: today + 30, dimension: .creditExpiry, key: "", figure: DayCell.credited)] == Points(100), "\(cells)")
+        #expect(cells.count == 2)
+        let redemption = try #require(ledger.allEntries.first { $0.code == Redemption.code })
+        #expect(try DayCell.cells(of: redemption) == [
+            DayCell(day: DayCell.day(of: redemption.timestamp.wallMilliseconds), dimension: .store, key: "s1", figure: "redeemed"): Points(120),
+            DayCell(day: DayCell.day(of: redemption.timestamp.wallMilliseconds), dimension: .reward, key: "points", figure: "redeemed"): Points(120),
+        ])
+    }
+}
+
 @Suite struct OriginFreshnessTests {
     @Test func eachOriginSaysHowCompleteItsEntriesAre() {
         let me = NodeID(unchecked: "hq"), near = NodeID(unchecked: "s1"), far = NodeID(unchecked: "s2"), gone = NodeID(unchecked: "s3")

@@ -6,15 +6,16 @@ import Testing
 
 private let day = CivilCalendar.millisecondsPerDay
 
-/// Random earnings, redemptions, refunds, compensations, family joins and leaves, transfers and
+/// Random earnings (some with green lines), redemptions, refunds, compensations, family joins and leaves, transfers and
 /// a short policy for a few accounts, written at two stores that never sync (so their entries
 /// interleave in time, and each decides on memberships the other contradicts), over 60 days.
 /// Returns each store's entries in sequence order.
-private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
+func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
     var random = SplitMix64(seed: seed)
     var ledgers = [MemoryLedger(origin: NodeID(unchecked: "w0")), MemoryLedger(origin: NodeID(unchecked: "w1"))]
     _ = try ledgers[0].write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20),
                                                                                            effectiveAt: 31 * day)), now: 0)
+    _ = try ledgers[0].write(PreparedWrite(GreenCategory.self, CategoryID(unchecked: "tea")), now: 1)
     for step in 0..<300 {
         let store = Int(random.next() % 2)
         let now = Int64(step) * day / 5
@@ -23,7 +24,11 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
         let family = FamilyID(unchecked: "f\(random.next() % 2)")
         switch random.next() % 9 {
         case 0, 1, 2:
-            write = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: account, amount: Fen(Int64(100 + random.next() % 5_000))))
+            // A purchase of every third step buys green tea too: a green lot beside the regular one, in one row.
+            let fen = Int64(100 + random.next() % 5_000)
+            let items = step % 3 == 0 ? [PurchaseItem(sku: SKU(unchecked: "leaf"), category: CategoryID(unchecked: "tea"), amount: Fen(fen / 2)),
+                                                  PurchaseItem(sku: SKU(unchecked: "pot"), category: CategoryID(unchecked: "tools"), amount: Fen(fen - fen / 2))] : []
+            write = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: account, amount: Fen(fen), items: items))
         case 3:
             write = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(step)"), account: account, points: Points(Int64(1 + random.next() % 40))))
         case 4:
@@ -49,7 +54,7 @@ private func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
 }
 
 /// The customers and the family pools of `randomEntries`.
-private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { FamilyID(unchecked: "f\($0)").pool }
+let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { FamilyID(unchecked: "f\($0)").pool }
 
 @Suite struct LotTableTests {
     /// The SQL sums every decision and the account view read equal the book's own, at many
@@ -78,7 +83,8 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
     /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
     /// two; the first write that changes either splits the row: a green-only reward, a refund,
     /// an expiry extension, a plain redemption, a transfer. After each step the SQL sums equal the book's,
-    /// the lots equal a fold of the entries, and `verify` finds nothing.
+    /// the lots equal a fold of the entries, the liability from the report sums equals the fold's,
+    /// and `verify` finds nothing.
     @Test func aGreenEarningsLotsShareARowUntilEitherChanges() throws {
         let (database, directory) = try scratchDatabase()
         defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
@@ -112,6 +118,8 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
                 summary.expiring = try reader.expiring(of: account, at: instant)
                 summary.expired = try reader.expiredPoints(of: account, at: instant)
                 #expect(summary == book.summary(at: instant), "\(step), day \(instant / day)", sourceLocation: sourceLocation)
+                #expect(try reader.liabilityFromSums(asOf: instant).json(value: nil, freshness: [], now: 0)
+                        == reader.liability(asOf: instant).json(value: nil, freshness: [], now: 0), "\(step), day \(instant / day)", sourceLocation: sourceLocation)
             }
             #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty, "\(step)", sourceLocation: sourceLocation)
         }
@@ -163,15 +171,18 @@ private let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).
         try expectConsistent("after a transfer of everything, the receiver", of: bob)
     }
 
-    /// A 0.4 database (no green or pair columns, no index of counters by month; lots folded by
-    /// 0.4, which didn't know 0.5's kinds) is folded again by migration 5 and gets the rest from
-    /// migrations 6 and 7: its lots equal a fold of its entries.
+    /// A 0.4 database (no green or pair columns, no index of counters by month, no report sums;
+    /// lots folded by 0.4, which didn't know 0.5's kinds) is folded again by migration 5 and gets
+    /// the rest from the migrations after it: its lots equal a fold of its entries, and the
+    /// report sums are filled.
     @Test func migrationFiveFoldsTheLotsAgain() throws {
         let (database, directory) = try scratchDatabase()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let all = try randomEntries(seed: 5).flatMap { $0 }
         try database.connection.transaction { try database.applyReceived(all) }
-        try database.connection.execute("DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
+        try database.connection.execute("DROP TRIGGER lot_totals_insert; DROP TRIGGER lot_totals_update; DROP TRIGGER lot_totals_delete; DROP TABLE lot_totals; "
+                                         + "DROP TABLE day_totals; DROP INDEX lots_by_expiry; DROP INDEX lots_pending; DROP INDEX ledger_entries_by_time; "
+                                         + "DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
                                          + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; DROP TABLE feed; "
                                          + "PRAGMA user_version = 4")
         database.connection.close()

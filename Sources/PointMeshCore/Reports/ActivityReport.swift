@@ -16,6 +16,15 @@ public struct ActivityReport: Sendable {
         /// The reward a redemption paid for (`points` for a plain redemption); only
         /// redemptions have a row.
         case reward
+
+        /// The `DayCell` dimensions its rows read.
+        public var dimensions: [DayCell.Dimension] {
+            switch self {
+            case .day, .store: [.store]
+            case .campaign: [.campaign]
+            case .reward: [.reward]
+            }
+        }
     }
 
     /// One row's figures, in points.
@@ -53,6 +62,14 @@ public struct ActivityReport: Sendable {
         /// The column names, in order.
         public static let columns = figures.map(\.name)
 
+        /// The column name of a figure.
+        static func name(of figure: WritableKeyPath<Totals, Points>) -> String? {
+            figures.first { ($0.path as WritableKeyPath<Totals, Points>) == figure }?.name
+        }
+
+        /// The figure a column name names (nil: a name a newer release added).
+        static func path(named name: String) -> (any WritableKeyPath<Totals, Points> & Sendable)? { figures.first { $0.name == name }?.path }
+
         /// The figures in column order.
         public var values: [Points] { Self.figures.map { self[keyPath: $0.path] } }
 
@@ -73,64 +90,33 @@ public struct ActivityReport: Sendable {
         self.grouping = grouping
     }
 
-    /// The key of something at `instant` decided by `store`, for day and store grouping.
-    private func key(at instant: Int64, store: NodeID) -> String {
-        grouping == .day ? Self.day(instant) : store.rawValue
-    }
-
     /// Adds a counting entry that stands, made in the period.
     public mutating func add(_ entry: LedgerEntry, catalog: Catalog) throws(DecodingError) {
-        let instant = entry.timestamp.wallMilliseconds
-        guard period.contains(instant) else { return }
-        let store = entry.id.origin
-        switch grouping {
-        case .campaign:
-            for (campaign, points) in try Self.campaignPoints(of: entry) { rows[campaign.rawValue, default: Totals()].issuedByCampaigns += points }
-            return
-        case .reward:
-            for move in entry.moves where move.asset == .points && Self.isFinal(move.phase) && move.credit.name.hasPrefix(Self.redeemedPrefix) {
-                let reward = move.credit.name.dropFirst(Self.redeemedPrefix.count).drop { $0 == ":" }
-                let key = reward.isEmpty ? "points" : String(reward)
-                rows[key, default: Totals()].redeemed += move.amount
-                if !reward.isEmpty, let kind = catalog.rewards[RequestID(unchecked: key)]?.kind { rewardKinds[key] = kind.rawValue }
-            }
-            return
-        case .day, .store:
-            break
+        guard period.contains(entry.timestamp.wallMilliseconds) else { return }
+        for (cell, points) in try DayCell.cells(of: entry) { add(cell, points, catalog: catalog) }
+    }
+
+    /// Adds one day's cell (`DayCell`): the sum the store keeps for a whole day of the period,
+    /// or an entry's own. Each grouping reads its dimension: day and store the store cells,
+    /// campaign and reward their own.
+    public mutating func add(_ cell: DayCell, _ points: Points, catalog: Catalog) {
+        guard let figure = Totals.path(named: cell.figure) else { return }
+        let key: String
+        switch (grouping, cell.dimension) {
+        case (.day, .store): key = Self.day(DayCell.start(of: cell.day))
+        case (.store, .store), (.campaign, .campaign): key = cell.key
+        case (.reward, .reward):
+            key = cell.key
+            if key != "points", let kind = catalog.rewards[RequestID(unchecked: key)]?.kind { rewardKinds[key] = kind.rawValue }
+        default: return
         }
-        var totals = rows[key(at: instant, store: store)] ?? Totals()
-        let green = try Self.greenIssued(by: entry)
-        // Only moves that change a balance: posted ones and the posting of a pending one.
-        for move in entry.moves where Self.isFinal(move.phase) {
-            if move.asset == .debt {
-                if move.debit == .debtOwed, entry.code == Refund.code { totals.refunded += move.amount }
-                continue
-            }
-            guard move.asset == .points else { continue }
-            if move.debit.name.hasPrefix("@issued") {
-                totals.issued += move.amount
-                if move.credit.customer.flatMap(FamilyID.owning(pool:)) != nil { totals.pooled += move.amount }
-            } else if move.credit.name.hasPrefix(Self.redeemedPrefix) {
-                totals.redeemed += move.amount
-            } else if move.credit.name.hasPrefix("@clawed-back") {
-                if entry.code == Refund.code { totals.refunded += move.amount } else { totals.debtRepaid += move.amount }
-            } else if move.debit == .compensated {
-                totals.compensated += move.amount
-            } else if move.credit == .deducted {
-                totals.deducted += move.amount
-            } else if move.debit.customer != nil, move.credit.customer != nil {
-                totals.transferred += move.amount
-            }
-        }
-        totals.greenIssued += green
-        totals.issuedByCampaigns += try Self.campaignPoints(of: entry).reduce(Points.zero) { $0 + $1.1 }
-        rows[key(at: instant, store: store)] = totals
+        rows[key, default: Totals()][keyPath: figure] += points
     }
 
     /// Adds points that expired unspent at `instant` in a lot credited by `store`'s entry.
     public mutating func addExpired(_ points: Points, at instant: Int64, store: NodeID) {
         guard period.contains(instant), grouping == .day || grouping == .store, points > .zero else { return }
-        rows[key(at: instant, store: store), default: Totals()].expired += points
+        rows[grouping == .day ? Self.day(instant) : store.rawValue, default: Totals()].expired += points
     }
 
     /// Every row's figures summed.

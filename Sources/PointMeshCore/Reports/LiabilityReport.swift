@@ -28,13 +28,21 @@ public struct LiabilityReport: Sendable {
     /// Points still to expire (pending included), by the month they expire in: the month of
     /// `asOf` and the eleven after it.
     public private(set) var expirySchedule: [CalendarMonth: Points]
-    /// Over the lots whose expiry fell in the year before `asOf`: points they held when they
-    /// expired, and points they were credited with (lots a transfer credited left out: their
-    /// points were counted where they were earned).
+    /// Over the 365 whole UTC days before the day of `asOf` (`breakageDays`): the points
+    /// credited whose lots were due to expire in them as credited (`DayCell.creditExpiry`), and
+    /// the points left in lots whose expiry fell in them (lots a transfer credited left out of
+    /// both: their points were counted where they were earned).
     public private(set) var breakage: (expired: Points, reached: Points) = (.zero, .zero)
 
-    /// How far back breakage looks.
-    public static let breakageWindow = 365 * CivilCalendar.millisecondsPerDay
+    /// How many days breakage looks back.
+    public static let breakageWindowDays: Int64 = 365
+
+    /// The UTC days breakage looks at: the 365 before the day of `asOf`, whole days so that the
+    /// sums the store keeps by day answer it exactly.
+    public var breakageDays: Range<Int64> {
+        let today = DayCell.day(of: asOf)
+        return (today - Self.breakageWindowDays)..<today
+    }
 
     public init(asOf: Int64) {
         self.asOf = asOf
@@ -53,11 +61,12 @@ public struct LiabilityReport: Sendable {
     public mutating func add(_ account: AccountID, entries: [(entry: LedgerEntry, stands: Bool)]) throws(DecodingError) {
         var book = LotBook()
         var debt = Points.zero
-        var credited: [LotID: (amount: Points, expiresAt: Int64, source: String)] = [:]
         let ledgerAccount = LedgerAccount(account)
         for (entry, stands) in entries where entry.timestamp.wallMilliseconds <= asOf {
             for event in try LotEvents.of(entry, for: account, stands: stands) {
-                if case .credit(let lot) = event { credited[lot.id] = (lot.amount, lot.expiresAt, lot.source) }
+                if case .credit(let lot) = event, !Self.isTransferred(lot), breakageDays.contains(DayCell.day(of: lot.expiresAt)) {
+                    breakage.reached += lot.amount
+                }
                 book.apply(event)
             }
             guard stands else { continue }
@@ -66,41 +75,56 @@ public struct LiabilityReport: Sendable {
                 if move.debit == ledgerAccount { debt -= move.amount }
             }
         }
-        add(account, book: book, debt: debt, credited: credited)
-    }
-
-    private mutating func add(_ account: AccountID, book: LotBook, debt: Points, credited: [LotID: (amount: Points, expiresAt: Int64, source: String)]) {
-        debtPoints += debt
+        addDebt(debt)
         let isPool = FamilyID.owning(pool: account) != nil
-        overspentPoints += book.deficit
-        var spendable = -book.deficit
+        addOverspent(book.deficit, pool: isPool)
         for lot in book.lots {
-            if lot.isExpired(at: asOf) { continue }
-            if let month = expirySchedule.index(forKey: CalendarMonth(containing: lot.expiresAt)) {
-                expirySchedule.values[month] += lot.remaining
-            }
-            if lot.isPending(at: asOf) {
-                pendingPoints += lot.remaining
+            if lot.isExpired(at: asOf) {
+                if !Self.isTransferred(lot), breakageDays.contains(DayCell.day(of: lot.expiresAt)) { breakage.expired += lot.remaining }
                 continue
             }
-            spendable += lot.remaining
-            let store = lot.id.entry.origin
-            var row = byStore[store] ?? (.zero, .zero)
-            row.points += lot.remaining
-            if lot.green { row.green += lot.remaining }
-            byStore[store] = row
-            if lot.green { greenPoints += lot.remaining }
+            addLots(lot.remaining, store: lot.id.entry.origin, green: lot.green, pool: isPool, expiresAt: lot.expiresAt, pending: lot.isPending(at: asOf))
         }
-        points += spendable
-        if isPool { poolPoints += spendable }
-        let held = Dictionary(uniqueKeysWithValues: book.lots.map { ($0.id, $0) })
-        let window = (asOf - Self.breakageWindow)...asOf
-        for (id, lot) in credited where !lot.source.hasPrefix(Transfer.scope + ":") {
-            let expiresAt = held[id]?.expiresAt ?? lot.expiresAt
-            guard window.contains(expiresAt) else { continue }
-            breakage.reached += lot.amount
-            breakage.expired += held[id]?.remaining ?? .zero
+    }
+
+    /// Whether a transfer credited the lot (its points were counted where they were earned).
+    public static func isTransferred(_ lot: Lot) -> Bool { lot.source.hasPrefix(Transfer.scope + ":") }
+
+    /// Adds points held in lots that have not expired at `asOf`: spendable or pending, credited
+    /// by `store`'s entry, green or not, in a pool or not, expiring at `expiresAt` (or, for sums
+    /// the store keeps by day, any instant of that UTC day: only its month is read).
+    public mutating func addLots(_ points: Points, store: NodeID, green: Bool, pool: Bool, expiresAt: Int64, pending: Bool) {
+        if let month = expirySchedule.index(forKey: CalendarMonth(containing: expiresAt)) { expirySchedule.values[month] += points }
+        if pending {
+            pendingPoints += points
+            return
         }
+        guard points != .zero else { return }
+        self.points += points
+        if pool { poolPoints += points }
+        var row = byStore[store] ?? (.zero, .zero)
+        row.points += points
+        if green {
+            row.green += points
+            greenPoints += points
+        }
+        byStore[store] = row
+    }
+
+    /// Adds an account's deficit: points spent beyond its lots, taken off the spendable points.
+    public mutating func addOverspent(_ deficit: Points, pool: Bool) {
+        overspentPoints += deficit
+        points -= deficit
+        if pool { poolPoints -= deficit }
+    }
+
+    /// Adds debt customers owe.
+    public mutating func addDebt(_ debt: Points) { debtPoints += debt }
+
+    /// Adds to breakage's figures over `breakageDays`.
+    public mutating func addBreakage(reached: Points, expired: Points) {
+        breakage.reached += reached
+        breakage.expired += expired
     }
 
     /// Expired ÷ reached over the window in millionths, rounded half up (the six decimals the
