@@ -151,14 +151,12 @@ public struct LedgerVerifier {
             }
         }
         func sums(_ query: String) throws -> [String: Int64] {
-            Dictionary(try connection.all(query) { ("day \($0.int64(0)) store \($0.text(1)) pool \($0.int64(2)) moved \($0.int64(3)) green \($0.int64(4))", $0.int64(5)) },
-                       uniquingKeysWith: +).filter { $0.value != 0 }
+            Dictionary(try connection.all(query) { row in
+                ("day \(row.int64(0)) maturing \(row.int64(1)) store \(row.text(2)) pool \(row.int64(3)) moved \(row.int64(4)) green \(row.int64(5))", row.int64(6))
+            }, uniquingKeysWith: +).filter { $0.value != 0 }
         }
-        let keptLots = try sums("SELECT expires_day, origin, pool, moved, green, remaining FROM lot_totals")
-        let lotSums = try sums("""
-            SELECT \(ReportSums.day("expires_at")), origin, account GLOB 'family:?*', source GLOB 'transfer:*', green, remaining FROM lots
-            UNION ALL SELECT \(ReportSums.day("expires_at")), origin, account GLOB 'family:?*', source GLOB 'transfer:*', 1, twin_remaining FROM lots
-            """)
+        let keptLots = try sums("SELECT \(ReportSums.lotKeyColumns), green, remaining FROM lot_totals")
+        let lotSums = try sums(ReportSums.lotRows)
         for key in Set(keptLots.keys).union(lotSums.keys).sorted() where keptLots[key] != lotSums[key] {
             problems.append(VerificationProblem(description: "points left in lots by expiry, \(key): kept \(keptLots[key] ?? 0), the lots hold \(lotSums[key] ?? 0) (pointmesh verify --rebuild-report-sums writes them again)"))
         }

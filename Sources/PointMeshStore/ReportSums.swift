@@ -5,13 +5,15 @@ import PointMeshCore
 /// - `day_totals`: each `DayCell`'s points, added and taken back by the writer wherever an
 ///   entry starts or stops counting (`LedgerWriter.count`, `add`), so they always equal the
 ///   cells of the entries that count and stand.
-/// - `lot_totals`: the points left in lots by UTC day of expiry, issuing store, colour, pool or
-///   not, and whether a transfer credited them, kept by triggers on `lots`, so every way a lot
-///   changes (the lot fold, pairs split, accounts folded again, migrations) keeps them.
+/// - `lot_totals`: the points left in lots by UTC day of expiry, UTC day of maturity (-1 for a
+///   lot earned outside any return window), issuing store, colour, pool or not, and whether a
+///   transfer credited them, kept by triggers on `lots`, so every way a lot changes (the lot
+///   fold, pairs split, accounts folded again, migrations) keeps them.
 ///
 /// Whole days come from the sums; the part of a day a report cuts (its first and last days, the
-/// day of `as_of`) from the lots and entries themselves, through the indexes below, so a report
-/// reads a few thousand rows whatever the ledger's length. `pointmesh verify` recomputes both
+/// lots expiring or maturing on the day of `as_of`) from the lots and entries themselves,
+/// through the indexes below, so a report reads a few thousand rows whatever the ledger's
+/// length. `pointmesh verify` recomputes both
 /// and `pointmesh verify --rebuild-report-sums` writes them again.
 enum ReportSums {
     static let millisecondsPerDay = CivilCalendar.millisecondsPerDay
@@ -21,16 +23,36 @@ enum ReportSums {
         "((\(column) - (((\(column) % \(millisecondsPerDay)) + \(millisecondsPerDay)) % \(millisecondsPerDay))) / \(millisecondsPerDay))"
     }
 
+    /// The `lot_totals` key of a row of `lots` named `row`, in SQL, colour apart: day of
+    /// expiry, day of maturity (-1 without a return window: never pending at any instant a
+    /// report reads the sums for, which is after every entry), store, pool, transfer.
+    static func lotKey(_ row: String, named: Bool = false) -> String {
+        let expressions = [
+            day("\(row).expires_at"), "CASE WHEN \(row).matures_at > \(row).earned_at THEN \(day("\(row).matures_at")) ELSE -1 END",
+            "\(row).origin", "\(row).account GLOB 'family:?*'", "\(row).source GLOB 'transfer:*'",
+        ]
+        return (named ? zip(expressions, lotKeyColumnNames).map { "\($0) AS \($1)" } : expressions).joined(separator: ", ")
+    }
+
+    static let lotKeyColumnNames = ["expires_day", "matures_day", "origin", "pool", "moved"]
+    static let lotKeyColumns = lotKeyColumnNames.joined(separator: ", ")
+
     /// What a row of `lots` adds to `lot_totals` (`sign` 1) or takes back (-1): the row's own
     /// lot, and a pair's green twin (`LotPair`).
     private static func lotRowSums(_ row: String, sign: Int) -> String {
-        let key = "\(day("\(row).expires_at")), \(row).origin, \(row).account GLOB 'family:?*', \(row).source GLOB 'transfer:*'"
         let upsert = "ON CONFLICT DO UPDATE SET remaining = remaining + excluded.remaining"
         return """
-            INSERT INTO lot_totals (expires_day, origin, pool, moved, green, remaining) SELECT \(key), \(row).green, \(sign) * \(row).remaining WHERE true \(upsert);
-            INSERT INTO lot_totals (expires_day, origin, pool, moved, green, remaining) SELECT \(key), 1, \(sign) * \(row).twin_remaining WHERE \(row).twin_remaining != 0 \(upsert);
+            INSERT INTO lot_totals (\(lotKeyColumns), green, remaining) SELECT \(lotKey(row)), \(row).green, \(sign) * \(row).remaining WHERE true \(upsert);
+            INSERT INTO lot_totals (\(lotKeyColumns), green, remaining) SELECT \(lotKey(row)), 1, \(sign) * \(row).twin_remaining WHERE \(row).twin_remaining != 0 \(upsert);
             """
     }
+
+    /// Every lot in `lots` with its `lot_totals` key, colour and remaining points (a pair's row
+    /// gives two).
+    static let lotRows = """
+        SELECT \(lotKey("lots", named: true)), green, remaining FROM lots
+        UNION ALL SELECT \(lotKey("lots")), 1, twin_remaining FROM lots WHERE twin_remaining != 0
+        """
 
     /// Migration "report-sums": the tables, the triggers and the indexes.
     static let schema = """
@@ -44,12 +66,13 @@ enum ReportSums {
         ) WITHOUT ROWID;
         CREATE TABLE lot_totals (
             expires_day INTEGER NOT NULL,
+            matures_day INTEGER NOT NULL,
             origin      TEXT    NOT NULL,
             pool        INTEGER NOT NULL,
             moved       INTEGER NOT NULL,
             green       INTEGER NOT NULL,
             remaining   INTEGER NOT NULL,
-            PRIMARY KEY (expires_day, origin, pool, moved, green)
+            PRIMARY KEY (expires_day, matures_day, origin, pool, moved, green)
         ) WITHOUT ROWID;
         CREATE TRIGGER lot_totals_insert AFTER INSERT ON lots BEGIN
         \(lotRowSums("NEW", sign: 1))
@@ -77,12 +100,8 @@ enum ReportSums {
     static func fill(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute("DELETE FROM lot_totals; DELETE FROM day_totals")
         try connection.execute("""
-            INSERT INTO lot_totals (expires_day, origin, pool, moved, green, remaining)
-            SELECT expires_day, origin, pool, moved, green, SUM(remaining) FROM (
-                SELECT \(day("expires_at")) AS expires_day, origin, account GLOB 'family:?*' AS pool, source GLOB 'transfer:*' AS moved, green, remaining FROM lots
-                UNION ALL
-                SELECT \(day("expires_at")), origin, account GLOB 'family:?*', source GLOB 'transfer:*', 1, twin_remaining FROM lots WHERE twin_remaining != 0
-            ) GROUP BY expires_day, origin, pool, moved, green
+            INSERT INTO lot_totals (\(lotKeyColumns), green, remaining)
+            SELECT \(lotKeyColumns), green, SUM(remaining) FROM (\(lotRows)) GROUP BY \(lotKeyColumns), green
             """)
         let writer = LedgerWriter(connection: connection)
         var done = 0
@@ -147,10 +166,10 @@ extension LedgerReader {
         return try connection.all("""
             SELECT day, dimension, key, figure, points FROM day_totals
             WHERE day >= ? AND day < ? AND dimension IN (\(dimensions.map { String($0.rawValue) }.joined(separator: ","))) AND points != 0
-            """, .integer(days.lowerBound), .integer(days.upperBound)) { row in
-            (DayCell(day: row.int64(0), dimension: DayCell.Dimension(rawValue: Int(row.int64(1))) ?? .store, key: row.text(2), figure: row.text(3)),
-             Points(row.int64(4)))
-        }
+            """, .integer(days.lowerBound), .integer(days.upperBound)) { row -> (DayCell, Points)? in
+            guard let dimension = DayCell.Dimension(rawValue: Int(row.int64(1))) else { return nil }
+            return (DayCell(day: row.int64(0), dimension: dimension, key: row.text(2), figure: row.text(3)), Points(row.int64(4)))
+        }.compactMap { $0 }
     }
 
     /// The instant of the newest entry held (nil: none).
@@ -159,40 +178,35 @@ extension LedgerReader {
     }
 
     /// The liability at `asOf` from the kept sums, equal to `liability(asOf:)` when no entry held
-    /// was made after `asOf` (the caller checks: the sums are of every entry held). Whole days of
-    /// expiry from `lot_totals`; the lots expiring later on the day of `asOf` and the pending lots
-    /// one by one, through their indexes.
+    /// was made after `asOf` (the caller checks: the sums are of every entry held). Lots by whole
+    /// days of expiry and maturity from `lot_totals`; those expiring later on the day of `asOf`,
+    /// and those maturing on it, one by one through their indexes.
     public func liabilityFromSums(asOf: Int64) throws -> LiabilityReport {
         var report = LiabilityReport(asOf: asOf)
-        let today = DayCell.day(of: asOf)
+        let today = DayCell.day(of: asOf), tomorrow = DayCell.start(of: today + 1)
         try connection.withStatement("""
-            SELECT expires_day, origin, green, pool, SUM(remaining) FROM lot_totals WHERE expires_day > ? GROUP BY expires_day, origin, green, pool
+            SELECT expires_day, matures_day > ?1, origin, green, pool, SUM(remaining) FROM lot_totals
+            WHERE expires_day > ?1 AND matures_day != ?1 GROUP BY 1, 2, 3, 4, 5
             """, [.integer(today)]) { row in
             while try row.step() {
-                report.addLots(Points(row.int64(4)), store: NodeID(unchecked: row.text(1)), green: row.int64(2) == 1, pool: row.int64(3) == 1,
-                               expiresAt: DayCell.start(of: row.int64(0)), pending: false)
+                report.addLots(Points(row.int64(5)), store: NodeID(unchecked: row.text(2)), green: row.int64(3) == 1, pool: row.int64(4) == 1,
+                               expiresAt: DayCell.start(of: row.int64(0)), pending: row.int64(1) == 1)
             }
         }
-        let lotColumns = "origin, account GLOB 'family:?*', green, remaining, twin_remaining, expires_at"
-        func addLots(_ row: SQLiteStatement, sign: Int64, pending: Bool) {
-            let store = NodeID(unchecked: row.text(0)), pool = row.int64(1) == 1, expiresAt = row.int64(5)
-            report.addLots(Points(sign * row.int64(3)), store: store, green: row.int64(2) == 1, pool: pool, expiresAt: expiresAt, pending: pending)
-            if row.int64(4) != 0 {
-                report.addLots(Points(sign * row.int64(4)), store: store, green: true, pool: pool, expiresAt: expiresAt, pending: pending)
+        func addLots(where condition: String, _ values: [SQLiteStatement.Value]) throws {
+            try connection.withStatement("""
+                SELECT origin, account GLOB 'family:?*', green, remaining, twin_remaining, expires_at, matures_at FROM lots WHERE \(condition)
+                """, values) { row in
+                while try row.step() {
+                    let store = NodeID(unchecked: row.text(0)), pool = row.int64(1) == 1, expiresAt = row.int64(5), pending = row.int64(6) > asOf
+                    report.addLots(Points(row.int64(3)), store: store, green: row.int64(2) == 1, pool: pool, expiresAt: expiresAt, pending: pending)
+                    report.addLots(Points(row.int64(4)), store: store, green: true, pool: pool, expiresAt: expiresAt, pending: pending)
+                }
             }
         }
-        try connection.withStatement("SELECT \(lotColumns) FROM lots WHERE expires_at > ? AND expires_at < ?",
-                                     [.integer(asOf), .integer(DayCell.start(of: today + 1))]) { row in
-            while try row.step() { addLots(row, sign: 1, pending: false) }
-        }
-        // Pending lots were added as spendable above: moved to pending.
-        try connection.withStatement("SELECT \(lotColumns) FROM lots WHERE matures_at > ? AND matures_at > earned_at AND expires_at > ?",
-                                     [.integer(asOf), .integer(asOf)]) { row in
-            while try row.step() {
-                addLots(row, sign: -1, pending: false)
-                addLots(row, sign: 1, pending: true)
-            }
-        }
+        try addLots(where: "expires_at > ? AND expires_at < ?", [.integer(asOf), .integer(tomorrow)])
+        try addLots(where: "matures_at >= ? AND matures_at < ? AND matures_at > earned_at AND expires_at >= ?",
+                    [.integer(DayCell.start(of: today)), .integer(tomorrow), .integer(tomorrow)])
         try connection.withStatement("SELECT account, deficit FROM lot_deficits", []) { row in
             while try row.step() { report.addOverspent(Points(row.int64(1)), pool: FamilyID.owning(pool: AccountID(unchecked: row.text(0))) != nil) }
         }

@@ -56,6 +56,22 @@ private let day = CivilCalendar.millisecondsPerDay
         }
     }
 
+    /// A store whose points are all pending at `as_of` has no row in `by_store`, from the sums
+    /// as in the fold (the sums count its lots as spendable, then move them to pending).
+    @Test func aStoreWhosePointsAreAllPendingHasNoRow() throws {
+        var first = MemoryLedger(origin: NodeID(unchecked: "s1")), second = MemoryLedger(origin: NodeID(unchecked: "s2"))
+        _ = try first.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "ann"), amount: Fen(10_000))),
+                            now: day)
+        _ = try second.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: AccountID(unchecked: "bob"), amount: Fen(5_000))),
+                             now: 2 * day, settings: NodeSettings(returnWindow: 5 * day))
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        try database.connection.transaction { try database.applyReceived(first.allEntries + second.allEntries) }
+        let summed = try database.reader.liabilityFromSums(asOf: 2 * day + 1)
+        #expect(summed.byStore.keys.sorted() == [NodeID(unchecked: "s1")] && summed.pendingPoints == Points(50))
+        #expect(summed.json(value: nil, freshness: [], now: 0) == (try database.reader.liability(asOf: 2 * day + 1)).json(value: nil, freshness: [], now: 0))
+    }
+
     /// The activity of periods that start and end mid-day, on midnight and inside one day, by
     /// each grouping, equals a fold of the period's entries and of its lots.
     @Test(arguments: [5, 6, 7] as [UInt64]) func theActivityFromTheSumsEqualsTheFold(seed: UInt64) throws {

@@ -44,6 +44,10 @@ public struct Lot: Hashable, Sendable {
     }
 
     public func isExpired(at instant: Int64) -> Bool { instant >= expiresAt }
+
+    /// Whether a transfer credited it (its points were first credited, and reported, where they
+    /// were earned).
+    public var isTransferred: Bool { source.hasPrefix(Transfer.scope + ":") }
     public func isPending(at instant: Int64) -> Bool { instant < maturesAt && !isExpired(at: instant) }
     public func isSpendable(at instant: Int64) -> Bool { instant >= maturesAt && !isExpired(at: instant) }
 

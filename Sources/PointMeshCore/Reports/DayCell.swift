@@ -97,7 +97,7 @@ public struct DayCell: Hashable, Sendable {
             add(.campaign, campaign.rawValue, \.issuedByCampaigns, points)
         }
         for case .credit(let lot) in try LotEvents.of(entry, accounts: entry.customerAccounts).values.joined()
-        where !lot.source.hasPrefix(Transfer.scope + ":") {
+        where !lot.isTransferred {
             cells[DayCell(day: Self.day(of: lot.expiresAt), dimension: .creditExpiry, key: "", figure: credited), default: .zero] += lot.amount
         }
         return cells

@@ -64,7 +64,7 @@ public struct LiabilityReport: Sendable {
         let ledgerAccount = LedgerAccount(account)
         for (entry, stands) in entries where entry.timestamp.wallMilliseconds <= asOf {
             for event in try LotEvents.of(entry, for: account, stands: stands) {
-                if case .credit(let lot) = event, !Self.isTransferred(lot), breakageDays.contains(DayCell.day(of: lot.expiresAt)) {
+                if case .credit(let lot) = event, !lot.isTransferred, breakageDays.contains(DayCell.day(of: lot.expiresAt)) {
                     breakage.reached += lot.amount
                 }
                 book.apply(event)
@@ -80,15 +80,12 @@ public struct LiabilityReport: Sendable {
         addOverspent(book.deficit, pool: isPool)
         for lot in book.lots {
             if lot.isExpired(at: asOf) {
-                if !Self.isTransferred(lot), breakageDays.contains(DayCell.day(of: lot.expiresAt)) { breakage.expired += lot.remaining }
+                if !lot.isTransferred, breakageDays.contains(DayCell.day(of: lot.expiresAt)) { breakage.expired += lot.remaining }
                 continue
             }
             addLots(lot.remaining, store: lot.id.entry.origin, green: lot.green, pool: isPool, expiresAt: lot.expiresAt, pending: lot.isPending(at: asOf))
         }
     }
-
-    /// Whether a transfer credited the lot (its points were counted where they were earned).
-    public static func isTransferred(_ lot: Lot) -> Bool { lot.source.hasPrefix(Transfer.scope + ":") }
 
     /// Adds points held in lots that have not expired at `asOf`: spendable or pending, credited
     /// by `store`'s entry, green or not, in a pool or not, expiring at `expiresAt` (or, for sums
@@ -108,7 +105,8 @@ public struct LiabilityReport: Sendable {
             row.green += points
             greenPoints += points
         }
-        byStore[store] = row
+        // A row the sums' corrections bring back to nothing is no row, as in a fold.
+        byStore[store] = row.points == .zero && row.green == .zero ? nil : row
     }
 
     /// Adds an account's deficit: points spent beyond its lots, taken off the spendable points.
