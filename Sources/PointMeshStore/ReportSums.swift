@@ -120,13 +120,11 @@ enum ReportSums {
 extension LedgerWriter {
     /// Adds (`sign` 1) or takes back (-1) an entry's report figures in the pending day cells.
     func addDayCells(of entry: LedgerEntry, sign: Int64) throws {
-        let cells: [DayCell: Points]
         do {
-            cells = try DayCell.cells(of: entry)
+            try DayCell.add(entry, sign: sign, to: &pendingDayCells)
         } catch {
             throw StoreError.corruptRow("entry \(entry.id): its report figures do not read: \(error)")
         }
-        for (cell, points) in cells { pendingDayCells[cell, default: .zero] += Points(sign * points.value) }
     }
 
     /// Writes the pending day cells, one statement for up to 100 of them.

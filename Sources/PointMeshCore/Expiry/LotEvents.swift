@@ -125,11 +125,30 @@ public enum LotEvents {
         try of(entry, accounts: [account], stands: stands)[account] ?? []
     }
 
+    /// The lots a counting entry that stands credits, as amounts and expiries, read without
+    /// building its lot events (the report sums read this on every write).
+    public static func credits(of entry: LedgerEntry) throws(DecodingError) -> [(amount: Points, expiresAt: Int64)] {
+        let credited = entry.moves.indices.filter {
+            entry.moves[$0].asset == .points && entry.moves[$0].phase == .posted && entry.moves[$0].credit.customer != nil
+        }
+        guard !credited.isEmpty else { return [] }
+        let fields = try lotFields(of: entry)
+        return credited.map { (entry.moves[$0].amount, fields.term(of: $0, at: entry.timestamp.wallMilliseconds).expiresAt) }
+    }
+
     /// The lot fields of an entry's details, read in one pass (every write's lots are derived
     /// from its entry, so this is on the write path).
     struct LotFields {
         /// By move; an array because an entry has one or two (a dictionary cost a hash table per write).
         var terms: [Terms] = []
+
+        /// The terms of the lot move `move` credits; an entry from before lots existed recorded
+        /// none: the standard policy from its instant.
+        func term(of move: Int, at instant: Int64) -> Terms {
+            terms.first { $0.move == move }
+                ?? Terms(move: move, maturesAt: instant, expiresAt: ExpiryPolicyVersion.standard.rule.expiry(earnedAt: instant),
+                         policy: ExpiryPolicyVersion.standard.id)
+        }
         var preferring: String?
         var extended: LotExtension?
         var moved: [Int: (expiresAt: Int64, green: Bool)] = [:]
@@ -248,9 +267,7 @@ public enum LotEvents {
         var source: String?
         for (index, move) in entry.moves.enumerated() where move.asset == .points && move.phase == .posted {
             if let account = move.credit.customer, concerns(move.credit) {
-                let term = fields.terms.first { $0.move == index }
-                    ?? Terms(move: index, maturesAt: instant, expiresAt: ExpiryPolicyVersion.standard.rule.expiry(earnedAt: instant),
-                             policy: ExpiryPolicyVersion.standard.id)
+                let term = fields.term(of: index, at: instant)
                 if source == nil { source = entry.idempotencyKey.description }
                 events[account, default: []].append(.credit(Lot(
                     id: LotID(entry: entry.id, move: index), amount: move.amount, remaining: move.amount, earnedAt: instant,

@@ -312,6 +312,11 @@ public enum Earn: EntryKindRule {
                         green: Points(try reader.number(Tag.green) ?? 0), member: try reader.text(Tag.member).map(AccountID.init(unchecked:)))
     }
 
+    /// The green part of what an earning credited, read alone (`recorded` decodes every line).
+    public static func green(of entry: LedgerEntry) throws(DecodingError) -> Points {
+        Points(try entry.details.reader().number(Tag.green) ?? 0)
+    }
+
     /// The receipt's lines among an earning's fields (`ReceiptLines.fields`); nil when a line
     /// lacks one of its fields.
     static func items(in reader: DetailsReader) throws(DecodingError) -> [PurchaseItem]? {

@@ -51,31 +51,43 @@ public struct ActivityReport: Sendable {
 
         public init() {}
 
-        /// Each figure with its column name as the API and CSV give it, in column order: the one
-        /// list the columns, the values and the sums read.
-        static let figures: [(name: String, path: any WritableKeyPath<Totals, Points> & Sendable)] = [
-            ("issued", \.issued), ("issued_by_campaigns", \.issuedByCampaigns), ("green_issued", \.greenIssued), ("pooled", \.pooled),
-            ("redeemed", \.redeemed), ("expired", \.expired), ("refunded", \.refunded), ("debt_repaid", \.debtRepaid),
-            ("compensated", \.compensated), ("deducted", \.deducted), ("transferred", \.transferred),
-        ]
-
         /// The column names, in order.
-        public static let columns = figures.map(\.name)
-
-        /// The column name of a figure.
-        static func name(of figure: WritableKeyPath<Totals, Points>) -> String? {
-            figures.first { ($0.path as WritableKeyPath<Totals, Points>) == figure }?.name
-        }
-
-        /// The figure a column name names (nil: a name a newer release added).
-        static func path(named name: String) -> (any WritableKeyPath<Totals, Points> & Sendable)? { figures.first { $0.name == name }?.path }
+        public static let columns = Figure.allCases.map(\.rawValue)
 
         /// The figures in column order.
-        public var values: [Points] { Self.figures.map { self[keyPath: $0.path] } }
+        public var values: [Points] { Figure.allCases.map { self[$0] } }
+
+        public subscript(figure: Figure) -> Points {
+            get { self[keyPath: figure.path] }
+            set { self[keyPath: figure.path] = newValue }
+        }
 
         /// Adds `other`'s figures to these.
         mutating func add(_ other: Totals) {
-            for figure in Self.figures { self[keyPath: figure.path] += other[keyPath: figure.path] }
+            for figure in Figure.allCases { self[figure] += other[figure] }
+        }
+    }
+
+    /// Each figure of a row by its column name as the API, the CSV and the kept day sums give it,
+    /// in column order: the one list the columns, the values and the sums read.
+    public enum Figure: String, CaseIterable, Sendable {
+        case issued, issuedByCampaigns = "issued_by_campaigns", greenIssued = "green_issued", pooled, redeemed, expired, refunded
+        case debtRepaid = "debt_repaid", compensated, deducted, transferred
+
+        var path: WritableKeyPath<Totals, Points> {
+            switch self {
+            case .issued: \.issued
+            case .issuedByCampaigns: \.issuedByCampaigns
+            case .greenIssued: \.greenIssued
+            case .pooled: \.pooled
+            case .redeemed: \.redeemed
+            case .expired: \.expired
+            case .refunded: \.refunded
+            case .debtRepaid: \.debtRepaid
+            case .compensated: \.compensated
+            case .deducted: \.deducted
+            case .transferred: \.transferred
+            }
         }
     }
 
@@ -100,7 +112,8 @@ public struct ActivityReport: Sendable {
     /// or an entry's own. Each grouping reads its dimension: day and store the store cells,
     /// campaign and reward their own.
     public mutating func add(_ cell: DayCell, _ points: Points, catalog: Catalog) {
-        guard let figure = Totals.path(named: cell.figure) else { return }
+        // A figure a newer release added is not in this release's columns.
+        guard let figure = Figure(rawValue: cell.figure) else { return }
         let key: String
         switch (grouping, cell.dimension) {
         case (.day, .store): key = Self.day(DayCell.start(of: cell.day))
@@ -110,7 +123,7 @@ public struct ActivityReport: Sendable {
             if key != "points", let kind = catalog.rewards[RequestID(unchecked: key)]?.kind { rewardKinds[key] = kind.rawValue }
         default: return
         }
-        rows[key, default: Totals()][keyPath: figure] += points
+        rows[key, default: Totals()][figure] += points
     }
 
     /// Adds points that expired unspent at `instant` in a lot credited by `store`'s entry.
@@ -170,7 +183,7 @@ public struct ActivityReport: Sendable {
     /// The green points an entry issued.
     static func greenIssued(by entry: LedgerEntry) throws(DecodingError) -> Points {
         switch entry.code {
-        case Earn.code: try Earn.recorded(entry).green
+        case Earn.code: try Earn.green(of: entry)
         case CampaignCredit.code: try CampaignCredit.credited(entry).green ? CampaignCredit.credited(entry).points : .zero
         default: .zero
         }

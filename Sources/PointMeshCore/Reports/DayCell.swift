@@ -62,44 +62,51 @@ public struct DayCell: Hashable, Sendable {
     /// What a counting entry that stands adds, cell by cell (cells it adds nothing to left out).
     public static func cells(of entry: LedgerEntry) throws(DecodingError) -> [DayCell: Points] {
         var cells: [DayCell: Points] = [:]
+        try add(entry, sign: 1, to: &cells)
+        return cells
+    }
+
+    /// Adds (`sign` 1) or takes back (-1) what a counting entry that stands adds to each cell.
+    public static func add(_ entry: LedgerEntry, sign: Int64, to cells: inout [DayCell: Points]) throws(DecodingError) {
         let day = day(of: entry.timestamp.wallMilliseconds), store = entry.id.origin.rawValue
-        func add(_ dimension: Dimension, _ key: String, _ figure: WritableKeyPath<ActivityReport.Totals, Points>, _ points: Points) {
-            guard points != .zero, let name = ActivityReport.Totals.name(of: figure) else { return }
-            cells[DayCell(day: day, dimension: dimension, key: key, figure: name), default: .zero] += points
+        func add(_ dimension: Dimension, _ key: String, _ figure: ActivityReport.Figure, _ points: Points) {
+            guard points != .zero else { return }
+            cells[DayCell(day: day, dimension: dimension, key: key, figure: figure.rawValue), default: .zero] += Points(sign * points.value)
         }
         // Only moves that change a balance: posted ones and the posting of a pending one.
         for move in entry.moves where ActivityReport.isFinal(move.phase) {
             if move.asset == .debt {
-                if move.debit == .debtOwed, entry.code == Refund.code { add(.store, store, \.refunded, move.amount) }
+                if move.debit == .debtOwed, entry.code == Refund.code { add(.store, store, .refunded, move.amount) }
                 continue
             }
             guard move.asset == .points else { continue }
             if move.debit.name.hasPrefix("@issued") {
-                add(.store, store, \.issued, move.amount)
-                if move.credit.customer.flatMap(FamilyID.owning(pool:)) != nil { add(.store, store, \.pooled, move.amount) }
+                add(.store, store, .issued, move.amount)
+                if move.credit.customer.flatMap(FamilyID.owning(pool:)) != nil { add(.store, store, .pooled, move.amount) }
             } else if move.credit.name.hasPrefix(ActivityReport.redeemedPrefix) {
-                add(.store, store, \.redeemed, move.amount)
+                add(.store, store, .redeemed, move.amount)
                 let reward = move.credit.name.dropFirst(ActivityReport.redeemedPrefix.count).drop { $0 == ":" }
-                add(.reward, reward.isEmpty ? "points" : String(reward), \.redeemed, move.amount)
+                add(.reward, reward.isEmpty ? "points" : String(reward), .redeemed, move.amount)
             } else if move.credit.name.hasPrefix("@clawed-back") {
-                add(.store, store, entry.code == Refund.code ? \.refunded : \.debtRepaid, move.amount)
+                add(.store, store, entry.code == Refund.code ? .refunded : .debtRepaid, move.amount)
             } else if move.debit == .compensated {
-                add(.store, store, \.compensated, move.amount)
+                add(.store, store, .compensated, move.amount)
             } else if move.credit == .deducted {
-                add(.store, store, \.deducted, move.amount)
+                add(.store, store, .deducted, move.amount)
             } else if move.debit.customer != nil, move.credit.customer != nil {
-                add(.store, store, \.transferred, move.amount)
+                add(.store, store, .transferred, move.amount)
             }
         }
-        add(.store, store, \.greenIssued, try ActivityReport.greenIssued(by: entry))
+        add(.store, store, .greenIssued, try ActivityReport.greenIssued(by: entry))
         for (campaign, points) in try ActivityReport.campaignPoints(of: entry) {
-            add(.store, store, \.issuedByCampaigns, points)
-            add(.campaign, campaign.rawValue, \.issuedByCampaigns, points)
+            add(.store, store, .issuedByCampaigns, points)
+            add(.campaign, campaign.rawValue, .issuedByCampaigns, points)
         }
-        for case .credit(let lot) in try LotEvents.of(entry, accounts: entry.customerAccounts).values.joined()
-        where !lot.isTransferred {
-            cells[DayCell(day: Self.day(of: lot.expiresAt), dimension: .creditExpiry, key: "", figure: credited), default: .zero] += lot.amount
+        // A transfer's lots are left out (`Lot.isTransferred`: their source is the transfer's key).
+        guard entry.idempotencyKey.scope != Transfer.scope else { return }
+        for credit in try LotEvents.credits(of: entry) {
+            cells[DayCell(day: Self.day(of: credit.expiresAt), dimension: .creditExpiry, key: "", figure: Self.credited), default: .zero]
+                += Points(sign * credit.amount.value)
         }
-        return cells
     }
 }
