@@ -13,8 +13,8 @@ import PointMeshCore
 /// Whole days come from the sums; the part of a day a report cuts (its first and last days, the
 /// lots expiring or maturing on the day of `as_of`) from the lots and entries themselves,
 /// through the indexes below, so a report reads a few thousand rows whatever the ledger's
-/// length. `pointmesh verify` recomputes both
-/// and `pointmesh verify --rebuild-report-sums` writes them again.
+/// length. `pointmesh verify` recomputes both and `pointmesh verify --rebuild-report-sums`
+/// writes them again.
 enum ReportSums {
     static let millisecondsPerDay = CivilCalendar.millisecondsPerDay
 
