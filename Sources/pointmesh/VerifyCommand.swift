@@ -47,7 +47,7 @@ enum VerifyCommand: Command {
         let problems = try LedgerVerifier(reader: reader).verify()
         let count = try reader.versionVector().entryCount
         for problem in problems { print("problem: \(problem)") }
-        print(problems.isEmpty ? "ok: \(count) entries, every counter and lot matches its entries" : "\(problems.count) problem(s) in \(count) entries")
+        print(problems.isEmpty ? "ok: \(count) entries, every counter, lot and report sum matches its entries" : "\(problems.count) problem(s) in \(count) entries")
         return problems.isEmpty ? 0 : 1
     }
 }

@@ -254,6 +254,15 @@ import Testing
         // Reading beside it stays allowed.
         let verify = try runPointmesh(["verify", "--data", node.dataDirectory])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        // Writing the report sums again needs the directory to itself: refused while the node
+        // serves it, done once it stopped.
+        let rebuild = try runPointmesh(["verify", "--data", node.dataDirectory, "--rebuild-report-sums"])
+        #expect(rebuild.status == 1 && rebuild.stderr.contains("in use by another pointmesh process (PID \(node.pid))"), "\(rebuild.stderr)")
+        #expect(try node.client().postJSON("/v1/purchases", #"{"receipt_id":"L2","account_id":"a","amount_fen":100}"#).status == 201)
+        node.stop()
+        let rebuilt = try runPointmesh(["verify", "--data", node.dataDirectory, "--rebuild-report-sums"])
+        #expect(rebuilt.status == 0 && rebuilt.stdout.contains("report sums written again") && rebuilt.stdout.contains("ok: "),
+                "\(rebuilt.stdout) \(rebuilt.stderr)")
     }
 
     @Test func startUpErrorsAreSentences() throws {
@@ -271,7 +280,7 @@ import Testing
     @Test func theBenchmarksAreTheirOwnProgram() throws {
         let top = try runPointmeshBench(["--help"])
         #expect(top.status == 0)
-        for benchmark in ["writes", "campaigns", "writer", "budget", "account-read", "compensation", "dissemination", "catch-up", "idle"] {
+        for benchmark in ["writes", "campaigns", "writer", "budget", "account-read", "compensation", "dissemination", "catch-up", "idle", "reports"] {
             #expect(top.stdout.contains("  \(benchmark)"), "\(benchmark) in \(top.stdout)")
             let help = try runPointmeshBench([benchmark, "--help"])
             #expect(help.status == 0 && help.stdout.contains("Usage: pointmesh-bench \(benchmark)"), "\(benchmark)")
