@@ -7,7 +7,8 @@ import PointMeshHTTP
 /// answer, and the exit statuses of `ExitStatus`.
 struct NodeClient {
     static let node = Option("node", .value("URL"), "the node's HTTP API (default: $POINTMESH_NODE, else http://127.0.0.1:8080)")
-    static let timeout = Option("timeout", .value("S"), "seconds to wait for the node (default 5)")
+    static let timeout = Option("timeout", .value("S"),
+                                "seconds to wait for the node's answer (default 5; for `report`, 600: a liability at a past --as-of folds the whole history)")
     static let token = Option("token", .value("T"), "bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)")
     static let jsonOutput = Option("json", "print the node's JSON answer instead of a sentence")
     /// The options every client command takes, after its own.
@@ -24,7 +25,8 @@ struct NodeClient {
     /// `Authorization: Bearer …` when a token was given.
     let headers: [(name: String, value: String)]
 
-    init(_ arguments: CommandLineArguments) throws(UsageError) {
+    /// - Parameter defaultTimeout: seconds to wait without `--timeout`.
+    init(_ arguments: CommandLineArguments, defaultTimeout: Double = defaultTimeoutSeconds) throws(UsageError) {
         let url = arguments.value(Self.node) ?? ProcessInfo.processInfo.environment["POINTMESH_NODE"] ?? "http://127.0.0.1:8080"
         var rest = Substring(url)
         if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
@@ -32,7 +34,7 @@ struct NodeClient {
         guard !url.hasPrefix("https://"), let address = HostPort(parsing: String(rest)) else {
             throw UsageError(message: "--node (or POINTMESH_NODE) must be http://HOST:PORT, got '\(url)'")
         }
-        var timeout = Self.defaultTimeoutSeconds
+        var timeout = defaultTimeout
         if let text = arguments.value(Self.timeout) {
             guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
                 throw UsageError(message: "--timeout must be a number of seconds above 0 and at most 3600, got '\(text)'")
@@ -72,6 +74,8 @@ struct NodeClient {
         let response: HTTPClientResponse
         do {
             response = try client.send(method, path, body: bytes, headers: headers)
+        } catch HTTPClientError.timedOut {
+            throw Failure.unreachable("\(client.address) did not answer within \(Double(client.timeoutMilliseconds) / 1000) s (a node still working on a long read needs a longer --timeout)")
         } catch {
             throw Failure.unreachable("cannot reach a node at \(client.address) within \(Double(client.timeoutMilliseconds) / 1000) s: \(error)")
         }
