@@ -13,10 +13,10 @@ extension LedgerAPI {
     func liabilityReport(_ request: HTTPRequest) -> HTTPResponse {
         report(request) { () throws(APIError) in
             let now = clock.now()
-            let asOf = try QueryParameters.time(request.query, "as_of") ?? now
+            let asOf = try QueryParameters.time(request.query, "as_of")
             return try reading { reader -> JSONValue in
                 try reader.snapshot {
-                    let report = try reader.liabilityReport(asOf: asOf)
+                    let report = try reader.liabilityReport(asOf: asOf, now: now)
                     return report.json(value: try reader.catalog().pointValue, freshness: try freshness(reader, now: now), now: now)
                 }
             }
@@ -87,7 +87,7 @@ extension Endpoint {
 
     static let liabilityReport = Endpoint(
         "GET", "/v1/reports/liability", access: .headquarters, operationID: "getLiabilityReport",
-        summary: "The points the chain owes at `as_of` (default now): spendable points (the sum of every balance) by issuing store, with the green part and the pools' part, pending points, debt, the expiry schedule for 12 months, the value in fen less expected breakage, and how complete this node's copy of each store's entries is.",
+        summary: "The points the chain owes at `as_of` (default now, or the newest entry held if a store's clock put it later): spendable points (the sum of every balance) by issuing store, with the green part and the pools' part, pending points, debt, the expiry schedule for 12 months, the value in fen less expected breakage, and how complete this node's copy of each store's entries is.",
         parameters: [.object(["name": .string("as_of"), "in": .string("query"), "required": .bool(false),
                               "schema": .object(["type": .string("string"), "format": .string("date-time")])]), formatParameter],
         answer: .read(ResponseSchemas.liabilityReport), refusals: [(400, ["invalid_field"])],

@@ -25,9 +25,13 @@ extension LedgerReader {
     }
 
     /// The liability at `asOf`: from the kept sums when no entry held was made after it (they
-    /// are sums of every entry held), otherwise folded from the entries.
-    public func liabilityReport(asOf: Int64) throws -> LiabilityReport {
-        try (newestEntryTime() ?? .min) <= asOf ? liabilityFromSums(asOf: asOf) : liability(asOf: asOf)
+    /// are sums of every entry held), otherwise folded from the entries. Without `asOf`, at
+    /// `now` or at the newest entry held if that is later (a store whose clock runs ahead
+    /// writes entries in this node's future; "now" is then everything held, from the sums).
+    public func liabilityReport(asOf: Int64?, now: Int64) throws -> LiabilityReport {
+        let newest = try newestEntryTime() ?? .min
+        let instant = asOf ?? max(now, newest)
+        return try newest <= instant ? liabilityFromSums(asOf: instant) : liability(asOf: instant)
     }
 
     /// The activity of `period`: whole days from the kept sums, the parts of days it cuts from

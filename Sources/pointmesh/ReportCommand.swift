@@ -7,7 +7,7 @@ import PointMeshJSON
 enum ReportCommand: Command {
     static let name = "report"
     static let summary = "show the liability or a period's activity"
-    static let asOf = Option("as-of", .value("TIME"), "liability: the instant (RFC 3339; default now)")
+    static let asOf = Option("as-of", .value("TIME"), "liability: the instant (RFC 3339; default now, or the newest entry held if later)")
     static let from = Option("from", .value("TIME"), "activity: the period's start (RFC 3339)")
     static let to = Option("to", .value("TIME"), "activity: the period's end, excluded (RFC 3339)")
     static let by = Option("by", .value("day|store|campaign|reward"), "activity: how rows are keyed (default day)")

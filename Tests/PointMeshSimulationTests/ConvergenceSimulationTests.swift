@@ -836,7 +836,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             for asOf in [newest, newest + 45 * CivilCalendar.millisecondsPerDay] {
                 let summed = try reader.liabilityFromSums(asOf: asOf).json(value: nil, freshness: [], now: 0)
                 #expect(summed == (try reader.liability(asOf: asOf)).json(value: nil, freshness: [], now: 0), "seed \(seed): \(node.id) liability")
-                #expect(summed == (try cluster.nodes[0].ledger.database.reader.liabilityReport(asOf: asOf)).json(value: nil, freshness: [], now: 0),
+                #expect(summed == (try cluster.nodes[0].ledger.database.reader.liabilityReport(asOf: asOf, now: 0)).json(value: nil, freshness: [], now: 0),
                         "seed \(seed): \(node.id) and \(cluster.nodes[0].id) report other liabilities")
             }
             let period = (newest / 3)..<(newest + 1)

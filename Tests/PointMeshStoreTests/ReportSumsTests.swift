@@ -47,12 +47,17 @@ private let day = CivilCalendar.millisecondsPerDay
                 let summed = try database.reader.liabilityFromSums(asOf: asOf), folded = try database.reader.liability(asOf: asOf)
                 let (sums, fold) = (summed.json(value: nil, freshness: [], now: 0).serialized, folded.json(value: nil, freshness: [], now: 0).serialized)
                 #expect(sums == fold, "seed \(seed), as of newest + \(asOf - newest) ms:\n\(sums)\n\(fold)")
-                #expect(try database.reader.liabilityReport(asOf: asOf).json(value: nil, freshness: [], now: 0) == summed.json(value: nil, freshness: [], now: 0))
+                #expect(try database.reader.liabilityReport(asOf: asOf, now: 0).json(value: nil, freshness: [], now: 0) == summed.json(value: nil, freshness: [], now: 0))
             }
             // Before the newest entry the report folds (the sums hold entries after it).
             let earlier = newest - 10 * day
-            #expect(try database.reader.liabilityReport(asOf: earlier).json(value: nil, freshness: [], now: 0)
+            #expect(try database.reader.liabilityReport(asOf: earlier, now: newest).json(value: nil, freshness: [], now: 0)
                     == database.reader.liability(asOf: earlier).json(value: nil, freshness: [], now: 0))
+            // Without an instant, "now" behind the newest entry (a store's clock ahead of this
+            // node's) reads as of the newest entry, from the sums.
+            let now = try database.reader.liabilityReport(asOf: nil, now: newest - 60_000), folded = try database.reader.liability(asOf: newest)
+            #expect(now.asOf == newest && now.json(value: nil, freshness: [], now: 0) == folded.json(value: nil, freshness: [], now: 0))
+            #expect(try database.reader.liabilityReport(asOf: nil, now: newest + day).asOf == newest + day)
         }
     }
 
