@@ -77,6 +77,36 @@ private let day = CivilCalendar.millisecondsPerDay
         #expect(summed.json(value: nil, freshness: [], now: 0) == (try database.reader.liability(asOf: 2 * day + 1)).json(value: nil, freshness: [], now: 0))
     }
 
+    /// A green earning written here keeps its two lots in one row (`LotPair`); when they expire
+    /// unspent, an activity period that cuts the day of their expiry reads both from the row.
+    @Test func aGreenPairThatExpiresOnACutDayCountsBothLots() throws {
+        let (database, directory) = try scratchDatabase()
+        defer { database.connection.close(); try? FileManager.default.removeItem(atPath: directory) }
+        let origin = NodeID(unchecked: "w0"), tea = CategoryID(unchecked: "tea"), alice = AccountID(unchecked: "alice")
+        var clock = HybridLogicalClock(), now: Int64 = day
+        func write(_ write: PreparedWrite, at instant: Int64) throws {
+            now = instant
+            try database.connection.transaction {
+                let timestamp = clock.tick(now: now)
+                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1),
+                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
+                guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
+                try database.append(entry)
+            }
+        }
+        try write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20), effectiveAt: 32 * day)), at: day)
+        try write(PreparedWrite(GreenCategory.self, tea), at: day + 1_000)
+        let items = [PurchaseItem(sku: SKU(unchecked: "leaf"), category: tea, amount: Fen(3_000)),
+                     PurchaseItem(sku: SKU(unchecked: "pot"), category: CategoryID(unchecked: "tools"), amount: Fen(7_000))]
+        try write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: alice, amount: Fen(10_000), items: items)), at: 40 * day + 3_600_000)
+        #expect(try database.connection.first("SELECT COUNT(twin_move) FROM lots") { $0.int64(0) } == 1, "the two lots share a row")
+        let expiry = 60 * day + 3_600_000, period = (expiry - 1_800_000)..<(expiry + 1_800_000)
+        let report = try database.reader.activityReport(period: period, grouping: .store, catalog: database.reader.catalog(), now: 70 * day)
+        #expect(report.total.expired == Points(100), "\(report.rows)")
+        let whole = try database.reader.activityReport(period: (58 * day)..<(62 * day), grouping: .day, catalog: database.reader.catalog(), now: 70 * day)
+        #expect(whole.total.expired == Points(100), "\(whole.rows)")
+    }
+
     /// The activity of periods that start and end mid-day, on midnight and inside one day, by
     /// each grouping, equals a fold of the period's entries and of its lots.
     @Test(arguments: [5, 6, 7] as [UInt64]) func theActivityFromTheSumsEqualsTheFold(seed: UInt64) throws {
