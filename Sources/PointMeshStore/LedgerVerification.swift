@@ -56,7 +56,7 @@ public struct LedgerVerifier {
                 let stands = try EntryCondition.stands(entry, in: reader)
                 if stands {
                     do {
-                        for (cell, points) in try DayCell.cells(of: entry) { dayCells[cell, default: .zero] += points }
+                        try DayCell.add(entry, sign: 1, to: &dayCells)
                     } catch {
                         problems.append(VerificationProblem(description: "entry \(origin):\(sequence): its report figures do not read: \(error)"))
                     }

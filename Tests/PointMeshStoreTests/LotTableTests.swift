@@ -92,13 +92,7 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
         var clock = HybridLogicalClock(), now: Int64 = day
         func write(_ write: PreparedWrite) throws {
             now += 1_000
-            try database.connection.transaction {
-                let timestamp = clock.tick(now: now)
-                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1),
-                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
-                guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
-                try database.append(entry)
-            }
+            try database.writeDecided(write, origin: origin, clock: &clock, now: now)
         }
         func earn(_ receipt: String) throws {
             let items = [PurchaseItem(sku: SKU(unchecked: "leaf"), category: tea, amount: Fen(3_000)),

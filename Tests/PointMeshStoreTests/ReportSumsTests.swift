@@ -86,13 +86,7 @@ private let day = CivilCalendar.millisecondsPerDay
         var clock = HybridLogicalClock(), now: Int64 = day
         func write(_ write: PreparedWrite, at instant: Int64) throws {
             now = instant
-            try database.connection.transaction {
-                let timestamp = clock.tick(now: now)
-                let decision = try LedgerRules.decide(write, from: database, id: EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1),
-                                                      timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
-                guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
-                try database.append(entry)
-            }
+            try database.writeDecided(write, origin: origin, clock: &clock, now: now)
         }
         try write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20), effectiveAt: 32 * day)), at: day)
         try write(PreparedWrite(GreenCategory.self, tea), at: day + 1_000)

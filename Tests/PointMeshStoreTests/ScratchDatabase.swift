@@ -11,6 +11,21 @@ func scratchDatabase() throws -> (LedgerWriter, String) {
     return (database, directory)
 }
 
+extension LedgerWriter {
+    /// Decides `write` as a node named `origin` would at `now` (its clock ticked past every entry
+    /// it wrote) and appends the entry, in one transaction: a local write, as the group-commit
+    /// writer makes it.
+    func writeDecided(_ write: PreparedWrite, origin: NodeID, clock: inout HybridLogicalClock, now: Int64) throws {
+        try connection.transaction {
+            let timestamp = clock.tick(now: now)
+            let decision = try LedgerRules.decide(write, from: self, id: EntryID(origin: origin, sequence: try reader.versionVector()[origin] + 1),
+                                                  timestamp: timestamp, context: RequestContext(node: origin, now: timestamp.wallMilliseconds))
+            guard case .append(let entry) = decision else { throw StoreError.corruptRow("not written: \(decision)") }
+            try append(entry)
+        }
+    }
+}
+
 extension NodeClock {
     /// A clock stopped at `wall` milliseconds, its monotonic time stopped too.
     static func frozen(at wall: Int64) -> NodeClock {
