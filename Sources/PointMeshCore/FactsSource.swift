@@ -15,8 +15,11 @@ public protocol FactsSource {
     /// decision about a customer reads. By default from `lotBook`; a store answers it with sums
     /// over the lots not yet expired.
     func accountFacts(of account: AccountID, at instant: Int64) throws -> AccountFacts
-    /// Points of `account`'s lots from `source` still pending at `instant`.
-    func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points
+    /// Points of `account`'s lots from `source` still pending at `instant` (of those `holder`
+    /// holds, when given).
+    func pendingPoints(of account: AccountID, source: String, at instant: Int64, heldBy holder: NodeID?) throws -> Points
+    /// The spending rights `node` holds on `account` at `instant` (`LotBook.rights`).
+    func heldRights(of account: AccountID, by node: NodeID, at instant: Int64) throws -> HeldRights
     /// Every published expiry policy version.
     func expiryPolicies() throws -> ExpiryPolicies
     /// Whether any entry concerns `account`.
@@ -67,8 +70,13 @@ extension FactsSource {
         return AccountFacts(summary: summary, debt: try balance(BalanceKey(LedgerAccount(account), .debt)).posted)
     }
 
-    public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
-        try lotBook(of: account).lots.filter { $0.source == source && $0.isPending(at: instant) }.reduce(.zero) { $0 + $1.remaining }
+    public func pendingPoints(of account: AccountID, source: String, at instant: Int64, heldBy holder: NodeID?) throws -> Points {
+        try lotBook(of: account).lots.filter { $0.source == source && $0.isPending(at: instant) && (holder == nil || $0.holder == holder) }
+            .reduce(.zero) { $0 + $1.remaining }
+    }
+
+    public func heldRights(of account: AccountID, by node: NodeID, at instant: Int64) throws -> HeldRights {
+        try lotBook(of: account).rights(of: node, at: instant)
     }
 
     /// A customer's spendable points, debt and pending points at `instant`.

@@ -5,6 +5,9 @@ public enum LedgerError: Error, Hashable, Sendable {
     case idempotencyConflict(IdempotencyKey)
     /// The account holds fewer points than the redemption asks for.
     case insufficientPoints(account: AccountID, balance: Points, requested: Points)
+    /// The balance covers the debit but this node holds too few of the account's spending
+    /// rights, and the holders did not grant them in time: `servable` is what it can spend now.
+    case insufficientPointsOffline(account: AccountID, servable: Points, requested: Points)
     /// A refund names a receipt this node holds no purchase for.
     case receiptNotFound(ReceiptID)
     /// A refund would take cumulative refunds of a receipt past its purchase amount.

@@ -25,8 +25,15 @@ public enum LedgerRules {
             // A fact that does not read refuses this write alone, never the group it commits in.
             throw LedgerError.unreadableEntry("\(unreadable)")
         }
+        var details = decision.details
+        if context.settings.spendingRights, decision.moves.contains(where: { $0.asset == .points && $0.debit.customer != nil }) {
+            // Its debits were decided within this node's rights: they take only its lots.
+            var writer = DetailsWriter()
+            LotEvents.addHeldRights(to: &writer)
+            details = EntryDetails(bytes: details.bytes + writer.details.bytes)
+        }
         return .append(LedgerEntry(
             id: id, timestamp: timestamp, code: write.kind.code, idempotencyKey: write.key, requestHash: write.hash,
-            moves: decision.moves, details: EntryAudit.details(decision.details, madeBy: context.caller)))
+            moves: decision.moves, details: EntryAudit.details(details, madeBy: context.caller)))
     }
 }

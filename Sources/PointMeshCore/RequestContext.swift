@@ -31,9 +31,13 @@ public struct NodeSettings: Hashable, Sendable {
     /// Milliseconds both parties to a transfer must have been members of its family
     /// (`--transfer-cooling-off-days`, `FamilyCondition`).
     public var transferCoolingOff: Int64
+    /// Debits are decided under spending rights (`SpendingRights`): within the rights this node
+    /// holds, and recorded so (`LotEvents.heldRightsTag`) so they take only its lots everywhere.
+    public var spendingRights: Bool
 
-    public init(returnWindow: Int64 = 0, transferCoolingOff: Int64 = 0) {
+    public init(returnWindow: Int64 = 0, transferCoolingOff: Int64 = 0, spendingRights: Bool = false) {
         self.returnWindow = returnWindow
         self.transferCoolingOff = transferCoolingOff
+        self.spendingRights = spendingRights
     }
 }

@@ -55,6 +55,9 @@ struct APIError: Error, Equatable {
             case .insufficientPoints(let account, let balance, let requested):
                 self.init(status: 409, code: "insufficient_points",
                           message: "account \(account) holds \(balance) points, \(requested) requested")
+            case .insufficientPointsOffline(let account, let servable, let requested):
+                self.init(status: 409, code: "insufficient_points_offline",
+                          message: "account \(account): this node can serve \(servable) of the \(requested) points requested now; the nodes holding the rest of its spending rights did not answer in time")
             case .receiptNotFound(let receipt):
                 self.init(status: 404, code: "receipt_not_found", message: "no purchase with receipt_id '\(receipt)' on this node")
             case .refundExceedsPurchase(let receipt, let remaining):

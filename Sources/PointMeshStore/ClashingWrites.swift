@@ -12,6 +12,8 @@ extension LedgerWriter {
     /// other customers). A ledger without clashes only pays for the query of its duplicates.
     static func countClashingWrites(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(clashSchema)
+        // Counting writes lots, read with every column this release keeps.
+        try LotFold.addHolders(connection, progress: progress)
         let database = LedgerWriter(connection: connection)
         let keys = try connection.all("SELECT DISTINCT idem_key FROM ledger_entries WHERE duplicate = 1 ORDER BY idem_key") { $0.text(0) }
         var revived = 0

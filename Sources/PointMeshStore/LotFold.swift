@@ -19,14 +19,20 @@ struct LotFold {
     /// The part of the account's book an event can change, so a write to an account holding
     /// thousands of lots reads a few: a credit needs only the deficit; a debit, the lots of the
     /// source it prefers and then spendable lots in spending order until they cover it; an
-    /// extension, the lots in its range. `LotBook` applied to this part changes exactly what it
-    /// would change in the whole book.
+    /// extension, the lots in its range; a grant, the giver's unexpired lots. A debit decided
+    /// under spending rights reads only lots its origin holds. `LotBook` applied to this part
+    /// changes exactly what it would change in the whole book.
     private func bookPart(of account: AccountID, for event: LotEvent, caches: WriterCaches) throws -> (book: LotBook, pairs: Set<LotPair>) {
         var part: [Lot] = [], pairs: Set<LotPair> = []
         switch event {
         case .credit:
             break
         case .debit(let amount, let instant, let preferring):
+            var held = "", holder: [SQLiteStatement.Value] = []
+            if let node = preferring?.heldBy {
+                held = " AND \(LotFold.holderSQL) = ?"
+                holder = [.text(node.rawValue)]
+            }
             if let preferring {
                 var conditions = ["expires_at > ?"], values: [SQLiteStatement.Value] = [.integer(instant)]
                 if let source = preferring.source {
@@ -40,14 +46,14 @@ struct LotFold {
                     conditions.append("expires_at = ?")
                     values.append(.integer(expiry))
                 }
-                let preferred = try reader.lotRows(of: account, where: conditions.joined(separator: " AND "), values, green: preferring.green)
+                let preferred = try reader.lotRows(of: account, where: conditions.joined(separator: " AND ") + held, values + holder, green: preferring.green)
                 part = preferred.lots
                 pairs = preferred.pairs
             }
             var covered = part.reduce(Points.zero) { $0 + $1.remaining }, offset = 0
             let page = 64
             while covered < amount, preferring?.exclusive != true {
-                let more = try reader.lotRows(of: account, where: "matures_at <= ? AND expires_at > ?", [.integer(instant), .integer(instant)],
+                let more = try reader.lotRows(of: account, where: "matures_at <= ? AND expires_at > ?" + held, [.integer(instant), .integer(instant)] + holder,
                                        limit: page, offset: offset)
                 for lot in more.lots where !part.contains(where: { $0.id == lot.id }) {
                     part.append(lot)
@@ -62,6 +68,10 @@ struct LotFold {
                                     [.integer(extended.expiring.lowerBound), .integer(extended.expiring.upperBound)])
             part = range.lots
             pairs = range.pairs
+        case .grant(let grant, let instant):
+            let given = try reader.lotRows(of: account, where: "expires_at > ? AND \(LotFold.holderSQL) = ?", [.integer(instant), .text(grant.from.rawValue)])
+            part = given.lots
+            pairs = given.pairs
         }
         return (LotBook(lots: part, deficit: try knownDeficit(of: account, caches: caches)), pairs)
     }
@@ -196,6 +206,18 @@ struct LotFold {
         }
         try connection.run(lots.count <= Self.insertLotStatements.count ? Self.insertLotStatements[lots.count - 1] : Self.insertLots(lots.count),
                            values: values)
+        // A lot a grant moved, written again (an extension, a refold): its holder, which the
+        // insert above leaves NULL (its origin) so that steps before "spending-rights" can write lots.
+        for lot in lots where lot.holder != lot.id.entry.origin {
+            try connection.run("UPDATE lots SET holder = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
+                               values: [Self.holderValue(of: lot), account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue),
+                                        .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move))])
+        }
+    }
+
+    /// The `holder` column of `lot`: NULL while its origin holds it.
+    private static func holderValue(of lot: Lot) -> SQLiteStatement.Value {
+        lot.holder == lot.id.entry.origin ? .null : .text(lot.holder.rawValue)
     }
 
     /// Inserting one lot, and two.
@@ -226,6 +248,10 @@ struct LotFold {
             if let old, old.expiresAt == lot.expiresAt {
                 try connection.run("UPDATE lots SET remaining = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
                                    values: [.integer(lot.remaining.value), name, .integer(lot.expiresAt)] + key)
+                if old.holder != lot.holder {
+                    try connection.run("UPDATE lots SET holder = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
+                                       values: [Self.holderValue(of: lot), name, .integer(lot.expiresAt)] + key)
+                }
             } else {
                 try insert(lot, of: name)
             }

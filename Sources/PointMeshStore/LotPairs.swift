@@ -31,7 +31,7 @@ struct LotPair: Hashable {
 
 extension LedgerReader {
     /// The columns a lot read selects, in `lot(from:)`'s order.
-    static let lotColumns = "origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source, green, twin_move, twin_amount, twin_remaining"
+    static let lotColumns = "origin, seq, move, amount, remaining, earned_at, matures_at, expires_at, policy, source, green, twin_move, twin_amount, twin_remaining, holder"
 
     /// The green points a row holds: its own if it is a green lot, its twin's if it is a pair.
     static let greenRemainingSQL = "CASE WHEN green = 1 THEN remaining ELSE twin_remaining END"
@@ -41,7 +41,7 @@ extension LedgerReader {
         let entry = EntryID(origin: NodeID(unchecked: row.text(0)), sequence: row.int64(1))
         let lot = Lot(id: LotID(entry: entry, move: Int(row.int64(2))), amount: Points(row.int64(3)), remaining: Points(row.int64(4)),
                       earnedAt: row.int64(5), maturesAt: row.int64(6), expiresAt: row.int64(7), policy: RequestID(unchecked: row.text(8)),
-                      source: row.text(9), green: row.int64(10) == 1)
+                      source: row.text(9), green: row.int64(10) == 1, holder: row.optionalText(14).map(NodeID.init(unchecked:)))
         guard let twinMove = row.optionalInt64(11) else { return ([lot], nil) }
         var twin = lot
         twin.id.move = Int(twinMove)

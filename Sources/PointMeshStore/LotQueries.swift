@@ -75,10 +75,33 @@ extension LedgerReader {
             """, .text(account.rawValue), .integer(instant), .integer(Int64(limit))) { ExpiringPoints(points: Points($0.int64(1)), expiresAt: $0.int64(0)) }
     }
 
-    public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
+    public func pendingPoints(of account: AccountID, source: String, at instant: Int64, heldBy holder: NodeID? = nil) throws -> Points {
         Points(try connection.first("""
-            SELECT COALESCE(SUM(remaining + twin_remaining), 0) FROM lots WHERE account = ? AND source = ? AND expires_at > ? AND matures_at > ?
-            """, .text(account.rawValue), .text(source), .integer(instant), .integer(instant)) { $0.int64(0) } ?? 0)
+            SELECT COALESCE(SUM(remaining + twin_remaining), 0) FROM lots
+            WHERE account = ? AND source = ? AND expires_at > ? AND matures_at > ? AND (?5 IS NULL OR \(LotFold.holderSQL) = ?5)
+            """, .text(account.rawValue), .text(source), .integer(instant), .integer(instant), holder.map { .text($0.rawValue) } ?? .null) { $0.int64(0) } ?? 0)
+    }
+
+    /// The spendable points of `account`'s lots `node` holds at `instant`, and their green part
+    /// (`LotBook.rights`).
+    public func heldRights(of account: AccountID, by node: NodeID, at instant: Int64) throws -> HeldRights {
+        try connection.first("""
+            SELECT COALESCE(SUM(remaining + twin_remaining), 0), COALESCE(SUM(\(Self.greenRemainingSQL)), 0)
+            FROM lots WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2 AND \(LotFold.holderSQL) = ?3
+            """, .text(account.rawValue), .integer(instant), .text(node.rawValue)) { HeldRights(points: Points($0.int64(0)), green: Points($0.int64(1))) }
+            ?? HeldRights()
+    }
+
+    /// The spendable points of `account`'s lots by holder at `instant` (`LotBook.rightsByHolder`).
+    public func rightsByHolder(of account: AccountID, at instant: Int64) throws -> [NodeID: Points] {
+        var held: [NodeID: Points] = [:]
+        for (node, points) in try connection.all("""
+            SELECT \(LotFold.holderSQL), SUM(remaining + twin_remaining) FROM lots
+            WHERE account = ?1 AND expires_at > ?2 AND matures_at <= ?2 GROUP BY 1
+            """, .text(account.rawValue), .integer(instant), row: { (NodeID(unchecked: $0.text(0)), Points($0.int64(1))) }) {
+            held[node] = points
+        }
+        return held
     }
 
     /// The account's lots that expired with points left, at instants within `range`.

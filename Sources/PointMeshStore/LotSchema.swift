@@ -28,8 +28,9 @@ extension LotFold {
     /// Migration "expiry-lots": the lot tables, filled by folding every account's entries.
     static func createLots(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         try connection.execute(lotSchema)
-        // The fold below writes lots as this release keeps them, green column included.
+        // The fold below writes lots as this release keeps them, green and holder columns included.
         try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+        try addHolders(connection, progress: progress)
         // A customer's points are its lots from now on (`MoveEffects.isCounted`).
         try connection.run("DELETE FROM balances WHERE asset = ? AND substr(account, 1, 1) != '@'", .integer(Int64(Asset.points.code)))
         try refoldAllLots(connection, progress: progress)
@@ -45,6 +46,19 @@ extension LotFold {
             if (index + 1) % 10_000 == 0 { progress("expiry lots: \(index + 1) of \(accounts.count) accounts") }
         }
     }
+
+    /// Migration "spending-rights": the `holder` column of lots, NULL while the lot's own origin
+    /// holds it (every lot until a grant moves it), so no row is rewritten. Also made by
+    /// "expiry-lots", and first thing by "clashing-writes-count", the first step after it that
+    /// may write lots a grant moved (held by a 0.6 node as an unknown kind).
+    static func addHolders(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
+        guard !columns.contains("holder") else { return }
+        try connection.execute("ALTER TABLE lots ADD COLUMN holder TEXT")
+    }
+
+    /// The SQL of the node holding a lot's rights.
+    static let holderSQL = "COALESCE(holder, origin)"
 
     /// Migration "green-lots": the `green` column of lots, and every account folded again: a 0.4 node
     /// folded entries of 0.5's kinds it received without their rules (green lots, transfers the

@@ -151,6 +151,9 @@ enum Migrations {
         // report figures by day, points left in lots by day of expiry, and the indexes that
         // find the parts of days a report cuts. Filled here from the lots and every entry.
         migrator.register("report-sums", .rewrite(ReportSums.create))
+        // Spending rights (release 0.8): which node holds each lot (`Lot.holder`), moved by
+        // rights grants; NULL is the lot's origin, so existing rows stay as they are.
+        migrator.register("spending-rights", .rewrite(LotFold.addHolders))
         return migrator
     }()
 

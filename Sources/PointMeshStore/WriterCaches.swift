@@ -47,8 +47,11 @@ extension LedgerWriter {
     public func lotBook(of account: AccountID) throws -> LotBook { try reader.lotBook(of: account) }
     public func isKnown(_ account: AccountID) throws -> Bool { try reader.isKnown(account) }
     public func isChainNode(_ node: NodeID) throws -> Bool { try reader.isChainNode(node) }
-    public func pendingPoints(of account: AccountID, source: String, at instant: Int64) throws -> Points {
-        try reader.pendingPoints(of: account, source: source, at: instant)
+    public func pendingPoints(of account: AccountID, source: String, at instant: Int64, heldBy holder: NodeID?) throws -> Points {
+        try reader.pendingPoints(of: account, source: source, at: instant, heldBy: holder)
+    }
+    public func heldRights(of account: AccountID, by node: NodeID, at instant: Int64) throws -> HeldRights {
+        try reader.heldRights(of: account, by: node, at: instant)
     }
     public func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
         try reader.accounts(withLotsExpiring: expiring, limit: limit)

@@ -9,8 +9,9 @@ private let day = CivilCalendar.millisecondsPerDay
 /// Random earnings (some with green lines), redemptions, refunds, compensations, family joins and leaves, transfers and
 /// a short policy for a few accounts, written at two stores that never sync (so their entries
 /// interleave in time, and each decides on memberships the other contradicts), over 60 days.
-/// Returns each store's entries in sequence order.
-func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
+/// Returns each store's entries in sequence order. `rights`: decided under spending rights,
+/// with rights grants between the stores among the writes.
+func randomEntries(seed: UInt64, rights: Bool = false) throws -> [[LedgerEntry]] {
     var random = SplitMix64(seed: seed)
     var ledgers = [MemoryLedger(origin: NodeID(unchecked: "w0")), MemoryLedger(origin: NodeID(unchecked: "w1"))]
     _ = try ledgers[0].write(PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "d20"), rule: .days(20),
@@ -43,14 +44,43 @@ func randomEntries(seed: UInt64) throws -> [[LedgerEntry]] {
             let parties = [account, AccountID(unchecked: "a\(random.next() % 4)"), family.pool].shuffled(using: &random)
             write = PreparedWrite(Transfer.self, Transfer.Request(request: RequestID(unchecked: "T\(step)"), from: parties[0], to: parties[1],
                                                                   points: Points(Int64(1 + random.next() % 60))))
+        case _ where rights && random.next() % 2 == 0:
+            write = PreparedWrite(RightsGrant.self, RightsGrant.Request(account: account, receiver: NodeID(unchecked: "w\(1 - store)"),
+                                                                        request: RequestID(unchecked: "G\(step)")))
         default:
             write = PreparedWrite(Compensation.self, Compensation.Request(
                 batch: RequestID(unchecked: "C\(step)"), part: nil, action: .extendExpiry, reason: "r", reference: "x", accounts: [account],
                 expiring: max(0, now - 5 * day)...(now + 5 * day), days: Int64(1 + random.next() % 10)))
         }
-        _ = try? ledgers[store].write(write, now: now, settings: NodeSettings(returnWindow: step % 3 == 0 ? 2 * day : 0))
+        _ = try? ledgers[store].write(write, now: now, settings: NodeSettings(returnWindow: step % 3 == 0 ? 2 * day : 0, spendingRights: rights))
+        // Under rights each store hears the other's entries now and then, so it has rights granted to spend.
+        if rights, step % 25 == 24 {
+            for (index, other) in ledgers.enumerated() { _ = ledgers[1 - index].apply(other.allEntries) }
+        }
     }
-    return ledgers.map { $0.allEntries.sorted { $0.id.sequence < $1.id.sequence } }
+    return ledgers.map { ledger in ledger.allEntries.filter { $0.id.origin == ledger.origin }.sorted { $0.id.sequence < $1.id.sequence } }
+}
+
+/// Two stores holding `stores`' entries: one given them one by one in ledger order, the other
+/// each store's in turn, the last store's first (landing before entries already folded), in
+/// batches of `batch(index)` entries.
+func twoArrivalOrders(_ stores: [[LedgerEntry]], batch: (Int) -> Int) throws -> (inOrder: LedgerWriter, late: LedgerWriter, directories: [String]) {
+    let (inOrder, first) = try scratchDatabase(), (late, second) = try scratchDatabase()
+    for entry in stores.flatMap({ $0 }).sorted(by: { LotOrder($0) < LotOrder($1) }) {
+        try inOrder.connection.transaction { try inOrder.applyReceived([entry]) }
+    }
+    for (index, entries) in stores.reversed().enumerated() {
+        for start in stride(from: 0, to: entries.count, by: batch(index)) {
+            try late.connection.transaction { try late.applyReceived(Array(entries[start..<min(entries.count, start + batch(index))])) }
+        }
+    }
+    return (inOrder, late, [first, second])
+}
+
+/// Closes scratch databases and removes their directories.
+func close(_ databases: [LedgerWriter], _ directories: [String]) {
+    for database in databases { database.connection.close() }
+    for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
 }
 
 /// The customers and the family pools of `randomEntries`.
@@ -78,6 +108,43 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
             }
         }
         #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
+    }
+
+    /// Under spending rights: each lot's holder, the rights each node holds and the pending
+    /// points of a source a node holds, as the store keeps and sums them, equal the fold's,
+    /// whatever order the entries arrive in.
+    @Test(arguments: [4, 5] as [UInt64])
+    func heldRightsAgreeWithTheFold(seed: UInt64) throws {
+        let stores = try randomEntries(seed: seed, rights: true)
+        let all = stores.flatMap { $0 }
+        #expect(all.filter { $0.code == RightsGrant.code }.count >= 5)
+        #expect(try all.filter { try LotEvents.isDecidedUnderRights($0) }.count >= 10)
+        let (inOrder, late, directories) = try twoArrivalOrders(stores) { _ in 11 }
+        defer { close([inOrder, late], directories) }
+        var moved = 0
+        for account in accounts {
+            let folded = try LotEvents.fold(all.filter { $0.customerAccounts.contains(account) }, for: account) { member in
+                all.filter { FamilyMembership.change(of: $0) != nil && $0.customerAccounts == [member] }
+            }
+            moved += folded.lots.filter { $0.holder != $0.id.entry.origin }.count
+            for database in [inOrder, late] {
+                #expect(try database.lotBook(of: account) == folded)
+                for instant in stride(from: Int64(0), to: 80 * day, by: Int(day)) {
+                    #expect(try database.reader.rightsByHolder(of: account, at: instant) == folded.rightsByHolder(at: instant))
+                    for node in ["w0", "w1"].map(NodeID.init(unchecked:)) {
+                        #expect(try database.reader.heldRights(of: account, by: node, at: instant) == folded.rights(of: node, at: instant))
+                        for source in Set(folded.lots.map(\.source)) {
+                            let pending = folded.lots.filter { $0.source == source && $0.isPending(at: instant) && $0.holder == node }
+                                .reduce(Points.zero) { $0 + $1.remaining }
+                            #expect(try database.reader.pendingPoints(of: account, source: source, at: instant, heldBy: node) == pending)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(moved > 0, "some lots should be held by a node other than their origin")
+        #expect(try LedgerVerifier(reader: late.reader).verify().isEmpty)
+        #expect(try LedgerVerifier(reader: inOrder.reader).verify().isEmpty)
     }
 
     /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
@@ -192,19 +259,8 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
     @Test func lotsDoNotDependOnArrivalOrder() throws {
         let stores = try randomEntries(seed: 9)
         let all = stores.flatMap { $0 }
-        let (inOrder, first) = try scratchDatabase(), (late, second) = try scratchDatabase()
-        defer {
-            inOrder.connection.close(); late.connection.close()
-            try? FileManager.default.removeItem(atPath: first); try? FileManager.default.removeItem(atPath: second)
-        }
-        for entry in all.sorted(by: { LotOrder($0) < LotOrder($1) }) {
-            try inOrder.connection.transaction { try inOrder.applyReceived([entry]) }
-        }
-        for (index, entries) in stores.reversed().enumerated() {
-            for start in stride(from: 0, to: entries.count, by: 7 + index * 30) {
-                try late.connection.transaction { try late.applyReceived(Array(entries[start..<min(entries.count, start + 7 + index * 30)])) }
-            }
-        }
+        let (inOrder, late, directories) = try twoArrivalOrders(stores) { 7 + $0 * 30 }
+        defer { close([inOrder, late], directories) }
         var transfers = 0, void = 0
         for entry in all where entry.code == Transfer.code {
             transfers += 1

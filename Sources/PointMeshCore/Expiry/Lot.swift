@@ -29,9 +29,13 @@ public struct Lot: Hashable, Sendable {
     public var source: String
     /// Green points (from green categories or green campaigns): only green-only rewards need them.
     public var green: Bool
+    /// The node holding the right to spend it (docs/rules.md, "Spending rights"): the node whose
+    /// entry credited it, until that node grants it to another (`RightsGrant`).
+    public var holder: NodeID
 
+    /// `holder` nil: the crediting entry's origin.
     public init(id: LotID, amount: Points, remaining: Points, earnedAt: Int64, maturesAt: Int64, expiresAt: Int64,
-                policy: RequestID, source: String, green: Bool = false) {
+                policy: RequestID, source: String, green: Bool = false, holder: NodeID? = nil) {
         self.id = id
         self.amount = amount
         self.remaining = remaining
@@ -41,6 +45,7 @@ public struct Lot: Hashable, Sendable {
         self.policy = policy
         self.source = source
         self.green = green
+        self.holder = holder ?? id.entry.origin
     }
 
     public func isExpired(at instant: Int64) -> Bool { instant >= expiresAt }

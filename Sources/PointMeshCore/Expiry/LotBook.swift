@@ -28,7 +28,38 @@ public struct LotBook: Hashable, Sendable {
         case .credit(let lot): credit(lot)
         case .debit(let amount, let instant, let preferring): debit(amount, at: instant, preferring: preferring)
         case .extend(let lotExtension, _): extend(lotExtension)
+        case .grant(let grant, let instant): hand(grant, at: instant)
         }
+    }
+
+    /// A rights grant: every lot `grant.from` holds that has not expired at `instant` is held by
+    /// `grant.to` from then on, pending ones too. Expired lots stay: a compensation that revives
+    /// one gives its rights back to the node that held it when it expired.
+    private mutating func hand(_ grant: RightsHandover, at instant: Int64) -> [LotID] {
+        var changed: [LotID] = []
+        for index in lots.indices where lots[index].holder == grant.from && !lots[index].isExpired(at: instant) {
+            lots[index].holder = grant.to
+            changed.append(lots[index].id)
+        }
+        return changed
+    }
+
+    /// The spendable points of the lots `holder` holds at `instant`, and their green part:
+    /// what a debit decided at `holder` may take (docs/rules.md, "Spending rights").
+    public func rights(of holder: NodeID, at instant: Int64) -> HeldRights {
+        var held = HeldRights()
+        for lot in lots where lot.holder == holder && lot.isSpendable(at: instant) {
+            held.points += lot.remaining
+            if lot.green { held.green += lot.remaining }
+        }
+        return held
+    }
+
+    /// Spendable points by holder at `instant` (holders with none left out).
+    public func rightsByHolder(at instant: Int64) -> [NodeID: Points] {
+        var held: [NodeID: Points] = [:]
+        for lot in lots where lot.isSpendable(at: instant) { held[lot.holder, default: .zero] += lot.remaining }
+        return held
     }
 
     private mutating func credit(_ lot: Lot) -> [LotID] {
@@ -65,7 +96,7 @@ public struct LotBook: Hashable, Sendable {
             }
         }
         if let preferring { take { preferring.prefers($0, at: instant) } }
-        if preferring?.exclusive != true { take { $0.isSpendable(at: instant) } }
+        if preferring?.exclusive != true { take { $0.isSpendable(at: instant) && preferring?.isHeld($0) != false } }
         deficit += left
         return changed
     }
@@ -88,7 +119,7 @@ public struct LotBook: Hashable, Sendable {
     public func available(at instant: Int64, preferring: LotPreference? = nil) -> Points {
         var total = Points.zero
         for lot in lots where preferring?.exclusive == true ? preferring?.prefers(lot, at: instant) == true
-            : lot.isSpendable(at: instant) || preferring?.prefers(lot, at: instant) == true {
+            : lot.isSpendable(at: instant) && preferring?.isHeld(lot) != false || preferring?.prefers(lot, at: instant) == true {
             total += lot.remaining
         }
         return total - deficit
@@ -182,6 +213,31 @@ public enum LotEvent: Hashable, Sendable {
     case debit(Points, at: Int64, preferring: LotPreference?)
     /// A compensation extending lots, made at an instant.
     case extend(LotExtension, at: Int64)
+    /// A holder handing the lots it holds to another node, at an instant.
+    case grant(RightsHandover, at: Int64)
+}
+
+/// Rights moving between nodes: every lot `from` holds becomes `to`'s.
+public struct RightsHandover: Hashable, Sendable {
+    public var from: NodeID
+    public var to: NodeID
+
+    public init(from: NodeID, to: NodeID) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// The spending rights one node holds on an account: the spendable points of its lots, and
+/// their green part.
+public struct HeldRights: Hashable, Sendable {
+    public var points: Points = .zero
+    public var green: Points = .zero
+
+    public init(points: Points = .zero, green: Points = .zero) {
+        self.points = points
+        self.green = green
+    }
 }
 
 /// Lots expiring within `expiring` get `days` more life.
@@ -209,17 +265,25 @@ public struct LotPreference: Hashable, Sendable {
     /// Take only these lots: what they don't cover is deficit (a green-only redemption never
     /// takes regular points).
     public var exclusive = false
+    /// Take only lots this node holds, in both passes: the debit was decided under spending
+    /// rights at that node (`LotEvents.heldRightsTag`). Nil: any holder's (entries decided
+    /// without rights).
+    public var heldBy: NodeID?
 
-    public init(source: String? = nil, expiresAt: Int64? = nil, green: Bool? = nil, exclusive: Bool = false) {
+    public init(source: String? = nil, expiresAt: Int64? = nil, green: Bool? = nil, exclusive: Bool = false, heldBy: NodeID? = nil) {
         self.source = source
         self.expiresAt = expiresAt
         self.green = green
         self.exclusive = exclusive
+        self.heldBy = heldBy
     }
+
+    func isHeld(_ lot: Lot) -> Bool { heldBy.map { lot.holder == $0 } ?? true }
 
     public static func source(_ source: String) -> LotPreference { LotPreference(source: source) }
 
     func prefers(_ lot: Lot, at instant: Int64) -> Bool {
+        guard isHeld(lot) else { return false }
         if let source {
             guard lot.source == source, !lot.isExpired(at: instant) else { return false }
         } else if !lot.isSpendable(at: instant) {

@@ -14,6 +14,10 @@
 ///   accounts belong to that family at its instant in the converged history (`FamilyCondition`).
 /// - `cooling-off` (tag 24, with `family`): milliseconds its accounts must have been members
 ///   of the family by then; absent on transfers written before the rule existed (none).
+/// - `held rights` (tag 25): the entry was decided under spending rights, so its debits take
+///   only lots its origin holds (`LotPreference.heldBy`).
+/// - `grant` (tag 26): the node receiving every lot the entry's origin holds of its subject
+///   accounts (`RightsGrant`).
 public enum LotEvents {
     static let termsTag: UInt64 = 16
     static let preferringTag: UInt64 = 17
@@ -23,7 +27,18 @@ public enum LotEvents {
     static let familyTag: UInt64 = 22
     static let greenTag: UInt64 = 23
     static let coolingOffTag: UInt64 = 24
-    static let tags = [termsTag, preferringTag, subjectTag, extensionTag, movedTag, familyTag, greenTag, coolingOffTag]
+    static let heldRightsTag: UInt64 = 25
+    static let grantTag: UInt64 = 26
+    static let tags = [termsTag, preferringTag, subjectTag, extensionTag, movedTag, familyTag, greenTag, coolingOffTag, heldRightsTag, grantTag]
+
+    /// Declares that the entry's debits take only lots its origin holds.
+    public static func addHeldRights(to writer: inout DetailsWriter) { writer.number(heldRightsTag, 1) }
+
+    /// Declares that the entry's origin hands every lot it holds of the entry's subjects to `receiver`.
+    public static func addGrant(to receiver: NodeID, to writer: inout DetailsWriter) { writer.text(grantTag, receiver.rawValue) }
+
+    /// Whether an entry's debits take only lots its origin holds.
+    public static func isDecidedUnderRights(_ entry: LedgerEntry) throws(DecodingError) -> Bool { try lotFields(of: entry).heldRights }
 
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {
@@ -153,6 +168,8 @@ public enum LotEvents {
         var extended: LotExtension?
         var moved: [Int: (expiresAt: Int64, green: Bool)] = [:]
         var green: [Int: (green: Bool, exclusive: Bool)] = [:]
+        var heldRights = false
+        var grantedTo: NodeID?
     }
 
     static func lotFields(of entry: LedgerEntry) throws(DecodingError) -> LotFields {
@@ -194,6 +211,14 @@ public enum LotEvents {
                 }
                 guard let move, (0...Int64(UInt16.max)).contains(move) else { throw .invalid("entry \(entry.id): incomplete green preference") }
                 fields.green[Int(move)] = (green, exclusive)
+            case heldRightsTag:
+                fields.heldRights = try DetailsReader.number(try reader.raw(length)) == 1
+                continue
+            case grantTag:
+                let name = String(decoding: try reader.raw(length), as: UTF8.self)
+                guard let node = try? NodeID(validating: name) else { throw .invalid("entry \(entry.id): grant to an invalid node id") }
+                fields.grantedTo = node
+                continue
             case extensionTag:
                 var from: Int64?, to: Int64?, days: Int64?
                 try DetailsReader.forEachNested(in: bytes, from: start, length: length) { (field: UInt64, inner: inout BinaryReader, _: Int) throws(DecodingError) in
@@ -274,11 +299,15 @@ public enum LotEvents {
                     maturesAt: term.maturesAt, expiresAt: term.expiresAt, policy: term.policy, source: source ?? "", green: term.green)))
             }
             if let account = move.debit.customer, concerns(move.debit) {
-                events[account, default: []].append(.debit(move.amount, at: instant, preferring: fields.preference(of: index)))
+                events[account, default: []].append(.debit(move.amount, at: instant,
+                                                           preferring: fields.preference(of: index, heldBy: fields.heldRights ? entry.id.origin : nil)))
             }
         }
         if let extended = fields.extended {
             for account in accounts { events[account, default: []].append(.extend(extended, at: instant)) }
+        }
+        if let receiver = fields.grantedTo {
+            for account in accounts { events[account, default: []].append(.grant(RightsHandover(from: entry.id.origin, to: receiver), at: instant)) }
         }
         return events
     }
@@ -304,8 +333,8 @@ public enum LotEvents {
 
 extension LotEvents.LotFields {
     /// The lots debiting move `index` takes first: those its transfer moved, or its entry's
-    /// source (a refund's receipt), of the green part it names.
-    func preference(of index: Int) -> LotPreference? {
+    /// source (a refund's receipt), of the green part it names; only `heldBy`'s, when given.
+    func preference(of index: Int, heldBy: NodeID? = nil) -> LotPreference? {
         var preference = LotPreference(source: preferring)
         if let moved = moved[index] {
             preference = LotPreference(expiresAt: moved.expiresAt, green: moved.green)
@@ -314,6 +343,7 @@ extension LotEvents.LotFields {
             preference.green = green.green
             preference.exclusive = green.exclusive
         }
+        preference.heldBy = heldBy
         return preference == LotPreference() ? nil : preference
     }
 }

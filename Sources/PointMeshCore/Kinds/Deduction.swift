@@ -38,15 +38,13 @@ public enum Deduction: EntryKindRule {
     public static func idempotencyID(_ request: Request) -> String { request.hold.request.rawValue }
     public static func canonicalForm(_ r: Request) -> String { "deduction\n\(r.points)\n" + r.hold.canonical }
 
-    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> AccountFacts {
-        try source.accountFacts(of: request.hold.account, at: context.now)
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> (AccountFacts, HeldRights?) {
+        (try source.accountFacts(of: request.hold.account, at: context.now), try SpendingRights.held(of: request.hold.account, from: source, context: context))
     }
 
-    public static func decide(_ request: Request, facts: AccountFacts, context: RequestContext) throws(LedgerError) -> KindDecision {
-        let balance = facts.summary.spendable
-        guard balance >= request.points else {
-            throw .insufficientPoints(account: request.hold.account, balance: balance, requested: request.points)
-        }
+    public static func decide(_ request: Request, facts: (AccountFacts, HeldRights?), context: RequestContext) throws(LedgerError) -> KindDecision {
+        let balance = facts.0.summary.spendable
+        try SpendingRights.authorize(request.points, from: request.hold.account, balance: balance, held: facts.1)
         var writer = DetailsWriter()
         writer.text(HoldFields.Tag.evidence, request.hold.evidence)
         writer.text(HoldFields.Tag.reason, request.hold.reason)

@@ -92,10 +92,13 @@ public enum Redemption: EntryKindRule {
         public var memberHold: AccountHold = .none
         /// The reward named, as the catalog has it.
         public var reward: Reward?
+        /// The account's spending rights held here (`SpendingRights.held`).
+        public var held: HeldRights?
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
-        var facts = Facts(account: try source.accountFacts(of: request.account, at: context.now), hold: try AccountHold.of(request.account, from: source))
+        var facts = Facts(account: try source.accountFacts(of: request.account, at: context.now), hold: try AccountHold.of(request.account, from: source),
+                          held: try SpendingRights.held(of: request.account, from: source, context: context))
         if let member = request.member, FamilyID.owning(pool: request.account) != nil {
             facts.memberFamily = try FamilyMembership.family(of: member, from: source)
             facts.memberHold = try AccountHold.of(member, from: source)
@@ -142,17 +145,12 @@ public enum Redemption: EntryKindRule {
         guard !facts.hold.frozen else { throw .accountFrozen(request.account, since: facts.hold.since) }
         try checkMember(request, facts: facts)
         let (points, discount) = try charge(request, reward: facts.reward, at: context.now)
-        let account = facts.account.state
-        guard account.balance >= points else {
-            throw .insufficientPoints(account: request.account, balance: account.balance, requested: points)
-        }
+        let account = facts.account.state, greenOnly = facts.reward?.greenOnly == true
+        try SpendingRights.authorize(points, from: request.account, balance: account.balance, green: greenOnly ? facts.account.summary.green : nil,
+                                     held: facts.held)
         var details = details(reward: request.reward, member: request.member, balanceAfter: account.balance - points)
         var writer = DetailsWriter()
-        if facts.reward?.greenOnly == true {
-            let green = min(facts.account.summary.green, account.balance)
-            guard green >= points else { throw .insufficientGreenPoints(account: request.account, green: green, requested: points) }
-            LotEvents.addGreenPreference(move: 0, green: true, exclusive: true, to: &writer)
-        }
+        if greenOnly { LotEvents.addGreenPreference(move: 0, green: true, exclusive: true, to: &writer) }
         writer.number(Tag.discount, discount?.value)
         details = EntryDetails(bytes: details.bytes + writer.details.bytes)
         return KindDecision(moves: moves(account: request.account, points: points, reward: request.reward), details: details)

@@ -26,8 +26,11 @@ public enum Refund: EntryKindRule {
         public var reversedSoFar: Points = .zero
         public var greenReversedSoFar: Points = .zero
         public var account: AccountFacts
-        /// Points of the receipt's own lot still pending (inside a return window).
+        /// Points of the receipt's own lot still pending (inside a return window); under spending
+        /// rights, of that lot if this node holds it.
         public var pendingFromReceipt: Points
+        /// The account's spending rights held here (`SpendingRights.held`).
+        public var held: HeldRights?
     }
 
     public static let name = "refund"
@@ -102,7 +105,9 @@ public enum Refund: EntryKindRule {
         }
         return Facts(purchase: purchase, purchaseRequest: entry.requestHash, refundedSoFar: refunded, reversedSoFar: reversed, greenReversedSoFar: greenReversed,
                      account: try source.accountFacts(of: purchase.customer, at: context.now),
-                     pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now))
+                     pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now,
+                                                                  heldBy: context.settings.spendingRights ? context.node : nil),
+                     held: try SpendingRights.held(of: purchase.customer, from: source, context: context))
     }
 
     /// The points a refund entry reversed (0 for an entry of another kind).
@@ -150,7 +155,8 @@ public enum Refund: EntryKindRule {
         // window, when they are simply cancelled), then from spendable lots soonest to expire.
         // The balance never goes below zero: what was already spent becomes debt.
         let summary = facts.account.summary
-        let taken = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceipt))
+        // Under spending rights only lots this node holds: the rest is debt, as if spent.
+        let taken = min(reversal, max(.zero, SpendingRights.servable(balance: summary.spendable, held: facts.held) + facts.pendingFromReceipt))
         // The green part is reversed pro rata too, from the receipt's green lot first, so a
         // refund of a green purchase claws back green points.
         let greenReversal = min(reversal, max(.zero, pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: refundedAfter)

@@ -73,12 +73,14 @@ public enum Transfer: EntryKindRule {
         public var hold: AccountHold
         public var book: LotBook
         public var receiver: AccountFacts
+        /// The sender's spending rights held here (`SpendingRights.held`).
+        public var held: HeldRights?
     }
 
     public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> Facts {
         Facts(from: try FamilyMembership.state(of: request.from, from: source), to: try FamilyMembership.state(of: request.to, from: source),
               hold: try AccountHold.of(request.from, from: source), book: try source.lotBook(of: request.from),
-              receiver: try source.accountFacts(of: request.to, at: context.now))
+              receiver: try source.accountFacts(of: request.to, at: context.now), held: try SpendingRights.held(of: request.from, from: source, context: context))
     }
 
     public static func decide(_ request: Request, facts: Facts, context: RequestContext) throws(LedgerError) -> KindDecision {
@@ -92,12 +94,12 @@ public enum Transfer: EntryKindRule {
         }
         guard !facts.hold.frozen else { throw .accountFrozen(request.from, since: facts.hold.since) }
         let balance = facts.book.summary(at: now, expiringLimit: 0).spendable
-        guard balance >= request.points else { throw .insufficientPoints(account: request.from, balance: balance, requested: request.points) }
+        try SpendingRights.authorize(request.points, from: request.from, balance: balance, held: facts.held)
         // One move per (expiry instant, green or not), in spending order: the receiver gets lots
         // of the same dates and the same green part.
         var groups: [(expiresAt: Int64, green: Bool, points: Points, policy: RequestID)] = []
         var left = request.points
-        for lot in facts.book.lots where left > .zero && lot.isSpendable(at: now) {
+        for lot in facts.book.lots where left > .zero && lot.isSpendable(at: now) && (facts.held == nil || lot.holder == context.node) {
             let taken = min(left, lot.remaining)
             left -= taken
             if let index = groups.lastIndex(where: { $0.expiresAt == lot.expiresAt && $0.green == lot.green }) {
