@@ -75,6 +75,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     /// A late campaign credit with nothing to credit (it was credited, or the campaign does
     /// not apply): nothing is written.
     case nothingOwed
+    /// A rights grant by a node that holds no unexpired lot of the account: nothing is written.
+    case noRightsHeld(AccountID)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

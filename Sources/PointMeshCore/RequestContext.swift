@@ -11,13 +11,19 @@ public struct RequestContext: Hashable, Sendable {
     public var requestID: String
     /// The deciding node's settings.
     public var settings: NodeSettings
+    /// The holders of the accounts' spending rights were asked for them and waited for (or
+    /// could not be reached): decide with the rights held now. A refund's clawback short of
+    /// rights here is first refused so that the node asks; after that, the rest is debt.
+    public var rightsAsked: Bool
 
-    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", settings: NodeSettings = NodeSettings()) {
+    public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", settings: NodeSettings = NodeSettings(),
+                rightsAsked: Bool = false) {
         self.caller = caller
         self.node = node
         self.now = now
         self.requestID = requestID
         self.settings = settings
+        self.rightsAsked = rightsAsked
     }
 }
 

@@ -138,6 +138,8 @@ struct APIError: Error, Equatable {
                           message: "the \(scope) issuance budget for \(month) has \(left) points left, this earning needs \(requested); send budget_override with a reason to issue anyway")
             case .nothingOwed:
                 self.init(status: 409, code: "nothing_owed", message: "nothing to credit")
+            case .noRightsHeld(let account):
+                self.init(status: 409, code: "no_rights_held", message: "this node holds none of account \(account)'s spending rights")
             case .unreadableEntry:
                 self = .internalError
             }

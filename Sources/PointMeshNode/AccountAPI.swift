@@ -9,12 +9,17 @@ extension LedgerAPI {
     static let maximumReminderPage = 1_000
     static let defaultReminderPage = 100
 
-    func account(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
+    func account(_ request: HTTPRequest, _ parameters: [String: String]) throws(APIError) -> [UInt8] {
         let account: AccountID = try IdentifierRules.pathParameter(parameters["account_id"], name: "account_id")
+        let role = authorizer.role(of: request)
+        // A look-up at the till: the customer is here, and their rights should be too. HQ's
+        // and an administrator's look-ups leave them where they are.
+        if settings.spendingRights, role == .clerk { rights.askAhead([account]) }
         let now = clock.now()
-        let (facts, expired, expiring, policies, hold, family) = try reading {
+        let (facts, expired, expiring, policies, hold, family, holders) = try reading {
             (try $0.accountFacts(of: account, at: now), try $0.expiredPoints(of: account, at: now), try $0.expiring(of: account, at: now),
-             try $0.expiryPolicies(), try AccountHold.of(account, from: $0), try FamilyMembership.family(of: account, from: $0))
+             try $0.expiryPolicies(), try AccountHold.of(account, from: $0), try FamilyMembership.family(of: account, from: $0),
+             try $0.rightsByHolder(of: account, at: now))
         }
         let summary = facts.summary, debt = facts.debt
         var body: [String: JSONValue] = [
@@ -34,6 +39,13 @@ extension LedgerAPI {
             body["frozen_by"] = hold.operatorName.map(JSONValue.string) ?? .null
         }
         if let maturity = summary.nextMaturity { body["pending_until"] = .string(RFC3339.format(milliseconds: maturity)) }
+        if role != .clerk {
+            // Who may spend the points: HQ's and an administrator's view (a node without tokens
+            // lets everyone through as both).
+            body["rights"] = .array(holders.sorted { $0.key < $1.key }.map {
+                .object(["node_id": .string($0.key.rawValue), "points": .integer($0.value.value)])
+            })
+        }
         return Array(JSONValue.object(body).serialized.utf8)
     }
 
@@ -135,9 +147,9 @@ extension LedgerAPI {
 extension Endpoint {
     static let account = Endpoint(
         get: "/v1/accounts/{account_id}", access: .lookup, operationID: "getAccount",
-        summary: "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force. An account never seen has balance 0.",
+        summary: "Look up an account: spendable balance, debt, pending points, points expired so far, the next points to expire and the expiry policy in force; for HQ and administrators, which nodes hold its spending rights. An account never seen has balance 0. A clerk's look-up asks the holders for the account's rights ahead of a redemption.",
         parameters: [APIDescription.accountParameter], answer: ResponseSchemas.account, refusals: [(400, ["invalid_field"])]
-    ) { api, _, parameters throws(APIError) in try api.account(parameters) }
+    ) { api, request, parameters throws(APIError) in try api.account(request, parameters) }
 
     static let expiryPolicies = Endpoint(
         get: "/v1/policies/expiry", access: .headquarters, operationID: "listExpiryPolicies",

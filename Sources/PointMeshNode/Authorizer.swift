@@ -10,6 +10,13 @@ struct Authorizer: Sendable {
     /// Whether open routes (status, metrics, the API description) need a token too.
     let protectReads: Bool
 
+    /// The role of the request's token; nil without tokens (every request is let through) or
+    /// without a token the node knows.
+    func role(of request: HTTPRequest) -> Role? {
+        guard let tokens, let presented = Self.bearer(request.header("Authorization")) else { return nil }
+        return tokens.authenticate(presented)?.role
+    }
+
     /// The caller's token name ("" without tokens or on an open route without one), or the
     /// refusal: 401 without a token the node knows, 403 for a role the route doesn't allow.
     func caller(of request: HTTPRequest, for access: Access) -> Result<String, APIError> {

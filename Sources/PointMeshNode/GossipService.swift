@@ -55,6 +55,10 @@ final class GossipService: Sendable {
     /// Exchanges run to their end, and names skipped because one side does not speak them
     /// (`unknown` for a name this release does not know).
     let exchanges = Mutex<(completed: [String: Int], skipped: [String: Int])>(([:], [:]))
+    /// The spending rights this node has asked holders for (`RightsDemand`).
+    private let rightsDemand: Mutex<RightsDemand>
+    /// Accounts asked of holders, grants this node wrote for peers, and grants it received and stored.
+    let rightsRequested = Atomic<Int>(0), rightsGranted = Atomic<Int>(0), rightsReceived = Atomic<Int>(0)
 
     init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
          settings: GossipSettings, clock: NodeClock, log: Logger) throws {
@@ -67,6 +71,44 @@ final class GossipService: Sendable {
         var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description))
         membership.merge(try store.read { try $0.peers() }, now: clock.monotonicMilliseconds())
         self.membership = Mutex(membership)
+        rightsDemand = Mutex(RightsDemand(node: store.nodeID, prefix: "rights-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"))
+    }
+
+    /// Asks `holders` for `account`'s spending rights: at once, in a session of its own with
+    /// each holder this node can reach and is not already in a session with (that session's
+    /// end carries it otherwise). Holders asked before are asked again: the session that
+    /// carried the request may have been cut.
+    func askForRights(of account: AccountID, from holders: [NodeID]) {
+        let asked = rightsDemand.withLock { demand in
+            demand.expire(now: clock.monotonicMilliseconds())
+            return demand.want(account, from: holders, now: clock.monotonicMilliseconds())
+        }
+        rightsRequested.add(asked.count, ordering: .relaxed)
+        for holder in holders where holder != store.nodeID { startSession(with: holder) }
+    }
+
+    /// Opens a session with `peer` now, unless one is in progress either way or its address is unknown.
+    private func startSession(with peer: NodeID) {
+        guard let address = membership.withLock({ $0.peers[peer]?.address }) else { return }
+        let target = Membership.Target(id: peer, address: address)
+        guard claimOutgoing(target) else { return }
+        spawn("pm-gossip-out") { [self] in
+            initiate(target)
+            endOutgoing(target)
+        }
+    }
+
+    /// An outgoing session ended: the peer is free, and wants for it that arrived meanwhile go now.
+    private func endOutgoing(_ target: Membership.Target) {
+        state.withLock { state in
+            state.outgoing.remove(target.address)
+            if let id = target.id { state.busyPeers.remove(id) }
+        }
+        if let id = target.id { startSessionIfRightsWanted(from: id) }
+    }
+
+    private func startSessionIfRightsWanted(from peer: NodeID) {
+        if rightsDemand.withLock({ $0.wants(from: peer) }), !stopping { startSession(with: peer) }
     }
 
     var address: HostPort { listener.address }
@@ -224,10 +266,7 @@ final class GossipService: Sendable {
             for target in targets where claimOutgoing(target) {
                 spawn("pm-gossip-out") { [self] in
                     initiate(target)
-                    state.withLock { state in
-                        state.outgoing.remove(target.address)
-                        if let id = target.id { state.busyPeers.remove(id) }
-                    }
+                    endOutgoing(target)
                 }
             }
             nextRound = clock.monotonicMilliseconds() + settings.intervalMilliseconds
@@ -320,7 +359,12 @@ final class GossipService: Sendable {
             let identified = introduction.peer
             peer = identified
             let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
-            defer { if claimed { state.withLock { _ = $0.busyPeers.remove(identified) } } }
+            defer {
+                if claimed {
+                    state.withLock { _ = $0.busyPeers.remove(identified) }
+                    startSessionIfRightsWanted(from: identified)
+                }
+            }
             let session = try runSession(.responder, on: connection, with: introduction)
             // A session the peer started is contact too: `last_contact` and the sync note on
             // refusals must not depend on which side dialled.
@@ -397,7 +441,9 @@ final class GossipService: Sendable {
     /// Runs a session to its end: feeds the pure `GossipSession` what arrives and what the store
     /// answers, and carries out what it directs.
     private func runSession(_ role: GossipSession.Role, on connection: GossipConnection, with introduction: Introduction) throws -> GossipSession {
-        var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize)
+        let wanted = role == .initiator ? rightsDemand.withLock { $0.wanted(from: introduction.peer) } : []
+        var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize, peer: introduction.peer,
+                                    rightsWanted: wanted)
         let progress = CatchUpProgress(peer: introduction.peer, clock: clock, log: log)
         var events: [GossipEvent] = role == .initiator ? [.start] : []
         while !session.isFinished {
@@ -424,6 +470,11 @@ final class GossipService: Sendable {
             progress.known = session.entriesKnown
         }
         progress.finish()
+        if let rights = session.rights, rights.isFinished {
+            if role == .initiator { rightsDemand.withLock { $0.settle(wanted, by: introduction.peer) } }
+            rightsReceived.add(rights.grantsStored, ordering: .relaxed)
+            rightsGranted.add(rights.grantsWritten, ordering: .relaxed)
+        }
         exchanges.withLock { counts in
             for name in session.completed { counts.completed[name.rawValue, default: 0] += 1 }
             // A name this release does not know (a newer peer's) is counted as `unknown`: a peer
@@ -464,6 +515,13 @@ final class GossipService: Sendable {
                     log.warning("this node has been retired from the cluster: it refuses writes from now on (503 node_retired) and hands what it holds to its peers")
                 }
                 return nil
+            case .grantRights(let wanted, let receiver):
+                return .granted(try RightsWanted.grants(wanted, to: receiver) { write in
+                    switch try store.write(write, context: RequestContext(node: store.nodeID, now: clock.now())) {
+                    case .created(let entry): .append(entry)
+                    case .replayed(let entry): .replay(entry)
+                    }
+                })
             }
         } catch {
             throw GossipConnectionError.session(.storage("\(error)"))

@@ -24,7 +24,7 @@ extension LedgerAPI {
         // expired with points left shows as a line at its expiry instant, among the entries of
         // the page whose time span holds that instant.
         let (page, expiries, voids) = try reading { database in
-            let page = try database.entries(of: account, before: cursor, limit: limit + 1)
+            let page = try database.entries(of: account, before: cursor, limit: limit + 1, excluding: [RightsGrant.code])
             let newest = cursor?.timestamp.wallMilliseconds ?? .max
             let oldest = page.count > limit ? page[limit - 1].entry.timestamp.wallMilliseconds + 1 : .min
             let voids = Set(try page.filter { try !EntryCondition.stands($0.entry, in: database) }.map(\.entry.id))
@@ -48,7 +48,8 @@ extension LedgerAPI {
 
 extension Endpoint {
     static let history = Endpoint(
-        get: "/v1/accounts/{account_id}/entries", access: .lookup, operationID: "listEntries", summary: "An account's history, newest first, paged.",
+        get: "/v1/accounts/{account_id}/entries", access: .lookup, operationID: "listEntries",
+        summary: "An account's history, newest first, paged. Rights grants, which move no points, are not in it (the feed has them).",
         parameters: [APIDescription.accountParameter, APIDescription.limitParameter, APIDescription.beforeParameter],
         answer: ResponseSchemas.entryPage, refusals: [(400, ["invalid_field"])]
     ) { api, request, parameters throws(APIError) in try api.entries(request, parameters) }

@@ -15,6 +15,7 @@ struct LedgerAPI: Sendable {
     let clock: NodeClock
     let settings: NodeSettings
     let authorizer: Authorizer
+    let rights: SpendingRightsWait
     let extraGauges: @Sendable () -> [NodeMetrics.Family]
     let requestIDs = RequestIDs()
 
@@ -95,13 +96,31 @@ struct LedgerAPI: Sendable {
             metrics.recordWrite(kind, .refused)
             return respond(APIError(error).response)
         }
-        store.write(prepared, context: context) { [metrics, gossip, log] result in
+        commit(prepared, kind: kind, context: context, request: request, respond: respond)
+    }
+
+    /// Commits a validated write and answers it. A debit refused for want of spending rights
+    /// here is committed once more after asking the holders and waiting for their grants
+    /// (`SpendingRightsWait`), within the one call; the second answer is final.
+    private func commit(_ prepared: PreparedWrite, kind: any EntryKindRule.Type, context: RequestContext, request: HTTPRequest,
+                        respond: @escaping HTTPServer.Responder, waited: Bool = false) {
+        store.write(prepared, context: context) { [self, metrics, gossip, log] result in
+            if !waited, case .failure(LedgerError.insufficientPointsOffline(let account, _, let requested)) = result {
+                rights.acquire(requested, of: account) { _ in
+                    var asked = self.context(caller: context.caller, requestID: context.requestID)
+                    asked.rightsAsked = true
+                    commit(prepared, kind: kind, context: asked, request: request, respond: respond, waited: true)
+                }
+                return
+            }
             switch result {
             case .success(let outcome):
                 let created: Bool
                 if case .created = outcome { created = true } else { created = false }
                 metrics.recordWrite(kind, created ? .created : .replayed)
                 if created { gossip.localWrite() }
+                // A customer buying here: the rights to the points follow them.
+                if created, kind == Earn.self, settings.spendingRights { rights.askAhead(outcome.entry.customerAccounts) }
                 // The answer is rendered on the event loop: the writer's time bounds the write rate.
                 let status = created ? kind.createdStatus : 200
                 respond(.deferred(status: status) {
@@ -139,9 +158,9 @@ struct LedgerAPI: Sendable {
         }
     }
 
-    /// Who is asking, of which node, now; and the request's id for logs.
-    func context(caller: String) -> RequestContext {
-        RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestIDs.next(), settings: settings)
+    /// Who is asking, of which node, now; and the request's id for logs (a new one unless given).
+    func context(caller: String, requestID: String? = nil) -> RequestContext {
+        RequestContext(caller: caller, node: store.nodeID, now: clock.now(), requestID: requestID ?? requestIDs.next(), settings: settings)
     }
 
     /// Peers silent for longer than this make a refusal for lack of points mention it.

@@ -92,6 +92,21 @@ extension LedgerAPI {
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
+        families += [
+            Family("pointmesh_rights_requested_total", "Accounts whose spending rights this node asked a holder for (once per holder until it answers).",
+                   "counter", value: Int64(gossip.rightsRequested.load(ordering: .relaxed))),
+            Family("pointmesh_rights_asked_ahead_total", "Accounts used here (a look-up, a purchase) whose rights other nodes held, asked for ahead of need.",
+                   "counter", value: Int64(rights.askedAhead.load(ordering: .relaxed))),
+            Family("pointmesh_rights_grants_written_total", "Rights grants this node wrote for nodes that asked.", "counter",
+                   value: Int64(gossip.rightsGranted.load(ordering: .relaxed))),
+            Family("pointmesh_rights_grants_received_total", "Rights grants received in the spending-rights exchange and stored.", "counter",
+                   value: Int64(gossip.rightsReceived.load(ordering: .relaxed))),
+            Family("pointmesh_rights_waits_total", "Debits that found too few rights here and waited for the holders, by outcome.", "counter",
+                   [("outcome=\"served\"", String(rights.waitsServed.load(ordering: .relaxed))),
+                    ("outcome=\"timed_out\"", String(rights.waitsTimedOut.load(ordering: .relaxed)))]),
+            Family("pointmesh_rights_wait_seconds_total", "Time debits spent waiting for rights, summed.", "counter",
+                   [("", String(Double(rights.waitedNanoseconds.load(ordering: .relaxed)) / 1e9))]),
+        ]
         let connections = gossip.openConnections
         families.append(Family("pointmesh_gossip_connections", "Gossip connections open now, by direction.", "gauge",
                                [("direction=\"in\"", String(connections.incoming)), ("direction=\"out\"", String(connections.outgoing))]))

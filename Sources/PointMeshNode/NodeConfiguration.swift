@@ -25,6 +25,16 @@ public struct NodeConfiguration: Sendable {
     public var tokensFile: String?
     /// `--protect-reads`: status, metrics and the API description need a token too.
     public var protectReads = false
+    /// `--spending-rights`: debits are decided within the rights this node holds
+    /// (`NodeSettings.spendingRights`). Off only while a chain upgrades from a release without
+    /// them (docs/operations.md, "Upgrading").
+    public var spendingRights = true
+    /// `--rights-wait-ms`: how long a debit short of rights here waits for the holders' grants
+    /// before it is refused (409 `insufficient_points_offline`).
+    public var rightsWaitMilliseconds: Int64 = 500
+
+    /// The longest wait for rights a node accepts.
+    public static let maximumRightsWaitMilliseconds: Int64 = 10_000
 
     /// The longest return window a node accepts.
     public static let maximumReturnWindowDays: Int64 = 365
@@ -34,7 +44,7 @@ public struct NodeConfiguration: Sendable {
     /// The settings the rules read, in milliseconds.
     public var settings: NodeSettings {
         NodeSettings(returnWindow: returnWindowDays * CivilCalendar.millisecondsPerDay,
-                     transferCoolingOff: transferCoolingOffDays * CivilCalendar.millisecondsPerDay)
+                     transferCoolingOff: transferCoolingOffDays * CivilCalendar.millisecondsPerDay, spendingRights: spendingRights)
     }
 
     public init() {}

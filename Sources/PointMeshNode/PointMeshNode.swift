@@ -64,7 +64,8 @@ public final class PointMeshNode: Sendable {
         let server = http
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
                             settings: configuration.settings,
-                            authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads)) {
+                            authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads),
+                            rights: SpendingRightsWait(store: store, gossip: gossip, clock: clock, timeoutMilliseconds: configuration.rightsWaitMilliseconds)) {
             [NodeMetrics.Family("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", value: Int64(server.activeConnections)),
              NodeMetrics.Family("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
                                 value: Int64(server.refusedConnections.load(ordering: .relaxed)))]

@@ -22,6 +22,9 @@ enum ResponseSchemas {
         FieldSpec("expiring", .array(of: [
             FieldSpec("points", .integer, "Points in the lot."), FieldSpec("expires_at", .time, "When they expire."),
         ], maximumCount: 1_000), "The next spendable points to expire, by expiry instant, soonest first (at most 10)."),
+        .optional("rights", .array(of: [
+            FieldSpec("node_id", .id, "A node holding spending rights."), FieldSpec("points", .integer, "The spendable points it may spend."),
+        ], maximumCount: 10_000), "Not for clerks: which nodes hold the rights to spend `balance` (before debt and overdraft), by node (docs/rules.md, \"Spending rights\")."),
     ]
 
     static let campaigns: [FieldSpec] = [

@@ -11,9 +11,12 @@ public enum GossipExchangeName: String, CaseIterable, Sendable {
     /// A round trip of a nonce, for tests of negotiation only (`ProbeExchange`); a node speaks
     /// it only when told to (`POINTMESH_TEST_EXCHANGES=probe`), never by default.
     case probe
+    /// Asking holders for an account's spending rights, and their grants (`RightsExchange`).
+    case spendingRights = "spending-rights"
 
-    /// What a node speaks unless told otherwise.
-    public static let standard: [GossipExchangeName] = [.replication]
+    /// What a node speaks unless told otherwise: rights first, so what a node waits for comes
+    /// before the catch-up of entries.
+    public static let standard: [GossipExchangeName] = [.spendingRights, .replication]
 
     /// The exchanges a session runs, in the initiator's order, and the names either side
     /// offered that the other does not speak (a newer release's names among them).
@@ -41,6 +44,8 @@ public enum GossipEvent: Sendable {
     case applied(Int)
     /// The peer took longer than the shell waits for a message.
     case timerFired
+    /// The answer to `grantRights`: the grant entries written.
+    case granted([LedgerEntry])
 }
 
 /// What a session asks its shell to do, in order.
@@ -56,6 +61,9 @@ public enum GossipDirective: Equatable, Sendable {
     case apply([LedgerEntry])
     /// Merge the peer's member records into this node's membership.
     case mergeMembers([MemberRecord])
+    /// Write a rights grant to `receiver` for each account wanted whose lots this node holds
+    /// (`RightsWanted.grant`), skipping the others; answer `granted`.
+    case grantRights([RightsWanted], to: NodeID)
     /// The session is over: every exchange both sides speak ran to its end.
     case finished
 }

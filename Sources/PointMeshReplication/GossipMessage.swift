@@ -20,6 +20,9 @@ public enum GossipMessage: Hashable, Sendable {
     case endOfEntries
     /// The test-only probe exchange's round trip.
     case probe(token: String)
+    /// The spending-rights exchange (`RightsExchange`): the accounts asked for, and the grants.
+    case rightsRequest([RightsWanted])
+    case rightsGrants([LedgerEntry])
 
     /// Most exchange names one `introduce` message may carry, and the longest name.
     public static let maximumExchanges = 64
@@ -39,6 +42,8 @@ public enum GossipMessage: Hashable, Sendable {
         case .entries: 0x23
         case .endOfEntries: 0x24
         case .probe: 0x30
+        case .rightsRequest: 0x40
+        case .rightsGrants: 0x41
         }
     }
 
@@ -56,6 +61,8 @@ public enum GossipMessage: Hashable, Sendable {
         case .entries: "entries"
         case .endOfEntries: "end_of_entries"
         case .probe: "probe"
+        case .rightsRequest: "rights_request"
+        case .rightsGrants: "rights_grants"
         }
     }
 
@@ -103,9 +110,15 @@ public enum GossipMessage: Hashable, Sendable {
                 writer.string(member.address)
                 writer.u8(member.retired ? 1 : 0)
             }
-        case .entries(let entries):
+        case .entries(let entries), .rightsGrants(let entries):
             writer.u32(UInt32(entries.count))
             for entry in entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
+        case .rightsRequest(let wanted):
+            writer.u32(UInt32(wanted.count))
+            for item in wanted {
+                writer.string(item.account.rawValue)
+                writer.string(item.request.rawValue)
+            }
         }
         return writer.bytes
     }
@@ -161,17 +174,28 @@ public enum GossipMessage: Hashable, Sendable {
                 members.append(MemberRecord(id: id, address: address, retired: retired == 1))
             }
             message = .state(vector: VersionVector(sequences), members: members)
-        case 0x23:
+        case 0x23: message = .entries(try entries(&reader))
+        case 0x41: message = .rightsGrants(try entries(&reader))
+        case 0x40:
             let count = try reader.u32()
-            guard Int(count) <= reader.remaining / 50 else { throw .invalid("entry count \(count)") }
-            var entries: [LedgerEntry] = []
-            entries.reserveCapacity(Int(count))
-            for _ in 0..<count { entries.append(try EntryCoding.decode(try reader.lengthPrefixed())) }
-            message = .entries(entries)
+            guard count <= RightsWanted.maximumPerRequest else { throw .invalid("rights request of \(count) accounts") }
+            var wanted: [RightsWanted] = []
+            for _ in 0..<count { wanted.append(RightsWanted(account: try reader.identifier(), request: try reader.identifier())) }
+            message = .rightsRequest(wanted)
         case 0x24: message = .endOfEntries
         default: throw .invalid("unknown message type \(type)")
         }
         guard reader.isAtEnd else { throw .invalid("\(reader.remaining) trailing bytes in \(message.name)") }
         return message
+    }
+
+    /// A count of entries, then each length-prefixed.
+    private static func entries(_ reader: inout BinaryReader) throws(DecodingError) -> [LedgerEntry] {
+        let count = try reader.u32()
+        guard Int(count) <= reader.remaining / 50 else { throw .invalid("entry count \(count)") }
+        var entries: [LedgerEntry] = []
+        entries.reserveCapacity(Int(count))
+        for _ in 0..<count { entries.append(try EntryCoding.decode(try reader.lengthPrefixed())) }
+        return entries
     }
 }

@@ -40,6 +40,7 @@ public struct GossipSession: Sendable {
     enum Exchange: Sendable {
         case replication(ReplicationExchange)
         case probe(ProbeExchange)
+        case spendingRights(RightsExchange)
 
         mutating func handle(_ event: GossipEvent) throws(GossipProtocolError) -> [GossipDirective] {
             switch self {
@@ -48,6 +49,9 @@ public struct GossipSession: Sendable {
                 return try exchange.handle(event)
             case .probe(var exchange):
                 defer { self = .probe(exchange) }
+                return try exchange.handle(event)
+            case .spendingRights(var exchange):
+                defer { self = .spendingRights(exchange) }
                 return try exchange.handle(event)
             }
         }
@@ -62,11 +66,20 @@ public struct GossipSession: Sendable {
     public private(set) var completed: [GossipExchangeName] = []
     /// The replication exchange, once it started: what it learned of the peer.
     public private(set) var replication: ReplicationExchange?
+    /// The spending-rights exchange, once it started.
+    public private(set) var rights: RightsExchange?
+    /// What the initiator asks for in the spending-rights exchange.
+    public let rightsWanted: [RightsWanted]
+    /// The node at the other end, once the handshake proved who it is.
+    public let peer: NodeID?
 
-    public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500) {
+    public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500, peer: NodeID? = nil,
+                rightsWanted: [RightsWanted] = []) {
         self.role = role
         self.exchanges = exchanges
         self.batchSize = batchSize
+        self.peer = peer
+        self.rightsWanted = rightsWanted
         phase = .idle
         if role == .responder { phase = begin(0) }
     }
@@ -94,6 +107,7 @@ public struct GossipSession: Sendable {
         case (.running(let index, var exchange), _):
             var directives = try exchange.handle(event)
             if case .replication(let state) = exchange { replication = state }
+            if case .spendingRights(let state) = exchange { rights = state }
             guard let end = directives.firstIndex(of: .finished) else {
                 phase = .running(index: index, exchange: exchange)
                 return directives
@@ -114,6 +128,7 @@ public struct GossipSession: Sendable {
         let exchange: Exchange = switch exchanges[index] {
         case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize))
         case .probe: .probe(ProbeExchange(role: role, token: "probe"))
+        case .spendingRights: .spendingRights(RightsExchange(role: role, wanted: rightsWanted, peer: peer))
         }
         return .running(index: index, exchange: exchange)
     }

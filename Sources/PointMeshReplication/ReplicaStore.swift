@@ -13,13 +13,19 @@ public protocol ReplicaStore {
     /// Applies received entries (those already held are skipped, those after a gap are not
     /// taken); returns how many were newly stored.
     mutating func apply(_ entries: [LedgerEntry]) throws -> Int
+    /// Writes, at `instant`, a rights grant to `receiver` for each account wanted whose lots
+    /// this node holds; returns the entries written (`GossipDirective.grantRights`).
+    mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry]
 }
 
 extension GossipDirective {
     /// Carries out a directive that reads or changes `store` or `membership`, for a shell that
     /// holds both as plain values (the simulation, tests); returns the event that answers it.
     /// `send` and `finished` are the caller's: nil.
-    public func carryOut(on store: inout some ReplicaStore, membership: inout Membership, now: Int64) throws(GossipProtocolError) -> GossipEvent? {
+    /// `ledgerTime`: the ledger's clock, for what it writes (a simulated node's differs from
+    /// its network time); `now` by default.
+    public func carryOut(on store: inout some ReplicaStore, membership: inout Membership, now: Int64, ledgerTime: Int64? = nil)
+        throws(GossipProtocolError) -> GossipEvent? {
         do {
             switch self {
             case .send, .finished:
@@ -34,6 +40,8 @@ extension GossipDirective {
             case .mergeMembers(let records):
                 membership.merge(records, now: now)
                 return nil
+            case .grantRights(let wanted, let receiver):
+                return .granted(try store.grantRights(wanted, to: receiver, at: ledgerTime ?? now))
             }
         } catch {
             throw .storage("\(error)")
@@ -45,17 +53,21 @@ extension GossipSession {
     /// Feeds `event` to the session and carries out every directive it leads to on `store` and
     /// `membership` (a shell holding both as plain values: the simulation, tests), feeding back
     /// each answer; returns the messages to send, in order.
-    public mutating func run(_ event: GossipEvent, store: inout some ReplicaStore, membership: inout Membership, now: Int64) throws(GossipProtocolError)
-        -> [GossipMessage] {
+    public mutating func run(_ event: GossipEvent, store: inout some ReplicaStore, membership: inout Membership, now: Int64, ledgerTime: Int64? = nil)
+        throws(GossipProtocolError) -> [GossipMessage] {
         var events = [event], outgoing: [GossipMessage] = []
         while !events.isEmpty {
             for directive in try handle(events.removeFirst()) {
                 if case .send(let message) = directive { outgoing.append(message) }
-                if let answer = try directive.carryOut(on: &store, membership: &membership, now: now) { events.append(answer) }
+                if let answer = try directive.carryOut(on: &store, membership: &membership, now: now, ledgerTime: ledgerTime) { events.append(answer) }
             }
         }
         return outgoing
     }
 }
 
-extension MemoryLedger: ReplicaStore {}
+extension MemoryLedger: ReplicaStore {
+    public mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
+        try RightsWanted.grants(wanted, to: receiver) { try write($0, now: instant) }
+    }
+}

@@ -42,7 +42,8 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     /// A local write at physical time `now` on a node with `settings`, decided by the rules
     /// against this ledger, in a transaction that ends as `fate` says: when it does not commit,
     /// everything the write did is rolled back and `CommitInterrupted` is thrown.
-    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision
+    /// `rightsAsked`: as `RequestContext.rightsAsked`.
+    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -75,13 +76,13 @@ public struct CommitInterrupted: Error, Hashable, Sendable {
 extension MemoryLedger: SimulatedLedger {
     /// Memory's transaction is a copy: a write that does not commit is decided on a copy that
     /// is thrown away.
-    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, fate: CommitFate) throws -> WriteDecision {
+    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision {
         guard fate == .commits else {
             var transaction = self
-            _ = try transaction.write(write, now: now, settings: settings)
+            _ = try transaction.write(write, now: now, settings: settings, rightsAsked: rightsAsked)
             throw CommitInterrupted(fate: fate)
         }
-        return try self.write(write, now: now, settings: settings)
+        return try self.write(write, now: now, settings: settings, rightsAsked: rightsAsked)
     }
 
     public func allEntries() -> [LedgerEntry] { allEntries }
@@ -119,6 +120,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         /// The membership's digest when the ledger last saved it, as the node's gossip does.
         var savedMembership = ""
         var sessions: [UInt64: ActiveSession] = [:]
+        /// The spending rights it has asked holders for; lost with the node's memory in a crash.
+        var demand: RightsDemand
     }
 
     struct ActiveSession {
@@ -154,6 +157,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var returnWindow: Int64 = 0
     /// The transfer cooling-off period of every node, in ledger milliseconds.
     public var transferCoolingOff: Int64 = 0
+    /// Every node decides debits under spending rights (`NodeSettings.spendingRights`), asking
+    /// holders for rights as a real node does: when a write is refused for want of them.
+    public var spendingRights = false
+    /// Accounts asked of holders, and grants stored by the nodes that asked, so far.
+    public private(set) var rightsAsked = 0, rightsGrantsStored = 0
     public var random: SplitMix64
     /// Bytes of every message sent, as its frame would be on the wire (with MAC).
     public private(set) var bytesSent = 0
@@ -183,7 +191,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             if fullMembership {
                 membership.merge((0..<count).map { MemberRecord(id: NodeID(unchecked: "n\($0)"), address: "sim:\($0)") }, now: 0)
             }
-            nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership))
+            nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership, demand: RightsDemand(node: id, prefix: "\(id)-r0")))
         }
         self.nodes = nodes
         let skewRange = faults.maximumClockSkew
@@ -214,7 +222,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// While faults are on, the write's transaction may fail to commit or die with its node
     /// (`FaultSettings.commitFailureChance`): then `CommitInterrupted` is thrown, and a node that
     /// died is down until it restarts from disk.
-    public mutating func write(_ command: PreparedWrite, at index: Int) throws -> WriteDecision? {
+    /// `rightsAsked`: the node asked the holders for rights and waited (`RequestContext.rightsAsked`).
+    public mutating func write(_ command: PreparedWrite, at index: Int, rightsAsked: Bool = false) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
         var fate = CommitFate.commits
         if faulty {
@@ -226,8 +235,12 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             }
         }
         do {
-            let settings = NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff)
-            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, fate: fate)
+            let settings = NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff,
+                                        spendingRights: spendingRights)
+            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, rightsAsked: rightsAsked, fate: fate)
+        } catch LedgerError.insufficientPointsOffline(let account, let servable, let requested) {
+            askForRights(of: account, at: index)
+            throw LedgerError.insufficientPointsOffline(account: account, servable: servable, requested: requested)
         } catch let interrupted as CommitInterrupted {
             switch interrupted.fate {
             case .commits: break
@@ -237,6 +250,22 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
                 crash(index)
             }
             throw interrupted
+        }
+    }
+
+    /// Node `index` asks the nodes holding `account`'s unexpired lots, as its ledger shows them,
+    /// for its rights, opening a session at once with each holder asked afresh (as a real node
+    /// does for a customer waiting at the till, or ahead of need).
+    public mutating func askForRights(of account: AccountID, at index: Int) {
+        guard nodes[index].up, let holders = try? nodes[index].ledger.lotBook(of: account).holders(at: ledgerTime(at: index)) else { return }
+        nodes[index].demand.expire(now: now)
+        let asked = nodes[index].demand.want(account, from: holders, now: now)
+        rightsAsked += asked.count
+        // Holders asked before are asked again too: the session that carried the request may
+        // have been lost.
+        for holder in holders where holder != nodes[index].id {
+            guard let peer = nodes.firstIndex(where: { $0.id == holder }) else { continue }
+            openSession(from: index, to: peer, target: Membership.Target(id: holder, address: "sim:\(peer)"))
         }
     }
 
@@ -336,6 +365,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     private mutating func crash(_ index: Int) {
         nodes[index].up = false
         nodes[index].sessions = [:]
+        nodes[index].demand = RightsDemand(node: nodes[index].id, prefix: "\(nodes[index].id)-r\(crashes + 1)")
         crashes += 1
         queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
     }
@@ -376,7 +406,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         }
         let sessionID = nextSessionID
         nextSessionID += 1
-        var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize), target: target, skipped: skipped)
+        nodes[index].demand.expire(now: now)
+        let wanted = target.id.map { nodes[index].demand.wanted(from: $0) } ?? []
+        var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize, peer: target.id, rightsWanted: wanted),
+                                   target: target, skipped: skipped)
         let outgoing: [GossipMessage]
         do {
             outgoing = try carryOut(.start, in: &active, at: index)
@@ -397,10 +430,14 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             nodes[index].ledger = ledger
             nodes[index].membership = membership
         }
-        let outgoing = try active.session.run(event, store: &ledger, membership: &membership, now: now)
+        let outgoing = try active.session.run(event, store: &ledger, membership: &membership, now: now, ledgerTime: ledgerTime(at: index))
         if active.session.isFinished {
             for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
             for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }
+            if let rights = active.session.rights, rights.isFinished, active.session.role == .initiator, let holder = active.target?.id {
+                nodes[index].demand.settle(active.session.rightsWanted, by: holder)
+                rightsGrantsStored += rights.grantsStored
+            }
         }
         return outgoing
     }
@@ -413,7 +450,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             guard let (agreed, skipped) = agreement(from, to), let first = agreed.first, Self.opens(first, message) else { return }
             // A new incoming session; the handshake's identify step is modelled by learning the peer.
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
-            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize),
+            nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize,
+                                                                                 peer: nodes[from].id),
                                                           target: nil, skipped: skipped)
             queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
@@ -456,7 +494,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// Whether `message` is the first an initiator sends in `exchange`.
     private static func opens(_ exchange: GossipExchangeName, _ message: GossipMessage) -> Bool {
         switch (exchange, message) {
-        case (.replication, .summary), (.probe, .probe): true
+        case (.replication, .summary), (.probe, .probe), (.spendingRights, .rightsRequest): true
         default: false
         }
     }

@@ -105,10 +105,13 @@ public final class LedgerReader: FactsSource {
 
     /// One page of the entries touching a customer account, newest first, strictly older than
     /// `cursor` if given; each with whether it counts.
-    public func entries(of account: AccountID, before cursor: EntryCursor?, limit: Int) throws -> [(entry: LedgerEntry, duplicate: Bool)] {
+    /// `excluding`: kinds left out (rights grants: they move no points and a customer's history
+    /// is no place for them).
+    public func entries(of account: AccountID, before cursor: EntryCursor?, limit: Int, excluding: [EntryCode] = []) throws
+        -> [(entry: LedgerEntry, duplicate: Bool)] {
         let sql = """
             SELECT e.body, e.duplicate FROM entry_accounts a JOIN ledger_entries e ON e.origin = a.origin AND e.seq = a.seq
-            WHERE a.account = ?
+            WHERE a.account = ? \(excluding.isEmpty ? "" : "AND e.code NOT IN (\(excluding.map { String($0.value) }.joined(separator: ",")))")
             \(cursor == nil ? "" : "AND (a.hlc_wall, a.hlc_logical, a.origin, a.seq) < (?, ?, ?, ?)")
             ORDER BY a.hlc_wall DESC, a.hlc_logical DESC, a.origin DESC, a.seq DESC LIMIT ?
             """

@@ -92,6 +92,12 @@ extension LedgerReader {
             ?? HeldRights()
     }
 
+    /// The nodes holding lots of `account` not expired at `instant` (`LotBook.holders`).
+    public func lotHolders(of account: AccountID, at instant: Int64) throws -> [NodeID] {
+        try connection.all("SELECT DISTINCT \(LotFold.holderSQL) FROM lots WHERE account = ? AND expires_at > ? ORDER BY 1",
+                           .text(account.rawValue), .integer(instant)) { NodeID(unchecked: $0.text(0)) }
+    }
+
     /// The spendable points of `account`'s lots by holder at `instant` (`LotBook.rightsByHolder`).
     public func rightsByHolder(of account: AccountID, at instant: Int64) throws -> [NodeID: Points] {
         var held: [NodeID: Points] = [:]

@@ -57,6 +57,29 @@ extension LotFold {
         try connection.execute("ALTER TABLE lots ADD COLUMN holder TEXT")
     }
 
+    /// Migration "spending-rights": the `holder` column, and the accounts folded again whose
+    /// entries a release without spending rights folded without them: a node of 0.7 in a chain
+    /// upgrading store by store stores 0.8's rights grants as an unknown kind and folds debits
+    /// decided under rights (tag 25) as if any holder's lots were theirs. Finding them reads
+    /// every entry once, with progress every million.
+    static func adoptSpendingRights(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
+        try addHolders(connection, progress: progress)
+        var affected: Set<AccountID> = [], read = 0
+        try connection.withStatement("SELECT body FROM ledger_entries WHERE duplicate = 0") { row in
+            while try row.step() {
+                let entry = try LedgerReader.decode(row)
+                if (try? LotEvents.concernsRights(entry)) == true {
+                    affected.formUnion(entry.customerAccounts)
+                }
+                read += 1
+                if read % 1_000_000 == 0 { progress("spending rights: read \(read) entries, \(affected.count) accounts to fold again") }
+            }
+        }
+        let fold = LotFold(reader: LedgerReader(connection: connection))
+        var cache = LotEventCache(), caches = WriterCaches()
+        for account in affected.sorted() { try fold.rebuildLots(of: account, cache: &cache, caches: &caches) }
+    }
+
     /// The SQL of the node holding a lot's rights.
     static let holderSQL = "COALESCE(holder, origin)"
 

@@ -152,8 +152,9 @@ enum Migrations {
         // find the parts of days a report cuts. Filled here from the lots and every entry.
         migrator.register("report-sums", .rewrite(ReportSums.create))
         // Spending rights (release 0.8): which node holds each lot (`Lot.holder`), moved by
-        // rights grants; NULL is the lot's origin, so existing rows stay as they are.
-        migrator.register("spending-rights", .rewrite(LotFold.addHolders))
+        // rights grants; NULL is the lot's origin, so existing rows stay as they are, but for
+        // accounts a 0.7 node folded with 0.8's entries, folded again.
+        migrator.register("spending-rights", .rewrite(LotFold.adoptSpendingRights))
         return migrator
     }()
 

@@ -32,7 +32,9 @@ enum ServeCommand: Command {
     static let transferCoolingOffDays = Option("transfer-cooling-off-days", .value("N"), "a transfer stands only if both customers have been members of the family for N days (default 30; 0: off). Set it alike on every node of a chain: each transfer records the period it was decided under")
     static let clockOffsetFile = Option("clock-offset-file", .value("FILE"), "for tests and expiry rehearsals: the node's wall clock is the system clock plus the milliseconds in FILE, read at each use (never on a production node)")
     static let exitWithParent = Option("exit-with-parent", "stop cleanly when the process that started it exits (tests and benchmarks start nodes with it, so a crashed run leaves no node behind)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, clockOffsetFile, exitWithParent]
+    static let spendingRights = Option("spending-rights", .value("on|off"), "debits (redemptions, transfers, deductions, refund clawbacks) are decided within the spending rights this node holds, asking the holders for the rest, so cut-off stores never spend the same points (default on; off only while a chain upgrades from 0.7: docs/operations.md, \"Upgrading\")")
+    static let rightsWait = Option("rights-wait-ms", .value("N"), "how long a debit short of rights here waits for the holders' grants before it is refused with 409 insufficient_points_offline (default 500)")
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -161,6 +163,17 @@ enum ServeCommand: Command {
                 throw UsageError(message: "--transfer-cooling-off-days must be a whole number of days from 0 to \(NodeConfiguration.maximumTransferCoolingOffDays), got '\(text)'")
             }
             configuration.transferCoolingOffDays = days
+        }
+        switch options.last(spendingRights) {
+        case nil, "on": configuration.spendingRights = true
+        case "off": configuration.spendingRights = false
+        case let other?: throw UsageError(message: "--spending-rights must be on or off, got '\(other)'")
+        }
+        if let text = options.last(rightsWait) {
+            guard let wait = Int64(text), (0...NodeConfiguration.maximumRightsWaitMilliseconds).contains(wait) else {
+                throw UsageError(message: "--rights-wait-ms must be a whole number of milliseconds from 0 to \(NodeConfiguration.maximumRightsWaitMilliseconds), got '\(text)'")
+            }
+            configuration.rightsWaitMilliseconds = wait
         }
         if let file = options.last(clockOffsetFile) { configuration.clock = .system(offsetFile: file) }
         configuration.tokensFile = options.last(tokensFile)

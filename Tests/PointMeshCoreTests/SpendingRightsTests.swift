@@ -158,7 +158,10 @@ private func held(by node: NodeID) -> LotPreference { LotPreference(heldBy: node
         var first = MemoryLedger(origin: s1), second = MemoryLedger(origin: s2)
         _ = second.apply([try appended(try first.write(earn("R1", fen: 10_000), now: 1_000, settings: underRights))])
         let refund = PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F1"), receipt: ReceiptID(unchecked: "R1"), amount: Fen(4_000)))
-        let entry = try appended(try second.write(refund, now: 2_000, settings: underRights))
+        #expect(throws: LedgerError.insufficientPointsOffline(account: alice, servable: .zero, requested: Points(40)), "first the node asks s1") {
+            try second.write(refund, now: 2_000, settings: underRights)
+        }
+        let entry = try appended(try second.write(refund, now: 2_000, settings: underRights, rightsAsked: true))
         #expect(MoveEffects.change(of: entry.moves, for: LedgerAccount(alice)).debt == Points(40), "s1 holds the receipt's points: s2 can't take them")
         #expect(second.lotBook(of: alice).deficit == .zero)
         #expect(second.accountState(of: alice, at: 3_000) == AccountState(balance: Points(100), debt: Points(40)))

@@ -41,7 +41,8 @@ import Testing
         let converged = eventually(within: 20) {
             let digests = try nodes.map { try $0.client().getJSON("/v1/status")["digest"] as? String }
             let entries = try nodes[0].client().getJSON("/v1/status")["entries"] as? Int
-            return digests[0] != nil && digests[0] == digests[1] && entries == 3
+            // The purchase, both refunds, and a grant if x2's request for cleo's rights is answered once x1 is back.
+            return digests[0] != nil && digests[0] == digests[1] && entries ?? 0 >= 3
         }
         #expect(converged, "x1 and x2 never converged")
         for node in nodes {

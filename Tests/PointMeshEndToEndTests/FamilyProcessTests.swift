@@ -93,6 +93,9 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
         #expect(try a.client().postJSON("/v1/refunds", #"{"refund_id":"VF","receipt_id":"V2","amount_fen":1000}"#).json["debt_delta"] as? Int == 10)
         for member in ["ann", "ben"] { #expect(try send(a, "PUT", "/v1/families/smiths/members/\(member)").status == 200) }
         #expect(eventually(within: 15) { try b.client().getJSON("/v1/families/smiths")["members"] as? [String] == ["ann", "ben"] })
+        // ann shops at b too, so the rights to her points follow her there (docs/rules.md, "Spending rights").
+        #expect(try b.client().postJSON("/v1/purchases", #"{"receipt_id":"V3","account_id":"ann","amount_fen":100}"#).status == 201)
+        #expect(eventually(within: 15) { try heldRights(b, "ann") == ["vb": 101] })
         _ = b.stop()
         let left = try send(a, "DELETE", "/v1/families/smiths/members/ann")
         #expect(left.status == 200 && left.json["members"] as? [String] == ["ben"], "\(left.bodyText)")
@@ -112,7 +115,7 @@ private let noCoolingOff = ["--transfer-cooling-off-days", "0"]
                 && b.client().getJSON("/v1/accounts/ann")["family_id"] is NSNull
         })
         for node in [rejoined, b] {
-            #expect(try balance(node, "ann") == 100 && balance(node, "ben") == 0)
+            #expect(try balance(node, "ann") == 101 && balance(node, "ben") == 0)
             #expect(try node.client().getJSON("/v1/accounts/ben")["debt"] as? Int == 10, "the void transfer's repayment is taken back")
             let history = try node.client().getJSON("/v1/accounts/ben/entries")["entries"] as? [[String: Any]] ?? []
             let transfer = history.first { $0["kind"] as? String == "transfer" }

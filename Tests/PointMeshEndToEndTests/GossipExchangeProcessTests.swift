@@ -14,7 +14,8 @@ import Testing
         nodes.append(try NodeProcess(extraArguments: ["--node-id", "x2"] + seed + fast, environment: probe))
         nodes.append(try NodeProcess(extraArguments: ["--node-id", "x3"] + seed + fast))
         for (index, node) in nodes.enumerated() {
-            let body = #"{"receipt_id":"X\#(index)","account_id":"ann","amount_fen":10000}"#
+            // An account per store: a customer shopping at two would move rights between them (more entries).
+            let body = #"{"receipt_id":"X\#(index)","account_id":"ann\#(index)","amount_fen":10000}"#
             #expect(try node.client().postJSON("/v1/purchases", body).status == 201)
         }
         let converged = eventually(within: 20) {

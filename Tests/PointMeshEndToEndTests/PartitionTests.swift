@@ -43,6 +43,9 @@ struct PartitionTests {
         #expect(eventually(within: 15) {
             try [x1, x2].allSatisfy { try $0.client().getJSON("/v1/families/fa")["members"] as? [String] == ["alice", "mule"] && balance($0, "alice") == 100 }
         })
+        // alice shops at x2 too, so the rights to her points follow her there (docs/rules.md, "Spending rights").
+        #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"H2","account_id":"alice","amount_fen":100}"#).status == 201)
+        #expect(eventually(within: 15) { try heldRights(x2, "alice") == ["x2": 101] })
         clock.set(31 * 86_400_000)
         pair.cut()
         #expect(try send(x1, "DELETE", "/v1/families/fa/members/mule").status == 200)
@@ -52,7 +55,7 @@ struct PartitionTests {
         #expect(try balance(x2, "mule") == 100)
         try pair.join()
         for node in pair.nodes {
-            #expect(try balance(node, "alice") == 100 && balance(node, "mule") == 0, "the transfer is void on the converged history")
+            #expect(try balance(node, "alice") == 101 && balance(node, "mule") == 0, "the transfer is void on the converged history")
             let history = try node.client().getJSON("/v1/accounts/alice/entries")["entries"] as? [[String: Any]] ?? []
             #expect(history.contains { $0["kind"] as? String == "transfer" && $0["void"] as? Bool == true }, "\(history)")
         }

@@ -147,6 +147,24 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
         #expect(try LedgerVerifier(reader: inOrder.reader).verify().isEmpty)
     }
 
+    /// Upgrading from a release without spending rights: a node that stored rights grants as an
+    /// unknown kind and folded debits decided under rights without their holders has its lots
+    /// wrong for those accounts; migration "spending-rights" finds them and folds them again.
+    @Test func theUpgradeFoldsAgainTheAccountsARightsBlindNodeFolded() throws {
+        let all = try randomEntries(seed: 6, rights: true).flatMap { $0 }
+        let (database, directory) = try scratchDatabase()
+        defer { close([database], [directory]) }
+        try database.connection.transaction { try database.applyReceived(all.sorted { LotOrder($0) < LotOrder($1) }) }
+        let folded = try accounts.map { try database.lotBook(of: $0) }
+        // What a node without rights kept: no holders at all.
+        try database.connection.execute("UPDATE lots SET holder = NULL")
+        #expect(try accounts.map { try database.lotBook(of: $0) } != folded)
+        try database.connection.transaction { try LotFold.adoptSpendingRights(database.connection) { _ in } }
+        database.dropCaches()
+        #expect(try accounts.map { try database.lotBook(of: $0) } == folded)
+        #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
+    }
+
     /// A green earning's regular and green lot go in as one row (`LotPair`) and read back as
     /// two; the first write that changes either splits the row: a green-only reward, a refund,
     /// an expiry extension, a plain redemption, a transfer. After each step the SQL sums equal the book's,

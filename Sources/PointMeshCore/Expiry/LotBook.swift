@@ -55,6 +55,12 @@ public struct LotBook: Hashable, Sendable {
         return held
     }
 
+    /// The nodes holding lots not expired at `instant`, pending ones included: whom to ask for
+    /// the account's rights (a node's clock may read a lot a peer credited as not yet mature).
+    public func holders(at instant: Int64) -> [NodeID] {
+        Set(lots.filter { !$0.isExpired(at: instant) }.map(\.holder)).sorted()
+    }
+
     /// Spendable points by holder at `instant` (holders with none left out).
     public func rightsByHolder(at instant: Int64) -> [NodeID: Points] {
         var held: [NodeID: Points] = [:]

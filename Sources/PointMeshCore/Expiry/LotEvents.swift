@@ -40,6 +40,13 @@ public enum LotEvents {
     /// Whether an entry's debits take only lots its origin holds.
     public static func isDecidedUnderRights(_ entry: LedgerEntry) throws(DecodingError) -> Bool { try lotFields(of: entry).heldRights }
 
+    /// Whether an entry moves spending rights or spends under them: a fold that ignores holders
+    /// (a release before 0.8) gets its accounts' lots wrong.
+    public static func concernsRights(_ entry: LedgerEntry) throws(DecodingError) -> Bool {
+        let fields = try lotFields(of: entry)
+        return fields.heldRights || fields.grantedTo != nil
+    }
+
     /// The terms of a credited lot.
     public struct Terms: Hashable, Sendable {
         public var move: Int

@@ -31,6 +31,8 @@ public enum Refund: EntryKindRule {
         public var pendingFromReceipt: Points
         /// The account's spending rights held here (`SpendingRights.held`).
         public var held: HeldRights?
+        /// Under spending rights, the points of the receipt's own lot still pending whoever holds it.
+        public var pendingFromReceiptAnywhere: Points = .zero
     }
 
     public static let name = "refund"
@@ -107,7 +109,9 @@ public enum Refund: EntryKindRule {
                      account: try source.accountFacts(of: purchase.customer, at: context.now),
                      pendingFromReceipt: try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now,
                                                                   heldBy: context.settings.spendingRights ? context.node : nil),
-                     held: try SpendingRights.held(of: purchase.customer, from: source, context: context))
+                     held: try SpendingRights.held(of: purchase.customer, from: source, context: context),
+                     pendingFromReceiptAnywhere: context.settings.spendingRights
+                         ? try source.pendingPoints(of: purchase.customer, source: Earn.lotSource(request.receipt), at: context.now, heldBy: nil) : .zero)
     }
 
     /// The points a refund entry reversed (0 for an entry of another kind).
@@ -155,8 +159,14 @@ public enum Refund: EntryKindRule {
         // window, when they are simply cancelled), then from spendable lots soonest to expire.
         // The balance never goes below zero: what was already spent becomes debt.
         let summary = facts.account.summary
-        // Under spending rights only lots this node holds: the rest is debt, as if spent.
+        // Under spending rights only lots this node holds: first the node asks the holders for
+        // the rest (a refusal its edge answers by asking and deciding again), then what they
+        // did not grant is debt, as if spent.
         let taken = min(reversal, max(.zero, SpendingRights.servable(balance: summary.spendable, held: facts.held) + facts.pendingFromReceipt))
+        if facts.held != nil, !context.rightsAsked {
+            let anywhere = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceiptAnywhere))
+            if taken < anywhere { throw .insufficientPointsOffline(account: purchase.customer, servable: taken, requested: anywhere) }
+        }
         // The green part is reversed pro rata too, from the receipt's green lot first, so a
         // refund of a green purchase claws back green points.
         let greenReversal = min(reversal, max(.zero, pointsReversed(earned: purchase.green, amount: purchase.amount, refunded: refundedAfter)

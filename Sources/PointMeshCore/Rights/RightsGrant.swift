@@ -42,16 +42,20 @@ public enum RightsGrant: EntryKindRule {
     public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.account)\n\(r.receiver)\n\(r.request)".utf8)) }
     public static func canonicalForm(_ r: Request) -> String { "rights-grant\n\(r.account)\n\(r.receiver)\n\(r.request)\n" }
 
-    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> HeldRights {
-        try source.heldRights(of: request.account, by: context.node, at: context.now)
+    /// The spendable points this node holds of the account, and whether it holds any lot not
+    /// yet expired (pending ones count: they are handed over too).
+    public static func facts(for request: Request, from source: some FactsSource, context: RequestContext) throws -> (held: HeldRights, any: Bool) {
+        let book = try source.lotBook(of: request.account)
+        return (book.rights(of: context.node, at: context.now), book.lots.contains { $0.holder == context.node && !$0.isExpired(at: context.now) })
     }
 
-    public static func decide(_ request: Request, facts: HeldRights, context: RequestContext) throws(LedgerError) -> KindDecision {
+    public static func decide(_ request: Request, facts: (held: HeldRights, any: Bool), context: RequestContext) throws(LedgerError) -> KindDecision {
         guard request.receiver != context.node else { throw .fieldNotApplicable(field: "receiver", why: "a node does not grant rights to itself") }
+        guard facts.any else { throw .noRightsHeld(request.account) }
         var writer = DetailsWriter()
         LotEvents.addSubject(request.account, to: &writer)
         LotEvents.addGrant(to: request.receiver, to: &writer)
-        writer.number(Tag.points, facts.points.value)
+        writer.number(Tag.points, facts.held.points.value)
         return KindDecision(moves: [], details: writer.details)
     }
 

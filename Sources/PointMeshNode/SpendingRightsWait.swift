@@ -1,0 +1,73 @@
+import Dispatch
+import Foundation
+import PointMeshCore
+import PointMeshStore
+import Synchronization
+
+/// The node's side of spending rights beyond the gossip exchange (docs/rules.md, "Spending
+/// rights"): asking the holders of an account's rights ahead of need when the account is used
+/// here (a look-up at the till, a purchase), and, when a debit finds too few rights here,
+/// asking and waiting (at most `timeoutMilliseconds`) until the grants arrive, so the till sees
+/// one call. It reads the store and asks through gossip; the rules stay in the core.
+final class SpendingRightsWait: Sendable {
+    private let store: LedgerStore
+    private let gossip: GossipService
+    private let clock: NodeClock
+    let timeoutMilliseconds: Int64
+    /// Accounts used here whose holders were asked ahead; waits that ended with the rights
+    /// here and those that ran out of time.
+    let askedAhead = Atomic<Int>(0), waitsServed = Atomic<Int>(0), waitsTimedOut = Atomic<Int>(0)
+    /// Nanoseconds spent waiting, summed over every wait.
+    let waitedNanoseconds = Atomic<Int>(0)
+    private let queue = DispatchQueue(label: "pointmesh.rights", attributes: .concurrent)
+    /// How often a wait looks again for whom to ask (the rights may have moved on meanwhile).
+    static let askEveryMilliseconds: Int64 = 50
+
+    init(store: LedgerStore, gossip: GossipService, clock: NodeClock, timeoutMilliseconds: Int64) {
+        self.store = store
+        self.gossip = gossip
+        self.clock = clock
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// `accounts` were used here: asks the other nodes holding their unexpired lots for them,
+    /// in the background.
+    func askAhead(_ accounts: [AccountID]) {
+        queue.async { [self] in
+            for account in accounts {
+                guard let holders = otherHolders(of: account), !holders.isEmpty else { continue }
+                askedAhead.add(1, ordering: .relaxed)
+                gossip.askForRights(of: account, from: holders)
+            }
+        }
+    }
+
+    /// Asks for `account`'s rights and waits, off the caller's thread, until this node holds
+    /// `needed` spendable points of it or the time is up; then calls `then` (true: they are
+    /// here). The holders are looked up again every `askEveryMilliseconds`: a grant may have
+    /// moved them meanwhile.
+    func acquire(_ needed: Points, of account: AccountID, then: @escaping @Sendable (Bool) -> Void) {
+        queue.async { [self] in
+            let started = clock.monotonicNanoseconds()
+            let deadline = clock.monotonicMilliseconds() + timeoutMilliseconds
+            var nextAsk = Int64.min, served = false
+            while !served, clock.monotonicMilliseconds() < deadline {
+                if clock.monotonicMilliseconds() >= nextAsk {
+                    nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
+                    if let holders = otherHolders(of: account), !holders.isEmpty { gossip.askForRights(of: account, from: holders) }
+                }
+                served = ((try? store.read { try $0.heldRights(of: account, by: store.nodeID, at: clock.now()) })?.points ?? .zero) >= needed
+                if !served { usleep(1_000) }
+            }
+            waitedNanoseconds.add(Int(clock.monotonicNanoseconds() - started), ordering: .relaxed)
+            if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }
+            then(served)
+        }
+    }
+
+    /// The nodes other than this one holding lots of `account` not yet expired; nil when the
+    /// store can't be read.
+    private func otherHolders(of account: AccountID) -> [NodeID]? {
+        (try? store.read { try $0.lotHolders(of: account, at: clock.now()) })?.filter { $0 != store.nodeID }
+    }
+}

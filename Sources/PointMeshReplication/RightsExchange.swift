@@ -1,0 +1,97 @@
+import PointMeshCore
+
+/// An account whose spending rights a node asks a holder for, with the asking node's id for
+/// the request (a grant answers one request once: `RightsGrant.Request`).
+public struct RightsWanted: Hashable, Sendable {
+    public var account: AccountID
+    public var request: RequestID
+
+    public init(account: AccountID, request: RequestID) {
+        self.account = account
+        self.request = request
+    }
+
+    /// The grant a holder writes for it, to `receiver`.
+    public func grant(to receiver: NodeID) -> PreparedWrite {
+        PreparedWrite(RightsGrant.self, RightsGrant.Request(account: account, receiver: receiver, request: request))
+    }
+
+    /// Most accounts one request names.
+    public static let maximumPerRequest = 1_000
+
+    /// The grants for `wanted`, each written by `write` (the holder's own write path): the
+    /// entry written, or the one a repeated request already wrote; an account whose lots the
+    /// holder does not hold is skipped.
+    public static func grants(_ wanted: [RightsWanted], to receiver: NodeID, writing write: (PreparedWrite) throws -> WriteDecision) throws -> [LedgerEntry] {
+        var granted: [LedgerEntry] = []
+        for item in wanted {
+            do {
+                switch try write(item.grant(to: receiver)) {
+                case .append(let entry), .replay(let entry): granted.append(entry)
+                }
+            } catch LedgerError.noRightsHeld {
+                continue
+            }
+        }
+        return granted
+    }
+}
+
+/// The spending-rights exchange (docs/rules.md, "Spending rights"): the initiator names the
+/// accounts whose rights it wants (none, in a round with nothing to ask); the responder grants
+/// each whose lots it holds, writing a `RightsGrant` entry per account, and sends the entries
+/// back; the initiator stores them, so the rights are its own before the session ends. A
+/// grant the initiator cannot store yet (it lacks earlier entries of the giver) reaches it by
+/// replication, like any entry.
+public struct RightsExchange: Sendable {
+    public let role: GossipSession.Role
+    /// What the initiator asks for.
+    public let wanted: [RightsWanted]
+    /// The node at the other end, as the handshake proved it; a responder grants only to a
+    /// known peer.
+    public let peer: NodeID?
+    public private(set) var isFinished = false
+    /// Grants the initiator received, and how many of them it stored.
+    public private(set) var grantsReceived = 0, grantsStored = 0
+    /// Grants the responder wrote.
+    public private(set) var grantsWritten = 0
+
+    public init(role: GossipSession.Role, wanted: [RightsWanted] = [], peer: NodeID? = nil) {
+        self.role = role
+        self.wanted = wanted
+        self.peer = peer
+    }
+
+    public mutating func handle(_ event: GossipEvent) throws(GossipProtocolError) -> [GossipDirective] {
+        switch (role, event) {
+        case (.initiator, .start) where !isFinished:
+            return [.send(.rightsRequest(Array(wanted.prefix(RightsWanted.maximumPerRequest))))]
+        case (.initiator, .received(.rightsGrants(let entries))) where !isFinished && grantsReceived == 0:
+            guard entries.count <= wanted.count, entries.allSatisfy({ $0.code == RightsGrant.code }) else {
+                throw .unexpected("rights_grants with \(entries.count) entries for \(wanted.count) accounts asked, or not grants")
+            }
+            grantsReceived = entries.count
+            guard !entries.isEmpty else {
+                isFinished = true
+                return [.finished]
+            }
+            return [.apply(entries)]
+        case (.initiator, .applied(let stored)) where !isFinished && grantsReceived > 0:
+            grantsStored = stored
+            isFinished = true
+            return [.finished]
+        case (.responder, .received(.rightsRequest(let wanted))) where !isFinished:
+            guard let peer, !wanted.isEmpty else {
+                isFinished = true
+                return [.send(.rightsGrants([])), .finished]
+            }
+            return [.grantRights(wanted, to: peer)]
+        case (.responder, .granted(let entries)) where !isFinished:
+            grantsWritten = entries.count
+            isFinished = true
+            return [.send(.rightsGrants(entries)), .finished]
+        default:
+            throw .outOfTurn(event, while: "in the spending-rights exchange")
+        }
+    }
+}

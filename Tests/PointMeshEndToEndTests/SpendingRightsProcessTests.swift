@@ -1,0 +1,114 @@
+import Foundation
+import PointMeshHTTP
+import Synchronization
+import Testing
+
+private let fastGossip = ["--gossip-interval-ms", "200"]
+
+private func redeem(_ node: NodeProcess, _ id: String, _ account: String, _ points: Int) throws -> HTTPClientResponse {
+    try node.client().postJSON("/v1/redemptions", #"{"request_id":"\#(id)","account_id":"\#(account)","points":\#(points)}"#)
+}
+
+/// The spending rights each node holds on `account`, as `node`'s account view shows them.
+func heldRights(_ node: NodeProcess, _ account: String) throws -> [String: Int] {
+    let rights = try node.client().getJSON("/v1/accounts/\(account)")["rights"] as? [[String: Any]] ?? []
+    return Dictionary(uniqueKeysWithValues: rights.compactMap { row in (row["node_id"] as? String).map { ($0, row["points"] as? Int ?? 0) } })
+}
+
+private func metric(_ node: NodeProcess, _ line: String) throws -> Double? {
+    let text = try node.client().send("GET", "/metrics").bodyText
+    return text.split(separator: "\n").first { $0.hasPrefix(line + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+}
+
+/// Spending rights between real `pointmesh` processes: a store spends only the rights it holds,
+/// asks the holders for the rest within the till's one call, and two stores cut apart never
+/// both spend the same points.
+@Suite(.serialized) struct SpendingRightsProcessTests {
+    /// With the cluster whole, a redemption at a node holding none of the account's rights
+    /// succeeds in one call: the node asks the holder and waits for its grant.
+    @Test func aRedemptionAtANodeHoldingNoRightsIsServedInOneCall() throws {
+        let holder = try NodeProcess(extraArguments: ["--node-id", "r1"] + fastGossip)
+        let other = try NodeProcess(extraArguments: ["--node-id", "r2", "--seed", holder.gossipAddress.description] + fastGossip)
+        defer {
+            stopAndVerify([holder, other])
+            holder.removeFiles(); other.removeFiles()
+        }
+        #expect(try holder.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        #expect(eventually(within: 15) { try balance(other, "amy") == 100 })
+        let spent = try redeem(other, "Q1", "amy", 60)
+        #expect(spent.status == 201, "\(spent.bodyText)")
+        #expect(try metric(other, #"pointmesh_rights_waits_total{outcome="served"}"#) ?? 0 >= 1)
+        #expect(try metric(holder, "pointmesh_rights_grants_written_total") ?? 0 >= 1)
+        // The holder gave its rights away: it asks them back the same way.
+        #expect(try redeem(holder, "Q2", "amy", 40).status == 201)
+        #expect(eventually(within: 15) { try [holder, other].allSatisfy { try balance($0, "amy") == 0 } })
+    }
+
+    /// kill -9 of the holder while grants are being asked for and written loses no rights:
+    /// once it is back, every account's whole balance can still be spent, at either node.
+    @Test func killingTheHolderMidGrantLosesNoRights() throws {
+        let holder = try NodeProcess(extraArguments: ["--node-id", "k1"] + fastGossip)
+        let other = try NodeProcess(extraArguments: ["--node-id", "k2", "--seed", holder.gossipAddress.description] + fastGossip)
+        let accounts = (0..<24).map { "c\($0)" }
+        for account in accounts {
+            #expect(try holder.client().postJSON("/v1/purchases", #"{"receipt_id":"P-\#(account)","account_id":"\#(account)","amount_fen":10000}"#).status == 201)
+        }
+        #expect(eventually(within: 20) { try accounts.allSatisfy { try balance(other, $0) == 100 } })
+        // Redemptions at k2 ask k1 for rights, one account after another, while k1 is killed.
+        let asking = other.httpAddress
+        let statuses = Mutex<[Int]>([]), firstServed = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread {
+            for account in accounts {
+                let status = (try? HTTPClient(address: asking, timeoutMilliseconds: 10_000)
+                    .postJSON("/v1/redemptions", #"{"request_id":"Q-\#(account)","account_id":"\#(account)","points":10}"#))?.status ?? 0
+                if statuses.withLock({ $0.append(status); return $0.count == 1 }) { firstServed.signal() }
+            }
+            done.signal()
+        }.start()
+        // Killed while the next accounts' grants are asked for, written and sent.
+        firstServed.wait()
+        holder.kill(SIGKILL)
+        done.wait()
+        let seen = statuses.withLock { $0 }
+        #expect(seen.first == 201 && seen.contains(409), "some redemptions were served before the kill, some refused after: \(seen)")
+        let restarted = try NodeProcess(dataDirectory: holder.dataDirectory,
+                                        extraArguments: ["--node-id", "k1", "--seed", other.gossipAddress.description] + fastGossip)
+        defer {
+            stopAndVerify([restarted, other])
+            restarted.removeFiles(); other.removeFiles()
+        }
+        let nodes = [restarted, other]
+        #expect(eventually(within: 30) {
+            let digests = try nodes.map { try $0.client().getJSON("/v1/status")["digest"] as? String }
+            return digests[0] != nil && digests[0] == digests[1]
+        })
+        for (index, account) in accounts.enumerated() {
+            let left = try #require(try balance(other, account))
+            #expect(left == 100 || left == 90, "\(account): \(left)")
+            let node = nodes[index % 2]
+            let spent = try redeem(node, "all-\(account)", account, left)
+            #expect(spent.status == 201, "\(account)'s \(left) points at \(index % 2 == 0 ? "k1" : "k2"): \(spent.bodyText)")
+        }
+        #expect(eventually(within: 20) { try nodes.allSatisfy { node in try accounts.allSatisfy { try balance(node, $0) == 0 } } })
+    }
+}
+
+/// Two stores cut apart by a real network: the same points are spent on one side at most.
+@Suite(.enabled(if: LinkedNamespaces.available, "needs root and iproute2 to make network namespaces"), .serialized)
+struct SpendingRightsPartitionTests {
+    @Test func theSamePointsSpentOnBothSidesOfACutSucceedOnOneSideAtMost() throws {
+        var pair = try CutApartPair(cutAtOnce: false)
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        #expect(try x1.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        #expect(eventually(within: 15) { try balance(x2, "amy") == 100 })
+        pair.cut()
+        let first = try redeem(x1, "Q1", "amy", 100), second = try redeem(x2, "Q2", "amy", 100)
+        #expect([first, second].filter { $0.status == 201 }.count == 1, "\(first.bodyText) / \(second.bodyText)")
+        #expect(first.status == 201, "x1 holds amy's rights: \(first.bodyText)")
+        #expect(second.status == 409 && second.bodyText.contains("insufficient_points_offline") && second.bodyText.contains("serve 0 of the 100"),
+                "\(second.bodyText)")
+        try pair.join()
+        for node in pair.nodes { #expect(try balance(node, "amy") == 0, "spent once, not twice") }
+    }
+}

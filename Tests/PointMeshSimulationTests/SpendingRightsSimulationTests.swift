@@ -1,0 +1,162 @@
+import Foundation
+import PointMeshCore
+import PointMeshReplication
+import PointMeshSimulation
+@testable import PointMeshStore
+import Testing
+
+/// Seeds of the spending-rights simulation: 60 in `swift test`, `POINTMESH_RIGHTS_SEEDS=N` for
+/// the long run (docs/design.md, "The simulation").
+private let rightsSeeds: [UInt64] = {
+    if let text = ProcessInfo.processInfo.environment["POINTMESH_RIGHTS_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
+    return Array(0..<60)
+}()
+
+private let accounts = (0..<4).map { AccountID(unchecked: "c\($0)") }
+
+/// What one run under spending rights did.
+private struct RightsRun {
+    var redeemed = 0, refusedOffline = 0, refusedShort = 0, refundsAfterAsking = 0
+}
+
+/// Customers earning and redeeming at random stores of a cluster deciding under spending
+/// rights, with loss, duplication, reordering, partitions, crashes (mid-commit too), restarts
+/// and clock jumps; a till that is refused for want of rights has its node ask the holders,
+/// and a look-up asks ahead. Then the faults heal and the cluster converges.
+private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws -> RightsRun {
+    var random = SplitMix64(seed: seed ^ 0x51ab)
+    var run = RightsRun()
+    cluster.spendingRights = true
+    for step in 1...240 {
+        cluster.run(until: Int64(step) * 100)
+        let node = Int(random.next() % UInt64(cluster.nodes.count))
+        let account = accounts[Int(random.next() % UInt64(accounts.count))]
+        let command: PreparedWrite
+        switch random.next() % 10 {
+        case 0...3:
+            command = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: account,
+                                                            amount: Fen(Int64(100 + random.next() % 5_000))))
+        case 4:
+            cluster.askForRights(of: account, at: node)
+            continue
+        case 5:
+            command = PreparedWrite(Refund.self, Refund.Request(refund: RequestID(unchecked: "F\(step)"), receipt: ReceiptID(unchecked: "R\(random.next() % UInt64(step))"),
+                                                                amount: Fen(Int64(1 + random.next() % 3_000))))
+        default:
+            command = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q\(step)"), account: account,
+                                                                        points: Points(Int64(1 + random.next() % 60))))
+        }
+        do {
+            if case .append(let entry)? = try cluster.write(command, at: node), entry.code == Redemption.code { run.redeemed += 1 }
+        } catch LedgerError.insufficientPointsOffline {
+            run.refusedOffline += 1
+            guard command.kind == Refund.self else { continue }
+            // A refund short of rights here: the node asked the holders; after its wait it
+            // decides with what it holds, the rest as debt.
+            cluster.run(until: cluster.now + 50)
+            if case .append? = try? cluster.write(command, at: node, rightsAsked: true) { run.refundsAfterAsking += 1 }
+        } catch LedgerError.insufficientPoints {
+            run.refusedShort += 1
+        } catch is CommitInterrupted {
+            continue
+        } catch is LedgerError {
+            continue
+        }
+    }
+    cluster.heal()
+    var waited: Int64 = 0
+    while !cluster.converged, waited < 60_000 {
+        waited += 1_000
+        cluster.run(until: cluster.now + 1_000)
+    }
+    return run
+}
+
+/// The invariants of spending rights on every node's converged ledger: no balance below zero
+/// (allowance 0, so no overdraft: no lot deficit at all), the rights held summing to the
+/// spendable balance, every point in exactly one lot, and every node agreeing on who holds what.
+private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Ledger>, seed: UInt64) throws {
+    #expect(cluster.converged, "seed \(seed): the cluster did not converge")
+    #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
+    let instant = cluster.ledgerTime(at: 0)
+    for account in accounts {
+        let reference = try cluster.nodes[0].ledger.lotBook(of: account)
+        for node in cluster.nodes {
+            let book = try node.ledger.lotBook(of: account)
+            #expect(book == reference, "seed \(seed): \(node.id) holds other lots of \(account)")
+            #expect(book.deficit == .zero, "seed \(seed): \(account) overdrawn by \(book.deficit) on \(node.id)")
+            #expect(book.rightsByHolder(at: instant).values.reduce(.zero, +) == book.summary(at: instant).spendable)
+            let moveNothing = try node.ledger.voidIDs().union(try node.ledger.duplicateIDs())
+            let change = try node.ledger.allEntries().filter { $0.customerAccounts.contains(account) && !moveNothing.contains($0.id) }
+                .reduce(Points.zero) { $0 + MoveEffects.change(of: $1.moves, for: LedgerAccount(account)).points }
+            #expect(book.lots.reduce(Points.zero) { $0 + $1.remaining } == change, "seed \(seed): \(account)'s lots hold other than its entries moved")
+        }
+    }
+}
+
+@Suite struct SpendingRightsSimulation {
+    /// Under arbitrary partition schedules, crashes and message loss, for every account: no
+    /// balance ever goes below zero except by refund debt (no deficit at all here), the rights
+    /// held always sum to the spendable balance, crashes lose and duplicate no rights, and once
+    /// the network is whole a redemption the balance covers is served after one wait for the
+    /// holders (as the node's till call waits up to 500 ms).
+    @Test(arguments: rightsSeeds)
+    func cutOffStoresNeverSpendThePointsTwice(seed: UInt64) throws {
+        var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed, fullMembership: true)
+        let run = try simulateUnderRights(seed: seed, &cluster)
+        try checkRights(cluster, seed: seed)
+        #expect(run.redeemed > 0)
+        // Whole again: each account's whole balance, spent at a node that may hold none of it.
+        for (index, account) in accounts.enumerated() {
+            let node = (index + Int(seed)) % cluster.nodes.count
+            let balance = cluster.nodes[node].ledger.accountState(of: account, at: cluster.ledgerTime(at: node)).balance
+            guard balance > .zero else { continue }
+            let redeem = PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "whole-\(index)"), account: account, points: balance))
+            // As the node's till call does: ask, wait, look again every 50 ms (asking whoever
+            // holds the rights by then), for at most 500 ms.
+            var served = false, waited: Int64 = 0
+            while !served, waited <= 500 {
+                do {
+                    _ = try cluster.write(redeem, at: node)
+                    served = true
+                } catch LedgerError.insufficientPointsOffline {
+                    waited += 50
+                    cluster.run(until: cluster.now + 50)
+                }
+            }
+            #expect(served, "seed \(seed): \(account)'s \(balance) points refused at \(cluster.nodes[node].id) with the cluster whole")
+        }
+    }
+
+    /// Across the seeds the runs refuse for want of rights, grant them and redeem with them.
+    @Test func theWorkloadAsksGrantsAndRefuses() throws {
+        var offline = 0, asked = 0, granted = 0, redeemed = 0, refundsAfterAsking = 0
+        for seed in 0..<12 as Range<UInt64> {
+            var cluster = SimulatedCluster(count: 4, seed: seed, fullMembership: true)
+            let run = try simulateUnderRights(seed: seed, &cluster)
+            offline += run.refusedOffline
+            refundsAfterAsking += run.refundsAfterAsking
+            redeemed += run.redeemed
+            asked += cluster.rightsAsked
+            granted += cluster.nodes[0].ledger.allEntries.filter { $0.code == RightsGrant.code }.count
+        }
+        #expect(offline > 20 && asked > 50 && granted > 30 && redeemed > 100 && refundsAfterAsking > 5,
+                "refused offline \(offline), asked \(asked), grants \(granted), redeemed \(redeemed), refunds decided after asking \(refundsAfterAsking)")
+    }
+
+    /// The same over the real SQLite store, where a grant is a row update in the write
+    /// transaction and a crash mid-commit rolls it back.
+    @Test(arguments: Array(rightsSeeds.prefix(8)))
+    func onSQLiteTooNoPointIsSpentTwice(seed: UInt64) throws {
+        let directory = NSTemporaryDirectory() + "pointmesh-rights-sim-\(seed)-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var cluster = try SimulatedCluster(count: 3 + Int(seed % 2), seed: seed, fullMembership: true) { id in
+            try SQLiteSimulatedLedger(origin: id, directory: directory + "/" + id.rawValue)
+        }
+        _ = try simulateUnderRights(seed: seed, &cluster)
+        try checkRights(cluster, seed: seed)
+        for node in cluster.nodes {
+            #expect(try LedgerVerifier(reader: node.ledger.database.reader).verify().isEmpty, "seed \(seed): \(node.id) fails verify")
+        }
+    }
+}
