@@ -103,11 +103,11 @@ public struct MemoryLedger: FactsSource, Sendable {
     }
 
     /// A local write at physical time `now` on a node with `settings`, decided by the rules
-    /// against this ledger. `rightsAsked`: as `RequestContext.rightsAsked`.
-    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings = NodeSettings(), rightsAsked: Bool = false) throws -> WriteDecision {
+    /// against this ledger. `holdersAsked`: as `RequestContext.holdersAsked`.
+    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings = NodeSettings(), holdersAsked: HoldersAsked? = nil) throws -> WriteDecision {
         let id = EntryID(origin: origin, sequence: versionVector()[origin] + 1)
         let timestamp = clock.tick(now: now)
-        let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings, rightsAsked: rightsAsked)
+        let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings, holdersAsked: holdersAsked)
         let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: timestamp, context: context)
         if case .append(let entry) = decision { store(entry) }
         return decision

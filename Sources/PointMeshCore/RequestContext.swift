@@ -11,19 +11,45 @@ public struct RequestContext: Hashable, Sendable {
     public var requestID: String
     /// The deciding node's settings.
     public var settings: NodeSettings
-    /// The holders of the accounts' spending rights were asked for them and waited for (or
-    /// could not be reached): decide with the rights held now. A refund's clawback short of
-    /// rights here is first refused so that the node asks; after that, the rest is debt.
-    public var rightsAsked: Bool
+    /// Set once the holders of the accounts' spending rights were asked for them and waited
+    /// for (or could not be reached): decide with the rights held now. Nil: not asked yet, so a
+    /// debit short of rights here is refused for the edge to ask (`insufficientPointsOffline`).
+    public var holdersAsked: HoldersAsked?
 
     public init(caller: String = "", node: NodeID, now: Int64, requestID: String = "", settings: NodeSettings = NodeSettings(),
-                rightsAsked: Bool = false) {
+                holdersAsked: HoldersAsked? = nil) {
         self.caller = caller
         self.node = node
         self.now = now
         self.requestID = requestID
         self.settings = settings
-        self.rightsAsked = rightsAsked
+        self.holdersAsked = holdersAsked
+    }
+}
+
+/// What a node decides with once it asked the holders of an account's rights and waited: a
+/// refund's clawback short of rights is then debt, and a redemption may overspend within the
+/// offline allowance left.
+public struct HoldersAsked: Hashable, Sendable {
+    /// What this node may still overspend without the holders: nil when it may not (no
+    /// allowance, or it has not heard from the cluster within the allowance's limit).
+    public var overdraftRoom: OverdraftRoom?
+
+    public init(overdraftRoom: OverdraftRoom? = nil) { self.overdraftRoom = overdraftRoom }
+}
+
+/// The offline allowance a node has left, as its edge reads it when the holders of an account's
+/// rights did not answer (docs/rules.md, "Offline allowance"): the card terminal's floor limit.
+public struct OverdraftRoom: Hashable, Sendable {
+    /// The most any one account may be overdrawn (`--offline-allowance`).
+    public var perAccount: Points
+    /// What the node's cap on overdrafts outstanding across accounts leaves
+    /// (`--offline-allowance-cap` less what is outstanding).
+    public var nodeLeft: Points
+
+    public init(perAccount: Points, nodeLeft: Points) {
+        self.perAccount = perAccount
+        self.nodeLeft = nodeLeft
     }
 }
 

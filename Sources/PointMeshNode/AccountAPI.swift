@@ -25,7 +25,7 @@ extension LedgerAPI {
         var body: [String: JSONValue] = [
             "account_id": .string(account.rawValue), "balance": .integer(summary.spendable.value), "debt": .integer(debt.value),
             "green_balance": .integer(max(.zero, min(summary.green, summary.spendable)).value),
-            "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value),
+            "pending": .integer(summary.pending.value), "expired_total": .integer(expired.value), "overdraft": .integer(summary.deficit.value),
             "family_id": family.map { .string($0.rawValue) } ?? .null, "frozen": .bool(hold.frozen),
             "expiring": .array(expiring.map {
                 .object(["points": .integer($0.points.value), "expires_at": .string(RFC3339.format(milliseconds: $0.expiresAt))])

@@ -108,7 +108,7 @@ struct LedgerAPI: Sendable {
             if !waited, case .failure(LedgerError.insufficientPointsOffline(let account, _, let requested)) = result {
                 rights.acquire(requested, of: account) { _ in
                     var asked = self.context(caller: context.caller, requestID: context.requestID)
-                    asked.rightsAsked = true
+                    asked.holdersAsked = HoldersAsked(overdraftRoom: rights.overdraftRoom())
                     commit(prepared, kind: kind, context: asked, request: request, respond: respond, waited: true)
                 }
                 return

@@ -33,6 +33,14 @@ public struct NodeConfiguration: Sendable {
     /// before it is refused (409 `insufficient_points_offline`).
     public var rightsWaitMilliseconds: Int64 = 500
 
+    /// `--offline-allowance`: points a node may overspend on one account when the holders of its
+    /// rights don't answer (0: none); `--offline-allowance-cap`: the most it may have overdrawn
+    /// across accounts at once (default 50 times the allowance); `--offline-allowance-hours`:
+    /// it overspends nothing once it has not heard from the cluster for this long.
+    public var offlineAllowance: Int64 = 0
+    public var offlineAllowanceCap: Int64?
+    public var offlineAllowanceHours: Int64 = 72
+
     /// The longest wait for rights a node accepts.
     public static let maximumRightsWaitMilliseconds: Int64 = 10_000
 

@@ -65,7 +65,10 @@ public final class PointMeshNode: Sendable {
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
                             settings: configuration.settings,
                             authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads),
-                            rights: SpendingRightsWait(store: store, gossip: gossip, clock: clock, timeoutMilliseconds: configuration.rightsWaitMilliseconds)) {
+                            rights: SpendingRightsWait(store: store, gossip: gossip, clock: clock, timeoutMilliseconds: configuration.rightsWaitMilliseconds,
+                                                       allowance: (Points(configuration.offlineAllowance),
+                                                                   Points(configuration.offlineAllowanceCap ?? 50 * configuration.offlineAllowance),
+                                                                   configuration.offlineAllowanceHours))) {
             [NodeMetrics.Family("pointmesh_http_connections_active", "Open HTTP connections.", "gauge", value: Int64(server.activeConnections)),
              NodeMetrics.Family("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
                                 value: Int64(server.refusedConnections.load(ordering: .relaxed)))]

@@ -10,6 +10,7 @@ enum ResponseSchemas {
         FieldSpec("green_balance", .integer, "The green part of the spendable points (what a green-only reward may take)."),
         FieldSpec("debt", .integer, "Points owed after refunds of spent points; later earnings repay it first."),
         FieldSpec("pending", .integer, "Points inside a return window: not spendable yet, not part of `balance`."),
+        FieldSpec("overdraft", .integer, "Points spent past the spending rights held, under a store's offline allowance (already taken off `balance`); later credits repay it first."),
         .optional("pending_until", .time, "When the first pending points become spendable."),
         FieldSpec("expired_total", .integer, "Points that expired unspent, so far."),
         FieldSpec("policy", .object(policy), "The expiry policy in force now (lots keep the version they were earned under)."),

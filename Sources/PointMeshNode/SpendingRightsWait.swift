@@ -23,11 +23,26 @@ final class SpendingRightsWait: Sendable {
     /// How often a wait looks again for whom to ask (the rights may have moved on meanwhile).
     static let askEveryMilliseconds: Int64 = 50
 
-    init(store: LedgerStore, gossip: GossipService, clock: NodeClock, timeoutMilliseconds: Int64) {
+    /// The offline allowance: per account, the node's cap, and how long after the last contact
+    /// with the cluster it holds.
+    let allowance: (perAccount: Points, cap: Points, hours: Int64)
+
+    init(store: LedgerStore, gossip: GossipService, clock: NodeClock, timeoutMilliseconds: Int64,
+         allowance: (perAccount: Points, cap: Points, hours: Int64) = (.zero, .zero, 72)) {
         self.store = store
         self.gossip = gossip
         self.clock = clock
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.allowance = allowance
+    }
+
+    /// What this node may still overspend now without the holders: nil without an allowance, or
+    /// once it has not heard from any peer for the allowance's hours (or not since it started).
+    func overdraftRoom() -> OverdraftRoom? {
+        guard allowance.perAccount > .zero, let heard = gossip.lastSync().lastContact,
+              clock.monotonicMilliseconds() - heard < allowance.hours * 3_600_000,
+              let outstanding = try? store.read({ try $0.totalDeficit() }) else { return nil }
+        return OverdraftRoom(perAccount: allowance.perAccount, nodeLeft: max(.zero, allowance.cap - outstanding))
     }
 
     /// `accounts` were used here: asks the other nodes holding their unexpired lots for them,

@@ -42,8 +42,10 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     /// A local write at physical time `now` on a node with `settings`, decided by the rules
     /// against this ledger, in a transaction that ends as `fate` says: when it does not commit,
     /// everything the write did is rolled back and `CommitInterrupted` is thrown.
-    /// `rightsAsked`: as `RequestContext.rightsAsked`.
-    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision
+    /// `holdersAsked`: as `RequestContext.holdersAsked`.
+    mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, holdersAsked: HoldersAsked?, fate: CommitFate) throws -> WriteDecision
+    /// The lots' deficit summed over every account: the overdrafts outstanding.
+    func totalDeficit() throws -> Points
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -76,13 +78,15 @@ public struct CommitInterrupted: Error, Hashable, Sendable {
 extension MemoryLedger: SimulatedLedger {
     /// Memory's transaction is a copy: a write that does not commit is decided on a copy that
     /// is thrown away.
-    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision {
+    public func totalDeficit() -> Points { customerAccounts.reduce(.zero) { $0 + lotBook(of: $1).deficit } }
+
+    public mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, holdersAsked: HoldersAsked?, fate: CommitFate) throws -> WriteDecision {
         guard fate == .commits else {
             var transaction = self
-            _ = try transaction.write(write, now: now, settings: settings, rightsAsked: rightsAsked)
+            _ = try transaction.write(write, now: now, settings: settings, holdersAsked: holdersAsked)
             throw CommitInterrupted(fate: fate)
         }
-        return try self.write(write, now: now, settings: settings, rightsAsked: rightsAsked)
+        return try self.write(write, now: now, settings: settings, holdersAsked: holdersAsked)
     }
 
     public func allEntries() -> [LedgerEntry] { allEntries }
@@ -160,6 +164,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// Every node decides debits under spending rights (`NodeSettings.spendingRights`), asking
     /// holders for rights as a real node does: when a write is refused for want of them.
     public var spendingRights = false
+    /// Points a node may overspend on one account once it asked the holders (`OverdraftRoom`;
+    /// the node's cap is 50 times it, as `pointmesh serve`'s default).
+    public var offlineAllowance = Points.zero
     /// Accounts asked of holders, and grants stored by the nodes that asked, so far.
     public private(set) var rightsAsked = 0, rightsGrantsStored = 0
     public var random: SplitMix64
@@ -222,8 +229,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// While faults are on, the write's transaction may fail to commit or die with its node
     /// (`FaultSettings.commitFailureChance`): then `CommitInterrupted` is thrown, and a node that
     /// died is down until it restarts from disk.
-    /// `rightsAsked`: the node asked the holders for rights and waited (`RequestContext.rightsAsked`).
-    public mutating func write(_ command: PreparedWrite, at index: Int, rightsAsked: Bool = false) throws -> WriteDecision? {
+    /// `afterAsking`: the node asked the holders for rights and waited (`RequestContext.holdersAsked`),
+    /// with `offlineAllowance` to overspend.
+    public mutating func write(_ command: PreparedWrite, at index: Int, afterAsking: Bool = false) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
         var fate = CommitFate.commits
         if faulty {
@@ -237,7 +245,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         do {
             let settings = NodeSettings(returnWindow: index % 2 == 1 ? returnWindow : 0, transferCoolingOff: transferCoolingOff,
                                         spendingRights: spendingRights)
-            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, rightsAsked: rightsAsked, fate: fate)
+            var holdersAsked: HoldersAsked?
+            if afterAsking {
+                let cap = Points(50 * offlineAllowance.value), outstanding = try nodes[index].ledger.totalDeficit()
+                let room = offlineAllowance > .zero ? OverdraftRoom(perAccount: offlineAllowance, nodeLeft: max(.zero, cap - outstanding)) : nil
+                holdersAsked = HoldersAsked(overdraftRoom: room)
+            }
+            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, holdersAsked: holdersAsked, fate: fate)
         } catch LedgerError.insufficientPointsOffline(let account, let servable, let requested) {
             askForRights(of: account, at: index)
             throw LedgerError.insufficientPointsOffline(account: account, servable: servable, requested: requested)

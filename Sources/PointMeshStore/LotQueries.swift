@@ -116,6 +116,12 @@ extension LedgerReader {
                  [.integer(instant), .integer(range.lowerBound), .integer(range.upperBound)])
     }
 
+    /// The lots' deficit summed over every account: the overdrafts outstanding (an offline
+    /// allowance's, or entries decided without spending rights).
+    public func totalDeficit() throws -> Points {
+        Points(try connection.first("SELECT COALESCE(SUM(deficit), 0) FROM lot_deficits") { $0.int64(0) } ?? 0)
+    }
+
     func deficit(of account: AccountID) throws -> Points {
         Points(try connection.first("SELECT deficit FROM lot_deficits WHERE account = ?", .text(account.rawValue)) { $0.int64(0) } ?? 0)
     }

@@ -34,7 +34,10 @@ enum ServeCommand: Command {
     static let exitWithParent = Option("exit-with-parent", "stop cleanly when the process that started it exits (tests and benchmarks start nodes with it, so a crashed run leaves no node behind)")
     static let spendingRights = Option("spending-rights", .value("on|off"), "debits (redemptions, transfers, deductions, refund clawbacks) are decided within the spending rights this node holds, asking the holders for the rest, so cut-off stores never spend the same points (default on; off only while a chain upgrades from 0.7: docs/operations.md, \"Upgrading\")")
     static let rightsWait = Option("rights-wait-ms", .value("N"), "how long a debit short of rights here waits for the holders' grants before it is refused with 409 insufficient_points_offline (default 500)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, clockOffsetFile, exitWithParent]
+    static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
+    static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
+    static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -175,6 +178,16 @@ enum ServeCommand: Command {
             }
             configuration.rightsWaitMilliseconds = wait
         }
+        func number(_ option: Option, upTo maximum: Int64) throws(UsageError) -> Int64? {
+            guard let text = options.last(option) else { return nil }
+            guard let value = Int64(text), (0...maximum).contains(value) else {
+                throw UsageError(message: "--\(option.name) must be a whole number from 0 to \(maximum), got '\(text)'")
+            }
+            return value
+        }
+        if let points = try number(offlineAllowance, upTo: Limits.maximumPoints.value) { configuration.offlineAllowance = points }
+        configuration.offlineAllowanceCap = try number(offlineAllowanceCap, upTo: Limits.maximumPoints.value)
+        if let hours = try number(offlineAllowanceHours, upTo: 24 * 365) { configuration.offlineAllowanceHours = hours }
         if let file = options.last(clockOffsetFile) { configuration.clock = .system(offsetFile: file) }
         configuration.tokensFile = options.last(tokensFile)
         switch options.last(protectReads) {

@@ -1,7 +1,7 @@
 import PointMeshCore
 import Testing
 
-private let alice = AccountID(unchecked: "alice")
+private let alice = AccountID(unchecked: "alice"), bob = AccountID(unchecked: "bob")
 private let s1 = NodeID(unchecked: "s1"), s2 = NodeID(unchecked: "s2"), hq = NodeID(unchecked: "hq")
 private let day = CivilCalendar.millisecondsPerDay
 private let underRights = NodeSettings(spendingRights: true)
@@ -161,10 +161,39 @@ private func held(by node: NodeID) -> LotPreference { LotPreference(heldBy: node
         #expect(throws: LedgerError.insufficientPointsOffline(account: alice, servable: .zero, requested: Points(40)), "first the node asks s1") {
             try second.write(refund, now: 2_000, settings: underRights)
         }
-        let entry = try appended(try second.write(refund, now: 2_000, settings: underRights, rightsAsked: true))
+        let entry = try appended(try second.write(refund, now: 2_000, settings: underRights, holdersAsked: HoldersAsked()))
         #expect(MoveEffects.change(of: entry.moves, for: LedgerAccount(alice)).debt == Points(40), "s1 holds the receipt's points: s2 can't take them")
         #expect(second.lotBook(of: alice).deficit == .zero)
         #expect(second.accountState(of: alice, at: 3_000) == AccountState(balance: Points(100), debt: Points(40)))
+    }
+
+    /// The offline allowance: once the holders were asked, a redemption may overspend the
+    /// rights held by up to the allowance per account, within what the node's cap leaves; the
+    /// overdraft is the lots' deficit, and the next credit repays it first.
+    @Test func anOfflineAllowanceLetsANodeOverspendABoundedAmount() throws {
+        var first = MemoryLedger(origin: s1), second = MemoryLedger(origin: s2)
+        _ = second.apply([try appended(try first.write(earn("R1", fen: 10_000), now: 1_000, settings: underRights))])
+        _ = try second.write(earn("R2", fen: 1_500), now: 1_500, settings: underRights)
+        let room = HoldersAsked(overdraftRoom: OverdraftRoom(perAccount: Points(20), nodeLeft: Points(100)))
+        #expect(throws: LedgerError.insufficientPointsOffline(account: alice, servable: Points(15), requested: Points(30)), "not before asking") {
+            try second.write(redeem("Q1", points: 30), now: 2_000, settings: underRights)
+        }
+        let over = try appended(try second.write(redeem("Q1", points: 30), now: 2_000, settings: underRights, holdersAsked: room))
+        #expect(try Redemption.overdraft(of: over) == Points(15))
+        #expect(second.lotBook(of: alice).deficit == Points(15) && second.accountState(of: alice, at: 3_000).balance == Points(85))
+        #expect(throws: LedgerError.insufficientPointsOffline(account: alice, servable: .zero, requested: Points(6)), "15 + 6 is past 20") {
+            try second.write(redeem("Q2", points: 6), now: 2_500, settings: underRights, holdersAsked: room)
+        }
+        #expect(try Redemption.overdraft(of: try appended(try second.write(redeem("Q2", points: 5), now: 2_500, settings: underRights,
+                                                                              holdersAsked: room))) == Points(5))
+        let tight = HoldersAsked(overdraftRoom: OverdraftRoom(perAccount: Points(20), nodeLeft: Points(3)))
+        #expect(throws: LedgerError.self, "the node's cap") {
+            try second.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q3"), account: bob, points: Points(4))),
+                             now: 2_600, settings: underRights, holdersAsked: tight)
+        }
+        // The next earning here repays the overdraft first.
+        _ = try second.write(earn("R3", fen: 3_000), now: 3_000, settings: underRights)
+        #expect(second.lotBook(of: alice).deficit == .zero && second.lotBook(of: alice).rights(of: s2, at: 4_000).points == Points(10))
     }
 
     @Test func aNodeDoesNotGrantToItself() throws {

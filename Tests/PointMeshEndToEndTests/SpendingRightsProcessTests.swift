@@ -111,4 +111,27 @@ struct SpendingRightsPartitionTests {
         try pair.join()
         for node in pair.nodes { #expect(try balance(node, "amy") == 0, "spent once, not twice") }
     }
+
+    /// With an offline allowance of 20, the side without the rights overspends at most 20.
+    @Test func withAnAllowanceTheOverdraftIsAtMostItPerSide() throws {
+        var pair = try CutApartPair(extraArguments: ["--offline-allowance", "20", "--rights-wait-ms", "200"], cutAtOnce: false)
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        #expect(try x1.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        #expect(eventually(within: 15) { try balance(x2, "amy") == 100 })
+        pair.cut()
+        #expect(try redeem(x1, "Q1", "amy", 100).status == 201)
+        let over = try redeem(x2, "Q2", "amy", 15)
+        #expect(over.status == 201, "within x2's allowance: \(over.bodyText)")
+        #expect(try redeem(x2, "Q3", "amy", 6).errorCode == "insufficient_points_offline", "15 + 6 is past the allowance")
+        #expect(try redeem(x2, "Q4", "amy", 5).status == 201)
+        try pair.join()
+        for node in pair.nodes {
+            let view = try node.client().getJSON("/v1/accounts/amy")
+            #expect(view["balance"] as? Int == -20 && view["overdraft"] as? Int == 20, "\(view)")
+        }
+        // The next purchase repays the overdraft first.
+        #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"P2","account_id":"amy","amount_fen":3000}"#).status == 201)
+        #expect(eventually(within: 15) { try pair.nodes.allSatisfy { try balance($0, "amy") == 10 } })
+    }
 }

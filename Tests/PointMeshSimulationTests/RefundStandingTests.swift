@@ -35,7 +35,7 @@ import Testing
         // n1 hears n2's refund (n2's entries hold no purchase), then rings R1 up itself, knowing no campaign: 100 points.
         _ = try store.apply([refund])
         _ = memory.apply([refund])
-        _ = try store.write(purchase, now: 4_000, settings: NodeSettings(), rightsAsked: false, fate: .commits)
+        _ = try store.write(purchase, now: 4_000, settings: NodeSettings(), holdersAsked: nil, fate: .commits)
         _ = try memory.write(purchase, now: 4_000)
         #expect(try store.voidIDs() == [refund.id], "200 points reversed of a purchase that earned 100")
         #expect(memory.voids == [refund.id])

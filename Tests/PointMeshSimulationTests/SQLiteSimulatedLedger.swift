@@ -66,22 +66,22 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
 
     /// As the node's group-commit writer does: a transaction that does not commit rolls back
     /// and the writer's caches are dropped with it (they may hold what the write changed).
-    func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision {
+    func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, holdersAsked: HoldersAsked?, fate: CommitFate) throws -> WriteDecision {
         do {
-            return try decideAndAppend(write, now: now, settings: settings, rightsAsked: rightsAsked, fate: fate)
+            return try decideAndAppend(write, now: now, settings: settings, holdersAsked: holdersAsked, fate: fate)
         } catch {
             database.dropCaches()
             throw error
         }
     }
 
-    private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings, rightsAsked: Bool, fate: CommitFate) throws -> WriteDecision {
+    private func decideAndAppend(_ write: PreparedWrite, now: Int64, settings: NodeSettings, holdersAsked: HoldersAsked?, fate: CommitFate) throws -> WriteDecision {
         try database.connection.transaction {
             let id = EntryID(origin: origin, sequence: try database.reader.versionVector()[origin] + 1)
             let timestamp = clock.tick(now: now)
             let decision = try LedgerRules.decide(write, from: database, id: id, timestamp: timestamp,
                                                   context: RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings,
-                                                                          rightsAsked: rightsAsked))
+                                                                          holdersAsked: holdersAsked))
             if case .append(let entry) = decision {
                 try database.append(entry)
                 try checkLots(of: entry.customerAccounts)
@@ -125,6 +125,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func balance(_ key: BalanceKey) throws -> Balance { try database.balance(key) }
     func linkedEntries(_ link: String) throws -> [LedgerEntry] { try database.linkedEntries(link) }
     func lotBook(of account: AccountID) throws -> LotBook { try database.lotBook(of: account) }
+    func totalDeficit() throws -> Points { try database.reader.totalDeficit() }
     func heldRights(of account: AccountID, by node: NodeID, at instant: Int64) throws -> HeldRights {
         try database.heldRights(of: account, by: node, at: instant)
     }
@@ -132,7 +133,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try database.pendingPoints(of: account, source: source, at: instant, heldBy: holder)
     }
     func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
-        try RightsWanted.grants(wanted, to: receiver) { try write($0, now: instant, settings: NodeSettings(spendingRights: true), rightsAsked: false, fate: .commits) }
+        try RightsWanted.grants(wanted, to: receiver) { try write($0, now: instant, settings: NodeSettings(spendingRights: true), holdersAsked: nil, fate: .commits) }
     }
     func expiryPolicies() throws -> ExpiryPolicies { try database.expiryPolicies() }
     func isKnown(_ account: AccountID) throws -> Bool { try database.isKnown(account) }

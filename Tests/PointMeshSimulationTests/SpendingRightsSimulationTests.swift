@@ -16,17 +16,19 @@ private let accounts = (0..<4).map { AccountID(unchecked: "c\($0)") }
 
 /// What one run under spending rights did.
 private struct RightsRun {
-    var redeemed = 0, refusedOffline = 0, refusedShort = 0, refundsAfterAsking = 0
+    var redeemed = 0, refusedOffline = 0, refusedShort = 0, refundsAfterAsking = 0, overdrafts = 0
 }
 
 /// Customers earning and redeeming at random stores of a cluster deciding under spending
 /// rights, with loss, duplication, reordering, partitions, crashes (mid-commit too), restarts
 /// and clock jumps; a till that is refused for want of rights has its node ask the holders,
 /// and a look-up asks ahead. Then the faults heal and the cluster converges.
-private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws -> RightsRun {
+private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>,
+                                                          allowance: Points = .zero) throws -> RightsRun {
     var random = SplitMix64(seed: seed ^ 0x51ab)
     var run = RightsRun()
     cluster.spendingRights = true
+    cluster.offlineAllowance = allowance
     for step in 1...240 {
         cluster.run(until: Int64(step) * 100)
         let node = Int(random.next() % UInt64(cluster.nodes.count))
@@ -50,11 +52,13 @@ private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluste
             if case .append(let entry)? = try cluster.write(command, at: node), entry.code == Redemption.code { run.redeemed += 1 }
         } catch LedgerError.insufficientPointsOffline {
             run.refusedOffline += 1
-            guard command.kind == Refund.self else { continue }
-            // A refund short of rights here: the node asked the holders; after its wait it
-            // decides with what it holds, the rest as debt.
+            // As the node does: it asked the holders; after its wait it decides with what it
+            // holds (a refund's rest as debt, a redemption within the offline allowance).
             cluster.run(until: cluster.now + 50)
-            if case .append? = try? cluster.write(command, at: node, rightsAsked: true) { run.refundsAfterAsking += 1 }
+            if case .append(let entry)? = try? cluster.write(command, at: node, afterAsking: true) {
+                if entry.code == Refund.code { run.refundsAfterAsking += 1 } else { run.redeemed += 1 }
+                if try Redemption.overdraft(of: entry) > .zero { run.overdrafts += 1 }
+            }
         } catch LedgerError.insufficientPoints {
             run.refusedShort += 1
         } catch is CommitInterrupted {
@@ -73,9 +77,10 @@ private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluste
 }
 
 /// The invariants of spending rights on every node's converged ledger: no balance below zero
-/// (allowance 0, so no overdraft: no lot deficit at all), the rights held summing to the
-/// spendable balance, every point in exactly one lot, and every node agreeing on who holds what.
-private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Ledger>, seed: UInt64) throws {
+/// but by an overdraft within the allowance of each node that overspent (allowance 0: no lot
+/// deficit at all), the rights held summing to the spendable balance plus the overdraft, every
+/// point in exactly one lot, and every node agreeing on who holds what.
+private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Ledger>, seed: UInt64, allowance: Points = .zero) throws {
     #expect(cluster.converged, "seed \(seed): the cluster did not converge")
     #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
     let instant = cluster.ledgerTime(at: 0)
@@ -84,12 +89,15 @@ private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Le
         for node in cluster.nodes {
             let book = try node.ledger.lotBook(of: account)
             #expect(book == reference, "seed \(seed): \(node.id) holds other lots of \(account)")
-            #expect(book.deficit == .zero, "seed \(seed): \(account) overdrawn by \(book.deficit) on \(node.id)")
-            #expect(book.rightsByHolder(at: instant).values.reduce(.zero, +) == book.summary(at: instant).spendable)
+            let overspenders = Set(try node.ledger.allEntries().filter { try $0.customerAccounts.contains(account) && Redemption.overdraft(of: $0) > .zero }
+                .map(\.id.origin))
+            #expect(book.deficit.value <= allowance.value * Int64(overspenders.count),
+                    "seed \(seed): \(account) overdrawn by \(book.deficit) on \(node.id), \(overspenders.count) nodes overspent \(allowance) each at most")
+            #expect(book.rightsByHolder(at: instant).values.reduce(.zero, +) == book.summary(at: instant).spendable + book.deficit)
             let moveNothing = try node.ledger.voidIDs().union(try node.ledger.duplicateIDs())
             let change = try node.ledger.allEntries().filter { $0.customerAccounts.contains(account) && !moveNothing.contains($0.id) }
                 .reduce(Points.zero) { $0 + MoveEffects.change(of: $1.moves, for: LedgerAccount(account)).points }
-            #expect(book.lots.reduce(Points.zero) { $0 + $1.remaining } == change, "seed \(seed): \(account)'s lots hold other than its entries moved")
+            #expect(book.lots.reduce(Points.zero) { $0 + $1.remaining } - book.deficit == change, "seed \(seed): \(account)'s lots hold other than its entries moved")
         }
     }
 }
@@ -128,20 +136,30 @@ private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Le
         }
     }
 
+    /// With an offline allowance of 20, the total overdraft of an account is at most 20 times
+    /// the number of nodes that overspent it, and the other invariants hold.
+    @Test(arguments: Array(rightsSeeds.prefix(30)))
+    func anOfflineAllowanceBoundsTheOverdraft(seed: UInt64) throws {
+        var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed, fullMembership: true)
+        _ = try simulateUnderRights(seed: seed, &cluster, allowance: Points(20))
+        try checkRights(cluster, seed: seed, allowance: Points(20))
+    }
+
     /// Across the seeds the runs refuse for want of rights, grant them and redeem with them.
     @Test func theWorkloadAsksGrantsAndRefuses() throws {
-        var offline = 0, asked = 0, granted = 0, redeemed = 0, refundsAfterAsking = 0
+        var offline = 0, asked = 0, granted = 0, redeemed = 0, refundsAfterAsking = 0, overdrafts = 0
         for seed in 0..<12 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 4, seed: seed, fullMembership: true)
-            let run = try simulateUnderRights(seed: seed, &cluster)
+            let run = try simulateUnderRights(seed: seed, &cluster, allowance: seed % 2 == 0 ? .zero : Points(20))
+            overdrafts += run.overdrafts
             offline += run.refusedOffline
             refundsAfterAsking += run.refundsAfterAsking
             redeemed += run.redeemed
             asked += cluster.rightsAsked
             granted += cluster.nodes[0].ledger.allEntries.filter { $0.code == RightsGrant.code }.count
         }
-        #expect(offline > 20 && asked > 50 && granted > 30 && redeemed > 100 && refundsAfterAsking > 5,
-                "refused offline \(offline), asked \(asked), grants \(granted), redeemed \(redeemed), refunds decided after asking \(refundsAfterAsking)")
+        #expect(offline > 20 && asked > 50 && granted > 30 && redeemed > 100 && refundsAfterAsking > 5 && overdrafts > 5,
+                "refused offline \(offline), asked \(asked), grants \(granted), redeemed \(redeemed), refunds decided after asking \(refundsAfterAsking), overdrafts \(overdrafts)")
     }
 
     /// The same over the real SQLite store, where a grant is a row update in the write

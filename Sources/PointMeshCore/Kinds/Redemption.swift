@@ -64,6 +64,8 @@ public enum Redemption: EntryKindRule {
         static let reward: UInt64 = 7
         static let member: UInt64 = 8
         static let discount: UInt64 = 9
+        /// Points spent past the rights held, under the offline allowance (the lots' deficit).
+        static let overdraft: UInt64 = 10
     }
 
     public static func request(from body: JSONObject) throws(RequestError) -> Request {
@@ -146,11 +148,13 @@ public enum Redemption: EntryKindRule {
         try checkMember(request, facts: facts)
         let (points, discount) = try charge(request, reward: facts.reward, at: context.now)
         let account = facts.account.state, greenOnly = facts.reward?.greenOnly == true
-        try SpendingRights.authorize(points, from: request.account, balance: account.balance, green: greenOnly ? facts.account.summary.green : nil,
-                                     held: facts.held)
+        let overdrawn = try SpendingRights.authorize(points, from: request.account, balance: account.balance,
+                                                     green: greenOnly ? facts.account.summary.green : nil, held: facts.held,
+                                                     overdraft: context.holdersAsked?.overdraftRoom.map { ($0, facts.account.summary.deficit) })
         var details = details(reward: request.reward, member: request.member, balanceAfter: account.balance - points)
         var writer = DetailsWriter()
         if greenOnly { LotEvents.addGreenPreference(move: 0, green: true, exclusive: true, to: &writer) }
+        if overdrawn > .zero { writer.number(Tag.overdraft, overdrawn.value) }
         writer.number(Tag.discount, discount?.value)
         details = EntryDetails(bytes: details.bytes + writer.details.bytes)
         return KindDecision(moves: moves(account: request.account, points: points, reward: request.reward), details: details)
@@ -167,6 +171,12 @@ public enum Redemption: EntryKindRule {
         writer.text(Tag.member, member?.rawValue)
         writer.number(CommonDetails.balanceAfter, balanceAfter.value)
         return writer.details
+    }
+
+    /// The points a redemption overspent under the offline allowance (0 for any other entry).
+    public static func overdraft(of entry: LedgerEntry) throws(DecodingError) -> Points {
+        guard entry.code == code else { return .zero }
+        return Points(try entry.details.reader().number(Tag.overdraft) ?? 0)
     }
 
     /// The account spent from and the points, from the entry's move.
@@ -189,6 +199,7 @@ public enum Redemption: EntryKindRule {
         if let reward = try reader.text(Tag.reward) { fields["reward_id"] = .string(reward) }
         if let member = try reader.text(Tag.member) { fields["member_id"] = .string(member) }
         if let discount = try reader.number(Tag.discount) { fields["fen_deducted"] = .integer(discount) }
+        if let overdraft = try reader.number(Tag.overdraft) { fields["overdraft"] = .integer(overdraft) }
         return fields
     }
 }

@@ -163,7 +163,7 @@ public enum Refund: EntryKindRule {
         // the rest (a refusal its edge answers by asking and deciding again), then what they
         // did not grant is debt, as if spent.
         let taken = min(reversal, max(.zero, SpendingRights.servable(balance: summary.spendable, held: facts.held) + facts.pendingFromReceipt))
-        if facts.held != nil, !context.rightsAsked {
+        if facts.held != nil, context.holdersAsked == nil {
             let anywhere = min(reversal, max(.zero, summary.spendable + facts.pendingFromReceiptAnywhere))
             if taken < anywhere { throw .insufficientPointsOffline(account: purchase.customer, servable: taken, requested: anywhere) }
         }

@@ -16,16 +16,23 @@ public enum SpendingRights {
     /// Refuses a debit of `points` from `account` that its spendable balance (`balance`) or,
     /// under spending rights, the rights held here (`held`) do not cover. `green`: the debit
     /// takes green points only (a green-only reward), so the green part must cover it.
+    /// `overdraft`: the offline allowance left (`OverdraftRoom`) and the account's overdraft
+    /// outstanding (its lots' deficit), for a redemption whose holders did not answer. Returns
+    /// the points the debit overdraws (0 within the rights held).
+    @discardableResult
     public static func authorize(_ points: Points, from account: AccountID, balance: Points, green: Points? = nil,
-                                 held: HeldRights?) throws(LedgerError) {
+                                 held: HeldRights?, overdraft: (room: OverdraftRoom, outstanding: Points)? = nil) throws(LedgerError) -> Points {
         guard balance >= points else { throw .insufficientPoints(account: account, balance: balance, requested: points) }
         if let green {
             let available = min(green, balance)
             guard available >= points else { throw .insufficientGreenPoints(account: account, green: available, requested: points) }
         }
-        guard let held else { return }
+        guard let held else { return .zero }
         let servable = servable(balance: balance, green: green, held: held)
-        guard servable >= points else { throw .insufficientPointsOffline(account: account, servable: servable, requested: points) }
+        guard servable < points else { return .zero }
+        let over = points - servable
+        if let (room, outstanding) = overdraft, green == nil, outstanding + over <= room.perAccount, over <= room.nodeLeft { return over }
+        throw .insufficientPointsOffline(account: account, servable: servable, requested: points)
     }
 
     /// What a debit decided here can take: the balance, and under rights no more than the
