@@ -56,17 +56,7 @@ import Testing
         }
         #expect(Set(writes) == Set(Self.requests.keys), "write routes without a request here, or requests for no route")
         for route in writes.sorted(by: { Self.order($0) < Self.order($1) }) {
-            let parts = route.split(separator: " ", maxSplits: 1)
-            for account in Self.pathAccounts[route] ?? ["lin"] {
-                let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: account).replacingOccurrences(of: "{family_id}", with: "lins")
-                    .replacingOccurrences(of: "{campaign_id}", with: "double").replacingOccurrences(of: "{reward_id}", with: "bill")
-                    .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
-                    .replacingOccurrences(of: "{scope}", with: "chain")
-                for body in Self.requests[route] ?? [] {
-                    let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
-                    #expect(response.status == 200 || response.status == 201, "\(route) \(account) \(body): \(response.bodyText)")
-                }
-            }
+            try Self.send(route, to: node)
             if route == "PUT /v1/families/{family_id}/members/{account_id}" { clock.set(31 * 86_400_000) }
         }
         // A balance is never below zero: a shortfall is recorded debt.
@@ -99,6 +89,69 @@ import Testing
             }
         }
         #expect(try LedgerVerifier(reader: database.reader).verify().isEmpty)
+    }
+
+    /// The write routes that take points from a customer: each must decide through the one
+    /// spending-rights decision point (`SpendingRights`). The rest only add points or change
+    /// no customer's. Every route is in exactly one of the two lists.
+    static let spendingRoutes: Set<String> = ["POST /v1/refunds", "POST /v1/redemptions", "POST /v1/transfers", "POST /v1/deductions"]
+
+    /// Every spending route, at a node holding none of the customers' spending rights while
+    /// their holder is down, is refused for want of rights (a refund, after asking, makes debt
+    /// instead of taking points): none takes another node's points, and no account is overdrawn.
+    @Test func everySpendingRouteGoesThroughTheOneDecisionPoint() throws {
+        let settings = ["--transfer-cooling-off-days", "0", "--rights-wait-ms", "100", "--gossip-interval-ms", "200"]
+        let holder = try NodeProcess(extraArguments: ["--node-id", "holder"] + settings)
+        let spender = try NodeProcess(extraArguments: ["--node-id", "spender", "--seed", holder.gossipAddress.description] + settings)
+        defer {
+            spender.stop(); spender.removeFiles(); holder.removeFiles()
+        }
+        // The holder writes everything but the withdrawals, the leave and the retirement: the
+        // customers' points and rights are its own.
+        let routes = Set(Self.requests.keys)
+        for route in routes.sorted(by: { Self.order($0) < Self.order($1) }) where !route.hasPrefix("DELETE") && !route.contains("retirements") {
+            try Self.send(route, to: holder)
+        }
+        #expect(eventually(within: 15) {
+            try spender.client().getJSON("/v1/status")["digest"] as? String == holder.client().getJSON("/v1/status")["digest"] as? String
+        })
+        holder.kill(SIGKILL)
+        for route in Self.spendingRoutes.sorted(by: { Self.order($0) < Self.order($1) }) {
+            #expect(routes.contains(route), "\(route) is no write route")
+            for response in try Self.send(route, to: spender, expecting: nil, renaming: [("request_id\":\"L", "request_id\":\"S"), ("refund_id\":\"L", "refund_id\":\"S")]) {
+                if route == "POST /v1/refunds" {
+                    #expect(response.status == 201 && response.json["debt_delta"] as? Int == response.json["points_reversed"] as? Int,
+                            "a refund at a node holding none of the points makes debt: \(response.bodyText)")
+                } else {
+                    #expect(response.errorCode == "insufficient_points_offline", "\(route): \(response.status) \(response.bodyText)")
+                }
+            }
+        }
+        for account in ["lin", "ming", "family:lins"] {
+            #expect(try spender.client().getJSON("/v1/accounts/\(account)")["overdraft"] as? Int == 0, "\(account) overdrawn")
+        }
+    }
+
+    /// Sends `route`'s requests to `node`, for each account its path stands for; expects 200 or
+    /// 201 unless `expecting` is nil; returns the answers. `renaming` replaces text in each body
+    /// (new request ids, so a request is not a replay).
+    @discardableResult
+    private static func send(_ route: String, to node: NodeProcess, expecting: Set<Int>? = [200, 201],
+                             renaming: [(String, String)] = []) throws -> [HTTPClientResponse] {
+        let parts = route.split(separator: " ", maxSplits: 1)
+        var responses: [HTTPClientResponse] = []
+        for account in pathAccounts[route] ?? ["lin"] {
+            let path = String(parts[1]).replacingOccurrences(of: "{account_id}", with: account).replacingOccurrences(of: "{family_id}", with: "lins")
+                .replacingOccurrences(of: "{campaign_id}", with: "double").replacingOccurrences(of: "{reward_id}", with: "bill")
+                .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
+                .replacingOccurrences(of: "{scope}", with: "chain")
+            for body in (requests[route] ?? []).map({ body in renaming.reduce(body) { $0.replacingOccurrences(of: $1.0, with: $1.1) } }) {
+                let response = try node.client().send(String(parts[0]), path, body: Array(body.utf8))
+                if let expecting { #expect(expecting.contains(response.status), "\(route) \(account) \(body): \(response.bodyText)") }
+                responses.append(response)
+            }
+        }
+        return responses
     }
 
     /// The catalog first (a purchase earns under the campaign, the bill deduction needs its
