@@ -57,6 +57,8 @@ final class GossipService: Sendable {
     let exchanges = Mutex<(completed: [String: Int], skipped: [String: Int])>(([:], [:]))
     /// The spending rights this node has asked holders for (`RightsDemand`).
     private let rightsDemand: Mutex<RightsDemand>
+    /// When this node last granted each account's rights away (monotonic ms), for a while.
+    private let grantedAway = Mutex<[AccountID: Int64]>([:])
     /// Accounts asked of holders, grants this node wrote for peers, and grants it received and stored.
     let rightsRequested = Atomic<Int>(0), rightsGranted = Atomic<Int>(0), rightsReceived = Atomic<Int>(0)
 
@@ -86,6 +88,9 @@ final class GossipService: Sendable {
         rightsRequested.add(asked.count, ordering: .relaxed)
         for holder in holders where holder != store.nodeID { startSession(with: holder) }
     }
+
+    /// When this node last granted `account`'s rights to another node (monotonic ms), if lately.
+    func lastGrantedAway(_ account: AccountID) -> Int64? { grantedAway.withLock { $0[account] } }
 
     /// Opens a session with `peer` now, unless one is in progress either way or its address is unknown.
     private func startSession(with peer: NodeID) {
@@ -516,12 +521,18 @@ final class GossipService: Sendable {
                 }
                 return nil
             case .grantRights(let wanted, let receiver):
-                return .granted(try RightsWanted.grants(wanted, to: receiver) { write in
+                let granted = try RightsWanted.grants(wanted, to: receiver) { write in
                     switch try store.write(write, context: RequestContext(node: store.nodeID, now: clock.now())) {
                     case .created(let entry): .append(entry)
                     case .replayed(let entry): .replay(entry)
                     }
-                })
+                }
+                let now = clock.monotonicMilliseconds()
+                grantedAway.withLock { away in
+                    if away.count > 100_000 { away = away.filter { now - $0.value < RightsDemand.lifetime } }
+                    for entry in granted { for account in entry.customerAccounts { away[account] = now } }
+                }
+                return .granted(granted)
             }
         } catch {
             throw GossipConnectionError.session(.storage("\(error)"))

@@ -4,7 +4,7 @@ import PointMeshNode
 /// The benchmarks of docs/benchmarks.md, in the order `--help` lists them.
 let benchmarks: [any Command.Type] = [
     WritesBench.self, CampaignBench.self, WriterBench.self, BudgetBench.self, AccountReadBench.self, CompensationBench.self,
-    DisseminationBench.self, CatchUpBench.self, IdleBench.self, ReportsBench.self,
+    DisseminationBench.self, CatchUpBench.self, IdleBench.self, ReportsBench.self, RightsBench.self,
 ]
 
 CommandLineTool(
