@@ -113,7 +113,11 @@ final class GossipService: Sendable {
     }
 
     private func startSessionIfRightsWanted(from peer: NodeID) {
-        if rightsDemand.withLock({ $0.wants(from: peer) }), !stopping { startSession(with: peer) }
+        let wanted = rightsDemand.withLock { demand in
+            demand.expire(now: clock.monotonicMilliseconds())
+            return demand.wants(from: peer)
+        }
+        if wanted, !stopping { startSession(with: peer) }
     }
 
     var address: HostPort { listener.address }
@@ -475,8 +479,11 @@ final class GossipService: Sendable {
             progress.known = session.entriesKnown
         }
         progress.finish()
+        // What the session carried is answered, or can't be (a peer of a release without the
+        // exchange): either way not asked again at once, or sessions with it would follow one
+        // another without end.
+        if role == .initiator { rightsDemand.withLock { $0.settle(wanted, by: introduction.peer) } }
         if let rights = session.rights, rights.isFinished {
-            if role == .initiator { rightsDemand.withLock { $0.settle(wanted, by: introduction.peer) } }
             rightsReceived.add(rights.grantsStored, ordering: .relaxed)
             rightsGranted.add(rights.grantsWritten, ordering: .relaxed)
         }

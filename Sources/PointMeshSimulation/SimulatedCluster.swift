@@ -448,9 +448,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         if active.session.isFinished {
             for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
             for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }
-            if let rights = active.session.rights, rights.isFinished, active.session.role == .initiator, let holder = active.target?.id {
+            // Answered, or not speakable with this peer: settled either way, as the node does.
+            if active.session.role == .initiator, let holder = active.target?.id {
                 nodes[index].demand.settle(active.session.rightsWanted, by: holder)
-                rightsGrantsStored += rights.grantsStored
+                rightsGrantsStored += active.session.rights?.grantsStored ?? 0
             }
         }
         return outgoing

@@ -202,13 +202,16 @@ enum ServeCommand: Command {
     /// The gossip exchanges a node speaks: the standard ones, and for tests of negotiation the
     /// comma-separated names in `POINTMESH_TEST_EXCHANGES` (`probe`) after them. Not an option:
     /// no store runs a test-only exchange.
+    /// The exchanges `POINTMESH_TEST_EXCHANGES` gives: the standard ones, plus each name listed,
+    /// less each listed with a leading `-` (a node of a release without it, for tests).
     static func exchanges(_ names: String?) throws(UsageError) -> [GossipExchangeName] {
         var exchanges = GossipExchangeName.standard
         for name in (names ?? "").split(separator: ",") {
-            guard let exchange = GossipExchangeName(rawValue: String(name)) else {
+            let removing = name.hasPrefix("-")
+            guard let exchange = GossipExchangeName(rawValue: String(removing ? name.dropFirst() : name)) else {
                 throw UsageError(message: "POINTMESH_TEST_EXCHANGES names '\(name)', not an exchange (\(GossipExchangeName.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            if !exchanges.contains(exchange) { exchanges.append(exchange) }
+            if removing { exchanges.removeAll { $0 == exchange } } else if !exchanges.contains(exchange) { exchanges.append(exchange) }
         }
         return exchanges
     }

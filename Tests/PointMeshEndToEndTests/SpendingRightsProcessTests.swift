@@ -44,6 +44,25 @@ private func metric(_ node: NodeProcess, _ line: String) throws -> Double? {
         #expect(eventually(within: 15) { try [holder, other].allSatisfy { try balance($0, "amy") == 0 } })
     }
 
+    /// A holder of a release without the spending-rights exchange can't grant: the redemption
+    /// is refused after the wait, and the node does not open session after session with it
+    /// for the request it can't carry.
+    @Test func aHolderThatDoesNotSpeakTheExchangeIsNotAskedWithoutEnd() throws {
+        let old = try NodeProcess(extraArguments: ["--node-id", "o1"] + fastGossip, environment: ["POINTMESH_TEST_EXCHANGES": "-spending-rights"])
+        let asker = try NodeProcess(extraArguments: ["--node-id", "o2", "--seed", old.gossipAddress.description] + fastGossip)
+        defer {
+            stopAndVerify([old, asker])
+            old.removeFiles(); asker.removeFiles()
+        }
+        #expect(try old.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        #expect(eventually(within: 15) { try balance(asker, "amy") == 100 })
+        let sessions = try metric(asker, "pointmesh_gossip_sessions_total") ?? 0
+        #expect(try redeem(asker, "Q1", "amy", 10).errorCode == "insufficient_points_offline")
+        usleep(2_000_000)
+        let more = (try metric(asker, "pointmesh_gossip_sessions_total") ?? 0) - sessions
+        #expect(more < 40, "\(more) sessions in 2.5 s: about 2 per 200 ms round, and one or two for the request")
+    }
+
     /// kill -9 of the holder while grants are being asked for and written loses no rights:
     /// once it is back, every account's whole balance can still be spent, at either node.
     @Test func killingTheHolderMidGrantLosesNoRights() throws {
