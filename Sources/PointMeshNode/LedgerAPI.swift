@@ -113,6 +113,7 @@ struct LedgerAPI: Sendable {
                 }
                 return
             }
+            if waited { rights.record(result) }
             switch result {
             case .success(let outcome):
                 let created: Bool

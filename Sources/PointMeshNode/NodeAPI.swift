@@ -104,6 +104,12 @@ extension LedgerAPI {
             Family("pointmesh_rights_waits_total", "Debits that found too few rights here and waited for the holders, by outcome.", "counter",
                    [("outcome=\"served\"", String(rights.waitsServed.load(ordering: .relaxed))),
                     ("outcome=\"timed_out\"", String(rights.waitsTimedOut.load(ordering: .relaxed)))]),
+            Family("pointmesh_rights_refusals_total", "Debits refused after the wait for want of rights (409 insufficient_points_offline).", "counter",
+                   value: Int64(rights.refusals.load(ordering: .relaxed))),
+            Family("pointmesh_rights_overdrafts_total", "Redemptions that overspent the rights held here under the offline allowance.", "counter",
+                   value: Int64(rights.overdrafts.load(ordering: .relaxed))),
+            Family("pointmesh_rights_overdraft_points_total", "Points those redemptions overspent.", "counter",
+                   value: Int64(rights.overdraftPoints.load(ordering: .relaxed))),
             Family("pointmesh_rights_wait_seconds_total", "Time debits spent waiting for rights, summed.", "counter",
                    [("", String(Double(rights.waitedNanoseconds.load(ordering: .relaxed)) / 1e9))]),
         ]

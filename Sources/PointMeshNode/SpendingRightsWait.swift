@@ -17,6 +17,9 @@ final class SpendingRightsWait: Sendable {
     /// Accounts used here whose holders were asked ahead; waits that ended with the rights
     /// here and those that ran out of time.
     let askedAhead = Atomic<Int>(0), waitsServed = Atomic<Int>(0), waitsTimedOut = Atomic<Int>(0)
+    /// Debits refused for want of rights after the wait (409 `insufficient_points_offline`), and
+    /// redemptions that overspent under the offline allowance, with the points they overspent.
+    let refusals = Atomic<Int>(0), overdrafts = Atomic<Int>(0), overdraftPoints = Atomic<Int>(0)
     /// Nanoseconds spent waiting, summed over every wait.
     let waitedNanoseconds = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "pointmesh.rights", attributes: .concurrent)
@@ -40,6 +43,20 @@ final class SpendingRightsWait: Sendable {
         self.clock = clock
         self.timeoutMilliseconds = timeoutMilliseconds
         self.allowance = allowance
+    }
+
+    /// Counts how a debit decided after asking the holders ended.
+    func record(_ result: Result<WriteOutcome, any Error>) {
+        switch result {
+        case .failure(LedgerError.insufficientPointsOffline): refusals.add(1, ordering: .relaxed)
+        case .success(.created(let entry)):
+            let overspent = (try? Redemption.overdraft(of: entry)) ?? .zero
+            if overspent > .zero {
+                overdrafts.add(1, ordering: .relaxed)
+                overdraftPoints.add(Int(overspent.value), ordering: .relaxed)
+            }
+        default: break
+        }
     }
 
     /// What this node may still overspend now without the holders: nil without an allowance, or

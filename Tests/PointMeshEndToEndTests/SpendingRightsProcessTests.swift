@@ -127,6 +127,7 @@ struct SpendingRightsPartitionTests {
         #expect(first.status == 201, "x1 holds amy's rights: \(first.bodyText)")
         #expect(second.status == 409 && second.bodyText.contains("insufficient_points_offline") && second.bodyText.contains("serve 0 of the 100"),
                 "\(second.bodyText)")
+        #expect(try metric(x2, "pointmesh_rights_refusals_total") == 1)
         try pair.join()
         for node in pair.nodes { #expect(try balance(node, "amy") == 0, "spent once, not twice") }
     }
@@ -144,6 +145,7 @@ struct SpendingRightsPartitionTests {
         #expect(over.status == 201, "within x2's allowance: \(over.bodyText)")
         #expect(try redeem(x2, "Q3", "amy", 6).errorCode == "insufficient_points_offline", "15 + 6 is past the allowance")
         #expect(try redeem(x2, "Q4", "amy", 5).status == 201)
+        #expect(try metric(x2, "pointmesh_rights_overdrafts_total") == 2 && metric(x2, "pointmesh_rights_overdraft_points_total") == 20)
         try pair.join()
         for node in pair.nodes {
             let view = try node.client().getJSON("/v1/accounts/amy")
