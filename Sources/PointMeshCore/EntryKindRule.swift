@@ -48,6 +48,9 @@ public protocol EntryKindRule: Sendable {
     static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID?
     /// The link every entry of this kind that counts only with `entry` carries (nil: none do).
     static func dependentsLink(of entry: EntryID) -> String?
+    /// A write of this kind means its customers are at the deciding node now (a purchase at the
+    /// till), so the node asks ahead for their spending rights (false by default).
+    static var customerIsHere: Bool { get }
 
     /// Reads a validated request (unknown fields were already refused against `requestFields`).
     static func request(from body: JSONObject) throws(RequestError) -> Request
@@ -85,6 +88,7 @@ public protocol EntryKindRule: Sendable {
 extension EntryKindRule {
     public static var folds: StoreFolds { [] }
     public static var conditions: EntryConditions { [] }
+    public static var customerIsHere: Bool { false }
     public static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID? { nil }
     public static func dependentsLink(of entry: EntryID) -> String? { nil }
     public static var method: String { "POST" }

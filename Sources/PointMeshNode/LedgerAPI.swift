@@ -120,8 +120,8 @@ struct LedgerAPI: Sendable {
                 if case .created = outcome { created = true } else { created = false }
                 metrics.recordWrite(kind, created ? .created : .replayed)
                 if created { gossip.localWrite() }
-                // A customer buying here: the rights to the points follow them.
-                if created, kind == Earn.self, settings.spendingRights { rights.askAhead(outcome.entry.customerAccounts) }
+                // A customer at this till: the rights to their points follow them.
+                if created, kind.customerIsHere, settings.spendingRights { rights.askAhead(outcome.entry.customerAccounts) }
                 // The answer is rendered on the event loop: the writer's time bounds the write rate.
                 let status = created ? kind.createdStatus : 200
                 respond(.deferred(status: status) {

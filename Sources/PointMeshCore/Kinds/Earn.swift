@@ -52,6 +52,8 @@ public enum Earn: EntryKindRule {
     public static let name = "earn"
     public static let code = EntryCode(1)
     public static let scope = "receipt"
+    /// A purchase is the customer at the till: their spending rights follow them here.
+    public static let customerIsHere = true
     public static let route = "/v1/purchases"
     public static let access = Access.till
     public static let summary = "Record a purchase and earn its points: 1 point per whole yuan plus what the campaigns in force add, green points for green categories, as lots that expire under the expiry policy in force. A receipt earns once chain-wide; sending it again answers 200 with the original result."
