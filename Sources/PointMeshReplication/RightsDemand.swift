@@ -3,7 +3,7 @@ import PointMeshCore
 /// What a node has asked which holders for, as a plain value (no clock, no sockets): the
 /// accounts it wants rights to, per holder, and since when. The node's gossip carries a
 /// holder's wants in the next session with it (opened at once when a customer waits); a
-/// session that ran the spending-rights exchange settles what it carried, granted or not.
+/// session settles what it carried, granted or not (or not asked: a peer without the exchange).
 ///
 /// Each time a want is carried it gets a new request id, so a holder never answers it with a
 /// grant it wrote before (a reply lost, then the same id sent again, would replay a grant whose

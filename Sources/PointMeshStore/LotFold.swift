@@ -196,23 +196,16 @@ struct LotFold {
     private func insert(_ lots: [Lot], of account: SQLiteStatement.Value) throws {
         guard !lots.isEmpty else { return }
         var values: [SQLiteStatement.Value] = []
-        values.reserveCapacity(12 * lots.count)
+        values.reserveCapacity(13 * lots.count)
         for lot in lots {
             values += [
                 account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue), .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move)),
                 .integer(lot.amount.value), .integer(lot.remaining.value), .integer(lot.earnedAt), .integer(lot.maturesAt),
-                .text(lot.policy.rawValue), .text(lot.source), .integer(lot.green ? 1 : 0),
+                .text(lot.policy.rawValue), .text(lot.source), .integer(lot.green ? 1 : 0), Self.holderValue(of: lot),
             ]
         }
         try connection.run(lots.count <= Self.insertLotStatements.count ? Self.insertLotStatements[lots.count - 1] : Self.insertLots(lots.count),
                            values: values)
-        // A lot a grant moved, written again (an extension, a refold): its holder, which the
-        // insert above leaves NULL (its origin) so that steps before "spending-rights" can write lots.
-        for lot in lots where lot.holder != lot.id.entry.origin {
-            try connection.run("UPDATE lots SET holder = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
-                               values: [Self.holderValue(of: lot), account, .integer(lot.expiresAt), .text(lot.id.entry.origin.rawValue),
-                                        .integer(lot.id.entry.sequence), .integer(Int64(lot.id.move))])
-        }
     }
 
     /// The `holder` column of `lot`: NULL while its origin holds it.
@@ -224,8 +217,8 @@ struct LotFold {
     private static let insertLotStatements = [insertLots(1), insertLots(2)]
 
     private static func insertLots(_ count: Int) -> String {
-        "INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source, green) VALUES "
-            + Array(repeating: "(?,?,?,?,?,?,?,?,?,?,?,?)", count: count).joined(separator: ",")
+        "INSERT INTO lots (account, expires_at, origin, seq, move, amount, remaining, earned_at, matures_at, policy, source, green, holder) VALUES "
+            + Array(repeating: "(?,?,?,?,?,?,?,?,?,?,?,?,?)", count: count).joined(separator: ",")
     }
 
     /// Writes the `changed` lots of `book` (deleting those used up) and its deficit, given the
@@ -246,12 +239,8 @@ struct LotFold {
             }
             guard let lot = new else { continue }
             if let old, old.expiresAt == lot.expiresAt {
-                try connection.run("UPDATE lots SET remaining = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
-                                   values: [.integer(lot.remaining.value), name, .integer(lot.expiresAt)] + key)
-                if old.holder != lot.holder {
-                    try connection.run("UPDATE lots SET holder = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
-                                       values: [Self.holderValue(of: lot), name, .integer(lot.expiresAt)] + key)
-                }
+                try connection.run("UPDATE lots SET remaining = ?, holder = ? WHERE account = ? AND expires_at = ? AND origin = ? AND seq = ? AND move = ?",
+                                   values: [.integer(lot.remaining.value), Self.holderValue(of: lot), name, .integer(lot.expiresAt)] + key)
             } else {
                 try insert(lot, of: name)
             }

@@ -48,9 +48,9 @@ extension LotFold {
     }
 
     /// Migration "spending-rights": the `holder` column of lots, NULL while the lot's own origin
-    /// holds it (every lot until a grant moves it), so no row is rewritten. Also made by
-    /// "expiry-lots", and first thing by "clashing-writes-count", the first step after it that
-    /// may write lots a grant moved (held by a 0.6 node as an unknown kind).
+    /// holds it (every lot until a grant moves it), so no row is rewritten. Every earlier step
+    /// that writes lots makes it first ("expiry-lots", "green-lots", "clashing-writes-count"):
+    /// lots are written with it.
     static func addHolders(_ connection: SQLiteConnection, progress: (String) -> Void) throws {
         let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
         guard !columns.contains("holder") else { return }
@@ -90,6 +90,7 @@ extension LotFold {
         let columns = try connection.all("PRAGMA table_info(lots)") { $0.text(1) }
         guard !columns.contains("green") else { return }
         try connection.execute("ALTER TABLE lots ADD COLUMN green INTEGER NOT NULL DEFAULT 0")
+        try addHolders(connection, progress: progress)
         try refoldAllLots(connection, progress: progress)
     }
 }

@@ -131,6 +131,7 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
                 #expect(try database.lotBook(of: account) == folded)
                 for instant in stride(from: Int64(0), to: 80 * day, by: Int(day)) {
                     #expect(try database.reader.rightsByHolder(of: account, at: instant) == folded.rightsByHolder(at: instant))
+                    #expect(try database.reader.lotHolders(of: account, at: instant) == folded.holders(at: instant))
                     for node in ["w0", "w1"].map(NodeID.init(unchecked:)) {
                         #expect(try database.reader.heldRights(of: account, by: node, at: instant) == folded.rights(of: node, at: instant))
                         for source in Set(folded.lots.map(\.source)) {
