@@ -44,6 +44,32 @@ private func metric(_ node: NodeProcess, _ line: String) throws -> Double? {
         #expect(eventually(within: 15) { try [holder, other].allSatisfy { try balance($0, "amy") == 0 } })
     }
 
+    /// Two stores of a whole cluster spending the same 100 points at the same moment: one is
+    /// served, the other refused, and the converged balance is 0, never -100.
+    @Test func twoStoresSpendingThePointsAtOnceServeOneOfThem() throws {
+        let first = try NodeProcess(extraArguments: ["--node-id", "b1"] + fastGossip)
+        let second = try NodeProcess(extraArguments: ["--node-id", "b2", "--seed", first.gossipAddress.description] + fastGossip)
+        defer {
+            stopAndVerify([first, second])
+            first.removeFiles(); second.removeFiles()
+        }
+        #expect(try first.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        #expect(eventually(within: 15) { try balance(second, "amy") == 100 })
+        let statuses = Mutex<[Int]>([]), done = DispatchGroup()
+        for (index, address) in [first.httpAddress, second.httpAddress].enumerated() {
+            done.enter()
+            Thread {
+                let status = (try? HTTPClient(address: address, timeoutMilliseconds: 10_000)
+                    .postJSON("/v1/redemptions", #"{"request_id":"Q\#(index)","account_id":"amy","points":100}"#))?.status ?? 0
+                statuses.withLock { $0.append(status) }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        #expect(statuses.withLock { $0.sorted() } == [201, 409], "\(statuses.withLock { $0 })")
+        #expect(eventually(within: 15) { try [first, second].allSatisfy { try balance($0, "amy") == 0 } })
+    }
+
     /// A holder of a release without the spending-rights exchange can't grant: the redemption
     /// is refused after the wait, and the node does not open session after session with it
     /// for the request it can't carry.
