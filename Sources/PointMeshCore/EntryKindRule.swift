@@ -144,7 +144,7 @@ public enum EntryKinds {
         Earn.self, Refund.self, Redemption.self, ExpiryPolicyKind.self, Compensation.self, ReminderAck.self, Freeze.self, Unfreeze.self,
         Deduction.self, FamilyJoin.self, FamilyLeave.self, Transfer.self, CampaignDefinition.self, CampaignWithdrawal.self,
         GreenCategory.self, RewardDefinition.self, RewardWithdrawal.self, BudgetDefinition.self, CampaignCredit.self, PointValueKind.self,
-        RightsGrant.self,
+        RightsGrant.self, IssuanceGrant.self,
     ]
 
     /// What the store folds of each kind that declares folds, by code.

@@ -44,6 +44,8 @@ public protocol FactsSource {
     func isChainNode(_ node: NodeID) throws -> Bool
     /// Points `store` (every store when nil) issued in `month`: its issuance counter for the month.
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points
+    /// Every node's issuance counter and rights to issue of `month` (`RightsToIssue`).
+    func monthlyCounters(in month: CalendarMonth) throws -> MonthlyCounters
 }
 
 extension FactsSource {

@@ -27,6 +27,26 @@ public struct LedgerAccount: Hashable, Comparable, Sendable, CustomStringConvert
         let name = account.name
         return name.hasPrefix("@issued:") && name.hasSuffix(":\(month)")
     }
+    /// `node`'s rights to issue in `month` under the chain budget, as issuance grants moved
+    /// them: credited to the node receiving, debited from the node giving (docs/rules.md, "The
+    /// chain budget as rights to issue"). Not points a customer holds: the two sides of every
+    /// grant are such accounts, and the reports count no move between them.
+    public static func rightsToIssue(of node: NodeID, in month: CalendarMonth) -> LedgerAccount {
+        LedgerAccount(system: "rights-to-issue:\(node.rawValue):\(month)")
+    }
+    /// The node whose counter `account` is, when it is a `issued(by:in:)` or a `rightsToIssue`
+    /// account of `month`.
+    public static func node(of account: LedgerAccount, counting prefix: MonthlyCounter, in month: CalendarMonth) -> NodeID? {
+        let head = "@\(prefix.rawValue):", tail = ":\(month)"
+        let name = account.name
+        guard name.hasPrefix(head), name.hasSuffix(tail), name.utf8.count > head.utf8.count + tail.utf8.count else { return nil }
+        return NodeID(unchecked: String(name.dropFirst(head.count).dropLast(tail.count)))
+    }
+    /// The per-node monthly counters among the system accounts.
+    public enum MonthlyCounter: String, Sendable {
+        case issued
+        case rightsToIssue = "rights-to-issue"
+    }
     /// Points redeemed for rewards (`reward` when the redemption named one).
     public static func redeemed(reward: RequestID?) -> LedgerAccount {
         LedgerAccount(system: "redeemed" + (reward.map { ":\($0.rawValue)" } ?? ""))

@@ -69,7 +69,8 @@ public enum LedgerError: Error, Hashable, Sendable {
     /// A green-only reward costs more green points than the account can spend.
     case insufficientGreenPoints(account: AccountID, green: Points, requested: Points)
     /// An earning would take a budget past its limit; `left` is what remains.
-    case budgetExhausted(scope: BudgetScope, month: CalendarMonth, left: Points, requested: Points)
+    /// `held`: `left` is the part of a chain budget this node holds as rights to issue.
+    case budgetExhausted(scope: BudgetScope, month: CalendarMonth, left: Points, requested: Points, held: Bool = false)
     /// A field that the request may carry, but not in this case (`why` says which case).
     case fieldNotApplicable(field: String, why: String)
     /// A late campaign credit with nothing to credit (it was credited, or the campaign does
@@ -77,6 +78,9 @@ public enum LedgerError: Error, Hashable, Sendable {
     case nothingOwed
     /// A rights grant by a node that holds no unexpired lot of the account: nothing is written.
     case noRightsHeld(AccountID)
+    /// An issuance grant by a node that holds none of the month's rights to issue it could
+    /// hand on (`RightsToIssue.grantable`): nothing is written.
+    case noRightsToIssueHeld(CalendarMonth)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

@@ -88,6 +88,14 @@ public struct MemoryLedger: FactsSource, Sendable {
         return node == origin || log[node] != nil
     }
 
+    public func monthlyCounters(in month: CalendarMonth) -> MonthlyCounters {
+        var counters = MonthlyCounters()
+        for (key, perOrigin) in balances where key.asset == .points && key.account.isSystem {
+            counters.add(key.account, posted: perOrigin.values.reduce(Balance(), +).posted, in: month)
+        }
+        return counters
+    }
+
     public func issued(by store: NodeID?, in month: CalendarMonth) -> Points {
         var total = Points.zero
         for (key, perOrigin) in balances where key.asset == .points {

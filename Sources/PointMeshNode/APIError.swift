@@ -133,13 +133,16 @@ struct APIError: Error, Equatable {
             case .insufficientGreenPoints(let account, let green, let requested):
                 self.init(status: 409, code: "insufficient_green_points",
                           message: "the reward takes green points only: account \(account) holds \(green) green points, \(requested) requested")
-            case .budgetExhausted(let scope, let month, let left, let requested):
+            case .budgetExhausted(let scope, let month, let left, let requested, let held):
+                let standing = held ? "this node holds \(left) points of it as rights to issue (the nodes holding the rest did not hand any in time)" : "it has \(left) points left"
                 self.init(status: 409, code: "budget_exhausted",
-                          message: "the \(scope) issuance budget for \(month) has \(left) points left, this earning needs \(requested); send budget_override with a reason to issue anyway")
+                          message: "the \(scope) issuance budget for \(month): \(standing); this earning needs \(requested); send budget_override with a reason to issue anyway")
             case .nothingOwed:
                 self.init(status: 409, code: "nothing_owed", message: "nothing to credit")
             case .noRightsHeld(let account):
                 self.init(status: 409, code: "no_rights_held", message: "this node holds none of account \(account)'s spending rights")
+            case .noRightsToIssueHeld(let month):
+                self.init(status: 409, code: "no_rights_held", message: "this node holds no rights to issue under the chain budget of \(month) it could hand on")
             case .unreadableEntry:
                 self = .internalError
             }

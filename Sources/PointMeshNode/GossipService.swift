@@ -59,7 +59,7 @@ final class GossipService: Sendable {
     private let rightsDemand: Mutex<RightsDemand>
     /// When this node last granted each account's rights away (monotonic ms), for a while.
     private let grantedAway = Mutex<[AccountID: Int64]>([:])
-    /// Accounts asked of holders, grants this node wrote for peers, and grants it received and stored.
+    /// Subjects asked of holders, grants this node wrote for peers, and grants it received and stored.
     let rightsRequested = Atomic<Int>(0), rightsGranted = Atomic<Int>(0), rightsReceived = Atomic<Int>(0)
 
     init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
@@ -76,14 +76,14 @@ final class GossipService: Sendable {
         rightsDemand = Mutex(RightsDemand(node: store.nodeID, prefix: "rights-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"))
     }
 
-    /// Asks `holders` for `account`'s spending rights: at once, in a session of its own with
+    /// Asks `holders` for `subject` (an account's spending rights, or rights to issue): at once, in a session of its own with
     /// each holder this node can reach and is not already in a session with (that session's
     /// end carries it otherwise). Holders asked before are asked again: the session that
     /// carried the request may have been cut.
-    func askForRights(of account: AccountID, from holders: [NodeID]) {
+    func askForRights(_ subject: RightsSubject, from holders: [NodeID]) {
         let asked = rightsDemand.withLock { demand in
             demand.expire(now: clock.monotonicMilliseconds())
-            return demand.want(account, from: holders, now: clock.monotonicMilliseconds())
+            return demand.want(subject, from: holders, now: clock.monotonicMilliseconds())
         }
         rightsRequested.add(asked.count, ordering: .relaxed)
         for holder in holders where holder != store.nodeID { startSession(with: holder) }
@@ -227,6 +227,9 @@ final class GossipService: Sendable {
 
     /// The most recent successful exchange with any peer (monotonic milliseconds), and how many
     /// peers this node knows; nil when it has never synced with one.
+    /// The nodes of the chain as this node knows them: itself and its members.
+    func chainSize() -> Int { membership.withLock { $0.peers.count + 1 } }
+
     func lastSync() -> (peers: Int, lastContact: Int64?) {
         membership.withLock { membership in
             (membership.peers.count, membership.peers.values.compactMap(\.lastContact).max())

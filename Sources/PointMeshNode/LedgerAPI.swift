@@ -113,6 +113,12 @@ struct LedgerAPI: Sendable {
                 }
                 return
             }
+            if !waited, settings.spendingRights, case .failure(LedgerError.budgetExhausted(.chain, let month, _, let requested, true)) = result {
+                rights.acquireToIssue(requested, in: month) { _ in
+                    commit(prepared, kind: kind, context: context, request: request, respond: respond, waited: true)
+                }
+                return
+            }
             if waited { rights.record(result) }
             switch result {
             case .success(let outcome):
@@ -122,6 +128,8 @@ struct LedgerAPI: Sendable {
                 if created { gossip.localWrite() }
                 // A customer at this till: the rights to their points follow them.
                 if created, kind.customerIsHere, settings.spendingRights { rights.askAhead(outcome.entry.customerAccounts) }
+                // This node's rights to issue follow what it issues.
+                if created, settings.spendingRights, let month = RightsToIssue.monthIssued(by: outcome.entry) { rights.askAheadToIssue(in: month) }
                 // The answer is rendered on the event loop: the writer's time bounds the write rate.
                 let status = created ? kind.createdStatus : 200
                 respond(.deferred(status: status) {

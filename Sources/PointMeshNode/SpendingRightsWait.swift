@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PointMeshCore
+import PointMeshReplication
 import PointMeshStore
 import Synchronization
 
@@ -8,7 +9,9 @@ import Synchronization
 /// rights"): asking the holders of an account's rights ahead of need when the account is used
 /// here (a look-up at the till, a purchase), and, when a debit finds too few rights here,
 /// asking and waiting (at most `timeoutMilliseconds`) until the grants arrive, so the till sees
-/// one call. It reads the store and asks through gossip; the rules stay in the core.
+/// one call. The same for rights to issue under the chain budget (`RightsToIssue`): asked for
+/// ahead when this node runs low, and waited for when an earning finds too few. It reads the
+/// store and asks through gossip; the rules stay in the core.
 final class SpendingRightsWait: Sendable {
     private let store: LedgerStore
     private let gossip: GossipService
@@ -29,6 +32,9 @@ final class SpendingRightsWait: Sendable {
     /// node took a fifth fewer writes).
     private let lookedAt = Mutex<[AccountID: Int64]>([:])
     static let askAheadEveryMilliseconds: Int64 = 10_000
+    /// When this node last looked at its rights to issue after an earning (monotonic ms).
+    private let issuingLookedAt = Mutex<Int64?>(nil)
+    static let askToIssueEveryMilliseconds: Int64 = 1_000
     /// How often a wait looks again for whom to ask (the rights may have moved on meanwhile).
     static let askEveryMilliseconds: Int64 = 50
 
@@ -87,7 +93,7 @@ final class SpendingRightsWait: Sendable {
             for account in due {
                 guard let holders = otherHolders(of: account), !holders.isEmpty else { continue }
                 askedAhead.add(1, ordering: .relaxed)
-                gossip.askForRights(of: account, from: holders)
+                gossip.askForRights(.account(account), from: holders)
             }
         }
     }
@@ -104,7 +110,7 @@ final class SpendingRightsWait: Sendable {
             while !served, clock.monotonicMilliseconds() < deadline {
                 if clock.monotonicMilliseconds() >= nextAsk {
                     nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
-                    if let holders = otherHolders(of: account), !holders.isEmpty { gossip.askForRights(of: account, from: holders) }
+                    if let holders = otherHolders(of: account), !holders.isEmpty { gossip.askForRights(.account(account), from: holders) }
                 }
                 served = ((try? store.read { try $0.heldRights(of: account, by: store.nodeID, at: clock.now()) })?.points ?? .zero) >= needed
                 if !served { usleep(1_000) }
@@ -113,6 +119,56 @@ final class SpendingRightsWait: Sendable {
             if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }
             then(served)
         }
+    }
+
+    /// This node issued in `month`: when it runs low on rights to issue under the chain budget
+    /// (`RightsToIssue.runsLow`), asks the holders for a share, in the background. Looked at
+    /// once every `askAheadEveryMilliseconds` at most while it holds enough.
+    func askAheadToIssue(in month: CalendarMonth) {
+        let now = clock.monotonicMilliseconds()
+        let due = issuingLookedAt.withLock { last in
+            guard last.map({ now - $0 >= Self.askToIssueEveryMilliseconds }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        queue.async { [self] in
+            guard let rights = rightsToIssue(in: month) else { return }
+            let nodes = gossip.chainSize()
+            guard rights.runsLow(store.nodeID, among: nodes) else { return }
+            let holders = rights.holders(otherThan: store.nodeID)
+            guard !holders.isEmpty else { return }
+            askedAhead.add(1, ordering: .relaxed)
+            gossip.askForRights(.issuing(month, rights.share(among: nodes)), from: holders)
+        }
+    }
+
+    /// Asks for rights to issue in `month` and waits, off the caller's thread, until this node
+    /// holds `needed` or the time is up; then calls `then` (true: they are here).
+    func acquireToIssue(_ needed: Points, in month: CalendarMonth, then: @escaping @Sendable (Bool) -> Void) {
+        queue.async { [self] in
+            let started = clock.monotonicNanoseconds()
+            let deadline = clock.monotonicMilliseconds() + timeoutMilliseconds
+            var nextAsk = Int64.min, served = false
+            while !served, clock.monotonicMilliseconds() < deadline {
+                guard let rights = rightsToIssue(in: month) else { break }
+                let held = rights.held(by: store.nodeID)
+                served = held >= needed
+                if !served, clock.monotonicMilliseconds() >= nextAsk {
+                    nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
+                    let holders = rights.holders(otherThan: store.nodeID)
+                    if !holders.isEmpty { gossip.askForRights(.issuing(month, rights.wanted(needing: needed - held, among: gossip.chainSize())), from: holders) }
+                }
+                if !served { usleep(1_000) }
+            }
+            waitedNanoseconds.add(Int(clock.monotonicNanoseconds() - started), ordering: .relaxed)
+            if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }
+            then(served)
+        }
+    }
+
+    private func rightsToIssue(in month: CalendarMonth) -> RightsToIssue? {
+        (try? store.read { try $0.rightsToIssue(in: month) }) ?? nil
     }
 
     /// The nodes other than this one holding lots of `account` not yet expired; nil when the

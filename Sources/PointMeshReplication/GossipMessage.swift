@@ -116,7 +116,15 @@ public enum GossipMessage: Hashable, Sendable {
         case .rightsRequest(let wanted):
             writer.u32(UInt32(wanted.count))
             for item in wanted {
-                writer.string(item.account.rawValue)
+                switch item.subject {
+                case .account(let account):
+                    writer.u8(0)
+                    writer.string(account.rawValue)
+                case .issuing(let month, let points):
+                    writer.u8(1)
+                    writer.string(month.description)
+                    writer.i64(points.value)
+                }
                 writer.string(item.request.rawValue)
             }
         }
@@ -180,7 +188,22 @@ public enum GossipMessage: Hashable, Sendable {
             let count = try reader.u32()
             guard count <= RightsWanted.maximumPerRequest else { throw .invalid("rights request of \(count) accounts") }
             var wanted: [RightsWanted] = []
-            for _ in 0..<count { wanted.append(RightsWanted(account: try reader.identifier(), request: try reader.identifier())) }
+            for _ in 0..<count {
+                let subject: RightsSubject
+                switch try reader.u8() {
+                case 0:
+                    subject = .account(try reader.identifier())
+                case 1:
+                    let text = try reader.string()
+                    guard let month = CalendarMonth(text) else { throw .invalid("month \(text.debugDescription)") }
+                    let points = try reader.i64()
+                    guard points > 0, points <= Limits.maximumPoints.value else { throw .invalid("rights to issue \(points)") }
+                    subject = .issuing(month, Points(points))
+                case let other:
+                    throw .invalid("rights subject \(other)")
+                }
+                wanted.append(RightsWanted(subject, request: try reader.identifier()))
+            }
             message = .rightsRequest(wanted)
         case 0x24: message = .endOfEntries
         default: throw .invalid("unknown message type \(type)")

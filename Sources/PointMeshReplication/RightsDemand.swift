@@ -1,7 +1,8 @@
 import PointMeshCore
 
 /// What a node has asked which holders for, as a plain value (no clock, no sockets): the
-/// accounts it wants rights to, per holder, and since when. The node's gossip carries a
+/// accounts it wants rights to and the months it wants rights to issue in, per holder, and
+/// since when. The node's gossip carries a
 /// holder's wants in the next session with it (opened at once when a customer waits); a
 /// session settles what it carried, granted or not (or not asked: a peer without the exchange).
 ///
@@ -13,7 +14,7 @@ public struct RightsDemand: Sendable {
     public let node: NodeID
     /// Unique to this run of the node (a restart starts the counter again).
     private let prefix: String
-    private var byHolder: [NodeID: [AccountID: Int64]] = [:]
+    private var byHolder: [NodeID: [RightsSubject: Int64]] = [:]
     private var issued = 0
 
     /// A want not settled after this long is dropped: the account is asked for afresh the next
@@ -28,9 +29,18 @@ public struct RightsDemand: Sendable {
     /// Wants `account`'s rights from each of `holders` (the node itself left out); returns the
     /// holders asked now, those with no request for it outstanding.
     public mutating func want(_ account: AccountID, from holders: [NodeID], now: Int64) -> [NodeID] {
+        want(.account(account), from: holders, now: now)
+    }
+
+    /// Wants `subject` from each of `holders`; returns the holders asked now. Rights to issue
+    /// asked of a holder again replace what was asked of it for the month before.
+    public mutating func want(_ subject: RightsSubject, from holders: [NodeID], now: Int64) -> [NodeID] {
         var asked: [NodeID] = []
-        for holder in holders where holder != node && byHolder[holder]?[account] == nil {
-            byHolder[holder, default: [:]][account] = now
+        for holder in holders where holder != node && byHolder[holder]?[subject] == nil {
+            if case .issuing(let month, _) = subject {
+                byHolder[holder] = byHolder[holder]?.filter { if case .issuing(month, _) = $0.key { false } else { true } }
+            }
+            byHolder[holder, default: [:]][subject] = now
             asked.append(holder)
         }
         return asked
@@ -42,9 +52,9 @@ public struct RightsDemand: Sendable {
     /// What to ask `holder` for in a session with it, at most a request's worth, each under a
     /// request id of its own.
     public mutating func wanted(from holder: NodeID) -> [RightsWanted] {
-        (byHolder[holder] ?? [:]).keys.sorted().prefix(RightsWanted.maximumPerRequest).map { account in
+        (byHolder[holder] ?? [:]).keys.sorted().prefix(RightsWanted.maximumPerRequest).map { subject in
             issued += 1
-            return RightsWanted(account: account, request: RequestID(unchecked: "\(prefix)-\(issued)"))
+            return RightsWanted(subject, request: RequestID(unchecked: "\(prefix)-\(issued)"))
         }
     }
 
@@ -53,7 +63,7 @@ public struct RightsDemand: Sendable {
 
     /// `holder` answered `asked` (granting or not).
     public mutating func settle(_ asked: [RightsWanted], by holder: NodeID) {
-        for item in asked { byHolder[holder]?[item.account] = nil }
+        for item in asked { byHolder[holder]?[item.subject] = nil }
         if byHolder[holder]?.isEmpty == true { byHolder[holder] = nil }
     }
 

@@ -42,6 +42,24 @@ extension LedgerReader {
     /// The index `chainIssuedSQL` reads (migration "issued-by-month-index"): monthly counters end with `YYYY-MM`.
     static let issuedByMonthIndex = "CREATE INDEX balances_issued_by_month ON balances (substr(account, -7), asset) WHERE account GLOB '@issued:*'"
 
+    /// Every store's issuance counter of one month, through the index `chainIssuedSQL` reads,
+    /// and every node's rights to issue of it, through the balances' key (a prefix of the name).
+    static let monthlyCountersSQL = """
+        SELECT account, SUM(credits_posted - debits_posted) FROM balances
+        WHERE account GLOB '@issued:*' AND substr(account, -7) = ?1 AND asset = ?2 AND account GLOB ?3 GROUP BY account
+        UNION ALL
+        SELECT account, SUM(credits_posted - debits_posted) FROM balances
+        WHERE account >= '@rights-to-issue:' AND account < '@rights-to-issue;' AND account GLOB ?4 AND asset = ?2 GROUP BY account
+        """
+
+    public func monthlyCounters(in month: CalendarMonth) throws -> MonthlyCounters {
+        var counters = MonthlyCounters()
+        let rows = try connection.all(Self.monthlyCountersSQL, .text("\(month)"), .integer(Int64(Asset.points.code)), .text("@issued:*:\(month)"),
+                                      .text("@\(LedgerAccount.MonthlyCounter.rightsToIssue.rawValue):*:\(month)")) { ($0.text(0), Points($0.int64(1))) }
+        for (account, posted) in rows { counters.add(LedgerAccount(unchecked: account), posted: posted, in: month) }
+        return counters
+    }
+
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
         let points = SQLiteStatement.Value.integer(Int64(Asset.points.code))
         let sum: Int64?

@@ -112,6 +112,8 @@ extension LedgerWriter {
 
     /// The chain's issuance in a month is kept equal to the counters by `addToBalance`, so a
     /// budget check doesn't sum every store's counter on every purchase.
+    public func monthlyCounters(in month: CalendarMonth) throws -> MonthlyCounters { try reader.monthlyCounters(in: month) }
+
     public func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points {
         if store == nil, let known = caches.chainIssued, known.month == month { return known.points }
         let points = try reader.issued(by: store, in: month)

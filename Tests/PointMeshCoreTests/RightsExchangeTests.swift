@@ -81,7 +81,7 @@ private func rightsSession(_ a: inout MemoryLedger, _ b: inout MemoryLedger, wan
         #expect(demand.want(ann, from: [holder, asker], now: 0) == [holder], "a node never asks itself")
         #expect(demand.want(ann, from: [holder], now: 10).isEmpty, "already asked")
         let first = demand.wanted(from: holder), again = demand.wanted(from: holder)
-        #expect(first.map(\.account) == [ann] && first.map(\.request) != again.map(\.request), "each carrying has a request id of its own")
+        #expect(first.map(\.subject) == [.account(ann)] && first.map(\.request) != again.map(\.request), "each carrying has a request id of its own")
         demand.settle(first, by: holder)
         #expect(!demand.wants(from: holder) && demand.want(ann, from: [holder], now: 20) == [holder])
     }

@@ -144,6 +144,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try database.entries(coded: code, of: origin, during: during, after: after, limit: limit)
     }
     func issued(by store: NodeID?, in month: CalendarMonth) throws -> Points { try database.issued(by: store, in: month) }
+    func monthlyCounters(in month: CalendarMonth) throws -> MonthlyCounters { try database.monthlyCounters(in: month) }
     func isChainNode(_ node: NodeID) throws -> Bool { try database.isChainNode(node) }
     func saveMembers(_ records: [MemberRecord]) throws { try database.connection.transaction { try database.savePeers(records) } }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {

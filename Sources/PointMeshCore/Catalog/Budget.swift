@@ -54,23 +54,28 @@ public enum BudgetScope: Hashable, Comparable, Sendable, CustomStringConvertible
     public static func < (lhs: BudgetScope, rhs: BudgetScope) -> Bool { lhs.description < rhs.description }
 }
 
-/// One budget as a store knows it: its limit for the month and what it has used.
+/// One budget as a store knows it: its limit for the month and what it has used; under
+/// spending rights, a chain budget's rights to issue this store holds (`RightsToIssue`).
 public struct BudgetLimit: Hashable, Sendable {
     public var scope: BudgetScope
     public var points: Points
     public var used: Points
+    /// What this store may still issue of a chain budget held as rights to issue: the limit
+    /// then, instead of `points` less the `used` the store has heard of.
+    public var held: Points?
 
-    public init(scope: BudgetScope, points: Points, used: Points) {
+    public init(scope: BudgetScope, points: Points, used: Points, held: Points? = nil) {
         self.scope = scope
         self.points = points
         self.used = used
+        self.held = held
     }
 
     /// The first of `limits` that `points` more would exceed.
     public static func exceeded(_ limits: [BudgetLimit], by points: Points) -> BudgetLimit? {
         guard points > .zero else { return nil }
-        return limits.first { $0.used + points > $0.points }
+        return limits.first { $0.left < points }
     }
 
-    public var left: Points { max(.zero, points - used) }
+    public var left: Points { max(.zero, held ?? points - used) }
 }

@@ -17,6 +17,9 @@ public struct Catalog: Sendable {
     public var greenCategories: Set<CategoryID> = []
     public var rewards: [RequestID: Reward] = [:]
     public var budgets: [CalendarMonth: [BudgetScope: Points]] = [:]
+    /// The node that set each month's chain budget last: it holds the budget's rights to issue
+    /// not yet handed out (`RightsToIssue`).
+    public var chainBudgetSetters: [CalendarMonth: NodeID] = [:]
     /// What points are worth, the latest version in ledger order (`PointValueKind`).
     public var pointValue: PointValue?
 
@@ -63,6 +66,7 @@ public struct Catalog: Sendable {
             case BudgetDefinition.code:
                 guard let (month, scope, points) = try? BudgetDefinition.budget(entry) else { continue }
                 catalog.budgets[month, default: [:]][scope] = points
+                if scope == .chain { catalog.chainBudgetSetters[month] = entry.id.origin }
             default:
                 continue
             }
@@ -92,6 +96,12 @@ public struct Catalog: Sendable {
         return CampaignsInForce(store: store, span: from..<until, campaigns: campaigns(at: instant, store: store))
     }
 
+
+    /// The month's chain budget and the node that set it last.
+    public func chainBudget(in month: CalendarMonth) -> (points: Points, setter: NodeID)? {
+        guard let points = budgets[month]?[.chain], let setter = chainBudgetSetters[month] else { return nil }
+        return (points, setter)
+    }
 
     /// The budgets that limit `store`'s issuance in `month`: the chain's and its own.
     public func budgets(for store: NodeID, in month: CalendarMonth) -> [(scope: BudgetScope, points: Points)] {

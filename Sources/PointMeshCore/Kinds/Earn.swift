@@ -171,7 +171,9 @@ public enum Earn: EntryKindRule {
         let month = CalendarMonth(containing: context.now)
         facts.budgets = try source.catalog().budgets(for: context.node, in: month).map { budget in
             let store: NodeID? = if case .store(let store) = budget.scope { store } else { nil }
-            return BudgetLimit(scope: budget.scope, points: budget.points, used: try source.issued(by: store, in: month))
+            // Under spending rights a chain budget is the rights to issue this store holds.
+            let held = store == nil && context.settings.spendingRights ? try source.rightsToIssue(heldBy: context.node, in: month) : nil
+            return BudgetLimit(scope: budget.scope, points: budget.points, used: try source.issued(by: store, in: month), held: held)
         }
         return facts
     }
@@ -196,7 +198,7 @@ public enum Earn: EntryKindRule {
         let earned = earning.total
         let month = CalendarMonth(containing: context.now)
         if request.budgetOverride == nil, let limit = BudgetLimit.exceeded(facts.budgets, by: earned) {
-            throw .budgetExhausted(scope: limit.scope, month: month, left: limit.left, requested: earned)
+            throw .budgetExhausted(scope: limit.scope, month: month, left: limit.left, requested: earned, held: limit.held != nil)
         }
         let policy = facts.policies.inForce(at: context.now)
         let maturesAt = context.now + context.settings.returnWindow, expiresAt = policy.rule.expiry(earnedAt: context.now)

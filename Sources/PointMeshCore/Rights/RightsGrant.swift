@@ -7,7 +7,7 @@ import PointMeshCrypto
 /// and since only a lot's holder moves it, two grants never conflict. The receiver spends the
 /// rights only once it holds this entry, so its debits sort after it in ledger order. Moves no
 /// points: the account's balance is unchanged, only who may spend it.
-public enum RightsGrant: EntryKindRule {
+public enum RightsGrant: NodeWrittenKind {
     public struct Request: Hashable, Sendable {
         public var account: AccountID
         /// The node receiving the rights.
@@ -25,20 +25,13 @@ public enum RightsGrant: EntryKindRule {
     public static let name = "rights-grant"
     public static let code = EntryCode(21)
     public static let scope = "rights-grant"
-    /// Written by the node itself, never through the API.
-    public static let route = ""
-    public static let access = Access.administration
     public static let summary = "A node handing the spending rights it holds on an account to the node that asked for them."
-    public static let requestFields: [FieldSpec] = []
-    public static let responseFields: [FieldSpec] = []
-    public static let refusals: [(status: Int, code: String, when: String)] = []
 
     enum Tag {
         /// The spendable points the grant handed over, for the history line.
         static let points: UInt64 = 1
     }
 
-    public static func request(from body: JSONObject) throws(RequestError) -> Request { throw .invalidJSON("written by the node only") }
     public static func idempotencyID(_ r: Request) -> String { SHA256Digest.hex(of: Array("\(r.account)\n\(r.receiver)\n\(r.request)".utf8)) }
     public static func canonicalForm(_ r: Request) -> String { "rights-grant\n\(r.account)\n\(r.receiver)\n\(r.request)\n" }
 
@@ -65,13 +58,6 @@ public enum RightsGrant: EntryKindRule {
             throw .invalid("rights grant \(entry.id) lacks its account or receiver")
         }
         return (account, receiver, Points(try entry.details.reader().number(Tag.points) ?? 0))
-    }
-
-    public static func response(_ entry: LedgerEntry, replayed: Bool) throws(DecodingError) -> [UInt8] {
-        Array(JSONValue.object(try historyFields(entry).merging([
-            "entry_id": .string(entry.id.description), "replayed": .bool(replayed),
-            "created_at": .string(RFC3339.format(milliseconds: entry.timestamp.wallMilliseconds)),
-        ]) { $1 }).serialized.utf8)
     }
 
     public static func historyFields(_ entry: LedgerEntry) throws(DecodingError) -> [String: JSONValue] {
