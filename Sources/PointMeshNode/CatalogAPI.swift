@@ -26,14 +26,21 @@ extension LedgerAPI {
     }
 
     /// `GET /v1/budgets/{month}`: each scope's budget and the points issued against it, as this
-    /// node knows them.
+    /// node knows them; the chain's with who holds its rights to issue.
     func budgets(_ parameters: [String: String]) throws(APIError) -> [UInt8] {
         guard let text = parameters["month"], let month = CalendarMonth(text) else {
             throw .invalidField("month", "must be a month as YYYY-MM, such as 2026-12")
         }
-        let rows: [JSONValue] = try reading { try $0.budgetUse(in: month) }.map { budget in
-            .object(["scope": .string(budget.scope.description), "points": .integer(budget.points.value), "used": .integer(budget.used.value),
-                     "left": .integer(max(.zero, budget.points - budget.used).value)])
+        let (use, rights) = try reading { (try $0.budgetUse(in: month), try $0.rightsToIssue(in: month)) }
+        let rows: [JSONValue] = use.map { budget in
+            var row: [String: JSONValue] = [
+                "scope": .string(budget.scope.description), "points": .integer(budget.points.value), "used": .integer(budget.used.value),
+                "left": .integer(max(.zero, budget.points - budget.used).value),
+            ]
+            if budget.scope == .chain, let rights {
+                row["rights"] = .array(rights.holdings.sorted { $0.key < $1.key }.map { .object(["node_id": .string($0.key.rawValue), "points": .integer($0.value.value)]) })
+            }
+            return .object(row)
         }
         return Array(JSONValue.object(["month": .string(month.description), "budgets": .array(rows)]).serialized.utf8)
     }

@@ -41,6 +41,10 @@ enum ResponseSchemas {
         FieldSpec("budgets", .array(of: [
             FieldSpec("scope", .text, "`chain` or a store's node id."), FieldSpec("points", .integer, "The budget."),
             FieldSpec("used", .integer, "Points issued against it in the month, as this node knows."), FieldSpec("left", .integer, "What remains."),
+            .optional("rights", .array(of: [
+                FieldSpec("node_id", .id, "A node holding rights to issue (or owing some, below zero, after overrides)."),
+                FieldSpec("points", .integer, "What it may still issue without asking."),
+            ], maximumCount: 10_000), "The chain's row: which nodes hold its rights to issue, by node (docs/rules.md, \"The chain budget as rights to issue\")."),
         ], maximumCount: 10_000), "Each scope with a budget this month."),
     ]
 

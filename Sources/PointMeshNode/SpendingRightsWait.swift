@@ -150,16 +150,18 @@ final class SpendingRightsWait: Sendable {
             let started = clock.monotonicNanoseconds()
             let deadline = clock.monotonicMilliseconds() + timeoutMilliseconds
             var nextAsk = Int64.min, served = false
-            while !served, clock.monotonicMilliseconds() < deadline {
-                guard let rights = rightsToIssue(in: month) else { break }
+            while !served, clock.monotonicMilliseconds() < deadline, let rights = rightsToIssue(in: month) {
                 let held = rights.held(by: store.nodeID)
                 served = held >= needed
-                if !served, clock.monotonicMilliseconds() >= nextAsk {
+                guard !served else { break }
+                // No other node holds any as this node knows: no grant can be on its way.
+                let holders = rights.holders(otherThan: store.nodeID)
+                guard !holders.isEmpty else { break }
+                if clock.monotonicMilliseconds() >= nextAsk {
                     nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
-                    let holders = rights.holders(otherThan: store.nodeID)
-                    if !holders.isEmpty { gossip.askForRights(.issuing(month, rights.wanted(needing: needed - held, among: gossip.chainSize())), from: holders) }
+                    gossip.askForRights(.issuing(month, rights.wanted(needing: needed - held, among: gossip.chainSize())), from: holders)
                 }
-                if !served { usleep(1_000) }
+                usleep(1_000)
             }
             waitedNanoseconds.add(Int(clock.monotonicNanoseconds() - started), ordering: .relaxed)
             if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }

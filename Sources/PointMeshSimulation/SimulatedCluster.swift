@@ -157,6 +157,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var batchSize = 50
     /// Ledger milliseconds per network millisecond (see `write`).
     public var ledgerTimeScale: Int64 = 1
+    /// What the ledgers' clock reads at the start (0: the Unix epoch, which a clock skewed
+    /// back reads as 1969).
+    public var ledgerEpoch: Int64 = 0
     /// The return window of odd-numbered nodes, in ledger milliseconds.
     public var returnWindow: Int64 = 0
     /// The transfer cooling-off period of every node, in ledger milliseconds.
@@ -251,10 +254,19 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
                 let room = offlineAllowance > .zero ? OverdraftRoom(perAccount: offlineAllowance, nodeLeft: max(.zero, cap - outstanding)) : nil
                 holdersAsked = HoldersAsked(overdraftRoom: room)
             }
-            return try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, holdersAsked: holdersAsked, fate: fate)
+            let decision = try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, holdersAsked: holdersAsked, fate: fate)
+            // As a real node does: rights to issue follow what a node issues.
+            if spendingRights, case .append(let entry) = decision, let month = RightsToIssue.monthIssued(by: entry),
+               let rights = try? nodes[index].ledger.rightsToIssue(in: month), rights.runsLow(nodes[index].id, among: nodes.count) {
+                askForRights(.issuing(month, rights.share(among: nodes.count)), of: rights.holders(otherThan: nodes[index].id), at: index)
+            }
+            return decision
         } catch LedgerError.insufficientPointsOffline(let account, let servable, let requested) {
             askForRights(of: account, at: index)
             throw LedgerError.insufficientPointsOffline(account: account, servable: servable, requested: requested)
+        } catch LedgerError.budgetExhausted(.chain, let month, let left, let requested, true) {
+            askToIssue(requested, in: month, at: index)
+            throw LedgerError.budgetExhausted(scope: .chain, month: month, left: left, requested: requested, held: true)
         } catch let interrupted as CommitInterrupted {
             switch interrupted.fate {
             case .commits: break
@@ -272,8 +284,23 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// does for a customer waiting at the till, or ahead of need).
     public mutating func askForRights(of account: AccountID, at index: Int) {
         guard nodes[index].up, let holders = try? nodes[index].ledger.lotBook(of: account).holders(at: ledgerTime(at: index)) else { return }
+        askForRights(.account(account), of: holders, at: index)
+    }
+
+    /// Node `index` asks the nodes holding rights to issue in `month`, as its ledger shows
+    /// them, for what it lacks to issue `needed` (at least a share), as a real node's till
+    /// call does when an earning finds too few.
+    public mutating func askToIssue(_ needed: Points, in month: CalendarMonth, at index: Int) {
+        guard nodes[index].up, let rights = try? nodes[index].ledger.rightsToIssue(in: month) else { return }
+        let held = rights.held(by: nodes[index].id)
+        guard held < needed else { return }
+        askForRights(.issuing(month, rights.wanted(needing: needed - held, among: nodes.count)), of: rights.holders(otherThan: nodes[index].id), at: index)
+    }
+
+    private mutating func askForRights(_ subject: RightsSubject, of holders: [NodeID], at index: Int) {
+        guard nodes[index].up else { return }
         nodes[index].demand.expire(now: now)
-        let asked = nodes[index].demand.want(account, from: holders, now: now)
+        let asked = nodes[index].demand.want(subject, from: holders, now: now)
         rightsAsked += asked.count
         // Holders asked before are asked again too: the session that carried the request may
         // have been lost.
@@ -297,7 +324,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public private(set) var crashes = 0, cuts = 0
 
     /// The ledgers' clock now.
-    public var ledgerTime: Int64 { now * ledgerTimeScale }
+    public var ledgerTime: Int64 { ledgerEpoch + now * ledgerTimeScale }
 
     /// Lifts every fault: no loss, no partitions, every node up.
     public mutating func heal() {

@@ -20,6 +20,21 @@ private func metric(_ node: NodeProcess, _ line: String) throws -> Double? {
     return text.split(separator: "\n").first { $0.hasPrefix(line + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
 }
 
+private func purchase(_ node: NodeProcess, _ receipt: String, points: Int, override: String? = nil) throws -> HTTPClientResponse {
+    let extra = override.map { #","budget_override":{"reason":"\#($0)"}"# } ?? ""
+    return try node.client().postJSON("/v1/purchases", #"{"receipt_id":"\#(receipt)","account_id":"amy","amount_fen":\#(points * 100)\#(extra)}"#)
+}
+
+/// The chain's row of `node`'s budgets this month: used, and the rights to issue by node.
+private func chainBudget(_ node: NodeProcess, _ month: String) throws -> (used: Int, rights: [String: Int])? {
+    let rows = try node.client().getJSON("/v1/budgets/\(month)")["budgets"] as? [[String: Any]] ?? []
+    guard let chain = rows.first(where: { $0["scope"] as? String == "chain" }) else { return nil }
+    let rights = chain["rights"] as? [[String: Any]] ?? []
+    return (chain["used"] as? Int ?? -1, Dictionary(uniqueKeysWithValues: rights.compactMap { row in (row["node_id"] as? String).map { ($0, row["points"] as? Int ?? 0) } }))
+}
+
+private func thisMonth() -> String { String(ISO8601DateFormatter().string(from: Date()).prefix(7)) }
+
 /// Spending rights between real `pointmesh` processes: a store spends only the rights it holds,
 /// asks the holders for the rest within the till's one call, and two stores cut apart never
 /// both spend the same points.
@@ -42,6 +57,31 @@ private func metric(_ node: NodeProcess, _ line: String) throws -> Double? {
         // The holder gave its rights away: it asks them back the same way.
         #expect(try redeem(holder, "Q2", "amy", 40).status == 201)
         #expect(eventually(within: 15) { try [holder, other].allSatisfy { try balance($0, "amy") == 0 } })
+    }
+
+    /// The chain budget as rights to issue, the cluster whole: a store holding none earns in
+    /// one call (it asks HQ for a share and waits), runs out once HQ has handed out everything,
+    /// and issues past it only with an override, which the budget shows as rights owed.
+    @Test func aStoreIssuesTheChainBudgetByAskingHQForShares() throws {
+        let hq = try NodeProcess(extraArguments: ["--node-id", "i1"] + fastGossip)
+        let store = try NodeProcess(extraArguments: ["--node-id", "i2", "--seed", hq.gossipAddress.description] + fastGossip)
+        defer {
+            stopAndVerify([hq, store])
+            hq.removeFiles(); store.removeFiles()
+        }
+        let month = thisMonth()
+        #expect(try hq.client().send("PUT", "/v1/budgets/\(month)/chain", body: Array(#"{"points":1000}"#.utf8)).status == 200)
+        #expect(eventually(within: 15) { try chainBudget(store, month) != nil })
+        let first = try purchase(store, "P1", points: 300)
+        #expect(first.status == 201, "asked HQ for a share within the call: \(first.bodyText)")
+        #expect(eventually(within: 15) { try [hq, store].allSatisfy { try chainBudget($0, month)?.rights == ["i1": 500, "i2": 200] } },
+                "an even share of two nodes: \(String(describing: try? chainBudget(hq, month)))")
+        #expect(try purchase(store, "P2", points: 600).status == 201, "asked for the rest")
+        let past = try purchase(store, "P3", points: 200)
+        #expect(past.status == 409 && past.errorCode == "budget_exhausted" && past.bodyText.contains("holds 100 points of it"), "\(past.bodyText)")
+        #expect(try purchase(store, "P3", points: 200, override: "grand opening").status == 201)
+        #expect(eventually(within: 15) { try [hq, store].allSatisfy { try chainBudget($0, month).map { $0.used == 1_100 && $0.rights == ["i2": -100] } ?? false } })
+        #expect(try metric(hq, "pointmesh_rights_grants_written_total") ?? 0 >= 2)
     }
 
     /// Two stores of a whole cluster spending the same 100 points at the same moment: one is
@@ -156,6 +196,32 @@ struct SpendingRightsPartitionTests {
         #expect(try metric(x2, "pointmesh_rights_refusals_total") == 1)
         try pair.join()
         for node in pair.nodes { #expect(try balance(node, "amy") == 0, "spent once, not twice") }
+    }
+
+    /// Two nodes cut apart, each with its share of a chain budget of 1,000: together they issue
+    /// 1,000 without an override, and no more.
+    @Test func cutOffStoresTogetherIssueNoMoreThanTheChainBudget() throws {
+        var pair = try CutApartPair(extraArguments: ["--rights-wait-ms", "200"], cutAtOnce: false)
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        let month = thisMonth()
+        #expect(try x1.client().send("PUT", "/v1/budgets/\(month)/chain", body: Array(#"{"points":1000}"#.utf8)).status == 200)
+        #expect(eventually(within: 15) { try chainBudget(x2, month) != nil })
+        #expect(try purchase(x2, "P1", points: 200).status == 201)
+        #expect(eventually(within: 15) { try chainBudget(x1, month)?.rights == ["x1": 500, "x2": 300] })
+        pair.cut()
+        var issued = 0
+        for (index, (node, points)) in [(x1, 400), (x2, 250), (x1, 100), (x2, 50), (x1, 1), (x2, 1)].enumerated() {
+            let answer = try purchase(node, "C\(index)", points: points)
+            if answer.status == 201 { issued += points } else { #expect(answer.errorCode == "budget_exhausted", "\(answer.bodyText)") }
+        }
+        #expect(issued == 800, "each side issued exactly its share, the last point refused on both")
+        #expect(try purchase(x2, "C9", points: 30, override: "regional promotion").status == 201)
+        try pair.join()
+        for node in pair.nodes {
+            let chain = try #require(try chainBudget(node, month))
+            #expect(chain.used == 1_030 && chain.rights == ["x2": -30], "\(chain)")
+        }
     }
 
     /// With an offline allowance of 20, the side without the rights overspends at most 20.

@@ -67,13 +67,18 @@ private func simulateUnderRights<Ledger: SimulatedLedger>(seed: UInt64, _ cluste
             continue
         }
     }
+    healAndConverge(&cluster)
+    return run
+}
+
+/// Heals every fault and runs until the cluster converges (a minute at most).
+private func healAndConverge<Ledger: SimulatedLedger>(_ cluster: inout SimulatedCluster<Ledger>) {
     cluster.heal()
     var waited: Int64 = 0
     while !cluster.converged, waited < 60_000 {
         waited += 1_000
         cluster.run(until: cluster.now + 1_000)
     }
-    return run
 }
 
 /// The invariants of spending rights on every node's converged ledger: no balance below zero
@@ -175,6 +180,134 @@ private func checkRights<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Le
         try checkRights(cluster, seed: seed)
         for node in cluster.nodes {
             #expect(try LedgerVerifier(reader: node.ledger.database.reader).verify().isEmpty, "seed \(seed): \(node.id) fails verify")
+        }
+    }
+}
+
+/// What one run under a chain budget did.
+private struct BudgetRun {
+    var months: [CalendarMonth] = []
+    var issued = 0, overridden = 0, refused = 0, servedAfterAsking = 0
+}
+
+/// The chain budget a run sets, per month.
+private let chainBudget = Points(3_000)
+
+/// Customers earning at random stores of a cluster whose chain budget (set at node 0, HQ) is
+/// held as rights to issue, under loss, duplication, reordering, partitions, crashes and
+/// clock jumps; one earning in ten carries an override. An earning refused for want of rights
+/// has its node ask the holders and, 50 ms later, try once more (as the till's one call
+/// does). Then the faults heal and the cluster converges.
+private func simulateUnderTheChainBudget<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws -> BudgetRun {
+    var random = SplitMix64(seed: seed ^ 0xb0d6)
+    var run = BudgetRun()
+    cluster.spendingRights = true
+    // Mid-month: skews and jumps (two minutes at most) keep every node in it.
+    cluster.ledgerEpoch = 1_796_000_000_000
+    run.months = Array(Set((0..<cluster.nodes.count).map { CalendarMonth(containing: cluster.ledgerTime(at: $0)) })).sorted()
+    for month in run.months {
+        let budget = PreparedWrite(BudgetDefinition.self, BudgetDefinition.Request(month: month, scope: .chain, points: chainBudget))
+        var written = false
+        while !written {
+            written = (try? cluster.write(budget, at: 0)).flatMap { $0 } != nil
+            cluster.run(until: cluster.now + 10)
+        }
+    }
+    // A budget binds a store from when the store holds it (HQ sets a month's ahead of it): the
+    // earnings start once every node has it.
+    while try cluster.nodes.contains(where: { node in try run.months.contains { try node.ledger.catalog().chainBudget(in: $0) == nil } }) {
+        guard cluster.now < 120_000 else { throw CancellationError() }
+        cluster.run(until: cluster.now + 100)
+    }
+    let start = cluster.now
+    for step in 1...240 {
+        cluster.run(until: start + Int64(step) * 100)
+        let node = 1 + Int(random.next() % UInt64(cluster.nodes.count - 1))
+        let override = random.next() % 10 == 0 ? "step \(step)" : nil
+        let earn = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R\(step)"), account: accounts[Int(random.next() % UInt64(accounts.count))],
+                                                         amount: Fen(Int64(100 + random.next() % 8_000)), budgetOverride: override))
+        do {
+            if try cluster.write(earn, at: node) != nil { override == nil ? (run.issued += 1) : (run.overridden += 1) }
+        } catch LedgerError.budgetExhausted {
+            cluster.run(until: cluster.now + 50)
+            if (try? cluster.write(earn, at: node)).flatMap({ $0 }) != nil { run.servedAfterAsking += 1 } else { run.refused += 1 }
+        } catch is CommitInterrupted {
+            continue
+        }
+    }
+    healAndConverge(&cluster)
+    return run
+}
+
+/// The points `entry` issued (its moves out of its store's issuance counter) and whether it
+/// carried a budget override.
+private func issuance(of entry: LedgerEntry, in month: CalendarMonth) throws -> (points: Points, overridden: Bool) {
+    let counter = LedgerAccount.issued(by: entry.id.origin, in: month)
+    let points = entry.moves.filter { $0.debit == counter }.reduce(Points.zero) { $0 + $1.amount }
+    let overridden = entry.code == Earn.code ? try Earn.historyFields(entry)["budget_override"] != nil : false
+    return (points, overridden)
+}
+
+extension SpendingRightsSimulation {
+    /// Under arbitrary partition schedules, crashes and message loss: on every converged node,
+    /// the points issued in a month without an override never exceed the chain budget, the
+    /// rights to issue the nodes hold sum to the budget less everything issued, and every node
+    /// agrees on every node's counters.
+    @Test(arguments: Array(rightsSeeds.prefix(40)))
+    func theChainBudgetIsNeverExceededWithoutARecordedOverride(seed: UInt64) throws {
+        var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed, fullMembership: true)
+        let run = try simulateUnderTheChainBudget(seed: seed, &cluster)
+        try checkChainBudget(cluster, run: run, seed: seed)
+    }
+
+    /// The same over the real SQLite store (its counters are summed by SQL, not in memory).
+    @Test(arguments: Array(rightsSeeds.prefix(6)))
+    func onSQLiteTooTheChainBudgetHolds(seed: UInt64) throws {
+        let directory = NSTemporaryDirectory() + "pointmesh-budget-sim-\(seed)-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var cluster = try SimulatedCluster(count: 3 + Int(seed % 2), seed: seed, fullMembership: true) { id in
+            try SQLiteSimulatedLedger(origin: id, directory: directory + "/" + id.rawValue)
+        }
+        let run = try simulateUnderTheChainBudget(seed: seed, &cluster)
+        try checkChainBudget(cluster, run: run, seed: seed)
+    }
+
+    /// Across the seeds the budget runs out, stores ask for rights and are served after
+    /// asking, and overrides go through.
+    @Test func theBudgetWorkloadRunsOutAsksAndOverrides() throws {
+        var total = BudgetRun(), grants = 0
+        for seed in 0..<8 as Range<UInt64> {
+            var cluster = SimulatedCluster(count: 4, seed: seed, fullMembership: true)
+            let run = try simulateUnderTheChainBudget(seed: seed, &cluster)
+            total.issued += run.issued
+            total.overridden += run.overridden
+            total.refused += run.refused
+            total.servedAfterAsking += run.servedAfterAsking
+            grants += cluster.nodes[0].ledger.allEntries.filter { $0.code == IssuanceGrant.code }.count
+        }
+        #expect(total.issued > 300 && total.overridden > 50 && total.refused > 50 && total.servedAfterAsking > 10 && grants > 30,
+                "issued \(total.issued), overridden \(total.overridden), refused \(total.refused), served after asking \(total.servedAfterAsking), grants \(grants)")
+    }
+}
+
+private func checkChainBudget<Ledger: SimulatedLedger>(_ cluster: SimulatedCluster<Ledger>, run: BudgetRun, seed: UInt64) throws {
+    #expect(cluster.converged, "seed \(seed): the cluster did not converge")
+    #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
+    for month in run.months {
+        let reference = try cluster.nodes[0].ledger.monthlyCounters(in: month)
+        for node in cluster.nodes {
+            #expect(try node.ledger.monthlyCounters(in: month) == reference, "seed \(seed): \(node.id) counts \(month) otherwise")
+            let moveNothing = try node.ledger.voidIDs().union(try node.ledger.duplicateIDs())
+            var withoutOverride = Points.zero, all = Points.zero
+            for entry in try node.ledger.allEntries() where !moveNothing.contains(entry.id) {
+                let (points, overridden) = try issuance(of: entry, in: month)
+                all += points
+                if !overridden { withoutOverride += points }
+            }
+            #expect(withoutOverride <= chainBudget, "seed \(seed): \(node.id) shows \(withoutOverride) issued in \(month) without an override, past \(chainBudget)")
+            #expect(all == reference.issued.values.reduce(.zero, +), "seed \(seed): the counters are not the entries' sum")
+            let rights = try #require(try node.ledger.rightsToIssue(in: month))
+            #expect(rights.holdings.values.reduce(.zero, +) == chainBudget - all, "seed \(seed): rights to issue lost or made on \(node.id)")
         }
     }
 }
