@@ -93,15 +93,15 @@ extension LedgerAPI {
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
         families += [
-            Family("pointmesh_rights_requested_total", "Accounts whose spending rights this node asked a holder for (once per holder until it answers).",
+            Family("pointmesh_rights_requested_total", "Accounts (spending rights) and months (rights to issue) this node asked a holder for (once per holder until it answers).",
                    "counter", value: Int64(gossip.rightsRequested.load(ordering: .relaxed))),
-            Family("pointmesh_rights_asked_ahead_total", "Accounts used here (a look-up, a purchase) whose rights other nodes held, asked for ahead of need.",
+            Family("pointmesh_rights_asked_ahead_total", "Accounts used here (a look-up, a purchase) whose rights other nodes held, and months this node ran low on rights to issue in, asked for ahead of need.",
                    "counter", value: Int64(rights.askedAhead.load(ordering: .relaxed))),
             Family("pointmesh_rights_grants_written_total", "Rights grants this node wrote for nodes that asked.", "counter",
                    value: Int64(gossip.rightsGranted.load(ordering: .relaxed))),
             Family("pointmesh_rights_grants_received_total", "Rights grants received in the spending-rights exchange and stored.", "counter",
                    value: Int64(gossip.rightsReceived.load(ordering: .relaxed))),
-            Family("pointmesh_rights_waits_total", "Debits that found too few rights here and waited for the holders, by outcome.", "counter",
+            Family("pointmesh_rights_waits_total", "Debits that found too few spending rights here, and earnings too few rights to issue, and waited for the holders, by outcome.", "counter",
                    [("outcome=\"served\"", String(rights.waitsServed.load(ordering: .relaxed))),
                     ("outcome=\"timed_out\"", String(rights.waitsTimedOut.load(ordering: .relaxed)))]),
             Family("pointmesh_rights_refusals_total", "Debits refused after the wait for want of rights (409 insufficient_points_offline).", "counter",

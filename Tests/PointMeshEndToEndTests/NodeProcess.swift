@@ -109,6 +109,14 @@ final class NodeProcess {
         }
     }
 
+    /// Whether the process still runs (or how it ended) and the last lines of its log: what a
+    /// failed expectation about the node should show.
+    func diagnosis(lines: Int = 20) -> String {
+        let state = process.isRunning ? "running" : "exited with \(process.terminationStatus) (\(process.terminationReason == .uncaughtSignal ? "signal" : "exit"))"
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return "\(dataDirectory): \(state); log ends:\n" + log.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
     /// Removes the data directory and log.
     func removeFiles() {
         try? FileManager.default.removeItem(atPath: dataDirectory)

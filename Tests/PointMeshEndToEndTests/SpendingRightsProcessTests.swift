@@ -166,7 +166,7 @@ private func thisMonth() -> String { String(ISO8601DateFormatter().string(from: 
         #expect(eventually(within: 30) {
             let digests = try nodes.map { try $0.client().getJSON("/v1/status")["digest"] as? String }
             return digests[0] != nil && digests[0] == digests[1]
-        })
+        }, "\(nodes.map { $0.diagnosis() }.joined(separator: "\n"))")
         for (index, account) in accounts.enumerated() {
             let left = try #require(try balance(other, account))
             #expect(left == 100 || left == 90, "\(account): \(left)")
