@@ -198,6 +198,29 @@ struct SpendingRightsPartitionTests {
         for node in pair.nodes { #expect(try balance(node, "amy") == 0, "spent once, not twice") }
     }
 
+    /// A transfer and a deduction of the same points on the two sides of a cut: the side holding
+    /// the rights transfers them, the other's deduction is refused, and the converged history
+    /// moves the points once. (Both nodes run as HQ's, which alone may deduct.)
+    @Test func aTransferAndADeductionOfTheSamePointsAcrossACutMoveThemOnce() throws {
+        var pair = try CutApartPair(extraArguments: ["--role", "hq", "--transfer-cooling-off-days", "0", "--rights-wait-ms", "200"], cutAtOnce: false)
+        defer { pair.stop() }
+        let (x1, x2) = (pair.x1, pair.x2)
+        #expect(try x1.client().postJSON("/v1/purchases", #"{"receipt_id":"P1","account_id":"amy","amount_fen":10000}"#).status == 201)
+        for member in ["amy", "ben"] { #expect(try send(x1, "PUT", "/v1/families/lees/members/\(member)").status == 200) }
+        #expect(eventually(within: 15) { try balance(x2, "amy") == 100 && x2.client().getJSON("/v1/families/lees")["members"] as? [String] == ["amy", "ben"] })
+        pair.cut()
+        let moved = try x1.client().postJSON("/v1/transfers", #"{"request_id":"T1","from_account":"amy","to_account":"ben","points":100}"#)
+        #expect(moved.status == 201, "x1 holds amy's rights: \(moved.bodyText)")
+        let deducted = try x2.client().postJSON("/v1/deductions", #"{"request_id":"D1","account_id":"amy","points":100,"evidence_ref":"case-9","reason":"abuse","operator":"ops"}"#)
+        #expect(deducted.status == 409 && deducted.errorCode == "insufficient_points_offline", "\(deducted.bodyText)")
+        try pair.join()
+        for node in pair.nodes {
+            let amy = try node.client().getJSON("/v1/accounts/amy")
+            #expect(amy["balance"] as? Int == 0 && (amy["overdraft"] as? Int ?? 0) == 0 && (amy["debt"] as? Int ?? 0) == 0, "\(amy)")
+            #expect(try balance(node, "ben") == 100)
+        }
+    }
+
     /// Two nodes cut apart, each with its share of a chain budget of 1,000: together they issue
     /// 1,000 without an override, and no more.
     @Test func cutOffStoresTogetherIssueNoMoreThanTheChainBudget() throws {
