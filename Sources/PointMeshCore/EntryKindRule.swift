@@ -22,6 +22,10 @@ public protocol EntryKindRule: Sendable {
     static var route: String { get }
     /// Who may make this write (the HTTP edge checks the caller's token against it).
     static var access: Access { get }
+    /// The roles of node that may originate this kind's entries: a node of another role refuses
+    /// the write (403 `hq_only`), whatever the token. HQ's definitions and its actions on
+    /// customers declare `NodeRole.headquartersOnly` (docs/rules.md, "Who may write what").
+    static var originators: Set<NodeRole> { get }
     static var summary: String { get }
     /// Its request body, field by field.
     static var requestFields: [FieldSpec] { get }
@@ -92,6 +96,7 @@ extension EntryKindRule {
     public static func countsOnlyWith(_ entry: LedgerEntry) -> EntryID? { nil }
     public static func dependentsLink(of entry: EntryID) -> String? { nil }
     public static var method: String { "POST" }
+    public static var originators: Set<NodeRole> { NodeRole.any }
     public static var pathFields: [FieldSpec] { [] }
     public static var hasOwnHandler: Bool { false }
     public static var createdStatus: Int { 201 }

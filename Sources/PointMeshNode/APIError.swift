@@ -18,6 +18,11 @@ struct APIError: Error, Equatable {
 
     /// An internal error never shows its internal text: the log has it, under the request id
     /// the client also gets (`withRequestID`).
+    /// A write only HQ's node may originate, sent to a node of another role.
+    static func hqOnly(_ operation: String, role: NodeRole) -> APIError {
+        APIError(status: 403, code: "hq_only",
+                 message: "this node runs with --role \(role.rawValue): \(operation) is written only at HQ's node (--role hq), whatever the token; send it there")
+    }
     static let internalError = APIError(status: 500, code: "internal_error", message: "internal error; nothing was changed")
 
     /// The message with the request's id, so a client can quote it and an operator find the log line.

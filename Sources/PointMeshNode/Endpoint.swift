@@ -11,6 +11,9 @@ struct Endpoint: Sendable {
     /// `/v1/accounts/{account_id}`: literal segments and `{name}` parameters.
     let path: String
     let access: Access
+    /// The roles of node that serve it: a node of another role answers 403 `hq_only`, whatever
+    /// the token (a kind's write: the kind's `originators`).
+    let originators: Set<NodeRole>
     /// The OpenAPI `operationId`.
     let operationID: String
     let summary: String
@@ -43,17 +46,18 @@ struct Endpoint: Sendable {
         case write(any EntryKindRule.Type)
     }
 
-    init(_ method: String, _ path: String, access: Access, operationID: String, summary: String, parameters: [JSONValue] = [],
-         body: [FieldSpec]? = nil, answer: Answer, refusals: [(Int, [String])] = [], handler: Handler) {
+    init(_ method: String, _ path: String, access: Access, originators: Set<NodeRole> = NodeRole.any, operationID: String, summary: String,
+         parameters: [JSONValue] = [], body: [FieldSpec]? = nil, answer: Answer, refusals: [(Int, [String])] = [], handler: Handler) {
         self.method = method
         self.path = path
         self.access = access
+        self.originators = originators
         self.operationID = operationID
         self.summary = summary
         self.parameters = parameters
         self.body = body
         self.answer = answer
-        self.refusals = refusals
+        self.refusals = refusals + (originators == NodeRole.any ? [] : [(403, ["hq_only"])])
         self.handler = handler
     }
 
@@ -83,7 +87,7 @@ struct Endpoint: Sendable {
         } else {
             outcomes = [("200", "Written (durable on this node's disk), or written before: then `replayed` is true.", kind.responseFields)]
         }
-        return Endpoint(kind.method, kind.route, access: kind.access, operationID: kind.name, summary: kind.summary, parameters: parameters,
+        return Endpoint(kind.method, kind.route, access: kind.access, originators: kind.originators, operationID: kind.name, summary: kind.summary, parameters: parameters,
                         body: kind.hasOwnHandler || kind.requestFields.isEmpty ? nil : kind.requestFields, answer: .outcomes(outcomes),
                         refusals: refusals, handler: .write(kind))
     }

@@ -27,11 +27,20 @@ struct LedgerAPI: Sendable {
         .liabilityReport, .activityReport, .feed, .dashboard, .status, .retirements, .metrics, .description,
     ]
 
-    /// The router of `endpoints`, each behind its access check and timed in the metrics.
+    /// The router of `endpoints`, each behind its access check and timed in the metrics. A
+    /// route this node's role does not serve is refused before the token is looked at.
     func router() -> Router {
         var router = Router()
         for endpoint in Self.endpoints {
             let route = "\(endpoint.method) \(endpoint.path)", access = endpoint.access
+            guard endpoint.originators.contains(role) else {
+                let refusal = APIError.hqOnly(endpoint.operationID, role: role)
+                router.add(endpoint.method, endpoint.path) { [metrics] _, _ in
+                    metrics.recordRequest(route: route, status: refusal.status, seconds: 0)
+                    return refusal.response
+                }
+                continue
+            }
             switch endpoint.handler {
             case .write(let kind):
                 router.addAsync(endpoint.method, endpoint.path) { request, parameters, respond in

@@ -148,7 +148,7 @@ extension Endpoint {
     ) { api, _, _ throws(APIError) in try api.status() }
 
     static let retirements = Endpoint(
-        "POST", "/v1/cluster/retirements", access: .administration, operationID: "retireNode",
+        "POST", "/v1/cluster/retirements", access: .administration, originators: NodeRole.headquartersOnly, operationID: "retireNode",
         summary: "Retire a node from the cluster: it leaves every peer list (as gossip spreads this) and is refused if it comes back under the same id. Its entries stay.",
         body: LedgerAPI.RetirementFields.all, answer: .outcomes([("200", "The node is retired.", ResponseSchemas.retirement)]),
         refusals: [(400, APIDescription.badRequest), (404, ["unknown_node"]), (409, ["cannot_retire_self"])] + APIDescription.transport,

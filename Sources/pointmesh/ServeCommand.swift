@@ -18,7 +18,7 @@ enum ServeCommand: Command {
     static let gossip = Option("gossip", .value("HOST:PORT"), "gossip address (default 127.0.0.1:7070; port 0 picks one)")
     static let seed = Option("seed", .values("HOST:PORT"), "a peer's gossip address to join through")
     static let clusterKeyFile = Option("cluster-key-file", .value("FILE"), "file holding the cluster's shared key")
-    static let role = Option("role", .value("store|hq"), "what this node is for (default store)")
+    static let role = Option("role", .value("store|hq"), "what this node is for (default store; a store's node refuses what only HQ may write)")
     static let httpRequestTimeout = Option("http-request-timeout-ms", .value("N"), "time a request may take to arrive whole (default 10000)")
     static let httpIdleTimeout = Option("http-idle-timeout-ms", .value("N"), "idle keep-alive connection lifetime (default 30000)")
     static let maxConnections = Option("max-connections", .value("N"), "concurrent HTTP connections (default 512)")

@@ -71,7 +71,8 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
     @Test func everyRouteAnswersEachTokenAsSpecified() throws {
         let fixture = try TokensFixture()
         defer { fixture.remove() }
-        let node = try NodeProcess(extraArguments: fixture.arguments)
+        // HQ's node serves every route; a store's refuses HQ's before the token (next test).
+        let node = try NodeProcess(extraArguments: fixture.arguments + ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let document = try send(node, "GET", "/openapi.json", token: nil).json
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
@@ -111,11 +112,48 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         #expect(described == Set(Self.expected.keys), "routes without a row here, or rows for no route")
     }
 
+    /// A store's node refuses every route only HQ may originate with 403 `hq_only`, whatever
+    /// the token (an admin's too, or none), and serves the others; the description says so.
+    @Test func aStoreNodeRefusesWhatOnlyHQOriginatesWhateverTheToken() throws {
+        let fixture = try TokensFixture()
+        defer { fixture.remove() }
+        let node = try NodeProcess(extraArguments: fixture.arguments + ["--role", "store"])
+        defer { node.stop(); node.removeFiles() }
+        let paths = try send(node, "GET", "/openapi.json", token: nil).json["paths"] as? [String: [String: Any]] ?? [:]
+        var refused: Set<String> = []
+        for endpoint in LedgerAPI.endpoints where endpoint.method != "GET" {
+            let concrete = endpoint.path.replacingOccurrences(of: "{account_id}", with: "alice").replacingOccurrences(of: "{family_id}", with: "kims")
+                .replacingOccurrences(of: "{campaign_id}", with: "c1").replacingOccurrences(of: "{reward_id}", with: "r1")
+                .replacingOccurrences(of: "{category}", with: "tea").replacingOccurrences(of: "{month}", with: "2026-11")
+                .replacingOccurrences(of: "{scope}", with: "chain")
+            for credential in ["none", "admin", "hq"] {
+                let answer = try send(node, endpoint.method, concrete, token: credential == "none" ? nil : fixture.tokens[credential], body: "{}")
+                if answer.errorCode == "hq_only" { refused.insert("\(endpoint.method) \(endpoint.path)") }
+                #expect((answer.errorCode == "hq_only") == (endpoint.originators == NodeRole.headquartersOnly),
+                        "\(endpoint.method) \(endpoint.path) with \(credential): \(answer.status) \(answer.bodyText)")
+            }
+            let described = ((paths[endpoint.path]?[endpoint.method.lowercased()] as? [String: Any])?["responses"] as? [String: Any])?["403"] as? [String: Any]
+            if endpoint.originators == NodeRole.headquartersOnly {
+                #expect("\(described ?? [:])".contains("hq_only"), "\(endpoint.method) \(endpoint.path)'s description names hq_only")
+            }
+        }
+        #expect(refused == Self.onlyHQ, "the routes only HQ's node serves")
+    }
+
+    /// What only HQ's node writes (../shared/contract.md): catalog definitions, budgets, expiry
+    /// policies, the point value, compensations, freezes, deductions, retirements.
+    static let onlyHQ: Set<String> = [
+        "PUT /v1/campaigns/{campaign_id}", "DELETE /v1/campaigns/{campaign_id}", "PUT /v1/categories/{category}/green",
+        "PUT /v1/rewards/{reward_id}", "DELETE /v1/rewards/{reward_id}", "PUT /v1/budgets/{month}/{scope}", "PUT /v1/policies/expiry",
+        "PUT /v1/point-value", "POST /v1/compensations", "POST /v1/accounts/{account_id}/freeze", "POST /v1/accounts/{account_id}/unfreeze",
+        "POST /v1/deductions", "POST /v1/cluster/retirements",
+    ]
+
     /// With --protect-reads, status needs a token; an error body says what is wrong.
     @Test func protectedReadsNeedAToken() throws {
         let fixture = try TokensFixture()
         defer { fixture.remove() }
-        let node = try NodeProcess(extraArguments: fixture.arguments + ["--protect-reads"])
+        let node = try NodeProcess(extraArguments: fixture.arguments + ["--protect-reads", "--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let refused = try send(node, "GET", "/v1/status", token: nil)
         #expect(refused.status == 401 && refused.errorCode == "unauthenticated")

@@ -57,7 +57,7 @@ import Testing
     /// Bad expiry policies, compensations, reminder queries and acknowledgements: each a 4xx
     /// whose message names the field, and nothing written.
     @Test func badExpiryInputIsRefusedAndWritesNothing() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let client = node.client()
         #expect(try client.postJSON("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1000}"#).status == 201)
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func badRequestsAreRefusedAndWriteNothing() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let client = node.client()
         #expect(try client.postJSON("/v1/purchases", #"{"receipt_id":"OK1","account_id":"alice","amount_fen":1000}"#).status == 201)
@@ -207,7 +207,7 @@ import Testing
     /// Many pipelined requests whose answers the client reads only after sending them all: the
     /// server must stop and resume writing as the socket fills and drains, and answer every one.
     @Test func pipelinedRequestsWithASlowReaderAreAllAnswered() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let socket = try TCPConnection.connect(to: node.httpAddress)
         defer { socket.close() }
@@ -277,7 +277,7 @@ import Testing
     /// A client that pipelines requests without ever reading the answers stops being read once
     /// one request's worth is buffered: the node's memory does not grow with what it sends.
     @Test func aClientThatNeverReadsCannotMakeTheNodeBufferWithoutBound() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let before = residentKilobytes(node.process.processIdentifier)
         let socket = try TCPConnection.connect(to: node.httpAddress)

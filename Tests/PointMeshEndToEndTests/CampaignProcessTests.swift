@@ -11,7 +11,7 @@ private func hqAndStore(_ tag: String) throws -> (hq: NodeProcess, store: NodePr
 @Suite struct CampaignProcessTests {
     /// Bad definitions and requests are each a 4xx naming the field, and write nothing.
     @Test func badCatalogInputIsRefusedNamingTheField() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         func send(_ method: String, _ path: String, _ body: String?) throws -> HTTPClientResponse {
             try node.client().send(method, path, body: body.map { Array($0.utf8) })

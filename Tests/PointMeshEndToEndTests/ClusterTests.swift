@@ -252,7 +252,7 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
     /// is refused unless forced; forced, it learns it is retired, refuses writes with 503
     /// `node_retired`, and what it acknowledged before it knew reaches its peers.
     @Test func aLiveNodeIsRetiredOnlyWhenForcedAndThenRefusesWritesWhileHandingOverItsEntries() throws {
-        let seed = try NodeProcess(extraArguments: ["--node-id", "v1"] + fastGossip)
+        let seed = try NodeProcess(extraArguments: ["--node-id", "v1", "--role", "hq"] + fastGossip)
         let live = try NodeProcess(extraArguments: ["--node-id", "v2", "--seed", seed.gossipAddress.description] + fastGossip)
         defer { for node in [seed, live] { node.stop(); node.removeFiles() } }
         #expect(eventually(within: 10) {
@@ -284,9 +284,9 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
 
     /// A retired node leaves every peer list and is refused if it comes back under its id.
     @Test func aRetiredNodeLeavesThePeerListsAndIsRefused() throws {
-        let seed = try NodeProcess(extraArguments: ["--node-id", "r1"] + fastGossip)
+        let seed = try NodeProcess(extraArguments: ["--node-id", "r1", "--role", "hq"] + fastGossip)
         let other = try NodeProcess(extraArguments: ["--node-id", "r2", "--seed", seed.gossipAddress.description] + fastGossip)
-        let leaving = try NodeProcess(extraArguments: ["--node-id", "r3", "--seed", seed.gossipAddress.description] + fastGossip)
+        let leaving = try NodeProcess(extraArguments: ["--node-id", "r3", "--role", "hq", "--seed", seed.gossipAddress.description] + fastGossip)
         defer { for node in [seed, other, leaving] { node.stop(); node.removeFiles() } }
         func peerIDs(_ node: NodeProcess) throws -> Set<String> {
             Set((try node.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String })

@@ -379,7 +379,7 @@ import Testing
                 for element in array { check(element, against: items, at: place + "[]") }
             }
         }
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let client = node.client()
         #expect(try client.send("PUT", "/v1/rewards/r", body: Array(#"{"name":"Tea","points":40,"kind":"goods"}"#.utf8)).status == 201)

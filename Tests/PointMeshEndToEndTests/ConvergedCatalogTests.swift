@@ -15,7 +15,7 @@ import Testing
     /// lengthening where it was published; merged, 400 days would shorten ten years with a
     /// second's notice, so it is void on both and ten years stays in force.
     @Test func twoPoliciesThatTogetherShortenWithoutNoticeLeaveTheLongerInForce() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(extraArguments: ["--role", "hq"])
         defer { pair.stop() }
         let now = Date().timeIntervalSince1970 * 1_000
         let effective = RFC3339.format(milliseconds: Int64(now) + 1_000), later = RFC3339.format(milliseconds: Int64(now) + 2_000)
@@ -38,7 +38,7 @@ import Testing
     /// at two cut-off nodes), and another version at one of them: merged, both nodes value the
     /// same points at the same version, the latest in ledger order, and list the clash.
     @Test func pointValuesPublishedApartLeaveTheLatestOnBothNodes() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(extraArguments: ["--role", "hq"])
         defer { pair.stop() }
         // Something to value: 50 points at each node.
         for (node, receipt) in [(pair.x1, "PV1"), (pair.x2, "PV2")] {
@@ -60,7 +60,7 @@ import Testing
     /// One campaign id, ×2 at one store and ×10 at the other: merged, the first published stands
     /// whole on both, never one side's terms with the other's publication.
     @Test func oneCampaignIDTwoDefinitionsLeaveTheFirstWhole() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(extraArguments: ["--role", "hq"])
         defer { pair.stop() }
         let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#
         #expect(try put(pair.x1, "/v1/campaigns/cx", #"{"name":"Double",\#(window),"multiplier":2}"#).status == 201)
@@ -79,7 +79,7 @@ import Testing
     /// what it was told, and once the nodes join, its store credits what the standing
     /// definition adds beyond it (a late credit), the same on both nodes.
     @Test func aReceiptRungUpUnderTheVoidSmallerDefinitionIsCreditedTheDifference() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(extraArguments: ["--role", "hq"])
         defer { pair.stop() }
         let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#
         #expect(try put(pair.x2, "/v1/campaigns/cz", #"{"name":"Fivefold",\#(window),"multiplier":5}"#).status == 201)

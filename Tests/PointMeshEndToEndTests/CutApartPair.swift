@@ -18,13 +18,18 @@ struct CutApartPair {
     /// The namespaces, when the pair runs in them.
     private let network: LinkedNamespaces?
     private let keyFile: String?
+    /// What x2 runs with, for its restart in `join`.
+    private let x2Arguments: [String]
 
-    /// `extraArguments` go to both nodes. With `cutAtOnce` false (namespaces only), the pair
-    /// stays joined until `cut`, so a test can give both nodes the same history first.
-    init(extraArguments: [String] = [], cutAtOnce: Bool = true) throws {
+    /// `extraArguments` go to both nodes; with `hqFirst`, x1 runs as HQ's node (`--role hq`)
+    /// and x2 as a store's. With `cutAtOnce` false (namespaces only), the pair stays joined
+    /// until `cut`, so a test can give both nodes the same history first.
+    init(extraArguments: [String] = [], hqFirst: Bool = false, cutAtOnce: Bool = true) throws {
+        let x1Arguments = (hqFirst ? ["--role", "hq"] : []) + extraArguments
+        x2Arguments = extraArguments
         guard let network = LinkedNamespaces.make() else {
             precondition(cutAtOnce, "a pair that meets before its cut needs network namespaces")
-            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + Self.fastGossip + extraArguments)
+            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + Self.fastGossip + x1Arguments)
             x2 = try NodeProcess(extraArguments: ["--node-id", "x2"] + Self.fastGossip + extraArguments)
             self.network = nil
             keyFile = nil
@@ -36,7 +41,8 @@ struct CutApartPair {
         do {
             try (0..<4).map { _ in UUID().uuidString }.joined().write(toFile: key, atomically: true, encoding: .utf8)
             let keyed = ["--cluster-key-file", key] + Self.fastGossip + extraArguments
-            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + keyed, namespace: network.names[0], gossipHost: network.storeHosts[0])
+            x1 = try NodeProcess(extraArguments: ["--node-id", "x1"] + keyed + (hqFirst ? ["--role", "hq"] : []), namespace: network.names[0],
+                                 gossipHost: network.storeHosts[0])
             x2 = try NodeProcess(extraArguments: ["--node-id", "x2", "--seed", x1.gossipAddress.description] + keyed, namespace: network.names[1],
                                  gossipHost: network.storeHosts[1])
         } catch {
@@ -71,7 +77,7 @@ struct CutApartPair {
         } else {
             x2.stop()
             x2 = try NodeProcess(dataDirectory: x2.dataDirectory,
-                                 extraArguments: ["--node-id", "x2", "--seed", x1.gossipAddress.description] + Self.fastGossip)
+                                 extraArguments: ["--node-id", "x2", "--seed", x1.gossipAddress.description] + Self.fastGossip + x2Arguments)
         }
         let x1 = x1, x2 = x2
         let converged = eventually(within: 30) {
@@ -84,6 +90,7 @@ struct CutApartPair {
     /// Stops both, checks each data directory with `pointmesh verify`, and removes them and the
     /// namespaces.
     func stop() {
+        for node in nodes where !node.process.isRunning { Issue.record("a node of the pair died: \(node.diagnosis(lines: 60))") }
         stopAndVerify(nodes)
         for node in nodes { node.removeFiles() }
         network?.remove()

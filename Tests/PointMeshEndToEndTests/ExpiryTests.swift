@@ -21,7 +21,7 @@ private func digest(_ node: NodeProcess) throws -> String? {
     /// history at every step.
     @Test func pointsExpireIdenticallyOnTwoNodes() throws {
         let clock = SharedClock()
-        let a = try NodeProcess(extraArguments: ["--node-id", "xa", "--clock-offset-file", clock.path] + fastGossip)
+        let a = try NodeProcess(extraArguments: ["--node-id", "xa", "--role", "hq", "--clock-offset-file", clock.path] + fastGossip)
         let b = try NodeProcess(extraArguments: ["--node-id", "xb", "--clock-offset-file", clock.path, "--seed", a.gossipAddress.description] + fastGossip)
         defer { for node in [a, b] { node.stop(); node.removeFiles() } }
         func synced() -> Bool { eventually(within: 15) { try digest(a) == digest(b) && digest(a) != nil } }
@@ -95,7 +95,7 @@ private func digest(_ node: NodeProcess) throws -> String? {
     /// A compensation batch sent in parts by the CLI: progress on standard error, every account
     /// granted once, and a rerun applies nothing twice.
     @Test func aCompensationBatchRunsInPartsAndOnce() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let accounts = (0..<1_500).map { "c\($0)" }
         let created = Atomic<Int>(0), address = node.httpAddress, clients = 16

@@ -32,7 +32,7 @@ import Testing
     /// Paged in small pages with a restart between two of them and writes after it: every
     /// entry exactly once, in the order stored, the cursor still valid after the restart.
     @Test func everyEntryOnceAcrossPagesAndRestarts() throws {
-        var node = try NodeProcess(extraArguments: ["--node-id", "feed1"])
+        var node = try NodeProcess(extraArguments: ["--node-id", "feed1", "--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         try write(node, round: 1, count: 40)
         var seen: [String] = [], cursors: [Int] = [], after = ""
@@ -46,7 +46,7 @@ import Testing
         }
         for _ in 0..<5 { _ = try page() }
         node.stop()
-        node = try NodeProcess(dataDirectory: node.dataDirectory, extraArguments: ["--node-id", "feed1"])
+        node = try NodeProcess(dataDirectory: node.dataDirectory, extraArguments: ["--node-id", "feed1", "--role", "hq"])
         try write(node, round: 2, count: 10)
         while try page() > 0 {}
         let held = try node.client().getJSON("/v1/status")["entries"] as? Int ?? -1
@@ -67,7 +67,7 @@ import Testing
     @Test func anExportLoadedIntoSQLiteSumsToTheReports() throws {
         let sqlite = try #require(["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                   "the sqlite3 shell (.ci/run installs it)")
-        let node = try NodeProcess(extraArguments: ["--node-id", "feed2"])
+        let node = try NodeProcess(extraArguments: ["--node-id", "feed2", "--role", "hq"])
         let out = NodeProcess.scratchDirectory() + "-export"
         defer { node.stop(); node.removeFiles(); try? FileManager.default.removeItem(atPath: out) }
         let url = "http://\(node.httpAddress)"

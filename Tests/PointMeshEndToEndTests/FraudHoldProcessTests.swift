@@ -6,8 +6,8 @@ import Testing
     /// A freeze on one node reaches the other: a redemption there is 423, the account view says
     /// since when and why, history shows the evidence; bad freezes are refused naming the field.
     @Test func aFreezeOnOneNodeHoldsOnTheOther() throws {
-        let a = try NodeProcess(extraArguments: ["--node-id", "fa", "--gossip-interval-ms", "200"])
-        let b = try NodeProcess(extraArguments: ["--node-id", "fb", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let a = try NodeProcess(extraArguments: ["--node-id", "fa", "--role", "hq", "--gossip-interval-ms", "200"])
+        let b = try NodeProcess(extraArguments: ["--node-id", "fb", "--role", "hq", "--seed", a.gossipAddress.description, "--gossip-interval-ms", "200"])
         defer { for node in [a, b] { node.stop(); node.removeFiles() } }
         #expect(try a.client().postJSON("/v1/purchases", #"{"receipt_id":"E1","account_id":"eve","amount_fen":10000}"#).status == 201)
         let missing = try a.client().postJSON("/v1/accounts/eve/freeze", #"{"request_id":"F0","reason":"farming","operator":"Li Wei"}"#)
@@ -62,7 +62,7 @@ import Testing
 
     /// The CLI's freeze, deduct and unfreeze, and their usage errors.
     @Test func theCommandLineFreezesDeductsAndUnfreezes() throws {
-        let node = try NodeProcess()
+        let node = try NodeProcess(extraArguments: ["--role", "hq"])
         defer { node.stop(); node.removeFiles() }
         let url = "http://\(node.httpAddress)"
         #expect(try node.client().postJSON("/v1/purchases", #"{"receipt_id":"C1","account_id":"carl","amount_fen":5000}"#).status == 201)

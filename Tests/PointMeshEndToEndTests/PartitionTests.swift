@@ -65,7 +65,7 @@ struct PartitionTests {
     /// rules require), reaches a store cut off from it when they join: the store credits its own
     /// receipt late, the credit records the reason, and it counts against the chain budget.
     @Test func aBackdatedCampaignCreditsACutOffStoresReceiptWithItsReasonAgainstTheBudget() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(hqFirst: true)
         defer { pair.stop() }
         let (x1, x2) = (pair.x1, pair.x2)
         let month = CalendarMonth(containing: Int64(Date().timeIntervalSince1970 * 1000)).description
@@ -91,7 +91,7 @@ struct PartitionTests {
     /// a later backdated ×5 campaign owes it nothing, since cx counts at the larger of its
     /// definitions for that receipt.
     @Test func aLaterCampaignStacksNothingOnAReceiptCreditedUnderAVoidLargerDefinition() throws {
-        var pair = try CutApartPair()
+        var pair = try CutApartPair(extraArguments: ["--role", "hq"])
         defer { pair.stop() }
         let (x1, x2) = (pair.x1, pair.x2)
         let window = #""starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","backdate_reason":"announced before""#

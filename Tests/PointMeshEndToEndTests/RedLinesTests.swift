@@ -46,7 +46,7 @@ import Testing
     @Test func pointsComeOnlyFromReceiptsAndCompensationAndGoNowhereElse() throws {
         // The clock moves past the cooling-off period once the family is formed.
         let clock = SharedClock()
-        let node = try NodeProcess(extraArguments: ["--node-id", "redlines", "--clock-offset-file", clock.path])
+        let node = try NodeProcess(extraArguments: ["--node-id", "redlines", "--role", "hq", "--clock-offset-file", clock.path])
         defer { node.stop(); node.removeFiles() }
         let document = try node.client().getJSON("/openapi.json")
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
@@ -100,7 +100,8 @@ import Testing
     /// their holder is down, is refused for want of rights (a refund, after asking, makes debt
     /// instead of taking points): none takes another node's points, and no account is overdrawn.
     @Test func everySpendingRouteGoesThroughTheOneDecisionPoint() throws {
-        let settings = ["--transfer-cooling-off-days", "0", "--rights-wait-ms", "100", "--gossip-interval-ms", "200"]
+        // Both run as HQ's nodes: the routes include those only HQ may write (deductions).
+        let settings = ["--role", "hq", "--transfer-cooling-off-days", "0", "--rights-wait-ms", "100", "--gossip-interval-ms", "200"]
         let holder = try NodeProcess(extraArguments: ["--node-id", "holder"] + settings)
         let spender = try NodeProcess(extraArguments: ["--node-id", "spender", "--seed", holder.gossipAddress.description] + settings)
         defer {

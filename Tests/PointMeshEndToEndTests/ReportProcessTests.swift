@@ -21,7 +21,7 @@ private let day: Int64 = 86_400_000
     /// second names it behind.
     @Test func reportsEqualARecomputationFromTheAccounts() throws {
         let clock = SharedClock()
-        let hq = try NodeProcess(extraArguments: ["--node-id", "hq1", "--clock-offset-file", clock.path, "--transfer-cooling-off-days", "0",
+        let hq = try NodeProcess(extraArguments: ["--node-id", "hq1", "--role", "hq", "--clock-offset-file", clock.path, "--transfer-cooling-off-days", "0",
                                                   "--return-window-days", "2", "--gossip-interval-ms", "200"])
         defer { hq.stop(); hq.removeFiles() }
         let start = clock.now
@@ -107,7 +107,7 @@ private let day: Int64 = 86_400_000
         #expect((byReward["total"] as? [String: Any])?["redeemed"] as? Int == total["redeemed"] as? Int)
 
         // A second node holding the same entries: the same CSV, byte for byte.
-        let copy = try NodeProcess(extraArguments: ["--node-id", "hq2", "--clock-offset-file", clock.path, "--seed", hq.gossipAddress.description,
+        let copy = try NodeProcess(extraArguments: ["--node-id", "hq2", "--role", "hq", "--clock-offset-file", clock.path, "--seed", hq.gossipAddress.description,
                                                     "--gossip-interval-ms", "200"])
         defer { copy.stop(); copy.removeFiles() }
         #expect(eventually(within: 120) { try copy.client().getJSON("/v1/status")["digest"] as? String == status["digest"] as? String })

@@ -63,7 +63,7 @@ private func thisMonth() -> String { String(ISO8601DateFormatter().string(from: 
     /// one call (it asks HQ for a share and waits), runs out once HQ has handed out everything,
     /// and issues past it only with an override, which the budget shows as rights owed.
     @Test func aStoreIssuesTheChainBudgetByAskingHQForShares() throws {
-        let hq = try NodeProcess(extraArguments: ["--node-id", "i1"] + fastGossip)
+        let hq = try NodeProcess(extraArguments: ["--node-id", "i1", "--role", "hq"] + fastGossip)
         let store = try NodeProcess(extraArguments: ["--node-id", "i2", "--seed", hq.gossipAddress.description] + fastGossip)
         defer {
             stopAndVerify([hq, store])
@@ -224,7 +224,7 @@ struct SpendingRightsPartitionTests {
     /// Two nodes cut apart, each with its share of a chain budget of 1,000: together they issue
     /// 1,000 without an override, and no more.
     @Test func cutOffStoresTogetherIssueNoMoreThanTheChainBudget() throws {
-        var pair = try CutApartPair(extraArguments: ["--rights-wait-ms", "200"], cutAtOnce: false)
+        var pair = try CutApartPair(extraArguments: ["--rights-wait-ms", "200"], hqFirst: true, cutAtOnce: false)
         defer { pair.stop() }
         let (x1, x2) = (pair.x1, pair.x2)
         let month = thisMonth()

@@ -14,6 +14,7 @@ public enum CampaignDefinition: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/campaigns/{campaign_id}"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Publish a campaign (or change its name or end): a window, a scope, a filter and an effect. Purchases in its window at stores in its scope earn its points; stores that learn it late credit the receipts they rang up in the window, once."
 
     enum Fields {
@@ -165,6 +166,7 @@ public enum CampaignWithdrawal: EntryKindRule {
     public static let method = "DELETE"
     public static let route = "/v1/campaigns/{campaign_id}"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Withdraw a campaign: it applies to no purchase from now on; points already earned stay. No body."
     public static let requestFields: [FieldSpec] = []
     public static let pathFields = [CampaignDefinition.Fields.id]
@@ -211,6 +213,7 @@ public enum GreenCategory: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/categories/{category}/green"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Mark a product category green: its purchases earn green points from now on. No body."
     static let category = FieldSpec("category", .id, "The category.")
     public static let requestFields: [FieldSpec] = []

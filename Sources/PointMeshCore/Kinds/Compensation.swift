@@ -50,6 +50,7 @@ public enum Compensation: EntryKindRule {
     public static let scope = "compensation"
     public static let route = "/v1/compensations"
     public static let access = Access.administration
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Compensate customers for the chain's own fault: extend the expiry of lots expiring in a range, or grant bonus points. Idempotent by batch_id (and part); at most 1,000 accounts per request."
     public static let maximumAccounts = 1_000
 

@@ -19,6 +19,7 @@ public enum Deduction: EntryKindRule {
     public static let scope = "deduction"
     public static let route = "/v1/deductions"
     public static let access = Access.administration
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Deduct points from an account for documented abuse (soonest-expiring lots first), at most its spendable balance. Needs evidence_ref, reason and operator."
 
     static let points = FieldSpec("points", .positiveInteger(maximum: Limits.maximumPoints.value), "Points to deduct.")

@@ -23,6 +23,7 @@ public enum ExpiryPolicyKind: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/policies/expiry"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Publish a version of the expiry policy, in force from its effective instant. Lots already earned keep the expiry they were given; a version that shortens validity needs at least 30 days' notice."
 
     enum Fields {

@@ -13,6 +13,7 @@ public enum Freeze: EntryKindRule {
     public static let scope = "freeze"
     public static let route = "/v1/accounts/{account_id}/freeze"
     public static let access = Access.administration
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Freeze an account for documented abuse: it keeps earning but can't redeem until unfrozen. Needs evidence_ref, reason and operator."
     public static let requestFields = HoldFields.body
     public static let pathFields = [HoldFields.account]
@@ -47,6 +48,7 @@ public enum Unfreeze: EntryKindRule {
     public static let scope = "unfreeze"
     public static let route = "/v1/accounts/{account_id}/unfreeze"
     public static let access = Access.administration
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Unfreeze an account. Needs evidence_ref, reason and operator."
     public static let requestFields = HoldFields.body
     public static let pathFields = [HoldFields.account]

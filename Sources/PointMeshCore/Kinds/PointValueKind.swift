@@ -35,6 +35,7 @@ public enum PointValueKind: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/point-value"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Publish what points are worth: `points` points are worth `fen` fen. The liability report values the outstanding points with the latest version."
     /// The largest side of the ratio: a point's value is kept exact, and the liability of every
     /// point the chain can hold stays far from overflow.

@@ -12,6 +12,7 @@ public enum RewardDefinition: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/rewards/{reward_id}"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Publish a reward in the catalog (or a new version of it): its cost, kind and active window. A redemption with its reward_id pays its cost."
 
     enum Fields {
@@ -115,6 +116,7 @@ public enum RewardWithdrawal: EntryKindRule {
     public static let method = "DELETE"
     public static let route = "/v1/rewards/{reward_id}"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Withdraw a reward: redemptions of it are refused from now on. No body."
     public static let requestFields: [FieldSpec] = []
     public static let pathFields = [RewardDefinition.Fields.id]
@@ -171,6 +173,7 @@ public enum BudgetDefinition: EntryKindRule {
     public static let method = "PUT"
     public static let route = "/v1/budgets/{month}/{scope}"
     public static let access = Access.headquarters
+    public static let originators = NodeRole.headquartersOnly
     public static let summary = "Set a calendar month's issuance budget (UTC), chain-wide (`chain`) or for one store (its node id). Earnings past it are refused unless overridden with a reason."
     static let month = FieldSpec("month", .id, "The month, `YYYY-MM`.")
     static let budgetScope = FieldSpec("scope", .id, "`chain` or a store's node id.")
