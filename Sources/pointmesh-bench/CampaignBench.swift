@@ -174,7 +174,7 @@ enum CampaignBench: Command {
         init(_ directory: String, arguments: CommandLineArguments, clients: Int, items: Bool, campaigns: Bool, green: Bool) throws {
             // The previous phase's dirty pages are written back first, not during this phase's fsyncs.
             sync()
-            node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
+            node = try BenchNode(dataDirectory: directory, arguments: ["--role", "hq"], binary: arguments.value(Bench.nodeBinary))
             self.clients = clients
             self.items = items
             if campaigns {

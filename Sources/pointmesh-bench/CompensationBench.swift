@@ -34,7 +34,7 @@ enum CompensationBench: Command {
 
         let floor = try SQLiteBaseline.perRowCommits(path: scratch + "/baseline.sqlite", rows: 500)
         print(String(format: "baseline  raw SQLite, one row per transaction: %.2f ms per commit", 1000 / floor))
-        let node = try BenchNode(dataDirectory: directory, binary: arguments.value(Bench.nodeBinary))
+        let node = try BenchNode(dataDirectory: directory, arguments: ["--role", "hq"], binary: arguments.value(Bench.nodeBinary))
         defer { node.stop() }
         let before = try probe(node.httpAddress, seconds: 2, tag: "before")
         print(String(format: "probe     purchases alone:        median %6.2f ms, p99 %6.2f ms, max %6.2f ms", before.median, before.p99, before.maximum))
