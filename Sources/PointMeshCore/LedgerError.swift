@@ -81,6 +81,9 @@ public enum LedgerError: Error, Hashable, Sendable {
     /// An issuance grant by a node that holds none of the month's rights to issue it could
     /// hand on (`RightsToIssue.grantable`): nothing is written.
     case noRightsToIssueHeld(CalendarMonth)
+    /// A write (`operation`: a kind's name, or a route's operation) that a node of `role` may not
+    /// originate (`EntryKindRule.originators`): only HQ's node writes it.
+    case hqOnly(operation: String, role: NodeRole)
     /// A stored entry the decision needed does not read as its kind's (written by a release
     /// that disagrees on the kind's format, or damaged). Only this write is refused.
     case unreadableEntry(String)

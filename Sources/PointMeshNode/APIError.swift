@@ -18,11 +18,6 @@ struct APIError: Error, Equatable {
 
     /// An internal error never shows its internal text: the log has it, under the request id
     /// the client also gets (`withRequestID`).
-    /// A write only HQ's node may originate, sent to a node of another role.
-    static func hqOnly(_ operation: String, role: NodeRole) -> APIError {
-        APIError(status: 403, code: "hq_only",
-                 message: "this node runs with --role \(role.rawValue): \(operation) is written only at HQ's node (--role hq), whatever the token; send it there")
-    }
     static let internalError = APIError(status: 500, code: "internal_error", message: "internal error; nothing was changed")
 
     /// The message with the request's id, so a client can quote it and an operator find the log line.
@@ -146,6 +141,9 @@ struct APIError: Error, Equatable {
                 self.init(status: 409, code: "nothing_owed", message: "nothing to credit")
             case .noRightsHeld(let account):
                 self.init(status: 409, code: "no_rights_held", message: "this node holds none of account \(account)'s spending rights")
+            case .hqOnly(let operation, let role):
+                self.init(status: 403, code: "hq_only",
+                          message: "this node runs with --role \(role.rawValue): \(operation) is written only at HQ's node (--role hq), whatever the token; send it there")
             case .noRightsToIssueHeld(let month):
                 self.init(status: 409, code: "no_rights_held", message: "this node holds no rights to issue under the chain budget of \(month) it could hand on")
             case .unreadableEntry:

@@ -34,7 +34,7 @@ struct LedgerAPI: Sendable {
         for endpoint in Self.endpoints {
             let route = "\(endpoint.method) \(endpoint.path)", access = endpoint.access
             guard endpoint.originators.contains(role) else {
-                let refusal = APIError.hqOnly(endpoint.operationID, role: role)
+                let refusal = APIError(LedgerError.hqOnly(operation: endpoint.operationID, role: role))
                 router.add(endpoint.method, endpoint.path) { [metrics] _, _ in
                     metrics.recordRequest(route: route, status: refusal.status, seconds: 0)
                     return refusal.response

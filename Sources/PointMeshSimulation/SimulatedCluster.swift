@@ -121,6 +121,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         public var exchanges = GossipExchangeName.standard
         /// The protocol versions it speaks: a node of release 0.6 speaks 2 only.
         public var versions = ProtocolVersions.supported
+        /// What it is for: a store's node refuses the kinds only HQ may originate, as the real
+        /// node's router does (`EntryKindRule.originators`).
+        public var role = NodeRole.hq
         /// The membership's digest when the ledger last saved it, as the node's gossip does.
         var savedMembership = ""
         var sessions: [UInt64: ActiveSession] = [:]
@@ -236,6 +239,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// with `offlineAllowance` to overspend.
     public mutating func write(_ command: PreparedWrite, at index: Int, afterAsking: Bool = false) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
+        guard command.kind.originators.contains(nodes[index].role) else {
+            throw LedgerError.hqOnly(operation: command.kind.name, role: nodes[index].role)
+        }
         var fate = CommitFate.commits
         if faulty {
             let draw = Double(random.next() % 1_000_000) / 1_000_000
@@ -429,6 +435,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public mutating func configure(node index: Int, exchanges: [GossipExchangeName], versions: ProtocolVersions = .supported) {
         nodes[index].exchanges = exchanges
         nodes[index].versions = versions
+    }
+
+    /// Node `index` runs as `role` (every node runs as HQ's unless told: it may write anything).
+    public mutating func configure(node index: Int, role: NodeRole) {
+        nodes[index].role = role
     }
 
     /// What a session from `initiator` to `responder` runs, as their handshake and

@@ -104,9 +104,10 @@ private struct Workload {
             return PreparedWrite(ExpiryPolicyKind.self, ExpiryPolicyKind.Request(version: RequestID(unchecked: "P\(choice)-\(now / (10 * day))"),
                                                                                   rule: rules[Int(choice)], effectiveAt: now + delays[Int(choice)]))
         case 23:
-            // The chain's budget, or a store's (naming a real node).
+            // The chain's budget, or a store's (naming a real node). Small: set at HQ's nodes, a
+            // budget reaches the stores later than when any node set one.
             let scope: BudgetScope = random.next() % 2 == 0 ? .chain : .store(NodeID(unchecked: "n\(random.next() % 3)"))
-            let budget = BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: scope, points: Points(Int64(300 + 100 * (random.next() % 3))))
+            let budget = BudgetDefinition.Request(month: CalendarMonth(containing: now), scope: scope, points: Points(Int64(100 + 100 * (random.next() % 3))))
             return PreparedWrite(BudgetDefinition.self, budget, versions: linked(BudgetDefinition.versionLink(budget) ?? ""))
         case 24:
             let receipt = 40 + Workload.receipt(&random)
@@ -215,7 +216,13 @@ private struct Run {
     /// earning left exceeded at its node (`budgetsExceeded(by:at:)`).
     var budgetRefused = 0
     var budgetsExceeded: [String] = []
+    /// HQ-only writes sent to a store's node, and refused there (403 `hq_only`).
+    var hqOnlyRefused = 0
 }
+
+/// The nodes that run as HQ's: two, so one definition id can be published with other terms on
+/// both sides of a cut. The others run as stores' and refuse what only HQ may originate.
+private let headquartersNodes = 0..<2
 
 /// Budgets, where decided: an earning with points and no override, acknowledged at a node, left
 /// every budget that node knows for its month (the chain's, its store's) within its limit, its
@@ -273,6 +280,7 @@ private struct RequestIdentity: Hashable {
 private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout SimulatedCluster<Ledger>) throws -> Run {
     let nodeCount = cluster.nodes.count
     var workload = Workload(random: SplitMix64(seed: seed ^ 0xfeed))
+    var routing = SplitMix64(seed: seed ^ 0x40)
     var run = Run()
     /// Redemptions and transfers accepted from an account (or by a pool's member) its node
     /// held frozen at the time.
@@ -290,10 +298,11 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     cluster.configure(node: 0, exchanges: [.replication, .probe])
     cluster.configure(node: 1, exchanges: [.probe, .replication])
     if nodeCount > 2 { cluster.configure(node: 2, exchanges: GossipExchangeName.standard, versions: ProtocolVersions(2, 2)) }
+    for index in 0..<nodeCount where !headquartersNodes.contains(index) { cluster.configure(node: index, role: .store) }
     let policy = ExpiryPolicyKind.Request(version: RequestID(unchecked: "sim-7d"), rule: .days(7), effectiveAt: 31 * day)
     for step in 1...150 {
         cluster.run(until: Int64(step) * 200)
-        let node = Int(workload.random.next() % UInt64(nodeCount))
+        var node = Int(workload.random.next() % UInt64(nodeCount))
         let ledger = cluster.nodes[node].ledger
         let drawn = step == 1 ? PreparedWrite(ExpiryPolicyKind.self, policy)
             : workload.command(now: cluster.ledgerTime(at: node),
@@ -301,12 +310,21 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
                                expiries: { account in ((try? ledger.lotBook(of: account).lots) ?? []).map(\.expiresAt) }) {
                 (try? ledger.linkedEntries($0).count) ?? 0
             }
-        // Steps 140 and 141 publish the point value under one version id with other terms, often
-        // at two nodes cut off from each other (a clash, resolved by ledger order), in place of
-        // the command drawn, so the draws after them stay as they were.
+        // Steps 140 and 141 publish the point value under one version id with other terms, at
+        // the two HQ nodes, often cut off from each other (a clash, resolved by ledger order), in
+        // place of the command drawn, so the draws after them stay as they were.
         let command = step == 140 || step == 141
             ? PreparedWrite(PointValueKind.self, PointValue(version: RequestID(unchecked: "pv"), points: Points(Int64(step) * 5), fen: Fen(2_500), publishedAt: 0))
             : drawn
+        // Most of HQ's writes drawn at a store go to an HQ node instead; one in four is sent to
+        // the store, which must refuse it.
+        // (Drawn apart from the workload's draws, which stay as they were.) The two point values
+        // go to the two HQ nodes, so they clash whenever a cut separates them.
+        if step == 140 || step == 141 {
+            node = headquartersNodes.lowerBound + (step - 140)
+        } else if !command.kind.originators.contains(cluster.nodes[node].role), routing.next() % 4 != 0 {
+            node = headquartersNodes.lowerBound + Int(routing.next() % UInt64(headquartersNodes.count))
+        }
         let decision: WriteDecision?
         do {
             decision = try cluster.write(command, at: node)
@@ -318,6 +336,7 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
             if case .coolingOff = refusal { run.coolingOffRefused += 1 }
             if case .budgetExhausted = refusal { run.budgetRefused += 1 }
             if case .accountFrozen = refusal { run.frozenRefused += 1 }
+            if case .hqOnly = refusal { run.hqOnlyRefused += 1 }
             decision = nil
         } catch {
             Issue.record("seed \(seed): \(cluster.nodes[node].id) failed a write of \(command.kind.name) \(command.key): \(error)")
@@ -352,6 +371,11 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     #expect(acknowledged.contains { $0.code == StampCard.code }, "seed \(seed): the run wrote no entry of the unknown kind")
     #expect(acceptedWhileFrozen.isEmpty, "seed \(seed): spending accepted from an account frozen at its node: \(acceptedWhileFrozen)")
     #expect(run.budgetsExceeded.isEmpty, "seed \(seed): earnings acknowledged past a budget their node knew: \(run.budgetsExceeded)")
+    // Only HQ's nodes originate what only HQ may write.
+    let hqNodeIDs = Set(headquartersNodes.filter { $0 < nodeCount }.map { cluster.nodes[$0].id })
+    let hqKinds = Set(EntryKinds.all.filter { !$0.originators.contains(.store) }.map { $0.code })
+    let forged = try cluster.nodes[0].ledger.allEntries().filter { hqKinds.contains($0.code) && !hqNodeIDs.contains($0.id.origin) }.map(\.id)
+    #expect(forged.isEmpty, "seed \(seed): HQ-only entries originated by stores: \(forged)")
     guard healedAt != nil else { return run }
 
     let reference = cluster.nodes[0].ledger
@@ -728,8 +752,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
         var lateCredits = 0, campaignEarnings = 0, greenEarnings = 0, rewardRedemptions = 0
         var clashes = 0, retriesElsewhere = 0, conflictsRefused = 0, refundedAtTwoNodes = 0, voidRefunds = 0, crashes = 0, cuts = 0
         var restarts = 0, backwardJumps = 0, voidPolicies = 0, coolingOffRefused = 0, voidInCoolingOff = 0, frozenRefused = 0, transfersRepayingDebt = 0, voidDefinitions = 0
-        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0, budgetRefused = 0, reminderAcks = 0, pointValues = 0
-        for seed in 0..<80 as Range<UInt64> {
+        var probes = 0, probesSkipped = 0, commitsFailed = 0, crashesMidCommit = 0, budgetRefused = 0, reminderAcks = 0, pointValues = 0, hqOnlyRefused = 0
+        for seed in 0..<120 as Range<UInt64> {
             var cluster = SimulatedCluster(count: 3 + Int(seed % 3), seed: seed)
             let run = try simulate(seed: seed, &cluster)
             let written = run.acknowledged
@@ -737,6 +761,7 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
             coolingOffRefused += run.coolingOffRefused
             frozenRefused += run.frozenRefused
             budgetRefused += run.budgetRefused
+            hqOnlyRefused += run.hqOnlyRefused
             crashes += cluster.crashes
             cuts += cluster.cuts
             restarts += cluster.restarts
@@ -785,8 +810,8 @@ private func checkLots<Ledger: SimulatedLedger>(seed: UInt64, node: NodeID, ledg
                 "standing \(standing), void \(void), pool redemptions \(poolRedemptions), joins \(joins), auto-pooled earnings \(pooledEarnings), refused in cooling-off \(coolingOffRefused), void in cooling-off on the converged history \(voidInCoolingOff), spending refused while frozen \(frozenRefused), transfers repaying debt \(transfersRepayingDebt), campaign definitions the merge voided \(voidDefinitions)")
         #expect(clashes > 40 && retriesElsewhere > 100 && conflictsRefused > 50 && refundedAtTwoNodes > 4 && voidRefunds > 2 && crashes > 40 && cuts > 60
                     && restarts > 40 && backwardJumps > 40 && voidPolicies > 5 && probes > 100 && probesSkipped > 100
-                    && commitsFailed > 100 && crashesMidCommit > 60 && budgetRefused > 3 && reminderAcks > 40 && pointValues > 100,
-                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit), earnings refused for a budget \(budgetRefused), reminder acknowledgements \(reminderAcks), point values \(pointValues)")
+                    && commitsFailed > 100 && crashesMidCommit > 60 && budgetRefused > 3 && reminderAcks > 40 && pointValues > 100 && hqOnlyRefused > 50,
+                "clashes \(clashes), retries elsewhere \(retriesElsewhere), conflicts refused \(conflictsRefused), receipts refunded at two nodes \(refundedAtTwoNodes), void refunds \(voidRefunds), crashes \(crashes), cuts \(cuts), restarts from disk \(restarts), clocks stepped back \(backwardJumps), void policy versions \(voidPolicies), probe exchanges \(probes), probes skipped \(probesSkipped), commits failed \(commitsFailed), crashes mid-commit \(crashesMidCommit), earnings refused for a budget \(budgetRefused), reminder acknowledgements \(reminderAcks), point values \(pointValues), HQ's writes refused at stores \(hqOnlyRefused)")
     }
 
     @Test func aSeedReplaysExactly() {
