@@ -29,11 +29,12 @@ let package = Package(
         .target(name: "PointMeshCore", dependencies: ["PointMeshJSON", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshReplication", dependencies: ["PointMeshCore", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
-        .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite"], swiftSettings: strict),
-        .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents"], swiftSettings: strict),
+        .target(name: "PointMeshThreads", swiftSettings: strict),
+        .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite", "PointMeshThreads"], swiftSettings: strict),
+        .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents", "PointMeshThreads"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
-            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP", "PointMeshThreads"],
             swiftSettings: strict
         ),
         .target(name: "PointMeshCommandLine", swiftSettings: strict),

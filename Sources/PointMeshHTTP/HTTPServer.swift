@@ -1,6 +1,7 @@
 import CLinuxEvents
 import Dispatch
 import Foundation
+import PointMeshThreads
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,7 @@ public final class HTTPServer: Sendable {
     public var activeConnections: Int { active.load(ordering: .relaxed) }
 
     public func start() {
-        let thread = Thread { [self] in
+        NamedThread.start("pm-http-loop") { [self] in
             var loop = EventLoop(server: self)
             loop.run()
             Syscall.close(epoll)
@@ -84,9 +85,6 @@ public final class HTTPServer: Sendable {
             }
             loopDone.signal()
         }
-        thread.start()
-        // After `start()`, so the OS thread has it too (see `GroupCommitWriter`'s).
-        thread.name = "pm-http-loop"
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `graceMilliseconds`), closes every

@@ -1,9 +1,10 @@
 import Dispatch
 import Foundation
 import PointMeshCore
-import PointMeshReplication
 import PointMeshHTTP
+import PointMeshReplication
 import PointMeshStore
+import PointMeshThreads
 import Synchronization
 
 /// How a node gossips.
@@ -247,12 +248,10 @@ final class GossipService: Sendable {
     /// A thread named `name` (at most 15 characters: the OS's limit, `top -H` shows it).
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
         threadsDone.enter()
-        let thread = Thread { [threadsDone] in
+        NamedThread.start(name) { [threadsDone] in
             body()
             threadsDone.leave()
         }
-        thread.start()
-        thread.name = name
     }
 
     // MARK: Outgoing

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import PointMeshCore
 import PointMeshStore
+import PointMeshThreads
 import Synchronization
 
 /// Writes the late campaign credits this store owes (`LateCampaigns`): whenever the catalog it
@@ -18,7 +19,7 @@ final class LateCampaignSweeper: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(store: LedgerStore, clock: NodeClock, log: Logger) {
-        let thread = Thread { [self] in
+        NamedThread.start("pm-late-credits") { [self] in
             var schedule = LateCreditSchedule()
             /// Each campaign's definition (window, withdrawal, terms) when it was last swept: a
             /// campaign is swept again only when it is new or its definition changed. Kept in the
@@ -85,8 +86,6 @@ final class LateCampaignSweeper: Sendable {
             }
             finished.signal()
         }
-        thread.start()
-        thread.name = "pm-late-credits"
     }
 
     /// The `meta` key prefix of a swept campaign's window.

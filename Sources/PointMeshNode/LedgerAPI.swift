@@ -124,7 +124,8 @@ struct LedgerAPI: Sendable {
             }
             if !waited, settings.spendingRights, case .failure(LedgerError.budgetExhausted(.chain, let month, _, let requested, true)) = result {
                 rights.acquireToIssue(requested, in: month) { _ in
-                    commit(prepared, kind: kind, context: context, request: request, respond: respond, waited: true)
+                    commit(prepared, kind: kind, context: self.context(caller: context.caller, requestID: context.requestID), request: request,
+                           respond: respond, waited: true)
                 }
                 return
             }

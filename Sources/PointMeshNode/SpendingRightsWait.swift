@@ -123,7 +123,7 @@ final class SpendingRightsWait: Sendable {
 
     /// This node issued in `month`: when it runs low on rights to issue under the chain budget
     /// (`RightsToIssue.runsLow`), asks the holders for a share, in the background. Looked at
-    /// once every `askAheadEveryMilliseconds` at most while it holds enough.
+    /// once every `askToIssueEveryMilliseconds` at most.
     func askAheadToIssue(in month: CalendarMonth) {
         let now = clock.monotonicMilliseconds()
         let due = issuingLookedAt.withLock { last in

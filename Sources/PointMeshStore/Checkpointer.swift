@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PointMeshThreads
 import Synchronization
 
 /// Copies committed WAL frames back into the database file off the writer's path.
@@ -29,7 +30,7 @@ final class Checkpointer: Sendable {
 
     init(path: String, log: @escaping @Sendable (String) -> Void) throws {
         let connection = CheckpointConnection(try SQLiteConnection(path: path, mode: .readWrite))
-        let thread = Thread { [self] in
+        NamedThread.start("pm-checkpoint") { [self] in
             while !stopped.withLock({ $0 }) {
                 _ = wake.wait(timeout: .now() + Self.interval)
                 do {
@@ -46,8 +47,6 @@ final class Checkpointer: Sendable {
             connection.value.close()
             finished.signal()
         }
-        thread.start()
-        thread.name = "pm-checkpoint"
     }
 
     /// Asks for a PASSIVE checkpoint now rather than at the next tick; returns the ticket

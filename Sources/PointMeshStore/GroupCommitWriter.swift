@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PointMeshCore
+import PointMeshThreads
 import Synchronization
 
 /// The single writer. Concurrent work queues up; the writer thread takes everything queued,
@@ -104,15 +105,10 @@ final class GroupCommitWriter: Sendable {
         self.state = state
         self.log = log
         committedVector = Mutex(state.vector)
-        let thread = Thread { [self] in
+        NamedThread.start("pm-writer") { [self] in
             run(state)
             finished.signal()
         }
-        thread.start()
-        // The OS thread's name too (`top -H`, /proc/PID/task/*/comm; 15 characters at most), by
-        // which `pointmesh bench` reads the writer's CPU time: Foundation passes a name on to the
-        // OS only when it is set after `start()`.
-        thread.name = "pm-writer"
     }
 
     /// Queues `work`; `completion` runs once it is committed (or refused).

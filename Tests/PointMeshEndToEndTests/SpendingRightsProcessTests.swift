@@ -110,6 +110,44 @@ private func thisMonth() -> String { String(ISO8601DateFormatter().string(from: 
         #expect(eventually(within: 15) { try [first, second].allSatisfy { try balance($0, "amy") == 0 } })
     }
 
+    /// A node asking a dead holder for rights opens a session thread for every ask, each of
+    /// which fails to connect and ends at once; every redemption is answered and the node keeps
+    /// serving. (It once named each thread after starting it, through the pthread handle of a
+    /// thread that may have ended already: SIGSEGV in `killingTheHolderMidGrantLosesNoRights`,
+    /// twice in full runs. The race needs a full run's load: this test takes the path, but did
+    /// not fail in three runs with the naming put back.)
+    @Test func aNodeAskingADeadHolderAgainAndAgainKeepsServing() throws {
+        let holder = try NodeProcess(extraArguments: ["--node-id", "d1"] + fastGossip)
+        let asker = try NodeProcess(extraArguments: ["--node-id", "d2", "--seed", holder.gossipAddress.description, "--rights-wait-ms", "200"] + fastGossip)
+        defer {
+            stopAndVerify([asker])
+            holder.removeFiles(); asker.removeFiles()
+        }
+        let accounts = (0..<16).map { "d\($0)" }
+        for account in accounts {
+            #expect(try holder.client().postJSON("/v1/purchases", #"{"receipt_id":"P-\#(account)","account_id":"\#(account)","amount_fen":10000}"#).status == 201)
+        }
+        #expect(eventually(within: 20) { try accounts.allSatisfy { try balance(asker, $0) == 100 } })
+        holder.kill(SIGKILL)
+        let statuses = Mutex<[Int]>([]), done = DispatchGroup(), address = asker.httpAddress
+        for worker in 0..<8 {
+            done.enter()
+            Thread {
+                let client = HTTPClient(address: address, timeoutMilliseconds: 10_000)
+                for round in 0..<12 {
+                    let account = accounts[(worker + round) % accounts.count]
+                    let status = (try? client.postJSON("/v1/redemptions", #"{"request_id":"W\#(worker)-\#(round)","account_id":"\#(account)","points":10}"#))?.status ?? 0
+                    statuses.withLock { $0.append(status) }
+                }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        let seen = statuses.withLock { $0 }
+        #expect(seen.count == 96 && seen.allSatisfy { $0 == 409 }, "every redemption refused for want of rights, none lost: \(Dictionary(grouping: seen) { $0 }.mapValues(\.count))")
+        #expect(asker.process.isRunning, "\(asker.diagnosis(lines: 80))")
+    }
+
     /// A holder of a release without the spending-rights exchange can't grant: the redemption
     /// is refused after the wait, and the node does not open session after session with it
     /// for the request it can't carry.
