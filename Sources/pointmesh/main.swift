@@ -7,7 +7,7 @@ let commands: [any Command.Type] = [
     ServeCommand.self, EarnCommand.self, RefundCommand.self, RedeemCommand.self, TransferCommand.self, FamilyCommand.self, BalanceCommand.self,
     HistoryCommand.self, PolicyCommand.self, RemindersCommand.self, CompensateCommand.self, FreezeCommand.self, UnfreezeCommand.self,
     DeductCommand.self, CampaignCommand.self, RewardCommand.self, BudgetCommand.self, StatusCommand.self, RetireCommand.self,
-    ReportCommand.self, ExportCommand.self, VerifyCommand.self, TokenCommand.self, OpenAPICommand.self,
+    ReportCommand.self, ExportCommand.self, VerifyCommand.self, TokenCommand.self, TLSCommand.self, OpenAPICommand.self,
 ]
 
 CommandLineTool(
