@@ -49,7 +49,13 @@ enum TLSCommand: Command {
                 throw UsageError(message: "no authority in \(directory) (ca.pem and ca.key): run `pointmesh tls init-ca --dir \(directory)` first")
             }
             let out = arguments.value(Self.out) ?? directory
-            try write(try ChainCertificates.issue(nodeID: id, role: role, days: Int(days), authority: authority), named: id, in: out)
+            let issued: CertifiedKey
+            do {
+                issued = try ChainCertificates.issue(nodeID: id, role: role, days: Int(days), authority: authority)
+            } catch {
+                throw FileFailure(message: "the authority in \(directory) (ca.pem, ca.key): \(error)")
+            }
+            try write(issued, named: id, in: out)
             print("wrote \(out)/\(id).pem and \(out)/\(id).key for node \(id) (\(role)), valid \(days) days")
         default:
             throw UsageError(message: "say `tls init-ca` or `tls issue`")
