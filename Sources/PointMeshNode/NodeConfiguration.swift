@@ -25,6 +25,10 @@ public struct NodeConfiguration: Sendable {
     public var tokensFile: String?
     /// `--protect-reads`: status, metrics and the API description need a token too.
     public var protectReads = false
+    /// `--http-insecure`: serve the API beyond loopback in clear, tokens and all. Without it a
+    /// node with tokens refuses to start on a non-loopback HTTP address: this release has no
+    /// HTTPS, so a till's token would cross the store's LAN readable by anyone on it.
+    public var httpInsecure = false
     /// `--spending-rights`: debits are decided within the rights this node holds
     /// (`NodeSettings.spendingRights`). Off only while a chain upgrades from a release without
     /// them (docs/operations.md, "Upgrading").

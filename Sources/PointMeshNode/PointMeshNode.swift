@@ -81,11 +81,13 @@ public final class PointMeshNode: Sendable {
     /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
     /// The tokens file's entries; without one, HTTP only on loopback (anyone who reaches the
     /// port could otherwise mint points).
+    /// Tokens over plain HTTP beyond loopback only when `--http-insecure` says so.
     private static func accessTokens(_ configuration: NodeConfiguration) throws -> AccessTokens? {
         guard let path = configuration.tokensFile else {
             guard configuration.http.isLoopback else { throw NodeError.httpNeedsTokens(configuration.http.description) }
             return nil
         }
+        guard configuration.http.isLoopback || configuration.httpInsecure else { throw NodeError.tokensInClear(configuration.http.description) }
         return try AccessTokens.load(path: path)
     }
 
@@ -123,6 +125,9 @@ public final class PointMeshNode: Sendable {
         lateCampaigns.withLock { $0 = LateCampaignSweeper(store: store, clock: configuration.clock, log: log) }
         log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
         log.info(keyNote)
+        if configuration.httpInsecure, !configuration.http.isLoopback {
+            log.warning("--http-insecure: bearer tokens cross the network in clear to \(httpAddress); anyone on it can read and reuse them")
+        }
         if configuration.seeds.isEmpty {
             log.info("no --seed given: this node is a cluster of one until a peer joins through it")
         } else {
@@ -159,6 +164,7 @@ private final class RouterBox: @unchecked Sendable {
 public enum NodeError: Error, CustomStringConvertible {
     case gossipNeedsKey([String])
     case httpNeedsTokens(String)
+    case tokensInClear(String)
     case tokensNeedClusterKey
     case unreadableKeyFile(String)
     case weakKey(String, Int)
@@ -167,6 +173,8 @@ public enum NodeError: Error, CustomStringConvertible {
         switch self {
         case .httpNeedsTokens(let address):
             "HTTP beyond loopback needs --tokens-file (not loopback: \(address)); without tokens anyone who reaches the port could mint points"
+        case .tokensInClear(let address):
+            "HTTP beyond loopback would carry bearer tokens in clear (not loopback: \(address)), and this release has no HTTPS; pass --http-insecure to accept that on a network you trust, or serve HTTP on loopback behind a TLS proxy"
         case .tokensNeedClusterKey:
             "--tokens-file needs --cluster-key-file too: without a key any process on this machine could gossip writes past the tokens"
         case .gossipNeedsKey(let addresses):

@@ -26,6 +26,7 @@ enum ServeCommand: Command {
     static let gossipFanout = Option("gossip-fanout", .value("N"), "peers contacted per round (default 2)")
     static let tokensFile = Option("tokens-file", .value("FILE"), "bearer tokens the HTTP API accepts: a JSON list of {\"name\", \"role\": clerk|hq|admin, \"token_sha256\"}, readable by its owner only (`pointmesh token create` makes entries). Required to serve HTTP beyond loopback")
     static let protectReads = Option("protect-reads", "status, metrics and /openapi.json need a token too")
+    static let httpInsecure = Option("http-insecure", "serve HTTP beyond loopback in clear, tokens and all (refused without it: this release has no HTTPS)")
     static let logFormat = Option("log-format", .value("json|text"), "standard error: one JSON object per line (default), or human-readable lines for a terminal")
     static let logLevel = Option("log-level", .value("LEVEL"), "debug (adds a line per HTTP request), info (default), warning or error")
     static let returnWindowDays = Option("return-window-days", .value("N"), "points a purchase earns stay pending (not spendable) for N days, and a refund inside that window cancels them instead of making debt (default 0: off)")
@@ -37,7 +38,7 @@ enum ServeCommand: Command {
     static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
     static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
     static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -194,6 +195,11 @@ enum ServeCommand: Command {
         case nil, "false", "0": configuration.protectReads = false
         case "true", "1": configuration.protectReads = true
         case let other?: throw UsageError(message: "protect-reads must be true or false, got '\(other)'")
+        }
+        switch options.last(httpInsecure) {
+        case nil, "false", "0": configuration.httpInsecure = false
+        case "true", "1": configuration.httpInsecure = true
+        case let other?: throw UsageError(message: "http-insecure must be true or false, got '\(other)'")
         }
         configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
         return configuration

@@ -176,8 +176,9 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
         #expect(head.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(head)")
     }
 
-    /// Without a tokens file, HTTP beyond loopback is refused at start, in one line; a tokens
-    /// file that is world-readable, malformed or names a token twice is refused too.
+    /// Without a tokens file, HTTP beyond loopback is refused at start, in one line, and with one
+    /// too unless `--http-insecure` accepts tokens in clear; a tokens file that is
+    /// world-readable, malformed or names a token twice is refused too.
     @Test func unsafeSetupsAreRefusedAtStart() throws {
         let data = NodeProcess.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -191,6 +192,11 @@ private func send(_ node: NodeProcess, _ method: String, _ path: String, token: 
             (try TokensFixture(raw: #"[{"name":"a","role":"clerk","token_sha256":"\#(String(repeating: "0", count: 64))"},{"name":"a","role":"hq","token_sha256":"\#(String(repeating: "1", count: 64))"}]"#), "twice"),
             (try TokensFixture(raw: #"[{"name":"a","role":"clerk","token_sha256":"\#(String(repeating: "0", count: 64))"},{"name":"b","role":"admin","token_sha256":"\#(String(repeating: "0", count: 64))"}]"#), "the same token_sha256"),
         ]
+        // With tokens, beyond loopback only when --http-insecure says so (no HTTPS yet).
+        let clear = try TokensFixture()
+        defer { clear.remove() }
+        let inClear = try runPointmesh(["serve", "--data", data, "--http", "0.0.0.0:0", "--gossip", "127.0.0.1:0"] + clear.arguments)
+        #expect(inClear.status == 1 && inClear.stderr.contains("bearer tokens in clear") && inClear.stderr.contains("--http-insecure"), "\(inClear.stderr)")
         let keyless = try TokensFixture()
         defer { keyless.remove() }
         let withoutKey = try runPointmesh(["serve", "--data", data, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--tokens-file", keyless.path])
