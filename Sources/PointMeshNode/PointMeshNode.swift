@@ -78,10 +78,9 @@ public final class PointMeshNode: Sendable {
         routes = router.routes.map { ($0.method, $0.pattern) }
     }
 
-    /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
     /// The tokens file's entries; without one, HTTP only on loopback (anyone who reaches the
-    /// port could otherwise mint points).
-    /// Tokens over plain HTTP beyond loopback only when `--http-insecure` says so.
+    /// port could otherwise mint points). With one, HTTP beyond loopback only when
+    /// `--http-insecure` accepts the tokens crossing the network in clear.
     private static func accessTokens(_ configuration: NodeConfiguration) throws -> AccessTokens? {
         guard let path = configuration.tokensFile else {
             guard configuration.http.isLoopback else { throw NodeError.httpNeedsTokens(configuration.http.description) }
@@ -91,6 +90,7 @@ public final class PointMeshNode: Sendable {
         return try AccessTokens.load(path: path)
     }
 
+    /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
     private static func clusterKey(_ configuration: NodeConfiguration) throws -> (ClusterKey, String) {
         guard let path = configuration.clusterKeyFile else {
             // Keyless gossip admits any process on the machine: a second node on loopback would
