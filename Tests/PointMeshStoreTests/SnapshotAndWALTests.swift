@@ -192,7 +192,7 @@ private func fileSize(_ path: String) -> Int64 {
     /// (`PowerCutVFS`: what was never synced is lost once the store is closed and the power
     /// restored). After the cut, every write the store
     /// answered is in the reopened ledger, which verifies clean. Each round cuts at another
-    /// moment; at least one must find unsynced bytes to lose (a WAL frame written and not yet
+    /// moment (after more answered writes); at least one must find unsynced bytes to lose (a WAL frame written and not yet
     /// synced), or the test proves nothing. With `synchronous=NORMAL` it fails.
     @Test func everyAcknowledgedWriteSurvivesAPowerCut() throws {
         var damagedRounds = 0
@@ -216,7 +216,11 @@ private func fileSize(_ path: String) -> Int64 {
                     }
                 }
             }
-            usleep(UInt32(20_000 + 25_000 * round))
+            // Cut while the writers are under way, after a number of answered writes that grows
+            // with the round (not after a fixed time: a loaded machine may not have written
+            // anything yet, and a cut before the first write finds nothing to lose).
+            let due = DispatchTime.now() + .seconds(30)
+            while acknowledged.withLock({ $0.count }) < 1 + 40 * round, DispatchTime.now() < due { usleep(200) }
             if PowerCutVFS.cut(directory) > 0 { damagedRounds += 1 }
             writers.wait()
             store.close()
