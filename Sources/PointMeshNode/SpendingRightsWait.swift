@@ -103,21 +103,10 @@ final class SpendingRightsWait: Sendable {
     /// here). The holders are looked up again every `askEveryMilliseconds`: a grant may have
     /// moved them meanwhile.
     func acquire(_ needed: Points, of account: AccountID, then: @escaping @Sendable (Bool) -> Void) {
-        queue.async { [self] in
-            let started = clock.monotonicNanoseconds()
-            let deadline = clock.monotonicMilliseconds() + timeoutMilliseconds
-            var nextAsk = Int64.min, served = false
-            while !served, clock.monotonicMilliseconds() < deadline {
-                if clock.monotonicMilliseconds() >= nextAsk {
-                    nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
-                    if let holders = otherHolders(of: account), !holders.isEmpty { gossip.askForRights(.account(account), from: holders) }
-                }
-                served = ((try? store.read { try $0.heldRights(of: account, by: store.nodeID, at: clock.now()) })?.points ?? .zero) >= needed
-                if !served { usleep(1_000) }
-            }
-            waitedNanoseconds.add(Int(clock.monotonicNanoseconds() - started), ordering: .relaxed)
-            if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }
-            then(served)
+        wait(then: then) { [self] askNow in
+            if askNow, let holders = otherHolders(of: account), !holders.isEmpty { gossip.askForRights(.account(account), from: holders) }
+            let held = (try? store.read { try $0.heldRights(of: account, by: store.nodeID, at: clock.now()) })?.points ?? .zero
+            return held >= needed ? .served : .waiting
         }
     }
 
@@ -146,22 +135,42 @@ final class SpendingRightsWait: Sendable {
     /// Asks for rights to issue in `month` and waits, off the caller's thread, until this node
     /// holds `needed` or the time is up; then calls `then` (true: they are here).
     func acquireToIssue(_ needed: Points, in month: CalendarMonth, then: @escaping @Sendable (Bool) -> Void) {
+        wait(then: then) { [self] askNow in
+            guard let rights = rightsToIssue(in: month) else { return .hopeless }
+            let held = rights.held(by: store.nodeID)
+            guard held < needed else { return .served }
+            // No other node holds any as this node knows: no grant can be on its way.
+            let holders = rights.holders(otherThan: store.nodeID)
+            guard !holders.isEmpty else { return .hopeless }
+            if askNow { gossip.askForRights(.issuing(month, rights.wanted(needing: needed - held, among: gossip.chainSize())), from: holders) }
+            return .waiting
+        }
+    }
+
+    /// What one look of a wait found.
+    private enum Look {
+        case served, waiting, hopeless
+    }
+
+    /// Looks every millisecond, off the caller's thread, until `look` finds the rights here or
+    /// no hope of them, or `timeoutMilliseconds` have passed (`look`'s argument: whether to ask
+    /// the holders again, every `askEveryMilliseconds`); counts the wait, then calls `then`
+    /// (true: served).
+    private func wait(then: @escaping @Sendable (Bool) -> Void, look: @escaping @Sendable (_ askNow: Bool) -> Look) {
         queue.async { [self] in
             let started = clock.monotonicNanoseconds()
             let deadline = clock.monotonicMilliseconds() + timeoutMilliseconds
             var nextAsk = Int64.min, served = false
-            while !served, clock.monotonicMilliseconds() < deadline, let rights = rightsToIssue(in: month) {
-                let held = rights.held(by: store.nodeID)
-                served = held >= needed
-                guard !served else { break }
-                // No other node holds any as this node knows: no grant can be on its way.
-                let holders = rights.holders(otherThan: store.nodeID)
-                guard !holders.isEmpty else { break }
-                if clock.monotonicMilliseconds() >= nextAsk {
-                    nextAsk = clock.monotonicMilliseconds() + Self.askEveryMilliseconds
-                    gossip.askForRights(.issuing(month, rights.wanted(needing: needed - held, among: gossip.chainSize())), from: holders)
+            looking: while clock.monotonicMilliseconds() < deadline {
+                let now = clock.monotonicMilliseconds(), askNow = now >= nextAsk
+                if askNow { nextAsk = now + Self.askEveryMilliseconds }
+                switch look(askNow) {
+                case .served:
+                    served = true
+                    break looking
+                case .hopeless: break looking
+                case .waiting: usleep(1_000)
                 }
-                usleep(1_000)
             }
             waitedNanoseconds.add(Int(clock.monotonicNanoseconds() - started), ordering: .relaxed)
             if served { waitsServed.add(1, ordering: .relaxed) } else { waitsTimedOut.add(1, ordering: .relaxed) }
