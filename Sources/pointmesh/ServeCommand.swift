@@ -191,16 +191,16 @@ enum ServeCommand: Command {
         if let hours = try number(offlineAllowanceHours, upTo: 24 * 365) { configuration.offlineAllowanceHours = hours }
         if let file = options.last(clockOffsetFile) { configuration.clock = .system(offsetFile: file) }
         configuration.tokensFile = options.last(tokensFile)
-        switch options.last(protectReads) {
-        case nil, "false", "0": configuration.protectReads = false
-        case "true", "1": configuration.protectReads = true
-        case let other?: throw UsageError(message: "protect-reads must be true or false, got '\(other)'")
+        /// A switch: given on the command line, or true or false in the config file.
+        func flag(_ option: Option) throws(UsageError) -> Bool {
+            switch options.last(option) {
+            case nil, "false", "0": return false
+            case "true", "1": return true
+            case let other?: throw UsageError(message: "\(option.name) must be true or false, got '\(other)'")
+            }
         }
-        switch options.last(httpInsecure) {
-        case nil, "false", "0": configuration.httpInsecure = false
-        case "true", "1": configuration.httpInsecure = true
-        case let other?: throw UsageError(message: "http-insecure must be true or false, got '\(other)'")
-        }
+        configuration.protectReads = try flag(protectReads)
+        configuration.httpInsecure = try flag(httpInsecure)
         configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
         return configuration
     }
