@@ -77,10 +77,10 @@ final class GossipService: Sendable {
         rightsDemand = Mutex(RightsDemand(node: store.nodeID, prefix: "rights-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"))
     }
 
-    /// Asks `holders` for `subject` (an account's spending rights, or rights to issue): at once, in a session of its own with
-    /// each holder this node can reach and is not already in a session with (that session's
-    /// end carries it otherwise). Holders asked before are asked again: the session that
-    /// carried the request may have been cut.
+    /// Asks `holders` for `subject` (an account's spending rights, or rights to issue): at once,
+    /// in a session of its own with each holder this node can reach and is not already in a
+    /// session with (that session's end carries it otherwise). Holders asked before are asked
+    /// again: the session that carried the request may have been cut.
     func askForRights(_ subject: RightsSubject, from holders: [NodeID]) {
         let asked = rightsDemand.withLock { demand in
             demand.expire(now: clock.monotonicMilliseconds())

@@ -109,8 +109,9 @@ struct LedgerAPI: Sendable {
     }
 
     /// Commits a validated write and answers it. A debit refused for want of spending rights
-    /// here is committed once more after asking the holders and waiting for their grants
-    /// (`SpendingRightsWait`), within the one call; the second answer is final.
+    /// here, or an earning for want of rights to issue, is committed once more after asking the
+    /// holders and waiting for their grants (`SpendingRightsWait`), within the one call; the
+    /// second answer is final.
     private func commit(_ prepared: PreparedWrite, kind: any EntryKindRule.Type, context: RequestContext, request: HTTPRequest,
                         respond: @escaping HTTPServer.Responder, waited: Bool = false) {
         store.write(prepared, context: context) { [self, metrics, gossip, log] result in
