@@ -117,8 +117,8 @@ struct PrometheusText {
     }
 
     /// The node's long-lived threads carry their names to the OS, where `top -H` and
-    /// `pointmesh bench` (the writer's CPU time) find them. Foundation passes a name on only
-    /// when it is set after `start()`; set before, or from inside the new thread, it raced.
+    /// `pointmesh bench` (the writer's CPU time) find them, as soon as the node is ready
+    /// (`NamedThread`: each thread names itself before its start returns).
     @Test func theNodesThreadsAreNamedForTheOS() throws {
         for _ in 0..<3 {
             let node = try NodeProcess()
