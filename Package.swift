@@ -23,9 +23,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .systemLibrary(name: "CLinuxEvents"),
         .target(name: "PointMeshJSON", swiftSettings: strict),
         .target(name: "PointMeshCrypto", dependencies: ["CLibCrypto"], swiftSettings: strict),
+        .target(name: "PointMeshTLS", dependencies: ["CLibSSL", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshCore", dependencies: ["PointMeshJSON", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshReplication", dependencies: ["PointMeshCore", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
@@ -34,13 +40,14 @@ let package = Package(
         .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents", "PointMeshThreads"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
-            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP", "PointMeshThreads"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP", "PointMeshThreads",
+                           "PointMeshTLS"],
             swiftSettings: strict
         ),
         .target(name: "PointMeshCommandLine", swiftSettings: strict),
         .executableTarget(
             name: "pointmesh",
-            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshReplication", "PointMeshCommandLine"],
+            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshReplication", "PointMeshCommandLine", "PointMeshTLS"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -64,10 +71,12 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
+        .testTarget(name: "PointMeshTLSTests", dependencies: ["PointMeshTLS"], swiftSettings: strict),
         .testTarget(name: "PointMeshHTTPTests", dependencies: ["PointMeshHTTP", "PointMeshSimulation"], swiftSettings: strict),
         .testTarget(
             name: "PointMeshEndToEndTests",
-            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "pointmesh", "pointmesh-bench"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshStore", "PointMeshHTTP", "PointMeshNode", "PointMeshReplication", "PointMeshTLS", "pointmesh",
+                           "pointmesh-bench"],
             swiftSettings: strict
         ),
     ],

@@ -2,9 +2,11 @@ import PointMeshCore
 import PointMeshCrypto
 import PointMeshHTTP
 import PointMeshReplication
+import PointMeshTLS
 
 /// Why a gossip connection ended early. Each is logged and the connection closed.
 enum GossipConnectionError: Error, CustomStringConvertible {
+    case tls(TLSError)
     case frame(FrameCodec.FrameError)
     case handshake(Handshake.Failure)
     /// The peer hung up after our challenge instead of proving it holds the key.
@@ -18,6 +20,10 @@ enum GossipConnectionError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
+        case .tls(.plainPeer):
+            "the peer speaks unencrypted gossip (a node of a release before 0.8, or not a node at all) and this node speaks TLS only: upgrade the peer, "
+                + "or start this node with --accept-unencrypted-gossip while the chain upgrades (docs/operations.md, \"Upgrading a chain\")"
+        case .tls(let error): "\(error)"
         case .frame(.tooLarge(let size)): "frame of \(size) bytes exceeds the limit"
         case .frame(.unsupportedVersion(1)):
             "the peer speaks gossip protocol 1 (pointmesh 0.2 or older); this node speaks \(ProtocolVersions.supported): "
@@ -25,7 +31,7 @@ enum GossipConnectionError: Error, CustomStringConvertible {
         case .frame(.unsupportedVersion(let version)): "unknown protocol version \(version)"
         case .frame(.badMAC): "frame failed authentication"
         case .frame(.malformed(let why)): "malformed frame (\(why))"
-        case .handshake(.badProof): "authentication failed: the peer does not hold this cluster's key"
+        case .handshake(.badProof): "authentication failed: the peer's gossip handshake does not match this TLS session"
         case .handshake(.unexpected(let what)): "unexpected \(what) during the handshake"
         case .handshake(.noCommonVersion(let ours, let theirs)):
             "no common protocol version: this node speaks \(ours), the peer \(theirs); upgrade the older one (docs/operations.md, \"Upgrading a chain\")"
@@ -40,16 +46,37 @@ enum GossipConnectionError: Error, CustomStringConvertible {
     }
 }
 
-/// One gossip TCP connection: frames in and out over a socket, with a deadline per message.
-/// Used by one thread. The socket's owner closes it.
+extension GossipConnectionError {
+    /// A TLS failure as the gossip edge handles it: an end or a silence like any other, the
+    /// rest a refusal.
+    init(_ error: TLSError) {
+        switch error {
+        case .closed: self = .closed
+        case .timedOut: self = .timedOut
+        default: self = .tls(error)
+        }
+    }
+}
+
+/// One gossip connection: frames in and out over TLS on a socket, with a deadline per
+/// message. Used by one thread. The socket's owner closes it.
 final class GossipConnection {
     let socket: TCPConnection
     private var codec: FrameCodec
     let timeoutMilliseconds: Int32
-    private(set) var bytesSent = 0
-    private(set) var bytesReceived = 0
+    /// What the frames travel in, set by `authenticate`: nothing crosses the socket before.
+    private var transport: Transport?
     /// The protocol version the handshake agreed.
     private(set) var version = FrameCodec.handshakeVersion
+
+    private enum Transport {
+        case tls(TLSChannel)
+        /// Frames straight on the socket, as releases before 0.8 speak them, and only under
+        /// `--accept-unencrypted-gossip`.
+        case unencrypted
+    }
+
+    private var unencryptedSent = 0, unencryptedReceived = 0
 
     init(socket: TCPConnection, role: Handshake.Role, timeoutMilliseconds: Int32) {
         self.socket = socket
@@ -57,10 +84,42 @@ final class GossipConnection {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
+    /// Bytes on the wire each way, TLS records and handshakes included.
+    var bytesSent: Int {
+        if case .tls(let channel) = transport { return channel.bytesWritten }
+        return unencryptedSent
+    }
+
+    var bytesReceived: Int {
+        if case .tls(let channel) = transport { return channel.bytesRead }
+        return unencryptedReceived
+    }
+
+    /// What the peer's certificate says, when it proved itself with one (nil: with the cluster key).
+    var peerCertificate: NodeCertificateFacts? {
+        if case .tls(let channel) = transport { return channel.peer }
+        return nil
+    }
+
+    /// Whether this session's frames cross unencrypted (a peer of a release before 0.8).
+    var isUnencrypted: Bool {
+        if case .unencrypted = transport { return true }
+        return false
+    }
+
     func send(_ message: GossipMessage) throws {
         let frame = codec.encode(message)
-        bytesSent += frame.count
-        try socket.write(frame)
+        do {
+            switch transport {
+            case .tls(let channel): try channel.write(frame)
+            case .unencrypted:
+                unencryptedSent += frame.count
+                try socket.write(frame)
+            case nil: throw GossipConnectionError.unexpected("frame before the TLS handshake")
+            }
+        } catch let error as TLSError {
+            throw GossipConnectionError(error)
+        }
     }
 
     func receive() throws -> GossipMessage {
@@ -70,15 +129,58 @@ final class GossipConnection {
             } catch {
                 throw GossipConnectionError.frame(error)
             }
-            guard let bytes = try socket.read(waitingAtMost: timeoutMilliseconds) else { throw GossipConnectionError.timedOut }
+            let bytes: [UInt8]?
+            do {
+                switch transport {
+                case .tls(let channel): bytes = try channel.read(waitingAtMost: timeoutMilliseconds)
+                case .unencrypted:
+                    bytes = try socket.read(waitingAtMost: timeoutMilliseconds)
+                    unencryptedReceived += bytes?.count ?? 0
+                case nil: throw GossipConnectionError.unexpected("frame before the TLS handshake")
+                }
+            } catch let error as TLSError {
+                throw GossipConnectionError(error)
+            }
+            guard let bytes else { throw GossipConnectionError.timedOut }
             if bytes.isEmpty { throw GossipConnectionError.closed }
-            bytesReceived += bytes.count
             codec.append(bytes)
         }
     }
 
-    /// Runs the handshake; afterwards every frame is authenticated with the session key.
-    func authenticate(role: Handshake.Role, key: ClusterKey) throws {
+    /// Runs the TLS handshake (`tls` says with what each side proves itself), then the gossip
+    /// handshake inside it, which agrees the protocol version. Its key is exported from the TLS
+    /// session, so it binds the frames to this session; afterwards every frame carries a MAC.
+    ///
+    /// With `unencryptedKey` (`--accept-unencrypted-gossip`), a responder whose peer opens with
+    /// an unencrypted frame (a node of a release before 0.8) runs the gossip handshake on the
+    /// socket itself, over the cluster key, as those releases do.
+    func authenticate(role: Handshake.Role, tls: TLSContext, unencryptedKey: ClusterKey? = nil) throws {
+        let key: ClusterKey
+        do {
+            let channel = try TLSChannel(context: tls, fd: socket.fd, role: role == .initiator ? .client : .server,
+                                         timeoutMilliseconds: timeoutMilliseconds)
+            transport = .tls(channel)
+            key = ClusterKey(bytes: channel.exportedKey(label: "EXPORTER-pointmesh-gossip-frames"))
+        } catch TLSError.plainPeer {
+            guard role == .responder, let unencryptedKey else { throw GossipConnectionError.tls(.plainPeer) }
+            transport = .unencrypted
+            key = unencryptedKey
+        } catch {
+            throw GossipConnectionError(error)
+        }
+        try handshake(role: role, key: key)
+    }
+
+    /// Opens an unencrypted session as initiator, as releases before 0.8 do: after a peer of
+    /// one hung up on this node's TLS hello, under `--accept-unencrypted-gossip`.
+    func authenticateUnencrypted(key: ClusterKey) throws {
+        transport = .unencrypted
+        try handshake(role: .initiator, key: key)
+    }
+
+    /// The gossip handshake under `key`: the version agreed, and the session key every later
+    /// frame's MAC is made with.
+    private func handshake(role: Handshake.Role, key: ClusterKey) throws {
         var handshake = Handshake(role: role, key: key, nonce: SecureRandom.bytes(Handshake.nonceLength))
         do {
             if role == .initiator {

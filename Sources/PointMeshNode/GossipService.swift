@@ -5,6 +5,7 @@ import PointMeshHTTP
 import PointMeshReplication
 import PointMeshStore
 import PointMeshThreads
+import PointMeshTLS
 import Synchronization
 
 /// How a node gossips.
@@ -33,7 +34,11 @@ public struct GossipSettings: Sendable {
 final class GossipService: Sendable {
     private let store: LedgerStore
     private let listener: TCPListener
-    private let key: ClusterKey
+    /// What this node proves itself with, and accepts from peers.
+    private let tls: TLSContext
+    /// The cluster key for peers of a release before 0.8, which speak unencrypted frames; nil
+    /// (they are refused) unless `--accept-unencrypted-gossip`.
+    private let unencryptedKey: ClusterKey?
     private let settings: GossipSettings
     private let clock: NodeClock
     private let log: Logger
@@ -63,12 +68,13 @@ final class GossipService: Sendable {
     /// Subjects asked of holders, grants this node wrote for peers, and grants it received and stored.
     let rightsRequested = Atomic<Int>(0), rightsGranted = Atomic<Int>(0), rightsReceived = Atomic<Int>(0)
 
-    init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], key: ClusterKey,
-         settings: GossipSettings, clock: NodeClock, log: Logger) throws {
+    init(store: LedgerStore, listener: TCPListener, advertised: HostPort, seeds: [HostPort], tls: TLSContext,
+         unencryptedKey: ClusterKey?, settings: GossipSettings, clock: NodeClock, log: Logger) throws {
         self.store = store
         self.clock = clock
         self.listener = listener
-        self.key = key
+        self.tls = tls
+        self.unencryptedKey = unencryptedKey
         self.settings = settings
         self.log = log
         var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description))
@@ -299,10 +305,8 @@ final class GossipService: Sendable {
     private func initiate(_ target: Membership.Target) {
         guard let address = HostPort(parsing: target.address) else { return }
         do {
-            let socket = try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000)
-            guard let connection = adopt(socket, role: .initiator) else { return }
+            guard let connection = try connect(to: address) else { return }
             defer { release(connection) }
-            try connection.authenticate(role: .initiator, key: key)
             let introduction = try exchangeIdentities(connection, initiator: true, dialed: target.address)
             let peer = introduction.peer
             if let expected = target.id, expected != peer {
@@ -329,6 +333,33 @@ final class GossipService: Sendable {
             }
         }
         saveMembershipIfChanged()
+    }
+
+    /// Connects to `address` and authenticates: over TLS, or, under
+    /// `--accept-unencrypted-gossip`, with unencrypted frames once the peer hung up on the TLS
+    /// hello (a node of a release before 0.8 reads it as an oversized frame). Nil when the
+    /// service is stopping.
+    private func connect(to address: HostPort) throws -> GossipConnection? {
+        guard let connection = adopt(try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000), role: .initiator) else { return nil }
+        do {
+            try connection.authenticate(role: .initiator, tls: tls)
+            return connection
+        } catch GossipConnectionError.closed where unencryptedKey != nil {
+            release(connection)
+        } catch {
+            release(connection)
+            throw error
+        }
+        guard let unencryptedKey, let unencrypted = adopt(try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000), role: .initiator) else {
+            return nil
+        }
+        do {
+            try unencrypted.authenticateUnencrypted(key: unencryptedKey)
+            return unencrypted
+        } catch {
+            release(unencrypted)
+            throw error
+        }
     }
 
     // MARK: Incoming
@@ -365,7 +396,7 @@ final class GossipService: Sendable {
         defer { release(connection) }
         var peer: NodeID?
         do {
-            try connection.authenticate(role: .responder, key: key)
+            try connection.authenticate(role: .responder, tls: tls, unencryptedKey: unencryptedKey)
             let introduction = try exchangeIdentities(connection, initiator: false, dialed: nil)
             let identified = introduction.peer
             peer = identified
@@ -392,7 +423,7 @@ final class GossipService: Sendable {
 
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
-        case GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
+        case GossipConnectionError.tls, GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
              GossipConnectionError.refusedByPeer, GossipConnectionError.frame:
             // A frame that does not read (garbage on the port, a forged or oversized one) is as
             // much a refusal as a wrong key.
@@ -432,6 +463,9 @@ final class GossipService: Sendable {
             throw GossipConnectionError.unexpected(other.name)
         }
         if peer == local { throw GossipConnectionError.refused("the peer has this node's own id \(local)") }
+        if let certified = connection.peerCertificate, certified.nodeID != peer.rawValue {
+            throw GossipConnectionError.refused("the peer says it is node \(peer) but its certificate is for node \(certified.nodeID)")
+        }
         // A retired node is no member (never dialled, never in a peer list), but a session it
         // opens goes ahead: it hands over the entries it acknowledged before it knew, and learns
         // from this node's members that it is retired.

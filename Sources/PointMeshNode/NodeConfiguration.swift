@@ -1,5 +1,6 @@
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshTLS
 
 /// Everything `pointmesh serve` needs to start a node, after flags and the config file are merged.
 public struct NodeConfiguration: Sendable {
@@ -9,6 +10,14 @@ public struct NodeConfiguration: Sendable {
     public var gossip = HostPort(host: "127.0.0.1", port: 7070)
     public var seeds: [HostPort] = []
     public var clusterKeyFile: String?
+    /// `--tls-cert`, `--tls-key`, `--tls-ca`: the node's certificate from the chain's authority,
+    /// its key and the authority's certificate. Gossip then proves who each node is; with
+    /// `clusterKeyFile` too, the node also takes peers that hold only the key (a chain moving
+    /// to certificates, docs/operations.md).
+    public var certificateFiles: CertificateFiles?
+    /// `--accept-unencrypted-gossip`: while a chain upgrades from a release before 0.8, also
+    /// gossip with its nodes in their unencrypted frames, authenticated by the cluster key.
+    public var acceptUnencryptedGossip = false
     public var role = NodeRole.store
     public var httpTimeouts = ConnectionTimeouts()
     public var maximumConnections = 512

@@ -3,6 +3,7 @@ import PointMeshCore
 import PointMeshReplication
 import PointMeshHTTP
 import PointMeshStore
+import PointMeshTLS
 import Synchronization
 
 /// One running node: the ledger store, its HTTP API and its gossip listener, wired together.
@@ -22,10 +23,20 @@ public final class PointMeshNode: Sendable {
     public init(configuration: NodeConfiguration, log startLog: Logger) throws {
         self.configuration = configuration
         // Refuse a bad gossip set-up before touching the data directory.
-        let (key, keyNote) = try Self.clusterKey(configuration)
+        let (tls, keyNote) = try Self.gossipCredentials(configuration)
+        let unencryptedKey = try Self.unencryptedGossipKey(configuration)
         let tokens = try Self.accessTokens(configuration)
+        // A node with a certificate is the node it names, in the role it names.
+        if let certified = tls.certificate {
+            if let id = configuration.nodeID, certified.nodeID != id.rawValue {
+                throw NodeError.certificateForAnotherNode(certified.nodeID, id.rawValue)
+            }
+            guard certified.role == configuration.role.rawValue else {
+                throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue)
+            }
+        }
         store = try LedgerStore(
-            directory: configuration.dataDirectory, nodeID: configuration.nodeID,
+            directory: configuration.dataDirectory, nodeID: try configuration.nodeID ?? tls.certificate.map { try NodeID(validating: $0.nodeID) },
             newNodeID: Self.generateNodeID, clock: configuration.clock, log: { startLog.warning($0) },
             progress: { startLog.info($0) })
         // From here on every line says which node it is from.
@@ -59,7 +70,7 @@ public final class PointMeshNode: Sendable {
         let gossipListener = try TCPListener(binding: configuration.gossip)
         gossip = try GossipService(
             store: store, listener: gossipListener, advertised: gossipListener.address, seeds: configuration.seeds,
-            key: key, settings: configuration.gossipSettings, clock: clock, log: log)
+            tls: tls, unencryptedKey: unencryptedKey, settings: configuration.gossipSettings, clock: clock, log: log)
         self.keyNote = keyNote
         let server = http
         let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
@@ -90,9 +101,21 @@ public final class PointMeshNode: Sendable {
         return try AccessTokens.load(path: path)
     }
 
-    /// Reads the cluster key, or falls back to loopback-only gossip when there is no key file.
-    private static func clusterKey(_ configuration: NodeConfiguration) throws -> (ClusterKey, String) {
-        guard let path = configuration.clusterKeyFile else {
+    /// What gossip proves this node with: the node certificate, the cluster key (as a TLS
+    /// pre-shared key), or both. With neither, a key every node knows, so gossip keeps to
+    /// loopback: it authenticates nothing, only encrypts.
+    private static func gossipCredentials(_ configuration: NodeConfiguration) throws -> (TLSContext, String) {
+        let files = configuration.certificateFiles
+        var key: [UInt8]?
+        var note: String
+        if let path = configuration.clusterKeyFile {
+            key = try readClusterKey(path)
+            note = files == nil
+                ? "gossip over TLS 1.3 authenticated by the cluster key from \(path)"
+                : "gossip over TLS 1.3 authenticated by this node's certificate, and by the cluster key from \(path) with peers that have no certificate yet"
+        } else if files != nil {
+            note = "gossip over TLS 1.3 authenticated by node certificates only"
+        } else {
             // Keyless gossip admits any process on the machine: a second node on loopback would
             // write past the tokens this node's HTTP demands.
             if configuration.tokensFile != nil { throw NodeError.tokensNeedClusterKey }
@@ -100,13 +123,31 @@ public final class PointMeshNode: Sendable {
             guard outside.isEmpty else {
                 throw NodeError.gossipNeedsKey(outside.map(\.description))
             }
-            return (.loopbackOnly, "no --cluster-key-file: gossip is restricted to loopback (127.0.0.0/8, ::1)")
+            key = ClusterKey.loopbackOnly.bytes
+            note = "no --cluster-key-file or --tls-cert: gossip is restricted to loopback (127.0.0.0/8, ::1)"
         }
+        do {
+            return (try TLSContext(clusterKey: key, files: files), note)
+        } catch {
+            throw NodeError.credentials(error)
+        }
+    }
+
+    /// The cluster key peers of a release before 0.8 authenticate with, under
+    /// `--accept-unencrypted-gossip` (which needs the key).
+    private static func unencryptedGossipKey(_ configuration: NodeConfiguration) throws -> ClusterKey? {
+        guard configuration.acceptUnencryptedGossip else { return nil }
+        guard let path = configuration.clusterKeyFile else { throw NodeError.unencryptedGossipNeedsKey }
+        return ClusterKey(bytes: try readClusterKey(path))
+    }
+
+    /// The bytes of the cluster key file at `path`, trailing whitespace removed: at least 16.
+    private static func readClusterKey(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else { throw NodeError.unreadableKeyFile(path) }
         var bytes = Array(data)
         while let last = bytes.last, last == 10 || last == 13 || last == 32 { bytes.removeLast() }
         guard bytes.count >= 16 else { throw NodeError.weakKey(path, bytes.count) }
-        return (ClusterKey(bytes: bytes), "gossip authenticated with the cluster key from \(path)")
+        return bytes
     }
 
     /// The HTTP address actually bound.
@@ -125,6 +166,9 @@ public final class PointMeshNode: Sendable {
         lateCampaigns.withLock { $0 = LateCampaignSweeper(store: store, clock: configuration.clock, log: log) }
         log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
         log.info(keyNote)
+        if configuration.acceptUnencryptedGossip {
+            log.warning("--accept-unencrypted-gossip: peers of a release before 0.8 gossip with this node in clear; remove the option once every node is upgraded")
+        }
         if configuration.httpInsecure, !configuration.http.isLoopback {
             log.warning("--http-insecure: bearer tokens cross the network in clear to \(httpAddress); anyone on it can read and reuse them")
         }
@@ -168,6 +212,10 @@ public enum NodeError: Error, CustomStringConvertible {
     case tokensNeedClusterKey
     case unreadableKeyFile(String)
     case weakKey(String, Int)
+    case credentials(TLSError)
+    case unencryptedGossipNeedsKey
+    case certificateForAnotherNode(String, String)
+    case certificateForAnotherRole(String, String)
 
     public var description: String {
         switch self {
@@ -176,11 +224,19 @@ public enum NodeError: Error, CustomStringConvertible {
         case .tokensInClear(let address):
             "HTTP beyond loopback would carry bearer tokens in clear (not loopback: \(address)), and this release has no HTTPS; pass --http-insecure to accept that on a network you trust, or serve HTTP on loopback behind a TLS proxy"
         case .tokensNeedClusterKey:
-            "--tokens-file needs --cluster-key-file too: without a key any process on this machine could gossip writes past the tokens"
+            "--tokens-file needs --cluster-key-file or --tls-cert too: without either any process on this machine could gossip writes past the tokens"
         case .gossipNeedsKey(let addresses):
-            "gossip beyond loopback needs --cluster-key-file (not loopback: \(addresses.joined(separator: ", ")))"
+            "gossip beyond loopback needs --cluster-key-file or --tls-cert (not loopback: \(addresses.joined(separator: ", ")))"
         case .unreadableKeyFile(let path):
             "cannot read cluster key file \(path)"
+        case .credentials(let error):
+            "\(error)"
+        case .unencryptedGossipNeedsKey:
+            "--accept-unencrypted-gossip needs --cluster-key-file: nodes of a release before 0.8 authenticate with the cluster key"
+        case .certificateForAnotherNode(let named, let node):
+            "the certificate in --tls-cert is for node \(named), and this node is \(node): issue one for \(node) (pointmesh tls issue --node-id \(node))"
+        case .certificateForAnotherRole(let named, let role):
+            "the certificate in --tls-cert is for a node of role \(named), and this node runs as --role \(role)"
         case .weakKey(let path, let length):
             "cluster key in \(path) is \(length) bytes; use at least 16 random bytes"
         }

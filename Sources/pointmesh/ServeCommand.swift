@@ -6,6 +6,7 @@ import PointMeshCore
 import PointMeshReplication
 import PointMeshHTTP
 import PointMeshNode
+import PointMeshTLS
 
 /// `pointmesh serve`: runs a node until SIGTERM or SIGINT.
 enum ServeCommand: Command {
@@ -18,6 +19,10 @@ enum ServeCommand: Command {
     static let gossip = Option("gossip", .value("HOST:PORT"), "gossip address (default 127.0.0.1:7070; port 0 picks one)")
     static let seed = Option("seed", .values("HOST:PORT"), "a peer's gossip address to join through")
     static let clusterKeyFile = Option("cluster-key-file", .value("FILE"), "file holding the cluster's shared key")
+    static let tlsCert = Option("tls-cert", .value("FILE"), "this node's certificate (PEM, from `pointmesh tls issue`): gossip then proves who the node is; give --tls-key and --tls-ca with it")
+    static let tlsKey = Option("tls-key", .value("FILE"), "the private key of --tls-cert (PEM)")
+    static let tlsCA = Option("tls-ca", .value("FILE"), "the chain authority's certificate (ca.pem): peers' certificates must be signed by it")
+    static let acceptUnencryptedGossip = Option("accept-unencrypted-gossip", "while a chain upgrades from a release before 0.8: also gossip with its nodes in their unencrypted frames, authenticated by --cluster-key-file (refused without it: gossip is TLS only)")
     static let role = Option("role", .value("store|hq"), "what this node is for (default store; a store's node refuses what only HQ may write)")
     static let httpRequestTimeout = Option("http-request-timeout-ms", .value("N"), "time a request may take to arrive whole (default 10000)")
     static let httpIdleTimeout = Option("http-idle-timeout-ms", .value("N"), "idle keep-alive connection lifetime (default 30000)")
@@ -38,7 +43,7 @@ enum ServeCommand: Command {
     static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
     static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
     static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -147,6 +152,14 @@ enum ServeCommand: Command {
             configuration.seeds.append(address)
         }
         configuration.clusterKeyFile = options.last(clusterKeyFile)
+        switch (options.last(tlsCert), options.last(tlsKey), options.last(tlsCA)) {
+        case (nil, nil, nil):
+            break
+        case (let certificate?, let key?, let authority?):
+            configuration.certificateFiles = CertificateFiles(certificate: certificate, key: key, authority: authority)
+        default:
+            throw UsageError(message: "--tls-cert, --tls-key and --tls-ca go together: the node's certificate, its key and the chain's authority")
+        }
         if let role = options.last(role) {
             guard let parsed = NodeRole(rawValue: role) else { throw UsageError(message: "--role must be store or hq, got '\(role)'") }
             configuration.role = parsed
@@ -201,6 +214,7 @@ enum ServeCommand: Command {
         }
         configuration.protectReads = try flag(protectReads)
         configuration.httpInsecure = try flag(httpInsecure)
+        configuration.acceptUnencryptedGossip = try flag(acceptUnencryptedGossip)
         configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
         return configuration
     }

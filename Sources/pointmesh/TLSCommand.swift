@@ -1,7 +1,7 @@
 import Foundation
 import PointMeshCommandLine
 import PointMeshCore
-import PointMeshCrypto
+import PointMeshTLS
 
 /// `pointmesh tls init-ca` and `pointmesh tls issue`: the chain's own certificate authority and
 /// the node certificates it signs (docs/operations.md, "Node certificates").

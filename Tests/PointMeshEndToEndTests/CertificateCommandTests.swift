@@ -1,5 +1,5 @@
 import Foundation
-import PointMeshCrypto
+import PointMeshTLS
 import Testing
 
 /// `pointmesh tls init-ca` and `tls issue` (issue 29, item 1): the chain's authority and node

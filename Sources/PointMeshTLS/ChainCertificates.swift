@@ -1,4 +1,4 @@
-import CLibCrypto
+import CLibSSL
 
 /// Why a certificate or key could not be made or read.
 public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -81,6 +81,11 @@ public enum ChainCertificates {
         guard let authorityKey = X509_get0_pubkey(authority), X509_verify(certificate, authorityKey) == 1 else {
             throw .mismatch("the certificate is not signed by this authority")
         }
+        return facts(of: certificate)
+    }
+
+    /// What a certificate already verified says.
+    static func facts(of certificate: OpaquePointer) -> NodeCertificateFacts {
         let subject = X509_get_subject_name(certificate)
         var seconds: Int64 = 0
         var tm = tm()
@@ -157,7 +162,7 @@ public enum ChainCertificates {
         return result
     }
 
-    private static func readCertificate(_ text: String) throws(CertificateError) -> OpaquePointer {
+    static func readCertificate(_ text: String) throws(CertificateError) -> OpaquePointer {
         try reading(text) { PEM_read_bio_X509($0, nil, nil, nil) }
     }
 
@@ -172,7 +177,7 @@ public enum ChainCertificates {
     }
 
     /// The failure of `step`, with libcrypto's reason (its error queue emptied).
-    private static func failure(_ step: String) -> CertificateError {
+    static func failure(_ step: String) -> CertificateError {
         var buffer = [CChar](repeating: 0, count: 256)
         let code = ERR_get_error()
         ERR_clear_error()

@@ -1,0 +1,300 @@
+import Foundation
+import PointMeshCore
+import PointMeshHTTP
+import PointMeshReplication
+import PointMeshTLS
+import Testing
+
+private let fastGossip = ["--gossip-interval-ms", "200"]
+
+private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> String {
+    #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":\#(fen)}"#
+}
+
+/// Gossip over TLS between real `pointmesh` processes (issue "Each node proves who it is",
+/// item 4): nodes with certificates only, with the cluster key only, and a chain halfway from
+/// one to the other; what is refused; what a relay between two nodes sees.
+@Suite(.serialized) struct MutualTLSProcessTests {
+    /// A chain authority made by `pointmesh tls init-ca`, and node certificates it issues.
+    final class Authority {
+        let directory = NodeProcess.scratchDirectory()
+
+        init() throws {
+            let made = try runPointmesh(["tls", "init-ca", "--dir", directory])
+            guard made.status == 0 else { throw NodeProcessError.notReady(made.stderr) }
+        }
+
+        /// Node `id`'s certificate files, issued with `role` on first use.
+        func files(_ id: String, role: String = "store") throws -> CertificateFiles {
+            if !FileManager.default.fileExists(atPath: "\(directory)/\(id).pem") {
+                let issued = try runPointmesh(["tls", "issue", "--dir", directory, "--node-id", id, "--role", role])
+                guard issued.status == 0 else { throw NodeProcessError.notReady(issued.stderr) }
+            }
+            return CertificateFiles(certificate: "\(directory)/\(id).pem", key: "\(directory)/\(id).key", authority: "\(directory)/ca.pem")
+        }
+
+        /// `serve` arguments for node `id` with `role`: its certificate, key and this authority.
+        func arguments(_ id: String, role: String = "store") throws -> [String] {
+            let files = try files(id, role: role)
+            return ["--node-id", id, "--role", role, "--tls-cert", files.certificate, "--tls-key", files.key, "--tls-ca", files.authority]
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Every node writes; every node ends with every balance.
+    func expectConverged(_ nodes: [NodeProcess], accounts: [String], fen: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        for node in nodes {
+            for account in accounts {
+                #expect(eventually(within: 15) { try balance(node, account) == fen / 100 }, "\(account) at \(node.diagnosis())",
+                        sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func nodesWithCertificatesOnlyConvergeAndEachKnowsTheOthersByTheirCertificates() throws {
+        let chain = try Authority()
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + fastGossip)
+        let stores = try ["s1", "s2"].map { id in
+            try NodeProcess(extraArguments: try chain.arguments(id) + ["--seed", hq.gossipAddress.description] + fastGossip)
+        }
+        let nodes = [hq] + stores
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        for (index, node) in nodes.enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("R\(index)", "acct-tls-\(index)", 5_000)).status == 201)
+        }
+        expectConverged(nodes, accounts: (0..<3).map { "acct-tls-\($0)" }, fen: 5_000)
+        #expect(hq.log.contains("authenticated by node certificates only"))
+        stopAndVerify(nodes)
+    }
+
+    /// A chain moving from the cluster key to certificates: a node with the key only, one with
+    /// both, one with certificates only. The first and the last can't talk to each other, but
+    /// every write reaches every node through the one in the middle.
+    @Test func aChainHalfwayToCertificatesConvergesThroughTheNodesHoldingBoth() throws {
+        let chain = try Authority()
+        let keyFile = chain.directory + "/cluster.key"
+        try "the-cluster-key-of-this-chain-0123".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let both = try NodeProcess(extraArguments: try chain.arguments("m-both", role: "hq") + ["--cluster-key-file", keyFile] + fastGossip)
+        let keyOnly = try NodeProcess(extraArguments: ["--node-id", "m-key", "--cluster-key-file", keyFile, "--seed", both.gossipAddress.description] + fastGossip)
+        let certificateOnly = try NodeProcess(extraArguments: try chain.arguments("m-cert") + ["--seed", both.gossipAddress.description] + fastGossip)
+        let nodes = [both, keyOnly, certificateOnly]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        for (index, node) in nodes.enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("M\(index)", "acct-mixed-\(index)", 7_000)).status == 201)
+        }
+        expectConverged(nodes, accounts: (0..<3).map { "acct-mixed-\($0)" }, fen: 7_000)
+        // The two ends learn of each other through the middle, try, and are refused.
+        #expect(eventually(within: 15) { keyOnly.log.contains("authentication failed") || certificateOnly.log.contains("authentication failed") })
+        stopAndVerify(nodes)
+    }
+
+    /// A node of another chain, a node with a certificate of this chain but speaking for
+    /// another node id, and plain frames: each is refused, logged and counted, while the
+    /// chain's own nodes go on converging.
+    @Test func foreignCertificatesImpostorsAndPlainFramesAreRefusedWhileTheOthersConverge() throws {
+        let chain = try Authority(), foreign = try Authority()
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + fastGossip)
+        let store = try NodeProcess(extraArguments: try chain.arguments("s1") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        let intruder = try NodeProcess(extraArguments: try foreign.arguments("s2") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        let nodes = [hq, store, intruder]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        #expect(try intruder.client().postJSON("/v1/purchases", purchase("X1", "acct-intruder", 9_000)).status == 201)
+        #expect(eventually(within: 10) { (try hq.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0) > 0 })
+        #expect(intruder.log.contains("authentication failed"), "\(intruder.diagnosis())")
+
+        // A certificate of this chain for s3, speaking as s1: refused once it says who it is.
+        let context = try TLSContext(clusterKey: nil, files: chain.files("s3"))
+        let refusedBefore = try hq.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0
+        try Self.introduce(as: "s1", to: hq.gossipAddress, with: context)
+        #expect(eventually(within: 5) { hq.log.contains("its certificate is for node s3") }, "\(hq.diagnosis())")
+        #expect(eventually(within: 5) { (try hq.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0) > refusedBefore })
+
+        // Plain frames, as a node of release 0.6 sends them.
+        let plain = try TCPConnection.connect(to: hq.gossipAddress)
+        try plain.write([0, 0, 0, 34, 2, 0x01] + Array(repeating: 7, count: 32))
+        _ = try? plain.read(waitingAtMost: 2_000)
+        plain.close()
+        #expect(eventually(within: 5) { hq.log.contains("speaks unencrypted gossip") })
+
+        for (index, node) in [hq, store].enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("T\(index)", "acct-own-\(index)", 3_000)).status == 201)
+        }
+        expectConverged([hq, store], accounts: ["acct-own-0", "acct-own-1"], fen: 3_000)
+        #expect(try balance(hq, "acct-intruder") ?? 0 == 0)
+        #expect(try balance(store, "acct-intruder") ?? 0 == 0)
+        #expect(try balance(intruder, "acct-own-0") ?? 0 == 0)
+        let status = try hq.client().getJSON("/v1/status")
+        #expect((status["peers"] as? [[String: Any]])?.map { $0["node_id"] as? String } == ["s1"])
+    }
+
+    /// A node refuses to start with a certificate that is not its own: another node's, another
+    /// role's, or one of a foreign chain; and with half the certificate options.
+    @Test func aNodeStartsOnlyWithItsOwnCertificate() throws {
+        let chain = try Authority(), foreign = try Authority()
+        let data = NodeProcess.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let base = ["serve", "--data", data, "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"]
+        let s7 = try chain.files("s7"), hq = try chain.files("hq", role: "hq"), alien = try foreign.files("s8")
+        let cases: [([String], String)] = [
+            (["--node-id", "s8", "--tls-cert", s7.certificate, "--tls-key", s7.key, "--tls-ca", s7.authority], "is for node s7"),
+            (["--node-id", "hq", "--tls-cert", hq.certificate, "--tls-key", hq.key, "--tls-ca", hq.authority], "role hq"),
+            (["--node-id", "s8", "--tls-cert", alien.certificate, "--tls-key", alien.key, "--tls-ca", s7.authority], "does not verify against the authority"),
+            (["--node-id", "s7", "--tls-cert", s7.certificate, "--tls-key", hq.key, "--tls-ca", s7.authority], "is not the key of the certificate"),
+            (["--node-id", "s7", "--tls-cert", s7.certificate], "go together"),
+        ]
+        for (arguments, message) in cases {
+            let run = try runPointmesh(base + arguments)
+            #expect(run.status != 0 && run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
+    /// Two nodes talk through a relay the test puts between them: what crosses holds no
+    /// customer id, receipt or amount in clear.
+    @Test func bytesCapturedBetweenTwoNodesHoldNoCustomerDataInClear() throws {
+        let keys = NodeProcess.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: keys) }
+        try "the-cluster-key-of-this-chain-0123".write(toFile: keys + "/key", atomically: true, encoding: .utf8)
+        let first = try NodeProcess(extraArguments: ["--node-id", "c1", "--cluster-key-file", keys + "/key"] + fastGossip)
+        let relay = try CapturingRelay(to: first.gossipAddress)
+        let second = try NodeProcess(extraArguments: ["--node-id", "c2", "--cluster-key-file", keys + "/key", "--seed", relay.address.description] + fastGossip)
+        defer { for node in [first, second] { node.stop(); node.removeFiles() }; relay.stop() }
+        #expect(try second.client().postJSON("/v1/purchases", purchase("receipt-in-clear-77", "customer-in-clear-4242", 123_400)).status == 201)
+        #expect(eventually(within: 15) { try balance(first, "customer-in-clear-4242") == 1_234 })
+        let captured = relay.captured
+        #expect(captured.count > 1_000, "the relay carried \(captured.count) bytes")
+        for secret in ["customer-in-clear-4242", "receipt-in-clear-77"] {
+            #expect(captured.firstRange(of: Array(secret.utf8)) == nil, "\(secret) crossed in clear")
+        }
+    }
+
+    /// Opens a TLS session to `address` with `context`, runs the gossip handshake, and says it
+    /// is node `id`; returns the peer's answer, if any, once it came or the peer hung up.
+    @discardableResult
+    static func introduce(as id: String, to address: HostPort, with context: TLSContext) throws -> GossipMessage? {
+        let socket = try TCPConnection.connect(to: address)
+        defer { socket.close() }
+        let channel = try TLSChannel(context: context, fd: socket.fd, role: .client, timeoutMilliseconds: 5_000)
+        return try introduce(as: id, key: ClusterKey(bytes: channel.exportedKey(label: "EXPORTER-pointmesh-gossip-frames")),
+                             read: { try channel.read(waitingAtMost: 5_000) }, write: { try channel.write($0) })
+    }
+
+    /// The gossip handshake under `key` and an `introduce` as node `id`, over `read` and
+    /// `write`; the peer's answer to the introduction, if any.
+    static func introduce(as id: String, key: ClusterKey, read: () throws -> [UInt8]?, write: ([UInt8]) throws -> Void) throws -> GossipMessage? {
+        var codec = FrameCodec(role: .initiator)
+        var handshake = Handshake(role: .initiator, key: key, nonce: Array(repeating: 1, count: Handshake.nonceLength))
+        func receive() throws -> GossipMessage? {
+            while true {
+                if let message = try codec.next() { return message }
+                guard let bytes = try read(), !bytes.isEmpty else { return nil }
+                codec.append(bytes)
+            }
+        }
+        try write(codec.encode(handshake.hello()))
+        guard let challenge = try receive(), let proof = try handshake.receive(challenge) else { return nil }
+        try write(codec.encode(proof))
+        guard let sessionKey = handshake.sessionKey, let version = handshake.version else { return nil }
+        codec.use(version: version)
+        codec.authenticate(with: sessionKey)
+        try write(codec.encode(.introduce(node: NodeID(unchecked: id), address: "127.0.0.1:1", exchanges: ["replication"])))
+        return try? receive()
+    }
+
+    /// While a chain upgrades, `--accept-unencrypted-gossip` lets a node of this release gossip
+    /// with nodes of the one before in their unencrypted frames: it takes their sessions, and
+    /// falls back to their frames when one hangs up on its TLS hello. Without the option both
+    /// are refused (`foreignCertificatesImpostorsAndPlainFramesAreRefusedWhileTheOthersConverge`).
+    @Test func duringAnUpgradeANodeGossipsWithTheEarlierReleaseOnlyWhenToldTo() throws {
+        let keys = NodeProcess.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: keys) }
+        let keyText = "the-cluster-key-of-this-chain-0123"
+        try keyText.write(toFile: keys + "/key", atomically: true, encoding: .utf8)
+        // A node of the earlier release, as far as this test needs one: it hangs up on the first
+        // connection (a TLS hello reads to it as an oversized frame) and keeps the opening bytes
+        // of the second.
+        let earlier = try TCPListener(binding: HostPort(host: "127.0.0.1", port: 0))
+        defer { earlier.close() }
+        let node = try NodeProcess(extraArguments: ["--node-id", "u1", "--cluster-key-file", keys + "/key", "--accept-unencrypted-gossip",
+                                                    "--seed", earlier.address.description] + fastGossip)
+        defer { node.stop(); node.removeFiles() }
+        #expect(node.log.contains("--accept-unencrypted-gossip"))
+
+        let first = try #require(try earlier.accept(waitingAtMost: 5_000))
+        #expect(try first.read(waitingAtMost: 2_000)?.first == 22)
+        first.close()
+        let second = try #require(try earlier.accept(waitingAtMost: 5_000))
+        defer { second.close() }
+        let opening = try second.read(waitingAtMost: 2_000) ?? []
+        #expect(Array(opening.prefix(6)) == [0, 0, 0, 36, 2, 0x01], "an unencrypted hello: \(opening.prefix(8))")
+
+        // The earlier release's session opened on the node: taken, and answered.
+        let socket = try TCPConnection.connect(to: node.gossipAddress)
+        defer { socket.close() }
+        let answer = try Self.introduce(as: "u0", key: ClusterKey(bytes: Array(keyText.utf8)),
+                                        read: { try socket.read(waitingAtMost: 5_000) }, write: { try socket.write($0) })
+        guard case .introduce(let id, _, _) = answer else {
+            Issue.record("expected the node's introduction, got \(String(describing: answer)): \(node.diagnosis())")
+            return
+        }
+        #expect(id.rawValue == "u1")
+
+        let refused = try runPointmesh(["serve", "--data", keys + "/data", "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--accept-unencrypted-gossip"])
+        #expect(refused.status != 0 && refused.stderr.contains("--accept-unencrypted-gossip needs --cluster-key-file"), "\(refused.stderr)")
+    }
+}
+
+/// A TCP relay on loopback to `target`, keeping every byte it carries either way.
+final class CapturingRelay: @unchecked Sendable {
+    private let listener: TCPListener
+    private let target: HostPort
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    private var stopped = false
+    private var open: [TCPConnection] = []
+
+    var address: HostPort { listener.address }
+    var captured: [UInt8] { lock.withLock { bytes } }
+
+    init(to target: HostPort) throws {
+        listener = try TCPListener(binding: HostPort(host: "127.0.0.1", port: 0))
+        self.target = target
+        Thread { [self] in
+            while !lock.withLock({ stopped }) {
+                guard let client = try? listener.accept(waitingAtMost: 100) else { continue }
+                guard let server = try? TCPConnection.connect(to: target) else { client.close(); continue }
+                lock.withLock { open += [client, server] }
+                Thread { [self] in pump(from: client, to: server) }.start()
+                Thread { [self] in pump(from: server, to: client) }.start()
+            }
+        }.start()
+    }
+
+    private func pump(from source: TCPConnection, to sink: TCPConnection) {
+        while !lock.withLock({ stopped }) {
+            do {
+                guard let chunk = try source.read(waitingAtMost: 100) else { continue }
+                if chunk.isEmpty { break }
+                lock.withLock { bytes += chunk }
+                try sink.write(chunk)
+            } catch {
+                break
+            }
+        }
+        source.shutdown()
+        sink.shutdown()
+    }
+
+    func stop() {
+        let sockets = lock.withLock {
+            stopped = true
+            return open
+        }
+        for socket in sockets { socket.shutdown() }
+        usleep(200_000)
+        for socket in sockets { socket.close() }
+        listener.close()
+    }
+}
