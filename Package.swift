@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
         .target(name: "PointMeshThreads", swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite", "PointMeshThreads"], swiftSettings: strict),
-        .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents", "PointMeshThreads"], swiftSettings: strict),
+        .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents", "PointMeshThreads", "PointMeshTLS"], swiftSettings: strict),
         .target(
             name: "PointMeshNode",
             dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshStore", "PointMeshHTTP", "PointMeshThreads",

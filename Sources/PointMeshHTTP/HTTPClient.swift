@@ -1,4 +1,5 @@
 import Foundation
+import PointMeshTLS
 
 /// A response as `HTTPClient` reads it.
 public struct HTTPClientResponse: Sendable {
@@ -30,15 +31,20 @@ public enum HTTPClientError: Error, CustomStringConvertible {
 public final class HTTPClient {
     public let address: HostPort
     public let timeoutMilliseconds: Int32
+    /// HTTPS: the context the server's certificate is verified with (`TLSContext.httpsClient`),
+    /// against `address`'s host; nil: plain HTTP.
+    public let tls: TLSContext?
     private var connection: TCPConnection?
+    private var channel: TLSChannel?
     private var buffer: [UInt8] = []
 
-    public init(address: HostPort, timeoutMilliseconds: Int32 = 30_000) {
+    public init(address: HostPort, timeoutMilliseconds: Int32 = 30_000, tls: TLSContext? = nil) {
         self.address = address
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.tls = tls
     }
 
-    deinit { connection?.close() }
+    deinit { close() }
 
     /// Sends one request and reads its response. A keep-alive connection the server has since
     /// closed is reopened once; PointMesh writes carry ids, so resending one is safe.
@@ -65,6 +71,7 @@ public final class HTTPClient {
     }
 
     public func close() {
+        channel = nil
         connection?.close()
         connection = nil
         buffer = []
@@ -72,10 +79,14 @@ public final class HTTPClient {
 
     private func exchange(_ request: [UInt8]) throws -> HTTPClientResponse {
         if connection == nil {
-            connection = try TCPConnection.connect(to: address, timeoutMilliseconds: timeoutMilliseconds)
+            let opened = try TCPConnection.connect(to: address, timeoutMilliseconds: timeoutMilliseconds)
+            connection = opened
+            if let tls {
+                channel = try TLSChannel(context: tls, fd: opened.fd, role: .client, timeoutMilliseconds: timeoutMilliseconds, expectedHost: address.host)
+            }
         }
         guard let connection else { throw HTTPClientError.connectionClosed }
-        try connection.write(request)
+        if let channel { try channel.write(request) } else { try connection.write(request) }
         let response = try readResponse(connection)
         if response.headers.contains(where: { $0.name.lowercased() == "connection" && $0.value.lowercased() == "close" }) {
             close()
@@ -115,7 +126,8 @@ public final class HTTPClient {
     }
 
     private func fill(_ connection: TCPConnection) throws {
-        guard let bytes = try connection.read(waitingAtMost: timeoutMilliseconds) else { throw HTTPClientError.timedOut }
+        let read = try channel.map { try $0.read(waitingAtMost: timeoutMilliseconds) } ?? connection.read(waitingAtMost: timeoutMilliseconds)
+        guard let bytes = read else { throw HTTPClientError.timedOut }
         if bytes.isEmpty { throw HTTPClientError.connectionClosed }
         buffer.append(contentsOf: bytes)
     }

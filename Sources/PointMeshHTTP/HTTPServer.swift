@@ -2,6 +2,7 @@ import CLinuxEvents
 import Dispatch
 import Foundation
 import PointMeshThreads
+import PointMeshTLS
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// The clock deadlines are read on: milliseconds that never jump. The node passes its own
     /// clock's; by default the system's.
     public var monotonicMilliseconds: @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+    /// Serve HTTPS with this context (`TLSContext.httpsServer`); nil: plain HTTP.
+    public var tls: TLSContext?
 
     public init(address: HostPort) {
         self.address = address
@@ -161,10 +164,15 @@ private final class LoopConnection {
     var wantsWritable = false
     /// Input is not being watched: enough is buffered and the connection can't take it yet.
     var readPaused = false
+    /// The TLS session on an HTTPS port.
+    let tls: TLSStream?
+    /// A TLS read (the handshake's reply) waits for the socket to take output.
+    var readWaitsForWritable = false
 
-    init(fd: Int32, id: UInt64, limits: ParserLimits, timeouts: ConnectionTimeouts, now: Int64) {
+    init(fd: Int32, id: UInt64, tls: TLSStream?, limits: ParserLimits, timeouts: ConnectionTimeouts, now: Int64) {
         self.fd = fd
         self.id = id
+        self.tls = tls
         parser = RequestParser(limits: limits)
         deadline = ReadDeadline(timeouts: timeouts, now: now)
     }
@@ -204,7 +212,13 @@ private struct EventLoop {
                     _ = read(server.wakeDescriptor, &value, 8)
                 } else if let connection = connections[fd] {
                     if flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readAvailable(connection) }
-                    if flags & EPOLLOUT.rawValue != 0, connections[fd] != nil { flush(connection) }
+                    if flags & EPOLLOUT.rawValue != 0, connections[fd] != nil {
+                        if connection.readWaitsForWritable {
+                            connection.readWaitsForWritable = false
+                            readAvailable(connection)
+                        }
+                        if connections[fd] != nil { flush(connection) }
+                    }
                 }
             }
             deliverMail()
@@ -236,10 +250,21 @@ private struct EventLoop {
             }
             guard connections.count < server.configuration.maximumConnections, !server.stopping else {
                 server.refusedConnections.add(1, ordering: .relaxed)
-                let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly").serialized(keepAlive: false)
-                _ = busy.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                // On an HTTPS port the client waits for a handshake, not for words: it only sees the close.
+                if server.configuration.tls == nil {
+                    let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly").serialized(keepAlive: false)
+                    _ = busy.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
                 Syscall.close(fd)
                 continue
+            }
+            var tls: TLSStream?
+            if let context = server.configuration.tls {
+                guard let stream = try? TLSStream(context: context, fd: fd) else {
+                    Syscall.close(fd)
+                    continue
+                }
+                tls = stream
             }
             do {
                 try server.watch(fd, events: EPOLLIN.rawValue)
@@ -247,7 +272,7 @@ private struct EventLoop {
                 Syscall.close(fd)
                 continue
             }
-            let connection = LoopConnection(fd: fd, id: nextID, limits: server.configuration.limits,
+            let connection = LoopConnection(fd: fd, id: nextID, tls: tls, limits: server.configuration.limits,
                                             timeouts: server.configuration.timeouts, now: monotonicMilliseconds())
             nextID += 1
             connections[fd] = connection
@@ -264,23 +289,62 @@ private struct EventLoop {
     var inputLimit: Int { server.configuration.limits.maximumHeadBytes + server.configuration.limits.maximumBodyBytes }
 
     mutating func readAvailable(_ connection: LoopConnection) {
-        while connection.parser.bufferedBytes < inputLimit || !connection.state.isBusy {
-            let count = scratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
+        reading: while connection.parser.bufferedBytes < inputLimit || !connection.state.isBusy {
+            switch receive(connection) {
+            case .bytes(let count):
                 connection.parser.append(Array(scratch[0..<count]))
                 connection.deadline.bytesArrived(now: monotonicMilliseconds())
-                if count < scratch.count { break }
-            } else if count == 0 {
-                // The peer closed. An answer still owed is dropped with the connection.
+                // A short read emptied the socket; TLS is read until it says so (its records
+                // come out one at a time, and what it holds raises no socket event).
+                if count < scratch.count, connection.tls == nil { break reading }
+            case .wouldBlock:
+                break reading
+            case .wantsWritable:
+                connection.readWaitsForWritable = true
+                connection.wantsWritable = true
+                try? server.watch(connection.fd, events: (connection.readPaused ? 0 : EPOLLIN.rawValue) | EPOLLOUT.rawValue, modify: true)
+                break reading
+            case .plainOnTLSPort:
+                let refusal = HTTPResponse.error(400, code: "https_required", message: "this port speaks HTTPS: use https://").serialized(keepAlive: false)
+                _ = refusal.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 return close(connection)
-            } else {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+            case .closed:
+                // The peer closed (or its TLS failed). An answer still owed is dropped with the connection.
                 return close(connection)
             }
         }
         advance(connection)
         updateInterest(connection)
+    }
+
+    enum Received {
+        case bytes(Int)
+        case wouldBlock
+        /// TLS must write before it can read on (a handshake reply the socket did not take).
+        case wantsWritable
+        /// Plain bytes on an HTTPS port.
+        case plainOnTLSPort
+        case closed
+    }
+
+    /// Reads what the socket (through TLS on an HTTPS port) has into `scratch`.
+    mutating func receive(_ connection: LoopConnection) -> Received {
+        if let tls = connection.tls {
+            switch scratch.withUnsafeMutableBytes({ tls.read(into: $0) }) {
+            case .transferred(let count): return .bytes(count)
+            case .wantsRead: return .wouldBlock
+            case .wantsWrite: return .wantsWritable
+            case .plainRequest: return .plainOnTLSPort
+            case .closed, .failed: return .closed
+            }
+        }
+        while true {
+            let count = scratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .closed }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .closed
+        }
     }
 
     /// Watches input only while the connection can use it, and output only while it has some.
@@ -291,6 +355,8 @@ private struct EventLoop {
         connection.readPaused = pause
         let events = (pause ? 0 : EPOLLIN.rawValue) | (connection.wantsWritable ? EPOLLOUT.rawValue : 0)
         try? server.watch(connection.fd, events: events, modify: true)
+        // What TLS already decrypted raises no socket event: read it now.
+        if !pause, connection.tls?.hasBufferedInput == true { readAvailable(connection) }
     }
 
     /// Hands the next buffered request to the handler if none is being answered and the last
@@ -335,9 +401,7 @@ private struct EventLoop {
 
     mutating func flush(_ connection: LoopConnection) {
         while connection.written < connection.output.count {
-            let sent = connection.output.withUnsafeBytes { bytes in
-                send(connection.fd, bytes.baseAddress! + connection.written, bytes.count - connection.written, Int32(MSG_NOSIGNAL))
-            }
+            let sent = transmit(connection)
             if sent > 0 {
                 connection.written += sent
             } else if sent < 0 && errno == EINTR {
@@ -362,6 +426,21 @@ private struct EventLoop {
             }
         }
         if closing { close(connection) }
+    }
+
+    /// Sends what the socket takes of the unsent output (through TLS on an HTTPS port): the
+    /// bytes taken, or -1 with `errno` saying why none were (EAGAIN: try when writable).
+    func transmit(_ connection: LoopConnection) -> Int {
+        connection.output.withUnsafeBytes { bytes in
+            let unsent = UnsafeRawBufferPointer(rebasing: bytes[connection.written...])
+            guard let tls = connection.tls else { return send(connection.fd, unsent.baseAddress, unsent.count, Int32(MSG_NOSIGNAL)) }
+            switch tls.write(unsent) {
+            case .transferred(let count): return count
+            case .wantsRead, .wantsWrite: errno = EAGAIN
+            case .closed, .failed, .plainRequest: errno = EPIPE
+            }
+            return -1
+        }
     }
 
     mutating func close(_ connection: LoopConnection) {

@@ -34,8 +34,9 @@ public struct GossipSettings: Sendable {
 final class GossipService: Sendable {
     private let store: LedgerStore
     private let listener: TCPListener
-    /// What this node proves itself with, and accepts from peers.
-    private let tls: TLSContext
+    /// What this node proves itself with, and accepts from peers; replaced whole when the
+    /// node's certificate is reloaded (a session keeps the context it started with).
+    private let tls: Mutex<TLSContext>
     /// The cluster key for peers of a release before 0.8, which speak unencrypted frames; nil
     /// (they are refused) unless `--accept-unencrypted-gossip`.
     private let unencryptedKey: ClusterKey?
@@ -73,7 +74,7 @@ final class GossipService: Sendable {
         self.store = store
         self.clock = clock
         self.listener = listener
-        self.tls = tls
+        self.tls = Mutex(tls)
         self.unencryptedKey = unencryptedKey
         self.settings = settings
         self.log = log
@@ -128,6 +129,12 @@ final class GossipService: Sendable {
     }
 
     var address: HostPort { listener.address }
+
+    /// What this node's certificate says, if it gossips with one.
+    var certificate: NodeCertificateFacts? { tls.withLock { $0.certificate } }
+
+    /// Sessions from now on prove this node with `context` (a reloaded certificate).
+    func replaceCredentials(_ context: TLSContext) { tls.withLock { $0 = context } }
 
     func start() {
         spawn("pm-gossip-accpt") { [self] in acceptLoop() }
@@ -342,7 +349,7 @@ final class GossipService: Sendable {
     private func connect(to address: HostPort) throws -> GossipConnection? {
         guard let connection = adopt(try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000), role: .initiator) else { return nil }
         do {
-            try connection.authenticate(role: .initiator, tls: tls)
+            try connection.authenticate(role: .initiator, tls: tls.withLock { $0 })
             return connection
         } catch GossipConnectionError.closed where unencryptedKey != nil {
             release(connection)
@@ -396,7 +403,7 @@ final class GossipService: Sendable {
         defer { release(connection) }
         var peer: NodeID?
         do {
-            try connection.authenticate(role: .responder, tls: tls, unencryptedKey: unencryptedKey)
+            try connection.authenticate(role: .responder, tls: tls.withLock { $0 }, unencryptedKey: unencryptedKey)
             let introduction = try exchangeIdentities(connection, initiator: false, dialed: nil)
             let identified = introduction.peer
             peer = identified

@@ -2,6 +2,7 @@ import PointMeshCore
 import PointMeshHTTP
 import PointMeshJSON
 import PointMeshStore
+import PointMeshTLS
 import Synchronization
 
 /// The node itself: its status, its metrics, this API's description, and retiring a peer.
@@ -17,7 +18,9 @@ extension LedgerAPI {
             version_vector: Dictionary(uniqueKeysWithValues: vector.sequences.map { ($0.key.rawValue, $0.value) }),
             peers: peers, seeds: seeds, retired: retired, healthy: health.failure == nil, storage_error: health.failure,
             storage_failing_since: health.failingSinceMilliseconds.map(RFC3339.format(milliseconds:)),
-            gossip_refusals: gossip.refusals.load(ordering: .relaxed)))
+            gossip_refusals: gossip.refusals.load(ordering: .relaxed),
+            certificate_not_after: gossip.certificate.map { RFC3339.format(milliseconds: $0.notAfter * 1_000) },
+            certificate_days_left: gossip.certificate.map { ($0.notAfter * 1_000 - clock.now()) / CivilCalendar.millisecondsPerDay }))
     }
 
     /// The body of `POST /v1/cluster/retirements`.
@@ -92,6 +95,11 @@ extension LedgerAPI {
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
         ]
+        if let certified = gossip.certificate {
+            families.append(Family("pointmesh_tls_certificate_expiry_seconds",
+                                   "Seconds until the node's certificate (--tls-cert) ends; renew and SIGHUP below 30 days (2592000).", "gauge",
+                                   value: certified.notAfter - clock.now() / 1_000))
+        }
         families += [
             Family("pointmesh_rights_requested_total", "Accounts (spending rights) and months (rights to issue) this node asked a holder for (once per holder until it answers).",
                    "counter", value: Int64(gossip.rightsRequested.load(ordering: .relaxed))),

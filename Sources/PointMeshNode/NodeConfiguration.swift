@@ -18,6 +18,9 @@ public struct NodeConfiguration: Sendable {
     /// `--accept-unencrypted-gossip`: while a chain upgrades from a release before 0.8, also
     /// gossip with its nodes in their unencrypted frames, authenticated by the cluster key.
     public var acceptUnencryptedGossip = false
+    /// `--http-tls-cert`, `--http-tls-key`: serve the API over HTTPS with this certificate and
+    /// key (PEM); the certificate must name the host tills reach the node by.
+    public var httpsFiles: (certificate: String, key: String)?
     public var role = NodeRole.store
     public var httpTimeouts = ConnectionTimeouts()
     public var maximumConnections = 512
@@ -34,9 +37,9 @@ public struct NodeConfiguration: Sendable {
     public var tokensFile: String?
     /// `--protect-reads`: status, metrics and the API description need a token too.
     public var protectReads = false
-    /// `--http-insecure`: serve the API beyond loopback in clear, tokens and all. Without it a
-    /// node with tokens refuses to start on a non-loopback HTTP address: this release has no
-    /// HTTPS, so a till's token would cross the store's LAN readable by anyone on it.
+    /// `--http-insecure`: serve the API beyond loopback in clear, tokens and all. Without it (or
+    /// HTTPS) a node with tokens refuses to start on a non-loopback HTTP address: a till's
+    /// token would cross the store's LAN readable by anyone on it.
     public var httpInsecure = false
     /// `--spending-rights`: debits are decided within the rights this node holds
     /// (`NodeSettings.spendingRights`). Off only while a chain upgrades from a release without

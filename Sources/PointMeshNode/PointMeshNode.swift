@@ -48,6 +48,14 @@ public final class PointMeshNode: Sendable {
         httpConfiguration.maximumConnections = configuration.maximumConnections
         let clock = configuration.clock
         httpConfiguration.monotonicMilliseconds = { clock.monotonicMilliseconds() }
+        if let files = configuration.httpsFiles {
+            do {
+                httpConfiguration.tls = try TLSContext.httpsServer(certificate: files.certificate, key: files.key)
+            } catch {
+                store.close()
+                throw NodeError.credentials(error)
+            }
+        }
         // The HTTP server is created before the API so the API's gauges can read it; the
         // handler reaches the router through this box, filled in just below.
         let routerBox = RouterBox()
@@ -90,14 +98,16 @@ public final class PointMeshNode: Sendable {
     }
 
     /// The tokens file's entries; without one, HTTP only on loopback (anyone who reaches the
-    /// port could otherwise mint points). With one, HTTP beyond loopback only when
-    /// `--http-insecure` accepts the tokens crossing the network in clear.
+    /// port could otherwise mint points). With one, HTTP beyond loopback only over HTTPS, or
+    /// when `--http-insecure` accepts the tokens crossing the network in clear.
     private static func accessTokens(_ configuration: NodeConfiguration) throws -> AccessTokens? {
         guard let path = configuration.tokensFile else {
             guard configuration.http.isLoopback else { throw NodeError.httpNeedsTokens(configuration.http.description) }
             return nil
         }
-        guard configuration.http.isLoopback || configuration.httpInsecure else { throw NodeError.tokensInClear(configuration.http.description) }
+        guard configuration.http.isLoopback || configuration.httpInsecure || configuration.httpsFiles != nil else {
+            throw NodeError.tokensInClear(configuration.http.description)
+        }
         return try AccessTokens.load(path: path)
     }
 
@@ -150,6 +160,47 @@ public final class PointMeshNode: Sendable {
         return bytes
     }
 
+    /// Reads the node's certificate files again (SIGHUP) and gossips with them from the next
+    /// session on. Files that don't load, or a certificate for another node id or role, are
+    /// logged and leave the current ones in use; returns whether the new ones are in use.
+    @discardableResult
+    public func reloadCredentials() -> Bool {
+        guard configuration.certificateFiles != nil else {
+            log.info("reload: this node has no --tls-cert; nothing to reload")
+            return false
+        }
+        do {
+            let (tls, _) = try Self.gossipCredentials(configuration)
+            if let certified = tls.certificate {
+                guard certified.nodeID == store.nodeID.rawValue else { throw NodeError.certificateForAnotherNode(certified.nodeID, store.nodeID.rawValue) }
+                guard certified.role == configuration.role.rawValue else { throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue) }
+            }
+            gossip.replaceCredentials(tls)
+            log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")
+            warnIfCertificateExpiresSoon()
+            return true
+        } catch {
+            log.error("reload failed, the current certificate stays in use: \(error)")
+            return false
+        }
+    }
+
+    /// Days before its end from which a node certificate is reported as expiring.
+    public static let certificateWarningDays: Int64 = 30
+
+    /// Logs when the node's certificate ends, as a warning when that is within
+    /// `certificateWarningDays`.
+    private func warnIfCertificateExpiresSoon() {
+        guard let certified = gossip.certificate else { return }
+        let until = RFC3339.format(milliseconds: certified.notAfter * 1_000)
+        let daysLeft = (certified.notAfter * 1_000 - configuration.clock.now()) / CivilCalendar.millisecondsPerDay
+        if daysLeft < Self.certificateWarningDays {
+            log.warning("the node certificate expires \(until) (\(daysLeft) days left): issue a new one (pointmesh tls issue) and send SIGHUP to reload it")
+        } else {
+            log.info("the node certificate for \(certified.nodeID) (\(certified.role)) is valid until \(until)")
+        }
+    }
+
     /// The HTTP address actually bound.
     public var httpAddress: HostPort { http.address }
     /// The gossip address actually bound.
@@ -166,10 +217,13 @@ public final class PointMeshNode: Sendable {
         lateCampaigns.withLock { $0 = LateCampaignSweeper(store: store, clock: configuration.clock, log: log) }
         log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
         log.info(keyNote)
+        warnIfCertificateExpiresSoon()
         if configuration.acceptUnencryptedGossip {
             log.warning("--accept-unencrypted-gossip: peers of a release before 0.8 gossip with this node in clear; remove the option once every node is upgraded")
         }
-        if configuration.httpInsecure, !configuration.http.isLoopback {
+        if configuration.httpsFiles != nil {
+            log.info("serving the API over HTTPS with the certificate \(configuration.httpsFiles?.certificate ?? "")")
+        } else if configuration.httpInsecure, !configuration.http.isLoopback {
             log.warning("--http-insecure: bearer tokens cross the network in clear to \(httpAddress); anyone on it can read and reuse them")
         }
         if configuration.seeds.isEmpty {
@@ -222,7 +276,7 @@ public enum NodeError: Error, CustomStringConvertible {
         case .httpNeedsTokens(let address):
             "HTTP beyond loopback needs --tokens-file (not loopback: \(address)); without tokens anyone who reaches the port could mint points"
         case .tokensInClear(let address):
-            "HTTP beyond loopback would carry bearer tokens in clear (not loopback: \(address)), and this release has no HTTPS; pass --http-insecure to accept that on a network you trust, or serve HTTP on loopback behind a TLS proxy"
+            "HTTP beyond loopback would carry bearer tokens in clear (not loopback: \(address)): serve HTTPS with --http-tls-cert and --http-tls-key, or pass --http-insecure to accept that on a network you trust"
         case .tokensNeedClusterKey:
             "--tokens-file needs --cluster-key-file or --tls-cert too: without either any process on this machine could gossip writes past the tokens"
         case .gossipNeedsKey(let addresses):

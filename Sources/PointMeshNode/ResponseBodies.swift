@@ -93,6 +93,9 @@ enum ResponseBodies {
         var storage_error: String?
         var storage_failing_since: String?
         var gossip_refusals: Int
+        /// When the node's certificate ends, and the whole days until then (absent without one).
+        var certificate_not_after: String?
+        var certificate_days_left: Int64?
 
         struct Peer: Encodable {
             var node_id: String

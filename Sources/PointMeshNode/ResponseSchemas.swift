@@ -249,6 +249,8 @@ enum ResponseSchemas {
         .optional("storage_error", .text, "Why writes are failing."),
         .optional("storage_failing_since", .time, "Since when."),
         FieldSpec("gossip_refusals", .integer, "Gossip connections refused or failed authentication."),
+        .optional("certificate_not_after", .time, "When the node's certificate (`--tls-cert`) ends; absent without one."),
+        .optional("certificate_days_left", .integer, "Whole days until then; renew below 30."),
     ]
 
     static let retirement: [FieldSpec] = [FieldSpec("retired", .id, "The retired node.")]

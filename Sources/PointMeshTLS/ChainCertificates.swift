@@ -1,4 +1,7 @@
 import CLibSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a certificate or key could not be made or read.
 public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -8,12 +11,15 @@ public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertibl
     case unreadable(String)
     /// A certificate not signed by the chain's authority, or a key that is not the certificate's.
     case mismatch(String)
+    /// A `--host` that is neither a host name nor an IP address.
+    case invalidHost(String)
 
     public var description: String {
         switch self {
         case .libcrypto(let step, let reason): "libcrypto could not \(step): \(reason)"
         case .unreadable(let what): "\(what) is not a PEM certificate or key this program reads"
         case .mismatch(let why): why
+        case .invalidHost(let host): "'\(host)' is neither a host name nor an IP address"
         }
     }
 }
@@ -54,8 +60,10 @@ public enum ChainCertificates {
         return CertifiedKey(certificatePEM: try pem(certificate: certificate), keyPEM: try pem(key: key))
     }
 
-    /// A certificate for node `nodeID` with `role`, valid for `days`, signed by `authority`.
-    public static func issue(nodeID: String, role: String, days: Int, authority: CertifiedKey) throws(CertificateError) -> CertifiedKey {
+    /// A certificate for node `nodeID` with `role`, valid for `days`, signed by `authority`;
+    /// `hosts` (DNS names or IP addresses) become its subject alternative names, so HTTPS
+    /// clients dialling one of them accept it.
+    public static func issue(nodeID: String, role: String, days: Int, hosts: [String] = [], authority: CertifiedKey) throws(CertificateError) -> CertifiedKey {
         let issuer = try readCertificate(authority.certificatePEM)
         defer { X509_free(issuer) }
         let issuerKey = try readKey(authority.keyPEM)
@@ -63,9 +71,14 @@ public enum ChainCertificates {
         guard X509_check_private_key(issuer, issuerKey) == 1 else { throw .mismatch("the authority's key is not its certificate's") }
         let key = try newKey()
         defer { EVP_PKEY_free(key) }
+        var extensions = [(NID_basic_constraints, "critical,CA:FALSE"), (NID_key_usage, "critical,digitalSignature"),
+                          (NID_ext_key_usage, "serverAuth,clientAuth")]
+        if !hosts.isEmpty {
+            for host in hosts where !isIPAddress(host) && !isHostName(host) { throw .invalidHost(host) }
+            extensions.append((NID_subject_alt_name, hosts.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")))
+        }
         let certificate = try build(subject: [("O", "PointMesh chain"), ("OU", role), ("CN", nodeID)], publicKey: key, days: days,
-                                    extensions: [(NID_basic_constraints, "critical,CA:FALSE"), (NID_key_usage, "critical,digitalSignature"),
-                                                 (NID_ext_key_usage, "serverAuth,clientAuth")],
+                                    extensions: extensions,
                                     issuer: issuer, signingKey: issuerKey)
         defer { X509_free(certificate) }
         return CertifiedKey(certificatePEM: try pem(certificate: certificate), keyPEM: try pem(key: key))
@@ -91,6 +104,15 @@ public enum ChainCertificates {
         var tm = tm()
         if let notAfter = X509_get0_notAfter(certificate), ASN1_TIME_to_tm(notAfter, &tm) == 1 { seconds = Int64(timegm(&tm)) }
         return NodeCertificateFacts(nodeID: entry(NID_commonName, of: subject), role: entry(NID_organizationalUnitName, of: subject), notAfter: seconds)
+    }
+
+    private static func isHostName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 253 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+    }
+
+    private static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     // MARK: libcrypto steps

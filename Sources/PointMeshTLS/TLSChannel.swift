@@ -19,7 +19,9 @@ public final class TLSChannel {
 
     /// Runs the handshake as `role`; throws `TLSError` when the peer can't be authenticated
     /// (the session is freed by `deinit` then too). Keeps `context` alive as long as the channel.
-    public init(context: TLSContext, fd: Int32, role: Role, timeoutMilliseconds: Int32) throws(TLSError) {
+    /// A client with `expectedHost` checks that the server's certificate names it (a DNS
+    /// name or an IP address), as HTTPS does; gossip peers are checked by node id instead.
+    public init(context: TLSContext, fd: Int32, role: Role, timeoutMilliseconds: Int32, expectedHost: String? = nil) throws(TLSError) {
         guard let ssl = SSL_new(context.context) else { throw .handshake(TLSContext.reason("start a session")) }
         self.ssl = ssl
         self.fd = fd
@@ -28,6 +30,7 @@ public final class TLSChannel {
         Self.bound(fd, milliseconds: timeoutMilliseconds)
         if role == .server { try Self.expectTLS(on: fd, waitingAtMost: timeoutMilliseconds) }
         guard SSL_set_fd(ssl, fd) == 1 else { throw .handshake(TLSContext.reason("attach the socket")) }
+        if let expectedHost, SSL_set1_host(ssl, expectedHost) != 1 { throw .handshake(TLSContext.reason("expect host \(expectedHost)")) }
         let done = role == .client ? SSL_connect(ssl) : SSL_accept(ssl)
         guard done == 1 else { throw handshakeFailure(done) }
         if SSL_session_reused(ssl) == 0, let certificate = SSL_get0_peer_certificate(ssl) {

@@ -98,6 +98,47 @@ public final class TLSContext: @unchecked Sendable {
         certificate = facts
     }
 
+    private init(context: OpaquePointer, certificate: NodeCertificateFacts?) {
+        self.context = context
+        presharedKey = nil
+        self.certificate = certificate
+    }
+
+    /// An HTTPS server's context: the certificate and key (PEM files) clients verify, TLS 1.2
+    /// or 1.3, no client certificate asked for (tills prove themselves with tokens).
+    /// `certificate` then says what the served certificate names and until when.
+    public static func httpsServer(certificate: String, key: String) throws(TLSError) -> TLSContext {
+        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(reason("make a TLS context")) }
+        guard pointmesh_ssl_ctx_tls12_at_least(context) == 1,
+              SSL_CTX_use_certificate_chain_file(context, certificate) == 1
+        else {
+            SSL_CTX_free(context)
+            throw .credentials("cannot read the HTTPS certificate \(certificate): \(reason("read it"))")
+        }
+        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(context) == 1 else {
+            SSL_CTX_free(context)
+            throw .credentials("the HTTPS key \(key) does not load or is not the key of the certificate \(certificate): \(reason("read it"))")
+        }
+        pointmesh_ssl_ctx_partial_writes(context)
+        pointmesh_ssl_ctx_end_at_eof(context)
+        return TLSContext(context: context, certificate: SSL_CTX_get0_certificate(context).map { ChainCertificates.facts(of: $0) })
+    }
+
+    /// An HTTPS client's context: the server's certificate must verify against the
+    /// certificates in `authority` (a PEM file), or the system's store when nil; the host name
+    /// is checked per connection (`TLSChannel`'s `expectedHost`).
+    public static func httpsClient(authority: String?) throws(TLSError) -> TLSContext {
+        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(reason("make a TLS context")) }
+        let loaded = authority.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? SSL_CTX_set_default_verify_paths(context)
+        guard pointmesh_ssl_ctx_tls12_at_least(context) == 1, loaded == 1 else {
+            SSL_CTX_free(context)
+            throw .credentials("cannot read the certificates to trust\(authority.map { " in \($0)" } ?? ""): \(reason("read them"))")
+        }
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        pointmesh_ssl_ctx_end_at_eof(context)
+        return TLSContext(context: context, certificate: nil)
+    }
+
     deinit {
         SSL_CTX_free(context)
         presharedKey?.release()

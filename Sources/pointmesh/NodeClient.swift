@@ -2,17 +2,19 @@ import Foundation
 import PointMeshCommandLine
 import PointMeshJSON
 import PointMeshHTTP
+import PointMeshTLS
 
 /// What every client command shares: `--node URL`, `--json`, `--timeout`, printing a node's
 /// answer, and the exit statuses of `ExitStatus`.
 struct NodeClient {
-    static let node = Option("node", .value("URL"), "the node's HTTP API (default: $POINTMESH_NODE, else http://127.0.0.1:8080)")
+    static let node = Option("node", .value("URL"), "the node's HTTP API, http:// or https:// (default: $POINTMESH_NODE, else http://127.0.0.1:8080)")
+    static let authority = Option("ca", .value("FILE"), "for an https:// node: the certificates (PEM) its certificate must verify against (default: the system's)")
     static let timeout = Option("timeout", .value("S"),
                                 "seconds to wait for the node's answer (default 5; for `report`, 600: a liability at a past --as-of folds the whole history)")
     static let token = Option("token", .value("T"), "bearer token for a node with --tokens-file (default: $POINTMESH_TOKEN)")
     static let jsonOutput = Option("json", "print the node's JSON answer instead of a sentence")
     /// The options every client command takes, after its own.
-    static let options = [node, timeout, token, jsonOutput]
+    static let options = [node, authority, timeout, token, jsonOutput]
     static let defaultTimeoutSeconds = 5.0
     /// The closing paragraph of every client command's description.
     static let exitStatuses = """
@@ -29,10 +31,22 @@ struct NodeClient {
     init(_ arguments: CommandLineArguments, defaultTimeout: Double = defaultTimeoutSeconds) throws(UsageError) {
         let url = arguments.value(Self.node) ?? ProcessInfo.processInfo.environment["POINTMESH_NODE"] ?? "http://127.0.0.1:8080"
         var rest = Substring(url)
+        let secure = rest.hasPrefix("https://")
         if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        if secure { rest = rest.dropFirst(8) }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        guard !url.hasPrefix("https://"), let address = HostPort(parsing: String(rest)) else {
-            throw UsageError(message: "--node (or POINTMESH_NODE) must be http://HOST:PORT, got '\(url)'")
+        guard let address = HostPort(parsing: String(rest)) else {
+            throw UsageError(message: "--node (or POINTMESH_NODE) must be http://HOST:PORT or https://HOST:PORT, got '\(url)'")
+        }
+        var tls: TLSContext?
+        if secure {
+            do {
+                tls = try TLSContext.httpsClient(authority: arguments.value(Self.authority))
+            } catch {
+                throw UsageError(message: "--ca: \(error)")
+            }
+        } else if arguments.value(Self.authority) != nil {
+            throw UsageError(message: "--ca is for an https:// node; --node is \(url)")
         }
         var timeout = defaultTimeout
         if let text = arguments.value(Self.timeout) {
@@ -41,7 +55,7 @@ struct NodeClient {
             }
             timeout = seconds
         }
-        client = HTTPClient(address: address, timeoutMilliseconds: Int32(timeout * 1000))
+        client = HTTPClient(address: address, timeoutMilliseconds: Int32(timeout * 1000), tls: tls)
         json = arguments.has(Self.jsonOutput)
         let token = arguments.value(Self.token) ?? ProcessInfo.processInfo.environment["POINTMESH_TOKEN"]
         headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []

@@ -31,7 +31,9 @@ enum ServeCommand: Command {
     static let gossipFanout = Option("gossip-fanout", .value("N"), "peers contacted per round (default 2)")
     static let tokensFile = Option("tokens-file", .value("FILE"), "bearer tokens the HTTP API accepts: a JSON list of {\"name\", \"role\": clerk|hq|admin, \"token_sha256\"}, readable by its owner only (`pointmesh token create` makes entries). Required to serve HTTP beyond loopback")
     static let protectReads = Option("protect-reads", "status, metrics and /openapi.json need a token too")
-    static let httpInsecure = Option("http-insecure", "serve HTTP beyond loopback in clear, tokens and all (refused without it: this release has no HTTPS)")
+    static let httpInsecure = Option("http-insecure", "serve HTTP beyond loopback in clear, tokens and all (a node with --tokens-file refuses to without it or HTTPS)")
+    static let httpTLSCert = Option("http-tls-cert", .value("FILE"), "serve the API over HTTPS with this certificate (PEM; it must name the host tills use, e.g. `pointmesh tls issue --host`); give --http-tls-key with it")
+    static let httpTLSKey = Option("http-tls-key", .value("FILE"), "the private key of --http-tls-cert (PEM)")
     static let logFormat = Option("log-format", .value("json|text"), "standard error: one JSON object per line (default), or human-readable lines for a terminal")
     static let logLevel = Option("log-level", .value("LEVEL"), "debug (adds a line per HTTP request), info (default), warning or error")
     static let returnWindowDays = Option("return-window-days", .value("N"), "points a purchase earns stay pending (not spendable) for N days, and a refund inside that window cancels them instead of making debt (default 0: off)")
@@ -43,11 +45,11 @@ enum ServeCommand: Command {
     static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
     static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
     static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, httpTLSCert, httpTLSKey, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
-        cleanly (exit 0).
+        cleanly (exit 0); SIGHUP reloads the --tls-cert and --tls-key files.
         """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {
@@ -71,6 +73,11 @@ enum ServeCommand: Command {
             source.resume()
             sources.append(source)
         }
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reload.setEventHandler { node.reloadCredentials() }
+        reload.resume()
+        sources.append(reload)
         let parentWatch = options.last(exitWithParent) == nil ? nil : watchParent(log: log) { stopRequested.signal() }
         node.start()
         FileHandle.standardOutput.write(Data((node.readyLine + "\n").utf8))
@@ -152,6 +159,11 @@ enum ServeCommand: Command {
             configuration.seeds.append(address)
         }
         configuration.clusterKeyFile = options.last(clusterKeyFile)
+        switch (options.last(httpTLSCert), options.last(httpTLSKey)) {
+        case (nil, nil): break
+        case (let certificate?, let key?): configuration.httpsFiles = (certificate, key)
+        default: throw UsageError(message: "--http-tls-cert and --http-tls-key go together: the API's certificate and its key")
+        }
         switch (options.last(tlsCert), options.last(tlsKey), options.last(tlsCA)) {
         case (nil, nil, nil):
             break

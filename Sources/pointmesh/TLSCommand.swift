@@ -12,9 +12,10 @@ enum TLSCommand: Command {
     static let out = Option("out", .value("DIR"), "where issue writes the node's files (default --dir)")
     static let nodeID = Option("node-id", .value("ID"), "the node the certificate names (issue)")
     static let role = Option("role", .value("store|hq"), "what the node is for (issue)")
+    static let host = Option("host", .values("NAME"), "a host name or IP address the certificate also names, for HTTPS (issue; repeatable): tills and curl check the address they dial against it")
     static let days = Option("days", .value("N"), "how long the certificate is valid (default 3650 for the authority, 397 for a node)")
-    static let options: [Option] = [directory, out, nodeID, role, days]
-    static let forms = ["init-ca --dir DIR [--days N]", "issue --dir DIR --node-id ID --role store|hq [--out DIR] [--days N]"]
+    static let options: [Option] = [directory, out, nodeID, role, host, days]
+    static let forms = ["init-ca --dir DIR [--days N]", "issue --dir DIR --node-id ID --role store|hq [--host NAME]... [--out DIR] [--days N]"]
     static let description = """
         init-ca makes the chain's certificate authority: ca.pem (the certificate every node
         trusts) and ca.key (its private key: keep it off the stores, at HQ or offline). issue
@@ -51,7 +52,7 @@ enum TLSCommand: Command {
             let out = arguments.value(Self.out) ?? directory
             let issued: CertifiedKey
             do {
-                issued = try ChainCertificates.issue(nodeID: id, role: role, days: Int(days), authority: authority)
+                issued = try ChainCertificates.issue(nodeID: id, role: role, days: Int(days), hosts: arguments.all(Self.host), authority: authority)
             } catch {
                 throw FileFailure(message: "the authority in \(directory) (ca.pem, ca.key): \(error)")
             }

@@ -149,6 +149,39 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
     }
 
+    /// Status and metrics say when the node's certificate ends; SIGHUP loads renewed files
+    /// without a restart, and files that don't load leave the current certificate in use.
+    @Test func aCertificateIsReloadedOnSIGHUPAndItsExpiryShows() throws {
+        let chain = try Authority()
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + fastGossip)
+        let store = try NodeProcess(extraArguments: try chain.arguments("s1") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        defer { for node in [hq, store] { node.stop(); node.removeFiles() } }
+        let daysLeft = { try store.client().getJSON("/v1/status")["certificate_days_left"] as? Int }
+        #expect(try daysLeft() == 396)
+        #expect(try store.client().send("GET", "/metrics").bodyText.contains("pointmesh_tls_certificate_expiry_seconds "))
+
+        // Renewed for 10 days (a short one, so the warning shows), written over the old files.
+        let renewed = chain.directory + "/renewed"
+        let issued = try runPointmesh(["tls", "issue", "--dir", chain.directory, "--node-id", "s1", "--role", "store", "--days", "10", "--out", renewed])
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let files = try chain.files("s1")
+        for (from, to) in [(renewed + "/s1.pem", files.certificate), (renewed + "/s1.key", files.key)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        store.kill(SIGHUP)
+        #expect(eventually(within: 5) { try daysLeft() == 9 }, "\(store.diagnosis())")
+        #expect(store.log.contains("reloaded the node certificate") && store.log.contains("days left"))
+
+        // A broken file: logged, and the renewed certificate stays in use.
+        try "not a certificate".write(toFile: files.certificate, atomically: true, encoding: .utf8)
+        store.kill(SIGHUP)
+        #expect(eventually(within: 5) { store.log.contains("reload failed") })
+        #expect(try daysLeft() == 9)
+        #expect(try store.client().postJSON("/v1/purchases", purchase("H1", "acct-reload", 4_000)).status == 201)
+        #expect(eventually(within: 15) { try balance(hq, "acct-reload") == 40 }, "\(store.diagnosis())")
+    }
+
     /// Two nodes talk through a relay the test puts between them: what crosses holds no
     /// customer id, receipt or amount in clear.
     @Test func bytesCapturedBetweenTwoNodesHoldNoCustomerDataInClear() throws {

@@ -33,13 +33,14 @@ final class NodeProcess {
     /// `environment` is added to this process's. In `namespace` (one the test made,
     /// `LinkedNamespaces`) it gossips on `gossipHost` and serves HTTP on the namespace's
     /// loopback, which the test reaches through a `NamespaceRelay`; `ip netns exec` becomes the
-    /// node itself, so its PID is the node's.
+    /// node itself, so its PID is the node's. `httpHost` is where it serves HTTP (the test
+    /// still talks to it over loopback).
     init(dataDirectory: String = NodeProcess.scratchDirectory(), extraArguments: [String] = [], gossipPort: UInt16 = 0,
-         environment: [String: String] = [:], namespace: String? = nil, gossipHost: String = "127.0.0.1") throws {
+         environment: [String: String] = [:], namespace: String? = nil, gossipHost: String = "127.0.0.1", httpHost: String = "127.0.0.1") throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + ".log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let serve = ["serve", "--data", dataDirectory, "--http", "127.0.0.1:0", "--gossip", "\(gossipHost):\(gossipPort)", "--exit-with-parent"] + extraArguments
+        let serve = ["serve", "--data", dataDirectory, "--http", "\(httpHost):0", "--gossip", "\(gossipHost):\(gossipPort)", "--exit-with-parent"] + extraArguments
         if let namespace {
             process.executableURL = URL(fileURLWithPath: LinkedNamespaces.ip)
             process.arguments = ["netns", "exec", namespace, Self.binary.path] + serve
