@@ -172,6 +172,12 @@ public enum EntryKinds {
 
     private static let kindsByCode: [EntryCode: any EntryKindRule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.code, $0) })
 
+    /// Whether a node of `role` may originate entries of `code` (`EntryKindRule.originators`).
+    /// A kind this release does not know is allowed: a newer release's node judged it.
+    public static func mayOriginate(_ code: EntryCode, as role: NodeRole) -> Bool {
+        kindsByCode[code]?.originators.contains(role) ?? true
+    }
+
     /// The kinds written through the API (every kind but those the node writes itself).
     public static var routed: [any EntryKindRule.Type] { all.filter { !$0.route.isEmpty } }
 

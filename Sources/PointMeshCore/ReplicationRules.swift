@@ -32,6 +32,14 @@ public enum ReplicationRules {
         case gap
     }
 
+    /// The first of `entries` whose origin's role, as its certificate says (`roles`), may not
+    /// originate its kind: a store's node writing a campaign, say. An origin of unknown role
+    /// (never met, or met by the cluster key only) passes: that is the cluster key's trust.
+    public static func firstOutOfRole(_ entries: [LedgerEntry], roles: [NodeID: NodeRole]) -> LedgerEntry? {
+        guard !roles.isEmpty else { return nil }
+        return entries.first { entry in roles[entry.id.origin].map { !EntryKinds.mayOriginate(entry.code, as: $0) } ?? false }
+    }
+
     public static func admission(of id: EntryID, held: Int64) -> Admission {
         if id.sequence <= held { return .alreadyHeld }
         return id.sequence == held + 1 ? .next : .gap

@@ -62,6 +62,9 @@ final class GossipService: Sendable {
     /// Exchanges run to their end, and names skipped because one side does not speak them
     /// (`unknown` for a name this release does not know).
     let exchanges = Mutex<(completed: [String: Int], skipped: [String: Int])>(([:], [:]))
+    /// Each node's role as its certificate proved it in a session with this node (since start):
+    /// entries of a kind an origin's role may not originate are refused (`GossipSession.originRoles`).
+    private let certifiedRoles = Mutex<[NodeID: NodeRole]>([:])
     /// The spending rights this node has asked holders for (`RightsDemand`).
     private let rightsDemand: Mutex<RightsDemand>
     /// When this node last granted each account's rights away (monotonic ms), for a while.
@@ -430,6 +433,8 @@ final class GossipService: Sendable {
 
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
+        case GossipConnectionError.session(.outOfRole):
+            true
         case GossipConnectionError.tls, GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
              GossipConnectionError.refusedByPeer, GossipConnectionError.frame:
             // A frame that does not read (garbage on the port, a forged or oversized one) is as
@@ -470,8 +475,13 @@ final class GossipService: Sendable {
             throw GossipConnectionError.unexpected(other.name)
         }
         if peer == local { throw GossipConnectionError.refused("the peer has this node's own id \(local)") }
-        if let certified = connection.peerCertificate, certified.nodeID != peer.rawValue {
-            throw GossipConnectionError.refused("the peer says it is node \(peer) but its certificate is for node \(certified.nodeID)")
+        if let certified = connection.peerCertificate {
+            guard certified.nodeID == peer.rawValue else {
+                throw GossipConnectionError.refused("the peer says it is node \(peer) but its certificate is for node \(certified.nodeID)")
+            }
+            // A role this release does not know gets the least a role may do.
+            let role = NodeRole(rawValue: certified.role) ?? .store
+            certifiedRoles.withLock { $0[peer] = role }
         }
         // A retired node is no member (never dialled, never in a peer list), but a session it
         // opens goes ahead: it hands over the entries it acknowledged before it knew, and learns
@@ -495,7 +505,7 @@ final class GossipService: Sendable {
     private func runSession(_ role: GossipSession.Role, on connection: GossipConnection, with introduction: Introduction) throws -> GossipSession {
         let wanted = role == .initiator ? rightsDemand.withLock { $0.wanted(from: introduction.peer) } : []
         var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize, peer: introduction.peer,
-                                    rightsWanted: wanted)
+                                    rightsWanted: wanted, originRoles: certifiedRoles.withLock { $0 })
         let progress = CatchUpProgress(peer: introduction.peer, clock: clock, log: log)
         var events: [GossipEvent] = role == .initiator ? [.start] : []
         while !session.isFinished {

@@ -18,6 +18,9 @@ struct LedgerAPI: Sendable {
     let rights: SpendingRightsWait
     let extraGauges: @Sendable () -> [NodeMetrics.Family]
     let requestIDs = RequestIDs()
+    /// For tests only (`POINTMESH_TEST_FORGE_OUT_OF_ROLE`): the node writes what its role may not
+    /// originate, as a store whose check was removed would, so tests can see its peers refuse it.
+    var forgesOutOfRole = false
 
     /// Every route the node serves, in the order the router matches them: the kinds' writes,
     /// then the reads and the operations on the node. Adding a route is declaring its
@@ -33,7 +36,7 @@ struct LedgerAPI: Sendable {
         var router = Router()
         for endpoint in Self.endpoints {
             let route = "\(endpoint.method) \(endpoint.path)", access = endpoint.access
-            guard endpoint.originators.contains(role) else {
+            guard endpoint.originators.contains(role) || forgesOutOfRole else {
                 let refusal = APIError(LedgerError.hqOnly(operation: endpoint.operationID, role: role))
                 router.add(endpoint.method, endpoint.path) { [metrics] _, _ in
                     metrics.recordRequest(route: route, status: refusal.status, seconds: 0)

@@ -18,6 +18,9 @@ public struct NodeConfiguration: Sendable {
     /// `--accept-unencrypted-gossip`: while a chain upgrades from a release before 0.8, also
     /// gossip with its nodes in their unencrypted frames, authenticated by the cluster key.
     public var acceptUnencryptedGossip = false
+    /// Tests only (`POINTMESH_TEST_FORGE_OUT_OF_ROLE=1`): the API writes the kinds this node's
+    /// role may not originate, as a compromised store would.
+    public var forgesOutOfRoleForTests = false
     /// `--http-tls-cert`, `--http-tls-key`: serve the API over HTTPS with this certificate and
     /// key (PEM); the certificate must name the host tills reach the node by.
     public var httpsFiles: (certificate: String, key: String)?

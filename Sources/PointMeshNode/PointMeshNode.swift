@@ -81,7 +81,7 @@ public final class PointMeshNode: Sendable {
             tls: tls, unencryptedKey: unencryptedKey, settings: configuration.gossipSettings, clock: clock, log: log)
         self.keyNote = keyNote
         let server = http
-        let api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
+        var api = LedgerAPI(store: store, role: configuration.role, metrics: metrics, log: log, gossip: gossip, clock: clock,
                             settings: configuration.settings,
                             authorizer: Authorizer(tokens: tokens, protectReads: configuration.protectReads),
                             rights: SpendingRightsWait(store: store, gossip: gossip, clock: clock, timeoutMilliseconds: configuration.rightsWaitMilliseconds,
@@ -92,6 +92,7 @@ public final class PointMeshNode: Sendable {
              NodeMetrics.Family("pointmesh_http_connections_refused_total", "Connections refused at the connection limit.", "counter",
                                 value: Int64(server.refusedConnections.load(ordering: .relaxed)))]
         }
+        api.forgesOutOfRole = configuration.forgesOutOfRoleForTests
         let router = api.router()
         routerBox.router = router
         routes = router.routes.map { ($0.method, $0.pattern) }
@@ -218,6 +219,9 @@ public final class PointMeshNode: Sendable {
         log.info("node \(store.nodeID) (\(configuration.role.rawValue)) serving http on \(httpAddress), gossip on \(gossipAddress), data in \(configuration.dataDirectory)")
         log.info(keyNote)
         warnIfCertificateExpiresSoon()
+        if configuration.forgesOutOfRoleForTests {
+            log.warning("POINTMESH_TEST_FORGE_OUT_OF_ROLE: this node writes kinds its role may not originate; for tests only")
+        }
         if configuration.acceptUnencryptedGossip {
             log.warning("--accept-unencrypted-gossip: peers of a release before 0.8 gossip with this node in clear; remove the option once every node is upgraded")
         }

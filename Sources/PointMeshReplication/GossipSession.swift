@@ -7,6 +7,9 @@ public enum GossipProtocolError: Error, Equatable, Sendable {
     case storage(String)
     /// The peer took longer than the shell waits for a message.
     case timedOut
+    /// The peer sent an entry its origin may not originate (`ReplicationRules.firstOutOfRole`):
+    /// nothing of the batch is applied.
+    case outOfRole(entry: EntryID, code: EntryCode, role: NodeRole)
 
     /// What an exchange in `phase` answers an event it has no transition for: the timeout, or
     /// the message (or answer) out of turn.
@@ -73,13 +76,18 @@ public struct GossipSession: Sendable {
     /// The node at the other end, once the handshake proved who it is.
     public let peer: NodeID?
 
+    /// The roles origins' certificates proved (the peer's among them when it showed one):
+    /// received entries an origin's role may not originate are refused.
+    public let originRoles: [NodeID: NodeRole]
+
     public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500, peer: NodeID? = nil,
-                rightsWanted: [RightsWanted] = []) {
+                rightsWanted: [RightsWanted] = [], originRoles: [NodeID: NodeRole] = [:]) {
         self.role = role
         self.exchanges = exchanges
         self.batchSize = batchSize
         self.peer = peer
         self.rightsWanted = rightsWanted
+        self.originRoles = originRoles
         phase = .idle
         if role == .responder { phase = begin(0) }
     }
@@ -126,7 +134,7 @@ public struct GossipSession: Sendable {
     private func begin(_ index: Int) -> Phase {
         guard index < exchanges.count else { return .finished }
         let exchange: Exchange = switch exchanges[index] {
-        case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize))
+        case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize, originRoles: originRoles))
         case .probe: .probe(ProbeExchange(role: role, token: "probe"))
         case .spendingRights: .spendingRights(RightsExchange(role: role, wanted: rightsWanted, peer: peer))
         }

@@ -42,9 +42,13 @@ public struct ReplicationExchange: Sendable {
     /// The local vector of the last local state read.
     private var localVector: VersionVector?
 
-    public init(role: GossipSession.Role, batchSize: Int) {
+    /// Origins' certified roles (`GossipSession.originRoles`).
+    public let originRoles: [NodeID: NodeRole]
+
+    public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:]) {
         self.role = role
         self.batchSize = batchSize
+        self.originRoles = originRoles
         phase = role == .initiator ? .idle : .awaitingSummary
     }
 
@@ -97,6 +101,9 @@ public struct ReplicationExchange: Sendable {
             return [.send(.state(vector: local.vector, members: local.members))] + nextBatch()
 
         case (.receivingEntries, .received(.entries(let batch))):
+            if let forged = ReplicationRules.firstOutOfRole(batch, roles: originRoles), let role = originRoles[forged.id.origin] {
+                throw .outOfRole(entry: forged.id, code: forged.code, role: role)
+            }
             return [.apply(batch)]
 
         case (.receivingEntries, .applied(let stored)):

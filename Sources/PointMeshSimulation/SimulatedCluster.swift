@@ -124,6 +124,12 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         /// What it is for: a store's node refuses the kinds only HQ may originate, as the real
         /// node's router does (`EntryKindRule.originators`).
         public var role = NodeRole.hq
+        /// A Byzantine store: it writes kinds its role may not originate, as a store whose own
+        /// check was removed would, and gossips them like any entry.
+        public var forgesOutOfRole = false
+        /// Each peer's role as its certificate proved it in a session: received entries an
+        /// origin's role may not originate are refused, as the real node's gossip does.
+        var certifiedRoles: [NodeID: NodeRole] = [:]
         /// The membership's digest when the ledger last saved it, as the node's gossip does.
         var savedMembership = ""
         var sessions: [UInt64: ActiveSession] = [:]
@@ -239,7 +245,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// with `offlineAllowance` to overspend.
     public mutating func write(_ command: PreparedWrite, at index: Int, afterAsking: Bool = false) throws -> WriteDecision? {
         guard nodes[index].up else { return nil }
-        guard command.kind.originators.contains(nodes[index].role) else {
+        guard command.kind.originators.contains(nodes[index].role) || nodes[index].forgesOutOfRole else {
             throw LedgerError.hqOnly(operation: command.kind.name, role: nodes[index].role)
         }
         var fate = CommitFate.commits
@@ -328,6 +334,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public private(set) var failures: [String] = []
     /// How many crashes and partition cuts the run has had.
     public private(set) var crashes = 0, cuts = 0
+    /// Batches refused because an entry's origin may not originate its kind (a forging store's).
+    public private(set) var outOfRoleRefused = 0
 
     /// The ledgers' clock now.
     public var ledgerTime: Int64 { ledgerEpoch + now * ledgerTimeScale }
@@ -342,9 +350,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     }
 
     /// Every node holds the same entries (a ledger that can't be read counts as not converged).
+    /// Whether every honest node (all but those that forge) holds the same entries.
     public var converged: Bool {
-        guard let first = try? nodes[0].ledger.versionVector() else { return false }
-        return nodes.allSatisfy { (try? $0.ledger.versionVector()) == first }
+        let honest = nodes.filter { !$0.forgesOutOfRole }
+        guard let first = try? honest.first?.ledger.versionVector() else { return false }
+        return honest.allSatisfy { (try? $0.ledger.versionVector()) == first }
     }
 
     // MARK: Events
@@ -437,9 +447,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         nodes[index].versions = versions
     }
 
-    /// Node `index` runs as `role` (every node runs as HQ's unless told: it may write anything).
-    public mutating func configure(node index: Int, role: NodeRole) {
+    /// Node `index` runs as `role` (every node runs as HQ's unless told: it may write anything);
+    /// `forging`, it writes what its role may not originate (a Byzantine store).
+    public mutating func configure(node index: Int, role: NodeRole, forging: Bool = false) {
         nodes[index].role = role
+        nodes[index].forgesOutOfRole = forging
     }
 
     /// What a session from `initiator` to `responder` runs, as their handshake and
@@ -460,7 +472,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         nextSessionID += 1
         nodes[index].demand.expire(now: now)
         let wanted = target.id.map { nodes[index].demand.wanted(from: $0) } ?? []
-        var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize, peer: target.id, rightsWanted: wanted),
+        nodes[index].certifiedRoles[nodes[peer].id] = nodes[peer].role
+        var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize, peer: target.id, rightsWanted: wanted,
+                                                          originRoles: nodes[index].certifiedRoles),
                                    target: target, skipped: skipped)
         let outgoing: [GossipMessage]
         do {
@@ -503,8 +517,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             guard let (agreed, skipped) = agreement(from, to), let first = agreed.first, Self.opens(first, message) else { return }
             // A new incoming session; the handshake's identify step is modelled by learning the peer.
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
+            nodes[to].certifiedRoles[nodes[from].id] = nodes[from].role
             nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize,
-                                                                                 peer: nodes[from].id),
+                                                                                 peer: nodes[from].id, originRoles: nodes[to].certifiedRoles),
                                                           target: nil, skipped: skipped)
             queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
@@ -514,6 +529,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         do {
             outgoing = try carryOut(.received(message), in: &active, at: to)
         } catch GossipProtocolError.unexpected {
+            failed = true
+        } catch GossipProtocolError.outOfRole {
+            outOfRoleRefused += 1
             failed = true
         } catch {
             failed = true

@@ -228,6 +228,7 @@ enum ServeCommand: Command {
         configuration.httpInsecure = try flag(httpInsecure)
         configuration.acceptUnencryptedGossip = try flag(acceptUnencryptedGossip)
         configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
+        configuration.forgesOutOfRoleForTests = ProcessInfo.processInfo.environment["POINTMESH_TEST_FORGE_OUT_OF_ROLE"] == "1"
         return configuration
     }
 

@@ -1,4 +1,5 @@
 import PointMeshCore
+import PointMeshReplication
 import Testing
 
 /// Which role of node may originate each kind (`EntryKindRule.originators`), written out here
@@ -19,4 +20,39 @@ import Testing
         #expect(Set(declared.keys) == Set(Self.table.keys), "a kind without a row here, or a row for no kind")
         for (name, roles) in Self.table { #expect(declared[name] == roles, "\(name) may be originated by \(declared[name] ?? [])") }
     }
+
+    /// Entries received from a peer are refused when their origin's certified role may not
+    /// originate their kind; an origin of unknown role, a kind allowed to every role, and a
+    /// kind this release does not know pass.
+    @Test func receivedEntriesAreCheckedAgainstTheirOriginsCertifiedRole() throws {
+        let store = NodeID(unchecked: "s1"), hq = NodeID(unchecked: "hq"), unknown = NodeID(unchecked: "s9")
+        func written(_ write: PreparedWrite, by origin: NodeID) throws -> LedgerEntry {
+            var ledger = MemoryLedger(origin: origin)
+            guard case .append(let entry) = try ledger.write(write, now: 1_000) else { throw NotAppended() }
+            return entry
+        }
+        let green = PreparedWrite(GreenCategory.self, CategoryID(unchecked: "tea"))
+        let purchase = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "amy"), amount: Fen(1_000)))
+        let roles: [NodeID: NodeRole] = [store: .store, hq: .hq]
+        let forged = try written(green, by: store)
+        #expect(ReplicationRules.firstOutOfRole([try written(purchase, by: store), forged], roles: roles) == forged)
+        #expect(ReplicationRules.firstOutOfRole([try written(green, by: hq), try written(purchase, by: store)], roles: roles) == nil)
+        #expect(ReplicationRules.firstOutOfRole([try written(green, by: unknown)], roles: roles) == nil)
+        #expect(ReplicationRules.firstOutOfRole([forged], roles: [:]) == nil)
+        var unknownKind = forged
+        unknownKind.code = EntryCode(99)
+        #expect(ReplicationRules.firstOutOfRole([unknownKind], roles: roles) == nil)
+
+        // The replication exchange refuses the whole batch: nothing of it is applied.
+        var exchange = ReplicationExchange(role: .responder, batchSize: 10, originRoles: roles)
+        _ = try exchange.handle(.received(.summary(ledgerDigest: "a", membershipDigest: "b")))
+        _ = try exchange.handle(.localState(LocalReplicaState(ledgerDigest: "c", vector: VersionVector(), membershipDigest: "d", members: [])))
+        _ = try exchange.handle(.received(.state(vector: VersionVector(), members: [])))
+        _ = try exchange.handle(.localState(LocalReplicaState(ledgerDigest: nil, vector: VersionVector(), membershipDigest: "d", members: [])))
+        #expect(throws: GossipProtocolError.outOfRole(entry: forged.id, code: GreenCategory.code, role: .store)) {
+            try exchange.handle(.received(.entries([try written(purchase, by: store), forged])))
+        }
+    }
 }
+
+private struct NotAppended: Error {}

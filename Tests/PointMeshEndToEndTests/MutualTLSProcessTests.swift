@@ -149,6 +149,39 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
     }
 
+    /// A store's node that writes a campaign (its own check removed: the test-only
+    /// `POINTMESH_TEST_FORGE_OUT_OF_ROLE`) gossips it under its own id, whose certificate says
+    /// store: HQ and the other store refuse it, log it and count it, and take nothing of that
+    /// origin from it on; their own writes go on converging.
+    @Test func anHQOnlyEntryForgedByAStoreIsRefusedByHQAndTheOtherStores() throws {
+        let chain = try Authority()
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + fastGossip)
+        let honest = try NodeProcess(extraArguments: try chain.arguments("s1") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        let forger = try NodeProcess(extraArguments: try chain.arguments("s2") + ["--seed", hq.gossipAddress.description] + fastGossip,
+                                     environment: ["POINTMESH_TEST_FORGE_OUT_OF_ROLE": "1"])
+        let nodes = [hq, honest, forger]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        let evil = #"{"name":"Evil","starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","bonus_points":100000,"backdate_reason":"forged"}"#
+        let forged = try forger.client().send("PUT", "/v1/campaigns/evil", body: Array(evil.utf8))
+        #expect(forged.status == 201, "the test switch lets the store write it: \(forged.bodyText)")
+        // Without the switch a store refuses it itself.
+        #expect(try honest.client().send("PUT", "/v1/campaigns/evil", body: Array(evil.utf8)).errorCode == "hq_only")
+
+        for node in [hq, honest] {
+            #expect(eventually(within: 15) { node.log.contains("which a store node may not originate") }, "\(node.diagnosis())")
+            #expect((try node.client().getJSON("/v1/status")["gossip_refusals"] as? Int ?? 0) > 0)
+        }
+        for (index, node) in [hq, honest].enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("F\(index)", "acct-f-\(index)", 2_000)).status == 201)
+        }
+        expectConverged([hq, honest], accounts: ["acct-f-0", "acct-f-1"], fen: 2_000)
+        let lists = { (node: NodeProcess) in
+            ((try? node.client().getJSON("/v1/campaigns")["campaigns"] as? [[String: Any]]) ?? []).contains { $0["campaign_id"] as? String == "evil" }
+        }
+        #expect(lists(forger))
+        #expect(!lists(hq) && !lists(honest))
+    }
+
     /// Status and metrics say when the node's certificate ends; SIGHUP loads renewed files
     /// without a restart, and files that don't load leave the current certificate in use.
     @Test func aCertificateIsReloadedOnSIGHUPAndItsExpiryShows() throws {
