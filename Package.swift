@@ -52,7 +52,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "pointmesh-bench",
-            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine"],
+            dependencies: ["PointMeshJSON", "PointMeshNode", "PointMeshSimulation", "PointMeshCommandLine", "PointMeshTLS"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import Foundation
 import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
+import PointMeshTLS
 import PointMeshStore
 import Synchronization
 
@@ -36,7 +37,7 @@ enum Bench {
 
     /// Sends `requests` purchases over `clients` connections; returns acknowledged writes/s.
     /// `body(receipt, account)` makes each purchase's body (a plain one by default).
-    static func purchaseRate(address: HostPort, clients: Int, requests: Int, tag: String,
+    static func purchaseRate(address: HostPort, clients: Int, requests: Int, tag: String, tls: TLSContext? = nil,
                              body: @escaping @Sendable (String, String) -> String = { #"{"receipt_id":"\#($0)","account_id":"\#($1)","amount_fen":12345}"# })
         throws -> Double {
         let failures = Atomic<Int>(0)
@@ -46,7 +47,7 @@ enum Bench {
             let share = requests / clients + (client < requests % clients ? 1 : 0)
             group.enter()
             Thread {
-                let http = HTTPClient(address: address)
+                let http = HTTPClient(address: address, tls: tls)
                 for index in 0..<share {
                     let purchase = body("\(tag)-\(client)-\(index)", "A-\(index % 1000)")
                     let status = (try? http.send("POST", "/v1/purchases", body: Array(purchase.utf8)))?.status

@@ -2,12 +2,15 @@ import Foundation
 import PointMeshCommandLine
 import PointMeshHTTP
 import PointMeshJSON
+import PointMeshTLS
 import Synchronization
 
 /// A `pointmesh serve` child process on free ports, for benchmarks.
 final class BenchNode {
     let process = Process()
     let httpAddress: HostPort
+    /// How the bench verifies the node's HTTPS, when it serves HTTPS.
+    let tls: TLSContext?
     let gossipAddress: HostPort
 
     /// The `pointmesh` built beside this program.
@@ -38,7 +41,10 @@ final class BenchNode {
     }
 
     /// - Parameter binary: the `pointmesh` to run; nil runs `sibling`.
-    init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil) throws {
+    /// `tls`: the node serves HTTPS (its `--http-tls-*` among `extra`), and the bench's own
+    /// requests to it verify it with this context.
+    init(dataDirectory: String, arguments extra: [String] = [], binary: String? = nil, tls: TLSContext? = nil) throws {
+        self.tls = tls
         let executable = binary.map { URL(fileURLWithPath: $0) } ?? Self.sibling
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw UsageError(message: "no pointmesh program at \(executable.path): build it (`swift build -c release`) or name one with --node-binary")
@@ -106,13 +112,13 @@ final class BenchNode {
 
     /// The value of the unlabelled sample `name` in `/metrics`, as written.
     private func sample(_ name: String) -> Substring? {
-        guard let text = try? HTTPClient(address: httpAddress).send("GET", "/metrics").bodyText else { return nil }
+        guard let text = try? HTTPClient(address: httpAddress, tls: tls).send("GET", "/metrics").bodyText else { return nil }
         return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }?.split(separator: " ").last
     }
 
     /// The node's entry count from `/v1/status`.
     func entries() -> Int {
-        guard let body = try? HTTPClient(address: httpAddress).send("GET", "/v1/status").body,
+        guard let body = try? HTTPClient(address: httpAddress, tls: tls).send("GET", "/v1/status").body,
               let entries = (try? JSONParser.parse(body))?["entries"]?.integerValue
         else { return -1 }
         return Int(entries)

@@ -10,7 +10,7 @@ enum CatchUpBench: Command {
     static let name = "catch-up"
     static let summary = "a fresh node catching up on N entries, against batched raw SQLite inserts"
     static let entries = Option("entries", .value("N"), "entries to catch up on (default 1000000)")
-    static let options: [Option] = [entries, Bench.directory]
+    static let options: [Option] = [entries, Bench.nodeBinary, Bench.directory]
     static let description = """
         N rows inserted into a minimal SQLite table in batches of 1,000 (the baseline); then N
         entries, written straight into a node's ledger, served by that node to a fresh node with one
@@ -45,11 +45,12 @@ enum CatchUpBench: Command {
             }
         }
 
-        let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"])
+        let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"], binary: arguments.value(Bench.nodeBinary))
         defer { sourceNode.stop() }
         let catchUpStart = DispatchTime.now()
         let wal = WALPeak(databasePath: LedgerStore.databasePath(in: scratch + "/fresh"))
-        let fresh = try BenchNode(dataDirectory: scratch + "/fresh", arguments: ["--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"])
+        let fresh = try BenchNode(dataDirectory: scratch + "/fresh", arguments: ["--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"],
+                                  binary: arguments.value(Bench.nodeBinary))
         defer { fresh.stop() }
         var lastReport = DispatchTime.now()
         while fresh.entries() < count {

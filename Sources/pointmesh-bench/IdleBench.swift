@@ -8,7 +8,7 @@ enum IdleBench: Command {
     static let summary = "gossip bytes per second per node in a converged idle cluster"
     static let nodes = Option("nodes", .value("N"), "cluster size (default 5)")
     static let seconds = Option("seconds", .value("S"), "measuring window (default 10)")
-    static let options: [Option] = [nodes, seconds, Bench.directory]
+    static let options: [Option] = [nodes, seconds, Bench.nodeBinary, Bench.directory]
     static let description = """
         a converged N-node cluster on loopback, gossip bytes per second per node.
         """
@@ -19,10 +19,11 @@ enum IdleBench: Command {
         guard size >= 2, seconds > 0 else { throw UsageError(message: "--nodes must be ≥ 2 and --seconds positive") }
         let scratch = try Bench.scratchDirectory(arguments)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        var nodes = [try BenchNode(dataDirectory: scratch + "/n0")]
+        var nodes = [try BenchNode(dataDirectory: scratch + "/n0", binary: arguments.value(Bench.nodeBinary))]
         defer { nodes.forEach { $0.stop() } }
         for index in 1..<size {
-            nodes.append(try BenchNode(dataDirectory: scratch + "/n\(index)", arguments: ["--seed", nodes[0].gossipAddress.description]))
+            nodes.append(try BenchNode(dataDirectory: scratch + "/n\(index)", arguments: ["--seed", nodes[0].gossipAddress.description],
+                                        binary: arguments.value(Bench.nodeBinary)))
         }
         // Converge: every node knows every other, and the ledgers (empty) agree.
         usleep(5_000_000)
