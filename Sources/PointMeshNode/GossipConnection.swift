@@ -61,8 +61,9 @@ extension GossipConnectionError {
 }
 
 /// One gossip connection: frames in and out over TLS on a socket, with a deadline per
-/// message. Used by one thread. The socket's owner closes it.
-final class GossipConnection {
+/// message. Used by one thread at a time: a kept connection passes between threads only
+/// through `GossipService`'s pool, under its lock. The socket's owner closes it.
+final class GossipConnection: @unchecked Sendable {
     let socket: TCPConnection
     private var codec: FrameCodec
     let timeoutMilliseconds: Int32
@@ -148,6 +149,41 @@ final class GossipConnection {
             codec.append(bytes)
         }
     }
+
+    /// Between sessions on a kept connection: waits up to `milliseconds` for the next one to
+    /// begin. True when bytes of it arrived (they stay for `receive`); false when the peer
+    /// closed or stayed silent.
+    func awaitNextSession(waitingAtMost milliseconds: Int32) throws -> Bool {
+        if codec.buffered > 0 { return true }
+        let bytes: [UInt8]?
+        do {
+            switch transport {
+            case .tls(let channel): bytes = try channel.read(waitingAtMost: milliseconds)
+            case .unencrypted:
+                bytes = try socket.read(waitingAtMost: milliseconds)
+                unencryptedReceived += bytes?.count ?? 0
+            case nil: return false
+            }
+        } catch let error as TLSError {
+            if error == .closed || error == .timedOut { return false }
+            throw GossipConnectionError(error)
+        }
+        guard let bytes, !bytes.isEmpty else { return false }
+        codec.append(bytes)
+        return true
+    }
+
+    /// Whether the agreed version keeps the connection for further sessions.
+    var isPersistent: Bool { version >= ProtocolVersions.persistent }
+
+    /// Wire bytes each way since the last call: what a kept connection adds to the node's
+    /// counters session by session.
+    func trafficSinceLastCount() -> (sent: Int, received: Int) {
+        defer { (countedSent, countedReceived) = (bytesSent, bytesReceived) }
+        return (bytesSent - countedSent, bytesReceived - countedReceived)
+    }
+
+    private var countedSent = 0, countedReceived = 0
 
     /// Runs the TLS handshake (`tls` says with what each side proves itself), then the gossip
     /// handshake inside it, which agrees the protocol version. Its key is exported from the TLS

@@ -22,6 +22,11 @@ public struct GossipSettings: Sendable {
     public var pushDelayMilliseconds: Int64 = 50
     /// The exchanges this node speaks in a session, in its order (`GossipExchangeName`).
     public var exchanges = GossipExchangeName.standard
+    /// Connections this node keeps open to peers between its sessions with them (protocol
+    /// version 4), and how long one may sit unused before it is closed. The peer's end waits
+    /// twice as long, so the side that opened a connection is the one that closes it.
+    public var keptConnections = 32
+    public var keptIdleMilliseconds: Int64 = 30_000
 
     public init() {}
 }
@@ -51,6 +56,15 @@ final class GossipService: Sendable {
                                open: [ObjectIdentifier: TCPConnection])>((false, 0, [], [], "", [:]))
     private let poke = DispatchSemaphore(value: 0)
     private let threadsDone = DispatchGroup()
+    /// Outgoing connections kept open between sessions, by the address they were dialled at,
+    /// with who is at the other end and since when they sat unused (monotonic ms).
+    private let kept = Mutex<[String: KeptConnection]>([:])
+    /// Incoming connections waiting for their initiator's next session, since when: the first
+    /// to go when the incoming limit is reached.
+    private let waitingIncoming = Mutex<[ObjectIdentifier: (socket: TCPConnection, since: Int64)]>([:])
+    /// Outgoing connections opened (each a TCP connect and a TLS handshake): with kept
+    /// connections far fewer than sessions.
+    let connectionsOpened = Atomic<Int>(0)
     /// The last failure with each peer address (cleared by a session that succeeds), so
     /// `/v1/status` can say why a peer is suspect, not only the log.
     private let lastErrors = Mutex<[String: String]>([:])
@@ -157,6 +171,7 @@ final class GossipService: Sendable {
         }
         poke.signal()
         threadsDone.wait()
+        for connection in kept.withLock({ kept in defer { kept.removeAll() }; return kept.values.map(\.connection) }) { release(connection) }
         listener.close()
     }
 
@@ -178,12 +193,18 @@ final class GossipService: Sendable {
     /// Counts a finished session's traffic, then forgets and closes its socket, under the same
     /// lock `stop` shuts sockets down with (so no descriptor is shut after being reused).
     private func release(_ connection: GossipConnection) {
-        bytesSent.add(connection.bytesSent, ordering: .relaxed)
-        bytesReceived.add(connection.bytesReceived, ordering: .relaxed)
+        countTraffic(of: connection)
         state.withLock { state in
             state.open.removeValue(forKey: ObjectIdentifier(connection.socket))
             connection.socket.close()
         }
+    }
+
+    /// Adds what `connection` carried since it was last counted to the node's byte counters.
+    private func countTraffic(of connection: GossipConnection) {
+        let (sent, received) = connection.trafficSinceLastCount()
+        bytesSent.add(sent, ordering: .relaxed)
+        bytesReceived.add(received, ordering: .relaxed)
     }
 
     /// Retires `id`: it leaves every peer list as this spreads, and is refused from then on.
@@ -234,8 +255,12 @@ final class GossipService: Sendable {
         }
     }
 
-    /// Gossip connections open now: accepted from peers, and opened to them.
-    var openConnections: (incoming: Int, outgoing: Int) { state.withLock { ($0.incoming, $0.outgoing.count) } }
+    /// Gossip connections open now: accepted from peers, and opened to them (in a session, or
+    /// kept for the next).
+    var openConnections: (incoming: Int, outgoing: Int) {
+        let keptCount = kept.withLock { $0.count }
+        return state.withLock { ($0.incoming, $0.outgoing.count + keptCount) }
+    }
 
     /// Whether `id` is, or ever was, a member this node knows of (retired ones included).
     func knows(_ id: NodeID) -> Bool {
@@ -283,6 +308,7 @@ final class GossipService: Sendable {
                 while poke.wait(timeout: .now()) == .success {}
             }
             if stopping { return }
+            closeIdleKeptConnections()
             let (targets, isRetired) = membership.withLock { membership in
                 (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
             }
@@ -315,17 +341,42 @@ final class GossipService: Sendable {
     private func initiate(_ target: Membership.Target) {
         guard let address = HostPort(parsing: target.address) else { return }
         do {
-            guard let connection = try connect(to: address) else { return }
-            defer { release(connection) }
-            let introduction = try exchangeIdentities(connection, initiator: true, dialed: target.address)
-            let peer = introduction.peer
-            if let expected = target.id, expected != peer {
-                membership.withLock { $0.failed(target, now: clock.monotonicMilliseconds()) }
-                log.warning("gossip peer at \(target.address) is now \(peer), not \(expected)")
-                return
+            var session: GossipSession?
+            var current = takeKept(target.address)
+            if let reused = current {
+                do {
+                    session = try runSession(.initiator, on: reused.connection, with: reused.introduction)
+                } catch GossipConnectionError.closed {
+                    // The peer closed it while it sat unused (it restarted, or waited its time out):
+                    // not a failure of the peer's, a fresh connection instead.
+                    release(reused.connection)
+                    current = nil
+                } catch {
+                    release(reused.connection)
+                    throw error
+                }
             }
-            let resolved = Membership.Target(id: peer, address: target.address)
-            let session = try runSession(.initiator, on: connection, with: introduction)
+            if session == nil {
+                guard let connection = try connect(to: address) else { return }
+                do {
+                    let introduction = try exchangeIdentities(connection, initiator: true, dialed: target.address)
+                    if let expected = target.id, expected != introduction.peer {
+                        release(connection)
+                        membership.withLock { $0.failed(target, now: clock.monotonicMilliseconds()) }
+                        log.warning("gossip peer at \(target.address) is now \(introduction.peer), not \(expected)")
+                        saveMembershipIfChanged()
+                        return
+                    }
+                    current = KeptConnection(connection: connection, introduction: introduction, since: 0)
+                    session = try runSession(.initiator, on: connection, with: introduction)
+                } catch {
+                    release(connection)
+                    throw error
+                }
+            }
+            guard let session, let current else { return }
+            keepOrRelease(current, dialled: target.address)
+            let resolved = Membership.Target(id: current.introduction.peer, address: target.address)
             membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
             recordError(target.address, nil)
             sessionsCompleted.add(1, ordering: .relaxed)
@@ -351,6 +402,7 @@ final class GossipService: Sendable {
     /// service is stopping.
     private func connect(to address: HostPort) throws -> GossipConnection? {
         guard let connection = adopt(try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000), role: .initiator) else { return nil }
+        connectionsOpened.add(1, ordering: .relaxed)
         do {
             try connection.authenticate(role: .initiator, tls: tls.withLock { $0 })
             return connection
@@ -372,6 +424,36 @@ final class GossipService: Sendable {
         }
     }
 
+    /// A kept connection dialled at `address`, taken out of the pool for a session.
+    private func takeKept(_ address: String) -> KeptConnection? {
+        kept.withLock { $0.removeValue(forKey: address) }
+    }
+
+    /// After a session: back into the pool if the peer keeps connections (version 4) and the
+    /// pool has room, else closed.
+    private func keepOrRelease(_ current: KeptConnection, dialled address: String) {
+        countTraffic(of: current.connection)
+        guard current.connection.isPersistent, !stopping else { return release(current.connection) }
+        let pooled = KeptConnection(connection: current.connection, introduction: current.introduction, since: clock.monotonicMilliseconds())
+        let keeps = kept.withLock { pool in
+            guard pool[address] == nil, pool.count < settings.keptConnections else { return false }
+            pool[address] = pooled
+            return true
+        }
+        if !keeps { release(current.connection) }
+    }
+
+    /// Closes kept connections unused for `keptIdleMilliseconds`.
+    private func closeIdleKeptConnections() {
+        let now = clock.monotonicMilliseconds()
+        let idle = kept.withLock { pool in
+            let old = pool.filter { now - $0.value.since >= settings.keptIdleMilliseconds }
+            for address in old.keys { pool.removeValue(forKey: address) }
+            return old.values.map(\.connection)
+        }
+        for connection in idle { release(connection) }
+    }
+
     // MARK: Incoming
 
     private func acceptLoop() {
@@ -385,10 +467,16 @@ final class GossipService: Sendable {
                 continue
             }
             guard let socket else { continue }
-            let admitted = state.withLock { state in
+            var admitted = state.withLock { state in
                 guard state.incoming < settings.maximumIncoming, !state.stopping else { return false }
                 state.incoming += 1
                 return true
+            }
+            // At the limit, the connection waiting longest for its initiator's next session
+            // makes room (its thread ends at once): kept connections can't lock a peer out.
+            if !admitted, evictWaitingIncoming() {
+                state.withLock { $0.incoming += 1 }
+                admitted = true
             }
             guard admitted else {
                 socket.close()
@@ -410,18 +498,24 @@ final class GossipService: Sendable {
             let introduction = try exchangeIdentities(connection, initiator: false, dialed: nil)
             let identified = introduction.peer
             peer = identified
-            let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
-            defer {
-                if claimed {
-                    state.withLock { _ = $0.busyPeers.remove(identified) }
-                    startSessionIfRightsWanted(from: identified)
+            // From version 4 the initiator may start more sessions on this connection: each is
+            // served as it begins, until the initiator closes it or stays silent too long.
+            repeat {
+                let claimed = state.withLock { $0.busyPeers.insert(identified).inserted }
+                defer {
+                    if claimed {
+                        state.withLock { _ = $0.busyPeers.remove(identified) }
+                        startSessionIfRightsWanted(from: identified)
+                    }
                 }
-            }
-            let session = try runSession(.responder, on: connection, with: introduction)
-            // A session the peer started is contact too: `last_contact` and the sync note on
-            // refusals must not depend on which side dialled.
-            membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
-            sessionsCompleted.add(1, ordering: .relaxed)
+                let session = try runSession(.responder, on: connection, with: introduction)
+                // A session the peer started is contact too: `last_contact` and the sync note on
+                // refusals must not depend on which side dialled.
+                membership.withLock { $0.heard(from: identified, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
+                sessionsCompleted.add(1, ordering: .relaxed)
+                countTraffic(of: connection)
+                saveMembershipIfChanged()
+            } while try connection.isPersistent && !stopping && awaitNextSession(on: connection)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
             // A port probe that sent nothing.
         } catch {
@@ -429,6 +523,29 @@ final class GossipService: Sendable {
             log.warning("closing gossip connection from \(peer?.rawValue ?? "unidentified peer"): \(error)", ["peer": peer?.rawValue ?? "unidentified"])
         }
         saveMembershipIfChanged()
+    }
+
+    /// Waits for the initiator's next session on a kept connection, listed meanwhile as the
+    /// first to make room at the incoming limit. False when it closed, stayed silent for twice
+    /// the initiator's idle time, or was evicted.
+    private func awaitNextSession(on connection: GossipConnection) throws -> Bool {
+        let key = ObjectIdentifier(connection.socket)
+        waitingIncoming.withLock { $0[key] = (connection.socket, clock.monotonicMilliseconds()) }
+        defer { waitingIncoming.withLock { _ = $0.removeValue(forKey: key) } }
+        return try connection.awaitNextSession(waitingAtMost: Int32(clamping: 2 * settings.keptIdleMilliseconds))
+    }
+
+    /// Shuts the longest-waiting kept incoming connection down; false when none waits.
+    private func evictWaitingIncoming() -> Bool {
+        // Under the state lock, as `stop` shuts sockets: a socket still registered is not closed.
+        state.withLock { state in
+            let victim = waitingIncoming.withLock { waiting in
+                waiting.min { $0.value.since < $1.value.since }.map { waiting.removeValue(forKey: $0.key) }
+            }
+            guard let victim = victim ?? nil, state.open[ObjectIdentifier(victim.socket)] != nil else { return false }
+            victim.socket.shutdown()
+            return true
+        }
     }
 
     private func isRefusal(_ error: any Error) -> Bool {
@@ -448,7 +565,7 @@ final class GossipService: Sendable {
     // MARK: Shared steps
 
     /// Who the peer is, and what a session with it runs.
-    private struct Introduction {
+    struct Introduction: Sendable {
         let peer: NodeID
         let exchanges: [GossipExchangeName]
         let skipped: [String]
@@ -645,4 +762,12 @@ private final class CatchUpProgress {
             log.info("caught up from \(peer): received \(received) of \(known) entries", ["peer": peer.description])
         }
     }
+}
+
+/// An outgoing connection kept between sessions: who answered at the other end, and since
+/// when it sat unused.
+private struct KeptConnection: Sendable {
+    let connection: GossipConnection
+    let introduction: GossipService.Introduction
+    let since: Int64
 }

@@ -122,8 +122,10 @@ extension LedgerAPI {
                    [("", String(Double(rights.waitedNanoseconds.load(ordering: .relaxed)) / 1e9))]),
         ]
         let connections = gossip.openConnections
-        families.append(Family("pointmesh_gossip_connections", "Gossip connections open now, by direction.", "gauge",
+        families.append(Family("pointmesh_gossip_connections", "Gossip connections open now, by direction (outgoing ones kept between sessions included).", "gauge",
                                [("direction=\"in\"", String(connections.incoming)), ("direction=\"out\"", String(connections.outgoing))]))
+        families.append(Family("pointmesh_gossip_connections_opened_total", "Outgoing gossip connections opened (a TCP connect and a TLS handshake each).",
+                               "counter", value: Int64(gossip.connectionsOpened.load(ordering: .relaxed))))
         let exchanges = gossip.exchanges.withLock { $0 }
         families.append(Family("pointmesh_gossip_exchanges_total", "Exchanges of gossip sessions run to their end, by exchange.", "counter",
                                exchanges.completed.sorted { $0.key < $1.key }.map { ("exchange=\"\($0.key)\"", String($0.value)) }))

@@ -191,6 +191,34 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(try digest(resumed) == digest(source))
     }
 
+    /// From protocol version 4 a node keeps its connection to a peer between sessions: idle
+    /// gossip runs many sessions over few connections (each new one is a TCP connect and a TLS
+    /// handshake). A peer that restarts closes its end; the next session finds that out, opens a
+    /// fresh connection and goes on, and the pair keeps converging.
+    @Test func keptConnectionsCarryManySessionsAndSurviveAPeersRestart() throws {
+        func counter(_ node: NodeProcess, _ name: String) throws -> Int {
+            let line = try node.client().send("GET", "/metrics").bodyText.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        let first = try NodeProcess(extraArguments: ["--node-id", "k1"] + fastGossip)
+        let second = try NodeProcess(extraArguments: ["--node-id", "k2", "--seed", first.gossipAddress.description] + fastGossip)
+        defer { second.stop(); second.removeFiles() }
+        #expect(eventually(within: 10) { try counter(second, "pointmesh_gossip_sessions_total") >= 20 }, "\(second.diagnosis())")
+        let sessions = try counter(second, "pointmesh_gossip_sessions_total"), opened = try counter(second, "pointmesh_gossip_connections_opened_total")
+        #expect(opened >= 1 && opened * 5 <= sessions, "\(opened) connections opened for \(sessions) sessions")
+
+        let port = first.gossipAddress.port
+        first.stop()
+        let restarted = try NodeProcess(dataDirectory: first.dataDirectory, extraArguments: fastGossip, gossipPort: port)
+        defer { restarted.stop(); restarted.removeFiles() }
+        for (index, node) in [restarted, second].enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("K\(index)", "acct-k\(index)", 6_000)).status == 201)
+        }
+        for node in [restarted, second] {
+            for index in 0..<2 { #expect(eventually(within: 10) { try balance(node, "acct-k\(index)") == 60 }, "\(node.diagnosis())") }
+        }
+    }
+
     /// A peer that stalls mid-handshake holds a gossip thread in a 10 s read; SIGTERM must not wait
     /// for that timeout.
     @Test func aStalledGossipPeerDoesNotDelayShutdown() throws {
