@@ -132,19 +132,7 @@ final class GossipConnection: @unchecked Sendable {
             } catch {
                 throw GossipConnectionError.frame(error)
             }
-            let bytes: [UInt8]?
-            do {
-                switch transport {
-                case .tls(let channel): bytes = try channel.read(waitingAtMost: timeoutMilliseconds)
-                case .unencrypted:
-                    bytes = try socket.read(waitingAtMost: timeoutMilliseconds)
-                    unencryptedReceived += bytes?.count ?? 0
-                case nil: throw GossipConnectionError.unexpected("frame before the TLS handshake")
-                }
-            } catch let error as TLSError {
-                throw GossipConnectionError(error)
-            }
-            guard let bytes else { throw GossipConnectionError.timedOut }
+            guard let bytes = try read(waitingAtMost: timeoutMilliseconds) else { throw GossipConnectionError.timedOut }
             if bytes.isEmpty { throw GossipConnectionError.closed }
             codec.append(bytes)
         }
@@ -157,20 +145,33 @@ final class GossipConnection: @unchecked Sendable {
         if codec.buffered > 0 { return true }
         let bytes: [UInt8]?
         do {
-            switch transport {
-            case .tls(let channel): bytes = try channel.read(waitingAtMost: milliseconds)
-            case .unencrypted:
-                bytes = try socket.read(waitingAtMost: milliseconds)
-                unencryptedReceived += bytes?.count ?? 0
-            case nil: return false
-            }
-        } catch let error as TLSError {
-            if error == .closed || error == .timedOut { return false }
-            throw GossipConnectionError(error)
+            bytes = try read(waitingAtMost: milliseconds)
+        } catch GossipConnectionError.closed {
+            return false
+        } catch GossipConnectionError.timedOut {
+            return false
         }
         guard let bytes, !bytes.isEmpty else { return false }
         codec.append(bytes)
         return true
+    }
+
+    /// What the transport has, waiting up to `milliseconds`: nil on timeout, empty when closed.
+    private func read(waitingAtMost milliseconds: Int32) throws -> [UInt8]? {
+        do {
+            switch transport {
+            case .tls(let channel):
+                return try channel.read(waitingAtMost: milliseconds)
+            case .unencrypted:
+                let bytes = try socket.read(waitingAtMost: milliseconds)
+                unencryptedReceived += bytes?.count ?? 0
+                return bytes
+            case nil:
+                throw GossipConnectionError.unexpected("frame before the TLS handshake")
+            }
+        } catch let error as TLSError {
+            throw GossipConnectionError(error)
+        }
     }
 
     /// Whether the agreed version keeps the connection for further sessions.
