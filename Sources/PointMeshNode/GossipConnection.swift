@@ -81,10 +81,14 @@ final class GossipConnection: @unchecked Sendable {
 
     private var unencryptedSent = 0, unencryptedReceived = 0
 
-    init(socket: TCPConnection, role: Handshake.Role, timeoutMilliseconds: Int32) {
+    /// When it was opened (monotonic ms): a kept connection's lifetime counts from here.
+    let openedAt: Int64
+
+    init(socket: TCPConnection, role: Handshake.Role, timeoutMilliseconds: Int32, openedAt: Int64) {
         self.socket = socket
         codec = FrameCodec(role: role)
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.openedAt = openedAt
     }
 
     /// Bytes on the wire each way, TLS records and handshakes included.

@@ -27,6 +27,9 @@ public struct GossipSettings: Sendable {
     /// twice as long, so the side that opened a connection is the one that closes it.
     public var keptConnections = 32
     public var keptIdleMilliseconds: Int64 = 30_000
+    /// How long a connection carries sessions at most: then it is closed and the next session
+    /// opens a new one, so a certificate reloaded or expired since its handshake is met again.
+    public var keptLifetimeMilliseconds: Int64 = 600_000
 
     public init() {}
 }
@@ -187,7 +190,7 @@ final class GossipService: Sendable {
             socket.close()
             return nil
         }
-        return GossipConnection(socket: socket, role: role, timeoutMilliseconds: settings.timeoutMilliseconds)
+        return GossipConnection(socket: socket, role: role, timeoutMilliseconds: settings.timeoutMilliseconds, openedAt: clock.monotonicMilliseconds())
     }
 
     /// Counts a finished session's traffic, then forgets and closes its socket, under the same
@@ -433,7 +436,7 @@ final class GossipService: Sendable {
     /// pool has room, else closed.
     private func keepOrRelease(_ current: KeptConnection, dialled address: String) {
         countTraffic(of: current.connection)
-        guard current.connection.isPersistent, !stopping else { return release(current.connection) }
+        guard mayCarryMoreSessions(current.connection) else { return release(current.connection) }
         let pooled = KeptConnection(connection: current.connection, introduction: current.introduction, since: clock.monotonicMilliseconds())
         let keeps = kept.withLock { pool in
             guard pool[address] == nil, pool.count < settings.keptConnections else { return false }
@@ -441,6 +444,12 @@ final class GossipService: Sendable {
             return true
         }
         if !keeps { release(current.connection) }
+    }
+
+    /// Whether `connection` may carry another session: the peer keeps connections (version
+    /// 4), this node is not stopping, and the connection is younger than its lifetime.
+    private func mayCarryMoreSessions(_ connection: GossipConnection) -> Bool {
+        connection.isPersistent && !stopping && clock.monotonicMilliseconds() - connection.openedAt < settings.keptLifetimeMilliseconds
     }
 
     /// Closes kept connections unused for `keptIdleMilliseconds`.
@@ -515,7 +524,7 @@ final class GossipService: Sendable {
                 sessionsCompleted.add(1, ordering: .relaxed)
                 countTraffic(of: connection)
                 saveMembershipIfChanged()
-            } while try connection.isPersistent && !stopping && awaitNextSession(on: connection)
+            } while try mayCarryMoreSessions(connection) && awaitNextSession(on: connection)
         } catch GossipConnectionError.closed where peer == nil && connection.bytesReceived == 0 {
             // A port probe that sent nothing.
         } catch {

@@ -12,6 +12,8 @@ public final class TLSChannel {
     private let ssl: OpaquePointer
     private let fd: Int32
     private let timeoutMilliseconds: Int32
+    /// Held so the SSL_CTX outlives the session made from it.
+    private let context: TLSContext
     private var scratch = [UInt8](repeating: 0, count: 65_536)
     /// What the peer's certificate says, when the session was authenticated by certificates;
     /// nil when by the cluster key.
@@ -37,8 +39,6 @@ public final class TLSChannel {
             peer = ChainCertificates.facts(of: certificate)
         }
     }
-
-    private let context: TLSContext
 
     deinit { SSL_free(ssl) }
 

@@ -62,8 +62,6 @@ public final class TLSContext: @unchecked Sendable {
     private let presharedKey: Unmanaged<PresharedKey>?
     /// What this node's own certificate says, if it has one.
     public let certificate: NodeCertificateFacts?
-    /// Whether sessions may be authenticated by the cluster key.
-    public var acceptsPresharedKey: Bool { presharedKey != nil }
 
     /// `clusterKey` is the chain's shared secret (the pre-shared key is derived from it, so
     /// the secret itself never reaches TLS); `files` the node's certificate.

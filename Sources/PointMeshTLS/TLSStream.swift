@@ -25,6 +25,7 @@ public final class TLSStream {
 
     private let ssl: OpaquePointer
     private let fd: Int32
+    /// Held so the SSL_CTX outlives the session made from it.
     private let context: TLSContext
     private var checkedFirstByte = false
 

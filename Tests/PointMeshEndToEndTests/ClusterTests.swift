@@ -374,3 +374,38 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(try balance(peer, "olga") == 350)
     }
 }
+
+/// A kept gossip connection carries sessions only for its lifetime
+/// (`GossipSettings.keptLifetimeMilliseconds`), so a certificate reloaded or expired since its
+/// handshake is met again: with a short lifetime, connections are replaced while sessions go on.
+@Suite struct KeptConnectionLifetimeTests {
+    @Test func aKeptConnectionIsReplacedWhenItsLifetimeEnds() throws {
+        let directories = [NodeProcess.scratchDirectory(), NodeProcess.scratchDirectory()]
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
+        func node(_ index: Int, seed: HostPort?) throws -> PointMeshNode {
+            var configuration = NodeConfiguration()
+            configuration.nodeID = NodeID(unchecked: "life\(index)")
+            configuration.dataDirectory = directories[index]
+            configuration.http = HostPort(host: "127.0.0.1", port: 0)
+            configuration.gossip = HostPort(host: "127.0.0.1", port: 0)
+            configuration.seeds = seed.map { [$0] } ?? []
+            configuration.gossipSettings.intervalMilliseconds = 100
+            configuration.gossipSettings.keptLifetimeMilliseconds = 500
+            let node = try PointMeshNode(configuration: configuration, log: Logger { _ in })
+            node.start()
+            return node
+        }
+        let first = try node(0, seed: nil)
+        defer { first.stop() }
+        let second = try node(1, seed: first.gossipAddress)
+        defer { second.stop() }
+        func counter(_ name: String) throws -> Int {
+            let text = try HTTPClient(address: second.httpAddress).send("GET", "/metrics").bodyText
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        #expect(eventually(within: 10) { try counter("pointmesh_gossip_sessions_total") >= 25 })
+        let sessions = try counter("pointmesh_gossip_sessions_total"), opened = try counter("pointmesh_gossip_connections_opened_total")
+        // Sessions every 100 ms for about 2.5 s, connections living 0.5 s: several replaced, each carrying several sessions.
+        #expect(opened >= 3 && opened * 2 <= sessions, "\(opened) connections opened for \(sessions) sessions")
+    }
+}
