@@ -54,6 +54,8 @@ public final class HTTPServer: Sendable {
     private let grace = Atomic<Int64>(10_000)
     /// Connections refused because the server was full, for `/metrics`.
     public let refusedConnections = Atomic<Int>(0)
+    /// The HTTPS context new connections get (`configuration.tls` until replaced); nil: HTTP.
+    private let tls: Mutex<TLSContext?>
 
     /// How often the loop looks at deadlines when nothing else happens.
     static let tickMilliseconds: Int32 = 100
@@ -63,6 +65,7 @@ public final class HTTPServer: Sendable {
         self.listener = try TCPListener(binding: configuration.address)
         self.handler = handler
         self.log = log
+        tls = Mutex(configuration.tls)
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         guard epoll >= 0, wakeFD >= 0 else { throw SystemError(operation: "epoll_create1/eventfd", errno: errno) }
@@ -75,6 +78,14 @@ public final class HTTPServer: Sendable {
     public var address: HostPort { listener.address }
 
     public var activeConnections: Int { active.load(ordering: .relaxed) }
+
+    /// Connections accepted from now on are served with `context` (a renewed certificate);
+    /// open ones keep the session they have. Only for a server started with HTTPS.
+    public func replaceTLS(_ context: TLSContext) {
+        tls.withLock { current in if current != nil { current = context } }
+    }
+
+    fileprivate var currentTLS: TLSContext? { tls.withLock { $0 } }
 
     public func start() {
         NamedThread.start("pm-http-loop") { [self] in
@@ -251,7 +262,7 @@ private struct EventLoop {
             guard connections.count < server.configuration.maximumConnections, !server.stopping else {
                 server.refusedConnections.add(1, ordering: .relaxed)
                 // On an HTTPS port the client waits for a handshake, not for words: it only sees the close.
-                if server.configuration.tls == nil {
+                if server.currentTLS == nil {
                     let busy = HTTPResponse.error(503, code: "overloaded", message: "too many connections; retry shortly").serialized(keepAlive: false)
                     _ = busy.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 }
@@ -259,7 +270,7 @@ private struct EventLoop {
                 continue
             }
             var tls: TLSStream?
-            if let context = server.configuration.tls {
+            if let context = server.currentTLS {
                 guard let stream = try? TLSStream(context: context, fd: fd) else {
                     Syscall.close(fd)
                     continue

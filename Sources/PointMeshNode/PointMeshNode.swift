@@ -161,29 +161,42 @@ public final class PointMeshNode: Sendable {
         return bytes
     }
 
-    /// Reads the node's certificate files again (SIGHUP) and gossips with them from the next
-    /// session on. Files that don't load, or a certificate for another node id or role, are
-    /// logged and leave the current ones in use; returns whether the new ones are in use.
+    /// Reads the node's certificate files again (SIGHUP): the gossip certificate
+    /// (`--tls-cert`) for the next sessions, and the API's (`--http-tls-cert`) for the next
+    /// connections. Files that don't load, or a gossip certificate for another node id or role,
+    /// are logged and leave the current ones in use; returns whether every reload succeeded.
     @discardableResult
     public func reloadCredentials() -> Bool {
-        guard configuration.certificateFiles != nil else {
-            log.info("reload: this node has no --tls-cert; nothing to reload")
+        var succeeded = true
+        if configuration.certificateFiles == nil, configuration.httpsFiles == nil {
+            log.info("reload: this node has no --tls-cert or --http-tls-cert; nothing to reload")
             return false
         }
-        do {
-            let (tls, _) = try Self.gossipCredentials(configuration)
-            if let certified = tls.certificate {
-                guard certified.nodeID == store.nodeID.rawValue else { throw NodeError.certificateForAnotherNode(certified.nodeID, store.nodeID.rawValue) }
-                guard certified.role == configuration.role.rawValue else { throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue) }
+        if configuration.certificateFiles != nil {
+            do {
+                let (tls, _) = try Self.gossipCredentials(configuration)
+                if let certified = tls.certificate {
+                    guard certified.nodeID == store.nodeID.rawValue else { throw NodeError.certificateForAnotherNode(certified.nodeID, store.nodeID.rawValue) }
+                    guard certified.role == configuration.role.rawValue else { throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue) }
+                }
+                gossip.replaceCredentials(tls)
+                log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")
+                warnIfCertificateExpiresSoon()
+            } catch {
+                log.error("reload failed, the current certificate stays in use: \(error)")
+                succeeded = false
             }
-            gossip.replaceCredentials(tls)
-            log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")
-            warnIfCertificateExpiresSoon()
-            return true
-        } catch {
-            log.error("reload failed, the current certificate stays in use: \(error)")
-            return false
         }
+        if let files = configuration.httpsFiles {
+            do {
+                http.replaceTLS(try TLSContext.httpsServer(certificate: files.certificate, key: files.key))
+                log.info("reloaded the HTTPS certificate from \(files.certificate)")
+            } catch {
+                log.error("HTTPS reload failed, the current certificate stays in use: \(error)")
+                succeeded = false
+            }
+        }
+        return succeeded
     }
 
     /// Days before its end from which a node certificate is reported as expiring.

@@ -49,7 +49,8 @@ enum ServeCommand: Command {
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
-        cleanly (exit 0); SIGHUP reloads the --tls-cert and --tls-key files.
+        cleanly (exit 0); SIGHUP reloads the certificate files (--tls-cert, --tls-key,
+        --http-tls-cert, --http-tls-key).
         """
 
     static func run(_ arguments: CommandLineArguments) throws -> Int32 {

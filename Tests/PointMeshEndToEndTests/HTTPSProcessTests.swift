@@ -69,6 +69,33 @@ import Testing
         #expect(try client.send("GET", "/v1/accounts/acct-https").status == 200)
     }
 
+    /// SIGHUP loads a renewed HTTPS certificate for the connections after it (here one of
+    /// another authority, so a client can tell them apart); a file that doesn't load is logged
+    /// and the one in use stays.
+    @Test func aRenewedHTTPSCertificateIsServedAfterSIGHUP() throws {
+        let files = try Certificates(), renewed = try Certificates()
+        let node = try NodeProcess(extraArguments: ["--http-tls-cert", files.certificate, "--http-tls-key", files.key])
+        defer { node.stop(); node.removeFiles() }
+        func answers(trusting authority: String) -> Bool {
+            guard let context = try? TLSContext.httpsClient(authority: authority) else { return false }
+            return (try? HTTPClient(address: node.httpAddress, timeoutMilliseconds: 5_000, tls: context).send("GET", "/v1/status").status) == 200
+        }
+        #expect(answers(trusting: files.authority) && !answers(trusting: renewed.authority))
+        for (from, to) in [(renewed.certificate, files.certificate), (renewed.key, files.key)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        node.kill(SIGHUP)
+        #expect(eventually(within: 5) { answers(trusting: renewed.authority) }, "\(node.diagnosis())")
+        #expect(!answers(trusting: files.authority))
+        #expect(node.log.contains("reloaded the HTTPS certificate"))
+
+        try "not a certificate".write(toFile: files.certificate, atomically: true, encoding: .utf8)
+        node.kill(SIGHUP)
+        #expect(eventually(within: 5) { node.log.contains("HTTPS reload failed") })
+        #expect(answers(trusting: renewed.authority))
+    }
+
     /// Tokens beyond loopback need HTTPS or `--http-insecure`; with HTTPS the node starts.
     @Test func aNodeWithTokensServesBeyondLoopbackOverHTTPS() throws {
         let files = try Certificates()
