@@ -80,13 +80,23 @@ public final class HTTPClient {
     private func exchange(_ request: [UInt8]) throws -> HTTPClientResponse {
         if connection == nil {
             let opened = try TCPConnection.connect(to: address, timeoutMilliseconds: timeoutMilliseconds)
-            connection = opened
-            if let tls {
-                channel = try TLSChannel(context: tls, fd: opened.fd, role: .client, timeoutMilliseconds: timeoutMilliseconds, expectedHost: address.host)
+            // The connection is kept only once TLS is up: a failed handshake must never leave a
+            // socket the next request would be written to in clear.
+            do {
+                channel = try tls.map { try TLSChannel(context: $0, fd: opened.fd, role: .client, timeoutMilliseconds: timeoutMilliseconds, expectedHost: address.host) }
+            } catch {
+                opened.close()
+                throw error
             }
+            connection = opened
         }
         guard let connection else { throw HTTPClientError.connectionClosed }
-        if let channel { try channel.write(request) } else { try connection.write(request) }
+        if tls != nil {
+            guard let channel else { throw HTTPClientError.connectionClosed }
+            try channel.write(request)
+        } else {
+            try connection.write(request)
+        }
         let response = try readResponse(connection)
         if response.headers.contains(where: { $0.name.lowercased() == "connection" && $0.value.lowercased() == "close" }) {
             close()

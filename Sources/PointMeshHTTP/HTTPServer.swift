@@ -428,7 +428,8 @@ private struct EventLoop {
             }
         }
         let closing = connection.state.answerWritten()
-        if connection.wantsWritable {
+        // A TLS handshake reply still waiting for the socket keeps it watched.
+        if connection.wantsWritable, !connection.readWaitsForWritable {
             connection.wantsWritable = false
             try? server.watch(connection.fd, events: connection.readPaused ? 0 : EPOLLIN.rawValue, modify: true)
             if !closing {

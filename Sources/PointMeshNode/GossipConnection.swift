@@ -36,8 +36,6 @@ enum GossipConnectionError: Error, CustomStringConvertible {
         case .handshake(.noCommonVersion(let ours, let theirs)):
             "no common protocol version: this node speaks \(ours), the peer \(theirs); upgrade the older one (docs/operations.md, \"Upgrading a chain\")"
         case .handshakeAbandoned: "authentication failed: the peer hung up after our challenge (does it hold this cluster's key?)"
-        case .session(.outOfRole(let entry, let code, let role)):
-            "refused entry \(entry): a \(EntryKinds.name(of: code)) entry, which a \(role.rawValue) node may not originate, and node \(entry.origin)'s certificate says \(role.rawValue)"
         case .session(let error): "protocol error: \(error)"
         case .refusedByPeer(let reason): "the peer refused us: \(reason)"
         case .refused(let reason): "refused: \(reason)"
@@ -178,8 +176,9 @@ final class GossipConnection: @unchecked Sendable {
         }
     }
 
-    /// Whether the agreed version keeps the connection for further sessions.
-    var isPersistent: Bool { version >= ProtocolVersions.persistent }
+    /// Whether the agreed version keeps the connection for further sessions. An unencrypted
+    /// one (an upgrade's) never is: it carries one session and closes.
+    var isPersistent: Bool { version >= ProtocolVersions.persistent && !isUnencrypted }
 
     /// Wire bytes each way since the last call: what a kept connection adds to the node's
     /// counters session by session.

@@ -65,6 +65,9 @@ final class GossipService: Sendable {
     /// Incoming connections waiting for their initiator's next session, since when: the first
     /// to go when the incoming limit is reached.
     private let waitingIncoming = Mutex<[ObjectIdentifier: (socket: TCPConnection, since: Int64)]>([:])
+    /// Addresses that answered this node in TLS: never dialled again in unencrypted frames
+    /// (a cut TLS handshake with them is a cut, not a node of an earlier release).
+    private let spokeTLS = Mutex<Set<String>>([])
     /// Outgoing connections opened (each a TCP connect and a TLS handshake): with kept
     /// connections far fewer than sessions.
     let connectionsOpened = Atomic<Int>(0)
@@ -174,7 +177,7 @@ final class GossipService: Sendable {
         }
         poke.signal()
         threadsDone.wait()
-        for connection in kept.withLock({ kept in defer { kept.removeAll() }; return kept.values.map(\.connection) }) { release(connection) }
+        closeKeptConnections()
         listener.close()
     }
 
@@ -317,6 +320,7 @@ final class GossipService: Sendable {
             }
             if isRetired {
                 log.warning("this node was retired from the cluster; it no longer gossips")
+                closeKeptConnections()
                 return
             }
             for target in targets where claimOutgoing(target) {
@@ -401,15 +405,16 @@ final class GossipService: Sendable {
 
     /// Connects to `address` and authenticates: over TLS, or, under
     /// `--accept-unencrypted-gossip`, with unencrypted frames once the peer hung up on the TLS
-    /// hello (a node of a release before 0.8 reads it as an oversized frame). Nil when the
-    /// service is stopping.
+    /// hello (a node of a release before 0.8 reads it as an oversized frame), unless that
+    /// address has answered in TLS before. Nil when the service is stopping.
     private func connect(to address: HostPort) throws -> GossipConnection? {
         guard let connection = adopt(try TCPConnection.connect(to: address, timeoutMilliseconds: 2_000), role: .initiator) else { return nil }
         connectionsOpened.add(1, ordering: .relaxed)
         do {
             try connection.authenticate(role: .initiator, tls: tls.withLock { $0 })
+            spokeTLS.withLock { _ = $0.insert(address.description) }
             return connection
-        } catch GossipConnectionError.closed where unencryptedKey != nil {
+        } catch GossipConnectionError.closed where unencryptedKey != nil && !spokeTLS.withLock({ $0.contains(address.description) }) {
             release(connection)
         } catch {
             release(connection)
@@ -450,6 +455,11 @@ final class GossipService: Sendable {
     /// 4), this node is not stopping, and the connection is younger than its lifetime.
     private func mayCarryMoreSessions(_ connection: GossipConnection) -> Bool {
         connection.isPersistent && !stopping && clock.monotonicMilliseconds() - connection.openedAt < settings.keptLifetimeMilliseconds
+    }
+
+    /// Closes every kept connection (the node stops gossiping).
+    private func closeKeptConnections() {
+        for connection in kept.withLock({ kept in defer { kept.removeAll() }; return kept.values.map(\.connection) }) { release(connection) }
     }
 
     /// Closes kept connections unused for `keptIdleMilliseconds`.
@@ -559,8 +569,6 @@ final class GossipService: Sendable {
 
     private func isRefusal(_ error: any Error) -> Bool {
         switch error {
-        case GossipConnectionError.session(.outOfRole):
-            true
         case GossipConnectionError.tls, GossipConnectionError.handshake, GossipConnectionError.handshakeAbandoned, GossipConnectionError.refused,
              GossipConnectionError.refusedByPeer, GossipConnectionError.frame:
             // A frame that does not read (garbage on the port, a forged or oversized one) is as
@@ -684,6 +692,11 @@ final class GossipService: Sendable {
         do {
             switch directive {
             case .send, .finished:
+                return nil
+            case .refuseOutOfRole(let entry, let code, let role):
+                refusals.add(1, ordering: .relaxed)
+                log.warning("refused entry \(entry) from \(progress.peer): a \(EntryKinds.name(of: code)) entry, which a \(role.rawValue) node may not originate, and node \(entry.origin)'s certificate says \(role.rawValue); none of that origin's later entries are taken",
+                            ["peer": progress.peer.rawValue])
                 return nil
             case .readLocalState(let withLedgerDigest):
                 let (digest, records) = membership.withLock { ($0.digest, $0.records) }

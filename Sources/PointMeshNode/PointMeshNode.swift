@@ -26,15 +26,7 @@ public final class PointMeshNode: Sendable {
         let (tls, keyNote) = try Self.gossipCredentials(configuration)
         let unencryptedKey = try Self.unencryptedGossipKey(configuration)
         let tokens = try Self.accessTokens(configuration)
-        // A node with a certificate is the node it names, in the role it names.
-        if let certified = tls.certificate {
-            if let id = configuration.nodeID, certified.nodeID != id.rawValue {
-                throw NodeError.certificateForAnotherNode(certified.nodeID, id.rawValue)
-            }
-            guard certified.role == configuration.role.rawValue else {
-                throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue)
-            }
-        }
+        if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: configuration.nodeID, role: configuration.role) }
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: try configuration.nodeID ?? tls.certificate.map { try NodeID(validating: $0.nodeID) },
             newNodeID: Self.generateNodeID, clock: configuration.clock, log: { startLog.warning($0) },
@@ -175,10 +167,7 @@ public final class PointMeshNode: Sendable {
         if configuration.certificateFiles != nil {
             do {
                 let (tls, _) = try Self.gossipCredentials(configuration)
-                if let certified = tls.certificate {
-                    guard certified.nodeID == store.nodeID.rawValue else { throw NodeError.certificateForAnotherNode(certified.nodeID, store.nodeID.rawValue) }
-                    guard certified.role == configuration.role.rawValue else { throw NodeError.certificateForAnotherRole(certified.role, configuration.role.rawValue) }
-                }
+                if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: store.nodeID, role: configuration.role) }
                 gossip.replaceCredentials(tls)
                 log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")
                 warnIfCertificateExpiresSoon()
@@ -197,6 +186,13 @@ public final class PointMeshNode: Sendable {
             }
         }
         return succeeded
+    }
+
+    /// A node with a certificate is the node it names (when its id is known yet), in the role
+    /// it names.
+    private static func checkOwn(_ certified: NodeCertificateFacts, nodeID: NodeID?, role: NodeRole) throws {
+        if let nodeID, certified.nodeID != nodeID.rawValue { throw NodeError.certificateForAnotherNode(certified.nodeID, nodeID.rawValue) }
+        guard certified.role == role.rawValue else { throw NodeError.certificateForAnotherRole(certified.role, role.rawValue) }
     }
 
     /// Days before its end from which a node certificate is reported as expiring.

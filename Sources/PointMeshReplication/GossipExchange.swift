@@ -64,6 +64,9 @@ public enum GossipDirective: Equatable, Sendable {
     /// Write a rights grant to `receiver` for each account wanted whose lots this node holds
     /// (`RightsWanted.grant`), skipping the others; answer `granted`.
     case grantRights([RightsWanted], to: NodeID)
+    /// A received entry its origin may not originate (`ReplicationRules.firstOutOfRole`) was
+    /// refused, with that origin's later entries in the batch: log and count it. No answer.
+    case refuseOutOfRole(entry: EntryID, code: EntryCode, role: NodeRole)
     /// The session is over: every exchange both sides speak ran to its end.
     case finished
 }

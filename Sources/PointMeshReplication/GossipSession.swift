@@ -7,9 +7,6 @@ public enum GossipProtocolError: Error, Equatable, Sendable {
     case storage(String)
     /// The peer took longer than the shell waits for a message.
     case timedOut
-    /// The peer sent an entry its origin may not originate (`ReplicationRules.firstOutOfRole`):
-    /// nothing of the batch is applied.
-    case outOfRole(entry: EntryID, code: EntryCode, role: NodeRole)
 
     /// What an exchange in `phase` answers an event it has no transition for: the timeout, or
     /// the message (or answer) out of turn.

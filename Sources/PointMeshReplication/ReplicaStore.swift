@@ -40,6 +40,8 @@ extension GossipDirective {
             case .mergeMembers(let records):
                 membership.merge(records, now: now)
                 return nil
+            case .refuseOutOfRole:
+                return nil
             case .grantRights(let wanted, let receiver):
                 return .granted(try store.grantRights(wanted, to: receiver, at: ledgerTime ?? now))
             }

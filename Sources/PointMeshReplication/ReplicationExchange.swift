@@ -44,6 +44,8 @@ public struct ReplicationExchange: Sendable {
 
     /// Origins' certified roles (`GossipSession.originRoles`).
     public let originRoles: [NodeID: NodeRole]
+    /// Received entries refused for their origin's role.
+    public private(set) var refusedOutOfRole = 0
 
     public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:]) {
         self.role = role
@@ -101,8 +103,13 @@ public struct ReplicationExchange: Sendable {
             return [.send(.state(vector: local.vector, members: local.members))] + nextBatch()
 
         case (.receivingEntries, .received(.entries(let batch))):
+            // An entry out of its origin's role is refused with that origin's later entries (they
+            // could not be taken past it anyway); the other origins' go on, so a node that took
+            // it before it knew the origin's role does not stall the rest of replication.
             if let forged = ReplicationRules.firstOutOfRole(batch, roles: originRoles), let role = originRoles[forged.id.origin] {
-                throw .outOfRole(entry: forged.id, code: forged.code, role: role)
+                refusedOutOfRole += 1
+                let kept = batch.filter { $0.id.origin != forged.id.origin || $0.id.sequence < forged.id.sequence }
+                return [.refuseOutOfRole(entry: forged.id, code: forged.code, role: role), .apply(kept)]
             }
             return [.apply(batch)]
 

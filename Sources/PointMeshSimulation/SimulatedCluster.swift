@@ -498,6 +498,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         }
         let outgoing = try active.session.run(event, store: &ledger, membership: &membership, now: now, ledgerTime: ledgerTime(at: index))
         if active.session.isFinished {
+            outOfRoleRefused += active.session.replication?.refusedOutOfRole ?? 0
             for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
             for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }
             // Answered, or not speakable with this peer: settled either way, as the node does.
@@ -529,9 +530,6 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         do {
             outgoing = try carryOut(.received(message), in: &active, at: to)
         } catch GossipProtocolError.unexpected {
-            failed = true
-        } catch GossipProtocolError.outOfRole {
-            outOfRoleRefused += 1
             failed = true
         } catch {
             failed = true

@@ -95,9 +95,15 @@ public final class TLSChannel {
             var written = 0
             let ok = bytes.withUnsafeBytes { SSL_write_ex(ssl, $0.baseAddress! + offset, $0.count - offset, &written) }
             guard ok == 1 else {
-                let code = SSL_get_error(ssl, ok)
-                if code == SSL_ERROR_SYSCALL, errno == EAGAIN || errno == EWOULDBLOCK { throw .timedOut }
-                throw .broken(TLSContext.reason("write"))
+                switch SSL_get_error(ssl, ok) {
+                // The socket's send timeout ran out.
+                case SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_READ: throw .timedOut
+                case SSL_ERROR_SYSCALL where errno == EAGAIN || errno == EWOULDBLOCK: throw .timedOut
+                case SSL_ERROR_SYSCALL where errno == EPIPE || errno == ECONNRESET:
+                    ERR_clear_error()
+                    throw .closed
+                default: throw .broken(TLSContext.reason("write"))
+                }
             }
             offset += written
         }
@@ -107,6 +113,8 @@ public final class TLSChannel {
     private func handshakeFailure(_ result: Int32) -> TLSError {
         let code = SSL_get_error(ssl, result)
         if code == SSL_ERROR_ZERO_RETURN { return .closed }
+        // The socket's timeout ran out with the handshake unfinished: a slow peer, not a wrong one.
+        if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return .timedOut }
         if code == SSL_ERROR_SYSCALL, ERR_peek_error() == 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return .timedOut }
             return .closed
@@ -123,11 +131,24 @@ public final class TLSChannel {
     /// length-prefixed frames of release 0.6 start with 0.
     private static func expectTLS(on fd: Int32, waitingAtMost milliseconds: Int32) throws(TLSError) {
         guard waitReadable(fd, milliseconds: milliseconds) else { throw .timedOut }
+        switch opening(of: fd) {
+        case .handshake: return
+        case .plain: throw .plainPeer
+        case .closed: throw .closed
+        case .notYet: throw .timedOut
+        }
+    }
+
+    /// What the first byte waiting on `fd` says, left in place: a TLS handshake record starts
+    /// with 22; plain HTTP, or the length-prefixed frames of gossip before 0.8, with anything else.
+    enum Opening { case handshake, plain, closed, notYet }
+
+    static func opening(of fd: Int32) -> Opening {
         var first: UInt8 = 0
         let peeked = recv(fd, &first, 1, Int32(MSG_PEEK))
-        if peeked == 0 { throw .closed }
-        if peeked < 0 { throw errno == EAGAIN || errno == EWOULDBLOCK ? .timedOut : .closed }
-        if first != 22 { throw .plainPeer }
+        if peeked == 0 { return .closed }
+        if peeked < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .notYet : .closed }
+        return first == 22 ? .handshake : .plain
     }
 
     /// Bounds every blocking read and write on `fd`, so a peer that stops halfway through a

@@ -1,5 +1,8 @@
 import CLibSSL
 import PointMeshCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why TLS could not be set up or a TLS connection ended.
 public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -66,6 +69,7 @@ public final class TLSContext: @unchecked Sendable {
     /// `clusterKey` is the chain's shared secret (the pre-shared key is derived from it, so
     /// the secret itself never reaches TLS); `files` the node's certificate.
     public init(clusterKey: [UInt8]?, files: CertificateFiles?) throws(TLSError) {
+        Self.ignoreBrokenPipes
         guard clusterKey != nil || files != nil else { throw .credentials("TLS needs a cluster key, a node certificate, or both") }
         guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(Self.reason("make a TLS context")) }
         self.context = context
@@ -97,6 +101,7 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     private init(context: OpaquePointer, certificate: NodeCertificateFacts?) {
+        Self.ignoreBrokenPipes
         self.context = context
         presharedKey = nil
         self.certificate = certificate
@@ -141,6 +146,11 @@ public final class TLSContext: @unchecked Sendable {
         SSL_CTX_free(context)
         presharedKey?.release()
     }
+
+    /// OpenSSL writes to its sockets with write(2), which raises SIGPIPE when the peer has
+    /// reset the connection and kills a process that did not ignore it. Any process that makes
+    /// a TLS context ignores it from then on: the write fails with EPIPE, handled as a close.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     private static func load(_ files: CertificateFiles, into context: OpaquePointer) throws(TLSError) -> NodeCertificateFacts {
         guard SSL_CTX_use_certificate_chain_file(context, files.certificate) == 1 else {

@@ -45,12 +45,12 @@ public final class TLSStream {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> Outcome {
         if !checkedFirstByte {
-            var first: UInt8 = 0
-            let peeked = recv(fd, &first, 1, Int32(MSG_PEEK))
-            if peeked == 0 { return .closed }
-            if peeked < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .wantsRead : .closed }
-            checkedFirstByte = true
-            if first != 22 { return .plainRequest }
+            switch TLSChannel.opening(of: fd) {
+            case .handshake: checkedFirstByte = true
+            case .plain: return .plainRequest
+            case .closed: return .closed
+            case .notYet: return .wantsRead
+            }
         }
         var count = 0
         let ok = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)

@@ -43,15 +43,24 @@ import Testing
         unknownKind.code = EntryCode(99)
         #expect(ReplicationRules.firstOutOfRole([unknownKind], roles: roles) == nil)
 
-        // The replication exchange refuses the whole batch: nothing of it is applied.
+        // The replication exchange refuses the entry and its origin's later ones in the batch,
+        // says so, and applies the rest: the session goes on.
         var exchange = ReplicationExchange(role: .responder, batchSize: 10, originRoles: roles)
         _ = try exchange.handle(.received(.summary(ledgerDigest: "a", membershipDigest: "b")))
         _ = try exchange.handle(.localState(LocalReplicaState(ledgerDigest: "c", vector: VersionVector(), membershipDigest: "d", members: [])))
         _ = try exchange.handle(.received(.state(vector: VersionVector(), members: [])))
         _ = try exchange.handle(.localState(LocalReplicaState(ledgerDigest: nil, vector: VersionVector(), membershipDigest: "d", members: [])))
-        #expect(throws: GossipProtocolError.outOfRole(entry: forged.id, code: GreenCategory.code, role: .store)) {
-            try exchange.handle(.received(.entries([try written(purchase, by: store), forged])))
+        // s1:1 a purchase, s1:2 the forged definition, s1:3 a purchase after it; hq:1 HQ's.
+        var forger = MemoryLedger(origin: store)
+        var sequence: [LedgerEntry] = []
+        for write in [purchase, green, PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: AccountID(unchecked: "amy"), amount: Fen(500)))] {
+            guard case .append(let entry) = try forger.write(write, now: 2_000) else { throw NotAppended() }
+            sequence.append(entry)
         }
+        let honest = try written(purchase, by: hq)
+        let directives = try exchange.handle(.received(.entries(sequence + [honest])))
+        #expect(directives == [.refuseOutOfRole(entry: sequence[1].id, code: GreenCategory.code, role: .store), .apply([sequence[0], honest])])
+        #expect(exchange.refusedOutOfRole == 1)
     }
 }
 

@@ -96,6 +96,18 @@ import Testing
         #expect(answers(trusting: renewed.authority))
     }
 
+    /// An HTTPS client whose handshake failed never sends the request in clear on a later try
+    /// (it once kept the socket and wrote the next request, token and all, unencrypted).
+    @Test func aFailedHandshakeNeverLeavesAPlainConnection() throws {
+        let files = try Certificates()
+        let plainNode = try NodeProcess()
+        defer { plainNode.stop(); plainNode.removeFiles() }
+        let client = HTTPClient(address: plainNode.httpAddress, timeoutMilliseconds: 2_000, tls: try TLSContext.httpsClient(authority: files.authority))
+        for _ in 0..<3 {
+            #expect(throws: (any Error).self) { try client.send("GET", "/v1/status", headers: [("Authorization", "Bearer secret")]) }
+        }
+    }
+
     /// Tokens beyond loopback need HTTPS or `--http-insecure`; with HTTPS the node starts.
     @Test func aNodeWithTokensServesBeyondLoopbackOverHTTPS() throws {
         let files = try Certificates()

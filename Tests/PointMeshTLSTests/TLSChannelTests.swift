@@ -106,6 +106,41 @@ import Testing
         #expect(throws: TLSError.self) { try TLSContext(clusterKey: nil, files: mixed) }
     }
 
+    /// A peer that never answers the handshake is a timeout, not an authentication failure (it
+    /// once read as "the peer holds another cluster key").
+    @Test func aSilentPeerTimesOutTheHandshake() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        #expect(throws: TLSError.timedOut) {
+            try TLSChannel(context: TLSContext(clusterKey: Self.key, files: nil), fd: fds[0], role: .client, timeoutMilliseconds: 200)
+        }
+    }
+
+    /// Writing to a connection the peer has closed ends in `.closed`: no SIGPIPE kills the
+    /// process (OpenSSL writes with write(2)), and no "broken" error reads as an attack.
+    @Test func writingToAClosedPeerIsAClose() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]) }
+        let serverFD = fds[1]
+        let server = try TLSContext(clusterKey: Self.key, files: nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            // Handshake, then hang up.
+            _ = try? TLSChannel(context: server, fd: serverFD, role: .server, timeoutMilliseconds: 2_000)
+            close(serverFD)
+            done.signal()
+        }.start()
+        let client = try TLSChannel(context: TLSContext(clusterKey: Self.key, files: nil), fd: fds[0], role: .client, timeoutMilliseconds: 2_000)
+        done.wait()
+        var outcome: TLSError?
+        for _ in 0..<64 {
+            do { try client.write([UInt8](repeating: 7, count: 65_536)) } catch { outcome = error; break }
+        }
+        #expect(outcome == .closed)
+    }
+
     /// Runs a handshake between `client` and `server` over a socket pair, the server on a thread
     /// of its own; returns each side's channel or failure.
     static func handshake(client: TLSContext, server: TLSContext) -> (client: Result<TLSChannel, TLSError>, server: Result<TLSChannel, TLSError>) {
