@@ -314,7 +314,7 @@ final class GossipService: Sendable {
                 while poke.wait(timeout: .now()) == .success {}
             }
             if stopping { return }
-            closeIdleKeptConnections()
+            closeKeptConnections(unusedFor: settings.keptIdleMilliseconds)
             let (targets, isRetired) = membership.withLock { membership in
                 (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
             }
@@ -457,20 +457,16 @@ final class GossipService: Sendable {
         connection.isPersistent && !stopping && clock.monotonicMilliseconds() - connection.openedAt < settings.keptLifetimeMilliseconds
     }
 
-    /// Closes every kept connection (the node stops gossiping).
-    private func closeKeptConnections() {
-        for connection in kept.withLock({ kept in defer { kept.removeAll() }; return kept.values.map(\.connection) }) { release(connection) }
-    }
-
-    /// Closes kept connections unused for `keptIdleMilliseconds`.
-    private func closeIdleKeptConnections() {
+    /// Closes the kept connections unused for `unusedFor` milliseconds or more (0: every one,
+    /// when the node stops gossiping).
+    private func closeKeptConnections(unusedFor: Int64 = 0) {
         let now = clock.monotonicMilliseconds()
-        let idle = kept.withLock { pool in
-            let old = pool.filter { now - $0.value.since >= settings.keptIdleMilliseconds }
+        let closing = kept.withLock { pool in
+            let old = pool.filter { now - $0.value.since >= unusedFor }
             for address in old.keys { pool.removeValue(forKey: address) }
             return old.values.map(\.connection)
         }
-        for connection in idle { release(connection) }
+        for connection in closing { release(connection) }
     }
 
     // MARK: Incoming
@@ -559,9 +555,9 @@ final class GossipService: Sendable {
         // Under the state lock, as `stop` shuts sockets: a socket still registered is not closed.
         state.withLock { state in
             let victim = waitingIncoming.withLock { waiting in
-                waiting.min { $0.value.since < $1.value.since }.map { waiting.removeValue(forKey: $0.key) }
+                waiting.min { $0.value.since < $1.value.since }.flatMap { waiting.removeValue(forKey: $0.key) }
             }
-            guard let victim = victim ?? nil, state.open[ObjectIdentifier(victim.socket)] != nil else { return false }
+            guard let victim, state.open[ObjectIdentifier(victim.socket)] != nil else { return false }
             victim.socket.shutdown()
             return true
         }

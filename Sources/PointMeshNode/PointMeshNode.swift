@@ -22,10 +22,19 @@ public final class PointMeshNode: Sendable {
     /// Opens the data directory and binds both ports; call `start()` to begin serving.
     public init(configuration: NodeConfiguration, log startLog: Logger) throws {
         self.configuration = configuration
-        // Refuse a bad gossip set-up before touching the data directory.
-        let (tls, keyNote) = try Self.gossipCredentials(configuration)
-        let unencryptedKey = try Self.unencryptedGossipKey(configuration)
+        // Refuse a bad set-up (gossip credentials, tokens, the HTTPS certificate) before touching
+        // the data directory.
+        let (tls, clusterKey, keyNote) = try Self.gossipCredentials(configuration)
+        let unencryptedKey = try Self.unencryptedGossipKey(configuration, clusterKey: clusterKey)
         let tokens = try Self.accessTokens(configuration)
+        var https: TLSContext?
+        if let files = configuration.httpsFiles {
+            do {
+                https = try TLSContext.httpsServer(certificate: files.certificate, key: files.key)
+            } catch {
+                throw NodeError.credentials(error)
+            }
+        }
         if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: configuration.nodeID, role: configuration.role) }
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: try configuration.nodeID ?? tls.certificate.map { try NodeID(validating: $0.nodeID) },
@@ -40,14 +49,7 @@ public final class PointMeshNode: Sendable {
         httpConfiguration.maximumConnections = configuration.maximumConnections
         let clock = configuration.clock
         httpConfiguration.monotonicMilliseconds = { clock.monotonicMilliseconds() }
-        if let files = configuration.httpsFiles {
-            do {
-                httpConfiguration.tls = try TLSContext.httpsServer(certificate: files.certificate, key: files.key)
-            } catch {
-                store.close()
-                throw NodeError.credentials(error)
-            }
-        }
+        httpConfiguration.tls = https
         // The HTTP server is created before the API so the API's gauges can read it; the
         // handler reaches the router through this box, filled in just below.
         let routerBox = RouterBox()
@@ -107,7 +109,8 @@ public final class PointMeshNode: Sendable {
     /// What gossip proves this node with: the node certificate, the cluster key (as a TLS
     /// pre-shared key), or both. With neither, a key every node knows, so gossip keeps to
     /// loopback: it authenticates nothing, only encrypts.
-    private static func gossipCredentials(_ configuration: NodeConfiguration) throws -> (TLSContext, String) {
+    /// Also returns the cluster key file's bytes, when there is one.
+    private static func gossipCredentials(_ configuration: NodeConfiguration) throws -> (TLSContext, clusterKey: [UInt8]?, note: String) {
         let files = configuration.certificateFiles
         var key: [UInt8]?
         var note: String
@@ -130,18 +133,18 @@ public final class PointMeshNode: Sendable {
             note = "no --cluster-key-file or --tls-cert: gossip is restricted to loopback (127.0.0.0/8, ::1)"
         }
         do {
-            return (try TLSContext(clusterKey: key, files: files), note)
+            return (try TLSContext(clusterKey: key, files: files), configuration.clusterKeyFile == nil ? nil : key, note)
         } catch {
             throw NodeError.credentials(error)
         }
     }
 
-    /// The cluster key peers of a release before 0.8 authenticate with, under
-    /// `--accept-unencrypted-gossip` (which needs the key).
-    private static func unencryptedGossipKey(_ configuration: NodeConfiguration) throws -> ClusterKey? {
+    /// The cluster key (`clusterKey`, the key file's bytes) peers of a release before 0.8
+    /// authenticate with, under `--accept-unencrypted-gossip` (which needs the key).
+    private static func unencryptedGossipKey(_ configuration: NodeConfiguration, clusterKey: [UInt8]?) throws -> ClusterKey? {
         guard configuration.acceptUnencryptedGossip else { return nil }
-        guard let path = configuration.clusterKeyFile else { throw NodeError.unencryptedGossipNeedsKey }
-        return ClusterKey(bytes: try readClusterKey(path))
+        guard let clusterKey else { throw NodeError.unencryptedGossipNeedsKey }
+        return ClusterKey(bytes: clusterKey)
     }
 
     /// The bytes of the cluster key file at `path`, trailing whitespace removed: at least 16.
@@ -166,7 +169,7 @@ public final class PointMeshNode: Sendable {
         }
         if configuration.certificateFiles != nil {
             do {
-                let (tls, _) = try Self.gossipCredentials(configuration)
+                let (tls, _, _) = try Self.gossipCredentials(configuration)
                 if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: store.nodeID, role: configuration.role) }
                 gossip.replaceCredentials(tls)
                 log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")

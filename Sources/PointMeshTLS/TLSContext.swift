@@ -71,13 +71,11 @@ public final class TLSContext: @unchecked Sendable {
     public init(clusterKey: [UInt8]?, files: CertificateFiles?) throws(TLSError) {
         Self.ignoreBrokenPipes
         guard clusterKey != nil || files != nil else { throw .credentials("TLS needs a cluster key, a node certificate, or both") }
-        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(Self.reason("make a TLS context")) }
+        let context = try Self.makeContext(tls13Only: true)
         self.context = context
         presharedKey = clusterKey.map { Unmanaged.passRetained(PresharedKey(clusterKey: $0)) }
         var facts: NodeCertificateFacts?
         do throws(TLSError) {
-            guard pointmesh_ssl_ctx_tls13_only(context) == 1 else { throw .credentials(Self.reason("require TLS 1.3")) }
-            pointmesh_ssl_ctx_end_at_eof(context)
             // No resumption tickets: sessions are long and few, and a ticket is bytes on every one.
             _ = SSL_CTX_set_num_tickets(context, 0)
             // SHA-256 suites only: the pre-shared key is a SHA-256 one, and a server that chose a
@@ -111,19 +109,14 @@ public final class TLSContext: @unchecked Sendable {
     /// or 1.3, no client certificate asked for (tills prove themselves with tokens).
     /// `certificate` then says what the served certificate names and until when.
     public static func httpsServer(certificate: String, key: String) throws(TLSError) -> TLSContext {
-        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(reason("make a TLS context")) }
-        guard pointmesh_ssl_ctx_tls12_at_least(context) == 1,
-              SSL_CTX_use_certificate_chain_file(context, certificate) == 1
-        else {
+        let context = try makeContext(tls13Only: false)
+        do throws(TLSError) {
+            try use(certificate: certificate, key: key, naming: "HTTPS", in: context)
+        } catch {
             SSL_CTX_free(context)
-            throw .credentials("cannot read the HTTPS certificate \(certificate): \(reason("read it"))")
-        }
-        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(context) == 1 else {
-            SSL_CTX_free(context)
-            throw .credentials("the HTTPS key \(key) does not load or is not the key of the certificate \(certificate): \(reason("read it"))")
+            throw error
         }
         pointmesh_ssl_ctx_partial_writes(context)
-        pointmesh_ssl_ctx_end_at_eof(context)
         return TLSContext(context: context, certificate: SSL_CTX_get0_certificate(context).map { ChainCertificates.facts(of: $0) })
     }
 
@@ -131,15 +124,37 @@ public final class TLSContext: @unchecked Sendable {
     /// certificates in `authority` (a PEM file), or the system's store when nil; the host name
     /// is checked per connection (`TLSChannel`'s `expectedHost`).
     public static func httpsClient(authority: String?) throws(TLSError) -> TLSContext {
-        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(reason("make a TLS context")) }
+        let context = try makeContext(tls13Only: false)
         let loaded = authority.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? SSL_CTX_set_default_verify_paths(context)
-        guard pointmesh_ssl_ctx_tls12_at_least(context) == 1, loaded == 1 else {
+        guard loaded == 1 else {
             SSL_CTX_free(context)
             throw .credentials("cannot read the certificates to trust\(authority.map { " in \($0)" } ?? ""): \(reason("read them"))")
         }
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-        pointmesh_ssl_ctx_end_at_eof(context)
         return TLSContext(context: context, certificate: nil)
+    }
+
+    /// A new SSL_CTX for TLS 1.3 only (gossip) or 1.2 and up (HTTPS, for the clients tills
+    /// run), ending a connection at a peer's close like one with close_notify.
+    private static func makeContext(tls13Only: Bool) throws(TLSError) -> OpaquePointer {
+        guard let context = SSL_CTX_new(TLS_method()) else { throw .credentials(reason("make a TLS context")) }
+        guard (tls13Only ? pointmesh_ssl_ctx_tls13_only(context) : pointmesh_ssl_ctx_tls12_at_least(context)) == 1 else {
+            SSL_CTX_free(context)
+            throw .credentials(reason("set the lowest TLS version"))
+        }
+        pointmesh_ssl_ctx_end_at_eof(context)
+        return context
+    }
+
+    /// Puts a certificate chain and its private key (PEM files) in `context`; `naming` says
+    /// whose they are in the errors ("node", "HTTPS").
+    private static func use(certificate: String, key: String, naming: String, in context: OpaquePointer) throws(TLSError) {
+        guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
+            throw .credentials("cannot read the \(naming) certificate \(certificate): \(reason("read it"))")
+        }
+        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(context) == 1 else {
+            throw .credentials("the \(naming) key \(key) does not load or is not the key of the certificate \(certificate): \(reason("read it"))")
+        }
     }
 
     deinit {
@@ -153,15 +168,7 @@ public final class TLSContext: @unchecked Sendable {
     private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     private static func load(_ files: CertificateFiles, into context: OpaquePointer) throws(TLSError) -> NodeCertificateFacts {
-        guard SSL_CTX_use_certificate_chain_file(context, files.certificate) == 1 else {
-            throw .credentials("cannot read the node certificate \(files.certificate): \(reason("read it"))")
-        }
-        guard SSL_CTX_use_PrivateKey_file(context, files.key, SSL_FILETYPE_PEM) == 1 else {
-            throw .credentials("the node key \(files.key) does not load or is not the key of the certificate \(files.certificate): \(reason("read it"))")
-        }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            throw .credentials("the key \(files.key) is not the key of the certificate \(files.certificate)")
-        }
+        try use(certificate: files.certificate, key: files.key, naming: "node", in: context)
         guard SSL_CTX_load_verify_locations(context, files.authority, nil) == 1 else {
             throw .credentials("cannot read the chain's authority \(files.authority): \(reason("read it"))")
         }
