@@ -35,7 +35,8 @@ private func redeem(_ id: String, _ points: Int64) -> PreparedWrite {
     }
 
     /// A freeze at one store and an unfreeze at another, concurrently: the later in ledger order
-    /// decides, the same on every node whatever order they arrive in.
+    /// decides, the same on every node whatever order they arrive in (every interleaving of the
+    /// two stores' sequences; `ArrivalOrderTests` runs them on SQLite).
     @Test func concurrentFreezeAndUnfreezeSettleTheSameEverywhere() throws {
         var a = MemoryLedger(origin: s1), b = MemoryLedger(origin: s2)
         _ = try a.write(purchase("R1", fen: 1_000), now: 1_000)
@@ -44,12 +45,11 @@ private func redeem(_ id: String, _ points: Int64) -> PreparedWrite {
         _ = try a.write(PreparedWrite(Unfreeze.self, hold("U-a")), now: 3_000)
         _ = try b.write(PreparedWrite(Unfreeze.self, hold("U-b")), now: 2_500)
         _ = try b.write(PreparedWrite(Freeze.self, hold("F-b")), now: 4_000)
-        let all = a.allEntries + b.allEntries
-        for order in [all, all.reversed()] {
-            var observer = MemoryLedger(origin: s3)
-            for _ in 0..<3 { _ = observer.apply(order) }
-            let state = try AccountHold.of(eve, from: observer)
-            #expect(state.frozen && state.since == 4_000, "the freeze at 4,000 is last in ledger order")
+        let orders = interleavings([ownEntries(of: a), ownEntries(of: b)])
+        #expect(orders.count == 10)
+        for order in orders {
+            let state = try AccountHold.of(eve, from: replayed(order, at: s3))
+            #expect(state.frozen && state.since == 4_000, "the freeze at 4,000 is last in ledger order: \(order.map(\.id))")
         }
     }
 
