@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "PointMeshTLS", dependencies: ["CLibSSL", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshCore", dependencies: ["PointMeshJSON", "PointMeshCrypto"], swiftSettings: strict),
         .target(name: "PointMeshReplication", dependencies: ["PointMeshCore", "PointMeshCrypto"], swiftSettings: strict),
-        .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshReplication"], swiftSettings: strict),
+        .target(name: "PointMeshSimulation", dependencies: ["PointMeshCore", "PointMeshCrypto", "PointMeshReplication"], swiftSettings: strict),
         .target(name: "PointMeshThreads", swiftSettings: strict),
         .target(name: "PointMeshStore", dependencies: ["PointMeshCore", "CSQLite", "PointMeshThreads"], swiftSettings: strict),
         .target(name: "PointMeshHTTP", dependencies: ["CLinuxEvents", "PointMeshThreads", "PointMeshTLS"], swiftSettings: strict),
@@ -57,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PointMeshCoreTests",
-            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication"],
+            dependencies: ["PointMeshJSON", "PointMeshCrypto", "PointMeshCore", "PointMeshReplication", "PointMeshSimulation"],
             swiftSettings: strict
         ),
         .testTarget(

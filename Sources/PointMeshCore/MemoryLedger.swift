@@ -23,6 +23,13 @@ public struct MemoryLedger: FactsSource, Sendable {
     /// The chain's nodes as this node's membership last saw them (the store's `peers` table),
     /// retired ones marked.
     public var members: [MemberRecord] = []
+    /// Seals this node's writes (each write is its own commit here, so each is sealed); nil: none.
+    public var sealer: (any EntrySealer)?
+    /// How it takes peers' entries.
+    public var sealPolicy = SealPolicy.unchecked
+    /// The seals held, this node's and received, and the certificates they name.
+    public private(set) var seals: [EntryID: EntrySeal] = [:]
+    public private(set) var certificates: [CertificateFingerprint: [UInt8]] = [:]
 
     public init(origin: NodeID) {
         self.origin = origin
@@ -117,8 +124,46 @@ public struct MemoryLedger: FactsSource, Sendable {
         let timestamp = clock.tick(now: now)
         let context = RequestContext(node: origin, now: timestamp.wallMilliseconds, settings: settings, holdersAsked: holdersAsked)
         let decision = try LedgerRules.decide(write, from: self, id: id, timestamp: timestamp, context: context)
-        if case .append(let entry) = decision { store(entry) }
+        if case .append(let entry) = decision {
+            store(entry)
+            if let sealer {
+                let seal = try sealer.seal(EntrySeal.message(origin: origin, chain: chains[origin] ?? .empty))
+                seals[entry.id] = seal
+                certificates[seal.certificate] = sealer.certificate
+            }
+        }
         return decision
+    }
+
+    /// The ledger after a crash: what it holds on disk (its entries, their seals and its key)
+    /// applied again, origin by origin in sequence order (a different order from the one they
+    /// arrived in), so every derived state (counting copies, voids, counters, the clock) is
+    /// rebuilt from the entries.
+    public func restarted() -> MemoryLedger {
+        var fresh = MemoryLedger(origin: origin)
+        fresh.members = members
+        fresh.sealer = sealer
+        fresh.sealPolicy = sealPolicy
+        for origin in versionVector().sequences.keys.sorted() {
+            _ = fresh.apply(entries(of: origin, after: 0, limit: .max))
+        }
+        fresh.seals = seals
+        fresh.certificates = certificates
+        return fresh
+    }
+
+    /// Applies a received batch under `sealPolicy` (`SealCheck.admit`), keeping the seals on what
+    /// it stores and the certificates they name.
+    public mutating func apply(_ batch: SealedEntries, from sender: NodeID?) -> AppliedEntries {
+        let known = certificates
+        let certified = Set(known.values.compactMap { sealPolicy.verifier?.certifiedOrigin(of: $0)?.node })
+        let admission = SealCheck.admit(batch, held: { chains[$0] ?? .empty }, certificate: { known[$0] ?? batch.certificates[$0] },
+                                        policy: sealPolicy, sender: sender, certified: certified.contains)
+        for (id, seal) in admission.seals {
+            seals[id] = seal
+            if certificates[seal.certificate] == nil { certificates[seal.certificate] = batch.certificates[seal.certificate] }
+        }
+        return AppliedEntries(stored: apply(admission.entries), awaitingSeal: admission.awaitingSeal, refusals: admission.refusals)
     }
 
     public mutating func apply(_ entries: [LedgerEntry]) -> Int {

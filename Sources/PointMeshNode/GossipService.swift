@@ -30,6 +30,9 @@ public struct GossipSettings: Sendable {
     /// How long a connection carries sessions at most: then it is closed and the next session
     /// opens a new one, so a certificate reloaded or expired since its handshake is met again.
     public var keptLifetimeMilliseconds: Int64 = 600_000
+    /// For tests only (`POINTMESH_TEST_ALTER_RELAYED=1`): the node tampers with the entries of
+    /// other origins it sends (`GossipService.altered`), as a relay that can't forge a seal would.
+    public var altersRelayedForTests = false
 
     public init() {}
 }
@@ -75,6 +78,8 @@ final class GossipService: Sendable {
     /// `/v1/status` can say why a peer is suspect, not only the log.
     private let lastErrors = Mutex<[String: String]>([:])
     let refusals = Atomic<Int>(0)
+    /// Received entries refused because their seal failed (`SealRefusal`).
+    let sealRefusals = Atomic<Int>(0)
     let sessionsCompleted = Atomic<Int>(0)
     let entriesReceived = Atomic<Int>(0)
     let bytesSent = Atomic<Int>(0)
@@ -635,7 +640,8 @@ final class GossipService: Sendable {
     private func runSession(_ role: GossipSession.Role, on connection: GossipConnection, with introduction: Introduction) throws -> GossipSession {
         let wanted = role == .initiator ? rightsDemand.withLock { $0.wanted(from: introduction.peer) } : []
         var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize, peer: introduction.peer,
-                                    rightsWanted: wanted, originRoles: certifiedRoles.withLock { $0 })
+                                    rightsWanted: wanted, originRoles: certifiedRoles.withLock { $0 },
+                                    sendsSeals: connection.version >= ProtocolVersions.sealing)
         let progress = CatchUpProgress(peer: introduction.peer, clock: clock, log: log)
         var events: [GossipEvent] = role == .initiator ? [.start] : []
         while !session.isFinished {
@@ -698,13 +704,20 @@ final class GossipService: Sendable {
                 let (digest, records) = membership.withLock { ($0.digest, $0.records) }
                 return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: store.versionVector,
                                                      membershipDigest: digest, members: records))
+            case .refuseSeal(let refusal):
+                sealRefusals.add(1, ordering: .relaxed)
+                log.warning("refused entries of node \(refusal.entry.origin) from \(progress.peer) from \(refusal.entry) on: \(refusal); the rest waits for a peer that holds them as their origin wrote them",
+                            ["peer": progress.peer.rawValue, "reason": refusal.reason])
+                return nil
             case .readEntries(let origin, let after, let limit):
-                return .entriesRead(try store.read { try $0.entries(of: origin, after: after, limit: limit) })
-            case .apply(let batch):
-                let stored = try store.applyReceived(batch)
-                entriesReceived.add(stored, ordering: .relaxed)
-                progress.applied(stored)
-                return .applied(stored)
+                var read = try store.read { try $0.sealedEntries(of: origin, after: after, limit: limit) }
+                if settings.altersRelayedForTests, origin != store.nodeID { read = Self.altered(read) }
+                return .entriesRead(read)
+            case .apply(let batch, let sender):
+                let outcome = try store.applyReceived(batch, from: sender)
+                entriesReceived.add(outcome.stored, ordering: .relaxed)
+                progress.applied(outcome.stored)
+                return .applied(outcome)
             case .mergeMembers(let records):
                 let learnedRetired = membership.withLock { membership in
                     let before = membership.isRetired(membership.local)
@@ -732,6 +745,16 @@ final class GossipService: Sendable {
         } catch {
             throw GossipConnectionError.session(.storage("\(error)"))
         }
+    }
+
+    /// What a relaying node that tampers sends (`GossipSettings.altersRelayedForTests`): each
+    /// earning's points raised by 1,000, its seal left as it was.
+    private static func altered(_ batch: SealedEntries) -> SealedEntries {
+        var batch = batch
+        for index in batch.entries.indices where batch.entries[index].code == Earn.code {
+            for move in batch.entries[index].moves.indices { batch.entries[index].moves[move].amount = Points(batch.entries[index].moves[move].amount.value + 1_000) }
+        }
+        return batch
     }
 
     private func saveMembershipIfChanged() {

@@ -94,6 +94,8 @@ extension LedgerAPI {
                    "gauge", value: Int64((try? store.read { try $0.clashCount() }) ?? 0)),
             Family("pointmesh_gossip_refusals_total", "Gossip connections refused or failed authentication (wrong cluster key, retired peer, forged frame).",
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_seal_refusals_total", "Runs of received entries refused because their origin's seal did not verify (altered or forged in relay).",
+                   "counter", value: Int64(gossip.sealRefusals.load(ordering: .relaxed))),
         ]
         if let certified = gossip.certificate {
             families.append(Family("pointmesh_tls_certificate_expiry_seconds",

@@ -18,6 +18,10 @@ public struct NodeConfiguration: Sendable {
     /// `--accept-unencrypted-gossip`: while a chain upgrades from a release before 0.8, also
     /// gossip with its nodes in their unencrypted frames, authenticated by the cluster key.
     public var acceptUnencryptedGossip = false
+    /// `--accept-unsealed-entries`: a node on certificates alone, in a chain where some nodes
+    /// still hold only the cluster key, takes the unsealed entries of origins that have shown no
+    /// certificate on the word of the peer that sends them (`SealPolicy.Requirement`).
+    public var acceptUnsealedEntries = false
     /// Tests only (`POINTMESH_TEST_FORGE_OUT_OF_ROLE=1`): the API writes the kinds this node's
     /// role may not originate, as a compromised store would.
     public var forgesOutOfRoleForTests = false

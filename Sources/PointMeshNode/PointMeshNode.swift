@@ -36,10 +36,12 @@ public final class PointMeshNode: Sendable {
             }
         }
         if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: configuration.nodeID, role: configuration.role) }
+        let (sealPolicy, sealer) = try Self.sealing(configuration)
         store = try LedgerStore(
             directory: configuration.dataDirectory, nodeID: try configuration.nodeID ?? tls.certificate.map { try NodeID(validating: $0.nodeID) },
-            newNodeID: Self.generateNodeID, clock: configuration.clock, log: { startLog.warning($0) },
+            newNodeID: Self.generateNodeID, clock: configuration.clock, sealPolicy: sealPolicy, log: { startLog.warning($0) },
             progress: { startLog.info($0) })
+        if let sealer { try store.seal(with: sealer) }
         // From here on every line says which node it is from.
         let log = startLog.with(["node": store.nodeID.rawValue])
         self.log = log
@@ -139,6 +141,24 @@ public final class PointMeshNode: Sendable {
         }
     }
 
+    /// How the node seals its entries and checks peers' seals (`EntrySeal`): with a node
+    /// certificate it seals with the certificate's key and checks seals against the authority.
+    /// On certificates alone it takes only entries a seal covers (or that come from their
+    /// origin itself), since nothing else vouches for them; with the cluster key too, or
+    /// `--accept-unsealed-entries` while key-only nodes remain, the entries of origins that have
+    /// shown no certificate are taken on the word of the peer that sends them.
+    private static func sealing(_ configuration: NodeConfiguration) throws -> (SealPolicy, (any EntrySealer)?) {
+        guard let files = configuration.certificateFiles else { return (.unchecked, nil) }
+        do {
+            let verifier = AuthoritySealVerifier(authority: try AuthorityVerifier(authorityFile: files.authority))
+            let onCertificatesAlone = configuration.clusterKeyFile == nil && !configuration.acceptUnsealedEntries
+            return (SealPolicy(verifier: verifier, requirement: onCertificatesAlone ? .everyOrigin : .certifiedOrigins),
+                    CertificateSealer(key: try NodeSigningKey(files: files)))
+        } catch {
+            throw NodeError.credentials(TLSError.credentials("\(error)"))
+        }
+    }
+
     /// The cluster key (`clusterKey`, the key file's bytes) peers of a release before 0.8
     /// authenticate with, under `--accept-unencrypted-gossip` (which needs the key).
     private static func unencryptedGossipKey(_ configuration: NodeConfiguration, clusterKey: [UInt8]?) throws -> ClusterKey? {
@@ -171,6 +191,7 @@ public final class PointMeshNode: Sendable {
             do {
                 let (tls, _, _) = try Self.gossipCredentials(configuration)
                 if let certified = tls.certificate { try Self.checkOwn(certified, nodeID: store.nodeID, role: configuration.role) }
+                if let sealer = try Self.sealing(configuration).1 { try store.seal(with: sealer) }
                 gossip.replaceCredentials(tls)
                 log.info("reloaded the node certificate from \(configuration.certificateFiles?.certificate ?? "")")
                 warnIfCertificateExpiresSoon()

@@ -39,9 +39,9 @@ public enum GossipEvent: Sendable {
     /// The answer to `readLocalState`.
     case localState(LocalReplicaState)
     /// The answer to `readEntries`.
-    case entriesRead([LedgerEntry])
-    /// The answer to `apply`: how many of the batch were newly stored.
-    case applied(Int)
+    case entriesRead(SealedEntries)
+    /// The answer to `apply`: what of the batch was newly stored, waits for a seal, or was refused.
+    case applied(AppliedEntries)
     /// The peer took longer than the shell waits for a message.
     case timerFired
     /// The answer to `grantRights`: the grant entries written.
@@ -56,9 +56,10 @@ public enum GossipDirective: Equatable, Sendable {
     case readLocalState(withLedgerDigest: Bool)
     /// Read up to `limit` entries of `origin` after sequence `after`; answer `entriesRead`.
     case readEntries(origin: NodeID, after: Int64, limit: Int)
-    /// Store a received batch (held entries skipped, those after a gap not taken); answer
-    /// `applied`.
-    case apply([LedgerEntry])
+    /// Store a received batch (held entries skipped, those after a gap not taken, seals checked
+    /// under the node's policy, `SealCheck`), sent by `from` (the peer, as the handshake proved
+    /// it); answer `applied`.
+    case apply(SealedEntries, from: NodeID?)
     /// Merge the peer's member records into this node's membership.
     case mergeMembers([MemberRecord])
     /// Write a rights grant to `receiver` for each account wanted whose lots this node holds
@@ -67,6 +68,8 @@ public enum GossipDirective: Equatable, Sendable {
     /// A received entry its origin may not originate (`ReplicationRules.firstOutOfRole`) was
     /// refused, with that origin's later entries in the batch: log and count it. No answer.
     case refuseOutOfRole(entry: EntryID, code: EntryCode, role: NodeRole)
+    /// Received entries whose seal failed (`SealCheck`) were refused: log and count it. No answer.
+    case refuseSeal(SealRefusal)
     /// The session is over: every exchange both sides speak ran to its end.
     case finished
 }

@@ -17,6 +17,8 @@ public enum GossipMessage: Hashable, Sendable {
     case inSync
     case state(vector: VersionVector, members: [MemberRecord])
     case entries([LedgerEntry])
+    /// Version 5's `entries`: with the seals on some of them and the certificates those name.
+    case sealedEntries(SealedEntries)
     case endOfEntries
     /// The test-only probe exchange's round trip.
     case probe(token: String)
@@ -27,6 +29,9 @@ public enum GossipMessage: Hashable, Sendable {
     /// Most exchange names one `introduce` message may carry, and the longest name.
     public static let maximumExchanges = 64
     public static let maximumExchangeNameBytes = 64
+    /// Most certificates one `sealed_entries` message may carry, and the largest.
+    public static let maximumCertificates: UInt32 = 64
+    public static let maximumCertificateBytes = 16 << 10
 
     public var typeCode: UInt8 {
         switch self {
@@ -41,6 +46,7 @@ public enum GossipMessage: Hashable, Sendable {
         case .state: 0x22
         case .entries: 0x23
         case .endOfEntries: 0x24
+        case .sealedEntries: 0x25
         case .probe: 0x30
         case .rightsRequest: 0x40
         case .rightsGrants: 0x41
@@ -59,6 +65,7 @@ public enum GossipMessage: Hashable, Sendable {
         case .inSync: "in_sync"
         case .state: "state"
         case .entries: "entries"
+        case .sealedEntries: "sealed_entries"
         case .endOfEntries: "end_of_entries"
         case .probe: "probe"
         case .rightsRequest: "rights_request"
@@ -113,6 +120,18 @@ public enum GossipMessage: Hashable, Sendable {
         case .entries(let entries), .rightsGrants(let entries):
             writer.u32(UInt32(entries.count))
             for entry in entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
+        case .sealedEntries(let sealed):
+            writer.u32(UInt32(sealed.entries.count))
+            for entry in sealed.entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
+            let sealedAt = sealed.entries.indices.filter { sealed.seals[sealed.entries[$0].id] != nil }
+            writer.u32(UInt32(sealedAt.count))
+            for index in sealedAt {
+                writer.u32(UInt32(index))
+                writer.lengthPrefixed(sealed.seals[sealed.entries[index].id]?.encoded ?? [])
+            }
+            let certificates = sealed.certificates.sorted { $0.key < $1.key }
+            writer.u32(UInt32(certificates.count))
+            for (_, certificate) in certificates { writer.lengthPrefixed(certificate) }
         case .rightsRequest(let wanted):
             writer.u32(UInt32(wanted.count))
             for item in wanted {
@@ -183,6 +202,25 @@ public enum GossipMessage: Hashable, Sendable {
             }
             message = .state(vector: VersionVector(sequences), members: members)
         case 0x23: message = .entries(try entries(&reader))
+        case 0x25:
+            var sealed = SealedEntries(try entries(&reader))
+            let seals = try reader.u32()
+            guard Int(seals) <= sealed.entries.count else { throw .invalid("\(seals) seals on \(sealed.entries.count) entries") }
+            for _ in 0..<seals {
+                let index = Int(try reader.u32())
+                guard sealed.entries.indices.contains(index) else { throw .invalid("a seal on entry \(index)") }
+                sealed.seals[sealed.entries[index].id] = try EntrySeal(decoding: try reader.lengthPrefixed())
+            }
+            let certificates = try reader.u32()
+            guard certificates <= maximumCertificates else { throw .invalid("\(certificates) certificates") }
+            for _ in 0..<certificates {
+                let certificate = try reader.lengthPrefixed()
+                guard !certificate.isEmpty, certificate.count <= maximumCertificateBytes else { throw .invalid("a certificate of \(certificate.count) bytes") }
+                // The receiver names each certificate by its own hash of it: a sender can't
+                // make one answer for another.
+                sealed.certificates[CertificateFingerprint.of(certificate: certificate)] = certificate
+            }
+            message = .sealedEntries(sealed)
         case 0x41: message = .rightsGrants(try entries(&reader))
         case 0x40:
             let count = try reader.u32()

@@ -77,9 +77,13 @@ public struct GossipSession: Sendable {
     /// received entries an origin's role may not originate are refused.
     public let originRoles: [NodeID: NodeRole]
 
+    /// Whether entries go out with their seals (both sides speak protocol version 5).
+    public let sendsSeals: Bool
+
     public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500, peer: NodeID? = nil,
-                rightsWanted: [RightsWanted] = [], originRoles: [NodeID: NodeRole] = [:]) {
+                rightsWanted: [RightsWanted] = [], originRoles: [NodeID: NodeRole] = [:], sendsSeals: Bool = false) {
         self.role = role
+        self.sendsSeals = sendsSeals
         self.exchanges = exchanges
         self.batchSize = batchSize
         self.peer = peer
@@ -131,7 +135,8 @@ public struct GossipSession: Sendable {
     private func begin(_ index: Int) -> Phase {
         guard index < exchanges.count else { return .finished }
         let exchange: Exchange = switch exchanges[index] {
-        case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize, originRoles: originRoles))
+        case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize, originRoles: originRoles,
+                                                                         peer: peer, sendsSeals: sendsSeals))
         case .probe: .probe(ProbeExchange(role: role, token: "probe"))
         case .spendingRights: .spendingRights(RightsExchange(role: role, wanted: rightsWanted, peer: peer))
         }

@@ -22,12 +22,13 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
         self.highest = highest
     }
 
-    /// What this release speaks. Version 4 keeps a connection open after a session, for the
+    /// What this release speaks. Version 5 sends entries with their origins' seals
+    /// (`sealed_entries`); version 4 keeps a connection open after a session, for the
     /// next ones the same initiator starts; version 3 opens each session with the exchanges
     /// each side speaks (`GossipSession`); version 2 (releases 0.3 to 0.6) runs replication
     /// alone. Version 1 (pointmesh 0.2) had no negotiation and another entry format; it is
     /// refused at the first frame (docs/operations.md, "Upgrading a chain").
-    public static let supported = ProtocolVersions(2, 4)
+    public static let supported = ProtocolVersions(2, 5)
 
     /// The first version whose nodes `introduce` themselves with the exchanges they speak
     /// (version 2's `identify` names none: replication alone).
@@ -36,6 +37,9 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
     /// The first version in which sessions follow one another on one connection: the
     /// responder waits for the initiator's next session instead of closing.
     public static let persistent: UInt8 = 4
+
+    /// The first version whose replication sends entries with their seals (`SealedEntries`).
+    public static let sealing: UInt8 = 5
 
     /// The highest version both ranges hold, if any.
     public func common(with other: ProtocolVersions) -> UInt8? {

@@ -8,11 +8,13 @@ public protocol ReplicaStore {
     func versionVector() throws -> VersionVector
     /// The digest of the entries held, covering their bytes (`LedgerDigest`).
     func ledgerDigest() throws -> String
-    /// Up to `limit` entries of `origin` with sequence greater than `after`, in sequence order.
-    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry]
+    /// Up to `limit` entries of `origin` with sequence greater than `after`, in sequence order,
+    /// with their seals.
+    func sealedEntries(of origin: NodeID, after: Int64, limit: Int) throws -> SealedEntries
     /// Applies received entries (those already held are skipped, those after a gap are not
-    /// taken); returns how many were newly stored.
-    mutating func apply(_ entries: [LedgerEntry]) throws -> Int
+    /// taken, seals are checked under the node's `SealPolicy` and kept); `sender` is the peer
+    /// that sent them, as the handshake proved it.
+    mutating func apply(_ batch: SealedEntries, from sender: NodeID?) throws -> AppliedEntries
     /// Writes, at `instant`, a rights grant to `receiver` for each account wanted whose lots
     /// this node holds; returns the entries written (`GossipDirective.grantRights`).
     mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry]
@@ -34,13 +36,13 @@ extension GossipDirective {
                 return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: try store.versionVector(),
                                                      membershipDigest: membership.digest, members: membership.records))
             case .readEntries(let origin, let after, let limit):
-                return .entriesRead(try store.entries(of: origin, after: after, limit: limit))
-            case .apply(let batch):
-                return .applied(try store.apply(batch))
+                return .entriesRead(try store.sealedEntries(of: origin, after: after, limit: limit))
+            case .apply(let batch, let sender):
+                return .applied(try store.apply(batch, from: sender))
             case .mergeMembers(let records):
                 membership.merge(records, now: now)
                 return nil
-            case .refuseOutOfRole:
+            case .refuseOutOfRole, .refuseSeal:
                 return nil
             case .grantRights(let wanted, let receiver):
                 return .granted(try store.grantRights(wanted, to: receiver, at: ledgerTime ?? now))
@@ -69,6 +71,10 @@ extension GossipSession {
 }
 
 extension MemoryLedger: ReplicaStore {
+    public func sealedEntries(of origin: NodeID, after: Int64, limit: Int) -> SealedEntries {
+        SealedEntries.gathering(entries(of: origin, after: after, limit: limit), seal: { seals[$0] }, certificate: { certificates[$0] })
+    }
+
     public mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
         try RightsWanted.grants(wanted, to: receiver) { try write($0, now: instant) }
     }

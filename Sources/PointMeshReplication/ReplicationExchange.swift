@@ -47,10 +47,27 @@ public struct ReplicationExchange: Sendable {
     /// Received entries refused for their origin's role.
     public private(set) var refusedOutOfRole = 0
 
-    public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:]) {
+    /// The peer, as the handshake proved it (`ReplicaStore.apply`'s sender).
+    public let peer: NodeID?
+    /// Whether entries go out with their seals (`sealed_entries`, protocol version 5).
+    public let sendsSeals: Bool
+    /// Received entries that wait for a seal, offered again with the next batch: a peer's batch
+    /// can end between an origin's seals.
+    private var awaitingSeal = SealedEntries()
+    /// Received entries refused for a seal that failed.
+    public private(set) var refusedSeals = 0
+
+    /// Most received entries kept waiting for a seal. An origin seals at least every
+    /// `EntrySeal.interval` entries, so what an honest peer sends never needs more; past it the
+    /// entries are dropped (they come again, from a peer holding their seal), not kept in memory.
+    public static let maximumAwaitingSeal = 4 * Int(EntrySeal.interval)
+
+    public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:], peer: NodeID? = nil, sendsSeals: Bool = false) {
         self.role = role
         self.batchSize = batchSize
         self.originRoles = originRoles
+        self.peer = peer
+        self.sendsSeals = sendsSeals
         phase = role == .initiator ? .idle : .awaitingSummary
     }
 
@@ -103,21 +120,19 @@ public struct ReplicationExchange: Sendable {
             return [.send(.state(vector: local.vector, members: local.members))] + nextBatch()
 
         case (.receivingEntries, .received(.entries(let batch))):
-            // An entry out of its origin's role is refused with that origin's later entries (they
-            // could not be taken past it anyway); the other origins' go on, so a node that took
-            // it before it knew the origin's role does not stall the rest of replication.
-            if let forged = ReplicationRules.firstOutOfRole(batch, roles: originRoles), let role = originRoles[forged.id.origin] {
-                refusedOutOfRole += 1
-                let kept = batch.filter { $0.id.origin != forged.id.origin || $0.id.sequence < forged.id.sequence }
-                return [.refuseOutOfRole(entry: forged.id, code: forged.code, role: role), .apply(kept)]
-            }
-            return [.apply(batch)]
+            return receive(SealedEntries(batch))
 
-        case (.receivingEntries, .applied(let stored)):
-            entriesReceived += stored
-            return []
+        case (.receivingEntries, .received(.sealedEntries(let batch))):
+            return receive(batch)
+
+        case (.receivingEntries, .applied(let outcome)):
+            entriesReceived += outcome.stored
+            refusedSeals += outcome.refusals.count
+            awaitingSeal = outcome.awaitingSeal.entries.count <= Self.maximumAwaitingSeal ? outcome.awaitingSeal : SealedEntries()
+            return outcome.refusals.map { .refuseSeal($0) }
 
         case (.receivingEntries(let reply), .received(.endOfEntries)):
+            awaitingSeal = SealedEntries()
             guard reply else { return finish() }
             phase = .replying
             return [.readLocalState(withLedgerDigest: false)]
@@ -128,20 +143,38 @@ public struct ReplicationExchange: Sendable {
 
         case (.reading(var plan, let then), .entriesRead(var batch)):
             guard var range = plan.first else { throw .unexpected("entries read with nothing asked") }
-            batch = Self.fittingOneFrame(batch)
+            batch = batch.prefix(Self.fittingOneFrame(batch.entries).count)
             if batch.isEmpty {
                 plan.removeFirst()
             } else {
-                range.first += Int64(batch.count)
+                range.first += Int64(batch.entries.count)
                 if range.first > range.last { plan.removeFirst() } else { plan[0] = range }
             }
             phase = .sending(plan: plan, then: then)
-            entriesSent += batch.count
-            return (batch.isEmpty ? [] : [.send(.entries(batch))]) + nextBatch()
+            entriesSent += batch.entries.count
+            let message: GossipMessage = sendsSeals ? .sealedEntries(batch) : .entries(batch.entries)
+            return (batch.isEmpty ? [] : [.send(message)]) + nextBatch()
 
         default:
             throw .outOfTurn(event, while: phaseName)
         }
+    }
+
+    /// A received batch, after what waited for a seal: an entry out of its origin's role is
+    /// refused with that origin's later entries (they could not be taken past it anyway); the
+    /// other origins' go on, so a node that took it before it knew the origin's role does not
+    /// stall the rest of replication.
+    private mutating func receive(_ batch: SealedEntries) -> [GossipDirective] {
+        var offered = awaitingSeal
+        offered.append(batch)
+        awaitingSeal = SealedEntries()
+        if let forged = ReplicationRules.firstOutOfRole(offered.entries, roles: originRoles), let role = originRoles[forged.id.origin] {
+            refusedOutOfRole += 1
+            let kept = offered.entries.filter { $0.id.origin != forged.id.origin || $0.id.sequence < forged.id.sequence }
+            offered = SealedEntries(kept, seals: offered.seals, certificates: offered.certificates)
+            return [.refuseOutOfRole(entry: forged.id, code: forged.code, role: role), .apply(offered, from: peer)]
+        }
+        return [.apply(offered, from: peer)]
     }
 
     /// In `sending`: asks for the next batch of the plan, or ends the stream.

@@ -105,9 +105,10 @@ public struct RightsExchange: Sendable {
                 isFinished = true
                 return [.finished]
             }
-            return [.apply(entries)]
-        case (.initiator, .applied(let stored)) where !isFinished && grantsReceived > 0:
-            grantsStored = stored
+            // Grants are the giver's own entries, straight from it.
+            return [.apply(SealedEntries(entries), from: peer)]
+        case (.initiator, .applied(let outcome)) where !isFinished && grantsReceived > 0:
+            grantsStored = outcome.stored
             isFinished = true
             return [.finished]
         case (.responder, .received(.rightsRequest(let wanted))) where !isFinished:

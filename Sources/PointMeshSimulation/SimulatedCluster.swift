@@ -46,6 +46,8 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     mutating func write(_ write: PreparedWrite, now: Int64, settings: NodeSettings, holdersAsked: HoldersAsked?, fate: CommitFate) throws -> WriteDecision
     /// The lots' deficit summed over every account: the overdrafts outstanding.
     func totalDeficit() throws -> Points
+    /// Up to `limit` entries of `origin` after sequence `after`, in sequence order.
+    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry]
     /// Every entry held.
     func allEntries() throws -> [LedgerEntry]
     /// The entries held that count for nothing (the losing copies of one write).
@@ -93,18 +95,11 @@ extension MemoryLedger: SimulatedLedger {
     public func duplicateIDs() -> Set<EntryID> { duplicates }
     public func voidIDs() -> Set<EntryID> { voids }
 
-    /// Memory holds nothing on disk but the entries: a fresh ledger applies them again, origin
-    /// by origin in sequence order (a different order from the one they arrived in), so every
-    /// derived state (counting copies, voids, counters, the clock) is rebuilt from the entries.
     public mutating func saveMembers(_ records: [MemberRecord]) { members = records }
 
+    /// Memory holds nothing on disk but the entries and their seals (`MemoryLedger.restarted`).
     public mutating func restartFromDisk() {
-        var fresh = MemoryLedger(origin: origin)
-        fresh.members = members
-        for origin in versionVector().sequences.keys.sorted() {
-            _ = fresh.apply(entries(of: origin, after: 0, limit: .max))
-        }
-        self = fresh
+        self = restarted()
     }
 }
 
@@ -336,6 +331,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public private(set) var crashes = 0, cuts = 0
     /// Batches refused because an entry's origin may not originate its kind (a forging store's).
     public private(set) var outOfRoleRefused = 0
+    /// Runs of received entries refused because their seal failed (`SealRefusal`).
+    public private(set) var sealsRefused = 0
 
     /// The ledgers' clock now.
     public var ledgerTime: Int64 { ledgerEpoch + now * ledgerTimeScale }
@@ -463,6 +460,17 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
                                             responder: nodes[responder].exchanges.map(\.rawValue))
     }
 
+    /// Changes node `index`'s ledger behind the rules' back: what a node whose code was altered
+    /// does (a Byzantine node's forgeries).
+    public mutating func tamper<T>(withLedgerOf index: Int, _ body: (inout Ledger) throws -> T) rethrows -> T {
+        try body(&nodes[index].ledger)
+    }
+
+    /// Whether a session between the two sends entries with their seals (both speak version 5).
+    private func sendsSeals(_ a: Int, _ b: Int) -> Bool {
+        (nodes[a].versions.common(with: nodes[b].versions) ?? 0) >= ProtocolVersions.sealing
+    }
+
     private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
         guard let (agreed, skipped) = agreement(index, peer) else {
             nodes[index].membership.failed(target, now: now)
@@ -474,7 +482,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         let wanted = target.id.map { nodes[index].demand.wanted(from: $0) } ?? []
         nodes[index].certifiedRoles[nodes[peer].id] = nodes[peer].role
         var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize, peer: target.id, rightsWanted: wanted,
-                                                          originRoles: nodes[index].certifiedRoles),
+                                                          originRoles: nodes[index].certifiedRoles, sendsSeals: sendsSeals(index, peer)),
                                    target: target, skipped: skipped)
         let outgoing: [GossipMessage]
         do {
@@ -499,6 +507,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         let outgoing = try active.session.run(event, store: &ledger, membership: &membership, now: now, ledgerTime: ledgerTime(at: index))
         if active.session.isFinished {
             outOfRoleRefused += active.session.replication?.refusedOutOfRole ?? 0
+            sealsRefused += active.session.replication?.refusedSeals ?? 0
             for name in active.session.completed { exchangesCompleted[name, default: 0] += 1 }
             for name in active.skipped { exchangesSkipped[name, default: 0] += 1 }
             // Answered, or not speakable with this peer: settled either way, as the node does.
@@ -520,7 +529,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
             nodes[to].certifiedRoles[nodes[from].id] = nodes[from].role
             nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize,
-                                                                                 peer: nodes[from].id, originRoles: nodes[to].certifiedRoles),
+                                                                                 peer: nodes[from].id, originRoles: nodes[to].certifiedRoles,
+                                                                                 sendsSeals: sendsSeals(from, to)),
                                                           target: nil, skipped: skipped)
             queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
@@ -588,5 +598,14 @@ extension SimulatedCluster where Ledger == MemoryLedger {
     /// `count` nodes over memory.
     public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false) {
         self.init(count: count, seed: seed, faults: faults, fullMembership: fullMembership) { MemoryLedger(origin: $0) }
+    }
+
+    /// Every node seals its entries and takes a peer's only as far as seals cover them (or from
+    /// their origin itself), as nodes on certificates alone do (`ModelSeals`).
+    public mutating func sealEverywhere() {
+        for index in nodes.indices {
+            nodes[index].ledger.sealer = ModelSeals.Sealer(node: nodes[index].id)
+            nodes[index].ledger.sealPolicy = SealPolicy(verifier: ModelSeals.Verifier(), requirement: .everyOrigin)
+        }
     }
 }

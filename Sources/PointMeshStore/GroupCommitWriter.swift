@@ -13,8 +13,11 @@ final class GroupCommitWriter: Sendable {
     enum Work: Sendable {
         /// A client's write, decided by `LedgerRules` in the asker's context.
         case local(PreparedWrite, RequestContext)
-        /// Entries received from a peer, applied by the replication rules.
-        case replicate([LedgerEntry])
+        /// Entries received from a peer (`from`, as the handshake proved it), applied by the
+        /// replication rules as far as their seals allow (`SealCheck`).
+        case replicate(SealedEntries, from: NodeID?)
+        /// From now on, seal this node's entries with this key (`LedgerWriter.adopt`).
+        case seal(with: any EntrySealer)
         /// The membership to remember across restarts.
         case savePeers([MemberRecord])
         /// Notes a node keeps for itself across restarts (`LedgerWriter.saveMeta`).
@@ -23,7 +26,7 @@ final class GroupCommitWriter: Sendable {
 
     enum WorkResult: Sendable {
         case write(WriteOutcome)
-        case applied(Int)
+        case applied(AppliedEntries)
         case saved
     }
 
@@ -51,10 +54,19 @@ final class GroupCommitWriter: Sendable {
         var restartWait: (ticket: Int, more: Int)?
 
         let checkpointer: Checkpointer
+        /// How received entries' seals are checked, and the key this node seals its own with.
+        let sealPolicy: SealPolicy
+        var sealer: (any EntrySealer)?
+        /// Origins that have shown a certificate (`SealPolicy.Requirement.certifiedOrigins`).
+        var certifiedOrigins: Set<NodeID> = []
 
         init(ledger: LedgerWriter, origin: NodeID, clock: NodeClock, wal: WALPolicy,
-             checkpointer: Checkpointer) throws {
+             checkpointer: Checkpointer, sealPolicy: SealPolicy = .unchecked) throws {
             self.ledger = ledger
+            self.sealPolicy = sealPolicy
+            if let verifier = sealPolicy.verifier {
+                certifiedOrigins = Set(try ledger.reader.certificates().compactMap { verifier.certifiedOrigin(of: $0)?.node })
+            }
             self.origin = origin
             self.clock = clock
             self.wal = wal
@@ -187,6 +199,11 @@ final class GroupCommitWriter: Sendable {
                 for job in batch {
                     results.append(try perform(job.work, state, chains: &chains, codes: &codes))
                 }
+                // This node's entries of the group are sealed as one run: the last, and every
+                // `EntrySeal.interval`th.
+                if let sealer = state.sealer, let last = chains[state.origin], last.sequence > vectorBefore[state.origin] {
+                    try ledger.seal((vectorBefore[state.origin] + 1)...last.sequence, of: state.origin, last: last, with: sealer)
+                }
                 try ledger.flushDayCells()
             }
             committedVector.withLock { $0 = state.vector }
@@ -254,16 +271,29 @@ final class GroupCommitWriter: Sendable {
                 return .success(.write(.created(entry)))
             }
 
-        case .replicate(let entries):
-            var admitted: [LedgerEntry] = []
-            for entry in entries where ReplicationRules.admission(of: entry.id, held: state.vector[entry.id.origin]) == .next {
-                admitted.append(entry)
+        case .replicate(let batch, let sender):
+            let reader = state.ledger.reader
+            var certificates = batch.certificates
+            for fingerprint in Set(batch.seals.values.map(\.certificate)) {
+                if let held = try reader.certificate(fingerprint) { certificates[fingerprint] = held }
+            }
+            let admission = try SealCheck.admit(batch, held: { origin in try chains[origin] ?? reader.chain(of: origin) },
+                                                certificate: { certificates[$0] }, policy: state.sealPolicy, sender: sender,
+                                                certified: { state.certifiedOrigins.contains($0) })
+            state.certifiedOrigins.formUnion(admission.certified)
+            for entry in admission.entries {
                 state.vector.advance(entry.id.origin, to: entry.id.sequence)
                 state.hlc.observe(entry.timestamp)
             }
-            try state.ledger.applyReceived(admitted, chains: &chains)
-            for entry in admitted { codes[entry.code.value, default: 0] += 1 }
-            return .success(.applied(admitted.count))
+            try state.ledger.applyReceived(admission.entries, chains: &chains)
+            try state.ledger.keep(admission.seals, certificates: batch.certificates)
+            for entry in admission.entries { codes[entry.code.value, default: 0] += 1 }
+            return .success(.applied(AppliedEntries(stored: admission.entries.count, awaitingSeal: admission.awaitingSeal, refusals: admission.refusals)))
+
+        case .seal(let sealer):
+            try state.ledger.adopt(sealer, origin: state.origin)
+            state.sealer = sealer
+            return .success(.saved)
 
         case .savePeers(let records):
             try state.ledger.savePeers(records)

@@ -25,11 +25,12 @@ public final class LedgerStore: Sendable {
     ///   - newNodeID: makes an id for a node starting for the first time.
     ///   - clock: the node's clock: entries' timestamps, health times, commit durations.
     ///   - wal: how large the WAL may grow before checkpoints make it start over.
+    ///   - sealPolicy: how the seals on received entries are checked (`SealCheck`).
     ///   - log: where the store reports trouble it handles itself (a failed checkpoint).
     ///   - progress: hears how a long upgrade of the data directory is going.
     public init(
         directory: String, nodeID requested: NodeID?, newNodeID: () -> NodeID,
-        clock: NodeClock, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(),
+        clock: NodeClock, readers readerCount: Int = 8, wal: WALPolicy = WALPolicy(), sealPolicy: SealPolicy = .unchecked,
         log: @escaping @Sendable (String) -> Void = { _ in }, progress: (String) -> Void = { _ in }
     ) throws {
         try Self.createDirectory(directory)
@@ -45,7 +46,8 @@ public final class LedgerStore: Sendable {
             let checkpointer = try Checkpointer(path: path, log: log)
             let state: GroupCommitWriter.WriterState
             do {
-                state = try GroupCommitWriter.WriterState(ledger: database, origin: nodeID, clock: clock, wal: wal, checkpointer: checkpointer)
+                state = try GroupCommitWriter.WriterState(ledger: database, origin: nodeID, clock: clock, wal: wal, checkpointer: checkpointer,
+                                                        sealPolicy: sealPolicy)
             } catch {
                 checkpointer.stop()
                 throw error
@@ -112,8 +114,20 @@ public final class LedgerStore: Sendable {
 
     /// Applies entries received from a peer, atomically and durably; returns how many were new.
     public func applyReceived(_ entries: [LedgerEntry]) throws -> Int {
-        guard case .applied(let count) = try writer.submit(.replicate(entries)) else { throw StoreError.closed }
-        return count
+        try applyReceived(SealedEntries(entries), from: nil).stored
+    }
+
+    /// Applies a batch received from `sender` (the peer, as the handshake proved it) as far as
+    /// its seals allow under the store's `SealPolicy`, atomically and durably, keeping the seals.
+    public func applyReceived(_ batch: SealedEntries, from sender: NodeID?) throws -> AppliedEntries {
+        guard case .applied(let outcome) = try writer.submit(.replicate(batch, from: sender)) else { throw StoreError.closed }
+        return outcome
+    }
+
+    /// Seals this node's entries with `sealer` from now on, its earlier ones too (durably, before
+    /// it returns): at start, and when the node's certificate is renewed.
+    public func seal(with sealer: any EntrySealer) throws {
+        _ = try writer.submit(.seal(with: sealer))
     }
 
     /// Remembers the peer list across restarts.

@@ -155,6 +155,9 @@ enum Migrations {
         // rights grants; NULL is the lot's origin, so existing rows stay as they are, but for
         // accounts a 0.7 node folded with 0.8's entries, folded again.
         migrator.register("spending-rights", .rewrite(LotFold.adoptSpendingRights))
+        // Entries sealed by their origin (release 0.8, `EntrySeal`): the seal on an entry, if
+        // it has one, and the certificates seals name. Entries stored before have none.
+        migrator.register("entry-seals", .sql(LedgerReader.sealSchema))
         return migrator
     }()
 

@@ -188,8 +188,20 @@ public enum ChainCertificates {
         try reading(text) { PEM_read_bio_X509($0, nil, nil, nil) }
     }
 
-    private static func readKey(_ text: String) throws(CertificateError) -> OpaquePointer {
+    static func readKey(_ text: String) throws(CertificateError) -> OpaquePointer {
         try reading(text) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+    }
+
+    /// The certificate's DER bytes.
+    static func der(of certificate: OpaquePointer) -> [UInt8] {
+        let length = i2d_X509(certificate, nil)
+        guard length > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var start = buffer.baseAddress
+            _ = i2d_X509(certificate, &start)
+        }
+        return bytes
     }
 
     private static func entry(_ nid: Int32, of name: OpaquePointer?) -> String {

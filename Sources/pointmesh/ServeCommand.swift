@@ -22,6 +22,7 @@ enum ServeCommand: Command {
     static let tlsCert = Option("tls-cert", .value("FILE"), "this node's certificate (PEM, from `pointmesh tls issue`): gossip then proves who the node is; give --tls-key and --tls-ca with it")
     static let tlsKey = Option("tls-key", .value("FILE"), "the private key of --tls-cert (PEM)")
     static let tlsCA = Option("tls-ca", .value("FILE"), "the chain authority's certificate (ca.pem): peers' certificates must be signed by it")
+    static let acceptUnsealedEntries = Option("accept-unsealed-entries", "a node on certificates alone while some nodes still hold only --cluster-key-file: take the unsealed entries of origins that have shown no certificate, on the word of the peer that sends them (without it, only entries their origin's seal covers)")
     static let acceptUnencryptedGossip = Option("accept-unencrypted-gossip", "while a chain upgrades from a release before 0.8: also gossip with its nodes in their unencrypted frames, authenticated by --cluster-key-file (refused without it: gossip is TLS only)")
     static let role = Option("role", .value("store|hq"), "what this node is for (default store; a store's node refuses what only HQ may write)")
     static let httpRequestTimeout = Option("http-request-timeout-ms", .value("N"), "time a request may take to arrive whole (default 10000)")
@@ -45,7 +46,7 @@ enum ServeCommand: Command {
     static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
     static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
     static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, httpTLSCert, httpTLSKey, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, acceptUnsealedEntries, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, httpTLSCert, httpTLSKey, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -228,8 +229,10 @@ enum ServeCommand: Command {
         configuration.protectReads = try flag(protectReads)
         configuration.httpInsecure = try flag(httpInsecure)
         configuration.acceptUnencryptedGossip = try flag(acceptUnencryptedGossip)
+        configuration.acceptUnsealedEntries = try flag(acceptUnsealedEntries)
         configuration.gossipSettings.exchanges = try exchanges(ProcessInfo.processInfo.environment["POINTMESH_TEST_EXCHANGES"])
         configuration.forgesOutOfRoleForTests = ProcessInfo.processInfo.environment["POINTMESH_TEST_FORGE_OUT_OF_ROLE"] == "1"
+        configuration.gossipSettings.altersRelayedForTests = ProcessInfo.processInfo.environment["POINTMESH_TEST_ALTER_RELAYED"] == "1"
         return configuration
     }
 

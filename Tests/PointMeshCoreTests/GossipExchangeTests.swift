@@ -44,8 +44,8 @@ private struct DigestCountingStore: ReplicaStore {
         reads.value.withLock { $0 += 1 }
         return ledger.ledgerDigest()
     }
-    func entries(of origin: NodeID, after: Int64, limit: Int) throws -> [LedgerEntry] { try ledger.entries(of: origin, after: after, limit: limit) }
-    mutating func apply(_ entries: [LedgerEntry]) throws -> Int { try ledger.apply(entries) }
+    func sealedEntries(of origin: NodeID, after: Int64, limit: Int) throws -> SealedEntries { ledger.sealedEntries(of: origin, after: after, limit: limit) }
+    mutating func apply(_ batch: SealedEntries, from sender: NodeID?) throws -> AppliedEntries { ledger.apply(batch, from: sender) }
     mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
         try ledger.grantRights(wanted, to: receiver, at: instant)
     }

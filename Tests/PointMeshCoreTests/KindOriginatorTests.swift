@@ -59,7 +59,7 @@ import Testing
         }
         let honest = try written(purchase, by: hq)
         let directives = try exchange.handle(.received(.entries(sequence + [honest])))
-        #expect(directives == [.refuseOutOfRole(entry: sequence[1].id, code: GreenCategory.code, role: .store), .apply([sequence[0], honest])])
+        #expect(directives == [.refuseOutOfRole(entry: sequence[1].id, code: GreenCategory.code, role: .store), .apply(SealedEntries([sequence[0], honest]), from: nil)])
         #expect(exchange.refusedOutOfRole == 1)
     }
 }

@@ -7,6 +7,11 @@ import Testing
 
 private let fastGossip = ["--gossip-interval-ms", "200"]
 
+private func metric(_ node: NodeProcess, _ name: String) throws -> Double? {
+    let text = try node.client().send("GET", "/metrics").bodyText
+    return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+}
+
 private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> String {
     #"{"receipt_id":"\#(receipt)","account_id":"\#(account)","amount_fen":\#(fen)}"#
 }
@@ -69,24 +74,30 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
     }
 
     /// A chain moving from the cluster key to certificates: a node with the key only, one with
-    /// both, one with certificates only. The first and the last can't talk to each other, but
-    /// every write reaches every node through the one in the middle.
+    /// both, one with certificates only (told to take unsealed entries of origins that have
+    /// shown no certificate). The first and the last can't talk to each other, but every write
+    /// reaches every node through the one in the middle. A node on certificates alone that was
+    /// not told so takes the sealed entries and not the key-only node's, which nothing vouches for.
     @Test func aChainHalfwayToCertificatesConvergesThroughTheNodesHoldingBoth() throws {
         let chain = try Authority()
         let keyFile = chain.directory + "/cluster.key"
         try "the-cluster-key-of-this-chain-0123".write(toFile: keyFile, atomically: true, encoding: .utf8)
         let both = try NodeProcess(extraArguments: try chain.arguments("m-both", role: "hq") + ["--cluster-key-file", keyFile] + fastGossip)
         let keyOnly = try NodeProcess(extraArguments: ["--node-id", "m-key", "--cluster-key-file", keyFile, "--seed", both.gossipAddress.description] + fastGossip)
-        let certificateOnly = try NodeProcess(extraArguments: try chain.arguments("m-cert") + ["--seed", both.gossipAddress.description] + fastGossip)
+        let certificateOnly = try NodeProcess(extraArguments: try chain.arguments("m-cert") + ["--seed", both.gossipAddress.description,
+                                                                                               "--accept-unsealed-entries"] + fastGossip)
+        let strict = try NodeProcess(extraArguments: try chain.arguments("m-strict") + ["--seed", both.gossipAddress.description] + fastGossip)
         let nodes = [both, keyOnly, certificateOnly]
-        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        defer { for node in nodes + [strict] { node.stop(); node.removeFiles() } }
         for (index, node) in nodes.enumerated() {
             #expect(try node.client().postJSON("/v1/purchases", purchase("M\(index)", "acct-mixed-\(index)", 7_000)).status == 201)
         }
         expectConverged(nodes, accounts: (0..<3).map { "acct-mixed-\($0)" }, fen: 7_000)
         // The two ends learn of each other through the middle, try, and are refused.
         #expect(eventually(within: 15) { keyOnly.log.contains("authentication failed") || certificateOnly.log.contains("authentication failed") })
-        stopAndVerify(nodes)
+        expectConverged([strict], accounts: ["acct-mixed-0", "acct-mixed-2"], fen: 7_000)
+        #expect((try balance(strict, "acct-mixed-1") ?? 0) == 0, "m-key's entry, unsealed: \(strict.diagnosis())")
+        stopAndVerify(nodes + [strict])
     }
 
     /// A node of another chain, a node with a certificate of this chain but speaking for
@@ -181,6 +192,37 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         }
         #expect(lists(forger))
         #expect(!lists(hq) && !lists(honest))
+    }
+
+    /// Entries sealed by their origin (item 2): s1 writes and stops; two relays hold its entries,
+    /// one honest, one that raises every earning it passes on by 1,000 points
+    /// (`POINTMESH_TEST_ALTER_RELAYED`). A store that never met s1 and first hears of its entries
+    /// from the tampering relay refuses them (the seal does not match), logs and counts it, and
+    /// takes them as s1 wrote them from the honest relay: sealed entries cross a relay, altered
+    /// ones don't.
+    @Test func anEntryAlteredInRelayIsRefusedAndTheOriginalTakenFromAnotherRelay() throws {
+        let chain = try Authority()
+        let origin = try NodeProcess(extraArguments: try chain.arguments("s1") + fastGossip)
+        let honest = try NodeProcess(extraArguments: try chain.arguments("s2") + ["--seed", origin.gossipAddress.description] + fastGossip)
+        let tampering = try NodeProcess(extraArguments: try chain.arguments("s3") + ["--seed", origin.gossipAddress.description] + fastGossip,
+                                        environment: ["POINTMESH_TEST_ALTER_RELAYED": "1"])
+        var nodes = [origin, honest, tampering]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        for index in 0..<3 {
+            #expect(try origin.client().postJSON("/v1/purchases", purchase("A\(index)", "acct-sealed", 5_000)).status == 201)
+        }
+        expectConverged([honest, tampering], accounts: ["acct-sealed"], fen: 15_000)
+        #expect(origin.stop() == 0)
+        #expect(try tampering.client().postJSON("/v1/purchases", purchase("T0", "acct-relay", 2_000)).status == 201)
+
+        let newcomer = try NodeProcess(extraArguments: try chain.arguments("s4") + ["--seed", tampering.gossipAddress.description] + fastGossip)
+        nodes.append(newcomer)
+        #expect(eventually(within: 15) { newcomer.log.contains("does not match the entries up to it") }, "\(newcomer.diagnosis())")
+        #expect(try metric(newcomer, "pointmesh_gossip_seal_refusals_total") ?? 0 > 0)
+        // The relay's own entries are its to send, and the original s1 entries come from s2.
+        expectConverged([newcomer], accounts: ["acct-relay"], fen: 2_000)
+        expectConverged([newcomer], accounts: ["acct-sealed"], fen: 15_000)
+        stopAndVerify([honest, tampering, newcomer])
     }
 
     /// Status and metrics say when the node's certificate ends; SIGHUP loads renewed files

@@ -49,6 +49,15 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try database.reader.entries(of: origin, after: after, limit: limit)
     }
 
+    func sealedEntries(of origin: NodeID, after: Int64, limit: Int) throws -> SealedEntries {
+        try database.reader.sealedEntries(of: origin, after: after, limit: limit)
+    }
+
+    /// Seals are not checked over SQLite (the memory seeds and `ByzantineStoreSimulation` do).
+    func apply(_ batch: SealedEntries, from sender: NodeID?) throws -> AppliedEntries {
+        AppliedEntries(stored: try apply(batch.entries))
+    }
+
     func apply(_ entries: [LedgerEntry]) throws -> Int {
         try database.connection.transaction {
             var vector = try database.reader.versionVector()

@@ -264,6 +264,7 @@ let accounts = (0..<4).map { AccountID(unchecked: "a\($0)") } + (0..<2).map { Fa
                                          + "DROP TABLE day_totals; DROP INDEX lots_by_expiry; DROP INDEX lots_pending; DROP INDEX ledger_entries_by_time; "
                                          + "DELETE FROM lots; DELETE FROM lot_deficits; ALTER TABLE lots DROP COLUMN green; "
                                          + "ALTER TABLE lots DROP COLUMN twin_move; ALTER TABLE lots DROP COLUMN twin_amount; ALTER TABLE lots DROP COLUMN twin_remaining; DROP INDEX balances_issued_by_month; DROP TABLE feed; "
+                                         + "ALTER TABLE ledger_entries DROP COLUMN seal; DROP TABLE certificates; "
                                          + "PRAGMA user_version = 4")
         database.connection.close()
         let upgraded = try LedgerWriter.open(path: LedgerStore.databasePath(in: directory))
