@@ -9,20 +9,26 @@ import PointMeshCrypto
 public enum ModelSeals {
     private static let authoritySecret = Array("the simulated chain's authority".utf8)
 
-    static func certificate(of node: NodeID) -> [UInt8] {
-        let id = Array(node.rawValue.utf8)
-        return [UInt8(id.count)] + id + HMACSHA256.mac(key: authoritySecret, id)
+    /// The node id and its role (empty: none named), each after its length, then the MAC.
+    static func certificate(of node: NodeID, role: NodeRole?) -> [UInt8] {
+        let id = Array(node.rawValue.utf8), named = Array((role?.rawValue ?? "").utf8)
+        let body = [UInt8(id.count)] + id + [UInt8(named.count)] + named
+        return body + HMACSHA256.mac(key: authoritySecret, body)
     }
 
     private static func key(of node: NodeID) -> [UInt8] {
         HMACSHA256.mac(key: authoritySecret, Array("node key \(node.rawValue)".utf8))
     }
 
-    /// Node `node`'s key.
+    /// Node `node`'s key, with a certificate naming `role` (none by default).
     public struct Sealer: EntrySealer {
         public let node: NodeID
-        public init(node: NodeID) { self.node = node }
-        public var certificate: [UInt8] { ModelSeals.certificate(of: node) }
+        public let role: NodeRole?
+        public init(node: NodeID, role: NodeRole? = nil) {
+            self.node = node
+            self.role = role
+        }
+        public var certificate: [UInt8] { ModelSeals.certificate(of: node, role: role) }
         public func seal(_ message: [UInt8]) -> EntrySeal {
             EntrySeal(certificate: CertificateFingerprint.of(certificate: certificate), signature: HMACSHA256.mac(key: ModelSeals.key(of: node), message))
         }
@@ -33,10 +39,14 @@ public enum ModelSeals {
         public init() {}
 
         public func certifiedOrigin(of certificate: [UInt8]) -> CertifiedOrigin? {
-            guard let length = certificate.first.map(Int.init), certificate.count == 1 + length + HMACSHA256.length,
-                  let node = try? NodeID(validating: String(decoding: certificate[1...length], as: UTF8.self)),
-                  ModelSeals.certificate(of: node) == certificate else { return nil }
-            return CertifiedOrigin(node: node, role: nil)
+            guard let length = certificate.first.map(Int.init), certificate.count >= 2 + length + HMACSHA256.length,
+                  let node = try? NodeID(validating: String(decoding: certificate[1...length], as: UTF8.self)) else { return nil }
+            let roleLength = Int(certificate[1 + length])
+            guard certificate.count == 2 + length + roleLength + HMACSHA256.length else { return nil }
+            let named = String(decoding: certificate[(2 + length)..<(2 + length + roleLength)], as: UTF8.self)
+            let role = NodeRole(rawValue: named)
+            guard ModelSeals.certificate(of: node, role: role) == certificate else { return nil }
+            return CertifiedOrigin(node: node, role: role)
         }
 
         public func verifies(_ seal: EntrySeal, over message: [UInt8], certificate: [UInt8]) -> Bool {

@@ -3,6 +3,7 @@ import PointMeshCommandLine
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshStore
+import PointMeshTLS
 
 /// Entries per second a fresh node receives and applies from one peer over loopback, against
 /// raw SQLite batched inserts of the same rows measured in the same run.
@@ -10,7 +11,8 @@ enum CatchUpBench: Command {
     static let name = "catch-up"
     static let summary = "a fresh node catching up on N entries, against batched raw SQLite inserts"
     static let entries = Option("entries", .value("N"), "entries to catch up on (default 1000000)")
-    static let options: [Option] = [entries, Bench.nodeBinary, Bench.directory]
+    static let certificates = Option("certificates", "both nodes on node certificates alone: gossip over mutual TLS, and the fresh node checks the source's seals (made when the source starts: every 256th entry and the last) before it applies what they cover")
+    static let options: [Option] = [entries, certificates, Bench.nodeBinary, Bench.directory]
     static let description = """
         N rows inserted into a minimal SQLite table in batches of 1,000 (the baseline); then N
         entries, written straight into a node's ledger, served by that node to a fresh node with one
@@ -45,11 +47,24 @@ enum CatchUpBench: Command {
             }
         }
 
-        let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"], binary: arguments.value(Bench.nodeBinary))
+        var credentials: (String) throws -> [String] = { _ in [] }
+        if arguments.has(Self.certificates) {
+            let authority = try ChainCertificates.makeAuthority(name: "bench", days: 2)
+            try authority.certificatePEM.write(toFile: scratch + "/ca.pem", atomically: true, encoding: .utf8)
+            credentials = { node in
+                let issued = try ChainCertificates.issue(nodeID: node, role: "store", days: 2, authority: authority)
+                try issued.certificatePEM.write(toFile: "\(scratch)/\(node).pem", atomically: true, encoding: .utf8)
+                try issued.keyPEM.write(toFile: "\(scratch)/\(node).key", atomically: true, encoding: .utf8)
+                return ["--tls-cert", "\(scratch)/\(node).pem", "--tls-key", "\(scratch)/\(node).key", "--tls-ca", scratch + "/ca.pem"]
+            }
+        }
+
+        let sourceNode = try BenchNode(dataDirectory: source, arguments: ["--node-id", "source"] + credentials("source"), binary: arguments.value(Bench.nodeBinary))
         defer { sourceNode.stop() }
         let catchUpStart = DispatchTime.now()
         let wal = WALPeak(databasePath: LedgerStore.databasePath(in: scratch + "/fresh"))
-        let fresh = try BenchNode(dataDirectory: scratch + "/fresh", arguments: ["--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"],
+        let fresh = try BenchNode(dataDirectory: scratch + "/fresh",
+                                  arguments: ["--node-id", "fresh", "--seed", sourceNode.gossipAddress.description, "--gossip-interval-ms", "200"] + credentials("fresh"),
                                   binary: arguments.value(Bench.nodeBinary))
         defer { fresh.stop() }
         var lastReport = DispatchTime.now()

@@ -97,6 +97,21 @@ private func written(_ count: Int) throws -> (MemoryLedger, SealedEntries) {
         #expect(certifiedAlready.apply(SealedEntries([sent.entries[1]]), from: relay).stored == 0)
     }
 
+    /// A store's own campaign, sealed by its own key, relayed: authentic, and refused for the
+    /// role its certificate names, whoever relays it; its entries before it stand.
+    @Test func aSealedEntryOutOfItsOriginsCertifiedRoleIsRefused() throws {
+        var store = MemoryLedger(origin: origin)
+        store.sealer = ModelSeals.Sealer(node: origin, role: .store)
+        _ = try store.write(purchase("R0"), now: 0)
+        let campaign = Campaign(id: CampaignID(unchecked: "evil"), name: "Evil", startsAt: 0, endsAt: 10, stores: [], categories: [],
+                                effect: .bonus(Points(100_000)), green: false, backdateReason: "forged")
+        _ = try store.write(PreparedWrite(CampaignDefinition.self, campaign), now: 1)
+        let sent = store.sealedEntries(of: origin, after: 0, limit: 9)
+        var receiver = sealing(taker, required: false)
+        let applied = receiver.apply(sent, from: relay)
+        #expect(applied.stored == 1 && applied.refusals == [.outOfRole(sent.entries[1].id, role: .store)])
+    }
+
     @Test func sealedEntriesReadBackFromTheWire() throws {
         let (_, sent) = try written(3)
         let message = GossipMessage.sealedEntries(sent)

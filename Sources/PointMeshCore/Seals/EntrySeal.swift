@@ -179,10 +179,13 @@ public enum SealRefusal: Hashable, Sendable, CustomStringConvertible {
     case certificateOfAnotherNode(EntryID, certified: NodeID)
     /// The signature does not match the entries: one of them, or the seal, was altered.
     case badSignature(EntryID)
+    /// A sealed entry of a kind its origin's certificate says it may not originate (a store's
+    /// campaign, say): the origin's own node wrote what its role may not.
+    case outOfRole(EntryID, role: NodeRole)
 
     public var entry: EntryID {
         switch self {
-        case .unknownCertificate(let id), .foreignCertificate(let id), .certificateOfAnotherNode(let id, _), .badSignature(let id): id
+        case .unknownCertificate(let id), .foreignCertificate(let id), .certificateOfAnotherNode(let id, _), .badSignature(let id), .outOfRole(let id, _): id
         }
     }
 
@@ -193,6 +196,7 @@ public enum SealRefusal: Hashable, Sendable, CustomStringConvertible {
         case .foreignCertificate: "foreign_certificate"
         case .certificateOfAnotherNode: "certificate_of_another_node"
         case .badSignature: "bad_signature"
+        case .outOfRole: "out_of_role"
         }
     }
 
@@ -202,6 +206,7 @@ public enum SealRefusal: Hashable, Sendable, CustomStringConvertible {
         case .foreignCertificate(let id): "the seal on \(id) is by a certificate the chain's authority did not issue"
         case .certificateOfAnotherNode(let id, let node): "the seal on \(id) is by \(node)'s certificate, not its origin's"
         case .badSignature(let id): "the seal on \(id) does not match the entries up to it: altered or forged"
+        case .outOfRole(let id, let role): "\(id) is of a kind a \(role.rawValue) node may not originate, and its origin's certificate says \(role.rawValue)"
         }
     }
 }
@@ -236,8 +241,14 @@ public enum SealCheck {
                 if let certified = verifier.certifiedOrigin(of: der) {
                     if certified.node != origin {
                         refusal = .certificateOfAnotherNode(entry.id, certified: certified.node)
+                    } else if !verifier.verifies(seal, over: EntrySeal.message(origin: origin, chain: chain), certificate: der) {
+                        refusal = .badSignature(entry.id)
+                    } else if let role = certified.role,
+                              let stray = run[covered...index].firstIndex(where: { !EntryKinds.mayOriginate($0.code, as: role) }) {
+                        // Authentic, and out of the role the origin's certificate gives it.
+                        return Verdict(accepted: stray, refusal: .outOfRole(run[stray].id, role: role))
                     } else {
-                        refusal = verifier.verifies(seal, over: EntrySeal.message(origin: origin, chain: chain), certificate: der) ? nil : .badSignature(entry.id)
+                        refusal = nil
                     }
                 } else {
                     refusal = .foreignCertificate(entry.id)
