@@ -531,7 +531,8 @@ private func item(_ category: CategoryID, _ fen: Int64) -> PurchaseItem { Purcha
             #expect(try CampaignCredit.historyFields(credit)["backdate_reason"] == .string("promised in the flyer of day 30"))
         }
         #expect(ledger.accountState(of: amy, at: 38 * day).balance == Points(1_090), "the budget never refuses a late credit")
-        #expect(throws: LedgerError.self, "the budget is spent: the next earning is refused") {
+        #expect(throws: LedgerError.budgetExhausted(scope: .chain, month: month, left: .zero, requested: Points(1_001)),
+                "the budget is spent: the next earning (1 point and the bonus) is refused") {
             try ledger.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R2"), account: amy, amount: Fen(100))), now: 39 * day)
         }
         #expect(throws: Never.self, "a campaign starting later needs no reason") {

@@ -83,7 +83,9 @@ private func change(_ entry: LedgerEntry, _ account: AccountID = alice) -> (Poin
         #expect(throws: LedgerError.idempotencyConflict(IdempotencyKey(scope: "receipt", id: "R1"))) {
             try ledger.write(purchase("R1", fen: 10_001), now: 2)
         }
-        #expect(throws: LedgerError.self) { try ledger.write(purchase("R1", fen: 10_000, account: AccountID(unchecked: "bob")), now: 2) }
+        #expect(throws: LedgerError.idempotencyConflict(IdempotencyKey(scope: "receipt", id: "R1")), "another account is another body") {
+            try ledger.write(purchase("R1", fen: 10_000, account: AccountID(unchecked: "bob")), now: 2)
+        }
     }
 
     @Test func keysOfDifferentKindsNeverCollide() {

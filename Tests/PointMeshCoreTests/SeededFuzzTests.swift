@@ -74,8 +74,17 @@ struct Mutator {
         #expect((try? JSONParser.parse(Array("1e300".utf8))) == .number(1e300))
     }
 
+    /// A message framed and read back by a fresh pair of codecs.
+    static func reframed(_ message: GossipMessage) -> GossipMessage? {
+        var sender = FrameCodec(role: .initiator), receiver = FrameCodec(role: .responder)
+        receiver.append(sender.encode(message))
+        return try? receiver.next()
+    }
+
     /// The frame, message and entry decoders take mutated frames and entries without trapping;
-    /// an entry that decodes encodes back to the same bytes.
+    /// an entry that decodes encodes back to the same bytes, and a message that decodes frames
+    /// back to the same message. Enough of the mutations decode for those checks to mean
+    /// something.
     @Test func gossipDecodersSurviveMutatedInput() throws {
         var source = MemoryLedger(origin: NodeID(unchecked: "fz"))
         _ = try source.write(PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "R1"), account: AccountID(unchecked: "a"),
@@ -84,17 +93,26 @@ struct Mutator {
         var encoder = FrameCodec(role: .initiator)
         let seeds = [EntryCoding.encode(entry), encoder.encode(.entries([entry])),
                      encoder.encode(.summary(ledgerDigest: "abc", membershipDigest: "def"))]
+        #expect(try EntryCoding.decode(seeds[0]) == entry)
         var mutator = Mutator(seed: 0x2545_F491_4F6C_DD1D)
+        var entries = 0, messages = 0
         for round in 0..<20_000 {
             let input = mutator.mutate(seeds[round % seeds.count])
             var codec = FrameCodec(role: .responder)
             codec.append(input)
-            for _ in 0..<8 { guard (try? codec.next()) != nil else { break } }
+            for _ in 0..<8 {
+                guard let message = try? codec.next() else { break }
+                messages += 1
+                #expect(Self.reframed(message) == message, "round \(round): a message must read back as it was framed")
+            }
             if let type = input.first { _ = try? GossipMessage.decode(type: type, payload: Array(input.dropFirst())) }
             if let decoded = try? EntryCoding.decode(input) {
+                entries += 1
                 #expect(EntryCoding.encode(decoded) == input, "round \(round): an entry must re-encode byte for byte")
                 _ = try? LotEvents.of(decoded, accounts: decoded.customerAccounts)
             }
         }
+        #expect(entries > 500, "the mutations still reach a decoded entry: \(entries) decoded")
+        #expect(messages > 500, "the mutations still reach a decoded message: \(messages) decoded")
     }
 }

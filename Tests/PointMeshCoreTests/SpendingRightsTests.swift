@@ -186,8 +186,11 @@ private func held(by node: NodeID) -> LotPreference { LotPreference(heldBy: node
         }
         #expect(try Redemption.overdraft(of: try appended(try second.write(redeem("Q2", points: 5), now: 2_500, settings: underRights,
                                                                               holdersAsked: room))) == Points(5))
+        // bob's points are held by s1: here all 4 would be overdraft, within his 20 but past the node's 3.
+        let bobs = PreparedWrite(Earn.self, Earn.Request(receipt: ReceiptID(unchecked: "RB"), account: bob, amount: Fen(1_000)))
+        _ = second.apply([try appended(try first.write(bobs, now: 2_550, settings: underRights))])
         let tight = HoldersAsked(overdraftRoom: OverdraftRoom(perAccount: Points(20), nodeLeft: Points(3)))
-        #expect(throws: LedgerError.self, "the node's cap") {
+        #expect(throws: LedgerError.insufficientPointsOffline(account: bob, servable: .zero, requested: Points(4)), "the node's cap") {
             try second.write(PreparedWrite(Redemption.self, Redemption.Request(request: RequestID(unchecked: "Q3"), account: bob, points: Points(4))),
                              now: 2_600, settings: underRights, holdersAsked: tight)
         }
@@ -199,6 +202,11 @@ private func held(by node: NodeID) -> LotPreference { LotPreference(heldBy: node
     @Test func aNodeDoesNotGrantToItself() throws {
         var first = MemoryLedger(origin: s1)
         _ = try first.write(earn("R1", fen: 10_000), now: 1_000, settings: underRights)
-        #expect(throws: LedgerError.self) { try first.write(grant("g1", to: s1), now: 2_000, settings: underRights) }
+        #expect {
+            try first.write(grant("g1", to: s1), now: 2_000, settings: underRights)
+        } throws: { error in
+            guard case LedgerError.fieldNotApplicable(field: "receiver", _) = error else { return false }
+            return true
+        }
     }
 }

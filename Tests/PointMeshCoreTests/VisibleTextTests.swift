@@ -31,12 +31,22 @@ import Testing
         #expect(throws: RequestError.self) { try PreparedWrite.parse(Earn.self, body: Array(purchase.utf8)) }
     }
 
+    /// Accepted, and recorded as sent: the history shows the text itself, not a trimmed or
+    /// emptied form of it.
     @Test(arguments: ["C-1", "欺诈", "\u{200B}x", "é", "e\u{0301}", "🙂", "\u{202E}abc"])
-    func textWithAVisibleCharacterIsAccepted(text: String) throws {
-        _ = try PreparedWrite.parse(Freeze.self, body: hold(evidence: text), path: ["account_id": "eve"])
-        let grant = #"{"batch_id":"B1","action":"grant","reason":"outage","reference":\#(JSONValue.string(text).serialized),"accounts":["a"],"points":5}"#
-        _ = try PreparedWrite.parse(Compensation.self, body: Array(grant.utf8))
-        let purchase = #"{"receipt_id":"R1","account_id":"a","amount_fen":100,"budget_override":{"reason":\#(JSONValue.string(text).serialized)}}"#
-        _ = try PreparedWrite.parse(Earn.self, body: Array(purchase.utf8))
+    func textWithAVisibleCharacterIsAcceptedAndRecordedAsSent(text: String) throws {
+        var ledger = MemoryLedger(origin: NodeID(unchecked: "hq"))
+        func recorded(_ write: PreparedWrite, now: Int64) throws -> LedgerEntry {
+            guard case .append(let entry) = try ledger.write(write, now: now) else { throw LedgerError.nothingOwed }
+            return entry
+        }
+        let purchase = #"{"receipt_id":"R1","account_id":"eve","amount_fen":100,"budget_override":{"reason":\#(JSONValue.string(text).serialized)}}"#
+        let earned = try recorded(try PreparedWrite.parse(Earn.self, body: Array(purchase.utf8)), now: 1_000)
+        #expect(try Earn.historyFields(earned)["budget_override"] == .string(text))
+        let grant = #"{"batch_id":"B1","action":"grant","reason":"outage","reference":\#(JSONValue.string(text).serialized),"accounts":["eve"],"points":5}"#
+        let granted = try recorded(try PreparedWrite.parse(Compensation.self, body: Array(grant.utf8)), now: 2_000)
+        #expect(try Compensation.historyFields(granted)["reference"] == .string(text))
+        let frozen = try recorded(try PreparedWrite.parse(Freeze.self, body: hold(evidence: text), path: ["account_id": "eve"]), now: 3_000)
+        #expect(try Freeze.historyFields(frozen)["evidence_ref"] == .string(text))
     }
 }

@@ -125,12 +125,15 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
             writerDone.signal()
         }
         writer.start()
-        usleep(700_000)
+        // The kill lands once writes are acknowledged, while the writer is still writing.
+        #expect(eventually(within: 20) { acknowledged.count >= 50 }, "the writer never got going")
+        let atKill = acknowledged.count
+        let writing = writerDone.wait(timeout: .now()) == .timedOut
         victim.kill(SIGKILL)
         victim.process.waitUntilExit()
-        writerDone.wait()
+        if writing { writerDone.wait() }
         let beforeRestart = acknowledged.count
-        #expect(beforeRestart > 0)
+        #expect(writing && atKill >= 50 && beforeRestart < 2_000, "writes in flight at the kill: \(atKill) acknowledged then, \(beforeRestart) in all")
         victim = try NodeProcess(dataDirectory: victimDirectory, extraArguments: ["--seed", seed.gossipAddress.description] + fastGossip)
         defer { victim.stop(); victim.removeFiles() }
         #expect(eventually(within: 20) { try digest(seed) == digest(victim) && (try balance(seed, "acct-k") ?? 0) >= beforeRestart })

@@ -10,14 +10,26 @@ import Testing
 /// against the budget, and no points stacked on a void definition.
 @Suite(.enabled(if: LinkedNamespaces.available, "needs root and iproute2 to make network namespaces"), .serialized)
 struct PartitionTests {
+    /// The failed gossip attempt with `peer` that `node` recorded last (its time and error), if any.
+    private func lastGossipError(_ node: NodeProcess, with peer: String) throws -> String? {
+        let peers = try node.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+        return peers.first { $0["node_id"] as? String == peer }?["last_error"] as? String
+    }
+
     @Test func aCutStoreKeepsServingAndSeesNothingOfTheOtherUntilItHeals() throws {
         var pair = try CutApartPair()
         defer { pair.stop() }
         #expect(pair.isPartitioned)
         #expect(try pair.x1.client().postJSON("/v1/purchases", #"{"receipt_id":"A1","account_id":"amy","amount_fen":10000}"#).status == 201)
         #expect(try pair.x2.client().postJSON("/v1/purchases", #"{"receipt_id":"B1","account_id":"ben","amount_fen":5000}"#).status == 201)
-        // Many gossip rounds (every 200 ms) while cut: nothing crosses.
-        usleep(1_500_000)
+        // Gossip tries to cross the cut: once each side has failed an attempt made after both
+        // writes (a new last_error for the other), nothing has crossed.
+        let (x1, x2) = (pair.x1, pair.x2)
+        let before = try [lastGossipError(x1, with: "x2"), lastGossipError(x2, with: "x1")]
+        #expect(eventually(within: 20) {
+            let now = try [lastGossipError(x1, with: "x2"), lastGossipError(x2, with: "x1")]
+            return now.allSatisfy { $0 != nil } && now[0] != before[0] && now[1] != before[1]
+        }, "no gossip attempt failed across the cut after the writes: \(before)")
         #expect(try pair.x2.client().getJSON("/v1/accounts/amy")["balance"] as? Int == 0)
         #expect(try pair.x1.client().getJSON("/v1/accounts/ben")["balance"] as? Int == 0)
         try pair.join()
@@ -100,10 +112,19 @@ struct PartitionTests {
         #expect(try x2.client().send("PUT", "/v1/campaigns/cx", body: Array(#"{"name":"Tenfold",\#(window),"multiplier":10}"#.utf8)).status == 201)
         #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"V1","account_id":"vic","amount_fen":10000}"#).status == 201)
         try pair.join()
+        let joined = RFC3339.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        #expect(try x2.client().postJSON("/v1/purchases", #"{"receipt_id":"W1","account_id":"wes","amount_fen":10000}"#).status == 201)
         #expect(try x1.client().send("PUT", "/v1/campaigns/cy", body: Array(#"{"name":"Fivefold",\#(window),"multiplier":5}"#.utf8)).status == 201)
-        // The campaign reaches x2 and its sweep runs (every 0.5 s); nothing is owed.
+        // The campaign reaches x2 and its sweep runs (every 0.5 s); nothing is owed. The sign it
+        // ran: cz, published once x2 holds cy, owes W1 (rung up since the join, unlike V1) its
+        // bonus, and x2 sweeps campaigns in id order, cz after cy.
         #expect(eventually(within: 15) { (try x2.client().getJSON("/v1/campaigns")["campaigns"] as? [Any])?.count == 2 })
-        usleep(1_500_000)
+        let marker = #"{"name":"Marker","starts_at":"\#(joined)","ends_at":"2099-01-01T00:00:00Z","bonus_points":7,"backdate_reason":"since the join"}"#
+        #expect(try x1.client().send("PUT", "/v1/campaigns/cz", body: Array(marker.utf8)).status == 201)
+        #expect(eventually(within: 15) {
+            let history = try x2.client().getJSON("/v1/accounts/wes/entries")["entries"] as? [[String: Any]] ?? []
+            return history.contains { $0["kind"] as? String == "campaign-credit" && $0["campaign_id"] as? String == "cz" }
+        }, "x2 never swept cz: \(x2.log)")
         for node in pair.nodes {
             #expect(try node.client().getJSON("/v1/accounts/vic")["balance"] as? Int == 1_000, "the x10 it earned, and nothing stacked on it")
         }
