@@ -623,6 +623,11 @@ final class GossipService: Sendable {
         // from this node's members that it is retired.
         let retired = membership.withLock { $0.isRetired(peer) }
         if retired, initiator { throw GossipConnectionError.refused("node \(peer) has been retired") }
+        // A retired node's certificate admits it no more; on the cluster key it may still hand
+        // over what it acknowledged before it knew (below).
+        if retired, connection.peerCertificate != nil {
+            throw GossipConnectionError.refused("node \(peer) has been retired: its certificate is no longer accepted")
+        }
         if !initiator { try connection.send(ours) }
         if retired {
             log.info("node \(peer) is retired: taking the entries it holds, and telling it so", ["peer": peer.rawValue])

@@ -255,6 +255,12 @@ public final class PointMeshNode: Sendable {
         if configuration.forgesOutOfRoleForTests {
             log.warning("POINTMESH_TEST_FORGE_OUT_OF_ROLE: this node writes kinds its role may not originate; for tests only")
         }
+        if configuration.gossipSettings.altersRelayedForTests {
+            log.warning("POINTMESH_TEST_ALTER_RELAYED: this node alters the other origins' entries it sends; for tests only")
+        }
+        if configuration.acceptUnsealedEntries {
+            log.warning("--accept-unsealed-entries: entries of origins that have shown no certificate are taken on the word of the peer that sends them; remove the option once every node has a certificate")
+        }
         if configuration.acceptUnencryptedGossip {
             log.warning("--accept-unencrypted-gossip: peers of a release before 0.8 gossip with this node in clear; remove the option once every node is upgraded")
         }

@@ -225,6 +225,30 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         stopAndVerify([honest, tampering, newcomer])
     }
 
+    /// A retired node's certificate is refused (item 1): s2 stops, is retired, and comes back
+    /// with its certificate; the others refuse it, and what it writes then reaches nobody.
+    @Test func aRetiredNodesCertificateIsRefused() throws {
+        let chain = try Authority()
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + fastGossip)
+        let store = try NodeProcess(extraArguments: try chain.arguments("r2") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        var nodes = [hq, store]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        #expect(try store.client().postJSON("/v1/purchases", purchase("B0", "acct-retired", 3_000)).status == 201)
+        expectConverged([hq], accounts: ["acct-retired"], fen: 3_000)
+        #expect(store.stop() == 0)
+        #expect(try hq.client().postJSON("/v1/cluster/retirements", #"{"node_id":"r2","force":true}"#).status == 200)
+        let back = try NodeProcess(dataDirectory: store.dataDirectory,
+                                   extraArguments: try chain.arguments("r2") + ["--seed", hq.gossipAddress.description] + fastGossip)
+        nodes.append(back)
+        #expect(eventually(within: 15) { hq.log.contains("its certificate is no longer accepted") }, "\(hq.diagnosis())")
+        // A session it tries after this write is refused too, and the write is not at HQ.
+        let refusals = { (try? hq.client().getJSON("/v1/status")["gossip_refusals"] as? Int) ?? 0 }
+        let before = refusals()
+        _ = try back.client().postJSON("/v1/purchases", purchase("B1", "acct-retired-late", 3_000))
+        #expect(eventually(within: 20) { refusals() > before }, "\(back.diagnosis())")
+        #expect((try balance(hq, "acct-retired-late") ?? 0) == 0, "a write of the retired node reached HQ")
+    }
+
     /// Status and metrics say when the node's certificate ends; SIGHUP loads renewed files
     /// without a restart, and files that don't load leave the current certificate in use.
     @Test func aCertificateIsReloadedOnSIGHUPAndItsExpiryShows() throws {
