@@ -263,8 +263,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             }
             let decision = try nodes[index].ledger.write(command, now: ledgerTime(at: index), settings: settings, holdersAsked: holdersAsked, fate: fate)
             // As a real node does: rights to issue follow what a node issues.
+            // (The write is made: a ledger that can't read its rights is a failure of the run.)
             if spendingRights, case .append(let entry) = decision, let month = RightsToIssue.monthIssued(by: entry),
-               let rights = try? nodes[index].ledger.rightsToIssue(in: month), rights.runsLow(nodes[index].id, among: nodes.count) {
+               let rights = rightsToIssue(in: month, at: index), rights.runsLow(nodes[index].id, among: nodes.count) {
                 askForRights(.issuing(month, rights.share(among: nodes.count)), of: rights.holders(otherThan: nodes[index].id), at: index)
             }
             return decision
@@ -290,15 +291,33 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// for its rights, opening a session at once with each holder asked afresh (as a real node
     /// does for a customer waiting at the till, or ahead of need).
     public mutating func askForRights(of account: AccountID, at index: Int) {
-        guard nodes[index].up, let holders = try? nodes[index].ledger.lotBook(of: account).holders(at: ledgerTime(at: index)) else { return }
+        guard nodes[index].up else { return }
+        let holders: [NodeID]
+        do {
+            holders = try nodes[index].ledger.lotBook(of: account).holders(at: ledgerTime(at: index))
+        } catch {
+            failures.append("\(nodes[index].id) could not read the lots of \(account): \(error)")
+            return
+        }
         askForRights(.account(account), of: holders, at: index)
+    }
+
+    /// Node `index`'s rights to issue in `month` (nil: no chain budget); a ledger that can't
+    /// read them is a failure of the run, and nil.
+    private mutating func rightsToIssue(in month: CalendarMonth, at index: Int) -> RightsToIssue? {
+        do {
+            return try nodes[index].ledger.rightsToIssue(in: month)
+        } catch {
+            failures.append("\(nodes[index].id) could not read its rights to issue in \(month): \(error)")
+            return nil
+        }
     }
 
     /// Node `index` asks the nodes holding rights to issue in `month`, as its ledger shows
     /// them, for what it lacks to issue `needed` (at least a share), as a real node's till
     /// call does when an earning finds too few.
     public mutating func askToIssue(_ needed: Points, in month: CalendarMonth, at index: Int) {
-        guard nodes[index].up, let rights = try? nodes[index].ledger.rightsToIssue(in: month) else { return }
+        guard nodes[index].up, let rights = rightsToIssue(in: month, at: index) else { return }
         let held = rights.held(by: nodes[index].id)
         guard held < needed else { return }
         askForRights(.issuing(month, rights.wanted(needing: needed - held, among: nodes.count)), of: rights.holders(otherThan: nodes[index].id), at: index)
