@@ -6,10 +6,7 @@ import Testing
 
 private let day: Int64 = 86_400_000
 
-private let byzantineSeeds: [UInt64] = {
-    if let text = ProcessInfo.processInfo.environment["POINTMESH_BYZANTINE_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
-    return Array(0..<40)
-}()
+private let byzantineSeeds = simulationSeeds(from: "POINTMESH_BYZANTINE_SEEDS", default: 40)
 
 /// A Byzantine store (issue "Each node proves who it is"): one store's node writes what only
 /// HQ may originate (campaigns, green categories, freezes) as a store whose own check
@@ -85,15 +82,7 @@ private let byzantineSeeds: [UInt64] = {
             }
         }
         // Heal: no more faults; every honest node converges.
-        cluster.faulty = false
-        var healed = false
-        for second in 1...60 {
-            cluster.run(until: 24_000 + Int64(second) * 1_000)
-            if cluster.converged {
-                healed = true
-                break
-            }
-        }
+        let healed = cluster.settle(from: 24_000)
         #expect(healed, "seed \(seed): the honest nodes did not converge")
         #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
         let stores = Set((1..<Self.nodeCount).map { cluster.nodes[$0].id })

@@ -7,10 +7,7 @@ import Testing
 private let day: Int64 = 86_400_000
 
 /// Seeds: `POINTMESH_FORGED_ORIGIN_SEEDS=500 swift test --filter ForgedOriginSimulation` runs that many.
-private let forgingSeeds: [UInt64] = {
-    if let text = ProcessInfo.processInfo.environment["POINTMESH_FORGED_ORIGIN_SEEDS"], let count = UInt64(text) { return Array(0..<count) }
-    return Array(0..<40)
-}()
+private let forgingSeeds = simulationSeeds(from: "POINTMESH_FORGED_ORIGIN_SEEDS", default: 40)
 
 /// A Byzantine store that forges entries under *another* origin's id (issue "Each node proves
 /// who it is", item 2): every node seals its entries and takes a peer's only as far as seals
@@ -80,15 +77,7 @@ private let forgingSeeds: [UInt64] = {
             }
             if stored == 1 { forged.append(entry) }
         }
-        cluster.faulty = false
-        var healed = false
-        for second in 1...60 {
-            cluster.run(until: 24_000 + Int64(second) * 1_000)
-            if cluster.converged {
-                healed = true
-                break
-            }
-        }
+        let healed = cluster.settle(from: 24_000)
         #expect(healed, "seed \(seed): the honest nodes did not converge")
         #expect(cluster.failures.isEmpty, "seed \(seed): \(cluster.failures)")
         for index in cluster.nodes.indices where index != Self.forger {
