@@ -56,14 +56,17 @@ extension LedgerReader {
 extension LedgerWriter {
     /// Keeps `seals` on their entries (stored already) and the certificates they name.
     func keep(_ seals: [EntryID: EntrySeal], certificates: [CertificateFingerprint: [UInt8]]) throws {
-        for (id, seal) in seals {
-            try connection.run("UPDATE ledger_entries SET seal = ? WHERE origin = ? AND seq = ?",
-                               .blob(seal.encoded), .text(id.origin.rawValue), .integer(id.sequence))
-        }
+        for (id, seal) in seals { try put(seal, on: id) }
         for fingerprint in Set(seals.values.map(\.certificate)) {
             guard let certificate = certificates[fingerprint] else { continue }
             try keep(certificate: certificate)
         }
+    }
+
+    /// Stores `seal` on entry `id` (held).
+    private func put(_ seal: EntrySeal, on id: EntryID) throws {
+        try connection.run("UPDATE ledger_entries SET seal = ? WHERE origin = ? AND seq = ?",
+                           .blob(seal.encoded), .text(id.origin.rawValue), .integer(id.sequence))
     }
 
     func keep(certificate: [UInt8]) throws {
@@ -77,9 +80,7 @@ extension LedgerWriter {
         for sequence in sequences where EntrySeal.isSealed(sequence: sequence, isLastOfCommit: sequence == sequences.upperBound) {
             let chain = sequence == last.sequence ? last : try reader.chain(of: origin, at: sequence)
             guard let chain else { continue }
-            let seal = try sealer.seal(EntrySeal.message(origin: origin, chain: chain))
-            try connection.run("UPDATE ledger_entries SET seal = ? WHERE origin = ? AND seq = ?",
-                               .blob(seal.encoded), .text(origin.rawValue), .integer(sequence))
+            try put(try sealer.seal(EntrySeal.message(origin: origin, chain: chain)), on: EntryID(origin: origin, sequence: sequence))
         }
     }
 
@@ -93,9 +94,7 @@ extension LedgerWriter {
               AND (seq % ?2 = 0 OR seq = (SELECT max(seq) FROM ledger_entries WHERE origin = ?1))
             """, .text(origin.rawValue), .integer(EntrySeal.interval)) { OriginChain(sequence: $0.int64(0), hash: $0.blob(1)) }
         for chain in unsealed {
-            let seal = try sealer.seal(EntrySeal.message(origin: origin, chain: chain))
-            try connection.run("UPDATE ledger_entries SET seal = ? WHERE origin = ? AND seq = ?",
-                               .blob(seal.encoded), .text(origin.rawValue), .integer(chain.sequence))
+            try put(try sealer.seal(EntrySeal.message(origin: origin, chain: chain)), on: EntryID(origin: origin, sequence: chain.sequence))
         }
     }
 }
