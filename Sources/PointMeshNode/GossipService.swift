@@ -646,7 +646,7 @@ final class GossipService: Sendable {
         let wanted = role == .initiator ? rightsDemand.withLock { $0.wanted(from: introduction.peer) } : []
         var session = GossipSession(role: role, exchanges: introduction.exchanges, batchSize: settings.batchSize, peer: introduction.peer,
                                     rightsWanted: wanted, originRoles: certifiedRoles.withLock { $0 },
-                                    sendsSeals: connection.version >= ProtocolVersions.sealing)
+                                    version: connection.version)
         let progress = CatchUpProgress(peer: introduction.peer, clock: clock, log: log)
         var events: [GossipEvent] = role == .initiator ? [.start] : []
         while !session.isFinished {
@@ -705,10 +705,10 @@ final class GossipService: Sendable {
                 log.warning("refused entry \(entry) from \(progress.peer): a \(EntryKinds.name(of: code)) entry, which a \(role.rawValue) node may not originate, and node \(entry.origin)'s certificate says \(role.rawValue); none of that origin's later entries are taken",
                             ["peer": progress.peer.rawValue])
                 return nil
-            case .readLocalState(let withLedgerDigest):
-                let (digest, records) = membership.withLock { ($0.digest, $0.records) }
+            case .readLocalState(let withLedgerDigest, let peerDigest):
+                let (digest, records, missing) = membership.withLock { ($0.digest, $0.records, peerDigest.flatMap($0.records(missingAt:))) }
                 return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: store.versionVector,
-                                                     membershipDigest: digest, members: records))
+                                                     membershipDigest: digest, members: records, membersMissing: missing))
             case .refuseSeal(let refusal):
                 sealRefusals.add(1, ordering: .relaxed)
                 log.warning("refused entries of node \(refusal.entry.origin) from \(progress.peer) from \(refusal.entry) on: \(refusal); the rest waits for a peer that holds them as their origin wrote them",
@@ -723,10 +723,10 @@ final class GossipService: Sendable {
                 entriesReceived.add(outcome.stored, ordering: .relaxed)
                 progress.applied(outcome.stored)
                 return .applied(outcome)
-            case .mergeMembers(let records):
+            case .mergeMembers(let records, let complete):
                 let learnedRetired = membership.withLock { membership in
                     let before = membership.isRetired(membership.local)
-                    membership.merge(records, now: clock.monotonicMilliseconds())
+                    membership.merge(records, now: clock.monotonicMilliseconds(), complete: complete)
                     return !before && membership.isRetired(membership.local)
                 }
                 if learnedRetired {

@@ -18,6 +18,21 @@ public enum GossipExchangeName: String, CaseIterable, Sendable {
     /// before the catch-up of entries.
     public static let standard: [GossipExchangeName] = [.spendingRights, .replication]
 
+    /// Whether an initiator with nothing to ask in this exchange leaves it out, from protocol
+    /// version 6 (`ProtocolVersions.compact`): the responder, meeting the next exchange's opening
+    /// message instead, moves on to that one. The spending-rights exchange may be: most
+    /// sessions have no account to ask for, and an empty request and answer in every session
+    /// were a third of a settled chain's gossip.
+    public var mayBeLeftOut: Bool { self == .spendingRights }
+
+    /// Whether `message` is the first an initiator sends in this exchange.
+    public func isOpened(by message: GossipMessage) -> Bool {
+        switch (self, message) {
+        case (.replication, .summary), (.replication, .briefSummary), (.probe, .probe), (.spendingRights, .rightsRequest): true
+        default: false
+        }
+    }
+
     /// The exchanges a session runs, in the initiator's order, and the names either side
     /// offered that the other does not speak (a newer release's names among them).
     public static func agreement(initiator: [String], responder: [String]) -> (agreed: [GossipExchangeName], skipped: [String]) {
@@ -53,15 +68,18 @@ public enum GossipDirective: Equatable, Sendable {
     case send(GossipMessage)
     /// Read this node's version vector and membership, and its ledger digest when asked (it
     /// reads every origin's chain: only what a comparison of digests needs); answer `localState`.
-    case readLocalState(withLedgerDigest: Bool)
+    /// With `membersMissingAt`, also the members a peer with that membership digest lacks
+    /// (`Membership.records(missingAt:)`).
+    case readLocalState(withLedgerDigest: Bool, membersMissingAt: String? = nil)
     /// Read up to `limit` entries of `origin` after sequence `after`; answer `entriesRead`.
     case readEntries(origin: NodeID, after: Int64, limit: Int)
     /// Store a received batch (held entries skipped, those after a gap not taken, seals checked
     /// under the node's policy, `SealCheck`), sent by `from` (the peer, as the handshake proved
     /// it); answer `applied`.
     case apply(SealedEntries, from: NodeID?)
-    /// Merge the peer's member records into this node's membership.
-    case mergeMembers([MemberRecord])
+    /// Merge the peer's member records into this node's membership; `complete`: they are every
+    /// member the peer knows (`Membership.merge(_:now:complete:)`).
+    case mergeMembers([MemberRecord], complete: Bool = false)
     /// Write a rights grant to `receiver` for each account wanted whose lots this node holds
     /// (`RightsWanted.grant`), skipping the others; answer `granted`.
     case grantRights([RightsWanted], to: NodeID)
@@ -81,11 +99,16 @@ public struct LocalReplicaState: Sendable, Equatable {
     public var vector: VersionVector
     public var membershipDigest: String
     public var members: [MemberRecord]
+    /// The members the peer `readLocalState` named lacks; nil when it named none or this node
+    /// can't tell.
+    public var membersMissing: [MemberRecord]?
 
-    public init(ledgerDigest: String?, vector: VersionVector, membershipDigest: String, members: [MemberRecord]) {
+    public init(ledgerDigest: String?, vector: VersionVector, membershipDigest: String, members: [MemberRecord],
+                membersMissing: [MemberRecord]? = nil) {
         self.ledgerDigest = ledgerDigest
         self.vector = vector
         self.membershipDigest = membershipDigest
         self.members = members
+        self.membersMissing = membersMissing
     }
 }

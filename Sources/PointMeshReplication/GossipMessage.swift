@@ -20,6 +20,15 @@ public enum GossipMessage: Hashable, Sendable {
     /// Version 5's `entries`: with the seals on some of them and the certificates those name.
     case sealedEntries(SealedEntries)
     case endOfEntries
+    /// Version 6's `summary`: one SHA-256 over the ledger and membership digests
+    /// (`ReplicationExchange.combinedDigest`), all a settled pair exchanges besides `in_sync`.
+    case briefSummary(digest: [UInt8])
+    /// Version 6's `state`, without members: the sender's version vector and membership digest,
+    /// from which the receiver tells which members the sender lacks.
+    case vector(VersionVector, membershipDigest: String)
+    /// Version 6: members the receiver lacks (`Membership.records(missingAt:)`), or, `complete`,
+    /// every member the sender knows, when it can't tell.
+    case members(complete: Bool, [MemberRecord])
     /// The test-only probe exchange's round trip.
     case probe(token: String)
     /// The spending-rights exchange (`RightsExchange`): the accounts asked for, and the grants.
@@ -47,6 +56,9 @@ public enum GossipMessage: Hashable, Sendable {
         case .entries: 0x23
         case .endOfEntries: 0x24
         case .sealedEntries: 0x25
+        case .briefSummary: 0x26
+        case .vector: 0x27
+        case .members: 0x28
         case .probe: 0x30
         case .rightsRequest: 0x40
         case .rightsGrants: 0x41
@@ -66,6 +78,9 @@ public enum GossipMessage: Hashable, Sendable {
         case .state: "state"
         case .entries: "entries"
         case .sealedEntries: "sealed_entries"
+        case .briefSummary: "brief_summary"
+        case .vector: "vector"
+        case .members: "members"
         case .endOfEntries: "end_of_entries"
         case .probe: "probe"
         case .rightsRequest: "rights_request"
@@ -105,18 +120,16 @@ public enum GossipMessage: Hashable, Sendable {
         case .inSync, .endOfEntries:
             break
         case .state(let vector, let members):
-            let origins = vector.sequences.sorted { $0.key < $1.key }
-            writer.u32(UInt32(origins.count))
-            for (origin, sequence) in origins {
-                writer.string(origin.rawValue)
-                writer.i64(sequence)
-            }
-            writer.u32(UInt32(members.count))
-            for member in members {
-                writer.string(member.id.rawValue)
-                writer.string(member.address)
-                writer.u8(member.retired ? 1 : 0)
-            }
+            Self.write(vector, to: &writer)
+            Self.write(members, to: &writer)
+        case .briefSummary(let digest):
+            writer.raw(digest)
+        case .vector(let vector, let membershipDigest):
+            Self.write(vector, to: &writer)
+            writer.string(membershipDigest)
+        case .members(let complete, let members):
+            writer.u8(complete ? 1 : 0)
+            Self.write(members, to: &writer)
         case .entries(let entries), .rightsGrants(let entries):
             writer.u32(UInt32(entries.count))
             for entry in entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
@@ -181,26 +194,16 @@ public enum GossipMessage: Hashable, Sendable {
         case 0x20: message = .summary(ledgerDigest: try reader.string(), membershipDigest: try reader.string())
         case 0x21: message = .inSync
         case 0x22:
-            var sequences: [NodeID: Int64] = [:]
-            let origins = try reader.u32()
-            guard Int(origins) <= reader.remaining / 10 else { throw .invalid("origin count \(origins)") }
-            for _ in 0..<origins {
-                let origin: NodeID = try reader.identifier()
-                let sequence = try reader.i64()
-                guard sequence >= 0, sequence <= EntryBounds.maximumSequence else { throw .invalid("sequence \(sequence)") }
-                sequences[origin] = sequence
-            }
-            let count = try reader.u32()
-            guard Int(count) <= reader.remaining / 5 else { throw .invalid("member count \(count)") }
-            var members: [MemberRecord] = []
-            for _ in 0..<count {
-                let id: NodeID = try reader.identifier()
-                let address = try reader.string()
-                let retired = try reader.u8()
-                guard retired <= 1 else { throw .invalid("retired flag") }
-                members.append(MemberRecord(id: id, address: address, retired: retired == 1))
-            }
-            message = .state(vector: VersionVector(sequences), members: members)
+            let vector = try vector(&reader)
+            message = .state(vector: vector, members: try members(&reader))
+        case 0x26: message = .briefSummary(digest: try reader.raw(ReplicationExchange.combinedDigestLength))
+        case 0x27:
+            let vector = try vector(&reader)
+            message = .vector(vector, membershipDigest: try reader.string())
+        case 0x28:
+            let complete = try reader.u8()
+            guard complete <= 1 else { throw .invalid("complete flag") }
+            message = .members(complete: complete == 1, try members(&reader))
         case 0x23: message = .entries(try entries(&reader))
         case 0x25:
             var sealed = SealedEntries(try entries(&reader))
@@ -248,6 +251,53 @@ public enum GossipMessage: Hashable, Sendable {
         }
         guard reader.isAtEnd else { throw .invalid("\(reader.remaining) trailing bytes in \(message.name)") }
         return message
+    }
+
+    private static func write(_ vector: VersionVector, to writer: inout BinaryWriter) {
+        let origins = vector.sequences.sorted { $0.key < $1.key }
+        writer.u32(UInt32(origins.count))
+        for (origin, sequence) in origins {
+            writer.string(origin.rawValue)
+            writer.i64(sequence)
+        }
+    }
+
+    private static func write(_ members: [MemberRecord], to writer: inout BinaryWriter) {
+        writer.u32(UInt32(members.count))
+        for member in members {
+            writer.string(member.id.rawValue)
+            writer.string(member.address)
+            writer.u8(member.retired ? 1 : 0)
+        }
+    }
+
+    /// A count of origins, then each origin's id and sequence.
+    private static func vector(_ reader: inout BinaryReader) throws(DecodingError) -> VersionVector {
+        var sequences: [NodeID: Int64] = [:]
+        let origins = try reader.u32()
+        guard Int(origins) <= reader.remaining / 10 else { throw .invalid("origin count \(origins)") }
+        for _ in 0..<origins {
+            let origin: NodeID = try reader.identifier()
+            let sequence = try reader.i64()
+            guard sequence >= 0, sequence <= EntryBounds.maximumSequence else { throw .invalid("sequence \(sequence)") }
+            sequences[origin] = sequence
+        }
+        return VersionVector(sequences)
+    }
+
+    /// A count of members, then each member's id, address and retired flag.
+    private static func members(_ reader: inout BinaryReader) throws(DecodingError) -> [MemberRecord] {
+        let count = try reader.u32()
+        guard Int(count) <= reader.remaining / 5 else { throw .invalid("member count \(count)") }
+        var members: [MemberRecord] = []
+        for _ in 0..<count {
+            let id: NodeID = try reader.identifier()
+            let address = try reader.string()
+            let retired = try reader.u8()
+            guard retired <= 1 else { throw .invalid("retired flag") }
+            members.append(MemberRecord(id: id, address: address, retired: retired == 1))
+        }
+        return members
     }
 
     /// A count of entries, then each length-prefixed.

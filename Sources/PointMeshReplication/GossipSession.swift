@@ -32,7 +32,8 @@ public struct GossipSession: Sendable {
 
     private enum Phase: Sendable {
         case idle
-        case running(index: Int, exchange: Exchange)
+        /// `heard`: the exchange has received a message of the peer's.
+        case running(index: Int, exchange: Exchange, heard: Bool)
         case finished
     }
 
@@ -77,13 +78,14 @@ public struct GossipSession: Sendable {
     /// received entries an origin's role may not originate are refused.
     public let originRoles: [NodeID: NodeRole]
 
-    /// Whether entries go out with their seals (both sides speak protocol version 5).
-    public let sendsSeals: Bool
+    /// The protocol version the handshake agreed: from 5 entries go out with their seals, from 6
+    /// an exchange with nothing to ask is left out (`GossipExchangeName.mayBeLeftOut`).
+    public let version: UInt8
 
     public init(role: Role, exchanges: [GossipExchangeName] = [.replication], batchSize: Int = 500, peer: NodeID? = nil,
-                rightsWanted: [RightsWanted] = [], originRoles: [NodeID: NodeRole] = [:], sendsSeals: Bool = false) {
+                rightsWanted: [RightsWanted] = [], originRoles: [NodeID: NodeRole] = [:], version: UInt8 = ProtocolVersions.supported.highest) {
         self.role = role
-        self.sendsSeals = sendsSeals
+        self.version = version
         self.exchanges = exchanges
         self.batchSize = batchSize
         self.peer = peer
@@ -113,12 +115,19 @@ public struct GossipSession: Sendable {
             phase = begin(0)
             return try opening()
 
-        case (.running(let index, var exchange), _):
+        case (.running(let index, _, false), .received(let message))
+            where role == .responder && version >= ProtocolVersions.compact && exchanges[index].mayBeLeftOut && !exchanges[index].isOpened(by: message):
+            // The initiator had nothing to ask in this exchange and left it out.
+            phase = begin(index + 1)
+            return try handle(event)
+
+        case (.running(let index, var exchange, let heard), _):
             var directives = try exchange.handle(event)
             if case .replication(let state) = exchange { replication = state }
             if case .spendingRights(let state) = exchange { rights = state }
+            let heardNow: Bool = if case .received = event { true } else { heard }
             guard let end = directives.firstIndex(of: .finished) else {
-                phase = .running(index: index, exchange: exchange)
+                phase = .running(index: index, exchange: exchange, heard: heardNow)
                 return directives
             }
             directives.remove(at: end)
@@ -131,16 +140,37 @@ public struct GossipSession: Sendable {
         }
     }
 
-    /// Exchange `index` of `exchanges`, or the end of the session.
+    /// Exchange `index` of `exchanges`, or the end of the session. An initiator passes over an
+    /// exchange it has nothing to ask in, when the version allows.
     private func begin(_ index: Int) -> Phase {
         guard index < exchanges.count else { return .finished }
+        if role == .initiator, version >= ProtocolVersions.compact, exchanges[index].mayBeLeftOut, hasNothingToAsk(in: exchanges[index]) {
+            return begin(index + 1)
+        }
         let exchange: Exchange = switch exchanges[index] {
         case .replication: .replication(ReplicationExchange(role: role, batchSize: batchSize, originRoles: originRoles,
-                                                                         peer: peer, sendsSeals: sendsSeals))
+                                                                         peer: peer, version: version))
         case .probe: .probe(ProbeExchange(role: role, token: "probe"))
         case .spendingRights: .spendingRights(RightsExchange(role: role, wanted: rightsWanted, peer: peer))
         }
-        return .running(index: index, exchange: exchange)
+        return .running(index: index, exchange: exchange, heard: false)
+    }
+
+    private func hasNothingToAsk(in exchange: GossipExchangeName) -> Bool {
+        switch exchange {
+        case .spendingRights: rightsWanted.isEmpty
+        case .replication, .probe: false
+        }
+    }
+
+    /// Whether `message` opens a session that runs `exchanges` in `version`: it opens the first
+    /// exchange, or a later one when those before it may be left out.
+    public static func opens(_ exchanges: [GossipExchangeName], version: UInt8, with message: GossipMessage) -> Bool {
+        for exchange in exchanges {
+            if exchange.isOpened(by: message) { return true }
+            guard version >= ProtocolVersions.compact, exchange.mayBeLeftOut else { return false }
+        }
+        return false
     }
 
     /// What the phase just begun says first: the initiator opens each exchange; a session with
@@ -156,7 +186,7 @@ public struct GossipSession: Sendable {
     private var phaseName: String {
         switch phase {
         case .idle: "idle"
-        case .running(let index, _): "in the \(exchanges[index].rawValue) exchange"
+        case .running(let index, _, _): "in the \(exchanges[index].rawValue) exchange"
         case .finished: "finished"
         }
     }

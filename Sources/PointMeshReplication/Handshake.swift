@@ -22,13 +22,15 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
         self.highest = highest
     }
 
-    /// What this release speaks. Version 5 sends entries with their origins' seals
+    /// What this release speaks. Version 6 keeps a settled chain's rounds small whatever its
+    /// size (`brief_summary`, members sent as changes, an exchange with nothing to ask left
+    /// out); version 5 sends entries with their origins' seals
     /// (`sealed_entries`); version 4 keeps a connection open after a session, for the
     /// next ones the same initiator starts; version 3 opens each session with the exchanges
     /// each side speaks (`GossipSession`); version 2 (releases 0.3 to 0.6) runs replication
     /// alone. Version 1 (pointmesh 0.2) had no negotiation and another entry format; it is
     /// refused at the first frame (docs/operations.md, "Upgrading a chain").
-    public static let supported = ProtocolVersions(2, 5)
+    public static let supported = ProtocolVersions(2, 6)
 
     /// The first version whose nodes `introduce` themselves with the exchanges they speak
     /// (version 2's `identify` names none: replication alone).
@@ -40,6 +42,12 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
 
     /// The first version whose replication sends entries with their seals (`SealedEntries`).
     public static let sealing: UInt8 = 5
+
+    /// The first version whose replication opens with one digest (`brief_summary`), sends the
+    /// vector apart from the members and only the members the peer lacks (`vector`, `members`),
+    /// and whose sessions leave out an exchange the initiator has nothing to ask in
+    /// (`GossipExchangeName.mayBeLeftOut`).
+    public static let compact: UInt8 = 6
 
     /// The highest version both ranges hold, if any.
     public func common(with other: ProtocolVersions) -> UInt8? {

@@ -39,6 +39,11 @@ public struct MembershipSettings: Sendable {
 /// The peer list of one node, spread by gossip: every node learns every other through any
 /// node it reaches. Retirement is permanent and spreads the same way (a grow-only set), so a
 /// retired id leaves every peer list and is refused if it comes back. Pure: time comes in.
+///
+/// A peer is sent what it lacks, not the whole list, when this node can tell what that is
+/// (`records(missingAt:)`): each change is kept in a bounded log with the digest the records had
+/// before it, so a peer whose digest this node once had lacks exactly the members changed since.
+/// A peer's complete list, once merged, is remembered the same way (`merge(_:now:complete:)`).
 public struct Membership: Sendable {
     public let local: NodeID
     public let localAddress: String
@@ -54,7 +59,7 @@ public struct Membership: Sendable {
         self.localAddress = localAddress
         self.settings = settings
         for seed in seeds where seed != localAddress { self.seeds[seed] = 0 }
-        recordsChanged()
+        recordsChanged([local])
     }
 
     /// A peer to contact: by id once known, by address only for a seed not yet identified.
@@ -69,43 +74,85 @@ public struct Membership: Sendable {
     }
 
     /// Every member this node knows of, itself included, as gossip carries them.
-    public var records: [MemberRecord] {
-        var records = [MemberRecord(id: local, address: localAddress, retired: retired[local] != nil)]
-        records += peers.values.map { MemberRecord(id: $0.id, address: $0.address) }
-        records += retired.filter { $0.key != local }.map { MemberRecord(id: $0.key, address: $0.value, retired: true) }
-        return records.sorted { $0.id < $1.id }
-    }
+    /// Kept with the digest, since sessions read them often and they change seldom.
+    public private(set) var records: [MemberRecord] = []
 
     /// Equal on two nodes that know the same members and retirements. Kept up to date by every
     /// change to the records, since each gossip session reads it.
     public private(set) var digest = ""
 
-    private mutating func recordsChanged() {
-        digest = SHA256Digest.hex(of: Array(records.map { "\($0.id)|\($0.address)|\($0.retired)\n" }.joined().utf8))
+    /// The members changed here, oldest first (`changeLogStart` is the first one's position
+    /// since this value was made), and the position in it from which the changes bring a set of
+    /// records with each digest up to this node's.
+    private var changeLog: [NodeID] = []
+    private var changeLogStart = 0
+    private var digestPositions: [String: Int] = [:]
+
+    /// Most changes kept. Past it the older half is dropped: a peer whose digest is older than
+    /// what is left can't be told what it lacks.
+    public static let changeLogLimit = 1_024
+
+    private static func digest(of sorted: [MemberRecord]) -> String {
+        SHA256Digest.hex(of: Array(sorted.map { "\($0.id)|\($0.address)|\($0.retired)\n" }.joined().utf8))
+    }
+
+    private mutating func recordsChanged(_ ids: [NodeID]) {
+        if !digest.isEmpty { log(ids, bringingUpFrom: digest) }
+        var records = [MemberRecord(id: local, address: localAddress, retired: retired[local] != nil)]
+        records += peers.values.map { MemberRecord(id: $0.id, address: $0.address) }
+        records += retired.filter { $0.key != local }.map { MemberRecord(id: $0.key, address: $0.value, retired: true) }
+        self.records = records.sorted { $0.id < $1.id }
+        digest = Self.digest(of: self.records)
+    }
+
+    /// Logs `ids` as changes that bring a set of records with digest `earlier` up to this node's.
+    private mutating func log(_ ids: [NodeID], bringingUpFrom earlier: String) {
+        digestPositions[earlier] = changeLogStart + changeLog.count
+        changeLog += ids
+        if changeLog.count > Self.changeLogLimit {
+            let dropped = changeLog.count - Self.changeLogLimit / 2
+            changeLog.removeFirst(dropped)
+            changeLogStart += dropped
+            digestPositions = digestPositions.filter { $0.value >= changeLogStart }
+        }
+    }
+
+    /// The records a peer whose membership digest is `peerDigest` lacks: none when the digests
+    /// are equal; the members changed since, when this node knows the changes from that digest
+    /// to its own (it had that digest once, or merged that complete list); nil when it can't
+    /// tell (a peer that knows a member this node does not, or one further behind than the log).
+    public func records(missingAt peerDigest: String) -> [MemberRecord]? {
+        if peerDigest == digest { return [] }
+        guard let position = digestPositions[peerDigest] else { return nil }
+        let changed = Set(changeLog[(position - changeLogStart)...])
+        return records.filter { changed.contains($0.id) }
     }
 
     public func isRetired(_ id: NodeID) -> Bool { retired[id] != nil }
 
     /// Folds in members a peer gossiped. The digest is recomputed once, not per member.
-    public mutating func merge(_ records: [MemberRecord], now: Int64) {
-        var changed = false
+    /// `complete`: the records are every member the peer knows. This node then notes how its own
+    /// differ from them, so that a peer with that list is later sent only the difference.
+    public mutating func merge(_ records: [MemberRecord], now: Int64, complete: Bool = false) {
+        var changed: [NodeID] = []
         for record in records {
-            if record.retired {
-                changed = addRetirement(record.id, address: record.address) || changed
-            } else {
-                changed = addPeer(record.id, address: record.address, now: now) || changed
-            }
+            let added = record.retired ? addRetirement(record.id, address: record.address) : addPeer(record.id, address: record.address, now: now)
+            if added { changed.append(record.id) }
         }
-        if changed { recordsChanged() }
+        if !changed.isEmpty { recordsChanged(changed) }
+        guard complete else { return }
+        let theirs = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let differing = self.records.filter { theirs[$0.id] != $0 }.map(\.id)
+        log(differing, bringingUpFrom: Self.digest(of: records.sorted { $0.id < $1.id }))
     }
 
     /// A peer told us who it is (after authenticating), at `address`.
     public mutating func learn(_ id: NodeID, address: String, now: Int64) {
-        if addPeer(id, address: address, now: now) { recordsChanged() }
+        if addPeer(id, address: address, now: now) { recordsChanged([id]) }
     }
 
     public mutating func retire(_ id: NodeID, address: String) {
-        if addRetirement(id, address: address) { recordsChanged() }
+        if addRetirement(id, address: address) { recordsChanged([id]) }
     }
 
     /// Retires `id` at the address it is known by (none if it was never seen).
@@ -171,10 +218,28 @@ public struct Membership: Sendable {
 
     /// Up to `fanout` peers due for an exchange, chosen at random; seeds not yet identified are
     /// always included while due, so a new node keeps trying to join.
+    /// Peers are drawn from the records (sorted, so the same random numbers choose the same
+    /// peers whatever the dictionary's order) until `fanout` due ones are found; when few are
+    /// due, the rest are chosen among all the due ones. Most rounds draw `fanout` numbers and
+    /// look at no other peer, which matters to a simulation of a thousand nodes.
     public func targets(now: Int64, fanout: Int, using random: inout some RandomNumberGenerator) -> [Target] {
-        var due = peers.values.filter { $0.nextAttempt <= now }.sorted { $0.id < $1.id }
-        due.shuffle(using: &random)
-        var chosen = due.prefix(fanout).map { Target(id: $0.id, address: $0.address) }
+        var chosen: [Target] = []
+        var picked = Set<NodeID>()
+        for _ in 0..<(2 * fanout + 4) where chosen.count < fanout && !records.isEmpty {
+            let id = records[Int.random(in: 0..<records.count, using: &random)].id
+            guard let peer = peers[id], peer.nextAttempt <= now, picked.insert(id).inserted else { continue }
+            chosen.append(Target(id: id, address: peer.address))
+        }
+        if chosen.count < fanout {
+            var due = records.compactMap { record in
+                peers[record.id].flatMap { $0.nextAttempt <= now && !picked.contains($0.id) ? Target(id: $0.id, address: $0.address) : nil }
+            }
+            for index in 0..<min(fanout - chosen.count, due.count) {
+                due.swapAt(index, Int.random(in: index..<due.count, using: &random))
+                chosen.append(due[index])
+            }
+        }
+        guard !seeds.isEmpty else { return chosen }
         let knownAddresses = Set(peers.values.map(\.address))
         for (address, next) in seeds.sorted(by: { $0.key < $1.key }) where next <= now && !knownAddresses.contains(address) {
             chosen.append(Target(id: nil, address: address))

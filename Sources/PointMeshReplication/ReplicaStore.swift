@@ -32,15 +32,16 @@ extension GossipDirective {
             switch self {
             case .send, .finished:
                 return nil
-            case .readLocalState(let withLedgerDigest):
+            case .readLocalState(let withLedgerDigest, let peerDigest):
                 return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: try store.versionVector(),
-                                                     membershipDigest: membership.digest, members: membership.records))
+                                                     membershipDigest: membership.digest, members: membership.records,
+                                                     membersMissing: peerDigest.flatMap(membership.records(missingAt:))))
             case .readEntries(let origin, let after, let limit):
                 return .entriesRead(try store.sealedEntries(of: origin, after: after, limit: limit))
             case .apply(let batch, let sender):
                 return .applied(try store.apply(batch, from: sender))
-            case .mergeMembers(let records):
-                membership.merge(records, now: now)
+            case .mergeMembers(let records, let complete):
+                membership.merge(records, now: now, complete: complete)
                 return nil
             case .refuseOutOfRole, .refuseSeal:
                 return nil

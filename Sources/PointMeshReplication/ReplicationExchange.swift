@@ -1,13 +1,25 @@
 import PointMeshCore
+import PointMeshCrypto
 
 /// Push–pull anti-entropy of entries and members, one exchange of a gossip session, as a pure
 /// state machine: it takes events and returns directives, and never touches storage itself.
 ///
-///     initiator → summary(ledger digest, membership digest)
+///     initiator → brief_summary(one digest of ledger and members)
 ///     responder → in_sync                        (equal digests: done, O(1) bytes)
-///              or state(vector, members)
-///     initiator → state(vector, members), entries…, end_of_entries   (what the responder lacks)
-///     responder → entries…, end_of_entries                           (what the initiator lacks)
+///              or vector(vector, membership digest)
+///     initiator → vector(vector, membership digest), members?, entries…, end_of_entries
+///                                                (what the responder lacks)
+///     responder → members?, entries…, end_of_entries                 (what the initiator lacks)
+///
+/// Members go only when the membership digests differ, and then as the changes the other side
+/// lacks when the sender can tell (`Membership.records(missingAt:)`: it once had the other's
+/// digest, or merged that complete list). When the initiator can't tell, it sends none; the
+/// responder, which answers after merging what the initiator sent, sends its complete list when
+/// it can't tell, and the initiator remembers how its own differs from it. So a change spreads
+/// as deltas of a few records either way, and a complete list goes only where neither side can
+/// tell (changes on both sides, a restart, a peer behind the log).
+/// Before version 6 the initiator opens with `summary` (both digests), and each side's `state`
+/// carries the vector and every member; the responder answers in the form it was opened with.
 ///
 /// Phases never overlap, so neither side ever writes a bulk stream while the other does too.
 /// The initiator receives the last message, so the next exchange of the session starts on its
@@ -15,11 +27,14 @@ import PointMeshCore
 public struct ReplicationExchange: Sendable {
     private indirect enum Phase: Sendable {
         case idle, opening, awaitingReply, awaitingSummary, awaitingState
-        /// Waiting for the local state to compare the peer's digests with.
+        /// Waiting for the local state to compare the peer's digests with (`summary`).
         case comparing(ledgerDigest: String, membershipDigest: String)
+        /// Waiting for the local state to compare the peer's `brief_summary` with.
+        case comparingBrief(digest: [UInt8])
         /// Waiting for the local state after the peer's `state`: the initiator answers with its
         /// own, the responder notes what it lacks.
-        case planning(remote: VersionVector)
+        /// `compact`: the peer sent `vector` (version 6), so members go apart, only those it lacks.
+        case planning(remote: VersionVector, compact: Bool)
         /// Waiting for the local state after the initiator's stream, to send what it lacks.
         case replying
         case sending(plan: [OriginRange], then: Phase)
@@ -49,8 +64,13 @@ public struct ReplicationExchange: Sendable {
 
     /// The peer, as the handshake proved it (`ReplicaStore.apply`'s sender).
     public let peer: NodeID?
-    /// Whether entries go out with their seals (`sealed_entries`, protocol version 5).
-    public let sendsSeals: Bool
+    /// The protocol version of the session: from 5 entries go out with their seals
+    /// (`sealed_entries`), from 6 the initiator opens with `brief_summary`.
+    public let version: UInt8
+    public var sendsSeals: Bool { version >= ProtocolVersions.sealing }
+    /// The peer's membership digest, once its `vector` said it: the responder's reply sends
+    /// the members it lacks.
+    private var peerMembershipDigest: String?
     /// Received entries that wait for a seal, offered again with the next batch: a peer's batch
     /// can end between an origin's seals.
     private var awaitingSeal = SealedEntries()
@@ -62,12 +82,13 @@ public struct ReplicationExchange: Sendable {
     /// entries are dropped (they come again, from a peer holding their seal), not kept in memory.
     public static let maximumAwaitingSeal = 4 * Int(EntrySeal.interval)
 
-    public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:], peer: NodeID? = nil, sendsSeals: Bool = false) {
+    public init(role: GossipSession.Role, batchSize: Int, originRoles: [NodeID: NodeRole] = [:], peer: NodeID? = nil,
+                version: UInt8 = ProtocolVersions.supported.highest) {
         self.role = role
         self.batchSize = batchSize
         self.originRoles = originRoles
         self.peer = peer
-        self.sendsSeals = sendsSeals
+        self.version = version
         phase = role == .initiator ? .idle : .awaitingSummary
     }
 
@@ -86,7 +107,10 @@ public struct ReplicationExchange: Sendable {
             guard let ledgerDigest = local.ledgerDigest else { throw .unexpected("the local state without the digest asked for") }
             localVector = local.vector
             phase = .awaitingReply
-            return [.send(.summary(ledgerDigest: ledgerDigest, membershipDigest: local.membershipDigest))]
+            guard version >= ProtocolVersions.compact else {
+                return [.send(.summary(ledgerDigest: ledgerDigest, membershipDigest: local.membershipDigest))]
+            }
+            return [.send(.briefSummary(digest: Self.combinedDigest(ledger: ledgerDigest, membership: local.membershipDigest)))]
 
         case (.awaitingReply, .received(.inSync)):
             // Equal digests: the peer holds exactly what this node held when it opened.
@@ -94,11 +118,21 @@ public struct ReplicationExchange: Sendable {
             return finish()
 
         case (.awaitingReply, .received(.state(let remote, let members))), (.awaitingState, .received(.state(let remote, let members))):
-            phase = .planning(remote: remote)
-            return [.mergeMembers(members), .readLocalState(withLedgerDigest: false)]
+            phase = .planning(remote: remote, compact: false)
+            return [.mergeMembers(members, complete: true), .readLocalState(withLedgerDigest: false)]
+
+        case (.awaitingReply, .received(.vector(let remote, let membershipDigest))),
+             (.awaitingState, .received(.vector(let remote, let membershipDigest))):
+            phase = .planning(remote: remote, compact: true)
+            peerMembershipDigest = membershipDigest
+            return [.readLocalState(withLedgerDigest: false, membersMissingAt: role == .initiator ? membershipDigest : nil)]
 
         case (.awaitingSummary, .received(.summary(let ledgerDigest, let membershipDigest))):
             phase = .comparing(ledgerDigest: ledgerDigest, membershipDigest: membershipDigest)
+            return [.readLocalState(withLedgerDigest: true)]
+
+        case (.awaitingSummary, .received(.briefSummary(let digest))):
+            phase = .comparingBrief(digest: digest)
             return [.readLocalState(withLedgerDigest: true)]
 
         case (.comparing(let ledgerDigest, let membershipDigest), .localState(let local)):
@@ -109,7 +143,16 @@ public struct ReplicationExchange: Sendable {
             phase = .awaitingState
             return [.send(.state(vector: local.vector, members: local.members))]
 
-        case (.planning(let remote), .localState(let local)):
+        case (.comparingBrief(let digest), .localState(let local)):
+            guard let ledgerDigest = local.ledgerDigest else { throw .unexpected("the local state without the digest asked for") }
+            if digest == Self.combinedDigest(ledger: ledgerDigest, membership: local.membershipDigest) {
+                peerVector = local.vector
+                return [.send(.inSync)] + finish()
+            }
+            phase = .awaitingState
+            return [.send(.vector(local.vector, membershipDigest: local.membershipDigest))]
+
+        case (.planning(let remote, let compact), .localState(let local)):
             peerVector = remote
             entriesKnown = ReplicationRules.missing(local: remote, remote: local.vector).reduce(0) { $0 + $1.count }
             guard role == .initiator else {
@@ -117,7 +160,13 @@ public struct ReplicationExchange: Sendable {
                 return []
             }
             phase = .sending(plan: ReplicationRules.missing(local: local.vector, remote: remote), then: .receivingEntries(reply: false))
-            return [.send(.state(vector: local.vector, members: local.members))] + nextBatch()
+            guard compact else { return [.send(.state(vector: local.vector, members: local.members))] + nextBatch() }
+            let missing = local.membersMissing ?? []
+            return [.send(.vector(local.vector, membershipDigest: local.membershipDigest))]
+                + (missing.isEmpty ? [] : [.send(.members(complete: false, missing))]) + nextBatch()
+
+        case (.receivingEntries, .received(.members(let complete, let records))):
+            return [.mergeMembers(records, complete: complete)]
 
         case (.receivingEntries, .received(.entries(let batch))):
             return receive(SealedEntries(batch))
@@ -135,11 +184,18 @@ public struct ReplicationExchange: Sendable {
             awaitingSeal = SealedEntries()
             guard reply else { return finish() }
             phase = .replying
-            return [.readLocalState(withLedgerDigest: false)]
+            return [.readLocalState(withLedgerDigest: false, membersMissingAt: peerMembershipDigest)]
 
         case (.replying, .localState(let local)):
             phase = .sending(plan: ReplicationRules.missing(local: local.vector, remote: peerVector ?? VersionVector()), then: .finished)
-            return nextBatch()
+            // Before version 6 the members went in `state`.
+            guard peerMembershipDigest != nil else { return nextBatch() }
+            let members: [GossipDirective] = switch local.membersMissing {
+            case .some(let missing) where missing.isEmpty: []
+            case .some(let missing): [.send(.members(complete: false, missing))]
+            case nil: [.send(.members(complete: true, local.members))]
+            }
+            return members + nextBatch()
 
         case (.reading(var plan, let then), .entriesRead(var batch)):
             guard var range = plan.first else { throw .unexpected("entries read with nothing asked") }
@@ -188,6 +244,15 @@ public struct ReplicationExchange: Sendable {
         return [.readEntries(origin: range.origin, after: range.first - 1, limit: min(batchSize, Int(range.count)))]
     }
 
+    /// Bytes of `brief_summary`'s digest.
+    public static let combinedDigestLength = 32
+
+    /// One SHA-256 over the ledger digest and the membership digest: equal on two nodes that
+    /// hold the same entries and know the same members.
+    public static func combinedDigest(ledger: String, membership: String) -> [UInt8] {
+        SHA256Digest.bytes(of: Array("\(ledger)|\(membership)".utf8))
+    }
+
     private mutating func finish() -> [GossipDirective] {
         phase = .finished
         return [.finished]
@@ -214,7 +279,7 @@ public struct ReplicationExchange: Sendable {
     private var phaseName: String {
         switch phase {
         case .idle: "idle"
-        case .opening, .comparing, .planning, .replying: "reading local state"
+        case .opening, .comparing, .comparingBrief, .planning, .replying: "reading local state"
         case .awaitingSummary: "awaiting summary"
         case .awaitingReply: "awaiting reply"
         case .awaitingState: "awaiting state"

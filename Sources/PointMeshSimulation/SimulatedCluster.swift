@@ -373,6 +373,17 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         return honest.allSatisfy { (try? $0.ledger.versionVector()) == first }
     }
 
+    /// Every node knows the same members and retirements.
+    public var membershipsAgree: Bool {
+        guard let first = nodes.first?.membership.digest else { return true }
+        return nodes.allSatisfy { $0.membership.digest == first }
+    }
+
+    /// An operator retires node `retired` at node `index` (`pointmesh retire`); gossip spreads it.
+    public mutating func retire(_ retired: Int, at index: Int) {
+        nodes[index].membership.retire(nodes[retired].id, address: "sim:\(retired)")
+    }
+
     // MARK: Events
 
     private mutating func handle(_ event: Event) {
@@ -485,9 +496,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         try body(&nodes[index].ledger)
     }
 
-    /// Whether a session between the two sends entries with their seals (both speak version 5).
-    private func sendsSeals(_ a: Int, _ b: Int) -> Bool {
-        (nodes[a].versions.common(with: nodes[b].versions) ?? 0) >= ProtocolVersions.sealing
+    /// The protocol version a session between the two speaks, as their handshake would agree it.
+    private func version(_ a: Int, _ b: Int) -> UInt8 {
+        nodes[a].versions.common(with: nodes[b].versions) ?? 0
     }
 
     private mutating func openSession(from index: Int, to peer: Int, target: Membership.Target) {
@@ -501,7 +512,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         let wanted = target.id.map { nodes[index].demand.wanted(from: $0) } ?? []
         nodes[index].certifiedRoles[nodes[peer].id] = nodes[peer].role
         var active = ActiveSession(session: GossipSession(role: .initiator, exchanges: agreed, batchSize: batchSize, peer: target.id, rightsWanted: wanted,
-                                                          originRoles: nodes[index].certifiedRoles, sendsSeals: sendsSeals(index, peer)),
+                                                          originRoles: nodes[index].certifiedRoles, version: version(index, peer)),
                                    target: target, skipped: skipped)
         let outgoing: [GossipMessage]
         do {
@@ -543,13 +554,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         if !toInitiator && nodes[to].sessions[sessionID] == nil {
             // Only the opening message of a session's first exchange starts one: a late copy of
             // a later message belongs to a session already over.
-            guard let (agreed, skipped) = agreement(from, to), let first = agreed.first, Self.opens(first, message) else { return }
+            guard let (agreed, skipped) = agreement(from, to), GossipSession.opens(agreed, version: version(from, to), with: message) else { return }
             // A new incoming session; the handshake's identify step is modelled by learning the peer.
             nodes[to].membership.learn(nodes[from].id, address: "sim:\(from)", now: now)
             nodes[to].certifiedRoles[nodes[from].id] = nodes[from].role
             nodes[to].sessions[sessionID] = ActiveSession(session: GossipSession(role: .responder, exchanges: agreed, batchSize: batchSize,
                                                                                  peer: nodes[from].id, originRoles: nodes[to].certifiedRoles,
-                                                                                 sendsSeals: sendsSeals(from, to)),
+                                                                                 version: version(from, to)),
                                                           target: nil, skipped: skipped)
             queue.schedule(.timeout(node: to, session: sessionID), at: now + Self.sessionTimeout)
         }
@@ -564,7 +575,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             failed = true
             failures.append("\(nodes[to].id) failed on \(message) from \(nodes[from].id): \(error)")
         }
-        if toInitiator, case .state = message, let target = active.target, target.id == nil {
+        let isState: Bool = switch message {
+        case .state, .vector: true
+        default: false
+        }
+        if toInitiator, isState, let target = active.target, target.id == nil {
             // The seed answered: it is the node behind that address.
             nodes[to].membership.learn(nodes[from].id, address: target.address, now: now)
             active.target = Membership.Target(id: nodes[from].id, address: target.address)
@@ -586,14 +601,6 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             }
         } else {
             nodes[to].sessions[sessionID] = active
-        }
-    }
-
-    /// Whether `message` is the first an initiator sends in `exchange`.
-    private static func opens(_ exchange: GossipExchangeName, _ message: GossipMessage) -> Bool {
-        switch (exchange, message) {
-        case (.replication, .summary), (.probe, .probe), (.spendingRights, .rightsRequest): true
-        default: false
         }
     }
 

@@ -129,8 +129,8 @@ private func written(_ count: Int) throws -> (MemoryLedger, SealedEntries) {
     @Test func sealsCrossARelayAndABatchEndingBetweenSealsWaitsForTheNext() throws {
         var (writer, _) = try written(5)
         var middle = MemoryLedger(origin: relay)
-        _ = try run(GossipSession(role: .initiator, batchSize: 2, sendsSeals: true), &writer,
-                    GossipSession(role: .responder, batchSize: 2, sendsSeals: true), &middle)
+        _ = try run(GossipSession(role: .initiator, batchSize: 2), &writer,
+                    GossipSession(role: .responder, batchSize: 2), &middle)
         #expect(middle.versionVector()[origin] == 5)
         // The relay keeps only the last seal, as a node that sealed once per group commit would.
         var thinned = MemoryLedger(origin: relay)
@@ -138,13 +138,14 @@ private func written(_ count: Int) throws -> (MemoryLedger, SealedEntries) {
         let last = try #require(all.entries.last?.id)
         _ = thinned.apply(SealedEntries(all.entries, seals: [last: try #require(all.seals[last])], certificates: all.certificates), from: nil)
         var receiver = sealing(taker)
-        let (_, responder) = try run(GossipSession(role: .initiator, batchSize: 2, peer: taker, sendsSeals: true), &thinned,
-                                     GossipSession(role: .responder, batchSize: 2, peer: relay, sendsSeals: true), &receiver)
+        let (_, responder) = try run(GossipSession(role: .initiator, batchSize: 2, peer: taker), &thinned,
+                                     GossipSession(role: .responder, batchSize: 2, peer: relay), &receiver)
         #expect(receiver.versionVector()[origin] == 5, "batches of 2, one seal at the fifth entry")
         #expect(responder.replication?.refusedSeals == 0)
         // Without seals on the wire (a version-4 peer), nothing of another origin is taken.
         var old = sealing(taker)
-        _ = try run(GossipSession(role: .initiator, batchSize: 2, peer: taker), &thinned, GossipSession(role: .responder, batchSize: 2, peer: relay), &old)
+        _ = try run(GossipSession(role: .initiator, batchSize: 2, peer: taker, version: 4), &thinned,
+                    GossipSession(role: .responder, batchSize: 2, peer: relay, version: 4), &old)
         #expect(old.versionVector()[origin] == 0)
     }
 }

@@ -18,16 +18,28 @@ private func session(_ a: inout some ReplicaStore, _ b: inout some ReplicaStore,
 /// both ends.
 func run(_ initiator: GossipSession, _ a: inout some ReplicaStore, _ responder: GossipSession, _ b: inout some ReplicaStore,
          now: Int64 = 0) throws -> (GossipSession, GossipSession) {
-    var (initiator, responder) = (initiator, responder)
     var ma = Membership(local: NodeID(unchecked: "a"), localAddress: "a"), mb = Membership(local: NodeID(unchecked: "b"), localAddress: "b")
+    let (initiator, responder, _) = try run(initiator, &a, &ma, responder, &b, &mb, now: now)
+    return (initiator, responder)
+}
+
+/// Runs a session between two nodes with the memberships given; returns the sessions and every
+/// message sent, in order.
+func run(_ initiator: GossipSession, _ a: inout some ReplicaStore, _ ma: inout Membership,
+         _ responder: GossipSession, _ b: inout some ReplicaStore, _ mb: inout Membership,
+         now: Int64 = 0) throws -> (GossipSession, GossipSession, [GossipMessage]) {
+    var (initiator, responder) = (initiator, responder)
     var toResponder = try initiator.run(.start, store: &a, membership: &ma, now: now)
+    var transcript = toResponder
     while !toResponder.isEmpty {
         var toInitiator: [GossipMessage] = []
         for message in toResponder { toInitiator += try responder.run(.received(message), store: &b, membership: &mb, now: now) }
+        transcript += toInitiator
         toResponder = []
         for message in toInitiator { toResponder += try initiator.run(.received(message), store: &a, membership: &ma, now: now) }
+        transcript += toResponder
     }
-    return (initiator, responder)
+    return (initiator, responder, transcript)
 }
 
 /// A ledger that counts how often its digest is read (it reads every origin's chain).

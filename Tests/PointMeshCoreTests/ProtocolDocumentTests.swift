@@ -64,14 +64,15 @@ import Testing
             .hello(nonce: nonce, versions: .supported), .challenge(nonce: nonce, version: 3, mac: []), .proof(mac: []),
             .identify(node: node, address: "a"), .refused(reason: ""), .introduce(node: node, address: "a", exchanges: []),
             .summary(ledgerDigest: "", membershipDigest: ""), .inSync, .state(vector: VersionVector(), members: []), .entries([]),
-            .endOfEntries, .sealedEntries(SealedEntries()), .probe(token: ""), .rightsRequest([]), .rightsGrants([]),
+            .endOfEntries, .sealedEntries(SealedEntries()), .briefSummary(digest: []), .vector(VersionVector(), membershipDigest: ""), .members(complete: false, []),
+            .probe(token: ""), .rightsRequest([]), .rightsGrants([]),
         ]
     }()
 
     static func listed(_ message: GossipMessage) -> Bool {
         switch message {
         case .hello, .challenge, .proof, .identify, .refused, .introduce, .summary, .inSync, .state, .entries, .endOfEntries, .sealedEntries,
-             .probe, .rightsRequest, .rightsGrants: true
+             .briefSummary, .vector, .members, .probe, .rightsRequest, .rightsGrants: true
         }
     }
 

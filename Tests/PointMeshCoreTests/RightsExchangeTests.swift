@@ -11,9 +11,10 @@ private func purchase(_ receipt: String, _ account: AccountID = ann) -> Prepared
 
 /// A session from `a` (asking for `wanted`) to `b`, each knowing who the other is; both ends.
 private func rightsSession(_ a: inout MemoryLedger, _ b: inout MemoryLedger, wanted: [RightsWanted],
-                           exchanges: [GossipExchangeName] = [.spendingRights, .replication]) throws -> (GossipSession, GossipSession) {
-    try run(GossipSession(role: .initiator, exchanges: exchanges, peer: b.origin, rightsWanted: wanted), &a,
-            GossipSession(role: .responder, exchanges: exchanges, peer: a.origin), &b, now: 5_000)
+                           exchanges: [GossipExchangeName] = [.spendingRights, .replication],
+                           version: UInt8 = ProtocolVersions.supported.highest) throws -> (GossipSession, GossipSession) {
+    try run(GossipSession(role: .initiator, exchanges: exchanges, peer: b.origin, rightsWanted: wanted, version: version), &a,
+            GossipSession(role: .responder, exchanges: exchanges, peer: a.origin, version: version), &b, now: 5_000)
 }
 
 @Suite struct RightsExchangeTests {
@@ -40,12 +41,27 @@ private func rightsSession(_ a: inout MemoryLedger, _ b: inout MemoryLedger, wan
         #expect(a.lotBook(of: ann).rights(of: asker, at: 6_000).points == Points(100))
     }
 
-    @Test func nothingAskedIsOneEmptyRoundTrip() throws {
+    /// Before version 6 an initiator with nothing to ask still runs the exchange.
+    @Test func nothingAskedIsOneEmptyRoundTripBeforeVersion6() throws {
         var a = MemoryLedger(origin: asker), b = MemoryLedger(origin: holder)
         _ = try b.write(purchase("R1"), now: 1_000)
-        let (initiator, responder) = try rightsSession(&a, &b, wanted: [], exchanges: [.spendingRights])
+        let (initiator, responder) = try rightsSession(&a, &b, wanted: [], exchanges: [.spendingRights], version: ProtocolVersions.sealing)
         #expect(initiator.isFinished && responder.isFinished && initiator.rights?.grantsReceived == 0)
+        #expect(initiator.completed == [.spendingRights])
         #expect(b.allEntries.count == 1, "nothing was granted")
+    }
+
+    /// From version 6 it leaves the exchange out, and the responder moves on to replication.
+    @Test func nothingAskedLeavesTheExchangeOutFromVersion6() throws {
+        var a = MemoryLedger(origin: asker), b = MemoryLedger(origin: holder)
+        _ = try b.write(purchase("R1"), now: 1_000)
+        let (initiator, responder) = try rightsSession(&a, &b, wanted: [])
+        #expect(initiator.completed == [.replication] && responder.completed == [.replication])
+        #expect(initiator.rights == nil && responder.rights == nil)
+        #expect(a.allEntries.count == 1, "replication ran")
+        // Asked for something, the same pair runs the exchange.
+        let (asked, _) = try rightsSession(&a, &b, wanted: [RightsWanted(account: ann, request: RequestID(unchecked: "q1"))])
+        #expect(asked.completed == [.spendingRights, .replication])
     }
 
     @Test func aResponderThatDoesNotKnowItsPeerGrantsNothing() throws {

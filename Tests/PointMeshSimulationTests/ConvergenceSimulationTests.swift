@@ -494,10 +494,14 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
     cluster.returnWindow = 3 * day
     cluster.transferCoolingOff = coolingOff
     // Nodes 0 and 1 also speak the test-only probe exchange, in two orders; node 2 is a node of
-    // release 0.6 (protocol 2, replication alone). Sessions agree around both and still converge.
+    // an older release: with odd seeds of release 0.8 (protocol 5: members in `state`, the
+    // rights exchange run empty), else of release 0.6 (protocol 2, replication alone). Sessions
+    // agree around them and still converge.
     cluster.configure(node: 0, exchanges: [.replication, .probe])
     cluster.configure(node: 1, exchanges: [.probe, .replication])
-    if nodeCount > 2 { cluster.configure(node: 2, exchanges: GossipExchangeName.standard, versions: ProtocolVersions(2, 2)) }
+    if nodeCount > 2 {
+        cluster.configure(node: 2, exchanges: GossipExchangeName.standard, versions: ProtocolVersions(2, seed % 2 == 1 ? ProtocolVersions.sealing : 2))
+    }
     for index in 0..<nodeCount where !headquartersNodes.contains(index) { cluster.configure(node: index, role: .store) }
     let policy = ExpiryPolicyKind.Request(version: RequestID(unchecked: "sim-7d"), rule: .days(7), effectiveAt: 31 * day)
     workload.stores = (0..<nodeCount).filter { !headquartersNodes.contains($0) }.map { cluster.nodes[$0].id }
