@@ -353,6 +353,44 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(eventually(within: 10) { returning.log.contains("retired") })
         #expect(try peerIDs(seed) == ["r2"])
     }
+
+    /// A node stopped while a member was still live comes back with that member in its saved
+    /// peer list: gossip (protocol 6: a complete list where its digest is unknown, deltas after)
+    /// brings it the retirement, and its stale list never brings the member back. Every node writes.
+    @Test func aStaleMemberListDoesNotBringARetiredNodeBack() throws {
+        let seed = try NodeProcess(extraArguments: ["--node-id", "s1", "--role", "hq"] + fastGossip)
+        let stale = try NodeProcess(extraArguments: ["--node-id", "s2", "--seed", seed.gossipAddress.description] + fastGossip)
+        let leaving = try NodeProcess(extraArguments: ["--node-id", "s3", "--seed", seed.gossipAddress.description] + fastGossip)
+        let fourth = try NodeProcess(extraArguments: ["--node-id", "s4", "--seed", seed.gossipAddress.description] + fastGossip)
+        defer { for node in [seed, stale, leaving, fourth] { node.stop(); node.removeFiles() } }
+        func status(_ node: NodeProcess) throws -> (peers: Set<String>, retired: [String]) {
+            let status = try node.client().getJSON("/v1/status")
+            return (Set((status["peers"] as? [[String: Any]] ?? []).compactMap { $0["node_id"] as? String }), status["retired"] as? [String] ?? [])
+        }
+        #expect(eventually(within: 10) { try status(stale).peers == ["s1", "s3", "s4"] })
+        stale.stop()
+        leaving.stop()
+        let retire = try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "s3", "--force"])
+        #expect(retire.status == 0, "\(retire.stderr)")
+        #expect(eventually(within: 10) { try status(fourth).retired == ["s3"] })
+
+        let back = try NodeProcess(dataDirectory: stale.dataDirectory, extraArguments: ["--seed", seed.gossipAddress.description] + fastGossip)
+        defer { back.stop() }
+        for (index, node) in [seed, back, fourth].enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("SM-\(index)", "stan", 10_000)).status == 201)
+        }
+        #expect(eventually(within: 20) {
+            let digests = try [seed, back, fourth].map(digest)
+            return try status(back).retired == ["s3"] && Set(digests).count == 1
+        })
+        // Rounds later, nobody holds s3 as a peer again.
+        usleep(1_500_000)
+        for node in [seed, back, fourth] {
+            let (peers, retired) = try status(node)
+            #expect(!peers.contains("s3") && retired == ["s3"], "\(peers) \(retired)")
+        }
+        #expect(try balance(back, "stan") == 300)
+    }
 }
 
 @Suite struct OfflineTests {
