@@ -320,8 +320,10 @@ final class GossipService: Sendable {
             }
             if stopping { return }
             closeKeptConnections(unusedFor: settings.keptIdleMilliseconds)
+            let partners = Set(kept.withLock { $0.values.map(\.introduction.peer) })
             let (targets, isRetired) = membership.withLock { membership in
-                (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, using: &random), membership.isRetired(membership.local))
+                (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, partners: partners, using: &random),
+                 membership.isRetired(membership.local))
             }
             if isRetired {
                 log.warning("this node was retired from the cluster; it no longer gossips")

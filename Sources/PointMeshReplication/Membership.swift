@@ -32,6 +32,9 @@ public struct MembershipSettings: Sendable {
     /// Backoff after the first failure; doubles per further failure.
     public var retryBaseMilliseconds: Int64 = 1_000
     public var retryMaximumMilliseconds: Int64 = 30_000
+    /// One pick in this many goes to any due peer; the others to a partner (a peer this node
+    /// keeps a connection to) when one is due. See `Membership.targets`.
+    public var anyPeerEvery = 16
 
     public init() {}
 }
@@ -218,26 +221,29 @@ public struct Membership: Sendable {
 
     /// Up to `fanout` peers due for an exchange, chosen at random; seeds not yet identified are
     /// always included while due, so a new node keeps trying to join.
-    /// Peers are drawn from the records (sorted, so the same random numbers choose the same
-    /// peers whatever the dictionary's order) until `fanout` due ones are found; when few are
-    /// due, the rest are chosen among all the due ones. Most rounds draw `fanout` numbers and
-    /// look at no other peer, which matters to a simulation of a thousand nodes.
-    public func targets(now: Int64, fanout: Int, using random: inout some RandomNumberGenerator) -> [Target] {
+    ///
+    /// Most picks go to `partners`, the peers this node keeps a connection to: at a thousand
+    /// stores a peer drawn from all of them almost never has one, and a TLS handshake costs more
+    /// than a settled session ten times over. One pick in `MembershipSettings.anyPeerEvery` goes
+    /// to any due peer, so partners change over time and every node stays reachable by gossip
+    /// through a random graph of partners, which spreads an entry in O(log N) rounds as well.
+    /// Peers are drawn in the records' order (sorted), so the same random numbers choose the same
+    /// peers whatever the dictionary's order.
+    public func targets(now: Int64, fanout: Int, partners: Set<NodeID> = [], using random: inout some RandomNumberGenerator) -> [Target] {
         var chosen: [Target] = []
         var picked = Set<NodeID>()
-        for _ in 0..<(2 * fanout + 4) where chosen.count < fanout && !records.isEmpty {
-            let id = records[Int.random(in: 0..<records.count, using: &random)].id
-            guard let peer = peers[id], peer.nextAttempt <= now, picked.insert(id).inserted else { continue }
+        let duePartners = partners.sorted().filter { peers[$0].map { $0.nextAttempt <= now } ?? false }
+        for _ in 0..<fanout {
+            let candidates = duePartners.filter { !picked.contains($0) }
+            let id: NodeID?
+            if !candidates.isEmpty, Int.random(in: 0..<max(settings.anyPeerEvery, 1), using: &random) != 0 {
+                id = candidates[Int.random(in: 0..<candidates.count, using: &random)]
+            } else {
+                id = anyDuePeer(now: now, excluding: picked, using: &random)
+            }
+            guard let id, let peer = peers[id] else { break }
+            picked.insert(id)
             chosen.append(Target(id: id, address: peer.address))
-        }
-        if chosen.count < fanout {
-            var due = records.compactMap { record in
-                peers[record.id].flatMap { $0.nextAttempt <= now && !picked.contains($0.id) ? Target(id: $0.id, address: $0.address) : nil }
-            }
-            for index in 0..<min(fanout - chosen.count, due.count) {
-                due.swapAt(index, Int.random(in: index..<due.count, using: &random))
-                chosen.append(due[index])
-            }
         }
         guard !seeds.isEmpty else { return chosen }
         let knownAddresses = Set(peers.values.map(\.address))
@@ -245,5 +251,17 @@ public struct Membership: Sendable {
             chosen.append(Target(id: nil, address: address))
         }
         return chosen
+    }
+
+    /// A due peer not in `picked`, drawn from the records until one is found (most rounds, when
+    /// most peers are due, after a draw or two), else among every due peer; nil when none is.
+    private func anyDuePeer(now: Int64, excluding picked: Set<NodeID>, using random: inout some RandomNumberGenerator) -> NodeID? {
+        guard !records.isEmpty else { return nil }
+        for _ in 0..<8 {
+            let id = records[Int.random(in: 0..<records.count, using: &random)].id
+            if let peer = peers[id], peer.nextAttempt <= now, !picked.contains(id) { return id }
+        }
+        let due = records.compactMap { record in peers[record.id].flatMap { $0.nextAttempt <= now && !picked.contains($0.id) ? $0.id : nil } }
+        return due.isEmpty ? nil : due[Int.random(in: 0..<due.count, using: &random)]
     }
 }

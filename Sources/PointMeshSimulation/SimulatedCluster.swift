@@ -130,6 +130,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         var sessions: [UInt64: ActiveSession] = [:]
         /// The spending rights it has asked holders for; lost with the node's memory in a crash.
         var demand: RightsDemand
+        /// The peers it keeps an outgoing connection to, with when each was last used, as the
+        /// node's kept connections (`Membership.targets`' partners); lost in a crash.
+        var partners: [NodeID: Int64] = [:]
     }
 
     struct ActiveSession {
@@ -158,6 +161,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     public var faulty = true
     public var gossipIntervalMilliseconds: Int64 = 1_000
     public var fanout = 2
+    /// Outgoing connections a node keeps between sessions, and how long one may sit unused,
+    /// as `GossipSettings`' defaults.
+    public var keptConnections = 32
+    public var keptIdleMilliseconds: Int64 = 30_000
+    /// Sessions a node opened without a kept connection to the peer (a TCP connect and a TLS
+    /// handshake each on a real node; the bytes of those are not in `bytesSent`).
+    public private(set) var connectionsOpened = 0
     public var batchSize = 50
     /// Ledger milliseconds per network millisecond (see `write`).
     public var ledgerTimeScale: Int64 = 1
@@ -408,7 +418,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         if faulty { injectFaults(around: index) }
         guard nodes[index].up else { return }
         saveMembershipIfChanged(index)
-        let targets = nodes[index].membership.targets(now: now, fanout: fanout, using: &random)
+        nodes[index].partners = nodes[index].partners.filter { now - $0.value < keptIdleMilliseconds }
+        let targets = nodes[index].membership.targets(now: now, fanout: fanout, partners: Set(nodes[index].partners.keys), using: &random)
         for target in targets {
             guard let peer = Int(target.address.dropFirst(4)), peer != index else { continue }
             openSession(from: index, to: peer, target: target)
@@ -449,6 +460,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     private mutating func crash(_ index: Int) {
         nodes[index].up = false
         nodes[index].sessions = [:]
+        // Its connections die with it, at both ends.
+        nodes[index].partners = [:]
+        let id = nodes[index].id
+        for other in nodes.indices { nodes[other].partners[id] = nil }
         nodes[index].demand = RightsDemand(node: nodes[index].id, prefix: "\(nodes[index].id)-r\(crashes + 1)")
         crashes += 1
         queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
@@ -508,6 +523,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         }
         let sessionID = nextSessionID
         nextSessionID += 1
+        let peerID = nodes[peer].id
+        if nodes[index].partners[peerID] != nil {
+            nodes[index].partners[peerID] = now
+        } else {
+            connectionsOpened += 1
+            if nodes[index].partners.count < keptConnections { nodes[index].partners[peerID] = now }
+        }
         nodes[index].demand.expire(now: now)
         let wanted = target.id.map { nodes[index].demand.wanted(from: $0) } ?? []
         nodes[index].certifiedRoles[nodes[peer].id] = nodes[peer].role

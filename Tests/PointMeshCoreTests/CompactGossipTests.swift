@@ -123,6 +123,28 @@ private func bytes(_ messages: [GossipMessage]) -> Int { messages.reduce(0) { $0
         #expect(mb.isRetired(node("s7")) && mb.peers[node("s7")] == nil && mb.digest == ma.digest)
     }
 
+    /// Most picks go to peers this node keeps a connection to (no handshake), one in
+    /// `anyPeerEvery` to any due peer, and a partner that is not due is left alone.
+    @Test func mostPicksGoToPartnersAndSomeToAnyPeer() throws {
+        var membership = membership("a", knowing: (0..<200).map { "s\($0)" })
+        membership.failed(Membership.Target(id: node("s3"), address: "s3:1"), now: 0)
+        let partners: Set<NodeID> = [node("s1"), node("s2"), node("s3")]
+        var random = SplitMix64(seed: 28)
+        var toPartners = 0, toOthers = 0
+        for _ in 0..<1_000 {
+            let targets = membership.targets(now: 10, fanout: 2, partners: partners, using: &random)
+            #expect(targets.count == 2 && Set(targets.map(\.id)).count == 2)
+            #expect(!targets.contains { $0.id == node("s3") }, "s3 is not due")
+            for target in targets { if partners.contains(try #require(target.id)) { toPartners += 1 } else { toOthers += 1 } }
+        }
+        let expected = 2_000 / MembershipSettings().anyPeerEvery
+        #expect(toOthers > expected / 2 && toOthers < 2 * expected + 2_000 / 100, "\(toOthers) of 2,000 picks to other peers")
+        #expect(toPartners + toOthers == 2_000)
+        // Without partners every pick is any due peer.
+        let unbiased = membership.targets(now: 10, fanout: 2, using: &random)
+        #expect(unbiased.count == 2)
+    }
+
     @Test func theNewMessagesReadBackFromTheWire() throws {
         let messages: [GossipMessage] = [
             .briefSummary(digest: ReplicationExchange.combinedDigest(ledger: "l", membership: "m")),

@@ -28,11 +28,16 @@ import Testing
         faults.messageLoss = 0.01
         var cluster = SimulatedCluster(count: 1_000, seed: 28, faults: faults, fullMembership: true)
         let goal = Int64((2 * log2(1_000.0)).rounded(.up))
-        cluster.run(until: 3_000)
-        let settled = cluster.bytesSent
-        cluster.run(until: 8_000)
+        // Long enough for each node to find its partners (the peers it keeps a connection to).
+        cluster.run(until: 40_000)
+        let settled = cluster.bytesSent, opened = cluster.connectionsOpened
+        cluster.run(until: 45_000)
         let idle = Double(cluster.bytesSent - settled) / 1_000 / 5
         #expect(idle <= 300, "a settled chain of 1,000 sends \(idle) bytes per node per second")
+        // Two sessions a second per node, most over kept connections: a TLS handshake each
+        // otherwise.
+        let connections = Double(cluster.connectionsOpened - opened) / 1_000 / 5
+        #expect(connections < 0.25, "\(connections) connections opened per node per second")
 
         _ = try cluster.write(Self.earning("R1"), at: 0)
         let entryRounds = try #require(Self.rounds(&cluster, within: 60) { $0.converged })

@@ -517,19 +517,22 @@ private func simulate<Ledger: SimulatedLedger>(seed: UInt64, _ cluster: inout Si
                                balance: { account in (try? ledger.accountState(of: account, at: cluster.ledgerTime(at: node)).balance) ?? .zero }) {
                 (try? ledger.linkedEntries($0).count) ?? 0
             }
-        let request: DrawnRequest? = step == 1 ? .policy(policy) : step == 140 || step == 141 ? nil : workload.drawn
+        let publishesPointValue = (140...142).contains(step)
+        let request: DrawnRequest? = step == 1 ? .policy(policy) : publishesPointValue ? nil : workload.drawn
         // Steps 140 and 141 publish the point value under one version id with other terms, at
         // the two HQ nodes, often cut off from each other (a clash, resolved by ledger order), in
-        // place of the command drawn, so the draws after them stay as they were.
-        let command = step == 140 || step == 141
+        // place of the command drawn, so the draws after them stay as they were. Step 142
+        // publishes it again at the first, with other terms still: refused as a conflict with
+        // what that node holds under the id (unless its first publication never committed).
+        let command = publishesPointValue
             ? PreparedWrite(PointValueKind.self, PointValue(version: RequestID(unchecked: "pv"), points: Points(Int64(step) * 5), fen: Fen(2_500), publishedAt: 0))
             : drawn
         // Most of HQ's writes drawn at a store go to an HQ node instead; one in four is sent to
         // the store, which must refuse it.
         // (Drawn apart from the workload's draws, which stay as they were.) The two point values
         // go to the two HQ nodes, so they clash whenever a cut separates them.
-        if step == 140 || step == 141 {
-            node = headquartersNodes.lowerBound + (step - 140)
+        if publishesPointValue {
+            node = headquartersNodes.lowerBound + (step - 140) % 2
         } else if !command.kind.originators.contains(cluster.nodes[node].role), routing.next() % 4 != 0 {
             node = headquartersNodes.lowerBound + Int(routing.next() % UInt64(headquartersNodes.count))
         }
