@@ -108,7 +108,8 @@ public struct Membership: Sendable {
         digest = Self.digest(of: self.records)
     }
 
-    /// Logs `ids` as changes that bring a set of records with digest `earlier` up to this node's.
+    /// Logs `ids` (at least one: so the digests kept are no more than the changes) as changes
+    /// that bring a set of records with digest `earlier` up to this node's.
     private mutating func log(_ ids: [NodeID], bringingUpFrom earlier: String) {
         digestPositions[earlier] = changeLogStart + changeLog.count
         changeLog += ids
@@ -146,7 +147,8 @@ public struct Membership: Sendable {
         guard complete else { return }
         let theirs = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let differing = self.records.filter { theirs[$0.id] != $0 }.map(\.id)
-        log(differing, bringingUpFrom: Self.digest(of: records.sorted { $0.id < $1.id }))
+        // None differing: the lists are equal, and so are the digests; nothing to remember.
+        if !differing.isEmpty { log(differing, bringingUpFrom: Self.digest(of: records.sorted { $0.id < $1.id })) }
     }
 
     /// A peer told us who it is (after authenticating), at `address`.
