@@ -17,6 +17,13 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     public var description: String { "\(wallMilliseconds).\(logical)" }
+
+    /// Reads `description`'s form back (`wall.logical`).
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let wall = Int64(parts[0]), let logical = Int64(parts[1]) else { return nil }
+        self.init(wallMilliseconds: wall, logical: logical)
+    }
 }
 
 /// The clock state of one node. Time comes in as an argument, so the clock is a pure value

@@ -3,6 +3,8 @@
 public struct MemoryLedger: FactsSource, Sendable {
     public let origin: NodeID
     public private(set) var clock = HybridLogicalClock()
+    /// The last `tickClock` reading, kept across a restart as the store keeps it on disk.
+    private var clockFloor = HLCTimestamp.zero
     private var log: [NodeID: [LedgerEntry]] = [:]
     /// The entries that count for each idempotency key, earliest first: one per request
     /// (several where different requests clashed on one id).
@@ -139,9 +141,19 @@ public struct MemoryLedger: FactsSource, Sendable {
     /// applied again, origin by origin in sequence order (a different order from the one they
     /// arrived in), so every derived state (counting copies, voids, counters, the clock) is
     /// rebuilt from the entries.
+    /// Reads the clock, moving it past the reading: every entry written later is stamped after
+    /// it (`LedgerStore.tickClock`).
+    public mutating func tickClock(now: Int64) -> HLCTimestamp {
+        let reading = clock.tick(now: now)
+        clockFloor = reading
+        return reading
+    }
+
     public func restarted() -> MemoryLedger {
         var fresh = MemoryLedger(origin: origin)
         fresh.members = members
+        fresh.clockFloor = clockFloor
+        fresh.clock.observe(clockFloor)
         fresh.sealer = sealer
         fresh.sealPolicy = sealPolicy
         for origin in versionVector().sequences.keys.sorted() {

@@ -12,6 +12,8 @@ import Synchronization
 public struct GossipSettings: Sendable {
     public var intervalMilliseconds: Int64 = 1_000
     public var fanout = 2
+    /// Failure detection, partner picks and holdings reports (`MembershipSettings`).
+    public var membership = MembershipSettings()
     /// Entries per `entries` frame.
     public var batchSize = 1_000
     /// How long to wait for each message before giving up on a peer.
@@ -106,7 +108,8 @@ final class GossipService: Sendable {
         self.unencryptedKey = unencryptedKey
         self.settings = settings
         self.log = log
-        var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description))
+        var membership = Membership(local: store.nodeID, localAddress: advertised.description, seeds: seeds.map(\.description),
+                                    settings: settings.membership)
         membership.merge(try store.read { try $0.peers() }, now: clock.monotonicMilliseconds())
         self.membership = Mutex(membership)
         rightsDemand = Mutex(RightsDemand(node: store.nodeID, prefix: "rights-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"))
@@ -330,6 +333,7 @@ final class GossipService: Sendable {
                 closeKeptConnections()
                 return
             }
+            reportHoldingsIfDue()
             for target in targets where claimOutgoing(target) {
                 spawn("pm-gossip-out") { [self] in
                     initiate(target)
@@ -339,6 +343,25 @@ final class GossipService: Sendable {
             nextRound = clock.monotonicMilliseconds() + settings.intervalMilliseconds
         }
     }
+
+    /// Reports what this node holds when it is due (`Membership.isReportDue`), at a reading of
+    /// its hybrid clock that every entry it writes later is stamped after (`LedgerStore.tickClock`).
+    private func reportHoldingsIfDue() {
+        let held = store.versionVector
+        let due = membership.withLock { $0.isReportDue(now: clock.monotonicMilliseconds(), written: held[store.nodeID], held: held.entryCount) }
+        guard due else { return }
+        do {
+            let (reading, vector) = try store.tickClock()
+            membership.withLock {
+                $0.report(now: clock.monotonicMilliseconds(), at: reading, written: vector[store.nodeID], vector: vector)
+            }
+        } catch {
+            log.warning("could not report what this node holds: \(error)")
+        }
+    }
+
+    /// The chain's stable horizon as this node knows it (`Membership.stableHorizon`), wall ms.
+    var stableHorizon: Int64? { membership.withLock { $0.stableHorizon } }
 
     /// At most one session per peer at a time, whichever side started it.
     private func claimOutgoing(_ target: Membership.Target) -> Bool {
@@ -708,9 +731,9 @@ final class GossipService: Sendable {
                             ["peer": progress.peer.rawValue])
                 return nil
             case .readLocalState(let withLedgerDigest, let peerDigest):
-                let (digest, records, missing) = membership.withLock { ($0.digest, $0.records, peerDigest.flatMap($0.records(missingAt:))) }
-                return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: store.versionVector,
-                                                     membershipDigest: digest, members: records, membersMissing: missing))
+                let ledgerDigest = withLedgerDigest ? try store.ledgerDigest() : nil
+                let vector = store.versionVector
+                return .localState(membership.withLock { $0.localState(ledgerDigest: ledgerDigest, vector: vector, membersMissingAt: peerDigest) })
             case .refuseSeal(let refusal):
                 sealRefusals.add(1, ordering: .relaxed)
                 log.warning("refused entries of node \(refusal.entry.origin) from \(progress.peer) from \(refusal.entry) on: \(refusal); the rest waits for a peer that holds them as their origin wrote them",
@@ -764,8 +787,9 @@ final class GossipService: Sendable {
         return batch
     }
 
+    /// The peers table keeps no holdings reports, so only a change of what it keeps saves it.
     private func saveMembershipIfChanged() {
-        let (digest, records) = membership.withLock { ($0.digest, $0.records) }
+        let (digest, records) = membership.withLock { ($0.legacyDigest, $0.records) }
         let changed = state.withLock { state in
             defer { state.savedDigest = digest }
             return state.savedDigest != digest

@@ -20,7 +20,8 @@ extension LedgerAPI {
             storage_failing_since: health.failingSinceMilliseconds.map(RFC3339.format(milliseconds:)),
             gossip_refusals: gossip.refusals.load(ordering: .relaxed),
             certificate_not_after: gossip.certificate.map { RFC3339.format(milliseconds: $0.notAfter * 1_000) },
-            certificate_days_left: gossip.certificate.map { ($0.notAfter * 1_000 - clock.now()) / CivilCalendar.millisecondsPerDay }))
+            certificate_days_left: gossip.certificate.map { ($0.notAfter * 1_000 - clock.now()) / CivilCalendar.millisecondsPerDay },
+            stable_horizon: gossip.stableHorizon.map(RFC3339.format(milliseconds:))))
     }
 
     /// The body of `POST /v1/cluster/retirements`.
@@ -97,6 +98,11 @@ extension LedgerAPI {
             Family("pointmesh_gossip_seal_refusals_total", "Runs of received entries refused because their origin's seal did not verify (altered or forged in relay).",
                    "counter", value: Int64(gossip.sealRefusals.load(ordering: .relaxed))),
         ]
+        if let horizon = gossip.stableHorizon {
+            families.append(Family("pointmesh_stable_horizon_age_seconds",
+                                   "Seconds since the chain's stable horizon (absent while unknown): it grows while a member is down and not retired, or hasn't reported what it holds.",
+                                   "gauge", value: max(0, clock.now() - horizon) / 1_000))
+        }
         if let certified = gossip.certificate {
             families.append(Family("pointmesh_tls_certificate_expiry_seconds",
                                    "Seconds until the node's certificate (--tls-cert) ends; renew and SIGHUP below 30 days (2592000).", "gauge",

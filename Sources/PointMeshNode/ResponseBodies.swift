@@ -96,6 +96,8 @@ enum ResponseBodies {
         /// When the node's certificate ends, and the whole days until then (absent without one).
         var certificate_not_after: String?
         var certificate_days_left: Int64?
+        /// The chain's stable horizon as this node knows it (`Membership.stableHorizon`).
+        var stable_horizon: String?
 
         struct Peer: Encodable {
             var node_id: String

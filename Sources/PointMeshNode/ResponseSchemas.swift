@@ -251,6 +251,7 @@ enum ResponseSchemas {
         FieldSpec("gossip_refusals", .integer, "Gossip connections refused or failed authentication."),
         .optional("certificate_not_after", .time, "When the node's certificate (`--tls-cert`) ends; absent without one."),
         .optional("certificate_days_left", .integer, "Whole days until then; renew below 30."),
+        .optional("stable_horizon", .time, "Every live node holds every entry stamped before this: what a store may fold. Absent until every member has reported what it holds over the same members; a node that is down and not retired holds it back."),
     ]
 
     static let retirement: [FieldSpec] = [FieldSpec("retired", .id, "The retired node.")]

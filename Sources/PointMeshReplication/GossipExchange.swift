@@ -98,16 +98,20 @@ public struct LocalReplicaState: Sendable, Equatable {
     public var ledgerDigest: String?
     public var vector: VersionVector
     public var membershipDigest: String
+    /// The membership digest without what members hold (`Membership.legacyDigest`): what a
+    /// peer on protocol version 6 or older computes.
+    public var legacyMembershipDigest: String
     public var members: [MemberRecord]
     /// The members the peer `readLocalState` named lacks; nil when it named none or this node
     /// can't tell.
     public var membersMissing: [MemberRecord]?
 
-    public init(ledgerDigest: String?, vector: VersionVector, membershipDigest: String, members: [MemberRecord],
-                membersMissing: [MemberRecord]? = nil) {
+    public init(ledgerDigest: String?, vector: VersionVector, membershipDigest: String, legacyMembershipDigest: String? = nil,
+                members: [MemberRecord], membersMissing: [MemberRecord]? = nil) {
         self.ledgerDigest = ledgerDigest
         self.vector = vector
         self.membershipDigest = membershipDigest
+        self.legacyMembershipDigest = legacyMembershipDigest ?? membershipDigest
         self.members = members
         self.membersMissing = membersMissing
     }

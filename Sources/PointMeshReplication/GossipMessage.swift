@@ -29,6 +29,9 @@ public enum GossipMessage: Hashable, Sendable {
     /// Version 6: members the receiver lacks (`Membership.records(missingAt:)`), or, `complete`,
     /// every member the sender knows, when it can't tell.
     case members(complete: Bool, [MemberRecord])
+    /// Version 7's `members`: each record with what the member last said it holds
+    /// (`HoldingsReport`), when it has said.
+    case reportedMembers(complete: Bool, [MemberRecord])
     /// The test-only probe exchange's round trip.
     case probe(token: String)
     /// The spending-rights exchange (`RightsExchange`): the accounts asked for, and the grants.
@@ -59,6 +62,7 @@ public enum GossipMessage: Hashable, Sendable {
         case .briefSummary: 0x26
         case .vector: 0x27
         case .members: 0x28
+        case .reportedMembers: 0x29
         case .probe: 0x30
         case .rightsRequest: 0x40
         case .rightsGrants: 0x41
@@ -81,6 +85,7 @@ public enum GossipMessage: Hashable, Sendable {
         case .briefSummary: "brief_summary"
         case .vector: "vector"
         case .members: "members"
+        case .reportedMembers: "reported_members"
         case .endOfEntries: "end_of_entries"
         case .probe: "probe"
         case .rightsRequest: "rights_request"
@@ -130,6 +135,9 @@ public enum GossipMessage: Hashable, Sendable {
         case .members(let complete, let members):
             writer.u8(complete ? 1 : 0)
             Self.write(members, to: &writer)
+        case .reportedMembers(let complete, let members):
+            writer.u8(complete ? 1 : 0)
+            Self.write(members, to: &writer, withHoldings: true)
         case .entries(let entries), .rightsGrants(let entries):
             writer.u32(UInt32(entries.count))
             for entry in entries { writer.lengthPrefixed(EntryCoding.encode(entry)) }
@@ -204,6 +212,10 @@ public enum GossipMessage: Hashable, Sendable {
             let complete = try reader.u8()
             guard complete <= 1 else { throw .invalid("complete flag") }
             message = .members(complete: complete == 1, try members(&reader))
+        case 0x29:
+            let complete = try reader.u8()
+            guard complete <= 1 else { throw .invalid("complete flag") }
+            message = .reportedMembers(complete: complete == 1, try members(&reader, withHoldings: true))
         case 0x23: message = .entries(try entries(&reader))
         case 0x25:
             var sealed = SealedEntries(try entries(&reader))
@@ -262,12 +274,23 @@ public enum GossipMessage: Hashable, Sendable {
         }
     }
 
-    private static func write(_ members: [MemberRecord], to writer: inout BinaryWriter) {
+    private static func write(_ members: [MemberRecord], to writer: inout BinaryWriter, withHoldings: Bool = false) {
         writer.u32(UInt32(members.count))
         for member in members {
             writer.string(member.id.rawValue)
             writer.string(member.address)
             writer.u8(member.retired ? 1 : 0)
+            guard withHoldings else { continue }
+            guard let held = member.holdings else {
+                writer.u8(0)
+                continue
+            }
+            writer.u8(1)
+            writer.i64(held.at.wallMilliseconds)
+            writer.i64(held.at.logical)
+            writer.i64(held.written)
+            writer.i64(held.holdsAllBefore)
+            writer.i64(Int64(bitPattern: held.considered))
         }
     }
 
@@ -285,8 +308,9 @@ public enum GossipMessage: Hashable, Sendable {
         return VersionVector(sequences)
     }
 
-    /// A count of members, then each member's id, address and retired flag.
-    private static func members(_ reader: inout BinaryReader) throws(DecodingError) -> [MemberRecord] {
+    /// A count of members, then each member's id, address and retired flag; `withHoldings`
+    /// (`reported_members`), then a flag and, if set, its `HoldingsReport`.
+    private static func members(_ reader: inout BinaryReader, withHoldings: Bool = false) throws(DecodingError) -> [MemberRecord] {
         let count = try reader.u32()
         guard Int(count) <= reader.remaining / 5 else { throw .invalid("member count \(count)") }
         var members: [MemberRecord] = []
@@ -295,7 +319,20 @@ public enum GossipMessage: Hashable, Sendable {
             let address = try reader.string()
             let retired = try reader.u8()
             guard retired <= 1 else { throw .invalid("retired flag") }
-            members.append(MemberRecord(id: id, address: address, retired: retired == 1))
+            var holdings: HoldingsReport?
+            if withHoldings {
+                let reported = try reader.u8()
+                guard reported <= 1 else { throw .invalid("holdings flag") }
+                if reported == 1 {
+                    let at = HLCTimestamp(wallMilliseconds: try reader.i64(), logical: try reader.i64())
+                    let written = try reader.i64(), before = try reader.i64()
+                    guard at.logical >= 0, written >= 0, written <= EntryBounds.maximumSequence, before <= at.wallMilliseconds else {
+                        throw .invalid("holdings report")
+                    }
+                    holdings = HoldingsReport(at: at, written: written, holdsAllBefore: before, considered: UInt64(bitPattern: try reader.i64()))
+                }
+            }
+            members.append(MemberRecord(id: id, address: address, retired: retired == 1, holdings: holdings))
         }
         return members
     }

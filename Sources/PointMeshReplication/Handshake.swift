@@ -22,7 +22,8 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
         self.highest = highest
     }
 
-    /// What this release speaks. Version 6 keeps a settled chain's rounds small whatever its
+    /// What this release speaks. Version 7 carries what each member holds with its record
+    /// (`reported_members`), from which nodes tell the chain's stable horizon. Version 6 keeps a settled chain's rounds small whatever its
     /// size (`brief_summary`, members sent as changes, an exchange with nothing to ask left
     /// out); version 5 sends entries with their origins' seals
     /// (`sealed_entries`); version 4 keeps a connection open after a session, for the
@@ -30,7 +31,7 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
     /// each side speaks (`GossipSession`); version 2 (releases 0.3 to 0.6) runs replication
     /// alone. Version 1 (pointmesh 0.2) had no negotiation and another entry format; it is
     /// refused at the first frame (docs/operations.md, "Upgrading a chain").
-    public static let supported = ProtocolVersions(2, 6)
+    public static let supported = ProtocolVersions(2, 7)
 
     /// The first version whose nodes `introduce` themselves with the exchanges they speak
     /// (version 2's `identify` names none: replication alone).
@@ -48,6 +49,10 @@ public struct ProtocolVersions: Hashable, Sendable, CustomStringConvertible {
     /// and whose sessions leave out an exchange the initiator has nothing to ask in
     /// (`GossipExchangeName.mayBeLeftOut`).
     public static let compact: UInt8 = 6
+
+    /// The first version whose member records carry what each member holds
+    /// (`reported_members`, `HoldingsReport`), and whose membership digest covers it.
+    public static let reporting: UInt8 = 7
 
     /// The highest version both ranges hold, if any.
     public func common(with other: ProtocolVersions) -> UInt8? {

@@ -23,6 +23,11 @@ public struct PeerStatus: Hashable, Sendable {
     public var nextAttempt: Int64
     /// The peer's version vector as of the last exchange.
     public var lastKnownVector: VersionVector?
+    /// What the peer last said it holds (`HoldingsReport`), as gossip brought it.
+    public var holdings: HoldingsReport?
+    /// The latest `holdings.at` whose `written` this node held when it last looked
+    /// (`report`): it holds every entry of the peer stamped before it.
+    public var heldThrough: Int64?
 }
 
 /// Timing of failure detection and retries.
@@ -35,6 +40,11 @@ public struct MembershipSettings: Sendable {
     /// One pick in this many goes to any due peer; the others to a partner (a peer this node
     /// keeps a connection to) when one is due. See `Membership.targets`.
     public var anyPeerEvery = 16
+    /// A node reports what it holds (`Membership.report`) at most this often while it writes
+    /// or receives, and every `quietReportMilliseconds` when quiet. The stable horizon lags by
+    /// about as much; it is meant to be used in days (beyond the return window).
+    public var reportMilliseconds: Int64 = 3_600_000
+    public var quietReportMilliseconds: Int64 = 6 * 3_600_000
 
     public init() {}
 }
@@ -56,12 +66,14 @@ public struct Membership: Sendable {
     /// Seed addresses not yet tied to a node id, with the time to try each next.
     public private(set) var seeds: [String: Int64] = [:]
     private var seedFailures: [String: Int] = [:]
+    private let startedWithSeeds: Bool
 
     public init(local: NodeID, localAddress: String, seeds: [String] = [], settings: MembershipSettings = MembershipSettings()) {
         self.local = local
         self.localAddress = localAddress
         self.settings = settings
         for seed in seeds where seed != localAddress { self.seeds[seed] = 0 }
+        startedWithSeeds = !self.seeds.isEmpty
         recordsChanged([local])
     }
 
@@ -95,23 +107,46 @@ public struct Membership: Sendable {
     /// what is left can't be told what it lacks.
     public static let changeLogLimit = 1_024
 
-    private static func digest(of sorted: [MemberRecord]) -> String {
-        SHA256Digest.hex(of: Array(sorted.map { "\($0.id)|\($0.address)|\($0.retired)\n" }.joined().utf8))
+    /// The same as `digest` without the holdings reports: what a peer speaking protocol
+    /// version 6 or older computes, since reports don't reach it. Equal to `digest` while no
+    /// member has reported.
+    public private(set) var legacyDigest = ""
+
+    /// This node's own report, the last `report` made.
+    public private(set) var localHoldings: HoldingsReport?
+    /// When this node last reported (monotonic ms) and how many entries it held then
+    /// (`isReportDue`).
+    private var lastReport: (time: Int64, held: Int64)?
+    /// When the first report is due (`isReportDue`), once asked.
+    private var firstReportAt: Int64?
+
+    private static func digest(of sorted: [MemberRecord], withHoldings: Bool = true) -> String {
+        SHA256Digest.hex(of: Array(sorted.map { record in
+            let line = "\(record.id)|\(record.address)|\(record.retired)"
+            guard withHoldings, let held = record.holdings else { return line + "\n" }
+            return line + "|\(held.at)|\(held.written)|\(held.holdsAllBefore)|\(held.considered)\n"
+        }.joined().utf8))
     }
 
     private mutating func recordsChanged(_ ids: [NodeID]) {
-        if !digest.isEmpty { log(ids, bringingUpFrom: digest) }
-        var records = [MemberRecord(id: local, address: localAddress, retired: retired[local] != nil)]
-        records += peers.values.map { MemberRecord(id: $0.id, address: $0.address) }
+        let earlier = (digest, legacyDigest)
+        var records = [MemberRecord(id: local, address: localAddress, retired: retired[local] != nil,
+                                    holdings: retired[local] == nil ? localHoldings : nil)]
+        records += peers.values.map { MemberRecord(id: $0.id, address: $0.address, holdings: $0.holdings) }
         records += retired.filter { $0.key != local }.map { MemberRecord(id: $0.key, address: $0.value, retired: true) }
         self.records = records.sorted { $0.id < $1.id }
         digest = Self.digest(of: self.records)
+        legacyDigest = Self.digest(of: self.records, withHoldings: false)
+        guard !earlier.0.isEmpty else { return }
+        // A legacy digest that didn't change keeps its older position: the changes since then
+        // still bring a peer that has it up to date (and more, harmlessly).
+        log(ids, bringingUpFrom: earlier.1 == legacyDigest ? [earlier.0] : [earlier.0, earlier.1])
     }
 
     /// Logs `ids` (at least one: so the digests kept are no more than the changes) as changes
-    /// that bring a set of records with digest `earlier` up to this node's.
-    private mutating func log(_ ids: [NodeID], bringingUpFrom earlier: String) {
-        digestPositions[earlier] = changeLogStart + changeLog.count
+    /// that bring a set of records with any of the digests `earlier` up to this node's.
+    private mutating func log(_ ids: [NodeID], bringingUpFrom earlier: [String]) {
+        for digest in earlier { digestPositions[digest] = changeLogStart + changeLog.count }
         changeLog += ids
         if changeLog.count > Self.changeLogLimit {
             let dropped = changeLog.count - Self.changeLogLimit / 2
@@ -126,10 +161,16 @@ public struct Membership: Sendable {
     /// to its own (it had that digest once, or merged that complete list); nil when it can't
     /// tell (a peer that knows a member this node does not, or one further behind than the log).
     public func records(missingAt peerDigest: String) -> [MemberRecord]? {
-        if peerDigest == digest { return [] }
+        if peerDigest == digest || peerDigest == legacyDigest && digest == legacyDigest { return [] }
         guard let position = digestPositions[peerDigest] else { return nil }
         let changed = Set(changeLog[(position - changeLogStart)...])
         return records.filter { changed.contains($0.id) }
+    }
+
+    /// What `readLocalState` answers, with the ledger's part given.
+    public func localState(ledgerDigest: String?, vector: VersionVector, membersMissingAt peerDigest: String?) -> LocalReplicaState {
+        LocalReplicaState(ledgerDigest: ledgerDigest, vector: vector, membershipDigest: digest, legacyMembershipDigest: legacyDigest,
+                          members: records, membersMissing: peerDigest.flatMap(records(missingAt:)))
     }
 
     public func isRetired(_ id: NodeID) -> Bool { retired[id] != nil }
@@ -140,7 +181,8 @@ public struct Membership: Sendable {
     public mutating func merge(_ records: [MemberRecord], now: Int64, complete: Bool = false) {
         var changed: [NodeID] = []
         for record in records {
-            let added = record.retired ? addRetirement(record.id, address: record.address) : addPeer(record.id, address: record.address, now: now)
+            let added = record.retired ? addRetirement(record.id, address: record.address)
+                : addPeer(record.id, address: record.address, holdings: record.holdings, now: now)
             if added { changed.append(record.id) }
         }
         if !changed.isEmpty { recordsChanged(changed) }
@@ -148,7 +190,7 @@ public struct Membership: Sendable {
         let theirs = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let differing = self.records.filter { theirs[$0.id] != $0 }.map(\.id)
         // None differing: the lists are equal, and so are the digests; nothing to remember.
-        if !differing.isEmpty { log(differing, bringingUpFrom: Self.digest(of: records.sorted { $0.id < $1.id })) }
+        if !differing.isEmpty { log(differing, bringingUpFrom: [Self.digest(of: records.sorted { $0.id < $1.id })]) }
     }
 
     /// A peer told us who it is (after authenticating), at `address`.
@@ -165,17 +207,21 @@ public struct Membership: Sendable {
         retire(id, address: peers[id]?.address ?? (id == local ? localAddress : ""))
     }
 
-    /// Adds or updates a peer; true when the records changed.
-    private mutating func addPeer(_ id: NodeID, address: String, now: Int64) -> Bool {
+    /// Adds or updates a peer; true when the records changed. A report replaces the known one
+    /// only if it is later; none (a legacy peer's record) leaves it.
+    private mutating func addPeer(_ id: NodeID, address: String, holdings: HoldingsReport? = nil, now: Int64) -> Bool {
         guard id != local, retired[id] == nil else { return false }
         seeds[address] = nil
         seedFailures[address] = nil
         if var known = peers[id] {
-            guard known.address != address else { return false }
+            let later = holdings.map { reported in known.holdings.map { reported.at > $0.at } ?? true } ?? false
+            guard known.address != address || later else { return false }
             known.address = address
+            if later { known.holdings = holdings }
             peers[id] = known
         } else {
-            peers[id] = PeerStatus(id: id, address: address, state: .alive, consecutiveFailures: 0, lastContact: nil, nextAttempt: now)
+            peers[id] = PeerStatus(id: id, address: address, state: .alive, consecutiveFailures: 0, lastContact: nil, nextAttempt: now,
+                                   holdings: holdings)
         }
         return true
     }
@@ -185,6 +231,94 @@ public struct Membership: Sendable {
         peers[id] = nil
         retired[id] = address
         return true
+    }
+
+    // MARK: What every member holds
+
+    /// This node has reached the chain: it knows a peer (from a session, or saved from an earlier
+    /// run), or it was started without seeds (the chain's first node).
+    public var hasJoined: Bool { !peers.isEmpty || !startedWithSeeds }
+
+    /// The active members (this node and every peer not retired), as one number: equal on two
+    /// nodes that know the same ones.
+    public var memberSetHash: UInt64 {
+        Self.number(of: ([local] + peers.keys).sorted().map(\.rawValue).joined(separator: "\n"))
+    }
+
+    /// The first 8 bytes of SHA-256 over `text`, as a number.
+    private static func number(of text: String) -> UInt64 {
+        SHA256Digest.bytes(of: Array(text.utf8)).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// True when this node should report what it holds (`report`): its first report is due,
+    /// it wrote or received since and the last report is `reportMilliseconds` old, or the
+    /// last is `quietReportMilliseconds` old.
+    ///
+    /// The first comes a fraction of the interval after the first ask, drawn from this node's
+    /// id, so a chain restarted at once (an upgrade) spreads its reports over an interval
+    /// instead of a burst; meanwhile peers keep the report from before the restart. A change
+    /// of members waits for the next report likewise: every node reporting at once would send
+    /// each node every other's report. `now` is monotonic ms, as for the peers' timing (a
+    /// report's own time is the hybrid clock's, which a peer's clock running ahead may move
+    /// past the wall clock); `written` is this node's last own sequence, `held` how many
+    /// entries it holds.
+    public mutating func isReportDue(now: Int64, written: Int64, held: Int64) -> Bool {
+        guard retired[local] == nil else { return false }
+        guard let last = localHoldings, let reportedAt = lastReport?.time else {
+            if firstReportAt == nil {
+                firstReportAt = now + Int64(Self.number(of: local.rawValue) % UInt64(max(1, settings.reportMilliseconds)))
+            }
+            return now >= firstReportAt ?? now
+        }
+        let quiet = written == last.written && held == lastReport?.held
+        return now - reportedAt >= (quiet ? settings.quietReportMilliseconds : settings.reportMilliseconds)
+    }
+
+    /// Reports what this node holds: its own record then carries a new `HoldingsReport`, which
+    /// goes with the next sessions that differ for another reason (`ReplicationExchange`). `at` must be at or after every timestamp this
+    /// node has given an entry, and before every one it gives later (a reading of its hybrid
+    /// clock, `LedgerStore.tickClock`); `now` is monotonic ms.
+    public mutating func report(now: Int64, at: HLCTimestamp, written: Int64, vector: VersionVector) {
+        notePeersHeld(by: vector)
+        var holdsAllBefore = at.wallMilliseconds
+        for peer in peers.values { holdsAllBefore = min(holdsAllBefore, peer.heldThrough ?? 0) }
+        localHoldings = HoldingsReport(at: at, written: written, holdsAllBefore: holdsAllBefore, considered: memberSetHash)
+        lastReport = (now, vector.entryCount)
+        recordsChanged([local])
+    }
+
+    /// The chain's stable horizon as this node knows it: every live member (this node and every
+    /// peer not retired, reachable or not) has reported over the same members as this node
+    /// knows, and each then held every entry stamped before the earliest of their
+    /// `holdsAllBefore`, which this is. An entry stamped before it can't arrive anywhere later,
+    /// so what is before it may be folded. Nil while any member hasn't reported over those
+    /// members (just after a join or a retirement, or a peer on protocol 6 or older): nothing
+    /// is stable then. A member that never reports again (down, not retired) holds it back,
+    /// rightly: it may hold entries no one else has.
+    ///
+    /// A node that hasn't joined knows none: it can't tell what its peers hold. A node that has
+    /// is known to the peer it joined through from that session on, so that peer's reports
+    /// made without it came before it joined. What the horizon can't cover is what a node
+    /// writes before it first reaches the chain (a store set up while its network is down):
+    /// folding will need a margin for it (docs/design.md, "The stable horizon").
+    public var stableHorizon: Int64? {
+        guard hasJoined, let own = localHoldings else { return nil }
+        let considered = memberSetHash
+        guard own.considered == considered else { return nil }
+        var horizon = own.holdsAllBefore
+        for peer in peers.values {
+            guard let held = peer.holdings, held.considered == considered else { return nil }
+            horizon = min(horizon, held.holdsAllBefore)
+        }
+        return horizon
+    }
+
+    /// Notes, for each peer's report, whether this node holds the entries it had written by then.
+    private mutating func notePeersHeld(by vector: VersionVector) {
+        for (id, peer) in peers {
+            guard let held = peer.holdings, vector[id] >= held.written, held.at.wallMilliseconds > (peer.heldThrough ?? .min) else { continue }
+            peers[id]?.heldThrough = held.at.wallMilliseconds
+        }
     }
 
     public mutating func succeeded(_ target: Target, peerVector: VersionVector?, now: Int64) {

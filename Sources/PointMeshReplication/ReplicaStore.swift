@@ -33,9 +33,8 @@ extension GossipDirective {
             case .send, .finished:
                 return nil
             case .readLocalState(let withLedgerDigest, let peerDigest):
-                return .localState(LocalReplicaState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: try store.versionVector(),
-                                                     membershipDigest: membership.digest, members: membership.records,
-                                                     membersMissing: peerDigest.flatMap(membership.records(missingAt:))))
+                return .localState(membership.localState(ledgerDigest: withLedgerDigest ? try store.ledgerDigest() : nil, vector: try store.versionVector(),
+                                                         membersMissingAt: peerDigest))
             case .readEntries(let origin, let after, let limit):
                 return .entriesRead(try store.sealedEntries(of: origin, after: after, limit: limit))
             case .apply(let batch, let sender):

@@ -108,9 +108,9 @@ public struct ReplicationExchange: Sendable {
             localVector = local.vector
             phase = .awaitingReply
             guard version >= ProtocolVersions.compact else {
-                return [.send(.summary(ledgerDigest: ledgerDigest, membershipDigest: local.membershipDigest))]
+                return [.send(.summary(ledgerDigest: ledgerDigest, membershipDigest: local.legacyMembershipDigest))]
             }
-            return [.send(.briefSummary(digest: Self.combinedDigest(ledger: ledgerDigest, membership: local.membershipDigest)))]
+            return [.send(.briefSummary(digest: Self.combinedDigest(ledger: ledgerDigest, membership: local.legacyMembershipDigest)))]
 
         case (.awaitingReply, .received(.inSync)):
             // Equal digests: the peer holds exactly what this node held when it opened.
@@ -136,21 +136,21 @@ public struct ReplicationExchange: Sendable {
             return [.readLocalState(withLedgerDigest: true)]
 
         case (.comparing(let ledgerDigest, let membershipDigest), .localState(let local)):
-            if ledgerDigest == local.ledgerDigest && membershipDigest == local.membershipDigest {
+            if ledgerDigest == local.ledgerDigest && membershipDigest == local.legacyMembershipDigest {
                 peerVector = local.vector
                 return [.send(.inSync)] + finish()
             }
             phase = .awaitingState
-            return [.send(.state(vector: local.vector, members: local.members))]
+            return [.send(.state(vector: local.vector, members: Self.withoutReports(local.members)))]
 
         case (.comparingBrief(let digest), .localState(let local)):
             guard let ledgerDigest = local.ledgerDigest else { throw .unexpected("the local state without the digest asked for") }
-            if digest == Self.combinedDigest(ledger: ledgerDigest, membership: local.membershipDigest) {
+            if digest == Self.combinedDigest(ledger: ledgerDigest, membership: local.legacyMembershipDigest) {
                 peerVector = local.vector
                 return [.send(.inSync)] + finish()
             }
             phase = .awaitingState
-            return [.send(.vector(local.vector, membershipDigest: local.membershipDigest))]
+            return [.send(.vector(local.vector, membershipDigest: membershipDigest(local)))]
 
         case (.planning(let remote, let compact), .localState(let local)):
             peerVector = remote
@@ -160,12 +160,13 @@ public struct ReplicationExchange: Sendable {
                 return []
             }
             phase = .sending(plan: ReplicationRules.missing(local: local.vector, remote: remote), then: .receivingEntries(reply: false))
-            guard compact else { return [.send(.state(vector: local.vector, members: local.members))] + nextBatch() }
+            guard compact else { return [.send(.state(vector: local.vector, members: Self.withoutReports(local.members)))] + nextBatch() }
             let missing = local.membersMissing ?? []
-            return [.send(.vector(local.vector, membershipDigest: local.membershipDigest))]
-                + (missing.isEmpty ? [] : [.send(.members(complete: false, missing))]) + nextBatch()
+            return [.send(.vector(local.vector, membershipDigest: membershipDigest(local)))]
+                + (missing.isEmpty ? [] : [.send(members(complete: false, missing))]) + nextBatch()
 
-        case (.receivingEntries, .received(.members(let complete, let records))):
+        case (.receivingEntries, .received(.members(let complete, let records))),
+             (.receivingEntries, .received(.reportedMembers(let complete, let records))):
             return [.mergeMembers(records, complete: complete)]
 
         case (.receivingEntries, .received(.entries(let batch))):
@@ -192,8 +193,8 @@ public struct ReplicationExchange: Sendable {
             guard peerMembershipDigest != nil else { return nextBatch() }
             let members: [GossipDirective] = switch local.membersMissing {
             case .some(let missing) where missing.isEmpty: []
-            case .some(let missing): [.send(.members(complete: false, missing))]
-            case nil: [.send(.members(complete: true, local.members))]
+            case .some(let missing): [.send(members(complete: false, missing))]
+            case nil: [.send(members(complete: true, local.members))]
             }
             return members + nextBatch()
 
@@ -242,6 +243,27 @@ public struct ReplicationExchange: Sendable {
         }
         phase = .reading(plan: plan, then: then)
         return [.readEntries(origin: range.origin, after: range.first - 1, limit: min(batchSize, Int(range.count)))]
+    }
+
+    /// The membership digest `vector` carries: from version 7 it covers what members hold, and
+    /// members go with it (`reported_members`); before, neither does, as the peer computes it.
+    /// The opening digest (`brief_summary`, `summary`) never covers reports: a settled pair
+    /// stays settled while reports change, and reports travel only in sessions that differ for
+    /// another reason (an entry or a member one side lacks). Reports every hour at a thousand
+    /// stores would otherwise unsettle every node's sessions every few seconds, each then
+    /// sending its whole vector, kilobytes a second per node on an idle chain.
+    private func membershipDigest(_ local: LocalReplicaState) -> String {
+        version >= ProtocolVersions.reporting ? local.membershipDigest : local.legacyMembershipDigest
+    }
+
+    private func members(complete: Bool, _ records: [MemberRecord]) -> GossipMessage {
+        version >= ProtocolVersions.reporting ? .reportedMembers(complete: complete, records) : .members(complete: complete, Self.withoutReports(records))
+    }
+
+    /// Records as a message before version 7 carries them (its encoding has no room for
+    /// reports; the simulation passes messages as values, so they are dropped here too).
+    private static func withoutReports(_ records: [MemberRecord]) -> [MemberRecord] {
+        records.map { MemberRecord(id: $0.id, address: $0.address, retired: $0.retired) }
     }
 
     /// Bytes of `brief_summary`'s digest.

@@ -59,6 +59,9 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     mutating func restartFromDisk() throws
     /// Keeps the membership as the node saves it (its `peers` table), for the facts it answers.
     mutating func saveMembers(_ records: [MemberRecord]) throws
+    /// Reads the clock at physical time `now`, moving it past the reading, durably
+    /// (`LedgerStore.tickClock`): what a holdings report is stamped with.
+    mutating func tickClock(now: Int64) throws -> HLCTimestamp
 }
 
 /// How a simulated write's transaction ends (`FaultSettings.commitFailureChance`).
@@ -204,14 +207,14 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// `count` nodes, each seeded with node 0's address (node 0 seeded with node 1's), each
     /// with the ledger `makeLedger` gives for its id.
     public init(count: Int, seed: UInt64, faults: FaultSettings = FaultSettings(), fullMembership: Bool = false,
-                makeLedger: (NodeID) throws -> Ledger) rethrows {
+                membershipSettings: MembershipSettings = MembershipSettings(), makeLedger: (NodeID) throws -> Ledger) rethrows {
         random = SplitMix64(seed: seed)
         self.faults = faults
         var nodes: [Node] = []
         for index in 0..<count {
             let id = NodeID(unchecked: "n\(index)")
             let seeds = index == 0 ? (count > 1 ? ["sim:1"] : []) : ["sim:0"]
-            var membership = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds)
+            var membership = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds, settings: membershipSettings)
             if fullMembership {
                 membership.merge((0..<count).map { MemberRecord(id: NodeID(unchecked: "n\($0)"), address: "sim:\($0)") }, now: 0)
             }
@@ -384,9 +387,39 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     }
 
     /// Every node knows the same members and retirements.
+    /// (What members report they hold is left out: it travels only with sessions that differ
+    /// for another reason, `ReplicationExchange`.)
     public var membershipsAgree: Bool {
-        guard let first = nodes.first?.membership.digest else { return true }
-        return nodes.allSatisfy { $0.membership.digest == first }
+        guard let first = nodes.first?.membership.legacyDigest else { return true }
+        return nodes.allSatisfy { $0.membership.legacyDigest == first }
+    }
+
+    /// Where a node's stable horizon is wrong: an entry stamped before it (as its origin holds
+    /// it) that a node not retired lacks. The horizon promises that none can arrive later, so
+    /// what is before it may be folded; a lie here would fold away an order that changes.
+    public func stableHorizonViolations() throws -> [String] {
+        var violations: [String] = []
+        let members = nodes.indices.filter { index in !nodes.contains { $0.membership.isRetired(nodes[index].id) } }
+        var vectors: [Int: VersionVector] = [:]
+        for index in members { vectors[index] = try nodes[index].ledger.versionVector() }
+        var stampedBefore: [Int64: [Int: Int64]] = [:]
+        for node in nodes {
+            guard let horizon = node.membership.stableHorizon else { continue }
+            if stampedBefore[horizon] == nil {
+                var counts: [Int: Int64] = [:]
+                for origin in members {
+                    let own = try nodes[origin].ledger.entries(of: nodes[origin].id, after: 0, limit: .max)
+                    counts[origin] = Int64(own.prefix { $0.timestamp.wallMilliseconds < horizon }.count)
+                }
+                stampedBefore[horizon] = counts
+            }
+            for (origin, count) in stampedBefore[horizon] ?? [:] {
+                for index in members where (vectors[index]?[nodes[origin].id] ?? 0) < count {
+                    violations.append("\(node.id)'s horizon \(horizon): \(nodes[index].id) holds \(vectors[index]?[nodes[origin].id] ?? 0) of \(nodes[origin].id)'s \(count) entries stamped before it")
+                }
+            }
+        }
+        return violations
     }
 
     /// An operator retires node `retired` at node `index` (`pointmesh retire`); gossip spreads it.
@@ -417,6 +450,7 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         queue.schedule(.tick(node: index), at: now + gossipIntervalMilliseconds - 100 + jitter)
         if faulty { injectFaults(around: index) }
         guard nodes[index].up else { return }
+        reportHoldingsIfDue(index)
         saveMembershipIfChanged(index)
         nodes[index].partners = nodes[index].partners.filter { now - $0.value < keptIdleMilliseconds }
         let targets = nodes[index].membership.targets(now: now, fanout: fanout, partners: Set(nodes[index].partners.keys), using: &random)
@@ -426,12 +460,25 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         }
     }
 
+    /// As the node's gossip does (`GossipService.reportHoldingsIfDue`).
+    private mutating func reportHoldingsIfDue(_ index: Int) {
+        do {
+            let vector = try nodes[index].ledger.versionVector()
+            let written = vector[nodes[index].id]
+            guard nodes[index].membership.isReportDue(now: now, written: written, held: vector.entryCount) else { return }
+            let reading = try nodes[index].ledger.tickClock(now: ledgerTime(at: index))
+            nodes[index].membership.report(now: now, at: reading, written: written, vector: vector)
+        } catch {
+            failures.append("\(nodes[index].id) could not report what it holds: \(error)")
+        }
+    }
+
     private mutating func saveMembershipIfChanged(_ index: Int) {
         let membership = nodes[index].membership
-        guard membership.digest != nodes[index].savedMembership else { return }
+        guard membership.legacyDigest != nodes[index].savedMembership else { return }
         do {
             try nodes[index].ledger.saveMembers(membership.records.filter { $0.id != nodes[index].id || $0.retired })
-            nodes[index].savedMembership = membership.digest
+            nodes[index].savedMembership = membership.legacyDigest
         } catch {
             failures.append("\(nodes[index].id) could not save its membership: \(error)")
         }
@@ -458,6 +505,12 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
 
     /// Node `index` stops (sessions in flight are lost) and restarts from disk 1–6 s later.
     private mutating func crash(_ index: Int) {
+        stop(index)
+        queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
+    }
+
+    /// Node `index` stops, as a store whose machine died: down until `heal` starts it again.
+    public mutating func stop(_ index: Int) {
         nodes[index].up = false
         nodes[index].sessions = [:]
         // Its connections die with it, at both ends.
@@ -466,7 +519,6 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         for other in nodes.indices { nodes[other].partners[id] = nil }
         nodes[index].demand = RightsDemand(node: nodes[index].id, prefix: "\(nodes[index].id)-r\(crashes + 1)")
         crashes += 1
-        queue.schedule(.restart(node: index), at: now + 1_000 + Int64(random.next() % 5_000))
     }
 
     private mutating func restart(_ index: Int) {

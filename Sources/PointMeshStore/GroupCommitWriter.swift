@@ -22,12 +22,16 @@ final class GroupCommitWriter: Sendable {
         case savePeers([MemberRecord])
         /// Notes a node keeps for itself across restarts (`LedgerWriter.saveMeta`).
         case saveMeta([String: String])
+        /// Reads the hybrid clock, moving it past the reading (and remembering that across
+        /// restarts), with the entries held at that instant: what a holdings report says.
+        case tickClock
     }
 
     enum WorkResult: Sendable {
         case write(WriteOutcome)
         case applied(AppliedEntries)
         case saved
+        case ticked(HLCTimestamp, VersionVector)
     }
 
     /// Queued work and who to tell when it is committed.
@@ -40,6 +44,11 @@ final class GroupCommitWriter: Sendable {
 
     /// State only the writer thread touches once it has started.
     final class WriterState: @unchecked Sendable {
+        /// The `meta` key of the last clock reading `tickClock` gave: the clock never starts
+        /// below it, so an entry written after a report is never stamped before the report's
+        /// time, even after a restart with the wall clock stepped back.
+        static let clockFloorKey = "clock_floor"
+
         let ledger: LedgerWriter
         let origin: NodeID
         var hlc: HybridLogicalClock
@@ -75,6 +84,9 @@ final class GroupCommitWriter: Sendable {
             vector = try ledger.reader.versionVector()
             var hlc = HybridLogicalClock()
             for held in vector.sequences.keys { hlc.observe(try ledger.reader.lastTimestamp(of: held)) }
+            if let floor = try ledger.reader.meta(withPrefix: Self.clockFloorKey)[Self.clockFloorKey].flatMap(HLCTimestamp.init) {
+                hlc.observe(floor)
+            }
             self.hlc = hlc
             ledger.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
@@ -302,6 +314,11 @@ final class GroupCommitWriter: Sendable {
         case .saveMeta(let values):
             try state.ledger.saveMeta(values)
             return .success(.saved)
+
+        case .tickClock:
+            let reading = state.hlc.tick(now: state.clock.now())
+            try state.ledger.saveMeta([WriterState.clockFloorKey: reading.description])
+            return .success(.ticked(reading, state.vector))
         }
     }
 }

@@ -141,6 +141,13 @@ public final class LedgerStore: Sendable {
         _ = try writer.submit(.saveMeta(values))
     }
 
+    /// A reading of the node's hybrid clock, which every entry it writes later is stamped after,
+    /// and the entries it holds at that instant (a holdings report, `Membership.report`).
+    public func tickClock() throws -> (reading: HLCTimestamp, vector: VersionVector) {
+        guard case .ticked(let reading, let vector) = try writer.submit(.tickClock) else { throw StoreError.closed }
+        return (reading, vector)
+    }
+
     /// The entries held, as of the last commit (no query).
     public var versionVector: VersionVector {
         writer.committedVector.withLock { $0 }

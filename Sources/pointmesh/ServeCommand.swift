@@ -29,6 +29,7 @@ enum ServeCommand: Command {
     static let httpIdleTimeout = Option("http-idle-timeout-ms", .value("N"), "idle keep-alive connection lifetime (default 30000)")
     static let maxConnections = Option("max-connections", .value("N"), "concurrent HTTP connections (default 512)")
     static let gossipInterval = Option("gossip-interval-ms", .value("N"), "time between gossip rounds (default 1000)")
+    static let holdingsReportInterval = Option("holdings-report-interval-ms", .value("N"), "how often a node that wrote or received tells the chain what it holds, from which every node computes the stable horizon (default 3600000; a quiet node every six times it)")
     static let gossipFanout = Option("gossip-fanout", .value("N"), "peers contacted per round (default 2)")
     static let tokensFile = Option("tokens-file", .value("FILE"), "bearer tokens the HTTP API accepts: a JSON list of {\"name\", \"role\": clerk|hq|admin, \"token_sha256\"}, readable by its owner only (`pointmesh token create` makes entries). Required to serve HTTP beyond loopback")
     static let protectReads = Option("protect-reads", "status, metrics and /openapi.json need a token too")
@@ -46,7 +47,7 @@ enum ServeCommand: Command {
     static let offlineAllowance = Option("offline-allowance", .value("N"), "points this node may overspend on one account when the holders of its spending rights don't answer in time, recorded as an overdraft later earnings repay first (default 0: none)")
     static let offlineAllowanceCap = Option("offline-allowance-cap", .value("N"), "the most this node may have overdrawn across all accounts at once (default 50 times --offline-allowance)")
     static let offlineAllowanceHours = Option("offline-allowance-hours", .value("H"), "after H hours without hearing from any peer (or none since it started), the node overspends nothing (default 72)")
-    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, acceptUnsealedEntries, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, tokensFile, protectReads, httpInsecure, httpTLSCert, httpTLSKey, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
+    static let options = [config, nodeID, data, http, gossip, seed, clusterKeyFile, tlsCert, tlsKey, tlsCA, acceptUnencryptedGossip, acceptUnsealedEntries, role, httpRequestTimeout, httpIdleTimeout, maxConnections, gossipInterval, gossipFanout, holdingsReportInterval, tokensFile, protectReads, httpInsecure, httpTLSCert, httpTLSKey, logFormat, logLevel, returnWindowDays, transferCoolingOffDays, spendingRights, rightsWait, offlineAllowance, offlineAllowanceCap, offlineAllowanceHours, clockOffsetFile, exitWithParent]
     static let description = """
         Runs a PointMesh node. Prints `pointmesh ready node=<id> http=<host:port> gossip=<host:port>`
         on standard output when it serves; logs go to standard error. SIGTERM or SIGINT stop it
@@ -183,6 +184,10 @@ enum ServeCommand: Command {
         if let value = try milliseconds(maxConnections) { configuration.maximumConnections = Int(value) }
         if let value = try milliseconds(gossipInterval) { configuration.gossipSettings.intervalMilliseconds = value }
         if let value = try milliseconds(gossipFanout) { configuration.gossipSettings.fanout = Int(value) }
+        if let value = try milliseconds(holdingsReportInterval) {
+            configuration.gossipSettings.membership.reportMilliseconds = max(1, value)
+            configuration.gossipSettings.membership.quietReportMilliseconds = 6 * max(1, value)
+        }
         if let text = options.last(returnWindowDays) {
             guard let days = Int64(text), (0...NodeConfiguration.maximumReturnWindowDays).contains(days) else {
                 throw UsageError(message: "--return-window-days must be a whole number of days from 0 to \(NodeConfiguration.maximumReturnWindowDays), got '\(text)'")

@@ -18,6 +18,16 @@ private func settledPair(stores: Int) -> (Membership, Membership) {
     return (membership("a", knowing: ["b"] + names), membership("b", knowing: ["a"] + names))
 }
 
+/// The member lists among `sent` (`members`, or from version 7 `reported_members`).
+private func memberLists(_ sent: [GossipMessage]) -> [(complete: Bool, records: [MemberRecord])] {
+    sent.compactMap { message in
+        switch message {
+        case .members(let complete, let records), .reportedMembers(let complete, let records): (complete, records)
+        default: nil
+        }
+    }
+}
+
 /// Frame bytes of `messages` as the simulation counts them (header and MAC included).
 private func bytes(_ messages: [GossipMessage]) -> Int { messages.reduce(0) { $0 + $1.payload().count + 38 } }
 
@@ -82,11 +92,7 @@ private func bytes(_ messages: [GossipMessage]) -> Int { messages.reduce(0) { $0
         if initiatorKnows { ma.merge([record("new")], now: 0) } else { mb.merge([record("new")], now: 0) }
         var a = MemoryLedger(origin: node("a")), b = MemoryLedger(origin: node("b"))
         let (_, _, sent) = try run(GossipSession(role: .initiator, peer: node("b")), &a, &ma, GossipSession(role: .responder, peer: node("a")), &b, &mb)
-        let members = sent.compactMap { message -> [MemberRecord]? in
-            if case .members(_, let records) = message { return records }
-            return nil
-        }
-        #expect(members == [[record("new")]])
+        #expect(memberLists(sent).map(\.records) == [[record("new")]])
         #expect(ma.digest == mb.digest)
         #expect(bytes(sent) < 1_000, "no member list (1,000 members are about 30 KB): \(bytes(sent)) bytes")
     }
@@ -100,13 +106,13 @@ private func bytes(_ messages: [GossipMessage]) -> Int { messages.reduce(0) { $0
         mb.merge([record("y")], now: 0)
         var a = MemoryLedger(origin: node("a")), b = MemoryLedger(origin: node("b"))
         let (_, _, first) = try run(GossipSession(role: .initiator, peer: node("b")), &a, &ma, GossipSession(role: .responder, peer: node("a")), &b, &mb)
-        #expect(first.contains { if case .members(true, let records) = $0 { records.count == 303 } else { false } })
+        #expect(memberLists(first).contains { $0.complete && $0.records.count == 303 })
         #expect(ma.records.contains(record("y")) && !mb.records.contains(record("x")))
         let second = sameDirection
             ? try run(GossipSession(role: .initiator, peer: node("b")), &a, &ma, GossipSession(role: .responder, peer: node("a")), &b, &mb).2
             : try run(GossipSession(role: .initiator, peer: node("a")), &b, &mb, GossipSession(role: .responder, peer: node("b")), &a, &ma).2
-        #expect(second.contains(.members(complete: false, [record("x")])))
-        #expect(!second.contains { if case .members(true, _) = $0 { true } else { false } })
+        #expect(memberLists(second).contains { !$0.complete && $0.records == [record("x")] })
+        #expect(!memberLists(second).contains { $0.complete })
         #expect(ma.digest == mb.digest)
     }
 

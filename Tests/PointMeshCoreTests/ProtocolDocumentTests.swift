@@ -65,14 +65,14 @@ import Testing
             .identify(node: node, address: "a"), .refused(reason: ""), .introduce(node: node, address: "a", exchanges: []),
             .summary(ledgerDigest: "", membershipDigest: ""), .inSync, .state(vector: VersionVector(), members: []), .entries([]),
             .endOfEntries, .sealedEntries(SealedEntries()), .briefSummary(digest: []), .vector(VersionVector(), membershipDigest: ""), .members(complete: false, []),
-            .probe(token: ""), .rightsRequest([]), .rightsGrants([]),
+            .reportedMembers(complete: false, []), .probe(token: ""), .rightsRequest([]), .rightsGrants([]),
         ]
     }()
 
     static func listed(_ message: GossipMessage) -> Bool {
         switch message {
         case .hello, .challenge, .proof, .identify, .refused, .introduce, .summary, .inSync, .state, .entries, .endOfEntries, .sealedEntries,
-             .briefSummary, .vector, .members, .probe, .rightsRequest, .rightsGrants: true
+             .briefSummary, .vector, .members, .reportedMembers, .probe, .rightsRequest, .rightsGrants: true
         }
     }
 

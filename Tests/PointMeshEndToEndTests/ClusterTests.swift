@@ -354,6 +354,66 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         #expect(try peerIDs(seed) == ["r2"])
     }
 
+    /// The chain's stable horizon over real nodes (issue 28, what a store may fold): with reports
+    /// every few hundred milliseconds, every node's horizon passes what every node wrote; a
+    /// node that stops holds it back (it may hold entries no other has) until it is retired, and
+    /// then the horizon moves on without it. Every node writes.
+    @Test func theStableHorizonPassesEveryWriteAndWaitsForAStoppedNodeUntilItIsRetired() throws {
+        let reports = ["--holdings-report-interval-ms", "300"] + fastGossip
+        let seed = try NodeProcess(extraArguments: ["--node-id", "h1", "--role", "hq"] + reports)
+        let second = try NodeProcess(extraArguments: ["--node-id", "h2", "--seed", seed.gossipAddress.description] + reports)
+        let third = try NodeProcess(extraArguments: ["--node-id", "h3", "--seed", seed.gossipAddress.description] + reports)
+        let nodes = [seed, second, third]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        func horizon(_ node: NodeProcess) throws -> Int64? {
+            (try node.client().getJSON("/v1/status")["stable_horizon"] as? String).flatMap(RFC3339.parse)
+        }
+        func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
+        // Reports travel with sessions that differ for another reason: the chain trades on,
+        // a purchase at a node at each look.
+        var receipts = 0
+        func trade(at traders: [NodeProcess]) throws {
+            receipts += 1
+            let node = traders[receipts % traders.count]
+            #expect(try node.client().postJSON("/v1/purchases", purchase("T\(receipts)", "acct-\(receipts % 5)", 1_000)).status == 201)
+        }
+        #expect(eventually(within: 20) {
+            try trade(at: nodes)
+            return try nodes.allSatisfy { try horizon($0) != nil }
+        }, "a horizon is known once every node has reported")
+        for (index, node) in nodes.enumerated() {
+            #expect(try node.client().postJSON("/v1/purchases", purchase("H\(index)", "acct-\(index)", 1_000)).status == 201)
+        }
+        let written = now()
+        #expect(eventually(within: 20) {
+            try trade(at: nodes)
+            return try nodes.allSatisfy { try horizon($0).map { $0 > written } ?? false }
+        }, "horizons: \((try? nodes.map(horizon)) ?? [])")
+        #expect(try send(seed, "GET", "/metrics").bodyText.contains("pointmesh_stable_horizon_age_seconds "))
+
+        third.stop()
+        let stopped = now()
+        for _ in 0..<6 {
+            try trade(at: [seed, second])
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        for node in [seed, second] {
+            let held = try #require(try horizon(node))
+            #expect(held <= stopped, "the horizon passed a stopped node's last report")
+        }
+        #expect(eventually(within: 10) {
+            let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
+            return peers.first { $0["node_id"] as? String == "h3" }?["state"] as? String != "alive"
+        })
+        #expect(try runPointmesh(["retire", "--node", "http://\(seed.httpAddress)", "--node-id", "h3"]).status == 0)
+        let retired = now()
+        #expect(eventually(within: 20) {
+            try trade(at: [seed, second])
+            return try [seed, second].allSatisfy { try horizon($0).map { $0 > retired } ?? false }
+        },
+                "horizons after the retirement: \((try? [seed, second].map(horizon)) ?? [])")
+    }
+
     /// A node stopped while a member was still live comes back with that member in its saved
     /// peer list: gossip (protocol 6: a complete list where its digest is unknown, deltas after)
     /// brings it the retirement, and its stale list never brings the member back. Every node writes.

@@ -39,6 +39,18 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         database = try Self.open(path)
         clock = HybridLogicalClock()
         for held in try database.reader.versionVector().sequences.keys { clock.observe(try database.reader.lastTimestamp(of: held)) }
+        if let floor = try database.reader.meta(withPrefix: Self.clockFloorKey)[Self.clockFloorKey].flatMap(HLCTimestamp.init) {
+            clock.observe(floor)
+        }
+    }
+
+    /// As the node's writer keeps it (`GroupCommitWriter.WriterState.clockFloorKey`).
+    private static let clockFloorKey = GroupCommitWriter.WriterState.clockFloorKey
+
+    func tickClock(now: Int64) throws -> HLCTimestamp {
+        let reading = clock.tick(now: now)
+        try database.connection.transaction { try database.saveMeta([Self.clockFloorKey: reading.description]) }
+        return reading
     }
 
     func versionVector() throws -> VersionVector { try database.reader.versionVector() }
