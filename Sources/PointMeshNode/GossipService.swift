@@ -63,6 +63,11 @@ final class GossipService: Sendable {
     private let state = Mutex<(stopping: Bool, incoming: Int, outgoing: Set<String>, busyPeers: Set<NodeID>, savedDigest: String,
                                open: [ObjectIdentifier: TCPConnection])>((false, 0, [], [], "", [:]))
     private let poke = DispatchSemaphore(value: 0)
+    /// When this node learned it was retired (monotonic ms), and whether a session it started a
+    /// round after that has completed since: that session carries every write it acknowledged
+    /// (`tickLoop`).
+    private let retirement = Mutex<(learnedAt: Int64?, handedOver: Bool)>((nil, false))
+    static let retiredHandOverMilliseconds: Int64 = 30_000
     private let threadsDone = DispatchGroup()
     /// Outgoing connections kept open between sessions, by the address they were dialled at,
     /// with who is at the other end and since when they sat unused (monotonic ms).
@@ -328,10 +333,24 @@ final class GossipService: Sendable {
                 (membership.targets(now: clock.monotonicMilliseconds(), fanout: settings.fanout, partners: partners, using: &random),
                  membership.isRetired(membership.local))
             }
+            // Writes are refused from the moment this node knows it is retired, but one can be
+            // acknowledged while the session that brought the news runs, after that session chose
+            // the entries it sends: so the node gossips on until a session it started a round
+            // later has completed, then stops.
+            // Peers that know it by its certificate refuse it outright: it gives up after
+            // `retiredHandOverMilliseconds`.
             if isRetired {
-                log.warning("this node was retired from the cluster; it no longer gossips")
-                closeKeptConnections()
-                return
+                let now = clock.monotonicMilliseconds()
+                let (handedOver, learnedAt) = retirement.withLock { retirement in
+                    if retirement.learnedAt == nil { retirement.learnedAt = now }
+                    return (retirement.handedOver, retirement.learnedAt ?? now)
+                }
+                if handedOver || now - learnedAt >= Self.retiredHandOverMilliseconds {
+                    log.warning(handedOver ? "this node was retired from the cluster; it has handed its entries over and no longer gossips"
+                                : "this node was retired from the cluster; no peer took a session from it since it knew (its certificate is refused), and it no longer gossips")
+                    closeKeptConnections()
+                    return
+                }
             }
             reportHoldingsIfDue()
             for target in targets where claimOutgoing(target) {
@@ -377,6 +396,7 @@ final class GossipService: Sendable {
 
     private func initiate(_ target: Membership.Target) {
         guard let address = HostPort(parsing: target.address) else { return }
+        let started = clock.monotonicMilliseconds()
         do {
             var session: GossipSession?
             var current = takeKept(target.address)
@@ -417,6 +437,9 @@ final class GossipService: Sendable {
             membership.withLock { $0.succeeded(resolved, peerVector: session.peerVector, now: clock.monotonicMilliseconds()) }
             recordError(target.address, nil)
             sessionsCompleted.add(1, ordering: .relaxed)
+            retirement.withLock { retirement in
+                if let learned = retirement.learnedAt, started >= learned + settings.intervalMilliseconds { retirement.handedOver = true }
+            }
         } catch {
             recordError(target.address, error)
             let wasUp = membership.withLock { membership in
