@@ -19,6 +19,27 @@ private func purchase(_ receipt: String, account: String, fen: Int64) -> Prepare
 }
 
 @Suite struct LedgerStoreTests {
+    /// A holdings report promises that every entry the node writes after it is stamped after
+    /// its clock reading (`LedgerStore.tickClock`): so even after a restart with the wall clock
+    /// stepped back, the next entry is stamped after the reading, not at the wall clock.
+    @Test func anEntryWrittenAfterAClockReadingIsStampedAfterItAcrossARestart() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before = try openStore(directory)
+        _ = try before.write(purchase("R1", account: "amy", fen: 100))
+        let (reading, vector) = try before.tickClock()
+        #expect(vector[NodeID(unchecked: "store-1")] == 1)
+        before.close()
+        let stepped = try LedgerStore(directory: directory, nodeID: NodeID(unchecked: "store-1"), newNodeID: { NodeID(unchecked: "generated") },
+                                      clock: .frozen(at: 1_600_000_000_000))
+        defer { stepped.close() }
+        guard case .created(let entry) = try stepped.write(purchase("R2", account: "amy", fen: 100)) else {
+            Issue.record("R2 was not written")
+            return
+        }
+        #expect(entry.timestamp > reading, "\(entry.timestamp) is not after the reading \(reading)")
+    }
+
     @Test func concurrentWritesAllCommitWithGaplessSequencesAndMatchingCounters() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
