@@ -342,8 +342,9 @@ final class GossipService: Sendable {
             if isRetired {
                 let now = clock.monotonicMilliseconds()
                 let (handedOver, learnedAt) = retirement.withLock { retirement in
-                    if retirement.learnedAt == nil { retirement.learnedAt = now }
-                    return (retirement.handedOver, retirement.learnedAt ?? now)
+                    let learned = retirement.learnedAt ?? now
+                    retirement.learnedAt = learned
+                    return (retirement.handedOver, learned)
                 }
                 if handedOver || now - learnedAt >= Self.retiredHandOverMilliseconds {
                     log.warning(handedOver ? "this node was retired from the cluster; it has handed its entries over and no longer gossips"

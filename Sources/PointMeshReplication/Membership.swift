@@ -265,19 +265,19 @@ public struct Membership: Sendable {
     public mutating func isReportDue(now: Int64, written: Int64, held: Int64) -> Bool {
         guard retired[local] == nil else { return false }
         guard let last = localHoldings, let reportedAt = lastReport?.time else {
-            if firstReportAt == nil {
-                firstReportAt = now + Int64(Self.number(of: local.rawValue) % UInt64(max(1, settings.reportMilliseconds)))
-            }
-            return now >= firstReportAt ?? now
+            let first = firstReportAt ?? now + Int64(Self.number(of: local.rawValue) % UInt64(max(1, settings.reportMilliseconds)))
+            firstReportAt = first
+            return now >= first
         }
         let quiet = written == last.written && held == lastReport?.held
         return now - reportedAt >= (quiet ? settings.quietReportMilliseconds : settings.reportMilliseconds)
     }
 
     /// Reports what this node holds: its own record then carries a new `HoldingsReport`, which
-    /// goes with the next sessions that differ for another reason (`ReplicationExchange`). `at` must be at or after every timestamp this
-    /// node has given an entry, and before every one it gives later (a reading of its hybrid
-    /// clock, `LedgerStore.tickClock`); `now` is monotonic ms.
+    /// goes with the next sessions that differ for another reason (`ReplicationExchange`).
+    /// `at` must be at or after every timestamp this node has given an entry, and before every
+    /// one it gives later (a reading of its hybrid clock, `LedgerStore.tickClock`); `now` is
+    /// monotonic ms.
     public mutating func report(now: Int64, at: HLCTimestamp, written: Int64, vector: VersionVector) {
         notePeersHeld(by: vector)
         var holdsAllBefore = at.wallMilliseconds

@@ -44,11 +44,6 @@ final class GroupCommitWriter: Sendable {
 
     /// State only the writer thread touches once it has started.
     final class WriterState: @unchecked Sendable {
-        /// The `meta` key of the last clock reading `tickClock` gave: the clock never starts
-        /// below it, so an entry written after a report is never stamped before the report's
-        /// time, even after a restart with the wall clock stepped back.
-        static let clockFloorKey = "clock_floor"
-
         let ledger: LedgerWriter
         let origin: NodeID
         var hlc: HybridLogicalClock
@@ -82,12 +77,7 @@ final class GroupCommitWriter: Sendable {
             self.checkpointer = checkpointer
             pageSize = try ledger.connection.integer("PRAGMA page_size")
             vector = try ledger.reader.versionVector()
-            var hlc = HybridLogicalClock()
-            for held in vector.sequences.keys { hlc.observe(try ledger.reader.lastTimestamp(of: held)) }
-            if let floor = try ledger.reader.meta(withPrefix: Self.clockFloorKey)[Self.clockFloorKey].flatMap(HLCTimestamp.init) {
-                hlc.observe(floor)
-            }
-            self.hlc = hlc
+            hlc = try ledger.reader.startingClock()
             ledger.connection.onWALCommit { [unowned self] frames in walFrames = Int64(frames) }
         }
     }
@@ -317,7 +307,7 @@ final class GroupCommitWriter: Sendable {
 
         case .tickClock:
             let reading = state.hlc.tick(now: state.clock.now())
-            try state.ledger.saveMeta([WriterState.clockFloorKey: reading.description])
+            try state.ledger.keepClockFloor(reading)
             return .success(.ticked(reading, state.vector))
         }
     }

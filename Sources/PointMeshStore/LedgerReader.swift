@@ -137,6 +137,18 @@ public final class LedgerReader: FactsSource {
         return VersionVector(Dictionary(uniqueKeysWithValues: rows))
     }
 
+    /// The clock a writer starts from: past the newest timestamp of every origin held and the
+    /// last reading a holdings report was stamped with (`LedgerWriter.keepClockFloor`), so a
+    /// restarted node's clock never runs backwards, even with the wall clock stepped back.
+    func startingClock() throws -> HybridLogicalClock {
+        var clock = HybridLogicalClock()
+        for held in try versionVector().sequences.keys { clock.observe(try lastTimestamp(of: held)) }
+        if let floor = try meta(withPrefix: LedgerWriter.clockFloorKey)[LedgerWriter.clockFloorKey].flatMap(HLCTimestamp.init) {
+            clock.observe(floor)
+        }
+        return clock
+    }
+
     /// The newest timestamp `origin` wrote, so a restarted node's clock never runs backwards.
     public func lastTimestamp(of origin: NodeID) throws -> HLCTimestamp {
         try connection.first(

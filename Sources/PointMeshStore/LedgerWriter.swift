@@ -208,6 +208,15 @@ public final class LedgerWriter: FactsSource {
             .integer(delta.debitsPosted), .integer(delta.creditsPosted), .integer(delta.debitsPending), .integer(delta.creditsPending))
     }
 
+    /// The `meta` key of the last clock reading a holdings report was stamped with.
+    static let clockFloorKey = "clock_floor"
+
+    /// Keeps `reading` so the clock never starts below it again (`LedgerReader.startingClock`):
+    /// every entry written after a holdings report is stamped after the report's reading.
+    func keepClockFloor(_ reading: HLCTimestamp) throws {
+        try saveMeta([Self.clockFloorKey: reading.description])
+    }
+
     func saveMeta(_ values: [String: String]) throws {
         for (key, value) in values {
             try connection.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", .text(key), .text(value))

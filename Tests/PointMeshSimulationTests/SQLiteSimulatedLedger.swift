@@ -33,23 +33,16 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     }
 
     /// The connection closes with every cache it kept; the database opens again, and the clock
-    /// starts from the newest timestamp of each origin held, as the node's writer does.
+    /// starts where the node's writer's does (`LedgerReader.startingClock`).
     func restartFromDisk() throws {
         database.connection.close()
         database = try Self.open(path)
-        clock = HybridLogicalClock()
-        for held in try database.reader.versionVector().sequences.keys { clock.observe(try database.reader.lastTimestamp(of: held)) }
-        if let floor = try database.reader.meta(withPrefix: Self.clockFloorKey)[Self.clockFloorKey].flatMap(HLCTimestamp.init) {
-            clock.observe(floor)
-        }
+        clock = try database.reader.startingClock()
     }
-
-    /// As the node's writer keeps it (`GroupCommitWriter.WriterState.clockFloorKey`).
-    private static let clockFloorKey = GroupCommitWriter.WriterState.clockFloorKey
 
     func tickClock(now: Int64) throws -> HLCTimestamp {
         let reading = clock.tick(now: now)
-        try database.connection.transaction { try database.saveMeta([Self.clockFloorKey: reading.description]) }
+        try database.connection.transaction { try database.keepClockFloor(reading) }
         return reading
     }
 
