@@ -265,13 +265,10 @@ final class GossipService: Sendable {
     /// Whether this node knows it has been retired: it then refuses writes (503 `node_retired`).
     var isRetired: Bool { membership.withLock { $0.isRetired($0.local) } }
 
-    /// When this node last exchanged gossip with `id` (monotonic milliseconds), if `id` is a
-    /// peer it holds alive.
-    func aliveContact(of id: NodeID) -> Int64? {
-        membership.withLock { membership in
-            guard let peer = membership.peers[id], peer.state == .alive else { return nil }
-            return peer.lastContact
-        }
+    /// `id`'s record if this node holds it alive: from an exchange of its own (`lastContact`),
+    /// or only from another member's list, which holds new members alive until tried.
+    func alivePeer(_ id: NodeID) -> PeerStatus? {
+        membership.withLock { membership in membership.peers[id].flatMap { $0.state == .alive ? $0 : nil } }
     }
 
     /// Gossip connections open now: accepted from peers, and opened to them (in a session, or

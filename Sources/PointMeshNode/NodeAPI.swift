@@ -1,6 +1,7 @@
 import PointMeshCore
 import PointMeshHTTP
 import PointMeshJSON
+import PointMeshReplication
 import PointMeshStore
 import PointMeshTLS
 import Synchronization
@@ -53,9 +54,11 @@ extension LedgerAPI {
                            message: "this node has never heard of node \(node); check the id against GET /v1/status, or send \"force\": true to retire it anyway")
         }
         // A node still taking writes would acknowledge some that its peers then refuse to hear.
-        if !force, let contact = gossip.aliveContact(of: node) {
+        if !force, let peer = gossip.alivePeer(node) {
+            let seen = peer.lastContact.map { "exchanged gossip with this node \(max(0, clock.monotonicMilliseconds() - $0) / 1_000) s ago" }
+                ?? "is alive in the member lists this node has heard (it has not exchanged gossip with this node yet)"
             throw APIError(status: 409, code: "node_alive",
-                           message: "node \(node) exchanged gossip with this node \(max(0, clock.monotonicMilliseconds() - contact) / 1_000) s ago: it is alive and taking writes; stop it first, then retire it, or send \"force\": true (it then refuses writes once it hears, and hands over what it holds)")
+                           message: "node \(node) \(seen): it is alive and taking writes; stop it first, then retire it, or send \"force\": true (it then refuses writes once it hears, and hands over what it holds)")
         }
         gossip.retire(node)
         return ResponseBodies.encode(["retired": node.rawValue])
