@@ -36,11 +36,16 @@ public struct HoldingsReport: Hashable, Sendable {
     /// reports over the same members, so a node that didn't know of a new member yet (and may
     /// lack its first entries) never vouches for them.
     public var considered: UInt64
+    /// The node's signature over the report (`sealMessage`), in a chain whose nodes hold
+    /// certificates: a member relaying a report in another's name can't forge or alter it
+    /// (`ReportSealCheck`). Nil on a node without one (a chain on the cluster key).
+    public var seal: EntrySeal?
 
-    public init(at: HLCTimestamp, written: Int64, holdsAllBefore: Int64, considered: UInt64) {
+    public init(at: HLCTimestamp, written: Int64, holdsAllBefore: Int64, considered: UInt64, seal: EntrySeal? = nil) {
         self.at = at
         self.written = written
         self.holdsAllBefore = holdsAllBefore
         self.considered = considered
+        self.seal = seal
     }
 }

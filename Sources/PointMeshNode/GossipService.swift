@@ -32,8 +32,9 @@ public struct GossipSettings: Sendable {
     /// How long a connection carries sessions at most: then it is closed and the next session
     /// opens a new one, so a certificate reloaded or expired since its handshake is met again.
     public var keptLifetimeMilliseconds: Int64 = 600_000
-    /// For tests only (`POINTMESH_TEST_ALTER_RELAYED=1`): the node tampers with the entries of
-    /// other origins it sends (`GossipService.altered`), as a relay that can't forge a seal would.
+    /// For tests only (`POINTMESH_TEST_ALTER_RELAYED=1`): the node tampers with the entries and
+    /// holdings reports of other nodes it sends (`GossipService.altered`), as a relay that can't
+    /// forge a seal would.
     public var altersRelayedForTests = false
 
     public init() {}
@@ -87,6 +88,12 @@ final class GossipService: Sendable {
     let refusals = Atomic<Int>(0)
     /// Received entries refused because their seal failed (`SealRefusal`).
     let sealRefusals = Atomic<Int>(0)
+    /// Holdings reports refused: forged, altered, or unsealed where seals are required
+    /// (`ReportSealCheck`).
+    let reportRefusals = Atomic<Int>(0)
+    /// The certificates peers proved themselves with in sessions since start, by fingerprint:
+    /// they check a peer's holdings reports before its entries bring its certificate.
+    private let presentedCertificates = Mutex<[CertificateFingerprint: [UInt8]]>([:])
     let sessionsCompleted = Atomic<Int>(0)
     let entriesReceived = Atomic<Int>(0)
     let bytesSent = Atomic<Int>(0)
@@ -369,8 +376,8 @@ final class GossipService: Sendable {
         guard due else { return }
         do {
             let (reading, vector) = try store.tickClock()
-            membership.withLock {
-                $0.report(now: clock.monotonicMilliseconds(), at: reading, written: vector[store.nodeID], vector: vector)
+            try membership.withLock {
+                try $0.report(now: clock.monotonicMilliseconds(), at: reading, written: vector[store.nodeID], vector: vector, seal: store.seal)
             }
         } catch {
             log.warning("could not report what this node holds: \(error)")
@@ -663,6 +670,7 @@ final class GossipService: Sendable {
             // A role this release does not know gets the least a role may do.
             let role = NodeRole(rawValue: certified.role) ?? .store
             certifiedRoles.withLock { $0[peer] = role }
+            presentedCertificates.withLock { $0[CertificateFingerprint.of(certificate: certified.der)] = certified.der }
         }
         // A retired node is no member (never dialled, never in a peer list), but a session it
         // opens goes ahead: it hands over the entries it acknowledged before it knew, and learns
@@ -754,7 +762,12 @@ final class GossipService: Sendable {
             case .readLocalState(let withLedgerDigest, let peerDigest):
                 let ledgerDigest = withLedgerDigest ? try store.ledgerDigest() : nil
                 let vector = store.versionVector
-                return .localState(membership.withLock { $0.localState(ledgerDigest: ledgerDigest, vector: vector, membersMissingAt: peerDigest) })
+                var state = membership.withLock { $0.localState(ledgerDigest: ledgerDigest, vector: vector, membersMissingAt: peerDigest) }
+                if settings.altersRelayedForTests {
+                    state.members = Self.altered(state.members, local: store.nodeID)
+                    state.membersMissing = state.membersMissing.map { Self.altered($0, local: store.nodeID) }
+                }
+                return .localState(state)
             case .refuseSeal(let refusal):
                 sealRefusals.add(1, ordering: .relaxed)
                 log.warning("refused entries of node \(refusal.entry.origin) from \(progress.peer) from \(refusal.entry) on: \(refusal); the rest waits for a peer that holds them as their origin wrote them",
@@ -770,9 +783,21 @@ final class GossipService: Sendable {
                 progress.applied(outcome.stored)
                 return .applied(outcome)
             case .mergeMembers(let records, let complete):
-                let learnedRetired = membership.withLock { membership in
+                let presented = presentedCertificates.withLock { $0 }
+                let learnedRetired = try membership.withLock { membership in
                     let before = membership.isRetired(membership.local)
-                    membership.merge(records, now: clock.monotonicMilliseconds(), complete: complete)
+                    try membership.merge(records, now: clock.monotonicMilliseconds(), complete: complete) { origin, report in
+                        switch try store.check(report, of: origin, presented: presented) {
+                        case .admitted:
+                            return true
+                        case .unknownCertificate:
+                            return false
+                        case .refused(let reason):
+                            reportRefusals.add(1, ordering: .relaxed)
+                            log.warning("refused \(reason), from \(progress.peer)", ["peer": progress.peer.rawValue])
+                            return false
+                        }
+                    }
                     return !before && membership.isRetired(membership.local)
                 }
                 if learnedRetired {
@@ -806,6 +831,20 @@ final class GossipService: Sendable {
             for move in batch.entries[index].moves.indices { batch.entries[index].moves[move].amount = Points(batch.entries[index].moves[move].amount.value + 1_000) }
         }
         return batch
+    }
+
+    /// What a relaying node that tampers sends of other members' records: each holdings report
+    /// a moment later and saying it wrote nothing (as if the member had no entries to wait for),
+    /// its seal left as it was.
+    private static func altered(_ records: [MemberRecord], local: NodeID) -> [MemberRecord] {
+        records.map { record in
+            guard record.id != local, var report = record.holdings else { return record }
+            report.at = HLCTimestamp(wallMilliseconds: report.at.wallMilliseconds, logical: report.at.logical + 1)
+            report.written = 0
+            var altered = record
+            altered.holdings = report
+            return altered
+        }
     }
 
     /// The peers table keeps no holdings reports, so only a change of what it keeps saves it.

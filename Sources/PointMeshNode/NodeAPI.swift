@@ -100,6 +100,9 @@ extension LedgerAPI {
                    "counter", value: Int64(gossip.refusals.load(ordering: .relaxed))),
             Family("pointmesh_gossip_seal_refusals_total", "Runs of received entries refused because their origin's seal did not verify (altered or forged in relay).",
                    "counter", value: Int64(gossip.sealRefusals.load(ordering: .relaxed))),
+            Family("pointmesh_gossip_report_refusals_total",
+                   "Holdings reports refused because their origin's seal did not verify (forged or altered in relay) or was missing where seals are required.",
+                   "counter", value: Int64(gossip.reportRefusals.load(ordering: .relaxed))),
         ]
         if let horizon = gossip.stableHorizon {
             families.append(Family("pointmesh_stable_horizon_age_seconds",

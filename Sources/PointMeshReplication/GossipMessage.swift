@@ -291,6 +291,12 @@ public enum GossipMessage: Hashable, Sendable {
             writer.i64(held.written)
             writer.i64(held.holdsAllBefore)
             writer.i64(Int64(bitPattern: held.considered))
+            guard let seal = held.seal else {
+                writer.u8(0)
+                continue
+            }
+            writer.u8(1)
+            writer.lengthPrefixed(seal.encoded)
         }
     }
 
@@ -309,7 +315,8 @@ public enum GossipMessage: Hashable, Sendable {
     }
 
     /// A count of members, then each member's id, address and retired flag; `withHoldings`
-    /// (`reported_members`), then a flag and, if set, its `HoldingsReport`.
+    /// (`reported_members`), then a flag and, if set, its `HoldingsReport` with a flag and, if
+    /// set, its seal.
     private static func members(_ reader: inout BinaryReader, withHoldings: Bool = false) throws(DecodingError) -> [MemberRecord] {
         let count = try reader.u32()
         guard Int(count) <= reader.remaining / 5 else { throw .invalid("member count \(count)") }
@@ -329,7 +336,11 @@ public enum GossipMessage: Hashable, Sendable {
                     guard at.logical >= 0, written >= 0, written <= EntryBounds.maximumSequence, before <= at.wallMilliseconds else {
                         throw .invalid("holdings report")
                     }
-                    holdings = HoldingsReport(at: at, written: written, holdsAllBefore: before, considered: UInt64(bitPattern: try reader.i64()))
+                    let considered = UInt64(bitPattern: try reader.i64())
+                    let sealed = try reader.u8()
+                    guard sealed <= 1 else { throw .invalid("report seal flag") }
+                    holdings = HoldingsReport(at: at, written: written, holdsAllBefore: before, considered: considered,
+                                              seal: sealed == 1 ? try EntrySeal(decoding: try reader.lengthPrefixed()) : nil)
                 }
             }
             members.append(MemberRecord(id: id, address: address, retired: retired == 1, holdings: holdings))

@@ -175,14 +175,30 @@ public struct Membership: Sendable {
 
     public func isRetired(_ id: NodeID) -> Bool { retired[id] != nil }
 
+    /// Folds in members as `merge(_:now:complete:admitsReport:)` does, every report admitted
+    /// (a node without the chain's authority, saved peers, tests).
+    public mutating func merge(_ records: [MemberRecord], now: Int64, complete: Bool = false) {
+        merge(records, now: now, complete: complete) { _, _ in true }
+    }
+
     /// Folds in members a peer gossiped. The digest is recomputed once, not per member.
     /// `complete`: the records are every member the peer knows. This node then notes how its own
     /// differ from them, so that a peer with that list is later sent only the difference.
-    public mutating func merge(_ records: [MemberRecord], now: Int64, complete: Bool = false) {
+    /// `admitsReport`: whether a member's report may stand for it (`ReportSealCheck`, with what
+    /// this node knows of certificates); one it refuses is left out, as if never sent.
+    public mutating func merge(_ records: [MemberRecord], now: Int64, complete: Bool = false,
+                               admitsReport: (NodeID, HoldingsReport) throws -> Bool) rethrows {
+        // Only a report that would replace the known one is checked (a complete list repeats
+        // every member's), and each before any record changes: a check that throws changes nothing.
+        let admitted = try records.map { record -> HoldingsReport? in
+            guard let reported = record.holdings, !record.retired, record.id != local, retired[record.id] == nil else { return nil }
+            if let known = peers[record.id]?.holdings, reported.at <= known.at { return nil }
+            return try admitsReport(record.id, reported) ? reported : nil
+        }
         var changed: [NodeID] = []
-        for record in records {
+        for (record, holdings) in zip(records, admitted) {
             let added = record.retired ? addRetirement(record.id, address: record.address)
-                : addPeer(record.id, address: record.address, holdings: record.holdings, now: now)
+                : addPeer(record.id, address: record.address, holdings: holdings, now: now)
             if added { changed.append(record.id) }
         }
         if !changed.isEmpty { recordsChanged(changed) }
@@ -273,16 +289,26 @@ public struct Membership: Sendable {
         return now - reportedAt >= (quiet ? settings.quietReportMilliseconds : settings.reportMilliseconds)
     }
 
+    /// Reports as `report(now:at:written:vector:seal:)` does, unsealed (a node without a certificate).
+    public mutating func report(now: Int64, at: HLCTimestamp, written: Int64, vector: VersionVector) {
+        report(now: now, at: at, written: written, vector: vector) { _ in nil }
+    }
+
     /// Reports what this node holds: its own record then carries a new `HoldingsReport`, which
     /// goes with the next sessions that differ for another reason (`ReplicationExchange`).
     /// `at` must be at or after every timestamp this node has given an entry, and before every
     /// one it gives later (a reading of its hybrid clock, `LedgerStore.tickClock`); `now` is
     /// monotonic ms.
-    public mutating func report(now: Int64, at: HLCTimestamp, written: Int64, vector: VersionVector) {
+    /// `seal`: the node's seal over the report (`HoldingsReport.sealMessage`), nil on a node
+    /// without a certificate.
+    public mutating func report(now: Int64, at: HLCTimestamp, written: Int64, vector: VersionVector,
+                                seal: (HoldingsReport) throws -> EntrySeal?) rethrows {
         notePeersHeld(by: vector)
         var holdsAllBefore = at.wallMilliseconds
         for peer in peers.values { holdsAllBefore = min(holdsAllBefore, peer.heldThrough ?? 0) }
-        localHoldings = HoldingsReport(at: at, written: written, holdsAllBefore: holdsAllBefore, considered: memberSetHash)
+        var report = HoldingsReport(at: at, written: written, holdsAllBefore: holdsAllBefore, considered: memberSetHash)
+        report.seal = try seal(report)
+        localHoldings = report
         lastReport = (now, vector.entryCount)
         recordsChanged([local])
     }

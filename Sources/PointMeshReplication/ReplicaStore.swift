@@ -18,6 +18,9 @@ public protocol ReplicaStore {
     /// Writes, at `instant`, a rights grant to `receiver` for each account wanted whose lots
     /// this node holds; returns the entries written (`GossipDirective.grantRights`).
     mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry]
+    /// Whether a holdings report gossiped in `origin`'s name may stand for it, under the
+    /// node's `SealPolicy` and the certificates it holds (`ReportSealCheck`).
+    func check(_ report: HoldingsReport, of origin: NodeID) throws -> ReportSealCheck.Verdict
 }
 
 extension GossipDirective {
@@ -40,7 +43,7 @@ extension GossipDirective {
             case .apply(let batch, let sender):
                 return .applied(try store.apply(batch, from: sender))
             case .mergeMembers(let records, let complete):
-                membership.merge(records, now: now, complete: complete)
+                try membership.merge(records, now: now, complete: complete) { origin, report in try store.check(report, of: origin) == .admitted }
                 return nil
             case .refuseOutOfRole, .refuseSeal:
                 return nil
@@ -77,5 +80,10 @@ extension MemoryLedger: ReplicaStore {
 
     public mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
         try RightsWanted.grants(wanted, to: receiver) { try write($0, now: instant) }
+    }
+
+    public func check(_ report: HoldingsReport, of origin: NodeID) -> ReportSealCheck.Verdict {
+        ReportSealCheck.check(report, of: origin, policy: sealPolicy, certificate: { certificates[$0] },
+                              certified: { node in certificates.values.contains { sealPolicy.verifier?.certifiedOrigin(of: $0)?.node == node } })
     }
 }

@@ -62,6 +62,8 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     /// Reads the clock at physical time `now`, moving it past the reading, durably
     /// (`LedgerStore.tickClock`): what a holdings report is stamped with.
     mutating func tickClock(now: Int64) throws -> HLCTimestamp
+    /// The node's seal over its holdings report (`LedgerStore.seal(_:)`), nil while it seals nothing.
+    func seal(_ report: HoldingsReport) throws -> EntrySeal?
 }
 
 /// How a simulated write's transaction ends (`FaultSettings.commitFailureChance`).
@@ -99,6 +101,8 @@ extension MemoryLedger: SimulatedLedger {
     public func voidIDs() -> Set<EntryID> { voids }
 
     public mutating func saveMembers(_ records: [MemberRecord]) { members = records }
+
+    public func seal(_ report: HoldingsReport) throws -> EntrySeal? { try sealer?.seal(report.sealMessage(origin: origin)) }
 
     /// Memory holds nothing on disk but the entries and their seals (`MemoryLedger.restarted`).
     public mutating func restartFromDisk() {
@@ -467,7 +471,8 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
             let written = vector[nodes[index].id]
             guard nodes[index].membership.isReportDue(now: now, written: written, held: vector.entryCount) else { return }
             let reading = try nodes[index].ledger.tickClock(now: ledgerTime(at: index))
-            nodes[index].membership.report(now: now, at: reading, written: written, vector: vector)
+            let ledger = nodes[index].ledger
+            try nodes[index].membership.report(now: now, at: reading, written: written, vector: vector, seal: ledger.seal)
         } catch {
             failures.append("\(nodes[index].id) could not report what it holds: \(error)")
         }
@@ -561,6 +566,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// does (a Byzantine node's forgeries).
     public mutating func tamper<T>(withLedgerOf index: Int, _ body: (inout Ledger) throws -> T) rethrows -> T {
         try body(&nodes[index].ledger)
+    }
+
+    /// Changes node `index`'s membership behind the protocol's back (a Byzantine node's).
+    public mutating func tamper<T>(withMembershipOf index: Int, _ body: (inout Membership) throws -> T) rethrows -> T {
+        try body(&nodes[index].membership)
     }
 
     /// The protocol version a session between the two speaks, as their handshake would agree it.

@@ -12,6 +12,12 @@ public final class LedgerStore: Sendable {
     private let checkpointer: Checkpointer
     private let lock: DataDirectoryLock
     private let log: @Sendable (String) -> Void
+    /// How seals on what peers send are checked: entries (`SealCheck`) and holdings reports
+    /// (`ReportSealCheck`).
+    public let sealPolicy: SealPolicy
+    /// The key this node seals with (`seal(with:)`), for its holdings reports; its entries are
+    /// sealed by the writer.
+    private let sealer = Mutex<(any EntrySealer)?>(nil)
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -60,6 +66,7 @@ public final class LedgerStore: Sendable {
         }
         self.lock = lock
         self.log = log
+        self.sealPolicy = sealPolicy
     }
 
     private static func createDirectory(_ directory: String) throws {
@@ -128,6 +135,26 @@ public final class LedgerStore: Sendable {
     /// it returns): at start, and when the node's certificate is renewed.
     public func seal(with sealer: any EntrySealer) throws {
         _ = try writer.submit(.seal(with: sealer))
+        self.sealer.withLock { $0 = sealer }
+    }
+
+    /// This node's seal over its holdings report, nil while it seals nothing (a chain on the
+    /// cluster key).
+    public func seal(_ report: HoldingsReport) throws -> EntrySeal? {
+        try sealer.withLock { try $0?.seal(report.sealMessage(origin: nodeID)) }
+    }
+
+    /// Whether a holdings report gossiped in `origin`'s name may stand for it
+    /// (`ReportSealCheck`): its seal checked against the certificates the seals held name, and
+    /// `presented`, those peers proved themselves with in sessions.
+    public func check(_ report: HoldingsReport, of origin: NodeID,
+                      presented: [CertificateFingerprint: [UInt8]]) throws -> ReportSealCheck.Verdict {
+        guard let verifier = sealPolicy.verifier else { return .admitted }
+        return try read { reader in
+            try ReportSealCheck.check(report, of: origin, policy: sealPolicy,
+                                      certificate: { try presented[$0] ?? reader.certificate($0) },
+                                      certified: { node in try (presented.values + reader.certificates()).contains { verifier.certifiedOrigin(of: $0)?.node == node } })
+        }
     }
 
     /// Remembers the peer list across restarts.

@@ -41,6 +41,9 @@ public struct NodeCertificateFacts: Hashable, Sendable {
     public let role: String
     /// Seconds since the epoch.
     public let notAfter: Int64
+    /// The certificate itself (DER), as seals name it by its hash: what checks a peer's holdings
+    /// reports before any entry of its has brought its certificate.
+    public let der: [UInt8]
 }
 
 /// The chain's own certificate authority and the node certificates it issues (`pointmesh tls
@@ -103,7 +106,8 @@ public enum ChainCertificates {
         var seconds: Int64 = 0
         var tm = tm()
         if let notAfter = X509_get0_notAfter(certificate), ASN1_TIME_to_tm(notAfter, &tm) == 1 { seconds = Int64(timegm(&tm)) }
-        return NodeCertificateFacts(nodeID: entry(NID_commonName, of: subject), role: entry(NID_organizationalUnitName, of: subject), notAfter: seconds)
+        return NodeCertificateFacts(nodeID: entry(NID_commonName, of: subject), role: entry(NID_organizationalUnitName, of: subject), notAfter: seconds,
+                                    der: der(of: certificate))
     }
 
     private static func isHostName(_ text: String) -> Bool {

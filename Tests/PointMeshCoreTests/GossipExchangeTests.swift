@@ -61,6 +61,7 @@ private struct DigestCountingStore: ReplicaStore {
     mutating func grantRights(_ wanted: [RightsWanted], to receiver: NodeID, at instant: Int64) throws -> [LedgerEntry] {
         try ledger.grantRights(wanted, to: receiver, at: instant)
     }
+    func check(_ report: HoldingsReport, of origin: NodeID) throws -> ReportSealCheck.Verdict { ledger.check(report, of: origin) }
 }
 
 @Suite struct GossipExchangeTests {

@@ -1,5 +1,6 @@
 @testable import PointMeshCore
 import PointMeshReplication
+import PointMeshSimulation
 import Testing
 
 private func node(_ name: String) -> NodeID { NodeID(unchecked: name) }
@@ -151,5 +152,84 @@ private func spread(_ memberships: inout [Membership]) {
         let backwards = GossipMessage.reportedMembers(complete: false, [MemberRecord(id: node("a"), address: "a:1",
             holdings: HoldingsReport(at: hlc(1), written: 0, holdsAllBefore: 2, considered: 0))])
         #expect(throws: DecodingError.self) { try GossipMessage.decode(type: 0x29, payload: backwards.payload()) }
+        var sealed = report
+        sealed.seal = ModelSeals.Sealer(node: node("a")).seal(report.sealMessage(origin: node("a")))
+        let withSeal = GossipMessage.reportedMembers(complete: false, [MemberRecord(id: node("a"), address: "a:1", holdings: sealed)])
+        #expect(try GossipMessage.decode(type: 0x29, payload: withSeal.payload()) == withSeal)
+        #expect(throws: DecodingError.self) { try GossipMessage.decode(type: 0x29, payload: withSeal.payload().dropLast(5).map { $0 }) }
+    }
+}
+
+/// Holdings reports sealed by their node (`ReportSealCheck`): a member can relay another's
+/// report, never forge or alter one, since a forged report could move the horizon that folding
+/// relies on past entries some node lacks.
+@Suite struct ReportSealTests {
+    static let certified = SealPolicy(verifier: ModelSeals.Verifier(), requirement: .everyOrigin)
+    static let migrating = SealPolicy(verifier: ModelSeals.Verifier(), requirement: .certifiedOrigins)
+    static let known = Dictionary(uniqueKeysWithValues: ["a", "b"].map { name in
+        let certificate = ModelSeals.Sealer(node: node(name)).certificate
+        return (CertificateFingerprint.of(certificate: certificate), certificate)
+    })
+
+    static func report(sealedBy sealer: String? = "a", for origin: String = "a") -> HoldingsReport {
+        var report = HoldingsReport(at: hlc(5_000), written: 7, holdsAllBefore: 4_000, considered: 9)
+        report.seal = sealer.map { ModelSeals.Sealer(node: node($0)).seal(report.sealMessage(origin: node(origin))) }
+        return report
+    }
+
+    static func check(_ report: HoldingsReport, of origin: String = "a", policy: SealPolicy = certified,
+                      knowing certificates: [CertificateFingerprint: [UInt8]] = known, certified: Bool = true) -> ReportSealCheck.Verdict {
+        ReportSealCheck.check(report, of: node(origin), policy: policy, certificate: { certificates[$0] }, certified: { _ in certified })
+    }
+
+    @Test func aReportStandsOnlyUnderItsOwnNodesSeal() {
+        #expect(Self.check(Self.report()) == .admitted)
+        var altered = Self.report()
+        altered.written = 0
+        #expect(Self.check(altered) == .refused("a report in the name of a whose seal does not match it: altered or forged"))
+        #expect(Self.check(Self.report(sealedBy: "b")) == .refused("a report in the name of a sealed by b's certificate"))
+        #expect(Self.check(Self.report(sealedBy: "b", for: "a"), of: "b") == .refused("a report in the name of b whose seal does not match it: altered or forged"))
+        #expect(Self.check(Self.report(sealedBy: nil)) == .refused("a report in the name of a without its seal"))
+        #expect(Self.check(Self.report(), knowing: [:]) == .unknownCertificate)
+        let foreign = Array(ModelSeals.Sealer(node: node("a")).certificate.dropLast()) + [0]
+        #expect(Self.check(Self.report(), knowing: [CertificateFingerprint.of(certificate: ModelSeals.Sealer(node: node("a")).certificate): foreign])
+                == .refused("a report in the name of a sealed by a certificate the chain's authority did not issue"))
+    }
+
+    @Test func unsealedReportsStandWhereSealsAreNotRequired() {
+        #expect(Self.check(Self.report(sealedBy: nil), policy: .unchecked) == .admitted)
+        #expect(Self.check(Self.report(sealedBy: "b"), policy: .unchecked) == .admitted)
+        // A chain moving from the cluster key to certificates: unsealed only until the node has shown one.
+        #expect(Self.check(Self.report(sealedBy: nil), policy: Self.migrating, certified: false) == .admitted)
+        #expect(Self.check(Self.report(sealedBy: nil), policy: Self.migrating, certified: true) == .refused("a report in the name of a without its seal"))
+        #expect(Self.check(Self.report(sealedBy: "b"), policy: Self.migrating, certified: false) == .refused("a report in the name of a sealed by b's certificate"))
+    }
+
+    /// A refused report never replaces the one known (nor is relayed), and only a report that
+    /// would replace it is checked: a complete member list repeats every member's.
+    @Test func aRefusedReportLeavesTheKnownOneAndOnlyNewerReportsAreChecked() {
+        var nodes = trio()
+        nodes[0].report(now: 1_000, at: hlc(1_000), written: 3, vector: VersionVector()) { report in
+            ModelSeals.Sealer(node: node("a")).seal(report.sealMessage(origin: node("a")))
+        }
+        var checked = 0
+        nodes[1].merge(nodes[0].records, now: 1_000) { origin, report in
+            checked += 1
+            return Self.check(report, of: origin.rawValue) == .admitted
+        }
+        let real = try? #require(nodes[1].peers[node("a")]?.holdings)
+        #expect(real?.written == 3 && checked == 1)
+        var forged = HoldingsReport(at: hlc(9_000), written: 0, holdsAllBefore: 9_000, considered: real?.considered ?? 0)
+        forged.seal = real?.seal
+        nodes[1].merge([MemberRecord(id: node("a"), address: "a:1", holdings: forged)], now: 2_000) { origin, report in
+            checked += 1
+            return Self.check(report, of: origin.rawValue) == .admitted
+        }
+        #expect(nodes[1].peers[node("a")]?.holdings == real && checked == 2)
+        nodes[1].merge(nodes[0].records, now: 3_000, complete: true) { _, _ in
+            checked += 1
+            return true
+        }
+        #expect(checked == 2, "the known report was checked again")
     }
 }

@@ -225,6 +225,43 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         stopAndVerify([honest, tampering, newcomer])
     }
 
+    /// Holdings reports are sealed by their node (issue 28: the horizon folding relies on): s2
+    /// relays every other member's report altered (a moment later, saying the member wrote
+    /// nothing), its seal left as it was. s1 refuses each, logs and counts it, and keeps the
+    /// reports it had; the horizon still passes every write. HQ never writes: its report is
+    /// checked with the certificate it proved itself with in sessions, as none of its entries
+    /// bring it.
+    @Test func aReportAlteredInRelayIsRefusedAndTheHorizonStillPassesEveryWrite() throws {
+        let chain = try Authority()
+        let reports = ["--holdings-report-interval-ms", "300"] + fastGossip
+        let hq = try NodeProcess(extraArguments: try chain.arguments("hq", role: "hq") + reports)
+        let honest = try NodeProcess(extraArguments: try chain.arguments("s1") + ["--seed", hq.gossipAddress.description] + reports)
+        let tampering = try NodeProcess(extraArguments: try chain.arguments("s2") + ["--seed", hq.gossipAddress.description] + reports,
+                                        environment: ["POINTMESH_TEST_ALTER_RELAYED": "1"])
+        let nodes = [hq, honest, tampering]
+        defer { for node in nodes { node.stop(); node.removeFiles() } }
+        func horizon(_ node: NodeProcess) throws -> Int64? {
+            (try node.client().getJSON("/v1/status")["stable_horizon"] as? String).flatMap(RFC3339.parse)
+        }
+        var receipts = 0
+        func trade() throws {
+            receipts += 1
+            let node = [honest, tampering][receipts % 2]
+            #expect(try node.client().postJSON("/v1/purchases", purchase("T\(receipts)", "acct-\(receipts % 3)", 1_000)).status == 201)
+        }
+        #expect(eventually(within: 20) {
+            try trade()
+            return try metric(honest, "pointmesh_gossip_report_refusals_total") ?? 0 > 0
+        }, "\(honest.diagnosis())")
+        #expect(honest.log.contains("whose seal does not match it: altered or forged"), "\(honest.log)")
+        let written = Int64(Date().timeIntervalSince1970 * 1_000)
+        #expect(eventually(within: 20) {
+            try trade()
+            return try [hq, honest].allSatisfy { try horizon($0).map { $0 > written } ?? false }
+        }, "horizons: \((try? nodes.map(horizon)) ?? [])")
+        #expect(try metric(hq, "pointmesh_gossip_report_refusals_total") ?? 0 > 0, "HQ takes s1's reports from s2 altered too")
+    }
+
     /// A retired node's certificate is refused (item 1): s2 stops, is retired, and comes back
     /// with its certificate; the others refuse it, and what it writes then reaches nobody.
     @Test func aRetiredNodesCertificateIsRefused() throws {

@@ -58,6 +58,12 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
         try database.reader.sealedEntries(of: origin, after: after, limit: limit)
     }
 
+    /// Nothing is sealed or checked over SQLite (the memory seeds and `ByzantineStoreSimulation`
+    /// do): reports are neither.
+    func seal(_ report: HoldingsReport) -> EntrySeal? { nil }
+
+    func check(_ report: HoldingsReport, of origin: NodeID) -> ReportSealCheck.Verdict { .admitted }
+
     /// Seals are not checked over SQLite (the memory seeds and `ByzantineStoreSimulation` do).
     func apply(_ batch: SealedEntries, from sender: NodeID?) throws -> AppliedEntries {
         AppliedEntries(stored: try apply(batch.entries))
