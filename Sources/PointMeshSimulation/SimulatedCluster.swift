@@ -59,6 +59,8 @@ public protocol SimulatedLedger: ReplicaStore, FactsSource {
     mutating func restartFromDisk() throws
     /// Keeps the membership as the node saves it (its `peers` table), for the facts it answers.
     mutating func saveMembers(_ records: [MemberRecord]) throws
+    /// The membership as `saveMembers` last kept it, which a node starts from.
+    func savedMembers() throws -> [MemberRecord]
     /// Reads the clock at physical time `now`, moving it past the reading, durably
     /// (`LedgerStore.tickClock`): what a holdings report is stamped with.
     mutating func tickClock(now: Int64) throws -> HLCTimestamp
@@ -101,6 +103,7 @@ extension MemoryLedger: SimulatedLedger {
     public func voidIDs() -> Set<EntryID> { voids }
 
     public mutating func saveMembers(_ records: [MemberRecord]) { members = records }
+    public func savedMembers() -> [MemberRecord] { members }
 
     public func seal(_ report: HoldingsReport) throws -> EntrySeal? { try sealer?.seal(report.sealMessage(origin: origin)) }
 
@@ -134,6 +137,9 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         var certifiedRoles: [NodeID: NodeRole] = [:]
         /// The membership's digest when the ledger last saved it, as the node's gossip does.
         var savedMembership = ""
+        /// The membership as the node's start builds it before reading its saved peers: its
+        /// seeds and settings (`restart`).
+        let startingMembership: Membership
         var sessions: [UInt64: ActiveSession] = [:]
         /// The spending rights it has asked holders for; lost with the node's memory in a crash.
         var demand: RightsDemand
@@ -218,11 +224,13 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         for index in 0..<count {
             let id = NodeID(unchecked: "n\(index)")
             let seeds = index == 0 ? (count > 1 ? ["sim:1"] : []) : ["sim:0"]
-            var membership = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds, settings: membershipSettings)
+            let starting = Membership(local: id, localAddress: "sim:\(index)", seeds: fullMembership ? [] : seeds, settings: membershipSettings)
+            var membership = starting
             if fullMembership {
                 membership.merge((0..<count).map { MemberRecord(id: NodeID(unchecked: "n\($0)"), address: "sim:\($0)") }, now: 0)
             }
-            nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership, demand: RightsDemand(node: id, prefix: "\(id)-r0")))
+            nodes.append(Node(id: id, ledger: try makeLedger(id), membership: membership, startingMembership: starting,
+                              demand: RightsDemand(node: id, prefix: "\(id)-r0")))
         }
         self.nodes = nodes
         let skewRange = faults.maximumClockSkew
@@ -401,13 +409,18 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
     /// Where a node's stable horizon is wrong: an entry stamped before it (as its origin holds
     /// it) that a node not retired lacks. The horizon promises that none can arrive later, so
     /// what is before it may be folded; a lie here would fold away an order that changes.
-    public func stableHorizonViolations() throws -> [String] {
+    /// `honest`: the nodes whose horizons, holdings and entries count (all by default). A
+    /// Byzantine member can always lie about itself, as a clock fault would; what it must not
+    /// do is move an honest node's horizon past what the honest nodes hold.
+    public func stableHorizonViolations(honest: Set<Int>? = nil) throws -> [String] {
         var violations: [String] = []
-        let members = nodes.indices.filter { index in !nodes.contains { $0.membership.isRetired(nodes[index].id) } }
+        let members = nodes.indices.filter { index in
+            !nodes.contains { $0.membership.isRetired(nodes[index].id) } && honest.map { $0.contains(index) } ?? true
+        }
         var vectors: [Int: VersionVector] = [:]
         for index in members { vectors[index] = try nodes[index].ledger.versionVector() }
         var stampedBefore: [Int64: [Int: Int64]] = [:]
-        for node in nodes {
+        for (viewer, node) in nodes.enumerated() where honest.map({ $0.contains(viewer) }) ?? true {
             guard let horizon = node.membership.stableHorizon else { continue }
             if stampedBefore[horizon] == nil {
                 var counts: [Int: Int64] = [:]
@@ -426,9 +439,15 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         return violations
     }
 
-    /// An operator retires node `retired` at node `index` (`pointmesh retire`); gossip spreads it.
-    public mutating func retire(_ retired: Int, at index: Int) {
+    /// An operator retires node `retired` at node `index` (`pointmesh retire`), which saves it at
+    /// once, as the node does; gossip spreads it. False when node `index` is down: the request
+    /// reaches no one.
+    @discardableResult
+    public mutating func retire(_ retired: Int, at index: Int) -> Bool {
+        guard nodes[index].up else { return false }
         nodes[index].membership.retire(nodes[retired].id, address: "sim:\(retired)")
+        saveMembershipIfChanged(index)
+        return true
     }
 
     // MARK: Events
@@ -532,6 +551,12 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         do {
             try nodes[index].ledger.restartFromDisk()
             restarts += 1
+            // Membership lives in memory: a node starts again from its saved peers (no
+            // reports, its own or its peers', until gossip brings them), as the node does.
+            var membership = nodes[index].startingMembership
+            membership.merge(try nodes[index].ledger.savedMembers(), now: now)
+            nodes[index].membership = membership
+            nodes[index].savedMembership = membership.legacyDigest
         } catch {
             failures.append("\(nodes[index].id) could not start again from its data: \(error)")
         }

@@ -167,6 +167,7 @@ final class SQLiteSimulatedLedger: SimulatedLedger {
     func monthlyCounters(in month: CalendarMonth) throws -> MonthlyCounters { try database.monthlyCounters(in: month) }
     func isChainNode(_ node: NodeID) throws -> Bool { try database.isChainNode(node) }
     func saveMembers(_ records: [MemberRecord]) throws { try database.connection.transaction { try database.savePeers(records) } }
+    func savedMembers() throws -> [MemberRecord] { try database.reader.peers() }
     func accounts(withLotsExpiring expiring: ClosedRange<Int64>, limit: Int) throws -> [AccountID] {
         try database.accounts(withLotsExpiring: expiring, limit: limit)
     }
