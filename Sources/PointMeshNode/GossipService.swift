@@ -387,6 +387,9 @@ final class GossipService: Sendable {
     /// The chain's stable horizon as this node knows it (`Membership.stableHorizon`), wall ms.
     var stableHorizon: Int64? { membership.withLock { $0.stableHorizon } }
 
+    /// The members the horizon waits for (`Membership.horizonWaitsFor`).
+    var horizonWaitsFor: [NodeID] { membership.withLock { $0.horizonWaitsFor } }
+
     /// At most one session per peer at a time, whichever side started it.
     private func claimOutgoing(_ target: Membership.Target) -> Bool {
         state.withLock { state in

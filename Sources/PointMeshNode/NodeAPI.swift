@@ -22,7 +22,8 @@ extension LedgerAPI {
             gossip_refusals: gossip.refusals.load(ordering: .relaxed),
             certificate_not_after: gossip.certificate.map { RFC3339.format(milliseconds: $0.notAfter * 1_000) },
             certificate_days_left: gossip.certificate.map { ($0.notAfter * 1_000 - clock.now()) / CivilCalendar.millisecondsPerDay },
-            stable_horizon: gossip.stableHorizon.map(RFC3339.format(milliseconds:))))
+            stable_horizon: gossip.stableHorizon.map(RFC3339.format(milliseconds:)),
+            stable_horizon_waits_for: gossip.horizonWaitsFor.map(\.rawValue)))
     }
 
     /// The body of `POST /v1/cluster/retirements`.

@@ -98,6 +98,8 @@ enum ResponseBodies {
         var certificate_days_left: Int64?
         /// The chain's stable horizon as this node knows it (`Membership.stableHorizon`).
         var stable_horizon: String?
+        /// The members it waits for (`Membership.horizonWaitsFor`).
+        var stable_horizon_waits_for: [String]
 
         struct Peer: Encodable {
             var node_id: String

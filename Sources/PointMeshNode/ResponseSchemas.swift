@@ -252,6 +252,7 @@ enum ResponseSchemas {
         .optional("certificate_not_after", .time, "When the node's certificate (`--tls-cert`) ends; absent without one."),
         .optional("certificate_days_left", .integer, "Whole days until then; renew below 30."),
         .optional("stable_horizon", .time, "Every live node holds every entry stamped before this: what a store may fold. Absent until every member has reported what it holds over the same members; a node that is down and not retired holds it back."),
+        FieldSpec("stable_horizon_waits_for", .textArray, "The members the horizon waits for: while it is absent, those that haven't reported over the members this node knows (this node included); once known, the member whose last report is oldest (a member down and not retired stays here). Empty before this node has reached a peer."),
     ]
 
     static let retirement: [FieldSpec] = [FieldSpec("retired", .id, "The retired node.")]

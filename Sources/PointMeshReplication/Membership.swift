@@ -339,6 +339,26 @@ public struct Membership: Sendable {
         return horizon
     }
 
+    /// The members the horizon waits for, for operators: while it is unknown, those that
+    /// haven't reported over the members this node knows (itself included); once known, the
+    /// member whose last report is oldest, since the horizon never passes any member's last
+    /// report: a member that is down, or whose reports don't reach this node, shows here. Empty
+    /// before this node has joined.
+    public var horizonWaitsFor: [NodeID] {
+        guard hasJoined else { return [] }
+        let considered = memberSetHash
+        var reports: [NodeID: HoldingsReport?] = peers.mapValues(\.holdings)
+        reports[local] = localHoldings
+        let unreported = reports.filter { $0.value?.considered != considered }.keys
+        if !unreported.isEmpty { return unreported.sorted() }
+        var oldest: (id: NodeID, at: HLCTimestamp)?
+        for (id, report) in reports.sorted(by: { $0.key < $1.key }) {
+            guard let at = report?.at else { continue }
+            if oldest.map({ at < $0.at }) ?? true { oldest = (id, at) }
+        }
+        return oldest.map { [$0.id] } ?? []
+    }
+
     /// Notes, for each peer's report, whether this node holds the entries it had written by then.
     private mutating func notePeersHeld(by vector: VersionVector) {
         for (id, peer) in peers {

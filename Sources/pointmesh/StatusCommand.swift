@@ -7,7 +7,8 @@ enum StatusCommand: Command {
     static let summary = "show a node's status"
     static let options: [Option] = NodeClient.options
     static let description = """
-        Shows the node: its id, role, release, entries, digest, health and peers.
+        Shows the node: its id, role, release, entries, digest, health, peers, and the chain's
+        stable horizon with the members it waits for.
         """
     static let epilogue = NodeClient.exitStatuses
 
@@ -35,6 +36,11 @@ enum StatusCommand: Command {
             }
             for seed in seeds {
                 lines.append("seed \(seed["address"]?.stringValue ?? "?") not reached yet" + ((seed["last_error"]?.stringValue).map { ": \($0)" } ?? ""))
+            }
+            let waitsFor = (object["stable_horizon_waits_for"]?.arrayValue ?? []).compactMap(\.stringValue)
+            if !waitsFor.isEmpty {
+                let horizon = object["stable_horizon"]?.stringValue ?? "unknown"
+                lines.append("stable horizon \(horizon), waiting for \(waitsFor.joined(separator: ", "))")
             }
             return lines.joined(separator: "\n")
         }

@@ -50,6 +50,26 @@ private func spread(_ memberships: inout [Membership]) {
         #expect(nodes.allSatisfy { $0.stableHorizon == 1_000 })
     }
 
+    /// What an operator reads when the horizon is absent or old: the members it waits for.
+    @Test func theHorizonNamesTheMembersItWaitsFor() throws {
+        var nodes = trio()
+        #expect(nodes[0].horizonWaitsFor == [node("a"), node("b"), node("c")])
+        #expect(Membership(local: node("z"), localAddress: "z:1", seeds: ["a:1"]).horizonWaitsFor.isEmpty, "not joined: it knows of no one")
+        let vector = VersionVector()
+        nodes[1].report(now: 1_000, at: hlc(1_000), written: 0, vector: vector)
+        nodes[2].report(now: 1_100, at: hlc(1_100), written: 0, vector: vector)
+        spread(&nodes)
+        #expect(nodes[1].horizonWaitsFor == [node("a")], "a hasn't reported")
+        nodes[0].report(now: 1_200, at: hlc(1_200), written: 0, vector: vector)
+        nodes[2].report(now: 2_000, at: hlc(2_000), written: 0, vector: vector)
+        spread(&nodes)
+        #expect(nodes[1].stableHorizon != nil)
+        #expect(nodes[1].horizonWaitsFor == [node("b")], "b's report is the oldest")
+        // A new member: every report was made without it.
+        nodes[1].merge([MemberRecord(id: node("d"), address: "d:1")], now: 3_000)
+        #expect(nodes[1].horizonWaitsFor == [node("a"), node("b"), node("c"), node("d")])
+    }
+
     /// A report whose entries this node doesn't hold yet vouches for nothing: the horizon waits.
     @Test func aReportOfEntriesNotYetHeldHoldsTheHorizonBack() throws {
         var nodes = trio()

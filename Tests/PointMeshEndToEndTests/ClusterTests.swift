@@ -426,7 +426,11 @@ private func purchase(_ receipt: String, _ account: String, _ fen: Int) -> Strin
         for node in [seed, second] {
             let held = try #require(try horizon(node))
             #expect(held <= stopped, "the horizon passed a stopped node's last report")
+            // The operator is told which member holds it back.
+            #expect(try node.client().getJSON("/v1/status")["stable_horizon_waits_for"] as? [String] == ["h3"])
         }
+        let shown = try runPointmesh(["status", "--node", "http://\(seed.httpAddress)"])
+        #expect(shown.stdout.contains("stable horizon 20") && shown.stdout.contains("waiting for h3"), "\(shown.stdout)")
         #expect(eventually(within: 10) {
             let peers = try seed.client().getJSON("/v1/status")["peers"] as? [[String: Any]] ?? []
             return peers.first { $0["node_id"] as? String == "h3" }?["state"] as? String != "alive"
