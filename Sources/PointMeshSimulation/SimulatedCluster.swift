@@ -658,6 +658,21 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         return outgoing
     }
 
+    /// Notes in `failures` each entry node `index` took since it held `held` that is stamped
+    /// before `horizon`, the stable horizon it knew then.
+    private mutating func checkArrivals(at index: Int, after held: VersionVector, horizon: Int64) {
+        do {
+            let holding = try nodes[index].ledger.versionVector()
+            for (origin, sequence) in holding.sequences where sequence > held[origin] {
+                for entry in try nodes[index].ledger.entries(of: origin, after: held[origin], limit: Int(sequence - held[origin])) where entry.timestamp.wallMilliseconds < horizon {
+                    failures.append("\(entry.id) arrived at \(nodes[index].id) stamped \(entry.timestamp.wallMilliseconds), before its stable horizon \(horizon)")
+                }
+            }
+        } catch {
+            failures.append("\(nodes[index].id) could not read what arrived: \(error)")
+        }
+    }
+
     private mutating func deliver(from: Int, to: Int, sessionID: UInt64, message: GossipMessage, toInitiator: Bool) {
         guard nodes[to].up else { return }
         if !toInitiator && nodes[to].sessions[sessionID] == nil {
@@ -676,6 +691,11 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         guard var active = nodes[to].sessions[sessionID] else { return }
         var outgoing: [GossipMessage] = []
         var failed = false
+        // What the horizon promises, checked where it matters: no entry arrives at a node
+        // stamped before the horizon it knew (what it folds below would be ordered again).
+        let horizon = nodes[to].membership.stableHorizon
+        let held = horizon == nil ? nil : try? nodes[to].ledger.versionVector()
+        defer { if let horizon, let held { checkArrivals(at: to, after: held, horizon: horizon) } }
         do {
             outgoing = try carryOut(.received(message), in: &active, at: to)
         } catch GossipProtocolError.unexpected {
