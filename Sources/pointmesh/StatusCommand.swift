@@ -7,8 +7,8 @@ enum StatusCommand: Command {
     static let summary = "show a node's status"
     static let options: [Option] = NodeClient.options
     static let description = """
-        Shows the node: its id, role, release, entries, digest, health, peers, and the chain's
-        stable horizon with the members it waits for.
+        Shows the node: its id, role, release, entries, digest, health, peers, and with peers the
+        chain's stable horizon and the members it waits for.
         """
     static let epilogue = NodeClient.exitStatuses
 
@@ -38,7 +38,8 @@ enum StatusCommand: Command {
                 lines.append("seed \(seed["address"]?.stringValue ?? "?") not reached yet" + ((seed["last_error"]?.stringValue).map { ": \($0)" } ?? ""))
             }
             let waitsFor = (object["stable_horizon_waits_for"]?.arrayValue ?? []).compactMap(\.stringValue)
-            if !waitsFor.isEmpty {
+            // A node alone has no chain to wait for but itself: the line is for a node with peers.
+            if !waitsFor.isEmpty, !peers.isEmpty {
                 let horizon = object["stable_horizon"]?.stringValue ?? "unknown"
                 lines.append("stable horizon \(horizon), waiting for \(waitsFor.joined(separator: ", "))")
             }
