@@ -168,7 +168,7 @@ public struct MemoryLedger: FactsSource, Sendable {
     /// it stores and the certificates they name.
     public mutating func apply(_ batch: SealedEntries, from sender: NodeID?) -> AppliedEntries {
         let known = certificates
-        let certified = Set(known.values.compactMap { sealPolicy.verifier?.certifiedOrigin(of: $0)?.node })
+        let certified = sealPolicy.certifiedOrigins(among: known.values)
         let admission = SealCheck.admit(batch, held: { chains[$0] ?? .empty }, certificate: { known[$0] ?? batch.certificates[$0] },
                                         policy: sealPolicy, sender: sender, certified: certified.contains)
         for (id, seal) in admission.seals {

@@ -84,6 +84,6 @@ extension MemoryLedger: ReplicaStore {
 
     public func check(_ report: HoldingsReport, of origin: NodeID) -> ReportSealCheck.Verdict {
         ReportSealCheck.check(report, of: origin, policy: sealPolicy, certificate: { certificates[$0] },
-                              certified: { node in certificates.values.contains { sealPolicy.verifier?.certifiedOrigin(of: $0)?.node == node } })
+                              certified: { sealPolicy.certifiedOrigins(among: certificates.values).contains($0) })
     }
 }

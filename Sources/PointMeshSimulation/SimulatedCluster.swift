@@ -694,7 +694,10 @@ public struct SimulatedCluster<Ledger: SimulatedLedger> {
         // What the horizon promises, checked where it matters: no entry arrives at a node
         // stamped before the horizon it knew (what it folds below would be ordered again).
         let horizon = nodes[to].membership.stableHorizon
-        let held = horizon == nil ? nil : try? nodes[to].ledger.versionVector()
+        var held: VersionVector?
+        if horizon != nil {
+            do { held = try nodes[to].ledger.versionVector() } catch { failures.append("\(nodes[to].id) could not read what it held: \(error)") }
+        }
         defer { if let horizon, let held { checkArrivals(at: to, after: held, horizon: horizon) } }
         do {
             outgoing = try carryOut(.received(message), in: &active, at: to)

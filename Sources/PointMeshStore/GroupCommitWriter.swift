@@ -68,8 +68,8 @@ final class GroupCommitWriter: Sendable {
              checkpointer: Checkpointer, sealPolicy: SealPolicy = .unchecked) throws {
             self.ledger = ledger
             self.sealPolicy = sealPolicy
-            if let verifier = sealPolicy.verifier {
-                certifiedOrigins = Set(try ledger.reader.certificates().compactMap { verifier.certifiedOrigin(of: $0)?.node })
+            if sealPolicy.verifier != nil {
+                certifiedOrigins = sealPolicy.certifiedOrigins(among: try ledger.reader.certificates())
             }
             self.origin = origin
             self.clock = clock

@@ -167,6 +167,13 @@ public struct SealPolicy: Sendable {
 
     /// A node without the chain's authority.
     public static let unchecked = SealPolicy(verifier: nil, requirement: .certifiedOrigins)
+
+    /// The origins that have shown a certificate, among `certificates` (DER) a node holds: the
+    /// nodes the chain's authority certified in them. None without the authority.
+    public func certifiedOrigins(among certificates: some Sequence<[UInt8]>) -> Set<NodeID> {
+        guard let verifier else { return [] }
+        return Set(certificates.compactMap { verifier.certifiedOrigin(of: $0)?.node })
+    }
 }
 
 /// Why received entries of an origin were refused: each means a node altered or forged them.
